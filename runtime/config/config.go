@@ -1,0 +1,613 @@
+// Package config loads the Gatehouse gateway configuration.
+//
+// Settings use Kong's names (prefix, database, pg_host, proxy_listen, ...)
+// and Kong's value syntax. They come from four sources, the later
+// overriding the earlier:
+//
+//  1. built-in defaults (see Defaults),
+//  2. a kong.conf-style configuration file (LoadOptions.ConfPath),
+//  3. environment variables GATEHOUSE_<NAME> and KONG_<NAME>, where NAME is
+//     the upper-cased setting name; GATEHOUSE_ wins when both are set,
+//  4. flags (LoadOptions.Flags), keyed by setting name.
+//
+// Every value from every source is validated, even when a higher-priority
+// source overrides it. Unknown setting names in the file or in flags are
+// errors; unknown GATEHOUSE_/KONG_ environment variables are ignored.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Supported values of the database setting.
+const (
+	// DatabaseSQLite stores entities in an embedded SQLite file.
+	DatabaseSQLite = "sqlite"
+	// DatabasePostgres stores entities in PostgreSQL.
+	DatabasePostgres = "postgres"
+	// DatabaseOff runs DB-less, from declarative_config.
+	DatabaseOff = "off"
+)
+
+// Config is the gateway configuration. Each field carries its Kong setting
+// name in a `conf` struct tag.
+type Config struct {
+	// Prefix is the working directory holding runtime data (prefix).
+	Prefix string `conf:"prefix"`
+	// Database is the storage backend: "sqlite", "postgres" or "off".
+	Database string `conf:"database"`
+	// SQLiteFile is the raw sqlite_path setting; empty means
+	// <prefix>/gatehouse.db. Use SQLitePath for the resolved path.
+	SQLiteFile string `conf:"sqlite_path"`
+	// PGHost is the PostgreSQL host (pg_host).
+	PGHost string `conf:"pg_host"`
+	// PGPort is the PostgreSQL port (pg_port).
+	PGPort int `conf:"pg_port"`
+	// PGUser is the PostgreSQL user (pg_user).
+	PGUser string `conf:"pg_user"`
+	// PGPassword is the PostgreSQL password (pg_password).
+	PGPassword string `conf:"pg_password"`
+	// PGDatabase is the PostgreSQL database name (pg_database).
+	PGDatabase string `conf:"pg_database"`
+	// PGSSL enables TLS to PostgreSQL (pg_ssl).
+	PGSSL bool `conf:"pg_ssl"`
+	// PGTimeout is the PostgreSQL timeout in milliseconds (pg_timeout).
+	PGTimeout int `conf:"pg_timeout"`
+	// ProxyListen lists the proxy listeners (proxy_listen); empty means off.
+	ProxyListen []Listener `conf:"proxy_listen"`
+	// AdminListen lists the Admin API listeners (admin_listen); empty
+	// means off.
+	AdminListen []Listener `conf:"admin_listen"`
+	// StatusListen lists the Status API listeners (status_listen); empty
+	// means off.
+	StatusListen []Listener `conf:"status_listen"`
+	// DeclarativeConfig is the path of a declarative configuration file
+	// (declarative_config); empty means none.
+	DeclarativeConfig string `conf:"declarative_config"`
+	// Plugins lists the enabled plugins (plugins); "bundled" stands for all
+	// bundled plugins and a lone "off" disables all plugins.
+	Plugins []string `conf:"plugins"`
+	// LogLevel is the log level (log_level), lower-case: debug, info,
+	// notice, warn, error, crit, alert or emerg.
+	LogLevel string `conf:"log_level"`
+	// Headers lists the headers the gateway injects (headers), in the
+	// canonical spelling; see HeaderEnabled.
+	Headers []string `conf:"headers"`
+	// TrustedIPs lists trusted client addresses and CIDR blocks
+	// (trusted_ips), plus possibly "unix:"; see TrustedPrefixes.
+	TrustedIPs []string `conf:"trusted_ips"`
+	// RealIPHeader is the header carrying the real client IP
+	// (real_ip_header).
+	RealIPHeader string `conf:"real_ip_header"`
+	// RealIPRecursive enables recursive real IP resolution
+	// (real_ip_recursive).
+	RealIPRecursive bool `conf:"real_ip_recursive"`
+}
+
+// LoadOptions tells Load where to read settings from.
+type LoadOptions struct {
+	// ConfPath is the kong.conf-style file to read; empty means none.
+	ConfPath string
+	// Env is the environment in os.Environ form ("NAME=value"); nil means
+	// no environment.
+	Env []string
+	// Flags maps setting names to values; they override everything else.
+	Flags map[string]string
+}
+
+// setting describes one configuration setting.
+type setting struct {
+	name  string
+	field int                         // index of the Config field
+	def   string                      // default, in configuration syntax
+	check func(v reflect.Value) error // optional validation/normalization
+}
+
+// defaults holds each setting's default value in configuration syntax.
+var defaults = map[string]string{
+	"prefix":             "./gatehouse-data",
+	"database":           DatabaseSQLite,
+	"sqlite_path":        "",
+	"pg_host":            "127.0.0.1",
+	"pg_port":            "5432",
+	"pg_user":            "kong",
+	"pg_password":        "",
+	"pg_database":        "kong",
+	"pg_ssl":             "off",
+	"pg_timeout":         "5000",
+	"proxy_listen":       "0.0.0.0:8000",
+	"admin_listen":       "127.0.0.1:8001",
+	"status_listen":      "127.0.0.1:8100",
+	"declarative_config": "",
+	"plugins":            "bundled",
+	"log_level":          "notice",
+	"headers":            "server_tokens, latency_tokens",
+	"trusted_ips":        "",
+	"real_ip_header":     "X-Real-IP",
+	"real_ip_recursive":  "off",
+}
+
+// checks holds extra validation for settings beyond their Go type.
+var checks = map[string]func(v reflect.Value) error{
+	"prefix":         checkNonEmpty,
+	"database":       checkEnum(DatabaseSQLite, DatabasePostgres, DatabaseOff),
+	"pg_port":        checkIntRange(1, 65535),
+	"pg_timeout":     checkIntRange(1, 1<<31-1),
+	"plugins":        checkPlugins,
+	"log_level":      checkEnum("debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"),
+	"headers":        checkHeaders,
+	"trusted_ips":    checkTrustedIPs,
+	"real_ip_header": checkToken,
+}
+
+var (
+	settings    []setting      // in Config field order
+	settingByID map[string]int // name -> index in settings
+	listType    = reflect.TypeFor[[]string]()
+	listenType  = reflect.TypeFor[[]Listener]()
+	configType  = reflect.TypeFor[Config]()
+)
+
+func init() {
+	settingByID = map[string]int{}
+	for i := 0; i < configType.NumField(); i++ {
+		f := configType.Field(i)
+		name := f.Tag.Get("conf")
+		if name == "" {
+			continue
+		}
+		def, ok := defaults[name]
+		if !ok {
+			panic("config: no default for " + name)
+		}
+		settingByID[name] = len(settings)
+		settings = append(settings, setting{name: name, field: i, def: def, check: checks[name]})
+	}
+}
+
+// Settings returns the names of all known settings, in declaration order.
+func Settings() []string {
+	out := make([]string, len(settings))
+	for i, s := range settings {
+		out[i] = s.name
+	}
+	return out
+}
+
+// Defaults returns a configuration holding only the built-in defaults.
+func Defaults() *Config {
+	c := &Config{}
+	for _, s := range settings {
+		if err := c.set(s, s.def); err != nil {
+			panic(fmt.Sprintf("config: bad default for %s: %v", s.name, err))
+		}
+	}
+	return c
+}
+
+// Load builds a configuration from defaults, the optional configuration
+// file, the environment and the flags, in increasing order of precedence.
+// All problems found are reported together; each names its source and
+// setting, e.g. `config file gatehouse.conf line 3: unknown setting
+// "pg_hots"`.
+func Load(opts LoadOptions) (*Config, error) {
+	c := Defaults()
+	var errs []error
+	if opts.ConfPath != "" {
+		data, err := os.ReadFile(opts.ConfPath)
+		if err != nil {
+			return nil, fmt.Errorf("config file %s: %w", opts.ConfPath, err)
+		}
+		if err := c.applyConf(opts.ConfPath, data); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := c.applyEnv(opts.Env); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.applyFlags(opts.Flags); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// applyConf parses a kong.conf-style file and applies its settings.
+func (c *Config) applyConf(name string, data []byte) error {
+	entries, err := parseConf(name, data)
+	errs := []error{err}
+	for _, e := range entries {
+		src := fmt.Sprintf("config file %s line %d", name, e.line)
+		if err := c.setByName(src, e.name, e.value); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// applyEnv applies GATEHOUSE_* and KONG_* variables naming known settings.
+func (c *Config) applyEnv(env []string) error {
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok {
+			vars[k] = v // later duplicates win, as with os/exec
+		}
+	}
+	var errs []error
+	for _, s := range settings {
+		upper := strings.ToUpper(s.name)
+		for _, key := range []string{"GATEHOUSE_" + upper, "KONG_" + upper} {
+			v, ok := vars[key]
+			if !ok {
+				continue
+			}
+			if err := c.setByName("environment "+key, s.name, strings.TrimSpace(v)); err != nil {
+				errs = append(errs, err)
+			}
+			break // GATEHOUSE_ wins over KONG_
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// applyFlags applies flag values keyed by setting name.
+func (c *Config) applyFlags(flags map[string]string) error {
+	// Settings order keeps error messages deterministic; unknown names are
+	// reported in sorted order afterwards.
+	var errs []error
+	for _, s := range settings {
+		if v, ok := flags[s.name]; ok {
+			if err := c.set(s, strings.TrimSpace(v)); err != nil {
+				errs = append(errs, fmt.Errorf("flags: %s: %w", s.name, err))
+			}
+		}
+	}
+	var unknown []string
+	for k := range flags {
+		if _, ok := settingByID[k]; !ok {
+			unknown = append(unknown, k)
+		}
+	}
+	slices.Sort(unknown)
+	for _, k := range unknown {
+		errs = append(errs, fmt.Errorf("flags: unknown setting %q", k))
+	}
+	return errors.Join(errs...)
+}
+
+// setByName sets the named setting, wrapping errors with the source.
+func (c *Config) setByName(src, name, value string) error {
+	i, ok := settingByID[name]
+	if !ok {
+		return fmt.Errorf("%s: unknown setting %q", src, name)
+	}
+	if err := c.set(settings[i], value); err != nil {
+		return fmt.Errorf("%s: %s: %w", src, name, err)
+	}
+	return nil
+}
+
+// set parses value according to the field's type, validates it and
+// stores it. The config is unchanged on error.
+func (c *Config) set(s setting, value string) error {
+	field := reflect.ValueOf(c).Elem().Field(s.field)
+	nv := reflect.New(field.Type()).Elem()
+	switch field.Type() {
+	case listenType:
+		ls, err := ParseListen(value)
+		if err != nil {
+			return err
+		}
+		nv.Set(reflect.ValueOf(ls))
+	case listType:
+		nv.Set(reflect.ValueOf(splitList(value)))
+	default:
+		switch field.Kind() {
+		case reflect.String:
+			nv.SetString(value)
+		case reflect.Int:
+			n, err := strconv.Atoi(value)
+			if err != nil {
+				return fmt.Errorf("expected an integer, got %q", value)
+			}
+			nv.SetInt(int64(n))
+		case reflect.Bool:
+			b, err := parseBool(value)
+			if err != nil {
+				return err
+			}
+			nv.SetBool(b)
+		default:
+			panic("config: unsupported field type " + field.Type().String())
+		}
+	}
+	if s.check != nil {
+		if err := s.check(nv); err != nil {
+			return err
+		}
+	}
+	field.Set(nv)
+	return nil
+}
+
+// parseBool accepts Kong's boolean spellings, case-insensitively.
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "on", "true":
+		return true, nil
+	case "off", "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("expected a boolean (on, off, true or false), got %q", s)
+}
+
+// splitList splits a comma-separated Kong list, trimming whitespace around
+// items and dropping empty items. It never returns nil.
+func splitList(s string) []string {
+	out := []string{}
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+func checkNonEmpty(v reflect.Value) error {
+	if v.String() == "" {
+		return errors.New("must not be empty")
+	}
+	return nil
+}
+
+// checkEnum accepts one of the allowed values, case-insensitively, and
+// normalizes it to lower case.
+func checkEnum(allowed ...string) func(reflect.Value) error {
+	return func(v reflect.Value) error {
+		s := strings.ToLower(v.String())
+		for _, a := range allowed {
+			if s == a {
+				v.SetString(a)
+				return nil
+			}
+		}
+		return fmt.Errorf("expected one of %s, got %q", strings.Join(allowed, ", "), v.String())
+	}
+}
+
+func checkIntRange(lo, hi int) func(reflect.Value) error {
+	return func(v reflect.Value) error {
+		if n := v.Int(); n < int64(lo) || n > int64(hi) {
+			return fmt.Errorf("must be between %d and %d, got %d", lo, hi, n)
+		}
+		return nil
+	}
+}
+
+func checkPlugins(v reflect.Value) error {
+	list := v.Interface().([]string)
+	for _, p := range list {
+		if p == "off" && len(list) > 1 {
+			return errors.New(`"off" cannot be combined with other plugins`)
+		}
+		if strings.ContainsFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+			return fmt.Errorf("invalid plugin name %q", p)
+		}
+	}
+	return nil
+}
+
+// headerNames maps the lower-cased accepted headers tokens to their
+// canonical spelling.
+var headerNames = map[string]string{}
+
+// headerTokens lists the values accepted by the headers setting.
+var headerTokens = []string{
+	"server_tokens", "latency_tokens",
+	"X-Kong-Upstream-Latency", "X-Kong-Proxy-Latency", "X-Kong-Response-Latency",
+	"X-Kong-Admin-Latency", "X-Kong-Upstream-Status", "X-Kong-Request-Id",
+	"Via", "Server", "off",
+}
+
+func init() {
+	for _, h := range headerTokens {
+		headerNames[strings.ToLower(h)] = h
+	}
+}
+
+func checkHeaders(v reflect.Value) error {
+	list := v.Interface().([]string)
+	for i, h := range list {
+		canon, ok := headerNames[strings.ToLower(h)]
+		if !ok {
+			return fmt.Errorf("invalid entry %q, expected server_tokens, latency_tokens, off or one of the headers %s",
+				h, strings.Join(headerTokens[2:len(headerTokens)-1], ", "))
+		}
+		if canon == "off" && len(list) > 1 {
+			return errors.New(`"off" cannot be combined with other values`)
+		}
+		list[i] = canon
+	}
+	return nil
+}
+
+func checkTrustedIPs(v reflect.Value) error {
+	for _, s := range v.Interface().([]string) {
+		if _, err := parseTrusted(s); err != nil {
+			return fmt.Errorf("invalid entry %q, expected an IPv4 or IPv6 address, a CIDR block or \"unix:\"", s)
+		}
+	}
+	return nil
+}
+
+// parseTrusted parses one trusted_ips entry. "unix:" yields an invalid
+// prefix and no error.
+func parseTrusted(s string) (netip.Prefix, error) {
+	if s == "unix:" {
+		return netip.Prefix{}, nil
+	}
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	if a.Zone() != "" {
+		return netip.Prefix{}, errors.New("zones are not allowed")
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// checkToken requires an HTTP header field name (RFC 9110 token).
+func checkToken(v reflect.Value) error {
+	s := v.String()
+	if s == "" {
+		return errors.New("must not be empty")
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return fmt.Errorf("invalid header name %q", s)
+		}
+	}
+	return nil
+}
+
+// SQLitePath returns the SQLite database file: sqlite_path when set (used
+// as given, relative to the working directory if relative), otherwise
+// gatehouse.db inside the prefix.
+func (c *Config) SQLitePath() string {
+	if c.SQLiteFile != "" {
+		return c.SQLiteFile
+	}
+	return filepath.Join(c.Prefix, "gatehouse.db")
+}
+
+// PGTimeoutDuration returns pg_timeout as a time.Duration.
+func (c *Config) PGTimeoutDuration() time.Duration {
+	return time.Duration(c.PGTimeout) * time.Millisecond
+}
+
+// enabledHeaders computes Kong's enabled_headers table: every header name
+// mapped to whether the gateway should emit it.
+func (c *Config) enabledHeaders() map[string]bool {
+	m := map[string]bool{}
+	for _, h := range headerTokens {
+		if h != "off" {
+			m[h] = false
+		}
+	}
+	for _, h := range c.Headers {
+		canon, ok := headerNames[strings.ToLower(h)]
+		if !ok || canon == "off" {
+			continue
+		}
+		m[canon] = true
+	}
+	if m["server_tokens"] {
+		m["Via"] = true
+		m["Server"] = true
+	}
+	if m["latency_tokens"] {
+		m["X-Kong-Proxy-Latency"] = true
+		m["X-Kong-Response-Latency"] = true
+		m["X-Kong-Admin-Latency"] = true
+		m["X-Kong-Upstream-Latency"] = true
+	}
+	return m
+}
+
+// HeaderEnabled reports whether the gateway should emit the named header
+// (case-insensitive), taking the server_tokens and latency_tokens groups
+// into account. It also accepts the group names themselves.
+func (c *Config) HeaderEnabled(name string) bool {
+	canon, ok := headerNames[strings.ToLower(name)]
+	if !ok {
+		return false
+	}
+	return c.enabledHeaders()[canon]
+}
+
+// TrustedPrefixes returns trusted_ips as network prefixes (a single
+// address becomes a /32 or /128), and whether "unix:" was listed.
+// Entries that fail to parse are skipped; Load never produces them.
+func (c *Config) TrustedPrefixes() (prefixes []netip.Prefix, unix bool) {
+	for _, s := range c.TrustedIPs {
+		if s == "unix:" {
+			unix = true
+			continue
+		}
+		if p, err := parseTrusted(s); err == nil {
+			prefixes = append(prefixes, p)
+		}
+	}
+	return prefixes, unix
+}
+
+// Values returns every setting name mapped to its value in the JSON form
+// Kong shows in the "configuration" object of GET /: lists as []string,
+// booleans as bool, numbers as int, listener settings as the list of
+// their entries ("off" when empty). It adds Kong's derived keys:
+// proxy_listeners, admin_listeners and status_listeners (parsed entries
+// with ip, port, listener and one boolean per flag), proxy_ssl_enabled,
+// admin_ssl_enabled, status_ssl_enabled and enabled_headers. sqlite_path
+// is shown resolved, and a non-empty pg_password is redacted as "******",
+// like Kong does.
+func (c *Config) Values() map[string]any {
+	m := map[string]any{}
+	rv := reflect.ValueOf(c).Elem()
+	for _, s := range settings {
+		field := rv.Field(s.field)
+		switch field.Type() {
+		case listenType:
+			ls := field.Interface().([]Listener)
+			strs := []string{}
+			parsed := []map[string]any{}
+			ssl := false
+			for _, l := range ls {
+				strs = append(strs, l.String())
+				parsed = append(parsed, l.kongValue())
+				ssl = ssl || l.SSL
+			}
+			if len(ls) == 0 {
+				strs = []string{"off"}
+			}
+			base := strings.TrimSuffix(s.name, "_listen")
+			m[s.name] = strs
+			m[s.name+"ers"] = parsed
+			m[base+"_ssl_enabled"] = ssl
+		case listType:
+			m[s.name] = append([]string{}, field.Interface().([]string)...)
+		default:
+			switch field.Kind() {
+			case reflect.Int:
+				m[s.name] = int(field.Int())
+			default:
+				m[s.name] = field.Interface()
+			}
+		}
+	}
+	m["sqlite_path"] = c.SQLitePath()
+	if c.PGPassword != "" {
+		m["pg_password"] = "******"
+	}
+	m["enabled_headers"] = c.enabledHeaders()
+	return m
+}

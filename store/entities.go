@@ -1,0 +1,771 @@
+package store
+
+import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/store/schema"
+)
+
+// Kong's entities, declared once. The order is dependency order.
+
+var serviceProtocols = oneOf("grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp", "ws", "wss")
+
+// Services declares Kong's services entity.
+func Services() *Entity {
+	return &Entity{
+		Name: "services", Path: "services", EndpointKey: "name",
+		Schema: &schema.Schema{
+			Fields: []*schema.Field{
+				idField(), createdAtField(), updatedAtField(),
+				nameField(true),
+				{Name: "retries", Type: schema.Integer, Default: int64(5), Between: schema.Range(0, 32767)},
+				{Name: "protocol", Type: schema.String, Required: true, Default: "http", OneOf: serviceProtocols},
+				hostField("host", true),
+				portField("port", int64(80)),
+				pathField("path"),
+				timeoutField("connect_timeout"),
+				timeoutField("write_timeout"),
+				timeoutField("read_timeout"),
+				tagsField(),
+				foreignField("client_certificate", "certificates", false, ""),
+				{Name: "tls_verify", Type: schema.Boolean},
+				{Name: "tls_verify_depth", Type: schema.Integer, Between: schema.Range(0, 64)},
+				{Name: "ca_certificates", Type: schema.Array, Elements: &schema.Field{Type: schema.String, UUID: true}},
+				{Name: "enabled", Type: schema.Boolean, Required: true, Default: true},
+			},
+			Checks: []func(map[string]any) []string{checkServiceProtocol},
+		},
+		Shorthand: serviceURLShorthand,
+	}
+}
+
+func checkServiceProtocol(rec map[string]any) []string {
+	proto, _ := rec["protocol"].(string)
+	switch proto {
+	case "tcp", "tls", "tls_passthrough", "udp", "grpc", "grpcs":
+		if rec["path"] != nil {
+			return []string{fmt.Sprintf("'path' must not be set when 'protocol' is '%s'", proto)}
+		}
+	}
+	if rec["client_certificate"] != nil && proto != "https" && proto != "wss" && proto != "tls" {
+		return []string{fmt.Sprintf("'client_certificate' must not be set when 'protocol' is '%s'", proto)}
+	}
+	return nil
+}
+
+// serviceURLShorthand splits `url` into protocol, host, port and path.
+func serviceURLShorthand(in map[string]any) schema.Errors {
+	raw, present := in["url"]
+	if !present {
+		return nil
+	}
+	delete(in, "url")
+	s, ok := raw.(string)
+	if !ok {
+		if raw == nil {
+			return nil
+		}
+		return schema.Errors{"url": "expected a string"}
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return schema.Errors{"url": "missing host in url"}
+	}
+	in["protocol"] = strings.ToLower(u.Scheme)
+	in["host"] = u.Hostname()
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return schema.Errors{"url": "invalid port in url"}
+		}
+		in["port"] = int64(n)
+	} else {
+		switch in["protocol"] {
+		case "https", "grpcs", "wss", "tls":
+			in["port"] = int64(443)
+		default:
+			in["port"] = int64(80)
+		}
+	}
+	if u.EscapedPath() != "" {
+		in["path"] = u.EscapedPath()
+	} else {
+		in["path"] = nil
+	}
+	return nil
+}
+
+var routeProtocols = oneOf("grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp", "ws", "wss")
+
+// Routes declares Kong's routes entity.
+func Routes() *Entity {
+	return &Entity{
+		Name: "routes", Path: "routes", EndpointKey: "name",
+		Schema: &schema.Schema{
+			Fields: []*schema.Field{
+				idField(), createdAtField(), updatedAtField(),
+				nameField(true),
+				{Name: "protocols", Type: schema.Set, Required: true, Default: []any{"http", "https"}, LenMin: 1,
+					Elements: &schema.Field{Type: schema.String, OneOf: routeProtocols}},
+				{Name: "methods", Type: schema.Set, Elements: &schema.Field{Type: schema.String, Check: checkMethod}},
+				{Name: "hosts", Type: schema.Array, Elements: &schema.Field{Type: schema.String, Check: checkRouteHost}},
+				{Name: "paths", Type: schema.Array, Elements: &schema.Field{Type: schema.String, Check: checkRoutePath}},
+				{Name: "headers", Type: schema.Map, Keys: &schema.Field{Type: schema.String, Check: checkHeaderName},
+					Values: &schema.Field{Type: schema.Array, Elements: &schema.Field{Type: schema.String}}},
+				{Name: "https_redirect_status_code", Type: schema.Integer, Required: true, Default: int64(426), OneOf: intsOneOf(426, 301, 302, 307, 308)},
+				{Name: "regex_priority", Type: schema.Integer, Default: int64(0)},
+				{Name: "strip_path", Type: schema.Boolean, Required: true, Default: true},
+				{Name: "path_handling", Type: schema.String, Default: "v0", OneOf: oneOf("v0", "v1")},
+				{Name: "preserve_host", Type: schema.Boolean, Required: true, Default: false},
+				{Name: "request_buffering", Type: schema.Boolean, Required: true, Default: true},
+				{Name: "response_buffering", Type: schema.Boolean, Required: true, Default: true},
+				{Name: "snis", Type: schema.Set, Elements: &schema.Field{Type: schema.String, Check: checkSNIName}},
+				{Name: "sources", Type: schema.Set, Elements: &schema.Field{Type: schema.Record, Fields: []*schema.Field{
+					{Name: "ip", Type: schema.String}, {Name: "port", Type: schema.Integer, Between: schema.Range(0, 65535)}}}},
+				{Name: "destinations", Type: schema.Set, Elements: &schema.Field{Type: schema.Record, Fields: []*schema.Field{
+					{Name: "ip", Type: schema.String}, {Name: "port", Type: schema.Integer, Between: schema.Range(0, 65535)}}}},
+				tagsField(),
+				foreignField("service", "services", false, ""),
+			},
+			Checks: []func(map[string]any) []string{checkRouteRules},
+		},
+		Shorthand: routeShorthand,
+	}
+}
+
+// routeShorthand accepts headers given as "name:value" strings (form bodies)
+// and header values given as a single string.
+func routeShorthand(in map[string]any) schema.Errors {
+	h, ok := in["headers"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	for k, v := range h {
+		if s, isStr := v.(string); isStr {
+			parts := strings.Split(s, ",")
+			list := make([]any, 0, len(parts))
+			for _, p := range parts {
+				list = append(list, strings.TrimSpace(p))
+			}
+			h[k] = list
+		}
+	}
+	return nil
+}
+
+func checkMethod(v any) string {
+	s, _ := v.(string)
+	for _, r := range s {
+		if r < 'A' || r > 'Z' {
+			return "invalid value: " + s
+		}
+	}
+	return ""
+}
+
+func checkRouteHost(v any) string {
+	s, _ := v.(string)
+	host := s
+	if i := strings.LastIndex(s, ":"); i > 0 && !strings.HasSuffix(s, "]") && strings.Count(s, ":") == 1 {
+		host = s[:i]
+		if p, err := strconv.Atoi(s[i+1:]); err != nil || p < 0 || p > 65535 {
+			return "invalid port number"
+		}
+	}
+	if strings.Count(host, "*") > 1 {
+		return "only one wildcard must be specified"
+	}
+	if strings.Contains(host, "*") && !strings.HasPrefix(host, "*.") && !strings.HasSuffix(host, ".*") {
+		return "wildcard must be leftmost or rightmost character"
+	}
+	if !validHostname(host, true) {
+		return "invalid hostname: " + host
+	}
+	return ""
+}
+
+func checkSNIName(v any) string {
+	s, _ := v.(string)
+	if net := strings.Trim(s, "[]"); isIP(net) {
+		return "must not be an IP"
+	}
+	if !validHostname(s, true) {
+		return "invalid hostname: " + s
+	}
+	return ""
+}
+
+var headerNamePattern = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+\-.^_` + "`" + `|~]+$`)
+
+func checkHeaderName(v any) string {
+	s, _ := v.(string)
+	if strings.EqualFold(s, "host") {
+		return "cannot contain 'host' header, which must be specified in the 'hosts' attribute"
+	}
+	if !headerNamePattern.MatchString(s) {
+		return "invalid header name: " + s
+	}
+	return ""
+}
+
+func checkRoutePath(v any) string {
+	s, _ := v.(string)
+	if strings.HasPrefix(s, "~") {
+		re := s[1:]
+		if !strings.HasPrefix(re, "/") {
+			return "should start with: / (fixed path) or ~/ (regex path)"
+		}
+		if _, err := regexp.Compile(re); err != nil {
+			return fmt.Sprintf("invalid regex: '%s' (%v)", re, err)
+		}
+		return ""
+	}
+	if !strings.HasPrefix(s, "/") {
+		return "should start with: / (fixed path) or ~/ (regex path)"
+	}
+	if strings.ContainsAny(s, "?#") {
+		return "invalid path: '" + s + "' (characters '?' and '#' are not allowed)"
+	}
+	return ""
+}
+
+func isIP(s string) bool {
+	return len(s) > 0 && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '.' || r == ':' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'f') || (r >= 'A' && r <= 'F'))
+	}) < 0 && strings.ContainsAny(s, ".:") && (strings.Count(s, ".") == 3 || strings.Contains(s, ":"))
+}
+
+func hasItems(v any) bool {
+	switch t := v.(type) {
+	case []any:
+		return len(t) > 0
+	case map[string]any:
+		return len(t) > 0
+	}
+	return false
+}
+
+// checkRouteRules enforces that a route matches on something suited to its
+// protocols, as Kong's route entity checks do.
+func checkRouteRules(rec map[string]any) []string {
+	protos, _ := rec["protocols"].([]any)
+	var httpish, streamish bool
+	for _, p := range protos {
+		switch p {
+		case "http", "https", "grpc", "grpcs", "ws", "wss":
+			httpish = true
+		default:
+			streamish = true
+		}
+	}
+	var out []string
+	if httpish && streamish {
+		return []string{"mixing http and stream protocols is not allowed"}
+	}
+	if httpish {
+		if !hasItems(rec["methods"]) && !hasItems(rec["hosts"]) && !hasItems(rec["paths"]) &&
+			!hasItems(rec["headers"]) && !hasItems(rec["snis"]) {
+			out = append(out, fmt.Sprintf("must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is '%s'", joinProtocols(protos)))
+		}
+	}
+	if streamish {
+		if !hasItems(rec["sources"]) && !hasItems(rec["destinations"]) && !hasItems(rec["snis"]) {
+			out = append(out, fmt.Sprintf("must set one of 'sources', 'destinations', 'snis' when 'protocols' is '%s'", joinProtocols(protos)))
+		}
+	}
+	if hasItems(rec["snis"]) {
+		secure := false
+		for _, p := range protos {
+			if p == "https" || p == "grpcs" || p == "tls" || p == "wss" || p == "tls_passthrough" {
+				secure = true
+			}
+		}
+		if !secure {
+			out = append(out, "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls', 'tls_passthrough' or 'wss'")
+		}
+	}
+	return out
+}
+
+func joinProtocols(protos []any) string {
+	parts := make([]string, len(protos))
+	for i, p := range protos {
+		parts[i] = fmt.Sprint(p)
+	}
+	return strings.Join(parts, "', '")
+}
+
+// Consumers declares Kong's consumers entity.
+func Consumers() *Entity {
+	return &Entity{
+		Name: "consumers", Path: "consumers", EndpointKey: "username",
+		Schema: &schema.Schema{
+			Fields: []*schema.Field{
+				idField(), createdAtField(), updatedAtField(),
+				{Name: "username", Type: schema.String, Unique: true},
+				{Name: "custom_id", Type: schema.String, Unique: true},
+				tagsField(),
+			},
+			Checks: []func(map[string]any) []string{func(rec map[string]any) []string {
+				if rec["username"] == nil && rec["custom_id"] == nil {
+					return []string{"at least one of these fields must be non-empty: 'custom_id', 'username'"}
+				}
+				return nil
+			}},
+		},
+	}
+}
+
+// Plugins declares Kong's plugins entity. The config field is replaced per
+// plugin by the schema its plugin registers.
+func Plugins() *Entity {
+	return &Entity{
+		Name: "plugins", Path: "plugins", EndpointKey: "instance_name",
+		CacheKey: []string{"name", "route", "service", "consumer"},
+		Schema: &schema.Schema{
+			Fields: []*schema.Field{
+				idField(),
+				{Name: "name", Type: schema.String, Required: true, Immutable: true},
+				{Name: "instance_name", Type: schema.String, Unique: true, Check: checkUTF8Name},
+				createdAtField(), updatedAtField(),
+				foreignField("route", "routes", false, "cascade"),
+				foreignField("service", "services", false, "cascade"),
+				foreignField("consumer", "consumers", false, "cascade"),
+				{Name: "config", Type: schema.Record},
+				{Name: "protocols", Type: schema.Set, Required: true, Default: []any{"grpc", "grpcs", "http", "https"},
+					Elements: &schema.Field{Type: schema.String, OneOf: routeProtocols}},
+				{Name: "enabled", Type: schema.Boolean, Required: true, Default: true},
+				tagsField(),
+				{Name: "ordering", Type: schema.Record, Fields: []*schema.Field{
+					{Name: "before", Type: schema.Map, Keys: &schema.Field{Type: schema.String, OneOf: oneOf("access")},
+						Values: &schema.Field{Type: schema.Array, Elements: &schema.Field{Type: schema.String}}},
+					{Name: "after", Type: schema.Map, Keys: &schema.Field{Type: schema.String, OneOf: oneOf("access")},
+						Values: &schema.Field{Type: schema.Array, Elements: &schema.Field{Type: schema.String}}},
+				}},
+			},
+		},
+	}
+}
+
+func healthchecksField() *schema.Field {
+	statuses := func(name string, def []any) *schema.Field {
+		return &schema.Field{Name: name, Type: schema.Array, Default: def,
+			Elements: &schema.Field{Type: schema.Integer, Between: schema.Range(100, 999)}}
+	}
+	counter := func(name string) *schema.Field {
+		return &schema.Field{Name: name, Type: schema.Integer, Default: int64(0), Between: schema.Range(0, 255)}
+	}
+	interval := &schema.Field{Name: "interval", Type: schema.Number, Default: float64(0), Between: schema.Range(0, 65535)}
+	return &schema.Field{Name: "healthchecks", Type: schema.Record, Fields: []*schema.Field{
+		{Name: "active", Type: schema.Record, Fields: []*schema.Field{
+			{Name: "type", Type: schema.String, Default: "http", OneOf: oneOf("tcp", "http", "https", "grpc", "grpcs")},
+			{Name: "timeout", Type: schema.Number, Default: float64(1), Between: schema.Range(0, 65535)},
+			{Name: "concurrency", Type: schema.Integer, Default: int64(10), Between: schema.Range(1, 2147483648)},
+			{Name: "http_path", Type: schema.String, Default: "/", StartsWith: "/"},
+			{Name: "https_sni", Type: schema.String},
+			{Name: "https_verify_certificate", Type: schema.Boolean, Default: true},
+			{Name: "headers", Type: schema.Map, Keys: &schema.Field{Type: schema.String},
+				Values: &schema.Field{Type: schema.Array, Elements: &schema.Field{Type: schema.String}}},
+			{Name: "healthy", Type: schema.Record, Fields: []*schema.Field{
+				interval, statuses("http_statuses", ints(200, 302)), counter("successes")}},
+			{Name: "unhealthy", Type: schema.Record, Fields: []*schema.Field{
+				interval, statuses("http_statuses", ints(429, 404, 500, 501, 502, 503, 504, 505)),
+				counter("tcp_failures"), counter("timeouts"), counter("http_failures")}},
+		}},
+		{Name: "passive", Type: schema.Record, Fields: []*schema.Field{
+			{Name: "type", Type: schema.String, Default: "http", OneOf: oneOf("tcp", "http", "https", "grpc", "grpcs")},
+			{Name: "healthy", Type: schema.Record, Fields: []*schema.Field{
+				statuses("http_statuses", ints(200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308)),
+				counter("successes")}},
+			{Name: "unhealthy", Type: schema.Record, Fields: []*schema.Field{
+				statuses("http_statuses", ints(429, 500, 503)),
+				counter("tcp_failures"), counter("timeouts"), counter("http_failures")}},
+		}},
+		{Name: "threshold", Type: schema.Number, Default: float64(0), Between: schema.Range(0, 100)},
+	}}
+}
+
+var hashOn = oneOf("none", "consumer", "ip", "header", "cookie", "path", "query_arg", "uri_capture")
+
+// Upstreams declares Kong's upstreams entity.
+func Upstreams() *Entity {
+	return &Entity{
+		Name: "upstreams", Path: "upstreams", EndpointKey: "name",
+		Schema: &schema.Schema{
+			Fields: []*schema.Field{
+				idField(), createdAtField(), updatedAtField(),
+				{Name: "name", Type: schema.String, Required: true, Unique: true, Check: func(v any) string {
+					s, _ := v.(string)
+					if !validHostname(s, false) {
+						return "Invalid name ('" + s + "'); must be a valid hostname"
+					}
+					return ""
+				}},
+				{Name: "algorithm", Type: schema.String, Default: "round-robin", OneOf: oneOf("consistent-hashing", "least-connections", "round-robin", "latency")},
+				{Name: "hash_on", Type: schema.String, Default: "none", OneOf: hashOn},
+				{Name: "hash_fallback", Type: schema.String, Default: "none", OneOf: hashOn},
+				{Name: "hash_on_header", Type: schema.String, Check: checkHeaderName},
+				{Name: "hash_fallback_header", Type: schema.String, Check: checkHeaderName},
+				{Name: "hash_on_cookie", Type: schema.String},
+				{Name: "hash_on_cookie_path", Type: schema.String, Default: "/", StartsWith: "/"},
+				{Name: "hash_on_query_arg", Type: schema.String},
+				{Name: "hash_fallback_query_arg", Type: schema.String},
+				{Name: "hash_on_uri_capture", Type: schema.String},
+				{Name: "hash_fallback_uri_capture", Type: schema.String},
+				{Name: "slots", Type: schema.Integer, Default: int64(10000), Between: schema.Range(10, 65536)},
+				healthchecksField(),
+				tagsField(),
+				hostField("host_header", false),
+				foreignField("client_certificate", "certificates", false, ""),
+				{Name: "use_srv_name", Type: schema.Boolean, Default: false},
+			},
+			Checks: []func(map[string]any) []string{checkUpstreamHashing},
+		},
+	}
+}
+
+func checkUpstreamHashing(rec map[string]any) []string {
+	var out []string
+	need := map[string]string{"header": "hash_on_header", "cookie": "hash_on_cookie", "query_arg": "hash_on_query_arg", "uri_capture": "hash_on_uri_capture"}
+	if on, _ := rec["hash_on"].(string); need[on] != "" && rec[need[on]] == nil {
+		out = append(out, fmt.Sprintf("failed conditional validation given value of field 'hash_on'"))
+	}
+	needFb := map[string]string{"header": "hash_fallback_header", "cookie": "hash_on_cookie", "query_arg": "hash_fallback_query_arg", "uri_capture": "hash_fallback_uri_capture"}
+	if fb, _ := rec["hash_fallback"].(string); needFb[fb] != "" && rec[needFb[fb]] == nil {
+		out = append(out, fmt.Sprintf("failed conditional validation given value of field 'hash_fallback'"))
+	}
+	if on, _ := rec["hash_on"].(string); on == "none" || on == "cookie" {
+		if fb, _ := rec["hash_fallback"].(string); fb != "none" {
+			out = append(out, "hash_fallback must be 'none' when hash_on is '"+on+"'")
+		}
+	}
+	return out
+}
+
+// Targets declares Kong's targets entity.
+func Targets() *Entity {
+	return &Entity{
+		Name: "targets", Path: "targets", EndpointKey: "target",
+		CacheKey: []string{"upstream", "target"},
+		Schema: &schema.Schema{
+			Fields: []*schema.Field{
+				idField(),
+				{Name: "created_at", Type: schema.Number, Timestamp: true, Auto: true},
+				{Name: "updated_at", Type: schema.Number, Timestamp: true, Auto: true},
+				foreignField("upstream", "upstreams", true, "cascade"),
+				{Name: "target", Type: schema.String, Required: true, Check: checkTarget},
+				{Name: "weight", Type: schema.Integer, Default: int64(100), Between: schema.Range(0, 65535)},
+				tagsField(),
+			},
+		},
+		Shorthand: func(in map[string]any) schema.Errors {
+			if s, ok := in["target"].(string); ok && s != "" {
+				in["target"] = normalizeTarget(s)
+			}
+			return nil
+		},
+	}
+}
+
+// normalizeTarget appends Kong's default target port 8000 when none is given.
+func normalizeTarget(s string) string {
+	if strings.HasPrefix(s, "[") {
+		if strings.Contains(s, "]:") {
+			return s
+		}
+		return s + ":8000"
+	}
+	if strings.Count(s, ":") == 1 {
+		return s
+	}
+	if strings.Count(s, ":") > 1 { // bare IPv6
+		return "[" + s + "]:8000"
+	}
+	return s + ":8000"
+}
+
+func checkTarget(v any) string {
+	s, _ := v.(string)
+	i := strings.LastIndex(s, ":")
+	if i <= 0 {
+		return "Invalid target ('" + s + "'); not a valid hostname or ip address"
+	}
+	host, port := strings.Trim(s[:i], "[]"), s[i+1:]
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return "Invalid target ('" + s + "'); not a valid hostname or ip address"
+	}
+	if !validHostname(host, false) {
+		return "Invalid target ('" + s + "'); not a valid hostname or ip address"
+	}
+	return ""
+}
+
+func checkPEMCert(v any) string {
+	s, _ := v.(string)
+	if b, _ := pem.Decode([]byte(s)); b == nil || !strings.Contains(b.Type, "CERTIFICATE") {
+		return "invalid certificate: x509.new: asn1/tasn_dec.c:309:error:0D07803A:asn1 encoding routines:asn1_item_embed_d2i:nested asn1 error"
+	}
+	return ""
+}
+
+func checkPEMKey(v any) string {
+	s, _ := v.(string)
+	if b, _ := pem.Decode([]byte(s)); b == nil || !strings.Contains(b.Type, "PRIVATE KEY") {
+		return "invalid key: pkey.new:load_key: failed to load the key"
+	}
+	return ""
+}
+
+// Certificates declares Kong's certificates entity.
+func Certificates() *Entity {
+	return &Entity{
+		Name: "certificates", Path: "certificates",
+		Schema: &schema.Schema{
+			Fields: []*schema.Field{
+				idField(), createdAtField(), updatedAtField(),
+				{Name: "cert", Type: schema.String, Required: true, Referenceable: true, Check: checkPEMCert},
+				{Name: "key", Type: schema.String, Required: true, Referenceable: true, Encrypted: true, Check: checkPEMKey},
+				{Name: "cert_alt", Type: schema.String, Referenceable: true, Check: checkPEMCert},
+				{Name: "key_alt", Type: schema.String, Referenceable: true, Encrypted: true, Check: checkPEMKey},
+				tagsField(),
+			},
+			Checks: []func(map[string]any) []string{func(rec map[string]any) []string {
+				if (rec["cert_alt"] == nil) != (rec["key_alt"] == nil) {
+					return []string{"all or none of these fields must be set: 'cert_alt', 'key_alt'"}
+				}
+				return nil
+			}},
+		},
+	}
+}
+
+// SNIs declares Kong's snis entity.
+func SNIs() *Entity {
+	return &Entity{
+		Name: "snis", Path: "snis", EndpointKey: "name",
+		Schema: &schema.Schema{
+			Fields: []*schema.Field{
+				idField(),
+				{Name: "name", Type: schema.String, Required: true, Unique: true, Check: checkSNIName},
+				createdAtField(), updatedAtField(),
+				tagsField(),
+				foreignField("certificate", "certificates", true, ""),
+			},
+		},
+	}
+}
+
+// CACertificates declares Kong's ca_certificates entity.
+func CACertificates() *Entity {
+	return &Entity{
+		Name: "ca_certificates", Path: "ca_certificates",
+		Schema: &schema.Schema{
+			Fields: []*schema.Field{
+				idField(), createdAtField(), updatedAtField(),
+				{Name: "cert", Type: schema.String, Required: true, Referenceable: true, Check: checkPEMCert},
+				{Name: "cert_digest", Type: schema.String, Unique: true},
+				tagsField(),
+			},
+		},
+		BeforeWrite: func(_, rec map[string]any) error {
+			cert, _ := rec["cert"].(string)
+			b, _ := pem.Decode([]byte(cert))
+			if b != nil {
+				sum := sha256.Sum256(b.Bytes)
+				rec["cert_digest"] = hex.EncodeToString(sum[:])
+			}
+			return nil
+		},
+	}
+}
+
+// KeyAuthCredentials declares the key-auth plugin's credentials.
+func KeyAuthCredentials() *Entity {
+	return &Entity{
+		Name: "keyauth_credentials", Path: "key-auth", EndpointKey: "key",
+		Schema: &schema.Schema{
+			Fields: []*schema.Field{
+				idField(), createdAtField(),
+				consumerField(),
+				{Name: "key", Type: schema.String, Unique: true, Auto: true, Referenceable: true},
+				tagsField(),
+				{Name: "ttl", Type: schema.Integer},
+			},
+		},
+		BeforeWrite: func(_, rec map[string]any) error {
+			if rec["key"] == nil {
+				rec["key"] = randomToken()
+			}
+			return nil
+		},
+	}
+}
+
+// HashBasicAuthPassword hashes a basic-auth password the way Kong stores it:
+// hex SHA-1 of the password followed by the consumer id.
+func HashBasicAuthPassword(password, consumerID string) string {
+	sum := sha1.Sum([]byte(password + consumerID))
+	return hex.EncodeToString(sum[:])
+}
+
+// BasicAuthCredentials declares the basic-auth plugin's credentials. The
+// password is stored and returned only as its hash.
+func BasicAuthCredentials() *Entity {
+	return &Entity{
+		Name: "basicauth_credentials", Path: "basic-auth", EndpointKey: "username",
+		Schema: &schema.Schema{
+			Fields: []*schema.Field{
+				idField(), createdAtField(),
+				consumerField(),
+				{Name: "username", Type: schema.String, Required: true, Unique: true},
+				{Name: "password", Type: schema.String, Required: true, Encrypted: true},
+				tagsField(),
+			},
+		},
+		BeforeWrite: func(old, rec map[string]any) error {
+			pw, _ := rec["password"].(string)
+			consumerID := foreignID(rec["consumer"])
+			if old != nil && old["password"] == pw && foreignID(old["consumer"]) == consumerID {
+				return nil // unchanged hash carried over by a PATCH that left it out
+			}
+			rec["password"] = HashBasicAuthPassword(pw, consumerID)
+			return nil
+		},
+	}
+}
+
+var jwtAlgorithms = oneOf("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA")
+
+// JWTSecrets declares the jwt plugin's credentials.
+func JWTSecrets() *Entity {
+	return &Entity{
+		Name: "jwt_secrets", Path: "jwt", EndpointKey: "key",
+		Schema: &schema.Schema{
+			Fields: []*schema.Field{
+				idField(), createdAtField(),
+				consumerField(),
+				{Name: "key", Type: schema.String, Unique: true, Auto: true},
+				{Name: "secret", Type: schema.String, Auto: true},
+				{Name: "rsa_public_key", Type: schema.String},
+				{Name: "algorithm", Type: schema.String, Default: "HS256", OneOf: jwtAlgorithms},
+				tagsField(),
+			},
+			Checks: []func(map[string]any) []string{func(rec map[string]any) []string {
+				alg, _ := rec["algorithm"].(string)
+				if (strings.HasPrefix(alg, "RS") || strings.HasPrefix(alg, "ES") || strings.HasPrefix(alg, "PS") || alg == "EdDSA") && rec["rsa_public_key"] == nil {
+					return []string{"failed conditional validation given value of field 'algorithm'"}
+				}
+				return nil
+			}},
+		},
+		BeforeWrite: func(_, rec map[string]any) error {
+			if rec["key"] == nil {
+				rec["key"] = randomToken()
+			}
+			if rec["secret"] == nil {
+				rec["secret"] = randomToken()
+			}
+			return nil
+		},
+	}
+}
+
+// ACLs declares the acl plugin's group memberships.
+func ACLs() *Entity {
+	return &Entity{
+		Name: "acls", Path: "acls",
+		CacheKey: []string{"consumer", "group"},
+		Schema: &schema.Schema{
+			Fields: []*schema.Field{
+				idField(), createdAtField(),
+				consumerField(),
+				{Name: "group", Type: schema.String, Required: true},
+				tagsField(),
+			},
+		},
+	}
+}
+
+// HMACAuthCredentials declares the hmac-auth plugin's credentials.
+func HMACAuthCredentials() *Entity {
+	return &Entity{
+		Name: "hmacauth_credentials", Path: "hmac-auth", EndpointKey: "username",
+		Schema: &schema.Schema{
+			Fields: []*schema.Field{
+				idField(), createdAtField(),
+				consumerField(),
+				{Name: "username", Type: schema.String, Required: true, Unique: true},
+				{Name: "secret", Type: schema.String, Auto: true},
+				tagsField(),
+			},
+		},
+		BeforeWrite: func(_, rec map[string]any) error {
+			if rec["secret"] == nil {
+				rec["secret"] = randomToken()
+			}
+			return nil
+		},
+	}
+}
+
+// OAuth2Credentials declares the oauth2 plugin's client applications.
+func OAuth2Credentials() *Entity {
+	return &Entity{
+		Name: "oauth2_credentials", Path: "oauth2", EndpointKey: "client_id",
+		Schema: &schema.Schema{
+			Fields: []*schema.Field{
+				idField(), createdAtField(),
+				consumerField(),
+				{Name: "name", Type: schema.String, Required: true},
+				{Name: "client_id", Type: schema.String, Unique: true, Auto: true},
+				{Name: "client_secret", Type: schema.String, Auto: true},
+				{Name: "hash_secret", Type: schema.Boolean, Required: true, Default: false},
+				{Name: "redirect_uris", Type: schema.Array, Elements: &schema.Field{Type: schema.String, Check: checkURL}},
+				{Name: "client_type", Type: schema.String, Required: true, Default: "confidential", OneOf: oneOf("confidential", "public")},
+				tagsField(),
+			},
+		},
+		BeforeWrite: func(_, rec map[string]any) error {
+			if rec["client_id"] == nil {
+				rec["client_id"] = randomToken()
+			}
+			if rec["client_secret"] == nil {
+				rec["client_secret"] = randomToken()
+			}
+			return nil
+		},
+	}
+}
+
+func checkURL(v any) string {
+	s, _ := v.(string)
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return "cannot parse '" + s + "'"
+	}
+	return ""
+}
+
+// KongEntities returns the declarations of every entity Gatehouse stores, in
+// dependency order.
+func KongEntities() []*Entity {
+	return []*Entity{
+		Certificates(), CACertificates(), SNIs(), Services(), Routes(), Consumers(), Upstreams(), Targets(),
+		Plugins(), KeyAuthCredentials(), BasicAuthCredentials(), JWTSecrets(), ACLs(), HMACAuthCredentials(), OAuth2Credentials(),
+	}
+}
+
+// foreignID returns the id inside a foreign-key value, or "".
+func foreignID(v any) string {
+	m, _ := v.(map[string]any)
+	id, _ := m["id"].(string)
+	return id
+}

@@ -1,0 +1,127 @@
+package store
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/gatehouse/gatehouse/store/schema"
+)
+
+// Entity is the one declaration of an entity type: it drives validation,
+// defaults, storage keys, the Admin API paths and declarative config.
+type Entity struct {
+	// Name is the entity's name as Kong names it ("services", "keyauth_credentials").
+	Name string
+	// Path is the Admin API collection path segment ("services", "key-auth").
+	Path string
+	// Schema declares the fields.
+	Schema *schema.Schema
+	// EndpointKey is the unique field accepted in place of the id in URLs.
+	EndpointKey string
+	// CacheKey lists the fields whose combination must be unique.
+	CacheKey []string
+	// Shorthand rewrites raw input before coercion (Kong's shorthand_fields),
+	// e.g. a service's url into protocol, host, port and path.
+	Shorthand func(input map[string]any) schema.Errors
+	// BeforeWrite adjusts a validated record before it is stored (hashing a
+	// password, generating a key). old is nil on insert.
+	BeforeWrite func(old, rec map[string]any) error
+	// DeclarativeKey is the key of the entity in a kong.yml file; Name when empty.
+	DeclarativeKey string
+}
+
+// Foreigns returns the foreign-key fields of the entity in declaration order.
+func (e *Entity) Foreigns() []*schema.Field {
+	var out []*schema.Field
+	for _, f := range e.Schema.Fields {
+		if f.Type == schema.Foreign {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Uniques returns the names of the entity's unique fields.
+func (e *Entity) Uniques() []string {
+	var out []string
+	for _, f := range e.Schema.Fields {
+		if f.Unique {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+// HasField reports whether the entity declares the named field.
+func (e *Entity) HasField(name string) bool { return e.Schema.Field(name) != nil }
+
+// Registry holds the entity declarations by name and by Admin API path.
+type Registry struct {
+	byName map[string]*Entity
+	byPath map[string]*Entity
+	order  []*Entity
+}
+
+// NewRegistry returns a registry holding the given entities, in dependency
+// order (an entity after those it references).
+func NewRegistry(entities ...*Entity) (*Registry, error) {
+	r := &Registry{byName: map[string]*Entity{}, byPath: map[string]*Entity{}}
+	for _, e := range entities {
+		if _, dup := r.byName[e.Name]; dup {
+			return nil, fmt.Errorf("store: entity %q declared twice", e.Name)
+		}
+		for _, f := range e.Foreigns() {
+			if _, ok := r.byName[f.Reference]; !ok && f.Reference != e.Name {
+				return nil, fmt.Errorf("store: entity %q references %q declared after it", e.Name, f.Reference)
+			}
+		}
+		r.byName[e.Name] = e
+		r.byPath[e.Path] = e
+		r.order = append(r.order, e)
+	}
+	return r, nil
+}
+
+// Entity returns the declaration with the given name.
+func (r *Registry) Entity(name string) (*Entity, bool) {
+	e, ok := r.byName[name]
+	return e, ok
+}
+
+// ByPath returns the declaration served at the given Admin API path segment.
+func (r *Registry) ByPath(path string) (*Entity, bool) {
+	e, ok := r.byPath[path]
+	return e, ok
+}
+
+// All returns every declaration in dependency order.
+func (r *Registry) All() []*Entity { return append([]*Entity(nil), r.order...) }
+
+// Names returns the entity names, sorted.
+func (r *Registry) Names() []string {
+	out := make([]string, 0, len(r.order))
+	for _, e := range r.order {
+		out = append(out, e.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Referencing lists (entity, field) pairs that hold a foreign key to name.
+func (r *Registry) Referencing(name string) []FieldRef {
+	var out []FieldRef
+	for _, e := range r.order {
+		for _, f := range e.Foreigns() {
+			if f.Reference == name {
+				out = append(out, FieldRef{Entity: e, Field: f})
+			}
+		}
+	}
+	return out
+}
+
+// FieldRef names a foreign-key field of an entity.
+type FieldRef struct {
+	Entity *Entity
+	Field  *schema.Field
+}

@@ -1,0 +1,110 @@
+// Package schema describes entity and plugin-configuration fields the way Kong's
+// schema library does, and provides the three operations every write goes
+// through: coercion of loosely typed input (form bodies, YAML), default filling,
+// and validation. It also renders a schema as Kong's `GET /schemas/...` JSON.
+//
+// Values are plain Go trees: nil (null), bool, int64 (integer), float64
+// (number), string, []any (array and set) and map[string]any (record, map,
+// foreign key).
+package schema
+
+import (
+	"regexp"
+)
+
+// Type is the type of a field, named as Kong names it.
+type Type string
+
+// The field types Kong's schema library knows.
+const (
+	String  Type = "string"
+	Integer Type = "integer"
+	Number  Type = "number"
+	Boolean Type = "boolean"
+	Array   Type = "array"
+	Set     Type = "set"
+	Map     Type = "map"
+	Record  Type = "record"
+	Foreign Type = "foreign"
+	JSON    Type = "json"
+)
+
+// Field declares one field of a record. Zero values mean "no constraint".
+type Field struct {
+	// Name is the field's key in the record.
+	Name string
+	// Type is the field's type.
+	Type Type
+	// Required rejects null and missing values (after defaults are filled).
+	Required bool
+	// Default is the value used on insert when the input leaves the field out.
+	Default any
+	// Unique marks the value unique across all entities of the type.
+	Unique bool
+	// Auto generates the value: a UUID for strings with UUID set, the current
+	// epoch second for integers with Timestamp set, a random token otherwise.
+	Auto bool
+	// UUID requires the string to be a UUID.
+	UUID bool
+	// Timestamp marks an epoch-seconds integer.
+	Timestamp bool
+	// Immutable rejects changes once the entity exists.
+	Immutable bool
+	// OneOf lists the accepted values.
+	OneOf []any
+	// Between bounds a numeric value, inclusive.
+	Between *[2]float64
+	// Gt requires a numeric value strictly greater than this.
+	Gt *float64
+	// LenMin and LenMax bound the length of strings and arrays (0: none).
+	LenMin, LenMax int
+	// StartsWith requires a string prefix.
+	StartsWith string
+	// Match requires the string to match a regular expression.
+	Match *regexp.Regexp
+	// MatchMessage is the error shown when Match fails.
+	MatchMessage string
+	// Check is a custom validator run after the built-in ones; it returns the
+	// error message or "".
+	Check func(v any) string
+	// Elements declares the elements of an array or set.
+	Elements *Field
+	// Keys and Values declare the entries of a map.
+	Keys, Values *Field
+	// Fields declares the fields of a record.
+	Fields []*Field
+	// Reference names the entity a foreign field points to.
+	Reference string
+	// OnDelete is "cascade" when deleting the referenced entity deletes this one.
+	OnDelete string
+	// Referenceable, Encrypted and Sensitive are rendered in the schema only.
+	Referenceable, Encrypted, Sensitive bool
+	// Description is rendered in the schema.
+	Description string
+}
+
+// Schema is an ordered list of fields: the shape of an entity or of a plugin's
+// configuration.
+type Schema struct {
+	// Fields in declaration order (the order Kong renders them in).
+	Fields []*Field
+	// Checks run on the whole record after every field is valid. Each returns
+	// the messages to report under "@entity", or nil.
+	Checks []func(rec map[string]any) []string
+}
+
+// Field returns the named field or nil.
+func (r *Schema) Field(name string) *Field {
+	for _, f := range r.Fields {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// Float returns a pointer to f, for Gt and friends.
+func Float(f float64) *float64 { return &f }
+
+// Range returns the bounds of a Between constraint.
+func Range(lo, hi float64) *[2]float64 { return &[2]float64{lo, hi} }

@@ -1,0 +1,346 @@
+package schema
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// FillDefaults sets every field that m lacks to its default (nil when it has
+// none), recursing into records so that a partly given record gets the
+// defaults of the sub-fields it left out. It changes m in place.
+func FillDefaults(rec *Schema, m map[string]any) {
+	for _, f := range rec.Fields {
+		v, present := m[f.Name]
+		if !present {
+			switch {
+			case f.Default != nil:
+				m[f.Name] = Clone(f.Default)
+			case f.Type == Record && !nullableRecord(f):
+				sub := map[string]any{}
+				FillDefaults(&Schema{Fields: f.Fields}, sub)
+				m[f.Name] = sub
+			default:
+				m[f.Name] = nil
+			}
+			continue
+		}
+		if f.Type == Record {
+			if sub, ok := v.(map[string]any); ok {
+				FillDefaults(&Schema{Fields: f.Fields}, sub)
+			}
+		}
+	}
+}
+
+// nullableRecord reports whether a record field without a default stays null
+// when left out (Kong fills records that are required or whose sub-fields have
+// defaults).
+func nullableRecord(f *Field) bool {
+	return !f.Required && f.Default == nil && !hasDefaults(f.Fields)
+}
+
+func hasDefaults(fields []*Field) bool {
+	for _, f := range fields {
+		if f.Default != nil || f.Required {
+			return true
+		}
+		if f.Type == Record && hasDefaults(f.Fields) {
+			return true
+		}
+	}
+	return false
+}
+
+// Merge applies a partial update to a full record: fields in patch replace
+// those in base, except records, which merge field by field as Kong's PATCH
+// does. base is not modified.
+func Merge(rec *Schema, base, patch map[string]any) map[string]any {
+	out := Clone(base).(map[string]any)
+	for k, v := range patch {
+		f := rec.Field(k)
+		if f != nil && f.Type == Record {
+			pm, pok := v.(map[string]any)
+			bm, bok := out[k].(map[string]any)
+			if pok && bok {
+				out[k] = Merge(&Schema{Fields: f.Fields}, bm, pm)
+				continue
+			}
+		}
+		out[k] = Clone(v)
+	}
+	return out
+}
+
+// Validate checks a complete, coerced record against rec and returns the
+// errors found (empty when valid). Record checks run only when every field
+// is valid.
+func Validate(rec *Schema, m map[string]any) Errors {
+	errs := Errors{}
+	for _, f := range rec.Fields {
+		if fe := validateValue(f, m[f.Name]); fe != nil {
+			errs[f.Name] = fe
+		}
+	}
+	for k := range m {
+		if rec.Field(k) == nil {
+			errs.Add(k, "unknown field")
+		}
+	}
+	if errs.Empty() {
+		for _, check := range rec.Checks {
+			for _, msg := range check(m) {
+				errs.AddEntity(msg)
+			}
+		}
+	}
+	return errs
+}
+
+func validateValue(f *Field, v any) any {
+	if v == nil {
+		if f.Required {
+			return "required field missing"
+		}
+		return nil
+	}
+	switch f.Type {
+	case String:
+		s, ok := v.(string)
+		if !ok {
+			return "expected a string"
+		}
+		minLen := f.LenMin
+		if minLen == 0 && !f.Auto {
+			minLen = 1
+		}
+		if len(s) < minLen {
+			return fmt.Sprintf("length must be at least %d", minLen)
+		}
+		if f.LenMax > 0 && len(s) > f.LenMax {
+			return fmt.Sprintf("length must be at most %d", f.LenMax)
+		}
+		if f.UUID {
+			if _, err := uuid.Parse(s); err != nil || len(s) != 36 {
+				return "expected a valid UUID"
+			}
+		}
+		if f.StartsWith != "" && !strings.HasPrefix(s, f.StartsWith) {
+			return "should start with: " + f.StartsWith
+		}
+		if f.Match != nil && !f.Match.MatchString(s) {
+			if f.MatchMessage != "" {
+				return f.MatchMessage
+			}
+			return "invalid value: " + s
+		}
+	case Integer:
+		if _, ok := v.(int64); !ok {
+			return "expected an integer"
+		}
+	case Number:
+		if _, ok := v.(float64); !ok {
+			return "expected a number"
+		}
+	case Boolean:
+		if _, ok := v.(bool); !ok {
+			return "expected a boolean"
+		}
+	case Array, Set:
+		list, ok := v.([]any)
+		if !ok {
+			return "expected " + article(f.Type)
+		}
+		if f.LenMin > 0 && len(list) < f.LenMin {
+			return fmt.Sprintf("length must be at least %d", f.LenMin)
+		}
+		if f.LenMax > 0 && len(list) > f.LenMax {
+			return fmt.Sprintf("length must be at most %d", f.LenMax)
+		}
+		if f.Elements != nil {
+			var elemErrs []any
+			for i, e := range list {
+				if fe := validateValue(f.Elements, e); fe != nil {
+					if elemErrs == nil {
+						elemErrs = make([]any, len(list))
+					}
+					elemErrs[i] = fe
+				}
+			}
+			if elemErrs != nil {
+				return elemErrs
+			}
+		}
+	case Map:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return "expected a map"
+		}
+		errs := Errors{}
+		for k, e := range m {
+			if f.Keys != nil {
+				if fe := validateValue(f.Keys, k); fe != nil {
+					errs[k] = fe
+					continue
+				}
+			}
+			if f.Values != nil {
+				if fe := validateValue(f.Values, e); fe != nil {
+					errs[k] = fe
+				}
+			}
+		}
+		if !errs.Empty() {
+			return errs
+		}
+	case Record:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return "expected a record"
+		}
+		if errs := Validate(&Schema{Fields: f.Fields}, m); !errs.Empty() {
+			return errs
+		}
+	case Foreign:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return "expected a record"
+		}
+		id, _ := m["id"].(string)
+		if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+			return Errors{"id": "expected a valid UUID"}
+		}
+	}
+	if msg := checkScalar(f, v); msg != "" {
+		return msg
+	}
+	if f.Check != nil {
+		if msg := f.Check(v); msg != "" {
+			return msg
+		}
+	}
+	return nil
+}
+
+// checkScalar applies one_of, between and gt.
+func checkScalar(f *Field, v any) string {
+	if len(f.OneOf) > 0 {
+		for _, o := range f.OneOf {
+			if equalScalar(o, v) {
+				goto numeric
+			}
+		}
+		parts := make([]string, len(f.OneOf))
+		for i, o := range f.OneOf {
+			parts[i] = fmt.Sprint(o)
+		}
+		return "expected one of: " + strings.Join(parts, ", ")
+	}
+numeric:
+	var n float64
+	switch t := v.(type) {
+	case int64:
+		n = float64(t)
+	case float64:
+		n = t
+	default:
+		return ""
+	}
+	if f.Between != nil && (n < f.Between[0] || n > f.Between[1]) {
+		return fmt.Sprintf("value should be between %s and %s", fmtNum(f.Between[0]), fmtNum(f.Between[1]))
+	}
+	if f.Gt != nil && n <= *f.Gt {
+		return fmt.Sprintf("value must be greater than %s", fmtNum(*f.Gt))
+	}
+	return ""
+}
+
+func equalScalar(a, b any) bool {
+	switch x := a.(type) {
+	case int:
+		switch y := b.(type) {
+		case int64:
+			return int64(x) == y
+		case float64:
+			return float64(x) == y
+		}
+	case int64:
+		switch y := b.(type) {
+		case int64:
+			return x == y
+		case float64:
+			return float64(x) == y
+		}
+	}
+	return a == b
+}
+
+func fmtNum(f float64) string {
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// DedupeSets removes repeated elements from every set field of m, keeping the
+// first occurrence, as Kong does when it stores a set.
+func DedupeSets(rec *Schema, m map[string]any) {
+	for _, f := range rec.Fields {
+		switch f.Type {
+		case Set:
+			list, ok := m[f.Name].([]any)
+			if !ok {
+				continue
+			}
+			seen := map[string]bool{}
+			out := make([]any, 0, len(list))
+			for _, e := range list {
+				k := fmt.Sprintf("%T:%v", e, e)
+				if !seen[k] {
+					seen[k] = true
+					out = append(out, e)
+				}
+			}
+			m[f.Name] = out
+		case Record:
+			if sub, ok := m[f.Name].(map[string]any); ok {
+				DedupeSets(&Schema{Fields: f.Fields}, sub)
+			}
+		}
+	}
+}
+
+// Clone deep-copies a value tree.
+func Clone(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = Clone(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = Clone(e)
+		}
+		return out
+	case []string:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = e
+		}
+		return out
+	case []int:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = int64(e)
+		}
+		return out
+	case int:
+		return int64(t)
+	}
+	return v
+}
+
+func sortStrings(s []string) { sort.Strings(s) }

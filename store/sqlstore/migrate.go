@@ -1,0 +1,156 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// Migration is one named, ordered schema change.
+type Migration struct {
+	Name       string
+	Statements []string
+}
+
+// Migrations are the schema versions, oldest first. Names never change once
+// released; new ones are appended.
+var Migrations = []Migration{
+	{Name: "000_base", Statements: []string{
+		`CREATE TABLE entities (entity TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (entity, id))`,
+		`CREATE TABLE entity_uniques (entity TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (entity, field, value))`,
+		`CREATE INDEX entity_uniques_by_id ON entity_uniques (entity, id)`,
+		`CREATE TABLE entity_refs (entity TEXT NOT NULL, id TEXT NOT NULL, field TEXT NOT NULL, ref_entity TEXT NOT NULL, ref_id TEXT NOT NULL, PRIMARY KEY (entity, id, field))`,
+		`CREATE INDEX entity_refs_by_target ON entity_refs (ref_entity, ref_id)`,
+		`CREATE INDEX entity_refs_by_field ON entity_refs (entity, field, ref_id, id)`,
+		`CREATE TABLE entity_tags (entity TEXT NOT NULL, id TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (entity, id, tag))`,
+		`CREATE INDEX entity_tags_by_tag ON entity_tags (tag, entity, id)`,
+	}},
+}
+
+const metaTable = "gatehouse_migrations"
+
+// Migrator implements store.Migrator for a Backend.
+type Migrator struct {
+	b *Backend
+}
+
+// NewMigrator returns the migrator of b.
+func NewMigrator(b *Backend) *Migrator { return &Migrator{b: b} }
+
+// Bootstrapped implements store.Migrator.
+func (m *Migrator) Bootstrapped(ctx context.Context) (bool, error) {
+	rows, err := m.b.writer.QueryContext(ctx, m.b.dialect.Rebind(m.b.dialect.TableExists), metaTable)
+	if err != nil {
+		return false, fmt.Errorf("%s: checking migrations table: %w", m.b.dialect.Name, err)
+	}
+	defer rows.Close()
+	return rows.Next(), rows.Err()
+}
+
+// Bootstrap implements store.Migrator.
+func (m *Migrator) Bootstrap(ctx context.Context) error {
+	ok, err := m.Bootstrapped(ctx)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return errors.New("database already bootstrapped")
+	}
+	if _, err := m.b.writer.ExecContext(ctx, `CREATE TABLE `+metaTable+` (name TEXT PRIMARY KEY, executed_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("%s: creating migrations table: %w", m.b.dialect.Name, err)
+	}
+	_, err = m.Up(ctx)
+	return err
+}
+
+func (m *Migrator) executed(ctx context.Context) (map[string]bool, error) {
+	rows, err := m.b.writer.QueryContext(ctx, `SELECT name FROM `+metaTable)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading migrations: %w", m.b.dialect.Name, err)
+	}
+	defer rows.Close()
+	done := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		done[n] = true
+	}
+	return done, rows.Err()
+}
+
+// Up implements store.Migrator: each pending migration runs in its own
+// transaction together with its bookkeeping row.
+func (m *Migrator) Up(ctx context.Context) ([]string, error) {
+	m.b.writeMu.Lock()
+	defer m.b.writeMu.Unlock()
+	done, err := m.executed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var applied []string
+	for _, mig := range Migrations {
+		if done[mig.Name] {
+			continue
+		}
+		tx, err := m.b.writer.BeginTx(ctx, nil)
+		if err != nil {
+			return applied, err
+		}
+		for _, st := range mig.Statements {
+			if _, err := tx.ExecContext(ctx, st); err != nil {
+				_ = tx.Rollback()
+				return applied, fmt.Errorf("%s: migration %s: %w", m.b.dialect.Name, mig.Name, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, m.b.dialect.Rebind(`INSERT INTO `+metaTable+` (name, executed_at) VALUES (?, ?)`), mig.Name, time.Now().Unix()); err != nil {
+			_ = tx.Rollback()
+			return applied, fmt.Errorf("%s: recording migration %s: %w", m.b.dialect.Name, mig.Name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return applied, fmt.Errorf("%s: migration %s: %w", m.b.dialect.Name, mig.Name, err)
+		}
+		applied = append(applied, mig.Name)
+	}
+	return applied, nil
+}
+
+// List implements store.Migrator.
+func (m *Migrator) List(ctx context.Context) (executed, pending []string, err error) {
+	ok, err := m.Bootstrapped(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	done := map[string]bool{}
+	if ok {
+		if done, err = m.executed(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, mig := range Migrations {
+		if done[mig.Name] {
+			executed = append(executed, mig.Name)
+		} else {
+			pending = append(pending, mig.Name)
+		}
+	}
+	return executed, pending, nil
+}
+
+// Reset implements store.Migrator: it drops every table the migrations made.
+func (m *Migrator) Reset(ctx context.Context) error {
+	m.b.writeMu.Lock()
+	defer m.b.writeMu.Unlock()
+	for _, t := range []string{"entity_tags", "entity_refs", "entity_uniques", "entities", metaTable} {
+		if _, err := m.b.writer.ExecContext(ctx, `DROP TABLE IF EXISTS `+t); err != nil {
+			return fmt.Errorf("%s: dropping %s: %w", m.b.dialect.Name, t, err)
+		}
+	}
+	return nil
+}
+
+var _ store.Migrator = (*Migrator)(nil)

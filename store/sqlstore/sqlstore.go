@@ -1,0 +1,319 @@
+// Package sqlstore implements store.Backend on database/sql, shared by the
+// SQLite and Postgres backends. Every entity lives in one table as a JSON
+// document; unique values, foreign keys and tags live in index tables the
+// store derives from each entity's declaration, so adding an entity needs no
+// new table. Dialect differences (placeholders, error codes, catalog queries)
+// come from a Dialect.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// Dialect captures what differs between SQL databases.
+type Dialect struct {
+	// Name is the database name reported by the backend ("sqlite", "postgres").
+	Name string
+	// Dollar numbers placeholders $1, $2 … instead of ?.
+	Dollar bool
+	// IsUniqueViolation reports whether err is a unique-constraint failure.
+	IsUniqueViolation func(err error) bool
+	// TableExists is a query with one placeholder (the table name) returning
+	// a row when the table exists.
+	TableExists string
+}
+
+// Backend is a store.Backend over database/sql.
+type Backend struct {
+	dialect Dialect
+	writer  *sql.DB
+	reader  *sql.DB
+	// writeMu serialises write transactions (SQLite has one writer; on
+	// Postgres it keeps cascades and uniqueness checks simple).
+	writeMu sync.Mutex
+	closers []func() error
+}
+
+// New returns a backend that reads through reader and writes through writer
+// (they may be the same pool).
+func New(d Dialect, writer, reader *sql.DB) *Backend {
+	return &Backend{dialect: d, writer: writer, reader: reader}
+}
+
+// Name implements store.Backend.
+func (b *Backend) Name() string { return b.dialect.Name }
+
+// DB returns the writer pool, for migrations.
+func (b *Backend) DB() *sql.DB { return b.writer }
+
+// Dialect returns the backend's dialect.
+func (b *Backend) Dialect() Dialect { return b.dialect }
+
+// View implements store.Backend.
+func (b *Backend) View(ctx context.Context, fn func(store.Tx) error) error {
+	tx, err := b.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: b.dialect.Name != "sqlite"})
+	if err != nil {
+		return fmt.Errorf("%s: begin read: %w", b.dialect.Name, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	return fn(&sqlTx{b: b, tx: tx, ctx: ctx})
+}
+
+// Update implements store.Backend.
+func (b *Backend) Update(ctx context.Context, fn func(store.Tx) error) error {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	tx, err := b.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: begin write: %w", b.dialect.Name, err)
+	}
+	if err := fn(&sqlTx{b: b, tx: tx, ctx: ctx}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		if b.dialect.IsUniqueViolation(err) {
+			return store.ErrUniqueConflict
+		}
+		return fmt.Errorf("%s: commit: %w", b.dialect.Name, err)
+	}
+	return nil
+}
+
+// Ping implements store.Backend.
+func (b *Backend) Ping(ctx context.Context) error { return b.writer.PingContext(ctx) }
+
+// OnClose registers a function Close calls.
+func (b *Backend) OnClose(fn func() error) { b.closers = append(b.closers, fn) }
+
+// Close implements store.Backend.
+func (b *Backend) Close() error {
+	var errs []error
+	errs = append(errs, b.writer.Close())
+	if b.reader != b.writer {
+		errs = append(errs, b.reader.Close())
+	}
+	for _, c := range b.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+// Rebind rewrites ? placeholders for the dialect.
+func (d Dialect) Rebind(q string) string {
+	if !d.Dollar {
+		return q
+	}
+	var sb strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			sb.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		sb.WriteRune(r)
+	}
+	return sb.String()
+}
+
+type sqlTx struct {
+	b   *Backend
+	tx  *sql.Tx
+	ctx context.Context
+}
+
+func (t *sqlTx) exec(q string, args ...any) error {
+	_, err := t.tx.ExecContext(t.ctx, t.b.dialect.Rebind(q), args...)
+	if err != nil && t.b.dialect.IsUniqueViolation(err) {
+		return store.ErrUniqueConflict
+	}
+	return err
+}
+
+func (t *sqlTx) rows(q string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(t.ctx, t.b.dialect.Rebind(q), args...)
+}
+
+func (t *sqlTx) one(entity, q string, args ...any) (*store.Row, error) {
+	var id, data string
+	err := t.tx.QueryRowContext(t.ctx, t.b.dialect.Rebind(q), args...).Scan(&id, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading %s: %w", t.b.dialect.Name, entity, err)
+	}
+	return &store.Row{Entity: entity, ID: id, Data: []byte(data)}, nil
+}
+
+func (t *sqlTx) Get(entity, id string) (*store.Row, error) {
+	return t.one(entity, `SELECT id, data FROM entities WHERE entity = ? AND id = ?`, entity, id)
+}
+
+func (t *sqlTx) GetUnique(entity, field, value string) (*store.Row, error) {
+	return t.one(entity, `SELECT e.id, e.data FROM entity_uniques u JOIN entities e ON e.entity = u.entity AND e.id = u.id
+		WHERE u.entity = ? AND u.field = ? AND u.value = ?`, entity, field, value)
+}
+
+func (t *sqlTx) insertIndexes(row *store.Row) error {
+	for field, value := range row.Uniques {
+		if err := t.exec(`INSERT INTO entity_uniques (entity, field, value, id) VALUES (?, ?, ?, ?)`, row.Entity, field, value, row.ID); err != nil {
+			return err
+		}
+	}
+	for field, ref := range row.Refs {
+		if err := t.exec(`INSERT INTO entity_refs (entity, id, field, ref_entity, ref_id) VALUES (?, ?, ?, ?, ?)`, row.Entity, row.ID, field, ref.Entity, ref.ID); err != nil {
+			return err
+		}
+	}
+	seen := map[string]bool{}
+	for _, tag := range row.Tags {
+		if seen[tag] {
+			continue
+		}
+		seen[tag] = true
+		if err := t.exec(`INSERT INTO entity_tags (entity, id, tag) VALUES (?, ?, ?)`, row.Entity, row.ID, tag); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *sqlTx) deleteIndexes(entity, id string) error {
+	for _, table := range []string{"entity_uniques", "entity_refs", "entity_tags"} {
+		if err := t.exec(`DELETE FROM `+table+` WHERE entity = ? AND id = ?`, entity, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *sqlTx) Insert(row *store.Row) error {
+	if err := t.exec(`INSERT INTO entities (entity, id, data) VALUES (?, ?, ?)`, row.Entity, row.ID, string(row.Data)); err != nil {
+		return err
+	}
+	return t.insertIndexes(row)
+}
+
+func (t *sqlTx) Replace(row *store.Row) error {
+	if err := t.exec(`UPDATE entities SET data = ? WHERE entity = ? AND id = ?`, string(row.Data), row.Entity, row.ID); err != nil {
+		return err
+	}
+	if err := t.deleteIndexes(row.Entity, row.ID); err != nil {
+		return err
+	}
+	return t.insertIndexes(row)
+}
+
+func (t *sqlTx) Delete(entity, id string) error {
+	if err := t.deleteIndexes(entity, id); err != nil {
+		return err
+	}
+	return t.exec(`DELETE FROM entities WHERE entity = ? AND id = ?`, entity, id)
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func (t *sqlTx) List(entity string, q store.RowQuery) ([]*store.Row, error) {
+	var sb strings.Builder
+	args := []any{entity, q.AfterID}
+	sb.WriteString(`SELECT e.id, e.data FROM entities e WHERE e.entity = ? AND e.id > ?`)
+	if q.RefField != "" {
+		sb.WriteString(` AND e.id IN (SELECT r.id FROM entity_refs r WHERE r.entity = ? AND r.field = ? AND r.ref_id = ?)`)
+		args = append(args, entity, q.RefField, q.RefID)
+	}
+	if len(q.Tags) > 0 {
+		sb.WriteString(` AND e.id IN (SELECT g.id FROM entity_tags g WHERE g.entity = ? AND g.tag IN (` + placeholders(len(q.Tags)) + `)`)
+		args = append(args, entity)
+		for _, tag := range q.Tags {
+			args = append(args, tag)
+		}
+		if !q.TagsAny {
+			sb.WriteString(` GROUP BY g.id HAVING COUNT(DISTINCT g.tag) = ?`)
+			args = append(args, len(q.Tags))
+		}
+		sb.WriteString(`)`)
+	}
+	sb.WriteString(` ORDER BY e.id LIMIT ?`)
+	args = append(args, q.Limit)
+	rows, err := t.rows(sb.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing %s: %w", t.b.dialect.Name, entity, err)
+	}
+	defer rows.Close()
+	var out []*store.Row
+	for rows.Next() {
+		var id, data string
+		if err := rows.Scan(&id, &data); err != nil {
+			return nil, fmt.Errorf("%s: listing %s: %w", t.b.dialect.Name, entity, err)
+		}
+		out = append(out, &store.Row{Entity: entity, ID: id, Data: []byte(data)})
+	}
+	return out, rows.Err()
+}
+
+func (t *sqlTx) Referrers(entity, id string) ([]store.Referrer, error) {
+	rows, err := t.rows(`SELECT entity, id, field FROM entity_refs WHERE ref_entity = ? AND ref_id = ? ORDER BY entity, id`, entity, id)
+	if err != nil {
+		return nil, fmt.Errorf("%s: referrers of %s: %w", t.b.dialect.Name, entity, err)
+	}
+	defer rows.Close()
+	var out []store.Referrer
+	for rows.Next() {
+		var r store.Referrer
+		if err := rows.Scan(&r.Entity, &r.ID, &r.Field); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (t *sqlTx) Tags(tag string, after *store.TagRow, limit int) ([]store.TagRow, error) {
+	var sb strings.Builder
+	var args []any
+	sb.WriteString(`SELECT entity, id, tag FROM entity_tags WHERE 1 = 1`)
+	if tag != "" {
+		sb.WriteString(` AND tag = ?`)
+		args = append(args, tag)
+	}
+	if after != nil {
+		sb.WriteString(` AND (tag > ? OR (tag = ? AND (entity > ? OR (entity = ? AND id > ?))))`)
+		args = append(args, after.Tag, after.Tag, after.Entity, after.Entity, after.ID)
+	}
+	sb.WriteString(` ORDER BY tag, entity, id LIMIT ?`)
+	args = append(args, limit)
+	rows, err := t.rows(sb.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing tags: %w", t.b.dialect.Name, err)
+	}
+	defer rows.Close()
+	out := []store.TagRow{}
+	for rows.Next() {
+		var r store.TagRow
+		if err := rows.Scan(&r.Entity, &r.ID, &r.Tag); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (t *sqlTx) Count(entity string) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(t.ctx, t.b.dialect.Rebind(`SELECT COUNT(*) FROM entities WHERE entity = ?`), entity).Scan(&n)
+	return n, err
+}
+
+var _ store.Backend = (*Backend)(nil)
