@@ -271,9 +271,19 @@ func checkRouteRules(rec map[string]any) []string {
 		return []string{"mixing http and stream protocols is not allowed"}
 	}
 	if httpish {
-		if !hasItems(rec["methods"]) && !hasItems(rec["hosts"]) && !hasItems(rec["paths"]) &&
-			!hasItems(rec["headers"]) && !hasItems(rec["snis"]) {
-			out = append(out, fmt.Sprintf("must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is '%s'", joinProtocols(protos)))
+		hasHTTPS, hasHTTP := false, false
+		for _, p := range protos {
+			hasHTTPS = hasHTTPS || p == "https"
+			hasHTTP = hasHTTP || p == "http"
+		}
+		matchers := !hasItems(rec["methods"]) && !hasItems(rec["hosts"]) && !hasItems(rec["paths"]) && !hasItems(rec["headers"])
+		switch {
+		case hasHTTPS && matchers && !hasItems(rec["snis"]):
+			out = append(out, "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'https'")
+		case !hasHTTPS && hasHTTP && matchers:
+			out = append(out, "must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http'")
+		case !hasHTTPS && !hasHTTP && !hasItems(rec["hosts"]) && !hasItems(rec["headers"]) && !hasItems(rec["paths"]) && !hasItems(rec["snis"]):
+			out = append(out, fmt.Sprintf("must set one of 'hosts', 'headers', 'paths', 'snis' when 'protocols' is '%s'", joinProtocols(protos)))
 		}
 	}
 	if streamish {
@@ -590,7 +600,7 @@ func CACertificates() *Entity {
 // KeyAuthCredentials declares the key-auth plugin's credentials.
 func KeyAuthCredentials() *Entity {
 	return &Entity{
-		Name: "keyauth_credentials", Path: "key-auth", EndpointKey: "key",
+		Name: "keyauth_credentials", Path: "key-auths", NestedPath: "key-auth", EndpointKey: "key",
 		Schema: &schema.Schema{
 			Fields: []*schema.Field{
 				idField(), createdAtField(),
@@ -620,7 +630,7 @@ func HashBasicAuthPassword(password, consumerID string) string {
 // password is stored and returned only as its hash.
 func BasicAuthCredentials() *Entity {
 	return &Entity{
-		Name: "basicauth_credentials", Path: "basic-auth", EndpointKey: "username",
+		Name: "basicauth_credentials", Path: "basic-auths", NestedPath: "basic-auth", EndpointKey: "username",
 		Schema: &schema.Schema{
 			Fields: []*schema.Field{
 				idField(), createdAtField(),
@@ -647,7 +657,7 @@ var jwtAlgorithms = oneOf("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", 
 // JWTSecrets declares the jwt plugin's credentials.
 func JWTSecrets() *Entity {
 	return &Entity{
-		Name: "jwt_secrets", Path: "jwt", EndpointKey: "key",
+		Name: "jwt_secrets", Path: "jwts", NestedPath: "jwt", EndpointKey: "key",
 		Schema: &schema.Schema{
 			Fields: []*schema.Field{
 				idField(), createdAtField(),
@@ -697,7 +707,7 @@ func ACLs() *Entity {
 // HMACAuthCredentials declares the hmac-auth plugin's credentials.
 func HMACAuthCredentials() *Entity {
 	return &Entity{
-		Name: "hmacauth_credentials", Path: "hmac-auth", EndpointKey: "username",
+		Name: "hmacauth_credentials", Path: "hmac-auths", NestedPath: "hmac-auth", EndpointKey: "username",
 		Schema: &schema.Schema{
 			Fields: []*schema.Field{
 				idField(), createdAtField(),

@@ -12,8 +12,11 @@ import (
 type Entity struct {
 	// Name is the entity's name as Kong names it ("services", "keyauth_credentials").
 	Name string
-	// Path is the Admin API collection path segment ("services", "key-auth").
+	// Path is the Admin API collection path segment ("services", "key-auths").
 	Path string
+	// NestedPath is the segment under the parent's path when it differs from
+	// Path: credentials live at /consumers/{c}/key-auth but /key-auths.
+	NestedPath string
 	// Schema declares the fields.
 	Schema *schema.Schema
 	// EndpointKey is the unique field accepted in place of the id in URLs.
@@ -50,6 +53,14 @@ func (e *Entity) Uniques() []string {
 		}
 	}
 	return out
+}
+
+// NestedSegment returns the path segment used under a parent entity.
+func (e *Entity) NestedSegment() string {
+	if e.NestedPath != "" {
+		return e.NestedPath
+	}
+	return e.Path
 }
 
 // HasField reports whether the entity declares the named field.

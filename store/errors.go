@@ -88,11 +88,18 @@ func IsNotFound(err error) bool {
 	return ok && e.Code == CodeNotFound
 }
 
-// SchemaViolation builds Kong's schema violation error from field errors.
+// SchemaViolation builds Kong's schema violation error from field errors:
+// "schema violation (host: required field missing)", or "2 schema
+// violations (...; ...)" for several.
 func SchemaViolation(fields schema.Errors) *Error {
+	msgs := fields.Flatten()
+	prefix := "schema violation"
+	if len(msgs) > 1 {
+		prefix = fmt.Sprintf("%d schema violations", len(msgs))
+	}
 	return &Error{
 		Code:    CodeSchemaViolation,
-		Message: fmt.Sprintf("schema violation (%s)", strings.Join(fields.Flatten(), "; ")),
+		Message: fmt.Sprintf("%s (%s)", prefix, strings.Join(msgs, "; ")),
 		Fields:  fields,
 	}
 }
@@ -146,11 +153,12 @@ func ForeignKeyViolation(field string, key map[string]any, ref string) *Error {
 	}
 }
 
-// ReferencedByOthers builds Kong's error for deleting an entity that others
-// still reference.
-func ReferencedByOthers(referencing, referenced string) *Error {
+// RestrictedDelete builds Kong's error for deleting an entity that others
+// still reference through a foreign key without cascade (a foreign key
+// violation, as Kong reports it).
+func RestrictedDelete(referencing, referenced string) *Error {
 	return &Error{
-		Code:    CodeReferencedByOthers,
+		Code:    CodeForeignKeyViolation,
 		Message: fmt.Sprintf("an existing '%s' entity references this '%s' entity", referencing, referenced),
 		Fields:  schema.Errors{"@referenced_by": referencing},
 	}

@@ -188,6 +188,27 @@ func wrapDB(err error) error {
 	return DatabaseError(err)
 }
 
+// FindUnique returns the entity whose unique field has the value.
+func (s *Store) FindUnique(ctx context.Context, entity, field, value string) (map[string]any, error) {
+	e, err := s.entity(entity)
+	if err != nil {
+		return nil, err
+	}
+	var rec map[string]any
+	err = s.backend.View(ctx, func(tx Tx) error {
+		row, err := tx.GetUnique(e.Name, field, value)
+		if err != nil || row == nil {
+			return wrapDB(err)
+		}
+		rec, err = decodeRow(row)
+		return err
+	})
+	if err == nil && rec == nil {
+		err = ErrNotFound
+	}
+	return rec, err
+}
+
 // Insert validates and stores a new entity and returns it as stored.
 func (s *Store) Insert(ctx context.Context, entity string, input map[string]any) (map[string]any, error) {
 	return s.write(ctx, entity, "", input, modeInsert)
@@ -337,9 +358,9 @@ func (s *Store) PluginEntitySchema(name string) (*schema.Schema, bool) {
 	return sch, true
 }
 
-// ValidatePlugin validates a plugin entity without storing it.
-func (s *Store) ValidatePlugin(ctx context.Context, input map[string]any) error {
-	e, err := s.entity("plugins")
+// Validate checks an entity as an insert would, without storing it.
+func (s *Store) Validate(ctx context.Context, entity string, input map[string]any) error {
+	e, err := s.entity(entity)
 	if err != nil {
 		return err
 	}
@@ -580,7 +601,7 @@ func (s *Store) Delete(ctx context.Context, entity, key string) (found bool, err
 		return false, err
 	}
 	if s.readOnly {
-		return false, OperationUnsupported(fmt.Sprintf("cannot delete '%s' entities when not using a database", e.Name))
+		return false, OperationUnsupported(fmt.Sprintf("cannot remove '%s' entities when not using a database", e.Name))
 	}
 	var events []Event
 	err = s.backend.Update(ctx, func(tx Tx) error {
@@ -613,7 +634,7 @@ func (s *Store) deleteCascade(tx Tx, e *Entity, rec map[string]any) ([]Event, er
 		}
 		f := re.Schema.Field(r.Field)
 		if f == nil || f.OnDelete != "cascade" {
-			return nil, ReferencedByOthers(r.Entity, e.Name)
+			return nil, RestrictedDelete(r.Entity, e.Name)
 		}
 	}
 	for _, r := range refs {

@@ -33,13 +33,26 @@ func (e Errors) AddEntity(msg string) {
 // Empty reports whether no error was recorded.
 func (e Errors) Empty() bool { return len(e) == 0 }
 
-// Flatten lists every message as "path: message", sorted by path, the form
-// Kong uses inside "schema violation (...)".
+// Flatten lists every message as "path: message" the way Kong orders them
+// inside "schema violation (...)": record-level messages first, then fields
+// sorted by path.
 func (e Errors) Flatten() []string {
 	var out []string
-	flattenInto(&out, "", e)
-	sortStrings(out)
-	return out
+	if list, ok := e[EntityKey].([]any); ok {
+		for _, m := range list {
+			if s, ok := m.(string); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	var fields []string
+	for k, v := range e {
+		if k != EntityKey {
+			flattenInto(&fields, k, v)
+		}
+	}
+	sortStrings(fields)
+	return append(out, fields...)
 }
 
 func flattenInto(out *[]string, prefix string, v any) {

@@ -135,7 +135,7 @@ func Run(t *testing.T, open Opener) {
 			t.Errorf("paths = %v", route["paths"])
 		}
 		_, err = s.Delete(ctx, "services", "crud")
-		e = wantCode(t, err, store.CodeReferencedByOthers)
+		e = wantCode(t, err, store.CodeForeignKeyViolation)
 		if e.Message != "an existing 'routes' entity references this 'services' entity" {
 			t.Errorf("message = %q", e.Message)
 		}

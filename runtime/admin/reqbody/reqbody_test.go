@@ -128,6 +128,9 @@ func TestDecodeQuery(t *testing.T) {
 		{"config[add][headers]=x", M{"config[add][headers]": "x"}},
 		{"config.headers[x.y]=1", M{"config": M{"headers[x.y]": "1"}}},
 		{"a[1][b]=x", M{"a[1][b]": "x"}},
+		// A map group makes the whole part literal before its indexes
+		// are even looked at.
+		{"a[99999][x]=1", M{"a[99999][x]": "1"}},
 	}
 	for _, tc := range tests {
 		got, err := DecodeQuery(tc.raw)
@@ -203,6 +206,11 @@ func TestDecodeFormErrors(t *testing.T) {
 				t.Fatalf("DecodeQuery(%q) accepted what Decode rejects", tc.body)
 			}
 		})
+	}
+	// In a body, map groups are syntax, so the index is checked (a query
+	// keeps this key literally, see TestDecodeQuery).
+	if _, err := Decode(formCT, []byte("a[99999][x]=1")); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Fatalf("huge index before map group: got %v", err)
 	}
 }
 
@@ -448,9 +456,12 @@ func TestDecodeMultipart(t *testing.T) {
 	if got, err := Decode(lenient, buf.Bytes()); err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("lenient boundary: %v, %v", got, err)
 	}
-	// Empty body.
+	// Empty body, and a body holding only the closing delimiter.
 	if got, err := Decode(w.FormDataContentType(), nil); err != nil || len(got) != 0 {
 		t.Fatalf("empty multipart: %v, %v", got, err)
+	}
+	if got, err := Decode("multipart/form-data; boundary=xyz", []byte("--xyz--\r\n")); err != nil || len(got) != 0 {
+		t.Fatalf("multipart without parts: %v, %v", got, err)
 	}
 }
 
@@ -502,6 +513,36 @@ func boundaryOf(t *testing.T, body []byte) string {
 		t.Fatalf("not a multipart body: %q", line)
 	}
 	return string(line[2:])
+}
+
+// TestHostileKeys checks that pathological keys are handled in linear time
+// and memory: each case would take minutes if parsing were quadratic.
+func TestHostileKeys(t *testing.T) {
+	const n = 1 << 20
+	tests := []struct {
+		name, body string
+		wantErr    bool
+	}{
+		{"unclosed brackets", "a" + strings.Repeat("[", n) + "=1", false},
+		{"unclosed brackets then close", "a" + strings.Repeat("[", n) + "]=1", false},
+		{"many dots", strings.Repeat("a.", n) + "a=1", true},
+		{"many empty dots", "a" + strings.Repeat(".", n) + "b=1", false},
+		{"many groups", "a" + strings.Repeat("[]", n) + "=1", true},
+		{"many groups then junk", "a" + strings.Repeat("[]", n) + "x=1", false},
+		{"many escaped brackets", "a" + strings.Repeat("%5B", n) + "=1", false},
+		{"long index", "a[" + strings.Repeat("9", n) + "]=1", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for i := 0; i < 3; i++ { // repeated keys go through insert too
+				body := strings.Repeat(tc.body+"&", i+1)
+				_, err := Decode(formCT, []byte(body))
+				if (err != nil) != tc.wantErr {
+					t.Fatalf("error = %v, want error: %v", err, tc.wantErr)
+				}
+			}
+		})
+	}
 }
 
 func TestBodyErrorText(t *testing.T) {

@@ -1,0 +1,437 @@
+// Package admin serves Kong's Admin API (port 8001) on Fiber: CRUD for every
+// entity the store declares, with Kong's paths, nested paths, pagination,
+// tag filters, body formats, node information and error bodies.
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/runtime/admin/reqbody"
+	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/schema"
+	"github.com/gofiber/fiber/v2"
+)
+
+// KongVersion is the Kong release whose Admin API Gatehouse emulates; `GET /`
+// reports it as "version".
+const KongVersion = "3.9.3"
+
+// PluginInfo describes an available plugin for `GET /`.
+type PluginInfo struct {
+	Version  string `json:"version"`
+	Priority int    `json:"priority"`
+}
+
+// Options configure the Admin API.
+type Options struct {
+	// Store is the entity store.
+	Store *store.Store
+	// Version is Gatehouse's own version.
+	Version string
+	// NodeID and Hostname identify this node.
+	NodeID, Hostname string
+	// Configuration is shown under "configuration" in `GET /`.
+	Configuration map[string]any
+	// Plugins lists the plugins available on this node.
+	Plugins map[string]PluginInfo
+	// ServerStats returns the "server" counters of `GET /status`.
+	ServerStats func() map[string]any
+	// ConfigHash returns the hash of the loaded configuration (DB-less).
+	ConfigHash func() string
+	// LoadConfig replaces the configuration from a declarative file (DB-less
+	// `POST /config`); nil answers 404 as Kong does with a database.
+	LoadConfig func(ctx context.Context, data []byte) error
+	// ExportConfig renders the configuration as a declarative file.
+	ExportConfig func(ctx context.Context) ([]byte, error)
+	// Logger receives request errors; nil uses slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is the Admin API.
+type Server struct {
+	opts  Options
+	store *store.Store
+	app   *fiber.App
+	log   *slog.Logger
+}
+
+// New builds the Admin API on a Fiber app.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Server{opts: opts, store: opts.Store, log: opts.Logger}
+	s.app = fiber.New(fiber.Config{
+		DisableStartupMessage: true,
+		ErrorHandler:          s.handleFiberError,
+		BodyLimit:             64 << 20,
+		ReadTimeout:           60 * time.Second,
+	})
+	s.routes()
+	return s
+}
+
+// App returns the Fiber app, to listen or to test with.
+func (s *Server) App() *fiber.App { return s.app }
+
+func (s *Server) routes() {
+	a := s.app
+	a.Use(func(c *fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		c.Set("X-Kong-Admin-Latency", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
+		return err
+	})
+	a.Get("/", s.root)
+	a.Get("/status", s.status)
+	a.Get("/endpoints", s.endpoints)
+	a.Get("/schemas/plugins/:name", s.pluginSchema)
+	a.Post("/schemas/plugins/validate", s.validatePlugin)
+	a.Get("/schemas/:entity", s.entitySchema)
+	a.Post("/schemas/:entity/validate", s.validateEntity)
+	a.Get("/plugins/enabled", s.enabledPlugins)
+	a.Get("/tags", s.tags)
+	a.Get("/tags/:tag", s.tags)
+	a.Get("/config", s.getConfig)
+	a.Post("/config", s.postConfig)
+	a.All("/*", s.dispatch)
+}
+
+// Error bodies.
+
+type errorBody struct {
+	Code    store.Code    `json:"code"`
+	Name    string        `json:"name"`
+	Message string        `json:"message"`
+	Fields  schema.Errors `json:"fields,omitempty"`
+	Options schema.Errors `json:"options,omitempty"`
+}
+
+// StatusFor returns the HTTP status Kong's Admin API answers a store error with.
+func StatusFor(code store.Code) int {
+	switch code {
+	case store.CodeUniqueViolation:
+		return fiber.StatusConflict
+	case store.CodeNotFound:
+		return fiber.StatusNotFound
+	case store.CodeOperationUnsupported:
+		return fiber.StatusMethodNotAllowed
+	case store.CodeDatabaseError, store.CodeTransformationError, store.CodeInvalidForeignKey:
+		return fiber.StatusInternalServerError
+	}
+	return fiber.StatusBadRequest
+}
+
+func (s *Server) fail(c *fiber.Ctx, err error) error {
+	var ume *reqbody.UnsupportedMediaTypeError
+	if errors.As(err, &ume) {
+		return c.SendStatus(fiber.StatusUnsupportedMediaType)
+	}
+	var be *reqbody.BodyError
+	if errors.As(err, &be) {
+		return s.json(c, fiber.StatusBadRequest, map[string]any{"message": be.Message})
+	}
+	if e, ok := store.AsError(err); ok {
+		status := StatusFor(e.Code)
+		switch status {
+		case fiber.StatusNotFound:
+			return notFound(c)
+		case fiber.StatusInternalServerError:
+			return s.internal(c, err)
+		}
+		body := errorBody{Code: e.Code, Name: e.Code.Name(), Message: e.Message, Fields: e.Fields}
+		if e.Code == store.CodeInvalidOptions {
+			body.Options, body.Fields = e.Fields, nil
+		}
+		return s.json(c, status, body)
+	}
+	return s.internal(c, err)
+}
+
+func (s *Server) internal(c *fiber.Ctx, err error) error {
+	s.log.Error("admin API request failed", "method", c.Method(), "path", c.Path(), "error", err)
+	return s.json(c, fiber.StatusInternalServerError, map[string]any{"message": "An unexpected error occurred"})
+}
+
+func notFound(c *fiber.Ctx) error {
+	c.Status(fiber.StatusNotFound)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	return c.SendString(`{"message":"Not found"}`)
+}
+
+func methodNotAllowed(c *fiber.Ctx) error {
+	c.Status(fiber.StatusMethodNotAllowed)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	return c.SendString(`{"message":"Method not allowed"}`)
+}
+
+func (s *Server) handleFiberError(c *fiber.Ctx, err error) error {
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		switch fe.Code {
+		case fiber.StatusNotFound:
+			return notFound(c)
+		case fiber.StatusMethodNotAllowed:
+			return methodNotAllowed(c)
+		case fiber.StatusRequestEntityTooLarge:
+			return s.json(c, fe.Code, map[string]any{"message": "request body too large"})
+		}
+		if fe.Code < 500 {
+			return s.json(c, fe.Code, map[string]any{"message": fe.Message})
+		}
+	}
+	return s.internal(c, err)
+}
+
+// json writes v without HTML escaping, as Kong's cjson does.
+func (s *Server) json(c *fiber.Ctx, status int, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		s.log.Error("admin API encoding response", "error", err)
+		c.Status(fiber.StatusInternalServerError)
+		return c.SendString(`{"message":"An unexpected error occurred"}`)
+	}
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	return c.Send(bytes.TrimRight(buf.Bytes(), "\n"))
+}
+
+// body decodes the request body by content type.
+func body(c *fiber.Ctx) (map[string]any, error) {
+	return reqbody.Decode(string(c.Request().Header.ContentType()), c.Body())
+}
+
+// Node information.
+
+func (s *Server) root(c *fiber.Ctx) error {
+	available := map[string]any{}
+	for name, info := range s.opts.Plugins {
+		available[name] = info
+	}
+	enabled, err := s.pluginsInUse(c.UserContext())
+	if err != nil {
+		return s.fail(c, err)
+	}
+	cfg := map[string]any{}
+	for k, v := range s.opts.Configuration {
+		cfg[k] = v
+	}
+	cfg["database"] = s.store.Backend().Name()
+	cfg["router_flavor"] = "traditional_compatible"
+	return s.json(c, fiber.StatusOK, map[string]any{
+		"version":           KongVersion,
+		"gatehouse_version": s.opts.Version,
+		"edition":           "community",
+		"tagline":           "Welcome to kong",
+		"hostname":          s.opts.Hostname,
+		"node_id":           s.opts.NodeID,
+		"lua_version":       "gopher-lua 5.1",
+		"timers":            map[string]any{"running": 0, "pending": 0},
+		"pids":              map[string]any{"master": pid(), "workers": []any{pid()}},
+		"configuration":     cfg,
+		"plugins": map[string]any{
+			"available_on_server": available,
+			"enabled_in_cluster":  enabled,
+		},
+	})
+}
+
+// pluginsInUse lists the distinct names of configured plugins.
+func (s *Server) pluginsInUse(ctx context.Context) ([]string, error) {
+	seen := map[string]bool{}
+	offset := ""
+	for {
+		page, err := s.store.List(ctx, "plugins", store.ListQuery{Size: store.MaxPageSize, Offset: offset})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range page.Data {
+			if n, ok := p["name"].(string); ok {
+				seen[n] = true
+			}
+		}
+		if page.Offset == "" {
+			break
+		}
+		offset = page.Offset
+	}
+	out := store.SortedKeys(seen)
+	return out, nil
+}
+
+func (s *Server) status(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	reachable := s.store.Ping(ctx) == nil
+	server := map[string]any{}
+	if s.opts.ServerStats != nil {
+		server = s.opts.ServerStats()
+	}
+	out := map[string]any{
+		"database": map[string]any{"reachable": reachable},
+		"server":   server,
+		"memory":   memoryStats(),
+	}
+	if s.opts.ConfigHash != nil {
+		out["configuration_hash"] = s.opts.ConfigHash()
+	}
+	return s.json(c, fiber.StatusOK, out)
+}
+
+func (s *Server) endpoints(c *fiber.Ctx) error {
+	return s.json(c, fiber.StatusOK, map[string]any{"data": s.endpointList()})
+}
+
+func (s *Server) endpointList() []string {
+	set := map[string]bool{"/": true, "/status": true, "/endpoints": true, "/schemas/{db_entity_name}": true,
+		"/schemas/{db_entity_name}/validate": true, "/schemas/plugins/{name}": true, "/schemas/plugins/validate": true,
+		"/plugins/enabled": true, "/tags": true, "/tags/{tags}": true, "/config": true}
+	reg := s.store.Registry()
+	for _, e := range reg.All() {
+		param := "{" + strings.TrimSuffix(e.Name, "s") + "s}"
+		set["/"+e.Path] = true
+		set["/"+e.Path+"/"+param] = true
+		for _, f := range e.Foreigns() {
+			parent, _ := reg.Entity(f.Reference)
+			pp := "/" + parent.Path + "/{" + parent.Name + "}"
+			set[pp+"/"+e.NestedSegment()] = true
+			set[pp+"/"+e.NestedSegment()+"/"+param] = true
+			set["/"+e.Path+"/"+param+"/"+f.Name] = true
+		}
+	}
+	out := store.SortedKeys(set)
+	sort.SliceStable(out, func(i, j int) bool {
+		return strings.ReplaceAll(out[i], "/", "\x00") < strings.ReplaceAll(out[j], "/", "\x00")
+	})
+	return out
+}
+
+// Schemas.
+
+func (s *Server) entitySchema(c *fiber.Ctx) error {
+	name, _ := url.PathUnescape(c.Params("entity"))
+	e, ok := s.store.Registry().Entity(name)
+	if !ok {
+		return s.json(c, fiber.StatusNotFound, map[string]any{"message": "No entity named '" + name + "'"})
+	}
+	return s.json(c, fiber.StatusOK, schema.Render(e.Schema))
+}
+
+func (s *Server) validateEntity(c *fiber.Ctx) error {
+	name, _ := url.PathUnescape(c.Params("entity"))
+	if _, ok := s.store.Registry().Entity(name); !ok {
+		return s.json(c, fiber.StatusNotFound, map[string]any{"message": "No entity named '" + name + "'"})
+	}
+	in, err := body(c)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	if err := s.store.Validate(c.UserContext(), name, in); err != nil {
+		return s.fail(c, err)
+	}
+	return s.json(c, fiber.StatusOK, map[string]any{"message": "schema validation successful"})
+}
+
+func (s *Server) pluginSchema(c *fiber.Ctx) error {
+	name, _ := url.PathUnescape(c.Params("name"))
+	sch, ok := s.store.PluginEntitySchema(name)
+	if !ok {
+		return s.json(c, fiber.StatusNotFound, map[string]any{"message": "No plugin named '" + name + "'"})
+	}
+	var fields []*schema.Field
+	for _, n := range []string{"consumer", "route", "service", "protocols", "config"} {
+		if f := sch.Field(n); f != nil {
+			fields = append(fields, f)
+		}
+	}
+	return s.json(c, fiber.StatusOK, schema.Render(&schema.Schema{Fields: fields}))
+}
+
+func (s *Server) validatePlugin(c *fiber.Ctx) error {
+	in, err := body(c)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	if err := s.store.Validate(c.UserContext(), "plugins", in); err != nil {
+		return s.fail(c, err)
+	}
+	return s.json(c, fiber.StatusOK, map[string]any{"message": "schema validation successful"})
+}
+
+func (s *Server) enabledPlugins(c *fiber.Ctx) error {
+	names := store.SortedKeys(s.opts.Plugins)
+	return s.json(c, fiber.StatusOK, map[string]any{"enabled_plugins": names})
+}
+
+// Tags.
+
+func (s *Server) tags(c *fiber.Ctx) error {
+	tag, _ := url.PathUnescape(c.Params("tag"))
+	size, err := pageSize(c)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	page, err := s.store.ListTags(c.UserContext(), tag, size, c.Query("offset"))
+	if err != nil {
+		return s.fail(c, err)
+	}
+	base := "/tags"
+	if tag != "" {
+		base += "/" + url.PathEscape(tag)
+	}
+	out := map[string]any{"data": page.Data, "next": nil}
+	if page.Offset != "" {
+		out["offset"] = page.Offset
+		out["next"] = nextLink(base, page.Offset, c)
+	}
+	return s.json(c, fiber.StatusOK, out)
+}
+
+// DB-less configuration.
+
+func (s *Server) getConfig(c *fiber.Ctx) error {
+	if s.opts.ExportConfig == nil {
+		return notFound(c)
+	}
+	data, err := s.opts.ExportConfig(c.UserContext())
+	if err != nil {
+		return s.fail(c, err)
+	}
+	return s.json(c, fiber.StatusOK, map[string]any{"config": string(data)})
+}
+
+func (s *Server) postConfig(c *fiber.Ctx) error {
+	if s.opts.LoadConfig == nil || !s.store.ReadOnly() {
+		return notFound(c)
+	}
+	raw := c.Body()
+	ct := strings.ToLower(string(c.Request().Header.ContentType()))
+	if !strings.HasPrefix(ct, "application/json") || bytes.Contains(raw, []byte(`"config"`)) {
+		in, err := body(c)
+		if err != nil {
+			return s.fail(c, err)
+		}
+		if cfg, ok := in["config"].(string); ok {
+			raw = []byte(cfg)
+		}
+	}
+	if err := s.opts.LoadConfig(c.UserContext(), raw); err != nil {
+		return s.fail(c, err)
+	}
+	dump, err := s.store.Export(c.UserContext())
+	if err != nil {
+		return s.fail(c, err)
+	}
+	return s.json(c, fiber.StatusCreated, dump)
+}

@@ -1,0 +1,405 @@
+package admin
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/schema"
+	"github.com/gofiber/fiber/v2"
+)
+
+// target is what a URL names: a collection or one entity, optionally under a
+// parent entity.
+type target struct {
+	entity *store.Entity
+	key    string // "" for a collection
+	// parent scope, for nested paths
+	parentEntity *store.Entity
+	parentKey    string
+	parentField  string // the child's foreign key to the parent
+	// toOne is set for /routes/{r}/service: the entity a foreign key names.
+	toOne *schema.Field
+}
+
+// resolve maps path segments onto a target, or reports a 404.
+func (s *Server) resolve(segs []string) (*target, bool) {
+	reg := s.store.Registry()
+	switch len(segs) {
+	case 1, 2:
+		e, ok := reg.ByPath(segs[0])
+		if !ok {
+			return nil, false
+		}
+		t := &target{entity: e}
+		if len(segs) == 2 {
+			t.key = segs[1]
+		}
+		return t, true
+	case 3, 4:
+		parent, ok := reg.ByPath(segs[0])
+		if !ok {
+			return nil, false
+		}
+		if len(segs) == 3 {
+			// /routes/{r}/service: the entity a foreign key points at.
+			if f := parent.Schema.Field(segs[2]); f != nil && f.Type == schema.Foreign {
+				return &target{entity: parent, key: segs[1], toOne: f}, true
+			}
+		}
+		for _, child := range reg.All() {
+			if child.NestedSegment() != segs[2] {
+				continue
+			}
+			for _, f := range child.Foreigns() {
+				if f.Reference != parent.Name {
+					continue
+				}
+				t := &target{entity: child, parentEntity: parent, parentKey: segs[1], parentField: f.Name}
+				if len(segs) == 4 {
+					t.key = segs[3]
+				}
+				return t, true
+			}
+		}
+	}
+	return nil, false
+}
+
+func splitPath(p string) []string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return nil
+	}
+	parts := strings.Split(p, "/")
+	for i, seg := range parts {
+		if u, err := url.PathUnescape(seg); err == nil {
+			parts[i] = u
+		}
+	}
+	return parts
+}
+
+func (s *Server) dispatch(c *fiber.Ctx) error {
+	t, ok := s.resolve(splitPath(c.Path()))
+	if !ok {
+		return notFound(c)
+	}
+	ctx := c.UserContext()
+	if t.toOne != nil {
+		return s.toOne(c, t)
+	}
+	var parent map[string]any
+	if t.parentEntity != nil {
+		var err error
+		parent, err = s.store.Get(ctx, t.parentEntity.Name, t.parentKey)
+		if err != nil {
+			return s.fail(c, err)
+		}
+	}
+	if t.key == "" {
+		switch c.Method() {
+		case fiber.MethodGet:
+			return s.list(c, t, parent)
+		case fiber.MethodPost:
+			return s.create(c, t, parent)
+		}
+		return methodNotAllowed(c)
+	}
+	switch c.Method() {
+	case fiber.MethodGet:
+		rec, err := s.find(ctx, t, parent)
+		if err != nil {
+			return s.fail(c, err)
+		}
+		return s.json(c, fiber.StatusOK, rec)
+	case fiber.MethodPatch:
+		return s.update(c, t, parent)
+	case fiber.MethodPut:
+		return s.upsert(c, t, parent)
+	case fiber.MethodDelete:
+		return s.remove(c, t, parent)
+	}
+	return methodNotAllowed(c)
+}
+
+// find returns the entity a keyed target names, checking it belongs to the
+// parent of a nested path.
+func (s *Server) find(ctx context.Context, t *target, parent map[string]any) (map[string]any, error) {
+	if t.entity.Name == "acls" && parent != nil && !store.IsUUID(t.key) {
+		return s.findACLGroup(ctx, parent, t.key)
+	}
+	rec, err := s.store.Get(ctx, t.entity.Name, t.key)
+	if err != nil {
+		return nil, err
+	}
+	if parent != nil && foreignID(rec[t.parentField]) != parent["id"] {
+		return nil, store.ErrNotFound
+	}
+	return rec, nil
+}
+
+// findACLGroup looks up /consumers/{c}/acls/{group}.
+func (s *Server) findACLGroup(ctx context.Context, consumer map[string]any, group string) (map[string]any, error) {
+	page, err := s.store.List(ctx, "acls", store.ListQuery{Size: store.MaxPageSize, ForeignField: "consumer", ForeignKey: consumer["id"].(string)})
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range page.Data {
+		if a["group"] == group {
+			return a, nil
+		}
+	}
+	return nil, store.ErrNotFound
+}
+
+func foreignID(v any) string {
+	m, _ := v.(map[string]any)
+	id, _ := m["id"].(string)
+	return id
+}
+
+func pageSize(c *fiber.Ctx) (int, error) {
+	raw := c.Query("size")
+	if raw == "" {
+		return 0, nil
+	}
+	f, err := strconv.ParseFloat(raw, 64)
+	if err != nil {
+		return 0, store.InvalidSize("size must be a number")
+	}
+	if f != float64(int(f)) || f < 1 || f > store.MaxPageSize {
+		return 0, store.InvalidSize("size must be an integer between 1 and 1000")
+	}
+	return int(f), nil
+}
+
+// parseTags reads Kong's ?tags= filter: a,b (all) or a/b (any).
+func parseTags(raw string) ([]string, bool, error) {
+	if raw == "" {
+		return nil, false, nil
+	}
+	invalid := &store.Error{Code: store.CodeInvalidOptions, Message: "invalid option (tags: invalid filter syntax)",
+		Fields: schema.Errors{"tags": "invalid filter syntax"}}
+	hasAnd, hasOr := strings.Contains(raw, ","), strings.Contains(raw, "/")
+	if hasAnd && hasOr {
+		return nil, false, invalid
+	}
+	sep := ","
+	if hasOr {
+		sep = "/"
+	}
+	tags := strings.Split(raw, sep)
+	for _, t := range tags {
+		if t == "" {
+			return nil, false, invalid
+		}
+		for i := 0; i < len(t); i++ {
+			b := t[i]
+			if b < 0x20 || b == 0x7f || (b > 0xf4) {
+				return nil, false, invalid
+			}
+		}
+	}
+	if len(tags) > 5 {
+		return nil, false, &store.Error{Code: store.CodeInvalidOptions, Message: "invalid option (tags: cannot query more than 5 tags)",
+			Fields: schema.Errors{"tags": "cannot query more than 5 tags"}}
+	}
+	return tags, hasOr, nil
+}
+
+func nextLink(base, offset string, c *fiber.Ctx) string {
+	q := url.Values{}
+	q.Set("offset", offset)
+	if v := c.Query("size"); v != "" {
+		q.Set("size", v)
+	}
+	if v := c.Query("tags"); v != "" {
+		q.Set("tags", v)
+	}
+	return base + "?" + q.Encode()
+}
+
+func (s *Server) list(c *fiber.Ctx, t *target, parent map[string]any) error {
+	ctx := c.UserContext()
+	// Kong's exact-match filters on unique fields: GET /consumers?custom_id=x.
+	for _, field := range t.entity.Uniques() {
+		if v := c.Query(field); v != "" && field != "id" {
+			out := map[string]any{"data": []any{}, "next": nil}
+			rec, err := s.store.FindUnique(ctx, t.entity.Name, field, v)
+			if err == nil && (parent == nil || foreignID(rec[t.parentField]) == parent["id"]) {
+				out["data"] = []any{rec}
+			} else if err != nil && !store.IsNotFound(err) {
+				return s.fail(c, err)
+			}
+			return s.json(c, fiber.StatusOK, out)
+		}
+	}
+	size, err := pageSize(c)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	tags, anyTag, err := parseTags(c.Query("tags"))
+	if err != nil {
+		return s.fail(c, err)
+	}
+	q := store.ListQuery{Size: size, Offset: c.Query("offset"), Tags: tags, TagsAny: anyTag}
+	if parent != nil {
+		q.ForeignField, q.ForeignKey = t.parentField, parent["id"].(string)
+	}
+	page, err := s.store.List(ctx, t.entity.Name, q)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	out := map[string]any{"data": page.Data, "next": nil}
+	if page.Offset != "" {
+		out["offset"] = page.Offset
+		out["next"] = nextLink(c.Path(), page.Offset, c)
+	}
+	return s.json(c, fiber.StatusOK, out)
+}
+
+// scoped injects the parent's foreign key into a nested write.
+func scoped(t *target, parent, in map[string]any) {
+	if parent != nil {
+		in[t.parentField] = map[string]any{"id": parent["id"]}
+	}
+}
+
+func (s *Server) create(c *fiber.Ctx, t *target, parent map[string]any) error {
+	in, err := body(c)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	scoped(t, parent, in)
+	rec, err := s.store.Insert(c.UserContext(), t.entity.Name, in)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	return s.json(c, fiber.StatusCreated, rec)
+}
+
+func (s *Server) update(c *fiber.Ctx, t *target, parent map[string]any) error {
+	ctx := c.UserContext()
+	in, err := body(c)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	cur, err := s.find(ctx, t, parent)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	if parent != nil {
+		if _, given := in[t.parentField]; !given {
+			scoped(t, parent, in)
+		}
+	}
+	rec, err := s.store.Update(ctx, t.entity.Name, cur["id"].(string), in)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	return s.json(c, fiber.StatusOK, rec)
+}
+
+func (s *Server) upsert(c *fiber.Ctx, t *target, parent map[string]any) error {
+	ctx := c.UserContext()
+	in, err := body(c)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	key := t.key
+	if parent != nil {
+		cur, err := s.find(ctx, t, parent)
+		switch {
+		case err == nil:
+			key = cur["id"].(string)
+		case !store.IsNotFound(err):
+			return s.fail(c, err)
+		case t.entity.Name == "acls" && !store.IsUUID(key):
+			in["group"] = key
+			key = ""
+		}
+		scoped(t, parent, in)
+	}
+	var rec map[string]any
+	if key == "" {
+		rec, err = s.store.Insert(ctx, t.entity.Name, in)
+	} else {
+		rec, err = s.store.Upsert(ctx, t.entity.Name, key, in)
+	}
+	if err != nil {
+		return s.fail(c, err)
+	}
+	return s.json(c, fiber.StatusOK, rec)
+}
+
+func (s *Server) remove(c *fiber.Ctx, t *target, parent map[string]any) error {
+	ctx := c.UserContext()
+	key := t.key
+	if parent != nil {
+		cur, err := s.find(ctx, t, parent)
+		if store.IsNotFound(err) {
+			return notFound(c)
+		}
+		if err != nil {
+			return s.fail(c, err)
+		}
+		key = cur["id"].(string)
+	}
+	if _, err := s.store.Delete(ctx, t.entity.Name, key); err != nil {
+		return s.fail(c, err)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// toOne serves /routes/{r}/service and friends: the entity a foreign key of
+// another entity points at.
+func (s *Server) toOne(c *fiber.Ctx, t *target) error {
+	ctx := c.UserContext()
+	owner, err := s.store.Get(ctx, t.entity.Name, t.key)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	id := foreignID(owner[t.toOne.Name])
+	if id == "" {
+		return notFound(c)
+	}
+	switch c.Method() {
+	case fiber.MethodGet:
+		rec, err := s.store.Get(ctx, t.toOne.Reference, id)
+		if err != nil {
+			return s.fail(c, err)
+		}
+		return s.json(c, fiber.StatusOK, rec)
+	case fiber.MethodPatch:
+		in, err := body(c)
+		if err != nil {
+			return s.fail(c, err)
+		}
+		rec, err := s.store.Update(ctx, t.toOne.Reference, id, in)
+		if err != nil {
+			return s.fail(c, err)
+		}
+		return s.json(c, fiber.StatusOK, rec)
+	}
+	return methodNotAllowed(c)
+}
+
+func pid() int { return os.Getpid() }
+
+func memoryStats() map[string]any {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	mib := func(b uint64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 2, 64) + " MiB" }
+	return map[string]any{
+		"workers_lua_vms":   []any{map[string]any{"http_allocated_gc": mib(m.HeapAlloc), "pid": pid()}},
+		"lua_shared_dicts":  map[string]any{},
+		"go_heap_allocated": mib(m.HeapAlloc),
+		"go_sys":            mib(m.Sys),
+	}
+}
+
