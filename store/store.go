@@ -209,6 +209,20 @@ func (s *Store) FindUnique(ctx context.Context, entity, field, value string) (ma
 	return rec, err
 }
 
+type typedKey struct{}
+
+// WithTypedInput marks writes made with ctx as carrying JSON-typed input: a
+// string is not accepted for a number, boolean or array (Kong's JSON bodies).
+// Without it input is coerced loosely, as form bodies and YAML need.
+func WithTypedInput(ctx context.Context) context.Context {
+	return context.WithValue(ctx, typedKey{}, true)
+}
+
+func typedInput(ctx context.Context) bool {
+	v, _ := ctx.Value(typedKey{}).(bool)
+	return v
+}
+
 // Insert validates and stores a new entity and returns it as stored.
 func (s *Store) Insert(ctx context.Context, entity string, input map[string]any) (map[string]any, error) {
 	return s.write(ctx, entity, "", input, modeInsert)
@@ -263,7 +277,7 @@ func (s *Store) write(ctx context.Context, entity, key string, input map[string]
 			}
 		}
 		var rec map[string]any
-		rec, err = s.prepare(tx, e, old, in, mode)
+		rec, err = s.prepare(tx, e, old, in, mode, typedInput(ctx))
 		if err != nil {
 			return err
 		}
@@ -365,13 +379,13 @@ func (s *Store) Validate(ctx context.Context, entity string, input map[string]an
 		return err
 	}
 	return s.backend.View(ctx, func(tx Tx) error {
-		_, err := s.prepare(tx, e, nil, schema.Clone(input).(map[string]any), modeInsert)
+		_, err := s.prepare(tx, e, nil, schema.Clone(input).(map[string]any), modeInsert, typedInput(ctx))
 		return err
 	})
 }
 
 // prepare turns input into the record to store, or returns Kong's error.
-func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode) (map[string]any, error) {
+func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode, typed bool) (map[string]any, error) {
 	errs := schema.Errors{}
 	if e.Shorthand != nil {
 		for k, v := range e.Shorthand(in) {
@@ -392,7 +406,11 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 	if !errs.Empty() {
 		return nil, SchemaViolation(errs)
 	}
-	coerced, cerrs := schema.Coerce(sch, in)
+	coerce := schema.Coerce
+	if typed {
+		coerce = schema.CoerceTyped
+	}
+	coerced, cerrs := coerce(sch, in)
 	for k, v := range cerrs {
 		errs[k] = v
 	}
@@ -917,7 +935,7 @@ func (s *Store) Import(ctx context.Context, groups map[string][]map[string]any, 
 func (s *Store) importOne(tx Tx, e *Entity, in map[string]any, raw bool) (map[string]any, error) {
 	in = schema.Clone(in).(map[string]any)
 	if !raw {
-		return s.prepare(tx, e, nil, in, modeInsert)
+		return s.prepare(tx, e, nil, in, modeInsert, false)
 	}
 	// A raw record keeps its stored form: validate without re-deriving
 	// generated or hashed values.

@@ -92,7 +92,7 @@ func (s *Server) routes() {
 		return err
 	})
 	a.Get("/", s.root)
-	a.Get("/status", s.status)
+	a.Get("/status", s.Status)
 	a.Get("/endpoints", s.endpoints)
 	a.Get("/schemas/plugins/:name", s.pluginSchema)
 	a.Post("/schemas/plugins/validate", s.validatePlugin)
@@ -207,6 +207,14 @@ func (s *Server) json(c *fiber.Ctx, status int, v any) error {
 	return c.Send(bytes.TrimRight(buf.Bytes(), "\n"))
 }
 
+// typedContext marks the request's context when its body is JSON, whose
+// values must carry their schema types (form values are typed by the schema).
+func typedContext(c *fiber.Ctx) {
+	if strings.HasPrefix(string(c.Request().Header.ContentType()), fiber.MIMEApplicationJSON) {
+		c.SetUserContext(store.WithTypedInput(c.UserContext()))
+	}
+}
+
 // body decodes the request body by content type.
 func body(c *fiber.Ctx) (map[string]any, error) {
 	return reqbody.Decode(string(c.Request().Header.ContentType()), c.Body())
@@ -270,7 +278,8 @@ func (s *Server) pluginsInUse(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-func (s *Server) status(c *fiber.Ctx) error {
+// Status serves `GET /status`; the status listener mounts it too.
+func (s *Server) Status(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
 	reachable := s.store.Ping(ctx) == nil
@@ -333,6 +342,7 @@ func (s *Server) validateEntity(c *fiber.Ctx) error {
 	if _, ok := s.store.Registry().Entity(name); !ok {
 		return s.json(c, fiber.StatusNotFound, map[string]any{"message": "No entity named '" + name + "'"})
 	}
+	typedContext(c)
 	in, err := body(c)
 	if err != nil {
 		return s.fail(c, err)
@@ -359,6 +369,7 @@ func (s *Server) pluginSchema(c *fiber.Ctx) error {
 }
 
 func (s *Server) validatePlugin(c *fiber.Ctx) error {
+	typedContext(c)
 	in, err := body(c)
 	if err != nil {
 		return s.fail(c, err)

@@ -89,6 +89,7 @@ func (s *Server) dispatch(c *fiber.Ctx) error {
 	if !ok {
 		return notFound(c)
 	}
+	typedContext(c)
 	ctx := c.UserContext()
 	if t.toOne != nil {
 		return s.toOne(c, t)
@@ -402,4 +403,3 @@ func memoryStats() map[string]any {
 		"go_sys":            mib(m.Sys),
 	}
 }
-

@@ -99,11 +99,24 @@ func flattenInto(out *[]string, prefix string, v any) {
 // absent from the input stay absent; explicit nulls stay nil.
 func Coerce(rec *Schema, input map[string]any) (map[string]any, Errors) {
 	errs := Errors{}
-	out := coerceRecord(rec, input, errs)
+	out := (coercer{loose: true}).record(rec, input, errs)
 	return out, errs
 }
 
-func coerceRecord(rec *Schema, input map[string]any, errs Errors) map[string]any {
+// CoerceTyped converts input that already carries JSON types (a JSON body):
+// numbers become int64 or float64 as declared, but a string is never taken
+// for a number, boolean or array, as Kong's Admin API does for JSON.
+func CoerceTyped(rec *Schema, input map[string]any) (map[string]any, Errors) {
+	errs := Errors{}
+	out := (coercer{}).record(rec, input, errs)
+	return out, errs
+}
+
+// coercer converts values; loose accepts strings for every scalar type and a
+// scalar for a one-element array, as form bodies need.
+type coercer struct{ loose bool }
+
+func (c coercer) record(rec *Schema, input map[string]any, errs Errors) map[string]any {
 	out := make(map[string]any, len(input))
 	for k, v := range input {
 		f := rec.Field(k)
@@ -111,7 +124,7 @@ func coerceRecord(rec *Schema, input map[string]any, errs Errors) map[string]any
 			errs.Add(k, "unknown field")
 			continue
 		}
-		cv, fe := coerceValue(f, v)
+		cv, fe := c.value(f, v)
 		if fe != nil {
 			errs[k] = fe
 			continue
@@ -123,7 +136,7 @@ func coerceRecord(rec *Schema, input map[string]any, errs Errors) map[string]any
 
 // coerceValue returns the converted value or an error tree (string, Errors or
 // []any).
-func coerceValue(f *Field, v any) (any, any) {
+func (c coercer) value(f *Field, v any) (any, any) {
 	if v == nil {
 		return nil, nil
 	}
@@ -152,7 +165,7 @@ func coerceValue(f *Field, v any) (any, any) {
 				return int64(fl), nil
 			}
 		case string:
-			if n, err := strconv.ParseInt(strings.TrimSpace(t), 10, 64); err == nil {
+			if n, err := strconv.ParseInt(strings.TrimSpace(t), 10, 64); err == nil && c.loose {
 				return n, nil
 			}
 		}
@@ -170,7 +183,7 @@ func coerceValue(f *Field, v any) (any, any) {
 				return fl, nil
 			}
 		case string:
-			if fl, err := strconv.ParseFloat(strings.TrimSpace(t), 64); err == nil && !math.IsNaN(fl) && !math.IsInf(fl, 0) {
+			if fl, err := strconv.ParseFloat(strings.TrimSpace(t), 64); err == nil && c.loose && !math.IsNaN(fl) && !math.IsInf(fl, 0) {
 				return fl, nil
 			}
 		}
@@ -180,6 +193,9 @@ func coerceValue(f *Field, v any) (any, any) {
 		case bool:
 			return t, nil
 		case string:
+			if !c.loose {
+				break
+			}
 			switch strings.ToLower(strings.TrimSpace(t)) {
 			case "true":
 				return true, nil
@@ -201,6 +217,9 @@ func coerceValue(f *Field, v any) (any, any) {
 		default:
 			// A scalar where an array is expected: form bodies send one value
 			// for a one-element array.
+			if !c.loose {
+				return nil, "expected " + article(f.Type)
+			}
 			list = []any{t}
 		}
 		if f.Elements == nil {
@@ -209,7 +228,7 @@ func coerceValue(f *Field, v any) (any, any) {
 		out := make([]any, 0, len(list))
 		var elemErrs []any
 		for i, e := range list {
-			cv, fe := coerceValue(f.Elements, e)
+			cv, fe := c.value(f.Elements, e)
 			if fe != nil {
 				if elemErrs == nil {
 					elemErrs = make([]any, len(list))
@@ -238,7 +257,7 @@ func coerceValue(f *Field, v any) (any, any) {
 				out[k] = e
 				continue
 			}
-			cv, fe := coerceValue(f.Values, e)
+			cv, fe := c.value(f.Values, e)
 			if fe != nil {
 				errs[k] = fe
 				continue
@@ -255,7 +274,7 @@ func coerceValue(f *Field, v any) (any, any) {
 			return nil, "expected a record"
 		}
 		errs := Errors{}
-		out := coerceRecord(&Schema{Fields: f.Fields}, m, errs)
+		out := c.record(&Schema{Fields: f.Fields}, m, errs)
 		if !errs.Empty() {
 			return nil, errs
 		}

@@ -1,0 +1,39 @@
+# Gatehouse: a Kong-compatible API gateway.
+#   make run    build and start the gateway on embedded SQLite (./gatehouse-data)
+#   make test   gofmt, go vet and every test, with the servers tests need
+#   make bench  benchmarks
+
+GO      ?= go
+BIN     := bin/gatehouse
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/gatehouse/gatehouse/runtime/app.Version=$(VERSION)
+
+.PHONY: build run test bench fmt vet services-stop clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/gatehouse
+
+run: build
+	./$(BIN) start
+
+fmt:
+	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+# .ci/services installs (from Debian's packages, when missing) and starts the
+# real servers the tests use, on loopback, and prints their addresses.
+test: fmt vet
+	@env_file=$$(mktemp) && .ci/services start > $$env_file && . $$env_file && rm -f $$env_file && \
+	$(GO) test -count=1 -timeout 15m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+services-stop:
+	.ci/services stop
+
+clean:
+	rm -rf bin

@@ -1,0 +1,282 @@
+// Package app assembles a Gatehouse node from its configuration: it opens the
+// store, enables plugins, and serves the Admin API, the status API and the
+// proxy on their listeners. It also carries out the CLI's maintenance
+// commands (migrations, db_import, db_export, config parse), so that
+// cmd/gatehouse only parses arguments.
+package app
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gatehouse/gatehouse/runtime/admin"
+	"github.com/gatehouse/gatehouse/runtime/config"
+	"github.com/gatehouse/gatehouse/runtime/plugin"
+	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/declarative"
+	"github.com/gatehouse/gatehouse/store/postgres"
+	"github.com/gatehouse/gatehouse/store/sqlite"
+	"github.com/gatehouse/gatehouse/store/sqlstore"
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+)
+
+// Version is Gatehouse's own version, set at build time with -ldflags.
+var Version = "0.1.0-dev"
+
+// Logger returns the process logger for a Kong log_level.
+func Logger(level string) *slog.Logger {
+	l := slog.LevelInfo
+	switch level {
+	case "debug":
+		l = slog.LevelDebug
+	case "info", "notice":
+		l = slog.LevelInfo
+	case "warn":
+		l = slog.LevelWarn
+	default:
+		l = slog.LevelError
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// PostgresSettings returns the Postgres connection settings of cfg.
+func PostgresSettings(cfg *config.Config) postgres.Settings {
+	return postgres.Settings{Host: cfg.PGHost, Port: cfg.PGPort, User: cfg.PGUser, Password: cfg.PGPassword,
+		Database: cfg.PGDatabase, SSL: cfg.PGSSL, TimeoutMS: cfg.PGTimeout}
+}
+
+// OpenBackend opens the database cfg names. SQLite is migrated on open; a
+// Postgres database must already be bootstrapped and up to date unless
+// forMigrations is set. database=off gives an empty in-memory backend.
+func OpenBackend(ctx context.Context, cfg *config.Config, forMigrations bool) (store.Backend, error) {
+	switch cfg.Database {
+	case config.DatabasePostgres:
+		dsn := PostgresSettings(cfg).DSN()
+		if forMigrations {
+			return postgres.Connect(ctx, dsn)
+		}
+		return postgres.Open(ctx, dsn)
+	case config.DatabaseOff:
+		b, err := sqlite.Open(ctx, sqlite.Memory)
+		if err != nil {
+			return nil, err
+		}
+		return offBackend{b}, nil
+	default:
+		return sqlite.Open(ctx, cfg.SQLitePath())
+	}
+}
+
+// offBackend is the in-memory store of DB-less mode; it reports "off".
+type offBackend struct{ *sqlstore.Backend }
+
+func (offBackend) Name() string { return config.DatabaseOff }
+
+// OpenStore opens the store for cfg with the enabled plugins.
+func OpenStore(ctx context.Context, cfg *config.Config, catalog *plugin.Catalog) (*store.Store, error) {
+	b, err := OpenBackend(ctx, cfg, false)
+	if err != nil {
+		return nil, err
+	}
+	return store.New(b, store.Options{Plugins: catalog, ReadOnly: cfg.Database == config.DatabaseOff}), nil
+}
+
+// nodeID returns the node id kept in the prefix directory, creating it once.
+func nodeID(prefix string) string {
+	path := filepath.Join(prefix, "node.id")
+	if b, err := os.ReadFile(path); err == nil && store.IsUUID(strings.TrimSpace(string(b))) {
+		return strings.TrimSpace(string(b))
+	}
+	id := uuid.NewString()
+	if err := os.MkdirAll(prefix, 0o755); err == nil {
+		_ = os.WriteFile(path, []byte(id+"\n"), 0o644)
+	}
+	return id
+}
+
+// Node is a running Gatehouse node.
+type Node struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	store   *store.Store
+	catalog *plugin.Catalog
+	admin   *admin.Server
+
+	apps      []*fiber.App
+	addrs     map[string][]string
+	wg        sync.WaitGroup
+	requests  atomic.Int64
+	configMu  sync.Mutex
+	configSum string
+}
+
+// Start opens the store and serves every configured listener. It returns once
+// the listeners are bound; Close stops them.
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, error) {
+	if log == nil {
+		log = Logger(cfg.LogLevel)
+	}
+	catalog, err := plugin.NewCatalog(cfg.Plugins)
+	if err != nil {
+		return nil, err
+	}
+	st, err := OpenStore(ctx, cfg, catalog)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, log: log, store: st, catalog: catalog, addrs: map[string][]string{}}
+	if cfg.Database == config.DatabaseOff && cfg.DeclarativeConfig != "" {
+		data, err := os.ReadFile(cfg.DeclarativeConfig)
+		if err == nil {
+			err = n.loadDeclarative(ctx, data)
+		}
+		if err != nil {
+			st.Backend().Close()
+			return nil, fmt.Errorf("declarative_config %s: %w", cfg.DeclarativeConfig, err)
+		}
+	}
+	plugins := map[string]admin.PluginInfo{}
+	for _, name := range catalog.Names() {
+		d, _ := catalog.Get(name)
+		plugins[name] = admin.PluginInfo{Version: d.Version, Priority: d.Priority}
+	}
+	opts := admin.Options{
+		Store: st, Version: Version, NodeID: nodeID(cfg.Prefix), Configuration: cfg.Values(),
+		Plugins: plugins, ServerStats: n.serverStats, Logger: log,
+		ExportConfig: func(ctx context.Context) ([]byte, error) { return declarative.Export(ctx, st) },
+	}
+	opts.Hostname, _ = os.Hostname()
+	if cfg.Database == config.DatabaseOff {
+		opts.LoadConfig = n.loadDeclarative
+		opts.ConfigHash = n.configHash
+	}
+	n.admin = admin.New(opts)
+	n.admin.App().Use(n.count)
+	status := fiber.New(fiber.Config{DisableStartupMessage: true})
+	status.Get("/status", n.admin.Status)
+	proxy := fiber.New(fiber.Config{DisableStartupMessage: true})
+	proxy.Use(n.count, noRoute)
+	for _, l := range []struct {
+		name string
+		app  *fiber.App
+		ls   []config.Listener
+	}{{"admin", n.admin.App(), cfg.AdminListen}, {"status", status, cfg.StatusListen}, {"proxy", proxy, cfg.ProxyListen}} {
+		for _, lis := range l.ls {
+			if lis.SSL {
+				log.Warn("TLS listeners are not served yet; skipping", "listener", l.name, "addr", lis.Addr)
+				continue
+			}
+			if err := n.serve(l.name, l.app, lis.Addr); err != nil {
+				n.Close()
+				return nil, err
+			}
+		}
+	}
+	log.Info("gatehouse started", "version", Version, "database", st.Backend().Name(), "admin", n.addrs["admin"], "proxy", n.addrs["proxy"])
+	return n, nil
+}
+
+// noRoute answers every proxy request until the router is wired in: Kong's
+// answer when no route matches.
+func noRoute(c *fiber.Ctx) error {
+	c.Status(fiber.StatusNotFound)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	return c.SendString(`{"message":"no Route matched with those values"}`)
+}
+
+func (n *Node) count(c *fiber.Ctx) error {
+	n.requests.Add(1)
+	return c.Next()
+}
+
+func (n *Node) serverStats() map[string]any {
+	var open int64
+	for _, a := range n.apps {
+		open += int64(a.Server().GetOpenConnectionsCount())
+	}
+	total := n.requests.Load()
+	return map[string]any{
+		"total_requests": total, "connections_active": open, "connections_accepted": total,
+		"connections_handled": total, "connections_reading": 0, "connections_writing": open, "connections_waiting": 0,
+	}
+}
+
+func (n *Node) serve(name string, a *fiber.App, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s_listen %s: %w", name, addr, err)
+	}
+	n.apps = append(n.apps, a)
+	n.addrs[name] = append(n.addrs[name], ln.Addr().String())
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := a.Listener(ln); err != nil {
+			n.log.Error("listener stopped", "listener", name, "error", err)
+		}
+	}()
+	return nil
+}
+
+// Addr returns the first bound address of a listener kind ("admin",
+// "proxy", "status"), or "".
+func (n *Node) Addr(kind string) string {
+	if a := n.addrs[kind]; len(a) > 0 {
+		return a[0]
+	}
+	return ""
+}
+
+// Store returns the node's store.
+func (n *Node) Store() *store.Store { return n.store }
+
+// Close stops the listeners and closes the store.
+func (n *Node) Close() error {
+	var errs []error
+	seen := map[*fiber.App]bool{}
+	for _, a := range n.apps {
+		if !seen[a] {
+			seen[a] = true
+			errs = append(errs, a.Shutdown())
+		}
+	}
+	n.wg.Wait()
+	errs = append(errs, n.store.Backend().Close())
+	return errors.Join(errs...)
+}
+
+// loadDeclarative replaces the DB-less configuration.
+func (n *Node) loadDeclarative(ctx context.Context, data []byte) error {
+	cfg, err := declarative.Parse(data)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Load(ctx, n.store, true); err != nil {
+		return err
+	}
+	sum := md5.Sum(data)
+	n.configMu.Lock()
+	n.configSum = hex.EncodeToString(sum[:])
+	n.configMu.Unlock()
+	return nil
+}
+
+func (n *Node) configHash() string {
+	n.configMu.Lock()
+	defer n.configMu.Unlock()
+	if n.configSum == "" {
+		return strings.Repeat("0", 32)
+	}
+	return n.configSum
+}
