@@ -567,7 +567,7 @@ func SNIs() *Entity {
 				{Name: "name", Type: schema.String, Required: true, Unique: true, Check: checkSNIName},
 				createdAtField(), updatedAtField(),
 				tagsField(),
-				foreignField("certificate", "certificates", true, ""),
+				foreignField("certificate", "certificates", true, "cascade"),
 			},
 		},
 	}

@@ -255,9 +255,10 @@ func (s *Store) write(ctx context.Context, entity, key string, input map[string]
 		verb := map[writeMode]string{modeInsert: "create", modeUpdate: "update", modeUpsert: "create or update"}[mode]
 		return nil, OperationUnsupported(fmt.Sprintf("cannot %s '%s' entities when not using a database", verb, e.Name))
 	}
-	var ev Event
+	var events []Event
 	var out map[string]any
 	err = s.backend.Update(ctx, func(tx Tx) error {
+		events = events[:0]
 		var old map[string]any
 		if mode != modeInsert {
 			old, err = s.lookup(tx, e, key)
@@ -269,6 +270,10 @@ func (s *Store) write(ctx context.Context, entity, key string, input map[string]
 			}
 		}
 		in := schema.Clone(input).(map[string]any)
+		snis, hasSNIs, err := takeSNIs(e, in)
+		if err != nil {
+			return err
+		}
 		if mode == modeUpsert {
 			if IsUUID(key) {
 				in["id"] = key
@@ -297,17 +302,139 @@ func (s *Store) write(ctx context.Context, entity, key string, input map[string]
 			return wrapDB(err)
 		}
 		out = rec
-		ev = Event{Entity: e.Name, Op: OpCreate, New: rec}
+		ev := Event{Entity: e.Name, Op: OpCreate, New: rec}
 		if old != nil {
 			ev = Event{Entity: e.Name, Op: OpUpdate, Old: old, New: rec}
+		}
+		events = append(events, ev)
+		if hasSNIs {
+			evs, err := s.setCertificateSNIs(tx, rec["id"].(string), snis)
+			if err != nil {
+				return err
+			}
+			events = append(events, evs...)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.bus.Publish(ev)
+	s.bus.Publish(events...)
 	return out, nil
+}
+
+// takeSNIs removes the certificates' `snis` shorthand from the input: a list
+// of SNI names the certificate serves.
+func takeSNIs(e *Entity, in map[string]any) ([]string, bool, error) {
+	if e.Name != "certificates" {
+		return nil, false, nil
+	}
+	raw, ok := in["snis"]
+	if !ok {
+		return nil, false, nil
+	}
+	delete(in, "snis")
+	var list []any
+	switch t := raw.(type) {
+	case nil:
+	case []any:
+		list = t
+	case string:
+		list = []any{t}
+	default:
+		return nil, false, SchemaViolation(schema.Errors{"snis": "expected an array"})
+	}
+	seen := map[string]bool{}
+	names := make([]string, 0, len(list))
+	for _, v := range list {
+		n, ok := v.(string)
+		if !ok {
+			return nil, false, SchemaViolation(schema.Errors{"snis": "expected an array of strings"})
+		}
+		if seen[n] {
+			return nil, false, SchemaViolation(schema.Errors{"snis": n + " is duplicated"})
+		}
+		seen[n] = true
+		names = append(names, n)
+	}
+	return names, true, nil
+}
+
+// setCertificateSNIs makes the certificate's SNIs exactly names.
+func (s *Store) setCertificateSNIs(tx Tx, certID string, names []string) ([]Event, error) {
+	sniEntity, _ := s.registry.Entity("snis")
+	rows, err := tx.List("snis", RowQuery{RefField: "certificate", RefID: certID, Limit: MaxPageSize})
+	if err != nil {
+		return nil, wrapDB(err)
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	var events []Event
+	for _, row := range rows {
+		rec, err := decodeRow(row)
+		if err != nil {
+			return nil, err
+		}
+		name, _ := rec["name"].(string)
+		if want[name] {
+			delete(want, name)
+			continue
+		}
+		if err := tx.Delete("snis", row.ID); err != nil {
+			return nil, wrapDB(err)
+		}
+		events = append(events, Event{Entity: "snis", Op: OpDelete, Old: rec})
+	}
+	for _, n := range names {
+		if !want[n] {
+			continue
+		}
+		if row, err := tx.GetUnique("snis", "name", n); err != nil {
+			return nil, wrapDB(err)
+		} else if row != nil {
+			other, _ := decodeRow(row)
+			return nil, SchemaViolation(schema.Errors{"snis": fmt.Sprintf("%s already associated with existing certificate '%s'", n, foreignID(other["certificate"]))})
+		}
+		rec, err := s.prepare(tx, sniEntity, nil, map[string]any{"name": n, "certificate": map[string]any{"id": certID}}, modeInsert, false)
+		if err != nil {
+			return nil, err
+		}
+		row, err := s.toRow(sniEntity, rec)
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.Insert(row); err != nil {
+			return nil, wrapDB(err)
+		}
+		events = append(events, Event{Entity: "snis", Op: OpCreate, New: rec})
+	}
+	return events, nil
+}
+
+// CertificateSNIs returns the sorted SNI names of a certificate, the `snis`
+// Kong shows on every certificate it returns.
+func (s *Store) CertificateSNIs(ctx context.Context, certID string) ([]string, error) {
+	names := []string{}
+	err := s.backend.View(ctx, func(tx Tx) error {
+		rows, err := tx.List("snis", RowQuery{RefField: "certificate", RefID: certID, Limit: MaxPageSize})
+		if err != nil {
+			return wrapDB(err)
+		}
+		for _, row := range rows {
+			rec, err := decodeRow(row)
+			if err != nil {
+				return err
+			}
+			if n, ok := rec["name"].(string); ok {
+				names = append(names, n)
+			}
+		}
+		return nil
+	})
+	sort.Strings(names)
+	return names, err
 }
 
 // schemaFor returns the schema a record of e is validated against: for

@@ -117,7 +117,7 @@ func (s *Server) dispatch(c *fiber.Ctx) error {
 		if err != nil {
 			return s.fail(c, err)
 		}
-		return s.json(c, fiber.StatusOK, rec)
+		return s.entityJSON(c, fiber.StatusOK, t.entity, rec)
 	case fiber.MethodPatch:
 		return s.update(c, t, parent)
 	case fiber.MethodPut:
@@ -256,6 +256,11 @@ func (s *Server) list(c *fiber.Ctx, t *target, parent map[string]any) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
+	for _, rec := range page.Data {
+		if err := s.present(ctx, t.entity, rec); err != nil {
+			return s.fail(c, err)
+		}
+	}
 	out := map[string]any{"data": page.Data, "next": nil}
 	if page.Offset != "" {
 		out["offset"] = page.Offset
@@ -281,7 +286,7 @@ func (s *Server) create(c *fiber.Ctx, t *target, parent map[string]any) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
-	return s.json(c, fiber.StatusCreated, rec)
+	return s.entityJSON(c, fiber.StatusCreated, t.entity, rec)
 }
 
 func (s *Server) update(c *fiber.Ctx, t *target, parent map[string]any) error {
@@ -303,7 +308,7 @@ func (s *Server) update(c *fiber.Ctx, t *target, parent map[string]any) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
-	return s.json(c, fiber.StatusOK, rec)
+	return s.entityJSON(c, fiber.StatusOK, t.entity, rec)
 }
 
 func (s *Server) upsert(c *fiber.Ctx, t *target, parent map[string]any) error {
@@ -335,7 +340,25 @@ func (s *Server) upsert(c *fiber.Ctx, t *target, parent map[string]any) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
-	return s.json(c, fiber.StatusOK, rec)
+	return s.entityJSON(c, fiber.StatusOK, t.entity, rec)
+}
+
+// entityJSON writes one entity, with the fields Kong adds on output: a
+// certificate's `snis`.
+func (s *Server) entityJSON(c *fiber.Ctx, status int, e *store.Entity, rec map[string]any) error {
+	if err := s.present(c.UserContext(), e, rec); err != nil {
+		return s.fail(c, err)
+	}
+	return s.json(c, status, rec)
+}
+
+func (s *Server) present(ctx context.Context, e *store.Entity, rec map[string]any) error {
+	if e.Name != "certificates" {
+		return nil
+	}
+	names, err := s.store.CertificateSNIs(ctx, rec["id"].(string))
+	rec["snis"] = names
+	return err
 }
 
 func (s *Server) remove(c *fiber.Ctx, t *target, parent map[string]any) error {
