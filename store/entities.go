@@ -3,9 +3,11 @@ package store
 import (
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -41,24 +43,21 @@ func Services() *Entity {
 				{Name: "ca_certificates", Type: schema.Array, Elements: &schema.Field{Type: schema.String, UUID: true}},
 				{Name: "enabled", Type: schema.Boolean, Required: true, Default: true},
 			},
-			Checks: []func(map[string]any) []string{checkServiceProtocol},
+			Conditionals: []schema.Conditional{
+				{If: "protocol", When: schema.OneOfStrings("tcp", "tls", "tls_passthrough", "udp", "grpc", "grpcs"), Then: "path", Check: schema.MustBeNull},
+				{If: "protocol", When: notOneOf("https", "tls", "wss"), Then: "client_certificate", Check: schema.MustBeNull},
+				{If: "protocol", When: notOneOf("https", "tls", "wss"), Then: "tls_verify", Check: schema.MustBeNull},
+				{If: "protocol", When: notOneOf("https", "tls", "wss"), Then: "tls_verify_depth", Check: schema.MustBeNull},
+				{If: "protocol", When: notOneOf("https", "tls", "wss"), Then: "ca_certificates", Check: schema.MustBeNull},
+			},
 		},
 		Shorthand: serviceURLShorthand,
 	}
 }
 
-func checkServiceProtocol(rec map[string]any) []string {
-	proto, _ := rec["protocol"].(string)
-	switch proto {
-	case "tcp", "tls", "tls_passthrough", "udp", "grpc", "grpcs":
-		if rec["path"] != nil {
-			return []string{fmt.Sprintf("'path' must not be set when 'protocol' is '%s'", proto)}
-		}
-	}
-	if rec["client_certificate"] != nil && proto != "https" && proto != "wss" && proto != "tls" {
-		return []string{fmt.Sprintf("'client_certificate' must not be set when 'protocol' is '%s'", proto)}
-	}
-	return nil
+func notOneOf(values ...string) func(any) bool {
+	in := schema.OneOfStrings(values...)
+	return func(v any) bool { return !in(v) }
 }
 
 // serviceURLShorthand splits `url` into protocol, host, port and path.
@@ -88,10 +87,9 @@ func serviceURLShorthand(in map[string]any) schema.Errors {
 		}
 		in["port"] = int64(n)
 	} else {
-		switch in["protocol"] {
-		case "https", "grpcs", "wss", "tls":
+		if in["protocol"] == "https" {
 			in["port"] = int64(443)
-		default:
+		} else {
 			in["port"] = int64(80)
 		}
 	}
@@ -128,10 +126,8 @@ func Routes() *Entity {
 				{Name: "request_buffering", Type: schema.Boolean, Required: true, Default: true},
 				{Name: "response_buffering", Type: schema.Boolean, Required: true, Default: true},
 				{Name: "snis", Type: schema.Set, Elements: &schema.Field{Type: schema.String, Check: checkSNIName}},
-				{Name: "sources", Type: schema.Set, Elements: &schema.Field{Type: schema.Record, Fields: []*schema.Field{
-					{Name: "ip", Type: schema.String}, {Name: "port", Type: schema.Integer, Between: schema.Range(0, 65535)}}}},
-				{Name: "destinations", Type: schema.Set, Elements: &schema.Field{Type: schema.Record, Fields: []*schema.Field{
-					{Name: "ip", Type: schema.String}, {Name: "port", Type: schema.Integer, Between: schema.Range(0, 65535)}}}},
+				endpointsField("sources"),
+				endpointsField("destinations"),
 				tagsField(),
 				foreignField("service", "services", false, ""),
 			},
@@ -139,6 +135,34 @@ func Routes() *Entity {
 		},
 		Shorthand: routeShorthand,
 	}
+}
+
+// endpointsField declares a route's sources or destinations: {ip, port}
+// records with at least one of the two.
+func endpointsField(name string) *schema.Field {
+	return &schema.Field{Name: name, Type: schema.Set, Elements: &schema.Field{Type: schema.Record,
+		Fields: []*schema.Field{
+			{Name: "ip", Type: schema.String, Check: checkIPOrCIDR},
+			{Name: "port", Type: schema.Integer, Between: schema.Range(0, 65535)},
+		},
+		Check: func(v any) string {
+			m, _ := v.(map[string]any)
+			if m["ip"] == nil && m["port"] == nil {
+				return "at least one of these fields must be non-empty: 'ip', 'port'"
+			}
+			return ""
+		}}}
+}
+
+func checkIPOrCIDR(v any) string {
+	s, _ := v.(string)
+	if _, err := netip.ParsePrefix(s); err == nil {
+		return ""
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		return ""
+	}
+	return "invalid ip or cidr range: '" + s + "'"
 }
 
 // routeShorthand accepts headers given as "name:value" strings (form bodies)
@@ -181,10 +205,10 @@ func checkRouteHost(v any) string {
 		}
 	}
 	if strings.Count(host, "*") > 1 {
-		return "only one wildcard must be specified"
+		return "invalid wildcard: must have at most one wildcard"
 	}
 	if strings.Contains(host, "*") && !strings.HasPrefix(host, "*.") && !strings.HasSuffix(host, ".*") {
-		return "wildcard must be leftmost or rightmost character"
+		return "invalid wildcard: must be placed at leftmost or rightmost label"
 	}
 	if !validHostname(host, true) {
 		return "invalid hostname: " + host
@@ -231,6 +255,9 @@ func checkRoutePath(v any) string {
 	if !strings.HasPrefix(s, "/") {
 		return "should start with: / (fixed path) or ~/ (regex path)"
 	}
+	if strings.Contains(s, "//") {
+		return "must not have empty segments"
+	}
 	if strings.ContainsAny(s, "?#") {
 		return "invalid path: '" + s + "' (characters '?' and '#' are not allowed)"
 	}
@@ -257,50 +284,73 @@ func hasItems(v any) bool {
 // protocols, as Kong's route entity checks do.
 func checkRouteRules(rec map[string]any) []string {
 	protos, _ := rec["protocols"].([]any)
-	var httpish, streamish bool
+	has := map[string]bool{}
 	for _, p := range protos {
-		switch p {
-		case "http", "https", "grpc", "grpcs", "ws", "wss":
-			httpish = true
-		default:
-			streamish = true
+		if s, ok := p.(string); ok {
+			has[s] = true
 		}
 	}
-	var out []string
-	if httpish && streamish {
-		return []string{"mixing http and stream protocols is not allowed"}
-	}
-	if httpish {
-		hasHTTPS, hasHTTP := false, false
-		for _, p := range protos {
-			hasHTTPS = hasHTTPS || p == "https"
-			hasHTTP = hasHTTP || p == "http"
-		}
-		matchers := !hasItems(rec["methods"]) && !hasItems(rec["hosts"]) && !hasItems(rec["paths"]) && !hasItems(rec["headers"])
-		switch {
-		case hasHTTPS && matchers && !hasItems(rec["snis"]):
-			out = append(out, "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'https'")
-		case !hasHTTPS && hasHTTP && matchers:
-			out = append(out, "must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http'")
-		case !hasHTTPS && !hasHTTP && !hasItems(rec["hosts"]) && !hasItems(rec["headers"]) && !hasItems(rec["paths"]) && !hasItems(rec["snis"]):
-			out = append(out, fmt.Sprintf("must set one of 'hosts', 'headers', 'paths', 'snis' when 'protocols' is '%s'", joinProtocols(protos)))
-		}
-	}
-	if streamish {
-		if !hasItems(rec["sources"]) && !hasItems(rec["destinations"]) && !hasItems(rec["snis"]) {
-			out = append(out, fmt.Sprintf("must set one of 'sources', 'destinations', 'snis' when 'protocols' is '%s'", joinProtocols(protos)))
-		}
-	}
-	if hasItems(rec["snis"]) {
-		secure := false
-		for _, p := range protos {
-			if p == "https" || p == "grpcs" || p == "tls" || p == "wss" || p == "tls_passthrough" {
-				secure = true
+	groups := 0
+	for _, set := range [][]string{{"http", "https"}, {"tcp", "tls", "udp"}, {"tls_passthrough"}, {"grpc", "grpcs"}, {"ws", "wss"}} {
+		for _, p := range set {
+			if has[p] {
+				groups++
+				break
 			}
 		}
-		if !secure {
-			out = append(out, "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls', 'tls_passthrough' or 'wss'")
+	}
+	if groups > 1 {
+		return []string{"these sets are mutually exclusive: ('http', 'https'), ('tcp', 'tls', 'udp'), ('tls_passthrough'), ('grpc', 'grpcs'), ('ws', 'wss')"}
+	}
+	set := func(f string) bool { return hasItems(rec[f]) }
+	var out []string
+	cannot := func(fields []string, when string) {
+		for _, f := range fields {
+			if set(f) {
+				out = append(out, fmt.Sprintf("cannot set '%s' when 'protocols' is %s", f, when))
+			}
 		}
+	}
+	switch {
+	case has["https"] || has["http"]:
+		cannot([]string{"sources", "destinations"}, "'http' or 'https'")
+		if !set("methods") && !set("hosts") && !set("headers") && !set("paths") {
+			if has["https"] && !set("snis") {
+				out = append(out, "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'https'")
+			} else if !has["https"] {
+				out = append(out, "must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http'")
+			}
+		}
+	case has["ws"] || has["wss"]:
+		cannot([]string{"sources", "destinations"}, "'ws' or 'wss'")
+		if !set("hosts") && !set("headers") && !set("paths") && !(has["wss"] && set("snis")) {
+			out = append(out, "must set one of 'hosts', 'headers', 'paths' when 'protocols' is 'ws' or 'wss'")
+		}
+	case has["grpc"] || has["grpcs"]:
+		cannot([]string{"methods", "sources", "destinations"}, "'grpc' or 'grpcs'")
+		if v, _ := rec["strip_path"].(bool); v {
+			out = append(out, "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'")
+		}
+		if !set("hosts") && !set("headers") && !set("paths") {
+			if has["grpcs"] && !set("snis") {
+				out = append(out, "must set one of 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'grpcs'")
+			} else if !has["grpcs"] {
+				out = append(out, "must set one of 'hosts', 'headers', 'paths' when 'protocols' is 'grpc'")
+			}
+		}
+	case has["tls_passthrough"]:
+		cannot([]string{"methods", "hosts", "paths", "headers"}, "'tcp', 'tls', 'tls_passthrough' or 'udp'")
+		if !set("snis") {
+			out = append(out, "must set snis when 'protocols' is 'tls_passthrough'")
+		}
+	case has["tcp"] || has["tls"] || has["udp"]:
+		cannot([]string{"methods", "hosts", "paths", "headers"}, "'tcp', 'tls', 'tls_passthrough' or 'udp'")
+		if !set("sources") && !set("destinations") && !set("snis") {
+			out = append(out, "must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'")
+		}
+	}
+	if set("snis") && !has["https"] && !has["grpcs"] && !has["tls"] && !has["tls_passthrough"] && !has["wss"] {
+		out = append(out, "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'")
 	}
 	return out
 }
@@ -403,6 +453,20 @@ func healthchecksField() *schema.Field {
 	}}
 }
 
+func checkUpstreamName(v any) string {
+	s, _ := v.(string)
+	if _, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+		return "Invalid name ('" + s + "'); no ip addresses allowed"
+	}
+	if i := strings.LastIndex(s, ":"); i > 0 {
+		return "Invalid name ('" + s + "'); no port allowed"
+	}
+	if !validHostname(s, false) {
+		return "Invalid name ('" + s + "'); must be a valid hostname"
+	}
+	return ""
+}
+
 var hashOn = oneOf("none", "consumer", "ip", "header", "cookie", "path", "query_arg", "uri_capture")
 
 // Upstreams declares Kong's upstreams entity.
@@ -412,13 +476,7 @@ func Upstreams() *Entity {
 		Schema: &schema.Schema{
 			Fields: []*schema.Field{
 				idField(), createdAtField(), updatedAtField(),
-				{Name: "name", Type: schema.String, Required: true, Unique: true, Check: func(v any) string {
-					s, _ := v.(string)
-					if !validHostname(s, false) {
-						return "Invalid name ('" + s + "'); must be a valid hostname"
-					}
-					return ""
-				}},
+				{Name: "name", Type: schema.String, Required: true, Unique: true, Check: checkUpstreamName},
 				{Name: "algorithm", Type: schema.String, Default: "round-robin", OneOf: oneOf("consistent-hashing", "least-connections", "round-robin", "latency")},
 				{Name: "hash_on", Type: schema.String, Default: "none", OneOf: hashOn},
 				{Name: "hash_fallback", Type: schema.String, Default: "none", OneOf: hashOn},
@@ -437,27 +495,40 @@ func Upstreams() *Entity {
 				foreignField("client_certificate", "certificates", false, ""),
 				{Name: "use_srv_name", Type: schema.Boolean, Default: false},
 			},
+			Conditionals: []schema.Conditional{
+				{If: "hash_on", When: schema.OneOfStrings("header"), Then: "hash_on_header", Check: schema.Required},
+				{If: "hash_fallback", When: schema.OneOfStrings("header"), Then: "hash_fallback_header", Check: schema.Required},
+				{If: "hash_on", When: schema.OneOfStrings("cookie"), Then: "hash_on_cookie", Check: schema.Required},
+				{If: "hash_fallback", When: schema.OneOfStrings("cookie"), Then: "hash_on_cookie", Check: schema.Required},
+				{If: "hash_on", When: schema.OneOfStrings("query_arg"), Then: "hash_on_query_arg", Check: schema.Required},
+				{If: "hash_fallback", When: schema.OneOfStrings("query_arg"), Then: "hash_fallback_query_arg", Check: schema.Required},
+				{If: "hash_on", When: schema.OneOfStrings("uri_capture"), Then: "hash_on_uri_capture", Check: schema.Required},
+				{If: "hash_fallback", When: schema.OneOfStrings("uri_capture"), Then: "hash_fallback_uri_capture", Check: schema.Required},
+				{If: "hash_on", When: schema.OneOfStrings("none", "cookie"), Then: "hash_fallback", Check: func(v any) string {
+					if v != "none" {
+						return "expected one of: none"
+					}
+					return ""
+				}},
+			},
 			Checks: []func(map[string]any) []string{checkUpstreamHashing},
 		},
 	}
 }
 
 func checkUpstreamHashing(rec map[string]any) []string {
-	var out []string
-	need := map[string]string{"header": "hash_on_header", "cookie": "hash_on_cookie", "query_arg": "hash_on_query_arg", "uri_capture": "hash_on_uri_capture"}
-	if on, _ := rec["hash_on"].(string); need[on] != "" && rec[need[on]] == nil {
-		out = append(out, fmt.Sprintf("failed conditional validation given value of field 'hash_on'"))
+	on, _ := rec["hash_on"].(string)
+	fb, _ := rec["hash_fallback"].(string)
+	if on != "" && on != "none" && on == fb && on != "header" && on != "query_arg" && on != "uri_capture" {
+		return []string{fmt.Sprintf("failed conditional validation given value of field 'hash_on'")}
 	}
-	needFb := map[string]string{"header": "hash_fallback_header", "cookie": "hash_on_cookie", "query_arg": "hash_fallback_query_arg", "uri_capture": "hash_fallback_uri_capture"}
-	if fb, _ := rec["hash_fallback"].(string); needFb[fb] != "" && rec[needFb[fb]] == nil {
-		out = append(out, fmt.Sprintf("failed conditional validation given value of field 'hash_fallback'"))
-	}
-	if on, _ := rec["hash_on"].(string); on == "none" || on == "cookie" {
-		if fb, _ := rec["hash_fallback"].(string); fb != "none" {
-			out = append(out, "hash_fallback must be 'none' when hash_on is '"+on+"'")
+	for _, pair := range [][2]string{{"hash_on_header", "hash_fallback_header"}, {"hash_on_query_arg", "hash_fallback_query_arg"}, {"hash_on_uri_capture", "hash_fallback_uri_capture"}} {
+		a, b := rec[pair[0]], rec[pair[1]]
+		if a != nil && b != nil && fmt.Sprint(a) == fmt.Sprint(b) {
+			return []string{fmt.Sprintf("values of these fields must be distinct: '%s', '%s'", pair[0], pair[1])}
 		}
 	}
-	return out
+	return nil
 }
 
 // Targets declares Kong's targets entity.
@@ -551,10 +622,28 @@ func Certificates() *Entity {
 				if (rec["cert_alt"] == nil) != (rec["key_alt"] == nil) {
 					return []string{"all or none of these fields must be set: 'cert_alt', 'key_alt'"}
 				}
+				if !keyMatches(rec["cert"], rec["key"]) {
+					return []string{"certificate does not match key"}
+				}
+				if rec["cert_alt"] != nil && !keyMatches(rec["cert_alt"], rec["key_alt"]) {
+					return []string{"alternative certificate does not match key"}
+				}
 				return nil
 			}},
 		},
 	}
+}
+
+// keyMatches reports whether a PEM certificate and key belong together; it
+// is true when either is missing or unparseable (their own checks report it).
+func keyMatches(cert, key any) bool {
+	c, _ := cert.(string)
+	k, _ := key.(string)
+	if c == "" || k == "" || checkPEMCert(c) != "" || checkPEMKey(k) != "" {
+		return true
+	}
+	_, err := tls.X509KeyPair([]byte(c), []byte(k))
+	return err == nil
 }
 
 // SNIs declares Kong's snis entity.
@@ -641,7 +730,10 @@ func BasicAuthCredentials() *Entity {
 			},
 		},
 		BeforeWrite: func(old, rec map[string]any) error {
-			pw, _ := rec["password"].(string)
+			pw, ok := rec["password"].(string)
+			if !ok {
+				return nil // required: validation reports it
+			}
 			consumerID := foreignID(rec["consumer"])
 			if old != nil && old["password"] == pw && foreignID(old["consumer"]) == consumerID {
 				return nil // unchanged hash carried over by a PATCH that left it out
@@ -668,13 +760,10 @@ func JWTSecrets() *Entity {
 				{Name: "algorithm", Type: schema.String, Default: "HS256", OneOf: jwtAlgorithms},
 				tagsField(),
 			},
-			Checks: []func(map[string]any) []string{func(rec map[string]any) []string {
-				alg, _ := rec["algorithm"].(string)
-				if (strings.HasPrefix(alg, "RS") || strings.HasPrefix(alg, "ES") || strings.HasPrefix(alg, "PS") || alg == "EdDSA") && rec["rsa_public_key"] == nil {
-					return []string{"failed conditional validation given value of field 'algorithm'"}
-				}
-				return nil
-			}},
+			Conditionals: []schema.Conditional{
+				{If: "algorithm", When: schema.OneOfStrings("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"),
+					Then: "rsa_public_key", Check: schema.Required},
+			},
 		},
 		BeforeWrite: func(_, rec map[string]any) error {
 			if rec["key"] == nil {

@@ -924,7 +924,7 @@ func TestEntityDeclarations(t *testing.T) {
 	}{
 		{"certificates", "certificates", "certificates", "", nil, nil, nil},
 		{"ca_certificates", "ca_certificates", "ca_certificates", "", nil, []string{"cert_digest"}, nil},
-		{"snis", "snis", "snis", "name", nil, []string{"name"}, []foreign{{"certificate", "certificates", ""}}},
+		{"snis", "snis", "snis", "name", nil, []string{"name"}, []foreign{{"certificate", "certificates", "cascade"}}},
 		{"services", "services", "services", "name", nil, []string{"name"}, []foreign{{"client_certificate", "certificates", ""}}},
 		{"routes", "routes", "routes", "name", nil, []string{"name"}, []foreign{{"service", "services", ""}}},
 		{"consumers", "consumers", "consumers", "username", nil, []string{"username", "custom_id"}, nil},

@@ -153,6 +153,17 @@ func ForeignKeyViolation(field string, key map[string]any, ref string) *Error {
 	}
 }
 
+// ForeignKeysUnresolved builds Kong's error for a foreign key given by an
+// endpoint key ({"name": "x"}) that names nothing.
+func ForeignKeysUnresolved(field, key, value, ref string) *Error {
+	msg := fmt.Sprintf("the foreign key cannot be resolved with '{%s=%q}' for an existing '%s' entity", key, value, ref)
+	return &Error{
+		Code:    CodeForeignKeysUnresolved,
+		Message: fmt.Sprintf("foreign key unresolved (%s.%s: %s)", field, key, msg),
+		Fields:  schema.Errors{field: schema.Errors{key: msg}},
+	}
+}
+
 // RestrictedDelete builds Kong's error for deleting an entity that others
 // still reference through a foreign key without cascade (a foreign key
 // violation, as Kong reports it).

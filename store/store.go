@@ -252,6 +252,14 @@ func (s *Store) write(ctx context.Context, entity, key string, input map[string]
 		return nil, err
 	}
 	if s.readOnly {
+		// Kong validates the input before refusing the write.
+		if mode == modeInsert {
+			if err := s.Validate(ctx, entity, input); err != nil {
+				if se, ok := AsError(err); ok && se.Code == CodeSchemaViolation {
+					return nil, err
+				}
+			}
+		}
 		verb := map[writeMode]string{modeInsert: "create", modeUpdate: "update", modeUpsert: "create or update"}[mode]
 		return nil, OperationUnsupported(fmt.Sprintf("cannot %s '%s' entities when not using a database", verb, e.Name))
 	}
@@ -525,6 +533,14 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 		for k, v := range in {
 			probe[k] = v
 		}
+		// An update keeps the schema of what exists: a changed plugin name
+		// is reported as immutable, not validated as another plugin.
+		if n, ok := in["name"].(string); ok && e.Name == "plugins" {
+			if _, _, nerrs := s.schemaFor(e, map[string]any{"name": n}); nerrs != nil {
+				return nil, SchemaViolation(nerrs)
+			}
+		}
+		probe["name"] = old["name"]
 	}
 	sch, ps, serrs := s.schemaFor(e, probe)
 	for k, v := range serrs {
@@ -537,19 +553,18 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 	if typed {
 		coerce = schema.CoerceTyped
 	}
+	// Conversion errors are reported together with every other violation,
+	// as Kong reports all of them at once.
 	coerced, cerrs := coerce(sch, in)
-	for k, v := range cerrs {
-		errs[k] = v
+	if old != nil {
+		old = normalizeStored(sch, old)
 	}
 	if old != nil && mode == modeUpdate {
 		for _, f := range sch.Fields {
 			if v, ok := coerced[f.Name]; ok && f.Immutable && fmt.Sprint(v) != fmt.Sprint(old[f.Name]) {
-				errs[f.Name] = "immutable field cannot be updated"
+				cerrs[f.Name] = "immutable field cannot be updated"
 			}
 		}
-	}
-	if !errs.Empty() {
-		return nil, SchemaViolation(errs)
 	}
 	if err := s.resolveForeignNames(tx, e, coerced); err != nil {
 		return nil, err
@@ -586,8 +601,12 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 			return nil, err
 		}
 	}
-	if errs := schema.Validate(sch, rec); !errs.Empty() {
-		return nil, SchemaViolation(errs)
+	verrs := schema.Validate(sch, rec)
+	for k, v := range cerrs {
+		verrs[k] = v
+	}
+	if !verrs.Empty() {
+		return nil, SchemaViolation(verrs)
 	}
 	if ps != nil {
 		scopeErrs := schema.Errors{}
@@ -623,6 +642,18 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 	return rec, nil
 }
 
+// normalizeStored re-types a record read back from storage, where JSON
+// cannot tell 1.0 from 1, so number fields hold float64 again.
+func normalizeStored(sch *schema.Schema, rec map[string]any) map[string]any {
+	out, _ := schema.Coerce(sch, rec)
+	for k, v := range rec {
+		if _, ok := out[k]; !ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 func timestampFor(f *schema.Field, now int64) any {
 	if f != nil && f.Type == schema.Number {
 		return float64(now)
@@ -649,7 +680,7 @@ func (s *Store) resolveForeignNames(tx Tx, e *Entity, rec map[string]any) error 
 				return wrapDB(err)
 			}
 			if row == nil {
-				return ForeignKeyViolation(f.Name, map[string]any{k: name}, ref.Name)
+				return ForeignKeysUnresolved(f.Name, k, name, ref.Name)
 			}
 			rec[f.Name] = map[string]any{"id": row.ID}
 		}

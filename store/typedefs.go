@@ -46,7 +46,7 @@ func nameField(unique bool) *schema.Field {
 func checkUTF8Name(v any) string {
 	s, _ := v.(string)
 	if !utf8NamePattern.MatchString(s) {
-		return "invalid value '" + s + "': it must only contain alphanumeric and '., -, _, ~' characters"
+		return "invalid value '" + s + "': the only accepted ascii characters are alphanumerics or ., -, _, and ~"
 	}
 	return ""
 }
@@ -78,6 +78,9 @@ func validHostname(s string, wildcard bool) bool {
 func hostField(name string, required bool) *schema.Field {
 	return &schema.Field{Name: name, Type: schema.String, Required: required, Check: func(v any) string {
 		s, _ := v.(string)
+		if h, p, err := net.SplitHostPort(s); err == nil && h != "" && p != "" {
+			return "must not have a port"
+		}
 		if !validHostname(s, false) {
 			return "invalid value: " + s
 		}
@@ -132,6 +135,9 @@ func ints(values ...int64) []any { return intsOneOf(values...) }
 func pathField(name string) *schema.Field {
 	return &schema.Field{Name: name, Type: schema.String, StartsWith: "/", Check: func(v any) string {
 		s, _ := v.(string)
+		if strings.Contains(s, "//") {
+			return "must not have empty segments"
+		}
 		if strings.ContainsAny(s, "?#") {
 			return "invalid path: '" + s + "' (characters '?' and '#' are not allowed)"
 		}

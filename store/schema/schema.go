@@ -88,9 +88,52 @@ type Field struct {
 type Schema struct {
 	// Fields in declaration order (the order Kong renders them in).
 	Fields []*Field
-	// Checks run on the whole record after every field is valid. Each returns
-	// the messages to report under "@entity", or nil.
+	// Checks run on the whole record. Each returns the messages to report
+	// under "@entity", or nil; a check must tolerate invalid field values.
 	Checks []func(rec map[string]any) []string
+	// Conditionals are Kong's conditional entity checks: when the If field's
+	// value satisfies When, the Then field must pass Then.
+	Conditionals []Conditional
+}
+
+// Conditional is one conditional entity check. A failure reports the Then
+// field's message on that field and "failed conditional validation given
+// value of field '<If>'" under "@entity", as Kong does.
+type Conditional struct {
+	If   string
+	When func(v any) bool
+	Then string
+	// Check returns the message for the Then field's value, or "".
+	Check func(v any) string
+}
+
+// MustBeNull is a Conditional check: the field must be null.
+func MustBeNull(v any) string {
+	if v != nil {
+		return "value must be null"
+	}
+	return ""
+}
+
+// Required is a Conditional check: the field must be set.
+func Required(v any) string {
+	if v == nil {
+		return "required field missing"
+	}
+	return ""
+}
+
+// OneOfStrings returns a When that matches any of the given strings.
+func OneOfStrings(values ...string) func(any) bool {
+	return func(v any) bool {
+		s, _ := v.(string)
+		for _, x := range values {
+			if s == x {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // Field returns the named field or nil.

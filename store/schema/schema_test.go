@@ -406,13 +406,13 @@ func TestValidateField(t *testing.T) {
 				return ""
 			}},
 			Values: &schema.Field{Type: schema.Array, Elements: &schema.Field{Type: schema.String}},
-		}), map[string]any{"Host": []any{"x"}, "x-a": []any{"y"}}, schema.Errors{"Host": "cannot contain 'host' header"}},
+		}), map[string]any{"Host": []any{"x"}, "x-a": []any{"y"}}, "cannot contain 'host' header"},
 		{"map value errors", typed(schema.Map, schema.Field{
 			Keys:   &schema.Field{Type: schema.String},
 			Values: &schema.Field{Type: schema.Array, Elements: &schema.Field{Type: schema.String}},
 		}), map[string]any{"x-a": "y", "x-b": []any{"z"}}, schema.Errors{"x-a": "expected an array"}},
 		{"map empty key rejected", typed(schema.Map, schema.Field{Keys: &schema.Field{Type: schema.String}}),
-			map[string]any{"": "v"}, schema.Errors{"": "length must be at least 1"}},
+			map[string]any{"": "v"}, "length must be at least 1"},
 
 		{"record wrong type", typed(schema.Record, schema.Field{}), "x", "expected a record"},
 		{"record sub-field errors", typed(schema.Record, schema.Field{Fields: []*schema.Field{
@@ -488,10 +488,11 @@ func TestValidateRecord(t *testing.T) {
 			schema.Errors{"@entity": []any{"at least one of these fields must be non-empty: 'custom_id', 'username'"}}, 1},
 		{"checks accumulate in order", map[string]any{"port": int64(0)},
 			schema.Errors{"@entity": []any{"at least one of these fields must be non-empty: 'custom_id', 'username'", "second check", "third message"}}, 1},
-		{"checks skipped when a field is invalid", map[string]any{"port": int64(70000)},
-			schema.Errors{"port": "value should be between 0 and 65535"}, 0},
-		{"unknown field reported, checks skipped", map[string]any{"username": "u", "bogus": "x"},
-			schema.Errors{"bogus": "unknown field"}, 0},
+		// Kong runs entity checks even when other fields are invalid.
+		{"checks run when a field is invalid", map[string]any{"port": int64(70000)},
+			schema.Errors{"port": "value should be between 0 and 65535", "@entity": []any{"at least one of these fields must be non-empty: 'custom_id', 'username'"}}, 1},
+		{"unknown field reported, checks run", map[string]any{"username": "u", "bogus": "x"},
+			schema.Errors{"bogus": "unknown field"}, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

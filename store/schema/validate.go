@@ -90,11 +90,20 @@ func Validate(rec *Schema, m map[string]any) Errors {
 			errs.Add(k, "unknown field")
 		}
 	}
-	if errs.Empty() {
-		for _, check := range rec.Checks {
-			for _, msg := range check(m) {
-				errs.AddEntity(msg)
+	for _, c := range rec.Conditionals {
+		if _, bad := errs[c.If]; bad || !c.When(m[c.If]) {
+			continue
+		}
+		if msg := c.Check(m[c.Then]); msg != "" {
+			if _, bad := errs[c.Then]; !bad {
+				errs[c.Then] = msg
 			}
+			errs.AddEntity("failed conditional validation given value of field '" + c.If + "'")
+		}
+	}
+	for _, check := range rec.Checks {
+		for _, msg := range check(m) {
+			errs.AddEntity(msg)
 		}
 	}
 	return errs
@@ -113,6 +122,16 @@ func validateValue(f *Field, v any) any {
 		if !ok {
 			return "expected a string"
 		}
+		if len(f.OneOf) > 0 {
+			if msg := checkScalar(f, v); msg != "" {
+				return msg
+			}
+		}
+		if f.UUID {
+			if _, err := uuid.Parse(s); err != nil || len(s) != 36 {
+				return "expected a valid UUID"
+			}
+		}
 		minLen := f.LenMin
 		if minLen == 0 && !f.Auto {
 			minLen = 1
@@ -122,11 +141,6 @@ func validateValue(f *Field, v any) any {
 		}
 		if f.LenMax > 0 && len(s) > f.LenMax {
 			return fmt.Sprintf("length must be at most %d", f.LenMax)
-		}
-		if f.UUID {
-			if _, err := uuid.Parse(s); err != nil || len(s) != 36 {
-				return "expected a valid UUID"
-			}
 		}
 		if f.StartsWith != "" && !strings.HasPrefix(s, f.StartsWith) {
 			return "should start with: " + f.StartsWith
@@ -163,7 +177,11 @@ func validateValue(f *Field, v any) any {
 		if f.Elements != nil {
 			var elemErrs []any
 			for i, e := range list {
-				if fe := validateValue(f.Elements, e); fe != nil {
+				fe := validateValue(f.Elements, e)
+				if e == nil {
+					fe = "required field missing"
+				}
+				if fe != nil {
 					if elemErrs == nil {
 						elemErrs = make([]any, len(list))
 					}
@@ -180,12 +198,15 @@ func validateValue(f *Field, v any) any {
 			return "expected a map"
 		}
 		errs := Errors{}
-		for k, e := range m {
+		for _, k := range sortedKeys(m) {
+			e := m[k]
 			if f.Keys != nil {
 				if fe := validateValue(f.Keys, k); fe != nil {
-					errs[k] = fe
-					continue
+					return fe
 				}
+			}
+			if e == nil {
+				return "required field missing"
 			}
 			if f.Values != nil {
 				if fe := validateValue(f.Values, e); fe != nil {
@@ -344,3 +365,12 @@ func Clone(v any) any {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
