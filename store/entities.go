@@ -112,7 +112,7 @@ func Routes() *Entity {
 				idField(), createdAtField(), updatedAtField(),
 				nameField(true),
 				{Name: "protocols", Type: schema.Set, Required: true, Default: []any{"http", "https"}, LenMin: 1,
-					Elements: &schema.Field{Type: schema.String, OneOf: routeProtocols}},
+					Elements: &schema.Field{Type: schema.String, OneOf: routeProtocols}, Check: checkProtocolGroups},
 				{Name: "methods", Type: schema.Set, Elements: &schema.Field{Type: schema.String, Check: checkMethod}},
 				{Name: "hosts", Type: schema.Array, Elements: &schema.Field{Type: schema.String, Check: checkRouteHost}},
 				{Name: "paths", Type: schema.Array, Elements: &schema.Field{Type: schema.String, Check: checkRoutePath}},
@@ -131,7 +131,8 @@ func Routes() *Entity {
 				tagsField(),
 				foreignField("service", "services", false, ""),
 			},
-			Checks: []func(map[string]any) []string{checkRouteRules},
+			Checks:       []func(map[string]any) []string{checkRouteRules},
+			Conditionals: routeCannotSet(),
 		},
 		Shorthand: routeShorthand,
 	}
@@ -168,6 +169,20 @@ func checkIPOrCIDR(v any) string {
 // routeShorthand accepts headers given as "name:value" strings (form bodies)
 // and header values given as a single string.
 func routeShorthand(in map[string]any) schema.Errors {
+	if _, given := in["strip_path"]; !given {
+		var protos []any
+		switch t := in["protocols"].(type) {
+		case string:
+			protos = []any{t}
+		case []any:
+			protos = t
+		}
+		for _, p := range protos {
+			if p == "grpc" || p == "grpcs" {
+				in["strip_path"] = false // the grpc subschema's default
+			}
+		}
+	}
 	h, ok := in["headers"].(map[string]any)
 	if !ok {
 		return nil
@@ -290,30 +305,13 @@ func checkRouteRules(rec map[string]any) []string {
 			has[s] = true
 		}
 	}
-	groups := 0
-	for _, set := range [][]string{{"http", "https"}, {"tcp", "tls", "udp"}, {"tls_passthrough"}, {"grpc", "grpcs"}, {"ws", "wss"}} {
-		for _, p := range set {
-			if has[p] {
-				groups++
-				break
-			}
-		}
-	}
-	if groups > 1 {
-		return []string{"these sets are mutually exclusive: ('http', 'https'), ('tcp', 'tls', 'udp'), ('tls_passthrough'), ('grpc', 'grpcs'), ('ws', 'wss')"}
+	if checkProtocolGroups(protos) != "" {
+		return nil // reported on the protocols field
 	}
 	set := func(f string) bool { return hasItems(rec[f]) }
 	var out []string
-	cannot := func(fields []string, when string) {
-		for _, f := range fields {
-			if set(f) {
-				out = append(out, fmt.Sprintf("cannot set '%s' when 'protocols' is %s", f, when))
-			}
-		}
-	}
 	switch {
 	case has["https"] || has["http"]:
-		cannot([]string{"sources", "destinations"}, "'http' or 'https'")
 		if !set("methods") && !set("hosts") && !set("headers") && !set("paths") {
 			if has["https"] && !set("snis") {
 				out = append(out, "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'https'")
@@ -322,15 +320,10 @@ func checkRouteRules(rec map[string]any) []string {
 			}
 		}
 	case has["ws"] || has["wss"]:
-		cannot([]string{"sources", "destinations"}, "'ws' or 'wss'")
 		if !set("hosts") && !set("headers") && !set("paths") && !(has["wss"] && set("snis")) {
 			out = append(out, "must set one of 'hosts', 'headers', 'paths' when 'protocols' is 'ws' or 'wss'")
 		}
 	case has["grpc"] || has["grpcs"]:
-		cannot([]string{"methods", "sources", "destinations"}, "'grpc' or 'grpcs'")
-		if v, _ := rec["strip_path"].(bool); v {
-			out = append(out, "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'")
-		}
 		if !set("hosts") && !set("headers") && !set("paths") {
 			if has["grpcs"] && !set("snis") {
 				out = append(out, "must set one of 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'grpcs'")
@@ -339,12 +332,10 @@ func checkRouteRules(rec map[string]any) []string {
 			}
 		}
 	case has["tls_passthrough"]:
-		cannot([]string{"methods", "hosts", "paths", "headers"}, "'tcp', 'tls', 'tls_passthrough' or 'udp'")
 		if !set("snis") {
 			out = append(out, "must set snis when 'protocols' is 'tls_passthrough'")
 		}
 	case has["tcp"] || has["tls"] || has["udp"]:
-		cannot([]string{"methods", "hosts", "paths", "headers"}, "'tcp', 'tls', 'tls_passthrough' or 'udp'")
 		if !set("sources") && !set("destinations") && !set("snis") {
 			out = append(out, "must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'")
 		}
@@ -352,6 +343,75 @@ func checkRouteRules(rec map[string]any) []string {
 	if set("snis") && !has["https"] && !has["grpcs"] && !has["tls"] && !has["tls_passthrough"] && !has["wss"] {
 		out = append(out, "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'")
 	}
+	return out
+}
+
+var protocolGroups = [][]string{{"http", "https"}, {"tcp", "tls", "udp"}, {"tls_passthrough"}, {"grpc", "grpcs"}, {"ws", "wss"}}
+
+// checkProtocolGroups rejects protocols from more than one of Kong's
+// mutually exclusive sets, naming the sets involved.
+func checkProtocolGroups(v any) string {
+	protos, _ := v.([]any)
+	var hit []string
+	for _, g := range protocolGroups {
+		for _, p := range protos {
+			if containsString(g, p) {
+				hit = append(hit, "('"+strings.Join(g, "', '")+"')")
+				break
+			}
+		}
+	}
+	if len(hit) > 1 {
+		return "these sets are mutually exclusive: " + strings.Join(hit, ", ")
+	}
+	return ""
+}
+
+func containsString(list []string, v any) bool {
+	s, _ := v.(string)
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// routeCannotSet lists the fields each protocol family forbids, reported on
+// the field as Kong's route subschemas do.
+func routeCannotSet() []schema.Conditional {
+	hasAny := func(ps ...string) func(any) bool {
+		return func(v any) bool {
+			list, _ := v.([]any)
+			for _, p := range list {
+				if containsString(ps, p) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	var out []schema.Conditional
+	add := func(when func(any) bool, label string, fields ...string) {
+		for _, f := range fields {
+			msg := fmt.Sprintf("cannot set '%s' when 'protocols' is %s", f, label)
+			out = append(out, schema.Conditional{If: "protocols", When: when, Then: f, Quiet: true, Check: func(v any) string {
+				if hasItems(v) {
+					return msg
+				}
+				return ""
+			}})
+		}
+	}
+	add(hasAny("http", "https"), "'http' or 'https'", "sources", "destinations")
+	add(hasAny("grpc", "grpcs"), "'grpc' or 'grpcs'", "methods", "sources", "destinations")
+	add(hasAny("tcp", "tls", "udp", "tls_passthrough"), "'tcp', 'tls', 'tls_passthrough' or 'udp'", "methods", "hosts", "paths", "headers")
+	out = append(out, schema.Conditional{If: "protocols", When: hasAny("grpc", "grpcs"), Then: "strip_path", Quiet: true, Check: func(v any) string {
+		if b, _ := v.(bool); b {
+			return "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'"
+		}
+		return ""
+	}})
 	return out
 }
 

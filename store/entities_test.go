@@ -161,6 +161,8 @@ type entityCase struct {
 	name   string
 	entity string
 	pre    []pre          // inserted first
+	update string         // when set, PATCH the entity with this id or endpoint key instead of inserting
+	upsert string         // when set, PUT the entity with this id or endpoint key instead of inserting
 	in     map[string]any // as a form body gives it: strings
 	code   store.Code     // 0: the insert succeeds
 	msg    string         // exact error message
@@ -182,10 +184,23 @@ func runEntityCases(t *testing.T, cases []entityCase) {
 				}
 			}
 			before, _ := f.s.Count(ctx, c.entity)
-			rec, err := f.s.Insert(ctx, c.entity, f.expand(c.in).(map[string]any))
+			in := f.expand(c.in).(map[string]any)
+			op := "insert"
+			var rec map[string]any
+			var err error
+			switch {
+			case c.update != "":
+				op = "update"
+				rec, err = f.s.Update(ctx, c.entity, f.expand(c.update).(string), in)
+			case c.upsert != "":
+				op = "upsert"
+				rec, err = f.s.Upsert(ctx, c.entity, f.expand(c.upsert).(string), in)
+			default:
+				rec, err = f.s.Insert(ctx, c.entity, in)
+			}
 			if c.code == 0 {
 				if err != nil {
-					t.Fatalf("insert: %v", err)
+					t.Fatalf("%s: %v", op, err)
 				}
 				for k, v := range c.want {
 					if got, want := rec[k], f.expand(v); !reflect.DeepEqual(got, want) {
@@ -228,7 +243,7 @@ func runEntityCases(t *testing.T, cases []entityCase) {
 				}
 			}
 			if n, _ := f.s.Count(ctx, c.entity); n != before {
-				t.Errorf("rejected insert changed the %s count from %d to %d", c.entity, before, n)
+				t.Errorf("rejected %s changed the %s count from %d to %d", op, c.entity, before, n)
 			}
 		})
 	}
@@ -324,6 +339,31 @@ func TestServices(t *testing.T) {
 			want: map[string]any{"tags": []any{"b", "a"}}},
 		{name: "tag with comma", entity: "services", in: map[string]any{"host": "a.test", "tags": "a,b"}, code: sv,
 			msg: "schema violation (tags.1: invalid tag 'a,b': expected printable ascii (except `,` and `/`) or valid utf-8 sequences)"},
+		{name: "null tag", entity: "services", in: map[string]any{"host": "a", "tags": []any{nil}}, code: sv,
+			msg: "schema violation (tags.1: required field missing)", fields: schema.Errors{"tags": []any{"required field missing"}}},
+		{name: "conversion error reported with missing host", entity: "services", in: map[string]any{"connect_timeout": "abc"}, code: sv,
+			msg:    "2 schema violations (connect_timeout: expected an integer; host: required field missing)",
+			fields: schema.Errors{"connect_timeout": "expected an integer", "host": "required field missing"}},
+		{name: "url grpcs default port", entity: "services", in: map[string]any{"url": "grpcs://example.com"},
+			want: map[string]any{"protocol": "grpcs", "host": "example.com", "port": int64(80), "path": nil}},
+		{name: "host with port", entity: "services", in: map[string]any{"host": "example.com:80"}, code: sv,
+			msg: "schema violation (host: must not have a port)", fields: schema.Errors{"host": "must not have a port"}},
+		{name: "tcp with path", entity: "services", in: map[string]any{"host": "a", "protocol": "tcp", "path": "/x"}, code: sv,
+			msg: "2 schema violations (failed conditional validation given value of field 'protocol'; path: value must be null)",
+			fields: schema.Errors{"@entity": []any{"failed conditional validation given value of field 'protocol'"},
+				"path": "value must be null"}},
+		{name: "client certificate over http", entity: "services", in: map[string]any{"host": "a", "client_certificate": map[string]any{"id": "$certificate"}}, code: sv,
+			msg: "2 schema violations (failed conditional validation given value of field 'protocol'; client_certificate: value must be null)",
+			fields: schema.Errors{"@entity": []any{"failed conditional validation given value of field 'protocol'"},
+				"client_certificate": "value must be null"}},
+		{name: "tls_verify over http", entity: "services", in: map[string]any{"host": "a", "tls_verify": "true"}, code: sv,
+			msg: "2 schema violations (failed conditional validation given value of field 'protocol'; tls_verify: value must be null)",
+			fields: schema.Errors{"@entity": []any{"failed conditional validation given value of field 'protocol'"},
+				"tls_verify": "value must be null"}},
+		{name: "empty ca certificate id", entity: "services", in: map[string]any{"url": "https://a.test", "ca_certificates": []any{""}}, code: sv,
+			msg: "schema violation (ca_certificates.1: expected a valid UUID)", fields: schema.Errors{"ca_certificates": []any{"expected a valid UUID"}}},
+		{name: "name with space", entity: "services", in: map[string]any{"name": "my service", "host": "a"}, code: sv,
+			msg: "schema violation (name: invalid value 'my service': the only accepted ascii characters are alphanumerics or ., -, _, and ~)"},
 	})
 }
 
@@ -406,6 +446,33 @@ func TestRoutes(t *testing.T) {
 		{name: "duplicate name", entity: "routes", pre: []pre{{"routes", map[string]any{"name": "r", "paths": "/a"}}},
 			in: map[string]any{"name": "r", "paths": "/b"}, code: store.CodeUniqueViolation,
 			msg: `UNIQUE violation detected on '{name="r"}'`},
+		{name: "null path", entity: "routes", in: map[string]any{"paths": []any{nil}}, code: sv,
+			msg: "schema violation (paths.1: required field missing)", fields: schema.Errors{"paths": []any{"required field missing"}}},
+		{name: "null header value", entity: "routes", in: map[string]any{"paths": "/", "headers": map[string]any{"x-a": nil}}, code: sv,
+			msg: "schema violation (headers: required field missing)", fields: schema.Errors{"headers": "required field missing"}},
+		{name: "host with two wildcards", entity: "routes", in: map[string]any{"hosts": "*.example.*"}, code: sv,
+			msg: "schema violation (hosts.1: invalid wildcard: must have at most one wildcard)"},
+		{name: "host wildcard inside a label", entity: "routes", in: map[string]any{"hosts": "ex*ample.com"}, code: sv,
+			msg: "schema violation (hosts.1: invalid wildcard: must be placed at leftmost or rightmost label)"},
+		{name: "path empty segment", entity: "routes", in: map[string]any{"paths": "//x"}, code: sv,
+			msg: "schema violation (paths.1: must not have empty segments)", fields: schema.Errors{"paths": []any{"must not have empty segments"}}},
+		{name: "nothing to match over tcp", entity: "routes", in: map[string]any{"protocols": "tcp"}, code: sv,
+			msg:    "schema violation (must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp')",
+			fields: schema.Errors{"@entity": []any{"must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'"}}},
+		{name: "nothing to match over grpc", entity: "routes", in: map[string]any{"protocols": "grpc", "strip_path": "false"}, code: sv,
+			msg:    "schema violation (must set one of 'hosts', 'headers', 'paths' when 'protocols' is 'grpc')",
+			fields: schema.Errors{"@entity": []any{"must set one of 'hosts', 'headers', 'paths' when 'protocols' is 'grpc'"}}},
+		{name: "source ip invalid", entity: "routes", in: map[string]any{"protocols": "tcp", "sources": []any{map[string]any{"ip": "zzz"}}}, code: sv,
+			fields: schema.Errors{"sources": []any{schema.Errors{"ip": "invalid ip or cidr range: 'zzz'"}}}},
+		{name: "host header", entity: "routes", in: map[string]any{"headers": map[string]any{"host": "x"}}, code: sv,
+			msg:    "schema violation (headers: cannot contain 'host' header, which must be specified in the 'hosts' attribute)",
+			fields: schema.Errors{"headers": "cannot contain 'host' header, which must be specified in the 'hosts' attribute"}},
+		{name: "service name unresolved", entity: "routes", in: map[string]any{"paths": "/x", "service": map[string]any{"name": "nope"}},
+			code:   store.CodeForeignKeysUnresolved,
+			msg:    `foreign key unresolved (service.name: the foreign key cannot be resolved with '{name="nope"}' for an existing 'services' entity)`,
+			fields: schema.Errors{"service": schema.Errors{"name": `the foreign key cannot be resolved with '{name="nope"}' for an existing 'services' entity`}}},
+		{name: "empty path handling", entity: "routes", in: map[string]any{"paths": "/", "path_handling": ""}, code: sv,
+			msg: "schema violation (path_handling: expected one of: v0, v1)"},
 	})
 }
 
@@ -427,6 +494,9 @@ func TestConsumers(t *testing.T) {
 			msg: `UNIQUE violation detected on '{custom_id="c-1"}'`},
 		{name: "tags", entity: "consumers", in: map[string]any{"username": "bob", "tags": []any{"a", "b", "a"}},
 			want: map[string]any{"tags": []any{"a", "b"}}},
+		{name: "invalid tag and no name", entity: "consumers", in: map[string]any{"tags": "a,b"}, code: store.CodeSchemaViolation,
+			msg: "2 schema violations (at least one of these fields must be non-empty: 'custom_id', 'username'; " +
+				"tags.1: invalid tag 'a,b': expected printable ascii (except `,` and `/`) or valid utf-8 sequences)"},
 	})
 }
 
@@ -456,8 +526,17 @@ func defaultHealthchecks() map[string]any {
 	}
 }
 
+// wantHealthchecks checks that a written upstream holds the default
+// healthchecks.
+func wantHealthchecks(t *testing.T, _ *fixture, rec map[string]any) {
+	if want := defaultHealthchecks(); !reflect.DeepEqual(rec["healthchecks"], want) {
+		t.Errorf("healthchecks =\n%#v\nwant\n%#v", rec["healthchecks"], want)
+	}
+}
+
 func TestUpstreamsAndTargets(t *testing.T) {
 	const sv = store.CodeSchemaViolation
+	const targetID = "5cc8dee4-066d-492e-b2f8-bd77eb0a4c86"
 	partial := defaultHealthchecks()
 	active := partial["active"].(map[string]any)
 	active["http_path"] = "/status"
@@ -544,12 +623,35 @@ func TestUpstreamsAndTargets(t *testing.T) {
 		{name: "duplicate target", entity: "targets", pre: []pre{{"targets", map[string]any{"target": "10.0.0.1", "upstream": map[string]any{"id": "$upstream"}}}},
 			in: map[string]any{"target": "10.0.0.1:8000", "upstream": map[string]any{"id": "$upstream"}}, code: store.CodeUniqueViolation,
 			msg: `UNIQUE violation detected on '{target="10.0.0.1:8000",upstream={id="$upstream"}}'`},
+		{name: "name is an ip", entity: "upstreams", in: map[string]any{"name": "10.0.0.1"}, code: sv,
+			msg: "schema violation (name: Invalid name ('10.0.0.1'); no ip addresses allowed)"},
+		{name: "name with port", entity: "upstreams", in: map[string]any{"name": "host:80"}, code: sv,
+			msg: "schema violation (name: Invalid name ('host:80'); no port allowed)"},
+		{name: "hash_on header without header", entity: "upstreams", in: map[string]any{"name": "u11", "hash_on": "header"}, code: sv,
+			msg: "2 schema violations (failed conditional validation given value of field 'hash_on'; hash_on_header: required field missing)",
+			fields: schema.Errors{"@entity": []any{"failed conditional validation given value of field 'hash_on'"},
+				"hash_on_header": "required field missing"}},
+		// Numbers read back from storage (healthchecks' 1 and 0 are number
+		// fields) must not fail validation on a later write.
+		{name: "patch slots", entity: "upstreams", update: "up.test", in: map[string]any{"slots": "20"},
+			want: map[string]any{"id": "$upstream", "name": "up.test", "slots": int64(20)}, check: wantHealthchecks},
+		{name: "put slots", entity: "upstreams", upsert: "up.test", in: map[string]any{"slots": "20"},
+			want: map[string]any{"id": "$upstream", "name": "up.test", "slots": int64(20)}, check: wantHealthchecks},
+		{name: "patch weight", entity: "targets",
+			pre:    []pre{{"targets", map[string]any{"id": targetID, "target": "10.0.0.1", "upstream": map[string]any{"id": "$upstream"}}}},
+			update: targetID, in: map[string]any{"weight": "5"},
+			want: map[string]any{"id": targetID, "target": "10.0.0.1:8000", "weight": int64(5), "upstream": map[string]any{"id": "$upstream"}}},
+		{name: "put existing", entity: "targets",
+			pre:    []pre{{"targets", map[string]any{"id": targetID, "target": "10.0.0.1", "upstream": map[string]any{"id": "$upstream"}}}},
+			upsert: targetID, in: map[string]any{"target": "10.0.0.2", "weight": "5", "upstream": map[string]any{"id": "$upstream"}},
+			want: map[string]any{"id": targetID, "target": "10.0.0.2:8000", "weight": int64(5), "upstream": map[string]any{"id": "$upstream"}}},
 	})
 }
 
 func TestCertificates(t *testing.T) {
 	const sv = store.CodeSchemaViolation
 	ca := newTestCert(t, "ca.example.com", true)
+	other := newTestCert(t, "other.example.com", false)
 	caDigest := sha256.Sum256(ca.der)
 	runEntityCases(t, []entityCase{
 		{name: "self-signed", entity: "certificates", in: map[string]any{"cert": "$cert", "key": "$key", "tags": "t"},
@@ -566,6 +668,8 @@ func TestCertificates(t *testing.T) {
 			msg: "2 schema violations (cert: required field missing; key: required field missing)"},
 		{name: "cert_alt without key_alt", entity: "certificates", in: map[string]any{"cert": "$cert", "key": "$key", "cert_alt": "$cert"}, code: sv,
 			msg: "schema violation (all or none of these fields must be set: 'cert_alt', 'key_alt')"},
+		{name: "key of another certificate", entity: "certificates", in: map[string]any{"cert": "$cert", "key": other.key}, code: sv,
+			msg: "schema violation (certificate does not match key)", fields: schema.Errors{"@entity": []any{"certificate does not match key"}}},
 
 		{name: "ca certificate digest", entity: "ca_certificates", in: map[string]any{"cert": ca.cert},
 			want: map[string]any{"cert": ca.cert, "cert_digest": hex.EncodeToString(caDigest[:])}},
@@ -620,6 +724,8 @@ func TestCredentials(t *testing.T) {
 			pre: []pre{{"basicauth_credentials", map[string]any{"consumer": consumer, "username": "bob", "password": "a"}}},
 			in:  map[string]any{"consumer": map[string]any{"id": "$consumer2"}, "username": "bob", "password": "b"}, code: store.CodeUniqueViolation,
 			msg: `UNIQUE violation detected on '{username="bob"}'`},
+		{name: "basic-auth password missing", entity: "basicauth_credentials", in: map[string]any{"consumer": consumer, "username": "bob"}, code: sv,
+			msg: "schema violation (password: required field missing)", fields: schema.Errors{"password": "required field missing"}},
 		{name: "basic-auth consumer missing", entity: "basicauth_credentials", in: map[string]any{"username": "bob", "password": "a"}, code: sv,
 			msg: "schema violation (consumer: required field missing)"},
 		{name: "basic-auth consumer unknown", entity: "basicauth_credentials",
@@ -645,6 +751,10 @@ func TestCredentials(t *testing.T) {
 			want: map[string]any{"key": "iss-1", "secret": "s3cr3t", "algorithm": "HS512"}},
 		{name: "jwt algorithm", entity: "jwt_secrets", in: map[string]any{"consumer": consumer, "algorithm": "XX"}, code: sv,
 			msg: "schema violation (algorithm: expected one of: HS256, HS384, HS512, RS256, RS384, RS512, ES256, ES384, ES512, PS256, PS384, PS512, EdDSA)"},
+		{name: "jwt rsa without public key", entity: "jwt_secrets", in: map[string]any{"consumer": consumer, "algorithm": "RS256"}, code: sv,
+			msg: "2 schema violations (failed conditional validation given value of field 'algorithm'; rsa_public_key: required field missing)",
+			fields: schema.Errors{"@entity": []any{"failed conditional validation given value of field 'algorithm'"},
+				"rsa_public_key": "required field missing"}},
 		{name: "jwt key duplicate", entity: "jwt_secrets", pre: []pre{{"jwt_secrets", map[string]any{"consumer": consumer, "key": "iss-1"}}},
 			in: map[string]any{"consumer": consumer, "key": "iss-1"}, code: store.CodeUniqueViolation,
 			msg: `UNIQUE violation detected on '{key="iss-1"}'`},
@@ -766,37 +876,52 @@ func TestDBLess(t *testing.T) {
 		name string
 		op   func() error
 		msg  string
+		code store.Code // 0: operation unsupported
 	}{
 		{"insert", func() error {
 			_, err := s.Insert(ctx, "services", map[string]any{"host": "a.test"})
 			return err
-		}, "cannot create 'services' entities when not using a database"},
+		}, "cannot create 'services' entities when not using a database", 0},
+		{"invalid insert", func() error {
+			// Kong validates the entity before refusing the write.
+			_, err := s.Insert(ctx, "services", map[string]any{})
+			return err
+		}, "schema violation (host: required field missing)", store.CodeSchemaViolation},
 		{"insert route", func() error {
 			_, err := s.Insert(ctx, "routes", map[string]any{"paths": "/"})
 			return err
-		}, "cannot create 'routes' entities when not using a database"},
+		}, "cannot create 'routes' entities when not using a database", 0},
 		{"update", func() error {
 			_, err := s.Update(ctx, "services", "svc", map[string]any{"host": "a.test"})
 			return err
-		}, "cannot update 'services' entities when not using a database"},
+		}, "cannot update 'services' entities when not using a database", 0},
 		{"upsert", func() error {
 			_, err := s.Upsert(ctx, "consumers", "bob", map[string]any{})
 			return err
-		}, "cannot create or update 'consumers' entities when not using a database"},
+		}, "cannot create or update 'consumers' entities when not using a database", 0},
 		{"delete", func() error {
 			_, err := s.Delete(ctx, "services", "svc")
 			return err
-		}, "cannot remove 'services' entities when not using a database"},
+		}, "cannot remove 'services' entities when not using a database", 0},
 		{"delete credential", func() error {
 			_, err := s.Delete(ctx, "keyauth_credentials", missingID)
 			return err
-		}, "cannot remove 'keyauth_credentials' entities when not using a database"},
+		}, "cannot remove 'keyauth_credentials' entities when not using a database", 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e, ok := store.AsError(c.op())
 			if !ok {
 				t.Fatal("no store error")
+			}
+			if c.code == store.CodeSchemaViolation {
+				if e.Code != c.code || e.Message != c.msg {
+					t.Errorf("code = %d, message = %q; want %d, %q", e.Code, e.Message, c.code, c.msg)
+				}
+				if want := (schema.Errors{"host": "required field missing"}); !reflect.DeepEqual(e.Fields, want) {
+					t.Errorf("fields = %v, want %v", e.Fields, want)
+				}
+				return
 			}
 			if e.Code != store.CodeOperationUnsupported || e.Code.Name() != "operation unsupported" {
 				t.Errorf("code = %d %q", e.Code, e.Code.Name())

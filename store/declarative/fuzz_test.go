@@ -1,9 +1,6 @@
 package declarative
 
 import (
-	"runtime"
-	"time"
-	"fmt"
 	"context"
 	"os"
 	"path/filepath"
@@ -18,47 +15,51 @@ import (
 
 var (
 	fuzzOnce     sync.Once
-	fuzzStore    *store.Store
+	fuzzStores   [2]*store.Store
 	fuzzBaseline *Config
 )
 
-// fuzzTarget returns a store shared by the fuzz inputs of this process,
-// holding the training configuration.
-func fuzzTarget(t *testing.T) *store.Store {
+// fuzzTargets returns two stores shared by the fuzz inputs of this process:
+// the first holds the training configuration between inputs, the second
+// receives round trips.
+func fuzzTargets(t *testing.T) (*store.Store, *store.Store) {
 	fuzzOnce.Do(func() {
 		data, err := os.ReadFile(filepath.Join("testdata", "training.yml"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		fuzzBaseline = mustParse(t, data)
-		// The store lives as long as the fuzzing process.
-		b, err := sqlite.Open(context.Background(), sqlite.Memory)
-		if err != nil {
-			t.Fatal(err)
+		for i := range fuzzStores {
+			// The stores live as long as the fuzzing process.
+			b, err := sqlite.Open(context.Background(), sqlite.Memory)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fuzzStores[i] = store.New(b, store.Options{Plugins: storetest.TestPlugins{}, Now: fixedNow})
 		}
-		fuzzStore = store.New(b, store.Options{Plugins: storetest.TestPlugins{}, Now: fixedNow})
-		if err := fuzzBaseline.Load(context.Background(), fuzzStore, true); err != nil {
+		if err := fuzzBaseline.Load(context.Background(), fuzzStores[0], true); err != nil {
 			t.Fatal(err)
 		}
 	})
-	return fuzzStore
+	if fuzzStores[1] == nil {
+		t.Fatal("fuzz stores not opened")
+	}
+	return fuzzStores[0], fuzzStores[1]
 }
 
-func counts(t *testing.T, s *store.Store) map[string]int {
-	out := map[string]int{}
-	for _, e := range s.Registry().All() {
-		n, err := s.Count(context.Background(), e.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[e.Name] = n
+func dump(t *testing.T, s *store.Store) map[string][]map[string]any {
+	out, err := s.Export(context.Background())
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
 
-// FuzzParse checks that Parse never panics, that it fails only with
-// declarative configuration errors, that it is deterministic, and that
-// loading what it accepts either succeeds or leaves the store untouched.
+// FuzzParse checks that Parse never panics, fails only with declarative
+// configuration errors and is deterministic; that loading what it accepts
+// either succeeds or leaves the store exactly as it was (all or nothing,
+// with and without replace); and that a successful load survives a round
+// trip through Export.
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.yml"))
 	more, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
@@ -71,13 +72,6 @@ func FuzzParse(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		os.WriteFile(fmt.Sprintf("/tmp/fuzzlast-%d", os.Getpid()), data, 0o644) // DEBUG
-		wd := time.AfterFunc(5*time.Second, func() { // DEBUG
-			buf := make([]byte, 1<<20)
-			n := runtime.Stack(buf, true)
-			os.WriteFile(fmt.Sprintf("/tmp/fuzzstack-%d", os.Getpid()), buf[:n], 0o644)
-		})
-		defer wd.Stop()
 		cfg, err := Parse(data)
 		if err != nil {
 			if !IsInvalid(err) {
@@ -90,16 +84,33 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse is not deterministic: %v", err)
 		}
 		ctx := context.Background()
-		s := fuzzTarget(t)
-		before := counts(t, s)
-		if err := cfg.Load(ctx, s, true); err != nil {
+		s, other := fuzzTargets(t)
+		before := dump(t, s)
+		replace := len(data)%2 == 0
+		if err := cfg.Load(ctx, s, replace); err != nil {
 			if !IsInvalid(err) {
 				t.Fatalf("Load error %T %v is not a declarative configuration error", err, err)
 			}
-			if after := counts(t, s); !reflect.DeepEqual(before, after) {
-				t.Fatalf("failed Load changed the store: %v -> %v (%v)", before, after, err)
+			if after := dump(t, s); !reflect.DeepEqual(before, after) {
+				t.Fatalf("failed Load (replace=%v) changed the store: %v", replace, err)
 			}
 			return
+		}
+		if replace {
+			exported, err := Export(ctx, s)
+			if err != nil {
+				t.Fatalf("export: %v", err)
+			}
+			back, err := Parse(exported)
+			if err != nil {
+				t.Fatalf("parsing the export: %v\n%s", err, exported)
+			}
+			if err := back.Load(ctx, other, true); err != nil {
+				t.Fatalf("loading the export: %v\n%s", err, exported)
+			}
+			if a, b := dump(t, s), dump(t, other); !reflect.DeepEqual(a, b) {
+				t.Fatalf("round trip differs:\n%v\n%v", a, b)
+			}
 		}
 		if err := fuzzBaseline.Load(ctx, s, true); err != nil {
 			t.Fatalf("reloading the baseline: %v", err)

@@ -89,9 +89,22 @@ type parser struct {
 //
 // Foreign keys may name their entity by id or by endpoint key (a service's
 // or route's name, a consumer's username, ...), as strings or as {"id": …}
-// records; they must resolve to an entity of the same file. Entities
-// without an id get a deterministic one (see GenerateID and generateID).
-// Each entity may carry `_comment` and `_ignore`, which are dropped.
+// records; they must resolve to an entity of the same file (Kong resolves
+// consumers by username, not custom_id). Each entity may carry `_comment`
+// and `_ignore`, which are dropped.
+//
+// Entities without an id get a deterministic one, so that loading a file
+// twice yields the same ids. Where Kong 3.x derives the id, Parse gives
+// Kong's: GenerateID of the entity's cache key ("plugins:*:<name>:<route>:
+// <service>:<consumer>:<consumer group>", "acls:*:<consumer>:<group>",
+// "basicauth_credentials:*:<username>", "targets:*:<upstream>:<target>", …,
+// "*" being the default workspace) or else of its endpoint key (a service's
+// name, a consumer's username). Where Kong would draw a random id
+// (certificates, CA certificates, unnamed services and routes, consumers
+// with only a custom_id, credentials whose key is generated), Parse uses
+// GenerateID of "gatehouse:" followed by the entity's canonical JSON (keys
+// sorted, nested entities left out, the parent's foreign key included),
+// with "#2", "#3", … appended for repeated identical entities.
 //
 // Parse checks the file's shape, references and duplicates; the entities
 // themselves are validated against the store's schemas by Config.Load.

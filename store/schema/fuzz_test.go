@@ -86,13 +86,12 @@ var fuzzFieldNames = func() []string {
 	return out
 }()
 
-// nilElementsAccepted reflects a known divergence from Kong: Kong validates
-// array, set and map elements as required (kong/db/schema/init.lua
+// nilElementsAccepted, when true, tolerates null array, set and map elements
+// in a valid record. Kong validates elements as required (kong/db/schema/init.lua
 // validate_elements sets elements.required = true), so [null] is rejected
-// with "required field missing"; this package currently accepts null
-// elements and null map values. Set to false once that is fixed so the fuzz
+// with "required field missing"; Validate now does the same, so the fuzz
 // target enforces it.
-const nilElementsAccepted = true
+const nilElementsAccepted = false
 
 // nonFiniteJSONAccepted reflects a known bug: a json field given a number
 // that overflows float64 (1e400) is normalized to +Inf, passes Validate and

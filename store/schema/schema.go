@@ -105,6 +105,9 @@ type Conditional struct {
 	Then string
 	// Check returns the message for the Then field's value, or "".
 	Check func(v any) string
+	// Quiet leaves out the "@entity" message (Kong's protocol subschemas
+	// report only on the field).
+	Quiet bool
 }
 
 // MustBeNull is a Conditional check: the field must be null.

@@ -98,7 +98,9 @@ func Validate(rec *Schema, m map[string]any) Errors {
 			if _, bad := errs[c.Then]; !bad {
 				errs[c.Then] = msg
 			}
-			errs.AddEntity("failed conditional validation given value of field '" + c.If + "'")
+			if !c.Quiet {
+				errs.AddEntity("failed conditional validation given value of field '" + c.If + "'")
+			}
 		}
 	}
 	for _, check := range rec.Checks {
