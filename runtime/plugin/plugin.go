@@ -24,6 +24,9 @@ type Definition struct {
 	Priority int
 	// Schema declares the plugin's configuration.
 	Schema *store.PluginSchema
+	// New creates an instance from a validated config; the instance
+	// implements the hostabi phase interfaces it needs.
+	New func(config map[string]any) (any, error)
 }
 
 var (

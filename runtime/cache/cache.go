@@ -1,0 +1,252 @@
+// Package cache is the node's entity cache: consumers and credentials the
+// proxy looks up per request are read through ristretto, with negative
+// entries for misses, so the hot path does not query the database. Change
+// events invalidate by entity type: every key embeds its entity's
+// generation, and a change bumps the generation, so a lookup racing with a
+// change can never store a stale value under a live key. It also serves as
+// kong.cache for plugins.
+package cache
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/ristretto/v2"
+	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// DefaultTTL bounds how long an entry lives without a change event (Kong's
+// db_cache_ttl is 0, forever; a bound protects against a missed event from
+// another node).
+const DefaultTTL = 10 * time.Minute
+
+type miss struct{}
+
+// notFound is the negative entry.
+var notFound = miss{}
+
+// Cache is a ristretto cache bound to a store.
+type Cache struct {
+	rc     *ristretto.Cache[string, any]
+	store  *store.Store
+	gens   sync.Map // entity -> *atomic.Uint64
+	flight flightGroup
+	cancel func()
+}
+
+// New returns a cache over st, invalidated by st's change events.
+func New(st *store.Store) (*Cache, error) {
+	rc, err := ristretto.NewCache(&ristretto.Config[string, any]{
+		NumCounters: 1 << 20, MaxCost: 1 << 16, BufferItems: 64,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	c := &Cache{rc: rc, store: st}
+	if st != nil {
+		c.cancel = st.Bus().Subscribe(c.onEvent)
+	}
+	return c, nil
+}
+
+// Close stops following events and frees the cache.
+func (c *Cache) Close() {
+	if c.cancel != nil {
+		c.cancel()
+	}
+	c.rc.Close()
+}
+
+func (c *Cache) gen(entity string) *atomic.Uint64 {
+	if g, ok := c.gens.Load(entity); ok {
+		return g.(*atomic.Uint64)
+	}
+	g, _ := c.gens.LoadOrStore(entity, new(atomic.Uint64))
+	return g.(*atomic.Uint64)
+}
+
+func (c *Cache) onEvent(ev store.Event) {
+	if ev.Op == store.OpReload || ev.Entity == "" {
+		c.gens.Range(func(_, g any) bool {
+			g.(*atomic.Uint64).Add(1)
+			return true
+		})
+		return
+	}
+	c.gen(ev.Entity).Add(1)
+}
+
+func (c *Cache) key(entity, rest string) string {
+	return entity + "\x00" + strconv.FormatUint(c.gen(entity).Load(), 10) + "\x00" + rest
+}
+
+// Get implements hostabi.Cache.
+func (c *Cache) Get(key string) (any, bool) {
+	v, ok := c.rc.Get("u\x00" + key)
+	if !ok || v == notFound {
+		return nil, ok
+	}
+	return v, true
+}
+
+// Set implements hostabi.Cache.
+func (c *Cache) Set(key string, value any, ttl time.Duration) {
+	if value == nil {
+		value = notFound
+	}
+	c.rc.SetWithTTL("u\x00"+key, value, 1, ttl)
+	c.rc.Wait()
+}
+
+// Invalidate implements hostabi.Cache.
+func (c *Cache) Invalidate(key string) { c.rc.Del("u\x00" + key) }
+
+// GetOrLoad implements hostabi.Cache.
+func (c *Cache) GetOrLoad(key string, ttl time.Duration, load func() (any, error)) (any, error) {
+	return c.getOrLoad("u\x00"+key, ttl, load)
+}
+
+func (c *Cache) getOrLoad(key string, ttl time.Duration, load func() (any, error)) (any, error) {
+	if v, ok := c.rc.Get(key); ok {
+		if v == notFound {
+			return nil, nil
+		}
+		return v, nil
+	}
+	return c.flight.do(key, func() (any, error) {
+		v, err := load()
+		if err != nil {
+			return nil, err
+		}
+		stored := v
+		if v == nil {
+			stored = notFound
+		}
+		c.rc.SetWithTTL(key, stored, 1, ttl)
+		c.rc.Wait()
+		return v, nil
+	})
+}
+
+// Credential implements hostabi.Credentials: the credential whose unique
+// field has the value, or nil.
+func (c *Cache) Credential(ctx context.Context, entity, field, value string) (hostabi.Entity, error) {
+	v, err := c.getOrLoad(c.key(entity, field+"\x00"+value), DefaultTTL, func() (any, error) {
+		rec, err := c.store.FindUnique(ctx, entity, field, value)
+		if store.IsNotFound(err) {
+			return nil, nil
+		}
+		return rec, err
+	})
+	if v == nil || err != nil {
+		return nil, err
+	}
+	return v.(map[string]any), nil
+}
+
+// ConsumerCredentials implements hostabi.Credentials.
+func (c *Cache) ConsumerCredentials(ctx context.Context, entity, consumerID string) ([]hostabi.Entity, error) {
+	v, err := c.getOrLoad(c.key(entity, "consumer\x00"+consumerID), DefaultTTL, func() (any, error) {
+		var out []hostabi.Entity
+		offset := ""
+		for {
+			page, err := c.store.List(ctx, entity, store.ListQuery{Size: store.MaxPageSize, Offset: offset,
+				ForeignField: "consumer", ForeignKey: consumerID})
+			if store.IsNotFound(err) {
+				return []hostabi.Entity{}, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range page.Data {
+				out = append(out, r)
+			}
+			if page.Offset == "" {
+				break
+			}
+			offset = page.Offset
+		}
+		if out == nil {
+			out = []hostabi.Entity{}
+		}
+		return out, nil
+	})
+	if err != nil || v == nil {
+		return nil, err
+	}
+	return v.([]hostabi.Entity), nil
+}
+
+// Consumer finds a consumer by id, or by username when byUsername; nil when
+// there is none.
+func (c *Cache) Consumer(ctx context.Context, key string, byUsername bool) (map[string]any, error) {
+	field := "id"
+	if byUsername {
+		field = "username"
+	}
+	v, err := c.getOrLoad(c.key("consumers", field+"\x00"+key), DefaultTTL, func() (any, error) {
+		var rec map[string]any
+		var err error
+		if byUsername {
+			rec, err = c.store.FindUnique(ctx, "consumers", "username", key)
+		} else {
+			if !store.IsUUID(key) {
+				return nil, nil
+			}
+			rec, err = c.store.Get(ctx, "consumers", key)
+		}
+		if store.IsNotFound(err) {
+			return nil, nil
+		}
+		return rec, err
+	})
+	if v == nil || err != nil {
+		return nil, err
+	}
+	return v.(map[string]any), nil
+}
+
+// flightGroup runs one load per key at a time; concurrent callers share
+// its result.
+type flightGroup struct {
+	mu    sync.Mutex
+	calls map[string]*flightCall
+}
+
+type flightCall struct {
+	wg  sync.WaitGroup
+	val any
+	err error
+}
+
+func (g *flightGroup) do(key string, fn func() (any, error)) (any, error) {
+	g.mu.Lock()
+	if g.calls == nil {
+		g.calls = map[string]*flightCall{}
+	}
+	if c, ok := g.calls[key]; ok {
+		g.mu.Unlock()
+		c.wg.Wait()
+		return c.val, c.err
+	}
+	c := &flightCall{}
+	c.wg.Add(1)
+	g.calls[key] = c
+	g.mu.Unlock()
+	c.val, c.err = fn()
+	c.wg.Done()
+	g.mu.Lock()
+	delete(g.calls, key)
+	g.mu.Unlock()
+	return c.val, c.err
+}
+
+var (
+	_ hostabi.Cache       = (*Cache)(nil)
+	_ hostabi.Credentials = (*Cache)(nil)
+)

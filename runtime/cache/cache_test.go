@@ -1,0 +1,111 @@
+package cache_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/runtime/cache"
+	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/sqlite"
+)
+
+func newStore(t *testing.T) *store.Store {
+	b, err := sqlite.Open(context.Background(), sqlite.Memory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return store.New(b, store.Options{})
+}
+
+// TestCredentialLifecycle: a miss is cached as a miss until the entity
+// changes; updates and deletes are seen on the next lookup.
+func TestCredentialLifecycle(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	c, err := cache.New(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if cred, err := c.Credential(ctx, "keyauth_credentials", "key", "k1"); err != nil || cred != nil {
+		t.Fatalf("missing key: %v %v", cred, err)
+	}
+	con, _ := st.Insert(ctx, "consumers", map[string]any{"username": "u"})
+	key, err := st.Insert(ctx, "keyauth_credentials", map[string]any{"key": "k1", "consumer": map[string]any{"id": con["id"]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := c.Credential(ctx, "keyauth_credentials", "key", "k1")
+	if err != nil || cred == nil || cred["id"] != key["id"] {
+		t.Fatalf("after insert: %v %v", cred, err)
+	}
+	if _, err := st.Update(ctx, "keyauth_credentials", key["id"].(string), map[string]any{"key": "k2"}); err != nil {
+		t.Fatal(err)
+	}
+	if cred, _ := c.Credential(ctx, "keyauth_credentials", "key", "k1"); cred != nil {
+		t.Fatalf("old key still found: %v", cred)
+	}
+	if cred, _ := c.Credential(ctx, "keyauth_credentials", "key", "k2"); cred == nil {
+		t.Fatal("new key not found")
+	}
+	byName, err := c.Consumer(ctx, "u", true)
+	if err != nil || byName["id"] != con["id"] {
+		t.Fatalf("consumer by username: %v %v", byName, err)
+	}
+	byID, _ := c.Consumer(ctx, con["id"].(string), false)
+	if byID["username"] != "u" {
+		t.Fatalf("consumer by id: %v", byID)
+	}
+	if _, err := st.Delete(ctx, "consumers", "u"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.Consumer(ctx, con["id"].(string), false); got != nil {
+		t.Fatalf("deleted consumer still cached: %v", got)
+	}
+	if cred, _ := c.Credential(ctx, "keyauth_credentials", "key", "k2"); cred != nil {
+		t.Fatal("cascaded credential still cached")
+	}
+}
+
+// TestGetOrLoadOnce: concurrent callers share one load.
+func TestGetOrLoadOnce(t *testing.T) {
+	c, err := cache.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var mu sync.Mutex
+	loads := 0
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			v, err := c.GetOrLoad("k", 0, func() (any, error) {
+				mu.Lock()
+				loads++
+				mu.Unlock()
+				return "v", nil
+			})
+			if err != nil || v != "v" {
+				t.Errorf("got %v %v", v, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if loads < 1 || loads > 2 {
+		t.Fatalf("loaded %d times", loads)
+	}
+	if v, ok := c.Get("k"); !ok || v != "v" {
+		t.Fatalf("Get after load: %v %v", v, ok)
+	}
+	c.Invalidate("k")
+	if _, ok := c.Get("k"); ok {
+		t.Fatal("invalidated key still present")
+	}
+}
