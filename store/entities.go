@@ -734,14 +734,13 @@ func CACertificates() *Entity {
 				tagsField(),
 			},
 		},
-		BeforeWrite: func(_, rec map[string]any) error {
+		Generate: func(rec map[string]any) {
 			cert, _ := rec["cert"].(string)
 			b, _ := pem.Decode([]byte(cert))
 			if b != nil {
 				sum := sha256.Sum256(b.Bytes)
 				rec["cert_digest"] = hex.EncodeToString(sum[:])
 			}
-			return nil
 		},
 	}
 }
@@ -759,11 +758,10 @@ func KeyAuthCredentials() *Entity {
 				{Name: "ttl", Type: schema.Integer},
 			},
 		},
-		BeforeWrite: func(_, rec map[string]any) error {
+		Generate: func(rec map[string]any) {
 			if rec["key"] == nil {
 				rec["key"] = randomToken()
 			}
-			return nil
 		},
 	}
 }
@@ -825,14 +823,13 @@ func JWTSecrets() *Entity {
 					Then: "rsa_public_key", Check: schema.Required},
 			},
 		},
-		BeforeWrite: func(_, rec map[string]any) error {
+		Generate: func(rec map[string]any) {
 			if rec["key"] == nil {
 				rec["key"] = randomToken()
 			}
 			if rec["secret"] == nil {
 				rec["secret"] = randomToken()
 			}
-			return nil
 		},
 	}
 }
@@ -866,11 +863,10 @@ func HMACAuthCredentials() *Entity {
 				tagsField(),
 			},
 		},
-		BeforeWrite: func(_, rec map[string]any) error {
+		Generate: func(rec map[string]any) {
 			if rec["secret"] == nil {
 				rec["secret"] = randomToken()
 			}
-			return nil
 		},
 	}
 }
@@ -892,14 +888,13 @@ func OAuth2Credentials() *Entity {
 				tagsField(),
 			},
 		},
-		BeforeWrite: func(_, rec map[string]any) error {
+		Generate: func(rec map[string]any) {
 			if rec["client_id"] == nil {
 				rec["client_id"] = randomToken()
 			}
 			if rec["client_secret"] == nil {
 				rec["client_secret"] = randomToken()
 			}
-			return nil
 		},
 	}
 }

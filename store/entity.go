@@ -26,6 +26,9 @@ type Entity struct {
 	// Shorthand rewrites raw input before coercion (Kong's shorthand_fields),
 	// e.g. a service's url into protocol, host, port and path.
 	Shorthand func(input map[string]any) schema.Errors
+	// Generate fills generated values (keys, secrets, digests) that the input
+	// left out; it also runs for raw imports.
+	Generate func(rec map[string]any)
 	// BeforeWrite adjusts a validated record before it is stored (hashing a
 	// password, generating a key). old is nil on insert.
 	BeforeWrite func(old, rec map[string]any) error

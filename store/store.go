@@ -594,6 +594,9 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 		rec["updated_at"] = timestampFor(sch.Field("updated_at"), now)
 	}
 	schema.DedupeSets(sch, rec)
+	if e.Generate != nil {
+		e.Generate(rec)
+	}
 	if e.BeforeWrite != nil {
 		// Generated values (keys, secrets) must exist before validation
 		// checks for required fields.
@@ -608,20 +611,8 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 	if !verrs.Empty() {
 		return nil, SchemaViolation(verrs)
 	}
-	if ps != nil {
-		scopeErrs := schema.Errors{}
-		if ps.NoConsumer && rec["consumer"] != nil {
-			scopeErrs["consumer"] = "value must be null"
-		}
-		if ps.NoRoute && rec["route"] != nil {
-			scopeErrs["route"] = "value must be null"
-		}
-		if ps.NoService && rec["service"] != nil {
-			scopeErrs["service"] = "value must be null"
-		}
-		if !scopeErrs.Empty() {
-			return nil, SchemaViolation(scopeErrs)
-		}
+	if err := checkPluginScope(ps, rec); err != nil {
+		return nil, err
 	}
 	for _, f := range e.Foreigns() {
 		id := foreignID(rec[f.Name])
@@ -640,6 +631,28 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 		return nil, err
 	}
 	return rec, nil
+}
+
+// checkPluginScope enforces a plugin's no_consumer, no_route and
+// no_service restrictions.
+func checkPluginScope(ps *PluginSchema, rec map[string]any) error {
+	if ps == nil {
+		return nil
+	}
+	errs := schema.Errors{}
+	if ps.NoConsumer && rec["consumer"] != nil {
+		errs["consumer"] = "value must be null"
+	}
+	if ps.NoRoute && rec["route"] != nil {
+		errs["route"] = "value must be null"
+	}
+	if ps.NoService && rec["service"] != nil {
+		errs["service"] = "value must be null"
+	}
+	if !errs.Empty() {
+		return SchemaViolation(errs)
+	}
+	return nil
 }
 
 // normalizeStored re-types a record read back from storage, where JSON
@@ -1096,8 +1109,13 @@ func (s *Store) importOne(tx Tx, e *Entity, in map[string]any, raw bool) (map[st
 		return s.prepare(tx, e, nil, in, modeInsert, false)
 	}
 	// A raw record keeps its stored form: validate without re-deriving
-	// generated or hashed values.
-	sch, _, serrs := s.schemaFor(e, in)
+	// hashed values, but apply shorthands and generate what is missing.
+	if e.Shorthand != nil {
+		if errs := e.Shorthand(in); len(errs) > 0 {
+			return nil, SchemaViolation(errs)
+		}
+	}
+	sch, ps, serrs := s.schemaFor(e, in)
 	if serrs != nil {
 		return nil, SchemaViolation(serrs)
 	}
@@ -1115,8 +1133,15 @@ func (s *Store) importOne(tx Tx, e *Entity, in map[string]any, raw bool) (map[st
 			rec[ts] = timestampFor(sch.Field(ts), now)
 		}
 	}
+	schema.DedupeSets(sch, rec)
+	if e.Generate != nil {
+		e.Generate(rec)
+	}
 	if errs := schema.Validate(sch, rec); !errs.Empty() {
 		return nil, SchemaViolation(errs)
+	}
+	if err := checkPluginScope(ps, rec); err != nil {
+		return nil, err
 	}
 	for _, f := range e.Foreigns() {
 		if id := foreignID(rec[f.Name]); id != "" {

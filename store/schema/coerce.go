@@ -173,13 +173,15 @@ func (c coercer) value(f *Field, v any) (any, any) {
 	case Number:
 		switch t := v.(type) {
 		case float64:
-			return t, nil
+			if !math.IsNaN(t) && !math.IsInf(t, 0) {
+				return t, nil
+			}
 		case int64:
 			return float64(t), nil
 		case int:
 			return float64(t), nil
 		case json.Number:
-			if fl, err := t.Float64(); err == nil {
+			if fl, err := t.Float64(); err == nil && !math.IsInf(fl, 0) {
 				return fl, nil
 			}
 		case string:

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -158,7 +159,7 @@ func validateValue(f *Field, v any) any {
 			return "expected an integer"
 		}
 	case Number:
-		if _, ok := v.(float64); !ok {
+		if n, ok := v.(float64); !ok || math.IsNaN(n) || math.IsInf(n, 0) {
 			return "expected a number"
 		}
 	case Boolean:
