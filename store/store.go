@@ -6,6 +6,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -13,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -146,7 +148,7 @@ func (s *Store) lookup(tx Tx, e *Entity, key string) (map[string]any, error) {
 }
 
 func decodeRow(row *Row) (map[string]any, error) {
-	dec := json.NewDecoder(strings.NewReader(string(row.Data)))
+	dec := json.NewDecoder(bytes.NewReader(row.Data))
 	dec.UseNumber()
 	var m map[string]any
 	if err := dec.Decode(&m); err != nil {
@@ -160,8 +162,7 @@ func decodeRow(row *Row) (map[string]any, error) {
 func normalizeNumbers(v any) any {
 	switch t := v.(type) {
 	case json.Number:
-		var i int64
-		if _, err := fmt.Sscan(string(t), &i); err == nil && !strings.ContainsAny(string(t), ".eE") {
+		if i, err := strconv.ParseInt(string(t), 10, 64); err == nil {
 			return i
 		}
 		f, _ := t.Float64()

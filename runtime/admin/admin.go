@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/runtime/admin/reqbody"
+	"github.com/gatehouse/gatehouse/runtime/balancer"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 	"github.com/gofiber/fiber/v2"
@@ -52,6 +53,9 @@ type Options struct {
 	LoadConfig func(ctx context.Context, data []byte) error
 	// ExportConfig renders the configuration as a declarative file.
 	ExportConfig func(ctx context.Context) ([]byte, error)
+	// Balancers gives the running balancer of an upstream, for the health
+	// endpoints; nil answers them with 404.
+	Balancers func(upstreamName string) *balancer.Balancer
 	// Logger receives request errors; nil uses slog.Default().
 	Logger *slog.Logger
 }
@@ -103,6 +107,9 @@ func (s *Server) routes() {
 	a.Get("/tags/:tag", s.tags)
 	a.Get("/config", s.getConfig)
 	a.Post("/config", s.postConfig)
+	a.Get("/upstreams/:upstream/health", s.upstreamHealth)
+	a.Post("/upstreams/:upstream/targets/:target/:action", s.setTargetHealth)
+	a.Post("/upstreams/:upstream/targets/:target/:address/:action", s.setTargetHealth)
 	a.All("/*", s.dispatch)
 }
 
@@ -445,4 +452,68 @@ func (s *Server) postConfig(c *fiber.Ctx) error {
 		return s.fail(c, err)
 	}
 	return s.json(c, fiber.StatusCreated, dump)
+}
+
+// Upstream health.
+
+// balancerFor finds the upstream named in the URL and its running balancer.
+func (s *Server) balancerFor(c *fiber.Ctx) (map[string]any, *balancer.Balancer, error) {
+	key, _ := url.PathUnescape(c.Params("upstream"))
+	up, err := s.store.Get(c.UserContext(), "upstreams", key)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.opts.Balancers == nil {
+		return up, nil, nil
+	}
+	name, _ := up["name"].(string)
+	return up, s.opts.Balancers(name), nil
+}
+
+// upstreamHealth serves GET /upstreams/{u}/health (and ?balancer_health=1).
+func (s *Server) upstreamHealth(c *fiber.Ctx) error {
+	up, b, err := s.balancerFor(c)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	if b == nil {
+		return s.json(c, fiber.StatusOK, map[string]any{"data": []any{}, "next": nil, "node_id": s.opts.NodeID})
+	}
+	if c.Query("balancer_health") == "1" || c.Query("balancer_health") == "true" {
+		bh := b.BalancerHealth()
+		return s.json(c, fiber.StatusOK, map[string]any{"data": bh, "id": up["id"], "next": nil, "node_id": s.opts.NodeID})
+	}
+	return s.json(c, fiber.StatusOK, map[string]any{"data": b.Health(), "next": nil, "node_id": s.opts.NodeID})
+}
+
+// setTargetHealth serves POST /upstreams/{u}/targets/{t}/healthy|unhealthy
+// and the per-address form.
+func (s *Server) setTargetHealth(c *fiber.Ctx) error {
+	action := c.Params("action")
+	if action != "healthy" && action != "unhealthy" {
+		return notFound(c)
+	}
+	_, b, err := s.balancerFor(c)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	if b == nil {
+		return notFound(c)
+	}
+	target, _ := url.PathUnescape(c.Params("target"))
+	if addr := c.Params("address"); addr != "" {
+		addr, _ = url.PathUnescape(addr)
+		err = b.SetAddressHealthy(target, addr, action == "healthy")
+	} else {
+		err = b.SetHealthy(target, action == "healthy")
+	}
+	switch {
+	case errors.Is(err, balancer.ErrUnknownTarget):
+		return notFound(c)
+	case errors.Is(err, balancer.ErrHealthchecksOff):
+		return s.json(c, fiber.StatusBadRequest, map[string]any{"message": "health checks are not enabled for this upstream"})
+	case err != nil:
+		return s.fail(c, err)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
 }

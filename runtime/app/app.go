@@ -8,6 +8,7 @@ package app
 import (
 	"context"
 	"crypto/md5"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -20,8 +21,12 @@ import (
 	"sync/atomic"
 
 	"github.com/gatehouse/gatehouse/runtime/admin"
+	"github.com/gatehouse/gatehouse/runtime/balancer"
+	"github.com/gatehouse/gatehouse/runtime/cache"
 	"github.com/gatehouse/gatehouse/runtime/config"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
+	proxyserver "github.com/gatehouse/gatehouse/runtime/proxy"
+	"github.com/gatehouse/gatehouse/runtime/snapshot"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/declarative"
 	"github.com/gatehouse/gatehouse/store/postgres"
@@ -44,8 +49,10 @@ func Logger(level string) *slog.Logger {
 		l = slog.LevelInfo
 	case "warn":
 		l = slog.LevelWarn
-	default:
+	case "error":
 		l = slog.LevelError
+	default: // crit, alert, emerg
+		l = slog.LevelError + 4
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
@@ -113,6 +120,11 @@ type Node struct {
 	catalog *plugin.Catalog
 	admin   *admin.Server
 
+	cache     *cache.Cache
+	snapshots *snapshot.Builder
+	proxy     *proxyserver.Server
+
+	closeOnce sync.Once
 	apps      []*fiber.App
 	addrs     map[string][]string
 	wg        sync.WaitGroup
@@ -161,23 +173,60 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		opts.LoadConfig = n.loadDeclarative
 		opts.ConfigHash = n.configHash
 	}
+	opts.Balancers = func(name string) *balancer.Balancer {
+		if n.snapshots == nil {
+			return nil
+		}
+		if snap := n.snapshots.Current(); snap != nil {
+			return snap.Upstreams[name]
+		}
+		return nil
+	}
 	n.admin = admin.New(opts)
 	n.admin.App().Use(n.count)
 	status := fiber.New(fiber.Config{DisableStartupMessage: true})
 	status.Get("/status", n.admin.Status)
-	proxy := fiber.New(fiber.Config{DisableStartupMessage: true})
-	proxy.Use(n.count, noRoute)
+	n.cache, err = cache.New(st)
+	if err != nil {
+		st.Backend().Close()
+		return nil, err
+	}
+	n.snapshots, err = snapshot.NewBuilder(ctx, st, catalog, log, balancer.Options{Logger: log})
+	if err != nil {
+		n.cache.Close()
+		st.Backend().Close()
+		return nil, fmt.Errorf("building the proxy configuration: %w", err)
+	}
+	n.proxy = proxyserver.New(proxyserver.Options{Snapshots: n.snapshots, Config: cfg, Logger: log,
+		NodeID: opts.NodeID, Hostname: opts.Hostname, Version: Version,
+		Cache: n.cache, Credentials: n.cache, Consumers: n.cache})
+	proxy := fiber.New(fiber.Config{
+		DisableStartupMessage:        true,
+		DisableDefaultDate:           true,
+		DisableHeaderNormalizing:     true,
+		DisablePreParseMultipartForm: true,
+		BodyLimit:                    128 << 20,
+	})
+	handler := n.proxy.ServeFastHTTP
+	proxy.Use(func(c *fiber.Ctx) error {
+		n.requests.Add(1)
+		handler(c.Context())
+		return nil
+	})
 	for _, l := range []struct {
 		name string
 		app  *fiber.App
 		ls   []config.Listener
 	}{{"admin", n.admin.App(), cfg.AdminListen}, {"status", status, cfg.StatusListen}, {"proxy", proxy, cfg.ProxyListen}} {
 		for _, lis := range l.ls {
+			var tlsConf *tls.Config
 			if lis.SSL {
-				log.Warn("TLS listeners are not served yet; skipping", "listener", l.name, "addr", lis.Addr)
-				continue
+				if tlsConf, err = n.tlsConfig(l.name == "proxy"); err != nil {
+					n.Close()
+					return nil, err
+				}
 			}
-			if err := n.serve(l.name, l.app, lis.Addr); err != nil {
+			if err := n.serve(l.name, l.app, lis.Addr, tlsConf); err != nil {
 				n.Close()
 				return nil, err
 			}
@@ -185,14 +234,6 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	}
 	log.Info("gatehouse started", "version", Version, "database", st.Backend().Name(), "admin", n.addrs["admin"], "proxy", n.addrs["proxy"])
 	return n, nil
-}
-
-// noRoute answers every proxy request until the router is wired in: Kong's
-// answer when no route matches.
-func noRoute(c *fiber.Ctx) error {
-	c.Status(fiber.StatusNotFound)
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
-	return c.SendString(`{"message":"no Route matched with those values"}`)
 }
 
 func (n *Node) count(c *fiber.Ctx) error {
@@ -212,10 +253,14 @@ func (n *Node) serverStats() map[string]any {
 	}
 }
 
-func (n *Node) serve(name string, a *fiber.App, addr string) error {
+func (n *Node) serve(name string, a *fiber.App, addr string, tlsConf *tls.Config) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("%s_listen %s: %w", name, addr, err)
+	}
+	if tlsConf != nil {
+		ln = tls.NewListener(ln, tlsConf)
+		name += "_ssl"
 	}
 	n.apps = append(n.apps, a)
 	n.addrs[name] = append(n.addrs[name], ln.Addr().String())
@@ -229,6 +274,29 @@ func (n *Node) serve(name string, a *fiber.App, addr string) error {
 	return nil
 }
 
+// tlsConfig serves TLS listeners: on the proxy, the certificate whose SNI
+// matches the client's server name, else the node's default certificate
+// (self-signed, generated once into the prefix, as Kong does).
+func (n *Node) tlsConfig(proxy bool) (*tls.Config, error) {
+	def, err := defaultCertificate(n.cfg.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			if proxy && n.snapshots != nil {
+				if snap := n.snapshots.Current(); snap != nil {
+					if c := snap.Certificates.Lookup(hello.ServerName); c != nil {
+						return c, nil
+					}
+				}
+			}
+			return def, nil
+		},
+	}, nil
+}
+
 // Addr returns the first bound address of a listener kind ("admin",
 // "proxy", "status"), or "".
 func (n *Node) Addr(kind string) string {
@@ -238,11 +306,20 @@ func (n *Node) Addr(kind string) string {
 	return ""
 }
 
+// Snapshots returns the node's configuration snapshots.
+func (n *Node) Snapshots() *snapshot.Builder { return n.snapshots }
+
 // Store returns the node's store.
 func (n *Node) Store() *store.Store { return n.store }
 
-// Close stops the listeners and closes the store.
+// Close stops the listeners and closes the store. Later calls do nothing.
 func (n *Node) Close() error {
+	var err error
+	n.closeOnce.Do(func() { err = n.close() })
+	return err
+}
+
+func (n *Node) close() error {
 	var errs []error
 	seen := map[*fiber.App]bool{}
 	for _, a := range n.apps {
@@ -252,6 +329,12 @@ func (n *Node) Close() error {
 		}
 	}
 	n.wg.Wait()
+	if n.snapshots != nil {
+		n.snapshots.Close()
+	}
+	if n.cache != nil {
+		n.cache.Close()
+	}
 	errs = append(errs, n.store.Backend().Close())
 	return errors.Join(errs...)
 }

@@ -1,0 +1,711 @@
+// Package proxy serves client traffic the way Kong's proxy does: match a
+// route, run the plugin chain, balance across the service's targets,
+// forward with pooled keep-alive connections, and answer with Kong's headers
+// and error bodies. It runs on fasthttp (the Fiber core's engine); the
+// router, balancer and chain it drives know nothing of it.
+package proxy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/runtime/balancer"
+	"github.com/gatehouse/gatehouse/runtime/chain"
+	"github.com/gatehouse/gatehouse/runtime/config"
+	"github.com/gatehouse/gatehouse/runtime/router"
+	"github.com/gatehouse/gatehouse/runtime/snapshot"
+	"github.com/valyala/fasthttp"
+)
+
+// ConsumerLoader finds consumers for kong.client.load_consumer.
+type ConsumerLoader interface {
+	Consumer(ctx context.Context, key string, byUsername bool) (map[string]any, error)
+}
+
+// Snapshots gives the configuration to serve.
+type Snapshots interface {
+	Current() *snapshot.Snapshot
+}
+
+// Options configure the proxy.
+type Options struct {
+	Snapshots   Snapshots
+	Config      *config.Config
+	Logger      *slog.Logger
+	NodeID      string
+	Hostname    string
+	Version     string
+	Cache       hostabi.Cache
+	Credentials hostabi.Credentials
+	Consumers   ConsumerLoader
+}
+
+// Server is the proxy.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	clients sync.Map // "scheme://addr" -> *fasthttp.HostClient
+	states  sync.Pool
+	trusted []netip.Prefix
+	headers struct {
+		upstreamLatency, proxyLatency, responseLatency, via, server, upstreamStatus, requestID bool
+	}
+	serverToken string
+}
+
+// New returns a proxy server.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Server{opts: opts, log: opts.Logger}
+	s.states.New = func() any { return &state{} }
+	if c := opts.Config; c != nil {
+		s.trusted, _ = c.TrustedPrefixes()
+		s.headers.upstreamLatency = c.HeaderEnabled("X-Kong-Upstream-Latency")
+		s.headers.proxyLatency = c.HeaderEnabled("X-Kong-Proxy-Latency")
+		s.headers.responseLatency = c.HeaderEnabled("X-Kong-Response-Latency")
+		s.headers.via = c.HeaderEnabled("Via")
+		s.headers.server = c.HeaderEnabled("Server")
+		s.headers.upstreamStatus = c.HeaderEnabled("X-Kong-Upstream-Status")
+		s.headers.requestID = c.HeaderEnabled("X-Kong-Request-Id")
+	}
+	s.serverToken = "gatehouse/" + opts.Version
+	return s
+}
+
+type headerOpKind uint8
+
+const (
+	opSet headerOpKind = iota
+	opAdd
+	opDel
+)
+
+type headerOp struct {
+	name, value string
+	op          headerOpKind
+}
+
+// state is one request's working set, pooled.
+type state struct {
+	srv  *Server
+	fctx *fasthttp.RequestCtx
+	ctx  context.Context
+	snap *snapshot.Snapshot
+
+	phase      hostabi.Phase
+	scheme     string
+	path       string
+	localPort  int
+	remoteIP   string
+	remotePort int
+	clientIP   string
+	trusted    bool
+	requestID  string
+
+	rreq    router.Request
+	match   router.Match
+	service *snapshot.Service
+
+	up             fasthttp.Request
+	upResp         *fasthttp.Response
+	upStatus       int
+	upScheme       string
+	upPath         string
+	upQuery        string
+	queryChanged   bool
+	hostOverride   string
+	targetOverride string
+	buffered       bool
+
+	exited bool
+	failed bool
+
+	consumer, credential map[string]any
+	consumerID           string
+	shared               map[string]any
+	pluginCtx            map[*chain.Instance]map[string]any
+	current              *chain.Instance
+	respOps              []headerOp
+	plan                 chain.Plan
+
+	consumerFn func() string
+	exitedFn   func() bool
+}
+
+func (s *state) reset() {
+	s.up.Reset()
+	s.upResp = nil
+	s.upStatus = 0
+	s.upScheme, s.upPath, s.upQuery = "", "", ""
+	s.queryChanged = false
+	s.hostOverride, s.targetOverride = "", ""
+	s.buffered, s.exited, s.failed = false, false, false
+	s.consumer, s.credential, s.consumerID = nil, nil, ""
+	s.shared, s.pluginCtx, s.current = nil, nil, nil
+	s.respOps = s.respOps[:0]
+	s.plan.Reset()
+	s.match.Route = nil // the Match keeps its buffers for the next request
+	s.service = nil
+	s.snap = nil
+}
+
+func (s *state) captures() map[string]string {
+	return s.match.Captures.Map()
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Kong's proxy error messages.
+const (
+	msgNoRoute     = "no Route matched with those values"
+	msgNoService   = "no Service found with those values"
+	msgUnexpected  = "An unexpected error occurred"
+	msgBadGateway  = "An invalid response was received from the upstream server"
+	msgNoPeer      = "failure to get a peer from the ring-balancer"
+	msgTimeout     = "The upstream server is timing out"
+	msgUseHTTPS    = "Please use HTTPS protocol"
+	msgUnavailable = "Service unavailable"
+)
+
+// ServeFastHTTP serves one proxied request.
+func (srv *Server) ServeFastHTTP(fctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	snap := srv.opts.Snapshots.Current()
+	if snap == nil {
+		srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgUnavailable, "")
+		return
+	}
+	snap.Acquire()
+	st := srv.states.Get().(*state)
+	st.reset()
+	st.srv, st.fctx, st.snap, st.ctx = srv, fctx, snap, context.Background()
+	if st.consumerFn == nil {
+		st.consumerFn = func() string { return st.consumerID }
+		st.exitedFn = func() bool { return st.exited }
+	}
+	logAsync := srv.serve(st, start)
+	if !logAsync {
+		st.release()
+	}
+}
+
+func (st *state) release() {
+	snap := st.snap
+	st.reset()
+	st.srv.states.Put(st)
+	if snap != nil {
+		snap.Release()
+	}
+}
+
+// serve runs the request; it returns true when the log phase took over the
+// state (and releases it later).
+func (srv *Server) serve(st *state, start time.Time) bool {
+	fctx := st.fctx
+	st.requestID = newRequestID()
+	st.scheme = "http"
+	if fctx.IsTLS() {
+		st.scheme = "https"
+	}
+	if a, ok := fctx.LocalAddr().(*net.TCPAddr); ok {
+		st.localPort = a.Port
+	}
+	srv.clientAddress(st)
+	st.path = string(fctx.Path())
+
+	if srv.headers.requestID {
+		fctx.Response.Header.Set("X-Kong-Request-Id", st.requestID)
+	}
+	// rewrite: global plugins, before routing.
+	st.phase = hostabi.PhaseRewrite
+	if f := st.snap.Plugins.Rewrite(st, st.exitedFn); f != nil {
+		return srv.fail(st, f, start)
+	}
+	if st.exited {
+		return srv.finish(st, start, time.Time{})
+	}
+
+	st.rreq = router.Request{Method: string(fctx.Method()), Host: string(fctx.Host()), Path: string(fctx.URI().PathOriginal()),
+		Scheme: st.scheme, Port: st.localPort, Header: st.requestHeader}
+	if cs := fctx.TLSConnectionState(); cs != nil {
+		st.rreq.SNI = cs.ServerName
+	}
+	if !st.snap.Router.Match(&st.rreq, &st.match) {
+		srv.errorResponse(fctx, fasthttp.StatusNotFound, msgNoRoute, st.requestID)
+		return srv.finish(st, start, time.Time{})
+	}
+	route := st.match.Route
+	if route.HTTPSRequired(st.scheme) {
+		return srv.redirectHTTPS(st, start)
+	}
+	st.service = st.snap.Services[route.ServiceID]
+	if st.service == nil {
+		srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgNoService, st.requestID)
+		return srv.finish(st, start, time.Time{})
+	}
+	srv.prepareUpstream(st)
+
+	st.phase = hostabi.PhaseAccess
+	scope := chain.Scope{RouteID: route.ID, ServiceID: st.service.ID, Protocol: st.scheme}
+	if f := st.snap.Plugins.Access(st, scope, st.consumerFn, st.exitedFn, &st.plan); f != nil {
+		return srv.fail(st, f, start)
+	}
+	if st.exited {
+		return srv.finish(st, start, time.Time{})
+	}
+	if st.plan.NeedsBuffering() {
+		st.buffered = true
+	}
+	proxied := time.Now()
+	srv.forward(st)
+	return srv.finish(st, start, proxied)
+}
+
+func (st *state) requestHeader(name string) []string {
+	var out []string
+	st.fctx.Request.Header.VisitAll(func(k, v []byte) {
+		if strings.EqualFold(string(k), name) {
+			out = append(out, string(v))
+		}
+	})
+	return out
+}
+
+// clientAddress resolves the client's address with trusted_ips and
+// real_ip_header, as Kong's realip handling does.
+func (srv *Server) clientAddress(st *state) {
+	addr := st.fctx.RemoteAddr()
+	if a, ok := addr.(*net.TCPAddr); ok {
+		st.remoteIP, st.remotePort = a.IP.String(), a.Port
+	} else {
+		st.remoteIP = addr.String()
+	}
+	st.clientIP = st.remoteIP
+	st.trusted = false
+	if ip, err := netip.ParseAddr(st.remoteIP); err == nil {
+		for _, p := range srv.trusted {
+			if p.Contains(ip.Unmap()) {
+				st.trusted = true
+				break
+			}
+		}
+	}
+	if st.trusted && srv.opts.Config != nil {
+		h := srv.opts.Config.RealIPHeader
+		v := string(st.fctx.Request.Header.Peek(h))
+		if strings.EqualFold(h, "X-Forwarded-For") || strings.EqualFold(h, "proxy_protocol") {
+			v = lastForwarded(v)
+		}
+		if v != "" {
+			st.clientIP = strings.TrimSpace(v)
+		}
+	}
+}
+
+func lastForwarded(v string) string {
+	if i := strings.LastIndexByte(v, ','); i >= 0 {
+		return strings.TrimSpace(v[i+1:])
+	}
+	return strings.TrimSpace(v)
+}
+
+var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// prepareUpstream builds the upstream request before the access phase, so
+// plugins change it through ServiceRequest.
+func (srv *Server) prepareUpstream(st *state) {
+	fctx, svc := st.fctx, st.service
+	up := &st.up
+	fctx.Request.Header.CopyTo(&up.Header)
+	for _, h := range hopHeaders {
+		up.Header.Del(h)
+	}
+	up.Header.SetMethodBytes(fctx.Method())
+	st.upScheme = svc.Protocol
+	st.upPath = st.match.UpstreamPath
+	st.upQuery = string(fctx.URI().QueryString())
+
+	xff := string(fctx.Request.Header.Peek("X-Forwarded-For"))
+	if xff != "" {
+		xff += ", " + st.remoteIP
+	} else {
+		xff = st.remoteIP
+	}
+	up.Header.Set("X-Forwarded-For", xff)
+	proto, host, port, prefix := st.scheme, string(fctx.Host()), strconv.Itoa(st.localPort), st.match.Prefix
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if st.trusted {
+		proto = headerOr(fctx, "X-Forwarded-Proto", proto)
+		host = headerOr(fctx, "X-Forwarded-Host", host)
+		port = headerOr(fctx, "X-Forwarded-Port", port)
+		prefix = headerOr(fctx, "X-Forwarded-Prefix", prefix)
+	}
+	up.Header.Set("X-Forwarded-Proto", proto)
+	up.Header.Set("X-Forwarded-Host", host)
+	up.Header.Set("X-Forwarded-Port", port)
+	up.Header.Set("X-Forwarded-Path", string(fctx.URI().PathOriginal()))
+	if prefix != "" && prefix != "/" {
+		up.Header.Set("X-Forwarded-Prefix", prefix)
+	} else {
+		up.Header.Del("X-Forwarded-Prefix")
+	}
+	up.Header.Set("X-Real-IP", st.clientIP)
+	if body := fctx.Request.Body(); len(body) > 0 {
+		up.SetBodyRaw(body)
+	}
+}
+
+func headerOr(fctx *fasthttp.RequestCtx, name, def string) string {
+	if v := fctx.Request.Header.Peek(name); len(v) > 0 {
+		return string(v)
+	}
+	return def
+}
+
+// hostClient returns the pooled keep-alive client for an address.
+func (srv *Server) hostClient(scheme, addr string, svc *snapshot.Service) *fasthttp.HostClient {
+	key := scheme + "://" + addr + "#" + strconv.FormatInt(int64(svc.ConnectTimeout), 10) + "/" +
+		strconv.FormatInt(int64(svc.WriteTimeout), 10) + "/" + strconv.FormatInt(int64(svc.ReadTimeout), 10)
+	if c, ok := srv.clients.Load(key); ok {
+		return c.(*fasthttp.HostClient)
+	}
+	c := &fasthttp.HostClient{
+		Addr:                          addr,
+		IsTLS:                         scheme == "https" || scheme == "grpcs" || scheme == "wss",
+		NoDefaultUserAgentHeader:      true,
+		DisableHeaderNamesNormalizing: true,
+		DisablePathNormalizing:        true,
+		MaxConns:                      4096,
+		MaxIdleConnDuration:           60 * time.Second,
+		MaxIdemponentCallAttempts:     1,
+		ReadTimeout:                   svc.ReadTimeout,
+		WriteTimeout:                  svc.WriteTimeout,
+		Dial: func(a string) (net.Conn, error) {
+			return fasthttp.DialTimeout(a, svc.ConnectTimeout)
+		},
+	}
+	actual, _ := srv.clients.LoadOrStore(key, c)
+	return actual.(*fasthttp.HostClient)
+}
+
+// forward sends the upstream request, retrying connection failures on
+// other peers up to the service's retries, and copies the response.
+func (srv *Server) forward(st *state) {
+	fctx, svc, up := st.fctx, st.service, &st.up
+	uri := up.URI()
+	uri.SetPath(st.upPath)
+	uri.SetQueryString(st.upQuery)
+	scheme := st.upScheme
+	resp := fasthttp.AcquireResponse()
+	st.upResp = resp
+	var tried []string
+	attempts := svc.Retries + 1
+	var lastErr error
+	for attempt := 0; attempt < attempts; attempt++ {
+		addr, peer, err := srv.pickAddr(st, tried)
+		if err != nil {
+			srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgNoPeer, st.requestID)
+			st.failed = true
+			return
+		}
+		tried = append(tried, addr)
+		up.Header.SetHost(srv.upstreamHost(st, peer))
+		uri.SetScheme("http")
+		if scheme == "https" {
+			uri.SetScheme("https")
+		}
+		uri.SetHost(addr)
+		client := srv.hostClient(scheme, addr, svc)
+		began := time.Now()
+		err = client.Do(up, resp)
+		if peer != nil {
+			srv.report(svc.Upstream, *peer, resp, err, time.Since(began))
+		}
+		if err == nil {
+			lastErr = nil
+			break
+		}
+		lastErr = err
+		if !retryable(err) {
+			break
+		}
+	}
+	if lastErr != nil {
+		st.failed = true
+		if isTimeout(lastErr) {
+			srv.errorResponse(fctx, fasthttp.StatusGatewayTimeout, msgTimeout, st.requestID)
+		} else {
+			srv.errorResponse(fctx, fasthttp.StatusBadGateway, msgBadGateway, st.requestID)
+		}
+		srv.log.Error("upstream request failed", "service", svc.Name, "error", lastErr, "request_id", st.requestID)
+		return
+	}
+	st.upStatus = resp.StatusCode()
+	fctx.Response.SetStatusCode(resp.StatusCode())
+	resp.Header.VisitAll(func(k, v []byte) {
+		switch strings.ToLower(string(k)) {
+		case "connection", "keep-alive", "transfer-encoding", "content-length":
+			return
+		}
+		fctx.Response.Header.AddBytesKV(k, v)
+	})
+	for _, op := range st.respOps {
+		switch op.op {
+		case opSet:
+			fctx.Response.Header.Set(op.name, op.value)
+		case opAdd:
+			fctx.Response.Header.Add(op.name, op.value)
+		case opDel:
+			fctx.Response.Header.Del(op.name)
+		}
+	}
+	fctx.Response.SetBodyRaw(resp.Body())
+	if srv.headers.upstreamStatus {
+		fctx.Response.Header.Set("X-Kong-Upstream-Status", strconv.Itoa(st.upStatus))
+	}
+}
+
+// upstreamHost is the Host header sent upstream: the client's with
+// preserve_host, else the service host (or, behind an upstream, its
+// host_header or the target's host), with the port when it is not the
+// scheme's default, as Kong sets it.
+func (srv *Server) upstreamHost(st *state, peer *balancer.Peer) string {
+	if st.hostOverride != "" {
+		return st.hostOverride
+	}
+	if st.match.Route.PreserveHost {
+		return string(st.fctx.Host())
+	}
+	svc := st.service
+	host, port := svc.Host, svc.Port
+	if peer != nil {
+		host, port = peer.Hostname, peer.Port
+	}
+	if (st.upScheme == "http" && port == 80) || (st.upScheme == "https" && port == 443) {
+		return host
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+func (srv *Server) pickAddr(st *state, tried []string) (string, *balancer.Peer, error) {
+	if st.targetOverride != "" {
+		return st.targetOverride, nil, nil
+	}
+	svc := st.service
+	if svc.Upstream == nil {
+		return net.JoinHostPort(svc.Host, strconv.Itoa(svc.Port)), nil, nil
+	}
+	in := balancer.HashInput{ConsumerID: st.consumerID, ClientIP: st.clientIP, Path: st.path,
+		Header: st.requestHeader,
+		Cookie: func(n string) (string, bool) {
+			v := st.fctx.Request.Header.Cookie(n)
+			return string(v), v != nil
+		},
+		Query: func(n string) []string {
+			var out []string
+			for _, v := range st.fctx.QueryArgs().PeekMulti(n) {
+				out = append(out, string(v))
+			}
+			return out
+		},
+		URICapture: st.match.Captures.Named,
+	}
+	if cred := st.credential; cred != nil {
+		in.CredentialID, _ = cred["id"].(string)
+	}
+	peer, err := svc.Upstream.Pick(&in, tried)
+	if err != nil {
+		return "", nil, err
+	}
+	if peer.HashCookie != nil {
+		st.fctx.Response.Header.Add("Set-Cookie", peer.HashCookie.String())
+	}
+	return peer.Addr, &peer, nil
+}
+
+func (srv *Server) report(b *balancer.Balancer, p balancer.Peer, resp *fasthttp.Response, err error, latency time.Duration) {
+	r := balancer.Result{Latency: latency}
+	switch {
+	case err == nil:
+		r.Status = resp.StatusCode()
+	case isTimeout(err):
+		r.Timeout = true
+	default:
+		r.TCPError = true
+	}
+	b.Report(p, r)
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func retryable(err error) bool {
+	if errors.Is(err, fasthttp.ErrTimeout) {
+		return false
+	}
+	var oe *net.OpError
+	return errors.As(err, &oe) || errors.Is(err, fasthttp.ErrDialTimeout) || errors.Is(err, fasthttp.ErrConnectionClosed)
+}
+
+func (srv *Server) redirectHTTPS(st *state, start time.Time) bool {
+	fctx := st.fctx
+	code := st.match.Route.HTTPSRedirectStatus
+	if code == 0 || code == 426 {
+		fctx.Response.Header.Set("Connection", "Upgrade")
+		fctx.Response.Header.Set("Upgrade", "TLS/1.2, HTTP/1.1")
+		srv.errorResponse(fctx, fasthttp.StatusUpgradeRequired, msgUseHTTPS, st.requestID)
+		return srv.finish(st, start, time.Time{})
+	}
+	host := string(fctx.Host())
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	loc := "https://" + host + string(fctx.URI().PathOriginal())
+	if q := fctx.URI().QueryString(); len(q) > 0 {
+		loc += "?" + string(q)
+	}
+	fctx.Response.Header.Set("Location", loc)
+	fctx.Response.SetStatusCode(code)
+	return srv.finish(st, start, time.Time{})
+}
+
+// fail ends the request after a plugin fault: 500, a log line, and no
+// proxying of a half-processed request.
+func (srv *Server) fail(st *state, f *chain.Fault, start time.Time) bool {
+	srv.log.Error("plugin failed; request ended with 500", "plugin", f.Plugin, "phase", f.Phase.String(), "error", f.Err, "request_id", st.requestID)
+	st.failed = true
+	st.fctx.Response.Reset()
+	srv.errorResponse(st.fctx, fasthttp.StatusInternalServerError, msgUnexpected, st.requestID)
+	return srv.finish(st, start, time.Time{})
+}
+
+// finish runs the response-side phases, sets Kong's headers and hands the
+// state to the log phase.
+func (srv *Server) finish(st *state, start, proxied time.Time) bool {
+	fctx := st.fctx
+	if len(st.plan.Ran()) > 0 && !st.failed {
+		if st.buffered && !st.exited {
+			st.phase = hostabi.PhaseResponse
+			if f := st.plan.Run(hostabi.PhaseResponse, st, st.exitedFn); f != nil {
+				return srv.failLate(st, f)
+			}
+		}
+		st.phase = hostabi.PhaseHeaderFilter
+		if f := st.plan.Run(hostabi.PhaseHeaderFilter, st, st.exitedFn); f != nil {
+			return srv.failLate(st, f)
+		}
+		st.phase = hostabi.PhaseBodyFilter
+		out, f := st.plan.BodyFilter(st, fctx.Response.Body(), true)
+		if f != nil {
+			return srv.failLate(st, f)
+		}
+		fctx.Response.SetBodyRaw(out)
+	}
+	now := time.Now()
+	if !proxied.IsZero() {
+		if srv.headers.upstreamLatency {
+			fctx.Response.Header.Set("X-Kong-Upstream-Latency", strconv.FormatInt(now.Sub(proxied).Milliseconds(), 10))
+		}
+		if srv.headers.proxyLatency {
+			fctx.Response.Header.Set("X-Kong-Proxy-Latency", strconv.FormatInt(proxied.Sub(start).Milliseconds(), 10))
+		}
+		if srv.headers.via {
+			fctx.Response.Header.Set("Via", "1.1 "+srv.serverToken)
+		}
+	} else {
+		if srv.headers.responseLatency {
+			fctx.Response.Header.Set("X-Kong-Response-Latency", strconv.FormatInt(now.Sub(start).Milliseconds(), 10))
+		}
+		if srv.headers.server {
+			fctx.Response.Header.Set("Server", srv.serverToken)
+		}
+	}
+	if st.upResp != nil {
+		fasthttp.ReleaseResponse(st.upResp)
+		st.upResp = nil
+	}
+	return srv.logPhase(st)
+}
+
+func (srv *Server) failLate(st *state, f *chain.Fault) bool {
+	srv.log.Error("plugin failed; request ended with 500", "plugin", f.Plugin, "phase", f.Phase.String(), "error", f.Err, "request_id", st.requestID)
+	st.failed = true
+	st.fctx.Response.Reset()
+	srv.errorResponse(st.fctx, fasthttp.StatusInternalServerError, msgUnexpected, st.requestID)
+	if st.upResp != nil {
+		fasthttp.ReleaseResponse(st.upResp)
+		st.upResp = nil
+	}
+	return srv.logPhase(st)
+}
+
+// logPhase runs log-phase plugins on a detached copy of the request and
+// response, after the handler returns, so the client does not wait.
+func (srv *Server) logPhase(st *state) bool {
+	hasLog := false
+	for _, in := range st.plan.Ran() {
+		if in.Has(hostabi.PhaseLog) {
+			hasLog = true
+			break
+		}
+	}
+	if !hasLog {
+		return false
+	}
+	detached := &fasthttp.RequestCtx{}
+	st.fctx.Request.CopyTo(&detached.Request)
+	st.fctx.Response.CopyTo(&detached.Response)
+	st.fctx = detached
+	st.phase = hostabi.PhaseLog
+	go func() {
+		defer st.release()
+		if f := st.plan.Run(hostabi.PhaseLog, st, st.exitedFn); f != nil {
+			srv.log.Error("plugin failed in log phase", "plugin", f.Plugin, "error", f.Err, "request_id", st.requestID)
+		}
+	}()
+	return true
+}
+
+// errorResponse writes Kong's error body in the format the Accept header
+// asks for (JSON by default).
+func (srv *Server) errorResponse(fctx *fasthttp.RequestCtx, status int, msg, requestID string) {
+	fctx.Response.SetStatusCode(status)
+	accept := string(fctx.Request.Header.Peek("Accept"))
+	switch {
+	case strings.Contains(accept, "text/html"):
+		fctx.Response.Header.SetContentType("text/html; charset=utf-8")
+		fctx.Response.SetBodyString("<!doctype html>\n<html>\n  <head>\n    <meta charset=\"utf-8\">\n    <title>Error</title>\n  </head>\n  <body>\n    <h1>Error</h1>\n    <p>" + msg + ".</p>\n    <p>request_id: " + requestID + "</p>\n  </body>\n</html>\n")
+	case strings.Contains(accept, "application/xml"):
+		fctx.Response.Header.SetContentType("application/xml; charset=utf-8")
+		fctx.Response.SetBodyString("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<error>\n  <message>" + msg + "</message>\n  <requestid>" + requestID + "</requestid>\n</error>\n")
+	case strings.Contains(accept, "text/plain"):
+		fctx.Response.Header.SetContentType("text/plain; charset=utf-8")
+		fctx.Response.SetBodyString(msg + "\nrequest_id: " + requestID + "\n")
+	default:
+		fctx.Response.Header.SetContentType("application/json; charset=utf-8")
+		fctx.Response.SetBodyString(`{"message":"` + msg + `","request_id":"` + requestID + `"}`)
+	}
+}

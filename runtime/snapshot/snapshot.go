@@ -1,0 +1,454 @@
+// Package snapshot builds the immutable configuration the proxy serves from:
+// the compiled router, services, upstream balancers and plugin instances,
+// made from the store's entities. A Builder rebuilds it on every change
+// event and swaps it atomically; requests in flight finish on the snapshot
+// they started with, and a retired snapshot's plugin instances and
+// balancers are closed once no request holds it.
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/runtime/balancer"
+	"github.com/gatehouse/gatehouse/runtime/chain"
+	"github.com/gatehouse/gatehouse/runtime/plugin"
+	"github.com/gatehouse/gatehouse/runtime/router"
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// Service is a service ready for proxying.
+type Service struct {
+	ID       string
+	Name     string
+	Protocol string
+	Host     string
+	Port     int
+	Path     string
+	Retries  int
+	// Timeouts in milliseconds, as Kong stores them.
+	ConnectTimeout, WriteTimeout, ReadTimeout time.Duration
+	Enabled                                   bool
+	// Upstream is set when the service's host names an upstream.
+	Upstream *balancer.Balancer
+	// Raw is the stored entity (kong.router.get_service()).
+	Raw map[string]any
+}
+
+// Snapshot is one immutable configuration.
+type Snapshot struct {
+	// Version increases with every build.
+	Version   uint64
+	Router    *router.Router
+	Services  map[string]*Service
+	Plugins   *chain.Index
+	Upstreams map[string]*balancer.Balancer
+	// Certificates serves TLS: by SNI name, exact or wildcard.
+	Certificates *CertificateIndex
+	// BuiltAt is when the snapshot was made.
+	BuiltAt time.Time
+
+	refs    atomic.Int64
+	retired atomic.Bool
+	closeMu sync.Once
+	log     *slog.Logger
+}
+
+// Acquire pins the snapshot for a request; Release must follow.
+func (s *Snapshot) Acquire() { s.refs.Add(1) }
+
+// Release unpins the snapshot; the last release of a retired snapshot
+// closes its resources.
+func (s *Snapshot) Release() {
+	if s.refs.Add(-1) == 0 && s.retired.Load() {
+		s.close()
+	}
+}
+
+func (s *Snapshot) retire() {
+	s.retired.Store(true)
+	if s.refs.Load() == 0 {
+		s.close()
+	}
+}
+
+func (s *Snapshot) close() {
+	s.closeMu.Do(func() {
+		if s.Plugins == nil {
+			s.Plugins = &chain.Index{}
+		}
+		for _, in := range s.Plugins.Instances() {
+			if c, ok := in.Plugin.(hostabi.Closer); ok {
+				if err := c.Close(); err != nil && s.log != nil {
+					s.log.Warn("closing plugin instance", "plugin", in.Name, "id", in.ID, "error", err)
+				}
+			}
+		}
+		for _, b := range s.Upstreams {
+			b.Close()
+		}
+	})
+}
+
+// Builder keeps the current snapshot up to date with the store.
+type Builder struct {
+	store   *store.Store
+	catalog *plugin.Catalog
+	log     *slog.Logger
+	opts    balancer.Options
+
+	current atomic.Pointer[Snapshot]
+	version atomic.Uint64
+
+	kick      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	cancel    func()
+	wg        sync.WaitGroup
+
+	mu        sync.Mutex
+	lastError error
+
+	// The entities the proxy needs, kept current from change events so a
+	// rebuild does not re-read the database; a reload event (an import, a
+	// DB-less config) or a failed build re-reads everything.
+	entMu   sync.Mutex
+	ents    entitySet
+	entsOK  bool
+	pending []store.Event
+}
+
+// proxied lists the entities a snapshot is built from.
+var proxied = []string{"services", "routes", "upstreams", "targets", "plugins", "certificates", "snis"}
+
+// entitySet holds entities by type and id.
+type entitySet map[string]map[string]map[string]any
+
+func (es entitySet) list(entity string) []map[string]any {
+	out := make([]map[string]any, 0, len(es[entity]))
+	for _, rec := range es[entity] {
+		out = append(out, rec)
+	}
+	return out
+}
+
+// record queues a change event for the next build.
+func (b *Builder) record(ev store.Event) {
+	b.entMu.Lock()
+	defer b.entMu.Unlock()
+	b.pending = append(b.pending, ev)
+}
+
+// entities returns the current entity set: the previous one with the queued
+// events applied, or a full read from the store.
+func (b *Builder) entities(ctx context.Context) (entitySet, error) {
+	b.entMu.Lock()
+	pending := b.pending
+	b.pending = nil
+	ok := b.entsOK
+	b.entMu.Unlock()
+	for _, ev := range pending {
+		if ev.Op == store.OpReload {
+			ok = false
+		}
+	}
+	if !ok {
+		fresh := entitySet{}
+		for _, name := range proxied {
+			list, err := listAll(ctx, b.store, name)
+			if err != nil {
+				return nil, err
+			}
+			fresh[name] = make(map[string]map[string]any, len(list))
+			for _, rec := range list {
+				fresh[name][str(rec, "id")] = rec
+			}
+		}
+		b.entMu.Lock()
+		b.ents, b.entsOK = fresh, true
+		b.entMu.Unlock()
+		return fresh, nil
+	}
+	// Copy the maps that change, so the previous set stays valid.
+	next := entitySet{}
+	for k, v := range b.ents {
+		next[k] = v
+	}
+	copied := map[string]bool{}
+	for _, ev := range pending {
+		byID, tracked := next[ev.Entity]
+		if !tracked {
+			continue
+		}
+		if !copied[ev.Entity] {
+			c := make(map[string]map[string]any, len(byID)+1)
+			for id, rec := range byID {
+				c[id] = rec
+			}
+			next[ev.Entity], byID, copied[ev.Entity] = c, c, true
+		}
+		switch ev.Op {
+		case store.OpDelete:
+			delete(byID, str(ev.Old, "id"))
+		default:
+			if ev.Old != nil {
+				delete(byID, str(ev.Old, "id"))
+			}
+			byID[str(ev.New, "id")] = ev.New
+		}
+	}
+	b.entMu.Lock()
+	b.ents = next
+	b.entMu.Unlock()
+	return next, nil
+}
+
+// NewBuilder builds the first snapshot and starts following change events.
+// A failing first build is an error; later failures keep the previous
+// snapshot serving and are logged.
+func NewBuilder(ctx context.Context, st *store.Store, catalog *plugin.Catalog, log *slog.Logger, bopts balancer.Options) (*Builder, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	b := &Builder{store: st, catalog: catalog, log: log, opts: bopts, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	// Follow events before the first read, so none falls between the two.
+	b.cancel = st.Bus().Subscribe(func(ev store.Event) {
+		b.record(ev)
+		select {
+		case b.kick <- struct{}{}:
+		default:
+		}
+	})
+	snap, err := b.build(ctx)
+	if err != nil {
+		b.cancel()
+		return nil, err
+	}
+	b.current.Store(snap)
+	b.wg.Add(1)
+	go b.loop()
+	return b, nil
+}
+
+// Current returns the snapshot serving now.
+func (b *Builder) Current() *Snapshot { return b.current.Load() }
+
+// LastError returns the error of the last failed rebuild, or nil.
+func (b *Builder) LastError() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lastError
+}
+
+// Rebuild builds and swaps a snapshot now.
+func (b *Builder) Rebuild(ctx context.Context) error {
+	snap, err := b.build(ctx)
+	b.mu.Lock()
+	b.lastError = err
+	b.mu.Unlock()
+	if err != nil {
+		b.log.Error("configuration rebuild failed; still serving the previous snapshot", "error", err)
+		b.entMu.Lock()
+		b.entsOK = false // read everything again next time
+		b.entMu.Unlock()
+		return err
+	}
+	if old := b.current.Swap(snap); old != nil {
+		old.retire()
+	}
+	return nil
+}
+
+func (b *Builder) loop() {
+	defer b.wg.Done()
+	for {
+		select {
+		case <-b.done:
+			return
+		case <-b.kick:
+			// Coalesce a burst of events into one rebuild.
+			time.Sleep(5 * time.Millisecond)
+			select {
+			case <-b.kick:
+			default:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			_ = b.Rebuild(ctx)
+			cancel()
+		}
+	}
+}
+
+// Close stops following changes and closes the current snapshot. Later
+// calls do nothing.
+func (b *Builder) Close() {
+	b.closeOnce.Do(b.close)
+}
+
+func (b *Builder) close() {
+	if b.cancel != nil {
+		b.cancel()
+	}
+	close(b.done)
+	b.wg.Wait()
+	if snap := b.current.Swap(nil); snap != nil {
+		snap.retire()
+	}
+}
+
+// listAll reads every entity of a type.
+func listAll(ctx context.Context, st *store.Store, entity string) ([]map[string]any, error) {
+	var out []map[string]any
+	offset := ""
+	for {
+		page, err := st.List(ctx, entity, store.ListQuery{Size: store.MaxPageSize, Offset: offset})
+		if err != nil {
+			return nil, fmt.Errorf("snapshot: reading %s: %w", entity, err)
+		}
+		out = append(out, page.Data...)
+		if page.Offset == "" {
+			return out, nil
+		}
+		offset = page.Offset
+	}
+}
+
+func str(m map[string]any, k string) string {
+	s, _ := m[k].(string)
+	return s
+}
+
+func num(m map[string]any, k string) int64 {
+	switch t := m[k].(type) {
+	case int64:
+		return t
+	case float64:
+		return int64(t)
+	}
+	return 0
+}
+
+func fid(m map[string]any, k string) string {
+	f, _ := m[k].(map[string]any)
+	id, _ := f["id"].(string)
+	return id
+}
+
+func (b *Builder) build(ctx context.Context) (_ *Snapshot, err error) {
+	snap := &Snapshot{Version: b.version.Add(1), BuiltAt: time.Now(), log: b.log,
+		Services: map[string]*Service{}, Upstreams: map[string]*balancer.Balancer{}}
+	defer func() {
+		if err != nil {
+			snap.retire()
+		}
+	}()
+	ents, err := b.entities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	services, routes, upstreams, targets := ents.list("services"), ents.list("routes"), ents.list("upstreams"), ents.list("targets")
+	plugins, certs, snis := ents.list("plugins"), ents.list("certificates"), ents.list("snis")
+	snap.Certificates = buildCertificates(certs, snis, b.log)
+	byUpstream := map[string][]map[string]any{}
+	for _, t := range targets {
+		byUpstream[fid(t, "upstream")] = append(byUpstream[fid(t, "upstream")], t)
+	}
+	for _, u := range upstreams {
+		bal, err := balancer.New(u, byUpstream[str(u, "id")], b.opts)
+		if err != nil {
+			b.log.Error("upstream skipped", "upstream", str(u, "name"), "error", err)
+			continue
+		}
+		bal.Start()
+		snap.Upstreams[str(u, "name")] = bal
+	}
+	svcRaw := map[string]map[string]any{}
+	for _, s := range services {
+		id := str(s, "id")
+		svcRaw[id] = s
+		enabled, _ := s["enabled"].(bool)
+		svc := &Service{ID: id, Name: str(s, "name"), Protocol: str(s, "protocol"), Host: str(s, "host"),
+			Port: int(num(s, "port")), Path: str(s, "path"), Retries: int(num(s, "retries")),
+			ConnectTimeout: time.Duration(num(s, "connect_timeout")) * time.Millisecond,
+			WriteTimeout:   time.Duration(num(s, "write_timeout")) * time.Millisecond,
+			ReadTimeout:    time.Duration(num(s, "read_timeout")) * time.Millisecond,
+			Enabled:        enabled, Raw: s}
+		svc.Upstream = snap.Upstreams[svc.Host]
+		snap.Services[id] = svc
+	}
+	r, err := router.Compile(routes, svcRaw)
+	if r == nil {
+		return nil, fmt.Errorf("snapshot: compiling routes: %w", err)
+	}
+	if err != nil {
+		b.log.Warn("some routes were skipped", "error", err)
+	}
+	snap.Router = r
+	var instances []*chain.Instance
+	var errs []error
+	for _, p := range plugins {
+		if enabled, _ := p["enabled"].(bool); !enabled {
+			continue
+		}
+		in, err := b.instance(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		instances = append(instances, in)
+	}
+	if len(errs) > 0 {
+		for _, in := range instances {
+			if c, ok := in.Plugin.(hostabi.Closer); ok {
+				c.Close()
+			}
+		}
+		return nil, errors.Join(errs...)
+	}
+	ix, err := chain.NewIndex(instances)
+	if err != nil {
+		return nil, err
+	}
+	snap.Plugins = ix
+	return snap, nil
+}
+
+func (b *Builder) instance(p map[string]any) (*chain.Instance, error) {
+	name := str(p, "name")
+	def, ok := b.catalog.Get(name)
+	if !ok {
+		return nil, fmt.Errorf("snapshot: plugin %s (%s) is configured but not enabled on this node", name, str(p, "id"))
+	}
+	if def.New == nil {
+		return nil, fmt.Errorf("snapshot: plugin %s has no implementation", name)
+	}
+	cfg, _ := p["config"].(map[string]any)
+	impl, err := def.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: plugin %s (%s): %w", name, str(p, "id"), err)
+	}
+	var protocols []string
+	if list, ok := p["protocols"].([]any); ok {
+		for _, x := range list {
+			if s, ok := x.(string); ok {
+				protocols = append(protocols, s)
+			}
+		}
+	}
+	in := &chain.Instance{ID: str(p, "id"), Name: name, Priority: def.Priority, Plugin: impl, Protocols: protocols,
+		RouteID: fid(p, "route"), ServiceID: fid(p, "service"), ConsumerID: fid(p, "consumer")}
+	in.Bind()
+	return in, nil
+}
+
+// Describe renders a short summary for logs.
+func (s *Snapshot) Describe() string {
+	return "v" + strconv.FormatUint(s.Version, 10)
+}
