@@ -29,8 +29,11 @@ test: fmt vet
 	@env_file=$$(mktemp) && .ci/services start > $$env_file && . $$env_file && rm -f $$env_file && \
 	$(GO) test -count=1 -timeout 15m ./...
 
-bench:
+# Microbenchmarks (benchstat-friendly), then the side-by-side proxy
+# comparison with nginx (needs `apt-get install nginx wrk`).
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./conformance/bench -gatehouse $(BIN)
 
 services-stop:
 	.ci/services stop

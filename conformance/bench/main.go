@@ -1,0 +1,494 @@
+// Command bench measures Gatehouse against nginx side by side on this
+// machine (`make bench`). Everything runs on loopback, pinned so the
+// comparison is fair on two cores: the upstream (nginx serving a fixed 1 KiB
+// body) and the load generator (wrk) on CPU 0, the proxy under test on
+// CPU 1 (GOMAXPROCS=1 for Go, worker_processes 1 for nginx). Each scenario
+// runs nginx as a reverse proxy (the baseline), a bare Fiber forwarder (the
+// ceiling for our stack) and Gatehouse, alternating over several rounds, and
+// reports the medians of the per-round ratios.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type options struct {
+	rounds      int
+	duration    time.Duration
+	warmup      time.Duration
+	connections int
+	gatehouse   string
+	out         string
+	scenarios   string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds per scenario (proxies alternate within a round)")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured load per run")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each run")
+	flag.IntVar(&o.connections, "connections", 50, "wrk keep-alive connections")
+	flag.StringVar(&o.gatehouse, "gatehouse", "bin/gatehouse", "Gatehouse binary")
+	flag.StringVar(&o.out, "out", "bench-results.json", "JSON results file")
+	flag.StringVar(&o.scenarios, "scenarios", "no-plugins,key-auth+rate-limiting,request-transformer", "scenarios to run")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// proc is a started server.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	addr string
+}
+
+func (p *proc) stop() {
+	if p != nil && p.cmd != nil && p.cmd.Process != nil {
+		p.cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { p.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			p.cmd.Process.Kill()
+		}
+	}
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func waitListening(addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("nothing listens on %s after %v", addr, timeout)
+}
+
+// pinned starts a command on one CPU.
+func pinned(cpu int, env []string, name string, args ...string) *exec.Cmd {
+	cmd := exec.Command("taskset", append([]string{"-c", strconv.Itoa(cpu), name}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	return cmd
+}
+
+func startNginx(dir, name string, cpu int, server string) (*proc, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	prefix := filepath.Join(dir, name)
+	for _, d := range []string{"logs", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(prefix, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	conf := fmt.Sprintf(`worker_processes 1;
+daemon off;
+master_process off;
+error_log %[1]s/logs/error.log error;
+pid %[1]s/logs/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path %[1]s/tmp; proxy_temp_path %[1]s/tmp; fastcgi_temp_path %[1]s/tmp;
+  uwsgi_temp_path %[1]s/tmp; scgi_temp_path %[1]s/tmp;
+  keepalive_requests 1000000;
+  %[2]s
+}
+`, prefix, strings.ReplaceAll(server, "LISTEN", addr))
+	path := filepath.Join(prefix, "nginx.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		return nil, err
+	}
+	cmd := pinned(cpu, nil, "nginx", "-p", prefix, "-c", path)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{name: name, cmd: cmd, addr: addr}
+	if err := waitListening(addr, 5*time.Second); err != nil {
+		p.stop()
+		return nil, fmt.Errorf("%s: %w (see %s/logs/error.log)", name, err, prefix)
+	}
+	return p, nil
+}
+
+// result is one wrk run.
+type result struct {
+	RPS   float64 `json:"requests_per_second"`
+	P50ms float64 `json:"p50_ms"`
+	P99ms float64 `json:"p99_ms"`
+}
+
+var (
+	rpsRE = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	latRE = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)\s*$`)
+)
+
+func wrk(o options, target string, header string, d time.Duration) (result, error) {
+	args := []string{"-t1", "-c" + strconv.Itoa(o.connections), "-d" + strconv.Itoa(int(d.Seconds())) + "s", "--latency"}
+	if header != "" {
+		args = append(args, "-H", header)
+	}
+	args = append(args, target)
+	out, err := pinned(0, nil, "wrk", args...).CombinedOutput()
+	if err != nil {
+		return result{}, fmt.Errorf("wrk %s: %v\n%s", target, err, out)
+	}
+	var r result
+	m := rpsRE.FindSubmatch(out)
+	if m == nil {
+		return r, fmt.Errorf("wrk output without Requests/sec:\n%s", out)
+	}
+	r.RPS, _ = strconv.ParseFloat(string(m[1]), 64)
+	for _, lm := range latRE.FindAllSubmatch(out, -1) {
+		v, _ := strconv.ParseFloat(string(lm[2]), 64)
+		switch string(lm[3]) {
+		case "us":
+			v /= 1000
+		case "s":
+			v *= 1000
+		}
+		if string(lm[1]) == "50" {
+			r.P50ms = v
+		} else {
+			r.P99ms = v
+		}
+	}
+	if bytes.Contains(out, []byte("Non-2xx or 3xx responses")) {
+		return r, fmt.Errorf("wrk saw error responses from %s:\n%s", target, out)
+	}
+	return r, nil
+}
+
+// admin talks to Gatehouse's Admin API.
+type admin struct{ base string }
+
+func (a admin) do(method, path string, form url.Values) error {
+	req, err := http.NewRequest(method, a.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, b)
+	}
+	return nil
+}
+
+func (a admin) post(path string, kv ...string) error {
+	v := url.Values{}
+	for _, p := range kv {
+		k, val, _ := strings.Cut(p, "=")
+		v.Add(k, val)
+	}
+	return a.do("POST", path, v)
+}
+
+// scenario configures Gatehouse (from empty) and says what header wrk sends.
+type scenario struct {
+	name   string
+	header string
+	setup  func(a admin, upstream string) error
+}
+
+func baseRoute(a admin, upstream string) error {
+	if err := a.post("/services", "name=bench", "url=http://"+upstream+"/"); err != nil {
+		return err
+	}
+	return a.post("/services/bench/routes", "name=bench", "paths=/")
+}
+
+var scenarios = []scenario{
+	{name: "no-plugins", setup: baseRoute},
+	{name: "key-auth+rate-limiting", header: "apikey: bench-key", setup: func(a admin, up string) error {
+		if err := baseRoute(a, up); err != nil {
+			return err
+		}
+		for _, step := range [][]string{
+			{"/consumers", "username=bench"},
+			{"/consumers/bench/key-auth", "key=bench-key"},
+			{"/plugins", "name=key-auth"},
+			{"/plugins", "name=rate-limiting", "config.second=100000000", "config.policy=local"},
+		} {
+			if err := a.post(step[0], step[1:]...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}},
+	{name: "request-transformer", setup: func(a admin, up string) error {
+		if err := baseRoute(a, up); err != nil {
+			return err
+		}
+		return a.post("/plugins", "name=request-transformer", "config.add.headers=X-Bench:1", "config.remove.headers=X-Remove")
+	}},
+}
+
+func startGatehouse(o options, dir, upstream string) (*proc, admin, error) {
+	proxyAddr, err := freeAddr()
+	if err != nil {
+		return nil, admin{}, err
+	}
+	adminAddr, err := freeAddr()
+	if err != nil {
+		return nil, admin{}, err
+	}
+	prefix, err := os.MkdirTemp(dir, "gatehouse-")
+	if err != nil {
+		return nil, admin{}, err
+	}
+	cmd := pinned(1, []string{"GOMAXPROCS=1", "GATEHOUSE_PREFIX=" + prefix, "GATEHOUSE_PROXY_LISTEN=" + proxyAddr,
+		"GATEHOUSE_ADMIN_LISTEN=" + adminAddr, "GATEHOUSE_STATUS_LISTEN=off", "GATEHOUSE_LOG_LEVEL=error"}, o.gatehouse, "start")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, admin{}, err
+	}
+	p := &proc{name: "gatehouse", cmd: cmd, addr: proxyAddr}
+	if err := waitListening(adminAddr, 10*time.Second); err != nil {
+		p.stop()
+		return nil, admin{}, err
+	}
+	return p, admin{base: "http://" + adminAddr}, nil
+}
+
+func rssMiB(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// ScenarioResult is one scenario's figures, as written to the JSON file.
+type ScenarioResult struct {
+	Scenario string              `json:"scenario"`
+	Rounds   map[string][]result `json:"rounds"`
+	Median   map[string]result   `json:"median"`
+	RSSMiB   float64             `json:"gatehouse_rss_mib"`
+	Ratios   map[string]float64  `json:"ratios"`
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func run(o options) error {
+	var missing []string
+	for _, tool := range []string{"nginx", "wrk", "taskset"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	if len(missing) > 0 {
+		pkgs := strings.ReplaceAll(strings.Join(missing, " "), "taskset", "util-linux")
+		return fmt.Errorf("missing %s: run `apt-get install %s` first", strings.Join(missing, ", "), pkgs)
+	}
+	if _, err := os.Stat(o.gatehouse); err != nil {
+		return fmt.Errorf("no Gatehouse binary at %s: run `make build` first", o.gatehouse)
+	}
+	dir, err := os.MkdirTemp("", "gatehouse-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	body := strings.Repeat("x", 1024)
+	upstream, err := startNginx(dir, "upstream", 0, `server { listen LISTEN; location / { default_type text/plain; return 200 "`+body+`"; } }`)
+	if err != nil {
+		return err
+	}
+	defer upstream.stop()
+	nginx, err := startNginx(dir, "nginx-proxy", 1, `upstream backend { server `+upstream.addr+`; keepalive 64; }
+  server { listen LISTEN; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } }`)
+	if err != nil {
+		return err
+	}
+	defer nginx.stop()
+	fwdBin := filepath.Join(dir, "forwarder")
+	if out, err := exec.Command("go", "build", "-o", fwdBin, "./conformance/bench/forwarder").CombinedOutput(); err != nil {
+		return fmt.Errorf("building the forwarder: %v\n%s", err, out)
+	}
+	fwdAddr, _ := freeAddr()
+	fwdCmd := pinned(1, []string{"GOMAXPROCS=1"}, fwdBin, "-listen", fwdAddr, "-upstream", upstream.addr)
+	fwdCmd.Stderr = os.Stderr
+	if err := fwdCmd.Start(); err != nil {
+		return err
+	}
+	forwarder := &proc{name: "ceiling", cmd: fwdCmd, addr: fwdAddr}
+	defer forwarder.stop()
+	if err := waitListening(fwdAddr, 5*time.Second); err != nil {
+		return err
+	}
+
+	fmt.Printf("machine: %d CPUs; upstream nginx and wrk on CPU 0, proxy under test on CPU 1; %d connections, %v per run, %d rounds\n",
+		numCPU(), o.connections, o.duration, o.rounds)
+	wanted := map[string]bool{}
+	for _, s := range strings.Split(o.scenarios, ",") {
+		wanted[strings.TrimSpace(s)] = true
+	}
+	var all []ScenarioResult
+	var noPluginRPS float64
+	for _, sc := range scenarios {
+		if !wanted[sc.name] {
+			continue
+		}
+		gh, adm, err := startGatehouse(o, dir, upstream.addr)
+		if err != nil {
+			return err
+		}
+		if err := sc.setup(adm, upstream.addr); err != nil {
+			gh.stop()
+			return fmt.Errorf("%s: configuring Gatehouse: %w", sc.name, err)
+		}
+		time.Sleep(200 * time.Millisecond) // the snapshot follows the last change
+		res := ScenarioResult{Scenario: sc.name, Rounds: map[string][]result{}, Median: map[string]result{}, Ratios: map[string]float64{}}
+		var vsNginx, vsCeiling []float64
+		for round := 0; round < o.rounds; round++ {
+			perRound := map[string]float64{}
+			for _, p := range []*proc{nginx, forwarder, gh} {
+				header := ""
+				if p == gh {
+					header = sc.header
+				}
+				target := "http://" + p.addr + "/"
+				if _, err := wrk(o, target, header, o.warmup); err != nil {
+					gh.stop()
+					return err
+				}
+				r, err := wrk(o, target, header, o.duration)
+				if err != nil {
+					gh.stop()
+					return err
+				}
+				res.Rounds[p.name] = append(res.Rounds[p.name], r)
+				perRound[p.name] = r.RPS
+			}
+			vsNginx = append(vsNginx, perRound["gatehouse"]/perRound["nginx-proxy"])
+			vsCeiling = append(vsCeiling, perRound["gatehouse"]/perRound["ceiling"])
+		}
+		res.RSSMiB = rssMiB(gh.cmd.Process.Pid)
+		gh.stop()
+		for name, rs := range res.Rounds {
+			var rps, p50, p99 []float64
+			for _, r := range rs {
+				rps, p50, p99 = append(rps, r.RPS), append(p50, r.P50ms), append(p99, r.P99ms)
+			}
+			res.Median[name] = result{RPS: median(rps), P50ms: median(p50), P99ms: median(p99)}
+		}
+		res.Ratios["gatehouse/nginx"] = median(vsNginx)
+		res.Ratios["gatehouse/ceiling"] = median(vsCeiling)
+		if sc.name == "no-plugins" {
+			noPluginRPS = res.Median["gatehouse"].RPS
+		} else if noPluginRPS > 0 {
+			res.Ratios["gatehouse/gatehouse-no-plugins"] = res.Median["gatehouse"].RPS / noPluginRPS
+		}
+		all = append(all, res)
+		m := res.Median
+		fmt.Printf("%-24s nginx %7.0f r/s p50 %.2fms p99 %.2fms | ceiling %7.0f r/s p50 %.2fms p99 %.2fms | gatehouse %7.0f r/s p50 %.2fms p99 %.2fms rss %.1fMiB",
+			sc.name, m["nginx-proxy"].RPS, m["nginx-proxy"].P50ms, m["nginx-proxy"].P99ms,
+			m["ceiling"].RPS, m["ceiling"].P50ms, m["ceiling"].P99ms,
+			m["gatehouse"].RPS, m["gatehouse"].P50ms, m["gatehouse"].P99ms, res.RSSMiB)
+		if r, ok := res.Ratios["gatehouse/gatehouse-no-plugins"]; ok {
+			fmt.Printf(" gatehouse/no-plugins %.2f", r)
+		}
+		fmt.Printf(" %s gatehouse/nginx %.2f gatehouse/ceiling %.2f\n", sc.name, res.Ratios["gatehouse/nginx"], res.Ratios["gatehouse/ceiling"])
+	}
+	idle, err := idleRSS(o, dir, upstream.addr, 1000)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("idle RSS with 1,000 routes: %.1f MiB\n", idle)
+	out, _ := json.MarshalIndent(map[string]any{"scenarios": all, "idle_rss_1000_routes_mib": idle,
+		"connections": o.connections, "duration_s": o.duration.Seconds(), "rounds": o.rounds}, "", "  ")
+	if err := os.WriteFile(o.out, out, 0o644); err != nil {
+		return err
+	}
+	fmt.Println("wrote", o.out)
+	return nil
+}
+
+// idleRSS configures n routes and reads Gatehouse's resident memory once it
+// settles.
+func idleRSS(o options, dir, upstream string, n int) (float64, error) {
+	gh, adm, err := startGatehouse(o, dir, upstream)
+	if err != nil {
+		return 0, err
+	}
+	defer gh.stop()
+	if err := adm.post("/services", "name=idle", "url=http://"+upstream+"/"); err != nil {
+		return 0, err
+	}
+	for i := 0; i < n; i++ {
+		if err := adm.post("/services/idle/routes", fmt.Sprintf("paths=/r%d", i), fmt.Sprintf("hosts=h%d.example.com", i%20)); err != nil {
+			return 0, err
+		}
+	}
+	time.Sleep(2 * time.Second)
+	rss := rssMiB(gh.cmd.Process.Pid)
+	if rss == 0 {
+		return 0, errors.New("could not read Gatehouse's RSS")
+	}
+	return rss, nil
+}
+
+func numCPU() int {
+	out, err := exec.Command("nproc").Output()
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	return n
+}
