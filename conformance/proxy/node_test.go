@@ -165,3 +165,20 @@ func (e echo) header(name string) string {
 	}
 	return ""
 }
+
+// configureGet reads an Admin API resource as JSON, failing on non-2xx.
+func (nd *node) configureGet(path string) map[string]any {
+	nd.t.Helper()
+	res, err := http.Get(nd.admin + path)
+	if err != nil {
+		nd.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode/100 != 2 {
+		nd.t.Fatalf("GET %s: %d %s", path, res.StatusCode, raw)
+	}
+	var out map[string]any
+	json.Unmarshal(raw, &out)
+	return out
+}
