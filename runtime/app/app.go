@@ -205,7 +205,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		DisableDefaultDate:           true,
 		DisableHeaderNormalizing:     true,
 		DisablePreParseMultipartForm: true,
-		BodyLimit:                    128 << 20,
+		StreamRequestBody:            true,
+		BodyLimit:                    1 << 20, // larger bodies stream through
 	})
 	handler := n.proxy.ServeFastHTTP
 	proxy.Use(func(c *fiber.Ctx) error {

@@ -154,6 +154,7 @@ func (r kServiceRequest) SetQuery(args map[string][]string) {
 	r.SetRawQuery(url.Values(args).Encode())
 }
 func (r kServiceRequest) SetRawBody(body []byte) {
+	r.s.bodySet = true
 	r.s.up.SetBody(body)
 }
 func (r kServiceRequest) SetBody(args map[string]any, mimeType string) error {
@@ -185,6 +186,7 @@ func (r kServiceRequest) SetBody(args map[string]any, mimeType string) error {
 		body = b
 	}
 	r.s.up.Header.SetContentType(mimeType)
+	r.s.bodySet = true
 	r.s.up.SetBody(body)
 	return nil
 }

@@ -128,6 +128,7 @@ type state struct {
 	hostOverride   string
 	targetOverride string
 	buffered       bool
+	bodySet        bool
 
 	exited bool
 	failed bool
@@ -151,7 +152,7 @@ func (s *state) reset() {
 	s.upScheme, s.upPath, s.upQuery = "", "", ""
 	s.queryChanged = false
 	s.hostOverride, s.targetOverride = "", ""
-	s.buffered, s.exited, s.failed = false, false, false
+	s.buffered, s.bodySet, s.exited, s.failed = false, false, false, false
 	s.consumer, s.credential, s.consumerID = nil, nil, ""
 	s.shared, s.pluginCtx, s.current = nil, nil, nil
 	s.respOps = s.respOps[:0]
@@ -368,9 +369,57 @@ func (srv *Server) prepareUpstream(st *state) {
 		up.Header.Del("X-Forwarded-Prefix")
 	}
 	up.Header.Set("X-Real-IP", st.clientIP)
-	if body := fctx.Request.Body(); len(body) > 0 {
-		up.SetBodyRaw(body)
+}
+
+// attachBody gives the upstream request the client's body, unless a plugin
+// set one: streamed through when the server is streaming it (large bodies
+// never sit in memory), else the buffered bytes. It reports whether the
+// body is streamed (and so cannot be sent twice).
+func attachBody(st *state) bool {
+	if st.bodySet {
+		return false
 	}
+	fctx := st.fctx
+	if fctx.Request.IsBodyStream() {
+		st.up.SetBodyStream(fctx.RequestBodyStream(), fctx.Request.Header.ContentLength())
+		return true
+	}
+	if body := fctx.Request.Body(); len(body) > 0 {
+		st.up.SetBodyRaw(body)
+	}
+	return false
+}
+
+// streamThreshold is the body size above which bodies stream through
+// instead of being read whole (with no plugin needing the whole body).
+const streamThreshold = 1 << 20
+
+// upstreamBody streams an upstream response to the client and releases the
+// response (returning its connection to the pool) once fasthttp closes it.
+type upstreamBody struct {
+	resp *fasthttp.Response
+}
+
+func (b *upstreamBody) Read(p []byte) (int, error) { return b.resp.BodyStream().Read(p) }
+
+func (b *upstreamBody) Close() error {
+	err := b.resp.CloseBodyStream()
+	fasthttp.ReleaseResponse(b.resp)
+	return err
+}
+
+// needsWholeBody reports whether a plugin reads or rewrites the response
+// body, which then cannot be streamed.
+func (st *state) needsWholeBody() bool {
+	if st.buffered {
+		return true
+	}
+	for _, in := range st.plan.Ran() {
+		if in.Has(hostabi.PhaseBodyFilter) {
+			return true
+		}
+	}
+	return false
 }
 
 func headerOr(fctx *fasthttp.RequestCtx, name, def string) string {
@@ -396,6 +445,8 @@ func (srv *Server) hostClient(scheme, addr string, svc *snapshot.Service) *fasth
 		MaxConns:                      4096,
 		MaxIdleConnDuration:           60 * time.Second,
 		MaxIdemponentCallAttempts:     1,
+		StreamResponseBody:            true,
+		MaxResponseBodySize:           streamThreshold,
 		ReadTimeout:                   svc.ReadTimeout,
 		WriteTimeout:                  svc.WriteTimeout,
 		Dial: func(a string) (net.Conn, error) {
@@ -418,6 +469,9 @@ func (srv *Server) forward(st *state) {
 	st.upResp = resp
 	var tried []string
 	attempts := svc.Retries + 1
+	if attachBody(st) {
+		attempts = 1 // a streamed body cannot be replayed
+	}
 	var lastErr error
 	for attempt := 0; attempt < attempts; attempt++ {
 		addr, peer, err := srv.pickAddr(st, tried)
@@ -477,7 +531,15 @@ func (srv *Server) forward(st *state) {
 			fctx.Response.Header.Del(op.name)
 		}
 	}
-	fctx.Response.SetBodyRaw(resp.Body())
+	if cl := resp.Header.ContentLength(); resp.BodyStream() != nil && (cl < 0 || cl > streamThreshold) && !st.needsWholeBody() {
+		// The body streams to the client; the response is released when
+		// fasthttp has written it.
+		fctx.Response.SetBodyStream(&upstreamBody{resp: resp}, resp.Header.ContentLength())
+		st.upResp = nil
+	} else {
+		// Move the buffer rather than copy it; resp is released in finish.
+		fctx.Response.SwapBody(resp.SwapBody(nil))
+	}
 	if srv.headers.upstreamStatus {
 		fctx.Response.Header.Set("X-Kong-Upstream-Status", strconv.Itoa(st.upStatus))
 	}
@@ -617,12 +679,14 @@ func (srv *Server) finish(st *state, start, proxied time.Time) bool {
 		if f := st.plan.Run(hostabi.PhaseHeaderFilter, st, st.exitedFn); f != nil {
 			return srv.failLate(st, f)
 		}
-		st.phase = hostabi.PhaseBodyFilter
-		out, f := st.plan.BodyFilter(st, fctx.Response.Body(), true)
-		if f != nil {
-			return srv.failLate(st, f)
+		if st.needsWholeBody() {
+			st.phase = hostabi.PhaseBodyFilter
+			out, f := st.plan.BodyFilter(st, fctx.Response.Body(), true)
+			if f != nil {
+				return srv.failLate(st, f)
+			}
+			fctx.Response.SetBody(out)
 		}
-		fctx.Response.SetBodyRaw(out)
 	}
 	now := time.Now()
 	if !proxied.IsZero() {
