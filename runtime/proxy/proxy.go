@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -52,12 +53,13 @@ type Options struct {
 
 // Server is the proxy.
 type Server struct {
-	opts    Options
-	log     *slog.Logger
-	clients sync.Map // "scheme://addr" -> *fasthttp.HostClient
-	states  sync.Pool
-	trusted []netip.Prefix
-	headers struct {
+	opts      Options
+	log       *slog.Logger
+	clientsMu sync.RWMutex
+	clients   map[clientKey]*fasthttp.HostClient
+	states    sync.Pool
+	trusted   []netip.Prefix
+	headers   struct {
 		upstreamLatency, proxyLatency, responseLatency, via, server, upstreamStatus, requestID bool
 	}
 	serverToken string
@@ -166,6 +168,15 @@ func (s *state) captures() map[string]string {
 	return s.match.Captures.Map()
 }
 
+// reqID returns the request's id, made on first use: most requests never
+// need one.
+func (s *state) reqID() string {
+	if s.requestID == "" {
+		s.requestID = newRequestID()
+	}
+	return s.requestID
+}
+
 func newRequestID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
@@ -219,7 +230,7 @@ func (st *state) release() {
 // state (and releases it later).
 func (srv *Server) serve(st *state, start time.Time) bool {
 	fctx := st.fctx
-	st.requestID = newRequestID()
+	st.requestID = ""
 	st.scheme = "http"
 	if fctx.IsTLS() {
 		st.scheme = "https"
@@ -231,7 +242,7 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 	st.path = string(fctx.Path())
 
 	if srv.headers.requestID {
-		fctx.Response.Header.Set("X-Kong-Request-Id", st.requestID)
+		fctx.Response.Header.Set("X-Kong-Request-Id", st.reqID())
 	}
 	// rewrite: global plugins, before routing.
 	st.phase = hostabi.PhaseRewrite
@@ -248,7 +259,7 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 		st.rreq.SNI = cs.ServerName
 	}
 	if !st.snap.Router.Match(&st.rreq, &st.match) {
-		srv.errorResponse(fctx, fasthttp.StatusNotFound, msgNoRoute, st.requestID)
+		srv.errorResponse(fctx, fasthttp.StatusNotFound, msgNoRoute, st.reqID())
 		return srv.finish(st, start, time.Time{})
 	}
 	route := st.match.Route
@@ -257,7 +268,7 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 	}
 	st.service = st.snap.Services[route.ServiceID]
 	if st.service == nil {
-		srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgNoService, st.requestID)
+		srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgNoService, st.reqID())
 		return srv.finish(st, start, time.Time{})
 	}
 	srv.prepareUpstream(st)
@@ -390,6 +401,8 @@ func attachBody(st *state) bool {
 	return false
 }
 
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
+
 // streamThreshold is the body size above which bodies stream through
 // instead of being read whole (with no plugin needing the whole body).
 const streamThreshold = 1 << 20
@@ -431,12 +444,14 @@ func headerOr(fctx *fasthttp.RequestCtx, name, def string) string {
 
 // hostClient returns the pooled keep-alive client for an address.
 func (srv *Server) hostClient(scheme, addr string, svc *snapshot.Service) *fasthttp.HostClient {
-	key := scheme + "://" + addr + "#" + strconv.FormatInt(int64(svc.ConnectTimeout), 10) + "/" +
-		strconv.FormatInt(int64(svc.WriteTimeout), 10) + "/" + strconv.FormatInt(int64(svc.ReadTimeout), 10)
-	if c, ok := srv.clients.Load(key); ok {
-		return c.(*fasthttp.HostClient)
+	key := clientKey{scheme: scheme, addr: addr, connect: svc.ConnectTimeout, write: svc.WriteTimeout, read: svc.ReadTimeout}
+	srv.clientsMu.RLock()
+	c := srv.clients[key]
+	srv.clientsMu.RUnlock()
+	if c != nil {
+		return c
 	}
-	c := &fasthttp.HostClient{
+	c = &fasthttp.HostClient{
 		Addr:                          addr,
 		IsTLS:                         scheme == "https" || scheme == "grpcs" || scheme == "wss",
 		NoDefaultUserAgentHeader:      true,
@@ -453,8 +468,22 @@ func (srv *Server) hostClient(scheme, addr string, svc *snapshot.Service) *fasth
 			return fasthttp.DialTimeout(a, svc.ConnectTimeout)
 		},
 	}
-	actual, _ := srv.clients.LoadOrStore(key, c)
-	return actual.(*fasthttp.HostClient)
+	srv.clientsMu.Lock()
+	defer srv.clientsMu.Unlock()
+	if existing := srv.clients[key]; existing != nil {
+		return existing
+	}
+	if srv.clients == nil {
+		srv.clients = map[clientKey]*fasthttp.HostClient{}
+	}
+	srv.clients[key] = c
+	return c
+}
+
+// clientKey identifies a pool of upstream connections.
+type clientKey struct {
+	scheme, addr         string
+	connect, write, read time.Duration
 }
 
 // forward sends the upstream request, retrying connection failures on
@@ -476,7 +505,7 @@ func (srv *Server) forward(st *state) {
 	for attempt := 0; attempt < attempts; attempt++ {
 		addr, peer, err := srv.pickAddr(st, tried)
 		if err != nil {
-			srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgNoPeer, st.requestID)
+			srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgNoPeer, st.reqID())
 			st.failed = true
 			return
 		}
@@ -505,11 +534,11 @@ func (srv *Server) forward(st *state) {
 	if lastErr != nil {
 		st.failed = true
 		if isTimeout(lastErr) {
-			srv.errorResponse(fctx, fasthttp.StatusGatewayTimeout, msgTimeout, st.requestID)
+			srv.errorResponse(fctx, fasthttp.StatusGatewayTimeout, msgTimeout, st.reqID())
 		} else {
-			srv.errorResponse(fctx, fasthttp.StatusBadGateway, msgBadGateway, st.requestID)
+			srv.errorResponse(fctx, fasthttp.StatusBadGateway, msgBadGateway, st.reqID())
 		}
-		srv.log.Error("upstream request failed", "service", svc.Name, "error", lastErr, "request_id", st.requestID)
+		srv.log.Error("upstream request failed", "service", svc.Name, "error", lastErr, "request_id", st.reqID())
 		return
 	}
 	st.upStatus = resp.StatusCode()
@@ -537,8 +566,22 @@ func (srv *Server) forward(st *state) {
 		fctx.Response.SetBodyStream(&upstreamBody{resp: resp}, resp.Header.ContentLength())
 		st.upResp = nil
 	} else {
-		// Move the buffer rather than copy it; resp is released in finish.
-		fctx.Response.SwapBody(resp.SwapBody(nil))
+		// Copy into the client response's own (pooled) buffer; resp is
+		// released in finish.
+		if stream := resp.BodyStream(); stream != nil {
+			buf := copyBuffers.Get().(*[]byte)
+			_, err := io.CopyBuffer(fctx.Response.BodyWriter(), stream, *buf)
+			copyBuffers.Put(buf)
+			resp.CloseBodyStream()
+			if err != nil {
+				st.failed = true
+				fctx.Response.ResetBody()
+				srv.errorResponse(fctx, fasthttp.StatusBadGateway, msgBadGateway, st.reqID())
+				return
+			}
+		} else {
+			fctx.Response.SetBody(resp.Body())
+		}
 	}
 	if srv.headers.upstreamStatus {
 		fctx.Response.Header.Set("X-Kong-Upstream-Status", strconv.Itoa(st.upStatus))
@@ -557,6 +600,9 @@ func (srv *Server) upstreamHost(st *state, peer *balancer.Peer) string {
 		return string(st.fctx.Host())
 	}
 	svc := st.service
+	if peer == nil && st.upScheme == svc.Protocol {
+		return svc.HostHeader
+	}
 	host, port := svc.Host, svc.Port
 	if peer != nil {
 		host, port = peer.Hostname, peer.Port
@@ -573,7 +619,7 @@ func (srv *Server) pickAddr(st *state, tried []string) (string, *balancer.Peer, 
 	}
 	svc := st.service
 	if svc.Upstream == nil {
-		return net.JoinHostPort(svc.Host, strconv.Itoa(svc.Port)), nil, nil
+		return svc.Addr, nil, nil
 	}
 	in := balancer.HashInput{ConsumerID: st.consumerID, ClientIP: st.clientIP, Path: st.path,
 		Header: st.requestHeader,
@@ -638,7 +684,7 @@ func (srv *Server) redirectHTTPS(st *state, start time.Time) bool {
 	if code == 0 || code == 426 {
 		fctx.Response.Header.Set("Connection", "Upgrade")
 		fctx.Response.Header.Set("Upgrade", "TLS/1.2, HTTP/1.1")
-		srv.errorResponse(fctx, fasthttp.StatusUpgradeRequired, msgUseHTTPS, st.requestID)
+		srv.errorResponse(fctx, fasthttp.StatusUpgradeRequired, msgUseHTTPS, st.reqID())
 		return srv.finish(st, start, time.Time{})
 	}
 	host := string(fctx.Host())
@@ -657,10 +703,10 @@ func (srv *Server) redirectHTTPS(st *state, start time.Time) bool {
 // fail ends the request after a plugin fault: 500, a log line, and no
 // proxying of a half-processed request.
 func (srv *Server) fail(st *state, f *chain.Fault, start time.Time) bool {
-	srv.log.Error("plugin failed; request ended with 500", "plugin", f.Plugin, "phase", f.Phase.String(), "error", f.Err, "request_id", st.requestID)
+	srv.log.Error("plugin failed; request ended with 500", "plugin", f.Plugin, "phase", f.Phase.String(), "error", f.Err, "request_id", st.reqID())
 	st.failed = true
 	st.fctx.Response.Reset()
-	srv.errorResponse(st.fctx, fasthttp.StatusInternalServerError, msgUnexpected, st.requestID)
+	srv.errorResponse(st.fctx, fasthttp.StatusInternalServerError, msgUnexpected, st.reqID())
 	return srv.finish(st, start, time.Time{})
 }
 
@@ -715,10 +761,10 @@ func (srv *Server) finish(st *state, start, proxied time.Time) bool {
 }
 
 func (srv *Server) failLate(st *state, f *chain.Fault) bool {
-	srv.log.Error("plugin failed; request ended with 500", "plugin", f.Plugin, "phase", f.Phase.String(), "error", f.Err, "request_id", st.requestID)
+	srv.log.Error("plugin failed; request ended with 500", "plugin", f.Plugin, "phase", f.Phase.String(), "error", f.Err, "request_id", st.reqID())
 	st.failed = true
 	st.fctx.Response.Reset()
-	srv.errorResponse(st.fctx, fasthttp.StatusInternalServerError, msgUnexpected, st.requestID)
+	srv.errorResponse(st.fctx, fasthttp.StatusInternalServerError, msgUnexpected, st.reqID())
 	if st.upResp != nil {
 		fasthttp.ReleaseResponse(st.upResp)
 		st.upResp = nil
@@ -747,7 +793,7 @@ func (srv *Server) logPhase(st *state) bool {
 	go func() {
 		defer st.release()
 		if f := st.plan.Run(hostabi.PhaseLog, st, st.exitedFn); f != nil {
-			srv.log.Error("plugin failed in log phase", "plugin", f.Plugin, "error", f.Err, "request_id", st.requestID)
+			srv.log.Error("plugin failed in log phase", "plugin", f.Plugin, "error", f.Err, "request_id", st.reqID())
 		}
 	}()
 	return true

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -32,7 +33,12 @@ type Service struct {
 	Host     string
 	Port     int
 	Path     string
-	Retries  int
+	// Addr is host:port, for services that do not name an upstream.
+	Addr string
+	// HostHeader is the Host header Kong sends to such a service: the host,
+	// with the port unless it is the protocol's default.
+	HostHeader string
+	Retries    int
 	// Timeouts in milliseconds, as Kong stores them.
 	ConnectTimeout, WriteTimeout, ReadTimeout time.Duration
 	Enabled                                   bool
@@ -381,6 +387,11 @@ func (b *Builder) build(ctx context.Context) (_ *Snapshot, err error) {
 			ReadTimeout:    time.Duration(num(s, "read_timeout")) * time.Millisecond,
 			Enabled:        enabled, Raw: s}
 		svc.Upstream = snap.Upstreams[svc.Host]
+		svc.Addr = net.JoinHostPort(svc.Host, strconv.Itoa(svc.Port))
+		svc.HostHeader = svc.Addr
+		if (svc.Protocol == "http" && svc.Port == 80) || (svc.Protocol == "https" && svc.Port == 443) {
+			svc.HostHeader = svc.Host
+		}
 		snap.Services[id] = svc
 	}
 	r, err := router.Compile(routes, svcRaw)
