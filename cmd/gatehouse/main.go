@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/admin"
 	"github.com/gatehouse/gatehouse/runtime/app"
 	"github.com/gatehouse/gatehouse/runtime/config"
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle" // the native plugins
 )
 
 const usage = `Usage: gatehouse COMMAND [OPTIONS]

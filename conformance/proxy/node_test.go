@@ -14,7 +14,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/runtime/app"
 	"github.com/gatehouse/gatehouse/runtime/config"
-	// _ "github.com/gatehouse/gatehouse/runtime/plugins/bundle"
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle"
 )
 
 // node is a running gateway with clients for its Admin API and proxy.

@@ -203,7 +203,6 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	proxy := fiber.New(fiber.Config{
 		DisableStartupMessage:        true,
 		DisableDefaultDate:           true,
-		DisableHeaderNormalizing:     true,
 		DisablePreParseMultipartForm: true,
 		StreamRequestBody:            true,
 		BodyLimit:                    1 << 20, // larger bodies stream through

@@ -452,18 +452,17 @@ func (srv *Server) hostClient(scheme, addr string, svc *snapshot.Service) *fasth
 		return c
 	}
 	c = &fasthttp.HostClient{
-		Addr:                          addr,
-		IsTLS:                         scheme == "https" || scheme == "grpcs" || scheme == "wss",
-		NoDefaultUserAgentHeader:      true,
-		DisableHeaderNamesNormalizing: true,
-		DisablePathNormalizing:        true,
-		MaxConns:                      4096,
-		MaxIdleConnDuration:           60 * time.Second,
-		MaxIdemponentCallAttempts:     1,
-		StreamResponseBody:            true,
-		MaxResponseBodySize:           streamThreshold,
-		ReadTimeout:                   svc.ReadTimeout,
-		WriteTimeout:                  svc.WriteTimeout,
+		Addr:                      addr,
+		IsTLS:                     scheme == "https" || scheme == "grpcs" || scheme == "wss",
+		NoDefaultUserAgentHeader:  true,
+		DisablePathNormalizing:    true,
+		MaxConns:                  4096,
+		MaxIdleConnDuration:       60 * time.Second,
+		MaxIdemponentCallAttempts: 1,
+		StreamResponseBody:        true,
+		MaxResponseBodySize:       streamThreshold,
+		ReadTimeout:               svc.ReadTimeout,
+		WriteTimeout:              svc.WriteTimeout,
 		Dial: func(a string) (net.Conn, error) {
 			return fasthttp.DialTimeout(a, svc.ConnectTimeout)
 		},

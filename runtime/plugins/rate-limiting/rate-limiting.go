@@ -1,0 +1,469 @@
+// Package ratelimiting is Gatehouse's native rate-limiting plugin,
+// compatible with Kong 3.9's with the "local" policy: requests are counted
+// per identifier (consumer, credential, IP, service, header or path) in
+// fixed second, minute, hour, day, month and year windows aligned on UTC
+// boundaries, and rejected once a window's limit is reached. Counters live
+// in the plugin instance's memory, exact under concurrency; the "cluster"
+// and "redis" policies are not available yet. See README.md.
+package ratelimiting
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/runtime/plugin"
+)
+
+// Name, Priority and Version of the plugin, as Kong reports them.
+const (
+	Name     = "rate-limiting"
+	Priority = 910
+	Version  = "3.9.0"
+)
+
+func init() {
+	plugin.Register(&plugin.Definition{
+		Name:     Name,
+		Version:  Version,
+		Priority: Priority,
+		Schema:   Schema(),
+		New:      New,
+	})
+}
+
+// Period is a rate-limiting window.
+type Period int
+
+// The windows, shortest first.
+const (
+	Second Period = iota
+	Minute
+	Hour
+	Day
+	Month
+	Year
+	numPeriods
+)
+
+var periodNames = [numPeriods]string{"second", "minute", "hour", "day", "month", "year"}
+
+// String returns the configuration field name of the period.
+func (p Period) String() string {
+	if p >= 0 && p < numPeriods {
+		return periodNames[p]
+	}
+	return "unknown"
+}
+
+// expirations are Kong's window lengths in seconds (policies.EXPIRATIONS),
+// used for RateLimit-Reset: a month counts as 30 days, a year as 365.
+var expirations = [numPeriods]int64{1, 60, 3600, 86400, 2592000, 31536000}
+
+// Kong's response headers.
+var (
+	headerLimit = [numPeriods]string{
+		"X-RateLimit-Limit-Second", "X-RateLimit-Limit-Minute", "X-RateLimit-Limit-Hour",
+		"X-RateLimit-Limit-Day", "X-RateLimit-Limit-Month", "X-RateLimit-Limit-Year",
+	}
+	headerRemaining = [numPeriods]string{
+		"X-RateLimit-Remaining-Second", "X-RateLimit-Remaining-Minute", "X-RateLimit-Remaining-Hour",
+		"X-RateLimit-Remaining-Day", "X-RateLimit-Remaining-Month", "X-RateLimit-Remaining-Year",
+	}
+)
+
+const (
+	headerRateLimitLimit     = "RateLimit-Limit"
+	headerRateLimitRemaining = "RateLimit-Remaining"
+	headerRateLimitReset     = "RateLimit-Reset"
+	headerRetryAfter         = "Retry-After"
+)
+
+// Config is the plugin's validated configuration.
+type Config struct {
+	// Limits per period; 0 means no limit for that period.
+	Limits [numPeriods]float64
+	// LimitBy is consumer, credential, ip, service, header or path.
+	LimitBy    string
+	HeaderName string
+	Path       string
+	// Policy is local, cluster or redis; only local is available.
+	Policy            string
+	FaultTolerant     bool
+	HideClientHeaders bool
+	// ErrorCode is the status of rejected requests; one outside 100-599
+	// makes rejections fail with an error (a 500), as in Kong.
+	ErrorCode    float64
+	ErrorMessage string
+	SyncRate     float64
+}
+
+// ParseConfig reads a configuration map as the store delivers it
+// (validated, defaults filled). Values of the wrong type are an error.
+func ParseConfig(m map[string]any) (Config, error) {
+	c := Config{LimitBy: "consumer", Policy: "local", FaultTolerant: true, ErrorCode: 429,
+		ErrorMessage: "API rate limit exceeded", SyncRate: -1}
+	var errs []error
+	num := func(name string) (float64, bool) {
+		switch t := m[name].(type) {
+		case nil:
+			return 0, false
+		case float64:
+			return t, true
+		case int64:
+			return float64(t), true
+		case int:
+			return float64(t), true
+		default:
+			errs = append(errs, fmt.Errorf("rate-limiting: %s: expected a number, got %T", name, t))
+			return 0, false
+		}
+	}
+	str := func(name string, dst *string) {
+		switch t := m[name].(type) {
+		case nil:
+		case string:
+			*dst = t
+		default:
+			errs = append(errs, fmt.Errorf("rate-limiting: %s: expected a string, got %T", name, t))
+		}
+	}
+	boolean := func(name string, dst *bool) {
+		switch t := m[name].(type) {
+		case nil:
+		case bool:
+			*dst = t
+		default:
+			errs = append(errs, fmt.Errorf("rate-limiting: %s: expected a boolean, got %T", name, t))
+		}
+	}
+	for p := Second; p < numPeriods; p++ {
+		if v, ok := num(p.String()); ok {
+			if !(v > 0) || math.IsInf(v, 0) {
+				errs = append(errs, fmt.Errorf("rate-limiting: %s: value must be greater than 0", p))
+				continue
+			}
+			c.Limits[p] = v
+		}
+	}
+	str("limit_by", &c.LimitBy)
+	str("header_name", &c.HeaderName)
+	str("path", &c.Path)
+	str("policy", &c.Policy)
+	boolean("fault_tolerant", &c.FaultTolerant)
+	boolean("hide_client_headers", &c.HideClientHeaders)
+	if v, ok := num("error_code"); ok {
+		c.ErrorCode = v
+	}
+	str("error_message", &c.ErrorMessage)
+	if v, ok := num("sync_rate"); ok {
+		c.SyncRate = v
+	}
+	return c, errors.Join(errs...)
+}
+
+// Plugin is one configured rate-limiting instance. It holds the counters
+// of its windows; Close frees them. Safe for concurrent use.
+type Plugin struct {
+	conf    Config
+	periods []Period // configured periods, shortest first
+	// limitText is each limit as sent in headers.
+	limitText [numPeriods]string
+	now       func() time.Time
+	// sweepEvery is how often a shard drops expired counters (seconds).
+	sweepEvery int64
+	// cursor picks the shard a request also sweeps, round-robin, so that
+	// shards no request hashes to are swept too.
+	cursor atomic.Uint32
+	shards [numShards]shard
+}
+
+const numShards = 64
+
+// shard holds the counters of the identifiers hashing to it; its mutex
+// makes a request's check and increment of every window atomic.
+type shard struct {
+	mu        sync.Mutex
+	m         map[string]counters
+	nextSweep int64
+	_         [40]byte // keep shards on separate cache lines
+}
+
+// counters are one identifier's windows: the window start (Unix seconds)
+// and the requests counted in it.
+type counters struct {
+	start [numPeriods]int64
+	count [numPeriods]int64
+}
+
+// New creates an instance from a validated configuration.
+func New(config map[string]any) (any, error) {
+	c, err := ParseConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	return NewPlugin(c)
+}
+
+// NewPlugin creates an instance from a parsed configuration. Policies
+// other than "local" are refused.
+func NewPlugin(c Config) (*Plugin, error) {
+	switch c.Policy {
+	case "local", "":
+	default:
+		return nil, fmt.Errorf("policy '%s' is not available yet", c.Policy)
+	}
+	p := &Plugin{conf: c, now: time.Now, sweepEvery: 3600}
+	for per := Second; per < numPeriods; per++ {
+		if c.Limits[per] > 0 {
+			p.periods = append(p.periods, per)
+			p.limitText[per] = formatNumber(c.Limits[per])
+		}
+	}
+	if len(p.periods) == 0 {
+		return nil, errors.New("rate-limiting: at least one of second, minute, hour, day, month or year must be set")
+	}
+	if e := expirations[p.periods[0]]; e < p.sweepEvery {
+		p.sweepEvery = e
+	}
+	return p, nil
+}
+
+// SetClock makes the instance read time from now; for tests.
+func (p *Plugin) SetClock(now func() time.Time) { p.now = now }
+
+// Close implements hostabi.Closer: it frees the counters.
+func (p *Plugin) Close() error {
+	for i := range p.shards {
+		s := &p.shards[i]
+		s.mu.Lock()
+		s.m = nil
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// Len returns the number of identifiers with live counters.
+func (p *Plugin) Len() int {
+	n := 0
+	for i := range p.shards {
+		s := &p.shards[i]
+		s.mu.Lock()
+		n += len(s.m)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// windowStarts returns the start of every window containing now, in UTC
+// (kong.tools.timestamp.get_timestamps).
+func windowStarts(now int64) [numPeriods]int64 {
+	t := time.Unix(now, 0).UTC()
+	y, mo, _ := t.Date()
+	return [numPeriods]int64{
+		now,
+		now - mod(now, 60),
+		now - mod(now, 3600),
+		now - mod(now, 86400),
+		time.Date(y, mo, 1, 0, 0, 0, 0, time.UTC).Unix(),
+		time.Date(y, time.January, 1, 0, 0, 0, 0, time.UTC).Unix(),
+	}
+}
+
+func mod(a, b int64) int64 {
+	m := a % b
+	if m < 0 {
+		m += b
+	}
+	return m
+}
+
+// Identifier returns the key the request is counted under, as Kong's
+// get_identifier: the configured entity, falling back to the client IP.
+func (p *Plugin) Identifier(k hostabi.Kong) string {
+	var id string
+	switch p.conf.LimitBy {
+	case "consumer":
+		if id = stringOf(k.Client().Consumer(), "id"); id == "" {
+			id = stringOf(k.Client().Credential(), "id")
+		}
+	case "credential":
+		id = stringOf(k.Client().Credential(), "id")
+	case "service":
+		id = stringOf(k.Router().Service(), "id")
+	case "header":
+		if p.conf.HeaderName != "" {
+			id = k.Request().Header(p.conf.HeaderName)
+		}
+	case "path":
+		if path := k.Request().Path(); p.conf.Path != "" && path == p.conf.Path {
+			id = path
+		}
+	}
+	if id == "" {
+		id = k.Client().ForwardedIP()
+	}
+	return id
+}
+
+func stringOf(e hostabi.Entity, field string) string {
+	s, _ := e[field].(string)
+	return s
+}
+
+// usage is what one request saw: the requests counted in each window
+// before it, and the first exhausted window (-1: none).
+type usage struct {
+	count  [numPeriods]int64
+	starts [numPeriods]int64
+	stop   Period
+}
+
+// take counts a request for id unless a window is exhausted.
+func (p *Plugin) take(id string, now int64) usage {
+	u := usage{starts: windowStarts(now), stop: -1}
+	s := &p.shards[fnv(id)%numShards]
+	s.mu.Lock()
+	if s.m == nil {
+		s.m = map[string]counters{}
+	}
+	if now >= s.nextSweep {
+		p.sweep(s, u.starts)
+		s.nextSweep = now + p.sweepEvery
+	}
+	c := s.m[id]
+	for _, per := range p.periods {
+		if c.start[per] != u.starts[per] {
+			c.start[per], c.count[per] = u.starts[per], 0
+		}
+		u.count[per] = c.count[per]
+		if u.stop < 0 && p.conf.Limits[per]-float64(c.count[per]) <= 0 {
+			u.stop = per
+		}
+	}
+	if u.stop < 0 {
+		for _, per := range p.periods {
+			c.count[per]++
+		}
+	}
+	s.m[id] = c
+	s.mu.Unlock()
+
+	// Amortized cleanup: sweep one more shard, round-robin, if it is due
+	// and free.
+	if o := &p.shards[p.cursor.Add(1)%numShards]; o != s && o.mu.TryLock() {
+		if now >= o.nextSweep {
+			p.sweep(o, u.starts)
+			o.nextSweep = now + p.sweepEvery
+		}
+		o.mu.Unlock()
+	}
+	return u
+}
+
+// sweep drops the identifiers whose every window has ended; the caller
+// holds s.mu.
+func (p *Plugin) sweep(s *shard, starts [numPeriods]int64) {
+	for id, c := range s.m {
+		live := false
+		for _, per := range p.periods {
+			if c.start[per] >= starts[per] {
+				live = true
+				break
+			}
+		}
+		if !live {
+			delete(s.m, id)
+		}
+	}
+}
+
+func fnv(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
+
+type messageBody struct {
+	Message string `json:"message"`
+}
+
+// Access implements hostabi.Accessor.
+func (p *Plugin) Access(k hostabi.Kong) error {
+	now := p.now().Unix()
+	u := p.take(p.Identifier(k), now)
+
+	var headers map[string]string
+	if u.stop >= 0 {
+		headers = make(map[string]string, 2*len(p.periods)+4)
+	}
+	var reset int64
+	if !p.conf.HideClientHeaders {
+		var limit string
+		var remaining float64
+		var window int64
+		chosen := false
+		resp := k.Response()
+		for _, per := range p.periods {
+			lim := p.conf.Limits[per]
+			rem := lim - float64(u.count[per])
+			if u.stop < 0 || u.stop == per {
+				rem--
+			}
+			rem = math.Max(0, rem)
+			if !chosen || rem < remaining || (rem == remaining && expirations[per] > window) {
+				chosen, limit, remaining, window = true, p.limitText[per], rem, expirations[per]
+				reset = max(1, window-(now-u.starts[per]))
+			}
+			if headers != nil {
+				headers[headerLimit[per]] = p.limitText[per]
+				headers[headerRemaining[per]] = formatNumber(rem)
+			} else {
+				resp.SetHeader(headerLimit[per], p.limitText[per])
+				resp.SetHeader(headerRemaining[per], formatNumber(rem))
+			}
+		}
+		if headers != nil {
+			headers[headerRateLimitLimit] = limit
+			headers[headerRateLimitRemaining] = formatNumber(remaining)
+			headers[headerRateLimitReset] = strconv.FormatInt(reset, 10)
+		} else {
+			resp.SetHeader(headerRateLimitLimit, limit)
+			resp.SetHeader(headerRateLimitRemaining, formatNumber(remaining))
+			resp.SetHeader(headerRateLimitReset, strconv.FormatInt(reset, 10))
+		}
+	}
+	if u.stop >= 0 {
+		if reset > 0 {
+			headers[headerRetryAfter] = strconv.FormatInt(reset, 10)
+		}
+		code := p.conf.ErrorCode
+		if code < 100 || code > 599 || code != math.Trunc(code) {
+			return fmt.Errorf("rate-limiting: error_code %v is not an HTTP status code between 100 and 599", code)
+		}
+		k.Response().Exit(int(code), messageBody{p.conf.ErrorMessage}, headers)
+	}
+	return nil
+}
+
+// formatNumber renders a number as Lua's tostring does for these values:
+// integers without a fraction.
+func formatNumber(f float64) string {
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+		return strconv.FormatInt(int64(f), 10)
+	}
+	return strconv.FormatFloat(f, 'g', 14, 64)
+}
+
+var (
+	_ hostabi.Accessor = (*Plugin)(nil)
+	_ hostabi.Closer   = (*Plugin)(nil)
+)

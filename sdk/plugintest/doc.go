@@ -1,0 +1,33 @@
+// Package plugintest runs Gatehouse plugins without a gateway: it implements
+// hostabi.Kong over an in-memory request, records everything a plugin does
+// (upstream request changes, Response.Exit, response headers,
+// Client.Authenticate, kong.log) and backs the node services plugins use
+// (consumers, credentials, the cache) with maps.
+//
+// The usual test builds a configuration through the plugin's schema, creates
+// an instance, and runs a phase:
+//
+//	cfg := plugintest.Config(t, keyauth.Schema(), map[string]any{"hide_credentials": true})
+//	inst, _ := keyauth.New(cfg)
+//	env := plugintest.NewEnv()
+//	alice := env.AddConsumer(hostabi.Entity{"username": "alice"})
+//	env.AddKeyAuth(alice, "secret")
+//	res := env.Run(t, inst, hostabi.PhaseAccess,
+//		plugintest.NewRequest("GET", "/").WithHeader("apikey", "secret"))
+//	// res.Exited, res.UpstreamHeader("X-Consumer-Username"), res.Consumer ...
+//
+// An Env plays the node: it outlives requests, so a cache entry or a
+// plugin's own state (rate-limiting counters) carries over between Run
+// calls. Run with a fresh Env is plugintest.Run.
+//
+// The fake follows the node's behaviour where the ABI leaves room: Request
+// reads the request as the client sent it (changes made through
+// ServiceRequest are visible only in the Result), header names are
+// case-insensitive, Client.LoadConsumer finds consumers by id or, when
+// asked, by username, and Response.Exit encodes bodies that are not []byte
+// or string as JSON.
+//
+// For benchmarks, reuse one Kong: Env.NewKong once, then Kong.Reset and
+// Call per iteration; the harness then allocates nothing of its own beyond
+// what the plugin's calls record.
+package plugintest

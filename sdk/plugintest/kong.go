@@ -1,0 +1,629 @@
+package plugintest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/hostabi"
+)
+
+// HeaderOp is one header change a plugin made, in call order.
+type HeaderOp struct {
+	// Op is "set", "add" or "clear".
+	Op    string
+	Name  string
+	Value string
+}
+
+// AuthCall is one Client.Authenticate call.
+type AuthCall struct {
+	Consumer   hostabi.Entity
+	Credential hostabi.Entity
+}
+
+// LogEntry is one kong.log call.
+type LogEntry struct {
+	// Level is "debug", "info", "notice", "warn", "err" or "crit".
+	Level string
+	Msg   string
+	KV    []any
+}
+
+// Kong implements hostabi.Kong over one in-memory Request: reads come from
+// the Request, changes are recorded. Get one from Env.NewKong, call plugin
+// phases on it with Call (several phases may run on the same Kong, as they
+// do on one request) and read what happened with Result. Reset clears the
+// recorded changes so a Kong can be reused, which keeps benchmarks free of
+// harness allocations.
+//
+// A Kong serves one request: it is not safe for concurrent use.
+type Kong struct {
+	env   *Env
+	req   *Request
+	phase hostabi.Phase
+	hdr   map[string][]string // request headers, lower-cased names
+	shdr  map[string][]string // service response headers, lower-cased
+	query map[string][]string // decoded query, built on first use
+
+	// upstream request
+	upMethod, upPath, upQuery, upScheme string
+	methodSet, pathSet, querySet        bool
+	upBody                              []byte
+	bodySet                             bool
+	headerOps                           []HeaderOp
+	target                              string
+	buffering                           bool
+
+	// response
+	status      int
+	respOps     []HeaderOp
+	exited      bool
+	exitBody    []byte
+	exitValue   any
+	exitHeaders map[string]string
+	respBody    []byte
+	respBodySet bool
+
+	// client
+	consumer, credential hostabi.Entity
+	authCalls            []AuthCall
+
+	shared, pluginCtx map[string]any
+	logs              []LogEntry
+}
+
+// NewKong returns a Kong serving req in this environment.
+func (e *Env) NewKong(req *Request) *Kong {
+	if req == nil {
+		req = &Request{}
+	}
+	k := &Kong{env: e, req: req, hdr: lowerHeaders(req.Header), shdr: lowerHeaders(req.ServiceHeader)}
+	k.Reset()
+	return k
+}
+
+// Reset forgets every recorded change, as if the request had just arrived.
+func (k *Kong) Reset() {
+	k.upMethod, k.upPath, k.upQuery, k.upScheme = k.req.method(), k.req.path(), k.req.RawQuery, k.req.scheme()
+	k.methodSet, k.pathSet, k.querySet = false, false, false
+	k.upBody, k.bodySet = k.req.Body, false
+	k.headerOps = k.headerOps[:0]
+	k.target, k.buffering = "", false
+	k.status = k.req.ServiceStatus
+	if k.status == 0 {
+		k.status = 200
+	}
+	k.respOps = k.respOps[:0]
+	k.exited, k.exitBody, k.exitValue, k.exitHeaders = false, nil, nil, nil
+	k.respBody, k.respBodySet = k.req.ServiceBody, false
+	k.consumer, k.credential = k.req.Consumer, k.req.Credential
+	k.authCalls = k.authCalls[:0]
+	k.shared, k.pluginCtx = nil, nil
+	k.logs = k.logs[:0]
+}
+
+// SetPhase sets the phase Kong.Phase reports; Call sets it too.
+func (k *Kong) SetPhase(p hostabi.Phase) { k.phase = p }
+
+// Phase implements hostabi.Kong.
+func (k *Kong) Phase() hostabi.Phase { return k.phase }
+
+// Context implements hostabi.Kong.
+func (k *Kong) Context() context.Context {
+	if k.req.Context != nil {
+		return k.req.Context
+	}
+	return context.Background()
+}
+
+// Request implements hostabi.Kong.
+func (k *Kong) Request() hostabi.Request { return kRequest{k} }
+
+// ServiceRequest implements hostabi.Kong.
+func (k *Kong) ServiceRequest() hostabi.ServiceRequest { return kServiceRequest{k} }
+
+// Response implements hostabi.Kong.
+func (k *Kong) Response() hostabi.Response { return kResponse{k} }
+
+// ServiceResponse implements hostabi.Kong.
+func (k *Kong) ServiceResponse() hostabi.ServiceResponse { return kServiceResponse{k} }
+
+// Client implements hostabi.Kong.
+func (k *Kong) Client() hostabi.Client { return kClient{k} }
+
+// Ctx implements hostabi.Kong.
+func (k *Kong) Ctx() hostabi.Ctx { return kCtx{k} }
+
+// Log implements hostabi.Kong.
+func (k *Kong) Log() hostabi.Log { return kLog{k} }
+
+// Cache implements hostabi.Kong.
+func (k *Kong) Cache() hostabi.Cache { return k.env.cache }
+
+// Node implements hostabi.Kong.
+func (k *Kong) Node() hostabi.Node { return kNode{k} }
+
+// Router implements hostabi.Kong.
+func (k *Kong) Router() hostabi.Router { return kRouter{k} }
+
+// Credentials implements hostabi.Kong.
+func (k *Kong) Credentials() hostabi.Credentials { return credentials{k.env} }
+
+var _ hostabi.Kong = (*Kong)(nil)
+
+// ---- kong.request ----
+
+type kRequest struct{ k *Kong }
+
+func (r kRequest) Scheme() string { return r.k.req.scheme() }
+func (r kRequest) Host() string {
+	if r.k.req.Host == "" {
+		return "example.test"
+	}
+	return r.k.req.Host
+}
+func (r kRequest) Port() int {
+	if r.k.req.Port == 0 {
+		return 8000
+	}
+	return r.k.req.Port
+}
+func (r kRequest) ForwardedScheme() string { return r.Scheme() }
+func (r kRequest) ForwardedHost() string   { return r.Host() }
+func (r kRequest) ForwardedPort() int      { return r.Port() }
+func (r kRequest) HTTPVersion() float64    { return 1.1 }
+func (r kRequest) Method() string          { return r.k.req.method() }
+func (r kRequest) Path() string            { return r.k.req.path() }
+func (r kRequest) RawPath() string         { return r.k.req.path() }
+func (r kRequest) RawQuery() string        { return r.k.req.RawQuery }
+
+func (r kRequest) QueryArg(name string) (string, bool) {
+	vs, ok := r.Query()[name]
+	if !ok || len(vs) == 0 {
+		return "", false
+	}
+	return vs[0], true
+}
+
+// Query returns the decoded query; the map is shared and must not be
+// modified.
+func (r kRequest) Query() map[string][]string {
+	if r.k.query == nil {
+		r.k.query = map[string][]string{}
+		for _, a := range ParseArgs(r.k.req.RawQuery) {
+			r.k.query[a.Key] = append(r.k.query[a.Key], a.Value)
+		}
+	}
+	return r.k.query
+}
+
+func (r kRequest) Header(name string) string {
+	if vs := r.k.hdr[strings.ToLower(name)]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
+// Headers returns the request headers with lower-cased names; the map is
+// shared and must not be modified.
+func (r kRequest) Headers() map[string][]string { return r.k.hdr }
+
+func (r kRequest) RawBody() ([]byte, error) { return r.k.req.Body, nil }
+
+func (r kRequest) Body() (map[string]any, string, error) {
+	ct := r.Header("Content-Type")
+	mt, params, _ := mime.ParseMediaType(ct)
+	m, err := DecodeBody(mt, params, r.k.req.Body)
+	return m, mt, err
+}
+
+// DecodeBody decodes a request body the way kong.request.get_body does:
+// JSON objects (numbers as json.Number), form-urlencoded and multipart
+// forms (a repeated name gives a []any of strings, a form key without "="
+// gives true). Other media types are an error.
+func DecodeBody(mediaType string, params map[string]string, body []byte) (map[string]any, error) {
+	switch mediaType {
+	case "application/json":
+		if len(bytes.TrimSpace(body)) == 0 {
+			return map[string]any{}, nil
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("invalid JSON body: %w", err)
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, errors.New("invalid JSON body: not an object")
+		}
+		return m, nil
+	case "application/x-www-form-urlencoded":
+		out := map[string]any{}
+		for _, a := range ParseArgs(string(body)) {
+			var v any = a.Value
+			if a.Flag {
+				v = true
+			}
+			addArg(out, a.Key, v)
+		}
+		return out, nil
+	case "multipart/form-data":
+		out := map[string]any{}
+		mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+		for {
+			p, err := mr.NextPart()
+			if err == io.EOF {
+				return out, nil
+			}
+			if err != nil {
+				return nil, fmt.Errorf("invalid multipart body: %w", err)
+			}
+			b, err := io.ReadAll(p)
+			if err != nil {
+				return nil, fmt.Errorf("invalid multipart body: %w", err)
+			}
+			if name := p.FormName(); name != "" {
+				addArg(out, name, string(b))
+			}
+		}
+	case "":
+		return nil, errors.New("missing content type")
+	}
+	return nil, fmt.Errorf("unsupported content type '%s'", mediaType)
+}
+
+func addArg(m map[string]any, key string, v any) {
+	switch cur := m[key].(type) {
+	case nil:
+		m[key] = v
+	case []any:
+		m[key] = append(cur, v)
+	default:
+		m[key] = []any{cur, v}
+	}
+}
+
+// Arg is one decoded query or form argument.
+type Arg struct {
+	Key, Value string
+	// Flag is true for a key given without "=" ("?debug").
+	Flag bool
+}
+
+// ParseArgs splits a query string or form body into arguments the way
+// nginx does: "&" separates arguments, "+" is a space, percent escapes are
+// decoded (malformed ones are kept), empty keys are dropped.
+func ParseArgs(raw string) []Arg {
+	var out []Arg
+	for raw != "" {
+		var part string
+		part, raw, _ = strings.Cut(raw, "&")
+		if part == "" {
+			continue
+		}
+		k, v, hasValue := strings.Cut(part, "=")
+		key := Unescape(k)
+		if key == "" {
+			continue
+		}
+		out = append(out, Arg{Key: key, Value: Unescape(v), Flag: !hasValue})
+	}
+	return out
+}
+
+// Unescape decodes "+" and "%XX" escapes, keeping malformed escapes.
+func Unescape(s string) string {
+	if !strings.ContainsAny(s, "+%") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '+':
+			b.WriteByte(' ')
+		case c == '%' && i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]):
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+// ---- kong.service.request ----
+
+type kServiceRequest struct{ k *Kong }
+
+func (s kServiceRequest) SetScheme(scheme string) { s.k.upScheme = scheme }
+func (s kServiceRequest) SetPath(path string)     { s.k.upPath, s.k.pathSet = path, true }
+func (s kServiceRequest) SetRawQuery(q string)    { s.k.upQuery, s.k.querySet = q, true }
+func (s kServiceRequest) SetQuery(args map[string][]string) {
+	s.SetRawQuery(url.Values(args).Encode())
+}
+func (s kServiceRequest) SetMethod(m string) { s.k.upMethod, s.k.methodSet = m, true }
+func (s kServiceRequest) SetHeader(name, value string) {
+	s.k.headerOps = append(s.k.headerOps, HeaderOp{"set", name, value})
+}
+func (s kServiceRequest) AddHeader(name, value string) {
+	s.k.headerOps = append(s.k.headerOps, HeaderOp{"add", name, value})
+}
+func (s kServiceRequest) ClearHeader(name string) {
+	s.k.headerOps = append(s.k.headerOps, HeaderOp{Op: "clear", Name: name})
+}
+func (s kServiceRequest) SetHeaders(headers map[string][]string) {
+	names := make([]string, 0, len(headers))
+	for n := range headers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s.ClearHeader(n)
+		for _, v := range headers[n] {
+			s.AddHeader(n, v)
+		}
+	}
+}
+func (s kServiceRequest) SetRawBody(body []byte) { s.k.upBody, s.k.bodySet = body, true }
+
+// SetBody encodes args as the node does: form-urlencoded for that MIME
+// type, JSON otherwise; mimeType "" keeps the request's media type.
+func (s kServiceRequest) SetBody(args map[string]any, mimeType string) error {
+	if mimeType == "" {
+		mimeType, _, _ = mime.ParseMediaType(kRequest(s).Header("Content-Type"))
+	}
+	var body []byte
+	switch mimeType {
+	case "application/x-www-form-urlencoded":
+		v := url.Values{}
+		for key, a := range args {
+			switch t := a.(type) {
+			case []any:
+				for _, e := range t {
+					v.Add(key, argString(e))
+				}
+			default:
+				v.Set(key, argString(t))
+			}
+		}
+		body = []byte(v.Encode())
+	default:
+		mimeType = "application/json"
+		b, err := json.Marshal(args)
+		if err != nil {
+			return err
+		}
+		body = b
+	}
+	s.SetHeader("Content-Type", mimeType)
+	s.SetRawBody(body)
+	return nil
+}
+func (s kServiceRequest) SetTarget(host string, port int) {
+	s.k.target = host + ":" + strconv.Itoa(port)
+}
+func (s kServiceRequest) EnableBuffering() { s.k.buffering = true }
+
+func argString(v any) string {
+	switch t := v.(type) {
+	case string:
+		return t
+	case nil:
+		return ""
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// ---- kong.response ----
+
+type kResponse struct{ k *Kong }
+
+func (r kResponse) Status() int          { return r.k.status }
+func (r kResponse) SetStatus(status int) { r.k.status = status }
+func (r kResponse) Header(name string) string {
+	vs := applyOps(r.k.shdr, r.k.respOps)[strings.ToLower(name)]
+	if len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+func (r kResponse) Headers() map[string][]string { return applyOps(r.k.shdr, r.k.respOps) }
+func (r kResponse) SetHeader(name, value string) {
+	r.k.respOps = append(r.k.respOps, HeaderOp{"set", name, value})
+}
+func (r kResponse) AddHeader(name, value string) {
+	r.k.respOps = append(r.k.respOps, HeaderOp{"add", name, value})
+}
+func (r kResponse) ClearHeader(name string) {
+	r.k.respOps = append(r.k.respOps, HeaderOp{Op: "clear", Name: name})
+}
+func (r kResponse) Source() string {
+	if r.k.exited {
+		return "exit"
+	}
+	return "service"
+}
+
+// Exit records the response; the body is encoded as the node encodes it.
+func (r kResponse) Exit(status int, body any, headers map[string]string) {
+	k := r.k
+	k.exited, k.status, k.exitValue = true, status, body
+	k.exitHeaders = make(map[string]string, len(headers)+1)
+	for n, v := range headers {
+		k.exitHeaders[n] = v
+	}
+	switch t := body.(type) {
+	case nil:
+		k.exitBody = nil
+	case []byte:
+		k.exitBody = t
+	case string:
+		k.exitBody = []byte(t)
+	default:
+		b, err := json.Marshal(t)
+		if err != nil {
+			b = []byte(`{"message":"An unexpected error occurred"}`)
+		}
+		k.exitBody = b
+		if !hasKeyFold(headers, "Content-Type") {
+			k.exitHeaders["Content-Type"] = "application/json; charset=utf-8"
+		}
+	}
+}
+func (r kResponse) Exited() bool { return r.k.exited }
+func (r kResponse) RawBody() []byte {
+	if r.k.exited {
+		return r.k.exitBody
+	}
+	return r.k.respBody
+}
+func (r kResponse) SetRawBody(body []byte) { r.k.respBody, r.k.respBodySet = body, true }
+
+func hasKeyFold(m map[string]string, name string) bool {
+	for k := range m {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// ---- kong.service.response ----
+
+type kServiceResponse struct{ k *Kong }
+
+func (r kServiceResponse) Status() int {
+	if r.k.req.ServiceStatus == 0 {
+		return 200
+	}
+	return r.k.req.ServiceStatus
+}
+func (r kServiceResponse) Header(name string) string {
+	if vs := r.k.shdr[strings.ToLower(name)]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+func (r kServiceResponse) Headers() map[string][]string { return r.k.shdr }
+func (r kServiceResponse) RawBody() []byte              { return r.k.req.ServiceBody }
+
+// ---- kong.client ----
+
+type kClient struct{ k *Kong }
+
+func (c kClient) IP() string          { return c.k.req.clientIP() }
+func (c kClient) ForwardedIP() string { return c.k.req.forwardedIP() }
+func (c kClient) Port() int {
+	if c.k.req.ClientPort == 0 {
+		return 40000
+	}
+	return c.k.req.ClientPort
+}
+func (c kClient) ForwardedPort() int { return c.Port() }
+func (c kClient) Protocol() string {
+	if c.k.req.Protocol != "" {
+		return c.k.req.Protocol
+	}
+	return c.k.req.scheme()
+}
+func (c kClient) Consumer() hostabi.Entity   { return c.k.consumer }
+func (c kClient) Credential() hostabi.Entity { return c.k.credential }
+func (c kClient) Authenticate(consumer, credential hostabi.Entity) {
+	c.k.consumer, c.k.credential = consumer, credential
+	c.k.authCalls = append(c.k.authCalls, AuthCall{consumer, credential})
+}
+func (c kClient) LoadConsumer(_ context.Context, key string, byUsername bool) (hostabi.Entity, error) {
+	return c.k.env.loadConsumer(key, byUsername)
+}
+
+// ---- kong.ctx, kong.log, kong.node, kong.router ----
+
+type kCtx struct{ k *Kong }
+
+func (c kCtx) Shared() map[string]any {
+	if c.k.shared == nil {
+		c.k.shared = make(map[string]any, len(c.k.req.Shared))
+		for n, v := range c.k.req.Shared {
+			c.k.shared[n] = v
+		}
+	}
+	return c.k.shared
+}
+func (c kCtx) Plugin() map[string]any {
+	if c.k.pluginCtx == nil {
+		c.k.pluginCtx = map[string]any{}
+	}
+	return c.k.pluginCtx
+}
+
+type kLog struct{ k *Kong }
+
+func (l kLog) add(level, msg string, kv []any) {
+	l.k.logs = append(l.k.logs, LogEntry{Level: level, Msg: msg, KV: kv})
+}
+func (l kLog) Debug(msg string, kv ...any)  { l.add("debug", msg, kv) }
+func (l kLog) Info(msg string, kv ...any)   { l.add("info", msg, kv) }
+func (l kLog) Notice(msg string, kv ...any) { l.add("notice", msg, kv) }
+func (l kLog) Warn(msg string, kv ...any)   { l.add("warn", msg, kv) }
+func (l kLog) Err(msg string, kv ...any)    { l.add("err", msg, kv) }
+func (l kLog) Crit(msg string, kv ...any)   { l.add("crit", msg, kv) }
+
+type kNode struct{ k *Kong }
+
+func (n kNode) ID() string       { return n.k.env.NodeID }
+func (n kNode) Hostname() string { return n.k.env.Hostname }
+
+type kRouter struct{ k *Kong }
+
+func (r kRouter) Route() hostabi.Entity          { return r.k.req.Route }
+func (r kRouter) Service() hostabi.Entity        { return r.k.req.Service }
+func (r kRouter) URICaptures() map[string]string { return r.k.req.URICaptures }
+
+// applyOps returns base (lower-cased names) with the header operations
+// applied, as a new map with lower-cased names.
+func applyOps(base map[string][]string, ops []HeaderOp) map[string][]string {
+	out := make(map[string][]string, len(base)+len(ops))
+	for n, vs := range base {
+		out[n] = append([]string(nil), vs...)
+	}
+	for _, op := range ops {
+		n := strings.ToLower(op.Name)
+		switch op.Op {
+		case "set":
+			out[n] = []string{op.Value}
+		case "add":
+			out[n] = append(out[n], op.Value)
+		case "clear":
+			delete(out, n)
+		}
+	}
+	return out
+}

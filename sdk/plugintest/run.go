@@ -1,0 +1,254 @@
+package plugintest
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/schema"
+)
+
+// ErrNoPhase is returned by Call when the plugin does not implement the
+// requested phase.
+type ErrNoPhase struct {
+	Plugin any
+	Phase  hostabi.Phase
+}
+
+func (e ErrNoPhase) Error() string {
+	return fmt.Sprintf("plugintest: %T has no %s phase", e.Plugin, e.Phase)
+}
+
+// Call runs one phase of plugin on k, as the gateway's plugin chain would,
+// and returns the plugin's error. It does not recover panics. The body
+// filter phase gets the request's ServiceBody as a single final chunk; the
+// chunk it returns becomes the response body.
+func Call(k *Kong, plugin any, phase hostabi.Phase) error {
+	k.phase = phase
+	switch phase {
+	case hostabi.PhaseRewrite:
+		if p, ok := plugin.(hostabi.Rewriter); ok {
+			return p.Rewrite(k)
+		}
+	case hostabi.PhaseAccess:
+		if p, ok := plugin.(hostabi.Accessor); ok {
+			return p.Access(k)
+		}
+	case hostabi.PhaseResponse:
+		if p, ok := plugin.(hostabi.Responder); ok {
+			return p.Response(k)
+		}
+	case hostabi.PhaseHeaderFilter:
+		if p, ok := plugin.(hostabi.HeaderFilterer); ok {
+			return p.HeaderFilter(k)
+		}
+	case hostabi.PhaseBodyFilter:
+		if p, ok := plugin.(hostabi.BodyFilterer); ok {
+			out, err := p.BodyFilter(k, k.respBody, true)
+			if err == nil {
+				k.respBody, k.respBodySet = out, true
+			}
+			return err
+		}
+	case hostabi.PhaseLog:
+		if p, ok := plugin.(hostabi.LogPhaser); ok {
+			return p.Log(k)
+		}
+	}
+	return ErrNoPhase{Plugin: plugin, Phase: phase}
+}
+
+// Run runs one phase of plugin on req in a fresh Env and returns what the
+// plugin did. See Env.Run.
+func Run(t testing.TB, plugin any, phase hostabi.Phase, req *Request) *Result {
+	t.Helper()
+	return NewEnv().Run(t, plugin, phase, req)
+}
+
+// Run runs one phase of plugin on req in e. A plugin without that phase
+// fails the test at once; a panic is reported as a test error (plugins must
+// not panic) and recorded in Result.Panic; the plugin's returned error is
+// in Result.Err, for the test to check.
+func (e *Env) Run(t testing.TB, plugin any, phase hostabi.Phase, req *Request) *Result {
+	t.Helper()
+	k := e.NewKong(req)
+	var panicked any
+	var stack []byte
+	err := func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				panicked, stack = p, debug.Stack()
+			}
+		}()
+		return Call(k, plugin, phase)
+	}()
+	if _, ok := err.(ErrNoPhase); ok {
+		t.Fatal(err)
+	}
+	if panicked != nil {
+		t.Errorf("plugin %T panicked in %s: %v\n%s", plugin, phase, panicked, stack)
+	}
+	res := k.Result()
+	res.Err, res.Panic = err, panicked
+	return res
+}
+
+// Result is what a plugin did to a request.
+type Result struct {
+	// Err is the error the plugin returned (the gateway answers 500).
+	Err error
+	// Panic is the value the plugin panicked with, if it did.
+	Panic any
+
+	// The request as it would be sent upstream.
+	Method, Scheme, Path, RawQuery string
+	// Header holds the upstream headers, names lower-cased.
+	Header map[string][]string
+	Body   []byte
+	// MethodSet, PathSet, QuerySet and BodySet report which parts the
+	// plugin set (even to the same value).
+	MethodSet, PathSet, QuerySet, BodySet bool
+	// HeaderOps lists every upstream header change, in call order.
+	HeaderOps []HeaderOp
+	// Target is the host:port given to SetTarget; Buffering whether
+	// EnableBuffering was called.
+	Target    string
+	Buffering bool
+
+	// Exited reports whether Response.Exit was called; Status is the exit
+	// status (or the response status when not exited).
+	Exited bool
+	Status int
+	// ExitValue is the body given to Exit; ExitBody its encoding.
+	ExitValue any
+	ExitBody  []byte
+	// ExitHeaders are the headers given to Exit (plus Content-Type for
+	// JSON bodies).
+	ExitHeaders map[string]string
+	// ResponseHeader holds the headers sent to the client that plugins
+	// set: Response header changes over the service response's headers,
+	// then the exit headers. Names are lower-cased.
+	ResponseHeader map[string][]string
+	// ResponseOps lists every Response header change, in call order.
+	ResponseOps []HeaderOp
+	// ResponseBody is the body set through Response.SetRawBody or returned
+	// by the body filter (the service body otherwise).
+	ResponseBody []byte
+
+	// Consumer and Credential are the identity after the phase;
+	// AuthCalls lists every Authenticate call.
+	Consumer, Credential hostabi.Entity
+	AuthCalls            []AuthCall
+
+	// Shared and Plugin are kong.ctx.shared and kong.ctx.plugin.
+	Shared, Plugin map[string]any
+	// Logs lists the kong.log calls.
+	Logs []LogEntry
+}
+
+// Result returns what the phases run on k did so far.
+func (k *Kong) Result() *Result {
+	r := &Result{
+		Method: k.upMethod, Scheme: k.upScheme, Path: k.upPath, RawQuery: k.upQuery,
+		Header: applyOps(k.hdr, k.headerOps), Body: k.upBody,
+		MethodSet: k.methodSet, PathSet: k.pathSet, QuerySet: k.querySet, BodySet: k.bodySet,
+		HeaderOps: append([]HeaderOp(nil), k.headerOps...),
+		Target:    k.target, Buffering: k.buffering,
+		Exited: k.exited, Status: k.status,
+		ExitValue: k.exitValue, ExitBody: k.exitBody, ExitHeaders: k.exitHeaders,
+		ResponseOps:  append([]HeaderOp(nil), k.respOps...),
+		ResponseBody: k.respBody,
+		Consumer:     k.consumer, Credential: k.credential,
+		AuthCalls: append([]AuthCall(nil), k.authCalls...),
+		Shared:    k.shared, Plugin: k.pluginCtx,
+		Logs: append([]LogEntry(nil), k.logs...),
+	}
+	r.ResponseHeader = applyOps(k.shdr, k.respOps)
+	for n, v := range k.exitHeaders {
+		r.ResponseHeader[strings.ToLower(n)] = []string{v}
+	}
+	return r
+}
+
+// UpstreamHeader returns the first upstream value of a header ("" if none).
+func (r *Result) UpstreamHeader(name string) string {
+	if vs := r.Header[strings.ToLower(name)]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
+// UpstreamHeaderValues returns every upstream value of a header.
+func (r *Result) UpstreamHeaderValues(name string) []string {
+	return r.Header[strings.ToLower(name)]
+}
+
+// HasUpstreamHeader reports whether the header goes upstream.
+func (r *Result) HasUpstreamHeader(name string) bool {
+	_, ok := r.Header[strings.ToLower(name)]
+	return ok
+}
+
+// RespHeader returns the first value of a header sent to the client.
+func (r *Result) RespHeader(name string) string {
+	if vs := r.ResponseHeader[strings.ToLower(name)]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
+// ExitJSON decodes the exit body as a JSON object (nil if it is not one).
+func (r *Result) ExitJSON() map[string]any {
+	var m map[string]any
+	if json.Unmarshal(r.ExitBody, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// ExitMessage returns the "message" of a JSON exit body.
+func (r *Result) ExitMessage() string {
+	s, _ := r.ExitJSON()["message"].(string)
+	return s
+}
+
+// Config validates a plugin configuration the way the store does before a
+// plugin sees it (coercion, defaults, field and record checks) and returns
+// it ready for the plugin's New. Invalid input fails the test. Go ints and
+// []string in input are accepted.
+func Config(t testing.TB, ps *store.PluginSchema, input map[string]any) map[string]any {
+	t.Helper()
+	cfg, errs := ValidateConfig(ps, input)
+	if !errs.Empty() {
+		t.Fatalf("invalid %s configuration: %v", ps.Name, errs.Flatten())
+	}
+	return cfg
+}
+
+// ValidateConfig is Config without a test: it returns the completed
+// configuration and the validation errors (empty when valid), for testing
+// a schema's rejections.
+func ValidateConfig(ps *store.PluginSchema, input map[string]any) (map[string]any, schema.Errors) {
+	rec := ps.Config
+	if rec == nil {
+		rec = &schema.Schema{}
+	}
+	in, _ := schema.Clone(input).(map[string]any)
+	if in == nil {
+		in = map[string]any{}
+	}
+	cfg, errs := schema.Coerce(rec, in)
+	if !errs.Empty() {
+		return nil, errs
+	}
+	schema.FillDefaults(rec, cfg)
+	schema.DedupeSets(rec, cfg)
+	if errs := schema.Validate(rec, cfg); !errs.Empty() {
+		return nil, errs
+	}
+	return cfg, schema.Errors{}
+}
