@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/balancer"
@@ -129,6 +130,7 @@ type state struct {
 	queryChanged   bool
 	hostOverride   string
 	targetOverride string
+	hashCookie     string
 	buffered       bool
 	bodySet        bool
 
@@ -153,7 +155,7 @@ func (s *state) reset() {
 	s.upStatus = 0
 	s.upScheme, s.upPath, s.upQuery = "", "", ""
 	s.queryChanged = false
-	s.hostOverride, s.targetOverride = "", ""
+	s.hostOverride, s.targetOverride, s.hashCookie = "", "", ""
 	s.buffered, s.bodySet, s.exited, s.failed = false, false, false, false
 	s.consumer, s.credential, s.consumerID = nil, nil, ""
 	s.shared, s.pluginCtx, s.current = nil, nil, nil
@@ -166,6 +168,15 @@ func (s *state) reset() {
 
 func (s *state) captures() map[string]string {
 	return s.match.Captures.Map()
+}
+
+// bytesView returns b as a string without copying; the string is valid
+// only while b is (the request's lifetime).
+func bytesView(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // reqID returns the request's id, made on first use: most requests never
@@ -241,9 +252,6 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 	srv.clientAddress(st)
 	st.path = string(fctx.Path())
 
-	if srv.headers.requestID {
-		fctx.Response.Header.Set("X-Kong-Request-Id", st.reqID())
-	}
 	// rewrite: global plugins, before routing.
 	st.phase = hostabi.PhaseRewrite
 	if f := st.snap.Plugins.Rewrite(st, st.exitedFn); f != nil {
@@ -253,8 +261,10 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 		return srv.finish(st, start, time.Time{})
 	}
 
-	st.rreq = router.Request{Method: string(fctx.Method()), Host: string(fctx.Host()), Path: string(fctx.URI().PathOriginal()),
-		Scheme: st.scheme, Port: st.localPort, Header: st.requestHeader}
+	// Method and Host are views of the request's bytes (the router keeps
+	// neither); Path is copied, since captures may outlive the request.
+	st.rreq = router.Request{Method: bytesView(fctx.Method()), Host: bytesView(fctx.Host()),
+		Path: string(fctx.URI().PathOriginal()), Scheme: st.scheme, Port: st.localPort, Header: st.requestHeader}
 	if cs := fctx.TLSConnectionState(); cs != nil {
 		st.rreq.SNI = cs.ServerName
 	}
@@ -541,14 +551,14 @@ func (srv *Server) forward(st *state) {
 		return
 	}
 	st.upStatus = resp.StatusCode()
-	fctx.Response.SetStatusCode(resp.StatusCode())
-	resp.Header.VisitAll(func(k, v []byte) {
-		switch strings.ToLower(string(k)) {
-		case "connection", "keep-alive", "transfer-encoding", "content-length":
-			return
-		}
-		fctx.Response.Header.AddBytesKV(k, v)
-	})
+	// Bulk-copy the upstream's status and headers, then drop what is
+	// per-connection and re-apply what plugins set before proxying.
+	resp.Header.CopyTo(&fctx.Response.Header)
+	fctx.Response.Header.ResetConnectionClose()
+	fctx.Response.Header.Del("Keep-Alive")
+	if st.hashCookie != "" {
+		fctx.Response.Header.Add("Set-Cookie", st.hashCookie)
+	}
 	for _, op := range st.respOps {
 		switch op.op {
 		case opSet:
@@ -643,7 +653,7 @@ func (srv *Server) pickAddr(st *state, tried []string) (string, *balancer.Peer, 
 		return "", nil, err
 	}
 	if peer.HashCookie != nil {
-		st.fctx.Response.Header.Add("Set-Cookie", peer.HashCookie.String())
+		st.hashCookie = peer.HashCookie.String()
 	}
 	return peer.Addr, &peer, nil
 }
@@ -732,6 +742,9 @@ func (srv *Server) finish(st *state, start, proxied time.Time) bool {
 			}
 			fctx.Response.SetBody(out)
 		}
+	}
+	if srv.headers.requestID {
+		fctx.Response.Header.Set("X-Kong-Request-Id", st.reqID())
 	}
 	now := time.Now()
 	if !proxied.IsZero() {

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/runtime/balancer"
+	"github.com/gatehouse/gatehouse/runtime/cache"
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle"
 	"github.com/gatehouse/gatehouse/runtime/config"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	"github.com/gatehouse/gatehouse/runtime/proxy"
@@ -19,7 +21,25 @@ import (
 // pipeline (routing, chain, forwarding to a loopback upstream, response
 // headers) without the client side's network, to find what the proxy
 // itself allocates and spends.
-func BenchmarkServeNoPlugins(b *testing.B) {
+func BenchmarkServeNoPlugins(b *testing.B) { benchServe(b, nil, nil) }
+
+// BenchmarkServeKeyAuthRateLimit is the same with key-auth and a
+// rate-limiting limit that never triggers.
+func BenchmarkServeKeyAuthRateLimit(b *testing.B) {
+	benchServe(b, func(st *store.Store) {
+		ctx := context.Background()
+		c, _ := st.Insert(ctx, "consumers", map[string]any{"username": "bench"})
+		st.Insert(ctx, "keyauth_credentials", map[string]any{"key": "bench-key", "consumer": map[string]any{"id": c["id"]}})
+		if _, err := st.Insert(ctx, "plugins", map[string]any{"name": "key-auth"}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := st.Insert(ctx, "plugins", map[string]any{"name": "rate-limiting", "config": map[string]any{"second": 1e9}}); err != nil {
+			b.Fatal(err)
+		}
+	}, map[string]string{"apikey": "bench-key"})
+}
+
+func benchServe(b *testing.B, setup func(*store.Store), headers map[string]string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -41,14 +61,23 @@ func BenchmarkServeNoPlugins(b *testing.B) {
 	if _, err := st.Insert(ctx, "routes", map[string]any{"paths": []any{"/"}, "service": map[string]any{"name": "s"}}); err != nil {
 		b.Fatal(err)
 	}
-	catalog, _ := plugin.NewCatalog(nil)
+	catalog, _ := plugin.NewCatalog([]string{"bundled"})
+	st.SetPlugins(catalog)
+	if setup != nil {
+		setup(st)
+	}
 	snaps, err := snapshot.NewBuilder(ctx, st, catalog, nil, balancer.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer snaps.Close()
 	cfg := config.Defaults()
-	srv := proxy.New(proxy.Options{Snapshots: snaps, Config: cfg, Version: "bench"})
+	c, err := cache.New(st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	srv := proxy.New(proxy.Options{Snapshots: snaps, Config: cfg, Version: "bench", Cache: c, Credentials: c, Consumers: c})
 	var fctx fasthttp.RequestCtx
 	remote := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
 	fctx.Init(&fasthttp.Request{}, remote, nil)
@@ -59,6 +88,9 @@ func BenchmarkServeNoPlugins(b *testing.B) {
 		fctx.Response.Reset()
 		fctx.Request.SetRequestURI("/hello?x=1")
 		fctx.Request.Header.SetHost("example.com")
+		for k, v := range headers {
+			fctx.Request.Header.Set(k, v)
+		}
 		srv.ServeFastHTTP(&fctx)
 		if fctx.Response.StatusCode() != 200 {
 			b.Fatalf("status %d: %s", fctx.Response.StatusCode(), fctx.Response.Body())
