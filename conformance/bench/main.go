@@ -47,7 +47,17 @@ func main() {
 	flag.StringVar(&o.gatehouse, "gatehouse", "bin/gatehouse", "Gatehouse binary")
 	flag.StringVar(&o.out, "out", "bench-results.json", "JSON results file")
 	flag.StringVar(&o.scenarios, "scenarios", "no-plugins,key-auth+rate-limiting,request-transformer", "scenarios to run")
+	loadgen := flag.String("loadgen", "", "internal: run the fixed-rate generator against this URL")
+	rate := flag.Float64("rate", 0, "internal: requests per second for -loadgen")
+	header := flag.String("header", "", "internal: a request header for -loadgen")
 	flag.Parse()
+	if *loadgen != "" {
+		if err := runLoadgen(*loadgen, *header, *rate, o.duration, o.connections); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -311,6 +321,8 @@ type ScenarioResult struct {
 	Median   map[string]result   `json:"median"`
 	RSSMiB   float64             `json:"gatehouse_rss_mib"`
 	Ratios   map[string]float64  `json:"ratios"`
+	// HalfRate is the latency at half of nginx's maximum rate, per proxy.
+	HalfRate map[string]loadResult `json:"half_rate"`
 }
 
 func median(v []float64) float64 {
@@ -420,6 +432,28 @@ func run(o options) error {
 			vsCeiling = append(vsCeiling, perRound["gatehouse"]/perRound["ceiling"])
 		}
 		res.RSSMiB = rssMiB(gh.cmd.Process.Pid)
+		// Latency at the same offered load: half of nginx's median maximum.
+		var nginxRPS []float64
+		for _, r := range res.Rounds["nginx-proxy"] {
+			nginxRPS = append(nginxRPS, r.RPS)
+		}
+		half := median(nginxRPS) / 2
+		res.HalfRate = map[string]loadResult{}
+		for _, p := range []*proc{nginx, forwarder, gh} {
+			header := ""
+			if p == gh {
+				header = sc.header
+			}
+			lr, err := fixedRate(o, "http://"+p.addr+"/", header, half)
+			if err != nil {
+				gh.stop()
+				return err
+			}
+			res.HalfRate[p.name] = lr
+		}
+		if n := res.HalfRate["nginx-proxy"].P99ms; n > 0 {
+			res.Ratios["p99@half-rate gatehouse/nginx"] = res.HalfRate["gatehouse"].P99ms / n
+		}
 		gh.stop()
 		for name, rs := range res.Rounds {
 			var rps, p50, p99 []float64
@@ -444,7 +478,10 @@ func run(o options) error {
 		if r, ok := res.Ratios["gatehouse/gatehouse-no-plugins"]; ok {
 			fmt.Printf(" gatehouse/no-plugins %.2f", r)
 		}
-		fmt.Printf(" %s gatehouse/nginx %.2f gatehouse/ceiling %.2f\n", sc.name, res.Ratios["gatehouse/nginx"], res.Ratios["gatehouse/ceiling"])
+		h := res.HalfRate
+		fmt.Printf("\n%-24s at %.0f r/s: p99 nginx %.2fms ceiling %.2fms gatehouse %.2fms (gatehouse/nginx %.2f)\n", sc.name, half,
+			h["nginx-proxy"].P99ms, h["ceiling"].P99ms, h["gatehouse"].P99ms, res.Ratios["p99@half-rate gatehouse/nginx"])
+		fmt.Printf("%s gatehouse/nginx %.2f gatehouse/ceiling %.2f\n", sc.name, res.Ratios["gatehouse/nginx"], res.Ratios["gatehouse/ceiling"])
 	}
 	idle, err := idleRSS(o, dir, upstream.addr, 1000)
 	if err != nil {
