@@ -519,6 +519,7 @@ func (srv *Server) forward(st *state) {
 			return
 		}
 		tried = append(tried, addr)
+		up.UseHostHeader = true // the Host header is ours, not the dialled address
 		up.Header.SetHost(srv.upstreamHost(st, peer))
 		uri.SetScheme("http")
 		if scheme == "https" {

@@ -130,3 +130,27 @@ func BenchmarkReload10000(b *testing.B) {
 		}
 	}
 }
+
+// TestStoreUnreachable: when the database goes away, a rebuild fails, the
+// error is kept, and the last snapshot keeps serving.
+func TestStoreUnreachable(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	svc := mustInsert(t, st, "services", map[string]any{"name": "s", "host": "example.com"})
+	mustInsert(t, st, "routes", map[string]any{"paths": []any{"/kept"}, "service": map[string]any{"id": svc["id"]}})
+	catalog, _ := plugin.NewCatalog(nil)
+	b, err := snapshot.NewBuilder(ctx, st, catalog, nil, balancer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	before := b.Current()
+	st.Backend().Close()
+	st.Bus().Publish(store.Event{Op: store.OpReload}) // forces a full read
+	if err := b.Rebuild(ctx); err == nil {
+		t.Fatal("rebuild on a closed database succeeded")
+	}
+	if b.LastError() == nil || b.Current() != before || match(b.Current(), "/kept") == nil {
+		t.Fatal("the last good snapshot is not serving")
+	}
+}
