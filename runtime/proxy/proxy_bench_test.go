@@ -7,9 +7,9 @@ import (
 
 	"github.com/gatehouse/gatehouse/runtime/balancer"
 	"github.com/gatehouse/gatehouse/runtime/cache"
-	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle"
 	"github.com/gatehouse/gatehouse/runtime/config"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle"
 	"github.com/gatehouse/gatehouse/runtime/proxy"
 	"github.com/gatehouse/gatehouse/runtime/snapshot"
 	"github.com/gatehouse/gatehouse/store"
