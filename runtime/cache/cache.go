@@ -41,8 +41,10 @@ type Cache struct {
 
 // New returns a cache over st, invalidated by st's change events.
 func New(st *store.Store) (*Cache, error) {
+	// Entries cost 1: up to 16,384 consumers and credentials stay hot;
+	// ristretto wants about ten counters per entry.
 	rc, err := ristretto.NewCache(&ristretto.Config[string, any]{
-		NumCounters: 1 << 20, MaxCost: 1 << 16, BufferItems: 64,
+		NumCounters: 1 << 17, MaxCost: 1 << 14, BufferItems: 64,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
