@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -411,25 +410,9 @@ func attachBody(st *state) bool {
 	return false
 }
 
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
-
 // streamThreshold is the body size above which bodies stream through
 // instead of being read whole (with no plugin needing the whole body).
 const streamThreshold = 1 << 20
-
-// upstreamBody streams an upstream response to the client and releases the
-// response (returning its connection to the pool) once fasthttp closes it.
-type upstreamBody struct {
-	resp *fasthttp.Response
-}
-
-func (b *upstreamBody) Read(p []byte) (int, error) { return b.resp.BodyStream().Read(p) }
-
-func (b *upstreamBody) Close() error {
-	err := b.resp.CloseBodyStream()
-	fasthttp.ReleaseResponse(b.resp)
-	return err
-}
 
 // needsWholeBody reports whether a plugin reads or rewrites the response
 // body, which then cannot be streamed.
@@ -503,7 +486,11 @@ func (srv *Server) forward(st *state) {
 	uri.SetPath(st.upPath)
 	uri.SetQueryString(st.upQuery)
 	scheme := st.upScheme
-	resp := fasthttp.AcquireResponse()
+	// The upstream's response is read straight into the client's response:
+	// no copy of headers or body. Bodies over streamThreshold stay a stream
+	// that fasthttp writes out (and closes, freeing the upstream connection)
+	// after the handler returns.
+	resp := &fctx.Response
 	st.upResp = resp
 	var tried []string
 	attempts := svc.Retries + 1
@@ -543,6 +530,7 @@ func (srv *Server) forward(st *state) {
 	}
 	if lastErr != nil {
 		st.failed = true
+		resp.Reset()
 		if isTimeout(lastErr) {
 			srv.errorResponse(fctx, fasthttp.StatusGatewayTimeout, msgTimeout, st.reqID())
 		} else {
@@ -552,49 +540,34 @@ func (srv *Server) forward(st *state) {
 		return
 	}
 	st.upStatus = resp.StatusCode()
-	// Bulk-copy the upstream's status and headers, then drop what is
-	// per-connection and re-apply what plugins set before proxying.
-	resp.Header.CopyTo(&fctx.Response.Header)
-	fctx.Response.Header.ResetConnectionClose()
-	fctx.Response.Header.Del("Keep-Alive")
+	// Drop what is per-connection and re-apply what plugins set before
+	// proxying.
+	resp.Header.ResetConnectionClose()
+	resp.Header.Del("Keep-Alive")
 	if st.hashCookie != "" {
-		fctx.Response.Header.Add("Set-Cookie", st.hashCookie)
+		resp.Header.Add("Set-Cookie", st.hashCookie)
 	}
 	for _, op := range st.respOps {
 		switch op.op {
 		case opSet:
-			fctx.Response.Header.Set(op.name, op.value)
+			resp.Header.Set(op.name, op.value)
 		case opAdd:
-			fctx.Response.Header.Add(op.name, op.value)
+			resp.Header.Add(op.name, op.value)
 		case opDel:
-			fctx.Response.Header.Del(op.name)
+			resp.Header.Del(op.name)
 		}
 	}
-	if cl := resp.Header.ContentLength(); resp.BodyStream() != nil && (cl < 0 || cl > streamThreshold) && !st.needsWholeBody() {
-		// The body streams to the client; the response is released when
-		// fasthttp has written it.
-		fctx.Response.SetBodyStream(&upstreamBody{resp: resp}, resp.Header.ContentLength())
-		st.upResp = nil
-	} else {
-		// Copy into the client response's own (pooled) buffer; resp is
-		// released in finish.
-		if stream := resp.BodyStream(); stream != nil {
-			buf := copyBuffers.Get().(*[]byte)
-			_, err := io.CopyBuffer(fctx.Response.BodyWriter(), stream, *buf)
-			copyBuffers.Put(buf)
+	if resp.BodyStream() != nil {
+		if cl := resp.Header.ContentLength(); cl >= 0 && cl <= streamThreshold {
+			// The client read a small body whole: drop the stream wrapper,
+			// which frees the upstream connection and keeps the bytes.
 			resp.CloseBodyStream()
-			if err != nil {
-				st.failed = true
-				fctx.Response.ResetBody()
-				srv.errorResponse(fctx, fasthttp.StatusBadGateway, msgBadGateway, st.reqID())
-				return
-			}
-		} else {
-			fctx.Response.SetBody(resp.Body())
+		} else if st.needsWholeBody() {
+			resp.Body() // a plugin needs it: read the stream whole
 		}
 	}
 	if srv.headers.upstreamStatus {
-		fctx.Response.Header.Set("X-Kong-Upstream-Status", strconv.Itoa(st.upStatus))
+		resp.Header.Set("X-Kong-Upstream-Status", strconv.Itoa(st.upStatus))
 	}
 }
 
@@ -766,10 +739,6 @@ func (srv *Server) finish(st *state, start, proxied time.Time) bool {
 			fctx.Response.Header.Set("Server", srv.serverToken)
 		}
 	}
-	if st.upResp != nil {
-		fasthttp.ReleaseResponse(st.upResp)
-		st.upResp = nil
-	}
 	return srv.logPhase(st)
 }
 
@@ -778,10 +747,7 @@ func (srv *Server) failLate(st *state, f *chain.Fault) bool {
 	st.failed = true
 	st.fctx.Response.Reset()
 	srv.errorResponse(st.fctx, fasthttp.StatusInternalServerError, msgUnexpected, st.reqID())
-	if st.upResp != nil {
-		fasthttp.ReleaseResponse(st.upResp)
-		st.upResp = nil
-	}
+	st.upResp = nil
 	return srv.logPhase(st)
 }
 
@@ -800,8 +766,17 @@ func (srv *Server) logPhase(st *state) bool {
 	}
 	detached := &fasthttp.RequestCtx{}
 	st.fctx.Request.CopyTo(&detached.Request)
-	st.fctx.Response.CopyTo(&detached.Response)
+	if st.fctx.Response.IsBodyStream() {
+		// A streamed body is on its way to the client: log plugins get the
+		// status and headers only.
+		st.fctx.Response.Header.CopyTo(&detached.Response.Header)
+	} else {
+		st.fctx.Response.CopyTo(&detached.Response)
+	}
 	st.fctx = detached
+	if st.upResp != nil {
+		st.upResp = &detached.Response
+	}
 	st.phase = hostabi.PhaseLog
 	go func() {
 		defer st.release()
