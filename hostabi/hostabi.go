@@ -15,7 +15,7 @@ import (
 // Version is the version of this ABI (semantic versioning). Wasm guests
 // declare the version they were built against; a host refuses a guest whose
 // major version differs.
-const Version = "1.0.0"
+const Version = "1.1.0"
 
 // Phase is a point in the request's life where plugins run.
 type Phase uint8
@@ -77,6 +77,12 @@ type Request interface {
 	Query() map[string][]string
 	// Header returns the first value of a header (case-insensitive name).
 	Header(name string) string
+	// HeaderValues returns every value of one header (case-insensitive
+	// name) in the order received, or nil when the header is absent: the
+	// values Headers holds under that name, without building the map of
+	// every header, so a plugin reading a few headers per request uses it.
+	// Hosts may hand out the same slice again: callers must not modify it.
+	HeaderValues(name string) []string
 	// Headers returns every header, names lower-cased.
 	Headers() map[string][]string
 	// RawBody returns the request body; reading it makes the proxy buffer

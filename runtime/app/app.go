@@ -125,6 +125,7 @@ type Node struct {
 	proxy     *proxyserver.Server
 
 	closeOnce sync.Once
+	listeners []net.Listener
 	apps      []*fiber.App
 	addrs     map[string][]string
 	wg        sync.WaitGroup
@@ -263,6 +264,7 @@ func (n *Node) serve(name string, a *fiber.App, addr string, tlsConf *tls.Config
 		name += "_ssl"
 	}
 	n.apps = append(n.apps, a)
+	n.listeners = append(n.listeners, ln)
 	n.addrs[name] = append(n.addrs[name], ln.Addr().String())
 	n.wg.Add(1)
 	go func() {
@@ -327,6 +329,11 @@ func (n *Node) close() error {
 			seen[a] = true
 			errs = append(errs, a.Shutdown())
 		}
+	}
+	// Closing the listeners also stops a server that had not started
+	// serving when Shutdown ran (Shutdown alone would miss it).
+	for _, ln := range n.listeners {
+		ln.Close()
 	}
 	n.wg.Wait()
 	if n.snapshots != nil {

@@ -101,6 +101,48 @@ func (r kRequest) Header(name string) string { return string(r.s.fctx.Request.He
 func (r kRequest) Headers() map[string][]string {
 	return headerMap(&r.s.fctx.Request.Header)
 }
+
+// HeaderValues looks the header up with PeekAll, which normalizes the name
+// as the server normalized the request's, and copies the values out of
+// fasthttp's buffers into one string: a header costs the returned slice
+// and that string, whatever else the request carries. The values are
+// those Headers reports for the name.
+func (r kRequest) HeaderValues(name string) []string {
+	h := &r.s.fctx.Request.Header
+	cookie := strings.EqualFold(name, fasthttp.HeaderCookie)
+	if cookie {
+		// Headers (VisitAll) parses the cookies and reports them as one
+		// value; PeekAll does so too once they are parsed.
+		h.Cookie("")
+	}
+	vs := h.PeekAll(name)
+	switch {
+	case len(vs) == 0:
+		return nil
+	case len(vs) == 1:
+		if len(vs[0]) == 0 && (cookie || strings.EqualFold(name, fasthttp.HeaderContentLength) ||
+			strings.EqualFold(name, fasthttp.HeaderTrailer)) {
+			// PeekAll reports these even when the request has none.
+			return nil
+		}
+		return []string{string(vs[0])}
+	}
+	n := 0
+	for _, v := range vs {
+		n += len(v)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, v := range vs {
+		b.Write(v)
+	}
+	all := b.String()
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i], all = all[:len(v)], all[len(v):]
+	}
+	return out
+}
 func (r kRequest) RawBody() ([]byte, error) { return r.s.fctx.Request.Body(), nil }
 func (r kRequest) Body() (map[string]any, string, error) {
 	ct := string(r.s.fctx.Request.Header.ContentType())

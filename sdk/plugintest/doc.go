@@ -7,8 +7,7 @@
 // The usual test builds a configuration through the plugin's schema, creates
 // an instance, and runs a phase:
 //
-//	cfg := plugintest.Config(t, keyauth.Schema(), map[string]any{"hide_credentials": true})
-//	inst, _ := keyauth.New(cfg)
+//	inst := plugintest.New(t, keyauth.Schema(), keyauth.New, map[string]any{"hide_credentials": true})
 //	env := plugintest.NewEnv()
 //	alice := env.AddConsumer(hostabi.Entity{"username": "alice"})
 //	env.AddKeyAuth(alice, "secret")

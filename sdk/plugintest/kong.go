@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/runtime/plugins/ngxargs"
 )
 
 // HeaderOp is one header change a plugin made, in call order.
@@ -208,10 +209,28 @@ func (r kRequest) Query() map[string][]string {
 }
 
 func (r kRequest) Header(name string) string {
-	if vs := r.k.hdr[strings.ToLower(name)]; len(vs) > 0 {
+	if vs := r.HeaderValues(name); len(vs) > 0 {
 		return vs[0]
 	}
 	return ""
+}
+
+// HeaderValues returns every value of a header; the slice is shared and
+// must not be modified. It allocates nothing, whatever the name's case.
+func (r kRequest) HeaderValues(name string) []string {
+	vs, ok := r.k.hdr[name]
+	if !ok {
+		for n, v := range r.k.hdr {
+			if strings.EqualFold(n, name) {
+				vs = v
+				break
+			}
+		}
+	}
+	if len(vs) == 0 {
+		return nil
+	}
+	return vs
 }
 
 // Headers returns the request headers with lower-cased names; the map is
@@ -294,69 +313,18 @@ func addArg(m map[string]any, key string, v any) {
 	}
 }
 
-// Arg is one decoded query or form argument.
-type Arg struct {
-	Key, Value string
-	// Flag is true for a key given without "=" ("?debug").
-	Flag bool
-}
+// Arg is one decoded query or form argument: Key, Value, and Flag for a
+// key given without "=" ("?debug").
+type Arg = ngxargs.Arg
 
 // ParseArgs splits a query string or form body into arguments the way
 // nginx does: "&" separates arguments, "+" is a space, percent escapes are
-// decoded (malformed ones are kept), empty keys are dropped.
-func ParseArgs(raw string) []Arg {
-	var out []Arg
-	for raw != "" {
-		var part string
-		part, raw, _ = strings.Cut(raw, "&")
-		if part == "" {
-			continue
-		}
-		k, v, hasValue := strings.Cut(part, "=")
-		key := Unescape(k)
-		if key == "" {
-			continue
-		}
-		out = append(out, Arg{Key: key, Value: Unescape(v), Flag: !hasValue})
-	}
-	return out
-}
+// decoded (malformed ones are kept), empty keys are dropped. It is the
+// gateway's own parser (ngxargs.Parse).
+func ParseArgs(raw string) []Arg { return ngxargs.Parse(raw) }
 
 // Unescape decodes "+" and "%XX" escapes, keeping malformed escapes.
-func Unescape(s string) string {
-	if !strings.ContainsAny(s, "+%") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '+':
-			b.WriteByte(' ')
-		case c == '%' && i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]):
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-func ishex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	}
-	return c - 'A' + 10
-}
+func Unescape(s string) string { return ngxargs.Unescape(s) }
 
 // ---- kong.service.request ----
 

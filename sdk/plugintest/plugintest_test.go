@@ -100,6 +100,12 @@ func TestRequestDefaultsAndReads(t *testing.T) {
 	if got := r.Headers()["x-multi"]; !reflect.DeepEqual(got, []string{"1", "2"}) || r.Header("X-MULTI") != "1" {
 		t.Errorf("headers %v", r.Headers())
 	}
+	if got := r.HeaderValues("X-MULTI"); !reflect.DeepEqual(got, []string{"1", "2"}) {
+		t.Errorf("header values %v", got)
+	}
+	if got := r.HeaderValues("absent"); got != nil {
+		t.Errorf("absent header values %v", got)
+	}
 	c := k.Client()
 	if c.IP() != "127.0.0.1" || c.ForwardedIP() != "127.0.0.1" || c.Protocol() != "http" {
 		t.Errorf("client %s %s %s", c.IP(), c.ForwardedIP(), c.Protocol())
@@ -273,5 +279,29 @@ func TestConfig(t *testing.T) {
 	plugintest.Config(rec, ps, map[string]any{"n": "x"})
 	if len(rec.fatals) != 1 {
 		t.Errorf("invalid config not reported")
+	}
+}
+
+func TestNew(t *testing.T) {
+	ps := &store.PluginSchema{Name: "demo", Config: &schema.Schema{Fields: []*schema.Field{
+		{Name: "n", Type: schema.Integer, Default: int64(3)},
+	}}}
+	var got map[string]any
+	factory := func(cfg map[string]any) (any, error) {
+		got = cfg
+		if cfg["n"] == int64(0) {
+			return nil, errors.New("n must not be 0")
+		}
+		return greeter{}, nil
+	}
+	if inst := plugintest.New(t, ps, factory, nil); inst != (greeter{}) || !reflect.DeepEqual(got, map[string]any{"n": int64(3)}) {
+		t.Errorf("instance %v from %v", inst, got)
+	}
+	for _, input := range []map[string]any{{"n": "x"}, {"n": 0}} {
+		rec := &recorder{T: t}
+		plugintest.New(rec, ps, factory, input)
+		if len(rec.fatals) != 1 {
+			t.Errorf("%v: fatals %v", input, rec.fatals)
+		}
 	}
 }

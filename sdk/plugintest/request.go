@@ -3,7 +3,9 @@ package plugintest
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/hostabi"
@@ -179,12 +181,14 @@ func (r *Request) forwardedIP() string {
 	return r.ForwardedIP
 }
 
-// lowerHeaders returns h with lower-cased names and values merged.
+// lowerHeaders returns h with lower-cased names and values merged. Names
+// differing only in case are merged in sorted order ("X-A" before "x-a"),
+// so that the result does not depend on map iteration order.
 func lowerHeaders(h map[string][]string) map[string][]string {
 	out := make(map[string][]string, len(h))
-	for k, vs := range h {
+	for _, k := range slices.Sorted(maps.Keys(h)) {
 		lk := strings.ToLower(k)
-		out[lk] = append(out[lk], vs...)
+		out[lk] = append(out[lk], h[k]...)
 	}
 	return out
 }

@@ -229,6 +229,18 @@ func Config(t testing.TB, ps *store.PluginSchema, input map[string]any) map[stri
 	return cfg
 }
 
+// New creates an instance of a plugin the way the gateway does: input goes
+// through the schema as in Config, then to the plugin's factory
+// (plugin.Definition.New). Invalid input or a factory error fails the test.
+func New(t testing.TB, ps *store.PluginSchema, factory func(config map[string]any) (any, error), input map[string]any) any {
+	t.Helper()
+	inst, err := factory(Config(t, ps, input))
+	if err != nil {
+		t.Fatalf("%s: New: %v", ps.Name, err)
+	}
+	return inst
+}
+
 // ValidateConfig is Config without a test: it returns the completed
 // configuration and the validation errors (empty when valid), for testing
 // a schema's rejections.

@@ -7,12 +7,12 @@ package basicauth
 import (
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
-	"fmt"
 	"regexp"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
+	"github.com/gatehouse/gatehouse/runtime/plugins/authn"
+	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 	"github.com/gatehouse/gatehouse/store"
 )
 
@@ -23,25 +23,10 @@ const (
 	Version  = "3.9.0"
 )
 
-const (
-	credentialEntity = "basicauth_credentials"
-	credentialField  = "username"
-)
-
 // Kong 3.9's basic-auth response messages.
 const (
 	msgUnauthorized = "Unauthorized"
 	msgInvalidCred  = "Invalid authentication credentials"
-	msgUnexpected   = "An unexpected error occurred"
-)
-
-// The upstream headers Kong's auth plugins set (kong.constants.HEADERS).
-const (
-	headerConsumerID       = "X-Consumer-ID"
-	headerConsumerCustomID = "X-Consumer-Custom-ID"
-	headerConsumerUsername = "X-Consumer-Username"
-	headerCredentialID     = "X-Credential-Identifier"
-	headerAnonymous        = "X-Anonymous-Consumer"
 )
 
 func init() {
@@ -66,35 +51,17 @@ type Config struct {
 // (validated, defaults filled). Values of the wrong type are an error.
 func ParseConfig(m map[string]any) (Config, error) {
 	c := Config{Realm: "service"}
-	var errs []error
-	if v, ok := m["anonymous"]; ok && v != nil {
-		s, ok := v.(string)
-		if !ok {
-			errs = append(errs, fmt.Errorf("basic-auth: anonymous: expected a string, got %T", v))
-		}
-		c.Anonymous = s
-	}
-	if v, ok := m["hide_credentials"]; ok && v != nil {
-		b, ok := v.(bool)
-		if !ok {
-			errs = append(errs, fmt.Errorf("basic-auth: hide_credentials: expected a boolean, got %T", v))
-		}
-		c.HideCredentials = b
-	}
-	if v, ok := m["realm"]; ok && v != nil {
-		s, ok := v.(string)
-		if !ok {
-			errs = append(errs, fmt.Errorf("basic-auth: realm: expected a string, got %T", v))
-		}
-		c.Realm = s
-	}
-	return c, errors.Join(errs...)
+	r := pluginkit.NewConf(Name, m)
+	r.String("anonymous", &c.Anonymous)
+	r.Bool("hide_credentials", &c.HideCredentials)
+	r.String("realm", &c.Realm)
+	return c, r.Err()
 }
 
 // Plugin is one configured basic-auth instance; safe for concurrent use.
 type Plugin struct {
-	conf    Config
-	wwwAuth string
+	conf Config
+	flow authn.Flow
 }
 
 // New creates an instance from a validated configuration.
@@ -106,106 +73,56 @@ func New(config map[string]any) (any, error) {
 	return NewPlugin(c), nil
 }
 
-// NewPlugin creates an instance from a parsed configuration.
+// NewPlugin creates an instance from a parsed configuration. basic-auth
+// identifies the credential upstream by its username.
 func NewPlugin(c Config) *Plugin {
-	return &Plugin{conf: c, wwwAuth: `Basic realm="` + c.Realm + `"`}
-}
-
-type failure struct {
-	status  int
-	message string
-	err     error // server-side failure
-}
-
-type messageBody struct {
-	Message string `json:"message"`
+	return &Plugin{conf: c, flow: authn.Flow{Plugin: Name, Entity: "basicauth_credentials", Field: "username",
+		IdentifierField: "username", Anonymous: c.Anonymous, Challenge: `Basic realm="` + c.Realm + `"`}}
 }
 
 // Access implements hostabi.Accessor.
 func (p *Plugin) Access(k hostabi.Kong) error {
-	if p.conf.Anonymous != "" {
-		// Logical OR with other auth plugins.
-		if k.Client().Credential() != nil {
-			return nil
-		}
-		fail, err := p.authenticate(k)
-		if err != nil {
-			return err
-		}
-		if fail != nil {
-			if fail.err != nil {
-				k.Log().Err("basic-auth: authentication failed", "error", fail.err)
-			}
-			return setAnonymous(k, p.conf.Anonymous)
-		}
-		return nil
-	}
-	fail, err := p.authenticate(k)
-	if err != nil {
-		return err
-	}
-	if fail != nil {
-		if fail.err != nil {
-			return fail.err
-		}
-		k.Response().Exit(fail.status, messageBody{fail.message}, map[string]string{"WWW-Authenticate": p.wwwAuth})
-	}
-	return nil
+	return p.flow.Access(k, p.check)
 }
 
-func (p *Plugin) authenticate(k hostabi.Kong) (*failure, error) {
-	headers := k.Request().Headers()
-	authz, hasAuthz := first(headers, "authorization")
-	proxy, hasProxy := first(headers, "proxy-authorization")
+// check reads the credentials of Proxy-Authorization, then of
+// Authorization, and verifies the password (authn.Check).
+func (p *Plugin) check(k hostabi.Kong) (hostabi.Entity, *authn.Failure, error) {
+	req := k.Request()
+	authz, hasAuthz := first(req.HeaderValues("Authorization"))
+	proxy, hasProxy := first(req.HeaderValues("Proxy-Authorization"))
 	if !hasAuthz && !hasProxy {
-		return &failure{status: 401, message: msgUnauthorized}, nil
+		return nil, &authn.Failure{Status: 401, Message: msgUnauthorized}, nil
 	}
 
 	var cred hostabi.Entity
 	var err error
 	user, pass := p.retrieve(k, "Proxy-Authorization", proxy)
 	if user != "" {
-		if cred, err = p.load(k, user); err != nil {
-			return nil, err
+		if cred, err = p.flow.Credential(k, user); err != nil {
+			return nil, nil, err
 		}
 	}
 	if cred == nil {
 		user, pass = p.retrieve(k, "Authorization", authz)
 		if user != "" {
-			if cred, err = p.load(k, user); err != nil {
-				return nil, err
+			if cred, err = p.flow.Credential(k, user); err != nil {
+				return nil, nil, err
 			}
 		}
 	}
 	if cred == nil || !validPassword(cred, pass) {
-		return &failure{status: 401, message: msgInvalidCred}, nil
+		return nil, &authn.Failure{Status: 401, Message: msgInvalidCred}, nil
 	}
-
-	var consumer hostabi.Entity
-	if id := foreignID(cred["consumer"]); id != "" {
-		consumer, err = k.Client().LoadConsumer(k.Context(), id, false)
-		if err != nil {
-			return &failure{status: 500, message: msgUnexpected, err: fmt.Errorf("basic-auth: loading consumer: %w", err)}, nil
-		}
-	}
-	setConsumer(k, consumer, cred)
-	return nil, nil
+	return cred, nil, nil
 }
 
-func first(h map[string][]string, name string) (string, bool) {
-	vs, ok := h[name]
-	if !ok || len(vs) == 0 {
+// first returns a header's first value, and whether it was sent.
+func first(vs []string) (string, bool) {
+	if len(vs) == 0 {
 		return "", false
 	}
 	return vs[0], true
-}
-
-func (p *Plugin) load(k hostabi.Kong, username string) (hostabi.Entity, error) {
-	cred, err := k.Credentials().Credential(k.Context(), credentialEntity, credentialField, username)
-	if err != nil {
-		return nil, fmt.Errorf("basic-auth: loading credential: %w", err)
-	}
-	return cred, nil
 }
 
 // retrieve parses one header's Basic credentials and, with
@@ -271,87 +188,8 @@ func decodeBase64(s string) (string, bool) {
 // validPassword compares the stored hash with sha1(password .. consumer_id).
 func validPassword(cred hostabi.Entity, password string) bool {
 	stored, _ := cred["password"].(string)
-	digest := store.HashBasicAuthPassword(password, foreignID(cred["consumer"]))
+	digest := store.HashBasicAuthPassword(password, authn.ForeignID(cred["consumer"]))
 	return subtle.ConstantTimeCompare([]byte(stored), []byte(digest)) == 1
-}
-
-func foreignID(v any) string {
-	m, _ := v.(map[string]any)
-	id, _ := m["id"].(string)
-	return id
-}
-
-// setConsumer authenticates the request and sets the upstream identity
-// headers; basic-auth identifies the credential by its username.
-func setConsumer(k hostabi.Kong, consumer, credential hostabi.Entity) {
-	k.Client().Authenticate(consumer, credential)
-	sr := k.ServiceRequest()
-	setOrClear(sr, headerConsumerID, stringOf(consumer, "id"))
-	setOrClear(sr, headerConsumerCustomID, stringOf(consumer, "custom_id"))
-	setOrClear(sr, headerConsumerUsername, stringOf(consumer, "username"))
-	setOrClear(sr, headerCredentialID, stringOf(credential, "username"))
-	if credential != nil {
-		sr.ClearHeader(headerAnonymous)
-	} else {
-		sr.SetHeader(headerAnonymous, "true")
-	}
-}
-
-func setOrClear(sr hostabi.ServiceRequest, name, value string) {
-	if value != "" {
-		sr.SetHeader(name, value)
-	} else {
-		sr.ClearHeader(name)
-	}
-}
-
-func stringOf(e hostabi.Entity, field string) string {
-	s, _ := e[field].(string)
-	return s
-}
-
-func setAnonymous(k hostabi.Kong, anonymous string) error {
-	consumer, err := loadAnonymous(k, anonymous)
-	if err != nil {
-		return fmt.Errorf("basic-auth: loading anonymous consumer: %w", err)
-	}
-	if consumer == nil {
-		return fmt.Errorf("basic-auth: anonymous consumer %s is configured but doesn't exist", anonymous)
-	}
-	setConsumer(k, consumer, nil)
-	return nil
-}
-
-// loadAnonymous finds the anonymous consumer by id, then by username, as
-// kong.client.load_consumer(anonymous, true) does.
-func loadAnonymous(k hostabi.Kong, anonymous string) (hostabi.Entity, error) {
-	if isUUID(anonymous) {
-		c, err := k.Client().LoadConsumer(k.Context(), anonymous, false)
-		if err != nil || c != nil {
-			return c, err
-		}
-	}
-	return k.Client().LoadConsumer(k.Context(), anonymous, true)
-}
-
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 var _ hostabi.Accessor = (*Plugin)(nil)

@@ -43,11 +43,7 @@ func newFixture() *fixture {
 
 func newPlugin(t *testing.T, cfg map[string]any) any {
 	t.Helper()
-	inst, err := basicauth.New(plugintest.Config(t, basicauth.Schema(), cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return inst
+	return plugintest.New(t, basicauth.Schema(), basicauth.New, cfg)
 }
 
 func TestAccess(t *testing.T) {

@@ -44,11 +44,7 @@ func newFixture() *fixture {
 
 func newPlugin(t *testing.T, cfg map[string]any) any {
 	t.Helper()
-	inst, err := keyauth.New(plugintest.Config(t, keyauth.Schema(), cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return inst
+	return plugintest.New(t, keyauth.Schema(), keyauth.New, cfg)
 }
 
 func TestAccess(t *testing.T) {

@@ -1,6 +1,7 @@
 package keyauth
 
 import (
+	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
@@ -15,7 +16,7 @@ func Schema() *store.PluginSchema {
 		NoConsumer: true,
 		Config: &schema.Schema{Fields: []*schema.Field{
 			{Name: "key_names", Type: schema.Array, Required: true, Default: []any{"apikey"},
-				Elements:    &schema.Field{Type: schema.String, Check: checkHeaderName},
+				Elements:    &schema.Field{Type: schema.String, Check: pluginkit.CheckHeaderName},
 				Description: "Describes an array of parameter names where the plugin will look for a key. The key names may only contain [a-z], [A-Z], [0-9], [_] underscore, and [-] hyphen."},
 			{Name: "hide_credentials", Type: schema.Boolean, Required: true, Default: false,
 				Description: "An optional boolean value telling the plugin to show or hide the credential from the upstream service. If `true`, the plugin strips the credential from the request."},
@@ -33,16 +34,4 @@ func Schema() *store.PluginSchema {
 				Description: "When authentication fails the plugin sends `WWW-Authenticate` header with `realm` attribute value."},
 		}},
 	}
-}
-
-// checkHeaderName is Kong's typedefs.header_name validator.
-func checkHeaderName(v any) string {
-	s, _ := v.(string)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
-			return "bad header name '" + s + "', allowed characters are A-Z, a-z, 0-9, '_', and '-'"
-		}
-	}
-	return ""
 }

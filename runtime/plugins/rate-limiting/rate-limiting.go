@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
+	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 )
 
 // Name, Priority and Version of the plugin, as Kong reports them.
@@ -108,63 +109,27 @@ type Config struct {
 func ParseConfig(m map[string]any) (Config, error) {
 	c := Config{LimitBy: "consumer", Policy: "local", FaultTolerant: true, ErrorCode: 429,
 		ErrorMessage: "API rate limit exceeded", SyncRate: -1}
-	var errs []error
-	num := func(name string) (float64, bool) {
-		switch t := m[name].(type) {
-		case nil:
-			return 0, false
-		case float64:
-			return t, true
-		case int64:
-			return float64(t), true
-		case int:
-			return float64(t), true
-		default:
-			errs = append(errs, fmt.Errorf("rate-limiting: %s: expected a number, got %T", name, t))
-			return 0, false
-		}
-	}
-	str := func(name string, dst *string) {
-		switch t := m[name].(type) {
-		case nil:
-		case string:
-			*dst = t
-		default:
-			errs = append(errs, fmt.Errorf("rate-limiting: %s: expected a string, got %T", name, t))
-		}
-	}
-	boolean := func(name string, dst *bool) {
-		switch t := m[name].(type) {
-		case nil:
-		case bool:
-			*dst = t
-		default:
-			errs = append(errs, fmt.Errorf("rate-limiting: %s: expected a boolean, got %T", name, t))
-		}
-	}
+	r := pluginkit.NewConf(Name, m)
 	for p := Second; p < numPeriods; p++ {
-		if v, ok := num(p.String()); ok {
+		var v float64
+		if r.Number(p.String(), &v) {
 			if !(v > 0) || math.IsInf(v, 0) {
-				errs = append(errs, fmt.Errorf("rate-limiting: %s: value must be greater than 0", p))
+				r.Fail(p.String(), "value must be greater than 0")
 				continue
 			}
 			c.Limits[p] = v
 		}
 	}
-	str("limit_by", &c.LimitBy)
-	str("header_name", &c.HeaderName)
-	str("path", &c.Path)
-	str("policy", &c.Policy)
-	boolean("fault_tolerant", &c.FaultTolerant)
-	boolean("hide_client_headers", &c.HideClientHeaders)
-	if v, ok := num("error_code"); ok {
-		c.ErrorCode = v
-	}
-	str("error_message", &c.ErrorMessage)
-	if v, ok := num("sync_rate"); ok {
-		c.SyncRate = v
-	}
-	return c, errors.Join(errs...)
+	r.String("limit_by", &c.LimitBy)
+	r.String("header_name", &c.HeaderName)
+	r.String("path", &c.Path)
+	r.String("policy", &c.Policy)
+	r.Bool("fault_tolerant", &c.FaultTolerant)
+	r.Bool("hide_client_headers", &c.HideClientHeaders)
+	r.Number("error_code", &c.ErrorCode)
+	r.String("error_message", &c.ErrorMessage)
+	r.Number("sync_rate", &c.SyncRate)
+	return c, r.Err()
 }
 
 // Plugin is one configured rate-limiting instance. It holds the counters

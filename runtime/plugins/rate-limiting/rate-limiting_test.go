@@ -34,11 +34,7 @@ func header(r *plugintest.Result, n string) string { return r.RespHeader(n) }
 
 func newPlugin(t testing.TB, cfg map[string]any, c *clock) *ratelimiting.Plugin {
 	t.Helper()
-	inst, err := ratelimiting.New(plugintest.Config(t, ratelimiting.Schema(), cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := inst.(*ratelimiting.Plugin)
+	p := plugintest.New(t, ratelimiting.Schema(), ratelimiting.New, cfg).(*ratelimiting.Plugin)
 	p.SetClock(c.now)
 	t.Cleanup(func() { p.Close() })
 	return p

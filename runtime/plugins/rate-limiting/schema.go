@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
@@ -33,7 +34,7 @@ func Schema() *store.PluginSchema {
 				{Name: "limit_by", Type: schema.String, Default: "consumer",
 					OneOf:       []any{"consumer", "credential", "ip", "service", "header", "path"},
 					Description: "The entity that is used when aggregating the limits."},
-				{Name: "header_name", Type: schema.String, Check: checkHeaderName,
+				{Name: "header_name", Type: schema.String, Check: pluginkit.CheckHeaderName,
 					Description: "A string representing an HTTP header name."},
 				{Name: "path", Type: schema.String, StartsWith: "/", Check: checkPath,
 					Description: "A string representing a URL path, such as /path/to/resource. Must start with a forward slash (/) and must not contain empty segments (i.e., two consecutive forward slashes)."},
@@ -143,18 +144,6 @@ func checkConfig(c map[string]any) []string {
 		msgs = append(msgs, "failed conditional validation given value of field 'config.limit_by'")
 	}
 	return msgs
-}
-
-// checkHeaderName is Kong's typedefs.header_name validator.
-func checkHeaderName(v any) string {
-	s, _ := v.(string)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
-			return "bad header name '" + s + "', allowed characters are A-Z, a-z, 0-9, '_', and '-'"
-		}
-	}
-	return ""
 }
 
 // checkPath is the rest of Kong's typedefs.path (starts_with is a field

@@ -7,7 +7,6 @@ package requesttransformer
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
+	"github.com/gatehouse/gatehouse/runtime/plugins/ngxargs"
+	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 )
 
 // Name, Priority and Version of the plugin, as Kong reports them.
@@ -59,65 +60,24 @@ type Config struct {
 // (validated, defaults filled). Values of the wrong type are an error.
 func ParseConfig(m map[string]any) (Config, error) {
 	var c Config
-	var errs []error
-	if v, ok := m["http_method"]; ok && v != nil {
-		s, ok := v.(string)
-		if !ok {
-			errs = append(errs, fmt.Errorf("request-transformer: http_method: expected a string, got %T", v))
-		}
-		c.HTTPMethod = s
-	}
-	for _, r := range []struct {
+	r := pluginkit.NewConf(Name, m)
+	r.String("http_method", &c.HTTPMethod)
+	for _, rule := range []struct {
 		name string
 		dst  *Rules
 	}{{"remove", &c.Remove}, {"rename", &c.Rename}, {"replace", &c.Replace}, {"add", &c.Add}, {"append", &c.Append}} {
-		v, ok := m[r.name]
-		if !ok || v == nil {
+		rec, ok := r.Record(rule.name)
+		if !ok {
 			continue
 		}
-		rec, ok := v.(map[string]any)
-		if !ok {
-			errs = append(errs, fmt.Errorf("request-transformer: %s: expected a record, got %T", r.name, v))
-			continue
-		}
-		var err error
-		r.dst.Body, err = stringList(rec, r.name, "body")
-		errs = append(errs, err)
-		r.dst.Headers, err = stringList(rec, r.name, "headers")
-		errs = append(errs, err)
-		r.dst.Querystring, err = stringList(rec, r.name, "querystring")
-		errs = append(errs, err)
-		if r.name == "replace" {
-			if u, ok := rec["uri"]; ok && u != nil {
-				s, ok := u.(string)
-				if !ok {
-					errs = append(errs, fmt.Errorf("request-transformer: replace.uri: expected a string, got %T", u))
-				}
-				c.ReplaceURI = s
-			}
+		rec.Strings("body", &rule.dst.Body)
+		rec.Strings("headers", &rule.dst.Headers)
+		rec.Strings("querystring", &rule.dst.Querystring)
+		if rule.name == "replace" {
+			rec.String("uri", &c.ReplaceURI)
 		}
 	}
-	return c, errors.Join(errs...)
-}
-
-func stringList(rec map[string]any, parent, field string) ([]string, error) {
-	v, ok := rec[field]
-	if !ok || v == nil {
-		return nil, nil
-	}
-	list, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Errorf("request-transformer: %s.%s: expected an array, got %T", parent, field, v)
-	}
-	out := make([]string, 0, len(list))
-	for _, e := range list {
-		s, ok := e.(string)
-		if !ok {
-			return nil, fmt.Errorf("request-transformer: %s.%s: expected strings, got %T", parent, field, e)
-		}
-		out = append(out, s)
-	}
-	return out, nil
+	return c, r.Err()
 }
 
 // pair is one parsed rule entry.
@@ -411,25 +371,15 @@ type argValue struct {
 
 func parseArgs(raw string) *args {
 	a := &args{vals: map[string]*argValue{}}
-	for raw != "" {
-		var part string
-		part, raw, _ = strings.Cut(raw, "&")
-		if part == "" {
-			continue
-		}
-		k, v, hasValue := strings.Cut(part, "=")
-		key := unescape(k)
-		if key == "" {
-			continue
-		}
-		cur, ok := a.vals[key]
+	for _, arg := range ngxargs.Parse(raw) {
+		cur, ok := a.vals[arg.Key]
 		if !ok {
 			cur = &argValue{}
-			a.vals[key] = cur
-			a.keys = append(a.keys, key)
+			a.vals[arg.Key] = cur
+			a.keys = append(a.keys, arg.Key)
 		}
-		if hasValue {
-			cur.values = append(cur.values, unescape(v))
+		if !arg.Flag {
+			cur.values = append(cur.values, arg.Value)
 			cur.flag = false
 		} else if len(cur.values) == 0 {
 			cur.flag = true
@@ -501,16 +451,16 @@ func (a *args) encodeSorted() string {
 			if b.Len() > 0 {
 				b.WriteByte('&')
 			}
-			b.WriteString(escape(k))
+			b.WriteString(ngxargs.Escape(k))
 			continue
 		}
 		for _, s := range v.values {
 			if b.Len() > 0 {
 				b.WriteByte('&')
 			}
-			b.WriteString(escape(k))
+			b.WriteString(ngxargs.Escape(k))
 			b.WriteByte('=')
-			b.WriteString(escape(s))
+			b.WriteString(ngxargs.Escape(s))
 		}
 	}
 	return b.String()
@@ -706,73 +656,6 @@ func (p *Plugin) transformForm(raw []byte) ([]byte, bool) {
 		return nil, false
 	}
 	return []byte(params.encodeSorted()), true
-}
-
-// ---- escaping ----
-
-// unescape decodes "+" and "%XX" as nginx does, keeping malformed escapes.
-func unescape(s string) string {
-	if !strings.ContainsAny(s, "+%") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '+':
-			b.WriteByte(' ')
-		case c == '%' && i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]):
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-// escape percent-encodes everything but RFC 3986 unreserved characters,
-// as ngx.escape_uri does for arguments (a space is %20).
-func escape(s string) string {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if !unreserved(s[i]) {
-			n++
-		}
-	}
-	if n == 0 {
-		return s
-	}
-	const hex = "0123456789ABCDEF"
-	b := make([]byte, 0, len(s)+2*n)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if unreserved(c) {
-			b = append(b, c)
-		} else {
-			b = append(b, '%', hex[c>>4], hex[c&15])
-		}
-	}
-	return string(b)
-}
-
-func unreserved(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
-}
-
-func ishex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	}
-	return c - 'A' + 10
 }
 
 var _ hostabi.Accessor = (*Plugin)(nil)

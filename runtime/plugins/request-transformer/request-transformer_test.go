@@ -15,11 +15,7 @@ import (
 
 func newPlugin(t testing.TB, cfg map[string]any) any {
 	t.Helper()
-	inst, err := requesttransformer.New(plugintest.Config(t, requesttransformer.Schema(), cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return inst
+	return plugintest.New(t, requesttransformer.Schema(), requesttransformer.New, cfg)
 }
 
 func run(t *testing.T, cfg map[string]any, req *plugintest.Request) *plugintest.Result {

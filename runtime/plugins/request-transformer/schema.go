@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
@@ -85,20 +86,6 @@ func splitPair(s string) (name, value string, ok bool) {
 	return name, value, true
 }
 
-// validHeaderName is kong.tools.http.validate_header_name.
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
 // validHeaderValue rejects values that cannot be sent in a header line.
 func validHeaderValue(s string) bool {
 	return !strings.ContainsAny(s, "\r\n\x00")
@@ -115,7 +102,7 @@ func notAHeader(s string, ok bool) string {
 func checkHeaderPair(v any) string {
 	s, _ := v.(string)
 	name, _, ok := splitPair(s)
-	if !ok || !validHeaderName(name) {
+	if !ok || !pluginkit.IsHeaderName(name) {
 		return notAHeader(name, ok)
 	}
 	return ""
@@ -142,7 +129,7 @@ func checkRenameHeader(v any) string {
 	}
 	s, _ := v.(string)
 	_, value, _ := splitPair(s)
-	if !validHeaderName(value) {
+	if !pluginkit.IsHeaderName(value) {
 		return notAHeader(value, true)
 	}
 	return ""
