@@ -15,6 +15,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
+	_ "net/http/pprof" // served only when GATEHOUSE_PPROF_LISTEN is set
 	"os"
 	"os/signal"
 	"strings"
@@ -114,6 +116,11 @@ func run(args []string) error {
 	}
 	switch cmd {
 	case "start":
+		if addr := os.Getenv("GATEHOUSE_PPROF_LISTEN"); addr != "" {
+			// Profiling for performance work only: net/http/pprof on a
+			// separate, explicitly requested address.
+			go func() { fmt.Fprintln(os.Stderr, http.ListenAndServe(addr, nil)) }()
+		}
 		node, err := app.Start(ctx, cfg, nil)
 		if err != nil {
 			return err

@@ -36,6 +36,7 @@ type options struct {
 	gatehouse   string
 	out         string
 	scenarios   string
+	quick       bool
 }
 
 func main() {
@@ -46,6 +47,7 @@ func main() {
 	flag.IntVar(&o.connections, "connections", 50, "wrk keep-alive connections")
 	flag.StringVar(&o.gatehouse, "gatehouse", "bin/gatehouse", "Gatehouse binary")
 	flag.StringVar(&o.out, "out", "bench-results.json", "JSON results file")
+	flag.BoolVar(&o.quick, "quick", false, "skip the fixed-rate latency runs and the idle-memory measure")
 	flag.StringVar(&o.scenarios, "scenarios", "no-plugins,key-auth+rate-limiting,request-transformer", "scenarios to run")
 	loadgen := flag.String("loadgen", "", "internal: run the fixed-rate generator against this URL")
 	rate := flag.Float64("rate", 0, "internal: requests per second for -loadgen")
@@ -440,6 +442,9 @@ func run(o options) error {
 		half := median(nginxRPS) / 2
 		res.HalfRate = map[string]loadResult{}
 		for _, p := range []*proc{nginx, forwarder, gh} {
+			if o.quick {
+				break
+			}
 			header := ""
 			if p == gh {
 				header = sc.header
@@ -483,9 +488,11 @@ func run(o options) error {
 			h["nginx-proxy"].P99ms, h["ceiling"].P99ms, h["gatehouse"].P99ms, res.Ratios["p99@half-rate gatehouse/nginx"])
 		fmt.Printf("%s gatehouse/nginx %.2f gatehouse/ceiling %.2f\n", sc.name, res.Ratios["gatehouse/nginx"], res.Ratios["gatehouse/ceiling"])
 	}
-	idle, err := idleRSS(o, dir, upstream.addr, 1000)
-	if err != nil {
-		return err
+	var idle float64
+	if !o.quick {
+		if idle, err = idleRSS(o, dir, upstream.addr, 1000); err != nil {
+			return err
+		}
 	}
 	fmt.Printf("idle RSS with 1,000 routes: %.1f MiB\n", idle)
 	out, _ := json.MarshalIndent(map[string]any{"scenarios": all, "idle_rss_1000_routes_mib": idle,

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -63,6 +64,7 @@ type Server struct {
 		upstreamLatency, proxyLatency, responseLatency, via, server, upstreamStatus, requestID bool
 	}
 	serverToken string
+	lastPort    atomic.Pointer[portText]
 }
 
 // New returns a proxy server.
@@ -144,6 +146,8 @@ type state struct {
 	respOps              []headerOp
 	plan                 chain.Plan
 
+	scratch []byte
+
 	consumerFn func() string
 	exitedFn   func() bool
 }
@@ -207,7 +211,7 @@ const (
 
 // ServeFastHTTP serves one proxied request.
 func (srv *Server) ServeFastHTTP(fctx *fasthttp.RequestCtx) {
-	start := time.Now()
+	start := fctx.Time() // taken by the server when the request arrived
 	snap := srv.opts.Snapshots.Current()
 	if snap == nil {
 		srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgUnavailable, "")
@@ -308,6 +312,22 @@ func (st *state) requestHeader(name string) []string {
 	return out
 }
 
+// portString formats a listener port, remembering the last one (a node has
+// a handful of listeners).
+func (srv *Server) portString(port int) string {
+	if c := srv.lastPort.Load(); c != nil && c.port == port {
+		return c.text
+	}
+	c := &portText{port: port, text: strconv.Itoa(port)}
+	srv.lastPort.Store(c)
+	return c.text
+}
+
+type portText struct {
+	port int
+	text string
+}
+
 // clientAddress resolves the client's address with trusted_ips and
 // real_ip_header, as Kong's realip handling does.
 func (srv *Server) clientAddress(st *state) {
@@ -362,14 +382,13 @@ func (srv *Server) prepareUpstream(st *state) {
 	st.upPath = st.match.UpstreamPath
 	st.upQuery = string(fctx.URI().QueryString())
 
-	xff := string(fctx.Request.Header.Peek("X-Forwarded-For"))
-	if xff != "" {
-		xff += ", " + st.remoteIP
-	} else {
-		xff = st.remoteIP
+	st.scratch = st.scratch[:0]
+	if prev := fctx.Request.Header.Peek("X-Forwarded-For"); len(prev) > 0 {
+		st.scratch = append(append(st.scratch, prev...), ", "...)
 	}
-	up.Header.Set("X-Forwarded-For", xff)
-	proto, host, port, prefix := st.scheme, string(fctx.Host()), strconv.Itoa(st.localPort), st.match.Prefix
+	st.scratch = append(st.scratch, st.remoteIP...)
+	up.Header.SetBytesV("X-Forwarded-For", st.scratch)
+	proto, host, port, prefix := st.scheme, string(fctx.Host()), srv.portString(st.localPort), st.match.Prefix
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
