@@ -204,28 +204,9 @@ func (r kServiceRequest) SetBody(args map[string]any, mimeType string) error {
 		mimeType, _, _ = strings.Cut(string(r.s.fctx.Request.Header.ContentType()), ";")
 		mimeType = strings.TrimSpace(mimeType)
 	}
-	var body []byte
-	switch mimeType {
-	case "application/x-www-form-urlencoded":
-		v := url.Values{}
-		for k, a := range args {
-			switch t := a.(type) {
-			case []any:
-				for _, e := range t {
-					v.Add(k, toString(e))
-				}
-			default:
-				v.Set(k, toString(t))
-			}
-		}
-		body = []byte(v.Encode())
-	default:
-		mimeType = "application/json"
-		b, err := json.Marshal(args)
-		if err != nil {
-			return err
-		}
-		body = b
+	body, mimeType, err := hostabi.EncodeBody(args, mimeType)
+	if err != nil {
+		return err
 	}
 	r.s.up.Header.SetContentType(mimeType)
 	r.s.bodySet = true
@@ -236,17 +217,6 @@ func (r kServiceRequest) SetTarget(host string, port int) {
 	r.s.targetOverride = net.JoinHostPort(host, strconv.Itoa(port))
 }
 func (r kServiceRequest) EnableBuffering() { r.s.buffered = true }
-
-func toString(v any) string {
-	switch t := v.(type) {
-	case string:
-		return t
-	case nil:
-		return ""
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
 
 // kResponse: kong.response.
 type kResponse struct{ s *state }

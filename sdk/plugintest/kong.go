@@ -367,28 +367,9 @@ func (s kServiceRequest) SetBody(args map[string]any, mimeType string) error {
 	if mimeType == "" {
 		mimeType, _, _ = mime.ParseMediaType(kRequest(s).Header("Content-Type"))
 	}
-	var body []byte
-	switch mimeType {
-	case "application/x-www-form-urlencoded":
-		v := url.Values{}
-		for key, a := range args {
-			switch t := a.(type) {
-			case []any:
-				for _, e := range t {
-					v.Add(key, argString(e))
-				}
-			default:
-				v.Set(key, argString(t))
-			}
-		}
-		body = []byte(v.Encode())
-	default:
-		mimeType = "application/json"
-		b, err := json.Marshal(args)
-		if err != nil {
-			return err
-		}
-		body = b
+	body, mimeType, err := hostabi.EncodeBody(args, mimeType)
+	if err != nil {
+		return err
 	}
 	s.SetHeader("Content-Type", mimeType)
 	s.SetRawBody(body)
@@ -399,16 +380,6 @@ func (s kServiceRequest) SetTarget(host string, port int) {
 }
 func (s kServiceRequest) EnableBuffering() { s.k.buffering = true }
 
-func argString(v any) string {
-	switch t := v.(type) {
-	case string:
-		return t
-	case nil:
-		return ""
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
 
 // ---- kong.response ----
 
