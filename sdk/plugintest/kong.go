@@ -380,7 +380,6 @@ func (s kServiceRequest) SetTarget(host string, port int) {
 }
 func (s kServiceRequest) EnableBuffering() { s.k.buffering = true }
 
-
 // ---- kong.response ----
 
 type kResponse struct{ k *Kong }
