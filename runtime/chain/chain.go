@@ -232,8 +232,15 @@ func guard(in *Instance, phase hostabi.Phase, fault **Fault) {
 	}
 }
 
+// Tracker is implemented by hosts that keep per-instance state (kong.ctx.plugin):
+// the chain tells them which instance is about to run.
+type Tracker interface{ Running(*Instance) }
+
 func call(in *Instance, phase hostabi.Phase, k hostabi.Kong) (fault *Fault) {
 	defer guard(in, phase, &fault)
+	if t, ok := k.(Tracker); ok {
+		t.Running(in)
+	}
 	var err error
 	switch phase {
 	case hostabi.PhaseRewrite:
@@ -342,6 +349,9 @@ func (p *Plan) BodyFilter(k hostabi.Kong, chunk []byte, eof bool) (out []byte, f
 		}
 		func() {
 			defer guard(in, hostabi.PhaseBodyFilter, &fault)
+			if t, ok := k.(Tracker); ok {
+				t.Running(in)
+			}
 			var err error
 			out, err = in.body.BodyFilter(k, out, eof)
 			if err != nil {

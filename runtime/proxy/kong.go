@@ -31,7 +31,14 @@ func (s *state) Node() hostabi.Node                       { return kNode{s} }
 func (s *state) Router() hostabi.Router                   { return kRouter{s} }
 func (s *state) Credentials() hostabi.Credentials         { return s.srv.opts.Credentials }
 
-var _ hostabi.Kong = (*state)(nil)
+// Running implements chain.Tracker: kong.ctx.plugin belongs to the
+// instance that runs.
+func (s *state) Running(in *chain.Instance) { s.current = in }
+
+var (
+	_ hostabi.Kong  = (*state)(nil)
+	_ chain.Tracker = (*state)(nil)
+)
 
 // kRequest: kong.request.
 type kRequest struct{ s *state }

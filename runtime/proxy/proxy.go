@@ -302,13 +302,17 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 	return srv.finish(st, start, proxied)
 }
 
+// requestHeader returns every value of a request header (the server
+// normalises names, so the lookup is case-insensitive).
 func (st *state) requestHeader(name string) []string {
-	var out []string
-	st.fctx.Request.Header.VisitAll(func(k, v []byte) {
-		if strings.EqualFold(string(k), name) {
-			out = append(out, string(v))
-		}
-	})
+	vals := st.fctx.Request.Header.PeekAll(name)
+	if len(vals) == 0 {
+		return nil
+	}
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i] = string(v)
+	}
 	return out
 }
 
