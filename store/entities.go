@@ -616,6 +616,10 @@ func Targets() *Entity {
 	}
 }
 
+// NormalizeTarget appends Kong's default target port 8000 when none is
+// given, as Kong stores targets.
+func NormalizeTarget(s string) string { return normalizeTarget(s) }
+
 // normalizeTarget appends Kong's default target port 8000 when none is given.
 func normalizeTarget(s string) string {
 	if strings.HasPrefix(s, "[") {

@@ -139,6 +139,9 @@ func StatusFor(code store.Code) int {
 }
 
 func (s *Server) fail(c *fiber.Ctx, err error) error {
+	if errors.Is(err, errSNINotFound) {
+		return s.json(c, fiber.StatusNotFound, map[string]any{"message": "SNI not found"})
+	}
 	var ume *reqbody.UnsupportedMediaTypeError
 	if errors.As(err, &ume) {
 		return c.SendStatus(fiber.StatusUnsupportedMediaType)

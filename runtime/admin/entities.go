@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"os"
 	"runtime"
@@ -131,8 +132,16 @@ func (s *Server) dispatch(c *fiber.Ctx) error {
 // find returns the entity a keyed target names, checking it belongs to the
 // parent of a nested path.
 func (s *Server) find(ctx context.Context, t *target, parent map[string]any) (map[string]any, error) {
-	if t.entity.Name == "acls" && parent != nil && !store.IsUUID(t.key) {
-		return s.findACLGroup(ctx, parent, t.key)
+	if parent != nil && !store.IsUUID(t.key) {
+		switch t.entity.Name {
+		case "acls": // /consumers/{c}/acls/{group}
+			return s.findChild(ctx, t, parent, "group", t.key)
+		case "targets": // /upstreams/{u}/targets/{host:port}
+			return s.findChild(ctx, t, parent, "target", store.NormalizeTarget(t.key))
+		}
+	}
+	if t.entity.Name == "certificates" && parent == nil && !store.IsUUID(t.key) {
+		return s.certificateBySNI(ctx, t.key)
 	}
 	rec, err := s.store.Get(ctx, t.entity.Name, t.key)
 	if err != nil {
@@ -144,18 +153,42 @@ func (s *Server) find(ctx context.Context, t *target, parent map[string]any) (ma
 	return rec, nil
 }
 
-// findACLGroup looks up /consumers/{c}/acls/{group}.
-func (s *Server) findACLGroup(ctx context.Context, consumer map[string]any, group string) (map[string]any, error) {
-	page, err := s.store.List(ctx, "acls", store.ListQuery{Size: store.MaxPageSize, ForeignField: "consumer", ForeignKey: consumer["id"].(string)})
+// findChild finds, among the parent's children, the one whose field has
+// the value (the lookups Kong offers by group or target instead of id).
+func (s *Server) findChild(ctx context.Context, t *target, parent map[string]any, field, value string) (map[string]any, error) {
+	offset := ""
+	for {
+		page, err := s.store.List(ctx, t.entity.Name, store.ListQuery{Size: store.MaxPageSize, Offset: offset,
+			ForeignField: t.parentField, ForeignKey: parent["id"].(string)})
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range page.Data {
+			if rec[field] == value {
+				return rec, nil
+			}
+		}
+		if page.Offset == "" {
+			return nil, store.ErrNotFound
+		}
+		offset = page.Offset
+	}
+}
+
+// errSNINotFound is Kong's answer to /certificates/{name} for an unknown SNI.
+var errSNINotFound = errors.New("SNI not found")
+
+// certificateBySNI serves /certificates/{sni name}: Kong looks the name up
+// among the SNIs and answers with their certificate.
+func (s *Server) certificateBySNI(ctx context.Context, name string) (map[string]any, error) {
+	sni, err := s.store.Get(ctx, "snis", name)
+	if store.IsNotFound(err) {
+		return nil, errSNINotFound
+	}
 	if err != nil {
 		return nil, err
 	}
-	for _, a := range page.Data {
-		if a["group"] == group {
-			return a, nil
-		}
-	}
-	return nil, store.ErrNotFound
+	return s.store.Get(ctx, "certificates", foreignID(sni["certificate"]))
 }
 
 func foreignID(v any) string {
@@ -281,6 +314,22 @@ func (s *Server) create(c *fiber.Ctx, t *target, parent map[string]any) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
+	if t.entity.Name == "targets" && parent != nil {
+		// Kong (deprecated behaviour): POSTing a target the upstream already
+		// has updates it, answering 200 with a Deprecation header.
+		if name, ok := in["target"].(string); ok {
+			cur, err := s.findChild(c.UserContext(), t, parent, "target", store.NormalizeTarget(name))
+			if err == nil {
+				scoped(t, parent, in)
+				rec, err := s.store.Update(c.UserContext(), "targets", cur["id"].(string), in)
+				if err != nil {
+					return s.fail(c, err)
+				}
+				c.Set("Deprecation", "true")
+				return s.entityJSON(c, fiber.StatusOK, t.entity, rec)
+			}
+		}
+	}
 	scoped(t, parent, in)
 	rec, err := s.store.Insert(c.UserContext(), t.entity.Name, in)
 	if err != nil {
@@ -327,6 +376,9 @@ func (s *Server) upsert(c *fiber.Ctx, t *target, parent map[string]any) error {
 			return s.fail(c, err)
 		case t.entity.Name == "acls" && !store.IsUUID(key):
 			in["group"] = key
+			key = ""
+		case t.entity.Name == "targets" && !store.IsUUID(key):
+			in["target"] = key
 			key = ""
 		}
 		scoped(t, parent, in)
