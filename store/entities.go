@@ -415,14 +415,6 @@ func routeCannotSet() []schema.Conditional {
 	return out
 }
 
-func joinProtocols(protos []any) string {
-	parts := make([]string, len(protos))
-	for i, p := range protos {
-		parts[i] = fmt.Sprint(p)
-	}
-	return strings.Join(parts, "', '")
-}
-
 // Consumers declares Kong's consumers entity.
 func Consumers() *Entity {
 	return &Entity{
@@ -580,7 +572,7 @@ func checkUpstreamHashing(rec map[string]any) []string {
 	on, _ := rec["hash_on"].(string)
 	fb, _ := rec["hash_fallback"].(string)
 	if on != "" && on != "none" && on == fb && on != "header" && on != "query_arg" && on != "uri_capture" {
-		return []string{fmt.Sprintf("failed conditional validation given value of field 'hash_on'")}
+		return []string{"failed conditional validation given value of field 'hash_on'"}
 	}
 	for _, pair := range [][2]string{{"hash_on_header", "hash_fallback_header"}, {"hash_on_query_arg", "hash_fallback_query_arg"}, {"hash_on_uri_capture", "hash_fallback_uri_capture"}} {
 		a, b := rec[pair[0]], rec[pair[1]]

@@ -104,14 +104,6 @@ func consumerField() *schema.Field {
 	return foreignField("consumer", "consumers", true, "cascade")
 }
 
-func stringSet(name string, def []string, elemCheck func(any) string) *schema.Field {
-	f := &schema.Field{Name: name, Type: schema.Set, Elements: &schema.Field{Type: schema.String, Check: elemCheck}}
-	if def != nil {
-		f.Default = schema.Clone(def)
-	}
-	return f
-}
-
 func oneOf(values ...string) []any {
 	out := make([]any, len(values))
 	for i, v := range values {

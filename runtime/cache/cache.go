@@ -165,9 +165,7 @@ func (c *Cache) ConsumerCredentials(ctx context.Context, entity, consumerID stri
 			if err != nil {
 				return nil, err
 			}
-			for _, r := range page.Data {
-				out = append(out, r)
-			}
+			out = append(out, page.Data...)
 			if page.Offset == "" {
 				break
 			}

@@ -10,10 +10,9 @@ import (
 // Kong does: an exact SNI name first, then a leading wildcard
 // (*.example.com), then a trailing one (example.*).
 type CertificateIndex struct {
-	exact    map[string]*tls.Certificate
-	prefix   map[string]*tls.Certificate // "*.example.com" stored as ".example.com"
-	suffix   map[string]*tls.Certificate // "example.*" stored as "example."
-	fallback *tls.Certificate
+	exact  map[string]*tls.Certificate
+	prefix map[string]*tls.Certificate // "*.example.com" stored as ".example.com"
+	suffix map[string]*tls.Certificate // "example.*" stored as "example."
 }
 
 func buildCertificates(certs, snis []map[string]any, log *slog.Logger) *CertificateIndex {
