@@ -22,6 +22,9 @@ type Event struct {
 	Op     Op
 	Old    map[string]any
 	New    map[string]any
+	// Remote marks an event another node made (it arrived through the
+	// database), so it is not sent on again.
+	Remote bool
 }
 
 // Bus delivers change events to subscribers, in commit order. Sources other

@@ -3,19 +3,15 @@ package admin_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
+	"github.com/gatehouse/gatehouse/conformance/testpg"
 	"github.com/gatehouse/gatehouse/runtime/app"
 	"github.com/gatehouse/gatehouse/runtime/config"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
@@ -96,51 +92,8 @@ func startNode(t *testing.T, settings map[string]string) *app.Node {
 	return node
 }
 
-// pgSettings creates a fresh, bootstrapped database on the test server.
-// Outside CI a missing server skips with the reason; CI always has one.
-func pgSettings(t *testing.T) map[string]string {
-	t.Helper()
-	dsn := os.Getenv("GATEHOUSE_TEST_PG_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("GATEHOUSE_TEST_PG_DSN is not set in CI: make test starts Postgres through .ci/services")
-		}
-		t.Skip("no Postgres: set GATEHOUSE_TEST_PG_DSN (make test does, via .ci/services)")
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	name := fmt.Sprintf("gh_conf_%d_%d", time.Now().UnixNano(), seq.Add(1))
-	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if db, err := sql.Open("pgx", dsn); err == nil {
-			db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-			db.Close()
-		}
-	})
-	settings := map[string]string{
-		"database": "postgres", "pg_host": u.Hostname(), "pg_port": u.Port(),
-		"pg_user": u.User.Username(), "pg_database": name,
-	}
-	cfg, err := config.Load(config.LoadOptions{Flags: settings})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Migrations(context.Background(), cfg, "bootstrap", false, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	return settings
-}
-
-var seq atomic.Int64
+// pgSettings gives a fresh, bootstrapped Postgres database.
+func pgSettings(t *testing.T) map[string]string { return testpg.Settings(t) }
 
 // client speaks to one Admin API over real HTTP.
 type client struct {

@@ -120,6 +120,8 @@ type Node struct {
 	catalog *plugin.Catalog
 	admin   *admin.Server
 
+	id        string
+	cluster   *postgres.Cluster
 	cache     *cache.Cache
 	snapshots *snapshot.Builder
 	proxy     *proxyserver.Server
@@ -148,7 +150,14 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: log, store: st, catalog: catalog, addrs: map[string][]string{}}
+	n := &Node{cfg: cfg, log: log, store: st, catalog: catalog, addrs: map[string][]string{}, id: nodeID(cfg.Prefix)}
+	if cfg.Database == config.DatabasePostgres {
+		// Nodes sharing the database tell each other about changes.
+		if n.cluster, err = postgres.JoinCluster(ctx, PostgresSettings(cfg).DSN(), n.id, st.Bus(), log); err != nil {
+			st.Backend().Close()
+			return nil, fmt.Errorf("joining the cluster through Postgres: %w", err)
+		}
+	}
 	if cfg.Database == config.DatabaseOff && cfg.DeclarativeConfig != "" {
 		data, err := os.ReadFile(cfg.DeclarativeConfig)
 		if err == nil {
@@ -165,7 +174,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		plugins[name] = admin.PluginInfo{Version: d.Version, Priority: d.Priority}
 	}
 	opts := admin.Options{
-		Store: st, Version: Version, NodeID: nodeID(cfg.Prefix), Configuration: cfg.Values(),
+		Store: st, Version: Version, NodeID: n.id, Configuration: cfg.Values(),
 		Plugins: plugins, ServerStats: n.serverStats, Logger: log,
 		ExportConfig: func(ctx context.Context) ([]byte, error) { return declarative.Export(ctx, st) },
 	}
@@ -189,13 +198,13 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	status.Get("/status", n.admin.Status)
 	n.cache, err = cache.New(st)
 	if err != nil {
-		st.Backend().Close()
+		n.closeEarly()
 		return nil, err
 	}
 	n.snapshots, err = snapshot.NewBuilder(ctx, st, catalog, log, balancer.Options{Logger: log})
 	if err != nil {
 		n.cache.Close()
-		st.Backend().Close()
+		n.closeEarly()
 		return nil, fmt.Errorf("building the proxy configuration: %w", err)
 	}
 	n.proxy = proxyserver.New(proxyserver.Options{Snapshots: n.snapshots, Config: cfg, Logger: log,
@@ -235,6 +244,14 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	}
 	log.Info("gatehouse started", "version", Version, "database", st.Backend().Name(), "admin", n.addrs["admin"], "proxy", n.addrs["proxy"])
 	return n, nil
+}
+
+// closeEarly releases what Start opened before it failed.
+func (n *Node) closeEarly() {
+	if n.cluster != nil {
+		n.cluster.Close()
+	}
+	n.store.Backend().Close()
 }
 
 func (n *Node) count(c *fiber.Ctx) error {
@@ -336,6 +353,9 @@ func (n *Node) close() error {
 		ln.Close()
 	}
 	n.wg.Wait()
+	if n.cluster != nil {
+		n.cluster.Close()
+	}
 	if n.snapshots != nil {
 		n.snapshots.Close()
 	}
