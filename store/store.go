@@ -311,9 +311,11 @@ func (s *Store) write(ctx context.Context, entity, key string, input map[string]
 			return wrapDB(err)
 		}
 		out = rec
-		ev := Event{Entity: e.Name, Op: OpCreate, New: rec}
+		// Subscribers get their own copy: the caller may change out.
+		published := schema.Clone(rec).(map[string]any)
+		ev := Event{Entity: e.Name, Op: OpCreate, New: published}
 		if old != nil {
-			ev = Event{Entity: e.Name, Op: OpUpdate, Old: old, New: rec}
+			ev = Event{Entity: e.Name, Op: OpUpdate, Old: old, New: published}
 		}
 		events = append(events, ev)
 		if hasSNIs {
