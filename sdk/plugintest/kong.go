@@ -15,7 +15,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/hostabi"
-	"github.com/gatehouse/gatehouse/runtime/plugins/ngxargs"
+	"github.com/gatehouse/gatehouse/runtime/ngxargs"
 )
 
 // HeaderOp is one header change a plugin made, in call order.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/runtime/ngxargs"
 )
 
 // arg is one decoded form argument. val is a string, or true for a key
@@ -35,54 +37,17 @@ func parseArgs(raw string) []arg {
 			continue
 		}
 		k, v, hasValue := strings.Cut(part, "=")
-		key := unescape(k)
+		key := ngxargs.Unescape(k)
 		if key == "" {
 			continue
 		}
 		if hasValue {
-			args = append(args, arg{key: key, val: unescape(v)})
+			args = append(args, arg{key: key, val: ngxargs.Unescape(v)})
 		} else {
 			args = append(args, arg{key: key, val: true})
 		}
 	}
 	return args
-}
-
-// unescape decodes "+" and "%XX" escapes, leaving malformed escapes as they
-// are instead of failing.
-func unescape(s string) string {
-	if !strings.ContainsAny(s, "+%") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '+':
-			b.WriteByte(' ')
-		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	}
-	return c - 'A' + 10
 }
 
 // segKind is the kind of one step of a form key path.

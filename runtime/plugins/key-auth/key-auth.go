@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/runtime/ngxargs"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	"github.com/gatehouse/gatehouse/runtime/plugins/authn"
-	"github.com/gatehouse/gatehouse/runtime/plugins/ngxargs"
 	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 )
 

@@ -13,8 +13,8 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/runtime/ngxargs"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
-	"github.com/gatehouse/gatehouse/runtime/plugins/ngxargs"
 	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 )
 

@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/runtime/plugins/ngxargs"
+	"github.com/gatehouse/gatehouse/runtime/ngxargs"
 )
 
 func TestParse(t *testing.T) {
