@@ -26,6 +26,9 @@ type Instance struct {
 	Protocols []string
 	// Plugin is the instance created by the plugin's factory.
 	Plugin any
+	// Fingerprint identifies the entity content the instance was made
+	// from; a rebuild reuses the instance while it is unchanged.
+	Fingerprint string
 
 	rewrite  hostabi.Rewriter
 	access   hostabi.Accessor

@@ -8,6 +8,7 @@ package snapshot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,6 +62,10 @@ type Snapshot struct {
 	// BuiltAt is when the snapshot was made.
 	BuiltAt time.Time
 
+	// handedOn holds the instances the next snapshot carried over; they
+	// are not closed when this one retires.
+	handedOn map[*chain.Instance]bool
+
 	refs    atomic.Int64
 	retired atomic.Bool
 	closeMu sync.Once
@@ -78,6 +83,29 @@ func (s *Snapshot) Release() {
 	}
 }
 
+// handOn records which of s's plugin instances next still uses.
+func (s *Snapshot) handOn(next *Snapshot) {
+	if s.Plugins == nil || next.Plugins == nil {
+		return
+	}
+	kept := map[*chain.Instance]bool{}
+	for _, in := range next.Plugins.Instances() {
+		kept[in] = true
+	}
+	s.handedOn = kept
+}
+
+// closeInstances closes the instances that hold resources.
+func closeInstances(list []*chain.Instance, log *slog.Logger) {
+	for _, in := range list {
+		if c, ok := in.Plugin.(hostabi.Closer); ok {
+			if err := c.Close(); err != nil && log != nil {
+				log.Warn("closing plugin instance", "plugin", in.Name, "id", in.ID, "error", err)
+			}
+		}
+	}
+}
+
 func (s *Snapshot) retire() {
 	s.retired.Store(true)
 	if s.refs.Load() == 0 {
@@ -90,13 +118,13 @@ func (s *Snapshot) close() {
 		if s.Plugins == nil {
 			s.Plugins = &chain.Index{}
 		}
+		var owned []*chain.Instance
 		for _, in := range s.Plugins.Instances() {
-			if c, ok := in.Plugin.(hostabi.Closer); ok {
-				if err := c.Close(); err != nil && s.log != nil {
-					s.log.Warn("closing plugin instance", "plugin", in.Name, "id", in.ID, "error", err)
-				}
+			if !s.handedOn[in] {
+				owned = append(owned, in)
 			}
 		}
+		closeInstances(owned, s.log)
 		for _, b := range s.Upstreams {
 			b.Close()
 		}
@@ -119,6 +147,7 @@ type Builder struct {
 	cancel    func()
 	wg        sync.WaitGroup
 
+	buildMu   sync.Mutex
 	mu        sync.Mutex
 	lastError error
 
@@ -255,6 +284,9 @@ func (b *Builder) LastError() error {
 
 // Rebuild builds and swaps a snapshot now.
 func (b *Builder) Rebuild(ctx context.Context) error {
+	// One build at a time: each starts from the snapshot the last one made.
+	b.buildMu.Lock()
+	defer b.buildMu.Unlock()
 	snap, err := b.build(ctx)
 	b.mu.Lock()
 	b.lastError = err
@@ -267,6 +299,7 @@ func (b *Builder) Rebuild(ctx context.Context) error {
 		return err
 	}
 	if old := b.current.Swap(snap); old != nil {
+		old.handOn(snap)
 		old.retire()
 	}
 	return nil
@@ -402,10 +435,25 @@ func (b *Builder) build(ctx context.Context) (_ *Snapshot, err error) {
 		b.log.Warn("some routes were skipped", "error", err)
 	}
 	snap.Router = r
-	var instances []*chain.Instance
+	// Plugin instances whose entity did not change are carried over from
+	// the previous snapshot: their state (rate-limiting counters, caches)
+	// survives unrelated configuration changes, and factories run only for
+	// what changed.
+	prev := map[string]*chain.Instance{}
+	if cur := b.current.Load(); cur != nil && cur.Plugins != nil {
+		for _, in := range cur.Plugins.Instances() {
+			prev[in.ID] = in
+		}
+	}
+	var instances, fresh []*chain.Instance
 	var errs []error
 	for _, p := range plugins {
 		if enabled, _ := p["enabled"].(bool); !enabled {
+			continue
+		}
+		fp := fingerprint(p)
+		if old := prev[str(p, "id")]; old != nil && old.Fingerprint == fp {
+			instances = append(instances, old)
 			continue
 		}
 		in, err := b.instance(p)
@@ -413,14 +461,12 @@ func (b *Builder) build(ctx context.Context) (_ *Snapshot, err error) {
 			errs = append(errs, err)
 			continue
 		}
+		in.Fingerprint = fp
 		instances = append(instances, in)
+		fresh = append(fresh, in)
 	}
 	if len(errs) > 0 {
-		for _, in := range instances {
-			if c, ok := in.Plugin.(hostabi.Closer); ok {
-				c.Close()
-			}
-		}
+		closeInstances(fresh, b.log)
 		return nil, errors.Join(errs...)
 	}
 	ix, err := chain.NewIndex(instances)
@@ -429,6 +475,13 @@ func (b *Builder) build(ctx context.Context) (_ *Snapshot, err error) {
 	}
 	snap.Plugins = ix
 	return snap, nil
+}
+
+// fingerprint identifies a plugin entity's content: its canonical JSON
+// (encoding/json sorts map keys).
+func fingerprint(p map[string]any) string {
+	b, _ := json.Marshal(p)
+	return string(b)
 }
 
 func (b *Builder) instance(p map[string]any) (*chain.Instance, error) {

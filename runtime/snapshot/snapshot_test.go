@@ -3,8 +3,12 @@ package snapshot_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/store/schema"
 
 	"github.com/gatehouse/gatehouse/runtime/balancer"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
@@ -154,5 +158,59 @@ func TestStoreUnreachable(t *testing.T) {
 	}
 	if b.LastError() == nil || b.Current() != before || match(b.Current(), "/kept") == nil {
 		t.Fatal("the last good snapshot is not serving")
+	}
+}
+
+// stateful counts its instances and closes, to follow instance reuse.
+type stateful struct{ closed *atomic.Int64 }
+
+func (s stateful) Access(hostabi.Kong) error { return nil }
+func (s stateful) Close() error {
+	s.closed.Add(1)
+	return nil
+}
+
+var made, closed atomic.Int64
+
+func init() {
+	plugin.Register(&plugin.Definition{Name: "test-stateful", Version: "1", Priority: 1,
+		Schema: &store.PluginSchema{Name: "test-stateful", Config: &schema.Schema{Fields: []*schema.Field{
+			{Name: "n", Type: schema.Integer}}}},
+		New: func(map[string]any) (any, error) {
+			made.Add(1)
+			return stateful{closed: &closed}, nil
+		}})
+}
+
+// TestInstancesSurviveUnrelatedChanges: a rebuild keeps plugin instances
+// whose entity did not change (their state, such as rate-limiting counters,
+// survives), and replaces and closes one whose configuration changed.
+func TestInstancesSurviveUnrelatedChanges(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	catalog, _ := plugin.NewCatalog([]string{"test-stateful"})
+	st.SetPlugins(catalog)
+	p := mustInsert(t, st, "plugins", map[string]any{"name": "test-stateful", "config": map[string]any{"n": int64(1)}})
+	b, err := snapshot.NewBuilder(ctx, st, catalog, nil, balancer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	made0, closed0 := made.Load(), closed.Load()
+	mustInsert(t, st, "services", map[string]any{"name": "s", "host": "example.com"})
+	if err := b.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if made.Load() != made0 || closed.Load() != closed0 {
+		t.Fatalf("an unrelated change made %d and closed %d instances", made.Load()-made0, closed.Load()-closed0)
+	}
+	if _, err := st.Update(ctx, "plugins", p["id"].(string), map[string]any{"config": map[string]any{"n": int64(2)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if made.Load() != made0+1 || closed.Load() != closed0+1 {
+		t.Fatalf("a config change made %d and closed %d instances, want 1 and 1", made.Load()-made0, closed.Load()-closed0)
 	}
 }
