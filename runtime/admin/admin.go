@@ -76,9 +76,13 @@ func New(opts Options) *Server {
 	s := &Server{opts: opts, store: opts.Store, log: opts.Logger}
 	s.app = fiber.New(fiber.Config{
 		DisableStartupMessage: true,
-		ErrorHandler:          s.handleFiberError,
-		BodyLimit:             64 << 20,
-		ReadTimeout:           60 * time.Second,
+		// Values Fiber hands out (path, params, query, headers) are copies:
+		// written entities outlive the request, and fasthttp reuses its
+		// buffers for the next request on a keep-alive connection.
+		Immutable:    true,
+		ErrorHandler: s.handleFiberError,
+		BodyLimit:    64 << 20,
+		ReadTimeout:  60 * time.Second,
 	})
 	s.routes()
 	return s
@@ -225,7 +229,9 @@ func typedContext(c *fiber.Ctx) {
 	}
 }
 
-// body decodes the request body by content type.
+// body decodes the request body by content type. The body bytes belong to
+// fasthttp and are reused by the next request on the connection (Immutable
+// does not copy them); reqbody copies every value it returns out of them.
 func body(c *fiber.Ctx) (map[string]any, error) {
 	return reqbody.Decode(string(c.Request().Header.ContentType()), c.Body())
 }
@@ -436,7 +442,7 @@ func (s *Server) postConfig(c *fiber.Ctx) error {
 	if s.opts.LoadConfig == nil || !s.store.ReadOnly() {
 		return notFound(c)
 	}
-	raw := c.Body()
+	raw := bytes.Clone(c.Body()) // outlives the request in the loaded configuration
 	ct := strings.ToLower(string(c.Request().Header.ContentType()))
 	if !strings.HasPrefix(ct, "application/json") || bytes.Contains(raw, []byte(`"config"`)) {
 		in, err := body(c)

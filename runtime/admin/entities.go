@@ -71,8 +71,11 @@ func (s *Server) resolve(segs []string) (*target, bool) {
 	return nil, false
 }
 
+// splitPath splits a request path into unescaped segments. They are copies:
+// a key becomes an entity's id and outlives the request, whose buffers
+// fasthttp reuses.
 func splitPath(p string) []string {
-	p = strings.Trim(p, "/")
+	p = strings.Clone(strings.Trim(p, "/"))
 	if p == "" {
 		return nil
 	}
