@@ -114,7 +114,20 @@ func (s *Server) routes() {
 	a.Get("/upstreams/:upstream/health", s.upstreamHealth)
 	a.Post("/upstreams/:upstream/targets/:target/:action", s.setTargetHealth)
 	a.Post("/upstreams/:upstream/targets/:target/:address/:action", s.setTargetHealth)
+	// Kong answers 405 to the other methods on its fixed endpoints
+	// (`POST /` included): Lapis "don't know how to respond to" them.
+	for _, p := range []string{"/", "/status", "/endpoints", "/plugins/enabled", "/tags", "/tags/:tag"} {
+		a.All(p, otherMethods)
+	}
 	a.All("/*", s.dispatch)
+}
+
+// otherMethods answers a method the fixed endpoint does not serve with 405.
+func otherMethods(c *fiber.Ctx) error {
+	if c.Method() == fiber.MethodOptions {
+		return c.Next()
+	}
+	return methodNotAllowed(c)
 }
 
 // Error bodies.
