@@ -8,7 +8,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"math"
 	"net/url"
 	"sort"
 	"strconv"
@@ -58,7 +60,26 @@ type Options struct {
 	Balancers func(upstreamName string) *balancer.Balancer
 	// Logger receives request errors; nil uses slog.Default().
 	Logger *slog.Logger
+	// MaxBodySize is the largest request body accepted, in bytes
+	// (nginx_admin_client_max_body_size); larger ones are answered with
+	// 413. 0 means DefaultMaxBodySize; negative means no limit.
+	MaxBodySize int64
+	// MaxPostArgs is the most arguments a form or multipart body may hold
+	// (lua_max_post_args); a body with more is answered with 400. 0 means
+	// reqbody.MaxArgs.
+	MaxPostArgs int
 }
+
+// DefaultMaxBodySize is Kong's nginx_admin_client_max_body_size, 10m.
+const DefaultMaxBodySize = 10 << 20
+
+// Lingering close, as nginx does after refusing a body: read (and drop)
+// what the client still sends, for a bounded time and amount, so that it
+// reads the 413 instead of a connection reset.
+const (
+	lingerTime  = 5 * time.Second
+	lingerBytes = 256 << 20
+)
 
 // Server is the Admin API.
 type Server struct {
@@ -73,6 +94,15 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	switch {
+	case opts.MaxBodySize == 0:
+		opts.MaxBodySize = DefaultMaxBodySize
+	case opts.MaxBodySize < 0 || opts.MaxBodySize > math.MaxInt32:
+		opts.MaxBodySize = math.MaxInt32
+	}
+	if opts.MaxPostArgs <= 0 {
+		opts.MaxPostArgs = reqbody.MaxArgs
+	}
 	s := &Server{opts: opts, store: opts.Store, log: opts.Logger}
 	s.app = fiber.New(fiber.Config{
 		DisableStartupMessage: true,
@@ -81,8 +111,16 @@ func New(opts Options) *Server {
 		// buffers for the next request on a keep-alive connection.
 		Immutable:    true,
 		ErrorHandler: s.handleFiberError,
-		BodyLimit:    64 << 20,
-		ReadTimeout:  60 * time.Second,
+		// Bodies are read by readBody, which enforces the limit with a
+		// 413 and reads the body into memory of its own; fasthttp keeps
+		// at most a small prefetch buffer per connection, and gives its
+		// buffers back between requests (ReduceMemoryUsage). Multipart
+		// bodies are parsed by reqbody from the raw body.
+		BodyLimit:                    int(opts.MaxBodySize),
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		ReduceMemoryUsage:            true,
+		ReadTimeout:                  60 * time.Second,
 	})
 	s.routes()
 	return s
@@ -99,6 +137,7 @@ func (s *Server) routes() {
 		c.Set("X-Kong-Admin-Latency", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
 		return err
 	})
+	a.Use(s.readBody)
 	a.Get("/", s.root)
 	a.Get("/status", s.Status)
 	a.Get("/endpoints", s.endpoints)
@@ -210,7 +249,7 @@ func (s *Server) handleFiberError(c *fiber.Ctx, err error) error {
 		case fiber.StatusMethodNotAllowed:
 			return methodNotAllowed(c)
 		case fiber.StatusRequestEntityTooLarge:
-			return s.json(c, fe.Code, map[string]any{"message": "request body too large"})
+			return payloadTooLarge(c)
 		}
 		if fe.Code < 500 {
 			return s.json(c, fe.Code, map[string]any{"message": fe.Message})
@@ -234,6 +273,63 @@ func (s *Server) json(c *fiber.Ctx, status int, v any) error {
 	return c.Send(bytes.TrimRight(buf.Bytes(), "\n"))
 }
 
+// payloadTooLarge is Kong's answer to a body over client_max_body_size.
+func payloadTooLarge(c *fiber.Ctx) error {
+	c.Context().SetConnectionClose()
+	c.Status(fiber.StatusRequestEntityTooLarge)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	return c.SendString(`{"message":"Payload too large"}`)
+}
+
+// maxPostArgsKey holds the lua_max_post_args limit in a request's locals.
+type maxPostArgsKey struct{}
+
+// readBody reads the request body, which fasthttp hands over as a stream,
+// into memory of the request's own (garbage once the request is done, not
+// a buffer kept per connection), refusing one larger than MaxBodySize with
+// 413 before reading it.
+func (s *Server) readBody(c *fiber.Ctx) error {
+	c.Locals(maxPostArgsKey{}, s.opts.MaxPostArgs)
+	req := c.Request()
+	if !req.IsBodyStream() {
+		return c.Next()
+	}
+	stream := c.Context().RequestBodyStream()
+	limit := s.opts.MaxBodySize
+	n := int64(req.Header.ContentLength())
+	if n > limit {
+		return s.refuseBody(c, stream)
+	}
+	var raw []byte
+	var err error
+	if n >= 0 {
+		raw = make([]byte, n)
+		_, err = io.ReadFull(stream, raw)
+	} else { // chunked
+		raw, err = io.ReadAll(io.LimitReader(stream, limit+1))
+		if err == nil && int64(len(raw)) > limit {
+			return s.refuseBody(c, stream)
+		}
+	}
+	if err != nil {
+		// The client went away or sent a broken body; the connection
+		// cannot carry another request.
+		c.Context().SetConnectionClose()
+		return s.json(c, fiber.StatusBadRequest, map[string]any{"message": "Bad request"})
+	}
+	req.SetBodyRaw(raw)
+	return c.Next()
+}
+
+// refuseBody answers 413 and drops the rest of the body (lingering close).
+func (s *Server) refuseBody(c *fiber.Ctx, stream io.Reader) error {
+	if conn := c.Context().Conn(); conn != nil {
+		_ = conn.SetReadDeadline(time.Now().Add(lingerTime))
+	}
+	_, _ = io.CopyN(io.Discard, stream, lingerBytes)
+	return payloadTooLarge(c)
+}
+
 // typedContext marks the request's context when its body is JSON, whose
 // values must carry their schema types (form values are typed by the schema).
 func typedContext(c *fiber.Ctx) {
@@ -245,8 +341,12 @@ func typedContext(c *fiber.Ctx) {
 // body decodes the request body by content type. The body bytes belong to
 // fasthttp and are reused by the next request on the connection (Immutable
 // does not copy them); reqbody copies every value it returns out of them.
+// A form or multipart body may hold at most lua_max_post_args arguments;
+// one with more is refused rather than cut. The raw body is decoded:
+// Kong does not inflate a Content-Encoding of Admin API bodies either.
 func body(c *fiber.Ctx) (map[string]any, error) {
-	return reqbody.Decode(string(c.Request().Header.ContentType()), c.Body())
+	maxArgs, _ := c.Locals(maxPostArgsKey{}).(int)
+	return reqbody.DecodeStrict(string(c.Request().Header.ContentType()), c.Request().Body(), maxArgs)
 }
 
 // Node information.
@@ -455,7 +555,7 @@ func (s *Server) postConfig(c *fiber.Ctx) error {
 	if s.opts.LoadConfig == nil || !s.store.ReadOnly() {
 		return notFound(c)
 	}
-	raw := bytes.Clone(c.Body()) // outlives the request in the loaded configuration
+	raw := bytes.Clone(c.Request().Body()) // outlives the request in the loaded configuration
 	ct := strings.ToLower(string(c.Request().Header.ContentType()))
 	if !strings.HasPrefix(ct, "application/json") || bytes.Contains(raw, []byte(`"config"`)) {
 		in, err := body(c)

@@ -176,6 +176,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	opts := admin.Options{
 		Store: st, Version: Version, NodeID: n.id, Configuration: cfg.Values(),
 		Plugins: plugins, ServerStats: n.serverStats, Logger: log,
+		MaxBodySize: adminBodyLimit(cfg), MaxPostArgs: cfg.LuaMaxPostArgs,
 		ExportConfig: func(ctx context.Context) ([]byte, error) { return declarative.Export(ctx, st) },
 	}
 	opts.Hostname, _ = os.Hostname()
@@ -244,6 +245,15 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	}
 	log.Info("gatehouse started", "version", Version, "database", st.Backend().Name(), "admin", n.addrs["admin"], "proxy", n.addrs["proxy"])
 	return n, nil
+}
+
+// adminBodyLimit is nginx_admin_client_max_body_size for admin.Options,
+// where 0 ("no limit" in nginx) is negative.
+func adminBodyLimit(cfg *config.Config) int64 {
+	if n := cfg.AdminMaxBodyBytes(); n > 0 {
+		return n
+	}
+	return -1
 }
 
 // closeEarly releases what Start opened before it failed.

@@ -91,6 +91,15 @@ type Config struct {
 	// RealIPRecursive enables recursive real IP resolution
 	// (real_ip_recursive).
 	RealIPRecursive bool `conf:"real_ip_recursive"`
+	// AdminClientMaxBodySize is the largest Admin API request body
+	// (nginx_admin_client_max_body_size), in nginx size syntax: a number of
+	// bytes with an optional k or m suffix; 0 means no limit. Larger bodies
+	// are answered with 413. See AdminMaxBodyBytes.
+	AdminClientMaxBodySize string `conf:"nginx_admin_client_max_body_size"`
+	// LuaMaxPostArgs is the most arguments a form or multipart request body
+	// may hold (lua_max_post_args). The Admin API refuses a body with more
+	// (Kong drops the rest).
+	LuaMaxPostArgs int `conf:"lua_max_post_args"`
 }
 
 // LoadOptions tells Load where to read settings from.
@@ -134,6 +143,9 @@ var defaults = map[string]string{
 	"trusted_ips":        "",
 	"real_ip_header":     "X-Real-IP",
 	"real_ip_recursive":  "off",
+
+	"nginx_admin_client_max_body_size": "10m",
+	"lua_max_post_args":                "100",
 }
 
 // checks holds extra validation for settings beyond their Go type.
@@ -147,6 +159,9 @@ var checks = map[string]func(v reflect.Value) error{
 	"headers":        checkHeaders,
 	"trusted_ips":    checkTrustedIPs,
 	"real_ip_header": checkToken,
+
+	"nginx_admin_client_max_body_size": checkSize,
+	"lua_max_post_args":                checkIntRange(1, 1000),
 }
 
 var (
@@ -488,6 +503,40 @@ func checkToken(v reflect.Value) error {
 		}
 	}
 	return nil
+}
+
+// parseSize reads an nginx size: bytes, or kilobytes or megabytes with a
+// k/K or m/M suffix (nginx also takes g/G).
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	num := s
+	if n := len(s); n > 0 {
+		switch s[n-1] {
+		case 'k', 'K':
+			mult, num = 1<<10, s[:n-1]
+		case 'm', 'M':
+			mult, num = 1<<20, s[:n-1]
+		case 'g', 'G':
+			mult, num = 1<<30, s[:n-1]
+		}
+	}
+	v, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || v < 0 || v > (1<<62)/mult || num == "" || num[0] == '+' {
+		return 0, fmt.Errorf("expected a size (a number of bytes with an optional k or m suffix, e.g. 10m), got %q", s)
+	}
+	return v * mult, nil
+}
+
+func checkSize(v reflect.Value) error {
+	_, err := parseSize(v.String())
+	return err
+}
+
+// AdminMaxBodyBytes returns nginx_admin_client_max_body_size in bytes; 0
+// means no limit.
+func (c *Config) AdminMaxBodyBytes() int64 {
+	n, _ := parseSize(c.AdminClientMaxBodySize)
+	return n
 }
 
 // SQLitePath returns the SQLite database file: sqlite_path when set (used

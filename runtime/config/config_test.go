@@ -38,6 +38,8 @@ func TestDefaults(t *testing.T) {
 		{"trusted_ips", []string{}},
 		{"real_ip_header", "X-Real-IP"},
 		{"real_ip_recursive", false},
+		{"nginx_admin_client_max_body_size", "10m"},
+		{"lua_max_post_args", 100},
 		{"proxy_ssl_enabled", false},
 		{"proxy_listeners", []map[string]any{{
 			"ip": "0.0.0.0", "port": 8000, "listener": "0.0.0.0:8000",
@@ -57,10 +59,13 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("Values() lacks %q", name)
 		}
 	}
-	if len(Settings()) != 20 {
-		t.Errorf("Settings() has %d names, want 20: %v", len(Settings()), Settings())
+	if len(Settings()) != 22 {
+		t.Errorf("Settings() has %d names, want 22: %v", len(Settings()), Settings())
 	}
 	c := Defaults()
+	if c.AdminMaxBodyBytes() != 10<<20 || c.LuaMaxPostArgs != 100 {
+		t.Errorf("AdminMaxBodyBytes() = %d, LuaMaxPostArgs = %d; want Kong's 10m and 100", c.AdminMaxBodyBytes(), c.LuaMaxPostArgs)
+	}
 	if c.PGTimeoutDuration() != 5*time.Second {
 		t.Errorf("PGTimeoutDuration() = %v", c.PGTimeoutDuration())
 	}
@@ -103,6 +108,9 @@ func TestLoadFile(t *testing.T) {
 		TrustedIPs:        []string{"10.0.0.0/8", "192.168.1.1", "::1", "unix:"},
 		RealIPHeader:      "X-Forwarded-For",
 		RealIPRecursive:   true,
+		// Not in the file: defaults.
+		AdminClientMaxBodySize: "10m",
+		LuaMaxPostArgs:         100,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load(testdata/gatehouse.conf) =\n%+v\nwant\n%+v", c, want)
@@ -338,6 +346,13 @@ func TestValueErrors(t *testing.T) {
 		{"admin_listen = 127.0.0.1:8001 tls", `admin_listen: invalid entry "127.0.0.1:8001 tls": unknown flag "tls"; ` + listenUsage},
 		{"status_listen = 127.0.0.1:8100 backlog=x", `status_listen: invalid entry "127.0.0.1:8100 backlog=x": bad backlog "backlog=x"; ` + listenUsage},
 		{"status_listen = off, 127.0.0.1:8100", `status_listen: "off" cannot be combined with other entries`},
+		{"nginx_admin_client_max_body_size = 10mb", `nginx_admin_client_max_body_size: expected a size (a number of bytes with an optional k or m suffix, e.g. 10m), got "10mb"`},
+		{"nginx_admin_client_max_body_size = -1", `nginx_admin_client_max_body_size: expected a size (a number of bytes with an optional k or m suffix, e.g. 10m), got "-1"`},
+		{"nginx_admin_client_max_body_size = m", `nginx_admin_client_max_body_size: expected a size (a number of bytes with an optional k or m suffix, e.g. 10m), got "m"`},
+		{"nginx_admin_client_max_body_size =", `nginx_admin_client_max_body_size: expected a size (a number of bytes with an optional k or m suffix, e.g. 10m), got ""`},
+		{"lua_max_post_args = 0", `lua_max_post_args: must be between 1 and 1000, got 0`},
+		{"lua_max_post_args = 1001", `lua_max_post_args: must be between 1 and 1000, got 1001`},
+		{"lua_max_post_args = many", `lua_max_post_args: expected an integer, got "many"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
@@ -546,6 +561,33 @@ func TestBooleansAndEnums(t *testing.T) {
 }
 
 // TestValuesIsCopy checks that mutating Values() does not change the config.
+// TestAdminLimits reads the Admin API limits in nginx size syntax and from
+// the environment under Kong's names.
+func TestAdminLimits(t *testing.T) {
+	for in, want := range map[string]int64{"10m": 10 << 20, "10M": 10 << 20, "512k": 512 << 10, "2K": 2 << 10, "1g": 1 << 30, "12345": 12345, "0": 0} {
+		c, err := Load(LoadOptions{Flags: map[string]string{"nginx_admin_client_max_body_size": in}})
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got := c.AdminMaxBodyBytes(); got != want {
+			t.Errorf("%s: AdminMaxBodyBytes() = %d, want %d", in, got, want)
+		}
+		if got := c.Values()["nginx_admin_client_max_body_size"]; got != in {
+			t.Errorf("%s: Values() shows %v", in, got)
+		}
+	}
+	c, err := Load(LoadOptions{Env: []string{"KONG_LUA_MAX_POST_ARGS=250", "KONG_NGINX_ADMIN_CLIENT_MAX_BODY_SIZE=1m"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LuaMaxPostArgs != 250 || c.AdminMaxBodyBytes() != 1<<20 {
+		t.Errorf("from KONG_ variables: lua_max_post_args %d, body size %d", c.LuaMaxPostArgs, c.AdminMaxBodyBytes())
+	}
+	if v := c.Values()["lua_max_post_args"]; v != 250 {
+		t.Errorf("Values()[lua_max_post_args] = %#v", v)
+	}
+}
+
 func TestValuesIsCopy(t *testing.T) {
 	c := Defaults()
 	c.Values()["plugins"].([]string)[0] = "changed"

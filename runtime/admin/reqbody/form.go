@@ -18,19 +18,26 @@ type arg struct {
 
 // decodeForm decodes a form-urlencoded body or a query string.
 // allowMap enables the bracket map syntax ("a[b]=c"), which Kong only
-// honours for POST, PUT and PATCH requests.
-func decodeForm(raw string, allowMap bool) (map[string]any, error) {
-	return buildTree(parseArgs(raw), allowMap)
+// honours for POST, PUT and PATCH requests. Arguments past maxArgs are
+// ignored, as ngx.req.get_post_args does, unless strict is set: then they
+// are an error.
+func decodeForm(raw string, allowMap bool, maxArgs int, strict bool) (map[string]any, error) {
+	args, err := parseArgs(raw, maxArgs, strict)
+	if err != nil {
+		return nil, err
+	}
+	return buildTree(args, allowMap)
 }
 
-// parseArgs splits raw into at most MaxArgs arguments the way
+// parseArgs splits raw into at most maxArgs arguments the way
 // ngx.req.get_post_args and get_uri_args do: arguments are separated by
 // "&", "+" means a space, percent escapes are decoded (invalid escapes are
 // kept literally), a key without "=" has the value true, and arguments with
-// an empty key are discarded.
-func parseArgs(raw string) []arg {
+// an empty key are discarded. With strict, one argument more than maxArgs
+// is a *BodyError (TooManyArgsMessage) instead of being ignored.
+func parseArgs(raw string, maxArgs int, strict bool) ([]arg, error) {
 	var args []arg
-	for raw != "" && len(args) < MaxArgs {
+	for raw != "" {
 		var part string
 		part, raw, _ = strings.Cut(raw, "&")
 		if part == "" {
@@ -41,13 +48,19 @@ func parseArgs(raw string) []arg {
 		if key == "" {
 			continue
 		}
+		if len(args) == maxArgs {
+			if strict {
+				return nil, tooManyArgs(maxArgs)
+			}
+			break
+		}
 		if hasValue {
 			args = append(args, arg{key: key, val: ngxargs.Unescape(v)})
 		} else {
 			args = append(args, arg{key: key, val: true})
 		}
 	}
-	return args
+	return args, nil
 }
 
 // segKind is the kind of one step of a form key path.

@@ -13,7 +13,7 @@ import (
 // decodeMultipart decodes a multipart/form-data body: every part with a
 // name becomes a form argument whose value is the part content (file parts
 // included), and the arguments are then decoded with form semantics.
-func decodeMultipart(contentType string, body []byte) (map[string]any, error) {
+func decodeMultipart(contentType string, body []byte, maxArgs int) (map[string]any, error) {
 	boundary := multipartBoundary(contentType)
 	if boundary == "" {
 		return nil, &BodyError{Message: "multipart/form-data body without a boundary"}
@@ -35,9 +35,8 @@ func decodeMultipart(contentType string, body []byte) (map[string]any, error) {
 		if err != nil {
 			return nil, &BodyError{Message: "malformed multipart/form-data body", Err: err}
 		}
-		if parts >= MaxArgs {
-			return nil, &BodyError{Message: "maximum number of multipart parameters exceeded",
-				Err: fmt.Errorf("more than %d parts", MaxArgs)}
+		if parts >= maxArgs {
+			return nil, tooManyArgs(maxArgs)
 		}
 		name := partName(part)
 		content, err := io.ReadAll(part)

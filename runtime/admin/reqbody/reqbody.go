@@ -32,6 +32,7 @@
 package reqbody
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -175,10 +176,44 @@ func Decode(contentType string, body []byte) (map[string]any, error) {
 	case mediaJSON:
 		return decodeJSON(body)
 	case mediaForm:
-		return decodeForm(string(body), true)
+		return decodeForm(string(body), true, MaxArgs, false)
 	default:
-		return decodeMultipart(contentType, body)
+		return decodeMultipart(contentType, body, MaxArgs)
 	}
+}
+
+// TooManyArgsMessage is the message of the *BodyError DecodeStrict returns
+// for a form or multipart body with more arguments than allowed; %d is the
+// limit. It names Kong's setting for that limit.
+const TooManyArgsMessage = "too many arguments in the request body: more than %d (lua_max_post_args)"
+
+func tooManyArgs(max int) error {
+	msg := fmt.Sprintf(TooManyArgsMessage, max)
+	return &BodyError{Message: msg, Err: errors.New(msg)}
+}
+
+// DecodeStrict decodes a body as Decode does, except that a form-urlencoded
+// or multipart body may hold at most maxArgs arguments (maxArgs < 1 means
+// MaxArgs) and one with more is a *BodyError saying so, instead of losing
+// the arguments past the limit as ngx.req.get_post_args does: the Admin API
+// must never store an entity with some of its fields silently dropped.
+func DecodeStrict(contentType string, body []byte, maxArgs int) (map[string]any, error) {
+	if maxArgs < 1 {
+		maxArgs = MaxArgs
+	}
+	switch classify(contentType) {
+	case mediaForm:
+		if len(body) == 0 {
+			return map[string]any{}, nil
+		}
+		return decodeForm(string(body), true, maxArgs, true)
+	case mediaMultipart:
+		if len(body) == 0 {
+			return map[string]any{}, nil
+		}
+		return decodeMultipart(contentType, body, maxArgs)
+	}
+	return Decode(contentType, body)
 }
 
 // DecodeQuery decodes a raw URL query string (URL.RawQuery, without the
@@ -186,5 +221,5 @@ func Decode(contentType string, body []byte) (map[string]any, error) {
 // As in Kong for GET requests, non-numeric bracket keys such as "a[b]" are
 // not map syntax in a query string: such a key is kept literally.
 func DecodeQuery(raw string) (map[string]any, error) {
-	return decodeForm(raw, false)
+	return decodeForm(raw, false, MaxArgs, false)
 }

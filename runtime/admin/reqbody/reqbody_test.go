@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"mime/multipart"
 	"net/textproto"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -140,6 +142,53 @@ func TestDecodeQuery(t *testing.T) {
 		if !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("DecodeQuery(%q)\n got: %#v\nwant: %#v", tc.raw, got, tc.want)
 		}
+	}
+}
+
+// TestDecodeStrictMaxArgs: the Admin API's decoding refuses a form or
+// multipart body with more arguments than the limit, naming it, instead of
+// dropping the rest; at the limit everything is kept.
+func TestDecodeStrictMaxArgs(t *testing.T) {
+	form := func(n int) []byte {
+		var parts []string
+		for i := 0; i < n; i++ {
+			parts = append(parts, "paths=/p"+strconv.Itoa(i))
+		}
+		return []byte(strings.Join(parts, "&"))
+	}
+	for _, limit := range []int{0, 3, 150} {
+		want := limit
+		if want == 0 {
+			want = MaxArgs
+		}
+		got, err := DecodeStrict(formCT, form(want), limit)
+		if err != nil || len(got["paths"].([]any)) != want {
+			t.Fatalf("limit %d: %d arguments: %v, %v", limit, want, got, err)
+		}
+		_, err = DecodeStrict(formCT, append(form(want), "&name=last"...), limit)
+		var be *BodyError
+		if !errors.As(err, &be) || be.Message != fmt.Sprintf(TooManyArgsMessage, want) {
+			t.Fatalf("limit %d: %d arguments: got %v, want a BodyError naming the limit", limit, want+1, err)
+		}
+		// Empty pieces and empty keys do not count.
+		if _, err := DecodeStrict(formCT, append(form(want), "&&=x&"...), limit); err != nil {
+			t.Fatalf("limit %d: empty arguments counted: %v", limit, err)
+		}
+	}
+	var many []string
+	for i := 0; i < 4; i++ {
+		many = append(many, "a", "x")
+	}
+	ct, body := multipartBody(t, many...)
+	if _, err := DecodeStrict(ct, body, 3); err == nil || !strings.Contains(err.Error(), "more than 3 (lua_max_post_args)") {
+		t.Fatalf("multipart with 4 parts, limit 3: %v", err)
+	}
+	if got, err := DecodeStrict(ct, body, 4); err != nil || len(got["a"].([]any)) != 4 {
+		t.Fatalf("multipart with 4 parts, limit 4: %v, %v", got, err)
+	}
+	// JSON has no argument count.
+	if got, err := DecodeStrict("application/json", []byte(`{"a":[1,2,3,4,5]}`), 1); err != nil || len(got["a"].([]any)) != 5 {
+		t.Fatalf("JSON: %v, %v", got, err)
 	}
 }
 
@@ -488,7 +537,7 @@ func TestDecodeMultipartErrors(t *testing.T) {
 		{"wrong boundary", "multipart/form-data; boundary=nope", body, "malformed"},
 		{"truncated", ct, body[:len(body)-10], "malformed"},
 		{"garbage", ct, []byte("not multipart at all"), "malformed"},
-		{"too many parts", manyCT, manyBody, "maximum number of multipart parameters exceeded"},
+		{"too many parts", manyCT, manyBody, "more than 100 (lua_max_post_args)"},
 		{"too deep key", deepCT, deepBody, "deeper than"},
 	}
 	for _, tc := range tests {
