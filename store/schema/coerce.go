@@ -286,6 +286,17 @@ func (c coercer) value(f *Field, v any) (any, any) {
 		case string:
 			return map[string]any{"id": t}, nil
 		case map[string]any:
+			// The whole referenced entity may be given (as Kong's Go
+			// client sends what it read back): as in Kong, its primary
+			// key is used and the other fields are ignored, even an
+			// endpoint key naming another entity.
+			if id, given := t["id"]; given && id != nil {
+				s, ok := id.(string)
+				if !ok {
+					return nil, Errors{"id": "expected a string"}
+				}
+				return map[string]any{"id": s}, nil
+			}
 			out := map[string]any{}
 			for k, e := range t {
 				s, ok := e.(string)
