@@ -131,7 +131,9 @@ type APIError struct {
 	Message string
 }
 
-func (e *APIError) Error() string { return fmt.Sprintf("HTTP status %d (message: %q)", e.Code, e.Message) }
+func (e *APIError) Error() string {
+	return fmt.Sprintf("HTTP status %d (message: %q)", e.Code, e.Message)
+}
 
 // Client is go-kong's kong.Client: one base URL over one *http.Client.
 type Client struct {
