@@ -604,3 +604,31 @@ func TestBodyErrorText(t *testing.T) {
 		t.Fatalf("got %q", e.Error())
 	}
 }
+
+// TestDecodeCopiesValues: nothing DecodeStrict returns shares memory with
+// the body it was given. The Admin API stores decoded values, and fasthttp
+// reuses a body's buffer for the next request on the connection (issue 7
+// item 1), so overwriting the buffer afterwards must not change them.
+func TestDecodeCopiesValues(t *testing.T) {
+	mct, mbody := multipartBody(t, "name", "svc-name", "tags[]", "t1", "tags[]", "t2")
+	cases := []struct{ ct, body string }{
+		{"application/json", `{"name":"svc-name","tags":["t1","t2"],"n":12,"service":{"id":"5cc8dee4-066d-492e-b2f8-bd77eb0a4c86"}}`},
+		{formCT, "name=svc-name&tags=t1&tags=t2&service.id=5cc8dee4-066d-492e-b2f8-bd77eb0a4c86&flag"},
+		{formCT, "name=svc%2Dname&tags[]=t1&tags[]=t2"},
+		{mct, string(mbody)},
+	}
+	for _, tc := range cases {
+		buf := []byte(tc.body)
+		got, err := DecodeStrict(tc.ct, buf, 0)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.ct, err)
+		}
+		want, _ := json.Marshal(got)
+		for i := range buf {
+			buf[i] = 'X'
+		}
+		if after, _ := json.Marshal(got); !bytes.Equal(after, want) {
+			t.Fatalf("%s: decoded values changed with the body buffer:\n%s\nwas\n%s", tc.ct, after, want)
+		}
+	}
+}
