@@ -74,11 +74,12 @@ type Options struct {
 const DefaultMaxBodySize = 10 << 20
 
 // Lingering close, as nginx does after refusing a body: read (and drop)
-// what the client still sends, for a bounded time and amount, so that it
-// reads the 413 instead of a connection reset.
+// what the client still sends, for a bounded time (nginx's lingering_time
+// is 30 s) and amount, so that it reads the 413 instead of a connection
+// reset.
 const (
-	lingerTime  = 5 * time.Second
-	lingerBytes = 256 << 20
+	lingerTime  = 30 * time.Second
+	lingerBytes = 1 << 30
 )
 
 // Server is the Admin API.
