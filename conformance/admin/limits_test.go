@@ -1,9 +1,11 @@
 package admin_test
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -12,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // zeros is a body of n spaces (valid JSON padding) that is never held in
@@ -233,5 +236,53 @@ func TestBodyMemoryReturned(t *testing.T) {
 	}
 	for _, hc := range clients {
 		hc.CloseIdleConnections()
+	}
+}
+
+// TestTruncatedBody: a body shorter than its Content-Length (the client
+// stopped sending) is answered with 400 and the connection closed, and
+// nothing is stored; a body announcing up to the limit that arrives whole
+// on the same kind of raw connection is stored.
+func TestTruncatedBody(t *testing.T) {
+	node := startNode(t, nil)
+	send := func(head, body string, closeWrite bool) string {
+		t.Helper()
+		conn, err := net.Dial("tcp", node.Addr("admin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(conn, head+body)
+		if closeWrite {
+			conn.(*net.TCPConn).CloseWrite()
+		}
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		return fmt.Sprintf("%d close=%v %s", res.StatusCode, res.Close, raw)
+	}
+	head := "POST /services HTTP/1.1\r\nHost: admin\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+	body := `{"name":"cut","host":"a"}`
+	// Cut within the first bytes fasthttp reads ahead, and after them.
+	for _, sent := range []string{body, body + strings.Repeat(" ", 20<<10)} {
+		for _, announced := range []int{100, 64 << 10, 10 << 20} {
+			if announced <= len(sent) {
+				continue
+			}
+			if got := send(fmt.Sprintf(head, announced), sent, true); got != `400 close=true {"message":"Bad request"}` {
+				t.Fatalf("body of %d bytes announced as %d: %s", len(sent), announced, got)
+			}
+		}
+	}
+	if got := send(fmt.Sprintf(head, len(body)), body, false); !strings.HasPrefix(got, "201 close=false") {
+		t.Fatalf("whole body: %s", got)
+	}
+	c := &client{t: t, base: "http://" + node.Addr("admin")}
+	if n := len(c.get("/services").get("data").([]any)); n != 1 {
+		t.Fatalf("%d services stored, want 1", n)
 	}
 }

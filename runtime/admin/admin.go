@@ -251,6 +251,10 @@ func (s *Server) handleFiberError(c *fiber.Ctx, err error) error {
 			return methodNotAllowed(c)
 		case fiber.StatusRequestEntityTooLarge:
 			return payloadTooLarge(c)
+		case fiber.StatusBadRequest:
+			// fasthttp could not read the request (a truncated body, a
+			// malformed header): Kong's text, not Go's error.
+			return s.json(c, fe.Code, map[string]any{"message": "Bad request"})
 		}
 		if fe.Code < 500 {
 			return s.json(c, fe.Code, map[string]any{"message": fe.Message})
@@ -301,16 +305,16 @@ func (s *Server) readBody(c *fiber.Ctx) error {
 	if n > limit {
 		return s.refuseBody(c, stream)
 	}
-	var raw []byte
-	var err error
-	if n >= 0 {
-		raw = make([]byte, n)
-		_, err = io.ReadFull(stream, raw)
-	} else { // chunked
-		raw, err = io.ReadAll(io.LimitReader(stream, limit+1))
-		if err == nil && int64(len(raw)) > limit {
-			return s.refuseBody(c, stream)
-		}
+	max := n
+	if n < 0 { // chunked: read one byte past the limit to see it exceeded
+		max = limit + 1
+	}
+	raw, err := readUpTo(stream, max)
+	if err == nil && n >= 0 && int64(len(raw)) < n {
+		err = io.ErrUnexpectedEOF
+	}
+	if err == nil && int64(len(raw)) > limit {
+		return s.refuseBody(c, stream)
 	}
 	if err != nil {
 		// The client went away or sent a broken body; the connection
@@ -320,6 +324,29 @@ func (s *Server) readBody(c *fiber.Ctx) error {
 	}
 	req.SetBodyRaw(raw)
 	return c.Next()
+}
+
+// readUpTo reads r until EOF or max bytes. Its buffer grows with what
+// arrives, so a Content-Length announcing a large body costs memory only
+// as the body comes in.
+func readUpTo(r io.Reader, max int64) ([]byte, error) {
+	buf := make([]byte, 0, min(max, 64<<10))
+	for int64(len(buf)) < max {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(max, 2*int64(cap(buf))))
+			copy(grown, buf)
+			buf = grown
+		}
+		m, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // refuseBody answers 413 and drops the rest of the body (lingering close).
