@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -41,6 +42,78 @@ func TestClusterPropagation(t *testing.T) {
 	for a.request("GET", "/cluster", nil, nil).status != http.StatusNotFound {
 		if time.Now().After(deadline) {
 			t.Fatal("node a still routes a second after node b deleted the route")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestClusterDatabaseRestart restarts the Postgres two nodes share (a
+// private server, so other tests' server is untouched): the first change
+// made through node a after the restart reaches node b's proxy within
+// db_update_frequency, even when its NOTIFY is lost, because nodes read the
+// change log. With the database down, node b keeps serving its last
+// configuration and both nodes close promptly.
+func TestClusterDatabaseRestart(t *testing.T) {
+	up := startUpstream(t, "shared", nil)
+	srv := testpg.StartPrivate(t)
+	db := srv.Settings()
+	const freq = time.Second
+	db["db_update_frequency"] = "1"
+	a := startNode(t, db)
+	b := startNode(t, db)
+
+	a.configure("POST", "/services", "name=s", "url=http://"+up.addr)
+	a.configure("POST", "/services/s/routes", "name=before", "paths=/before")
+	waitServed(t, b, "/before", time.Now().Add(freq+500*time.Millisecond))
+
+	srv.Restart()
+	// The first change after the restart, retried until the database
+	// answers again.
+	var committed time.Time
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		res, err := http.PostForm(a.admin+"/services/s/routes", url.Values{"name": {"after"}, "paths": {"/after"}})
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusCreated {
+				committed = time.Now()
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node a never accepted the change after the restart: %v %v", res, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	served := waitServed(t, b, "/after", committed.Add(freq+500*time.Millisecond))
+	t.Logf("first change after the restart served by node b %v after node a committed it", served.Sub(committed))
+
+	// Database down: node b serves its last snapshot; nodes close promptly.
+	srv.Stop()
+	if r := b.request("GET", "/after", nil, nil); r.status != http.StatusOK || r.echo(t).Server != "shared" {
+		t.Fatalf("node b answers %d with its database down, want its last configuration", r.status)
+	}
+	for _, nd := range []*node{a, b} {
+		done := make(chan struct{})
+		go func() { nd.n.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("node Close hangs with the database down")
+		}
+	}
+}
+
+// waitServed waits until nd's proxy routes path to the upstream, failing at
+// deadline, and returns when it first did.
+func waitServed(t *testing.T, nd *node, path string, deadline time.Time) time.Time {
+	t.Helper()
+	for {
+		r := nd.request("GET", path, nil, nil)
+		if r.status == http.StatusOK && r.echo(t).Server == "shared" {
+			return time.Now()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node still answers %d for %s at the deadline", r.status, path)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
