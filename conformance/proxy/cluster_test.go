@@ -66,30 +66,24 @@ func TestClusterDatabaseRestart(t *testing.T) {
 	a.configure("POST", "/services/s/routes", "name=before", "paths=/before")
 	waitServed(t, b, "/before", time.Now().Add(freq+500*time.Millisecond))
 
-	srv.Restart()
-	// The first change after the restart, retried until the database
-	// answers again.
-	var committed time.Time
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		res, err := http.PostForm(a.admin+"/services/s/routes", url.Values{"name": {"after"}, "paths": {"/after"}})
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusCreated {
-				committed = time.Now()
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node a never accepted the change after the restart: %v %v", res, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	// Two restarts: a change made at once (its NOTIFY may go out before
+	// node b listens again), and one made after both nodes reconnected
+	// (before, node a's broken sending connection lost its NOTIFY).
+	for _, c := range []struct {
+		path  string
+		pause time.Duration
+	}{{"/early", 0}, {"/late", 2 * freq}} {
+		srv.Restart()
+		time.Sleep(c.pause)
+		committed := createRoute(t, a, c.path)
+		served := waitServed(t, b, c.path, committed.Add(freq+500*time.Millisecond))
+		t.Logf("first change after a restart (made %v after it) served by node b %v after node a committed it",
+			c.pause, served.Sub(committed))
 	}
-	served := waitServed(t, b, "/after", committed.Add(freq+500*time.Millisecond))
-	t.Logf("first change after the restart served by node b %v after node a committed it", served.Sub(committed))
 
 	// Database down: node b serves its last snapshot; nodes close promptly.
 	srv.Stop()
-	if r := b.request("GET", "/after", nil, nil); r.status != http.StatusOK || r.echo(t).Server != "shared" {
+	if r := b.request("GET", "/late", nil, nil); r.status != http.StatusOK || r.echo(t).Server != "shared" {
 		t.Fatalf("node b answers %d with its database down, want its last configuration", r.status)
 	}
 	for _, nd := range []*node{a, b} {
@@ -100,6 +94,26 @@ func TestClusterDatabaseRestart(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("node Close hangs with the database down")
 		}
+	}
+}
+
+// createRoute adds a route for path to service s through nd's Admin API,
+// retrying until the database answers, and returns when it was created.
+func createRoute(t *testing.T, nd *node, path string) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := http.PostForm(nd.admin+"/services/s/routes", url.Values{"paths": {path}})
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusCreated {
+				return time.Now()
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node never accepted the route %s after the restart: %v %v", path, res, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
