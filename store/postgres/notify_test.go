@@ -222,3 +222,90 @@ func TestClusterDatabaseRestart(t *testing.T) {
 	closeWithin(t, a.cluster.Close, 5*time.Second)
 	closeWithin(t, b.cluster.Close, 5*time.Second)
 }
+
+// TestClusterHearsPlainWriters: writes through a backend that is no cluster
+// member (a CLI command such as db_import) are logged too, and reach the
+// nodes.
+func TestClusterHearsPlainWriters(t *testing.T) {
+	dsn := freshDatabase(t)
+	bootstrapped(t, dsn)
+	b := joinNode(t, dsn, "node-b", time.Second)
+	plain, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	start := time.Now()
+	if _, err := store.New(plain, store.Options{}).Insert(context.Background(), "services", map[string]any{"name": "cli", "host": "example.test"}); err != nil {
+		t.Fatal(err)
+	}
+	b.waitReload(t, start, time.Second)
+}
+
+// TestClusterReloadsAfterGap: when the row a node saw last was purged
+// together with rows it never read (it was cut off longer than the
+// retention), the node reloads even if only its own rows remain after.
+func TestClusterReloadsAfterGap(t *testing.T) {
+	dsn := freshDatabase(t)
+	bootstrapped(t, dsn)
+	freq := 300 * time.Millisecond
+	b := joinNode(t, dsn, "node-b", freq)
+	started, _ := createService(t, b, "own")
+	time.Sleep(2 * freq) // b has read its own row
+	if b.remoteReloads() != 0 || b.cluster.Seen() == 0 {
+		t.Fatalf("before the gap: %d reloads, position %d", b.remoteReloads(), b.cluster.Seen())
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// In one transaction: another node's change, one of b's own, and a
+	// purge of everything before b's own.
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, node := range []string{"node-a", "node-b"} {
+		if _, err := tx.Exec(`INSERT INTO cluster_events (node_id, channel, data) VALUES ($1, $2, 'services')`, node, postgres.Channel); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tx.Exec(`DELETE FROM cluster_events WHERE id < (SELECT max(id) FROM cluster_events)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	b.waitReload(t, started, 2*time.Second)
+}
+
+// TestClusterPurgesOldRows: change-log rows older than the retention are
+// deleted, except the newest.
+func TestClusterPurgesOldRows(t *testing.T) {
+	dsn := freshDatabase(t)
+	bootstrapped(t, dsn)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`INSERT INTO cluster_events (node_id, channel, at) SELECT 'old', $1, now() - interval '2 hours' FROM generate_series(1, 3)`, postgres.Channel); err != nil {
+		t.Fatal(err)
+	}
+	joinNode(t, dsn, "node-b", 200*time.Millisecond)
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM cluster_events`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d change-log rows left, want only the newest", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
