@@ -38,6 +38,10 @@ var Dialect = sqlstore.Dialect{
 // cannot_connect_now), or a failure pgconn knows happened before anything
 // was sent.
 func connLost(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return false // a new connection failed: the server is away, retrying now will not help
+	}
 	var e *pgconn.PgError
 	if errors.As(err, &e) {
 		return strings.HasPrefix(e.Code, "57P")
