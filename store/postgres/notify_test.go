@@ -203,18 +203,26 @@ func TestClusterDatabaseRestart(t *testing.T) {
 	started, _ := createService(t, a, "before")
 	b.waitReload(t, started, freq)
 
-	srv.Restart()
-	// Only a reload that comes after the write started can carry it (a
-	// reload on reconnect that precedes the write does not count).
-	started, wrote := createService(t, a, "after")
-	at := b.waitReload(t, started, freq+2*time.Second)
-	delay := max(at.Sub(wrote), 0)
-	t.Logf("first change after the restart reached node b %v after its commit", delay)
-	if delay > freq+500*time.Millisecond {
-		t.Fatalf("first change after the restart took %v to reach node b, want within db_update_frequency %v", delay, freq)
-	}
-	if _, err := b.store.Get(context.Background(), "services", "after"); err != nil {
-		t.Fatalf("node b cannot read the change: %v", err)
+	// A change at once after a restart, and one after both nodes had time
+	// to reconnect.
+	for _, pause := range []time.Duration{0, 2 * freq} {
+		srv.Restart()
+		time.Sleep(pause)
+		name := fmt.Sprintf("after-%d", pause.Milliseconds())
+		// Only a reload that comes after the write started can carry it (a
+		// reload on reconnect that precedes the write does not count).
+		started, wrote := createService(t, a, name)
+		at := b.waitReload(t, started, freq+2*time.Second)
+		delay := max(at.Sub(wrote), 0)
+		t.Logf("first change %v after a restart reached node b %v after its commit", pause, delay)
+		if delay > freq+500*time.Millisecond {
+			t.Fatalf("first change after the restart took %v to reach node b, want within db_update_frequency %v", delay, freq)
+		}
+		// Node b's pooled connections died with the server: its reads
+		// start again on fresh ones.
+		if _, err := b.store.Get(context.Background(), "services", name); err != nil {
+			t.Fatalf("node b cannot read the change: %v", err)
+		}
 	}
 
 	// With the database down, Close must not hang.
