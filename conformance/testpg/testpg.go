@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -51,9 +52,17 @@ func Settings(t *testing.T) map[string]string {
 			db.Close()
 		}
 	})
+	u.Path = "/" + name
+	return bootstrap(t, u)
+}
+
+// bootstrap runs `migrations bootstrap` on the database at u and returns the
+// node settings that use it.
+func bootstrap(t testing.TB, u *url.URL) map[string]string {
+	t.Helper()
 	settings := map[string]string{
 		"database": "postgres", "pg_host": u.Hostname(), "pg_port": u.Port(),
-		"pg_user": u.User.Username(), "pg_database": name,
+		"pg_user": u.User.Username(), "pg_database": strings.TrimPrefix(u.Path, "/"),
 	}
 	cfg, err := config.Load(config.LoadOptions{Flags: settings})
 	if err != nil {

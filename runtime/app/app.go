@@ -153,7 +153,12 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	n := &Node{cfg: cfg, log: log, store: st, catalog: catalog, addrs: map[string][]string{}, id: nodeID(cfg.Prefix)}
 	if cfg.Database == config.DatabasePostgres {
 		// Nodes sharing the database tell each other about changes.
-		if n.cluster, err = postgres.JoinCluster(ctx, PostgresSettings(cfg).DSN(), n.id, st.Bus(), log); err != nil {
+		backend, _ := st.Backend().(*sqlstore.Backend)
+		n.cluster, err = postgres.JoinCluster(ctx, postgres.ClusterOptions{
+			DSN: PostgresSettings(cfg).DSN(), NodeID: n.id, Backend: backend, Bus: st.Bus(),
+			Frequency: cfg.DBUpdateFrequencyDuration(), Log: log,
+		})
+		if err != nil {
 			st.Backend().Close()
 			return nil, fmt.Errorf("joining the cluster through Postgres: %w", err)
 		}

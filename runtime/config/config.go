@@ -18,6 +18,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -62,6 +63,11 @@ type Config struct {
 	PGSSL bool `conf:"pg_ssl"`
 	// PGTimeout is the PostgreSQL timeout in milliseconds (pg_timeout).
 	PGTimeout int `conf:"pg_timeout"`
+	// DBUpdateFrequency is how often, in seconds, a node checks the database
+	// for changes other nodes made (db_update_frequency): every change
+	// reaches every node within this delay, whatever happens to the
+	// connection.
+	DBUpdateFrequency float64 `conf:"db_update_frequency"`
 	// ProxyListen lists the proxy listeners (proxy_listen); empty means off.
 	ProxyListen []Listener `conf:"proxy_listen"`
 	// AdminListen lists the Admin API listeners (admin_listen); empty
@@ -123,26 +129,27 @@ type setting struct {
 
 // defaults holds each setting's default value in configuration syntax.
 var defaults = map[string]string{
-	"prefix":             "./gatehouse-data",
-	"database":           DatabaseSQLite,
-	"sqlite_path":        "",
-	"pg_host":            "127.0.0.1",
-	"pg_port":            "5432",
-	"pg_user":            "kong",
-	"pg_password":        "",
-	"pg_database":        "kong",
-	"pg_ssl":             "off",
-	"pg_timeout":         "5000",
-	"proxy_listen":       "0.0.0.0:8000",
-	"admin_listen":       "127.0.0.1:8001",
-	"status_listen":      "127.0.0.1:8100",
-	"declarative_config": "",
-	"plugins":            "bundled",
-	"log_level":          "notice",
-	"headers":            "server_tokens, latency_tokens",
-	"trusted_ips":        "",
-	"real_ip_header":     "X-Real-IP",
-	"real_ip_recursive":  "off",
+	"prefix":              "./gatehouse-data",
+	"database":            DatabaseSQLite,
+	"sqlite_path":         "",
+	"pg_host":             "127.0.0.1",
+	"pg_port":             "5432",
+	"pg_user":             "kong",
+	"pg_password":         "",
+	"pg_database":         "kong",
+	"pg_ssl":              "off",
+	"pg_timeout":          "5000",
+	"db_update_frequency": "5",
+	"proxy_listen":        "0.0.0.0:8000",
+	"admin_listen":        "127.0.0.1:8001",
+	"status_listen":       "127.0.0.1:8100",
+	"declarative_config":  "",
+	"plugins":             "bundled",
+	"log_level":           "notice",
+	"headers":             "server_tokens, latency_tokens",
+	"trusted_ips":         "",
+	"real_ip_header":      "X-Real-IP",
+	"real_ip_recursive":   "off",
 
 	"nginx_admin_client_max_body_size": "10m",
 	"lua_max_post_args":                "100",
@@ -150,15 +157,16 @@ var defaults = map[string]string{
 
 // checks holds extra validation for settings beyond their Go type.
 var checks = map[string]func(v reflect.Value) error{
-	"prefix":         checkNonEmpty,
-	"database":       checkEnum(DatabaseSQLite, DatabasePostgres, DatabaseOff),
-	"pg_port":        checkIntRange(1, 65535),
-	"pg_timeout":     checkIntRange(1, 1<<31-1),
-	"plugins":        checkPlugins,
-	"log_level":      checkEnum("debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"),
-	"headers":        checkHeaders,
-	"trusted_ips":    checkTrustedIPs,
-	"real_ip_header": checkToken,
+	"prefix":              checkNonEmpty,
+	"database":            checkEnum(DatabaseSQLite, DatabasePostgres, DatabaseOff),
+	"pg_port":             checkIntRange(1, 65535),
+	"pg_timeout":          checkIntRange(1, 1<<31-1),
+	"db_update_frequency": checkPositive,
+	"plugins":             checkPlugins,
+	"log_level":           checkEnum("debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"),
+	"headers":             checkHeaders,
+	"trusted_ips":         checkTrustedIPs,
+	"real_ip_header":      checkToken,
 
 	"nginx_admin_client_max_body_size": checkSize,
 	"lua_max_post_args":                checkIntRange(1, 1000),
@@ -338,6 +346,12 @@ func (c *Config) set(s setting, value string) error {
 				return fmt.Errorf("expected an integer, got %q", value)
 			}
 			nv.SetInt(int64(n))
+		case reflect.Float64:
+			f, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return fmt.Errorf("expected a number, got %q", value)
+			}
+			nv.SetFloat(f)
 		case reflect.Bool:
 			b, err := parseBool(value)
 			if err != nil {
@@ -400,6 +414,14 @@ func checkEnum(allowed ...string) func(reflect.Value) error {
 		}
 		return fmt.Errorf("expected one of %s, got %q", strings.Join(allowed, ", "), v.String())
 	}
+}
+
+// checkPositive accepts numbers above zero.
+func checkPositive(v reflect.Value) error {
+	if f := v.Float(); f <= 0 {
+		return fmt.Errorf("must be greater than 0, got %v", f)
+	}
+	return nil
 }
 
 func checkIntRange(lo, hi int) func(reflect.Value) error {
@@ -547,6 +569,11 @@ func (c *Config) SQLitePath() string {
 		return c.SQLiteFile
 	}
 	return filepath.Join(c.Prefix, "gatehouse.db")
+}
+
+// DBUpdateFrequencyDuration returns db_update_frequency as a time.Duration.
+func (c *Config) DBUpdateFrequencyDuration() time.Duration {
+	return time.Duration(c.DBUpdateFrequency * float64(time.Second))
 }
 
 // PGTimeoutDuration returns pg_timeout as a time.Duration.

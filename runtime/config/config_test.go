@@ -28,6 +28,7 @@ func TestDefaults(t *testing.T) {
 		{"pg_database", "kong"},
 		{"pg_ssl", false},
 		{"pg_timeout", 5000},
+		{"db_update_frequency", 5.0},
 		{"proxy_listen", []string{"0.0.0.0:8000"}},
 		{"admin_listen", []string{"127.0.0.1:8001"}},
 		{"status_listen", []string{"127.0.0.1:8100"}},
@@ -59,8 +60,8 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("Values() lacks %q", name)
 		}
 	}
-	if len(Settings()) != 22 {
-		t.Errorf("Settings() has %d names, want 22: %v", len(Settings()), Settings())
+	if len(Settings()) != 23 {
+		t.Errorf("Settings() has %d names, want 23: %v", len(Settings()), Settings())
 	}
 	c := Defaults()
 	if c.AdminMaxBodyBytes() != 10<<20 || c.LuaMaxPostArgs != 100 {
@@ -68,6 +69,9 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.PGTimeoutDuration() != 5*time.Second {
 		t.Errorf("PGTimeoutDuration() = %v", c.PGTimeoutDuration())
+	}
+	if c.DBUpdateFrequencyDuration() != 5*time.Second {
+		t.Errorf("DBUpdateFrequencyDuration() = %v", c.DBUpdateFrequencyDuration())
 	}
 	// Load with nothing must equal Defaults.
 	got, err := Load(LoadOptions{})
@@ -94,7 +98,7 @@ func TestLoadFile(t *testing.T) {
 		PGPassword: "s3cr#t",
 		PGDatabase: "gatehouse",
 		PGSSL:      true,
-		PGTimeout:  2500,
+		PGTimeout:  2500, DBUpdateFrequency: 5,
 		ProxyListen: []Listener{
 			{Addr: "0.0.0.0:8000"},
 			{Addr: "0.0.0.0:8443", SSL: true, HTTP2: true, Flags: []string{"ssl", "http2", "reuseport", "backlog=16384"}},
@@ -328,6 +332,8 @@ func TestValueErrors(t *testing.T) {
 		{"pg_port = 65536", `pg_port: must be between 1 and 65535, got 65536`},
 		{"pg_timeout = -1", `pg_timeout: must be between 1 and 2147483647, got -1`},
 		{"pg_timeout = 99999999999999999999", `pg_timeout: expected an integer, got "99999999999999999999"`},
+		{"db_update_frequency = 0", `db_update_frequency: must be greater than 0, got 0`},
+		{"db_update_frequency = soon", `db_update_frequency: expected a number, got "soon"`},
 		{"pg_ssl = yes", `pg_ssl: expected a boolean (on, off, true or false), got "yes"`},
 		{"real_ip_recursive = 1", `real_ip_recursive: expected a boolean (on, off, true or false), got "1"`},
 		{"log_level = verbose", `log_level: expected one of debug, info, notice, warn, error, crit, alert, emerg, got "verbose"`},
@@ -630,6 +636,8 @@ func encodeConf(c *Config) []byte {
 			v = x
 		case int:
 			v = strconv.Itoa(x)
+		case float64:
+			v = strconv.FormatFloat(x, 'g', -1, 64)
 		case bool:
 			v = "off"
 			if x {
@@ -688,4 +696,16 @@ func FuzzParseConf(f *testing.F) {
 			t.Fatalf("round trip changed config:\n%+v\n%+v\nencoded:\n%s", c, c2, enc)
 		}
 	})
+}
+
+// TestDBUpdateFrequency: Kong's db_update_frequency is a number of seconds,
+// fractions allowed.
+func TestDBUpdateFrequency(t *testing.T) {
+	c, err := Load(LoadOptions{Flags: map[string]string{"db_update_frequency": "0.5"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DBUpdateFrequencyDuration() != 500*time.Millisecond || c.Values()["db_update_frequency"] != 0.5 {
+		t.Fatalf("db_update_frequency=0.5 gives %v, %v", c.DBUpdateFrequencyDuration(), c.Values()["db_update_frequency"])
+	}
 }

@@ -305,12 +305,21 @@ func (b *Builder) Rebuild(ctx context.Context) error {
 	return nil
 }
 
+// retryMax bounds the delay between attempts after a failed rebuild (the
+// database was unreachable): the builder tries again, 1 s after the first
+// failure then backing off to retryMax, so a change that arrived while the
+// database was away is not left unapplied until the next change.
+var retryMax = 5 * time.Second
+
 func (b *Builder) loop() {
 	defer b.wg.Done()
+	var retry <-chan time.Time
+	delay := time.Second
 	for {
 		select {
 		case <-b.done:
 			return
+		case <-retry:
 		case <-b.kick:
 			// Coalesce a burst of events into one rebuild.
 			time.Sleep(5 * time.Millisecond)
@@ -318,10 +327,16 @@ func (b *Builder) loop() {
 			case <-b.kick:
 			default:
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			_ = b.Rebuild(ctx)
-			cancel()
 		}
+		retry = nil
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := b.Rebuild(ctx); err != nil {
+			retry = time.After(min(delay, retryMax))
+			delay = min(delay*2, retryMax)
+		} else {
+			delay = time.Second
+		}
+		cancel()
 	}
 }
 

@@ -214,3 +214,55 @@ func TestInstancesSurviveUnrelatedChanges(t *testing.T) {
 		t.Fatalf("a config change made %d and closed %d instances, want 1 and 1", made.Load()-made0, closed.Load()-closed0)
 	}
 }
+
+// flaky is a backend whose reads fail while down is set.
+type flaky struct {
+	store.Backend
+	down atomic.Bool
+}
+
+func (f *flaky) View(ctx context.Context, fn func(store.Tx) error) error {
+	if f.down.Load() {
+		return fmt.Errorf("database unreachable")
+	}
+	return f.Backend.View(ctx, fn)
+}
+
+// TestRetriesFailedRebuild: a rebuild that fails while the database is
+// unreachable is tried again once it answers, without waiting for another
+// change (in a cluster, the change that triggered it may be the last one).
+func TestRetriesFailedRebuild(t *testing.T) {
+	ctx := context.Background()
+	sb, err := sqlite.Open(ctx, sqlite.Memory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	fb := &flaky{Backend: sb}
+	st := store.New(fb, store.Options{})
+	svc := mustInsert(t, st, "services", map[string]any{"name": "s", "host": "example.com"})
+	catalog, _ := plugin.NewCatalog(nil)
+	b, err := snapshot.NewBuilder(ctx, st, catalog, nil, balancer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	fb.down.Store(true)
+	mustInsert(t, st, "routes", map[string]any{"paths": []any{"/later"}, "service": map[string]any{"id": svc["id"]}})
+	st.Bus().Publish(store.Event{Op: store.OpReload, Remote: true}) // needs a full read, which fails
+	deadline := time.Now().Add(3 * time.Second)
+	for b.LastError() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("no rebuild failed while the database was down")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fb.down.Store(false)
+	deadline = time.Now().Add(3 * time.Second)
+	for match(b.Current(), "/later") == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the snapshot never caught up after the database came back")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

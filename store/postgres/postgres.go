@@ -9,11 +9,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/store/sqlstore"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 )
@@ -27,6 +30,23 @@ var Dialect = sqlstore.Dialect{
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23505"
 	},
+	IsConnLost: connLost,
+}
+
+// connLost reports errors of a connection the server closed: the shutdown
+// and restart codes of class 57P (admin_shutdown, crash_shutdown,
+// cannot_connect_now), or a failure pgconn knows happened before anything
+// was sent.
+func connLost(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return false // a new connection failed: the server is away, retrying now will not help
+	}
+	var e *pgconn.PgError
+	if errors.As(err, &e) {
+		return strings.HasPrefix(e.Code, "57P")
+	}
+	return pgconn.SafeToRetry(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // Settings are the connection settings, named after Kong's pg_* settings.
@@ -102,5 +122,8 @@ func Open(ctx context.Context, dsn string) (*sqlstore.Backend, error) {
 		b.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	// Every write is logged for the nodes sharing the database, including
+	// those of CLI commands (db_import); a node names itself in JoinCluster.
+	LogChanges(b, "writer-"+uuid.NewString())
 	return b, nil
 }

@@ -97,7 +97,7 @@ func TestOpenRequiresBootstrap(t *testing.T) {
 		t.Fatal(err)
 	}
 	done, pending, err := m.List(context.Background())
-	if err != nil || len(done) != len(sqlstore.Migrations) || len(pending) != 0 {
+	if err != nil || len(done) != len(sqlstore.MigrationsFor("postgres")) || len(pending) != 0 {
 		t.Fatalf("list: %v %v %v", done, pending, err)
 	}
 	if err := m.Bootstrap(context.Background()); err == nil {
@@ -109,4 +109,36 @@ func TestOpenRequiresBootstrap(t *testing.T) {
 	if ok, _ := m.Bootstrapped(context.Background()); ok {
 		t.Fatal("still bootstrapped after reset")
 	}
+}
+
+// TestUpgradeAddsChangeLog: a database bootstrapped before the change log
+// existed is refused until `migrations up`, which adds it.
+func TestUpgradeAddsChangeLog(t *testing.T) {
+	ctx := context.Background()
+	dsn := freshDatabase(t)
+	b, err := postgres.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	m := sqlstore.NewMigrator(b)
+	if err := m.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// As an older release left it.
+	if _, err := b.DB().Exec(`DROP TABLE cluster_events; DELETE FROM gatehouse_migrations WHERE name = '001_cluster_events'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgres.Open(ctx, dsn); err == nil || !strings.Contains(err.Error(), "migrations up") {
+		t.Fatalf("open of an old schema: %v", err)
+	}
+	applied, err := m.Up(ctx)
+	if err != nil || len(applied) != 1 || applied[0] != "001_cluster_events" {
+		t.Fatalf("up: %v %v", applied, err)
+	}
+	o, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Close()
 }

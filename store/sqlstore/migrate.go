@@ -13,6 +13,9 @@ import (
 type Migration struct {
 	Name       string
 	Statements []string
+	// Dialect limits the migration to one database ("postgres"); empty
+	// means every database.
+	Dialect string
 }
 
 // Migrations are the schema versions, oldest first. Names never change once
@@ -28,6 +31,25 @@ var Migrations = []Migration{
 		`CREATE TABLE entity_tags (entity TEXT NOT NULL, id TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (entity, id, tag))`,
 		`CREATE INDEX entity_tags_by_tag ON entity_tags (tag, entity, id)`,
 	}},
+	// The change log nodes sharing a Postgres database read each other's
+	// changes from (as Kong's cluster_events): each committed write adds a
+	// row in its own transaction; nodes read the rows after the last id
+	// they saw, on NOTIFY, on reconnect and every db_update_frequency.
+	{Name: "001_cluster_events", Dialect: "postgres", Statements: []string{
+		`CREATE TABLE cluster_events (id BIGSERIAL PRIMARY KEY, node_id TEXT NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT now(), channel TEXT NOT NULL, data TEXT NOT NULL DEFAULT '')`,
+		`CREATE INDEX cluster_events_at ON cluster_events (at)`,
+	}},
+}
+
+// MigrationsFor returns the migrations that apply to a dialect, oldest first.
+func MigrationsFor(dialect string) []Migration {
+	var out []Migration
+	for _, m := range Migrations {
+		if m.Dialect == "" || m.Dialect == dialect {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 const metaTable = "gatehouse_migrations"
@@ -93,7 +115,7 @@ func (m *Migrator) Up(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	var applied []string
-	for _, mig := range Migrations {
+	for _, mig := range MigrationsFor(m.b.dialect.Name) {
 		if done[mig.Name] {
 			continue
 		}
@@ -131,7 +153,7 @@ func (m *Migrator) List(ctx context.Context) (executed, pending []string, err er
 			return nil, nil, err
 		}
 	}
-	for _, mig := range Migrations {
+	for _, mig := range MigrationsFor(m.b.dialect.Name) {
 		if done[mig.Name] {
 			executed = append(executed, mig.Name)
 		} else {
@@ -145,7 +167,7 @@ func (m *Migrator) List(ctx context.Context) (executed, pending []string, err er
 func (m *Migrator) Reset(ctx context.Context) error {
 	m.b.writeMu.Lock()
 	defer m.b.writeMu.Unlock()
-	for _, t := range []string{"entity_tags", "entity_refs", "entity_uniques", "entities", metaTable} {
+	for _, t := range []string{"cluster_events", "entity_tags", "entity_refs", "entity_uniques", "entities", metaTable} {
 		if _, err := m.b.writer.ExecContext(ctx, `DROP TABLE IF EXISTS `+t); err != nil {
 			return fmt.Errorf("%s: dropping %s: %w", m.b.dialect.Name, t, err)
 		}

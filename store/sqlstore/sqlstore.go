@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +30,25 @@ type Dialect struct {
 	// TableExists is a query with one placeholder (the table name) returning
 	// a row when the table exists.
 	TableExists string
+	// IsConnLost reports whether err means the pooled connection was dead
+	// (the server restarted or cut it); nil means never.
+	IsConnLost func(err error) bool
+}
+
+// maxBeginAttempts bounds how many dead pooled connections a transaction
+// start skips (each is discarded) before giving up.
+const maxBeginAttempts = 10
+
+// begin starts a transaction on db. A connection the server closed while it
+// sat in the pool (a database restart) fails at BEGIN; nothing has run yet,
+// so the transaction starts again on another (or a new) connection.
+func (b *Backend) begin(ctx context.Context, db *sql.DB, opts *sql.TxOptions) (*sql.Tx, error) {
+	for attempt := 1; ; attempt++ {
+		tx, err := db.BeginTx(ctx, opts)
+		if err == nil || b.dialect.IsConnLost == nil || !b.dialect.IsConnLost(err) || ctx.Err() != nil || attempt == maxBeginAttempts {
+			return tx, err
+		}
+	}
 }
 
 // Backend is a store.Backend over database/sql.
@@ -40,6 +60,18 @@ type Backend struct {
 	// Postgres it keeps cascades and uniqueness checks simple).
 	writeMu sync.Mutex
 	closers []func() error
+	// beforeCommit runs last in every write transaction that changed rows.
+	beforeCommit func(ctx context.Context, tx *sql.Tx, entities []string) error
+}
+
+// BeforeCommit registers fn to run last in every write transaction that
+// changed rows, with the names of the entities it changed; an error rolls
+// the write back. A cluster uses it to log each change in the same
+// transaction as the change. Call it before the backend is in use.
+func (b *Backend) BeforeCommit(fn func(ctx context.Context, tx *sql.Tx, entities []string) error) {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	b.beforeCommit = fn
 }
 
 // New returns a backend that reads through reader and writes through writer
@@ -59,7 +91,7 @@ func (b *Backend) Dialect() Dialect { return b.dialect }
 
 // View implements store.Backend.
 func (b *Backend) View(ctx context.Context, fn func(store.Tx) error) error {
-	tx, err := b.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: b.dialect.Name != "sqlite"})
+	tx, err := b.begin(ctx, b.reader, &sql.TxOptions{ReadOnly: b.dialect.Name != "sqlite"})
 	if err != nil {
 		return fmt.Errorf("%s: begin read: %w", b.dialect.Name, err)
 	}
@@ -71,13 +103,20 @@ func (b *Backend) View(ctx context.Context, fn func(store.Tx) error) error {
 func (b *Backend) Update(ctx context.Context, fn func(store.Tx) error) error {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
-	tx, err := b.writer.BeginTx(ctx, nil)
+	tx, err := b.begin(ctx, b.writer, nil)
 	if err != nil {
 		return fmt.Errorf("%s: begin write: %w", b.dialect.Name, err)
 	}
-	if err := fn(&sqlTx{b: b, tx: tx, ctx: ctx}); err != nil {
+	stx := &sqlTx{b: b, tx: tx, ctx: ctx}
+	if err := fn(stx); err != nil {
 		_ = tx.Rollback()
 		return err
+	}
+	if b.beforeCommit != nil && len(stx.changed) > 0 {
+		if err := b.beforeCommit(ctx, tx, stx.changedEntities()); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("%s: logging the change: %w", b.dialect.Name, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		if b.dialect.IsUniqueViolation(err) {
@@ -129,6 +168,24 @@ type sqlTx struct {
 	b   *Backend
 	tx  *sql.Tx
 	ctx context.Context
+	// changed holds the entities the transaction wrote.
+	changed map[string]bool
+}
+
+func (t *sqlTx) touch(entity string) {
+	if t.changed == nil {
+		t.changed = map[string]bool{}
+	}
+	t.changed[entity] = true
+}
+
+func (t *sqlTx) changedEntities() []string {
+	out := make([]string, 0, len(t.changed))
+	for e := range t.changed {
+		out = append(out, e)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (t *sqlTx) exec(q string, args ...any) error {
@@ -198,6 +255,7 @@ func (t *sqlTx) deleteIndexes(entity, id string) error {
 }
 
 func (t *sqlTx) Insert(row *store.Row) error {
+	t.touch(row.Entity)
 	if err := t.exec(`INSERT INTO entities (entity, id, data) VALUES (?, ?, ?)`, row.Entity, row.ID, string(row.Data)); err != nil {
 		return err
 	}
@@ -205,6 +263,7 @@ func (t *sqlTx) Insert(row *store.Row) error {
 }
 
 func (t *sqlTx) Replace(row *store.Row) error {
+	t.touch(row.Entity)
 	if err := t.exec(`UPDATE entities SET data = ? WHERE entity = ? AND id = ?`, string(row.Data), row.Entity, row.ID); err != nil {
 		return err
 	}
@@ -215,6 +274,7 @@ func (t *sqlTx) Replace(row *store.Row) error {
 }
 
 func (t *sqlTx) Delete(entity, id string) error {
+	t.touch(entity)
 	if err := t.deleteIndexes(entity, id); err != nil {
 		return err
 	}
