@@ -12,7 +12,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/gatehouse/gatehouse/runtime/router"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
 
@@ -131,7 +133,7 @@ func Routes() *Entity {
 				tagsField(),
 				foreignField("service", "services", false, ""),
 			},
-			Checks:       []func(map[string]any) []string{checkRouteRules},
+			Checks:       []func(map[string]any) []string{checkRouteRules, checkHeaderRegexes},
 			Conditionals: routeCannotSet(),
 		},
 		Shorthand: routeShorthand,
@@ -255,6 +257,26 @@ func checkHeaderName(v any) string {
 	return ""
 }
 
+// checkHeaderRegexes refuses header values "~*<re>" the router cannot
+// compile, as Kong's traditional_compatible router refuses the route's
+// expression.
+func checkHeaderRegexes(rec map[string]any) []string {
+	h, _ := rec["headers"].(map[string]any)
+	for _, name := range SortedKeys(h) {
+		vals, _ := h[name].([]any)
+		for _, v := range vals {
+			s, _ := v.(string)
+			if !strings.HasPrefix(s, "~*") {
+				continue
+			}
+			if err := router.CheckHeaderRegex(s); err != nil {
+				return []string{"Router Expression failed validation: regex parse error: " + err.Error()}
+			}
+		}
+	}
+	return nil
+}
+
 func checkRoutePath(v any) string {
 	s, _ := v.(string)
 	if strings.HasPrefix(s, "~") {
@@ -262,8 +284,8 @@ func checkRoutePath(v any) string {
 		if !strings.HasPrefix(re, "/") {
 			return "should start with: / (fixed path) or ~/ (regex path)"
 		}
-		if _, err := regexp.Compile(re); err != nil {
-			return fmt.Sprintf("invalid regex: '%s' (%v)", re, err)
+		if err := router.CheckPathRegex(s); err != nil {
+			return fmt.Sprintf("invalid regex: '%s' (PCRE returned: %v)", re, err)
 		}
 		return ""
 	}
@@ -475,7 +497,8 @@ func healthchecksField() *schema.Field {
 	counter := func(name string) *schema.Field {
 		return &schema.Field{Name: name, Type: schema.Integer, Default: int64(0), Between: schema.Range(0, 255)}
 	}
-	interval := &schema.Field{Name: "interval", Type: schema.Number, Default: float64(0), Between: schema.Range(0, 65535)}
+	interval := &schema.Field{Name: "interval", Type: schema.Number, Default: float64(0), Between: schema.Range(0, 65535), Check: checkInterval,
+		Description: "Seconds between active probes: 0 disables them; a nonzero interval must be at least 0.1 (Gatehouse's floor)."}
 	return &schema.Field{Name: "healthchecks", Type: schema.Record, Fields: []*schema.Field{
 		{Name: "active", Type: schema.Record, Fields: []*schema.Field{
 			{Name: "type", Type: schema.String, Default: "http", OneOf: oneOf("tcp", "http", "https", "grpc", "grpcs")},
@@ -600,8 +623,12 @@ func Targets() *Entity {
 			},
 		},
 		Shorthand: func(in map[string]any) schema.Errors {
+			// Kong validates the target as given, then adds the default
+			// port: an invalid one is left alone for checkTarget to report.
 			if s, ok := in["target"].(string); ok && s != "" {
-				in["target"] = normalizeTarget(s)
+				if _, valid := normalizeIP(s); valid {
+					in["target"] = normalizeTarget(s)
+				}
 			}
 			return nil
 		},
@@ -631,6 +658,12 @@ func normalizeTarget(s string) string {
 
 func checkTarget(v any) string {
 	s, _ := v.(string)
+	if !utf8.ValidString(s) {
+		return "Invalid target; not a valid hostname or ip address"
+	}
+	if _, ok := normalizeIP(s); !ok {
+		return "Invalid target ('" + s + "'); not a valid hostname or ip address"
+	}
 	i := strings.LastIndex(s, ":")
 	if i <= 0 {
 		return "Invalid target ('" + s + "'); not a valid hostname or ip address"
@@ -744,14 +777,13 @@ func CACertificates() *Entity {
 // KeyAuthCredentials declares the key-auth plugin's credentials.
 func KeyAuthCredentials() *Entity {
 	return &Entity{
-		Name: "keyauth_credentials", Path: "key-auths", NestedPath: "key-auth", EndpointKey: "key",
+		Name: "keyauth_credentials", Path: "key-auths", NestedPath: "key-auth", EndpointKey: "key", TTL: true,
 		Schema: &schema.Schema{
 			Fields: []*schema.Field{
 				idField(), createdAtField(),
 				consumerField(),
 				{Name: "key", Type: schema.String, Unique: true, Auto: true, Referenceable: true},
 				tagsField(),
-				{Name: "ttl", Type: schema.Integer},
 			},
 		},
 		Generate: func(rec map[string]any) {

@@ -136,6 +136,9 @@ func (s *Store) Get(ctx context.Context, entity, key string) (map[string]any, er
 func (s *Store) lookup(tx Tx, e *Entity, key string) (map[string]any, error) {
 	var row *Row
 	var err error
+	if schema.CheckText(key) != "" {
+		return nil, nil // no stored key holds NUL or invalid UTF-8; Postgres cannot even compare it
+	}
 	if IsUUID(key) {
 		row, err = tx.Get(e.Name, key)
 	} else if e.EndpointKey != "" {
@@ -144,7 +147,7 @@ func (s *Store) lookup(tx Tx, e *Entity, key string) (map[string]any, error) {
 	if err != nil || row == nil {
 		return nil, wrapDB(err)
 	}
-	return decodeRow(row)
+	return s.presentRow(e, row)
 }
 
 func decodeRow(row *Row) (map[string]any, error) {
@@ -195,13 +198,16 @@ func (s *Store) FindUnique(ctx context.Context, entity, field, value string) (ma
 	if err != nil {
 		return nil, err
 	}
+	if schema.CheckText(value) != "" {
+		return nil, ErrNotFound
+	}
 	var rec map[string]any
 	err = s.backend.View(ctx, func(tx Tx) error {
 		row, err := tx.GetUnique(e.Name, field, value)
 		if err != nil || row == nil {
 			return wrapDB(err)
 		}
-		rec, err = decodeRow(row)
+		rec, err = s.presentRow(e, row)
 		return err
 	})
 	if err == nil && rec == nil {
@@ -310,9 +316,9 @@ func (s *Store) write(ctx context.Context, entity, key string, input map[string]
 		if err != nil {
 			return wrapDB(err)
 		}
-		out = rec
+		out, _ = s.present(e, schema.Clone(rec).(map[string]any))
 		// Subscribers get their own copy: the caller may change out.
-		published := schema.Clone(rec).(map[string]any)
+		published, _ := s.present(e, schema.Clone(rec).(map[string]any))
 		ev := Event{Entity: e.Name, Op: OpCreate, New: published}
 		if old != nil {
 			ev = Event{Entity: e.Name, Op: OpUpdate, Old: old, New: published}
@@ -530,6 +536,16 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 			errs[k] = v
 		}
 	}
+	var ttl int64
+	if e.TTL {
+		var err error
+		if ttl, err = takeTTL(in); err != nil {
+			return nil, err
+		}
+		if old != nil {
+			delete(old, "ttl")
+		}
+	}
 	probe := in
 	if old != nil && mode == modeUpdate {
 		probe = schema.Merge(e.Schema, old, map[string]any{})
@@ -632,6 +648,11 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 	}
 	if err := s.checkUnique(tx, e, rec); err != nil {
 		return nil, err
+	}
+	if e.TTL {
+		// Kong sets the expiry from this write's ttl option alone: a write
+		// without one leaves the entity without expiry.
+		setExpiry(rec, ttl, now)
 	}
 	return rec, nil
 }
@@ -738,6 +759,13 @@ func (s *Store) checkUnique(tx Tx, e *Entity, rec map[string]any) error {
 		row, err := tx.GetUnique(e.Name, name, v)
 		if err != nil {
 			return wrapDB(err)
+		}
+		if row != nil && row.ID != id && s.expiredRow(e, row) {
+			// An expired entity is gone for every read; it gives way.
+			if err := tx.Delete(e.Name, row.ID); err != nil {
+				return wrapDB(err)
+			}
+			continue
 		}
 		if row != nil && row.ID != id {
 			return UniqueViolation(map[string]any{name: v})
@@ -896,6 +924,11 @@ func DecodeOffset(offset string) ([]string, error) {
 	if err != nil || len(parts) == 0 {
 		return nil, InvalidOffset(offset)
 	}
+	for _, p := range parts {
+		if schema.CheckText(p) != "" {
+			return nil, InvalidOffset(offset)
+		}
+	}
 	return parts, nil
 }
 
@@ -921,6 +954,15 @@ func (s *Store) List(ctx context.Context, entity string, q ListQuery) (*Page, er
 		rq.AfterID = parts[0]
 	}
 	page := &Page{Data: []map[string]any{}}
+	for _, t := range q.Tags {
+		if schema.CheckText(t) != "" && !q.TagsAny {
+			return page, nil // no entity carries such a tag
+		}
+	}
+	rq.Tags = textOnly(q.Tags)
+	if len(rq.Tags) == 0 && len(q.Tags) > 0 {
+		return page, nil
+	}
 	err = s.backend.View(ctx, func(tx Tx) error {
 		if q.ForeignField != "" {
 			f := e.Schema.Field(q.ForeignField)
@@ -946,11 +988,13 @@ func (s *Store) List(ctx context.Context, entity string, q ListQuery) (*Page, er
 				page.Offset = EncodeOffset(rows[i-1].ID)
 				break
 			}
-			rec, err := decodeRow(row)
+			rec, err := s.presentRow(e, row)
 			if err != nil {
 				return err
 			}
-			page.Data = append(page.Data, rec)
+			if rec != nil {
+				page.Data = append(page.Data, rec)
+			}
 		}
 		return nil
 	})
@@ -983,6 +1027,9 @@ func (s *Store) ListTags(ctx context.Context, tag string, size int, offset strin
 		after = &TagRow{Tag: parts[0], Entity: parts[1], ID: parts[2]}
 	}
 	page := &TagPage{Data: []TagRow{}}
+	if schema.CheckText(tag) != "" {
+		return page, nil
+	}
 	err := s.backend.View(ctx, func(tx Tx) error {
 		rows, err := tx.Tags(tag, after, size+1)
 		if err != nil {
@@ -997,6 +1044,17 @@ func (s *Store) ListTags(ctx context.Context, tag string, size int, offset strin
 		return nil
 	})
 	return page, err
+}
+
+// textOnly keeps the strings a backend can compare: valid UTF-8 without NUL.
+func textOnly(list []string) []string {
+	var out []string
+	for _, s := range list {
+		if schema.CheckText(s) == "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Count returns the number of stored entities of a type.
@@ -1023,11 +1081,16 @@ func (s *Store) Export(ctx context.Context) (map[string][]map[string]any, error)
 					return wrapDB(err)
 				}
 				for _, row := range rows {
-					rec, err := decodeRow(row)
+					rec, err := s.presentRow(e, row)
 					if err != nil {
 						return err
 					}
-					out[e.Name] = append(out[e.Name], rec)
+					if rec != nil {
+						if e.TTL && rec["ttl"] == nil {
+							delete(rec, "ttl") // never expires: nothing to export
+						}
+						out[e.Name] = append(out[e.Name], rec)
+					}
 				}
 				if len(rows) < MaxPageSize {
 					break
@@ -1111,6 +1174,13 @@ func (s *Store) importOne(tx Tx, e *Entity, in map[string]any, raw bool) (map[st
 	if !raw {
 		return s.prepare(tx, e, nil, in, modeInsert, false)
 	}
+	var ttl int64
+	if e.TTL {
+		var err error
+		if ttl, err = takeTTL(in); err != nil {
+			return nil, err
+		}
+	}
 	// A raw record keeps its stored form: validate without re-deriving
 	// hashed values, but apply shorthands and generate what is missing.
 	if e.Shorthand != nil {
@@ -1159,6 +1229,9 @@ func (s *Store) importOne(tx Tx, e *Entity, in map[string]any, raw bool) (map[st
 	}
 	if err := s.checkUnique(tx, e, rec); err != nil {
 		return nil, err
+	}
+	if e.TTL {
+		setExpiry(rec, ttl, now)
 	}
 	return rec, nil
 }

@@ -340,4 +340,5 @@ func Run(t *testing.T, open Opener) {
 			t.Errorf("failed import left %d services", n)
 		}
 	})
+	runWriteTimeChecks(t, open)
 }
