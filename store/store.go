@@ -31,9 +31,17 @@ type PluginSchema struct {
 	// Protocols is the default of the plugin entity's `protocols` field; nil
 	// means Kong's default.
 	Protocols []string
+	// OnlyProtocols, when set, are the only protocols the plugin accepts
+	// (Kong's typedefs.protocols_http gives HTTPProtocols); nil accepts
+	// every protocol (typedefs.protocols).
+	OnlyProtocols []string
 	// NoConsumer, NoRoute and NoService forbid those scopes.
 	NoConsumer, NoRoute, NoService bool
 }
+
+// HTTPProtocols are Kong's typedefs.protocols_http: the default and the only
+// accepted protocols of plugins that run on HTTP requests only.
+var HTTPProtocols = []string{"grpc", "grpcs", "http", "https"}
 
 // PluginCatalog tells the store which plugins exist, so plugin entities can
 // be validated against their configuration schema.
@@ -494,9 +502,16 @@ func (s *Store) schemaFor(e *Entity, rec map[string]any) (*schema.Schema, *Plugi
 			}
 			f = &cfg
 		case "protocols":
-			if ps.Protocols != nil {
+			if ps.Protocols != nil || ps.OnlyProtocols != nil {
 				p := *f
-				p.Default = schema.Clone(ps.Protocols)
+				if ps.Protocols != nil {
+					p.Default = schema.Clone(ps.Protocols)
+				}
+				if ps.OnlyProtocols != nil {
+					elems := *f.Elements
+					elems.OneOf = schema.Clone(ps.OnlyProtocols).([]any)
+					p.Elements = &elems
+				}
 				f = &p
 			}
 		}
@@ -516,6 +531,19 @@ func (s *Store) PluginEntitySchema(name string) (*schema.Schema, bool) {
 	return sch, true
 }
 
+// ValidateSchema checks an entity against its schema only, as Kong's
+// `POST /schemas/{entity}/validate` does: coercion, defaults, field and
+// entity checks, but no foreign-key or uniqueness lookups, so an entity that
+// would collide with, or refer to, stored ones still validates.
+func (s *Store) ValidateSchema(ctx context.Context, entity string, input map[string]any) error {
+	e, err := s.entity(entity)
+	if err != nil {
+		return err
+	}
+	_, err = s.prepare(nil, e, nil, schema.Clone(input).(map[string]any), modeInsert, typedInput(ctx))
+	return err
+}
+
 // Validate checks an entity as an insert would, without storing it.
 func (s *Store) Validate(ctx context.Context, entity string, input map[string]any) error {
 	e, err := s.entity(entity)
@@ -529,6 +557,7 @@ func (s *Store) Validate(ctx context.Context, entity string, input map[string]an
 }
 
 // prepare turns input into the record to store, or returns Kong's error.
+// A nil tx checks the schema only: no foreign-key or uniqueness lookups.
 func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode, typed bool) (map[string]any, error) {
 	errs := schema.Errors{}
 	if e.Shorthand != nil {
@@ -585,8 +614,10 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 			}
 		}
 	}
-	if err := s.resolveForeignNames(tx, e, coerced); err != nil {
-		return nil, err
+	if tx != nil {
+		if err := s.resolveForeignNames(tx, e, coerced); err != nil {
+			return nil, err
+		}
 	}
 	now := s.now().Unix()
 	var rec map[string]any
@@ -632,6 +663,9 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 	}
 	if err := checkPluginScope(ps, rec); err != nil {
 		return nil, err
+	}
+	if tx == nil {
+		return rec, nil
 	}
 	for _, f := range e.Foreigns() {
 		id := foreignID(rec[f.Name])
