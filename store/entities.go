@@ -478,7 +478,7 @@ func Plugins() *Entity {
 					Elements: &schema.Field{Type: schema.String, OneOf: routeProtocols}},
 				{Name: "enabled", Type: schema.Boolean, Required: true, Default: true},
 				tagsField(),
-				{Name: "ordering", Type: schema.Record, Fields: []*schema.Field{
+				{Name: "ordering", Type: schema.Record, Optional: true, Fields: []*schema.Field{
 					{Name: "before", Type: schema.Map, Keys: &schema.Field{Type: schema.String, OneOf: oneOf("access")},
 						Values: &schema.Field{Type: schema.Array, Elements: &schema.Field{Type: schema.String}}},
 					{Name: "after", Type: schema.Map, Keys: &schema.Field{Type: schema.String, OneOf: oneOf("access")},
@@ -499,7 +499,7 @@ func healthchecksField() *schema.Field {
 	}
 	interval := &schema.Field{Name: "interval", Type: schema.Number, Default: float64(0), Between: schema.Range(0, 65535), Check: checkInterval,
 		Description: "Seconds between active probes: 0 disables them; a nonzero interval must be at least 0.1 (Gatehouse's floor)."}
-	return &schema.Field{Name: "healthchecks", Type: schema.Record, Fields: []*schema.Field{
+	hc := &schema.Field{Name: "healthchecks", Type: schema.Record, Fields: []*schema.Field{
 		{Name: "active", Type: schema.Record, Fields: []*schema.Field{
 			{Name: "type", Type: schema.String, Default: "http", OneOf: oneOf("tcp", "http", "https", "grpc", "grpcs")},
 			{Name: "timeout", Type: schema.Number, Default: float64(1), Between: schema.Range(0, 65535)},
@@ -526,6 +526,25 @@ func healthchecksField() *schema.Field {
 		}},
 		{Name: "threshold", Type: schema.Number, Default: float64(0), Between: schema.Range(0, 100)},
 	}}
+	// Kong's gen_fields gives each record of the tree the table of its
+	// fields' defaults as its default; threshold is added after, outside it.
+	hc.Default = recordDefaults(hc.Fields[:2])
+	return hc
+}
+
+// recordDefaults sets the default of every record among fields to the
+// defaults of its own fields, bottom up, and returns the defaults of fields.
+func recordDefaults(fields []*schema.Field) map[string]any {
+	out := map[string]any{}
+	for _, f := range fields {
+		if f.Type == schema.Record {
+			f.Default = recordDefaults(f.Fields)
+		}
+		if f.Default != nil {
+			out[f.Name] = schema.Clone(f.Default)
+		}
+	}
+	return out
 }
 
 func checkUpstreamName(v any) string {

@@ -94,6 +94,7 @@ func NewRegistry(entities ...*Entity) (*Registry, error) {
 			}
 		}
 		boundIndexed(e.Schema.Fields, e.CacheKey)
+		schema.RequireRecords(e.Schema.Fields)
 		r.byName[e.Name] = e
 		r.byPath[e.Path] = e
 		r.order = append(r.order, e)

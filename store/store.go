@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/store/schema"
@@ -486,6 +487,7 @@ func (s *Store) schemaFor(e *Entity, rec map[string]any) (*schema.Schema, *Plugi
 			cfg := *f
 			cfg.Required = true
 			if ps.Config != nil {
+				requireConfigRecords(ps)
 				cfg.Fields = ps.Config.Fields
 				if len(ps.Config.Checks) > 0 {
 					checks := ps.Config.Checks
@@ -518,6 +520,17 @@ func (s *Store) schemaFor(e *Entity, rec map[string]any) (*schema.Schema, *Plugi
 		fields[i] = f
 	}
 	return &schema.Schema{Fields: fields, Checks: e.Schema.Checks}, ps, nil
+}
+
+// configsPrepared holds the plugin schemas whose config records were made
+// required, once each.
+var configsPrepared sync.Map // *PluginSchema -> *sync.Once
+
+// requireConfigRecords makes the records of a plugin's config required, as
+// Kong's plugin subschemas do.
+func requireConfigRecords(ps *PluginSchema) {
+	once, _ := configsPrepared.LoadOrStore(ps, new(sync.Once))
+	once.(*sync.Once).Do(func() { schema.RequireRecords(ps.Config.Fields) })
 }
 
 // PluginEntitySchema returns the plugin entity's schema specialised for the

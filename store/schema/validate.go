@@ -21,6 +21,10 @@ func FillDefaults(rec *Schema, m map[string]any) {
 			switch {
 			case f.Default != nil:
 				m[f.Name] = Clone(f.Default)
+				if sub, ok := m[f.Name].(map[string]any); ok && f.Type == Record {
+					// Kong completes a record's default from its fields.
+					FillDefaults(&Schema{Fields: f.Fields}, sub)
+				}
 			case f.Type == Record && !nullableRecord(f):
 				sub := map[string]any{}
 				FillDefaults(&Schema{Fields: f.Fields}, sub)
