@@ -961,6 +961,7 @@ func KongEntities() []*Entity {
 	return []*Entity{
 		Certificates(), CACertificates(), SNIs(), Services(), Routes(), Consumers(), Upstreams(), Targets(),
 		Plugins(), KeyAuthCredentials(), BasicAuthCredentials(), JWTSecrets(), ACLs(), HMACAuthCredentials(), OAuth2Credentials(),
+		KeySets(), Keys(),
 	}
 }
 

@@ -1063,6 +1063,8 @@ func TestEntityDeclarations(t *testing.T) {
 		{"acls", "acls", "acls", "", []string{"consumer", "group"}, nil, []foreign{{"consumer", "consumers", "cascade"}}},
 		{"hmacauth_credentials", "hmac-auths", "hmac-auth", "username", nil, []string{"username"}, []foreign{{"consumer", "consumers", "cascade"}}},
 		{"oauth2_credentials", "oauth2", "oauth2", "client_id", nil, []string{"client_id"}, []foreign{{"consumer", "consumers", "cascade"}}},
+		{"key_sets", "key-sets", "key-sets", "name", nil, []string{"name"}, nil},
+		{"keys", "keys", "keys", "name", []string{"kid", "set"}, []string{"name"}, []foreign{{"set", "key_sets", "cascade"}}},
 	}
 	reg, err := store.NewRegistry(store.KongEntities()...)
 	if err != nil {

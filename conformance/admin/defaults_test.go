@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
 // fillRecordDefaults fills a configuration from a schema served at
@@ -73,6 +74,7 @@ func TestSchemaDefaultsMatchStore(t *testing.T) {
 		skip   []string       // generated fields the schema cannot predict
 	}
 	generated := []string{"id", "created_at", "updated_at"}
+	km := storetest.NewTestKeyMaterial(t)
 	checks := []check{
 		{"services", "/schemas/services", "/services", map[string]any{"host": "partial.test", "name": "partial"}, nil},
 		{"routes", "/schemas/routes", "/routes", map[string]any{"paths": []any{"/p"}, "service": ref(service)}, nil},
@@ -90,6 +92,9 @@ func TestSchemaDefaultsMatchStore(t *testing.T) {
 		{"acls", "/schemas/acls", "/acls", map[string]any{"group": "g", "consumer": ref(consumer)}, nil},
 		{"hmacauth_credentials", "/schemas/hmacauth_credentials", "/hmac-auths", map[string]any{"username": "h", "consumer": ref(consumer)}, []string{"secret"}},
 		{"oauth2_credentials", "/schemas/oauth2_credentials", "/oauth2", map[string]any{"name": "app", "consumer": ref(consumer)}, []string{"client_id", "client_secret"}},
+		{"key_sets", "/schemas/key_sets", "/key-sets", map[string]any{"name": "ks"}, nil},
+		{"keys", "/schemas/keys", "/keys", map[string]any{"kid": "k-1", "jwk": storetest.JWKString(km.JWK, "k-1")}, nil},
+		{"keys, pem", "/schemas/keys", "/keys", map[string]any{"kid": "k-2", "pem": map[string]any{"public_key": km.PublicPEM}}, nil},
 		{"plugins: key-auth", "/schemas/plugins/key-auth", "/plugins", map[string]any{"name": "key-auth", "config": map[string]any{"key_names": []any{"k"}}}, nil},
 		{"plugins: basic-auth", "/schemas/plugins/basic-auth", "/plugins", map[string]any{"name": "basic-auth", "route": nil, "service": ref(service)}, nil},
 		{"plugins: rate-limiting", "/schemas/plugins/rate-limiting", "/plugins", map[string]any{"name": "rate-limiting", "config": map[string]any{"minute": 5}}, nil},

@@ -341,4 +341,5 @@ func Run(t *testing.T, open Opener) {
 		}
 	})
 	runWriteTimeChecks(t, open)
+	runKeys(t, open)
 }
