@@ -270,7 +270,7 @@ func checkHeaderRegexes(rec map[string]any) []string {
 				continue
 			}
 			if err := router.CheckHeaderRegex(s); err != nil {
-				return []string{"Router Expression failed validation: regex parse error: " + err.Error()}
+				return []string{"Router Expression failed validation: regex parse error: " + strings.TrimPrefix(err.Error(), "error parsing regexp: ")}
 			}
 		}
 	}
@@ -285,7 +285,7 @@ func checkRoutePath(v any) string {
 			return "should start with: / (fixed path) or ~/ (regex path)"
 		}
 		if err := router.CheckPathRegex(s); err != nil {
-			return fmt.Sprintf("invalid regex: '%s' (PCRE returned: %v)", re, err)
+			return fmt.Sprintf("invalid regex: '%s' (PCRE returned: %s)", re, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		}
 		return ""
 	}
