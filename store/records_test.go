@@ -46,6 +46,10 @@ func TestEntityRecordsRequired(t *testing.T) {
 	if _, has := active["https_sni"]; has {
 		t.Error("Kong's healthchecks default has no https_sni")
 	}
+	keys, _ := reg.Entity("keys")
+	if r := schema.RenderField(keys.Schema.Field("pem")); r["required"] != false {
+		t.Errorf("keys.pem renders required = %v, want false as typedefs.pem", r["required"])
+	}
 	pl, _ := reg.Entity("plugins")
 	if pl.Schema.Field("ordering").Required {
 		t.Error("ordering must stay optional")
