@@ -282,10 +282,11 @@ func numOr(m map[string]any, k string, def float64) float64 {
 	return def
 }
 
-// minInterval is the store's floor for nonzero probe intervals
-// (store.MinHealthcheckInterval); configurations stored before it existed
-// are raised to it rather than probing in a tight loop.
-const minInterval = 100 * time.Millisecond
+// minInterval keeps a nonzero probe interval from becoming a busy loop.
+// The store refuses intervals below store.MinHealthcheckInterval (0.1 s) at
+// write time; this lower safety net covers configurations stored before
+// that check existed (1e-6 s kept an idle gateway's CPU at 109 %).
+const minInterval = 10 * time.Millisecond
 
 func interval(s float64) time.Duration {
 	d := seconds(s)
