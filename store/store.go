@@ -533,6 +533,16 @@ func requireConfigRecords(ps *PluginSchema) {
 	once.(*sync.Once).Do(func() { schema.RequireRecords(ps.Config.Fields) })
 }
 
+// PreparePluginSchema readies a plugin schema for use, as Kong does when it
+// loads a plugin: the records of its config become required. Plugin
+// registries call it once, before the schema is shared; the store also
+// calls it (idempotently) when it first validates against the schema.
+func PreparePluginSchema(ps *PluginSchema) {
+	if ps != nil && ps.Config != nil {
+		requireConfigRecords(ps)
+	}
+}
+
 // PluginEntitySchema returns the plugin entity's schema specialised for the
 // named plugin, as `GET /schemas/plugins/{name}` shows it.
 func (s *Store) PluginEntitySchema(name string) (*schema.Schema, bool) {
