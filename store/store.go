@@ -709,7 +709,7 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 	if e.TTL {
 		// Kong sets the expiry from this write's ttl option alone: a write
 		// without one leaves the entity without expiry.
-		setExpiry(rec, ttl, now)
+		setExpiry(rec, ttl, s.now())
 	}
 	return rec, nil
 }
@@ -1288,7 +1288,7 @@ func (s *Store) importOne(tx Tx, e *Entity, in map[string]any, raw bool) (map[st
 		return nil, err
 	}
 	if e.TTL {
-		setExpiry(rec, ttl, now)
+		setExpiry(rec, ttl, s.now())
 	}
 	return rec, nil
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/store/schema"
 )
@@ -13,8 +14,9 @@ import (
 // (key-auth credentials): a write may carry `ttl`, seconds the entity lives;
 // reads show the seconds left and stop returning it once they run out.
 //
-// The stored document keeps the absolute expiry, in epoch seconds, under
-// expiresKey, a name no schema field can take; reads turn it back into `ttl`.
+// The stored document keeps the absolute expiry, in epoch seconds with
+// millisecond precision, under expiresKey, a name no schema field can take;
+// reads turn it back into `ttl`, the whole seconds left rounded up.
 
 // MaxTTL is Kong's DAO_MAX_TTL.
 const MaxTTL = 100000000
@@ -62,13 +64,16 @@ func takeTTL(in map[string]any) (int64, error) {
 }
 
 // setExpiry records the expiry of a record written now with ttl seconds.
-func setExpiry(rec map[string]any, ttl, now int64) {
+func setExpiry(rec map[string]any, ttl int64, now time.Time) {
 	delete(rec, "ttl")
 	delete(rec, expiresKey)
 	if ttl > 0 {
-		rec[expiresKey] = now + ttl
+		rec[expiresKey] = epoch(now) + float64(ttl)
 	}
 }
+
+// epoch is t in seconds, to the millisecond.
+func epoch(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
 
 // present turns a stored record of e into what reads return: the seconds
 // left under `ttl` (null when the entity never expires). live is false once
@@ -83,18 +88,18 @@ func (s *Store) present(e *Entity, rec map[string]any) (out map[string]any, live
 	if !has {
 		return rec, true
 	}
-	var at int64
+	var at float64
 	switch t := exp.(type) {
 	case int64:
-		at = t
+		at = float64(t)
 	case float64:
-		at = int64(t)
+		at = t
 	}
-	left := at - s.now().Unix()
+	left := at - epoch(s.now())
 	if left <= 0 {
 		return rec, false
 	}
-	rec["ttl"] = left
+	rec["ttl"] = int64(math.Ceil(left))
 	return rec, true
 }
 

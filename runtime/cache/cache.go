@@ -150,7 +150,9 @@ func (c *Cache) Credential(ctx context.Context, entity, field, value string) (ho
 			return nil, err
 		}
 		if left, ok := rec["ttl"].(int64); ok && left > 0 {
-			return expiring{rec: rec, at: time.Now().Add(time.Duration(left) * time.Second)}, nil
+			// ttl is rounded up: keep the entry a second less and let the
+			// store, which knows the exact expiry, answer the last second.
+			return expiring{rec: rec, at: time.Now().Add(time.Duration(left-1) * time.Second)}, nil
 		}
 		return rec, nil
 	})
@@ -160,7 +162,11 @@ func (c *Cache) Credential(ctx context.Context, entity, field, value string) (ho
 	if x, ok := v.(expiring); ok {
 		if !time.Now().Before(x.at) {
 			c.rc.Del(key)
-			return nil, nil
+			rec, err := c.store.FindUnique(ctx, entity, field, value)
+			if store.IsNotFound(err) {
+				return nil, nil
+			}
+			return rec, err
 		}
 		return x.rec, nil
 	}
