@@ -43,7 +43,9 @@ func checkTag(v any) string {
 	return ""
 }
 
-var utf8NamePattern = regexp.MustCompile(`^[\p{L}\p{N}.\-_~]+$`)
+// utf8NamePattern is Kong's validate_utf8_name: ASCII alphanumerics, '.',
+// '-', '_', '~' and any non-ASCII character (Lua's [%w%.%-%_~\128-\244]).
+var utf8NamePattern = regexp.MustCompile(`^[A-Za-z0-9.\-_~\x{80}-\x{10FFFF}]+$`)
 
 func nameField(unique bool) *schema.Field {
 	return &schema.Field{Name: "name", Type: schema.String, Unique: unique, Check: checkUTF8Name}
