@@ -12,7 +12,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/gatehouse/gatehouse/runtime/router"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
 
@@ -131,7 +133,7 @@ func Routes() *Entity {
 				tagsField(),
 				foreignField("service", "services", false, ""),
 			},
-			Checks:       []func(map[string]any) []string{checkRouteRules},
+			Checks:       []func(map[string]any) []string{checkRouteRules, checkHeaderRegexes},
 			Conditionals: routeCannotSet(),
 		},
 		Shorthand: routeShorthand,
@@ -255,6 +257,26 @@ func checkHeaderName(v any) string {
 	return ""
 }
 
+// checkHeaderRegexes refuses header values "~*<re>" the router cannot
+// compile, as Kong's traditional_compatible router refuses the route's
+// expression.
+func checkHeaderRegexes(rec map[string]any) []string {
+	h, _ := rec["headers"].(map[string]any)
+	for _, name := range SortedKeys(h) {
+		vals, _ := h[name].([]any)
+		for _, v := range vals {
+			s, _ := v.(string)
+			if !strings.HasPrefix(s, "~*") {
+				continue
+			}
+			if err := router.CheckHeaderRegex(s); err != nil {
+				return []string{"Router Expression failed validation: regex parse error: " + strings.TrimPrefix(err.Error(), "error parsing regexp: ")}
+			}
+		}
+	}
+	return nil
+}
+
 func checkRoutePath(v any) string {
 	s, _ := v.(string)
 	if strings.HasPrefix(s, "~") {
@@ -262,8 +284,8 @@ func checkRoutePath(v any) string {
 		if !strings.HasPrefix(re, "/") {
 			return "should start with: / (fixed path) or ~/ (regex path)"
 		}
-		if _, err := regexp.Compile(re); err != nil {
-			return fmt.Sprintf("invalid regex: '%s' (%v)", re, err)
+		if err := router.CheckPathRegex(s); err != nil {
+			return fmt.Sprintf("invalid regex: '%s' (PCRE returned: %s)", re, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		}
 		return ""
 	}
@@ -456,7 +478,7 @@ func Plugins() *Entity {
 					Elements: &schema.Field{Type: schema.String, OneOf: routeProtocols}},
 				{Name: "enabled", Type: schema.Boolean, Required: true, Default: true},
 				tagsField(),
-				{Name: "ordering", Type: schema.Record, Fields: []*schema.Field{
+				{Name: "ordering", Type: schema.Record, Optional: true, Fields: []*schema.Field{
 					{Name: "before", Type: schema.Map, Keys: &schema.Field{Type: schema.String, OneOf: oneOf("access")},
 						Values: &schema.Field{Type: schema.Array, Elements: &schema.Field{Type: schema.String}}},
 					{Name: "after", Type: schema.Map, Keys: &schema.Field{Type: schema.String, OneOf: oneOf("access")},
@@ -475,8 +497,9 @@ func healthchecksField() *schema.Field {
 	counter := func(name string) *schema.Field {
 		return &schema.Field{Name: name, Type: schema.Integer, Default: int64(0), Between: schema.Range(0, 255)}
 	}
-	interval := &schema.Field{Name: "interval", Type: schema.Number, Default: float64(0), Between: schema.Range(0, 65535)}
-	return &schema.Field{Name: "healthchecks", Type: schema.Record, Fields: []*schema.Field{
+	interval := &schema.Field{Name: "interval", Type: schema.Number, Default: float64(0), Between: schema.Range(0, 65535), Check: checkInterval,
+		Description: "Seconds between active probes: 0 disables them; a nonzero interval must be at least 0.1 (Gatehouse's floor)."}
+	hc := &schema.Field{Name: "healthchecks", Type: schema.Record, Fields: []*schema.Field{
 		{Name: "active", Type: schema.Record, Fields: []*schema.Field{
 			{Name: "type", Type: schema.String, Default: "http", OneOf: oneOf("tcp", "http", "https", "grpc", "grpcs")},
 			{Name: "timeout", Type: schema.Number, Default: float64(1), Between: schema.Range(0, 65535)},
@@ -503,6 +526,25 @@ func healthchecksField() *schema.Field {
 		}},
 		{Name: "threshold", Type: schema.Number, Default: float64(0), Between: schema.Range(0, 100)},
 	}}
+	// Kong's gen_fields gives each record of the tree the table of its
+	// fields' defaults as its default; threshold is added after, outside it.
+	hc.Default = recordDefaults(hc.Fields[:2])
+	return hc
+}
+
+// recordDefaults sets the default of every record among fields to the
+// defaults of its own fields, bottom up, and returns the defaults of fields.
+func recordDefaults(fields []*schema.Field) map[string]any {
+	out := map[string]any{}
+	for _, f := range fields {
+		if f.Type == schema.Record {
+			f.Default = recordDefaults(f.Fields)
+		}
+		if f.Default != nil {
+			out[f.Name] = schema.Clone(f.Default)
+		}
+	}
+	return out
 }
 
 func checkUpstreamName(v any) string {
@@ -600,8 +642,12 @@ func Targets() *Entity {
 			},
 		},
 		Shorthand: func(in map[string]any) schema.Errors {
+			// Kong validates the target as given, then adds the default
+			// port: an invalid one is left alone for checkTarget to report.
 			if s, ok := in["target"].(string); ok && s != "" {
-				in["target"] = normalizeTarget(s)
+				if _, valid := normalizeIP(s); valid {
+					in["target"] = normalizeTarget(s)
+				}
 			}
 			return nil
 		},
@@ -631,6 +677,12 @@ func normalizeTarget(s string) string {
 
 func checkTarget(v any) string {
 	s, _ := v.(string)
+	if !utf8.ValidString(s) {
+		return "Invalid target; not a valid hostname or ip address"
+	}
+	if _, ok := normalizeIP(s); !ok {
+		return "Invalid target ('" + s + "'); not a valid hostname or ip address"
+	}
 	i := strings.LastIndex(s, ":")
 	if i <= 0 {
 		return "Invalid target ('" + s + "'); not a valid hostname or ip address"
@@ -744,14 +796,13 @@ func CACertificates() *Entity {
 // KeyAuthCredentials declares the key-auth plugin's credentials.
 func KeyAuthCredentials() *Entity {
 	return &Entity{
-		Name: "keyauth_credentials", Path: "key-auths", NestedPath: "key-auth", EndpointKey: "key",
+		Name: "keyauth_credentials", Path: "key-auths", NestedPath: "key-auth", EndpointKey: "key", TTL: true,
 		Schema: &schema.Schema{
 			Fields: []*schema.Field{
 				idField(), createdAtField(),
 				consumerField(),
 				{Name: "key", Type: schema.String, Unique: true, Auto: true, Referenceable: true},
 				tagsField(),
-				{Name: "ttl", Type: schema.Integer},
 			},
 		},
 		Generate: func(rec map[string]any) {
@@ -910,6 +961,7 @@ func KongEntities() []*Entity {
 	return []*Entity{
 		Certificates(), CACertificates(), SNIs(), Services(), Routes(), Consumers(), Upstreams(), Targets(),
 		Plugins(), KeyAuthCredentials(), BasicAuthCredentials(), JWTSecrets(), ACLs(), HMACAuthCredentials(), OAuth2Credentials(),
+		KeySets(), Keys(),
 	}
 }
 

@@ -364,6 +364,10 @@ func TestServices(t *testing.T) {
 			msg: "schema violation (ca_certificates.1: expected a valid UUID)", fields: schema.Errors{"ca_certificates": []any{"expected a valid UUID"}}},
 		{name: "name with space", entity: "services", in: map[string]any{"name": "my service", "host": "a"}, code: sv,
 			msg: "schema violation (name: invalid value 'my service': the only accepted ascii characters are alphanumerics or ., -, _, and ~)"},
+		{name: "name with any non-ASCII character, as Kong's utf8_name", entity: "services", in: map[string]any{"name": "café-☕", "host": "a"},
+			want: map[string]any{"name": "café-☕"}},
+		{name: "name with ASCII punctuation", entity: "services", in: map[string]any{"name": "a/b", "host": "a"}, code: sv,
+			msg: "schema violation (name: invalid value 'a/b': the only accepted ascii characters are alphanumerics or ., -, _, and ~)"},
 	})
 }
 
@@ -1063,6 +1067,8 @@ func TestEntityDeclarations(t *testing.T) {
 		{"acls", "acls", "acls", "", []string{"consumer", "group"}, nil, []foreign{{"consumer", "consumers", "cascade"}}},
 		{"hmacauth_credentials", "hmac-auths", "hmac-auth", "username", nil, []string{"username"}, []foreign{{"consumer", "consumers", "cascade"}}},
 		{"oauth2_credentials", "oauth2", "oauth2", "client_id", nil, []string{"client_id"}, []foreign{{"consumer", "consumers", "cascade"}}},
+		{"key_sets", "key-sets", "key-sets", "name", nil, []string{"name"}, nil},
+		{"keys", "keys", "keys", "name", []string{"kid", "set"}, []string{"name"}, []foreign{{"set", "key_sets", "cascade"}}},
 	}
 	reg, err := store.NewRegistry(store.KongEntities()...)
 	if err != nil {

@@ -32,6 +32,10 @@ type Entity struct {
 	// BeforeWrite adjusts a validated record before it is stored (hashing a
 	// password, generating a key). old is nil on insert.
 	BeforeWrite func(old, rec map[string]any) error
+	// TTL lets writes give the entity a time to live (Kong's ttl = true):
+	// a `ttl` input in seconds, shown as the seconds left on reads, after
+	// which the entity is gone.
+	TTL bool
 	// DeclarativeKey is the key of the entity in a kong.yml file; Name when empty.
 	DeclarativeKey string
 }
@@ -89,6 +93,8 @@ func NewRegistry(entities ...*Entity) (*Registry, error) {
 				return nil, fmt.Errorf("store: entity %q references %q declared after it", e.Name, f.Reference)
 			}
 		}
+		boundIndexed(e.Schema.Fields, e.CacheKey)
+		schema.RequireRecords(e.Schema.Fields)
 		r.byName[e.Name] = e
 		r.byPath[e.Path] = e
 		r.order = append(r.order, e)

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/store/schema"
@@ -31,9 +32,17 @@ type PluginSchema struct {
 	// Protocols is the default of the plugin entity's `protocols` field; nil
 	// means Kong's default.
 	Protocols []string
+	// OnlyProtocols, when set, are the only protocols the plugin accepts
+	// (Kong's typedefs.protocols_http gives HTTPProtocols); nil accepts
+	// every protocol (typedefs.protocols).
+	OnlyProtocols []string
 	// NoConsumer, NoRoute and NoService forbid those scopes.
 	NoConsumer, NoRoute, NoService bool
 }
+
+// HTTPProtocols are Kong's typedefs.protocols_http: the default and the only
+// accepted protocols of plugins that run on HTTP requests only.
+var HTTPProtocols = []string{"grpc", "grpcs", "http", "https"}
 
 // PluginCatalog tells the store which plugins exist, so plugin entities can
 // be validated against their configuration schema.
@@ -136,6 +145,9 @@ func (s *Store) Get(ctx context.Context, entity, key string) (map[string]any, er
 func (s *Store) lookup(tx Tx, e *Entity, key string) (map[string]any, error) {
 	var row *Row
 	var err error
+	if schema.CheckText(key) != "" {
+		return nil, nil // no stored key holds NUL or invalid UTF-8; Postgres cannot even compare it
+	}
 	if IsUUID(key) {
 		row, err = tx.Get(e.Name, key)
 	} else if e.EndpointKey != "" {
@@ -144,7 +156,7 @@ func (s *Store) lookup(tx Tx, e *Entity, key string) (map[string]any, error) {
 	if err != nil || row == nil {
 		return nil, wrapDB(err)
 	}
-	return decodeRow(row)
+	return s.presentRow(e, row)
 }
 
 func decodeRow(row *Row) (map[string]any, error) {
@@ -195,13 +207,16 @@ func (s *Store) FindUnique(ctx context.Context, entity, field, value string) (ma
 	if err != nil {
 		return nil, err
 	}
+	if schema.CheckText(value) != "" {
+		return nil, ErrNotFound
+	}
 	var rec map[string]any
 	err = s.backend.View(ctx, func(tx Tx) error {
 		row, err := tx.GetUnique(e.Name, field, value)
 		if err != nil || row == nil {
 			return wrapDB(err)
 		}
-		rec, err = decodeRow(row)
+		rec, err = s.presentRow(e, row)
 		return err
 	})
 	if err == nil && rec == nil {
@@ -310,9 +325,9 @@ func (s *Store) write(ctx context.Context, entity, key string, input map[string]
 		if err != nil {
 			return wrapDB(err)
 		}
-		out = rec
+		out, _ = s.present(e, schema.Clone(rec).(map[string]any))
 		// Subscribers get their own copy: the caller may change out.
-		published := schema.Clone(rec).(map[string]any)
+		published, _ := s.present(e, schema.Clone(rec).(map[string]any))
 		ev := Event{Entity: e.Name, Op: OpCreate, New: published}
 		if old != nil {
 			ev = Event{Entity: e.Name, Op: OpUpdate, Old: old, New: published}
@@ -472,6 +487,7 @@ func (s *Store) schemaFor(e *Entity, rec map[string]any) (*schema.Schema, *Plugi
 			cfg := *f
 			cfg.Required = true
 			if ps.Config != nil {
+				requireConfigRecords(ps)
 				cfg.Fields = ps.Config.Fields
 				if len(ps.Config.Checks) > 0 {
 					checks := ps.Config.Checks
@@ -488,15 +504,43 @@ func (s *Store) schemaFor(e *Entity, rec map[string]any) (*schema.Schema, *Plugi
 			}
 			f = &cfg
 		case "protocols":
-			if ps.Protocols != nil {
+			if ps.Protocols != nil || ps.OnlyProtocols != nil {
 				p := *f
-				p.Default = schema.Clone(ps.Protocols)
+				if ps.Protocols != nil {
+					p.Default = schema.Clone(ps.Protocols)
+				}
+				if ps.OnlyProtocols != nil {
+					elems := *f.Elements
+					elems.OneOf = schema.Clone(ps.OnlyProtocols).([]any)
+					p.Elements = &elems
+				}
 				f = &p
 			}
 		}
 		fields[i] = f
 	}
 	return &schema.Schema{Fields: fields, Checks: e.Schema.Checks}, ps, nil
+}
+
+// configsPrepared holds the plugin schemas whose config records were made
+// required, once each.
+var configsPrepared sync.Map // *PluginSchema -> *sync.Once
+
+// requireConfigRecords makes the records of a plugin's config required, as
+// Kong's plugin subschemas do.
+func requireConfigRecords(ps *PluginSchema) {
+	once, _ := configsPrepared.LoadOrStore(ps, new(sync.Once))
+	once.(*sync.Once).Do(func() { schema.RequireRecords(ps.Config.Fields) })
+}
+
+// PreparePluginSchema readies a plugin schema for use, as Kong does when it
+// loads a plugin: the records of its config become required. Plugin
+// registries call it once, before the schema is shared; the store also
+// calls it (idempotently) when it first validates against the schema.
+func PreparePluginSchema(ps *PluginSchema) {
+	if ps != nil && ps.Config != nil {
+		requireConfigRecords(ps)
+	}
 }
 
 // PluginEntitySchema returns the plugin entity's schema specialised for the
@@ -508,6 +552,19 @@ func (s *Store) PluginEntitySchema(name string) (*schema.Schema, bool) {
 		return nil, false
 	}
 	return sch, true
+}
+
+// ValidateSchema checks an entity against its schema only, as Kong's
+// `POST /schemas/{entity}/validate` does: coercion, defaults, field and
+// entity checks, but no foreign-key or uniqueness lookups, so an entity that
+// would collide with, or refer to, stored ones still validates.
+func (s *Store) ValidateSchema(ctx context.Context, entity string, input map[string]any) error {
+	e, err := s.entity(entity)
+	if err != nil {
+		return err
+	}
+	_, err = s.prepare(nil, e, nil, schema.Clone(input).(map[string]any), modeInsert, typedInput(ctx))
+	return err
 }
 
 // Validate checks an entity as an insert would, without storing it.
@@ -523,11 +580,22 @@ func (s *Store) Validate(ctx context.Context, entity string, input map[string]an
 }
 
 // prepare turns input into the record to store, or returns Kong's error.
+// A nil tx checks the schema only: no foreign-key or uniqueness lookups.
 func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode, typed bool) (map[string]any, error) {
 	errs := schema.Errors{}
 	if e.Shorthand != nil {
 		for k, v := range e.Shorthand(in) {
 			errs[k] = v
+		}
+	}
+	var ttl int64
+	if e.TTL {
+		var err error
+		if ttl, err = takeTTL(in); err != nil {
+			return nil, err
+		}
+		if old != nil {
+			delete(old, "ttl")
 		}
 	}
 	probe := in
@@ -569,8 +637,10 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 			}
 		}
 	}
-	if err := s.resolveForeignNames(tx, e, coerced); err != nil {
-		return nil, err
+	if tx != nil {
+		if err := s.resolveForeignNames(tx, e, coerced); err != nil {
+			return nil, err
+		}
 	}
 	now := s.now().Unix()
 	var rec map[string]any
@@ -617,6 +687,9 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 	if err := checkPluginScope(ps, rec); err != nil {
 		return nil, err
 	}
+	if tx == nil {
+		return rec, nil
+	}
 	for _, f := range e.Foreigns() {
 		id := foreignID(rec[f.Name])
 		if id == "" {
@@ -632,6 +705,11 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 	}
 	if err := s.checkUnique(tx, e, rec); err != nil {
 		return nil, err
+	}
+	if e.TTL {
+		// Kong sets the expiry from this write's ttl option alone: a write
+		// without one leaves the entity without expiry.
+		setExpiry(rec, ttl, s.now())
 	}
 	return rec, nil
 }
@@ -738,6 +816,13 @@ func (s *Store) checkUnique(tx Tx, e *Entity, rec map[string]any) error {
 		row, err := tx.GetUnique(e.Name, name, v)
 		if err != nil {
 			return wrapDB(err)
+		}
+		if row != nil && row.ID != id && s.expiredRow(e, row) {
+			// An expired entity is gone for every read; it gives way.
+			if err := tx.Delete(e.Name, row.ID); err != nil {
+				return wrapDB(err)
+			}
+			continue
 		}
 		if row != nil && row.ID != id {
 			return UniqueViolation(map[string]any{name: v})
@@ -896,6 +981,11 @@ func DecodeOffset(offset string) ([]string, error) {
 	if err != nil || len(parts) == 0 {
 		return nil, InvalidOffset(offset)
 	}
+	for _, p := range parts {
+		if schema.CheckText(p) != "" {
+			return nil, InvalidOffset(offset)
+		}
+	}
 	return parts, nil
 }
 
@@ -921,6 +1011,15 @@ func (s *Store) List(ctx context.Context, entity string, q ListQuery) (*Page, er
 		rq.AfterID = parts[0]
 	}
 	page := &Page{Data: []map[string]any{}}
+	for _, t := range q.Tags {
+		if schema.CheckText(t) != "" && !q.TagsAny {
+			return page, nil // no entity carries such a tag
+		}
+	}
+	rq.Tags = textOnly(q.Tags)
+	if len(rq.Tags) == 0 && len(q.Tags) > 0 {
+		return page, nil
+	}
 	err = s.backend.View(ctx, func(tx Tx) error {
 		if q.ForeignField != "" {
 			f := e.Schema.Field(q.ForeignField)
@@ -946,11 +1045,13 @@ func (s *Store) List(ctx context.Context, entity string, q ListQuery) (*Page, er
 				page.Offset = EncodeOffset(rows[i-1].ID)
 				break
 			}
-			rec, err := decodeRow(row)
+			rec, err := s.presentRow(e, row)
 			if err != nil {
 				return err
 			}
-			page.Data = append(page.Data, rec)
+			if rec != nil {
+				page.Data = append(page.Data, rec)
+			}
 		}
 		return nil
 	})
@@ -983,6 +1084,9 @@ func (s *Store) ListTags(ctx context.Context, tag string, size int, offset strin
 		after = &TagRow{Tag: parts[0], Entity: parts[1], ID: parts[2]}
 	}
 	page := &TagPage{Data: []TagRow{}}
+	if schema.CheckText(tag) != "" {
+		return page, nil
+	}
 	err := s.backend.View(ctx, func(tx Tx) error {
 		rows, err := tx.Tags(tag, after, size+1)
 		if err != nil {
@@ -997,6 +1101,17 @@ func (s *Store) ListTags(ctx context.Context, tag string, size int, offset strin
 		return nil
 	})
 	return page, err
+}
+
+// textOnly keeps the strings a backend can compare: valid UTF-8 without NUL.
+func textOnly(list []string) []string {
+	var out []string
+	for _, s := range list {
+		if schema.CheckText(s) == "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Count returns the number of stored entities of a type.
@@ -1023,11 +1138,16 @@ func (s *Store) Export(ctx context.Context) (map[string][]map[string]any, error)
 					return wrapDB(err)
 				}
 				for _, row := range rows {
-					rec, err := decodeRow(row)
+					rec, err := s.presentRow(e, row)
 					if err != nil {
 						return err
 					}
-					out[e.Name] = append(out[e.Name], rec)
+					if rec != nil {
+						if e.TTL && rec["ttl"] == nil {
+							delete(rec, "ttl") // never expires: nothing to export
+						}
+						out[e.Name] = append(out[e.Name], rec)
+					}
 				}
 				if len(rows) < MaxPageSize {
 					break
@@ -1111,6 +1231,13 @@ func (s *Store) importOne(tx Tx, e *Entity, in map[string]any, raw bool) (map[st
 	if !raw {
 		return s.prepare(tx, e, nil, in, modeInsert, false)
 	}
+	var ttl int64
+	if e.TTL {
+		var err error
+		if ttl, err = takeTTL(in); err != nil {
+			return nil, err
+		}
+	}
 	// A raw record keeps its stored form: validate without re-deriving
 	// hashed values, but apply shorthands and generate what is missing.
 	if e.Shorthand != nil {
@@ -1159,6 +1286,9 @@ func (s *Store) importOne(tx Tx, e *Entity, in map[string]any, raw bool) (map[st
 	}
 	if err := s.checkUnique(tx, e, rec); err != nil {
 		return nil, err
+	}
+	if e.TTL {
+		setExpiry(rec, ttl, s.now())
 	}
 	return rec, nil
 }

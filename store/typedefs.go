@@ -3,6 +3,7 @@ package store
 import (
 	"net"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/store/schema"
@@ -24,20 +25,27 @@ func updatedAtField() *schema.Field {
 }
 
 func tagsField() *schema.Field {
-	return &schema.Field{Name: "tags", Type: schema.Set, Elements: &schema.Field{Type: schema.String, Check: checkTag}}
+	return &schema.Field{Name: "tags", Type: schema.Set, Elements: &schema.Field{Type: schema.String, LenMax: MaxIndexedLen, Check: checkTag}}
 }
 
-var tagPattern = regexp.MustCompile(`^[\x21-\x7e]+$`)
-
+// checkTag is Kong's validate_tag: valid UTF-8 (checked for every string),
+// then bytes from Kong's class [ \033-\043\045\046\048-\126\128-\244]:
+// space, printable ASCII except ',' and '/', and non-ASCII UTF-8.
 func checkTag(v any) string {
 	s, _ := v.(string)
-	if !tagPattern.MatchString(s) || strings.ContainsAny(s, ",/") {
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b == ' ' || (b >= 0x21 && b <= 0x7e && b != ',' && b != '/') || (b >= 0x80 && b <= 0xf4) {
+			continue
+		}
 		return "invalid tag '" + s + "': expected printable ascii (except `,` and `/`) or valid utf-8 sequences"
 	}
 	return ""
 }
 
-var utf8NamePattern = regexp.MustCompile(`^[\p{L}\p{N}.\-_~]+$`)
+// utf8NamePattern is Kong's validate_utf8_name: ASCII alphanumerics, '.',
+// '-', '_', '~' and any non-ASCII character (Lua's [%w%.%-%_~\128-\244]).
+var utf8NamePattern = regexp.MustCompile(`^[A-Za-z0-9.\-_~\x{80}-\x{10FFFF}]+$`)
 
 func nameField(unique bool) *schema.Field {
 	return &schema.Field{Name: "name", Type: schema.String, Unique: unique, Check: checkUTF8Name}
@@ -135,4 +143,163 @@ func pathField(name string) *schema.Field {
 		}
 		return ""
 	}}
+}
+
+// MaxIndexedLen bounds the length, in characters, of every string the
+// backends index: unique fields (names, usernames, custom_id, keys) and tags.
+// Kong's typedefs set no upper bound, but Postgres refuses an index entry
+// over 2704 bytes with an internal error while SQLite accepts it; 512
+// characters (at most 2048 bytes of UTF-8) keep both backends alike and
+// answer with Kong's "length must be at most 512" schema violation.
+const MaxIndexedLen = 512
+
+// boundIndexed gives the unique string fields of a schema, and those of
+// its cache key, the indexed-length bound.
+func boundIndexed(fields []*schema.Field, cacheKey []string) {
+	inKey := map[string]bool{}
+	for _, k := range cacheKey {
+		inKey[k] = true
+	}
+	for _, f := range fields {
+		if f.Type == schema.String && (f.Unique || inKey[f.Name]) && f.LenMax == 0 {
+			f.LenMax = MaxIndexedLen
+		}
+	}
+}
+
+// MinHealthcheckInterval is the shortest nonzero active health-check
+// interval Gatehouse accepts, in seconds. Kong bounds intervals by 0..65535
+// only; a probe loop every microsecond keeps a CPU busy on an idle gateway,
+// so shorter nonzero intervals are refused at write time.
+const MinHealthcheckInterval = 0.1
+
+func checkInterval(v any) string {
+	if n, ok := v.(float64); ok && n > 0 && n < MinHealthcheckInterval {
+		return "value must be 0 (disabled) or at least 0.1 seconds"
+	}
+	return ""
+}
+
+// ipAddr is what normalizeIP makes of an address: Kong's
+// kong.tools.ip.normalize_ip result.
+type ipAddr struct {
+	kind string // "ipv4", "ipv6" or "name"
+	host string
+	port int // -1 when none
+}
+
+var (
+	ipv4Pattern     = regexp.MustCompile(`^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?::(\d+))?$`)
+	ipv6Group       = regexp.MustCompile(`^[0-9A-Fa-f]{1,4}$`)
+	hostnameChars   = regexp.MustCompile(`^[0-9A-Za-z\-._]+$`)
+	hostnamePortSfx = regexp.MustCompile(`:(\d+)$`)
+)
+
+// normalizeIP ports Kong's normalize_ip: an IPv4 address, an IPv6 address
+// (bracketed when it carries a port) or a host name, each with an optional
+// port. ok is false for anything else.
+func normalizeIP(s string) (ipAddr, bool) {
+	colons := strings.Count(s, ":")
+	switch {
+	case colons > 1:
+		return normalizeIPv6(s)
+	case strings.Trim(strings.ReplaceAll(s, ":", ""), "0123456789.") == "" && s != "":
+		return normalizeIPv4(s)
+	}
+	return checkHostname(s)
+}
+
+func parsePort(p string) (int, bool) {
+	if p == "" || len(p) > 6 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(p)
+	return n, err == nil && n <= 65535
+}
+
+func normalizeIPv4(s string) (ipAddr, bool) {
+	m := ipv4Pattern.FindStringSubmatch(s)
+	if m == nil || (strings.Contains(s, ":") && m[5] == "") {
+		return ipAddr{}, false
+	}
+	parts := make([]string, 4)
+	for i := 0; i < 4; i++ {
+		n, _ := strconv.Atoi(m[i+1])
+		if n > 255 {
+			return ipAddr{}, false
+		}
+		parts[i] = strconv.Itoa(n)
+	}
+	a := ipAddr{kind: "ipv4", host: strings.Join(parts, "."), port: -1}
+	if m[5] != "" {
+		p, ok := parsePort(m[5])
+		if !ok {
+			return ipAddr{}, false
+		}
+		a.port = p
+	}
+	return a, true
+}
+
+func normalizeIPv6(s string) (ipAddr, bool) {
+	check, port := s, -1
+	if strings.HasPrefix(s, "[") {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return ipAddr{}, false // "[::1": unbalanced bracket
+		}
+		check = s[1:end]
+		if rest := s[end+1:]; rest != "" {
+			p, ok := parsePort(strings.TrimPrefix(rest, ":"))
+			if !strings.HasPrefix(rest, ":") || !ok {
+				return ipAddr{}, false
+			}
+			port = p
+		}
+	}
+	if strings.HasPrefix(check, ":") {
+		check = "0" + check
+	}
+	if strings.HasSuffix(check, ":") {
+		check += "0"
+	}
+	if strings.Contains(check, "::") {
+		n := strings.Count(check, ":")
+		if n > 8 {
+			return ipAddr{}, false
+		}
+		check = strings.Replace(check, "::", ":"+strings.Repeat("0:", 8-n), 1)
+	}
+	groups := strings.Split(check, ":")
+	if len(groups) != 8 {
+		return ipAddr{}, false
+	}
+	for i, g := range groups {
+		if !ipv6Group.MatchString(g) {
+			return ipAddr{}, false
+		}
+		groups[i] = strings.ToLower(strings.Repeat("0", 4-len(g)) + g)
+	}
+	return ipAddr{kind: "ipv6", host: strings.Join(groups, ":"), port: port}, true
+}
+
+func checkHostname(s string) (ipAddr, bool) {
+	name, port := s, -1
+	if m := hostnamePortSfx.FindStringSubmatch(s); m != nil {
+		p, ok := parsePort(m[1])
+		if !ok {
+			return ipAddr{}, false
+		}
+		name, port = s[:len(s)-len(m[0])], p
+	}
+	if !hostnameChars.MatchString(name) {
+		return ipAddr{}, false
+	}
+	segs := strings.Split(name, ".")
+	for i, seg := range segs {
+		if strings.HasSuffix(seg, "-") || (seg == "" && i != len(segs)-1) {
+			return ipAddr{}, false
+		}
+	}
+	return ipAddr{kind: "name", host: name, port: port}, true
 }

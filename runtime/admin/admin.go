@@ -504,7 +504,8 @@ func (s *Server) validateEntity(c *fiber.Ctx) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
-	if err := s.store.Validate(c.UserContext(), name, in); err != nil {
+	// Kong checks the schema only: no foreign-key or uniqueness lookups.
+	if err := s.store.ValidateSchema(c.UserContext(), name, in); err != nil {
 		return s.fail(c, err)
 	}
 	return s.json(c, fiber.StatusOK, map[string]any{"message": "schema validation successful"})
@@ -531,7 +532,7 @@ func (s *Server) validatePlugin(c *fiber.Ctx) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
-	if err := s.store.Validate(c.UserContext(), "plugins", in); err != nil {
+	if err := s.store.ValidateSchema(c.UserContext(), "plugins", in); err != nil {
 		return s.fail(c, err)
 	}
 	return s.json(c, fiber.StatusOK, map[string]any{"message": "schema validation successful"})

@@ -160,11 +160,11 @@ func parseChecks(hc map[string]any) (checksConfig, error) {
 	c.httpsVerify = boolOr(active, "https_verify_certificate", true)
 	c.headers = headersOf(active["headers"])
 
-	c.activeHealthy.interval = seconds(numOr(ah, "interval", 0))
+	c.activeHealthy.interval = interval(numOr(ah, "interval", 0))
 	c.activeHealthy.statuses = statusesOr(ah, "http_statuses", 200, 302)
 	c.activeHealthy.successes = int(numOr(ah, "successes", 0))
 
-	c.activeUnhealthy.interval = seconds(numOr(au, "interval", 0))
+	c.activeUnhealthy.interval = interval(numOr(au, "interval", 0))
 	c.activeUnhealthy.statuses = statusesOr(au, "http_statuses", 429, 404, 500, 501, 502, 503, 504, 505)
 	c.activeUnhealthy.tcpFailures = int(numOr(au, "tcp_failures", 0))
 	c.activeUnhealthy.timeouts = int(numOr(au, "timeouts", 0))
@@ -280,6 +280,20 @@ func numOr(m map[string]any, k string, def float64) float64 {
 		return f
 	}
 	return def
+}
+
+// minInterval keeps a nonzero probe interval from becoming a busy loop.
+// The store refuses intervals below store.MinHealthcheckInterval (0.1 s) at
+// write time; this lower safety net covers configurations stored before
+// that check existed (1e-6 s kept an idle gateway's CPU at 109 %).
+const minInterval = 10 * time.Millisecond
+
+func interval(s float64) time.Duration {
+	d := seconds(s)
+	if d > 0 && d < minInterval {
+		return minInterval
+	}
+	return d
 }
 
 func seconds(s float64) time.Duration {

@@ -137,18 +137,46 @@ func (c *Cache) getOrLoad(key string, ttl time.Duration, load func() (any, error
 
 // Credential implements hostabi.Credentials: the credential whose unique
 // field has the value, or nil.
+// A credential with a ttl (key-auth) is cached with its expiry and is not
+// returned once that passes, as Kong caches it for its ttl.
 func (c *Cache) Credential(ctx context.Context, entity, field, value string) (hostabi.Entity, error) {
-	v, err := c.getOrLoad(c.key(entity, field+"\x00"+value), DefaultTTL, func() (any, error) {
+	key := c.key(entity, field+"\x00"+value)
+	v, err := c.getOrLoad(key, DefaultTTL, func() (any, error) {
 		rec, err := c.store.FindUnique(ctx, entity, field, value)
 		if store.IsNotFound(err) {
 			return nil, nil
 		}
-		return rec, err
+		if err != nil {
+			return nil, err
+		}
+		if left, ok := rec["ttl"].(int64); ok && left > 0 {
+			// ttl is rounded up: keep the entry a second less and let the
+			// store, which knows the exact expiry, answer the last second.
+			return expiring{rec: rec, at: time.Now().Add(time.Duration(left-1) * time.Second)}, nil
+		}
+		return rec, nil
 	})
 	if v == nil || err != nil {
 		return nil, err
 	}
+	if x, ok := v.(expiring); ok {
+		if !time.Now().Before(x.at) {
+			c.rc.Del(key)
+			rec, err := c.store.FindUnique(ctx, entity, field, value)
+			if store.IsNotFound(err) {
+				return nil, nil
+			}
+			return rec, err
+		}
+		return x.rec, nil
+	}
 	return v.(map[string]any), nil
+}
+
+// expiring is a cached record that is gone after at.
+type expiring struct {
+	rec map[string]any
+	at  time.Time
 }
 
 // ConsumerCredentials implements hostabi.Credentials.

@@ -45,6 +45,7 @@ func Register(d *Definition) {
 	if d.Schema == nil {
 		d.Schema = &store.PluginSchema{Name: d.Name}
 	}
+	store.PreparePluginSchema(d.Schema)
 	bundled[d.Name] = d
 }
 
@@ -71,6 +72,7 @@ func NewCatalog(names []string, extra ...*Definition) (*Catalog, error) {
 		known[n] = d
 	}
 	for _, d := range extra {
+		store.PreparePluginSchema(d.Schema)
 		known[d.Name] = d
 	}
 	c := &Catalog{byName: map[string]*Definition{}}

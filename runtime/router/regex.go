@@ -112,3 +112,17 @@ func asciiLower(s string) string {
 	}
 	return s
 }
+
+// CheckPathRegex reports whether a route path "~<re>" compiles under the
+// router's rules; the store refuses routes whose regex would be skipped.
+func CheckPathRegex(path string) error {
+	_, err := compilePathRegex(path)
+	return err
+}
+
+// CheckHeaderRegex reports whether a route header value "~*<re>" compiles
+// under the router's rules.
+func CheckHeaderRegex(value string) error {
+	_, err := compileHeaderRegex(strings.TrimPrefix(value, "~*"))
+	return err
+}

@@ -69,7 +69,7 @@ func mustExport(t testing.TB, s *store.Store) []byte {
 
 // goldenFiles are the valid files under testdata, each with its export
 // golden file <name>.export.yml.
-var goldenFiles = []string{"training.yml", "references.yml", "legacy.yml"}
+var goldenFiles = []string{"training.yml", "references.yml", "legacy.yml", "keys.yml"}
 
 func TestGoldenExports(t *testing.T) {
 	for _, name := range goldenFiles {

@@ -28,6 +28,7 @@ var kongCacheKeys = map[string][]string{
 	"jwt_secrets":           {"key"},
 	"hmacauth_credentials":  {"username"},
 	"oauth2_credentials":    {"client_id"},
+	"keys":                  {"kid", "set"},
 }
 
 // GenerateID returns Kong's deterministic id for an entity of the named

@@ -124,6 +124,8 @@ func FuzzCoerceValidate(f *testing.F) {
 		`host=h&service.id=5cc8dee4-066d-492e-b2f8-bd77eb0a4c86&headers.x-a=1`,
 		`host=&port=&name=`,
 		`a=1&b=2&c=3&d=4`,
+		`{"host":"h\u0000","meta":{"k\u0000":"v"},"headers":{"x-a":["\u0000"]}}`,
+		"host=h\xff&name=a\x00b&meta.k\xc3=1",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -144,6 +146,11 @@ func FuzzCoerceValidate(f *testing.F) {
 			return
 		}
 		checkRecord(t, "", fuzzSchema.Fields, rec, true)
+		// Every backend can store what validates: no string or map key
+		// holds NUL or invalid UTF-8.
+		if msg := storableText(rec); msg != "" {
+			t.Fatalf("valid record holds unstorable text (%s): %#v", msg, rec)
+		}
 		// A valid record survives a JSON round trip and re-validation
 		// unchanged, as it does when a store reads it back.
 		b, err := json.Marshal(rec)
@@ -377,4 +384,27 @@ func checkNoJSONNumber(t *testing.T, path string, v any) {
 			checkNoJSONNumber(t, path+"."+k, e)
 		}
 	}
+}
+
+func storableText(v any) string {
+	switch t := v.(type) {
+	case string:
+		return schema.CheckText(t)
+	case []any:
+		for _, e := range t {
+			if msg := storableText(e); msg != "" {
+				return msg
+			}
+		}
+	case map[string]any:
+		for k, e := range t {
+			if msg := schema.CheckText(k); msg != "" {
+				return msg
+			}
+			if msg := storableText(e); msg != "" {
+				return msg
+			}
+		}
+	}
+	return ""
 }

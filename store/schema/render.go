@@ -26,6 +26,8 @@ func RenderField(f *Field) map[string]any {
 	}
 	if f.Required {
 		m["required"] = true
+	} else if f.Optional {
+		m["required"] = false // Kong shows a record declared required = false
 	}
 	if f.Default != nil {
 		m["default"] = Clone(f.Default)

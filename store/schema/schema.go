@@ -37,6 +37,9 @@ type Field struct {
 	Type Type
 	// Required rejects null and missing values (after defaults are filled).
 	Required bool
+	// Optional marks a record Kong declares `required = false`: RequireRecords
+	// leaves it nullable.
+	Optional bool
 	// Default is the value used on insert when the input leaves the field out.
 	Default any
 	// Unique marks the value unique across all entities of the type.
@@ -154,3 +157,19 @@ func Float(f float64) *float64 { return &f }
 
 // Range returns the bounds of a Between constraint.
 func Range(lo, hi float64) *[2]float64 { return &[2]float64{lo, hi} }
+
+// RequireRecords makes the record fields among fields, and the records
+// nested in them, required unless marked Optional, as Kong does for the
+// records of entity schemas and plugin configurations (so they are returned
+// whole). It changes the fields in place and is idempotent.
+func RequireRecords(fields []*Field) {
+	for _, f := range fields {
+		if f.Type != Record {
+			continue
+		}
+		if !f.Optional {
+			f.Required = true
+		}
+		RequireRecords(f.Fields)
+	}
+}

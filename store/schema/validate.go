@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -20,6 +21,10 @@ func FillDefaults(rec *Schema, m map[string]any) {
 			switch {
 			case f.Default != nil:
 				m[f.Name] = Clone(f.Default)
+				if sub, ok := m[f.Name].(map[string]any); ok && f.Type == Record {
+					// Kong completes a record's default from its fields.
+					FillDefaults(&Schema{Fields: f.Fields}, sub)
+				}
 			case f.Type == Record && !nullableRecord(f):
 				sub := map[string]any{}
 				FillDefaults(&Schema{Fields: f.Fields}, sub)
@@ -125,6 +130,9 @@ func validateValue(f *Field, v any) any {
 		if !ok {
 			return "expected a string"
 		}
+		if msg := CheckText(s); msg != "" {
+			return msg
+		}
 		if len(f.OneOf) > 0 {
 			if msg := checkScalar(f, v); msg != "" {
 				return msg
@@ -135,14 +143,18 @@ func validateValue(f *Field, v any) any {
 				return "expected a valid UUID"
 			}
 		}
+		// Kong: strings are never empty unless len_min says so, and
+		// lengths count UTF-8 characters. An auto field is generated when
+		// left out, not when given empty.
 		minLen := f.LenMin
-		if minLen == 0 && !f.Auto {
+		if minLen == 0 {
 			minLen = 1
 		}
-		if len(s) < minLen {
+		n := utf8.RuneCountInString(s)
+		if n < minLen {
 			return fmt.Sprintf("length must be at least %d", minLen)
 		}
-		if f.LenMax > 0 && len(s) > f.LenMax {
+		if f.LenMax > 0 && n > f.LenMax {
 			return fmt.Sprintf("length must be at most %d", f.LenMax)
 		}
 		if f.StartsWith != "" && !strings.HasPrefix(s, f.StartsWith) {
@@ -177,6 +189,11 @@ func validateValue(f *Field, v any) any {
 		if f.LenMax > 0 && len(list) > f.LenMax {
 			return fmt.Sprintf("length must be at most %d", f.LenMax)
 		}
+		if f.Elements == nil {
+			if msg := checkTree(v); msg != "" {
+				return msg
+			}
+		}
 		if f.Elements != nil {
 			var elemErrs []any
 			for i, e := range list {
@@ -203,6 +220,15 @@ func validateValue(f *Field, v any) any {
 		errs := Errors{}
 		for _, k := range sortedKeys(m) {
 			e := m[k]
+			if msg := CheckText(k); msg != "" {
+				return msg
+			}
+			if f.Values == nil {
+				if msg := checkTree(e); msg != "" {
+					errs[k] = msg
+					continue
+				}
+			}
 			if f.Keys != nil {
 				if fe := validateValue(f.Keys, k); fe != nil {
 					return fe
@@ -228,6 +254,10 @@ func validateValue(f *Field, v any) any {
 		if errs := Validate(&Schema{Fields: f.Fields}, m); !errs.Empty() {
 			return errs
 		}
+	case JSON:
+		if msg := checkTree(v); msg != "" {
+			return msg
+		}
 	case Foreign:
 		m, ok := v.(map[string]any)
 		if !ok {
@@ -247,6 +277,50 @@ func validateValue(f *Field, v any) any {
 		}
 	}
 	return nil
+}
+
+// CheckText refuses what no stored string may hold, on any backend: invalid
+// UTF-8 (Kong's message for names and tags) and NUL characters, which
+// Postgres cannot store in text. It returns the message or "".
+func CheckText(s string) string {
+	if !utf8.ValidString(s) {
+		for i := 0; i < len(s); {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size <= 1 {
+				return fmt.Sprintf("invalid utf-8 character sequence detected at position %d", i+1)
+			}
+			i += size
+		}
+	}
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return fmt.Sprintf("invalid NUL character detected at position %d", i+1)
+	}
+	return ""
+}
+
+// checkTree applies CheckText to every string and map key of a value tree
+// that has no declared element types (json fields, untyped arrays and maps).
+func checkTree(v any) string {
+	switch t := v.(type) {
+	case string:
+		return CheckText(t)
+	case []any:
+		for _, e := range t {
+			if msg := checkTree(e); msg != "" {
+				return msg
+			}
+		}
+	case map[string]any:
+		for _, k := range sortedKeys(t) {
+			if msg := CheckText(k); msg != "" {
+				return msg
+			}
+			if msg := checkTree(t[k]); msg != "" {
+				return msg
+			}
+		}
+	}
+	return ""
 }
 
 // checkScalar applies one_of, between and gt.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"sync"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/store"
@@ -27,6 +28,17 @@ func (TestPlugins) PluginSchema(name string) (*store.PluginSchema, bool) {
 	if name != "test-transformer" {
 		return nil, false
 	}
+	testTransformerOnce.Do(func() { testTransformer = newTestTransformer(name) })
+	return testTransformer, true
+}
+
+// The one test-transformer schema, shared as a registry shares a plugin's.
+var (
+	testTransformerOnce sync.Once
+	testTransformer     *store.PluginSchema
+)
+
+func newTestTransformer(name string) *store.PluginSchema {
 	list := func(n string) *schema.Field {
 		return &schema.Field{Name: n, Type: schema.Array, Default: []any{}, Elements: &schema.Field{Type: schema.String}}
 	}
@@ -37,7 +49,7 @@ func (TestPlugins) PluginSchema(name string) (*store.PluginSchema, bool) {
 		{Name: "http_method", Type: schema.String},
 		{Name: "minute", Type: schema.Integer, Gt: schema.Float(0)},
 		part("add"), part("replace"),
-	}}}, true
+	}}}
 }
 
 // Run runs the suite.
@@ -340,4 +352,6 @@ func Run(t *testing.T, open Opener) {
 			t.Errorf("failed import left %d services", n)
 		}
 	})
+	runWriteTimeChecks(t, open)
+	runKeys(t, open)
 }

@@ -8,11 +8,13 @@ import (
 // Schema returns the plugin's configuration schema: Kong 3.9's
 // kong/plugins/basic-auth/schema.lua. The plugin cannot be scoped to a
 // consumer (typedefs.no_consumer); protocols default to Kong's
-// protocols_http, the store's default.
+// protocols_http: grpc, grpcs, http and https, the default and the only
+// protocols accepted.
 func Schema() *store.PluginSchema {
 	return &store.PluginSchema{
-		Name:       Name,
-		NoConsumer: true,
+		Name:          Name,
+		OnlyProtocols: store.HTTPProtocols, // typedefs.protocols_http
+		NoConsumer:    true,
 		Config: &schema.Schema{Fields: []*schema.Field{
 			{Name: "anonymous", Type: schema.String,
 				Description: "An optional string (Consumer UUID or username) value to use as an “anonymous” consumer if authentication fails. If empty (default null), the request will fail with an authentication failure `4xx`. Please note that this value must refer to the Consumer `id` or `username` attribute, and **not** its `custom_id`."},

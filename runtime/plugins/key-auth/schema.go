@@ -9,11 +9,13 @@ import (
 // Schema returns the plugin's configuration schema: Kong 3.9's
 // kong/plugins/key-auth/schema.lua. The plugin cannot be scoped to a
 // consumer (typedefs.no_consumer); protocols default to Kong's
-// protocols_http (grpc, grpcs, http, https), the store's default.
+// protocols_http: grpc, grpcs, http and https, the default and the only
+// protocols accepted.
 func Schema() *store.PluginSchema {
 	return &store.PluginSchema{
-		Name:       Name,
-		NoConsumer: true,
+		Name:          Name,
+		OnlyProtocols: store.HTTPProtocols, // typedefs.protocols_http
+		NoConsumer:    true,
 		Config: &schema.Schema{Fields: []*schema.Field{
 			{Name: "key_names", Type: schema.Array, Required: true, Default: []any{"apikey"},
 				Elements:    &schema.Field{Type: schema.String, Check: pluginkit.CheckHeaderName},

@@ -22,7 +22,8 @@ func Schema() *store.PluginSchema {
 			Description: "The number of HTTP requests that can be made per " + what + "."}
 	}
 	return &store.PluginSchema{
-		Name: Name,
+		Name:          Name,
+		OnlyProtocols: store.HTTPProtocols, // typedefs.protocols_http
 		Config: &schema.Schema{
 			Fields: []*schema.Field{
 				limit("second", "second"),

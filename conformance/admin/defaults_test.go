@@ -1,0 +1,200 @@
+package admin_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/storetest"
+)
+
+// fillRecordDefaults fills a configuration from a schema served at
+// /schemas/..., the way decK's go-kong (FillRecordDefaults) does: for each
+// field, a record that is given or `required` is filled recursively; a field
+// already present is kept; an absent field gets its `default`, or null.
+func fillRecordDefaults(sch map[string]any, config map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range config {
+		out[k] = v
+	}
+	fields, _ := sch["fields"].([]any)
+	for _, entry := range fields {
+		for name, raw := range entry.(map[string]any) {
+			f := raw.(map[string]any)
+			given, present := config[name]
+			required, _ := f["required"].(bool)
+			if f["type"] == "record" && ((present && given != nil) || required) {
+				sub, _ := given.(map[string]any)
+				if sub == nil {
+					sub = map[string]any{}
+				}
+				out[name] = fillRecordDefaults(f, sub)
+				continue
+			}
+			if present {
+				continue
+			}
+			if d, ok := f["default"]; ok {
+				out[name] = d
+			} else {
+				out[name] = nil
+			}
+		}
+	}
+	return out
+}
+
+// TestSchemaDefaultsMatchStore: a client that fills defaults from the served
+// schemas computes exactly what the store keeps, for every entity and every
+// bundled plugin, so a synced configuration diffs clean against the gateway.
+func TestSchemaDefaultsMatchStore(t *testing.T) {
+	node := startNode(t, nil)
+	c := &client{t: t, base: "http://" + node.Addr("admin")}
+	post := func(path string, body map[string]any) map[string]any {
+		t.Helper()
+		r := c.json("POST", path, body)
+		expect(t, r, http.StatusCreated, "POST "+path)
+		return r.body
+	}
+	ref := func(rec map[string]any) map[string]any { return map[string]any{"id": rec["id"]} }
+	cert, key := selfSigned(t, "defaults.example.com")
+	certificate := post("/certificates", map[string]any{"cert": cert, "key": key})
+	consumer := post("/consumers", map[string]any{"username": "alice"})
+	upstream := post("/upstreams", map[string]any{"name": "up.test"})
+	service := post("/services", map[string]any{"host": "svc.test"})
+
+	type check struct {
+		name   string
+		schema string         // the /schemas/... path
+		path   string         // where to POST
+		input  map[string]any // a partial configuration
+		skip   []string       // generated fields the schema cannot predict
+	}
+	generated := []string{"id", "created_at", "updated_at"}
+	km := storetest.NewTestKeyMaterial(t)
+	checks := []check{
+		{"services", "/schemas/services", "/services", map[string]any{"host": "partial.test", "name": "partial"}, nil},
+		{"routes", "/schemas/routes", "/routes", map[string]any{"paths": []any{"/p"}, "service": ref(service)}, nil},
+		{"consumers", "/schemas/consumers", "/consumers", map[string]any{"custom_id": "c-1"}, nil},
+		{"upstreams", "/schemas/upstreams", "/upstreams", map[string]any{"name": "partial.test"}, nil},
+		{"upstreams, partial healthchecks", "/schemas/upstreams", "/upstreams", map[string]any{"name": "hc.test",
+			"healthchecks": map[string]any{"active": map[string]any{"healthy": map[string]any{"interval": 5}}}}, nil},
+		{"targets", "/schemas/targets", "/targets", map[string]any{"target": "10.0.0.1:80", "upstream": ref(upstream)}, nil},
+		{"certificates", "/schemas/certificates", "/certificates", map[string]any{"cert": cert, "key": key}, nil},
+		{"ca_certificates", "/schemas/ca_certificates", "/ca_certificates", map[string]any{"cert": cert}, []string{"cert_digest"}},
+		{"snis", "/schemas/snis", "/snis", map[string]any{"name": "x.example.com", "certificate": ref(certificate)}, nil},
+		{"keyauth_credentials", "/schemas/keyauth_credentials", "/key-auths", map[string]any{"key": "k-1", "consumer": ref(consumer)}, nil},
+		{"basicauth_credentials", "/schemas/basicauth_credentials", "/basic-auths", map[string]any{"username": "u", "password": "p", "consumer": ref(consumer)}, []string{"password"}},
+		{"jwt_secrets", "/schemas/jwt_secrets", "/jwts", map[string]any{"consumer": ref(consumer)}, []string{"key", "secret"}},
+		{"acls", "/schemas/acls", "/acls", map[string]any{"group": "g", "consumer": ref(consumer)}, nil},
+		{"hmacauth_credentials", "/schemas/hmacauth_credentials", "/hmac-auths", map[string]any{"username": "h", "consumer": ref(consumer)}, []string{"secret"}},
+		{"oauth2_credentials", "/schemas/oauth2_credentials", "/oauth2", map[string]any{"name": "app", "consumer": ref(consumer)}, []string{"client_id", "client_secret"}},
+		{"key_sets", "/schemas/key_sets", "/key-sets", map[string]any{"name": "ks"}, nil},
+		{"keys", "/schemas/keys", "/keys", map[string]any{"kid": "k-1", "jwk": storetest.JWKString(km.JWK, "k-1")}, nil},
+		{"keys, pem", "/schemas/keys", "/keys", map[string]any{"kid": "k-2", "pem": map[string]any{"public_key": km.PublicPEM}}, nil},
+		{"plugins: key-auth", "/schemas/plugins/key-auth", "/plugins", map[string]any{"name": "key-auth", "config": map[string]any{"key_names": []any{"k"}}}, nil},
+		{"plugins: basic-auth", "/schemas/plugins/basic-auth", "/plugins", map[string]any{"name": "basic-auth", "route": nil, "service": ref(service)}, nil},
+		{"plugins: rate-limiting", "/schemas/plugins/rate-limiting", "/plugins", map[string]any{"name": "rate-limiting", "config": map[string]any{"minute": 5}}, nil},
+		{"plugins: request-transformer", "/schemas/plugins/request-transformer", "/plugins", map[string]any{"name": "request-transformer",
+			"consumer": ref(consumer), "config": map[string]any{"add": map[string]any{"headers": []any{"x-a:1"}}}}, nil},
+	}
+	covered := map[string]bool{}
+	for _, ch := range checks {
+		t.Run(ch.name, func(t *testing.T) {
+			sr := c.get(ch.schema)
+			expect(t, sr, http.StatusOK, "GET "+ch.schema)
+			var sch map[string]any
+			if err := json.Unmarshal(sr.raw, &sch); err != nil {
+				t.Fatal(err)
+			}
+			// The input travels as JSON, as decK sends it.
+			in := roundTrip(t, ch.input)
+			want := fillRecordDefaults(sch, in)
+			got := post(ch.path, ch.input)
+			skip := map[string]bool{}
+			for _, s := range append(generated, ch.skip...) {
+				skip[s] = true
+			}
+			for _, name := range fieldNames(sch) {
+				if skip[name] {
+					continue
+				}
+				wb, _ := json.Marshal(want[name])
+				gb, _ := json.Marshal(got[name])
+				if string(wb) != string(gb) {
+					t.Errorf("%s: schema defaults give %s, the store keeps %s", name, wb, gb)
+				}
+			}
+		})
+		covered[ch.schema] = true
+	}
+	// Every entity the Admin API serves, and every bundled plugin, is covered.
+	for _, name := range servedEntities(t, c) {
+		if !covered["/schemas/"+name] && name != "plugins" {
+			t.Errorf("entity %s has no defaults check", name)
+		}
+	}
+	enabled, _ := c.get("/plugins/enabled").get("enabled_plugins").([]any)
+	for _, p := range enabled {
+		if !covered["/schemas/plugins/"+p.(string)] {
+			t.Errorf("plugin %s has no defaults check", p)
+		}
+	}
+}
+
+func roundTrip(t *testing.T, v map[string]any) map[string]any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func fieldNames(sch map[string]any) []string {
+	var out []string
+	fields, _ := sch["fields"].([]any)
+	for _, entry := range fields {
+		for name := range entry.(map[string]any) {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// servedEntities lists the entities whose collections the Admin API serves
+// (the first segment of each /endpoints entry that is an entity's path),
+// checking that each has its schema at /schemas/{name}.
+func servedEntities(t *testing.T, c *client) []string {
+	t.Helper()
+	byPath := map[string]string{}
+	for _, e := range store.KongEntities() {
+		byPath[e.Path] = e.Name
+	}
+	seen := map[string]bool{}
+	var out []string
+	eps, _ := c.get("/endpoints").get("data").([]any)
+	for _, ep := range eps {
+		seg := strings.Split(strings.TrimPrefix(ep.(string), "/"), "/")[0]
+		name, ok := byPath[seg]
+		if !ok || seen[name] {
+			continue
+		}
+		seen[name] = true
+		out = append(out, name)
+		if r := c.get("/schemas/" + name); r.status != http.StatusOK {
+			t.Errorf("GET /schemas/%s: status %d", name, r.status)
+		}
+	}
+	if len(out) != len(byPath) {
+		t.Errorf("/endpoints serves %d entities, the store declares %d", len(out), len(byPath))
+	}
+	return out
+}
