@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -148,12 +149,15 @@ type state struct {
 
 	scratch []byte
 
+	clientBody bodyReader
+
 	consumerFn func() string
 	exitedFn   func() bool
 }
 
 func (s *state) reset() {
 	s.up.Reset()
+	s.clientBody = bodyReader{}
 	s.upResp = nil
 	s.upStatus = 0
 	s.upScheme, s.upPath, s.upQuery = "", "", ""
@@ -215,6 +219,9 @@ func (srv *Server) ServeFastHTTP(fctx *fasthttp.RequestCtx) {
 	snap := srv.opts.Snapshots.Current()
 	if snap == nil {
 		srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgUnavailable, "")
+		if fctx.Request.IsBodyStream() {
+			fctx.SetConnectionClose() // the body is still on the connection
+		}
 		return
 	}
 	snap.Acquire()
@@ -424,13 +431,49 @@ func attachBody(st *state) bool {
 	}
 	fctx := st.fctx
 	if fctx.Request.IsBodyStream() {
-		st.up.SetBodyStream(fctx.RequestBodyStream(), fctx.Request.Header.ContentLength())
+		// The server owns its request stream and releases it to a pool
+		// after the handler; handing it to the upstream request as is would
+		// let that request release it a second time (fasthttp's
+		// Request.closeBodyStream releases a *requestStream it holds), and
+		// two connections would then share one stream. The wrapper is
+		// neither a *requestStream nor an io.Closer, so the upstream
+		// request only reads it.
+		st.clientBody = bodyReader{r: fctx.RequestBodyStream(), size: fctx.Request.Header.ContentLength()}
+		st.up.SetBodyStream(&st.clientBody, fctx.Request.Header.ContentLength())
 		return true
 	}
 	if body := fctx.Request.Body(); len(body) > 0 {
 		st.up.SetBodyRaw(body)
 	}
 	return false
+}
+
+// bodyReader lends the server's request stream to the upstream request
+// without giving it ownership; it remembers whether the stream was read to
+// its end.
+type bodyReader struct {
+	r         io.Reader
+	size, got int // size is -1 for a chunked body
+	eof       bool
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.r == nil {
+		return 0, io.EOF
+	}
+	n, err := b.r.Read(p)
+	b.got += n
+	if err == io.EOF || (b.size >= 0 && b.got >= b.size) {
+		b.eof = true
+	}
+	return n, err
+}
+
+// bodyUnread reports whether the client's streamed body was not read to
+// its end: the rest of it is still on the connection, where the server
+// would take it for the next request, so the connection must close.
+func (st *state) bodyUnread() bool {
+	return st.fctx.Request.IsBodyStream() && !st.clientBody.eof
 }
 
 // streamThreshold is the body size above which bodies stream through
@@ -777,6 +820,9 @@ func (srv *Server) failLate(st *state, f *chain.Fault) bool {
 // logPhase runs log-phase plugins on a detached copy of the request and
 // response, after the handler returns, so the client does not wait.
 func (srv *Server) logPhase(st *state) bool {
+	if st.bodyUnread() {
+		st.fctx.SetConnectionClose()
+	}
 	hasLog := false
 	for _, in := range st.plan.Ran() {
 		if in.Has(hostabi.PhaseLog) {
