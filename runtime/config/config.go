@@ -91,6 +91,22 @@ type Config struct {
 	// RealIPRecursive enables recursive real IP resolution
 	// (real_ip_recursive).
 	RealIPRecursive bool `conf:"real_ip_recursive"`
+	// ClientHeaderTimeoutValue is nginx_http_client_header_timeout, an
+	// nginx time ("60s"); see ClientHeaderTimeout.
+	ClientHeaderTimeoutValue string `conf:"nginx_http_client_header_timeout"`
+	// ClientBodyTimeoutValue is nginx_http_client_body_timeout; see
+	// ClientBodyTimeout.
+	ClientBodyTimeoutValue string `conf:"nginx_http_client_body_timeout"`
+	// KeepaliveTimeoutValue is nginx_http_keepalive_timeout; see
+	// KeepaliveTimeout.
+	KeepaliveTimeoutValue string `conf:"nginx_http_keepalive_timeout"`
+	// LargeClientHeaderBuffersValue is
+	// nginx_http_large_client_header_buffers ("4 8k"); see
+	// LargeClientHeaderBuffers.
+	LargeClientHeaderBuffersValue string `conf:"nginx_http_large_client_header_buffers"`
+	// WorkerShutdownTimeoutValue is nginx_main_worker_shutdown_timeout;
+	// see WorkerShutdownTimeout.
+	WorkerShutdownTimeoutValue string `conf:"nginx_main_worker_shutdown_timeout"`
 }
 
 // LoadOptions tells Load where to read settings from.
@@ -134,6 +150,12 @@ var defaults = map[string]string{
 	"trusted_ips":        "",
 	"real_ip_header":     "X-Real-IP",
 	"real_ip_recursive":  "off",
+	// nginx's defaults for the client side; Kong's for the shutdown.
+	"nginx_http_client_header_timeout":       "60s",
+	"nginx_http_client_body_timeout":         "60s",
+	"nginx_http_keepalive_timeout":           "75s",
+	"nginx_http_large_client_header_buffers": "4 8k",
+	"nginx_main_worker_shutdown_timeout":     "10s",
 }
 
 // checks holds extra validation for settings beyond their Go type.
@@ -147,6 +169,12 @@ var checks = map[string]func(v reflect.Value) error{
 	"headers":        checkHeaders,
 	"trusted_ips":    checkTrustedIPs,
 	"real_ip_header": checkToken,
+
+	"nginx_http_client_header_timeout":       checkNginxTime,
+	"nginx_http_client_body_timeout":         checkNginxTime,
+	"nginx_http_keepalive_timeout":           checkNginxTime,
+	"nginx_http_large_client_header_buffers": checkHeaderBuffers,
+	"nginx_main_worker_shutdown_timeout":     checkNginxTime,
 }
 
 var (

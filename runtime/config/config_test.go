@@ -38,6 +38,11 @@ func TestDefaults(t *testing.T) {
 		{"trusted_ips", []string{}},
 		{"real_ip_header", "X-Real-IP"},
 		{"real_ip_recursive", false},
+		{"nginx_http_client_header_timeout", "60s"},
+		{"nginx_http_client_body_timeout", "60s"},
+		{"nginx_http_keepalive_timeout", "75s"},
+		{"nginx_http_large_client_header_buffers", "4 8k"},
+		{"nginx_main_worker_shutdown_timeout", "10s"},
 		{"proxy_ssl_enabled", false},
 		{"proxy_listeners", []map[string]any{{
 			"ip": "0.0.0.0", "port": 8000, "listener": "0.0.0.0:8000",
@@ -57,8 +62,8 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("Values() lacks %q", name)
 		}
 	}
-	if len(Settings()) != 20 {
-		t.Errorf("Settings() has %d names, want 20: %v", len(Settings()), Settings())
+	if len(Settings()) != 25 {
+		t.Errorf("Settings() has %d names, want 25: %v", len(Settings()), Settings())
 	}
 	c := Defaults()
 	if c.PGTimeoutDuration() != 5*time.Second {
@@ -103,6 +108,12 @@ func TestLoadFile(t *testing.T) {
 		TrustedIPs:        []string{"10.0.0.0/8", "192.168.1.1", "::1", "unix:"},
 		RealIPHeader:      "X-Forwarded-For",
 		RealIPRecursive:   true,
+
+		ClientHeaderTimeoutValue:      "60s",
+		ClientBodyTimeoutValue:        "60s",
+		KeepaliveTimeoutValue:         "75s",
+		LargeClientHeaderBuffersValue: "4 8k",
+		WorkerShutdownTimeoutValue:    "10s",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load(testdata/gatehouse.conf) =\n%+v\nwant\n%+v", c, want)
