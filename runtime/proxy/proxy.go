@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/balancer"
 	"github.com/gatehouse/gatehouse/runtime/chain"
 	"github.com/gatehouse/gatehouse/runtime/config"
+	"github.com/gatehouse/gatehouse/runtime/httpguard"
 	"github.com/gatehouse/gatehouse/runtime/router"
 	"github.com/gatehouse/gatehouse/runtime/snapshot"
 	"github.com/valyala/fasthttp"
@@ -215,6 +216,13 @@ const (
 
 // ServeFastHTTP serves one proxied request.
 func (srv *Server) ServeFastHTTP(fctx *fasthttp.RequestCtx) {
+	if status, msg := httpguard.Rejection(fctx.Conn(), fctx.ConnRequestNum()); status != 0 {
+		// The guard refused this request and handed the server a stand-in:
+		// answer it, and close the connection.
+		srv.errorResponse(fctx, status, msg, newRequestID())
+		fctx.SetConnectionClose()
+		return
+	}
 	start := fctx.Time() // taken by the server when the request arrived
 	snap := srv.opts.Snapshots.Current()
 	if snap == nil {
@@ -476,9 +484,11 @@ func (st *state) bodyUnread() bool {
 	return st.fctx.Request.IsBodyStream() && !st.clientBody.eof
 }
 
-// streamThreshold is the body size above which bodies stream through
+// StreamThreshold is the body size above which bodies stream through
 // instead of being read whole (with no plugin needing the whole body).
-const streamThreshold = 1 << 20
+const StreamThreshold = 1 << 20
+
+const streamThreshold = StreamThreshold
 
 // needsWholeBody reports whether a plugin reads or rewrites the response
 // body, which then cannot be streamed.
@@ -597,6 +607,13 @@ func (srv *Server) forward(st *state) {
 	if lastErr != nil {
 		st.failed = true
 		resp.Reset()
+		if status, msg := httpguard.BodyError(fctx.Conn()); status != 0 {
+			// The client's body failed (bad framing, timeout): its fault,
+			// not the upstream's; the connection cannot go on.
+			srv.errorResponse(fctx, status, msg, st.reqID())
+			fctx.SetConnectionClose()
+			return
+		}
 		if isTimeout(lastErr) {
 			srv.errorResponse(fctx, fasthttp.StatusGatewayTimeout, msgTimeout, st.reqID())
 		} else {
@@ -854,6 +871,29 @@ func (srv *Server) logPhase(st *state) bool {
 		}
 	}()
 	return true
+}
+
+// ServerError answers a request the server could not read (fasthttp's
+// error handler) with Kong's error body for status, never echoing the
+// request; a body failure the guard saw decides the status.
+func (srv *Server) ServerError(fctx *fasthttp.RequestCtx, status int) {
+	fctx.Response.Reset()
+	if s, msg := httpguard.BodyError(fctx.Conn()); s != 0 {
+		srv.errorResponse(fctx, s, msg, newRequestID())
+		return
+	}
+	msg := httpguard.MsgBadRequest
+	switch status {
+	case fasthttp.StatusRequestTimeout:
+		msg = httpguard.MsgTimeout
+	case fasthttp.StatusRequestEntityTooLarge:
+		msg = "Payload too large"
+	case fasthttp.StatusRequestHeaderFieldsTooLarge:
+		status, msg = fasthttp.StatusBadRequest, httpguard.MsgHeaderTooLarge
+	default:
+		status = fasthttp.StatusBadRequest
+	}
+	srv.errorResponse(fctx, status, msg, newRequestID())
 }
 
 // errorResponse writes Kong's error body in the format the Accept header
