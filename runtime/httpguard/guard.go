@@ -286,18 +286,28 @@ func (c *Conn) Close() error {
 	return c.Conn.Close()
 }
 
+// keepBuffer is the largest read buffer an idle connection keeps.
+const keepBuffer = 64 << 10
+
 const (
 	lingerTime  = 2 * time.Second
 	lingerBytes = 1 << 20
 )
 
 func (c *Conn) closeNow() {
-	c.closed.Store(true)
+	if !c.closed.Swap(true) {
+		c.l.forget(c)
+	}
 	c.Conn.Close()
 }
 
 // fill reads more from the network, under the deadline of the state.
 func (c *Conn) fill() {
+	if c.r == c.w && len(c.buf) > keepBuffer {
+		// A large request is over: do not keep its buffer on an idle
+		// connection.
+		c.buf, c.r, c.rel, c.p, c.w = nil, 0, 0, 0, 0
+	}
 	if c.r == c.rel && c.r > 0 && (c.w == len(c.buf) || c.r >= len(c.buf)/2) {
 		// Compact: everything before r has been read by the server.
 		copy(c.buf, c.buf[c.r:c.w])
