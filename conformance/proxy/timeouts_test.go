@@ -82,6 +82,21 @@ func TestClientTimeouts(t *testing.T) {
 	io.Copy(io.Discard, res.Body)
 	check("idle keep-alive", idle)
 
+	// Many at once: 50 slow heads and 100 idle keep-alive connections.
+	for i := 0; i < 50; i++ {
+		c := dial()
+		c.Write([]byte("GET / HTTP/1.1\r\nX-Slow: "))
+		check("slow head (many)", c)
+	}
+	for i := 0; i < 100; i++ {
+		c := dial()
+		c.Write([]byte("GET /idle HTTP/1.1\r\nHost: example.com\r\n\r\n"))
+		if res, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil || res.StatusCode != 200 {
+			t.Fatalf("keep-alive request %d: %v %v", i, res, err)
+		}
+		check("idle keep-alive (many)", c)
+	}
+
 	slowBody := dial()
 	slowBody.Write([]byte("POST /stalled HTTP/1.1\r\nHost: example.com\r\nContent-Length: 100\r\n\r\n0123456789"))
 	check("stalled body", slowBody)
