@@ -131,7 +131,8 @@ func TestClientTimeouts(t *testing.T) {
 
 // TestShutdownBounded: with nginx_main_worker_shutdown_timeout=1s, Close
 // lets an in-flight request finish, cuts a slow client and an idle
-// keep-alive connection, and returns within the deadline.
+// keep-alive connection (and a slow Admin API client), and returns within
+// the deadline.
 func TestShutdownBounded(t *testing.T) {
 	arrived := make(chan struct{}, 1)
 	up := startUpstream(t, "slow", func(w http.ResponseWriter, r *http.Request) {
@@ -150,6 +151,13 @@ func TestShutdownBounded(t *testing.T) {
 	}
 	defer slow.Close()
 	slow.Write([]byte("GET /slow HTTP/1.1\r\nHost: exa")) // and never more
+
+	slowAdmin, err := net.Dial("tcp", nd.n.Addr("admin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slowAdmin.Close()
+	slowAdmin.Write([]byte("GET /status HTTP/1.1\r\nHost: exa")) // and never more
 
 	idle, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -190,6 +198,9 @@ func TestShutdownBounded(t *testing.T) {
 	}
 	if !closedWithin(t, slow, time.Second) {
 		t.Error("the slow client is still connected")
+	}
+	if !closedWithin(t, slowAdmin, time.Second) {
+		t.Error("the slow Admin API client is still connected")
 	}
 	if !closedWithin(t, idle, time.Second) {
 		t.Error("the idle client is still connected")

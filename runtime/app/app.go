@@ -130,6 +130,7 @@ type Node struct {
 	closeOnce   sync.Once
 	guardLimits httpguard.Limits
 	guards      []*httpguard.Listener
+	trackers    []*httpguard.Tracker
 	listeners   []net.Listener
 	apps        []*fiber.App
 	addrs       map[string][]string
@@ -224,6 +225,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		BodyLimit:                    proxyserver.StreamThreshold, // larger bodies stream through
 		// The guard hands the server whole heads of up to maxHead bytes
 		// and owns the read deadlines (the server's stay off).
+		// (Not ReduceMemoryUsage, though it would give idle connections'
+		// buffers back: fasthttp 1.51 then drops a response it had
+		// buffered for a pipelined request.)
 		ReadBufferSize: maxHead + 4<<10,
 		// The server's own errors get Kong's bodies, never an echo of the
 		// request.
@@ -305,6 +309,10 @@ func (n *Node) serve(name string, a *fiber.App, addr string, tlsConf *tls.Config
 		g := httpguard.NewListener(ln, n.guardLimits)
 		n.guards = append(n.guards, g)
 		ln = g
+	} else {
+		t := httpguard.Track(ln)
+		n.trackers = append(n.trackers, t)
+		ln = t
 	}
 	n.apps = append(n.apps, a)
 	n.listeners = append(n.listeners, ln)
@@ -400,6 +408,9 @@ func (n *Node) close(ctx context.Context) error {
 	wg.Wait()
 	for _, g := range n.guards {
 		g.CloseConns()
+	}
+	for _, t := range n.trackers {
+		t.CloseConns()
 	}
 	// Closing the listeners also stops a server that had not started
 	// serving when Shutdown ran (Shutdown alone would miss it).

@@ -287,7 +287,7 @@ func (c *Conn) Close() error {
 }
 
 // keepBuffer is the largest read buffer an idle connection keeps.
-const keepBuffer = 64 << 10
+const keepBuffer = 16 << 10
 
 const (
 	lingerTime  = 2 * time.Second
