@@ -559,6 +559,11 @@ type clientKey struct {
 func (srv *Server) forward(st *state) {
 	fctx, svc, up := st.fctx, st.service, &st.up
 	uri := up.URI()
+	// fasthttp turns URI userinfo into an Authorization header when it
+	// writes the request; the client's never reaches the upstream (the
+	// guard refuses it already, this is the second lock).
+	uri.SetUsername("")
+	uri.SetPassword("")
 	uri.SetPath(st.upPath)
 	uri.SetQueryString(st.upQuery)
 	scheme := st.upScheme
