@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io"
@@ -260,5 +261,31 @@ func TestLargeHeads(t *testing.T) {
 	answers := parseAnswers(t, rawExchange(t, nd.n.Addr("proxy"), head))
 	if len(answers) != 1 || answers[0].StatusCode != 200 {
 		t.Fatalf("8 KiB line in a %d-byte head: %v", len(head), answers)
+	}
+}
+
+// TestHostileFramingTLS: the guard sits outside TLS, so it sees (and
+// refuses) a smuggling attempt inside an HTTPS connection too, while the
+// request still counts as https.
+func TestHostileFramingTLS(t *testing.T) {
+	rec := startRecorder(t)
+	nd := startNode(t, map[string]string{"proxy_listen": "127.0.0.1:0 ssl"})
+	nd.configure("POST", "/services", "name=rec", "url=http://"+rec.addr)
+	nd.configure("POST", "/services/rec/routes", "paths=/", "protocols=https")
+	c, err := tls.Dial("tcp", nd.n.Addr("proxy_ssl"), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /ok HTTP/1.1\r\nHost: example.com\r\n\r\n"+
+		"POST /x HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nGET /smuggled HTTP/1.1\r\nHost: example.com\r\n\r\n")
+	raw, _ := io.ReadAll(c)
+	answers := parseAnswers(t, string(raw))
+	if len(answers) != 2 || answers[0].StatusCode != 200 || answers[1].StatusCode != 400 {
+		t.Fatalf("answers %q", raw)
+	}
+	if reqs := rec.requests(); len(reqs) != 1 || reqs[0] != "GET /ok" {
+		t.Errorf("the upstream saw %v", reqs)
 	}
 }
