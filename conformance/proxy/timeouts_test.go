@@ -70,6 +70,10 @@ func TestClientTimeouts(t *testing.T) {
 	slowHead.Write([]byte("GET / HTTP/1.1\r\nHost: exa"))
 	check("slow head", slowHead)
 
+	emptyLines := dial()
+	emptyLines.Write([]byte("\r\n\r\n\r"))
+	check("empty lines", emptyLines)
+
 	silent := dial()
 	check("no request", silent)
 

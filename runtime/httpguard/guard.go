@@ -223,6 +223,7 @@ type Conn struct {
 	scanned   int   // bytes after p already searched for '\n'
 	headLen   int   // length of the held request's head
 	trailers  int   // bytes of the trailer section so far
+	skipped   int   // empty lines dropped before the request line
 	remain    int64 // body or chunk bytes left
 	streaming bool  // the current request is handed on as it is validated
 	headStart time.Time
@@ -329,9 +330,6 @@ func (c *Conn) fill() {
 	now := time.Now()
 	switch c.state {
 	case stStart:
-		if c.p < c.w {
-			break // cannot happen: parse moves on from stStart with data
-		}
 		if c.released == 0 {
 			deadline = now.Add(c.lim.HeaderTimeout)
 		} else {
@@ -397,11 +395,9 @@ func (c *Conn) parse() {
 	for c.p < c.w {
 		switch c.state {
 		case stStart:
-			if !c.skipEmptyLines() {
-				return
-			}
+			// The head's clock starts at its first byte.
 			c.state = stHead
-			c.scanned = 0
+			c.scanned, c.skipped = 0, 0
 			c.headStart = time.Now()
 			c.http10, c.hasCL, c.hasTE, c.hasHost, c.expect, c.teUnknown = false, false, false, false, false, false
 			c.cl = 0
@@ -410,6 +406,16 @@ func (c *Conn) parse() {
 			line, ok := c.nextLine(c.p == c.rel)
 			if !ok {
 				return
+			}
+			if len(line) == 0 && c.p == c.rel {
+				// An empty line before the request line is dropped (RFC
+				// 9112 2.2), a few of them.
+				if c.skipped += 2; c.skipped > c.lim.MaxLine {
+					c.reject(400, MsgBadRequest)
+					return
+				}
+				c.drop(2)
+				continue
 			}
 			if len(line) == 0 {
 				c.p += 2
@@ -531,30 +537,16 @@ func (c *Conn) startStreaming() {
 	c.released++
 }
 
-// skipEmptyLines drops CRLFs before a request line (RFC 9112 2.2); it
-// reports whether a request starts at p.
-func (c *Conn) skipEmptyLines() bool {
-	k := 0
-	for c.p+k+1 < c.w && c.buf[c.p+k] == '\r' && c.buf[c.p+k+1] == '\n' {
-		k += 2
+// drop removes k bytes at p, which the server will never see.
+func (c *Conn) drop(k int) {
+	if c.r == c.rel {
+		c.r += k
+		c.rel += k
+		c.p += k
+		return
 	}
-	if k > 0 {
-		if c.r == c.rel {
-			c.r += k
-			c.rel += k
-			c.p += k
-		} else {
-			copy(c.buf[c.p:], c.buf[c.p+k:c.w])
-			c.w -= k
-		}
-	}
-	if c.p == c.w {
-		return false
-	}
-	if c.buf[c.p] == '\r' && c.p+1 == c.w {
-		return false // half an empty line
-	}
-	return true
+	copy(c.buf[c.p:], c.buf[c.p+k:c.w])
+	c.w -= k
 }
 
 // nextLine returns the complete line at p without its CRLF. It rejects the

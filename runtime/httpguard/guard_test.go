@@ -115,6 +115,7 @@ func TestRejects(t *testing.T) {
 		{"long header line", "GET / HTTP/1.1\r\nHost: a\r\nX: " + long + "\r\n\r\n", 400, ""},
 		{"large head", "GET / HTTP/1.1\r\nHost: a\r\n" + strings.Repeat("X: "+strings.Repeat("b", 7000)+"\r\n", 5) + "\r\n", 400, ""},
 		{"after a good one", okGET + "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, okGET},
+		{"endless empty lines", strings.Repeat("\r\n", 5000) + okGET, 400, ""},
 		{"forbidden trailer", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\n", 400, ""},
 	} {
 		for _, step := range []int{0, 1, 5} {
