@@ -184,6 +184,9 @@ func TestHostileFraming(t *testing.T) {
 			if err := json.Unmarshal(body, &kong); err != nil || kong.Message != tc.message || kong.RequestID == "" {
 				t.Errorf("body %q, want Kong's {\"message\":%q,...}", body, tc.message)
 			}
+			if !strings.HasPrefix(res.Header.Get("Server"), "gatehouse/") {
+				t.Errorf("Server header %q", res.Header.Get("Server"))
+			}
 			if !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") || !res.Close {
 				t.Errorf("Content-Type %q, Connection close %v", res.Header.Get("Content-Type"), res.Close)
 			}

@@ -220,6 +220,7 @@ func (srv *Server) ServeFastHTTP(fctx *fasthttp.RequestCtx) {
 		// The guard refused this request and handed the server a stand-in:
 		// answer it, and close the connection.
 		srv.errorResponse(fctx, status, msg, newRequestID())
+		srv.serverHeader(fctx)
 		fctx.SetConnectionClose()
 		return
 	}
@@ -885,6 +886,7 @@ func (srv *Server) ServerError(fctx *fasthttp.RequestCtx, status int) {
 	fctx.Response.Reset()
 	if s, msg := httpguard.BodyError(fctx.Conn()); s != 0 {
 		srv.errorResponse(fctx, s, msg, newRequestID())
+		srv.serverHeader(fctx)
 		return
 	}
 	msg := httpguard.MsgBadRequest
@@ -899,6 +901,15 @@ func (srv *Server) ServerError(fctx *fasthttp.RequestCtx, status int) {
 		status = fasthttp.StatusBadRequest
 	}
 	srv.errorResponse(fctx, status, msg, newRequestID())
+	srv.serverHeader(fctx)
+}
+
+// serverHeader sets Kong's Server header on an answer of Gatehouse's own,
+// when server_tokens are on.
+func (srv *Server) serverHeader(fctx *fasthttp.RequestCtx) {
+	if srv.headers.server {
+		fctx.Response.Header.Set("Server", srv.serverToken)
+	}
 }
 
 // errorResponse writes Kong's error body in the format the Accept header
