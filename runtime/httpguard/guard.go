@@ -191,6 +191,15 @@ func BodyError(c net.Conn) (status int, msg string) {
 	return g.bodyStatus, g.bodyMsg
 }
 
+// Linger makes c drain what the client still sends for a moment when it
+// closes, so that an answer given before the request was read whole (a
+// body left unread) is not lost to a reset.
+func Linger(c net.Conn) {
+	if g := Lookup(c); g != nil {
+		g.linger.Store(true)
+	}
+}
+
 // parse states.
 const (
 	stStart     = iota // before a request's first byte

@@ -230,6 +230,7 @@ func (srv *Server) ServeFastHTTP(fctx *fasthttp.RequestCtx) {
 		srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgUnavailable, "")
 		if fctx.Request.IsBodyStream() {
 			fctx.SetConnectionClose() // the body is still on the connection
+			httpguard.Linger(fctx.Conn())
 		}
 		return
 	}
@@ -845,6 +846,7 @@ func (srv *Server) failLate(st *state, f *chain.Fault) bool {
 func (srv *Server) logPhase(st *state) bool {
 	if st.bodyUnread() {
 		st.fctx.SetConnectionClose()
+		httpguard.Linger(st.fctx.Conn())
 	}
 	hasLog := false
 	for _, in := range st.plan.Ran() {
