@@ -42,3 +42,47 @@ func TestExpectContinue(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestServerErrorsKongBody: errors found while the server reads a body it
+// had started on (here after "100 Continue": a body cut short, and bad
+// chunked framing) are answered with Kong's JSON, without an echo of the
+// request, and the upstream completes nothing.
+func TestServerErrorsKongBody(t *testing.T) {
+	rec := startRecorder(t)
+	nd := startNode(t, nil)
+	nd.configure("POST", "/services", "name=rec", "url=http://"+rec.addr)
+	nd.configure("POST", "/services/rec/routes", "paths=/")
+	for name, tc := range map[string]struct{ framing, body string }{
+		"cut short": {"Content-Length: 100\r\n", "0123456789"},
+		"bad chunk": {"Transfer-Encoding: chunked\r\n", "5\r\nhello\r\nzz\r\nGET /smuggled HTTP/1.1\r\nHost: example.com\r\n\r\n"},
+	} {
+		c, err := net.Dial("tcp", nd.n.Addr("proxy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		io.WriteString(c, "POST /x HTTP/1.1\r\nHost: example.com\r\n"+secretHeaders+"Expect: 100-continue\r\n"+tc.framing+"\r\n")
+		if line, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 100 Continue") {
+			t.Fatalf("%s: %q %v", name, line, err)
+		}
+		br.ReadString('\n')
+		io.WriteString(c, tc.body)
+		c.(*net.TCPConn).CloseWrite()
+		rest, _ := io.ReadAll(br)
+		raw := string(rest)
+		if !strings.HasPrefix(raw, "HTTP/1.1 400 Bad Request\r\n") || !strings.Contains(raw, `{"message":"Bad request","request_id":"`) {
+			t.Errorf("%s: answer %q", name, raw)
+		}
+		for _, secret := range []string{"c2VjcmV0", "topsecret", "smuggled", "Continue"} {
+			if strings.Contains(raw, secret) {
+				t.Errorf("%s: the answer echoes the request (%s): %q", name, secret, raw)
+			}
+		}
+		c.Close()
+	}
+	time.Sleep(50 * time.Millisecond)
+	if reqs := rec.requests(); len(reqs) != 0 {
+		t.Errorf("the upstream completed %v", reqs)
+	}
+}
