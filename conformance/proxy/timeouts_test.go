@@ -194,7 +194,7 @@ func TestShutdownBounded(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close still running after 5s")
 	}
-	if d := time.Since(start); d > 1800*time.Millisecond {
+	if d := time.Since(start); d > 2*time.Second { // the deadline, the cut, a loaded machine
 		t.Errorf("Close took %v with a 1s shutdown timeout", d)
 	}
 	if got := <-inflight; got != "finished" {
