@@ -373,9 +373,10 @@ func (n *Node) Close() error {
 	return n.Shutdown(ctx)
 }
 
-// Shutdown stops accepting connections, lets in-flight requests finish
-// until ctx is done, then cuts the proxy connections left (slow or idle
-// clients) and closes the store. Later calls do nothing.
+// Shutdown stops accepting connections, closes idle keep-alive ones, lets
+// in-flight requests finish until ctx is done, then cuts every connection
+// left (slow or stuck clients, on any listener) and closes the store.
+// Later calls do nothing.
 func (n *Node) Shutdown(ctx context.Context) error {
 	var err error
 	n.closeOnce.Do(func() { err = n.close(ctx) })
