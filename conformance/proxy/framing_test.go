@@ -292,3 +292,19 @@ func TestHostileFramingTLS(t *testing.T) {
 		t.Errorf("the upstream saw %v", reqs)
 	}
 }
+
+// TestAdminErrorsNoEcho: a request the Admin API's server cannot read is
+// answered without quoting it (fasthttp's messages carry the raw request,
+// Authorization included).
+func TestAdminErrorsNoEcho(t *testing.T) {
+	nd := startNode(t, nil)
+	raw := rawExchange(t, nd.n.Addr("admin"), "GET / HTTP/1.1\r\nHost: a\r\n"+secretHeaders+"X y: z\r\n\r\n")
+	if !strings.HasPrefix(raw, "HTTP/1.1 400 ") {
+		t.Errorf("answer %q", raw)
+	}
+	for _, secret := range []string{"c2VjcmV0", "topsecret"} {
+		if strings.Contains(raw, secret) {
+			t.Errorf("the answer echoes the request (%s): %q", secret, raw)
+		}
+	}
+}

@@ -247,6 +247,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		handler(c.Context())
 		return nil
 	})
+	for _, a := range []*fiber.App{n.admin.App(), status, proxy} {
+		// fasthttp's read errors quote the raw request (Authorization and
+		// Cookie included), and the Admin API shows them: keep them out.
+		a.Server().SecureErrorLogMessage = true
+	}
 	for _, l := range []struct {
 		name string
 		app  *fiber.App
