@@ -101,9 +101,22 @@ func TestClientTimeouts(t *testing.T) {
 		check("idle keep-alive (many)", c)
 	}
 
+	// A stalled body is answered 408 (Kong's body) and cut.
 	slowBody := dial()
 	slowBody.Write([]byte("POST /stalled HTTP/1.1\r\nHost: example.com\r\nContent-Length: 100\r\n\r\n0123456789"))
-	check("stalled body", slowBody)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		start := time.Now()
+		slowBody.SetReadDeadline(time.Now().Add(limit))
+		raw, err := io.ReadAll(slowBody)
+		if !strings.HasPrefix(string(raw), "HTTP/1.1 408 Request Timeout\r\n") || !strings.Contains(string(raw), `"message":"Request timeout"`) || err != nil {
+			t.Errorf("stalled body: %q %v", raw, err)
+		}
+		if d := time.Since(start); d < 200*time.Millisecond {
+			t.Errorf("stalled body: answered after %v, before the timeout", d)
+		}
+	}()
 
 	// A streamed (over 1 MiB) body that stalls is cut, and answered 408
 	// if the answer has not started.

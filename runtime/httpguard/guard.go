@@ -355,19 +355,26 @@ func (c *Conn) fill() {
 	if err == nil || n > 0 {
 		return
 	}
-	// The connection ends. Between requests, or with a request not handed
-	// on yet, the server sees a clean end; inside a streamed body, an error.
+	// The connection ends. Between requests or within a head, the server
+	// sees a clean end (nginx closes without an answer). A body that times
+	// out is answered 408: a held one through the stand-in, a streamed one
+	// as a body error. A body cut short by the client ends a streamed
+	// body with an error.
+	var ne net.Error
+	timeout := errors.As(err, &ne) && ne.Timeout()
+	inBody := c.state != stStart && c.state != stHead
+	if timeout && inBody {
+		c.reject(408, MsgTimeout)
+		if c.streaming {
+			c.err = err
+		}
+		return
+	}
 	c.state = stDone
 	c.err = io.EOF
 	if c.streaming {
 		c.rel = c.p
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			c.bodyStatus, c.bodyMsg = 408, MsgTimeout
-			c.err = err
-		} else {
-			c.err = io.ErrUnexpectedEOF
-		}
+		c.err = io.ErrUnexpectedEOF
 	}
 }
 
