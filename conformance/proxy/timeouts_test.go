@@ -223,3 +223,62 @@ func TestShutdownBounded(t *testing.T) {
 		t.Error("the idle client is still connected")
 	}
 }
+
+// TestShutdownIdleAtOnce: connections waiting for a request (a fresh one
+// and an idle keep-alive one) do not hold a shutdown up: with a 5s
+// deadline, Close returns as soon as the in-flight request is answered.
+func TestShutdownIdleAtOnce(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	up := startUpstream(t, "slow", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			arrived <- struct{}{}
+			time.Sleep(300 * time.Millisecond)
+		}
+		w.Write([]byte("finished"))
+	})
+	nd := startNode(t, map[string]string{"nginx_main_worker_shutdown_timeout": "5s"})
+	nd.configure("POST", "/services", "name=slow", "url=http://"+up.addr)
+	nd.configure("POST", "/services/slow/routes", "paths=/")
+	addr := nd.n.Addr("proxy")
+
+	fresh, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	idle.Write([]byte("GET /fast HTTP/1.1\r\nHost: example.com\r\n\r\n"))
+	if res, err := http.ReadResponse(bufio.NewReader(idle), nil); err != nil || res.StatusCode != 200 {
+		t.Fatalf("keep-alive request: %v %v", res, err)
+	}
+
+	inflight := make(chan string, 1)
+	go func() {
+		res, err := http.Get("http://" + addr + "/slow")
+		if err != nil {
+			inflight <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		inflight <- string(b)
+	}()
+	<-arrived
+	start := time.Now()
+	nd.n.Close()
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Errorf("Close took %v with only idle connections and a 300ms request", d)
+	}
+	if got := <-inflight; got != "finished" {
+		t.Errorf("in-flight request: %q", got)
+	}
+	for name, c := range map[string]net.Conn{"fresh": fresh, "idle": idle} {
+		if !closedWithin(t, c, time.Second) {
+			t.Errorf("the %s connection is still open", name)
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gatehouse/gatehouse/runtime/admin"
 	"github.com/gatehouse/gatehouse/runtime/balancer"
@@ -411,7 +412,22 @@ func (n *Node) close(ctx context.Context) error {
 			}(a)
 		}
 	}
-	wg.Wait()
+	// Meanwhile, proxy connections waiting for a request are closed (the
+	// server only closes those idle after a request).
+	shut := make(chan struct{})
+	go func() { wg.Wait(); close(shut) }()
+	tick := time.NewTicker(50 * time.Millisecond)
+	for waiting := true; waiting; {
+		for _, g := range n.guards {
+			g.CloseIdle()
+		}
+		select {
+		case <-shut:
+			waiting = false
+		case <-tick.C:
+		}
+	}
+	tick.Stop()
 	for _, g := range n.guards {
 		g.CloseConns()
 	}

@@ -128,6 +128,23 @@ func (l *Listener) Conns() int {
 	return len(l.conns)
 }
 
+// CloseIdle closes the connections waiting for a request (a shutdown's
+// start: nginx closes idle connections at once, and lets the others finish
+// their request).
+func (l *Listener) CloseIdle() {
+	l.mu.Lock()
+	var idle []*Conn
+	for c := range l.conns {
+		if c.waiting.Load() {
+			idle = append(idle, c)
+		}
+	}
+	l.mu.Unlock()
+	for _, c := range idle {
+		c.closeNow()
+	}
+}
+
 // CloseConns closes every open connection at once (a shutdown's deadline).
 func (l *Listener) CloseConns() {
 	l.mu.Lock()
@@ -250,8 +267,9 @@ type Conn struct {
 	bodyStatus   int
 	bodyMsg      string
 
-	linger atomic.Bool
-	closed atomic.Bool
+	linger  atomic.Bool
+	closed  atomic.Bool
+	waiting atomic.Bool // blocked waiting for a request's first byte
 }
 
 // Read hands the server validated bytes only.
@@ -350,7 +368,14 @@ func (c *Conn) fill() {
 		deadline = now.Add(c.lim.BodyTimeout)
 	}
 	_ = c.Conn.SetReadDeadline(deadline)
+	idle := c.state == stStart
+	if idle {
+		c.waiting.Store(true)
+	}
 	n, err := c.Conn.Read(c.buf[c.w:])
+	if idle {
+		c.waiting.Store(false)
+	}
 	c.w += n
 	if err == nil || n > 0 {
 		return
