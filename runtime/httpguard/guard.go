@@ -298,16 +298,17 @@ func (c *Conn) Close() error {
 	}
 	defer c.l.forget(c)
 	if c.linger.Load() {
-		if tc, ok := c.Conn.(*net.TCPConn); ok {
-			_ = tc.CloseWrite()
-			_ = tc.SetReadDeadline(time.Now().Add(lingerTime))
-			var scratch [4096]byte
-			for total := 0; total < lingerBytes; {
-				n, err := tc.Read(scratch[:])
-				total += n
-				if err != nil {
-					break
-				}
+		// TCP: FIN; TLS: close_notify.
+		if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		}
+		_ = c.Conn.SetReadDeadline(time.Now().Add(lingerTime))
+		var scratch [4096]byte
+		for total := 0; total < lingerBytes; {
+			n, err := c.Conn.Read(scratch[:])
+			total += n
+			if err != nil {
+				break
 			}
 		}
 	}
