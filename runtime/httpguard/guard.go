@@ -250,6 +250,7 @@ type Conn struct {
 	headLen   int   // length of the held request's head
 	trailers  int   // bytes of the trailer section so far
 	skipped   int   // empty lines dropped before the request line
+	eol       int   // length of the last line's end: 2 (CRLF) or 1 (LF)
 	remain    int64 // body or chunk bytes left
 	streaming bool  // the current request is handed on as it is validated
 	headStart time.Time
@@ -452,15 +453,15 @@ func (c *Conn) parse() {
 			if len(line) == 0 && c.p == c.rel {
 				// An empty line before the request line is dropped (RFC
 				// 9112 2.2), a few of them.
-				if c.skipped += 2; c.skipped > c.lim.MaxLine {
+				if c.skipped += c.eol; c.skipped > c.lim.MaxLine {
 					c.reject(400, MsgBadRequest)
 					return
 				}
-				c.drop(2)
+				c.drop(c.eol)
 				continue
 			}
 			if len(line) == 0 {
-				c.p += 2
+				c.p += c.eol
 				if !c.endHead() {
 					return
 				}
@@ -477,7 +478,7 @@ func (c *Conn) parse() {
 				c.reject(status, msg)
 				return
 			}
-			c.p += len(line) + 2
+			c.p += len(line) + c.eol
 		case stBody:
 			n := int64(c.w - c.p)
 			if n > c.remain {
@@ -591,29 +592,37 @@ func (c *Conn) drop(k int) {
 	c.w -= k
 }
 
-// nextLine returns the complete line at p without its CRLF. It rejects the
-// request when the line or the head grows past the limits, or when it
-// ends in a bare LF.
+// nextLine returns the complete line at p without its line end, and sets
+// eol to the line end's length. A head line may end in CRLF or a bare LF
+// (RFC 9112 2.2, as nginx and fasthttp read them); a chunk-size or
+// trailer line must end in CRLF. It rejects the request when the line or
+// the head grows past the limits.
 func (c *Conn) nextLine(first bool) ([]byte, bool) {
 	start := c.p
 	i := bytes.IndexByte(c.buf[start+c.scanned:c.w], '\n')
 	if i < 0 {
 		c.scanned = c.w - start
-		if c.lineTooLong(c.w-start, first) {
-			return nil, false
+		n := c.w - start
+		if c.buf[c.w-1] == '\r' {
+			n-- // maybe the line's end
 		}
+		c.lineTooLong(n, first)
 		return nil, false
 	}
 	end := start + c.scanned + i // index of '\n'
 	c.scanned = 0
-	if c.lineTooLong(end-start-1, first) {
+	if end > start && c.buf[end-1] == '\r' {
+		c.eol = 2
+	} else if c.state == stHead {
+		c.eol = 1
+	} else {
+		c.reject(400, MsgBadRequest) // bare LF in chunked framing
 		return nil, false
 	}
-	if end == start || c.buf[end-1] != '\r' {
-		c.reject(400, MsgBadRequest) // bare LF
+	if c.lineTooLong(end+1-c.eol-start, first) {
 		return nil, false
 	}
-	return c.buf[start : end-1], true
+	return c.buf[start : end+1-c.eol], true
 }
 
 // lineTooLong rejects a request whose current line of n bytes is over the

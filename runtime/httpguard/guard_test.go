@@ -60,6 +60,7 @@ func TestPassesValidRequests(t *testing.T) {
 		"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
 		"GET http://example.com/x HTTP/1.1\r\nHost: example.com\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\nX-VT: a\x0bb\r\n\r\n",
+		"GET / HTTP/1.1\nHost: a\n\nPOST / HTTP/1.1\nHost: a\r\nContent-Length: 2\n\r\nokGET / HTTP/1.0\n\n",
 	} {
 		for _, step := range []int{0, 1, 7} {
 			out, c := through(t, in, step, Limits{})
@@ -103,7 +104,8 @@ func TestRejects(t *testing.T) {
 		{"space before colon", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n", 400, ""},
 		{"bad header name", "GET / HTTP/1.1\r\nHost: a\r\nX(y): 1\r\n\r\n", 400, ""},
 		{"bare CR", "GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", 400, ""},
-		{"bare LF", "GET / HTTP/1.1\nHost: a\r\n\r\n", 400, ""},
+		{"bare LF in a chunk line", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\n0\r\n\r\n", 400, ""},
+		{"LF then bare CR", "GET / HTTP/1.1\nHost: a\r\nX: \r\r\n\n", 400, ""},
 		{"bad request line", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
 		{"bad version", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", 400, ""},
 		{"no Host", "GET / HTTP/1.1\r\n\r\n", 400, ""},
