@@ -126,6 +126,10 @@ func run(args []string) error {
 			return err
 		}
 		<-ctx.Done()
+		// SIGTERM or SIGINT: a graceful shutdown bounded by
+		// nginx_main_worker_shutdown_timeout. A second signal kills the
+		// process at once (the default handling is back).
+		stop()
 		return node.Close()
 	case "migrations":
 		return app.Migrations(ctx, cfg, arg(0), yes, os.Stdout)

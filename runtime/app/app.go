@@ -19,11 +19,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gatehouse/gatehouse/runtime/admin"
 	"github.com/gatehouse/gatehouse/runtime/balancer"
 	"github.com/gatehouse/gatehouse/runtime/cache"
 	"github.com/gatehouse/gatehouse/runtime/config"
+	"github.com/gatehouse/gatehouse/runtime/httpguard"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	proxyserver "github.com/gatehouse/gatehouse/runtime/proxy"
 	"github.com/gatehouse/gatehouse/runtime/snapshot"
@@ -126,14 +128,17 @@ type Node struct {
 	snapshots *snapshot.Builder
 	proxy     *proxyserver.Server
 
-	closeOnce sync.Once
-	listeners []net.Listener
-	apps      []*fiber.App
-	addrs     map[string][]string
-	wg        sync.WaitGroup
-	requests  atomic.Int64
-	configMu  sync.Mutex
-	configSum string
+	closeOnce   sync.Once
+	guardLimits httpguard.Limits
+	guards      []*httpguard.Listener
+	trackers    []*httpguard.Tracker
+	listeners   []net.Listener
+	apps        []*fiber.App
+	addrs       map[string][]string
+	wg          sync.WaitGroup
+	requests    atomic.Int64
+	configMu    sync.Mutex
+	configSum   string
 }
 
 // Start opens the store and serves every configured listener. It returns once
@@ -216,12 +221,32 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	n.proxy = proxyserver.New(proxyserver.Options{Snapshots: n.snapshots, Config: cfg, Logger: log,
 		NodeID: opts.NodeID, Hostname: opts.Hostname, Version: Version,
 		Cache: n.cache, Credentials: n.cache, Consumers: n.cache})
+	maxLine, maxHead := cfg.LargeClientHeaderBuffers()
+	n.guardLimits = httpguard.Limits{MaxLine: maxLine, MaxHead: maxHead, Prefetch: proxyserver.StreamThreshold,
+		HeaderTimeout: cfg.ClientHeaderTimeout(), BodyTimeout: cfg.ClientBodyTimeout(), KeepaliveTimeout: cfg.KeepaliveTimeout()}
 	proxy := fiber.New(fiber.Config{
 		DisableStartupMessage:        true,
 		DisableDefaultDate:           true,
 		DisablePreParseMultipartForm: true,
 		StreamRequestBody:            true,
-		BodyLimit:                    1 << 20, // larger bodies stream through
+		BodyLimit:                    proxyserver.StreamThreshold, // larger bodies stream through
+		// The guard hands the server whole heads of up to maxHead bytes
+		// and owns the read deadlines (the server's stay off).
+		// (Not ReduceMemoryUsage, though it would give idle connections'
+		// buffers back: fasthttp 1.51 then drops a response it had
+		// buffered for a pipelined request.)
+		ReadBufferSize: maxHead + 4<<10,
+		// The server's own errors get Kong's bodies, never an echo of the
+		// request.
+		ErrorHandler: func(c *fiber.Ctx, err error) error {
+			status := fiber.StatusBadRequest
+			var fe *fiber.Error
+			if errors.As(err, &fe) {
+				status = fe.Code
+			}
+			n.proxy.ServerError(c.Context(), status)
+			return nil
+		},
 	})
 	handler := n.proxy.ServeFastHTTP
 	proxy.Use(func(c *fiber.Ctx) error {
@@ -229,6 +254,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		handler(c.Context())
 		return nil
 	})
+	for _, a := range []*fiber.App{n.admin.App(), status, proxy} {
+		// fasthttp's read errors quote the raw request (Authorization and
+		// Cookie included), and the Admin API shows them: keep them out.
+		a.Server().SecureErrorLogMessage = true
+	}
 	for _, l := range []struct {
 		name string
 		app  *fiber.App
@@ -295,6 +325,16 @@ func (n *Node) serve(name string, a *fiber.App, addr string, tlsConf *tls.Config
 		ln = tls.NewListener(ln, tlsConf)
 		name += "_ssl"
 	}
+	if strings.HasPrefix(name, "proxy") {
+		// Outside TLS: the guard reads plaintext.
+		g := httpguard.NewListener(ln, n.guardLimits)
+		n.guards = append(n.guards, g)
+		ln = g
+	} else {
+		t := httpguard.Track(ln)
+		n.trackers = append(n.trackers, t)
+		ln = t
+	}
 	n.apps = append(n.apps, a)
 	n.listeners = append(n.listeners, ln)
 	n.addrs[name] = append(n.addrs[name], ln.Addr().String())
@@ -346,21 +386,68 @@ func (n *Node) Snapshots() *snapshot.Builder { return n.snapshots }
 // Store returns the node's store.
 func (n *Node) Store() *store.Store { return n.store }
 
-// Close stops the listeners and closes the store. Later calls do nothing.
+// Close shuts the node down gracefully within
+// nginx_main_worker_shutdown_timeout (see Shutdown).
 func (n *Node) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.WorkerShutdownTimeout())
+	defer cancel()
+	return n.Shutdown(ctx)
+}
+
+// Shutdown stops accepting connections, closes idle keep-alive ones, lets
+// in-flight requests finish until ctx is done, then cuts every connection
+// left (slow or stuck clients, on any listener) and closes the store.
+// Later calls do nothing.
+func (n *Node) Shutdown(ctx context.Context) error {
 	var err error
-	n.closeOnce.Do(func() { err = n.close() })
+	n.closeOnce.Do(func() { err = n.close(ctx) })
 	return err
 }
 
-func (n *Node) close() error {
+func (n *Node) close(ctx context.Context) error {
 	var errs []error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	seen := map[*fiber.App]bool{}
 	for _, a := range n.apps {
 		if !seen[a] {
 			seen[a] = true
-			errs = append(errs, a.Shutdown())
+			wg.Add(1)
+			go func(a *fiber.App) {
+				defer wg.Done()
+				// Closes the listeners and idle connections, then waits
+				// for the active ones until ctx is done.
+				err := a.ShutdownWithContext(ctx)
+				if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+					err = nil // the guards cut what is left below
+				}
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}(a)
 		}
+	}
+	// Meanwhile, proxy connections waiting for a request are closed (the
+	// server only closes those idle after a request).
+	shut := make(chan struct{})
+	go func() { wg.Wait(); close(shut) }()
+	tick := time.NewTicker(50 * time.Millisecond)
+	for waiting := true; waiting; {
+		for _, g := range n.guards {
+			g.CloseIdle()
+		}
+		select {
+		case <-shut:
+			waiting = false
+		case <-tick.C:
+		}
+	}
+	tick.Stop()
+	for _, g := range n.guards {
+		g.CloseConns()
+	}
+	for _, t := range n.trackers {
+		t.CloseConns()
 	}
 	// Closing the listeners also stops a server that had not started
 	// serving when Shutdown ran (Shutdown alone would miss it).

@@ -106,6 +106,22 @@ type Config struct {
 	// may hold (lua_max_post_args). The Admin API refuses a body with more
 	// (Kong drops the rest).
 	LuaMaxPostArgs int `conf:"lua_max_post_args"`
+	// ClientHeaderTimeoutValue is nginx_http_client_header_timeout, an
+	// nginx time ("60s"); see ClientHeaderTimeout.
+	ClientHeaderTimeoutValue string `conf:"nginx_http_client_header_timeout"`
+	// ClientBodyTimeoutValue is nginx_http_client_body_timeout; see
+	// ClientBodyTimeout.
+	ClientBodyTimeoutValue string `conf:"nginx_http_client_body_timeout"`
+	// KeepaliveTimeoutValue is nginx_http_keepalive_timeout; see
+	// KeepaliveTimeout.
+	KeepaliveTimeoutValue string `conf:"nginx_http_keepalive_timeout"`
+	// LargeClientHeaderBuffersValue is
+	// nginx_http_large_client_header_buffers ("4 8k"); see
+	// LargeClientHeaderBuffers.
+	LargeClientHeaderBuffersValue string `conf:"nginx_http_large_client_header_buffers"`
+	// WorkerShutdownTimeoutValue is nginx_main_worker_shutdown_timeout;
+	// see WorkerShutdownTimeout.
+	WorkerShutdownTimeoutValue string `conf:"nginx_main_worker_shutdown_timeout"`
 }
 
 // LoadOptions tells Load where to read settings from.
@@ -153,6 +169,12 @@ var defaults = map[string]string{
 
 	"nginx_admin_client_max_body_size": "10m",
 	"lua_max_post_args":                "100",
+	// nginx's defaults for the client side; Kong's for the shutdown.
+	"nginx_http_client_header_timeout":       "60s",
+	"nginx_http_client_body_timeout":         "60s",
+	"nginx_http_keepalive_timeout":           "75s",
+	"nginx_http_large_client_header_buffers": "4 8k",
+	"nginx_main_worker_shutdown_timeout":     "10s",
 }
 
 // checks holds extra validation for settings beyond their Go type.
@@ -168,8 +190,13 @@ var checks = map[string]func(v reflect.Value) error{
 	"trusted_ips":         checkTrustedIPs,
 	"real_ip_header":      checkToken,
 
-	"nginx_admin_client_max_body_size": checkSize,
-	"lua_max_post_args":                checkIntRange(1, 1000),
+	"nginx_admin_client_max_body_size":       checkSize,
+	"lua_max_post_args":                      checkIntRange(1, 1000),
+	"nginx_http_client_header_timeout":       checkNginxTime,
+	"nginx_http_client_body_timeout":         checkNginxTime,
+	"nginx_http_keepalive_timeout":           checkNginxTime,
+	"nginx_http_large_client_header_buffers": checkHeaderBuffers,
+	"nginx_main_worker_shutdown_timeout":     checkNginxTime,
 }
 
 var (

@@ -41,6 +41,11 @@ func TestDefaults(t *testing.T) {
 		{"real_ip_recursive", false},
 		{"nginx_admin_client_max_body_size", "10m"},
 		{"lua_max_post_args", 100},
+		{"nginx_http_client_header_timeout", "60s"},
+		{"nginx_http_client_body_timeout", "60s"},
+		{"nginx_http_keepalive_timeout", "75s"},
+		{"nginx_http_large_client_header_buffers", "4 8k"},
+		{"nginx_main_worker_shutdown_timeout", "10s"},
 		{"proxy_ssl_enabled", false},
 		{"proxy_listeners", []map[string]any{{
 			"ip": "0.0.0.0", "port": 8000, "listener": "0.0.0.0:8000",
@@ -60,8 +65,8 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("Values() lacks %q", name)
 		}
 	}
-	if len(Settings()) != 23 {
-		t.Errorf("Settings() has %d names, want 23: %v", len(Settings()), Settings())
+	if len(Settings()) != 28 {
+		t.Errorf("Settings() has %d names, want 28: %v", len(Settings()), Settings())
 	}
 	c := Defaults()
 	if c.AdminMaxBodyBytes() != 10<<20 || c.LuaMaxPostArgs != 100 {
@@ -113,8 +118,13 @@ func TestLoadFile(t *testing.T) {
 		RealIPHeader:      "X-Forwarded-For",
 		RealIPRecursive:   true,
 		// Not in the file: defaults.
-		AdminClientMaxBodySize: "10m",
-		LuaMaxPostArgs:         100,
+		AdminClientMaxBodySize:        "10m",
+		LuaMaxPostArgs:                100,
+		ClientHeaderTimeoutValue:      "60s",
+		ClientBodyTimeoutValue:        "60s",
+		KeepaliveTimeoutValue:         "75s",
+		LargeClientHeaderBuffersValue: "4 8k",
+		WorkerShutdownTimeoutValue:    "10s",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load(testdata/gatehouse.conf) =\n%+v\nwant\n%+v", c, want)

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -24,6 +25,7 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/balancer"
 	"github.com/gatehouse/gatehouse/runtime/chain"
 	"github.com/gatehouse/gatehouse/runtime/config"
+	"github.com/gatehouse/gatehouse/runtime/httpguard"
 	"github.com/gatehouse/gatehouse/runtime/router"
 	"github.com/gatehouse/gatehouse/runtime/snapshot"
 	"github.com/valyala/fasthttp"
@@ -148,12 +150,15 @@ type state struct {
 
 	scratch []byte
 
+	clientBody bodyReader
+
 	consumerFn func() string
 	exitedFn   func() bool
 }
 
 func (s *state) reset() {
 	s.up.Reset()
+	s.clientBody = bodyReader{}
 	s.upResp = nil
 	s.upStatus = 0
 	s.upScheme, s.upPath, s.upQuery = "", "", ""
@@ -211,10 +216,22 @@ const (
 
 // ServeFastHTTP serves one proxied request.
 func (srv *Server) ServeFastHTTP(fctx *fasthttp.RequestCtx) {
+	if status, msg := httpguard.Rejection(fctx.Conn(), fctx.ConnRequestNum()); status != 0 {
+		// The guard refused this request and handed the server a stand-in:
+		// answer it, and close the connection.
+		srv.errorResponse(fctx, status, msg, newRequestID())
+		srv.serverHeader(fctx)
+		fctx.SetConnectionClose()
+		return
+	}
 	start := fctx.Time() // taken by the server when the request arrived
 	snap := srv.opts.Snapshots.Current()
 	if snap == nil {
 		srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgUnavailable, "")
+		if fctx.Request.IsBodyStream() {
+			fctx.SetConnectionClose() // the body is still on the connection
+			httpguard.Linger(fctx.Conn())
+		}
 		return
 	}
 	snap.Acquire()
@@ -424,7 +441,15 @@ func attachBody(st *state) bool {
 	}
 	fctx := st.fctx
 	if fctx.Request.IsBodyStream() {
-		st.up.SetBodyStream(fctx.RequestBodyStream(), fctx.Request.Header.ContentLength())
+		// The server owns its request stream and releases it to a pool
+		// after the handler; handing it to the upstream request as is would
+		// let that request release it a second time (fasthttp's
+		// Request.closeBodyStream releases a *requestStream it holds), and
+		// two connections would then share one stream. The wrapper is
+		// neither a *requestStream nor an io.Closer, so the upstream
+		// request only reads it.
+		st.clientBody = bodyReader{r: fctx.RequestBodyStream(), size: fctx.Request.Header.ContentLength()}
+		st.up.SetBodyStream(&st.clientBody, fctx.Request.Header.ContentLength())
 		return true
 	}
 	if body := fctx.Request.Body(); len(body) > 0 {
@@ -433,9 +458,39 @@ func attachBody(st *state) bool {
 	return false
 }
 
-// streamThreshold is the body size above which bodies stream through
+// bodyReader lends the server's request stream to the upstream request
+// without giving it ownership; it remembers whether the stream was read to
+// its end.
+type bodyReader struct {
+	r         io.Reader
+	size, got int // size is -1 for a chunked body
+	eof       bool
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.r == nil {
+		return 0, io.EOF
+	}
+	n, err := b.r.Read(p)
+	b.got += n
+	if err == io.EOF || (b.size >= 0 && b.got >= b.size) {
+		b.eof = true
+	}
+	return n, err
+}
+
+// bodyUnread reports whether the client's streamed body was not read to
+// its end: the rest of it is still on the connection, where the server
+// would take it for the next request, so the connection must close.
+func (st *state) bodyUnread() bool {
+	return st.fctx.Request.IsBodyStream() && !st.clientBody.eof
+}
+
+// StreamThreshold is the body size above which bodies stream through
 // instead of being read whole (with no plugin needing the whole body).
-const streamThreshold = 1 << 20
+const StreamThreshold = 1 << 20
+
+const streamThreshold = StreamThreshold
 
 // needsWholeBody reports whether a plugin reads or rewrites the response
 // body, which then cannot be streamed.
@@ -506,6 +561,11 @@ type clientKey struct {
 func (srv *Server) forward(st *state) {
 	fctx, svc, up := st.fctx, st.service, &st.up
 	uri := up.URI()
+	// fasthttp turns URI userinfo into an Authorization header when it
+	// writes the request; the client's never reaches the upstream (the
+	// guard refuses it already, this is the second lock).
+	uri.SetUsername("")
+	uri.SetPassword("")
 	uri.SetPath(st.upPath)
 	uri.SetQueryString(st.upQuery)
 	scheme := st.upScheme
@@ -554,6 +614,13 @@ func (srv *Server) forward(st *state) {
 	if lastErr != nil {
 		st.failed = true
 		resp.Reset()
+		if status, msg := httpguard.BodyError(fctx.Conn()); status != 0 {
+			// The client's body failed (bad framing, timeout): its fault,
+			// not the upstream's; the connection cannot go on.
+			srv.errorResponse(fctx, status, msg, st.reqID())
+			fctx.SetConnectionClose()
+			return
+		}
 		if isTimeout(lastErr) {
 			srv.errorResponse(fctx, fasthttp.StatusGatewayTimeout, msgTimeout, st.reqID())
 		} else {
@@ -777,6 +844,10 @@ func (srv *Server) failLate(st *state, f *chain.Fault) bool {
 // logPhase runs log-phase plugins on a detached copy of the request and
 // response, after the handler returns, so the client does not wait.
 func (srv *Server) logPhase(st *state) bool {
+	if st.bodyUnread() {
+		st.fctx.SetConnectionClose()
+		httpguard.Linger(st.fctx.Conn())
+	}
 	hasLog := false
 	for _, in := range st.plan.Ran() {
 		if in.Has(hostabi.PhaseLog) {
@@ -808,6 +879,39 @@ func (srv *Server) logPhase(st *state) bool {
 		}
 	}()
 	return true
+}
+
+// ServerError answers a request the server could not read (fasthttp's
+// error handler) with Kong's error body for status, never echoing the
+// request; a body failure the guard saw decides the status.
+func (srv *Server) ServerError(fctx *fasthttp.RequestCtx, status int) {
+	fctx.Response.Reset()
+	if s, msg := httpguard.BodyError(fctx.Conn()); s != 0 {
+		srv.errorResponse(fctx, s, msg, newRequestID())
+		srv.serverHeader(fctx)
+		return
+	}
+	msg := httpguard.MsgBadRequest
+	switch status {
+	case fasthttp.StatusRequestTimeout:
+		msg = httpguard.MsgTimeout
+	case fasthttp.StatusRequestEntityTooLarge:
+		msg = "Payload too large"
+	case fasthttp.StatusRequestHeaderFieldsTooLarge:
+		status, msg = fasthttp.StatusBadRequest, httpguard.MsgHeaderTooLarge
+	default:
+		status = fasthttp.StatusBadRequest
+	}
+	srv.errorResponse(fctx, status, msg, newRequestID())
+	srv.serverHeader(fctx)
+}
+
+// serverHeader sets Kong's Server header on an answer of Gatehouse's own,
+// when server_tokens are on.
+func (srv *Server) serverHeader(fctx *fasthttp.RequestCtx) {
+	if srv.headers.server {
+		fctx.Response.Header.Set("Server", srv.serverToken)
+	}
 }
 
 // errorResponse writes Kong's error body in the format the Accept header
