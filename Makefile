@@ -26,11 +26,12 @@ vet:
 # .ci/services installs (from Debian's packages, when missing) and starts the
 # real servers the tests use, on loopback, and prints their addresses.
 # The second pass runs under the race detector (allocation counts mean
-# nothing there, so those tests run in the first pass only).
+# nothing there, and the soak runs a separately built binary, so those
+# tests run in the first pass only).
 test: fmt vet
 	@env_file=$$(mktemp) && .ci/services start > $$env_file && . $$env_file && rm -f $$env_file && \
 	$(GO) test -count=1 -timeout 15m ./... && \
-	$(GO) test -race -count=1 -timeout 15m -skip 'Allocs' ./...
+	$(GO) test -race -count=1 -timeout 15m -skip 'Allocs|Soak' ./...
 
 # Microbenchmarks (benchstat-friendly), then the side-by-side proxy
 # comparison with nginx (needs `apt-get install nginx wrk`).
