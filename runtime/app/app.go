@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/cache"
 	"github.com/gatehouse/gatehouse/runtime/config"
 	"github.com/gatehouse/gatehouse/runtime/httpguard"
+	"github.com/gatehouse/gatehouse/runtime/memreturn"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	proxyserver "github.com/gatehouse/gatehouse/runtime/proxy"
 	"github.com/gatehouse/gatehouse/runtime/snapshot"
@@ -137,6 +138,7 @@ type Node struct {
 	addrs       map[string][]string
 	wg          sync.WaitGroup
 	requests    atomic.Int64
+	stopMemory  context.CancelFunc
 	configMu    sync.Mutex
 	configSum   string
 }
@@ -278,6 +280,15 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			}
 		}
 	}
+	// After a burst of traffic, memory goes back to the system once the
+	// node has been quiet for a few seconds.
+	memCtx, stopMemory := context.WithCancel(context.Background())
+	n.stopMemory = stopMemory
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		(&memreturn.Watcher{Activity: n.requests.Load}).Run(memCtx)
+	}()
 	log.Info("gatehouse started", "version", Version, "database", st.Backend().Name(), "admin", n.addrs["admin"], "proxy", n.addrs["proxy"])
 	return n, nil
 }
@@ -453,6 +464,9 @@ func (n *Node) close(ctx context.Context) error {
 	// serving when Shutdown ran (Shutdown alone would miss it).
 	for _, ln := range n.listeners {
 		ln.Close()
+	}
+	if n.stopMemory != nil {
+		n.stopMemory()
 	}
 	n.wg.Wait()
 	if n.cluster != nil {
