@@ -684,6 +684,12 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 	if !verrs.Empty() {
 		return nil, SchemaViolation(verrs)
 	}
+	if old != nil {
+		// The entity keeps its primary key: Kong validates an id given in
+		// the body but writes the row the URL named (its UPDATE leaves key
+		// columns out), so a PATCH cannot move an entity to another id.
+		rec["id"] = old["id"]
+	}
 	if err := checkPluginScope(ps, rec); err != nil {
 		return nil, err
 	}

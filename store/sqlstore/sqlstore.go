@@ -264,8 +264,17 @@ func (t *sqlTx) Insert(row *store.Row) error {
 
 func (t *sqlTx) Replace(row *store.Row) error {
 	t.touch(row.Entity)
-	if err := t.exec(`UPDATE entities SET data = ? WHERE entity = ? AND id = ?`, string(row.Data), row.Entity, row.ID); err != nil {
+	res, err := t.tx.ExecContext(t.ctx, t.b.dialect.Rebind(`UPDATE entities SET data = ? WHERE entity = ? AND id = ?`), string(row.Data), row.Entity, row.ID)
+	if err != nil {
 		return err
+	}
+	// Nothing replaced (the row went away since it was read, or the id is
+	// not the stored one): writing its index rows would leave entries for
+	// an entity that does not exist, holding its unique values forever.
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return store.ErrNotFound
 	}
 	if err := t.deleteIndexes(row.Entity, row.ID); err != nil {
 		return err
