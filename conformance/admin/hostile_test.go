@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -76,5 +77,61 @@ func TestPatchBodyIDIgnored(t *testing.T) {
 		bad := c.json("PATCH", "/services/"+id, map[string]any{"id": "nope"})
 		expect(t, bad, http.StatusBadRequest, "invalid id")
 		equal(t, "invalid id code", bad.get("code"), 2.0)
+	})
+}
+
+// TestJSONStringsKeptAsSent: a JSON body's strings reach the schema as sent.
+// encoding/json would turn invalid UTF-8 and unpaired \u surrogate escapes
+// into U+FFFD and the entity would be stored with other text than was sent.
+// Invalid UTF-8 is refused by the schema as in form bodies; an unpaired
+// surrogate is a JSON error, as lua-cjson refuses it.
+func TestJSONStringsKeptAsSent(t *testing.T) {
+	hostileBackends(t, func(t *testing.T, c *client) {
+		cases := []struct {
+			name    string
+			body    string
+			status  int
+			message string // exact message, for errors
+			check   func(r *response)
+		}{
+			{"raw invalid byte in a name", "{\"host\":\"x\",\"name\":\"a\xffb\"}", 400,
+				"schema violation (name: invalid utf-8 character sequence detected at position 2)", nil},
+			{"raw invalid byte in a tag", "{\"host\":\"x\",\"tags\":[\"ok\",\"t\xc3\"]}", 400,
+				"schema violation (tags.2: invalid utf-8 character sequence detected at position 2)", nil},
+			{"raw invalid byte in a key", "{\"host\":\"x\",\"n\xe9\":1}", 400, "", func(r *response) {
+				if r.str("name") != "schema violation" {
+					t.Errorf("unknown field with an invalid byte: %s", r.raw)
+				}
+			}},
+			{"lone high surrogate", `{"host":"x","name":"\ud800"}`, 400, "Cannot parse JSON body", nil},
+			{"lone low surrogate", `{"host":"x","tags":["\udc00x"]}`, 400, "Cannot parse JSON body", nil},
+			{"high surrogate then no low", `{"host":"x","name":"\ud800\u0041"}`, 400, "Cannot parse JSON body", nil},
+			{"surrogate in a key", `{"host":"x","\udfff":1}`, 400, "Cannot parse JSON body", nil},
+			{"surrogate pair", `{"host":"x","name":"smile-\ud83d\ude00"}`, 201, "", func(r *response) {
+				equal(t, "name", r.get("name"), "smile-\U0001F600")
+			}},
+			{"escaped backslash before u", `{"host":"x","tags":["\\ud800"]}`, 201, "", func(r *response) {
+				equal(t, "tags", r.get("tags"), []any{`\ud800`})
+			}},
+			{"valid multibyte", "{\"host\":\"x\",\"name\":\"caf\xc3\xa9\"}", 201, "", func(r *response) {
+				equal(t, "name", r.get("name"), "café")
+			}},
+		}
+		for _, tc := range cases {
+			r := c.do("POST", "/services", "application/json", []byte(tc.body))
+			expect(t, r, tc.status, tc.name)
+			if tc.message != "" {
+				equal(t, tc.name+": message", r.get("message"), tc.message)
+			}
+			if tc.check != nil {
+				tc.check(r)
+			}
+		}
+		// Nothing was stored with a replacement character.
+		all := c.get("/services?size=1000")
+		expect(t, all, http.StatusOK, "list")
+		if strings.ContainsRune(string(all.raw), '\uFFFD') || strings.Contains(string(all.raw), `\ufffd`) {
+			t.Errorf("a stored service holds U+FFFD: %s", all.raw)
+		}
 	})
 }
