@@ -893,6 +893,11 @@ func (s *Store) Delete(ctx context.Context, entity, key string) (found bool, err
 			return err
 		}
 		found = true
+		if e.Name == "ca_certificates" {
+			if err := caCertificateInUse(tx, rec["id"].(string)); err != nil {
+				return err
+			}
+		}
 		events, err = s.deleteCascade(tx, e, rec)
 		return err
 	})
@@ -901,6 +906,45 @@ func (s *Store) Delete(ctx context.Context, entity, key string) (found bool, err
 	}
 	s.bus.Publish(events...)
 	return found, nil
+}
+
+// caCertificateInUse refuses the removal of a CA certificate that a
+// service, or a plugin's config, still lists in its ca_certificates, as
+// Kong's ca_certificates DAO does (the list is not a foreign key, so the
+// reference index does not know it).
+func caCertificateInUse(tx Tx, id string) error {
+	for _, entity := range []string{"services", "plugins"} {
+		after := ""
+		for {
+			rows, err := tx.List(entity, RowQuery{AfterID: after, Limit: MaxPageSize})
+			if err != nil {
+				return wrapDB(err)
+			}
+			for _, row := range rows {
+				rec, err := decodeRow(row)
+				if err != nil {
+					return err
+				}
+				list := rec["ca_certificates"]
+				if entity == "plugins" {
+					cfg, _ := rec["config"].(map[string]any)
+					list = cfg["ca_certificates"]
+				}
+				ids, _ := list.([]any)
+				for _, v := range ids {
+					if v == id {
+						return &Error{Code: CodeReferencedByOthers,
+							Message: fmt.Sprintf("ca certificate %s is still referenced by %s (id = %s)", id, entity, rec["id"])}
+					}
+				}
+			}
+			if len(rows) < MaxPageSize {
+				break
+			}
+			after = rows[len(rows)-1].ID
+		}
+	}
+	return nil
 }
 
 func (s *Store) deleteCascade(tx Tx, e *Entity, rec map[string]any) ([]Event, error) {

@@ -135,3 +135,35 @@ func TestJSONStringsKeptAsSent(t *testing.T) {
 		}
 	})
 }
+
+// TestCACertificateInUse: Kong refuses to delete a CA certificate a service
+// still lists in ca_certificates (400, code 19 "referenced by others"; its
+// ca_certificates DAO checks before deleting). Ours deleted it (204) and
+// left the service pointing at nothing.
+func TestCACertificateInUse(t *testing.T) {
+	hostileBackends(t, func(t *testing.T, c *client) {
+		cert, _ := selfSigned(t, "ca.hostile.test")
+		ca := c.json("POST", "/ca_certificates", map[string]any{"cert": cert})
+		expect(t, ca, http.StatusCreated, "create CA")
+		caID := ca.str("id")
+		// Services before and after the referencing one, so it is found
+		// among others.
+		for _, n := range []string{"a-first", "z-last"} {
+			expect(t, c.json("POST", "/services", map[string]any{"name": n, "url": "https://x.test"}), http.StatusCreated, n)
+		}
+		svc := c.json("POST", "/services", map[string]any{"name": "tls", "url": "https://x.test", "ca_certificates": []string{caID}})
+		expect(t, svc, http.StatusCreated, "create service")
+
+		del := c.do("DELETE", "/ca_certificates/"+caID, "", nil)
+		expect(t, del, http.StatusBadRequest, "delete referenced CA")
+		equal(t, "code", del.get("code"), 19.0)
+		equal(t, "name", del.get("name"), "referenced by others")
+		equal(t, "message", del.get("message"), "ca certificate "+caID+" is still referenced by services (id = "+svc.str("id")+")")
+		expect(t, c.get("/ca_certificates/"+caID), http.StatusOK, "CA kept")
+
+		// Once no service lists it, it goes.
+		expect(t, c.json("PATCH", "/services/tls", map[string]any{"ca_certificates": nil}), http.StatusOK, "unlist CA")
+		expect(t, c.do("DELETE", "/ca_certificates/"+caID, "", nil), http.StatusNoContent, "delete unreferenced CA")
+		expect(t, c.get("/ca_certificates/"+caID), http.StatusNotFound, "CA gone")
+	})
+}
