@@ -167,3 +167,48 @@ func TestCACertificateInUse(t *testing.T) {
 		expect(t, c.get("/ca_certificates/"+caID), http.StatusNotFound, "CA gone")
 	})
 }
+
+// TestNestedPutByKeyTwice: PUT on a nested path named by its endpoint key
+// (a credential's username or key, an acl's group, a target, a route's or
+// plugin instance's name) is Kong's upsert_by_<key>: the key from the URL is
+// written every time. Ours wrote it only when the entity was new, so the
+// second identical PUT failed (username, group, target: required field
+// missing) or silently cleared the name (routes, plugin instance_name) or
+// replaced a key-auth key with a generated one.
+func TestNestedPutByKeyTwice(t *testing.T) {
+	hostileBackends(t, func(t *testing.T, c *client) {
+		expect(t, c.form("POST", "/consumers", "username=c"), http.StatusCreated, "consumer")
+		expect(t, c.form("POST", "/services", "name=s", "host=x"), http.StatusCreated, "service")
+		expect(t, c.form("POST", "/upstreams", "name=u"), http.StatusCreated, "upstream")
+		cases := []struct {
+			path, field, value string
+			first, second      []string
+		}{
+			{"/consumers/c/basic-auth/alice", "username", "alice", []string{"password=one"}, []string{"password=two", "tags=second"}},
+			{"/consumers/c/key-auth/the-key", "key", "the-key", nil, []string{"tags=second"}},
+			{"/consumers/c/acls/admins", "group", "admins", nil, []string{"tags=second"}},
+			{"/upstreams/u/targets/10.0.0.1:8080", "target", "10.0.0.1:8080", []string{"weight=5"}, []string{"weight=7", "tags=second"}},
+			{"/services/s/routes/r", "name", "r", []string{"paths=/r"}, []string{"paths=/r", "tags=second"}},
+			{"/services/s/plugins/inst", "instance_name", "inst", []string{"name=basic-auth"}, []string{"name=basic-auth", "tags=second"}},
+			{"/consumers/c2", "username", "c2", nil, []string{"tags=second"}},
+		}
+		for _, tc := range cases {
+			one := c.form("PUT", tc.path, tc.first...)
+			expect(t, one, http.StatusOK, "first PUT "+tc.path)
+			equal(t, tc.path+" first "+tc.field, one.get(tc.field), tc.value)
+			two := c.form("PUT", tc.path, tc.second...)
+			expect(t, two, http.StatusOK, "second PUT "+tc.path)
+			equal(t, tc.path+" id", two.get("id"), one.get("id"))
+			equal(t, tc.path+" second "+tc.field, two.get(tc.field), tc.value)
+			equal(t, tc.path+" tags", two.get("tags"), []any{"second"})
+			got := c.get(tc.path)
+			expect(t, got, http.StatusOK, "GET "+tc.path)
+			equal(t, tc.path+" stored "+tc.field, got.get(tc.field), tc.value)
+		}
+		// The URL's key wins over one in the body, as in Kong.
+		r := c.json("PUT", "/consumers/c/basic-auth/alice", map[string]any{"username": "mallory", "password": "x"})
+		expect(t, r, http.StatusOK, "PUT with another username in the body")
+		equal(t, "username from the URL", r.get("username"), "alice")
+		expect(t, c.get("/basic-auths/mallory"), http.StatusNotFound, "no mallory")
+	})
+}

@@ -375,6 +375,13 @@ func (s *Server) upsert(c *fiber.Ctx, t *target, parent map[string]any) error {
 		switch {
 		case err == nil:
 			key = cur["id"].(string)
+			// Kong's upsert_by_<key>: the key the URL names it by is
+			// written again, whatever the body says, or the replacement
+			// would lose it (a required field, or a name cleared, or a
+			// key-auth key regenerated).
+			if field := keyField(t.entity); field != "" && !store.IsUUID(t.key) {
+				in[field] = t.key
+			}
 		case !store.IsNotFound(err):
 			return s.fail(c, err)
 		case t.entity.Name == "acls" && !store.IsUUID(key):
@@ -396,6 +403,18 @@ func (s *Server) upsert(c *fiber.Ctx, t *target, parent map[string]any) error {
 		return s.fail(c, err)
 	}
 	return s.entityJSON(c, fiber.StatusOK, t.entity, rec)
+}
+
+// keyField is the field a nested URL names an entity by in place of its
+// id: the group of an acl, the target of a target, else the endpoint key.
+func keyField(e *store.Entity) string {
+	switch e.Name {
+	case "acls":
+		return "group"
+	case "targets":
+		return "target"
+	}
+	return e.EndpointKey
 }
 
 // entityJSON writes one entity, with the fields Kong adds on output: a
