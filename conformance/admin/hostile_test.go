@@ -212,3 +212,36 @@ func TestNestedPutByKeyTwice(t *testing.T) {
 		expect(t, c.get("/basic-auths/mallory"), http.StatusNotFound, "no mallory")
 	})
 }
+
+// TestEmptyListOptions: Kong refuses ?tags= with an empty value ("invalid
+// option (tags: cannot be null)", code 11) and an empty ?size= ("size must
+// be a number", code 9); ours listed everything, unfiltered.
+func TestEmptyListOptions(t *testing.T) {
+	node := startNode(t, nil)
+	c := &client{t: t, base: "http://" + node.Addr("admin")}
+	expect(t, c.form("POST", "/consumers", "username=c", "tags=t"), http.StatusCreated, "consumer")
+	cases := []struct {
+		path    string
+		status  int
+		code    float64
+		message string
+	}{
+		{"/consumers?tags=", 400, 11, "invalid option (tags: cannot be null)"},
+		{"/consumers?tags", 400, 11, "invalid option (tags: cannot be null)"},
+		{"/consumers/c/acls?tags=", 400, 11, "invalid option (tags: cannot be null)"},
+		{"/consumers?size=", 400, 9, "size must be a number"},
+		{"/consumers?size", 400, 9, "size must be a number"},
+		{"/consumers?tags=t", 200, 0, ""},
+		{"/consumers?size=1", 200, 0, ""},
+	}
+	for _, tc := range cases {
+		r := c.get(tc.path)
+		expect(t, r, tc.status, tc.path)
+		if tc.code != 0 {
+			equal(t, tc.path+" code", r.get("code"), tc.code)
+			equal(t, tc.path+" message", r.get("message"), tc.message)
+		}
+	}
+	r := c.get("/consumers?tags=")
+	equal(t, "options", r.get("options"), map[string]any{"tags": "cannot be null"})
+}

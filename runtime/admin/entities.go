@@ -203,6 +203,10 @@ func foreignID(v any) string {
 func pageSize(c *fiber.Ctx) (int, error) {
 	raw := c.Query("size")
 	if raw == "" {
+		if c.Context().QueryArgs().Has("size") {
+			// ?size= or ?size: Kong's tonumber of null (or true) fails.
+			return 0, store.InvalidSize("size must be a number")
+		}
 		return 0, nil
 	}
 	f, err := strconv.ParseFloat(raw, 64)
@@ -279,6 +283,11 @@ func (s *Server) list(c *fiber.Ctx, t *target, parent map[string]any) error {
 	size, err := pageSize(c)
 	if err != nil {
 		return s.fail(c, err)
+	}
+	if c.Query("tags") == "" && c.Context().QueryArgs().Has("tags") {
+		// Kong: an empty ?tags= is null, not "no filter".
+		return s.fail(c, &store.Error{Code: store.CodeInvalidOptions, Message: "invalid option (tags: cannot be null)",
+			Fields: schema.Errors{"tags": "cannot be null"}})
 	}
 	tags, anyTag, err := parseTags(c.Query("tags"))
 	if err != nil {
