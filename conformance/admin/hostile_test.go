@@ -245,3 +245,36 @@ func TestEmptyListOptions(t *testing.T) {
 	r := c.get("/consumers?tags=")
 	equal(t, "options", r.get("options"), map[string]any{"tags": "cannot be null"})
 }
+
+// TestCrossNodeDeleteRace: two nodes share a Postgres database; one creates
+// a route for a service while the other deletes that service. Exactly one
+// may win: either the route exists and so does its service, or the delete
+// went through and the route was refused. Each node serialises only its own
+// writes, so both used to commit, leaving routes that named a deleted
+// service.
+func TestCrossNodeDeleteRace(t *testing.T) {
+	settings := pgSettings(t)
+	a := &client{t: t, base: "http://" + startNode(t, settings).Addr("admin")}
+	b := &client{t: t, base: "http://" + startNode(t, settings).Addr("admin")}
+	for i := 0; i < 30; i++ {
+		svc := a.form("POST", "/services", "host=race.test")
+		expect(t, svc, http.StatusCreated, "service")
+		id := svc.str("id")
+		var route, del *response
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			route = a.json("POST", "/routes", map[string]any{"paths": []string{"/race"}, "service": map[string]any{"id": id}})
+		}()
+		del = b.do("DELETE", "/services/"+id, "", nil)
+		<-done
+		routeMade := route.status == http.StatusCreated
+		serviceGone := a.get("/services/"+id).status == http.StatusNotFound
+		if routeMade && serviceGone {
+			t.Fatalf("round %d: route %s was created for service %s, which was deleted (delete answered %d)", i, route.str("id"), id, del.status)
+		}
+		if routeMade {
+			expect(t, a.do("DELETE", "/routes/"+route.str("id"), "", nil), http.StatusNoContent, "clean route")
+		}
+	}
+}

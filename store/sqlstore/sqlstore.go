@@ -33,6 +33,13 @@ type Dialect struct {
 	// IsConnLost reports whether err means the pooled connection was dead
 	// (the server restarted or cut it); nil means never.
 	IsConnLost func(err error) bool
+	// WriteLock, when set, runs first in every write transaction and must
+	// take a lock held until the transaction ends. Nodes sharing a
+	// database serialise their writes with it, so that the checks a write
+	// makes (a foreign key's entity exists, nothing references what is
+	// deleted) see every write committed before it; writeMu only orders
+	// one node's writes.
+	WriteLock string
 }
 
 // maxBeginAttempts bounds how many dead pooled connections a transaction
@@ -106,6 +113,12 @@ func (b *Backend) Update(ctx context.Context, fn func(store.Tx) error) error {
 	tx, err := b.begin(ctx, b.writer, nil)
 	if err != nil {
 		return fmt.Errorf("%s: begin write: %w", b.dialect.Name, err)
+	}
+	if b.dialect.WriteLock != "" {
+		if _, err := tx.ExecContext(ctx, b.dialect.WriteLock); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("%s: write lock: %w", b.dialect.Name, err)
+		}
 	}
 	stx := &sqlTx{b: b, tx: tx, ctx: ctx}
 	if err := fn(stx); err != nil {
