@@ -279,6 +279,11 @@ func (s *Store) write(ctx context.Context, entity, key string, input map[string]
 		verb := map[writeMode]string{modeInsert: "create", modeUpdate: "update", modeUpsert: "create or update"}[mode]
 		return nil, OperationUnsupported(fmt.Sprintf("cannot %s '%s' entities when not using a database", verb, e.Name))
 	}
+	if mode == modeUpsert && !IsUUID(key) && e.EndpointKey == "" && e.Name != "certificates" {
+		// Named by its id only (Kong's /certificates/{name} is the
+		// exception: an SNI name, or a new certificate).
+		return nil, InvalidPrimaryKey(schema.Errors{"id": "expected a valid UUID"})
+	}
 	var events []Event
 	var out map[string]any
 	err = s.backend.Update(ctx, func(tx Tx) error {

@@ -278,3 +278,44 @@ func TestCrossNodeDeleteRace(t *testing.T) {
 		}
 	}
 }
+
+// TestPutByKeyWithoutEndpointKey: an entity with no endpoint key (CA
+// certificates, acls at the top level) is named by its id only; Kong's
+// upsert refuses another key as an invalid primary key (400, code 1).
+// Ours created a new entity under a random id on every such PUT.
+func TestPutByKeyWithoutEndpointKey(t *testing.T) {
+	node := startNode(t, nil)
+	c := &client{t: t, base: "http://" + node.Addr("admin")}
+	cert, _ := selfSigned(t, "ca.put.test")
+	expect(t, c.form("POST", "/consumers", "username=c"), http.StatusCreated, "consumer")
+	cases := []struct {
+		path string
+		body map[string]any
+	}{
+		{"/ca_certificates/my-ca", map[string]any{"cert": cert}},
+		{"/acls/admins", map[string]any{"group": "admins", "consumer": map[string]any{"username": "c"}}},
+	}
+	for _, tc := range cases {
+		for round := 0; round < 2; round++ {
+			r := c.json("PUT", tc.path, tc.body)
+			expect(t, r, http.StatusBadRequest, tc.path)
+			equal(t, tc.path+" code", r.get("code"), 1.0)
+			equal(t, tc.path+" name", r.get("name"), "invalid primary key")
+			equal(t, tc.path+" message", r.get("message"), `invalid primary key: '{id="expected a valid UUID"}'`)
+			equal(t, tc.path+" fields", r.get("fields"), map[string]any{"id": "expected a valid UUID"})
+		}
+	}
+	for _, list := range []string{"/ca_certificates", "/acls"} {
+		r := c.get(list)
+		expect(t, r, http.StatusOK, list)
+		equal(t, list+" is empty", r.get("data"), []any{})
+	}
+	// By id, PUT creates and then replaces the one entity.
+	const id = "00000000-0000-4000-8000-00000000ca01"
+	expect(t, c.json("PUT", "/ca_certificates/"+id, map[string]any{"cert": cert}), http.StatusOK, "PUT by id")
+	expect(t, c.json("PUT", "/ca_certificates/"+id, map[string]any{"cert": cert, "tags": []string{"x"}}), http.StatusOK, "PUT by id again")
+	r := c.get("/ca_certificates")
+	if n := len(r.get("data").([]any)); n != 1 {
+		t.Errorf("%d CA certificates after two PUTs by id, want 1", n)
+	}
+}
