@@ -373,8 +373,30 @@ func typedContext(c *fiber.Ctx) {
 // one with more is refused rather than cut. The raw body is decoded:
 // Kong does not inflate a Content-Encoding of Admin API bodies either.
 func body(c *fiber.Ctx) (map[string]any, error) {
+	if contentTypeHeaders(c.Request().Header.RawHeaders()) > 1 {
+		// Kong's before_filter: the body could be read either way.
+		return nil, &reqbody.BodyError{Message: "Multiple Content-Type headers not allowed"}
+	}
 	maxArgs, _ := c.Locals(maxPostArgsKey{}).(int)
 	return reqbody.DecodeStrict(string(c.Request().Header.ContentType()), c.Request().Body(), maxArgs)
+}
+
+// contentTypeHeaders counts the Content-Type header lines of a request
+// (fasthttp keeps only the last one's value).
+func contentTypeHeaders(raw []byte) int {
+	n := 0
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		if name, _, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(bytes.TrimSpace(name), []byte("Content-Type")) {
+			n++
+		}
+	}
+	return n
 }
 
 // Node information.
