@@ -362,3 +362,44 @@ func TestMultipleContentTypes(t *testing.T) {
 		t.Errorf("GET with two Content-Types: %d", res.StatusCode)
 	}
 }
+
+// TestCertificateBySNIName: /certificates/{name} names the certificate
+// serving that SNI (Kong's certificates route). DELETE by name used to
+// answer 204 and delete nothing; PUT by the name of an existing SNI created
+// a second certificate (refused, the SNI being taken) instead of replacing
+// the one that serves it.
+func TestCertificateBySNIName(t *testing.T) {
+	hostileBackends(t, func(t *testing.T, c *client) {
+		cert, key := selfSigned(t, "sni.put.test")
+		first := c.json("POST", "/certificates", map[string]any{"cert": cert, "key": key, "snis": []string{"a.test"}})
+		expect(t, first, http.StatusCreated, "certificate")
+		id := first.str("id")
+
+		// PUT by an existing SNI replaces that certificate; the name stays
+		// among the SNIs when the body lists others.
+		put := c.json("PUT", "/certificates/a.test", map[string]any{"cert": cert, "key": key, "snis": []string{"b.test"}, "tags": []string{"put"}})
+		expect(t, put, http.StatusOK, "PUT by SNI")
+		equal(t, "same certificate", put.get("id"), id)
+		equal(t, "snis", put.get("snis"), []any{"a.test", "b.test"})
+		equal(t, "tags", put.get("tags"), []any{"put"})
+		r := c.get("/certificates")
+		equal(t, "one certificate", len(r.get("data").([]any)), 1)
+
+		// PUT by a new name creates a certificate serving it.
+		made := c.form("PUT", "/certificates/c.test", "cert="+cert, "key="+key, "snis[1]=d.test")
+		expect(t, made, http.StatusOK, "PUT by new SNI")
+		equal(t, "new snis", made.get("snis"), []any{"c.test", "d.test"})
+		if made.str("id") == id {
+			t.Error("PUT by a new SNI reused the other certificate")
+		}
+
+		// DELETE by name deletes the certificate serving it, with its SNIs.
+		expect(t, c.do("DELETE", "/certificates/c.test", "", nil), http.StatusNoContent, "DELETE by SNI")
+		expect(t, c.get("/certificates/"+made.str("id")), http.StatusNotFound, "deleted")
+		expect(t, c.get("/snis/d.test"), http.StatusNotFound, "its SNIs too")
+		gone := c.do("DELETE", "/certificates/nope.test", "", nil)
+		expect(t, gone, http.StatusNotFound, "DELETE by unknown SNI")
+		equal(t, "message", gone.get("message"), "SNI not found")
+		expect(t, c.get("/certificates/"+id), http.StatusOK, "the other stays")
+	})
+}

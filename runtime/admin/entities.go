@@ -6,12 +6,14 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 )
 
 // target is what a URL names: a collection or one entity, optionally under a
@@ -192,6 +194,40 @@ func (s *Server) certificateBySNI(ctx context.Context, name string) (map[string]
 		return nil, err
 	}
 	return s.store.Get(ctx, "certificates", foreignID(sni["certificate"]))
+}
+
+// certificatePut prepares PUT /certificates/{id or SNI name} as Kong's
+// certificates route does: a name is the certificate serving that SNI, or a
+// new certificate; the name joins the snis the body lists; a PUT without
+// snis leaves the certificate with none.
+func (s *Server) certificatePut(ctx context.Context, key string, in map[string]any) (string, error) {
+	name := ""
+	if !store.IsUUID(key) {
+		name = key
+		cert, err := s.certificateBySNI(ctx, key)
+		switch {
+		case err == nil:
+			key = cert["id"].(string)
+		case errors.Is(err, errSNINotFound):
+			key = uuid.NewString()
+		default:
+			return "", err
+		}
+	}
+	switch snis := in["snis"].(type) {
+	case []any:
+		if name != "" && !slices.Contains(snis, any(name)) {
+			in["snis"] = append(snis, name)
+		}
+	case string:
+		in["snis"] = []any{snis}
+		if name != "" && name != snis {
+			in["snis"] = []any{snis, name}
+		}
+	case nil:
+		in["snis"] = nil
+	}
+	return key, nil
 }
 
 func foreignID(v any) string {
@@ -402,6 +438,11 @@ func (s *Server) upsert(c *fiber.Ctx, t *target, parent map[string]any) error {
 		}
 		scoped(t, parent, in)
 	}
+	if t.entity.Name == "certificates" && parent == nil {
+		if key, err = s.certificatePut(ctx, key, in); err != nil {
+			return s.fail(c, err)
+		}
+	}
 	var rec map[string]any
 	if key == "" {
 		rec, err = s.store.Insert(ctx, t.entity.Name, in)
@@ -447,6 +488,14 @@ func (s *Server) present(ctx context.Context, e *store.Entity, rec map[string]an
 func (s *Server) remove(c *fiber.Ctx, t *target, parent map[string]any) error {
 	ctx := c.UserContext()
 	key := t.key
+	if t.entity.Name == "certificates" && parent == nil && !store.IsUUID(key) {
+		// DELETE /certificates/{SNI name}: the certificate serving it.
+		cert, err := s.certificateBySNI(ctx, key)
+		if err != nil {
+			return s.fail(c, err)
+		}
+		key = cert["id"].(string)
+	}
 	if parent != nil {
 		cur, err := s.find(ctx, t, parent)
 		if store.IsNotFound(err) {
