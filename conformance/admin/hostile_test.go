@@ -2,6 +2,8 @@ package admin_test
 
 import (
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -402,4 +404,46 @@ func TestCertificateBySNIName(t *testing.T) {
 		equal(t, "message", gone.get("message"), "SNI not found")
 		expect(t, c.get("/certificates/"+id), http.StatusOK, "the other stays")
 	})
+}
+
+// TestTargetsAll: Kong serves GET /upstreams/{u}/targets/all, every target
+// of the upstream with paging (next ends with /targets/all, without size),
+// ignoring filters; other methods there are 405. Ours looked for a target
+// named "all" (404).
+func TestTargetsAll(t *testing.T) {
+	node := startNode(t, nil)
+	c := &client{t: t, base: "http://" + node.Addr("admin")}
+	expect(t, c.form("POST", "/upstreams", "name=u.test"), http.StatusCreated, "upstream")
+	for i := 1; i <= 10; i++ {
+		expect(t, c.form("POST", "/upstreams/u.test/targets", "target=api-"+strconv.Itoa(i)+":80"), http.StatusCreated, "target")
+	}
+	all := c.get("/upstreams/u.test/targets/all")
+	expect(t, all, http.StatusOK, "targets/all")
+	equal(t, "count", len(all.get("data").([]any)), 10)
+	equal(t, "next", all.get("next"), nil)
+
+	seen := map[string]bool{}
+	path := "/upstreams/u.test/targets/all?size=3"
+	for page := 1; path != ""; page++ {
+		r := c.get(path)
+		expect(t, r, http.StatusOK, path)
+		for _, d := range r.get("data").([]any) {
+			seen[d.(map[string]any)["id"].(string)] = true
+		}
+		path = ""
+		if next, ok := r.get("next").(string); ok {
+			off := r.str("offset")
+			if want := "/upstreams/u.test/targets/all?offset=" + url.QueryEscape(off); next != want {
+				t.Fatalf("page %d: next %q, want %q", page, next, want)
+			}
+			path = next + "&size=3"
+		}
+		if page > 5 {
+			t.Fatal("paging does not end")
+		}
+	}
+	equal(t, "paged targets", len(seen), 10)
+	expect(t, c.get("/upstreams/u.test/targets/all?foo=bar"), http.StatusOK, "filters ignored")
+	expect(t, c.get("/upstreams/nope/targets/all"), http.StatusNotFound, "unknown upstream")
+	expect(t, c.form("PATCH", "/upstreams/u.test/targets/all", "weight=1"), http.StatusMethodNotAllowed, "PATCH targets/all")
 }

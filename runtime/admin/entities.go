@@ -108,6 +108,12 @@ func (s *Server) dispatch(c *fiber.Ctx) error {
 			return s.fail(c, err)
 		}
 	}
+	if t.entity.Name == "targets" && parent != nil && t.key == "all" {
+		if c.Method() != fiber.MethodGet {
+			return methodNotAllowed(c)
+		}
+		return s.allTargets(c, t, parent)
+	}
 	if t.key == "" {
 		switch c.Method() {
 		case fiber.MethodGet:
@@ -346,6 +352,27 @@ func (s *Server) list(c *fiber.Ctx, t *target, parent map[string]any) error {
 	if page.Offset != "" {
 		out["offset"] = page.Offset
 		out["next"] = nextLink(c.Path(), page.Offset, c)
+	}
+	return s.json(c, fiber.StatusOK, out)
+}
+
+// allTargets serves GET /upstreams/{u}/targets/all: every target of the
+// upstream, paged, filters ignored; next names this path with the offset
+// only, as Kong's.
+func (s *Server) allTargets(c *fiber.Ctx, t *target, parent map[string]any) error {
+	size, err := pageSize(c)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	page, err := s.store.List(c.UserContext(), "targets", store.ListQuery{Size: size, Offset: c.Query("offset"),
+		ForeignField: t.parentField, ForeignKey: parent["id"].(string)})
+	if err != nil {
+		return s.fail(c, err)
+	}
+	out := map[string]any{"data": page.Data, "next": nil}
+	if page.Offset != "" {
+		out["offset"] = page.Offset
+		out["next"] = c.Path() + "?offset=" + url.QueryEscape(page.Offset)
 	}
 	return s.json(c, fiber.StatusOK, out)
 }
