@@ -447,3 +447,93 @@ func TestTargetsAll(t *testing.T) {
 	expect(t, c.get("/upstreams/nope/targets/all"), http.StatusNotFound, "unknown upstream")
 	expect(t, c.form("PATCH", "/upstreams/u.test/targets/all", "weight=1"), http.StatusMethodNotAllowed, "PATCH targets/all")
 }
+
+// TestPreflightAndCORS: browser clients (Kong Manager, the IAM portal of the
+// training) send CORS preflights and read CORS headers. Kong answers
+// OPTIONS on every route with 204 and the route's methods (Allow and
+// Access-Control-Allow-Methods), serves HEAD wherever it serves GET, and
+// adds Access-Control-Allow-Origin (the request's Origin, else *) and
+// -Credentials to every answer. Ours answered 404 or 405 and sent no CORS
+// headers.
+func TestPreflightAndCORS(t *testing.T) {
+	node := startNode(t, nil)
+	base := "http://" + node.Addr("admin")
+	c := &client{t: t, base: base}
+	expect(t, c.form("POST", "/services", "name=s", "host=x"), http.StatusCreated, "service")
+	expect(t, c.form("POST", "/services/s/routes", "name=r", "paths=/r"), http.StatusCreated, "route")
+	send := func(method, path string, header map[string]string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	const entity = "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"
+	const collection = "GET, HEAD, OPTIONS, POST"
+	const readOnly = "GET, HEAD, OPTIONS"
+	for _, tc := range []struct{ path, allow string }{
+		{"/", readOnly},
+		{"/status", readOnly},
+		{"/routes", collection},
+		{"/routes/test", entity},
+		{"/routes/r", entity},
+		{"/services/s/routes", collection},
+		{"/services/s/routes/r", entity},
+		{"/routes/r/service", entity},
+		{"/plugins/enabled", readOnly},
+		{"/tags", readOnly},
+		{"/tags/x", readOnly},
+		{"/schemas/services", readOnly},
+		{"/schemas/plugins/basic-auth", readOnly},
+		{"/schemas/services/validate", "OPTIONS, POST"},
+		{"/config", "GET, HEAD, OPTIONS, POST"},
+	} {
+		res := send("OPTIONS", tc.path, nil)
+		if res.StatusCode != http.StatusNoContent || res.Header.Get("Allow") != tc.allow ||
+			res.Header.Get("Access-Control-Allow-Methods") != tc.allow {
+			t.Errorf("OPTIONS %s: %d, Allow %q, AC-Allow-Methods %q; want 204, %q", tc.path, res.StatusCode,
+				res.Header.Get("Allow"), res.Header.Get("Access-Control-Allow-Methods"), tc.allow)
+		}
+		if got := res.Header.Get("Access-Control-Allow-Headers"); got != "Content-Type" {
+			t.Errorf("OPTIONS %s: AC-Allow-Headers %q", tc.path, got)
+		}
+	}
+	if res := send("OPTIONS", "/nothing/here", nil); res.StatusCode != http.StatusNotFound {
+		t.Errorf("OPTIONS on no route: %d, want 404", res.StatusCode)
+	}
+	res := send("OPTIONS", "/", map[string]string{"Access-Control-Request-Headers": "X-Header-1,X-Header-2", "Origin": "http://example.com"})
+	if got := res.Header.Get("Access-Control-Allow-Headers"); got != "X-Header-1,X-Header-2" {
+		t.Errorf("AC-Allow-Headers %q", got)
+	}
+	if got := res.Header.Get("Access-Control-Allow-Origin"); got != "http://example.com" {
+		t.Errorf("preflight AC-Allow-Origin %q", got)
+	}
+	// Every answer carries the origin, errors included.
+	for _, path := range []string{"/", "/services", "/services/nope"} {
+		res := send("GET", path, map[string]string{"Origin": "http://example.com", "Access-Control-Request-Method": "PATCH"})
+		if res.Header.Get("Access-Control-Allow-Origin") != "http://example.com" || res.Header.Get("Access-Control-Allow-Credentials") != "true" {
+			t.Errorf("GET %s: AC-Allow-Origin %q, -Credentials %q", path, res.Header.Get("Access-Control-Allow-Origin"), res.Header.Get("Access-Control-Allow-Credentials"))
+		}
+		if res.Header.Get("Access-Control-Allow-Methods") != "" {
+			t.Errorf("GET %s answers AC-Allow-Methods", path)
+		}
+		if res := send("GET", path, nil); res.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("GET %s without Origin: AC-Allow-Origin %q", path, res.Header.Get("Access-Control-Allow-Origin"))
+		}
+	}
+	// HEAD where GET is served.
+	for path, want := range map[string]int{"/": 200, "/services": 200, "/services/s": 200, "/services/nope": 404, "/routes/r/service": 200} {
+		if res := send("HEAD", path, nil); res.StatusCode != want {
+			t.Errorf("HEAD %s: %d, want %d", path, res.StatusCode, want)
+		}
+	}
+}

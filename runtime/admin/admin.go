@@ -138,6 +138,8 @@ func (s *Server) routes() {
 		c.Set("X-Kong-Admin-Latency", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
 		return err
 	})
+	a.Use(cors)
+	a.Options("/*", s.preflight)
 	a.Use(s.readBody)
 	a.Get("/", s.root)
 	a.Get("/status", s.Status)
@@ -160,6 +162,98 @@ func (s *Server) routes() {
 		a.All(p, otherMethods)
 	}
 	a.All("/*", s.dispatch)
+}
+
+// cors adds Kong's CORS headers (cors_filter) to every answer: the
+// request's Origin, else *, with credentials allowed.
+func cors(c *fiber.Ctx) error {
+	origin := c.Get(fiber.HeaderOrigin)
+	if origin == "" {
+		origin = "*"
+	}
+	c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
+	c.Set(fiber.HeaderAccessControlAllowCredentials, "true")
+	return c.Next()
+}
+
+// preflight answers OPTIONS as Kong does on every route: 204 with the
+// route's methods; 404 where no route is.
+func (s *Server) preflight(c *fiber.Ctx) error {
+	methods := s.allowedMethods(splitPath(c.Path()))
+	if methods == "" {
+		return notFound(c)
+	}
+	headers := c.Get(fiber.HeaderAccessControlRequestHeaders)
+	if headers == "" {
+		headers = "Content-Type"
+	}
+	c.Set(fiber.HeaderAllow, methods)
+	c.Set(fiber.HeaderAccessControlAllowMethods, methods)
+	c.Set(fiber.HeaderAccessControlAllowHeaders, headers)
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// allowedMethods lists, as Kong's OPTIONS handler does, the methods of the
+// route a path matches ("" for none).
+func (s *Server) allowedMethods(segs []string) string {
+	const (
+		readOnly   = "GET, HEAD, OPTIONS"
+		postOnly   = "OPTIONS, POST"
+		collection = "GET, HEAD, OPTIONS, POST"
+		entity     = "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"
+	)
+	n := len(segs)
+	if n == 0 {
+		return readOnly
+	}
+	switch segs[0] {
+	case "status", "endpoints":
+		if n == 1 {
+			return readOnly
+		}
+		return ""
+	case "tags":
+		if n <= 2 {
+			return readOnly
+		}
+		return ""
+	case "config":
+		if n == 1 {
+			return collection
+		}
+		return ""
+	case "schemas":
+		switch {
+		case n == 2:
+			return readOnly
+		case n == 3 && segs[2] == "validate":
+			return postOnly
+		case n == 3 && segs[1] == "plugins":
+			return readOnly
+		}
+		return ""
+	case "plugins":
+		if n == 2 && segs[1] == "enabled" {
+			return readOnly
+		}
+	case "upstreams":
+		switch {
+		case n == 3 && segs[2] == "health":
+			return readOnly
+		case n == 4 && segs[2] == "targets" && segs[3] == "all":
+			return readOnly
+		case (n == 5 || n == 6) && segs[2] == "targets" && (segs[n-1] == "healthy" || segs[n-1] == "unhealthy"):
+			return postOnly
+		}
+	}
+	t, ok := s.resolve(segs)
+	switch {
+	case !ok:
+		return ""
+	case t.key == "" && t.toOne == nil:
+		return collection
+	}
+	return entity
 }
 
 // otherMethods answers a method the fixed endpoint does not serve with 405.

@@ -109,14 +109,14 @@ func (s *Server) dispatch(c *fiber.Ctx) error {
 		}
 	}
 	if t.entity.Name == "targets" && parent != nil && t.key == "all" {
-		if c.Method() != fiber.MethodGet {
+		if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
 			return methodNotAllowed(c)
 		}
 		return s.allTargets(c, t, parent)
 	}
 	if t.key == "" {
 		switch c.Method() {
-		case fiber.MethodGet:
+		case fiber.MethodGet, fiber.MethodHead:
 			return s.list(c, t, parent)
 		case fiber.MethodPost:
 			return s.create(c, t, parent)
@@ -124,7 +124,7 @@ func (s *Server) dispatch(c *fiber.Ctx) error {
 		return methodNotAllowed(c)
 	}
 	switch c.Method() {
-	case fiber.MethodGet:
+	case fiber.MethodGet, fiber.MethodHead:
 		rec, err := s.find(ctx, t, parent)
 		if err != nil {
 			return s.fail(c, err)
@@ -552,7 +552,7 @@ func (s *Server) toOne(c *fiber.Ctx, t *target) error {
 		return notFound(c)
 	}
 	switch c.Method() {
-	case fiber.MethodGet:
+	case fiber.MethodGet, fiber.MethodHead:
 		rec, err := s.store.Get(ctx, t.toOne.Reference, id)
 		if err != nil {
 			return s.fail(c, err)
