@@ -474,7 +474,10 @@ func (s *Store) schemaFor(e *Entity, rec map[string]any) (*schema.Schema, *Plugi
 	if e.Name != "plugins" {
 		return e.Schema, nil, nil
 	}
-	name, _ := rec["name"].(string)
+	name, isString := rec["name"].(string)
+	if v, given := rec["name"]; given && v != nil && !isString {
+		return e.Schema, nil, schema.Errors{"name": "expected a string"}
+	}
 	if name == "" {
 		return e.Schema, nil, schema.Errors{"name": "required field missing"}
 	}

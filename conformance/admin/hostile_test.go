@@ -537,3 +537,19 @@ func TestPreflightAndCORS(t *testing.T) {
 		}
 	}
 }
+
+// TestPluginNameWrongType: a plugin name that is not a string is "expected
+// a string", as Kong's schema says, not "required field missing".
+func TestPluginNameWrongType(t *testing.T) {
+	node := startNode(t, nil)
+	c := &client{t: t, base: "http://" + node.Addr("admin")}
+	for _, body := range []map[string]any{{"name": 5}, {"name": []string{"key-auth"}}, {"name": map[string]any{}}, {"name": true}} {
+		for _, path := range []string{"/plugins", "/schemas/plugins/validate"} {
+			r := c.json("POST", path, body)
+			expect(t, r, http.StatusBadRequest, path)
+			equal(t, path+" message", r.get("message"), "schema violation (name: expected a string)")
+		}
+	}
+	r := c.json("POST", "/plugins", map[string]any{"name": nil})
+	equal(t, "null name", r.get("message"), "schema violation (name: required field missing)")
+}
