@@ -553,3 +553,20 @@ func TestPluginNameWrongType(t *testing.T) {
 	r := c.json("POST", "/plugins", map[string]any{"name": nil})
 	equal(t, "null name", r.get("message"), "schema violation (name: required field missing)")
 }
+
+// TestMultipartUnparsableDisposition: a multipart part whose
+// Content-Disposition does not parse (here a repeated name parameter) is a
+// malformed body (400), not a part silently left out of the entity.
+func TestMultipartUnparsableDisposition(t *testing.T) {
+	node := startNode(t, nil)
+	c := &client{t: t, base: "http://" + node.Addr("admin")}
+	body := "--XX\r\nContent-Disposition: form-data; name=\"host\"\r\n\r\nx\r\n" +
+		"--XX\r\nContent-Disposition: form-data; name=\"name\"; name=\"evil\"\r\n\r\nmp\r\n--XX--\r\n"
+	r := c.do("POST", "/services", "multipart/form-data; boundary=XX", []byte(body))
+	expect(t, r, http.StatusBadRequest, "repeated name parameter")
+	equal(t, "message", r.get("message"), "malformed multipart/form-data body")
+	// Unnamed parts are still ignored, as in Kong.
+	body = "--XX\r\nContent-Disposition: form-data; name=\"host\"\r\n\r\nx\r\n" +
+		"--XX\r\nContent-Disposition: form-data\r\n\r\nnoname\r\n--XX--\r\n"
+	expect(t, c.do("POST", "/services", "multipart/form-data; boundary=XX", []byte(body)), http.StatusCreated, "unnamed part")
+}
