@@ -570,3 +570,20 @@ func TestMultipartUnparsableDisposition(t *testing.T) {
 		"--XX\r\nContent-Disposition: form-data\r\n\r\nnoname\r\n--XX--\r\n"
 	expect(t, c.do("POST", "/services", "multipart/form-data; boundary=XX", []byte(body)), http.StatusCreated, "unnamed part")
 }
+
+// TestConfigNeedsDBLess: with a database, Kong answers /config (GET and
+// POST) with 400 "this endpoint is only available when Kong is configured
+// to not use a database"; ours exported everything on GET and said 404 on
+// POST.
+func TestConfigNeedsDBLess(t *testing.T) {
+	node := startNode(t, nil)
+	c := &client{t: t, base: "http://" + node.Addr("admin")}
+	const msg = "this endpoint is only available when Kong is configured to not use a database"
+	for _, r := range []*response{
+		c.get("/config"),
+		c.form("POST", "/config", "config=_format_version: \"3.0\"\n"),
+	} {
+		expect(t, r, http.StatusBadRequest, "/config")
+		equal(t, "message", r.get("message"), msg)
+	}
+}

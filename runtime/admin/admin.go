@@ -685,7 +685,16 @@ func (s *Server) tags(c *fiber.Ctx) error {
 
 // DB-less configuration.
 
+// dbOnlyConfig is Kong's answer to /config on a node with a database.
+func (s *Server) dbOnlyConfig(c *fiber.Ctx) error {
+	return s.json(c, fiber.StatusBadRequest, map[string]any{
+		"message": "this endpoint is only available when Kong is configured to not use a database"})
+}
+
 func (s *Server) getConfig(c *fiber.Ctx) error {
+	if !s.store.ReadOnly() {
+		return s.dbOnlyConfig(c)
+	}
 	if s.opts.ExportConfig == nil {
 		return notFound(c)
 	}
@@ -697,7 +706,10 @@ func (s *Server) getConfig(c *fiber.Ctx) error {
 }
 
 func (s *Server) postConfig(c *fiber.Ctx) error {
-	if s.opts.LoadConfig == nil || !s.store.ReadOnly() {
+	if !s.store.ReadOnly() {
+		return s.dbOnlyConfig(c)
+	}
+	if s.opts.LoadConfig == nil {
 		return notFound(c)
 	}
 	raw := bytes.Clone(c.Request().Body()) // outlives the request in the loaded configuration
