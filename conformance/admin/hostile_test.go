@@ -587,3 +587,30 @@ func TestConfigNeedsDBLess(t *testing.T) {
 		equal(t, "message", r.get("message"), msg)
 	}
 }
+
+// TestConfigYAMLBody: Kong's /config takes a declarative file sent as is
+// with Content-Type application/yaml or text/yaml (decK and curl
+// --data-binary @kong.yml); ours refused it with 415. YAML alias bombs stay
+// refused.
+func TestConfigYAMLBody(t *testing.T) {
+	node := startNode(t, map[string]string{"database": "off"})
+	c := &client{t: t, base: "http://" + node.Addr("admin")}
+	for i, ct := range []string{"application/yaml", "text/yaml; charset=utf-8"} {
+		name := "yaml-" + strconv.Itoa(i)
+		r := c.do("POST", "/config", ct, []byte("_format_version: \"3.0\"\nservices:\n- name: "+name+"\n  host: y.test\n"))
+		expect(t, r, http.StatusCreated, ct)
+		expect(t, c.get("/services/"+name), http.StatusOK, "loaded by "+ct)
+	}
+	bomb := "_format_version: \"3.0\"\na: &a [\"l\",\"l\",\"l\",\"l\",\"l\",\"l\",\"l\",\"l\",\"l\"]\n"
+	prev := "a"
+	for _, n := range []string{"b", "c", "d", "e", "f", "g", "h", "i"} {
+		bomb += n + ": &" + n + " [" + strings.TrimSuffix(strings.Repeat("*"+prev+",", 9), ",") + "]\n"
+		prev = n
+	}
+	r := c.do("POST", "/config", "application/yaml", []byte(bomb))
+	expect(t, r, http.StatusBadRequest, "alias bomb")
+	equal(t, "code", r.get("code"), 14.0)
+	expect(t, c.get("/services/yaml-1"), http.StatusOK, "config kept")
+	// Other routes still refuse YAML.
+	expect(t, c.do("POST", "/schemas/services/validate", "application/yaml", []byte("host: x\n")), http.StatusUnsupportedMediaType, "YAML elsewhere")
+}

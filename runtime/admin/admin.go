@@ -713,8 +713,14 @@ func (s *Server) postConfig(c *fiber.Ctx) error {
 		return notFound(c)
 	}
 	raw := bytes.Clone(c.Request().Body()) // outlives the request in the loaded configuration
-	ct := strings.ToLower(string(c.Request().Header.ContentType()))
-	if !strings.HasPrefix(ct, "application/json") || bytes.Contains(raw, []byte(`"config"`)) {
+	ctRaw := strings.TrimLeft(string(c.Request().Header.ContentType()), " \t")
+	ct := strings.ToLower(ctRaw)
+	// Kong's before_filter lets /config (only) take a YAML body as is.
+	isYAML := strings.HasPrefix(ctRaw, "application/yaml") || strings.HasPrefix(ctRaw, "text/yaml")
+	if isYAML && contentTypeHeaders(c.Request().Header.RawHeaders()) > 1 {
+		return s.fail(c, &reqbody.BodyError{Message: "Multiple Content-Type headers not allowed"})
+	}
+	if !isYAML && (!strings.HasPrefix(ct, "application/json") || bytes.Contains(raw, []byte(`"config"`))) {
 		in, err := body(c)
 		if err != nil {
 			return s.fail(c, err)
