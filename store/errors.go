@@ -175,6 +175,23 @@ func RestrictedDelete(referencing, referenced string) *Error {
 	}
 }
 
+// InvalidPrimaryKey is Kong's answer to a primary key that does not
+// validate, e.g. a key that is not a UUID for an entity without an
+// endpoint key: invalid primary key: '{id="expected a valid UUID"}'.
+func InvalidPrimaryKey(errs schema.Errors) *Error {
+	keys := make([]string, 0, len(errs))
+	for k := range errs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%q", k, fmt.Sprint(errs[k]))
+	}
+	return &Error{Code: CodeInvalidPrimaryKey,
+		Message: fmt.Sprintf("invalid primary key: '{%s}'", strings.Join(parts, ",")), Fields: errs}
+}
+
 // InvalidOffset is returned for an offset the store did not hand out.
 func InvalidOffset(offset string) *Error {
 	return &Error{Code: CodeInvalidOffset, Message: fmt.Sprintf("'%s' is not a valid offset: bad base64 encoding", offset)}

@@ -279,6 +279,11 @@ func (s *Store) write(ctx context.Context, entity, key string, input map[string]
 		verb := map[writeMode]string{modeInsert: "create", modeUpdate: "update", modeUpsert: "create or update"}[mode]
 		return nil, OperationUnsupported(fmt.Sprintf("cannot %s '%s' entities when not using a database", verb, e.Name))
 	}
+	if mode == modeUpsert && !IsUUID(key) && e.EndpointKey == "" && e.Name != "certificates" {
+		// Named by its id only (Kong's /certificates/{name} is the
+		// exception: an SNI name, or a new certificate).
+		return nil, InvalidPrimaryKey(schema.Errors{"id": "expected a valid UUID"})
+	}
 	var events []Event
 	var out map[string]any
 	err = s.backend.Update(ctx, func(tx Tx) error {
@@ -469,7 +474,10 @@ func (s *Store) schemaFor(e *Entity, rec map[string]any) (*schema.Schema, *Plugi
 	if e.Name != "plugins" {
 		return e.Schema, nil, nil
 	}
-	name, _ := rec["name"].(string)
+	name, isString := rec["name"].(string)
+	if v, given := rec["name"]; given && v != nil && !isString {
+		return e.Schema, nil, schema.Errors{"name": "expected a string"}
+	}
 	if name == "" {
 		return e.Schema, nil, schema.Errors{"name": "required field missing"}
 	}
@@ -684,6 +692,12 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 	if !verrs.Empty() {
 		return nil, SchemaViolation(verrs)
 	}
+	if old != nil {
+		// The entity keeps its primary key: Kong validates an id given in
+		// the body but writes the row the URL named (its UPDATE leaves key
+		// columns out), so a PATCH cannot move an entity to another id.
+		rec["id"] = old["id"]
+	}
 	if err := checkPluginScope(ps, rec); err != nil {
 		return nil, err
 	}
@@ -887,6 +901,11 @@ func (s *Store) Delete(ctx context.Context, entity, key string) (found bool, err
 			return err
 		}
 		found = true
+		if e.Name == "ca_certificates" {
+			if err := caCertificateInUse(tx, rec["id"].(string)); err != nil {
+				return err
+			}
+		}
 		events, err = s.deleteCascade(tx, e, rec)
 		return err
 	})
@@ -895,6 +914,45 @@ func (s *Store) Delete(ctx context.Context, entity, key string) (found bool, err
 	}
 	s.bus.Publish(events...)
 	return found, nil
+}
+
+// caCertificateInUse refuses the removal of a CA certificate that a
+// service, or a plugin's config, still lists in its ca_certificates, as
+// Kong's ca_certificates DAO does (the list is not a foreign key, so the
+// reference index does not know it).
+func caCertificateInUse(tx Tx, id string) error {
+	for _, entity := range []string{"services", "plugins"} {
+		after := ""
+		for {
+			rows, err := tx.List(entity, RowQuery{AfterID: after, Limit: MaxPageSize})
+			if err != nil {
+				return wrapDB(err)
+			}
+			for _, row := range rows {
+				rec, err := decodeRow(row)
+				if err != nil {
+					return err
+				}
+				list := rec["ca_certificates"]
+				if entity == "plugins" {
+					cfg, _ := rec["config"].(map[string]any)
+					list = cfg["ca_certificates"]
+				}
+				ids, _ := list.([]any)
+				for _, v := range ids {
+					if v == id {
+						return &Error{Code: CodeReferencedByOthers,
+							Message: fmt.Sprintf("ca certificate %s is still referenced by %s (id = %s)", id, entity, rec["id"])}
+					}
+				}
+			}
+			if len(rows) < MaxPageSize {
+				break
+			}
+			after = rows[len(rows)-1].ID
+		}
+	}
+	return nil
 }
 
 func (s *Store) deleteCascade(tx Tx, e *Entity, rec map[string]any) ([]Event, error) {

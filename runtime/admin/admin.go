@@ -138,6 +138,8 @@ func (s *Server) routes() {
 		c.Set("X-Kong-Admin-Latency", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
 		return err
 	})
+	a.Use(cors)
+	a.Options("/*", s.preflight)
 	a.Use(s.readBody)
 	a.Get("/", s.root)
 	a.Get("/status", s.Status)
@@ -160,6 +162,98 @@ func (s *Server) routes() {
 		a.All(p, otherMethods)
 	}
 	a.All("/*", s.dispatch)
+}
+
+// cors adds Kong's CORS headers (cors_filter) to every answer: the
+// request's Origin, else *, with credentials allowed.
+func cors(c *fiber.Ctx) error {
+	origin := c.Get(fiber.HeaderOrigin)
+	if origin == "" {
+		origin = "*"
+	}
+	c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
+	c.Set(fiber.HeaderAccessControlAllowCredentials, "true")
+	return c.Next()
+}
+
+// preflight answers OPTIONS as Kong does on every route: 204 with the
+// route's methods; 404 where no route is.
+func (s *Server) preflight(c *fiber.Ctx) error {
+	methods := s.allowedMethods(splitPath(c.Path()))
+	if methods == "" {
+		return notFound(c)
+	}
+	headers := c.Get(fiber.HeaderAccessControlRequestHeaders)
+	if headers == "" {
+		headers = "Content-Type"
+	}
+	c.Set(fiber.HeaderAllow, methods)
+	c.Set(fiber.HeaderAccessControlAllowMethods, methods)
+	c.Set(fiber.HeaderAccessControlAllowHeaders, headers)
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// allowedMethods lists, as Kong's OPTIONS handler does, the methods of the
+// route a path matches ("" for none).
+func (s *Server) allowedMethods(segs []string) string {
+	const (
+		readOnly   = "GET, HEAD, OPTIONS"
+		postOnly   = "OPTIONS, POST"
+		collection = "GET, HEAD, OPTIONS, POST"
+		entity     = "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"
+	)
+	n := len(segs)
+	if n == 0 {
+		return readOnly
+	}
+	switch segs[0] {
+	case "status", "endpoints":
+		if n == 1 {
+			return readOnly
+		}
+		return ""
+	case "tags":
+		if n <= 2 {
+			return readOnly
+		}
+		return ""
+	case "config":
+		if n == 1 {
+			return collection
+		}
+		return ""
+	case "schemas":
+		switch {
+		case n == 2:
+			return readOnly
+		case n == 3 && segs[2] == "validate":
+			return postOnly
+		case n == 3 && segs[1] == "plugins":
+			return readOnly
+		}
+		return ""
+	case "plugins":
+		if n == 2 && segs[1] == "enabled" {
+			return readOnly
+		}
+	case "upstreams":
+		switch {
+		case n == 3 && segs[2] == "health":
+			return readOnly
+		case n == 4 && segs[2] == "targets" && segs[3] == "all":
+			return readOnly
+		case (n == 5 || n == 6) && segs[2] == "targets" && (segs[n-1] == "healthy" || segs[n-1] == "unhealthy"):
+			return postOnly
+		}
+	}
+	t, ok := s.resolve(segs)
+	switch {
+	case !ok:
+		return ""
+	case t.key == "" && t.toOne == nil:
+		return collection
+	}
+	return entity
 }
 
 // otherMethods answers a method the fixed endpoint does not serve with 405.
@@ -373,8 +467,30 @@ func typedContext(c *fiber.Ctx) {
 // one with more is refused rather than cut. The raw body is decoded:
 // Kong does not inflate a Content-Encoding of Admin API bodies either.
 func body(c *fiber.Ctx) (map[string]any, error) {
+	if contentTypeHeaders(c.Request().Header.RawHeaders()) > 1 {
+		// Kong's before_filter: the body could be read either way.
+		return nil, &reqbody.BodyError{Message: "Multiple Content-Type headers not allowed"}
+	}
 	maxArgs, _ := c.Locals(maxPostArgsKey{}).(int)
 	return reqbody.DecodeStrict(string(c.Request().Header.ContentType()), c.Request().Body(), maxArgs)
+}
+
+// contentTypeHeaders counts the Content-Type header lines of a request
+// (fasthttp keeps only the last one's value).
+func contentTypeHeaders(raw []byte) int {
+	n := 0
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		if name, _, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(bytes.TrimSpace(name), []byte("Content-Type")) {
+			n++
+		}
+	}
+	return n
 }
 
 // Node information.
@@ -569,7 +685,16 @@ func (s *Server) tags(c *fiber.Ctx) error {
 
 // DB-less configuration.
 
+// dbOnlyConfig is Kong's answer to /config on a node with a database.
+func (s *Server) dbOnlyConfig(c *fiber.Ctx) error {
+	return s.json(c, fiber.StatusBadRequest, map[string]any{
+		"message": "this endpoint is only available when Kong is configured to not use a database"})
+}
+
 func (s *Server) getConfig(c *fiber.Ctx) error {
+	if !s.store.ReadOnly() {
+		return s.dbOnlyConfig(c)
+	}
 	if s.opts.ExportConfig == nil {
 		return notFound(c)
 	}
@@ -581,12 +706,21 @@ func (s *Server) getConfig(c *fiber.Ctx) error {
 }
 
 func (s *Server) postConfig(c *fiber.Ctx) error {
-	if s.opts.LoadConfig == nil || !s.store.ReadOnly() {
+	if !s.store.ReadOnly() {
+		return s.dbOnlyConfig(c)
+	}
+	if s.opts.LoadConfig == nil {
 		return notFound(c)
 	}
 	raw := bytes.Clone(c.Request().Body()) // outlives the request in the loaded configuration
-	ct := strings.ToLower(string(c.Request().Header.ContentType()))
-	if !strings.HasPrefix(ct, "application/json") || bytes.Contains(raw, []byte(`"config"`)) {
+	ctRaw := strings.TrimLeft(string(c.Request().Header.ContentType()), " \t")
+	ct := strings.ToLower(ctRaw)
+	// Kong's before_filter lets /config (only) take a YAML body as is.
+	isYAML := strings.HasPrefix(ctRaw, "application/yaml") || strings.HasPrefix(ctRaw, "text/yaml")
+	if isYAML && contentTypeHeaders(c.Request().Header.RawHeaders()) > 1 {
+		return s.fail(c, &reqbody.BodyError{Message: "Multiple Content-Type headers not allowed"})
+	}
+	if !isYAML && (!strings.HasPrefix(ct, "application/json") || bytes.Contains(raw, []byte(`"config"`))) {
 		in, err := body(c)
 		if err != nil {
 			return s.fail(c, err)

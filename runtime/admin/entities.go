@@ -6,12 +6,14 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 )
 
 // target is what a URL names: a collection or one entity, optionally under a
@@ -106,9 +108,15 @@ func (s *Server) dispatch(c *fiber.Ctx) error {
 			return s.fail(c, err)
 		}
 	}
+	if t.entity.Name == "targets" && parent != nil && t.key == "all" {
+		if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
+			return methodNotAllowed(c)
+		}
+		return s.allTargets(c, t, parent)
+	}
 	if t.key == "" {
 		switch c.Method() {
-		case fiber.MethodGet:
+		case fiber.MethodGet, fiber.MethodHead:
 			return s.list(c, t, parent)
 		case fiber.MethodPost:
 			return s.create(c, t, parent)
@@ -116,7 +124,7 @@ func (s *Server) dispatch(c *fiber.Ctx) error {
 		return methodNotAllowed(c)
 	}
 	switch c.Method() {
-	case fiber.MethodGet:
+	case fiber.MethodGet, fiber.MethodHead:
 		rec, err := s.find(ctx, t, parent)
 		if err != nil {
 			return s.fail(c, err)
@@ -194,6 +202,40 @@ func (s *Server) certificateBySNI(ctx context.Context, name string) (map[string]
 	return s.store.Get(ctx, "certificates", foreignID(sni["certificate"]))
 }
 
+// certificatePut prepares PUT /certificates/{id or SNI name} as Kong's
+// certificates route does: a name is the certificate serving that SNI, or a
+// new certificate; the name joins the snis the body lists; a PUT without
+// snis leaves the certificate with none.
+func (s *Server) certificatePut(ctx context.Context, key string, in map[string]any) (string, error) {
+	name := ""
+	if !store.IsUUID(key) {
+		name = key
+		cert, err := s.certificateBySNI(ctx, key)
+		switch {
+		case err == nil:
+			key = cert["id"].(string)
+		case errors.Is(err, errSNINotFound):
+			key = uuid.NewString()
+		default:
+			return "", err
+		}
+	}
+	switch snis := in["snis"].(type) {
+	case []any:
+		if name != "" && !slices.Contains(snis, any(name)) {
+			in["snis"] = append(snis, name)
+		}
+	case string:
+		in["snis"] = []any{snis}
+		if name != "" && name != snis {
+			in["snis"] = []any{snis, name}
+		}
+	case nil:
+		in["snis"] = nil
+	}
+	return key, nil
+}
+
 func foreignID(v any) string {
 	m, _ := v.(map[string]any)
 	id, _ := m["id"].(string)
@@ -203,6 +245,10 @@ func foreignID(v any) string {
 func pageSize(c *fiber.Ctx) (int, error) {
 	raw := c.Query("size")
 	if raw == "" {
+		if c.Context().QueryArgs().Has("size") {
+			// ?size= or ?size: Kong's tonumber of null (or true) fails.
+			return 0, store.InvalidSize("size must be a number")
+		}
 		return 0, nil
 	}
 	f, err := strconv.ParseFloat(raw, 64)
@@ -280,6 +326,11 @@ func (s *Server) list(c *fiber.Ctx, t *target, parent map[string]any) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
+	if c.Query("tags") == "" && c.Context().QueryArgs().Has("tags") {
+		// Kong: an empty ?tags= is null, not "no filter".
+		return s.fail(c, &store.Error{Code: store.CodeInvalidOptions, Message: "invalid option (tags: cannot be null)",
+			Fields: schema.Errors{"tags": "cannot be null"}})
+	}
 	tags, anyTag, err := parseTags(c.Query("tags"))
 	if err != nil {
 		return s.fail(c, err)
@@ -301,6 +352,27 @@ func (s *Server) list(c *fiber.Ctx, t *target, parent map[string]any) error {
 	if page.Offset != "" {
 		out["offset"] = page.Offset
 		out["next"] = nextLink(c.Path(), page.Offset, c)
+	}
+	return s.json(c, fiber.StatusOK, out)
+}
+
+// allTargets serves GET /upstreams/{u}/targets/all: every target of the
+// upstream, paged, filters ignored; next names this path with the offset
+// only, as Kong's.
+func (s *Server) allTargets(c *fiber.Ctx, t *target, parent map[string]any) error {
+	size, err := pageSize(c)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	page, err := s.store.List(c.UserContext(), "targets", store.ListQuery{Size: size, Offset: c.Query("offset"),
+		ForeignField: t.parentField, ForeignKey: parent["id"].(string)})
+	if err != nil {
+		return s.fail(c, err)
+	}
+	out := map[string]any{"data": page.Data, "next": nil}
+	if page.Offset != "" {
+		out["offset"] = page.Offset
+		out["next"] = c.Path() + "?offset=" + url.QueryEscape(page.Offset)
 	}
 	return s.json(c, fiber.StatusOK, out)
 }
@@ -375,6 +447,13 @@ func (s *Server) upsert(c *fiber.Ctx, t *target, parent map[string]any) error {
 		switch {
 		case err == nil:
 			key = cur["id"].(string)
+			// Kong's upsert_by_<key>: the key the URL names it by is
+			// written again, whatever the body says, or the replacement
+			// would lose it (a required field, or a name cleared, or a
+			// key-auth key regenerated).
+			if field := keyField(t.entity); field != "" && !store.IsUUID(t.key) {
+				in[field] = t.key
+			}
 		case !store.IsNotFound(err):
 			return s.fail(c, err)
 		case t.entity.Name == "acls" && !store.IsUUID(key):
@@ -386,6 +465,11 @@ func (s *Server) upsert(c *fiber.Ctx, t *target, parent map[string]any) error {
 		}
 		scoped(t, parent, in)
 	}
+	if t.entity.Name == "certificates" && parent == nil {
+		if key, err = s.certificatePut(ctx, key, in); err != nil {
+			return s.fail(c, err)
+		}
+	}
 	var rec map[string]any
 	if key == "" {
 		rec, err = s.store.Insert(ctx, t.entity.Name, in)
@@ -396,6 +480,18 @@ func (s *Server) upsert(c *fiber.Ctx, t *target, parent map[string]any) error {
 		return s.fail(c, err)
 	}
 	return s.entityJSON(c, fiber.StatusOK, t.entity, rec)
+}
+
+// keyField is the field a nested URL names an entity by in place of its
+// id: the group of an acl, the target of a target, else the endpoint key.
+func keyField(e *store.Entity) string {
+	switch e.Name {
+	case "acls":
+		return "group"
+	case "targets":
+		return "target"
+	}
+	return e.EndpointKey
 }
 
 // entityJSON writes one entity, with the fields Kong adds on output: a
@@ -419,6 +515,14 @@ func (s *Server) present(ctx context.Context, e *store.Entity, rec map[string]an
 func (s *Server) remove(c *fiber.Ctx, t *target, parent map[string]any) error {
 	ctx := c.UserContext()
 	key := t.key
+	if t.entity.Name == "certificates" && parent == nil && !store.IsUUID(key) {
+		// DELETE /certificates/{SNI name}: the certificate serving it.
+		cert, err := s.certificateBySNI(ctx, key)
+		if err != nil {
+			return s.fail(c, err)
+		}
+		key = cert["id"].(string)
+	}
 	if parent != nil {
 		cur, err := s.find(ctx, t, parent)
 		if store.IsNotFound(err) {
@@ -448,7 +552,7 @@ func (s *Server) toOne(c *fiber.Ctx, t *target) error {
 		return notFound(c)
 	}
 	switch c.Method() {
-	case fiber.MethodGet:
+	case fiber.MethodGet, fiber.MethodHead:
 		rec, err := s.store.Get(ctx, t.toOne.Reference, id)
 		if err != nil {
 			return s.fail(c, err)

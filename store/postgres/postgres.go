@@ -31,6 +31,10 @@ var Dialect = sqlstore.Dialect{
 		return errors.As(err, &e) && e.Code == "23505"
 	},
 	IsConnLost: connLost,
+	// The change log's lock, taken at the start of every write instead of
+	// only before its commit: writes from all nodes run one at a time
+	// (LogChanges takes it again before commit; advisory locks stack).
+	WriteLock: fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d)`, int64(changeLogLock)),
 }
 
 // connLost reports errors of a connection the server closed: the shutdown

@@ -33,6 +33,13 @@ type Dialect struct {
 	// IsConnLost reports whether err means the pooled connection was dead
 	// (the server restarted or cut it); nil means never.
 	IsConnLost func(err error) bool
+	// WriteLock, when set, runs first in every write transaction and must
+	// take a lock held until the transaction ends. Nodes sharing a
+	// database serialise their writes with it, so that the checks a write
+	// makes (a foreign key's entity exists, nothing references what is
+	// deleted) see every write committed before it; writeMu only orders
+	// one node's writes.
+	WriteLock string
 }
 
 // maxBeginAttempts bounds how many dead pooled connections a transaction
@@ -106,6 +113,12 @@ func (b *Backend) Update(ctx context.Context, fn func(store.Tx) error) error {
 	tx, err := b.begin(ctx, b.writer, nil)
 	if err != nil {
 		return fmt.Errorf("%s: begin write: %w", b.dialect.Name, err)
+	}
+	if b.dialect.WriteLock != "" {
+		if _, err := tx.ExecContext(ctx, b.dialect.WriteLock); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("%s: write lock: %w", b.dialect.Name, err)
+		}
 	}
 	stx := &sqlTx{b: b, tx: tx, ctx: ctx}
 	if err := fn(stx); err != nil {
@@ -264,8 +277,17 @@ func (t *sqlTx) Insert(row *store.Row) error {
 
 func (t *sqlTx) Replace(row *store.Row) error {
 	t.touch(row.Entity)
-	if err := t.exec(`UPDATE entities SET data = ? WHERE entity = ? AND id = ?`, string(row.Data), row.Entity, row.ID); err != nil {
+	res, err := t.tx.ExecContext(t.ctx, t.b.dialect.Rebind(`UPDATE entities SET data = ? WHERE entity = ? AND id = ?`), string(row.Data), row.Entity, row.ID)
+	if err != nil {
 		return err
+	}
+	// Nothing replaced (the row went away since it was read, or the id is
+	// not the stored one): writing its index rows would leave entries for
+	// an entity that does not exist, holding its unique values forever.
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return store.ErrNotFound
 	}
 	if err := t.deleteIndexes(row.Entity, row.ID); err != nil {
 		return err

@@ -150,7 +150,7 @@ func FuzzDecodeJSON(f *testing.F) {
 		switch {
 		case err == nil && !isObject:
 			t.Fatalf("accepted %q, which is not a JSON object", data)
-		case err != nil && isObject && checkJSONDepth(data) == nil:
+		case err != nil && isObject && checkJSONDepth(data) == nil && checkSurrogates(data) == nil && standInsOK(data):
 			t.Fatalf("rejected valid JSON object %q: %v", data, err)
 		}
 		m2, err2 := Decode("application/json", data)

@@ -38,7 +38,12 @@ func decodeMultipart(contentType string, body []byte, maxArgs int) (map[string]a
 		if parts >= maxArgs {
 			return nil, tooManyArgs(maxArgs)
 		}
-		name := partName(part)
+		name, err := partName(part)
+		if err != nil {
+			// A Content-Disposition that does not parse (a repeated
+			// parameter, say) would otherwise drop the part silently.
+			return nil, &BodyError{Message: "malformed multipart/form-data body", Err: err}
+		}
 		content, err := io.ReadAll(part)
 		if err != nil {
 			return nil, &BodyError{Message: "malformed multipart/form-data body", Err: err}
@@ -77,16 +82,17 @@ func multipartBoundary(contentType string) string {
 
 // partName returns the name parameter of a part's Content-Disposition
 // header, whatever its disposition type.
-func partName(p *multipart.Part) string {
+func partName(p *multipart.Part) (string, error) {
 	if name := p.FormName(); name != "" {
-		return name
+		return name, nil
 	}
 	cd := p.Header.Get("Content-Disposition")
 	if cd == "" {
-		return ""
+		return "", nil
 	}
-	if _, params, err := mime.ParseMediaType(cd); err == nil {
-		return params["name"]
+	_, params, err := mime.ParseMediaType(cd)
+	if err != nil {
+		return "", fmt.Errorf("part Content-Disposition %q: %w", cd, err)
 	}
-	return ""
+	return params["name"], nil
 }
