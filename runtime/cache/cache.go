@@ -121,6 +121,15 @@ func (c *Cache) getOrLoad(key string, ttl time.Duration, load func() (any, error
 		return v, nil
 	}
 	return c.flight.do(key, func() (any, error) {
+		// A caller that missed just as the previous load finished leads a
+		// new flight: the value is in the cache by now (stored and waited
+		// for before that flight ended), so it is not loaded again.
+		if v, ok := c.rc.Get(key); ok {
+			if v == notFound {
+				return nil, nil
+			}
+			return v, nil
+		}
 		v, err := load()
 		if err != nil {
 			return nil, err
