@@ -2,7 +2,6 @@ package admin_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/conformance/testnode"
 	"github.com/gatehouse/gatehouse/conformance/testpg"
 	"github.com/gatehouse/gatehouse/runtime/app"
-	"github.com/gatehouse/gatehouse/runtime/config"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
@@ -70,26 +69,11 @@ func init() {
 // startNode starts a real node on loopback ports with the given settings.
 func startNode(t *testing.T, settings map[string]string) *app.Node {
 	t.Helper()
-	flags := map[string]string{
-		"prefix":        t.TempDir(),
-		"admin_listen":  "127.0.0.1:0",
-		"proxy_listen":  "127.0.0.1:0",
-		"status_listen": "127.0.0.1:0",
-		"log_level":     "error",
-	}
+	flags := map[string]string{"status_listen": "127.0.0.1:0", "log_level": "error"}
 	for k, v := range settings {
 		flags[k] = v
 	}
-	cfg, err := config.Load(config.LoadOptions{Flags: flags})
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, err := app.Start(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { node.Close() })
-	return node
+	return testnode.Start(t, flags)
 }
 
 // pgSettings gives a fresh, bootstrapped Postgres database.

@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/conformance/testnode"
 	"github.com/gatehouse/gatehouse/conformance/testpg"
 	"github.com/gatehouse/gatehouse/runtime/app"
-	"github.com/gatehouse/gatehouse/runtime/config"
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle"
 	"github.com/gatehouse/gatehouse/store"
 )
@@ -39,23 +39,7 @@ var backends = []struct {
 // startNode starts a real node on loopback ports.
 func startNode(t *testing.T, settings map[string]string) *app.Node {
 	t.Helper()
-	flags := map[string]string{
-		"prefix": t.TempDir(), "admin_listen": "127.0.0.1:0", "proxy_listen": "127.0.0.1:0",
-		"status_listen": "off", "log_level": "crit",
-	}
-	for k, v := range settings {
-		flags[k] = v
-	}
-	cfg, err := config.Load(config.LoadOptions{Flags: flags})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := app.Start(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	return n
+	return testnode.Start(t, settings)
 }
 
 // startUpstream serves on 127.0.0.1 and answers with the request path in

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/conformance/testnode"
 	"github.com/gatehouse/gatehouse/runtime/app"
-	"github.com/gatehouse/gatehouse/runtime/config"
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle"
 )
 
@@ -27,22 +27,7 @@ type node struct {
 
 func startNode(t *testing.T, settings map[string]string) *node {
 	t.Helper()
-	flags := map[string]string{
-		"prefix": t.TempDir(), "admin_listen": "127.0.0.1:0", "proxy_listen": "127.0.0.1:0",
-		"status_listen": "off", "log_level": "crit",
-	}
-	for k, v := range settings {
-		flags[k] = v
-	}
-	cfg, err := config.Load(config.LoadOptions{Flags: flags})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := app.Start(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
+	n := testnode.Start(t, settings)
 	return &node{t: t, n: n, admin: "http://" + n.Addr("admin"), proxy: "http://" + n.Addr("proxy")}
 }
 

@@ -186,17 +186,7 @@ func TestShutdownBounded(t *testing.T) {
 		t.Fatalf("keep-alive request: %v %v", res, err)
 	}
 
-	inflight := make(chan string, 1)
-	go func() {
-		res, err := http.Get("http://" + addr + "/slow")
-		if err != nil {
-			inflight <- err.Error()
-			return
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		inflight <- string(b)
-	}()
+	inflight := getAsync("http://" + addr + "/slow")
 	<-arrived
 
 	start := time.Now()
@@ -256,17 +246,7 @@ func TestShutdownIdleAtOnce(t *testing.T) {
 		t.Fatalf("keep-alive request: %v %v", res, err)
 	}
 
-	inflight := make(chan string, 1)
-	go func() {
-		res, err := http.Get("http://" + addr + "/slow")
-		if err != nil {
-			inflight <- err.Error()
-			return
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		inflight <- string(b)
-	}()
+	inflight := getAsync("http://" + addr + "/slow")
 	<-arrived
 	start := time.Now()
 	nd.n.Close()
@@ -281,4 +261,21 @@ func TestShutdownIdleAtOnce(t *testing.T) {
 			t.Errorf("the %s connection is still open", name)
 		}
 	}
+}
+
+// getAsync sends a GET in the background; the channel gets the body, or
+// the error's text.
+func getAsync(url string) <-chan string {
+	out := make(chan string, 1)
+	go func() {
+		res, err := http.Get(url)
+		if err != nil {
+			out <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		out <- string(b)
+	}()
+	return out
 }

@@ -1,0 +1,36 @@
+// Package testnode starts real Gatehouse nodes for conformance tests: every
+// listener on a free loopback port, a throw-away prefix, and Close when the
+// test ends.
+package testnode
+
+import (
+	"context"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/runtime/app"
+	"github.com/gatehouse/gatehouse/runtime/config"
+)
+
+// Start starts a node with the Admin API and the proxy on loopback ports,
+// no status listener and quiet logs; settings override any of these, or add
+// others (Kong's names, as for --set). The node closes when the test ends.
+func Start(t testing.TB, settings map[string]string) *app.Node {
+	t.Helper()
+	flags := map[string]string{
+		"prefix": t.TempDir(), "admin_listen": "127.0.0.1:0", "proxy_listen": "127.0.0.1:0",
+		"status_listen": "off", "log_level": "crit",
+	}
+	for k, v := range settings {
+		flags[k] = v
+	}
+	cfg, err := config.Load(config.LoadOptions{Flags: flags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := app.Start(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
