@@ -1,7 +1,6 @@
 package store
 
 import (
-	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
@@ -463,7 +462,8 @@ func Consumers() *Entity {
 func Plugins() *Entity {
 	return &Entity{
 		Name: "plugins", Path: "plugins", EndpointKey: "instance_name",
-		CacheKey: []string{"name", "route", "service", "consumer"},
+		CacheKey:     []string{"name", "route", "service", "consumer"},
+		KongCacheKey: []string{"name", "route", "service", "consumer", "consumer_group"},
 		Schema: &schema.Schema{
 			Fields: []*schema.Field{
 				idField(),
@@ -629,7 +629,8 @@ func checkUpstreamHashing(rec map[string]any) []string {
 func Targets() *Entity {
 	return &Entity{
 		Name: "targets", Path: "targets", EndpointKey: "target",
-		CacheKey: []string{"upstream", "target"},
+		CacheKey:     []string{"upstream", "target"},
+		KongCacheKey: []string{"upstream", "target"},
 		Schema: &schema.Schema{
 			Fields: []*schema.Field{
 				idField(),
@@ -793,175 +794,13 @@ func CACertificates() *Entity {
 	}
 }
 
-// KeyAuthCredentials declares the key-auth plugin's credentials.
-func KeyAuthCredentials() *Entity {
-	return &Entity{
-		Name: "keyauth_credentials", Path: "key-auths", NestedPath: "key-auth", EndpointKey: "key", TTL: true,
-		Schema: &schema.Schema{
-			Fields: []*schema.Field{
-				idField(), createdAtField(),
-				consumerField(),
-				{Name: "key", Type: schema.String, Unique: true, Auto: true, Referenceable: true},
-				tagsField(),
-			},
-		},
-		Generate: func(rec map[string]any) {
-			if rec["key"] == nil {
-				rec["key"] = randomToken()
-			}
-		},
-	}
-}
-
-// HashBasicAuthPassword hashes a basic-auth password the way Kong stores it:
-// hex SHA-1 of the password followed by the consumer id.
-func HashBasicAuthPassword(password, consumerID string) string {
-	sum := sha1.Sum([]byte(password + consumerID))
-	return hex.EncodeToString(sum[:])
-}
-
-// BasicAuthCredentials declares the basic-auth plugin's credentials. The
-// password is stored and returned only as its hash.
-func BasicAuthCredentials() *Entity {
-	return &Entity{
-		Name: "basicauth_credentials", Path: "basic-auths", NestedPath: "basic-auth", EndpointKey: "username",
-		Schema: &schema.Schema{
-			Fields: []*schema.Field{
-				idField(), createdAtField(),
-				consumerField(),
-				{Name: "username", Type: schema.String, Required: true, Unique: true},
-				{Name: "password", Type: schema.String, Required: true, Encrypted: true},
-				tagsField(),
-			},
-		},
-		BeforeWrite: func(old, rec map[string]any) error {
-			pw, ok := rec["password"].(string)
-			if !ok {
-				return nil // required: validation reports it
-			}
-			consumerID := foreignID(rec["consumer"])
-			if old != nil && old["password"] == pw && foreignID(old["consumer"]) == consumerID {
-				return nil // unchanged hash carried over by a PATCH that left it out
-			}
-			rec["password"] = HashBasicAuthPassword(pw, consumerID)
-			return nil
-		},
-	}
-}
-
-var jwtAlgorithms = oneOf("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA")
-
-// JWTSecrets declares the jwt plugin's credentials.
-func JWTSecrets() *Entity {
-	return &Entity{
-		Name: "jwt_secrets", Path: "jwts", NestedPath: "jwt", EndpointKey: "key",
-		Schema: &schema.Schema{
-			Fields: []*schema.Field{
-				idField(), createdAtField(),
-				consumerField(),
-				{Name: "key", Type: schema.String, Unique: true, Auto: true},
-				{Name: "secret", Type: schema.String, Auto: true},
-				{Name: "rsa_public_key", Type: schema.String},
-				{Name: "algorithm", Type: schema.String, Default: "HS256", OneOf: jwtAlgorithms},
-				tagsField(),
-			},
-			Conditionals: []schema.Conditional{
-				{If: "algorithm", When: schema.OneOfStrings("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"),
-					Then: "rsa_public_key", Check: schema.Required},
-			},
-		},
-		Generate: func(rec map[string]any) {
-			if rec["key"] == nil {
-				rec["key"] = randomToken()
-			}
-			if rec["secret"] == nil {
-				rec["secret"] = randomToken()
-			}
-		},
-	}
-}
-
-// ACLs declares the acl plugin's group memberships.
-func ACLs() *Entity {
-	return &Entity{
-		Name: "acls", Path: "acls",
-		CacheKey: []string{"consumer", "group"},
-		Schema: &schema.Schema{
-			Fields: []*schema.Field{
-				idField(), createdAtField(),
-				consumerField(),
-				{Name: "group", Type: schema.String, Required: true},
-				tagsField(),
-			},
-		},
-	}
-}
-
-// HMACAuthCredentials declares the hmac-auth plugin's credentials.
-func HMACAuthCredentials() *Entity {
-	return &Entity{
-		Name: "hmacauth_credentials", Path: "hmac-auths", NestedPath: "hmac-auth", EndpointKey: "username",
-		Schema: &schema.Schema{
-			Fields: []*schema.Field{
-				idField(), createdAtField(),
-				consumerField(),
-				{Name: "username", Type: schema.String, Required: true, Unique: true},
-				{Name: "secret", Type: schema.String, Auto: true},
-				tagsField(),
-			},
-		},
-		Generate: func(rec map[string]any) {
-			if rec["secret"] == nil {
-				rec["secret"] = randomToken()
-			}
-		},
-	}
-}
-
-// OAuth2Credentials declares the oauth2 plugin's client applications.
-func OAuth2Credentials() *Entity {
-	return &Entity{
-		Name: "oauth2_credentials", Path: "oauth2", EndpointKey: "client_id",
-		Schema: &schema.Schema{
-			Fields: []*schema.Field{
-				idField(), createdAtField(),
-				consumerField(),
-				{Name: "name", Type: schema.String, Required: true},
-				{Name: "client_id", Type: schema.String, Unique: true, Auto: true},
-				{Name: "client_secret", Type: schema.String, Auto: true},
-				{Name: "hash_secret", Type: schema.Boolean, Required: true, Default: false},
-				{Name: "redirect_uris", Type: schema.Array, Elements: &schema.Field{Type: schema.String, Check: checkURL}},
-				{Name: "client_type", Type: schema.String, Required: true, Default: "confidential", OneOf: oneOf("confidential", "public")},
-				tagsField(),
-			},
-		},
-		Generate: func(rec map[string]any) {
-			if rec["client_id"] == nil {
-				rec["client_id"] = randomToken()
-			}
-			if rec["client_secret"] == nil {
-				rec["client_secret"] = randomToken()
-			}
-		},
-	}
-}
-
-func checkURL(v any) string {
-	s, _ := v.(string)
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return "cannot parse '" + s + "'"
-	}
-	return ""
-}
-
-// KongEntities returns the declarations of every entity Gatehouse stores, in
-// dependency order.
+// KongEntities returns the declarations of Kong's core entities, in
+// dependency order. Entities owned by plugins (credentials, ACL groups) are
+// declared by their plugins and given to New through Options.
 func KongEntities() []*Entity {
 	return []*Entity{
 		Certificates(), CACertificates(), SNIs(), Services(), Routes(), Consumers(), Upstreams(), Targets(),
-		Plugins(), KeyAuthCredentials(), BasicAuthCredentials(), JWTSecrets(), ACLs(), HMACAuthCredentials(), OAuth2Credentials(),
-		KeySets(), Keys(),
+		Plugins(), KeySets(), Keys(),
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	basicauth "github.com/gatehouse/gatehouse/runtime/plugins/basic-auth"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 	"github.com/gatehouse/gatehouse/store/sqlite"
@@ -717,8 +718,8 @@ func TestCredentials(t *testing.T) {
 				if want := hex.EncodeToString(sum[:]); rec["password"] != want {
 					t.Errorf("password = %v, want sha1(password..consumer_id) %s", rec["password"], want)
 				}
-				if want := store.HashBasicAuthPassword("secret", f.vars["$consumer"]); rec["password"] != want {
-					t.Errorf("HashBasicAuthPassword = %s, stored %v", want, rec["password"])
+				if want := basicauth.HashPassword("secret", f.vars["$consumer"]); rec["password"] != want {
+					t.Errorf("HashPassword = %s, stored %v", want, rec["password"])
 				}
 				if _, ok := rec["updated_at"]; ok {
 					t.Errorf("credential has updated_at")
@@ -988,7 +989,7 @@ func TestUpdates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := store.HashBasicAuthPassword("two", f.vars["$consumer"]); repw["password"] != want {
+	if want := basicauth.HashPassword("two", f.vars["$consumer"]); repw["password"] != want {
 		t.Errorf("PATCH password stored %v, want %v", repw["password"], want)
 	}
 
@@ -1070,7 +1071,7 @@ func TestEntityDeclarations(t *testing.T) {
 		{"key_sets", "key-sets", "key-sets", "name", nil, []string{"name"}, nil},
 		{"keys", "keys", "keys", "name", []string{"kid", "set"}, []string{"name"}, []foreign{{"set", "key_sets", "cascade"}}},
 	}
-	reg, err := store.NewRegistry(store.KongEntities()...)
+	reg, err := store.NewRegistry(store.MergeEntities(store.KongEntities(), storetest.TestPlugins{}.Entities())...)
 	if err != nil {
 		t.Fatal(err)
 	}

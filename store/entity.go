@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"net/url"
 	"sort"
 
 	"github.com/gatehouse/gatehouse/store/schema"
@@ -38,6 +39,57 @@ type Entity struct {
 	TTL bool
 	// DeclarativeKey is the key of the entity in a kong.yml file; Name when empty.
 	DeclarativeKey string
+	// KongCacheKey is the cache_key of Kong's schema for the entity, when it
+	// declares one ({"consumer", "group"} for ACL groups): Kong derives the
+	// id of an entity a kong.yml file gives without one from these fields.
+	// It may differ from CacheKey, which serves uniqueness.
+	KongCacheKey []string
+	// ParentKey, when set, is the field a nested Admin API path names the
+	// entity by in place of its id or endpoint key: the field is unique
+	// among the children of one parent (an ACL's group under
+	// /consumers/{c}/acls/{group}), and a PUT to a nested path naming a
+	// missing child creates it with that field set.
+	ParentKey string
+}
+
+// IDField declares the primary key every entity has: a generated UUID.
+func IDField() *schema.Field { return idField() }
+
+// CreatedAtField declares the generated creation timestamp.
+func CreatedAtField() *schema.Field { return createdAtField() }
+
+// TagsField declares the `tags` set, with Kong's tag validation.
+func TagsField() *schema.Field { return tagsField() }
+
+// ConsumerField declares the required `consumer` foreign key of a
+// credential, deleted with its consumer.
+func ConsumerField() *schema.Field { return consumerField() }
+
+// ForeignField declares a foreign key named name to entity ref; onDelete is
+// "cascade" or "" (refuse deleting a referenced entity).
+func ForeignField(name, ref string, required bool, onDelete string) *schema.Field {
+	return foreignField(name, ref, required, onDelete)
+}
+
+// OneOf returns values as a schema one_of list.
+func OneOf(values ...string) []any { return oneOf(values...) }
+
+// RandomToken returns 32 random hex characters, the shape Kong gives
+// generated keys and secrets.
+func RandomToken() string { return randomToken() }
+
+// ForeignID returns the id inside a foreign-key value ({"id": ...}), or "".
+func ForeignID(v any) string { return foreignID(v) }
+
+// CheckURL is a field check accepting absolute URLs with a host (Kong's
+// typedefs.url).
+func CheckURL(v any) string {
+	s, _ := v.(string)
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return "cannot parse '" + s + "'"
+	}
+	return ""
 }
 
 // Foreigns returns the foreign-key fields of the entity in declaration order.
@@ -80,8 +132,8 @@ type Registry struct {
 	order  []*Entity
 }
 
-// NewRegistry returns a registry holding the given entities, in dependency
-// order (an entity after those it references).
+// NewRegistry returns a registry holding the given entities, which must come
+// in dependency order (an entity after those it references).
 func NewRegistry(entities ...*Entity) (*Registry, error) {
 	r := &Registry{byName: map[string]*Entity{}, byPath: map[string]*Entity{}}
 	for _, e := range entities {
@@ -100,6 +152,47 @@ func NewRegistry(entities ...*Entity) (*Registry, error) {
 		r.order = append(r.order, e)
 	}
 	return r, nil
+}
+
+// MergeEntities returns core followed by extra, where extra is reordered so
+// that each entity comes after the extra entities it references (the order
+// NewRegistry needs); extra entities keep their given order otherwise. A
+// reference cycle among extra entities, or a duplicate name, is reported by
+// NewRegistry on the result.
+func MergeEntities(core []*Entity, extra []*Entity) []*Entity {
+	out := append([]*Entity(nil), core...)
+	placed := map[string]bool{}
+	for _, e := range core {
+		placed[e.Name] = true
+	}
+	pending := append([]*Entity(nil), extra...)
+	for len(pending) > 0 {
+		var next []*Entity
+		for _, e := range pending {
+			ready := true
+			for _, f := range e.Foreigns() {
+				if f.Reference == e.Name || placed[f.Reference] {
+					continue
+				}
+				for _, p := range pending {
+					if p.Name == f.Reference {
+						ready = false
+					}
+				}
+			}
+			if ready {
+				out = append(out, e)
+				placed[e.Name] = true
+			} else {
+				next = append(next, e)
+			}
+		}
+		if len(next) == len(pending) { // a cycle: keep the rest as given
+			return append(out, next...)
+		}
+		pending = next
+	}
+	return out
 }
 
 // Entity returns the declaration with the given name.

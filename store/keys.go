@@ -39,7 +39,8 @@ func KeySets() *Entity {
 func Keys() *Entity {
 	return &Entity{
 		Name: "keys", Path: "keys", EndpointKey: "name",
-		CacheKey: []string{"kid", "set"},
+		CacheKey:     []string{"kid", "set"},
+		KongCacheKey: []string{"kid", "set"},
 		Schema: &schema.Schema{
 			Fields: []*schema.Field{
 				idField(),

@@ -61,6 +61,17 @@ type Options struct {
 	ReadOnly bool
 	// Now returns the current time; nil uses time.Now.
 	Now func() time.Time
+	// Entities are declared by plugins (credentials, ACL groups); New adds
+	// them after Kong's core entities, each after those it references. When
+	// Plugins also implements EntityCatalog, its entities are added too.
+	Entities []*Entity
+}
+
+// EntityCatalog is implemented by plugin catalogs that also declare the
+// entities of their enabled plugins (Kong's daos.lua).
+type EntityCatalog interface {
+	// Entities returns the declarations, in any order.
+	Entities() []*Entity
 }
 
 // Store validates and persists entities on a Backend.
@@ -73,11 +84,27 @@ type Store struct {
 	now      func() time.Time
 }
 
-// New returns a store over backend holding Kong's entities.
+// New returns a store over backend holding Kong's entities and the
+// plugins' ones opts declares. Conflicting declarations (a name declared
+// twice, a reference to an unknown entity) are programming errors: New
+// panics; NewChecked reports them.
 func New(backend Backend, opts Options) *Store {
-	reg, err := NewRegistry(KongEntities()...)
+	s, err := NewChecked(backend, opts)
 	if err != nil {
-		panic(err) // the built-in declarations are fixed; a failure is a programming error
+		panic(err)
+	}
+	return s
+}
+
+// NewChecked is New returning conflicting entity declarations as an error.
+func NewChecked(backend Backend, opts Options) (*Store, error) {
+	extra := append([]*Entity(nil), opts.Entities...)
+	if ec, ok := opts.Plugins.(EntityCatalog); ok {
+		extra = append(extra, ec.Entities()...)
+	}
+	reg, err := NewRegistry(MergeEntities(KongEntities(), extra)...)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Bus == nil {
 		opts.Bus = NewBus()
@@ -85,7 +112,7 @@ func New(backend Backend, opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Store{backend: backend, registry: reg, plugins: opts.Plugins, bus: opts.Bus, readOnly: opts.ReadOnly, now: opts.Now}
+	return &Store{backend: backend, registry: reg, plugins: opts.Plugins, bus: opts.Bus, readOnly: opts.ReadOnly, now: opts.Now}, nil
 }
 
 // Registry returns the entity declarations.

@@ -144,11 +144,11 @@ func (s *Server) dispatch(c *fiber.Ctx) error {
 // parent of a nested path.
 func (s *Server) find(ctx context.Context, t *target, parent map[string]any) (map[string]any, error) {
 	if parent != nil && !store.IsUUID(t.key) {
-		switch t.entity.Name {
-		case "acls": // /consumers/{c}/acls/{group}
-			return s.findChild(ctx, t, parent, "group", t.key)
-		case "targets": // /upstreams/{u}/targets/{host:port}
+		switch {
+		case t.entity.Name == "targets": // /upstreams/{u}/targets/{host:port}
 			return s.findChild(ctx, t, parent, "target", store.NormalizeTarget(t.key))
+		case t.entity.ParentKey != "": // /consumers/{c}/acls/{group}
+			return s.findChild(ctx, t, parent, t.entity.ParentKey, t.key)
 		}
 	}
 	if t.entity.Name == "certificates" && parent == nil && !store.IsUUID(t.key) {
@@ -456,11 +456,11 @@ func (s *Server) upsert(c *fiber.Ctx, t *target, parent map[string]any) error {
 			}
 		case !store.IsNotFound(err):
 			return s.fail(c, err)
-		case t.entity.Name == "acls" && !store.IsUUID(key):
-			in["group"] = key
-			key = ""
 		case t.entity.Name == "targets" && !store.IsUUID(key):
 			in["target"] = key
+			key = ""
+		case t.entity.ParentKey != "" && !store.IsUUID(key):
+			in[t.entity.ParentKey] = key
 			key = ""
 		}
 		scoped(t, parent, in)
@@ -483,12 +483,13 @@ func (s *Server) upsert(c *fiber.Ctx, t *target, parent map[string]any) error {
 }
 
 // keyField is the field a nested URL names an entity by in place of its
-// id: the group of an acl, the target of a target, else the endpoint key.
+// id: the entity's declared ParentKey (an ACL's group), the target of a
+// target, else the endpoint key.
 func keyField(e *store.Entity) string {
-	switch e.Name {
-	case "acls":
-		return "group"
-	case "targets":
+	if e.ParentKey != "" {
+		return e.ParentKey
+	}
+	if e.Name == "targets" {
 		return "target"
 	}
 	return e.EndpointKey

@@ -484,7 +484,7 @@ func (n *Node) close(ctx context.Context) error {
 
 // loadDeclarative replaces the DB-less configuration.
 func (n *Node) loadDeclarative(ctx context.Context, data []byte) error {
-	cfg, err := declarative.Parse(data)
+	cfg, err := declarative.Parse(data, n.store.Registry())
 	if err != nil {
 		return err
 	}

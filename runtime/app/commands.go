@@ -105,15 +105,36 @@ func Migrations(ctx context.Context, cfg *config.Config, action string, yes bool
 }
 
 // openForData opens the configured store for db_import and db_export.
-func openForData(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+func openForData(ctx context.Context, cfg *config.Config, catalog *plugin.Catalog) (*store.Store, error) {
 	if cfg.Database == config.DatabaseOff {
 		return nil, errors.New("db_import and db_export need a database: database is 'off'")
 	}
-	catalog, err := plugin.NewCatalog(cfg.Plugins)
-	if err != nil {
-		return nil, err
+	if catalog == nil {
+		var err error
+		if catalog, err = plugin.NewCatalog(cfg.Plugins); err != nil {
+			return nil, err
+		}
 	}
 	return OpenStore(ctx, cfg, catalog)
+}
+
+// parseFor parses the declarative file at path against the entities of the
+// plugins cfg enables, returning the catalog it built. Parse errors are
+// prefixed with path.
+func parseFor(cfg *config.Config, path string, data []byte) (*declarative.Config, *plugin.Catalog, error) {
+	catalog, err := plugin.NewCatalog(cfg.Plugins)
+	if err != nil {
+		return nil, nil, err
+	}
+	reg, err := catalog.Registry()
+	if err != nil {
+		return nil, nil, err
+	}
+	parsed, err := declarative.Parse(data, reg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return parsed, catalog, nil
 }
 
 // DBImport loads a declarative file into the database (all or nothing).
@@ -122,11 +143,11 @@ func DBImport(ctx context.Context, cfg *config.Config, path string, out io.Write
 	if err != nil {
 		return err
 	}
-	parsed, err := declarative.Parse(data)
+	parsed, catalog, err := parseFor(cfg, path, data)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return err
 	}
-	s, err := openForData(ctx, cfg)
+	s, err := openForData(ctx, cfg, catalog)
 	if err != nil {
 		return err
 	}
@@ -141,7 +162,7 @@ func DBImport(ctx context.Context, cfg *config.Config, path string, out io.Write
 // DBExport writes the database as a declarative file, to path or, when path
 // is "" or "-", to out.
 func DBExport(ctx context.Context, cfg *config.Config, path string, out io.Writer) error {
-	s, err := openForData(ctx, cfg)
+	s, err := openForData(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}
@@ -167,16 +188,12 @@ func ParseDeclarative(ctx context.Context, cfg *config.Config, path string, out 
 	if err != nil {
 		return err
 	}
-	parsed, err := declarative.Parse(data)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	mem := *cfg
-	mem.Database = config.DatabaseOff
-	catalog, err := plugin.NewCatalog(cfg.Plugins)
+	parsed, catalog, err := parseFor(cfg, path, data)
 	if err != nil {
 		return err
 	}
+	mem := *cfg
+	mem.Database = config.DatabaseOff
 	s, err := OpenStore(ctx, &mem, catalog)
 	if err != nil {
 		return err

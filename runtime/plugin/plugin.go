@@ -1,20 +1,26 @@
 // Package plugin is the registry of plugins a Gatehouse node knows: each
-// plugin registers its name, priority, version and configuration schema once
-// (in init for native plugins, at load time for Wasm and Lua ones), and the
-// node enables the subset its `plugins` setting names. The registry answers
-// the store's schema questions, so every runtime's plugins are configured the
-// same way through /plugins.
+// plugin registers one Definition (name, version, priority, phases,
+// configuration schema, the entities it owns, its factory) once — in init
+// for native plugins, through a hostabi.Provider for Wasm and Lua ones — and
+// the node enables the subset its `plugins` setting names. The registry
+// answers the store's schema and entity questions, so every runtime's
+// plugins are configured the same way through /plugins and their entities
+// (credentials, ACL groups; Kong's daos.lua) are stored, served and
+// imported like core ones.
 package plugin
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
 
+	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/store"
 )
 
-// Definition is what a plugin registers.
+// Definition is what a plugin registers: the one model of a plugin for
+// every runtime (native Go, Lua, Wasm).
 type Definition struct {
 	// Name is the plugin's name, as used in `plugins` and in the entity.
 	Name string
@@ -22,31 +28,146 @@ type Definition struct {
 	Version string
 	// Priority orders execution: higher runs first, as in Kong.
 	Priority int
+	// Phases lists the phases the plugin's instances run in; informative
+	// for native plugins (the chain asks the instance), declared by
+	// providers whose instances answer every phase interface.
+	Phases []hostabi.Phase
 	// Schema declares the plugin's configuration.
 	Schema *store.PluginSchema
+	// Entities are the entities the plugin owns (its credentials), stored,
+	// served by the Admin API and read from kong.yml whenever the plugin is
+	// enabled.
+	Entities []*store.Entity
 	// New creates an instance from a validated config; the instance
 	// implements the hostabi phase interfaces it needs.
 	New func(config map[string]any) (any, error)
+	// Validate, when set, checks a configuration the schema accepted; its
+	// error is reported on the config record, as Kong reports a custom
+	// entity check.
+	Validate func(config map[string]any) error
+	// Close, when set, releases what the plugin holds (a provider's
+	// runtime); the node calls it once when it stops.
+	Close func() error
+
+	validateInstalled bool
+}
+
+// entityOwner is a registration of entities without a plugin: a bundled
+// plugin whose handler is not written yet still owns its credentials, so
+// that kong.yml files and Admin API calls naming them keep working.
+type entityOwner struct {
+	owner    string
+	entities []*store.Entity
 }
 
 var (
-	mu      sync.RWMutex
-	bundled = map[string]*Definition{}
+	mu        sync.RWMutex
+	bundled   = map[string]*Definition{}
+	entityReg = map[string]*entityOwner{}
 )
 
-// Register adds a bundled (native) plugin. Registering a name twice panics:
-// it is a build mistake, caught at start-up.
+// Register adds a bundled (native) plugin. Registering a name twice, or
+// entities that conflict with the store's, panics: it is a build mistake,
+// caught at start-up.
 func Register(d *Definition) {
+	if err := prepare(d); err != nil {
+		panic(err)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if _, dup := bundled[d.Name]; dup {
 		panic(fmt.Sprintf("plugin: %q registered twice", d.Name))
 	}
+	if _, dup := entityReg[d.Name]; dup {
+		panic(fmt.Sprintf("plugin: %q registered both as a plugin and as an entity owner", d.Name))
+	}
+	checkEntityNames(d.Name, d.Entities)
+	bundled[d.Name] = d
+}
+
+// RegisterEntities adds the entities a bundled plugin owns without
+// registering the plugin itself: they are enabled whenever `plugins`
+// names "bundled" or the owner. A plugin registered with Register declares
+// its entities in its Definition instead. Conflicts panic, as in Register.
+func RegisterEntities(owner string, entities ...*store.Entity) {
+	if err := checkEntities(owner, entities); err != nil {
+		panic(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := entityReg[owner]; dup {
+		panic(fmt.Sprintf("plugin: entities of %q registered twice", owner))
+	}
+	if _, dup := bundled[owner]; dup {
+		panic(fmt.Sprintf("plugin: %q registered both as a plugin and as an entity owner", owner))
+	}
+	checkEntityNames(owner, entities)
+	entityReg[owner] = &entityOwner{owner: owner, entities: entities}
+}
+
+// checkEntityNames panics when an entity name is already owned; mu is held.
+func checkEntityNames(owner string, entities []*store.Entity) {
+	for _, e := range entities {
+		for _, d := range bundled {
+			for _, o := range d.Entities {
+				if o.Name == e.Name {
+					panic(fmt.Sprintf("plugin: entity %q of %q already declared by %q", e.Name, owner, d.Name))
+				}
+			}
+		}
+		for _, r := range entityReg {
+			for _, o := range r.entities {
+				if o.Name == e.Name {
+					panic(fmt.Sprintf("plugin: entity %q of %q already declared by %q", e.Name, owner, r.owner))
+				}
+			}
+		}
+	}
+}
+
+// prepare completes a definition (an empty schema when none is given, the
+// Validate hook as a config check) and checks its entities.
+func prepare(d *Definition) error {
+	if d.Name == "" {
+		return errors.New("plugin: a definition needs a name")
+	}
 	if d.Schema == nil {
 		d.Schema = &store.PluginSchema{Name: d.Name}
 	}
+	if d.Validate != nil && d.Schema.Config != nil && !d.validateInstalled {
+		validate := d.Validate
+		d.Schema.Config.Checks = append(d.Schema.Config.Checks, func(rec map[string]any) []string {
+			if err := validate(rec); err != nil {
+				return []string{err.Error()}
+			}
+			return nil
+		})
+		d.validateInstalled = true // once, even if prepare runs again
+	}
 	store.PreparePluginSchema(d.Schema)
-	bundled[d.Name] = d
+	return checkEntities(d.Name, d.Entities)
+}
+
+// checkEntities checks that entities fit after Kong's core entities: no
+// duplicate names or Admin API paths, references to known entities only.
+// It also completes the declarations (bounds on indexed fields) once, so
+// stores sharing them never write to them.
+func checkEntities(owner string, entities []*store.Entity) error {
+	if len(entities) == 0 {
+		return nil
+	}
+	reg, err := store.NewRegistry(store.MergeEntities(store.KongEntities(), entities)...)
+	if err != nil {
+		return fmt.Errorf("plugin %s: %w", owner, err)
+	}
+	paths := map[string]bool{}
+	for _, e := range reg.All() {
+		if paths[e.Path] {
+			return fmt.Errorf("plugin %s: entity %s: Admin API path %q is taken", owner, e.Name, e.Path)
+		}
+		paths[e.Path] = true
+	}
+	return nil
 }
 
 // Bundled returns the names of the registered native plugins, sorted.
@@ -56,15 +177,45 @@ func Bundled() []string {
 	return store.SortedKeys(bundled)
 }
 
+// EntityOwners returns the names registered with RegisterEntities, sorted.
+func EntityOwners() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	return store.SortedKeys(entityReg)
+}
+
+// LinkedEntities returns the entities every registered plugin and entity
+// owner declares, ordered by owner name: what a node with
+// `plugins = bundled` stores.
+func LinkedEntities() []*store.Entity {
+	mu.RLock()
+	defer mu.RUnlock()
+	var out []*store.Entity
+	for _, n := range store.SortedKeys(bundled) {
+		out = append(out, bundled[n].Entities...)
+	}
+	for _, n := range store.SortedKeys(entityReg) {
+		out = append(out, entityReg[n].entities...)
+	}
+	return out
+}
+
 // Catalog is the set of plugins enabled on a node.
 type Catalog struct {
-	byName map[string]*Definition
+	byName   map[string]*Definition
+	entities []*store.Entity
 }
 
 // NewCatalog enables the plugins a `plugins` setting names: "bundled" for
-// every native plugin, "off" for none, plus extra definitions (Wasm, Lua)
-// by name. Naming a plugin nobody registered is an error.
+// every native plugin and entity owner, "off" for none, plus extra
+// definitions (Wasm, Lua) by name. Naming a plugin nobody registered is an
+// error, as is an extra definition whose entities conflict.
 func NewCatalog(names []string, extra ...*Definition) (*Catalog, error) {
+	for _, d := range extra {
+		if err := prepare(d); err != nil {
+			return nil, err
+		}
+	}
 	mu.RLock()
 	defer mu.RUnlock()
 	known := map[string]*Definition{}
@@ -72,10 +223,10 @@ func NewCatalog(names []string, extra ...*Definition) (*Catalog, error) {
 		known[n] = d
 	}
 	for _, d := range extra {
-		store.PreparePluginSchema(d.Schema)
 		known[d.Name] = d
 	}
 	c := &Catalog{byName: map[string]*Definition{}}
+	owners := map[string]bool{}
 	for _, n := range names {
 		switch n {
 		case "off":
@@ -84,6 +235,13 @@ func NewCatalog(names []string, extra ...*Definition) (*Catalog, error) {
 			for bn, d := range bundled {
 				c.byName[bn] = d
 			}
+			for on := range entityReg {
+				owners[on] = true
+			}
+			continue
+		}
+		if _, ok := entityReg[n]; ok {
+			owners[n] = true
 			continue
 		}
 		d, ok := known[n]
@@ -91,6 +249,15 @@ func NewCatalog(names []string, extra ...*Definition) (*Catalog, error) {
 			return nil, fmt.Errorf("plugin %q is enabled in 'plugins' but not installed", n)
 		}
 		c.byName[n] = d
+	}
+	for _, n := range c.Names() {
+		c.entities = append(c.entities, c.byName[n].Entities...)
+	}
+	for _, n := range store.SortedKeys(owners) {
+		c.entities = append(c.entities, entityReg[n].entities...)
+	}
+	if err := checkEntities("catalog", c.entities); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -103,6 +270,10 @@ func (c *Catalog) PluginSchema(name string) (*store.PluginSchema, bool) {
 	}
 	return d.Schema, true
 }
+
+// Entities implements store.EntityCatalog: the entities of the enabled
+// plugins and entity owners.
+func (c *Catalog) Entities() []*store.Entity { return append([]*store.Entity(nil), c.entities...) }
 
 // Get returns an enabled plugin's definition.
 func (c *Catalog) Get(name string) (*Definition, bool) {
@@ -120,4 +291,28 @@ func (c *Catalog) Names() []string {
 	return out
 }
 
-var _ store.PluginCatalog = (*Catalog)(nil)
+// Close calls Close of every enabled plugin that has one and returns the
+// errors joined.
+func (c *Catalog) Close() error {
+	var errs []error
+	for _, n := range c.Names() {
+		if d := c.byName[n]; d.Close != nil {
+			if err := d.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("plugin %s: %w", n, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var (
+	_ store.PluginCatalog = (*Catalog)(nil)
+	_ store.EntityCatalog = (*Catalog)(nil)
+)
+
+// Registry returns the entity declarations of a store with this catalog:
+// Kong's core entities and the enabled plugins' ones, what a kong.yml file
+// is parsed against before any store is open.
+func (c *Catalog) Registry() (*store.Registry, error) {
+	return store.NewRegistry(store.MergeEntities(store.KongEntities(), c.Entities())...)
+}

@@ -10,7 +10,7 @@
 //	inst := plugintest.New(t, keyauth.Schema(), keyauth.New, map[string]any{"hide_credentials": true})
 //	env := plugintest.NewEnv()
 //	alice := env.AddConsumer(hostabi.Entity{"username": "alice"})
-//	env.AddKeyAuth(alice, "secret")
+//	env.AddCredential(keyauth.CredentialEntity, alice, hostabi.Entity{"key": "secret"})
 //	res := env.Run(t, inst, hostabi.PhaseAccess,
 //		plugintest.NewRequest("GET", "/").WithHeader("apikey", "secret"))
 //	// res.Exited, res.UpstreamHeader("X-Consumer-Username"), res.Consumer ...

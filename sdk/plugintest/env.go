@@ -2,11 +2,13 @@ package plugintest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/runtime/plugin"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/google/uuid"
 )
@@ -67,10 +69,14 @@ func (e *Env) AddConsumer(c hostabi.Entity) hostabi.Entity {
 	return rec
 }
 
-// AddCredential stores a credential of an entity ("keyauth_credentials")
-// belonging to consumer (nil: none) and returns the stored entity. An "id"
-// is generated when cred has none; "consumer" is set to {"id": ...} as the
-// store returns foreign keys. cred is copied.
+// AddCredential stores a credential of an entity (a plugin's credential
+// entity, such as key-auth's) belonging to consumer (nil: none) and returns
+// the stored entity. An "id" is generated when cred has none; "consumer" is
+// set to {"id": ...} as the store returns foreign keys. When a linked
+// plugin declares the entity (runtime/plugin's registry), its generated
+// values and write hook apply as in the store: a missing key is generated,
+// a basic-auth password is stored hashed. Other names are stored as given.
+// cred is copied.
 func (e *Env) AddCredential(entity string, consumer, cred hostabi.Entity) hostabi.Entity {
 	rec := copyEntity(cred)
 	if _, ok := rec["id"].(string); !ok {
@@ -79,25 +85,31 @@ func (e *Env) AddCredential(entity string, consumer, cred hostabi.Entity) hostab
 	if consumer != nil {
 		rec["consumer"] = map[string]any{"id": consumer["id"]}
 	}
+	if decl := declared(entity); decl != nil {
+		if decl.Generate != nil {
+			decl.Generate(rec)
+		}
+		if decl.BeforeWrite != nil {
+			if err := decl.BeforeWrite(nil, rec); err != nil {
+				panic(fmt.Sprintf("plugintest: AddCredential(%s): %v", entity, err))
+			}
+		}
+	}
 	e.mu.Lock()
 	e.creds[entity] = append(e.creds[entity], rec)
 	e.mu.Unlock()
 	return rec
 }
 
-// AddKeyAuth stores a key-auth credential with key for consumer.
-func (e *Env) AddKeyAuth(consumer hostabi.Entity, key string) hostabi.Entity {
-	return e.AddCredential("keyauth_credentials", consumer, hostabi.Entity{"key": key})
-}
-
-// AddBasicAuth stores a basic-auth credential for consumer, with the
-// password hashed the way the store keeps it.
-func (e *Env) AddBasicAuth(consumer hostabi.Entity, username, password string) hostabi.Entity {
-	id, _ := consumer["id"].(string)
-	return e.AddCredential("basicauth_credentials", consumer, hostabi.Entity{
-		"username": username,
-		"password": store.HashBasicAuthPassword(password, id),
-	})
+// declared returns the declaration of a plugin-owned entity the linked
+// plugins register, or nil.
+func declared(entity string) *store.Entity {
+	for _, d := range plugin.LinkedEntities() {
+		if d.Name == entity {
+			return d
+		}
+	}
+	return nil
 }
 
 // CredentialLookups returns how many Credentials lookups plugins made.

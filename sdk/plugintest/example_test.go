@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gatehouse/gatehouse/hostabi"
+	keyauth "github.com/gatehouse/gatehouse/runtime/plugins/key-auth"
 	"github.com/gatehouse/gatehouse/sdk/plugintest"
 )
 
@@ -46,7 +47,7 @@ func Example() {
 func ExampleEnv() {
 	env := plugintest.NewEnv()
 	alice := env.AddConsumer(hostabi.Entity{"username": "alice"})
-	env.AddKeyAuth(alice, "s3cret")
+	env.AddCredential(keyauth.CredentialEntity, alice, hostabi.Entity{"key": "s3cret"})
 
 	lookup := pluginFunc(func(k hostabi.Kong) error {
 		cred, err := k.Credentials().Credential(k.Context(), "keyauth_credentials", "key", k.Request().Header("apikey"))

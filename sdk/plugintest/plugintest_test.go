@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/hostabi"
+	basicauth "github.com/gatehouse/gatehouse/runtime/plugins/basic-auth"
 	"github.com/gatehouse/gatehouse/sdk/plugintest"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
@@ -195,8 +196,8 @@ func TestExitAndResponseHeaders(t *testing.T) {
 func TestEnvLookups(t *testing.T) {
 	env := plugintest.NewEnv()
 	c := env.AddConsumer(hostabi.Entity{"username": "u"})
-	cred := env.AddBasicAuth(c, "user", "pw")
-	if cred["password"] != store.HashBasicAuthPassword("pw", c["id"].(string)) {
+	cred := env.AddCredential(basicauth.CredentialEntity, c, hostabi.Entity{"username": "user", "password": "pw"})
+	if cred["password"] != basicauth.HashPassword("pw", c["id"].(string)) {
 		t.Error("password not hashed")
 	}
 	k := env.NewKong(nil)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	basicauth "github.com/gatehouse/gatehouse/runtime/plugins/basic-auth"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 	"github.com/gatehouse/gatehouse/store/sqlite"
@@ -18,6 +19,16 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite the testdata/*.export.yml golden files")
+
+// testRegistry holds Kong's core entities and the bundled plugins' ones,
+// the entities of a store opened with storetest.TestPlugins.
+var testRegistry = func() *store.Registry {
+	r, err := store.NewRegistry(store.MergeEntities(store.KongEntities(), storetest.TestPlugins{}.Entities())...)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}()
 
 var fixedNow = func() time.Time { return time.Unix(1700000000, 0) }
 
@@ -42,7 +53,7 @@ func readFile(t testing.TB, name string) []byte {
 
 func mustParse(t testing.TB, data []byte) *Config {
 	t.Helper()
-	cfg, err := Parse(data)
+	cfg, err := Parse(data, testRegistry)
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
@@ -175,7 +186,7 @@ func TestTrainingIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cred["password"] != store.HashBasicAuthPassword("user", user) {
+	if cred["password"] != basicauth.HashPassword("user", user) {
 		t.Errorf("password stored as %v", cred["password"])
 	}
 	svcRec, err := s.Get(context.Background(), "services", "crud")
@@ -241,7 +252,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Errorf("export keeps nulls:\n%s", exported)
 			}
 			if name == "training.yml" {
-				hash := store.HashBasicAuthPassword("user", GenerateID("consumers", "user"))
+				hash := basicauth.HashPassword("user", GenerateID("consumers", "user"))
 				if !bytes.Contains(exported, []byte("password: "+hash)) || bytes.Contains(exported, []byte("password: user")) {
 					t.Errorf("password not exported hashed:\n%s", exported)
 				}
@@ -336,7 +347,7 @@ func TestBadFiles(t *testing.T) {
 // checking that a failed load left the store empty.
 func loadErr(t *testing.T, data []byte) error {
 	t.Helper()
-	cfg, err := Parse(data)
+	cfg, err := Parse(data, testRegistry)
 	if err != nil {
 		return err
 	}
@@ -402,7 +413,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := Parse([]byte(c.in))
+			_, err := Parse([]byte(c.in), testRegistry)
 			checkInvalid(t, err, c.want)
 		})
 	}

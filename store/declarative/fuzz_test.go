@@ -72,14 +72,14 @@ func FuzzParse(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := Parse(data)
+		cfg, err := Parse(data, testRegistry)
 		if err != nil {
 			if !IsInvalid(err) {
 				t.Fatalf("Parse error %T %v is not a declarative configuration error", err, err)
 			}
 			return
 		}
-		again, err := Parse(data)
+		again, err := Parse(data, testRegistry)
 		if err != nil || !reflect.DeepEqual(cfg.Entities(), again.Entities()) {
 			t.Fatalf("Parse is not deterministic: %v", err)
 		}
@@ -101,7 +101,7 @@ func FuzzParse(f *testing.F) {
 			if err != nil {
 				t.Fatalf("export: %v", err)
 			}
-			back, err := Parse(exported)
+			back, err := Parse(exported, testRegistry)
 			if err != nil {
 				t.Fatalf("parsing the export: %v\n%s", err, exported)
 			}

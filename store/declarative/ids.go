@@ -14,23 +14,6 @@ import (
 // without one is UUIDv5(UUIDv5(EntitiesNamespace, entity name), key).
 var EntitiesNamespace = uuid.MustParse("fd02801f-0957-4a15-a55a-c8d9606f30b5")
 
-// kongCacheKeys are the cache_key declarations of Kong's schemas for the
-// entities that have one. Kong builds the key of a deterministic id from
-// them, ahead of the endpoint key. The store's own CacheKey lists serve
-// uniqueness and differ (credentials have none there, plugins lack
-// consumer_group, which Gatehouse does not store).
-var kongCacheKeys = map[string][]string{
-	"plugins":               {"name", "route", "service", "consumer", "consumer_group"},
-	"targets":               {"upstream", "target"},
-	"acls":                  {"consumer", "group"},
-	"keyauth_credentials":   {"key"},
-	"basicauth_credentials": {"username"},
-	"jwt_secrets":           {"key"},
-	"hmacauth_credentials":  {"username"},
-	"oauth2_credentials":    {"client_id"},
-	"keys":                  {"kid", "set"},
-}
-
 // GenerateID returns Kong's deterministic id for an entity of the named
 // type whose key is key: UUIDv5(UUIDv5(EntitiesNamespace, entity), key).
 func GenerateID(entity, key string) string {
@@ -42,7 +25,7 @@ func GenerateID(entity, key string) string {
 // declared without one (get_key_for_uuid_gen in declarative_config.lua),
 // in the default workspace, which Kong writes "*":
 //
-//   - entities with a cache key: "<entity>:*:<cache key values>", where a
+//   - entities with a cache key (Entity.KongCacheKey): "<entity>:*:<cache key values>", where a
 //     value is the string given in the file (a foreign key by name stays a
 //     name), the parent's id for the foreign key of a nested entity, or ""
 //     for an optional field left out; Kong gives up (ok false) when a cache
@@ -53,7 +36,7 @@ func GenerateID(entity, key string) string {
 // parentField and parentID name the foreign key a nested entity gets from
 // the entity it is nested in ("" for a top-level entity).
 func kongIDKey(e *store.Entity, rec map[string]any, parentField, parentID string) (string, bool) {
-	if ck, ok := kongCacheKeys[e.Name]; ok {
+	if ck := e.KongCacheKey; len(ck) > 0 {
 		parts := []string{e.Name, "*"}
 		for _, k := range ck {
 			f := e.Schema.Field(k)

@@ -2,22 +2,13 @@ package declarative
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
-
-// registry holds the entity declarations Parse reads files against: Kong's
-// entities as the store declares them.
-var registry = func() *store.Registry {
-	r, err := store.NewRegistry(store.KongEntities()...)
-	if err != nil {
-		panic(err) // the store's declarations are fixed
-	}
-	return r
-}()
 
 // declKey is the key of an entity's collection in a file.
 func declKey(e *store.Entity) string {
@@ -63,6 +54,7 @@ func (it *item) id() string {
 }
 
 type parser struct {
+	reg       *store.Registry
 	errs      *errTree
 	items     []*item
 	byID      map[string]map[string]*item
@@ -70,20 +62,22 @@ type parser struct {
 	fallbacks map[string]int
 }
 
-// Parse reads a declarative configuration in YAML or JSON.
+// Parse reads a declarative configuration in YAML or JSON against the
+// entity declarations of reg (a store's Registry: Kong's core entities and
+// those of the enabled plugins).
 //
 // The top-level keys are `_format_version` (required: "1.1", "2.1" or
 // "3.0"), `_transform` (a boolean, true by default), `_comment`,
 // `_workspace` and `_ignore` (both ignored), and one collection per entity
-// named as in Kong (services, routes, consumers, plugins, upstreams,
-// targets, certificates, snis, ca_certificates, keyauth_credentials,
-// basicauth_credentials, jwt_secrets, acls, hmacauth_credentials,
-// oauth2_credentials). Any other key is an error.
+// of reg, keyed by its DeclarativeKey or name as in Kong (services, routes,
+// consumers, plugins, upstreams, targets, certificates, snis,
+// ca_certificates, and the plugins' credentials). Any other key is an
+// error.
 //
 // An entity may nest the entities that reference it, under the same
 // collection keys: services[].routes[], services[].plugins[],
-// routes[].plugins[], consumers[].plugins[], consumers[].acls[] and the
-// other credentials, upstreams[].targets[], certificates[].snis[] (where an
+// routes[].plugins[], consumers[].plugins[], a consumer's credentials
+// (consumers[].acls[], ...), upstreams[].targets[], certificates[].snis[] (where an
 // SNI may also be given as a bare name). A nested entity gets its parent's
 // foreign key; if it gives that key itself, the key must name the parent.
 //
@@ -97,7 +91,7 @@ type parser struct {
 // twice yields the same ids. Where Kong 3.x derives the id, Parse gives
 // Kong's: GenerateID of the entity's cache key ("plugins:*:<name>:<route>:
 // <service>:<consumer>:<consumer group>", "acls:*:<consumer>:<group>",
-// "basicauth_credentials:*:<username>", "targets:*:<upstream>:<target>", …,
+// "<credential entity>:*:<username>", "targets:*:<upstream>:<target>", …,
 // "*" being the default workspace) or else of its endpoint key (a service's
 // name, a consumer's username). Where Kong would draw a random id
 // (certificates, CA certificates, unnamed services and routes, consumers
@@ -108,7 +102,10 @@ type parser struct {
 //
 // Parse checks the file's shape, references and duplicates; the entities
 // themselves are validated against the store's schemas by Config.Load.
-func Parse(data []byte) (*Config, error) {
+func Parse(data []byte, reg *store.Registry) (*Config, error) {
+	if reg == nil {
+		return nil, errors.New("declarative: Parse needs an entity registry")
+	}
 	root, err := decode(data)
 	if err != nil {
 		return nil, invalid(schema.Errors{"error": "failed parsing declarative configuration: " + err.Error()})
@@ -118,6 +115,7 @@ func Parse(data []byte) (*Config, error) {
 		return nil, invalid(schema.Errors{"error": "failed parsing declarative configuration: expected an object"})
 	}
 	p := &parser{
+		reg:       reg,
 		errs:      newErrTree(),
 		byID:      map[string]map[string]*item{},
 		byKey:     map[string]map[string]*item{},
@@ -156,7 +154,7 @@ func Parse(data []byte) (*Config, error) {
 	}
 
 	collections := map[string]*store.Entity{}
-	for _, e := range registry.All() {
+	for _, e := range p.reg.All() {
 		collections[declKey(e)] = e
 	}
 	for _, k := range store.SortedKeys(top) {
@@ -168,7 +166,7 @@ func Parse(data []byte) (*Config, error) {
 			p.errs.root.Add(k, "unknown field")
 		}
 	}
-	for _, e := range registry.All() {
+	for _, e := range p.reg.All() {
 		if v, ok := top[declKey(e)]; ok {
 			p.walkList(e, v, []any{declKey(e)}, nil)
 		}
@@ -254,7 +252,7 @@ func (p *parser) walkRecord(e *store.Entity, rec map[string]any, path []any, par
 		}
 	}
 	var nested []nestedList
-	for _, child := range registry.All() {
+	for _, child := range p.reg.All() {
 		if childField(e, child) == "" {
 			continue
 		}

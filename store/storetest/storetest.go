@@ -10,6 +10,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/runtime/plugins/acl"
+	basicauth "github.com/gatehouse/gatehouse/runtime/plugins/basic-auth"
+	hmacauth "github.com/gatehouse/gatehouse/runtime/plugins/hmac-auth"
+	"github.com/gatehouse/gatehouse/runtime/plugins/jwt"
+	keyauth "github.com/gatehouse/gatehouse/runtime/plugins/key-auth"
+	"github.com/gatehouse/gatehouse/runtime/plugins/oauth2"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
@@ -30,6 +36,14 @@ func (TestPlugins) PluginSchema(name string) (*store.PluginSchema, bool) {
 	}
 	testTransformerOnce.Do(func() { testTransformer = newTestTransformer(name) })
 	return testTransformer, true
+}
+
+// Entities implements store.EntityCatalog: the entities of the bundled
+// plugins (credentials, ACL groups), which the suite exercises as Kong's
+// own tests do. Each call returns fresh declarations.
+func (TestPlugins) Entities() []*store.Entity {
+	return []*store.Entity{keyauth.Credentials(), basicauth.Credentials(), jwt.Secrets(), acl.Groups(),
+		hmacauth.Credentials(), oauth2.Credentials()}
 }
 
 // The one test-transformer schema, shared as a registry shares a plugin's.
@@ -166,7 +180,7 @@ func Run(t *testing.T, open Opener) {
 		s, events := newStore(t, false)
 		c := mustInsert(t, s, "consumers", map[string]any{"username": "user", "custom_id": "user"})
 		cred := mustInsert(t, s, "basicauth_credentials", map[string]any{"consumer": map[string]any{"id": c["id"]}, "username": "user", "password": "user"})
-		if cred["password"] == "user" || cred["password"] != store.HashBasicAuthPassword("user", c["id"].(string)) {
+		if cred["password"] == "user" || cred["password"] != basicauth.HashPassword("user", c["id"].(string)) {
 			t.Errorf("password stored as %v", cred["password"])
 		}
 		mustInsert(t, s, "acls", map[string]any{"consumer": map[string]any{"id": c["id"]}, "group": "user"})

@@ -36,6 +36,7 @@ func init() {
 		Priority: Priority,
 		Schema:   Schema(),
 		New:      New,
+		Entities: []*store.Entity{Credentials()},
 	})
 }
 
@@ -76,7 +77,7 @@ func New(config map[string]any) (any, error) {
 // NewPlugin creates an instance from a parsed configuration. basic-auth
 // identifies the credential upstream by its username.
 func NewPlugin(c Config) *Plugin {
-	return &Plugin{conf: c, flow: authn.Flow{Plugin: Name, Entity: "basicauth_credentials", Field: "username",
+	return &Plugin{conf: c, flow: authn.Flow{Plugin: Name, Entity: CredentialEntity, Field: "username",
 		IdentifierField: "username", Anonymous: c.Anonymous, Challenge: `Basic realm="` + c.Realm + `"`}}
 }
 
@@ -188,7 +189,7 @@ func decodeBase64(s string) (string, bool) {
 // validPassword compares the stored hash with sha1(password .. consumer_id).
 func validPassword(cred hostabi.Entity, password string) bool {
 	stored, _ := cred["password"].(string)
-	digest := store.HashBasicAuthPassword(password, authn.ForeignID(cred["consumer"]))
+	digest := HashPassword(password, authn.ForeignID(cred["consumer"]))
 	return subtle.ConstantTimeCompare([]byte(stored), []byte(digest)) == 1
 }
 

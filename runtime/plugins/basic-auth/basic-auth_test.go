@@ -12,7 +12,6 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	basicauth "github.com/gatehouse/gatehouse/runtime/plugins/basic-auth"
 	"github.com/gatehouse/gatehouse/sdk/plugintest"
-	"github.com/gatehouse/gatehouse/store"
 )
 
 const (
@@ -34,10 +33,10 @@ func newFixture() *fixture {
 	env := plugintest.NewEnv()
 	f := &fixture{env: env}
 	f.user = env.AddConsumer(hostabi.Entity{"id": userID, "username": "aladdin", "custom_id": "a-1"})
-	f.cred = env.AddBasicAuth(f.user, "Aladdin", "OpenSesame")
+	f.cred = env.AddCredential(basicauth.CredentialEntity, f.user, hostabi.Entity{"username": "Aladdin", "password": "OpenSesame"})
 	env.AddConsumer(hostabi.Entity{"id": anonID, "username": "anonymous"})
 	colon := env.AddConsumer(hostabi.Entity{"username": "colon"})
-	env.AddBasicAuth(colon, "user", "pass:word")
+	env.AddCredential(basicauth.CredentialEntity, colon, hostabi.Entity{"username": "user", "password": "pass:word"})
 	return f
 }
 
@@ -226,7 +225,7 @@ func TestSchema(t *testing.T) {
 		t.Error("bad realm accepted")
 	}
 	// The stored hash is sha1(password .. consumer_id).
-	if got := store.HashBasicAuthPassword("OpenSesame", userID); got != newFixture().cred["password"] {
+	if got := basicauth.HashPassword("OpenSesame", userID); got != newFixture().cred["password"] {
 		t.Errorf("hash mismatch %s", got)
 	}
 }

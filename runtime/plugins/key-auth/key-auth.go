@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	"github.com/gatehouse/gatehouse/runtime/plugins/authn"
 	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
+	"github.com/gatehouse/gatehouse/store"
 )
 
 // Name, Priority and Version of the plugin, as Kong reports them.
@@ -36,6 +37,7 @@ func init() {
 		Priority: Priority,
 		Schema:   Schema(),
 		New:      New,
+		Entities: []*store.Entity{Credentials()},
 	})
 }
 
@@ -96,7 +98,7 @@ func New(config map[string]any) (any, error) {
 
 // NewPlugin creates an instance from a parsed configuration.
 func NewPlugin(c Config) *Plugin {
-	p := &Plugin{conf: c, flow: authn.Flow{Plugin: Name, Entity: "keyauth_credentials", Field: "key",
+	p := &Plugin{conf: c, flow: authn.Flow{Plugin: Name, Entity: CredentialEntity, Field: "key",
 		IdentifierField: "id", Anonymous: c.Anonymous, Challenge: "Key"}}
 	if c.Realm != "" {
 		p.flow.Challenge = `Key realm="` + c.Realm + `"`

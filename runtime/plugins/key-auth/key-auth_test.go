@@ -33,7 +33,7 @@ func newFixture() *fixture {
 	env := plugintest.NewEnv()
 	f := &fixture{env: env}
 	f.bob = env.AddConsumer(hostabi.Entity{"id": bobID, "username": "bob", "custom_id": "bob-42"})
-	f.cred = env.AddKeyAuth(f.bob, "kong")
+	f.cred = env.AddCredential(keyauth.CredentialEntity, f.bob, hostabi.Entity{"key": "kong"})
 	f.anon = env.AddConsumer(hostabi.Entity{"id": anonID, "username": "no-body"})
 	expired := env.AddConsumer(hostabi.Entity{"username": "late"})
 	env.AddCredential("keyauth_credentials", expired, hostabi.Entity{"key": "expired", "ttl": int64(0)})
@@ -210,7 +210,7 @@ func TestConsumerHeaders(t *testing.T) {
 		t.Errorf("auth calls = %v", res.AuthCalls)
 	}
 	// A consumer without custom_id clears a spoofed header.
-	f.env.AddKeyAuth(f.anon, "anon-key")
+	f.env.AddCredential(keyauth.CredentialEntity, f.anon, hostabi.Entity{"key": "anon-key"})
 	res = f.env.Run(t, newPlugin(t, nil), hostabi.PhaseAccess,
 		plugintest.NewRequest("GET", "/").WithHeader("apikey", "anon-key").WithHeader("X-Consumer-Custom-ID", "spoofed"))
 	if res.HasUpstreamHeader("X-Consumer-Custom-ID") {
