@@ -1,0 +1,76 @@
+package oauth2_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/runtime/plugin"
+	"github.com/gatehouse/gatehouse/runtime/plugins/oauth2"
+	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/sqlite"
+)
+
+// openStore opens an in-memory store with the entities the catalog for
+// names enables.
+func openStore(t *testing.T, names ...string) *store.Store {
+	t.Helper()
+	catalog, err := plugin.NewCatalog(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := sqlite.Open(context.Background(), sqlite.Memory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return store.New(b, store.Options{Plugins: catalog})
+}
+
+func TestEntitiesEnabledWithOwnerOrBundled(t *testing.T) {
+	for _, c := range []struct {
+		plugins []string
+		want    bool
+	}{
+		{[]string{"bundled"}, true},
+		{[]string{oauth2.Owner}, true},
+		{[]string{"off"}, false},
+	} {
+		_, ok := openStore(t, c.plugins...).Registry().Entity(oauth2.CredentialEntity)
+		if ok != c.want {
+			t.Errorf("plugins %v: %s declared = %v, want %v", c.plugins, oauth2.CredentialEntity, ok, c.want)
+		}
+	}
+	for _, name := range plugin.Bundled() {
+		if name == oauth2.Owner {
+			t.Errorf("%s is registered as a plugin; it owns entities only", name)
+		}
+	}
+}
+
+func TestCredentials(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, oauth2.Owner)
+	c, err := s.Insert(ctx, "consumers", map[string]any{"username": "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := map[string]any{"id": c["id"]}
+	app, err := s.Insert(ctx, oauth2.CredentialEntity, map[string]any{"consumer": ref, "name": "app",
+		"redirect_uris": []any{"https://example.com/cb"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := app["client_id"].(string); len(id) != 32 {
+		t.Errorf("generated client_id %q", app["client_id"])
+	}
+	if app["client_type"] != "confidential" || app["hash_secret"] != false {
+		t.Errorf("defaults: client_type %v hash_secret %v", app["client_type"], app["hash_secret"])
+	}
+	_, err = s.Insert(ctx, oauth2.CredentialEntity, map[string]any{"consumer": ref, "name": "bad", "redirect_uris": []any{"not a url"}})
+	if e, ok := store.AsError(err); !ok || e.Code != store.CodeSchemaViolation {
+		t.Errorf("relative redirect URI: %v", err)
+	}
+	if got, err := s.Get(ctx, oauth2.CredentialEntity, app["client_id"].(string)); err != nil || got["id"] != app["id"] {
+		t.Errorf("Get by client_id = %v, %v", got, err)
+	}
+}
