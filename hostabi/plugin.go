@@ -30,14 +30,51 @@ type LogPhaser interface{ Log(k Kong) error }
 // when the configuration that created them retires.
 type Closer interface{ Close() error }
 
-// Definition describes a plugin to the node: name, priority, version and the
-// configuration schema in Kong's JSON schema format (the body of
-// `GET /schemas/plugins/{name}`: {"fields": [{"config": {...}}, ...]}).
+// Definition describes a plugin to the node as data, the way a provider
+// (the Lua or Wasm host) finds it in a plugin folder: name, priority,
+// version, the phases it runs in, its configuration schema and the
+// entities it owns. The node turns it into the same registry entry a
+// native plugin registers.
 type Definition struct {
 	Name     string
 	Version  string
 	Priority int
-	// Schema is Kong's schema of the plugin as JSON-like values.
+	// Phases lists the phases the plugin's instances run in.
+	Phases []Phase
+	// Schema is the plugin's schema in Kong's JSON rendering, the body of
+	// `GET /schemas/plugins/{name}`: {"fields": [{"config": {...}}, ...]}.
+	Schema map[string]any
+	// Entities are the entities the plugin owns (Kong's daos.lua).
+	Entities []EntityDefinition
+}
+
+// EntityDefinition declares an entity a plugin owns, with the names of
+// Kong's daos.lua: the node stores it, serves it on the Admin API, reads
+// and writes it in kong.yml and invalidates cached copies on change.
+type EntityDefinition struct {
+	// Name is the entity's name ("keyauth_credentials").
+	Name string
+	// AdminAPIName is the collection's Admin API path segment ("key-auths");
+	// Name when empty.
+	AdminAPIName string
+	// AdminAPINestedName is the segment under a parent entity
+	// (/consumers/{c}/key-auth); AdminAPIName when empty.
+	AdminAPINestedName string
+	// EndpointKey is the unique field accepted in place of the id in URLs.
+	EndpointKey string
+	// CacheKey lists the fields whose combination identifies an entity
+	// (unique, and the key of deterministic kong.yml ids).
+	CacheKey []string
+	// ParentKey, when set, is the field a nested path names the entity by
+	// under its parent (an ACL's group).
+	ParentKey string
+	// DeclarativeKey is the entity's key in kong.yml; Name when empty.
+	DeclarativeKey string
+	// TTL lets writes give entities a time to live.
+	TTL bool
+	// Schema is the entity's schema in Kong's JSON rendering, the body of
+	// `GET /schemas/{entity}`: {"fields": [{"id": {...}}, ...]}; foreign
+	// keys name their entity with "reference".
 	Schema map[string]any
 }
 
@@ -48,8 +85,15 @@ type Factory interface {
 	New(config map[string]any) (any, error)
 }
 
+// Validator is implemented by factories that check a configuration beyond
+// its schema; the error is reported on the plugin's config.
+type Validator interface {
+	Validate(config map[string]any) error
+}
+
 // Provider offers plugins implemented by a runtime (Wasm, Lua); cmd
-// registers providers with the node, which never imports them.
+// registers providers with the node, which never imports them. The node
+// asks for the plugins at start.
 type Provider interface {
 	// Plugins lists the definitions and factories the provider can serve.
 	Plugins() ([]ProvidedPlugin, error)

@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/admin"
 	"github.com/gatehouse/gatehouse/runtime/balancer"
 	"github.com/gatehouse/gatehouse/runtime/cache"
@@ -122,6 +123,8 @@ type Node struct {
 	store   *store.Store
 	catalog *plugin.Catalog
 	admin   *admin.Server
+	// providers are the plugin runtimes the node closes last.
+	providers []hostabi.Provider
 
 	id        string
 	cluster   *postgres.Cluster
@@ -143,16 +146,60 @@ type Node struct {
 	configSum   string
 }
 
+// Options are what a node gets beyond its configuration: plugins that are
+// not linked into the binary.
+type Options struct {
+	// Logger receives the node's logs; nil logs to stderr at cfg's level.
+	Logger *slog.Logger
+	// Plugins are extra plugin definitions (a custom build's, a test's),
+	// enabled when the `plugins` setting names them, with their entities.
+	Plugins []*plugin.Definition
+	// Providers are plugin runtimes (the Lua and Wasm hosts): their plugins
+	// are read at start, turned into definitions through SchemaLoader and
+	// enabled when `plugins` names them. The node closes them on Close.
+	Providers []hostabi.Provider
+	// SchemaLoader reads the schemas providers deliver as Kong's JSON
+	// renderings; it is required when Providers is not empty.
+	SchemaLoader plugin.SchemaLoader
+}
+
 // Start opens the store and serves every configured listener. It returns once
 // the listeners are bound; Close stops them.
 func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, error) {
+	return StartWith(ctx, cfg, Options{Logger: log})
+}
+
+// StartWith is Start with plugins beyond the linked ones.
+func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error) {
+	log := o.Logger
 	if log == nil {
 		log = Logger(cfg.LogLevel)
 	}
-	catalog, err := plugin.NewCatalog(cfg.Plugins)
+	extra := append([]*plugin.Definition(nil), o.Plugins...)
+	closeProviders := func() {
+		for _, p := range o.Providers {
+			p.Close()
+		}
+	}
+	for _, p := range o.Providers {
+		defs, err := plugin.FromProvider(p, o.SchemaLoader)
+		if err != nil {
+			closeProviders()
+			return nil, err
+		}
+		extra = append(extra, defs...)
+	}
+	catalog, err := plugin.NewCatalog(cfg.Plugins, extra...)
 	if err != nil {
+		closeProviders()
 		return nil, err
 	}
+	started := false
+	defer func() {
+		if !started {
+			closeProviders()
+		}
+	}()
 	st, err := OpenStore(ctx, cfg, catalog)
 	if err != nil {
 		return nil, err
@@ -290,6 +337,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		(&memreturn.Watcher{Activity: n.requests.Load}).Run(memCtx)
 	}()
 	log.Info("gatehouse started", "version", Version, "database", st.Backend().Name(), "admin", n.addrs["admin"], "proxy", n.addrs["proxy"])
+	n.providers, started = o.Providers, true // from now on Close closes them
 	return n, nil
 }
 
@@ -479,6 +527,10 @@ func (n *Node) close(ctx context.Context) error {
 		n.cache.Close()
 	}
 	errs = append(errs, n.store.Backend().Close())
+	errs = append(errs, n.catalog.Close())
+	for _, p := range n.providers {
+		errs = append(errs, p.Close())
+	}
 	return errors.Join(errs...)
 }
 
