@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/runtime/cache"
+	keyauth "github.com/gatehouse/gatehouse/runtime/plugins/key-auth"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/sqlite"
 )
@@ -16,7 +17,7 @@ func newStore(t *testing.T) *store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	return store.New(b, store.Options{})
+	return store.New(b, store.Options{Entities: []*store.Entity{keyauth.Credentials()}})
 }
 
 // TestCredentialLifecycle: a miss is cached as a miss until the entity
