@@ -34,6 +34,7 @@ func init() {
 		Name:     Name,
 		Version:  Version,
 		Priority: Priority,
+		Phases:   []hostabi.Phase{hostabi.PhaseAccess},
 		Schema:   Schema(),
 		New:      New,
 		Entities: []*store.Entity{Credentials()},

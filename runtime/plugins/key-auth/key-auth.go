@@ -35,6 +35,7 @@ func init() {
 		Name:     Name,
 		Version:  Version,
 		Priority: Priority,
+		Phases:   []hostabi.Phase{hostabi.PhaseAccess},
 		Schema:   Schema(),
 		New:      New,
 		Entities: []*store.Entity{Credentials()},
