@@ -100,7 +100,12 @@ func OpenStore(ctx context.Context, cfg *config.Config, catalog *plugin.Catalog)
 	if err != nil {
 		return nil, err
 	}
-	return store.New(b, store.Options{Plugins: catalog, ReadOnly: cfg.Database == config.DatabaseOff}), nil
+	st, err := store.NewChecked(b, store.Options{Plugins: catalog, ReadOnly: cfg.Database == config.DatabaseOff})
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return st, nil
 }
 
 // nodeID returns the node id kept in the prefix directory, creating it once.
