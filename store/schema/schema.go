@@ -63,13 +63,34 @@ type Field struct {
 	LenMin, LenMax int
 	// StartsWith requires a string prefix.
 	StartsWith string
-	// Match requires the string to match a regular expression.
+	// Pattern requires the string to match a Lua pattern, as Kong's `match`
+	// does (translated to RE2 by LuaPatternToRE2, compiled once); it renders
+	// as "match".
+	Pattern string
+	// Match requires the string to match a Go regular expression. It is
+	// Go-only and not rendered: prefer Pattern.
 	Match *regexp.Regexp
 	// MatchMessage is the error shown when Match fails.
 	MatchMessage string
-	// Check is a custom validator run after the built-in ones; it returns the
-	// error message or "".
+	// NotOneOf lists refused values (Kong's not_one_of).
+	NotOneOf []any
+	// Eq requires the value to equal this scalar (Kong's eq); nil: none.
+	Eq any
+	// Null requires the value to be null (Kong's `eq = null`, as in the
+	// no_consumer typedef); it renders as "eq": null.
+	Null bool
+	// Validator names a custom validator registered with RegisterValidator,
+	// run after the built-in constraints. It renders and loads under the
+	// Gatehouse extension key "x_gatehouse_validator" (see ValidatorKey), so
+	// a schema with named validators survives a round trip through JSON.
+	Validator string
+	// Check is a Go-only custom validator run after Validator; it returns
+	// the error message or "". It cannot be rendered: prefer Validator.
 	Check func(v any) string
+	// EntityChecks are the entity checks of a record field, run after its
+	// fields are valid; their messages, joined by "; ", are the field's
+	// error. They render under the field's "entity_checks".
+	EntityChecks []EntityCheck
 	// Elements declares the elements of an array or set.
 	Elements *Field
 	// Keys and Values declare the entries of a map.
@@ -93,7 +114,17 @@ type Schema struct {
 	Fields []*Field
 	// Checks run on the whole record. Each returns the messages to report
 	// under "@entity", or nil; a check must tolerate invalid field values.
+	// Checks added here directly are Go-only and cannot be rendered; use
+	// AddEntityChecks for checks that render and load back.
 	Checks []func(rec map[string]any) []string
+	// EntityChecks are the record's entity checks as data, as AddEntityChecks
+	// (or FromJSON) adds them; the first element of Checks runs them.
+	EntityChecks []EntityCheck
+	// CheckRoot is the prefix EntityChecks' paths carry that the record does
+	// not ("config" for plugin configs).
+	CheckRoot string
+	// compiledChecks reports that Checks[0] runs EntityChecks.
+	compiledChecks bool
 	// Conditionals are Kong's conditional entity checks: when the If field's
 	// value satisfies When, the Then field must pass Then.
 	Conditionals []Conditional

@@ -160,11 +160,8 @@ func validateValue(f *Field, v any) any {
 		if f.StartsWith != "" && !strings.HasPrefix(s, f.StartsWith) {
 			return "should start with: " + f.StartsWith
 		}
-		if f.Match != nil && !f.Match.MatchString(s) {
-			if f.MatchMessage != "" {
-				return f.MatchMessage
-			}
-			return "invalid value: " + s
+		if msg := checkMatch(f, s); msg != "" {
+			return msg
 		}
 	case Integer:
 		if _, ok := v.(int64); !ok {
@@ -254,6 +251,9 @@ func validateValue(f *Field, v any) any {
 		if errs := Validate(&Schema{Fields: f.Fields}, m); !errs.Empty() {
 			return errs
 		}
+		if msgs := RunEntityChecks("", f.EntityChecks, m); len(msgs) > 0 {
+			return strings.Join(msgs, "; ")
+		}
 	case JSON:
 		if msg := checkTree(v); msg != "" {
 			return msg
@@ -271,10 +271,8 @@ func validateValue(f *Field, v any) any {
 	if msg := checkScalar(f, v); msg != "" {
 		return msg
 	}
-	if f.Check != nil {
-		if msg := f.Check(v); msg != "" {
-			return msg
-		}
+	if msg := runValidators(f, v); msg != "" {
+		return msg
 	}
 	return nil
 }
@@ -323,8 +321,23 @@ func checkTree(v any) string {
 	return ""
 }
 
-// checkScalar applies one_of, between and gt.
+// checkScalar applies eq, one_of, not_one_of, between and gt.
 func checkScalar(f *Field, v any) string {
+	if f.Null && v != nil {
+		return "value must be null"
+	}
+	if f.Eq != nil && !equalScalar(f.Eq, v) {
+		return "value must be " + fmt.Sprint(f.Eq)
+	}
+	for _, o := range f.NotOneOf {
+		if equalScalar(o, v) {
+			parts := make([]string, len(f.NotOneOf))
+			for i, o := range f.NotOneOf {
+				parts[i] = fmt.Sprint(o)
+			}
+			return "must not be one of: " + strings.Join(parts, ", ")
+		}
+	}
 	if len(f.OneOf) > 0 {
 		for _, o := range f.OneOf {
 			if equalScalar(o, v) {
@@ -371,6 +384,10 @@ func equalScalar(a, b any) bool {
 			return x == y
 		case float64:
 			return float64(x) == y
+		}
+	case float64:
+		if y, ok := b.(int64); ok {
+			return x == float64(y)
 		}
 	}
 	return a == b
