@@ -99,10 +99,13 @@ type EntityCheck struct {
 	MutuallyRequired []string
 	// Distinct: the set fields hold different values.
 	Distinct []string
-	// Conditional: when IfField matches IfMatch, ThenField must match ThenMatch.
+	// Conditional: when IfField is set and matches IfMatch, ThenField must
+	// match ThenMatch. The check reports only the record-level message
+	// "failed conditional validation given value of field '<IfField>'".
 	Conditional *ConditionalCheck
-	// ConditionalAtLeastOneOf: when IfField matches IfMatch, at least one of
-	// ThenAtLeastOneOf is set; otherwise at least one of ElseThenAtLeastOneOf.
+	// ConditionalAtLeastOneOf: when IfField is set and matches IfMatch, at
+	// least one of ThenAtLeastOneOf is set; when it matches ElseMatch (or
+	// ElseMatch is nil), at least one of ElseThenAtLeastOneOf.
 	ConditionalAtLeastOneOf *ConditionalAtLeastOneOf
 	// Validator names a record validator registered with
 	// RegisterRecordValidator. A failing validator ends the record's checks:
@@ -200,12 +203,16 @@ func RunEntityChecks(root string, checks []EntityCheck, rec map[string]any) []st
 			}
 		case c.Conditional != nil:
 			k := c.Conditional
-			if matchConstraint(k.IfMatch, get(k.IfField)) == "" && matchConstraint(k.ThenMatch, get(k.ThenField)) != "" {
+			if iv := get(k.IfField); iv != nil && matchConstraint(k.IfMatch, iv) == "" && matchConstraint(k.ThenMatch, get(k.ThenField)) != "" {
 				add("failed conditional validation given value of field '" + k.IfField + "'")
 			}
 		case c.ConditionalAtLeastOneOf != nil:
 			k := c.ConditionalAtLeastOneOf
-			if matchConstraint(k.IfMatch, get(k.IfField)) == "" {
+			iv := get(k.IfField)
+			if iv == nil {
+				continue
+			}
+			if matchConstraint(k.IfMatch, iv) == "" {
 				if len(k.ThenAtLeastOneOf) > 0 && countSet(get, k.ThenAtLeastOneOf) == 0 {
 					add("at least one of these fields must be non-empty: " + quoteList(k.ThenAtLeastOneOf))
 				}
