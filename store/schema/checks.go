@@ -383,3 +383,43 @@ func checkMatch(f *Field, s string) string {
 	}
 	return ""
 }
+
+// GoOnly lists the parts of s that exist only as Go code and so neither
+// render nor load back: Field.Check and Field.Match, Conditionals, and
+// Checks not added through AddEntityChecks. Each entry is "<path>: <what>".
+// A schema for which GoOnly is empty survives Render and FromJSON whole.
+func GoOnly(s *Schema) []string {
+	var out []string
+	n := len(s.Checks)
+	if s.compiledChecks {
+		n--
+	}
+	if n > 0 {
+		out = append(out, fmt.Sprintf("@entity: %d Go check(s)", n))
+	}
+	for _, c := range s.Conditionals {
+		out = append(out, "@entity: Go conditional on "+c.If+" -> "+c.Then)
+	}
+	for _, f := range s.Fields {
+		goOnlyField(f, f.Name, &out)
+	}
+	return out
+}
+
+func goOnlyField(f *Field, path string, out *[]string) {
+	if f == nil {
+		return
+	}
+	if f.Check != nil {
+		*out = append(*out, path+": Go validator")
+	}
+	if f.Match != nil {
+		*out = append(*out, path+": Go regular expression")
+	}
+	goOnlyField(f.Elements, path+".elements", out)
+	goOnlyField(f.Keys, path+".keys", out)
+	goOnlyField(f.Values, path+".values", out)
+	for _, sub := range f.Fields {
+		goOnlyField(sub, path+"."+sub.Name, out)
+	}
+}
