@@ -111,6 +111,9 @@ func luaClass(c byte, inSet bool) (string, error) {
 	if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' {
 		return "", fmt.Errorf("unknown class %%%c", c)
 	}
+	if c > 0x20 && c < 0x7f {
+		return `\` + string(c), nil // escaped punctuation: literal in and out of sets
+	}
 	return quoteByte(c), nil
 }
 
