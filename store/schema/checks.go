@@ -100,8 +100,11 @@ type EntityCheck struct {
 	// Distinct: the set fields hold different values.
 	Distinct []string
 	// Conditional: when IfField is set and matches IfMatch, ThenField must
-	// match ThenMatch. The check reports only the record-level message
-	// "failed conditional validation given value of field '<IfField>'".
+	// match ThenMatch. A failure reports "failed conditional validation given
+	// value of field '<IfField>'" under "@entity" and, when Validate runs the
+	// check on a top-level field, ThenMatch's message on ThenField, as Kong
+	// does (the function AddEntityChecks puts in Checks reports the first
+	// only).
 	Conditional *ConditionalCheck
 	// ConditionalAtLeastOneOf: when IfField is set and matches IfMatch, at
 	// least one of ThenAtLeastOneOf is set; when it matches ElseMatch (or
@@ -160,6 +163,13 @@ func (s *Schema) AddEntityChecks(root string, checks ...EntityCheck) *Schema {
 // in order. Checks naming a field that holds an invalid value still run:
 // Validate runs record checks only when every field is valid.
 func RunEntityChecks(root string, checks []EntityCheck, rec map[string]any) []string {
+	return runEntityChecks(root, checks, rec, nil)
+}
+
+// runEntityChecks is RunEntityChecks; fieldErr, when not nil, also receives
+// the message of a failed conditional's then-field, as Kong reports it on
+// that field (path relative to the record).
+func runEntityChecks(root string, checks []EntityCheck, rec map[string]any, fieldErr func(path, msg string)) []string {
 	var msgs []string
 	seen := map[string]bool{}
 	add := func(m string) {
@@ -203,8 +213,13 @@ func RunEntityChecks(root string, checks []EntityCheck, rec map[string]any) []st
 			}
 		case c.Conditional != nil:
 			k := c.Conditional
-			if iv := get(k.IfField); iv != nil && matchConstraint(k.IfMatch, iv) == "" && matchConstraint(k.ThenMatch, get(k.ThenField)) != "" {
-				add("failed conditional validation given value of field '" + k.IfField + "'")
+			if iv := get(k.IfField); iv != nil && matchConstraint(k.IfMatch, iv) == "" {
+				if msg := matchConstraint(k.ThenMatch, get(k.ThenField)); msg != "" {
+					if fieldErr != nil {
+						fieldErr(strings.TrimPrefix(k.ThenField, root+"."), msg)
+					}
+					add("failed conditional validation given value of field '" + k.IfField + "'")
+				}
 			}
 		case c.ConditionalAtLeastOneOf != nil:
 			k := c.ConditionalAtLeastOneOf

@@ -107,7 +107,7 @@ func TestFromJSONVocabulary(t *testing.T) {
 		{map[string]any{"a": 1, "c": "cab", "f": 1.5, "blob": "x"}, []string{"only one or none of these fields must be set: 'f', 'blob'"}},
 		{map[string]any{"a": 5, "b": 5, "c": "cab"}, []string{"values of these fields must be distinct: 'a', 'b'", "a must be below b"}},
 		{map[string]any{"a": 7, "b": 5, "c": "cab"}, []string{"a must be below b"}},
-		{map[string]any{"a": 1, "c": "cab", "e": "on", "secret": "s"}, []string{"failed conditional validation given value of field 'e'"}},
+		{map[string]any{"a": 1, "c": "cab", "e": "on", "secret": "s"}, []string{"failed conditional validation given value of field 'e'", "f: required field missing"}},
 		{map[string]any{"a": 1, "c": "cab", "e": "on", "f": 1.5}, []string{"at least one of these fields must be non-empty: 'secret'"}},
 		{map[string]any{"a": 1, "c": "cab", "g": []any{"p", "z"}}, []string{"g.2: expected one of: p, q"}},
 		{map[string]any{"a": 1, "c": "cab", "h": map[string]any{"ok-1": 2, "bad key": 3}}, []string{"h: invalid value: bad key"}},

@@ -109,7 +109,21 @@ func Validate(rec *Schema, m map[string]any) Errors {
 			}
 		}
 	}
-	for _, check := range rec.Checks {
+	checks := rec.Checks
+	if rec.compiledChecks {
+		// Run the data checks here, with their field-level messages;
+		// Checks[0] is their string-only form for callers of Checks.
+		checks = checks[1:]
+		fieldErr := func(path, msg string) {
+			if !strings.Contains(path, ".") {
+				errs.Add(path, msg)
+			}
+		}
+		for _, msg := range runEntityChecks(rec.CheckRoot, rec.EntityChecks, m, fieldErr) {
+			errs.AddEntity(msg)
+		}
+	}
+	for _, check := range checks {
 		for _, msg := range check(m) {
 			errs.AddEntity(msg)
 		}
