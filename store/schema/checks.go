@@ -89,15 +89,16 @@ func Validators() (field, record []string) {
 // in a plugin's config schema they are written from the plugin entity, as
 // Kong writes them ("config.second"), and resolved inside the config record.
 type EntityCheck struct {
-	// AtLeastOneOf: at least one of the fields is set.
+	// AtLeastOneOf: at least one of the fields is non-empty (not null, "",
+	// [] or {}).
 	AtLeastOneOf []string
-	// OnlyOneOf: exactly one of the fields is set.
+	// OnlyOneOf: exactly one of the fields is non-empty.
 	OnlyOneOf []string
 	// MutuallyExclusive: at most one of the fields is set.
 	MutuallyExclusive []string
 	// MutuallyRequired: all or none of the fields are set.
 	MutuallyRequired []string
-	// Distinct: the set fields hold different values.
+	// Distinct: the non-empty fields hold different values.
 	Distinct []string
 	// Conditional: when IfField is set and matches IfMatch, ThenField must
 	// match ThenMatch. A failure reports "failed conditional validation given
@@ -107,8 +108,8 @@ type EntityCheck struct {
 	// only).
 	Conditional *ConditionalCheck
 	// ConditionalAtLeastOneOf: when IfField is set and matches IfMatch, at
-	// least one of ThenAtLeastOneOf is set; when it matches ElseMatch (or
-	// ElseMatch is nil), at least one of ElseThenAtLeastOneOf.
+	// least one of ThenAtLeastOneOf is non-empty; when it does not and
+	// matches ElseMatch, at least one of ElseThenAtLeastOneOf.
 	ConditionalAtLeastOneOf *ConditionalAtLeastOneOf
 	// Validator names a record validator registered with
 	// RegisterRecordValidator. A failing validator ends the record's checks:
@@ -118,6 +119,9 @@ type EntityCheck struct {
 
 // ConditionalCheck is Kong's `conditional` entity check.
 type ConditionalCheck struct {
+	// ThenErr, when set, replaces the record-level message; "%s" in it
+	// stands for IfField (Kong's then_err).
+	ThenErr string
 	IfField string
 	// IfMatch and ThenMatch are constraint-only fields (no Name, no Type):
 	// eq, one_of, not_one_of, required, between, gt, len_min, len_max,
@@ -129,6 +133,9 @@ type ConditionalCheck struct {
 
 // ConditionalAtLeastOneOf is Kong's `conditional_at_least_one_of` check.
 type ConditionalAtLeastOneOf struct {
+	// ThenErr and ElseThenErr, when set, replace the messages; "%s" in them
+	// stands for the quoted field list (Kong's then_err, else_then_err).
+	ThenErr, ElseThenErr string
 	IfField              string
 	IfMatch              *Field
 	ThenAtLeastOneOf     []string
@@ -182,12 +189,12 @@ func runEntityChecks(root string, checks []EntityCheck, rec map[string]any, fiel
 	for _, c := range checks {
 		switch {
 		case c.AtLeastOneOf != nil:
-			if countSet(get, c.AtLeastOneOf) == 0 {
+			if countNonEmpty(get, c.AtLeastOneOf) == 0 {
 				add("at least one of these fields must be non-empty: " + quoteList(c.AtLeastOneOf))
 			}
 		case c.OnlyOneOf != nil:
-			if countSet(get, c.OnlyOneOf) != 1 {
-				add("exactly one of these fields must be non-empty: " + quoteList(c.OnlyOneOf))
+			if countNonEmpty(get, c.OnlyOneOf) != 1 {
+				add("only one of these fields must be non-empty: " + quoteList(c.OnlyOneOf))
 			}
 		case c.MutuallyExclusive != nil:
 			if countSet(get, c.MutuallyExclusive) > 1 {
@@ -201,7 +208,7 @@ func runEntityChecks(root string, checks []EntityCheck, rec map[string]any, fiel
 			vals := map[string]bool{}
 			for _, p := range c.Distinct {
 				v := get(p)
-				if v == nil {
+				if !nonEmpty(v) {
 					continue
 				}
 				k := fmt.Sprintf("%T:%v", v, v)
@@ -218,7 +225,11 @@ func runEntityChecks(root string, checks []EntityCheck, rec map[string]any, fiel
 					if fieldErr != nil {
 						fieldErr(strings.TrimPrefix(k.ThenField, root+"."), msg)
 					}
-					add("failed conditional validation given value of field '" + k.IfField + "'")
+					if k.ThenErr != "" {
+						add(fmt.Sprintf(k.ThenErr, k.IfField))
+					} else {
+						add("failed conditional validation given value of field '" + k.IfField + "'")
+					}
 				}
 			}
 		case c.ConditionalAtLeastOneOf != nil:
@@ -228,12 +239,12 @@ func runEntityChecks(root string, checks []EntityCheck, rec map[string]any, fiel
 				continue
 			}
 			if matchConstraint(k.IfMatch, iv) == "" {
-				if len(k.ThenAtLeastOneOf) > 0 && countSet(get, k.ThenAtLeastOneOf) == 0 {
-					add("at least one of these fields must be non-empty: " + quoteList(k.ThenAtLeastOneOf))
+				if countNonEmpty(get, k.ThenAtLeastOneOf) == 0 {
+					add(listMessage(k.ThenErr, k.ThenAtLeastOneOf))
 				}
-			} else if k.ElseMatch == nil || matchConstraint(k.ElseMatch, get(k.IfField)) == "" {
-				if len(k.ElseThenAtLeastOneOf) > 0 && countSet(get, k.ElseThenAtLeastOneOf) == 0 {
-					add("at least one of these fields must be non-empty: " + quoteList(k.ElseThenAtLeastOneOf))
+			} else if k.ElseMatch != nil && matchConstraint(k.ElseMatch, iv) == "" {
+				if countNonEmpty(get, k.ElseThenAtLeastOneOf) == 0 {
+					add(listMessage(k.ElseThenErr, k.ElseThenAtLeastOneOf))
 				}
 			}
 		case c.Validator != "":
@@ -267,6 +278,41 @@ func lookupPath(root string, rec map[string]any, path string) any {
 		cur = m[part]
 	}
 	return cur
+}
+
+// nonEmpty is Kong's is_nonempty: not null, not "", not an empty array
+// or record.
+func nonEmpty(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return false
+	case string:
+		return t != ""
+	case []any:
+		return len(t) > 0
+	case map[string]any:
+		return len(t) > 0
+	}
+	return true
+}
+
+func countNonEmpty(get func(string) any, paths []string) int {
+	n := 0
+	for _, p := range paths {
+		if nonEmpty(get(p)) {
+			n++
+		}
+	}
+	return n
+}
+
+// listMessage formats a conditional_at_least_one_of failure: the custom
+// message (a format with one %s, the quoted list) or Kong's.
+func listMessage(custom string, fields []string) string {
+	if custom != "" {
+		return fmt.Sprintf(custom, quoteList(fields))
+	}
+	return "at least one of these fields must be non-empty: " + quoteList(fields)
 }
 
 func countSet(get func(string) any, paths []string) int {
@@ -384,17 +430,53 @@ func checkMatch(f *Field, s string) string {
 		}
 		return "invalid value: " + s
 	}
-	if f.Pattern != "" {
-		re, err := compilePattern(f.Pattern)
+	matches := func(p string) (bool, string) {
+		re, err := compilePattern(p)
 		if err != nil {
-			return err.Error()
+			return false, err.Error()
 		}
-		if !re.MatchString(s) {
+		return re.MatchString(s), ""
+	}
+	orInvalid := func(msg string) string {
+		if msg == "" {
+			return "invalid value: " + s
+		}
+		return msg
+	}
+	if f.NotMatch != "" {
+		if ok, bad := matches(f.NotMatch); bad != "" || ok {
+			return orInvalid(bad)
+		}
+	}
+	for _, r := range f.MatchNone {
+		if ok, bad := matches(r.Pattern); bad != "" || ok {
+			return orInvalid(bad + r.Err)
+		}
+	}
+	if f.Pattern != "" {
+		ok, bad := matches(f.Pattern)
+		if bad != "" {
+			return bad
+		}
+		if !ok {
 			return fail()
 		}
 	}
 	if f.Match != nil && !f.Match.MatchString(s) {
 		return fail()
+	}
+	for _, r := range f.MatchAll {
+		if ok, bad := matches(r.Pattern); bad != "" || !ok {
+			return orInvalid(bad + r.Err)
+		}
+	}
+	if f.MatchAny != nil {
+		for _, p := range f.MatchAny.Patterns {
+			if ok, _ := matches(p); ok {
+				return ""
+			}
+		}
+		return orInvalid(f.MatchAny.Err)
 	}
 	return ""
 }

@@ -325,6 +325,31 @@ func (l *loader) field(raw any, path string, depth int, typed bool) (*Field, err
 			case "description":
 				f.Description = s
 			}
+		case "not_match":
+			p, ok := v.(string)
+			if !ok {
+				return nil, bad(key, "a Lua pattern")
+			}
+			if _, err := compilePattern(p); err != nil {
+				return nil, fmt.Errorf("schema: %s: attribute %q: %v", path, key, err)
+			}
+			f.NotMatch = p
+		case "match_none", "match_all":
+			rules, err := patternRules(v, path+"."+key)
+			if err != nil {
+				return nil, err
+			}
+			if key == "match_none" {
+				f.MatchNone = rules
+			} else {
+				f.MatchAll = rules
+			}
+		case "match_any":
+			ma, err := matchAny(v, path+"."+key)
+			if err != nil {
+				return nil, err
+			}
+			f.MatchAny = ma
 		case "entity_checks":
 			if f.Type != Record {
 				return nil, fmt.Errorf("schema: %s: \"entity_checks\" on a %s field", path, f.Type)
@@ -556,11 +581,26 @@ func (l *loader) entityCheck(kind string, body any, path string) (EntityCheck, e
 			}
 			return l.field(v, path+"."+key, 1, false)
 		}
-		allowed := map[string]bool{"if_field": true, "if_match": true}
+		allowed := map[string]bool{"if_field": true, "if_match": true, "then_err": true}
 		if kind == "conditional" {
 			allowed["then_field"], allowed["then_match"] = true, true
 		} else {
-			allowed["then_at_least_one_of"], allowed["else_match"], allowed["else_then_at_least_one_of"] = true, true, true
+			allowed["then_at_least_one_of"], allowed["else_match"], allowed["else_then_at_least_one_of"], allowed["else_then_err"] = true, true, true, true
+		}
+		errText := func(key string) (string, error) {
+			v, ok := m[key]
+			if !ok {
+				return "", nil
+			}
+			s, ok := v.(string)
+			if !ok || s == "" || strings.Count(s, "%") != strings.Count(s, "%s") || strings.Count(s, "%s") > 1 {
+				return "", fmt.Errorf("schema: %s.%s: expected a message with at most one %%s", path, key)
+			}
+			return s, nil
+		}
+		thenErr, err := errText("then_err")
+		if err != nil {
+			return c, err
 		}
 		for k := range m {
 			if !allowed[k] {
@@ -576,7 +616,7 @@ func (l *loader) entityCheck(kind string, body any, path string) (EntityCheck, e
 			return c, err
 		}
 		if kind == "conditional" {
-			k := &ConditionalCheck{IfField: ifField, IfMatch: ifMatch}
+			k := &ConditionalCheck{IfField: ifField, IfMatch: ifMatch, ThenErr: thenErr}
 			if k.ThenField, err = str("then_field"); err != nil {
 				return c, err
 			}
@@ -586,7 +626,10 @@ func (l *loader) entityCheck(kind string, body any, path string) (EntityCheck, e
 			c.Conditional = k
 			return c, nil
 		}
-		k := &ConditionalAtLeastOneOf{IfField: ifField, IfMatch: ifMatch}
+		k := &ConditionalAtLeastOneOf{IfField: ifField, IfMatch: ifMatch, ThenErr: thenErr}
+		if k.ElseThenErr, err = errText("else_then_err"); err != nil {
+			return c, err
+		}
 		if v, ok := m["then_at_least_one_of"]; ok {
 			if k.ThenAtLeastOneOf, err = stringList(v, path+".then_at_least_one_of"); err != nil {
 				return c, err
@@ -605,4 +648,75 @@ func (l *loader) entityCheck(kind string, body any, path string) (EntityCheck, e
 		return c, fmt.Errorf("schema: %s: unknown entity check %q", path, kind)
 	}
 	return c, err
+}
+
+func patternRules(v any, path string) ([]PatternRule, error) {
+	list, ok := v.([]any)
+	if !ok || len(list) == 0 {
+		return nil, fmt.Errorf("schema: %s: expected a non-empty array of {pattern, err}", path)
+	}
+	out := make([]PatternRule, len(list))
+	for i, e := range list {
+		m, ok := e.(map[string]any)
+		p, _ := m["pattern"].(string)
+		if !ok || p == "" {
+			return nil, fmt.Errorf("schema: %s[%d]: expected {\"pattern\": <Lua pattern>, \"err\": <message>}", path, i)
+		}
+		for k := range m {
+			if k != "pattern" && k != "err" {
+				return nil, fmt.Errorf("schema: %s[%d]: unknown key %q", path, i, k)
+			}
+		}
+		if _, err := compilePattern(p); err != nil {
+			return nil, fmt.Errorf("schema: %s[%d]: %v", path, i, err)
+		}
+		out[i].Pattern = p
+		if e, has := m["err"]; has {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("schema: %s[%d].err: expected a string", path, i)
+			}
+			out[i].Err = s
+		}
+	}
+	return out, nil
+}
+
+func matchAny(v any, path string) (*MatchAny, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("schema: %s: expected {\"patterns\": [...], \"err\": <message>}", path)
+	}
+	out := &MatchAny{}
+	for k, e := range m {
+		switch k {
+		case "patterns":
+			list, ok := e.([]any)
+			if !ok || len(list) == 0 {
+				return nil, fmt.Errorf("schema: %s.patterns: expected a non-empty array of Lua patterns", path)
+			}
+			for i, x := range list {
+				p, ok := x.(string)
+				if !ok {
+					return nil, fmt.Errorf("schema: %s.patterns[%d]: expected a Lua pattern", path, i)
+				}
+				if _, err := compilePattern(p); err != nil {
+					return nil, fmt.Errorf("schema: %s.patterns[%d]: %v", path, i, err)
+				}
+				out.Patterns = append(out.Patterns, p)
+			}
+		case "err":
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("schema: %s.err: expected a string", path)
+			}
+			out.Err = s
+		default:
+			return nil, fmt.Errorf("schema: %s: unknown key %q", path, k)
+		}
+	}
+	if out.Patterns == nil {
+		return nil, fmt.Errorf("schema: %s.patterns: missing", path)
+	}
+	return out, nil
 }

@@ -42,14 +42,15 @@ const vocabulary = `{"fields": [
  ], "entity_checks": [{"mutually_required": ["host", "port"]}]}},
  {"owner": {"type": "foreign", "reference": "consumers", "on_delete": "cascade"}},
  {"secret": {"type": "string", "referenceable": true, "encrypted": true, "sensitive": true, "description": "a secret"}},
- {"blob": {"type": "json"}}
+ {"blob": {"type": "json"}},
+ {"s2": {"type": "string", "not_match": "%s", "match_none": [{"pattern": "^admin", "err": "reserved"}], "match_all": [{"pattern": "%l", "err": "needs a lower-case letter"}], "match_any": {"patterns": ["^a", "^b"], "err": "must start with a or b"}}}
 ], "entity_checks": [
  {"at_least_one_of": ["a", "b"]},
  {"only_one_of": ["c", "d"]},
  {"mutually_exclusive": ["f", "blob"]},
  {"distinct": ["a", "b"]},
  {"conditional": {"if_field": "e", "if_match": {"eq": "on"}, "then_field": "f", "then_match": {"required": true}}},
- {"conditional_at_least_one_of": {"if_field": "e", "if_match": {"one_of": ["on"]}, "then_at_least_one_of": ["secret"], "else_match": {"eq": "off"}, "else_then_at_least_one_of": ["owner", "a", "b"]}},
+ {"conditional_at_least_one_of": {"if_field": "e", "if_match": {"one_of": ["on"]}, "then_at_least_one_of": ["secret"], "else_match": {"eq": "off"}, "else_then_at_least_one_of": ["owner", "a", "b"], "else_then_err": "need one of %s"}},
  {"x_gatehouse_validator": "test.a_below_b"}
 ]}`
 
@@ -91,7 +92,7 @@ func TestFromJSONVocabulary(t *testing.T) {
 		want []string
 	}{
 		{map[string]any{"a": 1, "c": "cab"}, nil},
-		{map[string]any{"c": "cab"}, []string{"at least one of these fields must be non-empty: 'a', 'b'", "at least one of these fields must be non-empty: 'owner', 'a', 'b'"}},
+		{map[string]any{"c": "cab"}, []string{"at least one of these fields must be non-empty: 'a', 'b'", "need one of 'owner', 'a', 'b'"}},
 		{map[string]any{"a": 101, "c": "cab"}, []string{"a: value should be between 0 and 100"}},
 		{map[string]any{"b": 13, "c": "cab"}, []string{"b: must not be one of: 13"}},
 		{map[string]any{"b": 0, "c": "cab"}, []string{"b: value must be greater than 0"}},
@@ -101,7 +102,7 @@ func TestFromJSONVocabulary(t *testing.T) {
 		{map[string]any{"a": 1, "c": "cx"}, []string{"c: must not contain x"}},
 		{map[string]any{"a": 1, "d": "hello"}, []string{"d: must be a capitalised word"}},
 		{map[string]any{"a": 1, "d": "Hello2"}, nil},
-		{map[string]any{"a": 1, "c": "cab", "d": "Hello"}, []string{"exactly one of these fields must be non-empty: 'c', 'd'"}},
+		{map[string]any{"a": 1, "c": "cab", "d": "Hello"}, []string{"only one of these fields must be non-empty: 'c', 'd'"}},
 		{map[string]any{"a": 1, "c": "cab", "e": "maybe"}, []string{"e: expected one of: on, off"}},
 		{map[string]any{"a": 1, "c": "cab", "f": 2.5}, []string{"f: value must be 1.5"}},
 		{map[string]any{"a": 1, "c": "cab", "f": 1.5, "blob": "x"}, []string{"only one or none of these fields must be set: 'f', 'blob'"}},
@@ -115,6 +116,12 @@ func TestFromJSONVocabulary(t *testing.T) {
 		{map[string]any{"a": 1, "c": "cab", "r": map[string]any{"host": "h", "port": nil}}, []string{"r: all or none of these fields must be set: 'host', 'port'"}},
 		{map[string]any{"a": 1, "c": "cab", "r": map[string]any{"host": "h"}}, []string{"r: all or none of these fields must be set: 'host', 'port'"}},
 		{map[string]any{"a": 1, "c": "cab", "r": map[string]any{"host": "h", "port": 80}}, nil},
+		{map[string]any{"a": 1, "c": "cab", "s2": "abc"}, nil},
+		{map[string]any{"a": 1, "c": "cab", "s2": "a b"}, []string{"s2: invalid value: a b"}},
+		{map[string]any{"a": 1, "c": "cab", "s2": "admin"}, []string{"s2: reserved"}},
+		{map[string]any{"a": 1, "c": "cab", "s2": "AB"}, []string{"s2: needs a lower-case letter"}},
+		{map[string]any{"a": 1, "c": "cab", "s2": "cat"}, []string{"s2: must start with a or b"}},
+		{map[string]any{"a": 1, "c": "cab", "s2": "bat"}, nil},
 		{map[string]any{"a": 1, "c": "cab", "owner": map[string]any{"id": "nope"}}, []string{"owner.id: expected a valid UUID"}},
 	}
 	for _, c := range cases {

@@ -43,10 +43,14 @@ func renderEntityCheck(c EntityCheck) map[string]any {
 		return map[string]any{"distinct": strs(c.Distinct)}
 	case c.Conditional != nil:
 		k := c.Conditional
-		return map[string]any{"conditional": map[string]any{
+		m := map[string]any{
 			"if_field": k.IfField, "if_match": RenderField(k.IfMatch),
 			"then_field": k.ThenField, "then_match": RenderField(k.ThenMatch),
-		}}
+		}
+		if k.ThenErr != "" {
+			m["then_err"] = k.ThenErr
+		}
+		return map[string]any{"conditional": m}
 	case c.ConditionalAtLeastOneOf != nil:
 		k := c.ConditionalAtLeastOneOf
 		m := map[string]any{"if_field": k.IfField, "if_match": RenderField(k.IfMatch)}
@@ -58,6 +62,12 @@ func renderEntityCheck(c EntityCheck) map[string]any {
 		}
 		if k.ElseThenAtLeastOneOf != nil {
 			m["else_then_at_least_one_of"] = strs(k.ElseThenAtLeastOneOf)
+		}
+		if k.ThenErr != "" {
+			m["then_err"] = k.ThenErr
+		}
+		if k.ElseThenErr != "" {
+			m["else_then_err"] = k.ElseThenErr
 		}
 		return map[string]any{"conditional_at_least_one_of": m}
 	}
@@ -124,6 +134,26 @@ func RenderField(f *Field) map[string]any {
 	if f.Pattern != "" {
 		m["match"] = f.Pattern
 	}
+	if f.NotMatch != "" {
+		m["not_match"] = f.NotMatch
+	}
+	if f.MatchNone != nil {
+		m["match_none"] = renderRules(f.MatchNone)
+	}
+	if f.MatchAll != nil {
+		m["match_all"] = renderRules(f.MatchAll)
+	}
+	if f.MatchAny != nil {
+		ps := make([]any, len(f.MatchAny.Patterns))
+		for i, p := range f.MatchAny.Patterns {
+			ps[i] = p
+		}
+		ma := map[string]any{"patterns": ps}
+		if f.MatchAny.Err != "" {
+			ma["err"] = f.MatchAny.Err
+		}
+		m["match_any"] = ma
+	}
 	if f.MatchMessage != "" {
 		m[MatchMessageKey] = f.MatchMessage
 	}
@@ -173,6 +203,18 @@ func RenderField(f *Field) map[string]any {
 		m["entity_checks"] = RenderEntityChecks(f.EntityChecks)
 	}
 	return m
+}
+
+func renderRules(rules []PatternRule) []any {
+	out := make([]any, len(rules))
+	for i, r := range rules {
+		m := map[string]any{"pattern": r.Pattern}
+		if r.Err != "" {
+			m["err"] = r.Err
+		}
+		out[i] = m
+	}
+	return out
 }
 
 func anyList(l []any) []any { return append([]any(nil), l...) }

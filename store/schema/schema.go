@@ -67,6 +67,16 @@ type Field struct {
 	// does (translated to RE2 by LuaPatternToRE2, compiled once); it renders
 	// as "match".
 	Pattern string
+	// NotMatch refuses strings matching a Lua pattern (Kong's not_match).
+	NotMatch string
+	// MatchNone refuses a string matching any rule's pattern, with the
+	// rule's message (Kong's match_none).
+	MatchNone []PatternRule
+	// MatchAll requires every rule's pattern to match, reporting the first
+	// failing rule's message (Kong's match_all).
+	MatchAll []PatternRule
+	// MatchAny requires one of its patterns to match (Kong's match_any).
+	MatchAny *MatchAny
 	// Match requires the string to match a Go regular expression. It is
 	// Go-only and not rendered: prefer Pattern.
 	Match *regexp.Regexp
@@ -105,6 +115,20 @@ type Field struct {
 	Referenceable, Encrypted, Sensitive bool
 	// Description is rendered in the schema.
 	Description string
+}
+
+// PatternRule is a Lua pattern with the message reported when the rule
+// fails ("" for Kong's "invalid value: <value>").
+type PatternRule struct {
+	Pattern string
+	Err     string
+}
+
+// MatchAny lists Lua patterns one of which must match, and the message
+// reported when none does ("" for "invalid value: <value>").
+type MatchAny struct {
+	Patterns []string
+	Err      string
 }
 
 // Schema is an ordered list of fields: the shape of an entity or of a plugin's
