@@ -6,6 +6,36 @@
 // Values are plain Go trees: nil (null), bool, int64 (integer), float64
 // (number), string, []any (array and set) and map[string]any (record, map,
 // foreign key).
+//
+// # Schemas as data
+//
+// A schema is data: Render writes it as Kong's `/schemas` JSON and FromJSON
+// reads that JSON back into the same Schema values, which validate with the
+// same results and messages and render the same bytes. Plugins delivered as
+// data (Lua, Wasm) have their schemas loaded this way; store.PluginSchemaFromJSON
+// reads a whole `/schemas/plugins/{name}` body.
+//
+// The vocabulary is Kong's: the types string, integer, number, boolean,
+// array, set, map, record, foreign and json; the field attributes required,
+// default, unique, auto, uuid, timestamp, immutable, one_of, not_one_of, eq
+// (`"eq": null` is Field.Null), between, gt, len_min, len_max, starts_with,
+// match, not_match, match_none, match_all, match_any (Lua patterns, run as
+// RE2 after LuaPatternToRE2), elements, keys, values, fields, reference,
+// on_delete, referenceable, encrypted, sensitive and description; and the
+// entity checks at_least_one_of, only_one_of, mutually_exclusive,
+// mutually_required, distinct, conditional and conditional_at_least_one_of
+// (EntityCheck), on a schema or on a record field.
+//
+// Kong does not render custom validators (custom_validator,
+// custom_entity_check). Gatehouse names them instead: a validator registered
+// with RegisterValidator or RegisterRecordValidator is referred to by name
+// and rendered under the Gatehouse extension key "x_gatehouse_validator"
+// (ValidatorKey), as a field attribute or as an entity check
+// ({"x_gatehouse_validator": "rate-limiting"}); Field.MatchMessage renders
+// under "x_gatehouse_match_message". FromJSON refuses names nobody
+// registered. Go-only parts (Field.Check, Field.Match, Schema.Conditionals,
+// Schema.Checks added directly) still work but do not render; GoOnly lists
+// them.
 package schema
 
 import (
