@@ -31,6 +31,25 @@ func init() {
 	schema.RegisterValidator(ValidatorHost, checkHost)
 	schema.RegisterValidator(ValidatorPath, checkPath)
 	schema.RegisterValidator(ValidatorHeaderName, checkPluginHeaderName)
+
+	// The core entities' own validators, by name, so their declarations
+	// can say Validator: "<name>" instead of Check: <func> and render
+	// and load back like the plugins' (see schema.GoOnly).
+	for name, fn := range map[string]func(any) string{
+		"ip_or_cidr": checkIPOrCIDR, "http_method_name": checkMethod, "route_host": checkRouteHost,
+		"sni": checkSNIName, "route_header_name": checkHeaderName, "route_path": checkRoutePath,
+		"route_protocols": checkProtocolGroups, "upstream_name": checkUpstreamName, "target": checkTarget,
+		"pem_certificate": checkPEMCert, "pem_key": checkPEMKey, "url": checkURL,
+		"healthcheck_interval": checkInterval, "pem_key_pair": checkPEMPair,
+	} {
+		schema.RegisterValidator(name, fn)
+	}
+	for name, fn := range map[string]func(map[string]any) []string{
+		"route_header_regexes": checkHeaderRegexes, "route_rules": checkRouteRules,
+		"upstream_hashing": checkUpstreamHashing, "key_formats": checkKeyFormats,
+	} {
+		schema.RegisterRecordValidator(name, fn)
+	}
 }
 
 // IDField is typedefs.uuid as Kong's primary keys use it: an auto-generated UUID.
