@@ -103,8 +103,8 @@ type EntityCheck struct {
 	// Conditional: when IfField is set and matches IfMatch, ThenField must
 	// match ThenMatch. A failure reports "failed conditional validation given
 	// value of field '<IfField>'" under "@entity" and, when Validate runs the
-	// check on a top-level field, ThenMatch's message on ThenField, as Kong
-	// does (the function AddEntityChecks puts in Checks reports the first
+	// check, ThenMatch's message on ThenField (nested for a dotted path), as
+	// Kong does (the function AddEntityChecks puts in Checks reports the first
 	// only).
 	Conditional *ConditionalCheck
 	// ConditionalAtLeastOneOf: when IfField is set and matches IfMatch, at

@@ -50,6 +50,7 @@ const vocabulary = `{"fields": [
  {"mutually_exclusive": ["f", "blob"]},
  {"distinct": ["a", "b"]},
  {"conditional": {"if_field": "e", "if_match": {"eq": "on"}, "then_field": "f", "then_match": {"required": true}}},
+ {"conditional": {"if_field": "a", "if_match": {"eq": 42}, "then_field": "r.host", "then_match": {"required": true}, "then_err": "a is %s"}},
  {"conditional_at_least_one_of": {"if_field": "e", "if_match": {"one_of": ["on"]}, "then_at_least_one_of": ["secret"], "else_match": {"eq": "off"}, "else_then_at_least_one_of": ["owner", "a", "b"], "else_then_err": "need one of %s"}},
  {"x_gatehouse_validator": "test.a_below_b"}
 ]}`
@@ -117,6 +118,8 @@ func TestFromJSONVocabulary(t *testing.T) {
 		{map[string]any{"a": 1, "c": "cab", "r": map[string]any{"host": "h"}}, []string{"r: all or none of these fields must be set: 'host', 'port'"}},
 		{map[string]any{"a": 1, "c": "cab", "r": map[string]any{"host": "h", "port": 80}}, nil},
 		{map[string]any{"a": 1, "c": "cab", "s2": "abc"}, nil},
+		{map[string]any{"a": 42, "c": "cab"}, []string{"a is a", "r.host: required field missing"}},
+		{map[string]any{"a": 42, "c": "cab", "r": map[string]any{"host": "h", "port": 1}}, nil},
 		{map[string]any{"a": 1, "c": "cab", "s2": "a b"}, []string{"s2: invalid value: a b"}},
 		{map[string]any{"a": 1, "c": "cab", "s2": "admin"}, []string{"s2: reserved"}},
 		{map[string]any{"a": 1, "c": "cab", "s2": "AB"}, []string{"s2: needs a lower-case letter"}},

@@ -115,9 +115,23 @@ func Validate(rec *Schema, m map[string]any) Errors {
 		// Checks[0] is their string-only form for callers of Checks.
 		checks = checks[1:]
 		fieldErr := func(path, msg string) {
-			if !strings.Contains(path, ".") {
-				errs.Add(path, msg)
+			// Nested paths ("redis.host") nest, as Kong's set_field does,
+			// unless an error is already reported higher up.
+			parts := strings.Split(path, ".")
+			cur := errs
+			for _, p := range parts[:len(parts)-1] {
+				switch sub := cur[p].(type) {
+				case nil:
+					next := Errors{}
+					cur[p] = next
+					cur = next
+				case Errors:
+					cur = sub
+				default:
+					return
+				}
 			}
+			cur.Add(parts[len(parts)-1], msg)
 		}
 		for _, msg := range runEntityChecks(rec.CheckRoot, rec.EntityChecks, m, fieldErr) {
 			errs.AddEntity(msg)
