@@ -122,3 +122,43 @@ func TestPluginSchemaFromJSONErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestTypedefs: the public typedefs validate as Kong's do.
+func TestTypedefs(t *testing.T) {
+	cases := []struct {
+		f    *schema.Field
+		good []any
+		bad  map[any]string
+	}{
+		{store.HostField("h", false), []any{"example.com", "10.0.0.1", "a_b.test"},
+			map[any]string{"example.com:80": "must not have a port", "bad host": "invalid value: bad host"}},
+		{store.PathField("p"), []any{"/", "/a/b"},
+			map[any]string{"a": "should start with: /", "/a//b": "must not have empty segments", "/a?b": "invalid path: '/a?b' (characters '?' and '#' are not allowed)"}},
+		{store.HeaderNameField("n"), []any{"x-api_key"},
+			map[any]string{"x api": "bad header name 'x api', allowed characters are A-Z, a-z, 0-9, '_', and '-'"}},
+		{store.HTTPMethodField("m"), []any{"GET"}, map[any]string{"get": "invalid value: get"}},
+		{store.PortField("port", nil), []any{int64(0), int64(65535)}, map[any]string{int64(65536): "value should be between 0 and 65535"}},
+		{store.TimeoutField("t", 0, int64(5)), []any{int64(0)}, map[any]string{int64(-1): "value should be between 0 and 2147483646"}},
+		{store.URLField("u"), []any{"https://a.test/cb"}, map[any]string{"nope": "cannot parse 'nope'"}},
+		{store.SNIField("s"), []any{"*.example.test"}, map[any]string{"10.0.0.1": "must not be an IP"}},
+		{store.TagsField(), []any{[]any{"a", "b c"}}, map[any]string{}},
+		{store.NameField(true), []any{"svc-1.a~b"}, map[any]string{"a b": "invalid value 'a b': the only accepted ascii characters are alphanumerics or ., -, _, and ~"}},
+	}
+	for _, c := range cases {
+		sch := &schema.Schema{Fields: []*schema.Field{c.f}}
+		if gone := schema.GoOnly(sch); len(gone) > 0 {
+			t.Errorf("%s: Go-only parts %v", c.f.Name, gone)
+		}
+		for _, v := range c.good {
+			if errs := schema.Validate(sch, map[string]any{c.f.Name: v}); !errs.Empty() {
+				t.Errorf("%s: %v refused: %v", c.f.Name, v, errs)
+			}
+		}
+		for v, want := range c.bad {
+			errs := schema.Validate(sch, map[string]any{c.f.Name: v})
+			if got, _ := errs[c.f.Name].(string); !strings.HasPrefix(got, want) {
+				t.Errorf("%s: %v: error %v, want %q", c.f.Name, v, errs, want)
+			}
+		}
+	}
+}

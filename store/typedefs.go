@@ -14,7 +14,8 @@ import (
 // a new field the caller may adjust (a Description, a Default). Their
 // custom validations are named validators (schema.RegisterValidator), so
 // schemas built from them render and load back: "tag", "utf8_name",
-// "host", "path", "header_name".
+// "host", "path", "header_name", "url", "sni". Kong's protocols_http is
+// HTTPProtocols and its no_consumer PluginSchema.NoConsumer.
 
 // Names of the validators the typedefs register.
 const (
@@ -241,6 +242,16 @@ func checkPluginHeaderName(v any) string {
 		}
 	}
 	return ""
+}
+
+// URLField is typedefs.url: an absolute URL with a scheme and a host.
+func URLField(name string) *schema.Field {
+	return &schema.Field{Name: name, Type: schema.String, Validator: "url"}
+}
+
+// SNIField is typedefs.sni: a host name, wildcards allowed, not an IP.
+func SNIField(name string) *schema.Field {
+	return &schema.Field{Name: name, Type: schema.String, Validator: "sni"}
 }
 
 // HTTPMethodField is typedefs.http_method: upper-case letters (Kong's
