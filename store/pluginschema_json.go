@@ -69,7 +69,8 @@ func (s *Store) PluginSchemaBody(name string) (map[string]any, bool) {
 // one_of becomes OnlyProtocols (each left nil when it is the plugin entity's
 // own); and the config record, loaded with schema.SchemaFromMap. Top-level
 // entity_checks are the config's, with paths written from the plugin entity
-// ("config.second"). Errors name the field's path. Plugins delivered as data
+// ("config.second"). A top-level "name", if present, must be name. Errors
+// name the field's path. Plugins delivered as data
 // (Lua, Wasm) register the result like a Go-declared schema.
 func PluginSchemaFromJSON(name string, data []byte) (*PluginSchema, error) {
 	if name == "" {
@@ -79,9 +80,16 @@ func PluginSchemaFromJSON(name string, data []byte) (*PluginSchema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: %w", name, err)
 	}
-	for k := range body {
-		if k != "fields" && k != "entity_checks" {
-			return nil, fmt.Errorf("plugin %s: schema: unknown key %q (want fields, entity_checks)", name, k)
+	for k, v := range body {
+		switch k {
+		case "fields", "entity_checks":
+		case "name":
+			// A schema.lua's own name, when a provider passes it along.
+			if v != name {
+				return nil, fmt.Errorf("plugin %s: schema: name %v does not match the plugin's", name, v)
+			}
+		default:
+			return nil, fmt.Errorf("plugin %s: schema: unknown key %q (want fields, entity_checks, name)", name, k)
 		}
 	}
 	list, ok := body["fields"].([]any)

@@ -114,6 +114,8 @@ func TestPluginSchemaFromJSONErrors(t *testing.T) {
 		{`{"fields": [{"config": {"type": "record", "fields": [{"r": {"type": "record", "fields": [{"n": {"type": "integer", "between": [5]}}]}}]}}]}`, `r.n: attribute "between"`},
 		{`{"fields": [{"name": {"type": "string"}}]}`, "name: not a field"},
 		{`{"fields": [], "entity_checks": [{"at_least_one_off": ["a"]}]}`, `unknown entity check "at_least_one_off"`},
+		{`{"name": "other", "fields": []}`, `name other does not match`},
+		{`{"fields": [], "shorthand_fields": []}`, `unknown key "shorthand_fields"`},
 	}
 	for _, c := range cases {
 		_, err := store.PluginSchemaFromJSON("probe", []byte(c.body))
