@@ -117,6 +117,9 @@ func TestPluginSchemaFromJSONErrors(t *testing.T) {
 		{`{"name": "other", "fields": []}`, `name other does not match`},
 		{`{"fields": [], "shorthand_fields": []}`, `unknown key "shorthand_fields"`},
 	}
+	if ps, err := store.PluginSchemaFromJSON("probe", []byte(`{"name": "probe", "fields": []}`)); err != nil || ps.Name != "probe" || ps.Config == nil {
+		t.Errorf("a matching name: %v, %v", ps, err)
+	}
 	for _, c := range cases {
 		_, err := store.PluginSchemaFromJSON("probe", []byte(c.body))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
