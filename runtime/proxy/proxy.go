@@ -107,8 +107,14 @@ type headerOp struct {
 type state struct {
 	srv  *Server
 	fctx *fasthttp.RequestCtx
-	ctx  context.Context
 	snap *snapshot.Snapshot
+
+	// start is when the request arrived; deadline bounds it (Kong.Context):
+	// start plus the matched service's timeouts. reqCtx is made on the
+	// first Kong.Context call.
+	start    time.Time
+	deadline time.Time
+	reqCtx   *chain.Context
 
 	phase      hostabi.Phase
 	scheme     string
@@ -133,6 +139,8 @@ type state struct {
 	queryChanged   bool
 	hostOverride   string
 	targetOverride string
+	// upstreamOverride is the upstream kong.service.set_upstream chose.
+	upstreamOverride *balancer.Balancer
 	hashCookie     string
 	buffered       bool
 	bodySet        bool
@@ -164,6 +172,8 @@ func (s *state) reset() {
 	s.upScheme, s.upPath, s.upQuery = "", "", ""
 	s.queryChanged = false
 	s.hostOverride, s.targetOverride, s.hashCookie = "", "", ""
+	s.upstreamOverride = nil
+	s.endContext()
 	s.buffered, s.bodySet, s.exited, s.failed = false, false, false, false
 	s.consumer, s.credential, s.consumerID = nil, nil, ""
 	s.shared, s.pluginCtx, s.current = nil, nil, nil
@@ -172,6 +182,43 @@ func (s *state) reset() {
 	s.match.Route = nil // the Match keeps its buffers for the next request
 	s.service = nil
 	s.snap = nil
+}
+
+// DefaultTimeout is Kong's default connect, write and read timeout of a
+// service; before routing a request's deadline is three of them.
+const DefaultTimeout = 60 * time.Second
+
+// context returns the request's context, made on first use: plugins that
+// never ask for it cost nothing.
+func (s *state) context() context.Context {
+	if s.reqCtx == nil {
+		s.reqCtx = chain.NewContext(s.deadline)
+	}
+	return s.reqCtx
+}
+
+// setDeadline moves the request's deadline; a context handed out before
+// (in the rewrite phase) ends.
+func (s *state) setDeadline(d time.Time) {
+	s.endContext()
+	s.deadline = d
+}
+
+// endContext cancels the context plugins were given, if any.
+func (s *state) endContext() {
+	if s.reqCtx != nil {
+		s.reqCtx.End()
+		s.reqCtx = nil
+	}
+}
+
+// budget is how long a request to svc may run: the sum of its connect,
+// write and read timeouts, the longest Kong lets a proxied request take.
+func budget(svc *snapshot.Service) time.Duration {
+	if svc == nil {
+		return 3 * DefaultTimeout
+	}
+	return svc.ConnectTimeout + svc.WriteTimeout + svc.ReadTimeout
 }
 
 func (s *state) captures() map[string]string {
@@ -237,7 +284,8 @@ func (srv *Server) ServeFastHTTP(fctx *fasthttp.RequestCtx) {
 	snap.Acquire()
 	st := srv.states.Get().(*state)
 	st.reset()
-	st.srv, st.fctx, st.snap, st.ctx = srv, fctx, snap, context.Background()
+	st.srv, st.fctx, st.snap = srv, fctx, snap
+	st.start, st.deadline = start, start.Add(budget(nil))
 	if st.consumerFn == nil {
 		st.consumerFn = func() string { return st.consumerID }
 		st.exitedFn = func() bool { return st.exited }
@@ -302,6 +350,7 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 		return srv.finish(st, start, time.Time{})
 	}
 	srv.prepareUpstream(st)
+	st.setDeadline(start.Add(budget(st.service)))
 
 	st.phase = hostabi.PhaseAccess
 	scope := chain.Scope{RouteID: route.ID, ServiceID: st.service.ID, Protocol: st.scheme}
@@ -600,7 +649,11 @@ func (srv *Server) forward(st *state) {
 		began := time.Now()
 		err = client.Do(up, resp)
 		if peer != nil {
-			srv.report(svc.Upstream, *peer, resp, err, time.Since(began))
+			b := svc.Upstream
+			if st.upstreamOverride != nil {
+				b = st.upstreamOverride
+			}
+			srv.report(b, *peer, resp, err, time.Since(began))
 		}
 		if err == nil {
 			lastErr = nil
@@ -691,7 +744,11 @@ func (srv *Server) pickAddr(st *state, tried []string) (string, *balancer.Peer, 
 		return st.targetOverride, nil, nil
 	}
 	svc := st.service
-	if svc.Upstream == nil {
+	upstream := svc.Upstream
+	if st.upstreamOverride != nil {
+		upstream = st.upstreamOverride
+	}
+	if upstream == nil {
 		return svc.Addr, nil, nil
 	}
 	in := balancer.HashInput{ConsumerID: st.consumerID, ClientIP: st.clientIP, Path: st.path,
@@ -712,7 +769,7 @@ func (srv *Server) pickAddr(st *state, tried []string) (string, *balancer.Peer, 
 	if cred := st.credential; cred != nil {
 		in.CredentialID, _ = cred["id"].(string)
 	}
-	peer, err := svc.Upstream.Pick(&in, tried)
+	peer, err := upstream.Pick(&in, tried)
 	if err != nil {
 		return "", nil, err
 	}
@@ -872,6 +929,7 @@ func (srv *Server) logPhase(st *state) bool {
 		st.upResp = &detached.Response
 	}
 	st.phase = hostabi.PhaseLog
+	st.setDeadline(time.Now().Add(budget(st.service)))
 	go func() {
 		defer st.release()
 		if f := st.plan.Run(hostabi.PhaseLog, st, st.exitedFn); f != nil {
@@ -918,19 +976,22 @@ func (srv *Server) serverHeader(fctx *fasthttp.RequestCtx) {
 // asks for (JSON by default).
 func (srv *Server) errorResponse(fctx *fasthttp.RequestCtx, status int, msg, requestID string) {
 	fctx.Response.SetStatusCode(status)
-	accept := string(fctx.Request.Header.Peek("Accept"))
-	switch {
-	case strings.Contains(accept, "text/html"):
-		fctx.Response.Header.SetContentType("text/html; charset=utf-8")
-		fctx.Response.SetBodyString("<!doctype html>\n<html>\n  <head>\n    <meta charset=\"utf-8\">\n    <title>Error</title>\n  </head>\n  <body>\n    <h1>Error</h1>\n    <p>" + msg + ".</p>\n    <p>request_id: " + requestID + "</p>\n  </body>\n</html>\n")
-	case strings.Contains(accept, "application/xml"):
-		fctx.Response.Header.SetContentType("application/xml; charset=utf-8")
-		fctx.Response.SetBodyString("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<error>\n  <message>" + msg + "</message>\n  <requestid>" + requestID + "</requestid>\n</error>\n")
-	case strings.Contains(accept, "text/plain"):
-		fctx.Response.Header.SetContentType("text/plain; charset=utf-8")
-		fctx.Response.SetBodyString(msg + "\nrequest_id: " + requestID + "\n")
-	default:
-		fctx.Response.Header.SetContentType("application/json; charset=utf-8")
-		fctx.Response.SetBodyString(`{"message":"` + msg + `","request_id":"` + requestID + `"}`)
+	ct, body := hostabi.ErrorBody(string(fctx.Request.Header.Peek("Accept")), msg, requestID)
+	fctx.Response.Header.SetContentType(ct)
+	fctx.Response.SetBodyString(body)
+}
+
+// isTrusted reports whether addr is within trusted_ips (kong.ip.is_trusted).
+func (srv *Server) isTrusted(addr string) bool {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
 	}
+	ip = ip.Unmap()
+	for _, p := range srv.trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
