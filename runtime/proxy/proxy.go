@@ -141,9 +141,9 @@ type state struct {
 	targetOverride string
 	// upstreamOverride is the upstream kong.service.set_upstream chose.
 	upstreamOverride *balancer.Balancer
-	hashCookie     string
-	buffered       bool
-	bodySet        bool
+	hashCookie       string
+	buffered         bool
+	bodySet          bool
 
 	exited bool
 	failed bool
@@ -320,6 +320,10 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 	srv.clientAddress(st)
 	st.path = string(fctx.Path())
 
+	// The upstream request exists before the rewrite phase, so rewrite
+	// plugins can change it through ServiceRequest as in Kong.
+	srv.prepareUpstream(st)
+
 	// rewrite: global plugins, before routing.
 	st.phase = hostabi.PhaseRewrite
 	if f := st.snap.Plugins.Rewrite(st, st.exitedFn); f != nil {
@@ -349,7 +353,7 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 		srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgNoService, st.reqID())
 		return srv.finish(st, start, time.Time{})
 	}
-	srv.prepareUpstream(st)
+	srv.routeUpstream(st)
 	st.setDeadline(start.Add(budget(st.service)))
 
 	st.phase = hostabi.PhaseAccess
@@ -438,18 +442,16 @@ func lastForwarded(v string) string {
 
 var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade"}
 
-// prepareUpstream builds the upstream request before the access phase, so
-// plugins change it through ServiceRequest.
+// prepareUpstream builds the upstream request from the client's before
+// the rewrite phase, so plugins change it through ServiceRequest.
 func (srv *Server) prepareUpstream(st *state) {
-	fctx, svc := st.fctx, st.service
+	fctx := st.fctx
 	up := &st.up
 	fctx.Request.Header.CopyTo(&up.Header)
 	for _, h := range hopHeaders {
 		up.Header.Del(h)
 	}
 	up.Header.SetMethodBytes(fctx.Method())
-	st.upScheme = svc.Protocol
-	st.upPath = st.match.UpstreamPath
 	st.upQuery = string(fctx.URI().QueryString())
 
 	st.scratch = st.scratch[:0]
@@ -458,7 +460,7 @@ func (srv *Server) prepareUpstream(st *state) {
 	}
 	st.scratch = append(st.scratch, st.remoteIP...)
 	up.Header.SetBytesV("X-Forwarded-For", st.scratch)
-	proto, host, port, prefix := st.scheme, string(fctx.Host()), srv.portString(st.localPort), st.match.Prefix
+	proto, host, port := st.scheme, string(fctx.Host()), srv.portString(st.localPort)
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
@@ -466,18 +468,33 @@ func (srv *Server) prepareUpstream(st *state) {
 		proto = headerOr(fctx, "X-Forwarded-Proto", proto)
 		host = headerOr(fctx, "X-Forwarded-Host", host)
 		port = headerOr(fctx, "X-Forwarded-Port", port)
-		prefix = headerOr(fctx, "X-Forwarded-Prefix", prefix)
 	}
 	up.Header.Set("X-Forwarded-Proto", proto)
 	up.Header.Set("X-Forwarded-Host", host)
 	up.Header.Set("X-Forwarded-Port", port)
 	up.Header.Set("X-Forwarded-Path", string(fctx.URI().PathOriginal()))
-	if prefix != "" && prefix != "/" {
-		up.Header.Set("X-Forwarded-Prefix", prefix)
-	} else {
-		up.Header.Del("X-Forwarded-Prefix")
-	}
 	up.Header.Set("X-Real-IP", st.clientIP)
+}
+
+// routeUpstream completes the upstream request once the route is known:
+// the service's scheme and the route's upstream path (unless a rewrite
+// plugin set them) and X-Forwarded-Prefix.
+func (srv *Server) routeUpstream(st *state) {
+	if st.upScheme == "" {
+		st.upScheme = st.service.Protocol
+	}
+	if st.upPath == "" {
+		st.upPath = st.match.UpstreamPath
+	}
+	prefix := st.match.Prefix
+	if st.trusted {
+		prefix = headerOr(st.fctx, "X-Forwarded-Prefix", prefix)
+	}
+	if prefix != "" && prefix != "/" {
+		st.up.Header.Set("X-Forwarded-Prefix", prefix)
+	} else {
+		st.up.Header.Del("X-Forwarded-Prefix")
+	}
 }
 
 // attachBody gives the upstream request the client's body, unless a plugin
