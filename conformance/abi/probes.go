@@ -370,7 +370,6 @@ var contextSpec = spec{op: H.OpRequestMethod, phase: access, variant: "context_d
 	return "deadline ok"
 }}
 
-
 func set(s string) string {
 	if s != "" {
 		return "set"
