@@ -52,6 +52,11 @@ type Options struct {
 	Cache       hostabi.Cache
 	Credentials hostabi.Credentials
 	Consumers   ConsumerLoader
+	// LogWorkers bounds the goroutines running log phases (default four
+	// per CPU); LogQueue bounds the requests waiting for theirs (default
+	// DefaultLogQueue). Work beyond both is dropped and counted
+	// (Server.LogStats).
+	LogWorkers, LogQueue int
 }
 
 // Server is the proxy.
@@ -67,6 +72,7 @@ type Server struct {
 	}
 	serverToken string
 	lastPort    atomic.Pointer[portText]
+	logs        *logPool
 }
 
 // New returns a proxy server.
@@ -76,6 +82,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{opts: opts, log: opts.Logger}
 	s.states.New = func() any { return &state{} }
+	s.logs = newLogPool(opts.LogWorkers, opts.LogQueue, s.runLog)
 	if c := opts.Config; c != nil {
 		s.trusted, _ = c.TrustedPrefixes()
 		s.headers.upstreamLatency = c.HeaderEnabled("X-Kong-Upstream-Latency")
@@ -946,14 +953,19 @@ func (srv *Server) logPhase(st *state) bool {
 		st.upResp = &detached.Response
 	}
 	st.phase = hostabi.PhaseLog
-	st.setDeadline(time.Now().Add(budget(st.service)))
-	go func() {
-		defer st.release()
-		if f := st.plan.Run(hostabi.PhaseLog, st, st.exitedFn); f != nil {
-			srv.log.Error("plugin failed in log phase", "plugin", f.Plugin, "error", f.Err, "request_id", st.reqID())
-		}
-	}()
+	if !srv.logs.submit(st) {
+		st.release() // the queue is full: the work is dropped and counted
+	}
 	return true
+}
+
+// runLog runs a request's log phase on a log worker.
+func (srv *Server) runLog(st *state) {
+	defer st.release()
+	st.setDeadline(time.Now().Add(budget(st.service)))
+	if f := st.plan.Run(hostabi.PhaseLog, st, st.exitedFn); f != nil {
+		srv.log.Error("plugin failed in log phase", "plugin", f.Plugin, "phase", f.Phase.String(), "error", f.Err, "request_id", st.reqID())
+	}
 }
 
 // ServerError answers a request the server could not read (fasthttp's
