@@ -216,6 +216,12 @@ type Log interface {
 	Warn(msg string, kv ...any)
 	Err(msg string, kv ...any)
 	Crit(msg string, kv ...any)
+	// Serialize returns kong.log.serialize's table of the request
+	// (LogRecord.Map), with the values set so far applied.
+	Serialize() map[string]any
+	// SetSerializeValue sets (nil: removes) a field of what Serialize
+	// returns for this request; a dot in key nests, "\." is a dot.
+	SetSerializeValue(key string, value any)
 }
 
 // Cache is the node's cache (kong.cache): values survive across requests

@@ -138,6 +138,8 @@ const (
 	OpCtxPluginDelete
 
 	OpLog
+	OpLogSerialize
+	OpLogSetSerializeValue
 
 	OpCacheGet
 	OpCacheSet
@@ -244,7 +246,9 @@ var operations = [numOps]Operation{
 	OpCtxPluginSet:    {Name: "kong.ctx.plugin.set", Phases: AllPhases},
 	OpCtxPluginDelete: {Name: "kong.ctx.plugin.delete", Phases: AllPhases},
 
-	OpLog: {Name: "kong.log", Phases: AllPhases},
+	OpLog:                  {Name: "kong.log", Phases: AllPhases},
+	OpLogSerialize:         {Name: "kong.log.serialize", Phases: Phases(PhaseLog)},
+	OpLogSetSerializeValue: {Name: "kong.log.set_serialize_value", Phases: AllPhases},
 
 	OpCacheGet:        {Name: "kong.cache.get", Phases: AllPhases},
 	OpCacheSet:        {Name: "kong.cache.set", Phases: AllPhases},

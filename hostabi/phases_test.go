@@ -202,3 +202,23 @@ func TestGetOrLoad(t *testing.T) {
 		t.Error("a panicking load kept its lease")
 	}
 }
+
+func TestLogRecordMap(t *testing.T) {
+	r := hostabi.LogRecord{Method: "GET", URI: "/p?x=1", Query: map[string][]string{"x": {"1"}, "y": {"1", "2"}},
+		RequestHeaders: map[string][]string{"Authorization": {"Basic x"}, "X-A": {"1", "2"}},
+		Status:         200, ProxyLatency: -1, Credential: hostabi.Entity{"id": "c1"}, Route: hostabi.Entity{"id": "r"},
+		StartedAt: time.UnixMilli(1234)}
+	m := r.Map([]hostabi.SerializeValue{{Key: "a.b", Value: 1}, {Key: `c\.d`, Value: 2}, {Key: "route", Value: nil}, {Key: "response.status", Value: 201}})
+	req := m["request"].(map[string]any)
+	h := req["headers"].(map[string]any)
+	if h["authorization"] != "REDACTED" || len(h["x-a"].([]any)) != 2 || req["querystring"].(map[string]any)["x"] != "1" {
+		t.Errorf("request %v", req)
+	}
+	if m["a"].(map[string]any)["b"] != 1 || m["c.d"] != 2 || m["route"] != nil || m["response"].(map[string]any)["status"] != 201 {
+		t.Errorf("edits not applied: %v", m)
+	}
+	if m["latencies"].(map[string]any)["proxy"] != int64(-1) || m["started_at"] != int64(1234) ||
+		m["authenticated_entity"].(map[string]any)["id"] != "c1" {
+		t.Errorf("record %v", m)
+	}
+}

@@ -288,6 +288,18 @@ var baseSpecs = []spec{
 			return nil
 		}},
 
+	{op: H.OpLogSerialize, phase: logp, want: "POST /abi/probe?a=1&a=2&b=x http://abi.test:positive 1,2 /abi/probe?a=1&a=2&b=x 200 200 abi 127.0.0.1 abi-service true service",
+		call: func(k H.Kong) string { return serialized(k.Log().Serialize()) }},
+	{op: H.OpLogSetSerializeValue, phase: logp, want: "x/a.b/absent", call: func(k H.Kong) string {
+		k.Log().SetSerializeValue("custom.field", "x")
+		k.Log().SetSerializeValue(`dotted\.key`, "a.b")
+		k.Log().SetSerializeValue("client_ip", nil)
+		m := k.Log().Serialize()
+		custom, _ := m["custom"].(map[string]any)
+		ip, ok := m["client_ip"]
+		return fmt.Sprint(custom["field"], "/", m["dotted.key"], "/") + str(ip, ok)
+	}},
+
 	// kong.cache
 	{op: H.OpCacheGet, phase: access, want: "absent", call: func(k H.Kong) string { return str(k.Cache().Get(cacheKey(k, "get"))) }},
 	{op: H.OpCacheSet, phase: access, want: "v/<nil>", call: func(k H.Kong) string {
@@ -369,6 +381,34 @@ var contextSpec = spec{op: H.OpRequestMethod, phase: access, variant: "context_d
 	}
 	return "deadline ok"
 }}
+
+// serialized picks the fields of kong.log.serialize that every host
+// reports the same.
+func serialized(m map[string]any) string {
+	req, _ := m["request"].(map[string]any)
+	resp, _ := m["response"].(map[string]any)
+	hdrs, _ := req["headers"].(map[string]any)
+	rhdrs, _ := resp["headers"].(map[string]any)
+	q, _ := req["querystring"].(map[string]any)
+	url, _ := req["url"].(string)
+	if i := strings.LastIndexByte(url, ':'); i > 0 {
+		p, _ := strconv.Atoi(strings.TrimSuffix(url[i+1:], fmt.Sprint(req["uri"])))
+		url = url[:i+1] + positive(p)
+	}
+	route, _ := m["route"].(H.Entity)
+	svc, _ := m["service"].(H.Entity)
+	multi := hdrs["x-multi"]
+	if l, ok := multi.([]any); ok {
+		parts := make([]string, len(l))
+		for i, v := range l {
+			parts[i] = fmt.Sprint(v)
+		}
+		multi = strings.Join(parts, ",")
+	}
+	return fmt.Sprint(req["method"], " ", req["uri"], " ", url, " ", multi, " ", m["upstream_uri"], " ",
+		m["upstream_status"], " ", resp["status"], " ", rhdrs[strings.ToLower(UpstreamHeader)], " ", m["client_ip"], " ",
+		svc["name"], " ", route["id"] != nil && len(q) == 2, " ", m["source"])
+}
 
 func set(s string) string {
 	if s != "" {

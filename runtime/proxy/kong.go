@@ -517,6 +517,52 @@ func (l kLog) Warn(msg string, kv ...any)   { l.s.srv.log.Warn(msg, l.with(kv)..
 func (l kLog) Err(msg string, kv ...any)    { l.s.srv.log.Error(msg, l.with(kv)...) }
 func (l kLog) Crit(msg string, kv ...any)   { l.s.srv.log.Error(msg, l.with(kv)...) }
 
+func (l kLog) SetSerializeValue(key string, value any) {
+	hostabi.Check(hostabi.OpLogSetSerializeValue, l.s.phase)
+	l.s.serialize = append(l.s.serialize, hostabi.SerializeValue{Key: key, Value: value})
+}
+
+func (l kLog) Serialize() map[string]any {
+	hostabi.Check(hostabi.OpLogSerialize, l.s.phase)
+	s := l.s
+	fctx := s.fctx
+	host := kRequest{s}.Host()
+	uri := string(fctx.Request.RequestURI())
+	rec := hostabi.LogRecord{
+		RequestID: s.reqID(), URI: uri,
+		URL:   s.scheme + "://" + net.JoinHostPort(host, strconv.Itoa(s.localPort)) + uri,
+		Query: kRequest{s}.Query(), Method: string(fctx.Method()),
+		RequestHeaders:  headerMap(&fctx.Request.Header),
+		RequestSize:     len(fctx.Request.Header.Header()) + len(fctx.Request.Body()),
+		Status:          fctx.Response.StatusCode(),
+		ResponseHeaders: responseHeaderMap(&fctx.Response.Header),
+		ResponseSize:    len(fctx.Response.Header.Header()) + len(fctx.Response.Body()),
+		RequestLatency:  s.doneAt.Sub(s.start),
+		Consumer:        s.consumer, Credential: s.credential,
+		ClientIP: s.remoteIP, StartedAt: s.start,
+		Source: kResponse{s}.Source(),
+	}
+	if s.proxiedAt.IsZero() {
+		rec.KongLatency, rec.ProxyLatency = s.doneAt.Sub(s.start), -1
+	} else {
+		rec.KongLatency, rec.ProxyLatency = s.proxiedAt.Sub(s.start), s.doneAt.Sub(s.proxiedAt)
+		rec.UpstreamURI = s.upPath
+		if s.upQuery != "" {
+			rec.UpstreamURI += "?" + s.upQuery
+		}
+		if s.upStatus != 0 {
+			rec.UpstreamStatus = strconv.Itoa(s.upStatus)
+		}
+	}
+	if s.match.Route != nil {
+		rec.Route = s.match.Route.Raw
+	}
+	if s.service != nil {
+		rec.Service = s.service.Raw
+	}
+	return rec.Map(s.serialize)
+}
+
 // kService: kong.service.
 type kService struct{ s *state }
 

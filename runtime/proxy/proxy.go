@@ -122,6 +122,11 @@ type state struct {
 	start    time.Time
 	deadline time.Time
 	reqCtx   *chain.Context
+	// proxiedAt is when the request went upstream (zero: it did not);
+	// doneAt when the response was ready. serialize holds
+	// kong.log.set_serialize_value's changes.
+	proxiedAt, doneAt time.Time
+	serialize         []hostabi.SerializeValue
 
 	phase      hostabi.Phase
 	scheme     string
@@ -181,6 +186,8 @@ func (s *state) reset() {
 	s.hostOverride, s.targetOverride, s.hashCookie = "", "", ""
 	s.upstreamOverride = nil
 	s.endContext()
+	s.proxiedAt, s.doneAt = time.Time{}, time.Time{}
+	s.serialize = s.serialize[:0]
 	s.buffered, s.bodySet, s.exited, s.failed = false, false, false, false
 	s.consumer, s.credential, s.consumerID = nil, nil, ""
 	s.shared, s.pluginCtx, s.current = nil, nil, nil
@@ -892,6 +899,7 @@ func (srv *Server) finish(st *state, start, proxied time.Time) bool {
 		fctx.Response.Header.Set("X-Kong-Request-Id", st.reqID())
 	}
 	now := time.Now()
+	st.proxiedAt, st.doneAt = proxied, now
 	if !proxied.IsZero() {
 		if srv.headers.upstreamLatency {
 			fctx.Response.Header.Set("X-Kong-Upstream-Latency", strconv.FormatInt(now.Sub(proxied).Milliseconds(), 10))
@@ -925,6 +933,9 @@ func (srv *Server) failLate(st *state, f *chain.Fault) bool {
 // logPhase runs log-phase plugins on a detached copy of the request and
 // response, after the handler returns, so the client does not wait.
 func (srv *Server) logPhase(st *state) bool {
+	if st.doneAt.IsZero() {
+		st.doneAt = time.Now()
+	}
 	if st.bodyUnread() {
 		st.fctx.SetConnectionClose()
 		httpguard.Linger(st.fctx.Conn())

@@ -90,10 +90,11 @@ type Kong struct {
 	shared, pluginCtx map[string]any
 	logs              []LogEntry
 
-	upstream string
-	current  *chain.Instance
-	start    time.Time
-	ctx      *chain.Context
+	upstream  string
+	serialize []hostabi.SerializeValue
+	current   *chain.Instance
+	start     time.Time
+	ctx       *chain.Context
 }
 
 // NewKong returns a Kong serving req in this environment.
@@ -125,6 +126,7 @@ func (k *Kong) Reset() {
 	k.shared, k.pluginCtx = nil, nil
 	k.logs = k.logs[:0]
 	k.upstream = ""
+	k.serialize = k.serialize[:0]
 	if k.ctx != nil {
 		k.ctx.End()
 		k.ctx = nil
@@ -765,6 +767,42 @@ func (l kLog) Notice(msg string, kv ...any) { l.add("notice", msg, kv) }
 func (l kLog) Warn(msg string, kv ...any)   { l.add("warn", msg, kv) }
 func (l kLog) Err(msg string, kv ...any)    { l.add("err", msg, kv) }
 func (l kLog) Crit(msg string, kv ...any)   { l.add("crit", msg, kv) }
+
+func (l kLog) SetSerializeValue(key string, value any) {
+	l.k.check(hostabi.OpLogSetSerializeValue)
+	l.k.serialize = append(l.k.serialize, hostabi.SerializeValue{Key: key, Value: value})
+}
+
+// Serialize renders the request as the node does; sizes count bodies only
+// and latencies are zero (nothing is timed here).
+func (l kLog) Serialize() map[string]any {
+	l.k.check(hostabi.OpLogSerialize)
+	k := l.k
+	r := kRequest{k}
+	uri := k.req.path()
+	if k.req.RawQuery != "" {
+		uri += "?" + k.req.RawQuery
+	}
+	res := k.Result()
+	rec := hostabi.LogRecord{
+		RequestID: k.RequestID(), URI: uri,
+		URL:   k.req.scheme() + "://" + net.JoinHostPort(r.Host(), strconv.Itoa(r.Port())) + uri,
+		Query: r.Query(), Method: k.req.method(), RequestHeaders: k.hdr, RequestSize: len(k.req.Body),
+		Status: k.status, ResponseHeaders: res.ResponseHeader, ResponseSize: len(res.ResponseBody),
+		Route: k.req.Route, Service: k.req.Service, Consumer: k.consumer, Credential: k.credential,
+		ClientIP: k.req.clientIP(), StartedAt: k.start, Source: kResponse{k}.Source(),
+	}
+	if k.exited {
+		rec.ProxyLatency, rec.ResponseSize = -1, len(k.exitBody)
+	} else {
+		rec.UpstreamURI = k.upPath
+		if k.upQuery != "" {
+			rec.UpstreamURI += "?" + k.upQuery
+		}
+		rec.UpstreamStatus = strconv.Itoa(kServiceResponse{k}.Status())
+	}
+	return rec.Map(k.serialize)
+}
 
 // ---- kong.service, kong.ip, kong.plugin ----
 
