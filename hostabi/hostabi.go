@@ -265,6 +265,53 @@ type Router interface {
 	URICaptures() map[string]string
 }
 
+// TLS describes the client's TLS connection (kong.client.tls).
+type TLS interface {
+	// ClientCertificateChain returns the certificates the client
+	// presented, leaf first, PEM-encoded; "" when the request did not come
+	// over TLS or the client sent none
+	// (kong.client.tls.get_full_client_certificate_chain).
+	ClientCertificateChain() (string, error)
+}
+
+// HTTPRequest is an outbound request a plugin sends (HTTP.Do).
+type HTTPRequest struct {
+	Method, URL string
+	Header      map[string][]string
+	Body        []byte
+	// Timeout bounds the whole exchange (0: the host's default, 60 s);
+	// the context's deadline bounds it too.
+	Timeout time.Duration
+}
+
+// HTTPResponse is an outbound request's answer, read whole.
+type HTTPResponse struct {
+	Status int
+	Header map[string][]string
+	Body   []byte
+}
+
+// HTTP sends outbound requests for plugins (what Kong plugins do with
+// resty.http on cosockets), with deadlines and the response read whole,
+// so it crosses a Wasm or Lua boundary as plain values.
+type HTTP interface {
+	// Do sends the request; the exchange ends at ctx's deadline or the
+	// request's Timeout, whichever comes first. Bodies larger than
+	// MaxHTTPBody are an error.
+	Do(ctx context.Context, req HTTPRequest) (HTTPResponse, error)
+}
+
+// MaxHTTPBody bounds an outbound response body.
+const MaxHTTPBody = 16 << 20
+
+// Timers runs work after the request, on the node's bounded workers (what
+// Kong's log plugins do with ngx.timer.at): fn gets a context with a
+// deadline of its own and an HTTP client. Work the node cannot queue is
+// dropped and After reports it.
+type Timers interface {
+	After(delay time.Duration, fn func(ctx context.Context, h HTTP)) error
+}
+
 // IP answers questions about addresses (kong.ip).
 type IP interface {
 	// IsTrusted reports whether addr is within trusted_ips.
@@ -312,5 +359,8 @@ type Kong interface {
 	Router() Router
 	IP() IP
 	Plugin() Plugin
+	TLS() TLS
+	HTTP() HTTP
+	Timers() Timers
 	Credentials() Credentials
 }

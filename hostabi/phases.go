@@ -162,6 +162,10 @@ const (
 	OpCredentialsCredential
 	OpCredentialsConsumerCredentials
 
+	OpClientTLSCertificateChain
+	OpHTTPDo
+	OpTimersAfter
+
 	numOps
 )
 
@@ -270,6 +274,11 @@ var operations = [numOps]Operation{
 
 	OpCredentialsCredential:          {Name: "kong.credentials.get", Phases: AllPhases},
 	OpCredentialsConsumerCredentials: {Name: "kong.credentials.list_by_consumer", Phases: AllPhases},
+
+	OpClientTLSCertificateChain: {Name: "kong.client.tls.get_full_client_certificate_chain",
+		Phases: Phases(PhaseRewrite, PhaseAccess, PhaseResponse, PhaseLog)},
+	OpHTTPDo:      {Name: "kong.http.do", Phases: BeforeContent},
+	OpTimersAfter: {Name: "kong.timer.at", Phases: AllPhases},
 }
 
 func init() {

@@ -1,6 +1,9 @@
 package abi_test
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -12,22 +15,29 @@ import (
 // plugintestHost runs the probes through sdk/plugintest: one phase of the
 // probe plugin on a recorded request.
 type plugintestHost struct {
-	env *plugintest.Env
-	rec *abi.MemRecorder
+	env      *plugintest.Env
+	rec      *abi.MemRecorder
+	upstream string
 }
 
-func newPlugintestHost() *plugintestHost {
+func newPlugintestHost(t *testing.T) *plugintestHost {
 	env := plugintest.NewEnv()
 	c := env.AddConsumer(hostabi.Entity{"username": abi.ConsumerName})
 	env.AddCredential("keyauth_credentials", c, hostabi.Entity{"key": abi.CredentialKey})
-	return &plugintestHost{env: env, rec: abi.NewRecorder()}
+	// The upstream answers the plugin's outbound requests.
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(abi.UpstreamStatus)
+		io.WriteString(w, abi.UpstreamBody)
+	}))
+	t.Cleanup(up.Close)
+	return &plugintestHost{env: env, rec: abi.NewRecorder(), upstream: strings.TrimPrefix(up.URL, "http://")}
 }
 
 func (h *plugintestHost) Run(t testing.TB, p abi.Probe) abi.Outcome {
 	timeout := int64(abi.ServiceTimeout.Milliseconds())
 	req := &plugintest.Request{
 		Method: "POST", Host: abi.RequestHost, Path: abi.Path, RawQuery: abi.Query, Body: []byte(abi.Body),
-		Header: map[string][]string{abi.ProbeHeader: {p.Name}, "X-Abi-Nonce": {nonce()}, "X-Abi-Target": {"127.0.0.1:1"}},
+		Header: map[string][]string{abi.ProbeHeader: {p.Name}, "X-Abi-Nonce": {nonce()}, "X-Abi-Target": {h.upstream}},
 		Route:  hostabi.Entity{"id": "b0000000-0000-4000-8000-000000000001"},
 		Service: hostabi.Entity{"id": "b0000000-0000-4000-8000-000000000002", "name": "abi-service",
 			"connect_timeout": timeout, "write_timeout": timeout, "read_timeout": timeout},
@@ -64,7 +74,7 @@ func (h *plugintestHost) Run(t testing.TB, p abi.Probe) abi.Outcome {
 }
 
 // TestPlugintestHost runs every probe on sdk/plugintest.
-func TestPlugintestHost(t *testing.T) { abi.Run(t, newPlugintestHost()) }
+func TestPlugintestHost(t *testing.T) { abi.Run(t, newPlugintestHost(t)) }
 
 // TestCoverage: every operation of the phase table has an in-phase probe,
 // and one out of phase unless it is allowed in every phase.

@@ -300,6 +300,35 @@ var baseSpecs = []spec{
 		return fmt.Sprint(custom["field"], "/", m["dotted.key"], "/") + str(ip, ok)
 	}},
 
+	// kong.client.tls, outbound HTTP, timers
+	{op: H.OpClientTLSCertificateChain, phase: access, want: "none", call: func(k H.Kong) string {
+		chain, err := k.TLS().ClientCertificateChain()
+		if chain == "" && err == nil {
+			return "none"
+		}
+		return chain + errText(err)
+	}},
+	{op: H.OpHTTPDo, phase: access, want: "200 " + UpstreamBody + "/error", call: func(k H.Kong) string {
+		target := "http://" + k.Request().Header("X-Abi-Target") + "/outbound"
+		res, err := k.HTTP().Do(k.Context(), H.HTTPRequest{URL: target, Header: map[string][]string{"X-Abi-Nonce": {"outbound"}}})
+		_, err2 := k.HTTP().Do(k.Context(), H.HTTPRequest{URL: target, Timeout: time.Nanosecond})
+		timedOut := "no error"
+		if err2 != nil {
+			timedOut = "error"
+		}
+		return fmt.Sprint(res.Status, " ", string(res.Body), errText(err), "/", timedOut)
+	}},
+	{op: H.OpTimersAfter, phase: logp, want: "ok", call: func(k H.Kong) string {
+		target := "http://" + k.Request().Header("X-Abi-Target") + "/timer"
+		err := k.Timers().After(time.Millisecond, func(ctx context.Context, h H.HTTP) {
+			h.Do(ctx, H.HTTPRequest{URL: target, Header: map[string][]string{"X-Abi-Nonce": {"timer"}}})
+		})
+		if err != nil {
+			return err.Error()
+		}
+		return "ok"
+	}},
+
 	// kong.cache
 	{op: H.OpCacheGet, phase: access, want: "absent", call: func(k H.Kong) string { return str(k.Cache().Get(cacheKey(k, "get"))) }},
 	{op: H.OpCacheSet, phase: access, want: "v/<nil>", call: func(k H.Kong) string {

@@ -2,11 +2,13 @@ package proxy
 
 import (
 	"context"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/admin/reqbody"
@@ -30,6 +32,9 @@ func (s *state) Cache() hostabi.Cache                     { return s.srv.opts.Ca
 func (s *state) Service() hostabi.Service                 { return kService{s} }
 func (s *state) IP() hostabi.IP                           { return kIP{s} }
 func (s *state) Plugin() hostabi.Plugin                   { return kPlugin{s} }
+func (s *state) TLS() hostabi.TLS                         { return kTLS{s} }
+func (s *state) HTTP() hostabi.HTTP                       { return kHTTP{s} }
+func (s *state) Timers() hostabi.Timers                   { return kTimers{s} }
 func (s *state) Node() hostabi.Node                       { return kNode{s} }
 func (s *state) Router() hostabi.Router                   { return kRouter{s} }
 func (s *state) Credentials() hostabi.Credentials         { return s.srv.opts.Credentials }
@@ -578,6 +583,47 @@ func (k kService) SetUpstream(name string) error {
 	}
 	k.s.upstreamOverride = b
 	return nil
+}
+
+// kTLS: kong.client.tls.
+type kTLS struct{ s *state }
+
+func (t kTLS) ClientCertificateChain() (string, error) {
+	hostabi.Check(hostabi.OpClientTLSCertificateChain, t.s.phase)
+	cs := t.s.tlsState
+	if cs == nil {
+		cs = t.s.fctx.TLSConnectionState()
+	}
+	if cs == nil {
+		return "", nil
+	}
+	var b strings.Builder
+	for _, c := range cs.PeerCertificates {
+		if err := pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}); err != nil {
+			return "", fmt.Errorf("encoding the client certificate: %w", err)
+		}
+	}
+	return b.String(), nil
+}
+
+// kHTTP: outbound requests.
+type kHTTP struct{ s *state }
+
+func (h kHTTP) Do(ctx context.Context, r hostabi.HTTPRequest) (hostabi.HTTPResponse, error) {
+	hostabi.Check(hostabi.OpHTTPDo, h.s.phase)
+	return h.s.srv.http.Do(ctx, r)
+}
+
+// kTimers: kong.timer.at, on the node's bounded timer workers.
+type kTimers struct{ s *state }
+
+func (t kTimers) After(delay time.Duration, fn func(ctx context.Context, h hostabi.HTTP)) error {
+	hostabi.Check(hostabi.OpTimersAfter, t.s.phase)
+	name := ""
+	if t.s.current != nil {
+		name = t.s.current.Name
+	}
+	return t.s.srv.timers.After(name, delay, fn)
 }
 
 // kIP: kong.ip.

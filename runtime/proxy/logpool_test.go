@@ -1,58 +1,36 @@
 package proxy
 
 import (
-	"sync"
 	"testing"
 	"time"
 )
 
-// TestLogPoolBoundsAndDrops: with one worker busy and the queue full, the
-// next request's log work is dropped and counted; the queued work still
-// runs, and the workers exit once the queue is empty.
-func TestLogPoolBoundsAndDrops(t *testing.T) {
+// TestLogStatsCountDrops: a server whose log queue is full drops the log
+// work of the next request and counts it; the queued work still runs.
+func TestLogStatsCountDrops(t *testing.T) {
+	srv := New(Options{LogWorkers: 1, LogQueue: 1})
 	release := make(chan struct{})
-	var mu sync.Mutex
-	var ran []*state
-	p := newLogPool(1, 2, func(st *state) {
-		<-release
-		mu.Lock()
-		ran = append(ran, st)
-		mu.Unlock()
-	})
-	states := []*state{{}, {}, {}, {}}
-	if !p.submit(states[0]) {
-		t.Fatal("first submit refused")
-	}
-	// Wait until the single worker holds the first request, so the queue
-	// has room for exactly two.
-	for deadline := time.Now().Add(5 * time.Second); len(p.queue) != 0; time.Sleep(time.Millisecond) {
+	ran := 0
+	srv.logs = newLogs(1, 1, func(*state) { <-release; ran++ })
+	srv.logs.Submit(&state{})
+	for deadline := time.Now().Add(5 * time.Second); srv.LogStats().Queued != 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the worker never took the first request")
 		}
 	}
-	for i, st := range states[1:3] {
-		if !p.submit(st) {
-			t.Fatalf("submit %d refused with room in the queue", i+1)
-		}
+	if !srv.logs.Submit(&state{}) || srv.logs.Submit(&state{}) {
+		t.Fatal("the queue of one did not take exactly one more request")
 	}
-	if p.submit(states[3]) {
-		t.Fatal("a submit to a full queue was accepted")
-	}
-	if got := p.dropped.Load(); got != 1 {
-		t.Fatalf("dropped = %d, want 1", got)
-	}
-	if w := p.workers.Load(); w != 1 {
-		t.Fatalf("workers = %d, want the bound 1", w)
+	if s := srv.LogStats(); s.Dropped != 1 || s.Queued != 1 {
+		t.Fatalf("stats %+v", s)
 	}
 	close(release)
-	for deadline := time.Now().Add(5 * time.Second); p.done.Load() != 3 || p.workers.Load() != 0; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); srv.LogStats().Done != 2; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("done = %d, workers = %d; want 3 and 0", p.done.Load(), p.workers.Load())
+			t.Fatalf("stats %+v", srv.LogStats())
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(ran) != 3 || ran[0] != states[0] || ran[1] != states[1] || ran[2] != states[2] {
-		t.Fatalf("ran %v, want the three accepted requests in order", ran)
+	if ran != 2 {
+		t.Fatalf("ran %d", ran)
 	}
 }

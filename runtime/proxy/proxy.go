@@ -8,11 +8,14 @@ package proxy
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -72,7 +75,13 @@ type Server struct {
 	}
 	serverToken string
 	lastPort    atomic.Pointer[portText]
-	logs        *logPool
+	logs        *chain.Pool[*state]
+	timers      *chain.Timers
+	http        chain.HTTPClient
+}
+
+func newLogs(workers, queue int, run func(*state)) *chain.Pool[*state] {
+	return chain.NewPool(workers, queue, run)
 }
 
 // New returns a proxy server.
@@ -82,7 +91,12 @@ func New(opts Options) *Server {
 	}
 	s := &Server{opts: opts, log: opts.Logger}
 	s.states.New = func() any { return &state{} }
-	s.logs = newLogPool(opts.LogWorkers, opts.LogQueue, s.runLog)
+	s.logs = newLogs(opts.LogWorkers, opts.LogQueue, s.runLog)
+	s.http = chain.HTTPClient{Client: &http.Client{}}
+	s.timers = chain.NewTimers(opts.LogWorkers, opts.LogQueue, 3*DefaultTimeout, s.http)
+	s.timers.OnFault = func(plugin string, v any) {
+		s.log.Error("plugin timer failed", "plugin", plugin, "error", fmt.Sprint(v))
+	}
 	if c := opts.Config; c != nil {
 		s.trusted, _ = c.TrustedPrefixes()
 		s.headers.upstreamLatency = c.HeaderEnabled("X-Kong-Upstream-Latency")
@@ -127,6 +141,8 @@ type state struct {
 	// kong.log.set_serialize_value's changes.
 	proxiedAt, doneAt time.Time
 	serialize         []hostabi.SerializeValue
+	// tlsState is the client's TLS connection, kept for the log phase.
+	tlsState *tls.ConnectionState
 
 	phase      hostabi.Phase
 	scheme     string
@@ -188,6 +204,7 @@ func (s *state) reset() {
 	s.endContext()
 	s.proxiedAt, s.doneAt = time.Time{}, time.Time{}
 	s.serialize = s.serialize[:0]
+	s.tlsState = nil
 	s.buffered, s.bodySet, s.exited, s.failed = false, false, false, false
 	s.consumer, s.credential, s.consumerID = nil, nil, ""
 	s.shared, s.pluginCtx, s.current = nil, nil, nil
@@ -950,6 +967,7 @@ func (srv *Server) logPhase(st *state) bool {
 	if !hasLog {
 		return false
 	}
+	st.tlsState = st.fctx.TLSConnectionState()
 	detached := &fasthttp.RequestCtx{}
 	st.fctx.Request.CopyTo(&detached.Request)
 	if st.fctx.Response.IsBodyStream() {
@@ -964,7 +982,7 @@ func (srv *Server) logPhase(st *state) bool {
 		st.upResp = &detached.Response
 	}
 	st.phase = hostabi.PhaseLog
-	if !srv.logs.submit(st) {
+	if !srv.logs.Submit(st) {
 		st.release() // the queue is full: the work is dropped and counted
 	}
 	return true

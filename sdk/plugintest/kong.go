@@ -92,6 +92,7 @@ type Kong struct {
 
 	upstream  string
 	serialize []hostabi.SerializeValue
+	timers    []TimerCall
 	current   *chain.Instance
 	start     time.Time
 	ctx       *chain.Context
@@ -127,6 +128,7 @@ func (k *Kong) Reset() {
 	k.logs = k.logs[:0]
 	k.upstream = ""
 	k.serialize = k.serialize[:0]
+	k.timers = k.timers[:0]
 	if k.ctx != nil {
 		k.ctx.End()
 		k.ctx = nil
@@ -214,6 +216,17 @@ func (k *Kong) IP() hostabi.IP { return kIP{k} }
 
 // Plugin implements hostabi.Kong.
 func (k *Kong) Plugin() hostabi.Plugin { return kPlugin{k} }
+
+// TLS implements hostabi.Kong.
+func (k *Kong) TLS() hostabi.TLS { return kTLS{k} }
+
+// HTTP implements hostabi.Kong: Request.HTTP, or real HTTP requests
+// (chain.HTTPClient) when it is nil.
+func (k *Kong) HTTP() hostabi.HTTP { return kHTTP{k} }
+
+// Timers implements hostabi.Kong: timers are recorded (Result.Timers), not
+// run; a test runs them with TimerCall.Run.
+func (k *Kong) Timers() hostabi.Timers { return kTimers{k} }
 
 // Running implements chain.Tracker: the chain names the instance it runs.
 func (k *Kong) Running(in *chain.Instance) { k.current = in }
@@ -821,6 +834,50 @@ func (s kService) SetUpstream(name string) error {
 		return fmt.Errorf("could not find an Upstream named '%s'", name)
 	}
 	s.k.upstream = name
+	return nil
+}
+
+type kTLS struct{ k *Kong }
+
+func (t kTLS) ClientCertificateChain() (string, error) {
+	t.k.check(hostabi.OpClientTLSCertificateChain)
+	return t.k.req.ClientCertificates, nil
+}
+
+type kHTTP struct{ k *Kong }
+
+func (h kHTTP) Do(ctx context.Context, r hostabi.HTTPRequest) (hostabi.HTTPResponse, error) {
+	h.k.check(hostabi.OpHTTPDo)
+	if h.k.req.HTTP != nil {
+		return h.k.req.HTTP.Do(ctx, r)
+	}
+	return chain.HTTPClient{}.Do(ctx, r)
+}
+
+// TimerCall is one kong.timer.at call a plugin made.
+type TimerCall struct {
+	Plugin string
+	Delay  time.Duration
+	// Fn is the work; Run runs it as the node would.
+	Fn func(ctx context.Context, h hostabi.HTTP)
+}
+
+// Run runs the timer's work now with a context of budget and h (nil: real
+// HTTP requests).
+func (c TimerCall) Run(budget time.Duration, h hostabi.HTTP) {
+	if h == nil {
+		h = chain.HTTPClient{}
+	}
+	ctx := chain.NewContext(time.Now().Add(budget))
+	defer ctx.End()
+	c.Fn(ctx, h)
+}
+
+type kTimers struct{ k *Kong }
+
+func (t kTimers) After(delay time.Duration, fn func(ctx context.Context, h hostabi.HTTP)) error {
+	t.k.check(hostabi.OpTimersAfter)
+	t.k.timers = append(t.k.timers, TimerCall{Plugin: t.k.pluginName(), Delay: delay, Fn: fn})
 	return nil
 }
 

@@ -79,6 +79,12 @@ type Request struct {
 	TrustedIPs []string
 	// Upstreams names the upstreams kong.service.set_upstream may choose.
 	Upstreams []string
+	// ClientCertificates is the client's TLS certificate chain in PEM
+	// (kong.client.tls); "" for none.
+	ClientCertificates string
+	// HTTP sends the plugin's outbound requests; nil sends real ones.
+	HTTP hostabi.HTTP
+
 	// PluginID and PluginName identify the instance Call runs
 	// (kong.plugin.get_id and the name in log entries); PluginID defaults
 	// to DefaultPluginID.

@@ -145,6 +145,8 @@ type Result struct {
 	Shared, Plugin map[string]any
 	// Logs lists the kong.log calls.
 	Logs []LogEntry
+	// Timers lists the kong.timer.at calls (not run).
+	Timers []TimerCall
 }
 
 // Result returns what the phases run on k did so far.
@@ -162,7 +164,8 @@ func (k *Kong) Result() *Result {
 		Consumer:     k.consumer, Credential: k.credential,
 		AuthCalls: append([]AuthCall(nil), k.authCalls...),
 		Shared:    k.shared, Plugin: k.pluginCtx,
-		Logs: append([]LogEntry(nil), k.logs...),
+		Logs:   append([]LogEntry(nil), k.logs...),
+		Timers: append([]TimerCall(nil), k.timers...),
 	}
 	r.ResponseHeader = applyOps(k.shdr, k.respOps)
 	for n, v := range k.exitHeaders {
