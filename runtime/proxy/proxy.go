@@ -303,6 +303,9 @@ func (srv *Server) ServeFastHTTP(fctx *fasthttp.RequestCtx) {
 		return
 	}
 	start := fctx.Time() // taken by the server when the request arrived
+	if start.IsZero() {
+		start = time.Now() // a context not served by a fasthttp.Server
+	}
 	snap := srv.opts.Snapshots.Current()
 	if snap == nil {
 		srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgUnavailable, "")
