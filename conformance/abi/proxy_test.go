@@ -234,3 +234,27 @@ func (h *proxyHost) Run(t testing.TB, p abi.Probe) abi.Outcome {
 
 // TestProxyHost runs every probe on the proxy, over HTTP.
 func TestProxyHost(t *testing.T) { abi.Run(t, newProxyHost(t)) }
+
+// TestProxyOutOfPhaseIs500: on the proxy, an operation called out of phase
+// before the response is sent ends the request with Kong's 500 and nothing
+// more reaches the upstream than before the fault.
+func TestProxyOutOfPhaseIs500(t *testing.T) {
+	h := newProxyHost(t)
+	n := 0
+	for _, p := range abi.Probes() {
+		if !p.OutOfPhase || p.Phase == hostabi.PhaseLog {
+			continue
+		}
+		n++
+		o := h.Run(t, p)
+		if o.Status != 500 || !strings.HasPrefix(o.Body, `{"message":"An unexpected error occurred","request_id":"`) {
+			t.Errorf("%s: client got %d %s", p.Name, o.Status, o.Body)
+		}
+		if before := p.Phase == hostabi.PhaseRewrite || p.Phase == hostabi.PhaseAccess; before && o.Proxied {
+			t.Errorf("%s: a request that failed in %s was proxied", p.Name, p.Phase)
+		}
+	}
+	if n < 20 {
+		t.Fatalf("only %d out-of-phase probes before the log phase", n)
+	}
+}
