@@ -25,7 +25,9 @@
 // and panics become the same faults, kong.plugin and kong.log name the
 // instance (Request.PluginID, Request.PluginName), and Kong.Context has
 // the node's deadline. A Kong driven directly, outside Call and Run, is not
-// phase-checked. conformance/abi runs the ABI's probes on this harness and
+// phase-checked. Env.RunChain runs a request through several plugins with
+// the node's chain itself: priorities, Kong's scoping with the consumer
+// known at each plugin's turn, exits and faults. conformance/abi runs the ABI's probes on this harness and
 // on the proxy and expects the same results.
 //
 // The fake follows the node's behaviour where the ABI leaves room: Request
