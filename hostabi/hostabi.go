@@ -1,10 +1,13 @@
 // Package hostabi is the contract between Gatehouse and its plugins: what a
 // plugin may read and do in each phase of a request, modelled on Kong's PDK
-// (kong.request, kong.service.request, kong.response, kong.client, kong.ctx,
-// kong.log, kong.cache, kong.node, kong.router). Native plugins call these
-// interfaces directly; the Wasm and Lua hosts expose the same operations to
-// their guests. It imports the standard library only, so every runtime and
-// the guest SDK can depend on it. ABI.md is the versioned specification.
+// (kong.request, kong.service, kong.service.request, kong.response,
+// kong.client, kong.ctx, kong.log, kong.cache, kong.node, kong.router,
+// kong.ip, kong.plugin). Native plugins call these interfaces directly; the
+// Wasm and Lua hosts expose the same operations to their guests. Every
+// operation is listed, with the phases it may be called in, in one table
+// (Operations); hosts check it on every call. It imports the standard
+// library only, so every runtime and the guest SDK can depend on it.
+// ABI.md is the versioned specification.
 package hostabi
 
 import (
@@ -15,7 +18,7 @@ import (
 // Version is the version of this ABI (semantic versioning). Wasm guests
 // declare the version they were built against; a host refuses a guest whose
 // major version differs.
-const Version = "1.1.0"
+const Version = "2.0.0"
 
 // Phase is a point in the request's life where plugins run.
 type Phase uint8
@@ -108,11 +111,20 @@ type ServiceRequest interface {
 	// SetBody encodes args with the given MIME type ("" keeps the
 	// request's).
 	SetBody(args map[string]any, mimeType string) error
-	// SetTarget sends the request to host:port instead of the balancer's pick.
-	SetTarget(host string, port int)
 	// EnableBuffering keeps the whole upstream response for the Response
 	// phase and ServiceResponse.RawBody.
 	EnableBuffering()
+}
+
+// Service chooses where the request is proxied (kong.service).
+type Service interface {
+	// SetTarget sends the request to host:port instead of the balancer's
+	// pick (kong.service.set_target).
+	SetTarget(host string, port int)
+	// SetUpstream balances the request over the named upstream's targets
+	// instead of the service's (kong.service.set_upstream); an unknown
+	// name is an error and changes nothing.
+	SetUpstream(name string) error
 }
 
 // Response reads and changes the response sent to the client
@@ -128,13 +140,20 @@ type Response interface {
 	ClearHeader(name string)
 	// Source is "service", "exit" or "error": where the response came from.
 	Source() string
-	// Exit ends the request with this response: no later plugin's phase
-	// runs and nothing is proxied. The plugin returns right after calling it.
-	// A JSON-encodable body that is not []byte or string is sent as JSON.
-	Exit(status int, body any, headers map[string]string)
-	// Exited reports whether Exit was called.
+	// Exit ends the request with this response (kong.response.exit): no
+	// later plugin's phase runs and nothing is proxied. The plugin returns
+	// right after calling it. The body is sent as given; JSONExit encodes
+	// a Go value as Kong does a Lua table.
+	Exit(status int, body []byte, headers map[string]string)
+	// Error ends the request like Exit with Kong's error body for status
+	// (kong.response.error): {"message": ...} in JSON, or HTML, XML or
+	// text as the request's Accept header asks. An empty message takes
+	// Kong's default for the status.
+	Error(status int, message string, headers map[string]string)
+	// Exited reports whether Exit or Error was called.
 	Exited() bool
-	// RawBody and SetRawBody give the whole body in the Response phase.
+	// RawBody and SetRawBody give the whole body in the Response and
+	// body_filter phases.
 	RawBody() []byte
 	SetRawBody(body []byte)
 }
@@ -169,15 +188,27 @@ type Client interface {
 	LoadConsumer(ctx context.Context, key string, byUsername bool) (Entity, error)
 }
 
+// Values is a key/value store of one request (kong.ctx.shared or
+// kong.ctx.plugin), read and written one key at a time so that the
+// operations cross a Wasm or Lua boundary without handing out a live map.
+// Values shared with non-native plugins should be JSON values (nil, bool,
+// float64, string, []any, map[string]any).
+type Values interface {
+	Get(key string) (any, bool)
+	Set(key string, value any)
+	Delete(key string)
+}
+
 // Ctx holds per-request state (kong.ctx).
 type Ctx interface {
 	// Shared is visible to every plugin of the request.
-	Shared() map[string]any
+	Shared() Values
 	// Plugin is private to the calling plugin instance for this request.
-	Plugin() map[string]any
+	Plugin() Values
 }
 
-// Log writes to the node's log with the plugin's name attached (kong.log).
+// Log writes to the node's log with the plugin's name and the request id
+// attached (kong.log).
 type Log interface {
 	Debug(msg string, kv ...any)
 	Info(msg string, kv ...any)
@@ -185,18 +216,38 @@ type Log interface {
 	Warn(msg string, kv ...any)
 	Err(msg string, kv ...any)
 	Crit(msg string, kv ...any)
+	// Serialize returns kong.log.serialize's table of the request
+	// (LogRecord.Map), with the values set so far applied.
+	Serialize() map[string]any
+	// SetSerializeValue sets (nil: removes) a field of what Serialize
+	// returns for this request; a dot in key nests, "\." is a dot.
+	SetSerializeValue(key string, value any)
 }
 
 // Cache is the node's cache (kong.cache): values survive across requests
 // until their TTL, an explicit Invalidate, or a change to the entity whose
-// key they were stored under.
+// key they were stored under. A nil value is a negative entry: Get reports
+// it as found.
+//
+// Loading a missing value once, whatever the number of concurrent callers,
+// is the host's job and needs no callback across the boundary: Lookup
+// either returns the value or makes the caller the key's loader, which
+// then calls Fill (or Abandon on failure); concurrent Lookups of the key
+// wait for that, up to their context's deadline. GetOrLoad is the Go
+// convenience over these operations.
 type Cache interface {
 	Get(key string) (any, bool)
 	Set(key string, value any, ttl time.Duration)
-	// GetOrLoad returns the cached value, or calls load once (concurrent
-	// callers wait) and caches its result; a nil result is cached as a
-	// negative entry.
-	GetOrLoad(key string, ttl time.Duration, load func() (any, error)) (any, error)
+	// Lookup returns the cached value (found), or load=true when the
+	// caller must load the value and Fill or Abandon the key. A caller
+	// that waited for another's load gets its value, or its Abandon
+	// error; ctx ends the wait.
+	Lookup(ctx context.Context, key string) (value any, found, load bool, err error)
+	// Fill stores the loaded value (nil caches a miss) and wakes the
+	// waiters.
+	Fill(key string, value any, ttl time.Duration)
+	// Abandon ends a load without storing anything; waiters get err.
+	Abandon(key string, err error)
 	Invalidate(key string)
 }
 
@@ -214,6 +265,67 @@ type Router interface {
 	URICaptures() map[string]string
 }
 
+// TLS describes the client's TLS connection (kong.client.tls).
+type TLS interface {
+	// ClientCertificateChain returns the certificates the client
+	// presented, leaf first, PEM-encoded; "" when the request did not come
+	// over TLS or the client sent none
+	// (kong.client.tls.get_full_client_certificate_chain).
+	ClientCertificateChain() (string, error)
+}
+
+// HTTPRequest is an outbound request a plugin sends (HTTP.Do).
+type HTTPRequest struct {
+	Method, URL string
+	Header      map[string][]string
+	Body        []byte
+	// Timeout bounds the whole exchange (0: the host's default, 60 s);
+	// the context's deadline bounds it too.
+	Timeout time.Duration
+}
+
+// HTTPResponse is an outbound request's answer, read whole.
+type HTTPResponse struct {
+	Status int
+	Header map[string][]string
+	Body   []byte
+}
+
+// HTTP sends outbound requests for plugins (what Kong plugins do with
+// resty.http on cosockets), with deadlines and the response read whole,
+// so it crosses a Wasm or Lua boundary as plain values.
+type HTTP interface {
+	// Do sends the request; the exchange ends at ctx's deadline or the
+	// request's Timeout, whichever comes first. Bodies larger than
+	// MaxHTTPBody are an error.
+	Do(ctx context.Context, req HTTPRequest) (HTTPResponse, error)
+}
+
+// MaxHTTPBody bounds an outbound response body.
+const MaxHTTPBody = 16 << 20
+
+// Timers runs work after the request, on the node's bounded workers (what
+// Kong's log plugins do with ngx.timer.at): fn gets a context with a
+// deadline of its own and an HTTP client. Work the node cannot queue is
+// dropped and After reports it.
+type Timers interface {
+	After(delay time.Duration, fn func(ctx context.Context, h HTTP)) error
+}
+
+// IP answers questions about addresses (kong.ip).
+type IP interface {
+	// IsTrusted reports whether addr is within trusted_ips.
+	IsTrusted(addr string) bool
+}
+
+// Plugin describes the running plugin instance (kong.plugin).
+type Plugin interface {
+	// ID is the plugin entity's id.
+	ID() string
+	// Name is the plugin's name.
+	Name() string
+}
+
 // Credentials looks up credentials by their unique key, through the node's
 // cache, for authentication plugins. entity is a credential entity name
 // ("keyauth_credentials"); field is its unique field ("key").
@@ -225,13 +337,18 @@ type Credentials interface {
 }
 
 // Kong is everything a plugin sees during one call, named after Kong's PDK.
-// Accessors valid only in some phases say so in ABI.md; calling one in the
-// wrong phase returns a zero value.
+// Every operation of every facet is in the phase table (Operations):
+// called outside its phases, it panics with a *PhaseError, which the chain
+// turns into the plugin's failure (a 500), as a Lua error or a Wasm trap
+// would be.
 type Kong interface {
 	Phase() Phase
+	// Context is the request's context: its deadline bounds the request
+	// (ABI.md, "Deadlines"), and it is cancelled once the request is over.
 	Context() context.Context
 	Request() Request
 	ServiceRequest() ServiceRequest
+	Service() Service
 	Response() Response
 	ServiceResponse() ServiceResponse
 	Client() Client
@@ -240,5 +357,10 @@ type Kong interface {
 	Cache() Cache
 	Node() Node
 	Router() Router
+	IP() IP
+	Plugin() Plugin
+	TLS() TLS
+	HTTP() HTTP
+	Timers() Timers
 	Credentials() Credentials
 }

@@ -1,6 +1,7 @@
 package hostabi_test
 
 import (
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -30,5 +31,38 @@ func TestPhaseNames(t *testing.T) {
 		if p.String() != name {
 			t.Errorf("Phase(%d) = %q, want %q", p, p.String(), name)
 		}
+	}
+}
+
+// TestABIDocMatchesTable: the phase table in ABI.md is the table in code,
+// row for row, and the version in its title is Version.
+func TestABIDocMatchesTable(t *testing.T) {
+	raw, err := os.ReadFile("ABI.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	if !strings.HasPrefix(doc, "# Gatehouse host ABI, version "+hostabi.Version+"\n") {
+		t.Errorf("ABI.md's title does not name version %s", hostabi.Version)
+	}
+	documented := map[string]string{}
+	for _, line := range strings.Split(doc, "\n") {
+		if strings.HasPrefix(line, "| `kong.") {
+			cells := strings.Split(line, "|")
+			documented[strings.Trim(strings.TrimSpace(cells[1]), "`")] = strings.TrimSpace(cells[2])
+		}
+	}
+	ops := hostabi.Operations()
+	for _, op := range ops {
+		want := op.Phases.String()
+		if op.Phases == hostabi.AllPhases {
+			want = "all"
+		}
+		if got, ok := documented[op.Name]; !ok || got != want {
+			t.Errorf("ABI.md: %s is %q, the table says %q", op.Name, got, want)
+		}
+	}
+	if len(documented) != len(ops) {
+		t.Errorf("ABI.md lists %d operations, the table %d", len(documented), len(ops))
 	}
 }

@@ -9,24 +9,75 @@ import (
 	"github.com/gatehouse/gatehouse/store/schema"
 )
 
-// Field constructors shared by the entity declarations, named after Kong's
-// typedefs.
+// Kong's typedefs (kong/db/schema/typedefs.lua), public so that plugins
+// declare their schemas with them instead of re-writing them. Each returns
+// a new field the caller may adjust (a Description, a Default). Their
+// custom validations are named validators (schema.RegisterValidator), so
+// schemas built from them render and load back: "tag", "utf8_name",
+// "host", "path", "header_name", "url", "sni". Kong's protocols_http is
+// HTTPProtocols and its no_consumer PluginSchema.NoConsumer.
 
-func idField() *schema.Field {
+// Names of the validators the typedefs register.
+const (
+	ValidatorTag        = "tag"
+	ValidatorUTF8Name   = "utf8_name"
+	ValidatorHost       = "host"
+	ValidatorPath       = "path"
+	ValidatorHeaderName = "header_name"
+)
+
+func init() {
+	schema.RegisterValidator(ValidatorTag, checkTag)
+	schema.RegisterValidator(ValidatorUTF8Name, checkUTF8Name)
+	schema.RegisterValidator(ValidatorHost, checkHost)
+	schema.RegisterValidator(ValidatorPath, checkPath)
+	schema.RegisterValidator(ValidatorHeaderName, checkPluginHeaderName)
+
+	// The core entities' own validators, by name, so their declarations
+	// can say Validator: "<name>" instead of Check: <func> and render
+	// and load back like the plugins' (see schema.GoOnly).
+	for name, fn := range map[string]func(any) string{
+		"ip_or_cidr": checkIPOrCIDR, "http_method_name": checkMethod, "route_host": checkRouteHost,
+		"sni": checkSNIName, "route_header_name": checkHeaderName, "route_path": checkRoutePath,
+		"route_protocols": checkProtocolGroups, "upstream_name": checkUpstreamName, "target": checkTarget,
+		"pem_certificate": checkPEMCert, "pem_key": checkPEMKey, "url": checkURL,
+		"healthcheck_interval": checkInterval, "pem_key_pair": checkPEMPair,
+	} {
+		schema.RegisterValidator(name, fn)
+	}
+	for name, fn := range map[string]func(map[string]any) []string{
+		"route_header_regexes": checkHeaderRegexes, "route_rules": checkRouteRules,
+		"upstream_hashing": checkUpstreamHashing, "key_formats": checkKeyFormats,
+	} {
+		schema.RegisterRecordValidator(name, fn)
+	}
+}
+
+// IDField is typedefs.uuid as Kong's primary keys use it: an auto-generated UUID.
+func IDField() *schema.Field {
 	return &schema.Field{Name: "id", Type: schema.String, UUID: true, Auto: true}
 }
 
-func createdAtField() *schema.Field {
+// CreatedAtField is typedefs.auto_timestamp_s named created_at.
+func CreatedAtField() *schema.Field {
 	return &schema.Field{Name: "created_at", Type: schema.Integer, Timestamp: true, Auto: true}
 }
 
-func updatedAtField() *schema.Field {
+// UpdatedAtField is typedefs.auto_timestamp_s named updated_at.
+func UpdatedAtField() *schema.Field {
 	return &schema.Field{Name: "updated_at", Type: schema.Integer, Timestamp: true, Auto: true}
 }
 
-func tagsField() *schema.Field {
-	return &schema.Field{Name: "tags", Type: schema.Set, Elements: &schema.Field{Type: schema.String, LenMax: MaxIndexedLen, Check: checkTag}}
+// TagsField is typedefs.tags: a set of tags of at most MaxIndexedLen
+// characters each.
+func TagsField() *schema.Field {
+	return &schema.Field{Name: "tags", Type: schema.Set, Elements: &schema.Field{Type: schema.String, LenMax: MaxIndexedLen, Validator: ValidatorTag}}
 }
+
+func idField() *schema.Field        { return IDField() }
+func createdAtField() *schema.Field { return CreatedAtField() }
+func updatedAtField() *schema.Field { return UpdatedAtField() }
+func tagsField() *schema.Field      { return TagsField() }
 
 // checkTag is Kong's validate_tag: valid UTF-8 (checked for every string),
 // then bytes from Kong's class [ \033-\043\045\046\048-\126\128-\244]:
@@ -47,9 +98,12 @@ func checkTag(v any) string {
 // '-', '_', '~' and any non-ASCII character (Lua's [%w%.%-%_~\128-\244]).
 var utf8NamePattern = regexp.MustCompile(`^[A-Za-z0-9.\-_~\x{80}-\x{10FFFF}]+$`)
 
-func nameField(unique bool) *schema.Field {
-	return &schema.Field{Name: "name", Type: schema.String, Unique: unique, Check: checkUTF8Name}
+// NameField is typedefs.utf8_name named name, unique when asked.
+func NameField(unique bool) *schema.Field {
+	return &schema.Field{Name: "name", Type: schema.String, Unique: unique, Validator: ValidatorUTF8Name}
 }
+
+func nameField(unique bool) *schema.Field { return NameField(unique) }
 
 func checkUTF8Name(v any) string {
 	s, _ := v.(string)
@@ -83,34 +137,57 @@ func validHostname(s string, wildcard bool) bool {
 	return true
 }
 
-func hostField(name string, required bool) *schema.Field {
-	return &schema.Field{Name: name, Type: schema.String, Required: required, Check: func(v any) string {
-		s, _ := v.(string)
-		if h, p, err := net.SplitHostPort(s); err == nil && h != "" && p != "" {
-			return "must not have a port"
-		}
-		if !validHostname(s, false) {
-			return "invalid value: " + s
-		}
-		return ""
-	}}
+// HostField is typedefs.host: a host name or IP address, without a port.
+func HostField(name string, required bool) *schema.Field {
+	return &schema.Field{Name: name, Type: schema.String, Required: required, Validator: ValidatorHost}
 }
 
-func portField(name string, def any) *schema.Field {
+func hostField(name string, required bool) *schema.Field { return HostField(name, required) }
+
+func checkHost(v any) string {
+	s, _ := v.(string)
+	if h, p, err := net.SplitHostPort(s); err == nil && h != "" && p != "" {
+		return "must not have a port"
+	}
+	if !validHostname(s, false) {
+		return "invalid value: " + s
+	}
+	return ""
+}
+
+// PortField is typedefs.port: an integer between 0 and 65535, with def as
+// its default (nil: none).
+func PortField(name string, def any) *schema.Field {
 	return &schema.Field{Name: name, Type: schema.Integer, Default: def, Between: schema.Range(0, 65535)}
 }
 
-func timeoutField(name string) *schema.Field {
-	return &schema.Field{Name: name, Type: schema.Integer, Default: int64(60000), Between: schema.Range(1, 2147483646)}
+func portField(name string, def any) *schema.Field { return PortField(name, def) }
+
+// TimeoutField is typedefs.timeout: milliseconds between lo (0 in Kong's
+// typedef, 1 for the services' timeouts) and 2^31-2, with def as its
+// default (nil: none).
+func TimeoutField(name string, lo float64, def any) *schema.Field {
+	return &schema.Field{Name: name, Type: schema.Integer, Default: def, Between: schema.Range(lo, 2147483646)}
 }
 
-func foreignField(name, ref string, required bool, onDelete string) *schema.Field {
+func timeoutField(name string) *schema.Field { return TimeoutField(name, 1, int64(60000)) }
+
+// ForeignField is a foreign key to ref; onDelete is "cascade" or "".
+func ForeignField(name, ref string, required bool, onDelete string) *schema.Field {
 	return &schema.Field{Name: name, Type: schema.Foreign, Reference: ref, Required: required, OnDelete: onDelete}
 }
 
-func consumerField() *schema.Field {
-	return foreignField("consumer", "consumers", true, "cascade")
+func foreignField(name, ref string, required bool, onDelete string) *schema.Field {
+	return ForeignField(name, ref, required, onDelete)
 }
+
+// ConsumerField is the required, cascading consumer foreign key of
+// credential entities.
+func ConsumerField() *schema.Field {
+	return ForeignField("consumer", "consumers", true, "cascade")
+}
+
+func consumerField() *schema.Field { return ConsumerField() }
 
 func oneOf(values ...string) []any {
 	out := make([]any, len(values))
@@ -130,19 +207,57 @@ func intsOneOf(values ...int64) []any {
 
 func ints(values ...int64) []any { return intsOneOf(values...) }
 
-// pathField validates Kong's path typedef: starts with '/', no empty or dot
-// segments are checked beyond what Kong checks at the Admin API.
-func pathField(name string) *schema.Field {
-	return &schema.Field{Name: name, Type: schema.String, StartsWith: "/", Check: func(v any) string {
-		s, _ := v.(string)
-		if strings.Contains(s, "//") {
-			return "must not have empty segments"
+// PathField is typedefs.path: starts with '/', has no empty segments and
+// no '?' or '#'.
+func PathField(name string) *schema.Field {
+	return &schema.Field{Name: name, Type: schema.String, StartsWith: "/", Validator: ValidatorPath}
+}
+
+func pathField(name string) *schema.Field { return PathField(name) }
+
+func checkPath(v any) string {
+	s, _ := v.(string)
+	if strings.Contains(s, "//") {
+		return "must not have empty segments"
+	}
+	if strings.ContainsAny(s, "?#") {
+		return "invalid path: '" + s + "' (characters '?' and '#' are not allowed)"
+	}
+	return ""
+}
+
+// HeaderNameField is typedefs.header_name: letters, digits, '_' and '-'.
+func HeaderNameField(name string) *schema.Field {
+	return &schema.Field{Name: name, Type: schema.String, Validator: ValidatorHeaderName}
+}
+
+// checkPluginHeaderName is typedefs.header_name's validation (the route
+// entity's headers use a wider check, checkHeaderName).
+func checkPluginHeaderName(v any) string {
+	s, _ := v.(string)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return "bad header name '" + s + "', allowed characters are A-Z, a-z, 0-9, '_', and '-'"
 		}
-		if strings.ContainsAny(s, "?#") {
-			return "invalid path: '" + s + "' (characters '?' and '#' are not allowed)"
-		}
-		return ""
-	}}
+	}
+	return ""
+}
+
+// URLField is typedefs.url: an absolute URL with a scheme and a host.
+func URLField(name string) *schema.Field {
+	return &schema.Field{Name: name, Type: schema.String, Validator: "url"}
+}
+
+// SNIField is typedefs.sni: a host name, wildcards allowed, not an IP.
+func SNIField(name string) *schema.Field {
+	return &schema.Field{Name: name, Type: schema.String, Validator: "sni"}
+}
+
+// HTTPMethodField is typedefs.http_method: upper-case letters (Kong's
+// pattern "^%u+$").
+func HTTPMethodField(name string) *schema.Field {
+	return &schema.Field{Name: name, Type: schema.String, Pattern: "^%u+$"}
 }
 
 // MaxIndexedLen bounds the length, in characters, of every string the

@@ -14,8 +14,8 @@ import (
 type ctxWriter struct{}
 
 func (ctxWriter) Access(k hostabi.Kong) error {
-	k.Ctx().Plugin()["v"] = "writer"
-	k.Ctx().Shared()["from"] = "writer"
+	k.Ctx().Plugin().Set("v", "writer")
+	k.Ctx().Shared().Set("from", "writer")
 	return nil
 }
 
@@ -23,10 +23,10 @@ type ctxReader struct{}
 
 func (ctxReader) Access(k hostabi.Kong) error {
 	private, shared := "empty", "missing"
-	if v, ok := k.Ctx().Plugin()["v"]; ok {
+	if v, ok := k.Ctx().Plugin().Get("v"); ok {
 		private = v.(string)
 	}
-	if v, ok := k.Ctx().Shared()["from"]; ok {
+	if v, ok := k.Ctx().Shared().Get("from"); ok {
 		shared = v.(string)
 	}
 	k.ServiceRequest().SetHeader("X-Ctx", private+"/"+shared)

@@ -629,17 +629,11 @@ func (s *Server) validateEntity(c *fiber.Ctx) error {
 
 func (s *Server) pluginSchema(c *fiber.Ctx) error {
 	name, _ := url.PathUnescape(c.Params("name"))
-	sch, ok := s.store.PluginEntitySchema(name)
+	body, ok := s.store.PluginSchemaBody(name)
 	if !ok {
 		return s.json(c, fiber.StatusNotFound, map[string]any{"message": "No plugin named '" + name + "'"})
 	}
-	var fields []*schema.Field
-	for _, n := range []string{"consumer", "route", "service", "protocols", "config"} {
-		if f := sch.Field(n); f != nil {
-			fields = append(fields, f)
-		}
-	}
-	return s.json(c, fiber.StatusOK, schema.Render(&schema.Schema{Fields: fields}))
+	return s.json(c, fiber.StatusOK, body)
 }
 
 func (s *Server) validatePlugin(c *fiber.Ctx) error {

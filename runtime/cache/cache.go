@@ -9,6 +9,7 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -37,7 +38,21 @@ type Cache struct {
 	gens   sync.Map // entity -> *atomic.Uint64
 	flight flightGroup
 	cancel func()
+
+	leaseMu sync.Mutex
+	leases  map[string]*lease
 }
+
+// lease is a load in progress of a plugin's key (Lookup made the caller
+// its loader); waiters block on done.
+type lease struct {
+	done chan struct{}
+	val  any
+	err  error
+}
+
+// errAbandoned is what waiters get when a loader abandons without an error.
+var errAbandoned = errors.New("cache: the load was abandoned")
 
 // New returns a cache over st, invalidated by st's change events.
 func New(st *store.Store) (*Cache, error) {
@@ -108,7 +123,74 @@ func (c *Cache) Set(key string, value any, ttl time.Duration) {
 // Invalidate implements hostabi.Cache.
 func (c *Cache) Invalidate(key string) { c.rc.Del("u\x00" + key) }
 
-// GetOrLoad implements hostabi.Cache.
+// Lookup implements hostabi.Cache: the value, or load=true for exactly one
+// caller of a missing key, whose Fill or Abandon the others wait for.
+func (c *Cache) Lookup(ctx context.Context, key string) (value any, found, load bool, err error) {
+	k := "u\x00" + key
+	if v, ok := c.rc.Get(k); ok {
+		return unwrap(v), true, false, nil
+	}
+	c.leaseMu.Lock()
+	l := c.leases[k]
+	if l == nil {
+		// A Fill may have finished since the miss above.
+		if v, ok := c.rc.Get(k); ok {
+			c.leaseMu.Unlock()
+			return unwrap(v), true, false, nil
+		}
+		if c.leases == nil {
+			c.leases = map[string]*lease{}
+		}
+		c.leases[k] = &lease{done: make(chan struct{})}
+		c.leaseMu.Unlock()
+		return nil, false, true, nil
+	}
+	c.leaseMu.Unlock()
+	select {
+	case <-l.done:
+		if l.err != nil {
+			return nil, false, false, l.err
+		}
+		return l.val, true, false, nil
+	case <-ctx.Done():
+		return nil, false, false, ctx.Err()
+	}
+}
+
+// Fill implements hostabi.Cache.
+func (c *Cache) Fill(key string, value any, ttl time.Duration) {
+	c.Set(key, value, ttl)
+	c.release("u\x00"+key, value, nil)
+}
+
+// Abandon implements hostabi.Cache.
+func (c *Cache) Abandon(key string, err error) {
+	if err == nil {
+		err = errAbandoned
+	}
+	c.release("u\x00"+key, nil, err)
+}
+
+func (c *Cache) release(k string, v any, err error) {
+	c.leaseMu.Lock()
+	l := c.leases[k]
+	delete(c.leases, k)
+	c.leaseMu.Unlock()
+	if l != nil {
+		l.val, l.err = v, err
+		close(l.done)
+	}
+}
+
+func unwrap(v any) any {
+	if v == notFound {
+		return nil
+	}
+	return v
+}
+
+// GetOrLoad is hostabi.GetOrLoad's behaviour for Go callers of the node
+// cache.
 func (c *Cache) GetOrLoad(key string, ttl time.Duration, load func() (any, error)) (any, error) {
 	return c.getOrLoad("u\x00"+key, ttl, load)
 }

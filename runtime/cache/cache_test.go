@@ -2,8 +2,11 @@ package cache_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/runtime/cache"
 	keyauth "github.com/gatehouse/gatehouse/runtime/plugins/key-auth"
@@ -108,5 +111,53 @@ func TestGetOrLoadOnce(t *testing.T) {
 	c.Invalidate("k")
 	if _, ok := c.Get("k"); ok {
 		t.Fatal("invalidated key still present")
+	}
+}
+
+// TestLookupLeases: one caller of a missing key loads it, the others wait
+// for its Fill; an Abandon hands the waiters its error and stores nothing.
+func TestLookupLeases(t *testing.T) {
+	c, err := cache.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	if _, found, load, err := c.Lookup(ctx, "k"); found || !load || err != nil {
+		t.Fatalf("first lookup: found %v load %v err %v", found, load, err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		v, found, load, err := c.Lookup(ctx, "k")
+		got <- fmt.Sprintf("%v %v %v %v", v, found, load, err)
+	}()
+	time.Sleep(20 * time.Millisecond)
+	c.Fill("k", "v", time.Minute)
+	if g := <-got; g != "v true false <nil>" {
+		t.Fatalf("waiter got %s", g)
+	}
+	if v, found, load, _ := c.Lookup(ctx, "k"); v != "v" || !found || load {
+		t.Fatalf("after fill: %v %v %v", v, found, load)
+	}
+
+	if _, _, load, _ := c.Lookup(ctx, "e"); !load {
+		t.Fatal("no lease for e")
+	}
+	go func() {
+		_, _, _, err := c.Lookup(ctx, "e")
+		got <- fmt.Sprint(err)
+	}()
+	time.Sleep(20 * time.Millisecond)
+	c.Abandon("e", errors.New("db down"))
+	if g := <-got; g != "db down" {
+		t.Fatalf("waiter got %s", g)
+	}
+	if _, found, load, _ := c.Lookup(ctx, "e"); found || !load {
+		t.Fatal("an abandoned key was stored")
+	}
+	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	if _, _, _, err := c.Lookup(short, "e"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("waiting past the deadline: %v", err)
 	}
 }

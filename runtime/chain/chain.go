@@ -220,7 +220,10 @@ type Fault struct {
 	Plugin string
 	Phase  hostabi.Phase
 	Err    error
-	Stack  []byte
+	// Panic is the value the plugin panicked with (nil for a returned
+	// error or an out-of-phase call); Stack is where.
+	Panic any
+	Stack []byte
 }
 
 func (f *Fault) Error() string {
@@ -231,7 +234,13 @@ func (f *Fault) Unwrap() error { return f.Err }
 
 func guard(in *Instance, phase hostabi.Phase, fault **Fault) {
 	if r := recover(); r != nil {
-		*fault = &Fault{Plugin: in.Name, Phase: phase, Err: fmt.Errorf("panic: %v", r), Stack: debug.Stack()}
+		if pe, ok := r.(*hostabi.PhaseError); ok {
+			// An out-of-phase call: the plugin's failure, reported as
+			// the typed error it is.
+			*fault = &Fault{Plugin: in.Name, Phase: phase, Err: pe}
+			return
+		}
+		*fault = &Fault{Plugin: in.Name, Phase: phase, Err: fmt.Errorf("panic: %v", r), Panic: r, Stack: debug.Stack()}
 	}
 }
 
@@ -261,6 +270,38 @@ func call(in *Instance, phase hostabi.Phase, k hostabi.Kong) (fault *Fault) {
 		return &Fault{Plugin: in.Name, Phase: phase, Err: err}
 	}
 	return nil
+}
+
+// Call runs one phase (not body_filter: CallBodyFilter) of one instance on
+// k exactly as the chain runs every planned instance: the Tracker learns
+// which instance runs, and an error, a panic or an out-of-phase call
+// becomes a Fault. Hosts and harnesses that run a single plugin use it.
+func Call(in *Instance, phase hostabi.Phase, k hostabi.Kong) *Fault {
+	if phase == hostabi.PhaseBodyFilter || !in.Has(phase) {
+		return &Fault{Plugin: in.Name, Phase: phase, Err: fmt.Errorf("chain: plugin %s has no %s phase", in.Name, phase)}
+	}
+	return call(in, phase, k)
+}
+
+// CallBodyFilter runs one instance's body filter on a chunk, as
+// Plan.BodyFilter does for each planned instance.
+func CallBodyFilter(in *Instance, k hostabi.Kong, chunk []byte, eof bool) ([]byte, *Fault) {
+	if in.body == nil {
+		return nil, &Fault{Plugin: in.Name, Phase: hostabi.PhaseBodyFilter, Err: fmt.Errorf("chain: plugin %s has no body_filter phase", in.Name)}
+	}
+	return bodyFilter(in, k, chunk, eof)
+}
+
+func bodyFilter(in *Instance, k hostabi.Kong, chunk []byte, eof bool) (out []byte, fault *Fault) {
+	defer guard(in, hostabi.PhaseBodyFilter, &fault)
+	if t, ok := k.(Tracker); ok {
+		t.Running(in)
+	}
+	out, err := in.body.BodyFilter(k, chunk, eof)
+	if err != nil {
+		return nil, &Fault{Plugin: in.Name, Phase: hostabi.PhaseBodyFilter, Err: err}
+	}
+	return out, nil
 }
 
 // Exiter reports whether a plugin ended the request (Response.Exit).
@@ -350,18 +391,7 @@ func (p *Plan) BodyFilter(k hostabi.Kong, chunk []byte, eof bool) (out []byte, f
 		if in.body == nil {
 			continue
 		}
-		func() {
-			defer guard(in, hostabi.PhaseBodyFilter, &fault)
-			if t, ok := k.(Tracker); ok {
-				t.Running(in)
-			}
-			var err error
-			out, err = in.body.BodyFilter(k, out, eof)
-			if err != nil {
-				fault = &Fault{Plugin: in.Name, Phase: hostabi.PhaseBodyFilter, Err: err}
-			}
-		}()
-		if fault != nil {
+		if out, fault = bodyFilter(in, k, out, eof); fault != nil {
 			return nil, fault
 		}
 	}

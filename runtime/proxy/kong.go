@@ -2,11 +2,13 @@ package proxy
 
 import (
 	"context"
-	"encoding/json"
+	"encoding/pem"
+	"fmt"
 	"net"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/admin/reqbody"
@@ -18,7 +20,7 @@ import (
 // one-pointer struct, so handing it out as an interface does not allocate.
 
 func (s *state) Phase() hostabi.Phase                     { return s.phase }
-func (s *state) Context() context.Context                 { return s.ctx }
+func (s *state) Context() context.Context                 { return s.context() }
 func (s *state) Request() hostabi.Request                 { return kRequest{s} }
 func (s *state) ServiceRequest() hostabi.ServiceRequest   { return kServiceRequest{s} }
 func (s *state) Response() hostabi.Response               { return kResponse{s} }
@@ -27,6 +29,12 @@ func (s *state) Client() hostabi.Client                   { return kClient{s} }
 func (s *state) Ctx() hostabi.Ctx                         { return kCtx{s} }
 func (s *state) Log() hostabi.Log                         { return kLog{s} }
 func (s *state) Cache() hostabi.Cache                     { return s.srv.opts.Cache }
+func (s *state) Service() hostabi.Service                 { return kService{s} }
+func (s *state) IP() hostabi.IP                           { return kIP{s} }
+func (s *state) Plugin() hostabi.Plugin                   { return kPlugin{s} }
+func (s *state) TLS() hostabi.TLS                         { return kTLS{s} }
+func (s *state) HTTP() hostabi.HTTP                       { return kHTTP{s} }
+func (s *state) Timers() hostabi.Timers                   { return kTimers{s} }
 func (s *state) Node() hostabi.Node                       { return kNode{s} }
 func (s *state) Router() hostabi.Router                   { return kRouter{s} }
 func (s *state) Credentials() hostabi.Credentials         { return s.srv.opts.Credentials }
@@ -43,16 +51,24 @@ var (
 // kRequest: kong.request.
 type kRequest struct{ s *state }
 
-func (r kRequest) Scheme() string { return r.s.scheme }
+func (r kRequest) Scheme() string {
+	hostabi.Check(hostabi.OpRequestScheme, r.s.phase)
+	return r.s.scheme
+}
 func (r kRequest) Host() string {
+	hostabi.Check(hostabi.OpRequestHost, r.s.phase)
 	h := string(r.s.fctx.Request.Host())
 	if host, _, err := net.SplitHostPort(h); err == nil {
 		return host
 	}
 	return h
 }
-func (r kRequest) Port() int { return r.s.localPort }
+func (r kRequest) Port() int {
+	hostabi.Check(hostabi.OpRequestPort, r.s.phase)
+	return r.s.localPort
+}
 func (r kRequest) ForwardedScheme() string {
+	hostabi.Check(hostabi.OpRequestForwardedScheme, r.s.phase)
 	if r.s.trusted {
 		if v := r.s.fctx.Request.Header.Peek("X-Forwarded-Proto"); len(v) > 0 {
 			return string(v)
@@ -61,6 +77,7 @@ func (r kRequest) ForwardedScheme() string {
 	return r.s.scheme
 }
 func (r kRequest) ForwardedHost() string {
+	hostabi.Check(hostabi.OpRequestForwardedHost, r.s.phase)
 	if r.s.trusted {
 		if v := r.s.fctx.Request.Header.Peek("X-Forwarded-Host"); len(v) > 0 {
 			return string(v)
@@ -69,6 +86,7 @@ func (r kRequest) ForwardedHost() string {
 	return r.Host()
 }
 func (r kRequest) ForwardedPort() int {
+	hostabi.Check(hostabi.OpRequestForwardedPort, r.s.phase)
 	if r.s.trusted {
 		if v := r.s.fctx.Request.Header.Peek("X-Forwarded-Port"); len(v) > 0 {
 			if p, err := strconv.Atoi(string(v)); err == nil {
@@ -79,18 +97,30 @@ func (r kRequest) ForwardedPort() int {
 	return r.s.localPort
 }
 func (r kRequest) HTTPVersion() float64 {
+	hostabi.Check(hostabi.OpRequestHTTPVersion, r.s.phase)
 	if r.s.fctx.Request.Header.IsHTTP11() {
 		return 1.1
 	}
 	return 1.0
 }
-func (r kRequest) Method() string  { return string(r.s.fctx.Method()) }
-func (r kRequest) Path() string    { return r.s.path }
-func (r kRequest) RawPath() string { return string(r.s.fctx.Request.URI().PathOriginal()) }
+func (r kRequest) Method() string {
+	hostabi.Check(hostabi.OpRequestMethod, r.s.phase)
+	return string(r.s.fctx.Method())
+}
+func (r kRequest) Path() string {
+	hostabi.Check(hostabi.OpRequestPath, r.s.phase)
+	return r.s.path
+}
+func (r kRequest) RawPath() string {
+	hostabi.Check(hostabi.OpRequestRawPath, r.s.phase)
+	return string(r.s.fctx.Request.URI().PathOriginal())
+}
 func (r kRequest) RawQuery() string {
+	hostabi.Check(hostabi.OpRequestRawQuery, r.s.phase)
 	return string(r.s.fctx.Request.URI().QueryString())
 }
 func (r kRequest) QueryArg(name string) (string, bool) {
+	hostabi.Check(hostabi.OpRequestQueryArg, r.s.phase)
 	v := r.s.fctx.Request.URI().QueryArgs().Peek(name)
 	if v == nil {
 		return "", r.s.fctx.Request.URI().QueryArgs().Has(name)
@@ -98,14 +128,19 @@ func (r kRequest) QueryArg(name string) (string, bool) {
 	return string(v), true
 }
 func (r kRequest) Query() map[string][]string {
+	hostabi.Check(hostabi.OpRequestQuery, r.s.phase)
 	out := map[string][]string{}
 	r.s.fctx.Request.URI().QueryArgs().VisitAll(func(k, v []byte) {
 		out[string(k)] = append(out[string(k)], string(v))
 	})
 	return out
 }
-func (r kRequest) Header(name string) string { return string(r.s.fctx.Request.Header.Peek(name)) }
+func (r kRequest) Header(name string) string {
+	hostabi.Check(hostabi.OpRequestHeader, r.s.phase)
+	return string(r.s.fctx.Request.Header.Peek(name))
+}
 func (r kRequest) Headers() map[string][]string {
+	hostabi.Check(hostabi.OpRequestHeaders, r.s.phase)
 	return headerMap(&r.s.fctx.Request.Header)
 }
 
@@ -115,6 +150,7 @@ func (r kRequest) Headers() map[string][]string {
 // and that string, whatever else the request carries. The values are
 // those Headers reports for the name.
 func (r kRequest) HeaderValues(name string) []string {
+	hostabi.Check(hostabi.OpRequestHeaderValues, r.s.phase)
 	h := &r.s.fctx.Request.Header
 	cookie := strings.EqualFold(name, fasthttp.HeaderCookie)
 	if cookie {
@@ -150,8 +186,12 @@ func (r kRequest) HeaderValues(name string) []string {
 	}
 	return out
 }
-func (r kRequest) RawBody() ([]byte, error) { return r.s.fctx.Request.Body(), nil }
+func (r kRequest) RawBody() ([]byte, error) {
+	hostabi.Check(hostabi.OpRequestRawBody, r.s.phase)
+	return r.s.fctx.Request.Body(), nil
+}
 func (r kRequest) Body() (map[string]any, string, error) {
+	hostabi.Check(hostabi.OpRequestBody, r.s.phase)
 	ct := string(r.s.fctx.Request.Header.ContentType())
 	m, err := reqbody.Decode(ct, r.s.fctx.Request.Body())
 	mime, _, _ := strings.Cut(ct, ";")
@@ -179,19 +219,40 @@ func responseHeaderMap(h *fasthttp.ResponseHeader) map[string][]string {
 // kServiceRequest: kong.service.request.
 type kServiceRequest struct{ s *state }
 
-func (r kServiceRequest) SetScheme(scheme string)  { r.s.upScheme = scheme }
-func (r kServiceRequest) SetPath(path string)      { r.s.upPath = path }
-func (r kServiceRequest) SetRawQuery(query string) { r.s.upQuery = query; r.s.queryChanged = true }
-func (r kServiceRequest) SetMethod(method string)  { r.s.up.Header.SetMethod(method) }
+func (r kServiceRequest) SetScheme(scheme string) {
+	hostabi.Check(hostabi.OpServiceRequestSetScheme, r.s.phase)
+	r.s.upScheme = scheme
+}
+func (r kServiceRequest) SetPath(path string) {
+	hostabi.Check(hostabi.OpServiceRequestSetPath, r.s.phase)
+	r.s.upPath = path
+}
+func (r kServiceRequest) SetRawQuery(query string) {
+	hostabi.Check(hostabi.OpServiceRequestSetRawQuery, r.s.phase)
+	r.s.upQuery = query
+	r.s.queryChanged = true
+}
+func (r kServiceRequest) SetMethod(method string) {
+	hostabi.Check(hostabi.OpServiceRequestSetMethod, r.s.phase)
+	r.s.up.Header.SetMethod(method)
+}
 func (r kServiceRequest) SetHeader(name, value string) {
+	hostabi.Check(hostabi.OpServiceRequestSetHeader, r.s.phase)
 	if strings.EqualFold(name, "host") {
 		r.s.hostOverride = value
 	}
 	r.s.up.Header.Set(name, value)
 }
-func (r kServiceRequest) AddHeader(name, value string) { r.s.up.Header.Add(name, value) }
-func (r kServiceRequest) ClearHeader(name string)      { r.s.up.Header.Del(name) }
+func (r kServiceRequest) AddHeader(name, value string) {
+	hostabi.Check(hostabi.OpServiceRequestAddHeader, r.s.phase)
+	r.s.up.Header.Add(name, value)
+}
+func (r kServiceRequest) ClearHeader(name string) {
+	hostabi.Check(hostabi.OpServiceRequestClearHeader, r.s.phase)
+	r.s.up.Header.Del(name)
+}
 func (r kServiceRequest) SetHeaders(headers map[string][]string) {
+	hostabi.Check(hostabi.OpServiceRequestSetHeaders, r.s.phase)
 	for k, vs := range headers {
 		r.s.up.Header.Del(k)
 		for _, v := range vs {
@@ -200,13 +261,16 @@ func (r kServiceRequest) SetHeaders(headers map[string][]string) {
 	}
 }
 func (r kServiceRequest) SetQuery(args map[string][]string) {
+	hostabi.Check(hostabi.OpServiceRequestSetQuery, r.s.phase)
 	r.SetRawQuery(url.Values(args).Encode())
 }
 func (r kServiceRequest) SetRawBody(body []byte) {
+	hostabi.Check(hostabi.OpServiceRequestSetRawBody, r.s.phase)
 	r.s.bodySet = true
 	r.s.up.SetBody(body)
 }
 func (r kServiceRequest) SetBody(args map[string]any, mimeType string) error {
+	hostabi.Check(hostabi.OpServiceRequestSetBody, r.s.phase)
 	if mimeType == "" {
 		mimeType, _, _ = strings.Cut(string(r.s.fctx.Request.Header.ContentType()), ";")
 		mimeType = strings.TrimSpace(mimeType)
@@ -220,37 +284,47 @@ func (r kServiceRequest) SetBody(args map[string]any, mimeType string) error {
 	r.s.up.SetBody(body)
 	return nil
 }
-func (r kServiceRequest) SetTarget(host string, port int) {
-	r.s.targetOverride = net.JoinHostPort(host, strconv.Itoa(port))
+func (r kServiceRequest) EnableBuffering() {
+	hostabi.Check(hostabi.OpServiceRequestEnableBuffering, r.s.phase)
+	r.s.buffered = true
 }
-func (r kServiceRequest) EnableBuffering() { r.s.buffered = true }
 
 // kResponse: kong.response.
 type kResponse struct{ s *state }
 
 func (r kResponse) Status() int {
+	hostabi.Check(hostabi.OpResponseStatus, r.s.phase)
 	return r.s.fctx.Response.StatusCode()
 }
-func (r kResponse) SetStatus(status int) { r.s.fctx.Response.SetStatusCode(status) }
+func (r kResponse) SetStatus(status int) {
+	hostabi.Check(hostabi.OpResponseSetStatus, r.s.phase)
+	r.s.fctx.Response.SetStatusCode(status)
+}
 func (r kResponse) Header(name string) string {
+	hostabi.Check(hostabi.OpResponseHeader, r.s.phase)
 	return string(r.s.fctx.Response.Header.Peek(name))
 }
 func (r kResponse) Headers() map[string][]string {
+	hostabi.Check(hostabi.OpResponseHeaders, r.s.phase)
 	return responseHeaderMap(&r.s.fctx.Response.Header)
 }
 func (r kResponse) SetHeader(name, value string) {
+	hostabi.Check(hostabi.OpResponseSetHeader, r.s.phase)
 	r.s.fctx.Response.Header.Set(name, value)
 	r.s.respOps = append(r.s.respOps, headerOp{name: name, value: value, op: opSet})
 }
 func (r kResponse) AddHeader(name, value string) {
+	hostabi.Check(hostabi.OpResponseAddHeader, r.s.phase)
 	r.s.fctx.Response.Header.Add(name, value)
 	r.s.respOps = append(r.s.respOps, headerOp{name: name, value: value, op: opAdd})
 }
 func (r kResponse) ClearHeader(name string) {
+	hostabi.Check(hostabi.OpResponseClearHeader, r.s.phase)
 	r.s.fctx.Response.Header.Del(name)
 	r.s.respOps = append(r.s.respOps, headerOp{name: name, op: opDel})
 }
 func (r kResponse) Source() string {
+	hostabi.Check(hostabi.OpResponseSource, r.s.phase)
 	switch {
 	case r.s.exited:
 		return "exit"
@@ -259,52 +333,79 @@ func (r kResponse) Source() string {
 	}
 	return "service"
 }
-func (r kResponse) Exit(status int, body any, headers map[string]string) {
+func (r kResponse) Exit(status int, body []byte, headers map[string]string) {
+	hostabi.Check(hostabi.OpResponseExit, r.s.phase)
 	s := r.s
 	s.exited = true
 	s.fctx.Response.SetStatusCode(status)
 	for k, v := range headers {
 		s.fctx.Response.Header.Set(k, v)
 	}
-	switch t := body.(type) {
-	case nil:
+	if body == nil {
 		s.fctx.Response.ResetBody()
-	case []byte:
-		s.fctx.Response.SetBody(t)
-	case string:
-		s.fctx.Response.SetBodyString(t)
-	default:
-		b, err := json.Marshal(t)
-		if err != nil {
-			b = []byte(`{"message":"An unexpected error occurred"}`)
-		}
-		s.fctx.Response.SetBody(b)
-		if len(s.fctx.Response.Header.ContentType()) == 0 || headers["Content-Type"] == "" {
-			s.fctx.Response.Header.SetContentType("application/json; charset=utf-8")
-		}
+	} else {
+		s.fctx.Response.SetBody(body)
 	}
 }
-func (r kResponse) Exited() bool           { return r.s.exited }
-func (r kResponse) RawBody() []byte        { return r.s.fctx.Response.Body() }
-func (r kResponse) SetRawBody(body []byte) { r.s.fctx.Response.SetBody(body) }
+func (r kResponse) Error(status int, message string, headers map[string]string) {
+	hostabi.Check(hostabi.OpResponseError, r.s.phase)
+	s := r.s
+	if message == "" {
+		message = hostabi.ErrorMessage(status)
+	}
+	accept := string(s.fctx.Request.Header.Peek("Accept"))
+	for k, v := range headers {
+		if strings.EqualFold(k, "Content-Type") {
+			accept = v
+		}
+	}
+	s.exited = true
+	s.fctx.Response.SetStatusCode(status)
+	ct, body := hostabi.ErrorBody(accept, message, s.reqID())
+	s.fctx.Response.Header.SetContentType(ct)
+	for k, v := range headers {
+		if !strings.EqualFold(k, "Content-Type") {
+			s.fctx.Response.Header.Set(k, v)
+		}
+	}
+	s.fctx.Response.SetBodyString(body)
+}
+func (r kResponse) Exited() bool {
+	hostabi.Check(hostabi.OpResponseExited, r.s.phase)
+	return r.s.exited
+}
+func (r kResponse) RawBody() []byte {
+	hostabi.Check(hostabi.OpResponseRawBody, r.s.phase)
+	return r.s.fctx.Response.Body()
+}
+func (r kResponse) SetRawBody(body []byte) {
+	hostabi.Check(hostabi.OpResponseSetRawBody, r.s.phase)
+	r.s.fctx.Response.SetBody(body)
+}
 
 // kServiceResponse: kong.service.response.
 type kServiceResponse struct{ s *state }
 
-func (r kServiceResponse) Status() int { return r.s.upStatus }
+func (r kServiceResponse) Status() int {
+	hostabi.Check(hostabi.OpServiceResponseStatus, r.s.phase)
+	return r.s.upStatus
+}
 func (r kServiceResponse) Header(name string) string {
+	hostabi.Check(hostabi.OpServiceResponseHeader, r.s.phase)
 	if r.s.upResp == nil {
 		return ""
 	}
 	return string(r.s.upResp.Header.Peek(name))
 }
 func (r kServiceResponse) Headers() map[string][]string {
+	hostabi.Check(hostabi.OpServiceResponseHeaders, r.s.phase)
 	if r.s.upResp == nil {
 		return map[string][]string{}
 	}
 	return responseHeaderMap(&r.s.upResp.Header)
 }
 func (r kServiceResponse) RawBody() []byte {
+	hostabi.Check(hostabi.OpServiceResponseRawBody, r.s.phase)
 	if r.s.upResp == nil {
 		return nil
 	}
@@ -314,33 +415,80 @@ func (r kServiceResponse) RawBody() []byte {
 // kClient: kong.client.
 type kClient struct{ s *state }
 
-func (c kClient) IP() string          { return c.s.remoteIP }
-func (c kClient) ForwardedIP() string { return c.s.clientIP }
-func (c kClient) Port() int           { return c.s.remotePort }
-func (c kClient) ForwardedPort() int  { return c.s.remotePort }
-func (c kClient) Protocol() string    { return c.s.scheme }
+func (c kClient) IP() string {
+	hostabi.Check(hostabi.OpClientIP, c.s.phase)
+	return c.s.remoteIP
+}
+func (c kClient) ForwardedIP() string {
+	hostabi.Check(hostabi.OpClientForwardedIP, c.s.phase)
+	return c.s.clientIP
+}
+func (c kClient) Port() int {
+	hostabi.Check(hostabi.OpClientPort, c.s.phase)
+	return c.s.remotePort
+}
+func (c kClient) ForwardedPort() int {
+	hostabi.Check(hostabi.OpClientForwardedPort, c.s.phase)
+	return c.s.remotePort
+}
+func (c kClient) Protocol() string {
+	hostabi.Check(hostabi.OpClientProtocol, c.s.phase)
+	return c.s.scheme
+}
 func (c kClient) Consumer() hostabi.Entity {
+	hostabi.Check(hostabi.OpClientConsumer, c.s.phase)
 	return c.s.consumer
 }
-func (c kClient) Credential() hostabi.Entity { return c.s.credential }
+func (c kClient) Credential() hostabi.Entity {
+	hostabi.Check(hostabi.OpClientCredential, c.s.phase)
+	return c.s.credential
+}
 func (c kClient) Authenticate(consumer, credential hostabi.Entity) {
+	hostabi.Check(hostabi.OpClientAuthenticate, c.s.phase)
 	c.s.consumer, c.s.credential = consumer, credential
 	c.s.consumerID, _ = consumer["id"].(string)
 }
 func (c kClient) LoadConsumer(ctx context.Context, key string, byUsername bool) (hostabi.Entity, error) {
+	hostabi.Check(hostabi.OpClientLoadConsumer, c.s.phase)
 	return c.s.srv.opts.Consumers.Consumer(ctx, key, byUsername)
 }
 
 // kCtx: kong.ctx.
 type kCtx struct{ s *state }
 
-func (c kCtx) Shared() map[string]any {
+func (c kCtx) Shared() hostabi.Values { return kShared(c) }
+func (c kCtx) Plugin() hostabi.Values { return kPluginCtx(c) }
+
+// kShared: kong.ctx.shared.
+type kShared struct{ s *state }
+
+func (c kShared) Get(key string) (any, bool) {
+	hostabi.Check(hostabi.OpCtxSharedGet, c.s.phase)
+	v, ok := c.s.shared[key]
+	return v, ok
+}
+func (c kShared) Set(key string, value any) {
+	hostabi.Check(hostabi.OpCtxSharedSet, c.s.phase)
 	if c.s.shared == nil {
 		c.s.shared = map[string]any{}
 	}
-	return c.s.shared
+	c.s.shared[key] = value
 }
-func (c kCtx) Plugin() map[string]any {
+func (c kShared) Delete(key string) {
+	hostabi.Check(hostabi.OpCtxSharedDelete, c.s.phase)
+	delete(c.s.shared, key)
+}
+
+// kPluginCtx: kong.ctx.plugin, one map per instance.
+type kPluginCtx struct{ s *state }
+
+func (c kPluginCtx) Get(key string) (any, bool) {
+	hostabi.Check(hostabi.OpCtxPluginGet, c.s.phase)
+	v, ok := c.s.pluginCtx[c.s.current][key]
+	return v, ok
+}
+func (c kPluginCtx) Set(key string, value any) {
+	hostabi.Check(hostabi.OpCtxPluginSet, c.s.phase)
 	if c.s.pluginCtx == nil {
 		c.s.pluginCtx = map[*chain.Instance]map[string]any{}
 	}
@@ -349,14 +497,23 @@ func (c kCtx) Plugin() map[string]any {
 		m = map[string]any{}
 		c.s.pluginCtx[c.s.current] = m
 	}
-	return m
+	m[key] = value
+}
+func (c kPluginCtx) Delete(key string) {
+	hostabi.Check(hostabi.OpCtxPluginDelete, c.s.phase)
+	delete(c.s.pluginCtx[c.s.current], key)
 }
 
-// kLog: kong.log.
+// kLog: kong.log, with the plugin's name and the request id attached.
 type kLog struct{ s *state }
 
 func (l kLog) with(kv []any) []any {
-	return append([]any{"request_id", l.s.requestID}, kv...)
+	hostabi.Check(hostabi.OpLog, l.s.phase)
+	name := ""
+	if l.s.current != nil {
+		name = l.s.current.Name
+	}
+	return append([]any{"plugin", name, "request_id", l.s.reqID()}, kv...)
 }
 func (l kLog) Debug(msg string, kv ...any)  { l.s.srv.log.Debug(msg, l.with(kv)...) }
 func (l kLog) Info(msg string, kv ...any)   { l.s.srv.log.Info(msg, l.with(kv)...) }
@@ -365,25 +522,166 @@ func (l kLog) Warn(msg string, kv ...any)   { l.s.srv.log.Warn(msg, l.with(kv)..
 func (l kLog) Err(msg string, kv ...any)    { l.s.srv.log.Error(msg, l.with(kv)...) }
 func (l kLog) Crit(msg string, kv ...any)   { l.s.srv.log.Error(msg, l.with(kv)...) }
 
+func (l kLog) SetSerializeValue(key string, value any) {
+	hostabi.Check(hostabi.OpLogSetSerializeValue, l.s.phase)
+	l.s.serialize = append(l.s.serialize, hostabi.SerializeValue{Key: key, Value: value})
+}
+
+func (l kLog) Serialize() map[string]any {
+	hostabi.Check(hostabi.OpLogSerialize, l.s.phase)
+	s := l.s
+	fctx := s.fctx
+	host := kRequest{s}.Host()
+	uri := string(fctx.Request.RequestURI())
+	rec := hostabi.LogRecord{
+		RequestID: s.reqID(), URI: uri,
+		URL:   s.scheme + "://" + net.JoinHostPort(host, strconv.Itoa(s.localPort)) + uri,
+		Query: kRequest{s}.Query(), Method: string(fctx.Method()),
+		RequestHeaders:  headerMap(&fctx.Request.Header),
+		RequestSize:     len(fctx.Request.Header.Header()) + len(fctx.Request.Body()),
+		Status:          fctx.Response.StatusCode(),
+		ResponseHeaders: responseHeaderMap(&fctx.Response.Header),
+		ResponseSize:    len(fctx.Response.Header.Header()) + len(fctx.Response.Body()),
+		RequestLatency:  s.doneAt.Sub(s.start),
+		Consumer:        s.consumer, Credential: s.credential,
+		ClientIP: s.remoteIP, StartedAt: s.start,
+		Source: kResponse{s}.Source(),
+	}
+	if s.proxiedAt.IsZero() {
+		rec.KongLatency, rec.ProxyLatency = s.doneAt.Sub(s.start), -1
+	} else {
+		rec.KongLatency, rec.ProxyLatency = s.proxiedAt.Sub(s.start), s.doneAt.Sub(s.proxiedAt)
+		rec.UpstreamURI = s.upPath
+		if s.upQuery != "" {
+			rec.UpstreamURI += "?" + s.upQuery
+		}
+		if s.upStatus != 0 {
+			rec.UpstreamStatus = strconv.Itoa(s.upStatus)
+		}
+	}
+	if s.match.Route != nil {
+		rec.Route = s.match.Route.Raw
+	}
+	if s.service != nil {
+		rec.Service = s.service.Raw
+	}
+	return rec.Map(s.serialize)
+}
+
+// kService: kong.service.
+type kService struct{ s *state }
+
+func (k kService) SetTarget(host string, port int) {
+	hostabi.Check(hostabi.OpServiceSetTarget, k.s.phase)
+	k.s.targetOverride = net.JoinHostPort(host, strconv.Itoa(port))
+}
+func (k kService) SetUpstream(name string) error {
+	hostabi.Check(hostabi.OpServiceSetUpstream, k.s.phase)
+	b := k.s.snap.Upstreams[name]
+	if b == nil {
+		return fmt.Errorf("could not find an Upstream named '%s'", name)
+	}
+	k.s.upstreamOverride = b
+	return nil
+}
+
+// kTLS: kong.client.tls.
+type kTLS struct{ s *state }
+
+func (t kTLS) ClientCertificateChain() (string, error) {
+	hostabi.Check(hostabi.OpClientTLSCertificateChain, t.s.phase)
+	cs := t.s.tlsState
+	if cs == nil {
+		cs = t.s.fctx.TLSConnectionState()
+	}
+	if cs == nil {
+		return "", nil
+	}
+	var b strings.Builder
+	for _, c := range cs.PeerCertificates {
+		if err := pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}); err != nil {
+			return "", fmt.Errorf("encoding the client certificate: %w", err)
+		}
+	}
+	return b.String(), nil
+}
+
+// kHTTP: outbound requests.
+type kHTTP struct{ s *state }
+
+func (h kHTTP) Do(ctx context.Context, r hostabi.HTTPRequest) (hostabi.HTTPResponse, error) {
+	hostabi.Check(hostabi.OpHTTPDo, h.s.phase)
+	return h.s.srv.http.Do(ctx, r)
+}
+
+// kTimers: kong.timer.at, on the node's bounded timer workers.
+type kTimers struct{ s *state }
+
+func (t kTimers) After(delay time.Duration, fn func(ctx context.Context, h hostabi.HTTP)) error {
+	hostabi.Check(hostabi.OpTimersAfter, t.s.phase)
+	name := ""
+	if t.s.current != nil {
+		name = t.s.current.Name
+	}
+	return t.s.srv.timers.After(name, delay, fn)
+}
+
+// kIP: kong.ip.
+type kIP struct{ s *state }
+
+func (k kIP) IsTrusted(addr string) bool {
+	hostabi.Check(hostabi.OpIPIsTrusted, k.s.phase)
+	return k.s.srv.isTrusted(addr)
+}
+
+// kPlugin: kong.plugin.
+type kPlugin struct{ s *state }
+
+func (k kPlugin) ID() string {
+	hostabi.Check(hostabi.OpPluginID, k.s.phase)
+	if k.s.current == nil {
+		return ""
+	}
+	return k.s.current.ID
+}
+func (k kPlugin) Name() string {
+	hostabi.Check(hostabi.OpPluginName, k.s.phase)
+	if k.s.current == nil {
+		return ""
+	}
+	return k.s.current.Name
+}
+
 // kNode: kong.node.
 type kNode struct{ s *state }
 
-func (n kNode) ID() string       { return n.s.srv.opts.NodeID }
-func (n kNode) Hostname() string { return n.s.srv.opts.Hostname }
+func (n kNode) ID() string {
+	hostabi.Check(hostabi.OpNodeID, n.s.phase)
+	return n.s.srv.opts.NodeID
+}
+func (n kNode) Hostname() string {
+	hostabi.Check(hostabi.OpNodeHostname, n.s.phase)
+	return n.s.srv.opts.Hostname
+}
 
 // kRouter: kong.router.
 type kRouter struct{ s *state }
 
 func (r kRouter) Route() hostabi.Entity {
+	hostabi.Check(hostabi.OpRouterRoute, r.s.phase)
 	if r.s.match.Route == nil {
 		return nil
 	}
 	return r.s.match.Route.Raw
 }
 func (r kRouter) Service() hostabi.Entity {
+	hostabi.Check(hostabi.OpRouterService, r.s.phase)
 	if r.s.service == nil {
 		return nil
 	}
 	return r.s.service.Raw
 }
-func (r kRouter) URICaptures() map[string]string { return r.s.captures() }
+func (r kRouter) URICaptures() map[string]string {
+	hostabi.Check(hostabi.OpRouterURICaptures, r.s.phase)
+	return r.s.captures()
+}

@@ -8,11 +8,14 @@ package proxy
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -52,6 +55,11 @@ type Options struct {
 	Cache       hostabi.Cache
 	Credentials hostabi.Credentials
 	Consumers   ConsumerLoader
+	// LogWorkers bounds the goroutines running log phases (default four
+	// per CPU); LogQueue bounds the requests waiting for theirs (default
+	// DefaultLogQueue). Work beyond both is dropped and counted
+	// (Server.LogStats).
+	LogWorkers, LogQueue int
 }
 
 // Server is the proxy.
@@ -67,6 +75,13 @@ type Server struct {
 	}
 	serverToken string
 	lastPort    atomic.Pointer[portText]
+	logs        *chain.Pool[*state]
+	timers      *chain.Timers
+	http        chain.HTTPClient
+}
+
+func newLogs(workers, queue int, run func(*state)) *chain.Pool[*state] {
+	return chain.NewPool(workers, queue, run)
 }
 
 // New returns a proxy server.
@@ -76,6 +91,12 @@ func New(opts Options) *Server {
 	}
 	s := &Server{opts: opts, log: opts.Logger}
 	s.states.New = func() any { return &state{} }
+	s.logs = newLogs(opts.LogWorkers, opts.LogQueue, s.runLog)
+	s.http = chain.HTTPClient{Client: &http.Client{}}
+	s.timers = chain.NewTimers(opts.LogWorkers, opts.LogQueue, 3*DefaultTimeout, s.http)
+	s.timers.OnFault = func(plugin string, v any) {
+		s.log.Error("plugin timer failed", "plugin", plugin, "error", fmt.Sprint(v))
+	}
 	if c := opts.Config; c != nil {
 		s.trusted, _ = c.TrustedPrefixes()
 		s.headers.upstreamLatency = c.HeaderEnabled("X-Kong-Upstream-Latency")
@@ -107,8 +128,21 @@ type headerOp struct {
 type state struct {
 	srv  *Server
 	fctx *fasthttp.RequestCtx
-	ctx  context.Context
 	snap *snapshot.Snapshot
+
+	// start is when the request arrived; deadline bounds it (Kong.Context):
+	// start plus the matched service's timeouts. reqCtx is made on the
+	// first Kong.Context call.
+	start    time.Time
+	deadline time.Time
+	reqCtx   *chain.Context
+	// proxiedAt is when the request went upstream (zero: it did not);
+	// doneAt when the response was ready. serialize holds
+	// kong.log.set_serialize_value's changes.
+	proxiedAt, doneAt time.Time
+	serialize         []hostabi.SerializeValue
+	// tlsState is the client's TLS connection, kept for the log phase.
+	tlsState *tls.ConnectionState
 
 	phase      hostabi.Phase
 	scheme     string
@@ -133,9 +167,11 @@ type state struct {
 	queryChanged   bool
 	hostOverride   string
 	targetOverride string
-	hashCookie     string
-	buffered       bool
-	bodySet        bool
+	// upstreamOverride is the upstream kong.service.set_upstream chose.
+	upstreamOverride *balancer.Balancer
+	hashCookie       string
+	buffered         bool
+	bodySet          bool
 
 	exited bool
 	failed bool
@@ -164,6 +200,11 @@ func (s *state) reset() {
 	s.upScheme, s.upPath, s.upQuery = "", "", ""
 	s.queryChanged = false
 	s.hostOverride, s.targetOverride, s.hashCookie = "", "", ""
+	s.upstreamOverride = nil
+	s.endContext()
+	s.proxiedAt, s.doneAt = time.Time{}, time.Time{}
+	s.serialize = s.serialize[:0]
+	s.tlsState = nil
 	s.buffered, s.bodySet, s.exited, s.failed = false, false, false, false
 	s.consumer, s.credential, s.consumerID = nil, nil, ""
 	s.shared, s.pluginCtx, s.current = nil, nil, nil
@@ -172,6 +213,43 @@ func (s *state) reset() {
 	s.match.Route = nil // the Match keeps its buffers for the next request
 	s.service = nil
 	s.snap = nil
+}
+
+// DefaultTimeout is Kong's default connect, write and read timeout of a
+// service; before routing a request's deadline is three of them.
+const DefaultTimeout = 60 * time.Second
+
+// context returns the request's context, made on first use: plugins that
+// never ask for it cost nothing.
+func (s *state) context() context.Context {
+	if s.reqCtx == nil {
+		s.reqCtx = chain.NewContext(s.deadline)
+	}
+	return s.reqCtx
+}
+
+// setDeadline moves the request's deadline; a context handed out before
+// (in the rewrite phase) ends.
+func (s *state) setDeadline(d time.Time) {
+	s.endContext()
+	s.deadline = d
+}
+
+// endContext cancels the context plugins were given, if any.
+func (s *state) endContext() {
+	if s.reqCtx != nil {
+		s.reqCtx.End()
+		s.reqCtx = nil
+	}
+}
+
+// budget is how long a request to svc may run: the sum of its connect,
+// write and read timeouts, the longest Kong lets a proxied request take.
+func budget(svc *snapshot.Service) time.Duration {
+	if svc == nil {
+		return 3 * DefaultTimeout
+	}
+	return svc.ConnectTimeout + svc.WriteTimeout + svc.ReadTimeout
 }
 
 func (s *state) captures() map[string]string {
@@ -225,6 +303,9 @@ func (srv *Server) ServeFastHTTP(fctx *fasthttp.RequestCtx) {
 		return
 	}
 	start := fctx.Time() // taken by the server when the request arrived
+	if start.IsZero() {
+		start = time.Now() // a context not served by a fasthttp.Server
+	}
 	snap := srv.opts.Snapshots.Current()
 	if snap == nil {
 		srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgUnavailable, "")
@@ -237,7 +318,8 @@ func (srv *Server) ServeFastHTTP(fctx *fasthttp.RequestCtx) {
 	snap.Acquire()
 	st := srv.states.Get().(*state)
 	st.reset()
-	st.srv, st.fctx, st.snap, st.ctx = srv, fctx, snap, context.Background()
+	st.srv, st.fctx, st.snap = srv, fctx, snap
+	st.start, st.deadline = start, start.Add(budget(nil))
 	if st.consumerFn == nil {
 		st.consumerFn = func() string { return st.consumerID }
 		st.exitedFn = func() bool { return st.exited }
@@ -272,6 +354,10 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 	srv.clientAddress(st)
 	st.path = string(fctx.Path())
 
+	// The upstream request exists before the rewrite phase, so rewrite
+	// plugins can change it through ServiceRequest as in Kong.
+	srv.prepareUpstream(st)
+
 	// rewrite: global plugins, before routing.
 	st.phase = hostabi.PhaseRewrite
 	if f := st.snap.Plugins.Rewrite(st, st.exitedFn); f != nil {
@@ -301,7 +387,8 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 		srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgNoService, st.reqID())
 		return srv.finish(st, start, time.Time{})
 	}
-	srv.prepareUpstream(st)
+	srv.routeUpstream(st)
+	st.setDeadline(start.Add(budget(st.service)))
 
 	st.phase = hostabi.PhaseAccess
 	scope := chain.Scope{RouteID: route.ID, ServiceID: st.service.ID, Protocol: st.scheme}
@@ -389,18 +476,16 @@ func lastForwarded(v string) string {
 
 var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade"}
 
-// prepareUpstream builds the upstream request before the access phase, so
-// plugins change it through ServiceRequest.
+// prepareUpstream builds the upstream request from the client's before
+// the rewrite phase, so plugins change it through ServiceRequest.
 func (srv *Server) prepareUpstream(st *state) {
-	fctx, svc := st.fctx, st.service
+	fctx := st.fctx
 	up := &st.up
 	fctx.Request.Header.CopyTo(&up.Header)
 	for _, h := range hopHeaders {
 		up.Header.Del(h)
 	}
 	up.Header.SetMethodBytes(fctx.Method())
-	st.upScheme = svc.Protocol
-	st.upPath = st.match.UpstreamPath
 	st.upQuery = string(fctx.URI().QueryString())
 
 	st.scratch = st.scratch[:0]
@@ -409,7 +494,7 @@ func (srv *Server) prepareUpstream(st *state) {
 	}
 	st.scratch = append(st.scratch, st.remoteIP...)
 	up.Header.SetBytesV("X-Forwarded-For", st.scratch)
-	proto, host, port, prefix := st.scheme, string(fctx.Host()), srv.portString(st.localPort), st.match.Prefix
+	proto, host, port := st.scheme, string(fctx.Host()), srv.portString(st.localPort)
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
@@ -417,18 +502,33 @@ func (srv *Server) prepareUpstream(st *state) {
 		proto = headerOr(fctx, "X-Forwarded-Proto", proto)
 		host = headerOr(fctx, "X-Forwarded-Host", host)
 		port = headerOr(fctx, "X-Forwarded-Port", port)
-		prefix = headerOr(fctx, "X-Forwarded-Prefix", prefix)
 	}
 	up.Header.Set("X-Forwarded-Proto", proto)
 	up.Header.Set("X-Forwarded-Host", host)
 	up.Header.Set("X-Forwarded-Port", port)
 	up.Header.Set("X-Forwarded-Path", string(fctx.URI().PathOriginal()))
-	if prefix != "" && prefix != "/" {
-		up.Header.Set("X-Forwarded-Prefix", prefix)
-	} else {
-		up.Header.Del("X-Forwarded-Prefix")
-	}
 	up.Header.Set("X-Real-IP", st.clientIP)
+}
+
+// routeUpstream completes the upstream request once the route is known:
+// the service's scheme and the route's upstream path (unless a rewrite
+// plugin set them) and X-Forwarded-Prefix.
+func (srv *Server) routeUpstream(st *state) {
+	if st.upScheme == "" {
+		st.upScheme = st.service.Protocol
+	}
+	if st.upPath == "" {
+		st.upPath = st.match.UpstreamPath
+	}
+	prefix := st.match.Prefix
+	if st.trusted {
+		prefix = headerOr(st.fctx, "X-Forwarded-Prefix", prefix)
+	}
+	if prefix != "" && prefix != "/" {
+		st.up.Header.Set("X-Forwarded-Prefix", prefix)
+	} else {
+		st.up.Header.Del("X-Forwarded-Prefix")
+	}
 }
 
 // attachBody gives the upstream request the client's body, unless a plugin
@@ -600,7 +700,11 @@ func (srv *Server) forward(st *state) {
 		began := time.Now()
 		err = client.Do(up, resp)
 		if peer != nil {
-			srv.report(svc.Upstream, *peer, resp, err, time.Since(began))
+			b := svc.Upstream
+			if st.upstreamOverride != nil {
+				b = st.upstreamOverride
+			}
+			srv.report(b, *peer, resp, err, time.Since(began))
 		}
 		if err == nil {
 			lastErr = nil
@@ -691,7 +795,11 @@ func (srv *Server) pickAddr(st *state, tried []string) (string, *balancer.Peer, 
 		return st.targetOverride, nil, nil
 	}
 	svc := st.service
-	if svc.Upstream == nil {
+	upstream := svc.Upstream
+	if st.upstreamOverride != nil {
+		upstream = st.upstreamOverride
+	}
+	if upstream == nil {
 		return svc.Addr, nil, nil
 	}
 	in := balancer.HashInput{ConsumerID: st.consumerID, ClientIP: st.clientIP, Path: st.path,
@@ -712,7 +820,7 @@ func (srv *Server) pickAddr(st *state, tried []string) (string, *balancer.Peer, 
 	if cred := st.credential; cred != nil {
 		in.CredentialID, _ = cred["id"].(string)
 	}
-	peer, err := svc.Upstream.Pick(&in, tried)
+	peer, err := upstream.Pick(&in, tried)
 	if err != nil {
 		return "", nil, err
 	}
@@ -811,6 +919,7 @@ func (srv *Server) finish(st *state, start, proxied time.Time) bool {
 		fctx.Response.Header.Set("X-Kong-Request-Id", st.reqID())
 	}
 	now := time.Now()
+	st.proxiedAt, st.doneAt = proxied, now
 	if !proxied.IsZero() {
 		if srv.headers.upstreamLatency {
 			fctx.Response.Header.Set("X-Kong-Upstream-Latency", strconv.FormatInt(now.Sub(proxied).Milliseconds(), 10))
@@ -844,6 +953,9 @@ func (srv *Server) failLate(st *state, f *chain.Fault) bool {
 // logPhase runs log-phase plugins on a detached copy of the request and
 // response, after the handler returns, so the client does not wait.
 func (srv *Server) logPhase(st *state) bool {
+	if st.doneAt.IsZero() {
+		st.doneAt = time.Now()
+	}
 	if st.bodyUnread() {
 		st.fctx.SetConnectionClose()
 		httpguard.Linger(st.fctx.Conn())
@@ -858,6 +970,7 @@ func (srv *Server) logPhase(st *state) bool {
 	if !hasLog {
 		return false
 	}
+	st.tlsState = st.fctx.TLSConnectionState()
 	detached := &fasthttp.RequestCtx{}
 	st.fctx.Request.CopyTo(&detached.Request)
 	if st.fctx.Response.IsBodyStream() {
@@ -872,13 +985,19 @@ func (srv *Server) logPhase(st *state) bool {
 		st.upResp = &detached.Response
 	}
 	st.phase = hostabi.PhaseLog
-	go func() {
-		defer st.release()
-		if f := st.plan.Run(hostabi.PhaseLog, st, st.exitedFn); f != nil {
-			srv.log.Error("plugin failed in log phase", "plugin", f.Plugin, "error", f.Err, "request_id", st.reqID())
-		}
-	}()
+	if !srv.logs.Submit(st) {
+		st.release() // the queue is full: the work is dropped and counted
+	}
 	return true
+}
+
+// runLog runs a request's log phase on a log worker.
+func (srv *Server) runLog(st *state) {
+	defer st.release()
+	st.setDeadline(time.Now().Add(budget(st.service)))
+	if f := st.plan.Run(hostabi.PhaseLog, st, st.exitedFn); f != nil {
+		srv.log.Error("plugin failed in log phase", "plugin", f.Plugin, "phase", f.Phase.String(), "error", f.Err, "request_id", st.reqID())
+	}
 }
 
 // ServerError answers a request the server could not read (fasthttp's
@@ -918,19 +1037,22 @@ func (srv *Server) serverHeader(fctx *fasthttp.RequestCtx) {
 // asks for (JSON by default).
 func (srv *Server) errorResponse(fctx *fasthttp.RequestCtx, status int, msg, requestID string) {
 	fctx.Response.SetStatusCode(status)
-	accept := string(fctx.Request.Header.Peek("Accept"))
-	switch {
-	case strings.Contains(accept, "text/html"):
-		fctx.Response.Header.SetContentType("text/html; charset=utf-8")
-		fctx.Response.SetBodyString("<!doctype html>\n<html>\n  <head>\n    <meta charset=\"utf-8\">\n    <title>Error</title>\n  </head>\n  <body>\n    <h1>Error</h1>\n    <p>" + msg + ".</p>\n    <p>request_id: " + requestID + "</p>\n  </body>\n</html>\n")
-	case strings.Contains(accept, "application/xml"):
-		fctx.Response.Header.SetContentType("application/xml; charset=utf-8")
-		fctx.Response.SetBodyString("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<error>\n  <message>" + msg + "</message>\n  <requestid>" + requestID + "</requestid>\n</error>\n")
-	case strings.Contains(accept, "text/plain"):
-		fctx.Response.Header.SetContentType("text/plain; charset=utf-8")
-		fctx.Response.SetBodyString(msg + "\nrequest_id: " + requestID + "\n")
-	default:
-		fctx.Response.Header.SetContentType("application/json; charset=utf-8")
-		fctx.Response.SetBodyString(`{"message":"` + msg + `","request_id":"` + requestID + `"}`)
+	ct, body := hostabi.ErrorBody(string(fctx.Request.Header.Peek("Accept")), msg, requestID)
+	fctx.Response.Header.SetContentType(ct)
+	fctx.Response.SetBodyString(body)
+}
+
+// isTrusted reports whether addr is within trusted_ips (kong.ip.is_trusted).
+func (srv *Server) isTrusted(addr string) bool {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
 	}
+	ip = ip.Unmap()
+	for _, p := range srv.trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }

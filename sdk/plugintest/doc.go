@@ -19,12 +19,22 @@
 // plugin's own state (rate-limiting counters) carries over between Run
 // calls. Run with a fresh Env is plugintest.Run.
 //
+// Phases run through the gateway's own chain (chain.Call), so a plugin
+// meets the node's rules: the phase table is checked (an operation called
+// outside its phases fails the plugin with *hostabi.PhaseError), errors
+// and panics become the same faults, kong.plugin and kong.log name the
+// instance (Request.PluginID, Request.PluginName), and Kong.Context has
+// the node's deadline. A Kong driven directly, outside Call and Run, is not
+// phase-checked. Env.RunChain runs a request through several plugins with
+// the node's chain itself: priorities, Kong's scoping with the consumer
+// known at each plugin's turn, exits and faults. conformance/abi runs the ABI's probes on this harness and
+// on the proxy and expects the same results.
+//
 // The fake follows the node's behaviour where the ABI leaves room: Request
 // reads the request as the client sent it (changes made through
 // ServiceRequest are visible only in the Result), header names are
 // case-insensitive, Client.LoadConsumer finds consumers by id or, when
-// asked, by username, and Response.Exit encodes bodies that are not []byte
-// or string as JSON.
+// asked, by username, and Response.Error renders Kong's error bodies.
 //
 // For benchmarks, reuse one Kong: Env.NewKong once, then Kong.Reset and
 // Call per iteration; the harness then allocates nothing of its own beyond

@@ -15,7 +15,7 @@ type greeter struct{}
 func (greeter) Access(k hostabi.Kong) error {
 	name, ok := k.Request().QueryArg("name")
 	if !ok {
-		k.Response().Exit(400, map[string]string{"message": "name required"}, nil)
+		hostabi.JSONExit(k.Response(), 400, map[string]string{"message": "name required"}, nil)
 		return nil
 	}
 	k.ServiceRequest().SetHeader("X-Greeting", "hello "+name)

@@ -180,14 +180,14 @@ func TestServiceRequestRecording(t *testing.T) {
 func TestExitAndResponseHeaders(t *testing.T) {
 	k := plugintest.NewEnv().NewKong(&plugintest.Request{ServiceHeader: map[string][]string{"Server": {"up"}}})
 	k.Response().SetHeader("X-A", "1")
-	k.Response().Exit(403, map[string]any{"message": "no"}, map[string]string{"X-B": "2"})
+	hostabi.JSONExit(k.Response(), 403, map[string]any{"message": "no"}, map[string]string{"X-B": "2"})
 	res := k.Result()
 	if !res.Exited || res.Status != 403 || res.ExitMessage() != "no" || res.RespHeader("x-a") != "1" ||
 		res.RespHeader("X-B") != "2" || res.RespHeader("server") != "up" || k.Response().Source() != "exit" {
 		t.Errorf("%+v", res)
 	}
 	k.Reset()
-	k.Response().Exit(200, "plain", nil)
+	k.Response().Exit(200, []byte("plain"), nil)
 	if res := k.Result(); string(res.ExitBody) != "plain" || res.RespHeader("Content-Type") != "" {
 		t.Errorf("string body %+v", res)
 	}

@@ -67,8 +67,39 @@ type Request struct {
 	ServiceHeader map[string][]string
 	ServiceBody   []byte
 
-	// Context is returned by Kong.Context; nil means context.Background().
+	// Context is returned by Kong.Context; nil means a context with the
+	// node's deadline (Kong.Context).
 	Context context.Context
+
+	// RequestID is the request's id (in kong.response.error bodies);
+	// default "plugintest-request".
+	RequestID string
+	// TrustedIPs are the node's trusted_ips (addresses or CIDR ranges),
+	// for kong.ip.is_trusted.
+	TrustedIPs []string
+	// Upstreams names the upstreams kong.service.set_upstream may choose.
+	Upstreams []string
+	// ClientCertificates is the client's TLS certificate chain in PEM
+	// (kong.client.tls); "" for none.
+	ClientCertificates string
+	// HTTP sends the plugin's outbound requests; nil sends real ones.
+	HTTP hostabi.HTTP
+
+	// PluginID and PluginName identify the instance Call runs
+	// (kong.plugin.get_id and the name in log entries); PluginID defaults
+	// to DefaultPluginID.
+	PluginID, PluginName string
+}
+
+// DefaultPluginID is the plugin entity id Call gives an instance when the
+// Request names none.
+const DefaultPluginID = "00000000-0000-4000-8000-0000000000aa"
+
+func (r *Request) pluginID() string {
+	if r.PluginID == "" {
+		return DefaultPluginID
+	}
+	return r.PluginID
 }
 
 // NewRequest returns a request for method and target, where target is a

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/runtime/chain"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
@@ -23,43 +24,36 @@ func (e ErrNoPhase) Error() string {
 	return fmt.Sprintf("plugintest: %T has no %s phase", e.Plugin, e.Phase)
 }
 
-// Call runs one phase of plugin on k, as the gateway's plugin chain would,
-// and returns the plugin's error. It does not recover panics. The body
-// filter phase gets the request's ServiceBody as a single final chunk; the
-// chunk it returns becomes the response body.
+// Call runs one phase of plugin on k through the gateway's own plugin
+// chain (chain.Call), as the node runs each planned instance, and returns
+// the plugin's error; an operation called outside its phase is returned
+// as the *hostabi.PhaseError the node fails the plugin with. A panic is
+// not swallowed: Call panics again with the plugin's value. The body
+// filter phase gets the request's ServiceBody as a single final chunk;
+// the chunk it returns becomes the response body.
 func Call(k *Kong, plugin any, phase hostabi.Phase) error {
-	k.phase = phase
-	switch phase {
-	case hostabi.PhaseRewrite:
-		if p, ok := plugin.(hostabi.Rewriter); ok {
-			return p.Rewrite(k)
-		}
-	case hostabi.PhaseAccess:
-		if p, ok := plugin.(hostabi.Accessor); ok {
-			return p.Access(k)
-		}
-	case hostabi.PhaseResponse:
-		if p, ok := plugin.(hostabi.Responder); ok {
-			return p.Response(k)
-		}
-	case hostabi.PhaseHeaderFilter:
-		if p, ok := plugin.(hostabi.HeaderFilterer); ok {
-			return p.HeaderFilter(k)
-		}
-	case hostabi.PhaseBodyFilter:
-		if p, ok := plugin.(hostabi.BodyFilterer); ok {
-			out, err := p.BodyFilter(k, k.respBody, true)
-			if err == nil {
-				k.respBody, k.respBodySet = out, true
-			}
-			return err
-		}
-	case hostabi.PhaseLog:
-		if p, ok := plugin.(hostabi.LogPhaser); ok {
-			return p.Log(k)
-		}
+	in := &chain.Instance{ID: k.req.pluginID(), Name: k.req.PluginName, Plugin: plugin}
+	in.Bind()
+	if !in.Has(phase) {
+		return ErrNoPhase{Plugin: plugin, Phase: phase}
 	}
-	return ErrNoPhase{Plugin: plugin, Phase: phase}
+	k.phase = phase
+	var f *chain.Fault
+	if phase == hostabi.PhaseBodyFilter {
+		var out []byte
+		if out, f = chain.CallBodyFilter(in, k, k.respBody, true); f == nil {
+			k.respBody, k.respBodySet = out, true
+		}
+	} else {
+		f = chain.Call(in, phase, k)
+	}
+	switch {
+	case f == nil:
+		return nil
+	case f.Panic != nil:
+		panic(f.Panic)
+	}
+	return f.Err
 }
 
 // Run runs one phase of plugin on req in a fresh Env and returns what the
@@ -114,20 +108,23 @@ type Result struct {
 	MethodSet, PathSet, QuerySet, BodySet bool
 	// HeaderOps lists every upstream header change, in call order.
 	HeaderOps []HeaderOp
-	// Target is the host:port given to SetTarget; Buffering whether
+	// Target is the host:port given to Service.SetTarget, Upstream the
+	// name given to Service.SetUpstream; Buffering whether
 	// EnableBuffering was called.
 	Target    string
+	Upstream  string
 	Buffering bool
 
 	// Exited reports whether Response.Exit was called; Status is the exit
 	// status (or the response status when not exited).
 	Exited bool
 	Status int
-	// ExitValue is the body given to Exit; ExitBody its encoding.
+	// ExitValue and ExitBody are the body given to Exit (or the body
+	// Error rendered).
 	ExitValue any
 	ExitBody  []byte
-	// ExitHeaders are the headers given to Exit (plus Content-Type for
-	// JSON bodies).
+	// ExitHeaders are the headers given to Exit (hostabi.JSONExit adds
+	// Content-Type for JSON bodies; Error sets the one it rendered).
 	ExitHeaders map[string]string
 	// ResponseHeader holds the headers sent to the client that plugins
 	// set: Response header changes over the service response's headers,
@@ -148,6 +145,8 @@ type Result struct {
 	Shared, Plugin map[string]any
 	// Logs lists the kong.log calls.
 	Logs []LogEntry
+	// Timers lists the kong.timer.at calls (not run).
+	Timers []TimerCall
 }
 
 // Result returns what the phases run on k did so far.
@@ -157,7 +156,7 @@ func (k *Kong) Result() *Result {
 		Header: applyOps(k.hdr, k.headerOps), Body: k.upBody,
 		MethodSet: k.methodSet, PathSet: k.pathSet, QuerySet: k.querySet, BodySet: k.bodySet,
 		HeaderOps: append([]HeaderOp(nil), k.headerOps...),
-		Target:    k.target, Buffering: k.buffering,
+		Target:    k.target, Upstream: k.upstream, Buffering: k.buffering,
 		Exited: k.exited, Status: k.status,
 		ExitValue: k.exitValue, ExitBody: k.exitBody, ExitHeaders: k.exitHeaders,
 		ResponseOps:  append([]HeaderOp(nil), k.respOps...),
@@ -165,7 +164,8 @@ func (k *Kong) Result() *Result {
 		Consumer:     k.consumer, Credential: k.credential,
 		AuthCalls: append([]AuthCall(nil), k.authCalls...),
 		Shared:    k.shared, Plugin: k.pluginCtx,
-		Logs: append([]LogEntry(nil), k.logs...),
+		Logs:   append([]LogEntry(nil), k.logs...),
+		Timers: append([]TimerCall(nil), k.timers...),
 	}
 	r.ResponseHeader = applyOps(k.shdr, k.respOps)
 	for n, v := range k.exitHeaders {

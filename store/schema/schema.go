@@ -6,6 +6,36 @@
 // Values are plain Go trees: nil (null), bool, int64 (integer), float64
 // (number), string, []any (array and set) and map[string]any (record, map,
 // foreign key).
+//
+// # Schemas as data
+//
+// A schema is data: Render writes it as Kong's `/schemas` JSON and FromJSON
+// reads that JSON back into the same Schema values, which validate with the
+// same results and messages and render the same bytes. Plugins delivered as
+// data (Lua, Wasm) have their schemas loaded this way; store.PluginSchemaFromJSON
+// reads a whole `/schemas/plugins/{name}` body.
+//
+// The vocabulary is Kong's: the types string, integer, number, boolean,
+// array, set, map, record, foreign and json; the field attributes required,
+// default, unique, auto, uuid, timestamp, immutable, one_of, not_one_of, eq
+// (`"eq": null` is Field.Null), between, gt, len_min, len_max, starts_with,
+// match, not_match, match_none, match_all, match_any (Lua patterns, run as
+// RE2 after LuaPatternToRE2), elements, keys, values, fields, reference,
+// on_delete, referenceable, encrypted, sensitive and description; and the
+// entity checks at_least_one_of, only_one_of, mutually_exclusive,
+// mutually_required, distinct, conditional and conditional_at_least_one_of
+// (EntityCheck), on a schema or on a record field.
+//
+// Kong does not render custom validators (custom_validator,
+// custom_entity_check). Gatehouse names them instead: a validator registered
+// with RegisterValidator or RegisterRecordValidator is referred to by name
+// and rendered under the Gatehouse extension key "x_gatehouse_validator"
+// (ValidatorKey), as a field attribute or as an entity check
+// ({"x_gatehouse_validator": "rate-limiting"}); Field.MatchMessage renders
+// under "x_gatehouse_match_message". FromJSON refuses names nobody
+// registered. Go-only parts (Field.Check, Field.Match, Schema.Conditionals,
+// Schema.Checks added directly) still work but do not render; GoOnly lists
+// them.
 package schema
 
 import (
@@ -63,13 +93,44 @@ type Field struct {
 	LenMin, LenMax int
 	// StartsWith requires a string prefix.
 	StartsWith string
-	// Match requires the string to match a regular expression.
+	// Pattern requires the string to match a Lua pattern, as Kong's `match`
+	// does (translated to RE2 by LuaPatternToRE2, compiled once); it renders
+	// as "match".
+	Pattern string
+	// NotMatch refuses strings matching a Lua pattern (Kong's not_match).
+	NotMatch string
+	// MatchNone refuses a string matching any rule's pattern, with the
+	// rule's message (Kong's match_none).
+	MatchNone []PatternRule
+	// MatchAll requires every rule's pattern to match, reporting the first
+	// failing rule's message (Kong's match_all).
+	MatchAll []PatternRule
+	// MatchAny requires one of its patterns to match (Kong's match_any).
+	MatchAny *MatchAny
+	// Match requires the string to match a Go regular expression. It is
+	// Go-only and not rendered: prefer Pattern.
 	Match *regexp.Regexp
 	// MatchMessage is the error shown when Match fails.
 	MatchMessage string
-	// Check is a custom validator run after the built-in ones; it returns the
-	// error message or "".
+	// NotOneOf lists refused values (Kong's not_one_of).
+	NotOneOf []any
+	// Eq requires the value to equal this scalar (Kong's eq); nil: none.
+	Eq any
+	// Null requires the value to be null (Kong's `eq = null`, as in the
+	// no_consumer typedef); it renders as "eq": null.
+	Null bool
+	// Validator names a custom validator registered with RegisterValidator,
+	// run after the built-in constraints. It renders and loads under the
+	// Gatehouse extension key "x_gatehouse_validator" (see ValidatorKey), so
+	// a schema with named validators survives a round trip through JSON.
+	Validator string
+	// Check is a Go-only custom validator run after Validator; it returns
+	// the error message or "". It cannot be rendered: prefer Validator.
 	Check func(v any) string
+	// EntityChecks are the entity checks of a record field, run after its
+	// fields are valid; their messages, joined by "; ", are the field's
+	// error. They render under the field's "entity_checks".
+	EntityChecks []EntityCheck
 	// Elements declares the elements of an array or set.
 	Elements *Field
 	// Keys and Values declare the entries of a map.
@@ -86,6 +147,20 @@ type Field struct {
 	Description string
 }
 
+// PatternRule is a Lua pattern with the message reported when the rule
+// fails ("" for Kong's "invalid value: <value>").
+type PatternRule struct {
+	Pattern string
+	Err     string
+}
+
+// MatchAny lists Lua patterns one of which must match, and the message
+// reported when none does ("" for "invalid value: <value>").
+type MatchAny struct {
+	Patterns []string
+	Err      string
+}
+
 // Schema is an ordered list of fields: the shape of an entity or of a plugin's
 // configuration.
 type Schema struct {
@@ -93,7 +168,17 @@ type Schema struct {
 	Fields []*Field
 	// Checks run on the whole record. Each returns the messages to report
 	// under "@entity", or nil; a check must tolerate invalid field values.
+	// Checks added here directly are Go-only and cannot be rendered; use
+	// AddEntityChecks for checks that render and load back.
 	Checks []func(rec map[string]any) []string
+	// EntityChecks are the record's entity checks as data, as AddEntityChecks
+	// (or FromJSON) adds them; the first element of Checks runs them.
+	EntityChecks []EntityCheck
+	// CheckRoot is the prefix EntityChecks' paths carry that the record does
+	// not ("config" for plugin configs).
+	CheckRoot string
+	// compiledChecks reports that Checks[0] runs EntityChecks.
+	compiledChecks bool
 	// Conditionals are Kong's conditional entity checks: when the If field's
 	// value satisfies When, the Then field must pass Then.
 	Conditionals []Conditional

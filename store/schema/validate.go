@@ -109,7 +109,35 @@ func Validate(rec *Schema, m map[string]any) Errors {
 			}
 		}
 	}
-	for _, check := range rec.Checks {
+	checks := rec.Checks
+	if rec.compiledChecks {
+		// Run the data checks here, with their field-level messages;
+		// Checks[0] is their string-only form for callers of Checks.
+		checks = checks[1:]
+		fieldErr := func(path, msg string) {
+			// Nested paths ("redis.host") nest, as Kong's set_field does,
+			// unless an error is already reported higher up.
+			parts := strings.Split(path, ".")
+			cur := errs
+			for _, p := range parts[:len(parts)-1] {
+				switch sub := cur[p].(type) {
+				case nil:
+					next := Errors{}
+					cur[p] = next
+					cur = next
+				case Errors:
+					cur = sub
+				default:
+					return
+				}
+			}
+			cur.Add(parts[len(parts)-1], msg)
+		}
+		for _, msg := range runEntityChecks(rec.CheckRoot, rec.EntityChecks, m, fieldErr) {
+			errs.AddEntity(msg)
+		}
+	}
+	for _, check := range checks {
 		for _, msg := range check(m) {
 			errs.AddEntity(msg)
 		}
@@ -160,11 +188,8 @@ func validateValue(f *Field, v any) any {
 		if f.StartsWith != "" && !strings.HasPrefix(s, f.StartsWith) {
 			return "should start with: " + f.StartsWith
 		}
-		if f.Match != nil && !f.Match.MatchString(s) {
-			if f.MatchMessage != "" {
-				return f.MatchMessage
-			}
-			return "invalid value: " + s
+		if msg := checkMatch(f, s); msg != "" {
+			return msg
 		}
 	case Integer:
 		if _, ok := v.(int64); !ok {
@@ -254,6 +279,9 @@ func validateValue(f *Field, v any) any {
 		if errs := Validate(&Schema{Fields: f.Fields}, m); !errs.Empty() {
 			return errs
 		}
+		if msgs := RunEntityChecks("", f.EntityChecks, m); len(msgs) > 0 {
+			return strings.Join(msgs, "; ")
+		}
 	case JSON:
 		if msg := checkTree(v); msg != "" {
 			return msg
@@ -271,10 +299,8 @@ func validateValue(f *Field, v any) any {
 	if msg := checkScalar(f, v); msg != "" {
 		return msg
 	}
-	if f.Check != nil {
-		if msg := f.Check(v); msg != "" {
-			return msg
-		}
+	if msg := runValidators(f, v); msg != "" {
+		return msg
 	}
 	return nil
 }
@@ -323,8 +349,23 @@ func checkTree(v any) string {
 	return ""
 }
 
-// checkScalar applies one_of, between and gt.
+// checkScalar applies eq, one_of, not_one_of, between and gt.
 func checkScalar(f *Field, v any) string {
+	if f.Null && v != nil {
+		return "value must be null"
+	}
+	if f.Eq != nil && !equalScalar(f.Eq, v) {
+		return "value must be " + fmt.Sprint(f.Eq)
+	}
+	for _, o := range f.NotOneOf {
+		if equalScalar(o, v) {
+			parts := make([]string, len(f.NotOneOf))
+			for i, o := range f.NotOneOf {
+				parts[i] = fmt.Sprint(o)
+			}
+			return "must not be one of: " + strings.Join(parts, ", ")
+		}
+	}
 	if len(f.OneOf) > 0 {
 		for _, o := range f.OneOf {
 			if equalScalar(o, v) {
@@ -371,6 +412,10 @@ func equalScalar(a, b any) bool {
 			return x == y
 		case float64:
 			return float64(x) == y
+		}
+	case float64:
+		if y, ok := b.(int64); ok {
+			return x == float64(y)
 		}
 	}
 	return a == b

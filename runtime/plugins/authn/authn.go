@@ -87,7 +87,7 @@ func (f *Flow) Access(k hostabi.Kong, check Check) error {
 	if fail.Err != nil {
 		return fail.Err
 	}
-	k.Response().Exit(fail.Status, messageBody{fail.Message}, map[string]string{"WWW-Authenticate": f.Challenge})
+	hostabi.JSONExit(k.Response(), fail.Status, messageBody{fail.Message}, map[string]string{"WWW-Authenticate": f.Challenge})
 	return nil
 }
 

@@ -1,7 +1,6 @@
 package keyauth
 
 import (
-	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
@@ -18,7 +17,7 @@ func Schema() *store.PluginSchema {
 		NoConsumer:    true,
 		Config: &schema.Schema{Fields: []*schema.Field{
 			{Name: "key_names", Type: schema.Array, Required: true, Default: []any{"apikey"},
-				Elements:    &schema.Field{Type: schema.String, Check: pluginkit.CheckHeaderName},
+				Elements:    store.HeaderNameField(""), // typedefs.header_name
 				Description: "Describes an array of parameter names where the plugin will look for a key. The key names may only contain [a-z], [A-Z], [0-9], [_] underscore, and [-] hyphen."},
 			{Name: "hide_credentials", Type: schema.Boolean, Required: true, Default: false,
 				Description: "An optional boolean value telling the plugin to show or hide the credential from the upstream service. If `true`, the plugin strips the credential from the request."},

@@ -415,7 +415,7 @@ func (p *Plugin) Access(k hostabi.Kong) error {
 		if code < 100 || code > 599 || code != math.Trunc(code) {
 			return fmt.Errorf("rate-limiting: error_code %v is not an HTTP status code between 100 and 599", code)
 		}
-		k.Response().Exit(int(code), messageBody{p.conf.ErrorMessage}, headers)
+		hostabi.JSONExit(k.Response(), int(code), messageBody{p.conf.ErrorMessage}, headers)
 	}
 	return nil
 }

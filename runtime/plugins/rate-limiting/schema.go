@@ -2,71 +2,84 @@ package ratelimiting
 
 import (
 	"fmt"
-	"net"
-	"regexp"
-	"strings"
 
-	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
 
 // Schema returns the plugin's configuration schema: Kong 3.9's
 // kong/plugins/rate-limiting/schema.lua, with the shared redis record of
-// kong/tools/redis/schema.lua. Kong's entity checks (at_least_one_of, the
-// conditionals) and its custom validator are record checks on config.
+// kong/tools/redis/schema.lua, declared with Kong's public typedefs. Kong's
+// custom validator is the record validator "rate-limiting" (it runs first
+// and, failing, ends the checks), followed by Kong's entity checks as data.
 // The deprecated redis_* shorthand fields are not accepted.
 func Schema() *store.PluginSchema {
 	limit := func(name, what string) *schema.Field {
 		return &schema.Field{Name: name, Type: schema.Number, Gt: schema.Float(0),
 			Description: "The number of HTTP requests that can be made per " + what + "."}
 	}
+	cfg := &schema.Schema{
+		Fields: []*schema.Field{
+			limit("second", "second"),
+			limit("minute", "minute"),
+			limit("hour", "hour"),
+			limit("day", "day"),
+			limit("month", "month"),
+			limit("year", "year"),
+			{Name: "limit_by", Type: schema.String, Default: "consumer",
+				OneOf:       []any{"consumer", "credential", "ip", "service", "header", "path"},
+				Description: "The entity that is used when aggregating the limits."},
+			describe(store.HeaderNameField("header_name"), "A string representing an HTTP header name."),
+			describe(store.PathField("path"), "A string representing a URL path, such as /path/to/resource. Must start with a forward slash (/) and must not contain empty segments (i.e., two consecutive forward slashes)."),
+			{Name: "policy", Type: schema.String, Default: "local", OneOf: []any{"local", "cluster", "redis"},
+				Description: "The rate-limiting policies to use for retrieving and incrementing the limits."},
+			{Name: "fault_tolerant", Type: schema.Boolean, Required: true, Default: true,
+				Description: "A boolean value that determines if the requests should be proxied even if Kong has troubles connecting a third-party data store. If `true`, requests will be proxied anyway, effectively disabling the rate-limiting function until the data store is working again. If `false`, then the clients will see `500` errors."},
+			redisRecord(),
+			{Name: "hide_client_headers", Type: schema.Boolean, Required: true, Default: false,
+				Description: "Optionally hide informative response headers."},
+			{Name: "error_code", Type: schema.Number, Default: float64(429), Gt: schema.Float(0),
+				Description: "Set a custom error code to return when the rate limit is exceeded."},
+			{Name: "error_message", Type: schema.String, Default: "API rate limit exceeded",
+				Description: "Set a custom error message to return when the rate limit is exceeded."},
+			{Name: "sync_rate", Type: schema.Number, Required: true, Default: float64(-1),
+				Description: "How often to sync counter data to the central data store. A value of -1 results in synchronous behavior."},
+		},
+	}
+	required := &schema.Field{Required: true}
+	when := func(ifField, value, thenField string) schema.EntityCheck {
+		return schema.EntityCheck{Conditional: &schema.ConditionalCheck{
+			IfField: ifField, IfMatch: &schema.Field{Eq: value}, ThenField: thenField, ThenMatch: required}}
+	}
+	cfg.AddEntityChecks("config",
+		schema.EntityCheck{Validator: Name},
+		schema.EntityCheck{AtLeastOneOf: []string{"config.second", "config.minute", "config.hour", "config.day", "config.month", "config.year"}},
+		when("config.policy", "redis", "config.redis.host"),
+		when("config.policy", "redis", "config.redis.port"),
+		when("config.policy", "redis", "config.redis.timeout"),
+		when("config.limit_by", "header", "config.header_name"),
+		when("config.limit_by", "path", "config.path"),
+	)
 	return &store.PluginSchema{
 		Name:          Name,
 		OnlyProtocols: store.HTTPProtocols, // typedefs.protocols_http
-		Config: &schema.Schema{
-			Fields: []*schema.Field{
-				limit("second", "second"),
-				limit("minute", "minute"),
-				limit("hour", "hour"),
-				limit("day", "day"),
-				limit("month", "month"),
-				limit("year", "year"),
-				{Name: "limit_by", Type: schema.String, Default: "consumer",
-					OneOf:       []any{"consumer", "credential", "ip", "service", "header", "path"},
-					Description: "The entity that is used when aggregating the limits."},
-				{Name: "header_name", Type: schema.String, Check: pluginkit.CheckHeaderName,
-					Description: "A string representing an HTTP header name."},
-				{Name: "path", Type: schema.String, StartsWith: "/", Check: checkPath,
-					Description: "A string representing a URL path, such as /path/to/resource. Must start with a forward slash (/) and must not contain empty segments (i.e., two consecutive forward slashes)."},
-				{Name: "policy", Type: schema.String, Default: "local", OneOf: []any{"local", "cluster", "redis"},
-					Description: "The rate-limiting policies to use for retrieving and incrementing the limits."},
-				{Name: "fault_tolerant", Type: schema.Boolean, Required: true, Default: true,
-					Description: "A boolean value that determines if the requests should be proxied even if Kong has troubles connecting a third-party data store. If `true`, requests will be proxied anyway, effectively disabling the rate-limiting function until the data store is working again. If `false`, then the clients will see `500` errors."},
-				redisRecord(),
-				{Name: "hide_client_headers", Type: schema.Boolean, Required: true, Default: false,
-					Description: "Optionally hide informative response headers."},
-				{Name: "error_code", Type: schema.Number, Default: float64(429), Gt: schema.Float(0),
-					Description: "Set a custom error code to return when the rate limit is exceeded."},
-				{Name: "error_message", Type: schema.String, Default: "API rate limit exceeded",
-					Description: "Set a custom error message to return when the rate limit is exceeded."},
-				{Name: "sync_rate", Type: schema.Number, Required: true, Default: float64(-1),
-					Description: "How often to sync counter data to the central data store. A value of -1 results in synchronous behavior."},
-			},
-			Checks: []func(map[string]any) []string{checkConfig},
-		},
+		Config:        cfg,
 	}
+}
+
+func init() { schema.RegisterRecordValidator(Name, checkConfig) }
+
+func describe(f *schema.Field, d string) *schema.Field {
+	f.Description = d
+	return f
 }
 
 // redisRecord is kong/tools/redis/schema.lua's config_schema.
 func redisRecord() *schema.Field {
-	return &schema.Field{Name: "redis", Type: schema.Record, Check: checkRedisPair, Fields: []*schema.Field{
-		{Name: "host", Type: schema.String, Check: checkHost,
-			Description: "A string representing a host name, such as example.com."},
-		{Name: "port", Type: schema.Integer, Between: schema.Range(0, 65535),
-			Description: "An integer representing a port number between 0 and 65535, inclusive."},
-		{Name: "timeout", Type: schema.Integer, Default: int64(2000), Between: schema.Range(0, 2147483646),
-			Description: "An integer representing a timeout in milliseconds. Must be between 0 and 2^31-2."},
+	return &schema.Field{Name: "redis", Type: schema.Record, Fields: []*schema.Field{
+		describe(store.HostField("host", false), "A string representing a host name, such as example.com."),
+		describe(store.PortField("port", nil), "An integer representing a port number between 0 and 65535, inclusive."),
+		describe(store.TimeoutField("timeout", 0, int64(2000)), "An integer representing a timeout in milliseconds. Must be between 0 and 2^31-2."),
 		{Name: "username", Type: schema.String, Referenceable: true,
 			Description: "Username to use for Redis connections. If undefined, ACL authentication won't be performed. This requires Redis v6.0.0+. To be compatible with Redis v5.x.y, you can set it to `default`."},
 		{Name: "password", Type: schema.String, Encrypted: true, Referenceable: true,
@@ -77,26 +90,15 @@ func redisRecord() *schema.Field {
 			Description: "If set to true, uses SSL to connect to Redis."},
 		{Name: "ssl_verify", Type: schema.Boolean, Default: false,
 			Description: "If set to true, verifies the validity of the server SSL certificate. If setting this parameter, also configure `lua_ssl_trusted_certificate` in `kong.conf` to specify the CA (or server) certificate used by your Redis server. You may also need to configure `lua_ssl_verify_depth` accordingly."},
-		{Name: "server_name", Type: schema.String, Check: checkHost,
-			Description: "A string representing an SNI (server name indication) value for TLS."},
-	}}
-}
-
-// checkRedisPair is the redis record's mutually_required entity check.
-func checkRedisPair(v any) string {
-	m, _ := v.(map[string]any)
-	if (m["host"] == nil) != (m["port"] == nil) {
-		return "all or none of these fields must be set: 'host', 'port'"
-	}
-	return ""
+		describe(store.HostField("server_name", false), "A string representing an SNI (server name indication) value for TLS."),
+	}, EntityChecks: []schema.EntityCheck{{MutuallyRequired: []string{"host", "port"}}}}
 }
 
 var periodOrder = []string{"second", "minute", "hour", "day", "month", "year"}
 
-// checkConfig holds Kong's validate_periods_order custom validator and the
-// schema's entity checks, in Kong's order.
+// checkConfig is Kong's validate_periods_order custom validator, with the
+// sync_rate rules of the schema's custom validation.
 func checkConfig(c map[string]any) []string {
-	var msgs []string
 	// validate_periods_order
 	for i, lower := range periodOrder {
 		v1, ok := c[lower].(float64)
@@ -117,65 +119,5 @@ func checkConfig(c map[string]any) []string {
 	if ok && policy == "redis" && syncRate != -1 && syncRate < 0.02 {
 		return []string{"sync_rate must be greater than 0.02, or -1 to disable"}
 	}
-
-	// entity_checks
-	someLimit := false
-	for _, p := range periodOrder {
-		if c[p] != nil {
-			someLimit = true
-		}
-	}
-	if !someLimit {
-		msgs = append(msgs, "at least one of these fields must be non-empty: 'config.second', 'config.minute', 'config.hour', 'config.day', 'config.month', 'config.year'")
-	}
-	redis, _ := c["redis"].(map[string]any)
-	if policy == "redis" {
-		for _, f := range []string{"host", "port", "timeout"} {
-			if redis[f] == nil {
-				msgs = append(msgs, "failed conditional validation given value of field 'config.policy'")
-				break
-			}
-		}
-	}
-	limitBy, _ := c["limit_by"].(string)
-	if limitBy == "header" && c["header_name"] == nil {
-		msgs = append(msgs, "failed conditional validation given value of field 'config.limit_by'")
-	}
-	if limitBy == "path" && c["path"] == nil {
-		msgs = append(msgs, "failed conditional validation given value of field 'config.limit_by'")
-	}
-	return msgs
-}
-
-// checkPath is the rest of Kong's typedefs.path (starts_with is a field
-// constraint).
-func checkPath(v any) string {
-	s, _ := v.(string)
-	if strings.Contains(s, "//") {
-		return "must not have empty segments"
-	}
-	if strings.ContainsAny(s, "?#") {
-		return "invalid path: '" + s + "' (characters '?' and '#' are not allowed)"
-	}
-	return ""
-}
-
-var hostLabel = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_\-]{0,61}[A-Za-z0-9_])?$`)
-
-// checkHost is a host name or IP address without a port (typedefs.host,
-// typedefs.sni).
-func checkHost(v any) string {
-	s, _ := v.(string)
-	if h, p, err := net.SplitHostPort(s); err == nil && h != "" && p != "" {
-		return "must not have a port"
-	}
-	if net.ParseIP(strings.Trim(s, "[]")) != nil {
-		return ""
-	}
-	for _, l := range strings.Split(s, ".") {
-		if !hostLabel.MatchString(l) {
-			return "invalid value: " + s
-		}
-	}
-	return ""
+	return nil
 }

@@ -1,7 +1,6 @@
 package requesttransformer
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
@@ -16,37 +15,54 @@ func Schema() *store.PluginSchema {
 	return &store.PluginSchema{
 		Name: Name,
 		Config: &schema.Schema{Fields: []*schema.Field{
-			{Name: "http_method", Type: schema.String, Match: httpMethod,
-				Description: "A string representing an HTTP method, such as GET, POST, PUT, or DELETE. The string must contain only uppercase letters."},
+			describe(store.HTTPMethodField("http_method"), // typedefs.http_method
+				"A string representing an HTTP method, such as GET, POST, PUT, or DELETE. The string must contain only uppercase letters."),
 			record("remove", false,
-				stringsArray("body", nil),
-				stringsArray("headers", checkHeaderPair),
-				stringsArray("querystring", nil)),
+				stringsArray("body", ""),
+				stringsArray("headers", validateHeaders),
+				stringsArray("querystring", "")),
 			record("rename", false,
-				stringsArray("body", checkForValue),
-				colonHeaders("headers", checkRenameHeader),
-				stringsArray("querystring", checkForValue)),
+				stringsArray("body", checkForValueName),
+				colonHeaders("headers", validateColonHeaders),
+				stringsArray("querystring", checkForValueName)),
 			record("replace", true,
-				stringsArray("body", checkForValue),
-				colonHeaders("headers", checkHeaderValuePair),
-				stringsArray("querystring", checkForValue)),
+				stringsArray("body", checkForValueName),
+				colonHeaders("headers", validateColonHeaderValues),
+				stringsArray("querystring", checkForValueName)),
 			record("add", false,
-				stringsArray("body", checkForValue),
-				colonHeaders("headers", checkHeaderValuePair),
-				stringsArray("querystring", checkForValue)),
+				stringsArray("body", checkForValueName),
+				colonHeaders("headers", validateColonHeaderValues),
+				stringsArray("querystring", checkForValueName)),
 			record("append", false,
-				stringsArray("body", checkForValue),
-				colonHeaders("headers", checkHeaderValuePair),
-				stringsArray("querystring", checkForValue)),
+				stringsArray("body", checkForValueName),
+				colonHeaders("headers", validateColonHeaderValues),
+				stringsArray("querystring", checkForValueName)),
 		}},
 	}
 }
 
-// httpMethod is typedefs.http_method's pattern ("^%u+$").
-var httpMethod = regexp.MustCompile(`^[A-Z]+$`)
+// colonPair is Kong's pattern of "name:value" header entries.
+const colonPair = "^[^:]+:.*$"
 
-// colonPair is the pattern of "name:value" header entries ("^[^:]+:.*$").
-var colonPair = regexp.MustCompile(`(?s)^[^:]+:.*$`)
+// The named validators of the schema (Kong's custom validators).
+const (
+	validateHeaders           = Name + ".validate_headers"
+	validateColonHeaderValues = Name + ".validate_colon_header_values"
+	validateColonHeaders      = Name + ".validate_colon_headers"
+	checkForValueName         = Name + ".check_for_value"
+)
+
+func init() {
+	schema.RegisterValidator(validateHeaders, checkHeaderPair)
+	schema.RegisterValidator(validateColonHeaderValues, checkHeaderValuePair)
+	schema.RegisterValidator(validateColonHeaders, checkRenameHeader)
+	schema.RegisterValidator(checkForValueName, checkForValue)
+}
+
+func describe(f *schema.Field, d string) *schema.Field {
+	f.Description = d
+	return f
+}
 
 func record(name string, withURI bool, fields ...*schema.Field) *schema.Field {
 	if withURI {
@@ -55,17 +71,17 @@ func record(name string, withURI bool, fields ...*schema.Field) *schema.Field {
 	return &schema.Field{Name: name, Type: schema.Record, Fields: fields}
 }
 
-// stringsArray is Kong's strings_array (check nil), headers_array or
+// stringsArray is Kong's strings_array (validator ""), headers_array or
 // colon_strings_array: a required array defaulting to {}.
-func stringsArray(name string, check func(any) string) *schema.Field {
+func stringsArray(name, validator string) *schema.Field {
 	return &schema.Field{Name: name, Type: schema.Array, Required: true, Default: []any{},
-		Elements: &schema.Field{Type: schema.String, Check: check}}
+		Elements: &schema.Field{Type: schema.String, Validator: validator}}
 }
 
 // colonHeaders is colon_header_value_array or colon_headers_array.
-func colonHeaders(name string, check func(any) string) *schema.Field {
-	f := stringsArray(name, check)
-	f.Elements.Match = colonPair
+func colonHeaders(name, validator string) *schema.Field {
+	f := stringsArray(name, validator)
+	f.Elements.Pattern = colonPair
 	return f
 }
 

@@ -1,0 +1,237 @@
+package store
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/gatehouse/gatehouse/store/schema"
+)
+
+// pluginBodyFields are the plugin entity's fields `GET /schemas/plugins/{name}`
+// shows, in order.
+var pluginBodyFields = []string{"consumer", "route", "service", "protocols", "config"}
+
+// RenderPluginSchema returns the body of `GET /schemas/plugins/{name}` for a
+// plugin: sch is the plugin entity's schema specialised for the plugin (as
+// PluginEntitySchema returns it) and ps the plugin's schema. The scopes the
+// plugin forbids show `"eq": null` (Kong's no_consumer, no_route and
+// no_service typedefs), and the entity checks of its config, written from the
+// plugin entity ("config.second"), show under the top-level "entity_checks"
+// as Kong shows them. PluginSchemaFromJSON reads this body back.
+func RenderPluginSchema(sch *schema.Schema, ps *PluginSchema) map[string]any {
+	var fields []*schema.Field
+	for _, n := range pluginBodyFields {
+		f := sch.Field(n)
+		if f == nil {
+			continue
+		}
+		if ps != nil && ((n == "consumer" && ps.NoConsumer) || (n == "route" && ps.NoRoute) || (n == "service" && ps.NoService)) {
+			c := *f
+			c.Null = true
+			f = &c
+		}
+		if n == "config" && ps != nil && ps.Config != nil {
+			c := *f
+			if ps.Config.CheckRoot == "config" {
+				c.EntityChecks = nil
+			} else {
+				c.EntityChecks = ps.Config.EntityChecks
+			}
+			f = &c
+		}
+		fields = append(fields, f)
+	}
+	out := schema.Render(&schema.Schema{Fields: fields})
+	if ps != nil && ps.Config != nil && ps.Config.CheckRoot == "config" && len(ps.Config.EntityChecks) > 0 {
+		out["entity_checks"] = schema.RenderEntityChecks(ps.Config.EntityChecks)
+	}
+	return out
+}
+
+// PluginSchemaBody returns the body of `GET /schemas/plugins/{name}` for an
+// enabled plugin (see RenderPluginSchema), or false.
+func (s *Store) PluginSchemaBody(name string) (map[string]any, bool) {
+	sch, ok := s.PluginEntitySchema(name)
+	if !ok {
+		return nil, false
+	}
+	var ps *PluginSchema
+	if s.plugins != nil {
+		ps, _ = s.plugins.PluginSchema(name)
+	}
+	return RenderPluginSchema(sch, ps), true
+}
+
+// PluginSchemaFromJSON loads a plugin's schema from the body of
+// `GET /schemas/plugins/{name}` (the form RenderPluginSchema writes, and
+// Kong's): the fields consumer, route and service, where `"eq": null` forbids
+// the scope; protocols, whose default becomes Protocols and whose elements'
+// one_of becomes OnlyProtocols (each left nil when it is the plugin entity's
+// own); and the config record, loaded with schema.SchemaFromMap. Top-level
+// entity_checks are the config's, with paths written from the plugin entity
+// ("config.second"). A top-level "name", if present, must be name. Errors
+// name the field's path. Plugins delivered as data
+// (Lua, Wasm) register the result like a Go-declared schema.
+func PluginSchemaFromJSON(name string, data []byte) (*PluginSchema, error) {
+	if name == "" {
+		return nil, fmt.Errorf("plugin schema: empty plugin name")
+	}
+	body, err := schema.DecodeJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: %w", name, err)
+	}
+	for k, v := range body {
+		switch k {
+		case "fields", "entity_checks":
+		case "name":
+			// A schema.lua's own name, when a provider passes it along.
+			if v != name {
+				return nil, fmt.Errorf("plugin %s: schema: name %v does not match the plugin's", name, v)
+			}
+		default:
+			return nil, fmt.Errorf("plugin %s: schema: unknown key %q (want fields, entity_checks, name)", name, k)
+		}
+	}
+	list, ok := body["fields"].([]any)
+	if !ok {
+		return nil, fmt.Errorf("plugin %s: schema: fields: expected an array", name)
+	}
+	ps := &PluginSchema{Name: name}
+	base := Plugins().Schema
+	seen := map[string]bool{}
+	var configBody map[string]any
+	for i, item := range list {
+		obj, ok := item.(map[string]any)
+		if !ok || len(obj) != 1 {
+			return nil, fmt.Errorf("plugin %s: schema: fields[%d]: expected an object with one key, the field's name", name, i)
+		}
+		for fname, raw := range obj {
+			if seen[fname] {
+				return nil, fmt.Errorf("plugin %s: schema: %s: field declared twice", name, fname)
+			}
+			seen[fname] = true
+			attrs, ok := raw.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("plugin %s: schema: %s: expected an object of attributes", name, fname)
+			}
+			switch fname {
+			case "consumer", "route", "service":
+				if t, _ := attrs["type"].(string); t != "foreign" {
+					return nil, fmt.Errorf("plugin %s: schema: %s: expected type \"foreign\"", name, fname)
+				}
+				eq, has := attrs["eq"]
+				if !has {
+					continue
+				}
+				if eq != nil {
+					return nil, fmt.Errorf("plugin %s: schema: %s.eq: only null is supported (it forbids the scope)", name, fname)
+				}
+				switch fname {
+				case "consumer":
+					ps.NoConsumer = true
+				case "route":
+					ps.NoRoute = true
+				case "service":
+					ps.NoService = true
+				}
+			case "protocols":
+				if err := loadProtocols(ps, base.Field("protocols"), attrs); err != nil {
+					return nil, fmt.Errorf("plugin %s: schema: protocols: %w", name, err)
+				}
+			case "config":
+				configBody = attrs
+			default:
+				return nil, fmt.Errorf("plugin %s: schema: %s: not a field a plugin schema declares (want consumer, route, service, protocols, config)", name, fname)
+			}
+		}
+	}
+	cfgFields := map[string]any{"fields": []any{}}
+	if configBody != nil {
+		if t, _ := configBody["type"].(string); t != "record" {
+			return nil, fmt.Errorf("plugin %s: schema: config: expected type \"record\"", name)
+		}
+		for k, v := range configBody {
+			switch k {
+			case "type", "required":
+			case "fields", "entity_checks":
+				cfgFields[k] = v
+			default:
+				return nil, fmt.Errorf("plugin %s: schema: config: unknown attribute %q", name, k)
+			}
+		}
+	}
+	cfg, err := schema.SchemaFromMap(cfgFields, "")
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: config: %w", name, err)
+	}
+	if raw, ok := body["entity_checks"]; ok {
+		if len(cfg.EntityChecks) > 0 {
+			return nil, fmt.Errorf("plugin %s: schema: entity checks both on the plugin and on config", name)
+		}
+		top, err := schema.SchemaFromMap(map[string]any{"fields": []any{}, "entity_checks": raw}, "config")
+		if err != nil {
+			return nil, fmt.Errorf("plugin %s: %w", name, err)
+		}
+		cfg.AddEntityChecks("config", top.EntityChecks...)
+	}
+	ps.Config = cfg
+	return ps, nil
+}
+
+// loadProtocols sets Protocols and OnlyProtocols from the protocols field's
+// attributes, leaving each nil when it is the plugin entity's own.
+func loadProtocols(ps *PluginSchema, base *schema.Field, attrs map[string]any) error {
+	if t, _ := attrs["type"].(string); t != "set" {
+		return fmt.Errorf("expected type \"set\"")
+	}
+	strs := func(v any, what string) ([]string, error) {
+		list, ok := v.([]any)
+		if !ok {
+			return nil, fmt.Errorf("%s: expected an array of protocol names", what)
+		}
+		out := make([]string, len(list))
+		for i, e := range list {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("%s[%d]: expected a protocol name", what, i)
+			}
+			out[i] = s
+		}
+		return out, nil
+	}
+	known := map[string]bool{}
+	for _, p := range base.Elements.OneOf {
+		known[p.(string)] = true
+	}
+	if d, ok := attrs["default"]; ok && d != nil {
+		def, err := strs(d, "default")
+		if err != nil {
+			return err
+		}
+		for i, p := range def {
+			if !known[p] {
+				return fmt.Errorf("default[%d]: unknown protocol %q", i, p)
+			}
+		}
+		if !reflect.DeepEqual(schema.Clone(def), base.Default) {
+			ps.Protocols = def
+		}
+	}
+	if e, ok := attrs["elements"].(map[string]any); ok {
+		if o, ok := e["one_of"]; ok {
+			only, err := strs(o, "elements.one_of")
+			if err != nil {
+				return err
+			}
+			for i, p := range only {
+				if !known[p] {
+					return fmt.Errorf("elements.one_of[%d]: unknown protocol %q", i, p)
+				}
+			}
+			if !reflect.DeepEqual(schema.Clone(only), base.Elements.OneOf) {
+				ps.OnlyProtocols = only
+			}
+		}
+	}
+	return nil
+}
