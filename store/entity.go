@@ -52,25 +52,6 @@ type Entity struct {
 	ParentKey string
 }
 
-// IDField declares the primary key every entity has: a generated UUID.
-func IDField() *schema.Field { return idField() }
-
-// CreatedAtField declares the generated creation timestamp.
-func CreatedAtField() *schema.Field { return createdAtField() }
-
-// TagsField declares the `tags` set, with Kong's tag validation.
-func TagsField() *schema.Field { return tagsField() }
-
-// ConsumerField declares the required `consumer` foreign key of a
-// credential, deleted with its consumer.
-func ConsumerField() *schema.Field { return consumerField() }
-
-// ForeignField declares a foreign key named name to entity ref; onDelete is
-// "cascade" or "" (refuse deleting a referenced entity).
-func ForeignField(name, ref string, required bool, onDelete string) *schema.Field {
-	return foreignField(name, ref, required, onDelete)
-}
-
 // OneOf returns values as a schema one_of list.
 func OneOf(values ...string) []any { return oneOf(values...) }
 
@@ -81,9 +62,9 @@ func RandomToken() string { return randomToken() }
 // ForeignID returns the id inside a foreign-key value ({"id": ...}), or "".
 func ForeignID(v any) string { return foreignID(v) }
 
-// CheckURL is a field check accepting absolute URLs with a host (Kong's
-// typedefs.url).
-func CheckURL(v any) string {
+// checkURL accepts absolute URLs with a host (Kong's typedefs.url); it is
+// the "url" validator URLField names.
+func checkURL(v any) string {
 	s, _ := v.(string)
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" || u.Host == "" {

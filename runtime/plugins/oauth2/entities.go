@@ -34,7 +34,7 @@ func Credentials() *store.Entity {
 				{Name: "client_id", Type: schema.String, Unique: true, Auto: true},
 				{Name: "client_secret", Type: schema.String, Auto: true},
 				{Name: "hash_secret", Type: schema.Boolean, Required: true, Default: false},
-				{Name: "redirect_uris", Type: schema.Array, Elements: &schema.Field{Type: schema.String, Check: store.CheckURL}},
+				{Name: "redirect_uris", Type: schema.Array, Elements: store.URLField("")},
 				{Name: "client_type", Type: schema.String, Required: true, Default: "confidential", OneOf: store.OneOf("confidential", "public")},
 				store.TagsField(),
 			},
