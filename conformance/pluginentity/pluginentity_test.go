@@ -63,7 +63,7 @@ type tokenAuth struct{ header string }
 func (p *tokenAuth) Access(k hostabi.Kong) error {
 	tok := k.Request().Header(p.header)
 	if tok == "" {
-		k.Response().Exit(http.StatusUnauthorized, map[string]any{"message": "no token"}, nil)
+		k.Response().Error(http.StatusUnauthorized, "no token", nil)
 		return nil
 	}
 	cred, err := k.Credentials().Credential(k.Context(), entityName, "token", tok)
@@ -71,7 +71,7 @@ func (p *tokenAuth) Access(k hostabi.Kong) error {
 		return err
 	}
 	if cred == nil {
-		k.Response().Exit(http.StatusUnauthorized, map[string]any{"message": "bad token"}, nil)
+		k.Response().Error(http.StatusUnauthorized, "bad token", nil)
 		return nil
 	}
 	consumer, err := k.Client().LoadConsumer(k.Context(), store.ForeignID(cred["consumer"]), false)
