@@ -164,7 +164,7 @@ type Options struct {
 	// enabled when `plugins` names them. The node closes them on Close.
 	Providers []hostabi.Provider
 	// SchemaLoader reads the schemas providers deliver as Kong's JSON
-	// renderings; it is required when Providers is not empty.
+	// renderings; nil is plugin.JSONSchemaLoader.
 	SchemaLoader plugin.SchemaLoader
 }
 

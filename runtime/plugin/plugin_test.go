@@ -82,12 +82,22 @@ func TestCatalogEnablesEntitiesWithTheirOwner(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := cat.Names(); !reflect.DeepEqual(got, c.plugins) {
-			t.Errorf("%v: plugins %v, want %v", c.names, got, c.plugins)
+		// The bundled plugins are linked too (provider_test imports them):
+		// only this file's registrations are compared.
+		plugins := []string{}
+		for _, n := range cat.Names() {
+			if strings.HasPrefix(n, "t-") {
+				plugins = append(plugins, n)
+			}
+		}
+		if !reflect.DeepEqual(plugins, c.plugins) {
+			t.Errorf("%v: plugins %v, want %v", c.names, plugins, c.plugins)
 		}
 		var got []string
 		for _, e := range cat.Entities() {
-			got = append(got, e.Name)
+			if strings.HasPrefix(e.Name, "tplugin_") || strings.HasPrefix(e.Name, "towner_") {
+				got = append(got, e.Name)
+			}
 		}
 		if !reflect.DeepEqual(got, c.entities) {
 			t.Errorf("%v: entities %v, want %v", c.names, got, c.entities)

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -20,13 +21,40 @@ type SchemaLoader interface {
 	EntitySchema(entity string, rendering map[string]any) (*schema.Schema, error)
 }
 
+// JSONSchemaLoader is the SchemaLoader for Kong's JSON renderings: plugin
+// schemas through store.PluginSchemaFromJSON, entity schemas through
+// schema.FromJSON, so a schema delivered as data validates and renders as
+// the Go-declared schema it was rendered from.
+type JSONSchemaLoader struct{}
+
+// PluginSchema implements SchemaLoader.
+func (JSONSchemaLoader) PluginSchema(name string, rendering map[string]any) (*store.PluginSchema, error) {
+	data, err := json.Marshal(rendering)
+	if err != nil {
+		return nil, fmt.Errorf("plugin schema of %s: %w", name, err)
+	}
+	return store.PluginSchemaFromJSON(name, data)
+}
+
+// EntitySchema implements SchemaLoader.
+func (JSONSchemaLoader) EntitySchema(entity string, rendering map[string]any) (*schema.Schema, error) {
+	data, err := json.Marshal(rendering)
+	if err != nil {
+		return nil, fmt.Errorf("schema of %s: %w", entity, err)
+	}
+	return schema.FromJSON(data)
+}
+
+var _ SchemaLoader = JSONSchemaLoader{}
+
 // FromProvider asks a provider for its plugins and turns each into a
 // Definition: the schema and the entity schemas read by loader, the
 // factory's New (and Validate, when it implements hostabi.Validator) wired
-// in. The definitions are enabled like any other through NewCatalog.
+// in. A nil loader is JSONSchemaLoader. The definitions are enabled like
+// any other through NewCatalog.
 func FromProvider(p hostabi.Provider, loader SchemaLoader) ([]*Definition, error) {
 	if loader == nil {
-		return nil, errors.New("plugin: a provider's plugins need a schema loader")
+		loader = JSONSchemaLoader{}
 	}
 	provided, err := p.Plugins()
 	if err != nil {

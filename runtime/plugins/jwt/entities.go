@@ -28,7 +28,7 @@ func Secrets() *store.Entity {
 	return &store.Entity{
 		Name: SecretEntity, Path: "jwts", NestedPath: "jwt", EndpointKey: "key",
 		KongCacheKey: []string{"key"},
-		Schema: &schema.Schema{
+		Schema: (&schema.Schema{
 			Fields: []*schema.Field{
 				store.IDField(), store.CreatedAtField(),
 				store.ConsumerField(),
@@ -38,11 +38,10 @@ func Secrets() *store.Entity {
 				{Name: "algorithm", Type: schema.String, Default: "HS256", OneOf: Algorithms},
 				store.TagsField(),
 			},
-			Conditionals: []schema.Conditional{
-				{If: "algorithm", When: schema.OneOfStrings("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"),
-					Then: "rsa_public_key", Check: schema.Required},
-			},
-		},
+		}).AddEntityChecks("", schema.EntityCheck{Conditional: &schema.ConditionalCheck{
+			IfField: "algorithm", IfMatch: &schema.Field{OneOf: store.OneOf("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA")},
+			ThenField: "rsa_public_key", ThenMatch: &schema.Field{Required: true},
+		}}),
 		Generate: func(rec map[string]any) {
 			if rec["key"] == nil {
 				rec["key"] = store.RandomToken()
