@@ -3,7 +3,10 @@
 // test, token-auth, owns a credential entity, and without any change to a
 // core package it gets Admin API CRUD under its own paths, kong.yml import
 // and export, cache invalidation on change, and proxy requests
-// authenticated with its credentials — all through real HTTP.
+// authenticated with its credentials — all through real HTTP. Each test
+// runs twice: with the plugin given to the node as a Go definition, and
+// delivered as data by a hostabi.Provider (schemas in Kong's JSON
+// rendering), as the Lua and Wasm hosts will deliver theirs.
 package pluginentity_test
 
 import (
@@ -95,8 +98,71 @@ func upstream(t *testing.T) string {
 	return srv.URL
 }
 
-// start starts a node with token-auth given to app as an extra definition.
-func start(t *testing.T, settings map[string]string) *app.Node {
+// provider delivers token-auth as data, the way the Lua and Wasm hosts
+// deliver the plugins they find: schemas in Kong's JSON rendering, the
+// entity as a daos.lua-like declaration, a factory.
+type provider struct{ closed int }
+
+// The schemas as a Lua plugin's schema.lua and daos.lua render them.
+const (
+	pluginSchemaJSON = `{"fields": [
+		{"protocols": {"type": "set", "required": true, "default": ["grpc", "grpcs", "http", "https"],
+			"elements": {"type": "string", "one_of": ["grpc", "grpcs", "http", "https"]}}},
+		{"config": {"type": "record", "required": true, "fields": [
+			{"header_name": {"type": "string", "default": "x-token"}}]}}]}`
+	entitySchemaJSON = `{"fields": [
+		{"id": {"type": "string", "uuid": true, "auto": true}},
+		{"created_at": {"type": "integer", "timestamp": true, "auto": true}},
+		{"consumer": {"type": "foreign", "reference": "consumers", "required": true, "on_delete": "cascade"}},
+		{"token": {"type": "string", "required": true, "unique": true}},
+		{"tags": {"type": "set", "elements": {"type": "string"}}}]}`
+)
+
+func (p *provider) Plugins() ([]hostabi.ProvidedPlugin, error) {
+	var ps, es map[string]any
+	if err := json.Unmarshal([]byte(pluginSchemaJSON), &ps); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(entitySchemaJSON), &es); err != nil {
+		return nil, err
+	}
+	return []hostabi.ProvidedPlugin{{
+		Definition: hostabi.Definition{Name: pluginName, Version: "0.0.1", Priority: 1234,
+			Phases: []hostabi.Phase{hostabi.PhaseAccess}, Schema: ps,
+			Entities: []hostabi.EntityDefinition{{Name: entityName, AdminAPIName: "token-auths",
+				AdminAPINestedName: "token-auth", EndpointKey: "token", CacheKey: []string{"token"}, Schema: es}}},
+		Factory: factory{},
+	}}, nil
+}
+
+func (p *provider) Close() error { p.closed++; return nil }
+
+type factory struct{}
+
+func (factory) New(config map[string]any) (any, error) { return definition().New(config) }
+
+// modes are the two ways a plugin reaches a node: a Go definition, and a
+// provider delivering it as data.
+func modes() []struct {
+	name string
+	opts func() (app.Options, *provider)
+} {
+	return []struct {
+		name string
+		opts func() (app.Options, *provider)
+	}{
+		{"definition", func() (app.Options, *provider) {
+			return app.Options{Plugins: []*plugin.Definition{definition()}}, nil
+		}},
+		{"provider", func() (app.Options, *provider) {
+			p := &provider{}
+			return app.Options{Providers: []hostabi.Provider{p}}, p
+		}},
+	}
+}
+
+// start starts a node with token-auth given to app by opts.
+func start(t *testing.T, settings map[string]string, opts app.Options) *app.Node {
 	t.Helper()
 	flags := map[string]string{
 		"prefix": t.TempDir(), "admin_listen": "127.0.0.1:0", "proxy_listen": "127.0.0.1:0",
@@ -109,7 +175,7 @@ func start(t *testing.T, settings map[string]string) *app.Node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := app.StartWith(context.Background(), cfg, app.Options{Plugins: []*plugin.Definition{definition()}})
+	n, err := app.StartWith(context.Background(), cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +265,22 @@ func (c client) eventually(token string, status int, body string) {
 }
 
 func TestPluginOwnedCredentialThroughAdminAPIAndProxy(t *testing.T) {
-	n := start(t, nil)
+	for _, m := range modes() {
+		t.Run(m.name, func(t *testing.T) {
+			opts, p := m.opts()
+			n := start(t, nil, opts)
+			credentialLifecycle(t, n)
+			if p != nil {
+				n.Close()
+				if p.closed != 1 {
+					t.Errorf("the node closed its provider %d times", p.closed)
+				}
+			}
+		})
+	}
+}
+
+func credentialLifecycle(t *testing.T, n *app.Node) {
 	admin := client{t, "http://" + n.Addr("admin")}
 	proxy := client{t, "http://" + n.Addr("proxy")}
 
@@ -254,7 +335,15 @@ func TestPluginOwnedCredentialThroughAdminAPIAndProxy(t *testing.T) {
 }
 
 func TestPluginOwnedCredentialInKongYML(t *testing.T) {
-	n := start(t, map[string]string{"database": "off"})
+	for _, m := range modes() {
+		t.Run(m.name, func(t *testing.T) {
+			opts, _ := m.opts()
+			kongYML(t, start(t, map[string]string{"database": "off"}, opts))
+		})
+	}
+}
+
+func kongYML(t *testing.T, n *app.Node) {
 	admin := client{t, "http://" + n.Addr("admin")}
 	proxy := client{t, "http://" + n.Addr("proxy")}
 	file := func(token string) string {
@@ -315,7 +404,8 @@ consumers:
 // node that does not enable it serves none of its paths and refuses its
 // kong.yml key.
 func TestPluginNotEnabledHasNoEntities(t *testing.T) {
-	n := start(t, map[string]string{"plugins": "bundled", "database": "off"})
+	n := start(t, map[string]string{"plugins": "bundled", "database": "off"},
+		app.Options{Plugins: []*plugin.Definition{definition()}})
 	admin := client{t, "http://" + n.Addr("admin")}
 	admin.want(404, "GET", "/token-auths", nil)
 	got, text := admin.do("POST", "/config", "_format_version: \"3.0\"\n"+entityName+": []\n")
