@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/cache"
 	"github.com/gatehouse/gatehouse/runtime/config"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
+	keyauth "github.com/gatehouse/gatehouse/runtime/plugins/key-auth"
 	"github.com/gatehouse/gatehouse/runtime/proxy"
 	"github.com/gatehouse/gatehouse/runtime/snapshot"
 	"github.com/gatehouse/gatehouse/store"
@@ -125,7 +126,7 @@ func newProxyHost(t *testing.T) *proxyHost {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bk.Close() })
-	st := store.New(bk, store.Options{})
+	st := store.New(bk, store.Options{Entities: []*store.Entity{keyauth.Credentials()}})
 	def := &plugin.Definition{Name: abi.PluginName, Version: "1", Priority: 1000,
 		Schema: &store.PluginSchema{Name: abi.PluginName, Config: &schema.Schema{}},
 		New:    func(map[string]any) (any, error) { return &abi.Plugin{Rec: h.rec}, nil }}
