@@ -134,7 +134,10 @@ func prepare(d *Definition) error {
 	if d.Schema == nil {
 		d.Schema = &store.PluginSchema{Name: d.Name}
 	}
-	if d.Validate != nil && d.Schema.Config != nil && !d.validateInstalled {
+	if d.Validate != nil && d.Schema.Config == nil {
+		return fmt.Errorf("plugin %s: Validate needs a config schema to report on", d.Name)
+	}
+	if d.Validate != nil && !d.validateInstalled {
 		validate := d.Validate
 		d.Schema.Config.Checks = append(d.Schema.Config.Checks, func(rec map[string]any) []string {
 			if err := validate(rec); err != nil {

@@ -48,6 +48,9 @@ func init() {
 }
 
 func TestRegisterRefusesConflicts(t *testing.T) {
+	mustPanic(t, "Validate without a config schema", func() {
+		plugin.Register(&plugin.Definition{Name: "t-novalidate", Validate: func(map[string]any) error { return nil }})
+	})
 	mustPanic(t, "a second t-plugin", func() { plugin.Register(&plugin.Definition{Name: "t-plugin"}) })
 	mustPanic(t, "a plugin named like an entity owner", func() { plugin.Register(&plugin.Definition{Name: "t-owner"}) })
 	mustPanic(t, "entities of t-plugin again", func() { plugin.RegisterEntities("t-plugin", credential("x_creds", "x-creds")) })
