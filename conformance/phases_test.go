@@ -7,8 +7,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
-	"github.com/gatehouse/gatehouse/store"
-	"github.com/gatehouse/gatehouse/store/sqlite"
+	"github.com/gatehouse/gatehouse/runtime/plugin/catalogtest"
 )
 
 // minimalConfigs are the smallest valid configurations of bundled plugins
@@ -23,16 +22,7 @@ var minimalConfigs = map[string]map[string]any{
 // ABI conformance runner).
 func TestBundledPhasesMatchInstances(t *testing.T) {
 	ctx := context.Background()
-	catalog, err := plugin.NewCatalog([]string{"bundled"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := sqlite.Open(ctx, sqlite.Memory)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	s := store.New(b, store.Options{Plugins: catalog})
+	s, catalog := catalogtest.OpenStore(t, "bundled")
 	for _, name := range plugin.Bundled() {
 		t.Run(name, func(t *testing.T) {
 			d, _ := catalog.Get(name)

@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/runtime/plugin"
+	"github.com/gatehouse/gatehouse/runtime/plugin/catalogtest"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
-	"github.com/gatehouse/gatehouse/store/sqlite"
 )
 
 // credential declares a consumer-owned entity named name at path.
@@ -120,16 +120,7 @@ func TestCatalogEnablesEntitiesWithTheirOwner(t *testing.T) {
 
 func TestStoreServesCatalogEntitiesAndValidate(t *testing.T) {
 	ctx := context.Background()
-	cat, err := plugin.NewCatalog([]string{"bundled"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := sqlite.Open(ctx, sqlite.Memory)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	s := store.New(b, store.Options{Plugins: cat})
+	s, _ := catalogtest.OpenStore(t, "bundled")
 	c, err := s.Insert(ctx, "consumers", map[string]any{"username": "u"})
 	if err != nil {
 		t.Fatal(err)

@@ -4,24 +4,13 @@ import (
 	"context"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/runtime/plugin"
+	"github.com/gatehouse/gatehouse/runtime/plugin/catalogtest"
 	basicauth "github.com/gatehouse/gatehouse/runtime/plugins/basic-auth"
-	"github.com/gatehouse/gatehouse/store"
-	"github.com/gatehouse/gatehouse/store/sqlite"
 )
 
 func TestCredentialPasswordHashedOnWrite(t *testing.T) {
 	ctx := context.Background()
-	catalog, err := plugin.NewCatalog([]string{basicauth.Name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := sqlite.Open(ctx, sqlite.Memory)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	s := store.New(b, store.Options{Plugins: catalog})
+	s, _ := catalogtest.OpenStore(t, basicauth.Name)
 	c, err := s.Insert(ctx, "consumers", map[string]any{"username": "bob"})
 	if err != nil {
 		t.Fatal(err)

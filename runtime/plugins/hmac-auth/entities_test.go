@@ -4,52 +4,18 @@ import (
 	"context"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/runtime/plugin"
+	"github.com/gatehouse/gatehouse/runtime/plugin/catalogtest"
 	hmacauth "github.com/gatehouse/gatehouse/runtime/plugins/hmac-auth"
 	"github.com/gatehouse/gatehouse/store"
-	"github.com/gatehouse/gatehouse/store/sqlite"
 )
 
-// openStore opens an in-memory store with the entities the catalog for
-// names enables.
-func openStore(t *testing.T, names ...string) *store.Store {
-	t.Helper()
-	catalog, err := plugin.NewCatalog(names)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := sqlite.Open(context.Background(), sqlite.Memory)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return store.New(b, store.Options{Plugins: catalog})
-}
-
 func TestEntitiesEnabledWithOwnerOrBundled(t *testing.T) {
-	for _, c := range []struct {
-		plugins []string
-		want    bool
-	}{
-		{[]string{"bundled"}, true},
-		{[]string{hmacauth.Owner}, true},
-		{[]string{"off"}, false},
-	} {
-		_, ok := openStore(t, c.plugins...).Registry().Entity(hmacauth.CredentialEntity)
-		if ok != c.want {
-			t.Errorf("plugins %v: %s declared = %v, want %v", c.plugins, hmacauth.CredentialEntity, ok, c.want)
-		}
-	}
-	for _, name := range plugin.Bundled() {
-		if name == hmacauth.Owner {
-			t.Errorf("%s is registered as a plugin; it owns entities only", name)
-		}
-	}
+	catalogtest.CheckOwnedEntity(t, hmacauth.Owner, hmacauth.CredentialEntity, true)
 }
 
 func TestCredentials(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t, hmacauth.Owner)
+	s, _ := catalogtest.OpenStore(t, hmacauth.Owner)
 	c, err := s.Insert(ctx, "consumers", map[string]any{"username": "alice"})
 	if err != nil {
 		t.Fatal(err)

@@ -4,52 +4,18 @@ import (
 	"context"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/runtime/plugin"
+	"github.com/gatehouse/gatehouse/runtime/plugin/catalogtest"
 	"github.com/gatehouse/gatehouse/runtime/plugins/jwt"
 	"github.com/gatehouse/gatehouse/store"
-	"github.com/gatehouse/gatehouse/store/sqlite"
 )
 
-// openStore opens an in-memory store with the entities the catalog for
-// names enables.
-func openStore(t *testing.T, names ...string) *store.Store {
-	t.Helper()
-	catalog, err := plugin.NewCatalog(names)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := sqlite.Open(context.Background(), sqlite.Memory)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return store.New(b, store.Options{Plugins: catalog})
-}
-
 func TestSecretsEnabledWithOwnerOrBundled(t *testing.T) {
-	for _, c := range []struct {
-		plugins []string
-		want    bool
-	}{
-		{[]string{"bundled"}, true},
-		{[]string{jwt.Owner}, true},
-		{[]string{"off"}, false},
-	} {
-		_, ok := openStore(t, c.plugins...).Registry().Entity(jwt.SecretEntity)
-		if ok != c.want {
-			t.Errorf("plugins %v: %s declared = %v, want %v", c.plugins, jwt.SecretEntity, ok, c.want)
-		}
-	}
-	for _, owner := range plugin.Bundled() {
-		if owner == jwt.Owner {
-			t.Errorf("%s is registered as a plugin; it owns entities only", owner)
-		}
-	}
+	catalogtest.CheckOwnedEntity(t, jwt.Owner, jwt.SecretEntity, true)
 }
 
 func TestSecrets(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t, jwt.Owner)
+	s, _ := catalogtest.OpenStore(t, jwt.Owner)
 	c, err := s.Insert(ctx, "consumers", map[string]any{"username": "alice"})
 	if err != nil {
 		t.Fatal(err)
