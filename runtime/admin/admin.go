@@ -17,8 +17,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/runtime/admin/reqbody"
 	"github.com/gatehouse/gatehouse/runtime/balancer"
+	"github.com/gatehouse/gatehouse/runtime/reqbody"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 	"github.com/gofiber/fiber/v2"
