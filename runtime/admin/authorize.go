@@ -67,6 +67,9 @@ type Call struct {
 // (none, even) while `next` and `offset` still lead to the following page.
 // `offset` stays the store's cursor, unchanged by filtering; a client reads
 // until `next` is null, as Kong's clients do, not until a short page.
+// Answers that are not lists of entities are not filtered: one entity read
+// by its key (Authorize sees the key), GET /config's export (authorized as
+// ResourceConfig as a whole), /upstreams/{u}/health.
 type Authorizer interface {
 	// Authorize returns nil to let the call through. A *Refusal is
 	// answered with its status and message (Forbidden gives Kong
