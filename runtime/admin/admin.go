@@ -17,8 +17,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/runtime/admin/reqbody"
 	"github.com/gatehouse/gatehouse/runtime/balancer"
+	"github.com/gatehouse/gatehouse/runtime/reqbody"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 	"github.com/gofiber/fiber/v2"
@@ -68,6 +68,11 @@ type Options struct {
 	// (lua_max_post_args); a body with more is answered with 400. 0 means
 	// reqbody.MaxArgs.
 	MaxPostArgs int
+	// Identifier establishes each call's actor; nil is AnonymousIdentifier.
+	Identifier Identifier
+	// Authorizer is asked about every call and filters lists; nil is
+	// AllowAll.
+	Authorizer Authorizer
 }
 
 // DefaultMaxBodySize is Kong's nginx_admin_client_max_body_size, 10m.
@@ -84,10 +89,13 @@ const (
 
 // Server is the Admin API.
 type Server struct {
-	opts  Options
-	store *store.Store
-	app   *fiber.App
-	log   *slog.Logger
+	opts       Options
+	store      *store.Store
+	app        *fiber.App
+	log        *slog.Logger
+	identifier Identifier
+	authorizer Authorizer
+	allowAll   bool // authorizer is AllowAll: lists need no filtering
 }
 
 // New builds the Admin API on a Fiber app.
@@ -104,7 +112,15 @@ func New(opts Options) *Server {
 	if opts.MaxPostArgs <= 0 {
 		opts.MaxPostArgs = reqbody.MaxArgs
 	}
-	s := &Server{opts: opts, store: opts.Store, log: opts.Logger}
+	if opts.Identifier == nil {
+		opts.Identifier = AnonymousIdentifier{}
+	}
+	if opts.Authorizer == nil {
+		opts.Authorizer = AllowAll{}
+	}
+	_, allowAll := opts.Authorizer.(AllowAll)
+	s := &Server{opts: opts, store: opts.Store, log: opts.Logger,
+		identifier: opts.Identifier, authorizer: opts.Authorizer, allowAll: allowAll}
 	s.app = fiber.New(fiber.Config{
 		DisableStartupMessage: true,
 		// Values Fiber hands out (path, params, query, headers) are copies:
@@ -141,6 +157,7 @@ func (s *Server) routes() {
 	a.Use(cors)
 	a.Options("/*", s.preflight)
 	a.Use(s.readBody)
+	a.Use(s.authorize)
 	a.Get("/", s.root)
 	a.Get("/status", s.Status)
 	a.Get("/endpoints", s.endpoints)
@@ -500,7 +517,7 @@ func (s *Server) root(c *fiber.Ctx) error {
 	for name, info := range s.opts.Plugins {
 		available[name] = info
 	}
-	enabled, err := s.pluginsInUse(c.UserContext())
+	enabled, err := s.pluginsInUse(c)
 	if err != nil {
 		return s.fail(c, err)
 	}
@@ -528,8 +545,10 @@ func (s *Server) root(c *fiber.Ctx) error {
 	})
 }
 
-// pluginsInUse lists the distinct names of configured plugins.
-func (s *Server) pluginsInUse(ctx context.Context) ([]string, error) {
+// pluginsInUse lists the distinct names of configured plugins the caller
+// may see.
+func (s *Server) pluginsInUse(c *fiber.Ctx) ([]string, error) {
+	ctx := c.UserContext()
 	seen := map[string]bool{}
 	offset := ""
 	for {
@@ -537,7 +556,7 @@ func (s *Server) pluginsInUse(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range page.Data {
+		for _, p := range s.visible(c, "plugins", page.Data) {
 			if n, ok := p["name"].(string); ok {
 				seen[n] = true
 			}
@@ -663,6 +682,9 @@ func (s *Server) tags(c *fiber.Ctx) error {
 	}
 	page, err := s.store.ListTags(c.UserContext(), tag, size, c.Query("offset"))
 	if err != nil {
+		return s.fail(c, err)
+	}
+	if page.Data, err = s.visibleTags(c, page.Data); err != nil {
 		return s.fail(c, err)
 	}
 	base := "/tags"

@@ -314,7 +314,7 @@ func (s *Server) list(c *fiber.Ctx, t *target, parent map[string]any) error {
 		if v := c.Query(field); v != "" && field != "id" {
 			out := map[string]any{"data": []any{}, "next": nil}
 			rec, err := s.store.FindUnique(ctx, t.entity.Name, field, v)
-			if err == nil && (parent == nil || foreignID(rec[t.parentField]) == parent["id"]) {
+			if err == nil && (parent == nil || foreignID(rec[t.parentField]) == parent["id"]) && s.isVisible(c, t.entity.Name, rec) {
 				out["data"] = []any{rec}
 			} else if err != nil && !store.IsNotFound(err) {
 				return s.fail(c, err)
@@ -343,6 +343,7 @@ func (s *Server) list(c *fiber.Ctx, t *target, parent map[string]any) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
+	page.Data = s.visible(c, t.entity.Name, page.Data)
 	for _, rec := range page.Data {
 		if err := s.present(ctx, t.entity, rec); err != nil {
 			return s.fail(c, err)
@@ -369,6 +370,7 @@ func (s *Server) allTargets(c *fiber.Ctx, t *target, parent map[string]any) erro
 	if err != nil {
 		return s.fail(c, err)
 	}
+	page.Data = s.visible(c, "targets", page.Data)
 	out := map[string]any{"data": page.Data, "next": nil}
 	if page.Offset != "" {
 		out["offset"] = page.Offset

@@ -166,6 +166,11 @@ type Options struct {
 	// SchemaLoader reads the schemas providers deliver as Kong's JSON
 	// renderings; nil is plugin.JSONSchemaLoader.
 	SchemaLoader plugin.SchemaLoader
+	// AdminIdentifier and AdminAuthorizer establish the actor of each
+	// Admin API call and decide what it may do (RBAC); nil identifies
+	// every call as anonymous and allows all.
+	AdminIdentifier admin.Identifier
+	AdminAuthorizer admin.Authorizer
 }
 
 // Start opens the store and serves every configured listener. It returns once
@@ -242,6 +247,7 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 		Plugins: plugins, ServerStats: n.serverStats, Logger: log,
 		MaxBodySize: adminBodyLimit(cfg), MaxPostArgs: cfg.LuaMaxPostArgs,
 		ExportConfig: func(ctx context.Context) ([]byte, error) { return declarative.Export(ctx, st) },
+		Identifier:   o.AdminIdentifier, Authorizer: o.AdminAuthorizer,
 	}
 	opts.Hostname, _ = os.Hostname()
 	if cfg.Database == config.DatabaseOff {

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/hostabi"
-	"github.com/gatehouse/gatehouse/runtime/admin/reqbody"
 	"github.com/gatehouse/gatehouse/runtime/chain"
+	"github.com/gatehouse/gatehouse/runtime/reqbody"
 	"github.com/valyala/fasthttp"
 )
 

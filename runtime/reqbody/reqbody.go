@@ -1,5 +1,6 @@
-// Package reqbody decodes Kong Admin API request bodies and query strings
-// into a generic map[string]any tree, following the rules Kong 3.x applies
+// Package reqbody decodes request bodies and query strings (the Admin
+// API's, and the proxy's for kong.request) into a generic map[string]any
+// tree, following the rules Kong 3.x applies
 // in kong/api/api_helpers.lua (content-type filter), kong/api/arguments.lua
 // and kong/api/arguments_decoder.lua (form argument decoding).
 //
