@@ -35,3 +35,12 @@ func ActorFrom(ctx context.Context) Actor {
 	}
 	return Anonymous
 }
+
+// publish stamps the actor of ctx on events and delivers them.
+func (s *Store) publish(ctx context.Context, events []Event) {
+	actor := ActorFrom(ctx)
+	for i := range events {
+		events[i].Actor = actor
+	}
+	s.bus.Publish(events...)
+}

@@ -25,6 +25,9 @@ type Event struct {
 	// Remote marks an event another node made (it arrived through the
 	// database), so it is not sent on again.
 	Remote bool
+	// Actor made the change (from the write's context, see WithActor);
+	// the zero Actor for remote events.
+	Actor Actor
 }
 
 // Bus delivers change events to subscribers, in commit order. Sources other

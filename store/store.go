@@ -377,7 +377,7 @@ func (s *Store) write(ctx context.Context, entity, key string, input map[string]
 	if err != nil {
 		return nil, err
 	}
-	s.bus.Publish(events...)
+	s.publish(ctx, events)
 	return out, nil
 }
 
@@ -939,7 +939,7 @@ func (s *Store) Delete(ctx context.Context, entity, key string) (found bool, err
 	if err != nil {
 		return false, err
 	}
-	s.bus.Publish(events...)
+	s.publish(ctx, events)
 	return found, nil
 }
 
@@ -1307,7 +1307,7 @@ func (s *Store) Import(ctx context.Context, groups map[string][]map[string]any, 
 	if err != nil {
 		return err
 	}
-	s.bus.Publish(Event{Op: OpReload})
+	s.publish(ctx, []Event{{Op: OpReload}})
 	return nil
 }
 
