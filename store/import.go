@@ -121,18 +121,7 @@ func (s *Store) importOne(tx Tx, e *Entity, in map[string]any, raw bool) (map[st
 	if err := checkPluginScope(ps, rec); err != nil {
 		return nil, err
 	}
-	for _, f := range e.Foreigns() {
-		if id := foreignID(rec[f.Name]); id != "" {
-			row, err := tx.Get(f.Reference, id)
-			if err != nil {
-				return nil, wrapDB(err)
-			}
-			if row == nil {
-				return nil, ForeignKeyViolation(f.Name, map[string]any{"id": id}, f.Reference)
-			}
-		}
-	}
-	if err := s.checkUnique(tx, e, rec); err != nil {
+	if err := s.checkReferences(tx, e, rec); err != nil {
 		return nil, err
 	}
 	if e.TTL {

@@ -58,6 +58,29 @@ func cacheKeyValues(e *Entity, rec map[string]any) map[string]any {
 	return out
 }
 
+// checkReferences is the one foreign-key and uniqueness check every stored
+// record passes, on the write path (prepare) and the import path
+// (importOne) alike: each foreign key names a stored entity, and no other
+// entity holds the record's unique values or its cache key.
+func (s *Store) checkReferences(tx Tx, e *Entity, rec map[string]any) error {
+	for _, f := range e.Foreigns() {
+		id := foreignID(rec[f.Name])
+		if id == "" {
+			continue
+		}
+		row, err := tx.Get(f.Reference, id)
+		if err != nil {
+			return wrapDB(err)
+		}
+		if row == nil {
+			return ForeignKeyViolation(f.Name, map[string]any{"id": id}, f.Reference)
+		}
+	}
+	return s.checkUnique(tx, e, rec)
+}
+
+// checkUnique refuses a record whose unique values or cache key another
+// entity holds; an expired holder gives way.
 func (s *Store) checkUnique(tx Tx, e *Entity, rec map[string]any) error {
 	id, _ := rec["id"].(string)
 	for _, name := range e.Uniques() {

@@ -124,20 +124,7 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 	if tx == nil {
 		return rec, nil
 	}
-	for _, f := range e.Foreigns() {
-		id := foreignID(rec[f.Name])
-		if id == "" {
-			continue
-		}
-		row, err := tx.Get(f.Reference, id)
-		if err != nil {
-			return nil, wrapDB(err)
-		}
-		if row == nil {
-			return nil, ForeignKeyViolation(f.Name, map[string]any{"id": id}, f.Reference)
-		}
-	}
-	if err := s.checkUnique(tx, e, rec); err != nil {
+	if err := s.checkReferences(tx, e, rec); err != nil {
 		return nil, err
 	}
 	if e.TTL {
