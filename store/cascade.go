@@ -23,8 +23,8 @@ func (s *Store) Delete(ctx context.Context, entity, key string) (found bool, err
 			return err
 		}
 		found = true
-		if e.Name == "ca_certificates" {
-			if err := caCertificateInUse(tx, rec["id"].(string)); err != nil {
+		if e.BeforeDelete != nil {
+			if err := e.BeforeDelete(tx, rec); err != nil {
 				return err
 			}
 		}

@@ -8,15 +8,13 @@ import (
 	"github.com/gatehouse/gatehouse/store/schema"
 )
 
-// takeSNIs removes the certificates' `snis` shorthand from the input: a list
-// of SNI names the certificate serves.
-func takeSNIs(e *Entity, in map[string]any) ([]string, bool, error) {
-	if e.Name != "certificates" {
-		return nil, false, nil
-	}
+// takeSNIs is the certificates' TakeInput: it removes the `snis` shorthand
+// (the SNI names the certificate serves) from the input, and returns the
+// follow-up that makes them the certificate's SNIs.
+func takeSNIs(in map[string]any) (FollowUp, error) {
 	raw, ok := in["snis"]
 	if !ok {
-		return nil, false, nil
+		return nil, nil
 	}
 	delete(in, "snis")
 	var list []any
@@ -27,22 +25,24 @@ func takeSNIs(e *Entity, in map[string]any) ([]string, bool, error) {
 	case string:
 		list = []any{t}
 	default:
-		return nil, false, SchemaViolation(schema.Errors{"snis": "expected an array"})
+		return nil, SchemaViolation(schema.Errors{"snis": "expected an array"})
 	}
 	seen := map[string]bool{}
 	names := make([]string, 0, len(list))
 	for _, v := range list {
 		n, ok := v.(string)
 		if !ok {
-			return nil, false, SchemaViolation(schema.Errors{"snis": "expected an array of strings"})
+			return nil, SchemaViolation(schema.Errors{"snis": "expected an array of strings"})
 		}
 		if seen[n] {
-			return nil, false, SchemaViolation(schema.Errors{"snis": n + " is duplicated"})
+			return nil, SchemaViolation(schema.Errors{"snis": n + " is duplicated"})
 		}
 		seen[n] = true
 		names = append(names, n)
 	}
-	return names, true, nil
+	return func(s *Store, tx Tx, id string) ([]Event, error) {
+		return s.setCertificateSNIs(tx, id, names)
+	}, nil
 }
 
 // setCertificateSNIs makes the certificate's SNIs exactly names.
@@ -125,8 +125,10 @@ func (s *Store) CertificateSNIs(ctx context.Context, certID string) ([]string, e
 // caCertificateInUse refuses the removal of a CA certificate that a
 // service, or a plugin's config, still lists in its ca_certificates, as
 // Kong's ca_certificates DAO does (the list is not a foreign key, so the
-// reference index does not know it).
-func caCertificateInUse(tx Tx, id string) error {
+// reference index does not know it). It is the ca_certificates'
+// BeforeDelete.
+func caCertificateInUse(tx Tx, ca map[string]any) error {
+	id, _ := ca["id"].(string)
 	for _, entity := range []string{"services", "plugins"} {
 		after := ""
 		for {

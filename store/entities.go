@@ -717,7 +717,7 @@ func checkPEMKey(v any) string {
 // Certificates declares Kong's certificates entity.
 func Certificates() *Entity {
 	return &Entity{
-		Name: "certificates", Path: "certificates",
+		Name: "certificates", Path: "certificates", UpsertByAnyKey: true, TakeInput: takeSNIs,
 		Schema: &schema.Schema{
 			Fields: []*schema.Field{
 				idField(), createdAtField(), updatedAtField(),
@@ -774,7 +774,7 @@ func SNIs() *Entity {
 // CACertificates declares Kong's ca_certificates entity.
 func CACertificates() *Entity {
 	return &Entity{
-		Name: "ca_certificates", Path: "ca_certificates",
+		Name: "ca_certificates", Path: "ca_certificates", BeforeDelete: caCertificateInUse,
 		Schema: &schema.Schema{
 			Fields: []*schema.Field{
 				idField(), createdAtField(), updatedAtField(),

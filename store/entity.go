@@ -50,6 +50,18 @@ type Entity struct {
 	// /consumers/{c}/acls/{group}), and a PUT to a nested path naming a
 	// missing child creates it with that field set.
 	ParentKey string
+	// UpsertByAnyKey lets a PUT name the entity by a key that is neither
+	// its id nor an endpoint key, for the caller to resolve (Kong's
+	// /certificates/{SNI name}); without it such a PUT is refused.
+	UpsertByAnyKey bool
+	// TakeInput removes from a write's input the fields stored elsewhere
+	// than on the entity itself (a certificate's `snis`), before
+	// validation, and returns the follow-up that stores them; nil when the
+	// input holds none.
+	TakeInput func(in map[string]any) (FollowUp, error)
+	// BeforeDelete may refuse the removal of rec, inside the delete's
+	// transaction (a CA certificate a service still lists).
+	BeforeDelete func(tx Tx, rec map[string]any) error
 }
 
 // OneOf returns values as a schema one_of list.

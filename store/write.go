@@ -37,6 +37,11 @@ func (s *Store) Upsert(ctx context.Context, entity, key string, input map[string
 	return s.write(ctx, entity, key, input, modeUpsert)
 }
 
+// FollowUp stores, in a write's transaction and after the entity's row,
+// what an Entity's TakeInput took from the input, for the entity whose id
+// is given; it returns the change events of what it wrote.
+type FollowUp func(s *Store, tx Tx, id string) ([]Event, error)
+
 type writeMode int
 
 const (
@@ -62,7 +67,7 @@ func (s *Store) write(ctx context.Context, entity, key string, input map[string]
 		verb := map[writeMode]string{modeInsert: "create", modeUpdate: "update", modeUpsert: "create or update"}[mode]
 		return nil, OperationUnsupported(fmt.Sprintf("cannot %s '%s' entities when not using a database", verb, e.Name))
 	}
-	if mode == modeUpsert && !IsUUID(key) && e.EndpointKey == "" && e.Name != "certificates" {
+	if mode == modeUpsert && !IsUUID(key) && e.EndpointKey == "" && !e.UpsertByAnyKey {
 		// Named by its id only (Kong's /certificates/{name} is the
 		// exception: an SNI name, or a new certificate).
 		return nil, InvalidPrimaryKey(schema.Errors{"id": "expected a valid UUID"})
@@ -82,9 +87,11 @@ func (s *Store) write(ctx context.Context, entity, key string, input map[string]
 			}
 		}
 		in := schema.Clone(input).(map[string]any)
-		snis, hasSNIs, err := takeSNIs(e, in)
-		if err != nil {
-			return err
+		var followUp FollowUp
+		if e.TakeInput != nil {
+			if followUp, err = e.TakeInput(in); err != nil {
+				return err
+			}
 		}
 		if mode == modeUpsert {
 			if IsUUID(key) {
@@ -121,8 +128,8 @@ func (s *Store) write(ctx context.Context, entity, key string, input map[string]
 			ev = Event{Entity: e.Name, Op: OpUpdate, Old: old, New: published}
 		}
 		events = append(events, ev)
-		if hasSNIs {
-			evs, err := s.setCertificateSNIs(tx, rec["id"].(string), snis)
+		if followUp != nil {
+			evs, err := followUp(s, tx, rec["id"].(string))
 			if err != nil {
 				return err
 			}
