@@ -67,7 +67,9 @@ func (s *Store) schemaFor(e *Entity, rec map[string]any) (*schema.Schema, *Plugi
 		}
 		fields[i] = f
 	}
-	return &schema.Schema{Fields: fields, Checks: e.Schema.Checks}, ps, nil
+	sch := *e.Schema // keeps the entity's checks in every form, data ones included
+	sch.Fields = fields
+	return &sch, ps, nil
 }
 
 // configsPrepared holds the plugin schemas whose config records were made
