@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/runtime/balancer"
-	"github.com/gatehouse/gatehouse/runtime/reqbody"
+	"github.com/gatehouse/gatehouse/runtime/internal/reqbody"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 	"github.com/gofiber/fiber/v2"

@@ -12,7 +12,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/chain"
-	"github.com/gatehouse/gatehouse/runtime/reqbody"
+	"github.com/gatehouse/gatehouse/runtime/internal/reqbody"
 	"github.com/valyala/fasthttp"
 )
 

@@ -7,7 +7,7 @@ import (
 )
 
 // TestImportsNothingOfTheAdminAPI: the proxy shares body decoding with the
-// Admin API through runtime/reqbody, and depends on no package of the Admin
+// Admin API through runtime/internal/reqbody, and depends on no package of the Admin
 // API, directly or through another package.
 func TestImportsNothingOfTheAdminAPI(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").Output()

@@ -28,7 +28,7 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/balancer"
 	"github.com/gatehouse/gatehouse/runtime/chain"
 	"github.com/gatehouse/gatehouse/runtime/config"
-	"github.com/gatehouse/gatehouse/runtime/httpguard"
+	"github.com/gatehouse/gatehouse/runtime/internal/httpguard"
 	"github.com/gatehouse/gatehouse/runtime/router"
 	"github.com/gatehouse/gatehouse/runtime/snapshot"
 	"github.com/valyala/fasthttp"
