@@ -13,7 +13,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/gatehouse/gatehouse/runtime/router"
+	"github.com/gatehouse/gatehouse/store/routeregex"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
 
@@ -268,7 +268,7 @@ func checkHeaderRegexes(rec map[string]any) []string {
 			if !strings.HasPrefix(s, "~*") {
 				continue
 			}
-			if err := router.CheckHeaderRegex(s); err != nil {
+			if err := routeregex.CheckHeader(s); err != nil {
 				return []string{"Router Expression failed validation: regex parse error: " + strings.TrimPrefix(err.Error(), "error parsing regexp: ")}
 			}
 		}
@@ -283,7 +283,7 @@ func checkRoutePath(v any) string {
 		if !strings.HasPrefix(re, "/") {
 			return "should start with: / (fixed path) or ~/ (regex path)"
 		}
-		if err := router.CheckPathRegex(s); err != nil {
+		if err := routeregex.CheckPath(s); err != nil {
 			return fmt.Sprintf("invalid regex: '%s' (PCRE returned: %s)", re, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		}
 		return ""

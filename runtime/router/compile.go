@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/store/routeregex"
 	"math"
 	"sort"
 	"strconv"
@@ -153,17 +154,17 @@ func buildMatchers(rt *Route, opts Options) ([]matcher, []error) {
 	}
 	sort.Strings(names) // map order is random; keep checks deterministic
 	for _, name := range names {
-		c := headerCond{name: strings.ReplaceAll(asciiLower(name), "_", "-")}
+		c := headerCond{name: strings.ReplaceAll(routeregex.ASCIILower(name), "_", "-")}
 		for _, v := range rt.Headers[name] {
 			if strings.HasPrefix(v, "~*") {
-				re, err := compileHeaderRegex(v[2:])
+				re, err := routeregex.CompileHeader(v[2:])
 				if err != nil {
 					return nil, []error{fmt.Errorf("header %s: regex %q: %w", name, v, err)}
 				}
 				c.regexes = append(c.regexes, re)
 				continue
 			}
-			c.equals = append(c.equals, asciiLower(v))
+			c.equals = append(c.equals, routeregex.ASCIILower(v))
 		}
 		base.headers = append(base.headers, c)
 	}
@@ -228,7 +229,7 @@ func buildMatchers(rt *Route, opts Options) ([]matcher, []error) {
 			m.pathKind = pathRegex
 			var err error
 			for _, p := range g.paths {
-				re, e := compilePathRegex(p)
+				re, e := routeregex.CompilePath(p)
 				if e != nil {
 					err = fmt.Errorf("path %q: %w", p, e)
 					break

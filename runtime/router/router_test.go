@@ -89,28 +89,6 @@ func TestParsePatterns(t *testing.T) {
 	}
 }
 
-func TestTranslateRegex(t *testing.T) {
-	for in, want := range map[string]string{
-		`/a/\d+`:      `/a/\p{Nd}+`,
-		`[^\D]`:       `[^\P{Nd}]`,
-		`\\d`:         `\\d`,
-		`/plain`:      `/plain`,
-		`\p{L}\d`:     `\p{L}\p{Nd}`,
-		`(?<id>\d+)$`: `(?<id>\p{Nd}+)$`,
-	} {
-		if got := translateRegex(in); got != want {
-			t.Errorf("translateRegex(%q) = %q, want %q", in, got, want)
-		}
-	}
-	re, err := compilePathRegex(`~/v(?<v>\d)/(?<rest>.*)`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := re.SubexpNames(); !reflect.DeepEqual(got, []string{"", "v", "rest"}) {
-		t.Errorf("names = %q", got)
-	}
-}
-
 func TestLiteralPrefix(t *testing.T) {
 	for in, want := range map[string]string{
 		`^/users/(\d+)`:     "/users/",
