@@ -34,7 +34,7 @@ func TestChecks(t *testing.T) {
 		ok    bool
 	}{
 		{CheckPath, `~/v(?<v>\d)/`, true},
-		{CheckPath, `~/a(?=b)`, false}, // look-ahead fails, as in Kong 3.x
+		{CheckPath, `~/a(?=b)`, false},  // look-ahead fails, as in Kong 3.x
 		{CheckPath, `~/a{1001}`, false}, // counted repetition above 1000
 		{CheckHeader, `~*^Bearer \d+$`, true},
 		{CheckHeader, `~*(a`, false},
