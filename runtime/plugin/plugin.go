@@ -50,6 +50,8 @@ type Definition struct {
 	Close func() error
 
 	validateInstalled bool
+	// decode is set by Typed: the plugin's own config decoding.
+	decode func(config map[string]any) (any, error)
 }
 
 // entityOwner is a registration of entities without a plugin: a bundled
