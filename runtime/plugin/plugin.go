@@ -10,6 +10,7 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -48,6 +49,13 @@ type Definition struct {
 	// Close, when set, releases what the plugin holds (a provider's
 	// runtime); the node calls it once when it stops.
 	Close func() error
+	// InitWorker, when set, is Kong's init_worker phase
+	// (hostabi.WorkerIniter): run once per node, see InitWorkers.
+	InitWorker func(ctx context.Context) error
+	// Configure, when set, is Kong's configure phase (hostabi.Configurer):
+	// called with the plugin's active configurations whenever the
+	// configuration snapshot changes, see Catalog.Configure.
+	Configure func(ctx context.Context, configs []map[string]any) error
 
 	validateInstalled bool
 	// decode is set by Typed: the plugin's own config decoding.
