@@ -6,7 +6,10 @@
 // answers the store's schema and entity questions, so every runtime's
 // plugins are configured the same way through /plugins and their entities
 // (credentials, ACL groups; Kong's daos.lua) are stored, served and
-// imported like core ones.
+// imported like core ones. A plugin's configuration reaches it decoded
+// into its own config type (Typed, Decode), every default taken from its
+// schema; Kong's plugin-level phases, init_worker and configure, run
+// through InitWorkers and Catalog.Configure.
 package plugin
 
 import (
