@@ -39,9 +39,18 @@ const (
 	PhaseBodyFilter
 	// PhaseLog runs after the response is sent, off the request's path.
 	PhaseLog
+	// PhaseInitWorker is no request's: it runs once per plugin per node,
+	// when the node starts or a provider loads the plugin, before the
+	// plugin's first configure (Kong's init_worker; WorkerIniter).
+	PhaseInitWorker
+	// PhaseConfigure is no request's: it runs whenever the node's
+	// configuration snapshot changes, with every active configuration of
+	// the plugin (Kong's configure; Configurer).
+	PhaseConfigure
 )
 
-var phaseNames = [...]string{"", "rewrite", "access", "response", "header_filter", "body_filter", "log"}
+var phaseNames = [...]string{"", "rewrite", "access", "response", "header_filter", "body_filter", "log",
+	"init_worker", "configure"}
 
 // String returns Kong's name for the phase.
 func (p Phase) String() string {

@@ -66,3 +66,45 @@ func TestABIDocMatchesTable(t *testing.T) {
 		t.Errorf("ABI.md lists %d operations, the table %d", len(documented), len(ops))
 	}
 }
+
+// TestABIDocListsPhases: the phases table of ABI.md has one row per phase,
+// in order, each naming its Go interface.
+func TestABIDocListsPhases(t *testing.T) {
+	raw, err := os.ReadFile("ABI.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(raw)
+	start := strings.Index(section, "## Phases\n")
+	if start < 0 {
+		t.Fatal("ABI.md has no Phases section")
+	}
+	section = section[start:]
+	section = section[:strings.Index(section[1:], "\n## ")+1]
+	var rows [][]string
+	for _, line := range strings.Split(section, "\n") {
+		if strings.HasPrefix(line, "| ") && !strings.HasPrefix(line, "| phase ") {
+			cells := strings.Split(line, "|")
+			rows = append(rows, []string{strings.TrimSpace(cells[1]), strings.TrimSpace(cells[2])})
+		}
+	}
+	interfaces := map[hostabi.Phase]string{
+		hostabi.PhaseRewrite: "Rewriter", hostabi.PhaseAccess: "Accessor", hostabi.PhaseResponse: "Responder",
+		hostabi.PhaseHeaderFilter: "HeaderFilterer", hostabi.PhaseBodyFilter: "BodyFilterer", hostabi.PhaseLog: "LogPhaser",
+		hostabi.PhaseInitWorker: "WorkerIniter", hostabi.PhaseConfigure: "Configurer",
+	}
+	all := (hostabi.AllPhases | hostabi.PluginPhases).List()
+	if len(rows) != len(all) {
+		t.Fatalf("ABI.md lists %d phases %v, the code %d", len(rows), rows, len(all))
+	}
+	for i, p := range all {
+		if rows[i][0] != p.String() || !strings.Contains(rows[i][1], "`"+interfaces[p]+"`") {
+			t.Errorf("ABI.md phase row %d is %q, want %s with %s", i, rows[i], p, interfaces[p])
+		}
+	}
+	for _, op := range hostabi.Operations() {
+		if op.Phases&hostabi.PluginPhases != 0 {
+			t.Errorf("%s is allowed in %s, which get no Kong", op.Name, op.Phases&hostabi.PluginPhases)
+		}
+	}
+}

@@ -20,10 +20,11 @@ func Phases(ps ...Phase) PhaseSet {
 // Has reports whether p is in the set.
 func (s PhaseSet) Has(p Phase) bool { return s&(1<<p) != 0 }
 
-// List returns the phases of the set in execution order.
+// List returns the phases of the set in execution order (the request
+// phases, then init_worker and configure).
 func (s PhaseSet) List() []Phase {
 	var out []Phase
-	for p := PhaseRewrite; p <= PhaseLog; p++ {
+	for p := PhaseRewrite; p <= PhaseConfigure; p++ {
 		if s.Has(p) {
 			out = append(out, p)
 		}
@@ -59,6 +60,10 @@ var (
 	AuthAndLater = Phases(PhaseAccess, PhaseResponse, PhaseHeaderFilter, PhaseBodyFilter, PhaseLog)
 	// BodyPhases is where the whole response body is at hand.
 	BodyPhases = Phases(PhaseResponse, PhaseBodyFilter)
+	// PluginPhases are the phases of a plugin rather than of a request:
+	// init_worker and configure. They get a context, no Kong, so no
+	// operation of the table is allowed in them.
+	PluginPhases = Phases(PhaseInitWorker, PhaseConfigure)
 )
 
 // Op is one operation of the ABI: a method of a facet of Kong.

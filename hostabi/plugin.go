@@ -1,5 +1,7 @@
 package hostabi
 
+import "context"
+
 // A plugin instance implements the phase interfaces it needs. The chain
 // calls each implemented method in its phase, in plugin priority order. A
 // returned error, or a panic, ends the request with a 500; the process goes
@@ -29,6 +31,26 @@ type LogPhaser interface{ Log(k Kong) error }
 // Closer is implemented by instances that hold resources; Close is called
 // when the configuration that created them retires.
 type Closer interface{ Close() error }
+
+// WorkerIniter is implemented by a plugin's factory that runs Kong's
+// init_worker phase: InitWorker is called once per plugin per node, when
+// the node starts (or a provider loads the plugin), before the plugin's
+// first Configure. An error or a panic is logged with the plugin's name;
+// the node starts all the same.
+type WorkerIniter interface {
+	InitWorker(ctx context.Context) error
+}
+
+// Configurer is implemented by a plugin's factory that runs Kong's
+// configure phase: Configure is called whenever the node's configuration
+// snapshot changes (and once after init_worker) with the configurations of
+// every enabled plugin entity of the plugin, ordered by entity id, or nil
+// when there is none. The maps are the plugin's own copies. An error or a
+// panic is logged with the plugin's name; the snapshot is used all the
+// same.
+type Configurer interface {
+	Configure(ctx context.Context, configs []map[string]any) error
+}
 
 // Definition describes a plugin to the node as data, the way a provider
 // (the Lua or Wasm host) finds it in a plugin folder: name, priority,

@@ -6,10 +6,14 @@
 // answers the store's schema and entity questions, so every runtime's
 // plugins are configured the same way through /plugins and their entities
 // (credentials, ACL groups; Kong's daos.lua) are stored, served and
-// imported like core ones.
+// imported like core ones. A plugin's configuration reaches it decoded
+// into its own config type (Typed, Decode), every default taken from its
+// schema; Kong's plugin-level phases, init_worker and configure, run
+// through InitWorkers and Catalog.Configure.
 package plugin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -48,8 +52,17 @@ type Definition struct {
 	// Close, when set, releases what the plugin holds (a provider's
 	// runtime); the node calls it once when it stops.
 	Close func() error
+	// InitWorker, when set, is Kong's init_worker phase
+	// (hostabi.WorkerIniter): run once per node, see InitWorkers.
+	InitWorker func(ctx context.Context) error
+	// Configure, when set, is Kong's configure phase (hostabi.Configurer):
+	// called with the plugin's active configurations whenever the
+	// configuration snapshot changes, see Catalog.Configure.
+	Configure func(ctx context.Context, configs []map[string]any) error
 
 	validateInstalled bool
+	// decode is set by Typed: the plugin's own config decoding.
+	decode func(config map[string]any) (any, error)
 }
 
 // entityOwner is a registration of entities without a plugin: a bundled

@@ -49,9 +49,10 @@ var _ SchemaLoader = JSONSchemaLoader{}
 
 // FromProvider asks a provider for its plugins and turns each into a
 // Definition: the schema and the entity schemas read by loader, the
-// factory's New (and Validate, when it implements hostabi.Validator) wired
-// in. A nil loader is JSONSchemaLoader. The definitions are enabled like
-// any other through NewCatalog.
+// factory's New (and Validate, InitWorker and Configure, when it
+// implements hostabi.Validator, WorkerIniter and Configurer) wired in. A
+// nil loader is JSONSchemaLoader. The definitions are enabled like any
+// other through NewCatalog.
 func FromProvider(p hostabi.Provider, loader SchemaLoader) ([]*Definition, error) {
 	if loader == nil {
 		loader = JSONSchemaLoader{}
@@ -91,6 +92,12 @@ func FromData(pp hostabi.ProvidedPlugin, loader SchemaLoader) (*Definition, erro
 	}
 	if v, ok := pp.Factory.(hostabi.Validator); ok {
 		d.Validate = v.Validate
+	}
+	if w, ok := pp.Factory.(hostabi.WorkerIniter); ok {
+		d.InitWorker = w.InitWorker
+	}
+	if c, ok := pp.Factory.(hostabi.Configurer); ok {
+		d.Configure = c.Configure
 	}
 	for _, ed := range hd.Entities {
 		e, err := EntityFromData(ed, loader)

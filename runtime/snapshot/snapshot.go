@@ -261,6 +261,11 @@ func NewBuilder(ctx context.Context, st *store.Store, catalog *plugin.Catalog, l
 		default:
 		}
 	})
+	if catalog != nil {
+		// Kong's init_worker: once per plugin on this node, before the
+		// first configure; faults are logged and do not stop the node.
+		plugin.InitWorkers(ctx, catalog.Definitions(), log)
+	}
 	snap, err := b.build(ctx)
 	if err != nil {
 		b.cancel()
@@ -461,11 +466,13 @@ func (b *Builder) build(ctx context.Context) (_ *Snapshot, err error) {
 		}
 	}
 	var instances, fresh []*chain.Instance
+	var active []map[string]any
 	var errs []error
 	for _, p := range plugins {
 		if enabled, _ := p["enabled"].(bool); !enabled {
 			continue
 		}
+		active = append(active, p)
 		fp := fingerprint(p)
 		if old := prev[str(p, "id")]; old != nil && old.Fingerprint == fp {
 			instances = append(instances, old)
@@ -489,6 +496,12 @@ func (b *Builder) build(ctx context.Context) (_ *Snapshot, err error) {
 		return nil, err
 	}
 	snap.Plugins = ix
+	if b.catalog != nil {
+		// Kong's configure: every plugin sees its active configurations
+		// before the snapshot serves; a fault is logged, the snapshot is
+		// used all the same.
+		b.catalog.Configure(ctx, active, b.log)
+	}
 	return snap, nil
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	"github.com/gatehouse/gatehouse/runtime/plugins/authn"
-	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 	"github.com/gatehouse/gatehouse/store"
 )
 
@@ -29,35 +28,32 @@ const (
 	msgInvalidCred  = "Invalid authentication credentials"
 )
 
-func init() {
-	plugin.Register(&plugin.Definition{
-		Name:     Name,
-		Version:  Version,
-		Priority: Priority,
-		Phases:   []hostabi.Phase{hostabi.PhaseAccess},
-		Schema:   Schema(),
-		New:      New,
-		Entities: []*store.Entity{Credentials()},
-	})
-}
+// definition is the plugin as registered; its schema is the one every
+// configuration is decoded against.
+var definition = plugin.Typed(&plugin.Definition{
+	Name:     Name,
+	Version:  Version,
+	Priority: Priority,
+	Phases:   []hostabi.Phase{hostabi.PhaseAccess},
+	Schema:   Schema(),
+	Entities: []*store.Entity{Credentials()},
+}, func(c Config) (any, error) { return NewPlugin(c), nil })
 
-// Config is the plugin's validated configuration.
+func init() { plugin.Register(definition) }
+
+// Config is the plugin's validated configuration, decoded from the
+// schema's fields (defaults included) by plugin.Decode.
 type Config struct {
 	// Anonymous is a consumer id or username; "" when unset.
-	Anonymous       string
-	HideCredentials bool
-	Realm           string
+	Anonymous       string `config:"anonymous"`
+	HideCredentials bool   `config:"hide_credentials"`
+	Realm           string `config:"realm"`
 }
 
-// ParseConfig reads a configuration map as the store delivers it
-// (validated, defaults filled). Values of the wrong type are an error.
+// ParseConfig decodes a configuration map; fields it leaves out take the
+// schema's defaults. Values of the wrong type are an error.
 func ParseConfig(m map[string]any) (Config, error) {
-	c := Config{Realm: "service"}
-	r := pluginkit.NewConf(Name, m)
-	r.String("anonymous", &c.Anonymous)
-	r.Bool("hide_credentials", &c.HideCredentials)
-	r.String("realm", &c.Realm)
-	return c, r.Err()
+	return plugin.DecodeAs[Config](definition, m)
 }
 
 // Plugin is one configured basic-auth instance; safe for concurrent use.
@@ -67,13 +63,7 @@ type Plugin struct {
 }
 
 // New creates an instance from a validated configuration.
-func New(config map[string]any) (any, error) {
-	c, err := ParseConfig(config)
-	if err != nil {
-		return nil, err
-	}
-	return NewPlugin(c), nil
-}
+func New(config map[string]any) (any, error) { return definition.New(config) }
 
 // NewPlugin creates an instance from a parsed configuration. basic-auth
 // identifies the credential upstream by its username.

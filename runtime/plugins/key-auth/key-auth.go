@@ -12,7 +12,6 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/ngxargs"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	"github.com/gatehouse/gatehouse/runtime/plugins/authn"
-	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 	"github.com/gatehouse/gatehouse/store"
 )
 
@@ -30,46 +29,38 @@ const (
 	msgInvalidCred  = "Unauthorized"
 )
 
-func init() {
-	plugin.Register(&plugin.Definition{
-		Name:     Name,
-		Version:  Version,
-		Priority: Priority,
-		Phases:   []hostabi.Phase{hostabi.PhaseAccess},
-		Schema:   Schema(),
-		New:      New,
-		Entities: []*store.Entity{Credentials()},
-	})
-}
+// definition is the plugin as registered; its schema is the one every
+// configuration is decoded against.
+var definition = plugin.Typed(&plugin.Definition{
+	Name:     Name,
+	Version:  Version,
+	Priority: Priority,
+	Phases:   []hostabi.Phase{hostabi.PhaseAccess},
+	Schema:   Schema(),
+	Entities: []*store.Entity{Credentials()},
+}, func(c Config) (any, error) { return NewPlugin(c), nil })
 
-// Config is the plugin's validated configuration.
+func init() { plugin.Register(definition) }
+
+// Config is the plugin's validated configuration, decoded from the
+// schema's fields (defaults included) by plugin.Decode.
 type Config struct {
-	KeyNames        []string
-	HideCredentials bool
+	KeyNames        []string `config:"key_names"`
+	HideCredentials bool     `config:"hide_credentials"`
 	// Anonymous is a consumer id or username; "" when unset.
-	Anonymous      string
-	KeyInHeader    bool
-	KeyInQuery     bool
-	KeyInBody      bool
-	RunOnPreflight bool
+	Anonymous      string `config:"anonymous"`
+	KeyInHeader    bool   `config:"key_in_header"`
+	KeyInQuery     bool   `config:"key_in_query"`
+	KeyInBody      bool   `config:"key_in_body"`
+	RunOnPreflight bool   `config:"run_on_preflight"`
 	// Realm is "" when unset.
-	Realm string
+	Realm string `config:"realm"`
 }
 
-// ParseConfig reads a configuration map as the store delivers it
-// (validated, defaults filled). Values of the wrong type are an error.
+// ParseConfig decodes a configuration map; fields it leaves out take the
+// schema's defaults. Values of the wrong type are an error.
 func ParseConfig(m map[string]any) (Config, error) {
-	c := Config{KeyInHeader: true, KeyInQuery: true, RunOnPreflight: true, KeyNames: []string{"apikey"}}
-	r := pluginkit.NewConf(Name, m)
-	r.Strings("key_names", &c.KeyNames)
-	r.Bool("hide_credentials", &c.HideCredentials)
-	r.Bool("key_in_header", &c.KeyInHeader)
-	r.Bool("key_in_query", &c.KeyInQuery)
-	r.Bool("key_in_body", &c.KeyInBody)
-	r.Bool("run_on_preflight", &c.RunOnPreflight)
-	r.String("anonymous", &c.Anonymous)
-	r.String("realm", &c.Realm)
-	return c, r.Err()
+	return plugin.DecodeAs[Config](definition, m)
 }
 
 // Plugin is one configured key-auth instance. It holds no per-request
@@ -89,13 +80,7 @@ type keyName struct {
 }
 
 // New creates an instance from a validated configuration.
-func New(config map[string]any) (any, error) {
-	c, err := ParseConfig(config)
-	if err != nil {
-		return nil, err
-	}
-	return NewPlugin(c), nil
-}
+func New(config map[string]any) (any, error) { return definition.New(config) }
 
 // NewPlugin creates an instance from a parsed configuration.
 func NewPlugin(c Config) *Plugin {

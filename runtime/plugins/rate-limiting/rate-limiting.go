@@ -18,7 +18,6 @@ import (
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
-	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 )
 
 // Name, Priority and Version of the plugin, as Kong reports them.
@@ -28,16 +27,22 @@ const (
 	Version  = "3.9.0"
 )
 
-func init() {
-	plugin.Register(&plugin.Definition{
-		Name:     Name,
-		Version:  Version,
-		Priority: Priority,
-		Phases:   []hostabi.Phase{hostabi.PhaseAccess},
-		Schema:   Schema(),
-		New:      New,
-	})
-}
+// definition is the plugin as registered; its schema is the one every
+// configuration is decoded against.
+var definition = plugin.Typed(&plugin.Definition{
+	Name:     Name,
+	Version:  Version,
+	Priority: Priority,
+	Phases:   []hostabi.Phase{hostabi.PhaseAccess},
+	Schema:   Schema(),
+}, func(c Config) (any, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	return NewPlugin(c)
+})
+
+func init() { plugin.Register(definition) }
 
 // Period is a rate-limiting window.
 type Period int
@@ -86,51 +91,57 @@ const (
 	headerRetryAfter         = "Retry-After"
 )
 
-// Config is the plugin's validated configuration.
+// Config is the plugin's validated configuration, decoded from the
+// schema's fields (defaults included) by plugin.Decode.
 type Config struct {
 	// Limits per period; 0 means no limit for that period.
-	Limits [numPeriods]float64
+	Second float64 `config:"second"`
+	Minute float64 `config:"minute"`
+	Hour   float64 `config:"hour"`
+	Day    float64 `config:"day"`
+	Month  float64 `config:"month"`
+	Year   float64 `config:"year"`
 	// LimitBy is consumer, credential, ip, service, header or path.
-	LimitBy    string
-	HeaderName string
-	Path       string
+	LimitBy    string `config:"limit_by"`
+	HeaderName string `config:"header_name"`
+	Path       string `config:"path"`
 	// Policy is local, cluster or redis; only local is available.
-	Policy            string
-	FaultTolerant     bool
-	HideClientHeaders bool
+	Policy            string `config:"policy"`
+	FaultTolerant     bool   `config:"fault_tolerant"`
+	HideClientHeaders bool   `config:"hide_client_headers"`
 	// ErrorCode is the status of rejected requests; one outside 100-599
 	// makes rejections fail with an error (a 500), as in Kong.
-	ErrorCode    float64
-	ErrorMessage string
-	SyncRate     float64
+	ErrorCode    float64 `config:"error_code"`
+	ErrorMessage string  `config:"error_message"`
+	SyncRate     float64 `config:"sync_rate"`
 }
 
-// ParseConfig reads a configuration map as the store delivers it
-// (validated, defaults filled). Values of the wrong type are an error.
+// Limits returns the limits by period; 0 means no limit for that period.
+func (c *Config) Limits() [numPeriods]float64 {
+	return [numPeriods]float64{c.Second, c.Minute, c.Hour, c.Day, c.Month, c.Year}
+}
+
+// ParseConfig decodes a configuration map; fields it leaves out take the
+// schema's defaults. Values of the wrong type, and limits that are not
+// positive numbers, are an error.
 func ParseConfig(m map[string]any) (Config, error) {
-	c := Config{LimitBy: "consumer", Policy: "local", FaultTolerant: true, ErrorCode: 429,
-		ErrorMessage: "API rate limit exceeded", SyncRate: -1}
-	r := pluginkit.NewConf(Name, m)
-	for p := Second; p < numPeriods; p++ {
-		var v float64
-		if r.Number(p.String(), &v) {
-			if !(v > 0) || math.IsInf(v, 0) {
-				r.Fail(p.String(), "value must be greater than 0")
-				continue
-			}
-			c.Limits[p] = v
+	c, err := plugin.DecodeAs[Config](definition, m)
+	if err != nil {
+		return c, err
+	}
+	return c, c.check()
+}
+
+// check refuses limits that are not positive finite numbers, for
+// configurations the store did not validate.
+func (c *Config) check() error {
+	var errs []error
+	for p, v := range c.Limits() {
+		if v != 0 && (!(v > 0) || math.IsInf(v, 0)) {
+			errs = append(errs, fmt.Errorf("%s: %s: value must be greater than 0", Name, Period(p)))
 		}
 	}
-	r.String("limit_by", &c.LimitBy)
-	r.String("header_name", &c.HeaderName)
-	r.String("path", &c.Path)
-	r.String("policy", &c.Policy)
-	r.Bool("fault_tolerant", &c.FaultTolerant)
-	r.Bool("hide_client_headers", &c.HideClientHeaders)
-	r.Number("error_code", &c.ErrorCode)
-	r.String("error_message", &c.ErrorMessage)
-	r.Number("sync_rate", &c.SyncRate)
-	return c, r.Err()
+	return errors.Join(errs...)
 }
 
 // Plugin is one configured rate-limiting instance. It holds the counters
@@ -138,6 +149,8 @@ func ParseConfig(m map[string]any) (Config, error) {
 type Plugin struct {
 	conf    Config
 	periods []Period // configured periods, shortest first
+	// limits are the configured limits by period (0: none).
+	limits [numPeriods]float64
 	// limitText is each limit as sent in headers.
 	limitText [numPeriods]string
 	now       func() time.Time
@@ -168,13 +181,7 @@ type counters struct {
 }
 
 // New creates an instance from a validated configuration.
-func New(config map[string]any) (any, error) {
-	c, err := ParseConfig(config)
-	if err != nil {
-		return nil, err
-	}
-	return NewPlugin(c)
-}
+func New(config map[string]any) (any, error) { return definition.New(config) }
 
 // NewPlugin creates an instance from a parsed configuration. Policies
 // other than "local" are refused.
@@ -184,11 +191,11 @@ func NewPlugin(c Config) (*Plugin, error) {
 	default:
 		return nil, fmt.Errorf("policy '%s' is not available yet", c.Policy)
 	}
-	p := &Plugin{conf: c, now: time.Now, sweepEvery: 3600}
+	p := &Plugin{conf: c, limits: c.Limits(), now: time.Now, sweepEvery: 3600}
 	for per := Second; per < numPeriods; per++ {
-		if c.Limits[per] > 0 {
+		if p.limits[per] > 0 {
 			p.periods = append(p.periods, per)
-			p.limitText[per] = formatNumber(c.Limits[per])
+			p.limitText[per] = formatNumber(p.limits[per])
 		}
 	}
 	if len(p.periods) == 0 {
@@ -308,7 +315,7 @@ func (p *Plugin) take(id string, now int64) usage {
 			c.start[per], c.count[per] = u.starts[per], 0
 		}
 		u.count[per] = c.count[per]
-		if u.stop < 0 && p.conf.Limits[per]-float64(c.count[per]) <= 0 {
+		if u.stop < 0 && p.limits[per]-float64(c.count[per]) <= 0 {
 			u.stop = per
 		}
 	}
@@ -379,7 +386,7 @@ func (p *Plugin) Access(k hostabi.Kong) error {
 		chosen := false
 		resp := k.Response()
 		for _, per := range p.periods {
-			lim := p.conf.Limits[per]
+			lim := p.limits[per]
 			rem := lim - float64(u.count[per])
 			if u.stop < 0 || u.stop == per {
 				rem--

@@ -15,7 +15,6 @@ import (
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/ngxargs"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
-	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 )
 
 // Name, Priority and Version of the plugin, as Kong reports them.
@@ -25,60 +24,49 @@ const (
 	Version  = "3.9.0"
 )
 
-func init() {
-	plugin.Register(&plugin.Definition{
-		Name:     Name,
-		Version:  Version,
-		Priority: Priority,
-		Phases:   []hostabi.Phase{hostabi.PhaseAccess},
-		Schema:   Schema(),
-		New:      New,
-	})
-}
+// definition is the plugin as registered; its schema is the one every
+// configuration is decoded against.
+var definition = plugin.Typed(&plugin.Definition{
+	Name:     Name,
+	Version:  Version,
+	Priority: Priority,
+	Phases:   []hostabi.Phase{hostabi.PhaseAccess},
+	Schema:   Schema(),
+}, func(c Config) (any, error) { return NewPlugin(c), nil })
+
+func init() { plugin.Register(definition) }
 
 // Rules is one of the remove, rename, replace, add and append records:
 // "name" or "name:value" entries.
 type Rules struct {
-	Body        []string
-	Headers     []string
-	Querystring []string
+	Body        []string `config:"body"`
+	Headers     []string `config:"headers"`
+	Querystring []string `config:"querystring"`
 }
 
-// Config is the plugin's validated configuration.
+// ReplaceRules is the replace record: rules and the new path.
+type ReplaceRules struct {
+	Rules
+	// URI is replace.uri, "" when unset.
+	URI string `config:"uri"`
+}
+
+// Config is the plugin's validated configuration, decoded from the
+// schema's fields (defaults included) by plugin.Decode.
 type Config struct {
 	// HTTPMethod is "" when unset.
-	HTTPMethod string
-	Remove     Rules
-	Rename     Rules
-	Replace    Rules
-	// ReplaceURI is replace.uri, "" when unset.
-	ReplaceURI string
-	Add        Rules
-	Append     Rules
+	HTTPMethod string       `config:"http_method"`
+	Remove     Rules        `config:"remove"`
+	Rename     Rules        `config:"rename"`
+	Replace    ReplaceRules `config:"replace"`
+	Add        Rules        `config:"add"`
+	Append     Rules        `config:"append"`
 }
 
-// ParseConfig reads a configuration map as the store delivers it
-// (validated, defaults filled). Values of the wrong type are an error.
+// ParseConfig decodes a configuration map; fields it leaves out take the
+// schema's defaults. Values of the wrong type are an error.
 func ParseConfig(m map[string]any) (Config, error) {
-	var c Config
-	r := pluginkit.NewConf(Name, m)
-	r.String("http_method", &c.HTTPMethod)
-	for _, rule := range []struct {
-		name string
-		dst  *Rules
-	}{{"remove", &c.Remove}, {"rename", &c.Rename}, {"replace", &c.Replace}, {"add", &c.Add}, {"append", &c.Append}} {
-		rec, ok := r.Record(rule.name)
-		if !ok {
-			continue
-		}
-		rec.Strings("body", &rule.dst.Body)
-		rec.Strings("headers", &rule.dst.Headers)
-		rec.Strings("querystring", &rule.dst.Querystring)
-		if rule.name == "replace" {
-			rec.String("uri", &c.ReplaceURI)
-		}
-	}
-	return c, r.Err()
+	return plugin.DecodeAs[Config](definition, m)
 }
 
 // pair is one parsed rule entry.
@@ -126,18 +114,12 @@ type Plugin struct {
 }
 
 // New creates an instance from a validated configuration.
-func New(config map[string]any) (any, error) {
-	c, err := ParseConfig(config)
-	if err != nil {
-		return nil, err
-	}
-	return NewPlugin(c), nil
-}
+func New(config map[string]any) (any, error) { return definition.New(config) }
 
 // NewPlugin creates an instance from a parsed configuration.
 func NewPlugin(c Config) *Plugin {
 	p := &Plugin{conf: c, method: strings.ToUpper(c.HTTPMethod),
-		remove: parseRules(c.Remove), rename: parseRules(c.Rename), replace: parseRules(c.Replace),
+		remove: parseRules(c.Remove), rename: parseRules(c.Rename), replace: parseRules(c.Replace.Rules),
 		add: parseRules(c.Add), append: parseRules(c.Append)}
 	for _, r := range []rules{p.remove, p.rename, p.replace, p.add, p.append} {
 		p.hasHeaders = p.hasHeaders || len(r.headers) > 0
@@ -158,12 +140,12 @@ var acceptedMethods = map[string]bool{
 // Access implements hostabi.Accessor. The steps run in Kong's order: uri,
 // method, headers, body, query string.
 func (p *Plugin) Access(k hostabi.Kong) error {
-	if p.conf.ReplaceURI != "" {
-		if !strings.HasPrefix(p.conf.ReplaceURI, "/") {
+	if p.conf.Replace.URI != "" {
+		if !strings.HasPrefix(p.conf.Replace.URI, "/") {
 			// kong.service.request.set_path raises "path must start with /".
-			return fmt.Errorf("request-transformer: replace.uri %q: path must start with /", p.conf.ReplaceURI)
+			return fmt.Errorf("request-transformer: replace.uri %q: path must start with /", p.conf.Replace.URI)
 		}
-		k.ServiceRequest().SetPath(p.conf.ReplaceURI)
+		k.ServiceRequest().SetPath(p.conf.Replace.URI)
 	}
 	var q *args
 	if p.method != "" {
