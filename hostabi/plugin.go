@@ -29,7 +29,9 @@ type BodyFilterer interface {
 type LogPhaser interface{ Log(k Kong) error }
 
 // Closer is implemented by instances that hold resources; Close is called
-// when the configuration that created them retires.
+// when the configuration that created them retires. A provider's factory
+// may implement it too: its Close runs when the node closes, or when a
+// plugin reload replaced the plugin and the last request using it ended.
 type Closer interface{ Close() error }
 
 // WorkerIniter is implemented by a plugin's factory that runs Kong's

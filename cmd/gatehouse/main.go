@@ -125,7 +125,20 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		<-ctx.Done()
+		// SIGHUP reloads the plugins (kong reload): the plugin runtimes
+		// read their folders again; the node logs the outcome.
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	serve:
+		for {
+			select {
+			case <-ctx.Done():
+				break serve
+			case <-hup:
+				node.ReloadPlugins(ctx)
+			}
+		}
 		// SIGTERM or SIGINT: a graceful shutdown bounded by
 		// nginx_main_worker_shutdown_timeout. A second signal kills the
 		// process at once (the default handling is back).

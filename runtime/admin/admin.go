@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/runtime/balancer"
@@ -96,6 +97,25 @@ type Server struct {
 	identifier Identifier
 	authorizer Authorizer
 	allowAll   bool // authorizer is AllowAll: lists need no filtering
+	// plugins is opts.Plugins, replaced by SetPlugins on a plugin reload.
+	plugins atomic.Pointer[map[string]PluginInfo]
+}
+
+// SetPlugins replaces the plugins the node reports as available (`GET /`,
+// `/plugins/enabled`), as a plugin reload changes them.
+func (s *Server) SetPlugins(plugins map[string]PluginInfo) {
+	cp := make(map[string]PluginInfo, len(plugins))
+	for k, v := range plugins {
+		cp[k] = v
+	}
+	s.plugins.Store(&cp)
+}
+
+func (s *Server) availablePlugins() map[string]PluginInfo {
+	if p := s.plugins.Load(); p != nil {
+		return *p
+	}
+	return s.opts.Plugins
 }
 
 // New builds the Admin API on a Fiber app.
@@ -514,7 +534,7 @@ func contentTypeHeaders(raw []byte) int {
 
 func (s *Server) root(c *fiber.Ctx) error {
 	available := map[string]any{}
-	for name, info := range s.opts.Plugins {
+	for name, info := range s.availablePlugins() {
 		available[name] = info
 	}
 	enabled, err := s.pluginsInUse(c)
@@ -668,7 +688,7 @@ func (s *Server) validatePlugin(c *fiber.Ctx) error {
 }
 
 func (s *Server) enabledPlugins(c *fiber.Ctx) error {
-	names := store.SortedKeys(s.opts.Plugins)
+	names := store.SortedKeys(s.availablePlugins())
 	return s.json(c, fiber.StatusOK, map[string]any{"enabled_plugins": names})
 }
 

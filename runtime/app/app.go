@@ -130,6 +130,11 @@ type Node struct {
 	admin   *admin.Server
 	// providers are the plugin runtimes the node closes last.
 	providers []hostabi.Provider
+	// staticPlugins are Options.Plugins and loader Options.SchemaLoader,
+	// what a plugin reload builds the new catalog from besides providers.
+	staticPlugins []*plugin.Definition
+	loader        plugin.SchemaLoader
+	reloadMu      sync.Mutex
 
 	id        string
 	cluster   *postgres.Cluster
@@ -214,7 +219,8 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: log, store: st, catalog: catalog, addrs: map[string][]string{}, id: nodeID(cfg.Prefix)}
+	n := &Node{cfg: cfg, log: log, store: st, catalog: catalog, addrs: map[string][]string{}, id: nodeID(cfg.Prefix),
+		staticPlugins: append([]*plugin.Definition(nil), o.Plugins...), loader: o.SchemaLoader}
 	if cfg.Database == config.DatabasePostgres {
 		// Nodes sharing the database tell each other about changes.
 		backend, _ := st.Backend().(*sqlstore.Backend)
@@ -237,14 +243,9 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 			return nil, fmt.Errorf("declarative_config %s: %w", cfg.DeclarativeConfig, err)
 		}
 	}
-	plugins := map[string]admin.PluginInfo{}
-	for _, name := range catalog.Names() {
-		d, _ := catalog.Get(name)
-		plugins[name] = admin.PluginInfo{Version: d.Version, Priority: d.Priority}
-	}
 	opts := admin.Options{
 		Store: st, Version: Version, NodeID: n.id, Configuration: cfg.Values(),
-		Plugins: plugins, ServerStats: n.serverStats, Logger: log,
+		Plugins: pluginInfo(catalog), ServerStats: n.serverStats, Logger: log,
 		MaxBodySize: adminBodyLimit(cfg), MaxPostArgs: cfg.LuaMaxPostArgs,
 		ExportConfig: func(ctx context.Context) ([]byte, error) { return declarative.Export(ctx, st) },
 		Identifier:   o.AdminIdentifier, Authorizer: o.AdminAuthorizer,

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
 
@@ -33,9 +34,10 @@ func InitWorkers(ctx context.Context, defs []*Definition, log *slog.Logger) []er
 
 // Definitions returns the enabled plugins' definitions, in name order.
 func (c *Catalog) Definitions() []*Definition {
-	out := make([]*Definition, 0, len(c.byName))
-	for _, n := range c.Names() {
-		out = append(out, c.byName[n])
+	st := c.load()
+	out := make([]*Definition, 0, len(st.byName))
+	for _, n := range store.SortedKeys(st.byName) {
+		out = append(out, st.byName[n])
 	}
 	return out
 }
@@ -47,16 +49,17 @@ func (c *Catalog) Definitions() []*Definition {
 // plugin's error or panic is logged with its name and returned among the
 // faults; the others still run.
 func (c *Catalog) Configure(ctx context.Context, entities []map[string]any, log *slog.Logger) []error {
+	st := c.load()
 	byName := map[string][]map[string]any{}
 	for _, e := range entities {
 		name, _ := e["name"].(string)
-		if d, ok := c.byName[name]; ok && d.Configure != nil {
+		if d, ok := st.byName[name]; ok && d.Configure != nil {
 			byName[name] = append(byName[name], e)
 		}
 	}
 	var faults []error
-	for _, n := range c.Names() {
-		d := c.byName[n]
+	for _, n := range store.SortedKeys(st.byName) {
+		d := st.byName[n]
 		if d.Configure == nil {
 			continue
 		}

@@ -16,8 +16,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/store"
@@ -216,10 +216,26 @@ func LinkedEntities() []*store.Entity {
 	return out
 }
 
-// Catalog is the set of plugins enabled on a node.
+// Catalog is the set of plugins enabled on a node; the zero Catalog
+// enables none. It is safe for
+// concurrent use: Replace swaps the whole set at once (a provider reload)
+// while requests, the store and the snapshot builder read it.
 type Catalog struct {
+	state atomic.Pointer[catalogState]
+}
+
+// catalogState is one immutable generation of a catalog.
+type catalogState struct {
 	byName   map[string]*Definition
 	entities []*store.Entity
+}
+
+// load returns the current generation; a zero Catalog enables nothing.
+func (c *Catalog) load() *catalogState {
+	if st := c.state.Load(); st != nil {
+		return st
+	}
+	return &catalogState{}
 }
 
 // NewCatalog enables the plugins a `plugins` setting names: "bundled" for
@@ -241,7 +257,7 @@ func NewCatalog(names []string, extra ...*Definition) (*Catalog, error) {
 	for _, d := range extra {
 		known[d.Name] = d
 	}
-	c := &Catalog{byName: map[string]*Definition{}}
+	c := &catalogState{byName: map[string]*Definition{}}
 	owners := map[string]bool{}
 	for _, n := range names {
 		switch n {
@@ -266,7 +282,7 @@ func NewCatalog(names []string, extra ...*Definition) (*Catalog, error) {
 		}
 		c.byName[n] = d
 	}
-	for _, n := range c.Names() {
+	for _, n := range store.SortedKeys(c.byName) {
 		c.entities = append(c.entities, c.byName[n].Entities...)
 	}
 	for _, n := range store.SortedKeys(owners) {
@@ -275,12 +291,14 @@ func NewCatalog(names []string, extra ...*Definition) (*Catalog, error) {
 	if err := checkEntities("catalog", c.entities); err != nil {
 		return nil, err
 	}
-	return c, nil
+	cat := &Catalog{}
+	cat.state.Store(c)
+	return cat, nil
 }
 
 // PluginSchema implements store.PluginCatalog.
 func (c *Catalog) PluginSchema(name string) (*store.PluginSchema, bool) {
-	d, ok := c.byName[name]
+	d, ok := c.load().byName[name]
 	if !ok {
 		return nil, false
 	}
@@ -289,30 +307,27 @@ func (c *Catalog) PluginSchema(name string) (*store.PluginSchema, bool) {
 
 // Entities implements store.EntityCatalog: the entities of the enabled
 // plugins and entity owners.
-func (c *Catalog) Entities() []*store.Entity { return append([]*store.Entity(nil), c.entities...) }
+func (c *Catalog) Entities() []*store.Entity {
+	return append([]*store.Entity(nil), c.load().entities...)
+}
 
 // Get returns an enabled plugin's definition.
 func (c *Catalog) Get(name string) (*Definition, bool) {
-	d, ok := c.byName[name]
+	d, ok := c.load().byName[name]
 	return d, ok
 }
 
 // Names returns the enabled plugin names, sorted.
 func (c *Catalog) Names() []string {
-	out := make([]string, 0, len(c.byName))
-	for n := range c.byName {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return store.SortedKeys(c.load().byName)
 }
 
 // Close calls Close of every enabled plugin that has one and returns the
 // errors joined.
 func (c *Catalog) Close() error {
 	var errs []error
-	for _, n := range c.Names() {
-		if d := c.byName[n]; d.Close != nil {
+	for _, d := range c.Definitions() {
+		if n := d.Name; d.Close != nil {
 			if err := d.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("plugin %s: %w", n, err))
 			}

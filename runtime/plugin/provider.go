@@ -49,8 +49,9 @@ var _ SchemaLoader = JSONSchemaLoader{}
 
 // FromProvider asks a provider for its plugins and turns each into a
 // Definition: the schema and the entity schemas read by loader, the
-// factory's New (and Validate, InitWorker and Configure, when it
-// implements hostabi.Validator, WorkerIniter and Configurer) wired in. A
+// factory's New (and Validate, InitWorker, Configure and Close, when it
+// implements hostabi.Validator, WorkerIniter, Configurer and Closer)
+// wired in. A
 // nil loader is JSONSchemaLoader. The definitions are enabled like any
 // other through NewCatalog.
 func FromProvider(p hostabi.Provider, loader SchemaLoader) ([]*Definition, error) {
@@ -98,6 +99,9 @@ func FromData(pp hostabi.ProvidedPlugin, loader SchemaLoader) (*Definition, erro
 	}
 	if c, ok := pp.Factory.(hostabi.Configurer); ok {
 		d.Configure = c.Configure
+	}
+	if c, ok := pp.Factory.(hostabi.Closer); ok {
+		d.Close = c.Close
 	}
 	for _, ed := range hd.Entities {
 		e, err := EntityFromData(ed, loader)

@@ -70,6 +70,25 @@ type Snapshot struct {
 	retired atomic.Bool
 	closeMu sync.Once
 	log     *slog.Logger
+
+	hooksMu sync.Mutex
+	closed  bool
+	hooks   []func()
+}
+
+// AfterClose runs f once the snapshot has closed: retired, and released by
+// every request that pinned it. It runs f at once when that already
+// happened. A plugin reload closes the definitions it replaced this way,
+// after the last request that could still call them.
+func (s *Snapshot) AfterClose(f func()) {
+	s.hooksMu.Lock()
+	if !s.closed {
+		s.hooks = append(s.hooks, f)
+		s.hooksMu.Unlock()
+		return
+	}
+	s.hooksMu.Unlock()
+	f()
 }
 
 // Acquire pins the snapshot for a request; Release must follow.
@@ -127,6 +146,14 @@ func (s *Snapshot) close() {
 		closeInstances(owned, s.log)
 		for _, b := range s.Upstreams {
 			b.Close()
+		}
+		s.hooksMu.Lock()
+		s.closed = true
+		hooks := s.hooks
+		s.hooks = nil
+		s.hooksMu.Unlock()
+		for _, f := range hooks {
+			f()
 		}
 	})
 }
@@ -473,7 +500,7 @@ func (b *Builder) build(ctx context.Context) (_ *Snapshot, err error) {
 			continue
 		}
 		active = append(active, p)
-		fp := fingerprint(p)
+		fp := b.fingerprint(p)
 		if old := prev[str(p, "id")]; old != nil && old.Fingerprint == fp {
 			instances = append(instances, old)
 			continue
@@ -505,11 +532,17 @@ func (b *Builder) build(ctx context.Context) (_ *Snapshot, err error) {
 	return snap, nil
 }
 
-// fingerprint identifies a plugin entity's content: its canonical JSON
-// (encoding/json sorts map keys).
-func fingerprint(p map[string]any) string {
-	b, _ := json.Marshal(p)
-	return string(b)
+// fingerprint identifies a plugin entity's content, its canonical JSON
+// (encoding/json sorts map keys), and the definition that serves it: an
+// instance is carried over only when neither changed, so a plugin
+// reloaded by its provider gets new instances.
+func (b *Builder) fingerprint(p map[string]any) string {
+	data, _ := json.Marshal(p)
+	var def *plugin.Definition
+	if b.catalog != nil {
+		def, _ = b.catalog.Get(str(p, "name"))
+	}
+	return fmt.Sprintf("%p ", def) + string(data)
 }
 
 func (b *Builder) instance(p map[string]any) (*chain.Instance, error) {
