@@ -286,3 +286,62 @@ func TestTruncatedBody(t *testing.T) {
 		t.Fatalf("%d services stored, want 1", n)
 	}
 }
+
+// TestBodyAfterHeadPause: a client that sends the head, pauses, and then
+// the body (chunked or with a Content-Length), as curl does with
+// `Expect`-less uploads over a slow link, gets its entity stored, and
+// concurrent clients doing the same on other connections each get their
+// own body: the connection's read buffer is never handed to another
+// connection while a handler still reads the body from it.
+func TestBodyAfterHeadPause(t *testing.T) {
+	node := startNode(t, nil)
+	const clients = 8
+	errs := make(chan error, clients)
+	for i := 0; i < clients; i++ {
+		go func(i int) {
+			errs <- func() error {
+				conn, err := net.Dial("tcp", node.Addr("admin"))
+				if err != nil {
+					return err
+				}
+				defer conn.Close()
+				conn.SetDeadline(time.Now().Add(10 * time.Second))
+				body := fmt.Sprintf(`{"name":"paused-%d","host":"h%d"}`, i, i)
+				var head, rest string
+				if i%2 == 0 {
+					head = "POST /services HTTP/1.1\r\nHost: admin\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+					rest = fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(body), body)
+				} else {
+					head = fmt.Sprintf("POST /services HTTP/1.1\r\nHost: admin\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+					rest = body
+				}
+				if _, err := io.WriteString(conn, head); err != nil {
+					return err
+				}
+				time.Sleep(100 * time.Millisecond)
+				if _, err := io.WriteString(conn, rest); err != nil {
+					return err
+				}
+				res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+				if err != nil {
+					return fmt.Errorf("client %d: %w", i, err)
+				}
+				defer res.Body.Close()
+				raw, _ := io.ReadAll(res.Body)
+				if res.StatusCode != 201 || !strings.Contains(string(raw), fmt.Sprintf(`"name":"paused-%d"`, i)) {
+					return fmt.Errorf("client %d: %d %s", i, res.StatusCode, raw)
+				}
+				return nil
+			}()
+		}(i)
+	}
+	for i := 0; i < clients; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	c := &client{t: t, base: "http://" + node.Addr("admin")}
+	if n := len(c.get("/services").get("data").([]any)); n != clients {
+		t.Fatalf("%d services stored, want %d", n, clients)
+	}
+}

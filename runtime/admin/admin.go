@@ -150,13 +150,18 @@ func New(opts Options) *Server {
 		ErrorHandler: s.handleFiberError,
 		// Bodies are read by readBody, which enforces the limit with a
 		// 413 and reads the body into memory of its own; fasthttp keeps
-		// at most a small prefetch buffer per connection, and gives its
-		// buffers back between requests (ReduceMemoryUsage). Multipart
+		// at most a small prefetch buffer per connection. Multipart
 		// bodies are parsed by reqbody from the raw body.
+		//
+		// Not ReduceMemoryUsage: with a streamed body, fasthttp 1.51
+		// gives the connection's read buffer back to its pool as soon as
+		// it holds no unread bytes (the head arrived, the body not yet),
+		// and the handler then reads the body from a buffer another
+		// connection may be using (fixed upstream in fasthttp 1.56).
+		// TestBodyAfterHeadPause holds this.
 		BodyLimit:                    int(opts.MaxBodySize),
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
-		ReduceMemoryUsage:            true,
 		ReadTimeout:                  60 * time.Second,
 	})
 	s.routes()
