@@ -1,13 +1,16 @@
 package proxy_test
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -110,4 +113,57 @@ func TestConcurrentBodies(t *testing.T) {
 		t.Fatalf("node no longer serves: %d", r.status)
 	}
 	t.Logf("%v", time.Since(start))
+}
+
+// TestBodyAfterHeadPause: clients on raw connections send the head, pause,
+// then the body (chunked or with a Content-Length), in parallel; each
+// upstream request carries exactly its own body.
+func TestBodyAfterHeadPause(t *testing.T) {
+	up := digestUpstream(t)
+	nd := startNode(t, nil)
+	nd.configure("POST", "/services", "name=digest", "url=http://"+up.addr)
+	nd.configure("POST", "/services/digest/routes", "paths=/digest")
+	const clients = 8
+	errs := make(chan error, clients)
+	addr := strings.TrimPrefix(nd.proxy, "http://")
+	for i := 0; i < clients; i++ {
+		go func(i int) {
+			errs <- func() error {
+				conn, err := net.Dial("tcp", addr)
+				if err != nil {
+					return err
+				}
+				defer conn.Close()
+				conn.SetDeadline(time.Now().Add(10 * time.Second))
+				body := strings.Repeat(fmt.Sprintf("client %d ", i), 50+i)
+				var head, rest string
+				if i%2 == 0 {
+					head = "POST /digest HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n"
+					rest = fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(body), body)
+				} else {
+					head = fmt.Sprintf("POST /digest HTTP/1.1\r\nHost: gw\r\nContent-Length: %d\r\n\r\n", len(body))
+					rest = body
+				}
+				io.WriteString(conn, head)
+				time.Sleep(100 * time.Millisecond)
+				io.WriteString(conn, rest)
+				res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+				if err != nil {
+					return fmt.Errorf("client %d: %w", i, err)
+				}
+				defer res.Body.Close()
+				raw, _ := io.ReadAll(res.Body)
+				sum := sha256.Sum256([]byte(body))
+				if res.StatusCode != 200 || string(raw) != hex.EncodeToString(sum[:]) {
+					return fmt.Errorf("client %d: %d %s (received %s bytes of %d)", i, res.StatusCode, raw, res.Header.Get("X-Received"), len(body))
+				}
+				return nil
+			}()
+		}(i)
+	}
+	for i := 0; i < clients; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }
