@@ -29,6 +29,10 @@ type Instance struct {
 	// Fingerprint identifies the entity content the instance was made
 	// from; a rebuild reuses the instance while it is unchanged.
 	Fingerprint string
+	// RunsBefore and RunsAfter are the entity's `ordering` for the access
+	// phase (Kong's dynamic plugin ordering): plugin names this instance
+	// runs before, and after, whatever their priorities.
+	RunsBefore, RunsAfter []string
 
 	rewrite  hostabi.Rewriter
 	access   hostabi.Accessor
@@ -120,6 +124,10 @@ func (s *slot) pick(route, service, consumer string) *Instance {
 // Index holds every enabled plugin instance of a configuration snapshot.
 type Index struct {
 	slots []*slot // by priority, highest first; ties by name
+	// slotOf finds a slot by plugin name; ordered is set when some
+	// instance carries an ordering, so Access may reorder.
+	slotOf  map[string]int
+	ordered bool
 	// globalRewrite lists global instances with a rewrite phase, in order.
 	globalRewrite []*Instance
 	all           []*Instance
@@ -176,6 +184,9 @@ func NewIndex(instances []*Instance) (*Index, error) {
 		if c != "" {
 			s.consumerScoped = true
 		}
+		if len(in.RunsBefore)+len(in.RunsAfter) > 0 {
+			ix.ordered = true
+		}
 	}
 	for _, s := range byName {
 		ix.slots = append(ix.slots, s)
@@ -187,6 +198,10 @@ func NewIndex(instances []*Instance) (*Index, error) {
 		return ix.slots[i].name < ix.slots[j].name
 	})
 	sort.SliceStable(ix.globalRewrite, func(i, j int) bool { return ix.globalRewrite[i].Priority > ix.globalRewrite[j].Priority })
+	ix.slotOf = make(map[string]int, len(ix.slots))
+	for i, s := range ix.slots {
+		ix.slotOf[s.name] = i
+	}
 	return ix, nil
 }
 
@@ -325,8 +340,22 @@ func (ix *Index) Rewrite(k hostabi.Kong, exited func() bool) *Fault {
 // (consumer() is asked again after each plugin, so authentication plugins
 // bring consumer-scoped plugins into play). It records every instance that
 // applies in plan, and stops at an exit.
+//
+// When the instances that apply carry an `ordering`, the access phase runs
+// in the order it asks for (see accessOrder); the later phases keep the
+// priority order, as in Kong.
 func (ix *Index) Access(k hostabi.Kong, sc Scope, consumer func() string, exited func() bool, plan *Plan) *Fault {
-	for _, s := range ix.slots {
+	if ix.ordered {
+		if order := ix.accessOrder(sc, consumer()); order != nil {
+			defer plan.byPriority(ix)
+			return ix.access(order, k, sc, consumer, exited, plan)
+		}
+	}
+	return ix.access(ix.slots, k, sc, consumer, exited, plan)
+}
+
+func (ix *Index) access(slots []*slot, k hostabi.Kong, sc Scope, consumer func() string, exited func() bool, plan *Plan) *Fault {
+	for _, s := range slots {
 		in := s.pick(sc.RouteID, sc.ServiceID, consumer())
 		if in == nil || !appliesTo(in, sc.Protocol) {
 			continue
@@ -343,6 +372,77 @@ func (ix *Index) Access(k hostabi.Kong, sc Scope, consumer func() string, exited
 		}
 	}
 	return nil
+}
+
+// accessOrder returns the slots in the order the access phase runs them
+// when an instance that applies at the start of the phase carries an
+// ordering, or nil when none does. It follows Kong's default ("legacy")
+// algorithm: each rule is an edge, "A runs before B" and "B runs after A"
+// alike making B depend on A; the walk visits plugins from the highest
+// priority down and places each one's dependencies, recursively, right
+// before it. A cycle is broken where the walk finds it. Rules naming
+// plugins not configured are ignored; so are rules of consumer-scoped
+// instances, which apply only once the consumer is known (each slot is
+// picked again with the consumer of its turn).
+func (ix *Index) accessOrder(sc Scope, consumer string) []*slot {
+	var deps map[int][]int
+	for i, s := range ix.slots {
+		in := s.pick(sc.RouteID, sc.ServiceID, consumer)
+		if in == nil || !appliesTo(in, sc.Protocol) {
+			continue
+		}
+		for _, name := range in.RunsBefore {
+			if j, ok := ix.slotOf[name]; ok && j != i {
+				if deps == nil {
+					deps = map[int][]int{}
+				}
+				deps[j] = append(deps[j], i)
+			}
+		}
+		for _, name := range in.RunsAfter {
+			if j, ok := ix.slotOf[name]; ok && j != i {
+				if deps == nil {
+					deps = map[int][]int{}
+				}
+				deps[i] = append(deps[i], j)
+			}
+		}
+	}
+	if deps == nil {
+		return nil
+	}
+	for _, d := range deps {
+		sort.Ints(d) // by priority: slots are in priority order
+	}
+	const (
+		unseen = iota
+		visiting
+		placed
+	)
+	state := make([]uint8, len(ix.slots))
+	order := make([]*slot, 0, len(ix.slots))
+	var visit func(i int)
+	visit = func(i int) {
+		if state[i] != unseen {
+			return // placed, or a cycle: broken here
+		}
+		state[i] = visiting
+		for _, d := range deps[i] {
+			visit(d)
+		}
+		state[i] = placed
+		order = append(order, ix.slots[i])
+	}
+	for i := range ix.slots {
+		visit(i)
+	}
+	return order
+}
+
+// byPriority puts the instances the access phase recorded back in
+// priority order, the order of the later phases.
+func (p *Plan) byPriority(ix *Index) {
+	sort.SliceStable(p.ran, func(i, j int) bool { return ix.slotOf[p.ran[i].Name] < ix.slotOf[p.ran[j].Name] })
 }
 
 func appliesTo(in *Instance, protocol string) bool {

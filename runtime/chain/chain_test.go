@@ -2,6 +2,7 @@ package chain_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/hostabi"
@@ -159,5 +160,74 @@ func BenchmarkAccess3Noop(b *testing.B) {
 		if f := ix.Access(nil, sc, consumer, exited, &plan); f != nil {
 			b.Fatal(f)
 		}
+	}
+}
+
+// TestDynamicOrdering: an instance's `ordering` changes the access phase's
+// order as Kong's default (legacy) algorithm does, the later phases keep
+// the priority order, and rules naming absent plugins, cycles and
+// consumer-scoped instances do not break the chain.
+func TestDynamicOrdering(t *testing.T) {
+	type spec struct {
+		name          string
+		prio          int
+		consumer      string
+		before, after []string
+	}
+	cases := []struct {
+		name      string
+		specs     []spec
+		consumer  string
+		want      string // access order
+		wantLater string // log phase order
+	}{
+		{"priority order without rules",
+			[]spec{{name: "a", prio: 3}, {name: "b", prio: 2}, {name: "c", prio: 1}}, "", "a b c", "a b c"},
+		{"before moves the low-priority plugin ahead",
+			[]spec{{name: "a", prio: 3}, {name: "b", prio: 2}, {name: "c", prio: 1, before: []string{"a"}}}, "", "c a b", "a b c"},
+		{"after moves the high-priority plugin behind",
+			[]spec{{name: "a", prio: 3, after: []string{"c"}}, {name: "b", prio: 2}, {name: "c", prio: 1}}, "", "c a b", "a b c"},
+		{"a dependency chain is placed before its dependant",
+			[]spec{{name: "a", prio: 4, after: []string{"c"}}, {name: "b", prio: 3}, {name: "c", prio: 2, after: []string{"d"}}, {name: "d", prio: 1}}, "", "d c a b", "a b c d"},
+		{"rules naming absent plugins are ignored",
+			[]spec{{name: "a", prio: 2, after: []string{"nobody"}}, {name: "b", prio: 1, before: []string{"ghost"}}}, "", "a b", "a b"},
+		{"a cycle is broken where the walk finds it",
+			[]spec{{name: "a", prio: 3, after: []string{"b"}}, {name: "b", prio: 2, after: []string{"a"}}, {name: "c", prio: 1}}, "", "b a c", "a b c"},
+		{"a consumer-scoped instance's rules apply only when picked at the start",
+			[]spec{{name: "a", prio: 3}, {name: "b", prio: 2}, {name: "c", prio: 1, consumer: "C", before: []string{"a"}}}, "C", "c a b", "a b c"},
+		{"consumer-scoped rules are ignored when the consumer comes later",
+			[]spec{{name: "auth", prio: 3}, {name: "b", prio: 2}, {name: "c", prio: 1, consumer: "C", before: []string{"b"}}}, "", "auth b c", "auth b c"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var log []string
+			consumer := c.consumer
+			var list []*chain.Instance
+			for i, s := range c.specs {
+				r := &recorder{name: s.name, log: &log}
+				if s.name == "auth" {
+					r.do = func() error { consumer = "C"; return nil }
+				}
+				in := inst(string(rune('0'+i)), s.name, s.prio, "", "", s.consumer, r)
+				in.RunsBefore, in.RunsAfter = s.before, s.after
+				list = append(list, in)
+			}
+			ix, err := chain.NewIndex(list)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var plan chain.Plan
+			if f := ix.Access(nil, chain.Scope{}, func() string { return consumer }, func() bool { return false }, &plan); f != nil {
+				t.Fatal(f)
+			}
+			if got := strings.Join(log, " "); got != c.want {
+				t.Errorf("access ran %q, want %q", got, c.want)
+			}
+			log = nil
+			plan.Run(hostabi.PhaseLog, nil, func() bool { return false })
+			if got := strings.TrimSpace(strings.ReplaceAll(strings.Join(log, " "), "log:", "")); got != c.wantLater {
+				t.Errorf("log phase ran %q, want %q", got, c.wantLater)
+			}
+		})
 	}
 }

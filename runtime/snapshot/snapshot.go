@@ -569,8 +569,26 @@ func (b *Builder) instance(p map[string]any) (*chain.Instance, error) {
 	}
 	in := &chain.Instance{ID: str(p, "id"), Name: name, Priority: def.Priority, Plugin: impl, Protocols: protocols,
 		RouteID: fid(p, "route"), ServiceID: fid(p, "service"), ConsumerID: fid(p, "consumer")}
+	if ord, ok := p["ordering"].(map[string]any); ok {
+		in.RunsBefore = accessNames(ord["before"])
+		in.RunsAfter = accessNames(ord["after"])
+	}
 	in.Bind()
 	return in, nil
+}
+
+// accessNames reads the access-phase list of one side of a plugin's
+// `ordering` ({"access": ["name", ...]}).
+func accessNames(side any) []string {
+	m, _ := side.(map[string]any)
+	list, _ := m["access"].([]any)
+	var out []string
+	for _, x := range list {
+		if name, ok := x.(string); ok {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // Describe renders a short summary for logs.
