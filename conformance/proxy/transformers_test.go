@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -74,5 +76,63 @@ func TestResponseTransformer(t *testing.T) {
 	json.NewDecoder(res.Body).Decode(&body)
 	if res.StatusCode != 400 || body["name"] != "schema violation" {
 		t.Fatalf("bad json_types: %d %v", res.StatusCode, body)
+	}
+}
+
+// TestCorrelationID over real HTTP: the tracker generator reads the
+// connection as nginx variables describe it (server address and port,
+// connection serial, requests on the connection), so two requests on one
+// keep-alive connection share the serial and count 1 and 2, and a new
+// connection gets another serial; the id reaches the upstream and, with
+// echo_downstream, the client; a client's own id is kept.
+func TestCorrelationID(t *testing.T) {
+	up := startUpstream(t, "cid", nil)
+	nd := startNode(t, nil)
+	nd.configure("POST", "/services", "name=cid", "url=http://"+up.addr)
+	nd.configure("POST", "/services/cid/routes", "paths=/cid")
+	nd.configure("POST", "/services/cid/plugins", "name=correlation-id", "config.generator=tracker",
+		"config.echo_downstream=true", "config.header_name=X-Trace")
+	port := nd.proxy[strings.LastIndexByte(nd.proxy, ':')+1:]
+	tracker := regexp.MustCompile(`^127\.0\.0\.1-` + port + `-[0-9]+-([0-9]+)-([0-9]+)-[0-9]+\.[0-9]{3}$`)
+	get := func(c *http.Client, id string) (echoed, upstream string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", nd.proxy+"/cid", nil)
+		if id != "" {
+			req.Header.Set("X-Trace", id)
+		}
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var e echo
+		json.NewDecoder(res.Body).Decode(&e)
+		return res.Header.Get("X-Trace"), e.header("X-Trace")
+	}
+	var conns []string
+	for i := 0; i < 2; i++ {
+		c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+		for n := 1; n <= 2; n++ {
+			echoed, upstream := get(c, "")
+			m := tracker.FindStringSubmatch(upstream)
+			if m == nil || echoed != upstream {
+				t.Fatalf("connection %d request %d: upstream %q, echoed %q", i, n, upstream, echoed)
+			}
+			if m[2] != strconv.Itoa(n) {
+				t.Errorf("connection %d request %d: connection_requests %s", i, n, m[2])
+			}
+			if n == 1 {
+				conns = append(conns, m[1])
+			} else if m[1] != conns[i] {
+				t.Errorf("connection serial changed on one connection: %s then %s", conns[i], m[1])
+			}
+		}
+		c.CloseIdleConnections()
+	}
+	if conns[0] == conns[1] {
+		t.Errorf("two connections share serial %s", conns[0])
+	}
+	if echoed, upstream := get(http.DefaultClient, "mine"); echoed != "mine" || upstream != "mine" {
+		t.Errorf("client id: upstream %q, echoed %q", upstream, echoed)
 	}
 }

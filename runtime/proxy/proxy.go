@@ -148,6 +148,9 @@ type state struct {
 	scheme     string
 	path       string
 	localPort  int
+	localIP    net.IP
+	connID     uint64
+	connReqs   uint64
 	remoteIP   string
 	remotePort int
 	clientIP   string
@@ -348,9 +351,12 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 	if fctx.IsTLS() {
 		st.scheme = "https"
 	}
+	st.localIP = nil
 	if a, ok := fctx.LocalAddr().(*net.TCPAddr); ok {
-		st.localPort = a.Port
+		st.localPort, st.localIP = a.Port, a.IP
 	}
+	// What ngx.var serves, kept for the log phase's detached copy.
+	st.connID, st.connReqs = fctx.ConnID(), fctx.ConnRequestNum()
 	srv.clientAddress(st)
 	st.path = string(fctx.Path())
 
