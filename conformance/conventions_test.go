@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/runtime/admin"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle"
 )
@@ -209,6 +210,24 @@ func TestNamedPluginsCatches(t *testing.T) {
 		}
 		if len(got) != c.want {
 			t.Errorf("%q: found %v, want %d findings", c.src, got, c.want)
+		}
+	}
+}
+
+// TestBundledPluginsReportKongsVersion: as in Kong, every bundled plugin
+// carries the version of the release (kong_meta.version), which is the
+// version `GET /` reports.
+func TestBundledPluginsReportKongsVersion(t *testing.T) {
+	if plugin.BundledVersion != admin.KongVersion {
+		t.Fatalf("plugin.BundledVersion %s, admin.KongVersion %s", plugin.BundledVersion, admin.KongVersion)
+	}
+	cat, err := plugin.NewCatalog([]string{"bundled"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range cat.Definitions() {
+		if d.Version != admin.KongVersion {
+			t.Errorf("%s reports version %q, want %s", d.Name, d.Version, admin.KongVersion)
 		}
 	}
 }

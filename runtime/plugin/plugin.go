@@ -23,6 +23,12 @@ import (
 	"github.com/gatehouse/gatehouse/store"
 )
 
+// BundledVersion is the version Kong gives each of its bundled plugins
+// (kong_meta.version): the Kong release Gatehouse emulates, which the
+// Admin API reports at `GET /` (conformance checks the two agree). Native
+// plugins that stand for Kong's bundled ones declare it.
+const BundledVersion = "3.9.3"
+
 // Definition is what a plugin registers: the one model of a plugin for
 // every runtime (native Go, Lua, Wasm).
 type Definition struct {

@@ -22,7 +22,7 @@ import (
 const (
 	Name     = "correlation-id"
 	Priority = 100001
-	Version  = "3.9.0"
+	Version  = plugin.BundledVersion
 )
 
 var definition = plugin.Typed(&plugin.Definition{

@@ -21,7 +21,7 @@ import (
 const (
 	Name     = "request-transformer"
 	Priority = 801
-	Version  = "3.9.0"
+	Version  = plugin.BundledVersion
 )
 
 // definition is the plugin as registered; its schema is the one every

@@ -17,7 +17,7 @@ import (
 const (
 	Name     = "response-transformer"
 	Priority = 800
-	Version  = "3.9.0"
+	Version  = plugin.BundledVersion
 )
 
 var definition = plugin.Typed(&plugin.Definition{
