@@ -112,10 +112,11 @@ type Request interface {
 // Request.Var: the connection's local address (server_addr, server_port)
 // and peer (remote_addr, remote_port), the connection's serial number
 // (connection) and the number of requests it carried so far, this one
-// included (connection_requests), the request line's URI (request_uri),
-// its scheme and host as nginx sees them, and Kong's request id.
+// included (connection_requests), the request line (request) and its URI
+// (request_uri), the scheme and host as nginx sees them, and Kong's
+// request id.
 var VarNames = []string{"server_addr", "server_port", "remote_addr", "remote_port", "connection",
-	"connection_requests", "request_uri", "scheme", "host", "request_id"}
+	"connection_requests", "request", "request_uri", "scheme", "host", "request_id"}
 
 // ServiceRequest changes the request Gatehouse sends upstream
 // (kong.service.request).

@@ -102,6 +102,8 @@ func TestSchemaDefaultsMatchStore(t *testing.T) {
 			"consumer": ref(consumer), "config": map[string]any{"add": map[string]any{"headers": []any{"x-a:1"}}}}, nil},
 		{"plugins: response-transformer", "/schemas/plugins/response-transformer", "/plugins", map[string]any{"name": "response-transformer",
 			"service": ref(service), "config": map[string]any{"add": map[string]any{"json": []any{"a:1"}}}}, nil},
+		{"plugins: proxy-cache", "/schemas/plugins/proxy-cache", "/plugins", map[string]any{"name": "proxy-cache",
+			"route": nil, "config": map[string]any{"strategy": "memory", "vary_headers": []any{"Accept"}}}, nil},
 		{"plugins: correlation-id", "/schemas/plugins/correlation-id", "/plugins", map[string]any{"name": "correlation-id",
 			"config": map[string]any{"echo_downstream": true}}, nil},
 	}

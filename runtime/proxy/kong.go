@@ -88,6 +88,9 @@ func (r kRequest) Var(name string) (string, bool) {
 		return strconv.FormatUint(s.connReqs, 10), true
 	case "request_uri":
 		return string(s.fctx.Request.Header.RequestURI()), true
+	case "request":
+		h := &s.fctx.Request.Header
+		return string(h.Method()) + " " + string(h.RequestURI()) + " " + string(h.Protocol()), true
 	case "scheme":
 		return s.scheme, true
 	case "host":

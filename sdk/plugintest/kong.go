@@ -303,11 +303,15 @@ func (r kRequest) Var(name string) (string, bool) {
 		return strconv.Itoa(req.ClientPort), true
 	case "connection", "connection_requests":
 		return "1", true
-	case "request_uri":
+	case "request_uri", "request":
+		uri := req.path()
 		if req.RawQuery != "" {
-			return req.path() + "?" + req.RawQuery, true
+			uri += "?" + req.RawQuery
 		}
-		return req.path(), true
+		if name == "request" {
+			return req.method() + " " + uri + " HTTP/1.1", true
+		}
+		return uri, true
 	case "scheme":
 		return req.scheme(), true
 	case "host":

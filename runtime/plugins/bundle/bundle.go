@@ -13,6 +13,7 @@ import (
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/jwt"                  // jwt (entities only)
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/key-auth"             // key-auth
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/oauth2"               // oauth2 (entities only)
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/proxy-cache"          // proxy-cache
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/rate-limiting"        // rate-limiting
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/request-transformer"  // request-transformer
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/response-transformer" // response-transformer

@@ -294,77 +294,10 @@ func luaToNumber(s string) (float64, bool) {
 // of Content-Type is application/json or application/*+json.
 func isJSON(contentType string) bool {
 	for _, part := range strings.Split(contentType, ",") {
-		typ, sub, ok := parseMediaType(strings.TrimSpace(part))
+		typ, sub, _, ok := pluginkit.ParseMediaType(strings.TrimSpace(part))
 		if ok && typ == "application" && (sub == "json" || strings.HasSuffix(sub, "+json")) {
 			return true
 		}
 	}
 	return false
-}
-
-// parseMediaType reads `type "/" subtype *(";" attribute "=" value)` as
-// Kong's mime_type parser (RFC 2045 tokens, quoted-string values); type
-// and subtype come lower-cased.
-func parseMediaType(s string) (typ, sub string, ok bool) {
-	i := tokenEnd(s, 0)
-	if i == 0 || i >= len(s) || s[i] != '/' {
-		return "", "", false
-	}
-	j := tokenEnd(s, i+1)
-	if j == i+1 {
-		return "", "", false
-	}
-	typ, sub = strings.ToLower(s[:i]), strings.ToLower(s[i+1:j])
-	for p := j; p < len(s); {
-		p = skipSpace(s, p)
-		if p >= len(s) || s[p] != ';' {
-			return "", "", false
-		}
-		p = skipSpace(s, p+1)
-		a := tokenEnd(s, p)
-		if a == p || a >= len(s) || s[a] != '=' {
-			return "", "", false
-		}
-		p = a + 1
-		if p < len(s) && s[p] == '"' {
-			p++
-			for p < len(s) && s[p] != '"' {
-				if s[p] == '\\' {
-					p++
-				} else if s[p] < 0x20 || s[p] == 0x7f {
-					return "", "", false
-				}
-				p++
-			}
-			if p >= len(s) {
-				return "", "", false
-			}
-			p++
-		} else {
-			v := tokenEnd(s, p)
-			if v == p {
-				return "", "", false
-			}
-			p = v
-		}
-	}
-	return typ, sub, true
-}
-
-func tokenEnd(s string, i int) int {
-	for i < len(s) && isTokenChar(s[i]) {
-		i++
-	}
-	return i
-}
-
-func isTokenChar(c byte) bool {
-	return c > 0x20 && c < 0x7f && !strings.ContainsRune(`()<>@,;:\"/[]?={}`, rune(c))
-}
-
-func skipSpace(s string, i int) int {
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
-		i++
-	}
-	return i
 }
