@@ -188,3 +188,74 @@ func TestProxyCacheTTL(t *testing.T) {
 		t.Fatalf("after the refresh: %s", s)
 	}
 }
+
+// TestProxyCacheAdminAPI: Kong's /proxy-cache endpoints over real HTTP —
+// read an entry by key (across configurations and within one), purge it
+// (the next request is a Miss), 404 for unknown keys and plugins, and
+// flush everything.
+func TestProxyCacheAdminAPI(t *testing.T) {
+	up := startUpstream(t, "api", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "body of "+r.URL.Path)
+	})
+	nd := startNode(t, nil)
+	nd.configure("POST", "/services", "name=api", "url=http://"+up.addr)
+	nd.configure("POST", "/services/api/routes", "name=api", "paths=/api")
+	pc := nd.configure("POST", "/routes/api/plugins", "name=proxy-cache", "config.strategy=memory",
+		"config.memory.dictionary_name=kong_core_db_cache")
+	pluginID := pc["id"].(string)
+	admin := func(method, path string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, nd.admin+path, nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var body map[string]any
+		json.NewDecoder(res.Body).Decode(&body)
+		return res.StatusCode, body
+	}
+	first := nd.request("GET", "/api/one", nil, nil)
+	key := first.header.Get("X-Cache-Key")
+	if first.header.Get("X-Cache-Status") != "Miss" || key == "" {
+		t.Fatalf("first request: %v", first.header)
+	}
+	status, entry := admin("GET", "/proxy-cache/"+key)
+	headers, _ := entry["headers"].(map[string]any)
+	if status != 200 || entry["body"] != "body of /one" || entry["status"] != 200.0 || entry["version"] != 1.0 ||
+		headers["content-type"] != "text/plain" {
+		t.Fatalf("GET /proxy-cache/{key}: %d %v", status, entry)
+	}
+	if status, _ := admin("GET", "/proxy-cache/"+pluginID+"/caches/"+key); status != 200 {
+		t.Errorf("GET within the plugin: %d", status)
+	}
+	for _, path := range []string{"/proxy-cache/nokey", "/proxy-cache/" + pluginID + "/caches/nokey",
+		"/proxy-cache/00000000-0000-4000-8000-000000000000/caches/" + key} {
+		if status, body := admin("GET", path); status != 404 || body["message"] != "Not found" {
+			t.Errorf("GET %s: %d %v", path, status, body)
+		}
+	}
+	if status, _ := admin("DELETE", "/proxy-cache/"+key); status != 204 {
+		t.Fatalf("DELETE by key: %d", status)
+	}
+	if status, _ := admin("DELETE", "/proxy-cache/"+key); status != 404 {
+		t.Errorf("DELETE of a purged key: %d", status)
+	}
+	if r := nd.request("GET", "/api/one", nil, nil); r.header.Get("X-Cache-Status") != "Miss" {
+		t.Errorf("after the purge: %s", r.header.Get("X-Cache-Status"))
+	}
+	if status, _ := admin("DELETE", "/proxy-cache/"+pluginID+"/caches/"+key); status != 204 {
+		t.Errorf("DELETE within the plugin: %d", status)
+	}
+	nd.request("GET", "/api/one", nil, nil)
+	nd.request("GET", "/api/two", nil, nil)
+	if status, _ := admin("DELETE", "/proxy-cache"); status != 204 {
+		t.Fatalf("DELETE /proxy-cache: %d", status)
+	}
+	for _, p := range []string{"/api/one", "/api/two"} {
+		if r := nd.request("GET", p, nil, nil); r.header.Get("X-Cache-Status") != "Miss" {
+			t.Errorf("%s after the flush: %s", p, r.header.Get("X-Cache-Status"))
+		}
+	}
+}

@@ -65,6 +65,10 @@ type Definition struct {
 	// called with the plugin's active configurations whenever the
 	// configuration snapshot changes, see Catalog.Configure.
 	Configure func(ctx context.Context, configs []map[string]any) error
+	// Endpoints, when set, returns the HTTP endpoints the plugin serves
+	// on the Admin API or the status listener (Kong's api.lua); the node
+	// calls it once when it starts.
+	Endpoints func(env EndpointEnv) []Endpoint
 
 	validateInstalled bool
 	// decode is set by Typed: the plugin's own config decoding.

@@ -1,6 +1,7 @@
 package proxycache
 
 import (
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -13,13 +14,30 @@ type Entry struct {
 	Status int `json:"status"`
 	// Headers are the response headers the entry replays, as the header
 	// filter saw them.
-	Headers   map[string][]string `json:"headers"`
-	Body      string              `json:"body"`
-	BodyLen   int                 `json:"body_len"`
-	Timestamp int64               `json:"timestamp"`
-	TTL       int64               `json:"ttl"`
-	Version   int                 `json:"version"`
-	ReqBody   string              `json:"req_body"`
+	Headers   StoredHeaders `json:"headers"`
+	Body      string        `json:"body"`
+	BodyLen   int           `json:"body_len"`
+	Timestamp int64         `json:"timestamp"`
+	TTL       int64         `json:"ttl"`
+	Version   int           `json:"version"`
+	ReqBody   string        `json:"req_body"`
+}
+
+// StoredHeaders are a cached response's headers. They render as Kong's
+// do: a header with one value as a string, with several as an array.
+type StoredHeaders map[string][]string
+
+// MarshalJSON implements json.Marshaler.
+func (h StoredHeaders) MarshalJSON() ([]byte, error) {
+	out := make(map[string]any, len(h))
+	for k, vs := range h {
+		if len(vs) == 1 {
+			out[k] = vs[0]
+		} else {
+			out[k] = vs
+		}
+	}
+	return json.Marshal(out)
 }
 
 // cacheVersion is Kong's CACHE_VERSION: entries of another version are

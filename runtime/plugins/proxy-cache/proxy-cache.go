@@ -25,29 +25,30 @@ const (
 )
 
 var definition = plugin.Typed(&plugin.Definition{
-	Name:     Name,
-	Version:  Version,
-	Priority: Priority,
-	Phases:   []hostabi.Phase{hostabi.PhaseAccess, hostabi.PhaseHeaderFilter, hostabi.PhaseBodyFilter},
-	Schema:   Schema(),
+	Name:      Name,
+	Version:   Version,
+	Priority:  Priority,
+	Phases:    []hostabi.Phase{hostabi.PhaseAccess, hostabi.PhaseHeaderFilter, hostabi.PhaseBodyFilter},
+	Schema:    Schema(),
+	Endpoints: endpoints,
 }, func(c Config) (any, error) { return NewPlugin(c), nil })
 
 func init() { plugin.Register(definition) }
 
 // Config is the plugin's validated configuration.
 type Config struct {
-	ResponseCode    []int64      `config:"response_code"`
-	RequestMethod   []string     `config:"request_method"`
-	ContentType     []string     `config:"content_type"`
-	CacheTTL        int64        `config:"cache_ttl"`
-	Strategy        string       `config:"strategy"`
-	CacheControl    bool         `config:"cache_control"`
-	IgnoreURICase   bool         `config:"ignore_uri_case"`
-	StorageTTL      *int64       `config:"storage_ttl"`
-	Memory          MemoryRecord `config:"memory"`
-	VaryQueryParams []string     `config:"vary_query_params"`
-	VaryHeaders     []string     `config:"vary_headers"`
-	ResponseHeaders Headers      `config:"response_headers"`
+	ResponseCode    []int64           `config:"response_code"`
+	RequestMethod   []string          `config:"request_method"`
+	ContentType     []string          `config:"content_type"`
+	CacheTTL        int64             `config:"cache_ttl"`
+	Strategy        string            `config:"strategy"`
+	CacheControl    bool              `config:"cache_control"`
+	IgnoreURICase   bool              `config:"ignore_uri_case"`
+	StorageTTL      *int64            `config:"storage_ttl"`
+	Memory          MemoryRecord      `config:"memory"`
+	VaryQueryParams []string          `config:"vary_query_params"`
+	VaryHeaders     []string          `config:"vary_headers"`
+	ResponseHeaders DiagnosticHeaders `config:"response_headers"`
 }
 
 // MemoryRecord is the memory record.
@@ -55,9 +56,9 @@ type MemoryRecord struct {
 	DictionaryName string `config:"dictionary_name"`
 }
 
-// Headers is the response_headers record: which diagnostic headers go
-// out (all of them when the request carries Kong-Debug).
-type Headers struct {
+// DiagnosticHeaders is the response_headers record: which diagnostic
+// headers go out (all of them when the request carries Kong-Debug).
+type DiagnosticHeaders struct {
 	Age         bool `config:"age"`
 	CacheStatus bool `config:"X-Cache-Status"`
 	CacheKey    bool `config:"X-Cache-Key"`

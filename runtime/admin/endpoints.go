@@ -1,0 +1,56 @@
+package admin
+
+import (
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// pluginEndpoint serves a plugin's endpoint: the authorizer decides the
+// call first (Resource, the method's operation, the first path parameter
+// as the key), then the plugin's net/http handler answers with the path
+// parameters as PathValues.
+func (s *Server) pluginEndpoint(e Endpoint) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		params := c.AllParams()
+		op, ok := operation(c.Method(), len(params) == 0)
+		if !ok {
+			op = OpRead
+		}
+		call := Call{Entity: e.Resource, Operation: op, Method: c.Method(), Path: c.Path()}
+		for _, name := range c.Route().Params {
+			call.Key = params[name]
+			break
+		}
+		ctx := c.UserContext()
+		actor, err := s.identifier.Identify(ctx, RequestInfo{Method: c.Method(), Path: c.Path(), RemoteIP: c.IP(),
+			Header: func(name string) string { return c.Get(name) }})
+		if err != nil {
+			return s.refuse(c, err)
+		}
+		if actor != store.Anonymous {
+			ctx = store.WithActor(ctx, actor)
+		}
+		call.Actor = actor
+		if err := s.authorizer.Authorize(ctx, call); err != nil {
+			return s.refuse(c, err)
+		}
+		ServeHTTP(c, e.Handler)
+		return nil
+	}
+}
+
+// ServeHTTP answers a Fiber call with a net/http handler, the route's
+// parameters set as the request's PathValues.
+func ServeHTTP(c *fiber.Ctx, h http.Handler) {
+	params := c.AllParams()
+	fasthttpadaptor.NewFastHTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range params {
+			r.SetPathValue(k, v)
+		}
+		h.ServeHTTP(w, r)
+	}))(c.Context())
+}
