@@ -21,7 +21,9 @@ func (a *resourceAuthorizer) Authorize(_ context.Context, call admin.Call) error
 	return nil
 }
 
-func (a *resourceAuthorizer) Visible(context.Context, admin.Call, string, map[string]any) bool { return true }
+func (a *resourceAuthorizer) Visible(context.Context, admin.Call, string, map[string]any) bool {
+	return true
+}
 
 // TestPluginEndpoints: a plugin's endpoint is served on the Admin API
 // with its path parameters and the request body, after the authorizer
