@@ -38,16 +38,21 @@ func (s *Server) pluginEndpoint(e Endpoint) fiber.Handler {
 		if err := s.authorizer.Authorize(ctx, call); err != nil {
 			return s.refuse(c, err)
 		}
+		c.SetUserContext(ctx)
 		ServeHTTP(c, e.Handler)
 		return nil
 	}
 }
 
 // ServeHTTP answers a Fiber call with a net/http handler, the route's
-// parameters set as the request's PathValues.
+// parameters set as the request's PathValues. The request's context is
+// the call's user context (with the actor the Admin API established), not
+// fasthttp's RequestCtx, which the server recycles once the call ends.
 func ServeHTTP(c *fiber.Ctx, h http.Handler) {
 	params := c.AllParams()
+	ctx := c.UserContext()
 	fasthttpadaptor.NewFastHTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(ctx)
 		for k, v := range params {
 			r.SetPathValue(k, v)
 		}

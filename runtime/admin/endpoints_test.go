@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/runtime/admin"
+	"github.com/gatehouse/gatehouse/store"
 )
 
 // resourceAuthorizer refuses alice the resource "probe-cache".
@@ -34,7 +35,8 @@ func TestPluginEndpoints(t *testing.T) {
 		body, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusAccepted)
-		json.NewEncoder(w).Encode(map[string]string{"key": r.PathValue("key"), "method": r.Method, "body": string(body)})
+		json.NewEncoder(w).Encode(map[string]string{"key": r.PathValue("key"), "method": r.Method, "body": string(body),
+			"actor": store.ActorFrom(r.Context()).Name})
 	})
 	base, _ := server(t, admin.Options{Identifier: tokenIdentifier{}, Authorizer: authz, Endpoints: []admin.Endpoint{
 		{Method: "GET", Path: "/probe-cache/:key", Resource: "probe-cache", Handler: handler},
@@ -42,7 +44,7 @@ func TestPluginEndpoints(t *testing.T) {
 		{Method: "POST", Path: "/probe-cache", Resource: "probe-cache", Handler: handler},
 	}})
 	r := must(t, call(t, base, "root-token", "GET", "/probe-cache/k1", nil), http.StatusAccepted, "GET")
-	if r.body["key"] != "k1" || r.body["method"] != "GET" {
+	if r.body["key"] != "k1" || r.body["method"] != "GET" || r.body["actor"] != "root" {
 		t.Fatalf("GET answered %s", r.raw)
 	}
 	last := authz.calls[len(authz.calls)-1]
