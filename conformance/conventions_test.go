@@ -231,3 +231,34 @@ func TestBundledPluginsReportKongsVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestPluginsHaveAccessBenchmarks: every plugin folder (one with a
+// schema.go) has a Benchmark of its access phase (BenchmarkAccess), or of
+// the phase it does its work in for plugins without an access phase
+// (BenchmarkHeaderFilter, BenchmarkBodyFilter, BenchmarkLog).
+func TestPluginsHaveAccessBenchmarks(t *testing.T) {
+	root := filepath.Join("..", "runtime", "plugins")
+	dirs, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bench := regexp.MustCompile(`(?m)^func Benchmark(Access|HeaderFilter|BodyFilter|Log)\b`)
+	for _, d := range dirs {
+		dir := filepath.Join(root, d.Name())
+		if _, err := os.Stat(filepath.Join(dir, "schema.go")); err != nil {
+			continue
+		}
+		tests, _ := filepath.Glob(filepath.Join(dir, "*_test.go"))
+		found := false
+		for _, f := range tests {
+			src, err := os.ReadFile(f)
+			if err == nil && bench.Match(src) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("plugin %s has no BenchmarkAccess (or BenchmarkHeaderFilter/BodyFilter/Log)", d.Name())
+		}
+	}
+}
