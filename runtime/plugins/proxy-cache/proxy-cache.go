@@ -332,6 +332,14 @@ func sameParams(want, got map[string]string) bool {
 	return true
 }
 
+// WantsBody implements hostabi.BodyWanter: only a response the header
+// filter found cacheable is read whole; any other streams on.
+func (p *Plugin) WantsBody(k hostabi.Kong) bool {
+	v, _ := k.Ctx().Plugin().Get(pendingKey)
+	pend, _ := v.(*pending)
+	return pend != nil && pend.headers != nil
+}
+
 // BodyFilter implements hostabi.BodyFilterer: the whole body of a
 // cacheable response is stored, for storage_ttl, else (with
 // cache_control) the resource's TTL, else cache_ttl seconds.

@@ -168,6 +168,12 @@ func first(vals []string) string {
 	return vals[0]
 }
 
+// WantsBody implements hostabi.BodyWanter: the body is needed only when
+// json rules are set and the response is JSON; any other streams on.
+func (p *Plugin) WantsBody(k hostabi.Kong) bool {
+	return p.transformsBody && isJSON(k.Response().Header("Content-Type"))
+}
+
 // bufferKey holds the body chunks seen so far in the plugin's context.
 const bufferKey = "body"
 
