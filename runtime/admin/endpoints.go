@@ -5,8 +5,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
-
-	"github.com/gatehouse/gatehouse/store"
 )
 
 // pluginEndpoint serves a plugin's endpoint: the authorizer decides the
@@ -20,25 +18,14 @@ func (s *Server) pluginEndpoint(e Endpoint) fiber.Handler {
 		if !ok {
 			op = OpRead
 		}
-		call := Call{Entity: e.Resource, Operation: op, Method: c.Method(), Path: c.Path()}
+		call := Call{Entity: e.Resource, Operation: op}
 		for _, name := range c.Route().Params {
 			call.Key = params[name]
 			break
 		}
-		ctx := c.UserContext()
-		actor, err := s.identifier.Identify(ctx, RequestInfo{Method: c.Method(), Path: c.Path(), RemoteIP: c.IP(),
-			Header: func(name string) string { return c.Get(name) }})
-		if err != nil {
+		if err := s.decide(c, &call); err != nil {
 			return s.refuse(c, err)
 		}
-		if actor != store.Anonymous {
-			ctx = store.WithActor(ctx, actor)
-		}
-		call.Actor = actor
-		if err := s.authorizer.Authorize(ctx, call); err != nil {
-			return s.refuse(c, err)
-		}
-		c.SetUserContext(ctx)
 		ServeHTTP(c, e.Handler)
 		return nil
 	}

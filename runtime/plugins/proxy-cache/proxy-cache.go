@@ -349,21 +349,11 @@ func (p *Plugin) BodyFilter(k hostabi.Kong, chunk []byte, eof bool) ([]byte, err
 	if pend == nil || pend.headers == nil {
 		return chunk, nil
 	}
-	values := k.Ctx().Plugin()
-	var body []byte
-	if prev, ok := values.Get("body"); ok {
-		body = append(prev.([]byte), chunk...)
-	} else if !eof {
-		body = append([]byte(nil), chunk...)
-	} else {
-		body = chunk
-	}
-	if !eof {
-		values.Set("body", body)
+	body, complete := pluginkit.GatherBody(k, chunk, eof)
+	if !complete {
 		return nil, nil
 	}
-	values.Delete("body")
-	values.Delete(pendingKey)
+	k.Ctx().Plugin().Delete(pendingKey)
 	e := &Entry{Status: k.Response().Status(), Headers: pend.headers, Body: string(body), BodyLen: len(body),
 		Timestamp: p.now().Unix(), TTL: pend.ttl, Version: cacheVersion, ReqBody: pend.reqBody}
 	ttl := p.conf.CacheTTL

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+
+	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 )
 
 // errNotJSON is Kong's "failed parsing json body".
@@ -49,13 +51,13 @@ func (p *Plugin) transformObject(obj map[string]any) {
 	}
 	for _, e := range p.replace.json {
 		v, ok := value(e)
-		if ok && truthy(obj, e.name) {
+		if ok && pluginkit.LuaTruthy(obj, e.name) {
 			obj[e.name] = v
 		}
 	}
 	for _, e := range p.add.json {
 		v, ok := value(e)
-		if ok && !truthy(obj, e.name) {
+		if ok && !pluginkit.LuaTruthy(obj, e.name) {
 			obj[e.name] = v
 		}
 	}
@@ -86,17 +88,6 @@ func value(e entry) (any, bool) {
 		return nil, false
 	}
 	return castValue(e)
-}
-
-// truthy is Lua's truthiness of obj[name]: absent and false are false,
-// null (cjson.null) is true.
-func truthy(obj map[string]any, name string) bool {
-	v, ok := obj[name]
-	if !ok {
-		return false
-	}
-	b, isBool := v.(bool)
-	return !isBool || b
 }
 
 func encode(v any) ([]byte, error) {

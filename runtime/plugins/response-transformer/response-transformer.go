@@ -174,9 +174,6 @@ func (p *Plugin) WantsBody(k hostabi.Kong) bool {
 	return p.transformsBody && isJSON(k.Response().Header("Content-Type"))
 }
 
-// bufferKey holds the body chunks seen so far in the plugin's context.
-const bufferKey = "body"
-
 // BodyFilter implements hostabi.BodyFilterer: with JSON rules and a JSON
 // response, the body is gathered to its end, transformed and sent whole.
 // A body that is not a JSON object or array passes unchanged (Kong logs
@@ -185,20 +182,10 @@ func (p *Plugin) BodyFilter(k hostabi.Kong, chunk []byte, eof bool) ([]byte, err
 	if !p.transformsBody || !isJSON(k.Response().Header("Content-Type")) {
 		return chunk, nil
 	}
-	values := k.Ctx().Plugin()
-	var body []byte
-	if prev, ok := values.Get(bufferKey); ok {
-		body = append(prev.([]byte), chunk...)
-	} else if !eof {
-		body = append([]byte(nil), chunk...)
-	} else {
-		body = chunk
-	}
-	if !eof {
-		values.Set(bufferKey, body)
+	body, complete := pluginkit.GatherBody(k, chunk, eof)
+	if !complete {
 		return nil, nil
 	}
-	values.Delete(bufferKey)
 	out, err := p.TransformJSON(body)
 	if err != nil {
 		k.Log().Warn("body transform failed: " + err.Error())
