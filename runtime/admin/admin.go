@@ -73,6 +73,9 @@ type Options struct {
 	// Authorizer is asked about every call and filters lists; nil is
 	// AllowAll.
 	Authorizer Authorizer
+	// Handlers are extra GET endpoints by exact path (the plugins' own,
+	// plugin.Endpoint), mounted before the entity routes.
+	Handlers map[string]fiber.Handler
 }
 
 // DefaultMaxBodySize is Kong's nginx_admin_client_max_body_size, 10m.
@@ -171,6 +174,9 @@ func (s *Server) routes() {
 	a.Get("/config", s.getConfig)
 	a.Post("/config", s.postConfig)
 	a.Get("/upstreams/:upstream/health", s.upstreamHealth)
+	for _, p := range store.SortedKeys(s.opts.Handlers) {
+		a.Get(p, s.opts.Handlers[p])
+	}
 	a.Post("/upstreams/:upstream/targets/:target/:action", s.setTargetHealth)
 	a.Post("/upstreams/:upstream/targets/:target/:address/:action", s.setTargetHealth)
 	// Kong answers 405 to the other methods on its fixed endpoints

@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,7 @@ import (
 	"github.com/gatehouse/gatehouse/store/sqlite"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/google/uuid"
 )
 
@@ -263,6 +265,7 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 		}
 		return nil
 	}
+	opts.Handlers = n.adminEndpoints()
 	n.admin = admin.New(opts)
 	n.admin.App().Use(n.count)
 	status := fiber.New(fiber.Config{DisableStartupMessage: true})
@@ -314,6 +317,7 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 		handler(c.Context())
 		return nil
 	})
+	n.mountEndpoints(status)
 	for _, a := range []*fiber.App{n.admin.App(), status, proxy} {
 		// fasthttp's read errors quote the raw request (Authorization and
 		// Cookie included), and the Admin API shows them: keep them out.
@@ -384,6 +388,67 @@ func (n *Node) serverStats() map[string]any {
 		"total_requests": total, "connections_active": open, "connections_accepted": total,
 		"connections_handled": total, "connections_reading": 0, "connections_writing": open, "connections_waiting": 0,
 	}
+}
+
+// mountEndpoints mounts the HTTP handlers the enabled plugins contribute
+// (plugin.Endpoint) on the status listener; adminEndpoints gives the Admin
+// API's.
+func (n *Node) mountEndpoints(status *fiber.App) {
+	for _, e := range n.catalog.Endpoints(plugin.HostFunc(n.nodeStats)) {
+		h := adaptor.HTTPHandler(e.Handler)
+		if e.Status {
+			status.Get(e.Path, h)
+		}
+	}
+}
+
+// adminEndpoints are the plugins' Admin API handlers (admin.Options.Handlers).
+func (n *Node) adminEndpoints() map[string]fiber.Handler {
+	out := map[string]fiber.Handler{}
+	for _, e := range n.catalog.Endpoints(plugin.HostFunc(n.nodeStats)) {
+		if e.Admin {
+			out[e.Path] = adaptor.HTTPHandler(e.Handler)
+		}
+	}
+	return out
+}
+
+// nodeStats is the node as plugin endpoints see it (plugin.Host).
+func (n *Node) nodeStats() plugin.NodeStats {
+	s := n.serverStats()
+	i := func(k string) int64 { v, _ := s[k].(int64); return v }
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	out := plugin.NodeStats{NodeID: n.id, Version: Version, At: time.Now(),
+		ConnectionsActive: i("connections_active"), ConnectionsReading: i("connections_reading"),
+		ConnectionsWriting: i("connections_writing"), ConnectionsWaiting: i("connections_waiting"),
+		ConnectionsAccepted: i("connections_accepted"), ConnectionsHandled: i("connections_handled"),
+		TotalRequests: i("total_requests"), DatastoreReachable: n.store.Ping(ctx) == nil}
+	out.Hostname, _ = os.Hostname()
+	if n.cfg.Database == config.DatabaseOff {
+		out.ConfigHash = n.configHash()
+	}
+	if n.proxy != nil {
+		ls := n.proxy.LogStats()
+		out.LogDone, out.LogDropped = ls.Done, ls.Dropped
+	}
+	if n.snapshots != nil {
+		if snap := n.snapshots.Current(); snap != nil {
+			for _, name := range store.SortedKeys(snap.Upstreams) {
+				for _, t := range snap.Upstreams[name].Health() {
+					for _, a := range t.Data.Addresses {
+						out.Targets = append(out.Targets, plugin.TargetHealth{Upstream: name, Target: t.Target,
+							Address: net.JoinHostPort(a.IP, strconv.Itoa(a.Port)), State: strings.ToLower(a.Health)})
+					}
+					if len(t.Data.Addresses) == 0 {
+						out.Targets = append(out.Targets, plugin.TargetHealth{Upstream: name, Target: t.Target,
+							State: strings.ToLower(t.Health)})
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 func (n *Node) serve(name string, a *fiber.App, addr string, tlsConf *tls.Config) error {

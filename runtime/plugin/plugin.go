@@ -59,6 +59,10 @@ type Definition struct {
 	// called with the plugin's active configurations whenever the
 	// configuration snapshot changes, see Catalog.Configure.
 	Configure func(ctx context.Context, configs []map[string]any) error
+	// Endpoints, when set, returns HTTP handlers the plugin serves on the
+	// node's Admin API and status listener (Kong's api.lua and
+	// status_api.lua), given the node they report on; see Catalog.Endpoints.
+	Endpoints func(host Host) []Endpoint
 
 	validateInstalled bool
 	// decode is set by Typed: the plugin's own config decoding.
