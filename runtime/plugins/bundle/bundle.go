@@ -8,6 +8,7 @@ package bundle
 import (
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/acl"                 // acl (entities only)
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/basic-auth"          // basic-auth
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/file-log"            // file-log
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/hmac-auth"           // hmac-auth (entities only)
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/http-log"            // http-log
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/jwt"                 // jwt (entities only)
@@ -16,4 +17,6 @@ import (
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/prometheus"          // prometheus
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/rate-limiting"       // rate-limiting
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/request-transformer" // request-transformer
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/tcp-log"             // tcp-log
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/udp-log"             // udp-log
 )

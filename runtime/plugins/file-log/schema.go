@@ -1,0 +1,23 @@
+package filelog
+
+import (
+	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/schema"
+)
+
+// Schema returns the plugin's configuration schema: Kong 3.9's
+// kong/plugins/file-log/schema.lua. Protocols are typedefs.protocols.
+func Schema() *store.PluginSchema {
+	return &store.PluginSchema{
+		Name: Name,
+		Config: &schema.Schema{Fields: []*schema.Field{
+			{Name: "path", Type: schema.String, Required: true, Pattern: `^[^*&%%\` + "`" + `]+$`,
+				Description: "The file path of the output log file. The plugin creates the log file if it doesn't exist yet."},
+			{Name: "reopen", Type: schema.Boolean, Required: true, Default: false,
+				Description: "Determines whether the log file is closed and reopened on every request."},
+			{Name: "custom_fields_by_lua", Type: schema.Map, Description: "Lua code as a key-value map",
+				Keys:   &schema.Field{Type: schema.String, LenMin: 1},
+				Values: &schema.Field{Type: schema.String, LenMin: 1}},
+		}},
+	}
+}
