@@ -14,6 +14,10 @@ import (
 // whose schema requires something; the others validate with {}.
 var minimalConfigs = map[string]map[string]any{
 	"rate-limiting": {"minute": 5},
+	"http-log":      {"http_endpoint": "http://127.0.0.1:9/log"},
+	"file-log":      {"path": "/dev/null"},
+	"tcp-log":       {"host": "127.0.0.1", "port": 9},
+	"udp-log":       {"host": "127.0.0.1", "port": 9},
 }
 
 // TestBundledPhasesMatchInstances: the phases a native plugin declares are

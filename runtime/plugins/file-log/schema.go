@@ -1,6 +1,7 @@
 package filelog
 
 import (
+	httplog "github.com/gatehouse/gatehouse/runtime/plugins/http-log"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
@@ -15,9 +16,7 @@ func Schema() *store.PluginSchema {
 				Description: "The file path of the output log file. The plugin creates the log file if it doesn't exist yet."},
 			{Name: "reopen", Type: schema.Boolean, Required: true, Default: false,
 				Description: "Determines whether the log file is closed and reopened on every request."},
-			{Name: "custom_fields_by_lua", Type: schema.Map, Description: "Lua code as a key-value map",
-				Keys:   &schema.Field{Type: schema.String, LenMin: 1},
-				Values: &schema.Field{Type: schema.String, LenMin: 1}},
+			httplog.LuaCodeField("Lua code as a key-value map"),
 		}},
 	}
 }

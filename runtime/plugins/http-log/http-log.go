@@ -58,17 +58,13 @@ var definition = plugin.Typed(&plugin.Definition{
 	Priority: Priority,
 	Phases:   []hostabi.Phase{hostabi.PhaseLog},
 	Schema:   Schema(),
-	Validate: validate,
 }, func(c Config) (any, error) { return NewPlugin(c) })
 
 func init() { plugin.Register(definition) }
 
-// validate is the schema's custom_validator (no Authorization header with
-// user info in the URL) and the refusal of Lua fields.
-func validate(m map[string]any) error {
-	if lua, ok := m["custom_fields_by_lua"].(map[string]any); ok && len(lua) > 0 {
-		return ErrLuaFields
-	}
+// checkConfig is the schema's custom_validator: no Authorization header
+// with user info in the URL.
+func checkConfig(m map[string]any) []string {
 	ep, _ := m["http_endpoint"].(string)
 	u, err := url.Parse(ep)
 	if err != nil || u.User == nil {
@@ -77,7 +73,7 @@ func validate(m map[string]any) error {
 	if hs, ok := m["headers"].(map[string]any); ok {
 		for h := range hs {
 			if http.CanonicalHeaderKey(h) == "Authorization" {
-				return errors.New("specifying both an 'Authorization' header and user info in 'http_endpoint' is not allowed")
+				return []string{"specifying both an 'Authorization' header and user info in 'http_endpoint' is not allowed"}
 			}
 		}
 	}

@@ -30,15 +30,26 @@ func QueueField() *schema.Field {
 	}}
 }
 
-// LuaCodeField is typedefs.lua_code: a map of log field names to Lua
-// expressions.
+// ValidatorLuaExpression names typedefs.lua_code's value validator (Kong's
+// validate_lua_expression). Gatehouse's native log plugins run no Lua, so
+// it refuses every expression with ErrLuaFields' message: a configuration
+// asking for Lua fields is refused when written, never silently ignored.
+const ValidatorLuaExpression = "lua_expression"
+
+func init() {
+	schema.RegisterValidator(ValidatorLuaExpression, func(any) string { return ErrLuaFields.Error() })
+	schema.RegisterRecordValidator(Name, checkConfig)
+}
+
+// LuaCodeField is typedefs.lua_code named custom_fields_by_lua: a map of
+// log field names to Lua expressions (desc "" keeps the typedef's).
 func LuaCodeField(desc string) *schema.Field {
 	if desc == "" {
 		desc = "Lua code as a key-value map"
 	}
 	return &schema.Field{Name: "custom_fields_by_lua", Type: schema.Map, Description: desc,
 		Keys:   &schema.Field{Type: schema.String, LenMin: 1},
-		Values: &schema.Field{Type: schema.String, LenMin: 1}}
+		Values: &schema.Field{Type: schema.String, LenMin: 1, Validator: ValidatorLuaExpression}}
 }
 
 // Schema returns the plugin's configuration schema: Kong 3.9's
@@ -53,30 +64,30 @@ func Schema() *store.PluginSchema {
 		{Pattern: "^[Cc][Oo][Nn][Tt][Ee][Nn][Tt]%-[Ll][Ee][nn][Gg][Tt][Hh]$", Err: "cannot contain 'Content-Length' header"},
 		{Pattern: "^[Cc][Oo][Nn][Tt][Ee][Nn][Tt]%-[Tt][Yy][Pp][Ee]$", Err: "cannot contain 'Content-Type' header"},
 	}
-	return &store.PluginSchema{
-		Name: Name,
-		Config: &schema.Schema{Fields: []*schema.Field{
-			endpoint,
-			{Name: "method", Type: schema.String, Default: "POST", OneOf: []any{"POST", "PUT", "PATCH"},
-				Description: "An optional method used to send data to the HTTP server. Supported values are `POST` (default), `PUT`, and `PATCH`."},
-			{Name: "content_type", Type: schema.String, Default: "application/json",
-				OneOf:       []any{"application/json", "application/json; charset=utf-8"},
-				Description: "Indicates the type of data sent. The only available option is `application/json`."},
-			{Name: "timeout", Type: schema.Number, Default: float64(10000),
-				Description: "An optional timeout in milliseconds when sending data to the upstream server."},
-			{Name: "keepalive", Type: schema.Number, Default: float64(60000),
-				Description: "An optional value in milliseconds that defines how long an idle connection will live before being closed."},
-			{Name: "retry_count", Type: schema.Integer,
-				Description: "Number of times to retry when sending data to the upstream server."},
-			{Name: "queue_size", Type: schema.Integer,
-				Description: "Maximum number of log entries to be sent on each message to the upstream server."},
-			{Name: "flush_timeout", Type: schema.Number,
-				Description: "Optional time in seconds. If `queue_size` > 1, this is the max idle time before sending a log with less than `queue_size` records."},
-			{Name: "headers", Type: schema.Map, Keys: headerName,
-				Values:      &schema.Field{Type: schema.String, Referenceable: true},
-				Description: "An optional table of headers included in the HTTP message to the upstream server. Values are indexed by header name, and each header name accepts a single string."},
-			QueueField(),
-			LuaCodeField(""),
-		}},
-	}
+	cfg := &schema.Schema{Fields: []*schema.Field{
+		endpoint,
+		{Name: "method", Type: schema.String, Default: "POST", OneOf: []any{"POST", "PUT", "PATCH"},
+			Description: "An optional method used to send data to the HTTP server. Supported values are `POST` (default), `PUT`, and `PATCH`."},
+		{Name: "content_type", Type: schema.String, Default: "application/json",
+			OneOf:       []any{"application/json", "application/json; charset=utf-8"},
+			Description: "Indicates the type of data sent. The only available option is `application/json`."},
+		{Name: "timeout", Type: schema.Number, Default: float64(10000),
+			Description: "An optional timeout in milliseconds when sending data to the upstream server."},
+		{Name: "keepalive", Type: schema.Number, Default: float64(60000),
+			Description: "An optional value in milliseconds that defines how long an idle connection will live before being closed."},
+		{Name: "retry_count", Type: schema.Integer,
+			Description: "Number of times to retry when sending data to the upstream server."},
+		{Name: "queue_size", Type: schema.Integer,
+			Description: "Maximum number of log entries to be sent on each message to the upstream server."},
+		{Name: "flush_timeout", Type: schema.Number,
+			Description: "Optional time in seconds. If `queue_size` > 1, this is the max idle time before sending a log with less than `queue_size` records."},
+		{Name: "headers", Type: schema.Map, Keys: headerName,
+			Values:      &schema.Field{Type: schema.String, Referenceable: true},
+			Description: "An optional table of headers included in the HTTP message to the upstream server. Values are indexed by header name, and each header name accepts a single string."},
+		QueueField(),
+		LuaCodeField(""),
+	}}
+	// Kong's custom_validator: no Authorization header with user info.
+	cfg.AddEntityChecks("config", schema.EntityCheck{Validator: Name})
+	return &store.PluginSchema{Name: Name, Config: cfg}
 }

@@ -1,6 +1,7 @@
 package tcplog
 
 import (
+	httplog "github.com/gatehouse/gatehouse/runtime/plugins/http-log"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
@@ -25,10 +26,7 @@ func Schema() *store.PluginSchema {
 				Description: "Indicates whether to perform a TLS handshake against the remote server."},
 			{Name: "tls_sni", Type: schema.String,
 				Description: "An optional string that defines the SNI (Server Name Indication) hostname to send in the TLS handshake."},
-			{Name: "custom_fields_by_lua", Type: schema.Map,
-				Description: "A list of key-value pairs, where the key is the name of a log field and the value is a chunk of Lua code, whose return value sets or replaces the log field value.",
-				Keys:        &schema.Field{Type: schema.String, LenMin: 1},
-				Values:      &schema.Field{Type: schema.String, LenMin: 1}},
+			httplog.LuaCodeField("A list of key-value pairs, where the key is the name of a log field and the value is a chunk of Lua code, whose return value sets or replaces the log field value."),
 		}},
 	}
 }

@@ -1,6 +1,7 @@
 package udplog
 
 import (
+	httplog "github.com/gatehouse/gatehouse/runtime/plugins/http-log"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
@@ -16,9 +17,7 @@ func Schema() *store.PluginSchema {
 			store.HostField("host", true), port,
 			{Name: "timeout", Type: schema.Number, Default: float64(10000),
 				Description: "An optional timeout in milliseconds when sending data to the upstream server."},
-			{Name: "custom_fields_by_lua", Type: schema.Map, Description: "Lua code as a key-value map",
-				Keys:   &schema.Field{Type: schema.String, LenMin: 1},
-				Values: &schema.Field{Type: schema.String, LenMin: 1}},
+			httplog.LuaCodeField("Lua code as a key-value map"),
 		}},
 	}
 }

@@ -5,7 +5,6 @@ package udplog
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -31,21 +30,12 @@ type Config struct {
 	CustomFieldsByLua map[string]string `config:"custom_fields_by_lua"`
 }
 
-// ErrLuaFields refuses custom_fields_by_lua.
-var ErrLuaFields = errors.New("custom_fields_by_lua is not supported: Gatehouse's native log plugins run no Lua code; set fields with kong.log.set_serialize_value from a plugin instead")
-
 var definition = plugin.Typed(&plugin.Definition{
 	Name:     Name,
 	Version:  Version,
 	Priority: Priority,
 	Phases:   []hostabi.Phase{hostabi.PhaseLog},
 	Schema:   Schema(),
-	Validate: func(m map[string]any) error {
-		if lua, ok := m["custom_fields_by_lua"].(map[string]any); ok && len(lua) > 0 {
-			return ErrLuaFields
-		}
-		return nil
-	},
 }, func(c Config) (any, error) { return &Plugin{conf: c}, nil })
 
 func init() { plugin.Register(definition) }
