@@ -1,0 +1,94 @@
+package observability_test
+
+import (
+	"testing"
+)
+
+// TestPrometheusMetrics: requests proxied through a node with the
+// prometheus plugin are counted under Kong's names and labels, and
+// /metrics on the status listener and on the Admin API both show them
+// with the node's gauges.
+func TestPrometheusMetrics(t *testing.T) {
+	nd := startNode(t)
+	up := upstream(t)
+	nd.configure("POST", "/services", map[string]any{"name": "orders-svc", "url": up})
+	nd.configure("POST", "/services/orders-svc/routes", map[string]any{"name": "orders", "paths": []any{"/orders"}})
+	nd.configure("POST", "/services/orders-svc/routes", map[string]any{"name": "private", "paths": []any{"/private"}})
+	nd.configure("POST", "/routes/private/plugins", map[string]any{"name": "key-auth"})
+	nd.configure("POST", "/consumers", map[string]any{"username": "alice"})
+	nd.configure("POST", "/consumers/alice/key-auth", map[string]any{"key": "alice-key"})
+	nd.configure("POST", "/plugins", map[string]any{"name": "prometheus", "config": map[string]any{
+		"status_code_metrics": true, "latency_metrics": true, "bandwidth_metrics": true, "per_consumer": true,
+		"upstream_health_metrics": true}})
+
+	sends := []struct {
+		path    string
+		headers map[string]string
+		status  int
+	}{
+		{"/orders", nil, 200}, {"/orders", nil, 200}, {"/orders", nil, 200},
+		{"/orders", map[string]string{"X-Status": "500"}, 500},
+		{"/private", nil, 401},
+		{"/private", map[string]string{"apikey": "alice-key"}, 200},
+		{"/nowhere", nil, 404}, // no route: not counted, as in Kong
+	}
+	for _, s := range sends {
+		if got, body := nd.get(s.path, s.headers); got != s.status {
+			t.Fatalf("GET %s: %d %s", s.path, got, body)
+		}
+	}
+	want := []struct {
+		name   string
+		labels map[string]string
+		value  float64
+	}{
+		{"kong_http_requests_total", map[string]string{"service": "orders-svc", "route": "orders", "code": "200", "source": "service", "workspace": "default", "consumer": ""}, 3},
+		{"kong_http_requests_total", map[string]string{"route": "orders", "code": "500", "source": "service"}, 1},
+		{"kong_http_requests_total", map[string]string{"route": "private", "code": "401", "source": "kong", "consumer": ""}, 1},
+		{"kong_http_requests_total", map[string]string{"route": "private", "code": "200", "consumer": "alice"}, 1},
+		{"kong_request_latency_ms", map[string]string{"service": "orders-svc", "route": "orders", "workspace": "default"}, 4},
+		{"kong_kong_latency_ms", map[string]string{"route": "orders"}, 4},
+		{"kong_upstream_latency_ms", map[string]string{"route": "orders"}, 4},
+		{"kong_upstream_latency_ms", map[string]string{"route": "private"}, 1}, // the 401 never reached the upstream
+		{"kong_datastore_reachable", nil, 1},
+	}
+	for _, base := range []string{nd.status, nd.admin} {
+		url := base + "/metrics"
+		eventually(t, "the log phase of every request", func() bool {
+			return value(scrape(t, url), "kong_http_requests_total", map[string]string{"route": "private", "consumer": "alice"}) == 1 &&
+				value(scrape(t, url), "kong_http_requests_total", map[string]string{"route": "private", "code": "401"}) == 1 &&
+				value(scrape(t, url), "kong_request_latency_ms", map[string]string{"route": "orders"}) == 4
+		})
+		mfs := scrape(t, url)
+		for _, w := range want {
+			if got := value(mfs, w.name, w.labels); got != w.value {
+				t.Errorf("%s: %s%v = %v, want %v", url, w.name, w.labels, got, w.value)
+			}
+		}
+		if v := value(mfs, "kong_bandwidth_bytes", map[string]string{"route": "orders", "direction": "egress"}); v <= 0 {
+			t.Errorf("%s: egress bandwidth %v", url, v)
+		}
+		if v := value(mfs, "kong_bandwidth_bytes", map[string]string{"route": "orders", "direction": "ingress"}); v <= 0 {
+			t.Errorf("%s: ingress bandwidth %v", url, v)
+		}
+		if v := value(mfs, "kong_nginx_connections_total", map[string]string{"subsystem": "http", "state": "total"}); v < 7 {
+			t.Errorf("%s: nginx total %v", url, v)
+		}
+		if v := value(mfs, "kong_node_info", nil); v != 1 {
+			t.Errorf("%s: node_info %v", url, v)
+		}
+	}
+}
+
+// TestMetricsWithoutPlugin: a node whose `plugins` leaves prometheus out
+// serves no /metrics on the status listener.
+func TestMetricsWithoutPlugin(t *testing.T) {
+	n := startNodeWith(t, map[string]string{"plugins": "key-auth"})
+	res, err := httpGet(n.status + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res != 404 {
+		t.Fatalf("status %d", res)
+	}
+}
