@@ -1,6 +1,9 @@
 package observability_test
 
 import (
+	"encoding/json"
+	"net/http"
+	"slices"
 	"testing"
 )
 
@@ -80,15 +83,35 @@ func TestPrometheusMetrics(t *testing.T) {
 	}
 }
 
-// TestMetricsWithoutPlugin: a node whose `plugins` leaves prometheus out
-// serves no /metrics on the status listener.
-func TestMetricsWithoutPlugin(t *testing.T) {
-	n := startNodeWith(t, map[string]string{"plugins": "key-auth"})
-	res, err := httpGet(n.status + "/metrics")
+// TestMetricsListedInEndpoints: the Admin API's /endpoints lists /metrics,
+// as Kong's does with the prometheus plugin enabled.
+func TestMetricsListedInEndpoints(t *testing.T) {
+	nd := startNode(t)
+	res, err := http.Get(nd.admin + "/endpoints")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res != 404 {
-		t.Fatalf("status %d", res)
+	defer res.Body.Close()
+	var out struct{ Data []string }
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(out.Data, "/metrics") {
+		t.Fatalf("endpoints %v", out.Data)
+	}
+}
+
+// TestMetricsWithoutPlugin: a node whose `plugins` leaves prometheus out
+// serves no /metrics, on the status listener or the Admin API.
+func TestMetricsWithoutPlugin(t *testing.T) {
+	n := startNodeWith(t, map[string]string{"plugins": "key-auth"})
+	for _, base := range []string{n.status, n.admin} {
+		res, err := httpGet(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res != 404 {
+			t.Fatalf("%s: status %d", base, res)
+		}
 	}
 }

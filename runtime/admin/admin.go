@@ -604,6 +604,9 @@ func (s *Server) endpointList() []string {
 	set := map[string]bool{"/": true, "/status": true, "/endpoints": true, "/schemas/{db_entity_name}": true,
 		"/schemas/{db_entity_name}/validate": true, "/schemas/plugins/{name}": true, "/schemas/plugins/validate": true,
 		"/plugins/enabled": true, "/tags": true, "/tags/{tags}": true, "/config": true}
+	for p := range s.opts.Handlers {
+		set[p] = true
+	}
 	reg := s.store.Registry()
 	for _, e := range reg.All() {
 		param := "{" + strings.TrimSuffix(e.Name, "s") + "s}"

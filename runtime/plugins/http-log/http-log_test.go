@@ -291,3 +291,33 @@ func BenchmarkLog(b *testing.B) {
 		}
 	}
 }
+
+// TestQueueConcurrency: with concurrency_limit 1 a hanging batch holds
+// the next back; with -1 both are in flight at once.
+func TestQueueConcurrency(t *testing.T) {
+	for _, tc := range []struct {
+		limit    int64
+		inFlight int64
+	}{{1, 1}, {-1, 2}} {
+		hang := make(chan struct{})
+		var cur, peak atomic.Int64
+		c := qconf(1, 0, 10)
+		c.ConcurrencyLimit = tc.limit
+		q := NewQueue(c, func([][]byte) error {
+			n := cur.Add(1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			<-hang
+			cur.Add(-1)
+			return nil
+		}, nil)
+		q.Add([]byte("a"))
+		q.Add([]byte("b"))
+		waitFor(t, "the first batch in flight", func() bool { return peak.Load() >= 1 })
+		time.Sleep(50 * time.Millisecond)
+		if peak.Load() != tc.inFlight {
+			t.Errorf("limit %d: %d in flight, want %d", tc.limit, peak.Load(), tc.inFlight)
+		}
+		close(hang)
+	}
+}

@@ -25,8 +25,10 @@ func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Se
 // MaxCoalescingDelay passed since the first; a failing batch is retried
 // with exponential backoff (InitialRetryDelay doubling up to
 // MaxRetryDelay) until MaxRetryTime, then dropped. Entries refused when
-// full and batches given up are counted in Dropped. One goroutine drains
-// the queue while it has entries and exits when it is empty.
+// full and batches given up are reported to onDrop. One goroutine drains
+// the queue while it has entries and exits when it is empty; with
+// ConcurrencyLimit -1 it hands each batch to a goroutine of its own, else
+// batches are delivered one at a time.
 type Queue struct {
 	conf    QueueConfig
 	handler func(batch [][]byte) error
@@ -101,6 +103,12 @@ func (q *Queue) run() {
 		batch := q.next()
 		if batch == nil {
 			return
+		}
+		if q.conf.ConcurrencyLimit == -1 {
+			// Kong's unlimited concurrency: each batch is delivered on
+			// its own, without waiting for the previous one.
+			go q.deliver(batch)
+			continue
 		}
 		q.deliver(batch)
 	}

@@ -1,6 +1,10 @@
 package prometheus
 
 import (
+	"os"
+	"runtime"
+	"strconv"
+
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	prom "github.com/prometheus/client_golang/prometheus"
 )
@@ -17,6 +21,8 @@ var (
 	descHealth = prom.NewDesc("kong_upstream_target_health",
 		"Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.",
 		[]string{"upstream", "target", "address", "state", "subsystem"}, nil)
+	descWorkerVMs = prom.NewDesc("kong_memory_workers_lua_vms_bytes",
+		"Allocated bytes in worker Lua VM (Gatehouse: the Go heap in use)", []string{"node_id", "pid", "kong_subsystem"}, nil)
 	descLogDropped = prom.NewDesc("kong_log_queue_dropped_total",
 		"Requests whose log phase was dropped because the node's log queue was full (Gatehouse)", []string{"node_id"}, nil)
 )
@@ -33,7 +39,7 @@ type nodeCollector struct {
 
 // Describe implements prometheus.Collector.
 func (c *nodeCollector) Describe(ch chan<- *prom.Desc) {
-	for _, d := range []*prom.Desc{descConnections, descRequests, descTimers, descDB, descInfo, descHealth, descLogDropped} {
+	for _, d := range []*prom.Desc{descConnections, descRequests, descTimers, descDB, descInfo, descHealth, descWorkerVMs, descLogDropped} {
 		ch <- d
 	}
 }
@@ -58,6 +64,9 @@ func (c *nodeCollector) Collect(ch chan<- prom.Metric) {
 	}
 	ch <- prom.MustNewConstMetric(descDB, prom.GaugeValue, db)
 	ch <- prom.MustNewConstMetric(descInfo, prom.GaugeValue, 1, s.NodeID, s.Version)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	ch <- prom.MustNewConstMetric(descWorkerVMs, prom.GaugeValue, float64(ms.HeapInuse), s.NodeID, strconv.Itoa(os.Getpid()), "http")
 	ch <- prom.MustNewConstMetric(descLogDropped, prom.CounterValue, float64(s.LogDropped), s.NodeID)
 	if c.metrics.exportUpstreamHealth.Load() {
 		for _, t := range s.Targets {

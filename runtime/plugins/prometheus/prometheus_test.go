@@ -169,12 +169,16 @@ func TestNodeGauges(t *testing.T) {
 		{"kong_nginx_requests_total", map[string]string{"node_id": "n-1"}, 42},
 		{"kong_datastore_reachable", nil, 1},
 		{"kong_node_info", map[string]string{"node_id": "n-1", "version": "3.9.0"}, 1},
+		{"kong_log_queue_dropped_total", map[string]string{"node_id": "n-1"}, 5},
 	}
 	for _, c := range checks {
 		got := find(mfs, c.name, c.labels)
-		if got == nil || got.GetGauge().GetValue() != c.want {
+		if got == nil || got.GetGauge().GetValue()+got.GetCounter().GetValue() != c.want {
 			t.Fatalf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
+	}
+	if vm := find(mfs, "kong_memory_workers_lua_vms_bytes", map[string]string{"node_id": "n-1", "kong_subsystem": "http"}); vm == nil || vm.GetGauge().GetValue() <= 0 {
+		t.Fatalf("worker memory %v", vm)
 	}
 	if mfs["kong_upstream_target_health"] != nil {
 		t.Fatal("target health exported without upstream_health_metrics")
