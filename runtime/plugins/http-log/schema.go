@@ -59,6 +59,7 @@ func Schema() *store.PluginSchema {
 	endpoint.Required, endpoint.Encrypted, endpoint.Referenceable = true, true, true
 	endpoint.Description = "A string representing a URL, such as https://example.com/path/to/resource?q=search."
 	headerName := store.HeaderNameField("")
+	headerName.Description = "A string representing an HTTP header name."
 	headerName.MatchNone = []schema.PatternRule{
 		{Pattern: "^[Hh][Oo][Ss][Tt]$", Err: "cannot contain 'Host' header"},
 		{Pattern: "^[Cc][Oo][Nn][Tt][Ee][Nn][Tt]%-[Ll][Ee][nn][Gg][Tt][Hh]$", Err: "cannot contain 'Content-Length' header"},
