@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -112,6 +113,34 @@ func TestMetricsWithoutPlugin(t *testing.T) {
 		}
 		if res != 404 {
 			t.Fatalf("%s: status %d", base, res)
+		}
+	}
+}
+
+// TestUpstreamTargetHealth: with upstream_health_metrics, each balancer
+// address is exported once per state, 1 for its current one.
+func TestUpstreamTargetHealth(t *testing.T) {
+	nd := startNode(t)
+	up := strings.TrimPrefix(upstream(t), "http://")
+	nd.configure("POST", "/upstreams", map[string]any{"name": "up1"})
+	nd.configure("POST", "/upstreams/up1/targets", map[string]any{"target": up})
+	nd.configure("POST", "/services", map[string]any{"name": "bal", "host": "up1"})
+	nd.configure("POST", "/services/bal/routes", map[string]any{"name": "bal", "paths": []any{"/bal"}})
+	nd.configure("POST", "/plugins", map[string]any{"name": "prometheus", "config": map[string]any{"upstream_health_metrics": true}})
+	if s, b := nd.get("/bal", nil); s != 200 {
+		t.Fatalf("%d %s", s, b)
+	}
+	url := nd.status + "/metrics"
+	labels := func(state string) map[string]string {
+		return map[string]string{"upstream": "up1", "target": up, "address": up, "state": state, "subsystem": "http"}
+	}
+	eventually(t, "target health exported", func() bool {
+		return value(scrape(t, url), "kong_upstream_target_health", labels("healthchecks_off")) == 1
+	})
+	mfs := scrape(t, url)
+	for _, st := range []string{"healthy", "unhealthy", "dns_error"} {
+		if v := value(mfs, "kong_upstream_target_health", labels(st)); v != 0 {
+			t.Errorf("state %s = %v", st, v)
 		}
 	}
 }
