@@ -100,6 +100,12 @@ func TestSchemaDefaultsMatchStore(t *testing.T) {
 		{"plugins: rate-limiting", "/schemas/plugins/rate-limiting", "/plugins", map[string]any{"name": "rate-limiting", "config": map[string]any{"minute": 5}}, nil},
 		{"plugins: request-transformer", "/schemas/plugins/request-transformer", "/plugins", map[string]any{"name": "request-transformer",
 			"consumer": ref(consumer), "config": map[string]any{"add": map[string]any{"headers": []any{"x-a:1"}}}}, nil},
+		{"plugins: prometheus", "/schemas/plugins/prometheus", "/plugins", map[string]any{"name": "prometheus", "config": map[string]any{"per_consumer": true}}, nil},
+		{"plugins: http-log", "/schemas/plugins/http-log", "/plugins", map[string]any{"name": "http-log", "config": map[string]any{
+			"http_endpoint": "http://logs.test/x", "queue": map[string]any{"max_batch_size": 5}}}, nil},
+		{"plugins: file-log", "/schemas/plugins/file-log", "/plugins", map[string]any{"name": "file-log", "service": ref(service), "config": map[string]any{"path": "/tmp/x.log"}}, nil},
+		{"plugins: tcp-log", "/schemas/plugins/tcp-log", "/plugins", map[string]any{"name": "tcp-log", "config": map[string]any{"host": "logs.test", "port": 9}}, nil},
+		{"plugins: udp-log", "/schemas/plugins/udp-log", "/plugins", map[string]any{"name": "udp-log", "config": map[string]any{"host": "logs.test", "port": 9}}, nil},
 	}
 	covered := map[string]bool{}
 	for _, ch := range checks {
