@@ -15,6 +15,10 @@ import (
 var minimalConfigs = map[string]map[string]any{
 	"rate-limiting": {"minute": 5},
 	"proxy-cache":   {"strategy": "memory"},
+	"http-log":      {"http_endpoint": "http://127.0.0.1:9/log"},
+	"file-log":      {"path": "/dev/null"},
+	"tcp-log":       {"host": "127.0.0.1", "port": 9},
+	"udp-log":       {"host": "127.0.0.1", "port": 9},
 }
 
 // TestBundledPhasesMatchInstances: the phases a native plugin declares are

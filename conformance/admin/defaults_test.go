@@ -106,6 +106,12 @@ func TestSchemaDefaultsMatchStore(t *testing.T) {
 			"route": nil, "config": map[string]any{"strategy": "memory", "vary_headers": []any{"Accept"}}}, nil},
 		{"plugins: correlation-id", "/schemas/plugins/correlation-id", "/plugins", map[string]any{"name": "correlation-id",
 			"config": map[string]any{"echo_downstream": true}}, nil},
+		{"plugins: prometheus", "/schemas/plugins/prometheus", "/plugins", map[string]any{"name": "prometheus", "config": map[string]any{"per_consumer": true}}, nil},
+		{"plugins: http-log", "/schemas/plugins/http-log", "/plugins", map[string]any{"name": "http-log", "config": map[string]any{
+			"http_endpoint": "http://logs.test/x", "queue": map[string]any{"max_batch_size": 5}}}, nil},
+		{"plugins: file-log", "/schemas/plugins/file-log", "/plugins", map[string]any{"name": "file-log", "service": ref(service), "config": map[string]any{"path": "/tmp/x.log"}}, nil},
+		{"plugins: tcp-log", "/schemas/plugins/tcp-log", "/plugins", map[string]any{"name": "tcp-log", "config": map[string]any{"host": "logs.test", "port": 9}}, nil},
+		{"plugins: udp-log", "/schemas/plugins/udp-log", "/plugins", map[string]any{"name": "udp-log", "config": map[string]any{"host": "logs.test", "port": 9}}, nil},
 	}
 	covered := map[string]bool{}
 	for _, ch := range checks {

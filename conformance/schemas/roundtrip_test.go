@@ -58,6 +58,14 @@ var validConfigs = map[string][]map[string]any{
 	},
 	"key-auth":   {{"key_names": []any{"apikey", "x-api-key"}, "hide_credentials": true}},
 	"basic-auth": {{"realm": "r", "anonymous": someID}},
+	"http-log": {
+		{"http_endpoint": "http://127.0.0.1:9/log"},
+		{"http_endpoint": "https://u:p@logs.test/x", "method": "PUT", "headers": map[string]any{"x-k": "v"},
+			"queue": map[string]any{"max_batch_size": 10, "max_bytes": 1000}},
+	},
+	"file-log": {{"path": "/tmp/gatehouse-file-log.json", "reopen": true}},
+	"tcp-log":  {{"host": "127.0.0.1", "port": 9, "tls": true, "tls_sni": "logs.test"}},
+	"udp-log":  {{"host": "logs.test", "port": 514, "timeout": 100}},
 }
 
 // extraConfigs are invalid configurations that exercise entity checks and
@@ -360,6 +368,11 @@ func TestLoadedPluginRunsItsValidators(t *testing.T) {
 		{"rate-limiting", map[string]any{"minute": 5, "path": "/a//b"}, "must not have empty segments"},
 		{"key-auth", map[string]any{"key_names": []any{"a b"}}, "bad header name 'a b'"},
 		{"request-transformer", map[string]any{"http_method": "get"}, "http_method: invalid value: get"},
+		{"http-log", map[string]any{"http_endpoint": "http://u:p@h/x", "headers": map[string]any{"Authorization": "x"}},
+			"specifying both an 'Authorization' header and user info in 'http_endpoint' is not allowed"},
+		{"http-log", map[string]any{"http_endpoint": "http://h/x", "headers": map[string]any{"Host": "x"}}, "cannot contain 'Host' header"},
+		{"file-log", map[string]any{"path": "/tmp/a*b"}, "invalid value"},
+		{"udp-log", map[string]any{"host": "h", "port": 1, "custom_fields_by_lua": map[string]any{"a": "return 1"}}, "custom_fields_by_lua is not supported"},
 		{"request-transformer", map[string]any{"add": map[string]any{"body": []any{"k"}}}, "key 'k' has no value"},
 	}
 	for _, c := range cases {

@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -250,7 +251,7 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 		ExportConfig: func(ctx context.Context) ([]byte, error) { return declarative.Export(ctx, st) },
 		Identifier:   o.AdminIdentifier, Authorizer: o.AdminAuthorizer,
 	}
-	endpoints := catalog.Endpoints(plugin.EndpointEnv{Store: st, Log: log})
+	endpoints := catalog.Endpoints(plugin.EndpointEnv{Store: st, Log: log, Node: plugin.HostFunc(n.nodeStats)})
 	for _, e := range endpoints {
 		if e.Admin {
 			opts.Endpoints = append(opts.Endpoints, admin.Endpoint{Method: e.Method, Path: e.Path, Resource: e.Resource, Handler: e.Handler})
@@ -397,6 +398,44 @@ func (n *Node) serverStats() map[string]any {
 		"total_requests": total, "connections_active": open, "connections_accepted": total,
 		"connections_handled": total, "connections_reading": 0, "connections_writing": open, "connections_waiting": 0,
 	}
+}
+
+// nodeStats is the node as plugin endpoints see it (plugin.Host).
+func (n *Node) nodeStats() plugin.NodeStats {
+	s := n.serverStats()
+	i := func(k string) int64 { v, _ := s[k].(int64); return v }
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	out := plugin.NodeStats{NodeID: n.id, Version: Version, At: time.Now(),
+		ConnectionsActive: i("connections_active"), ConnectionsReading: i("connections_reading"),
+		ConnectionsWriting: i("connections_writing"), ConnectionsWaiting: i("connections_waiting"),
+		ConnectionsAccepted: i("connections_accepted"), ConnectionsHandled: i("connections_handled"),
+		TotalRequests: i("total_requests"), DatastoreReachable: n.store.Ping(ctx) == nil}
+	out.Hostname, _ = os.Hostname()
+	if n.cfg.Database == config.DatabaseOff {
+		out.ConfigHash = n.configHash()
+	}
+	if n.proxy != nil {
+		ls := n.proxy.LogStats()
+		out.LogDone, out.LogDropped = ls.Done, ls.Dropped
+	}
+	if n.snapshots != nil {
+		if snap := n.snapshots.Current(); snap != nil {
+			for _, name := range store.SortedKeys(snap.Upstreams) {
+				for _, t := range snap.Upstreams[name].Health() {
+					for _, a := range t.Data.Addresses {
+						out.Targets = append(out.Targets, plugin.TargetHealth{Upstream: name, Target: t.Target,
+							Address: net.JoinHostPort(a.IP, strconv.Itoa(a.Port)), State: strings.ToLower(a.Health)})
+					}
+					if len(t.Data.Addresses) == 0 {
+						out.Targets = append(out.Targets, plugin.TargetHealth{Upstream: name, Target: t.Target,
+							State: strings.ToLower(t.Health)})
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 func (n *Node) serve(name string, a *fiber.App, addr string, tlsConf *tls.Config) error {

@@ -341,7 +341,10 @@ func (ix *Index) Rewrite(k hostabi.Kong, exited func() bool) *Fault {
 // specific instance for the scope and the consumer known at that moment
 // (consumer() is asked again after each plugin, so authentication plugins
 // bring consumer-scoped plugins into play). It records every instance that
-// applies in plan, and stops at an exit.
+// applies in plan. After an exit it runs no more access handlers but
+// keeps collecting, as Kong's collecting iterator does, so the later
+// plugins' header_filter, body_filter and log phases still run (a
+// prometheus or log plugin records the exit's response).
 //
 // When the instances that apply carry an `ordering`, the access phase runs
 // in the order it asks for (see accessOrder); the later phases keep the
@@ -357,21 +360,20 @@ func (ix *Index) Access(k hostabi.Kong, sc Scope, consumer func() string, exited
 }
 
 func (ix *Index) access(slots []*slot, k hostabi.Kong, sc Scope, consumer func() string, exited func() bool, plan *Plan) *Fault {
+	done := false
 	for _, s := range slots {
 		in := s.pick(sc.RouteID, sc.ServiceID, consumer())
 		if in == nil || !appliesTo(in, sc.Protocol) {
 			continue
 		}
 		plan.ran = append(plan.ran, in)
-		if in.access == nil {
+		if in.access == nil || done {
 			continue
 		}
 		if f := call(in, hostabi.PhaseAccess, k); f != nil {
 			return f
 		}
-		if exited() {
-			return nil
-		}
+		done = exited()
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package plugin
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gatehouse/gatehouse/store"
 )
@@ -35,7 +36,49 @@ type EndpointEnv struct {
 	Store *store.Store
 	// Log is the node's logger.
 	Log *slog.Logger
+	// Node reports the node's numbers (prometheus' node metrics); nil
+	// outside a node.
+	Node Host
 }
+
+// NodeStats is what a node reports of itself to its plugins' endpoints:
+// the numbers behind Kong's `GET /status` and its node information.
+type NodeStats struct {
+	NodeID, Hostname, Version string
+	// Connections: nginx's stub_status counters as `GET /status` reports them.
+	ConnectionsActive, ConnectionsReading, ConnectionsWriting, ConnectionsWaiting int64
+	ConnectionsAccepted, ConnectionsHandled, TotalRequests                        int64
+	// DatastoreReachable is whether the store answered a ping.
+	DatastoreReachable bool
+	// ConfigHash is the declarative configuration's hash ("" with a database).
+	ConfigHash string
+	// LogDone and LogDropped count the requests whose log phase ran and
+	// those dropped because the log queue was full.
+	LogDone, LogDropped uint64
+	// Targets is the health of each upstream target address the node's
+	// balancers know.
+	Targets []TargetHealth
+	// At is when the numbers were taken.
+	At time.Time
+}
+
+// TargetHealth is one balancer address's health: State is Kong's
+// "healthy", "unhealthy", "dns_error" or "healthchecks_off".
+type TargetHealth struct {
+	Upstream, Target, Address, State string
+}
+
+// Host is the node as its plugins' endpoints see it.
+type Host interface {
+	// Stats takes the node's numbers now.
+	Stats() NodeStats
+}
+
+// HostFunc adapts a function to Host.
+type HostFunc func() NodeStats
+
+// Stats implements Host.
+func (f HostFunc) Stats() NodeStats { return f() }
 
 // Endpoints returns the endpoints of the enabled plugins, in plugin name
 // order, each built with env.
