@@ -10,7 +10,9 @@ import (
 )
 
 func TestEntitiesEnabledWithOwnerOrBundled(t *testing.T) {
-	catalogtest.CheckOwnedEntity(t, oauth2.Owner, oauth2.CredentialEntity, true)
+	for _, e := range []string{oauth2.CredentialEntity, oauth2.CodeEntity, oauth2.TokenEntity} {
+		catalogtest.CheckOwnedEntity(t, oauth2.Owner, e, false)
+	}
 }
 
 func TestCredentials(t *testing.T) {
