@@ -58,9 +58,9 @@ func Schema() *store.PluginSchema {
 			Description: "Time-to-live value for data"},
 		{Name: "reuse_refresh_token", Type: schema.Boolean, Required: true, Default: false,
 			Description: "An optional boolean value that indicates whether an OAuth refresh token is reused when refreshing an access token."},
-		{Name: "pkce", Type: schema.String, Default: "lax", OneOf: store.OneOf("none", "lax", "strict"),
+		{Name: "pkce", Type: schema.String, Default: "lax", Optional: true, OneOf: store.OneOf("none", "lax", "strict"),
 			Description: "Specifies a mode of how the Proof Key for Code Exchange (PKCE) should be handled by the plugin."},
-		{Name: "realm", Type: schema.String,
+		{Name: "realm", Type: schema.String, Optional: true,
 			Description: "When authentication fails the plugin sends `WWW-Authenticate` header with `realm` attribute value."},
 	}}
 	cfg.AddEntityChecks("",
