@@ -485,7 +485,7 @@ func TestHostileInput(t *testing.T) {
 	nd := start(t)
 	cases := []struct {
 		name, path, ctype, body string
-		header               map[string]string
+		header                  map[string]string
 	}{
 		{"bad json", "/api/oauth2/token", "application/json", `{"grant_type":`, nil},
 		{"json array", "/api/oauth2/token", "application/json", `[1,2,3]`, nil},

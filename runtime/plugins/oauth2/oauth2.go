@@ -255,22 +255,40 @@ func (p *Plugin) identify(k hostabi.Kong, consumer, cred, token hostabi.Entity) 
 	}
 }
 
+// credentialTTL bounds how long a token's client application stays in
+// the plugin's cache: the node's credential cache indexes unique fields,
+// not ids, so a changed application is seen within this time (a deleted
+// one at once, as its tokens go with it).
+const credentialTTL = 5 * time.Second
+
+// credentialByID loads a token's client application by id, through the
+// node's cache.
 func (p *Plugin) credentialByID(k hostabi.Kong, id string) (hostabi.Entity, error) {
 	if id == "" {
 		return nil, nil
 	}
-	st, err := entityStore(k)
-	if err != nil {
-		return nil, err
-	}
-	rec, err := st.Get(k.Context(), CredentialEntity, id)
-	if store.IsNotFound(err) {
-		return nil, nil
-	}
+	v, err := hostabi.GetOrLoad(k.Context(), k.Cache(), "oauth2:credential:"+id, credentialTTL, func() (any, error) {
+		st, err := entityStore(k)
+		if err != nil {
+			// A host without an entity store (a test double) may find
+			// credentials by id.
+			c, cerr := k.Credentials().Credential(k.Context(), CredentialEntity, "id", id)
+			if cerr != nil || c == nil {
+				return nil, cerr
+			}
+			return c, nil
+		}
+		rec, err := st.Get(k.Context(), CredentialEntity, id)
+		if store.IsNotFound(err) {
+			return nil, nil
+		}
+		return rec, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("oauth2: loading credential: %w", err)
 	}
-	return rec, nil
+	c, _ := v.(map[string]any)
+	return c, nil
 }
 
 // accessToken is Kong's parse_access_token, hiding the token from the
