@@ -610,12 +610,11 @@ func (p *Plugin) authorize(k hostabi.Kong) error {
 		} else {
 			redirectURI = first(allowed)
 			if v, given := params["redirect_uri"]; given {
-				s, _ := v.(string)
-				redirectURI = s
-				if !slices.Contains(allowed, s) {
-					resp = oauthError("invalid_request", "Invalid redirect_uri that does not match with any redirect_uri created with the application")
-					redirectURI = first(allowed)
-				}
+				redirectURI, _ = v.(string)
+			}
+			if !slices.Contains(allowed, redirectURI) {
+				resp = oauthError("invalid_request", "Invalid redirect_uri that does not match with any redirect_uri created with the application")
+				redirectURI = first(allowed)
 			}
 		}
 		if redirectURI != "" {
