@@ -18,6 +18,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/hostabi"
@@ -91,6 +92,38 @@ type Plugin struct {
 	conf   Config
 	header string
 	realm  string // ` realm="..."` or ""
+	// lastPurge is when this instance last scheduled the purge of expired
+	// tokens and codes (Unix seconds).
+	lastPurge atomic.Int64
+}
+
+// purgeInterval is how often an instance purges expired tokens and codes
+// from the store (Kong's TTL cleanup runs every minute).
+const purgeInterval = 60
+
+// purge schedules, at most once per purgeInterval, the deletion of the
+// expired tokens and authorization codes, off the request's path.
+func (p *Plugin) purge(k hostabi.Kong) {
+	now := time.Now().Unix()
+	last := p.lastPurge.Load()
+	if now-last < purgeInterval || !p.lastPurge.CompareAndSwap(last, now) {
+		return
+	}
+	st, err := entityStore(k)
+	if err != nil {
+		return
+	}
+	err = k.Timers().After(0, func(ctx context.Context, _ hostabi.HTTP) {
+		// A failed purge is retried by the next one.
+		for _, e := range []string{TokenEntity, CodeEntity} {
+			if _, err := st.PurgeExpired(ctx, e); err != nil {
+				return
+			}
+		}
+	})
+	if err != nil {
+		k.Log().Warn("oauth2: cannot schedule the purge of expired tokens", "error", err)
+	}
 }
 
 // New creates an instance from a validated configuration.
@@ -124,6 +157,7 @@ func entityStore(k hostabi.Kong) (*store.Store, error) {
 
 // Access implements hostabi.Accessor.
 func (p *Plugin) Access(k hostabi.Kong) error {
+	p.purge(k)
 	path := k.Request().Path()
 	trimmed := strings.TrimSuffix(path, "/")
 	switch {

@@ -324,3 +324,52 @@ func BenchmarkAccess(b *testing.B) {
 		b.Fatalf("not authenticated: %+v", res)
 	}
 }
+
+// TestPurgeExpired: the first request schedules the purge of expired
+// tokens and codes, which deletes their rows; live ones stay.
+func TestPurgeExpired(t *testing.T) {
+	env, st := endpointFixture(t)
+	ctx := context.Background()
+	cred := map[string]any{"id": appID}
+	for _, in := range []map[string]any{
+		{"credential": cred, "expires_in": 1, "access_token": "short", "ttl": 1},
+		{"credential": cred, "expires_in": 1, "access_token": "long", "ttl": 100},
+		{"credential": cred, "expires_in": 1, "access_token": "forever"},
+	} {
+		if _, err := st.Insert(ctx, oauth2.TokenEntity, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.Insert(ctx, oauth2.CodeEntity, map[string]any{"credential": cred, "code": "c", "ttl": 1}); err != nil {
+		t.Fatal(err)
+	}
+	rows := func(entity string) int {
+		n := 0
+		st.Backend().View(ctx, func(tx store.Tx) error {
+			var err error
+			n, err = tx.Count(entity)
+			return err
+		})
+		return n
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if rows(oauth2.TokenEntity) != 3 || rows(oauth2.CodeEntity) != 1 {
+		t.Fatalf("rows before purge: %d tokens %d codes", rows(oauth2.TokenEntity), rows(oauth2.CodeEntity))
+	}
+	p := withStore{p: newPlugin(t, nil).(hostabi.Accessor), st: st}
+	res := env.Run(t, p, hostabi.PhaseAccess, req("/", "Bearer long"))
+	if len(res.Timers) != 1 {
+		t.Fatalf("timers %d", len(res.Timers))
+	}
+	res.Timers[0].Run(time.Second, nil)
+	if rows(oauth2.TokenEntity) != 2 || rows(oauth2.CodeEntity) != 0 {
+		t.Errorf("rows after purge: %d tokens %d codes", rows(oauth2.TokenEntity), rows(oauth2.CodeEntity))
+	}
+	if _, err := st.FindUnique(ctx, oauth2.TokenEntity, "access_token", "long"); err != nil {
+		t.Errorf("live token purged: %v", err)
+	}
+	// Within the interval no other purge is scheduled.
+	if res := env.Run(t, p, hostabi.PhaseAccess, req("/", "Bearer long")); len(res.Timers) != 0 {
+		t.Errorf("second purge scheduled")
+	}
+}
