@@ -332,6 +332,11 @@ func TestReuseRefreshTokenAndHideCredentials(t *testing.T) {
 	if api.status != 200 || api.json["query"] != "a=1" {
 		t.Errorf("hidden query: %d %s", api.status, api.body)
 	}
+	api = nd.do("POST", nd.secure+"/reuse/x", strings.NewReader("a=1&access_token="+tok2),
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	if api.status != 200 || api.json["body"] != "a=1" {
+		t.Errorf("hidden form field: %d %s", api.status, api.body)
+	}
 	if r := nd.get("/reuse/x", tok); r.status != 401 {
 		t.Errorf("replaced token still works: %d", r.status)
 	}
