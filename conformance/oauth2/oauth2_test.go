@@ -393,6 +393,22 @@ func TestAuthorizationCode(t *testing.T) {
 	if a := redirectArgs(t, r, false); r.status != 200 || a.Get("x") != "1" || a.Get("code") == "" {
 		t.Errorf("second redirect_uri keeps its query: %d %s", r.status, r.body)
 	}
+	// Kong's encoding of the redirect URI's arguments, byte for byte.
+	for _, c := range []struct {
+		args url.Values
+		want string
+	}{
+		{url.Values{"client_id": {"clientid123"}, "response_type": {"code"}, "scope": {"wot"}, "state": {"some-state,x"}},
+			redirect + "?error=invalid_scope&error_description=%22wot%22%20is%20an%20invalid%20scope&state=some%2dstate%2cx"},
+		{url.Values{"client_id": {"clientid123"}, "response_type": {"code"}, "code_challenge": {"abc"}, "code_challenge_method": {"plain"}, "state": {"hello"}},
+			redirect + "?error=invalid_request&error_description=code_challenge_method%20is%20not%20supported%2c%20must%20be%20S256&state=hello"},
+		{url.Values{"client_id": {"clientid123"}, "response_type": {"code"}, "code_challenge_method": {"S256"}, "redirect_uri": {"http://example.com/cb?x=1"}},
+			"http://example.com/cb?error=invalid_request&error_description=code_challenge%20is%20required%20when%20code_method%20is%20present&x=1"},
+	} {
+		if r := authorize(nd, "/api", c.args); r.status != 400 || r.json["redirect_uri"] != c.want {
+			t.Errorf("%v: %d %s\nwant %s", c.args, r.status, r.body, c.want)
+		}
+	}
 	wantError(t, "unknown client", authorize(nd, "/api", url.Values{"client_id": {"nope"}, "response_type": {"code"}}),
 		400, "invalid_client", "Invalid client authentication")
 	wantError(t, "bad provision key", authorize(nd, "/api", url.Values{"client_id": {"clientid123"}, "provision_key": {"x"}}),

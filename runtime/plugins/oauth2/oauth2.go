@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -725,56 +726,96 @@ func (p *Plugin) authorize(k hostabi.Kong) error {
 	return nil
 }
 
-// encodeArgs merges params into the arguments of raw and encodes them as
-// Kong's encode_args does: keys sorted, values escaped like
-// ngx.escape_uri, true as a bare key, lists as repeated keys.
+// encodeArgs merges params into the arguments of raw (decoded as
+// ngx.decode_args does: a flag is true, a repeated key a list) and encodes
+// them as Kong's encode_args does: keys sorted, keys and values escaped
+// like socket.url's escape (everything but letters, digits and '_', in
+// lower-case hex), true and false spelled out, an empty value as a bare
+// key, lists as key[1]=…, objects as key.field=….
 func encodeArgs(raw string, params map[string]any) string {
 	merged := map[string]any{}
 	for _, a := range ngxargs.All(raw) {
 		if a.Key == "" {
 			continue
 		}
+		var v any = a.Value
 		if a.Flag {
-			merged[a.Key] = true
-		} else {
-			merged[a.Key] = a.Value
+			v = true
+		}
+		switch prev := merged[a.Key].(type) {
+		case nil:
+			merged[a.Key] = v
+		case []any:
+			merged[a.Key] = append(prev, v)
+		default:
+			merged[a.Key] = []any{prev, v}
 		}
 	}
 	for k, v := range params {
 		merged[k] = v
 	}
-	keys := make([]string, 0, len(merged))
-	for k := range merged {
+	var parts []string
+	for _, k := range sortedKeys(merged) {
+		parts = appendArg(parts, k, merged[k], true)
+	}
+	return strings.Join(parts, "&")
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var b strings.Builder
-	add := func(k string, v any) {
-		if b.Len() > 0 {
-			b.WriteByte('&')
+	return keys
+}
+
+// appendArg encodes one argument; top is false inside a list or object,
+// where Kong writes empty strings as "key=".
+func appendArg(parts []string, key string, v any, top bool) []string {
+	switch t := v.(type) {
+	case []any:
+		for i, e := range t {
+			parts = appendArg(parts, fmt.Sprintf("%s[%d]", key, i+1), e, false)
 		}
-		b.WriteString(ngxargs.Escape(k))
-		switch t := v.(type) {
-		case bool:
-			if !t {
-				return
-			}
-		case string:
-			b.WriteByte('=')
-			b.WriteString(ngxargs.Escape(t))
-		default:
-			b.WriteByte('=')
-			b.WriteString(ngxargs.Escape(fmt.Sprint(t)))
+		return parts
+	case map[string]any:
+		for _, k := range sortedKeys(t) {
+			parts = appendArg(parts, key+"."+k, t[k], false)
 		}
+		return parts
 	}
-	for _, k := range keys {
-		if list, ok := merged[k].([]any); ok {
-			for _, v := range list {
-				add(k, v)
-			}
+	var s string
+	switch t := v.(type) {
+	case nil:
+		s = ""
+	case string:
+		s = t
+	case float64:
+		s = strconv.FormatFloat(t, 'g', 14, 64)
+	default:
+		s = fmt.Sprint(t)
+	}
+	if s == "" && top && v != nil {
+		return append(parts, urlEscape(key))
+	}
+	return append(parts, urlEscape(key)+"="+urlEscape(s))
+}
+
+// urlEscape is socket.url's escape: every byte but letters, digits and
+// '_' as %xx in lower-case hex.
+func urlEscape(s string) string {
+	const hex = "0123456789abcdef"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' {
+			b.WriteByte(c)
 			continue
 		}
-		add(k, merged[k])
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
 	}
 	return b.String()
 }
