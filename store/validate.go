@@ -95,7 +95,7 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 		rec["updated_at"] = timestampFor(sch.Field("updated_at"), now)
 	}
 	schema.DedupeSets(sch, rec)
-	if ps != nil && ps.Config != nil {
+	if ps != nil && ps.Config != nil && mode != modeUpdate {
 		fillAutoConfig(ps.Config, rec["config"])
 	}
 	if e.Generate != nil {
@@ -181,7 +181,7 @@ func timestampFor(f *schema.Field, now int64) any {
 
 // fillAutoConfig generates the auto string fields a plugin configuration
 // leaves null (Kong's auto = true, an oauth2 provision_key): 32 random hex
-// characters, as Kong's DAO fills them on insert.
+// characters, as Kong's DAO fills them on insert and upsert.
 func fillAutoConfig(sch *schema.Schema, cfg any) {
 	m, ok := cfg.(map[string]any)
 	if !ok {

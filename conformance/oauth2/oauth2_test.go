@@ -553,6 +553,10 @@ func TestSchemaAndProvisionKey(t *testing.T) {
 		cfg["refresh_token_ttl"] != float64(1209600) || cfg["auth_header_name"] != "authorization" {
 		t.Errorf("defaults: %v", cfg)
 	}
+	patched := nd.admin201("PATCH", "/plugins/"+p["id"].(string), map[string]any{"config": map[string]any{"token_expiration": 10}})
+	if pc, _ := patched["config"].(map[string]any); pc["provision_key"] != cfg["provision_key"] || pc["token_expiration"] != float64(10) {
+		t.Errorf("PATCH changed the provision key: %v", pc)
+	}
 	b, _ := json.Marshal(map[string]any{"name": "oauth2", "config": map[string]any{}})
 	r = nd.do("POST", nd.admin+"/services/gen/plugins", bytes.NewReader(b), map[string]string{"Content-Type": "application/json"})
 	if r.status != 400 || !strings.Contains(string(r.body), "at least one of these fields must be true") {
