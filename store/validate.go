@@ -180,7 +180,7 @@ func timestampFor(f *schema.Field, now int64) any {
 }
 
 // fillAutoConfig generates the auto string fields a plugin configuration
-// leaves null (Kong's auto = true, an oauth2 provision_key): 32 random hex
+// leaves null (Kong's auto = true): 32 random hex
 // characters, as Kong's DAO fills them on insert and upsert.
 func fillAutoConfig(sch *schema.Schema, cfg any) {
 	m, ok := cfg.(map[string]any)

@@ -371,5 +371,5 @@ var (
 )
 
 // Store returns the store the cache reads, for native plugins that own
-// entities they write at request time (oauth2 tokens and codes).
+// entities they write at request time (tokens, codes).
 func (c *Cache) Store() *store.Store { return c.store }
