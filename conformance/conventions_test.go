@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/runtime/admin"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle"
 )
@@ -209,6 +210,55 @@ func TestNamedPluginsCatches(t *testing.T) {
 		}
 		if len(got) != c.want {
 			t.Errorf("%q: found %v, want %d findings", c.src, got, c.want)
+		}
+	}
+}
+
+// TestBundledPluginsReportKongsVersion: as in Kong, every bundled plugin
+// carries the version of the release (kong_meta.version), which is the
+// version `GET /` reports.
+func TestBundledPluginsReportKongsVersion(t *testing.T) {
+	if plugin.BundledVersion != admin.KongVersion {
+		t.Fatalf("plugin.BundledVersion %s, admin.KongVersion %s", plugin.BundledVersion, admin.KongVersion)
+	}
+	cat, err := plugin.NewCatalog([]string{"bundled"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range cat.Definitions() {
+		if d.Version != admin.KongVersion {
+			t.Errorf("%s reports version %q, want %s", d.Name, d.Version, admin.KongVersion)
+		}
+	}
+}
+
+// TestPluginsHaveAccessBenchmarks: every plugin folder (one with a
+// schema.go) has a Benchmark of its access phase (BenchmarkAccess), or of
+// the phase it does its work in for plugins without an access phase
+// (BenchmarkHeaderFilter, BenchmarkBodyFilter, BenchmarkLog).
+func TestPluginsHaveAccessBenchmarks(t *testing.T) {
+	root := filepath.Join("..", "runtime", "plugins")
+	dirs, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bench := regexp.MustCompile(`(?m)^func Benchmark(Access|HeaderFilter|BodyFilter|Log)\b`)
+	for _, d := range dirs {
+		dir := filepath.Join(root, d.Name())
+		if _, err := os.Stat(filepath.Join(dir, "schema.go")); err != nil {
+			continue
+		}
+		tests, _ := filepath.Glob(filepath.Join(dir, "*_test.go"))
+		found := false
+		for _, f := range tests {
+			src, err := os.ReadFile(f)
+			if err == nil && bench.Match(src) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("plugin %s has no BenchmarkAccess (or BenchmarkHeaderFilter/BodyFilter/Log)", d.Name())
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 // whose schema requires something; the others validate with {}.
 var minimalConfigs = map[string]map[string]any{
 	"rate-limiting": {"minute": 5},
+	"proxy-cache":   {"strategy": "memory"},
 	"oauth2":        {"enable_client_credentials": true},
 }
 

@@ -18,7 +18,7 @@ import (
 // Version is the version of this ABI (semantic versioning). Wasm guests
 // declare the version they were built against; a host refuses a guest whose
 // major version differs.
-const Version = "2.0.0"
+const Version = "2.1.0"
 
 // Phase is a point in the request's life where plugins run.
 type Phase uint8
@@ -102,7 +102,21 @@ type Request interface {
 	RawBody() ([]byte, error)
 	// Body decodes a JSON, form or multipart body into arguments.
 	Body() (map[string]any, string, error)
+	// Var returns one of the nginx variables Kong plugins read through
+	// ngx.var (see VarNames), and false for a variable the host does not
+	// know or that has no value (Lua's nil).
+	Var(name string) (string, bool)
 }
+
+// VarNames are the nginx variables every host serves through
+// Request.Var: the connection's local address (server_addr, server_port)
+// and peer (remote_addr, remote_port), the connection's serial number
+// (connection) and the number of requests it carried so far, this one
+// included (connection_requests), the request line (request) and its URI
+// (request_uri), the scheme and host as nginx sees them, and Kong's
+// request id.
+var VarNames = []string{"server_addr", "server_port", "remote_addr", "remote_port", "connection",
+	"connection_requests", "request", "request_uri", "scheme", "host", "request_id"}
 
 // ServiceRequest changes the request Gatehouse sends upstream
 // (kong.service.request).

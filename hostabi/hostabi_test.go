@@ -47,7 +47,7 @@ func TestABIDocMatchesTable(t *testing.T) {
 	}
 	documented := map[string]string{}
 	for _, line := range strings.Split(doc, "\n") {
-		if strings.HasPrefix(line, "| `kong.") {
+		if strings.HasPrefix(line, "| `kong.") || strings.HasPrefix(line, "| `ngx.") {
 			cells := strings.Split(line, "|")
 			documented[strings.Trim(strings.TrimSpace(cells[1]), "`")] = strings.TrimSpace(cells[2])
 		}

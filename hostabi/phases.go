@@ -170,6 +170,7 @@ const (
 	OpClientTLSCertificateChain
 	OpHTTPDo
 	OpTimersAfter
+	OpRequestVar
 
 	numOps
 )
@@ -284,6 +285,7 @@ var operations = [numOps]Operation{
 		Phases: Phases(PhaseRewrite, PhaseAccess, PhaseResponse, PhaseLog)},
 	OpHTTPDo:      {Name: "kong.http.do", Phases: BeforeContent},
 	OpTimersAfter: {Name: "kong.timer.at", Phases: AllPhases},
+	OpRequestVar:  {Name: "ngx.var", Phases: AllPhases},
 }
 
 func init() {

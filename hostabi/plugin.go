@@ -25,6 +25,17 @@ type BodyFilterer interface {
 	BodyFilter(k Kong, chunk []byte, eof bool) ([]byte, error)
 }
 
+// BodyWanter is implemented by body filters that need a response's body
+// only for some requests (proxy-cache for a cacheable response,
+// response-transformer for a JSON one). Right after the header_filter
+// phase, the host asks WantsBody; when no body filter of the request wants
+// the body, it streams to the client unread, so a large download on such
+// a route is never held in memory. A body filter without it always gets
+// the body. WantsBody runs with the header_filter phase's operations.
+type BodyWanter interface {
+	WantsBody(k Kong) bool
+}
+
 // LogPhaser runs after the response was sent.
 type LogPhaser interface{ Log(k Kong) error }
 

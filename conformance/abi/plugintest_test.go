@@ -87,7 +87,7 @@ func TestCoverage(t *testing.T) {
 		if op.Phases != hostabi.AllPhases && !out[op.Op] {
 			t.Errorf("%s has no out-of-phase probe", op.Name)
 		}
-		if !strings.HasPrefix(op.Name, "kong.") {
+		if !strings.HasPrefix(op.Name, "kong.") && !strings.HasPrefix(op.Name, "ngx.") {
 			t.Errorf("operation %d has no PDK name: %q", op.Op, op.Name)
 		}
 	}

@@ -108,6 +108,18 @@ var baseSpecs = []spec{
 	{op: H.OpRequestScheme, phase: access, want: "http", call: func(k H.Kong) string { return k.Request().Scheme() }},
 	{op: H.OpRequestHost, phase: rewrite, want: RequestHost, call: func(k H.Kong) string { return k.Request().Host() }},
 	{op: H.OpRequestPort, phase: logp, want: "positive", call: func(k H.Kong) string { return positive(k.Request().Port()) }},
+	{op: H.OpRequestVar, phase: logp, want: "http/positive/same port/false", call: func(k H.Kong) string {
+		scheme, _ := k.Request().Var("scheme")
+		reqs, _ := k.Request().Var("connection_requests")
+		n, _ := strconv.Atoi(reqs)
+		port, _ := k.Request().Var("server_port")
+		same := "other port"
+		if port == strconv.Itoa(k.Request().Port()) {
+			same = "same port"
+		}
+		_, unknown := k.Request().Var("no_such_variable")
+		return fmt.Sprintf("%s/%s/%s/%v", scheme, positive(n), same, unknown)
+	}},
 	{op: H.OpRequestForwardedScheme, phase: access, want: "http", call: func(k H.Kong) string { return k.Request().ForwardedScheme() }},
 	{op: H.OpRequestForwardedHost, phase: access, want: RequestHost, call: func(k H.Kong) string { return k.Request().ForwardedHost() }},
 	{op: H.OpRequestForwardedPort, phase: access, want: "positive", call: func(k H.Kong) string { return positive(k.Request().ForwardedPort()) }},

@@ -100,6 +100,12 @@ func TestSchemaDefaultsMatchStore(t *testing.T) {
 		{"plugins: rate-limiting", "/schemas/plugins/rate-limiting", "/plugins", map[string]any{"name": "rate-limiting", "config": map[string]any{"minute": 5}}, nil},
 		{"plugins: request-transformer", "/schemas/plugins/request-transformer", "/plugins", map[string]any{"name": "request-transformer",
 			"consumer": ref(consumer), "config": map[string]any{"add": map[string]any{"headers": []any{"x-a:1"}}}}, nil},
+		{"plugins: response-transformer", "/schemas/plugins/response-transformer", "/plugins", map[string]any{"name": "response-transformer",
+			"service": ref(service), "config": map[string]any{"add": map[string]any{"json": []any{"a:1"}}}}, nil},
+		{"plugins: proxy-cache", "/schemas/plugins/proxy-cache", "/plugins", map[string]any{"name": "proxy-cache",
+			"route": nil, "config": map[string]any{"strategy": "memory", "vary_headers": []any{"Accept"}}}, nil},
+		{"plugins: correlation-id", "/schemas/plugins/correlation-id", "/plugins", map[string]any{"name": "correlation-id",
+			"config": map[string]any{"echo_downstream": true}}, nil},
 	}
 	covered := map[string]bool{}
 	for _, ch := range checks {

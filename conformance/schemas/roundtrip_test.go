@@ -52,6 +52,10 @@ var validConfigs = map[string][]map[string]any{
 		{"rename": map[string]any{"headers": []any{"x-old:x-new"}}, "remove": map[string]any{"headers": []any{"x-gone"}}},
 		{"replace": map[string]any{"uri": "/new", "body": []any{"k:v"}}},
 	},
+	"proxy-cache": {
+		{"strategy": "memory"},
+		{"strategy": "memory", "cache_control": true, "vary_headers": []any{"Accept"}, "response_code": []any{200}},
+	},
 	"key-auth":   {{"key_names": []any{"apikey", "x-api-key"}, "hide_credentials": true}},
 	"basic-auth": {{"realm": "r", "anonymous": someID}},
 	"oauth2": {

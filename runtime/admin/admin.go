@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -74,6 +75,19 @@ type Options struct {
 	// Authorizer is asked about every call and filters lists; nil is
 	// AllowAll.
 	Authorizer Authorizer
+	// Endpoints are the plugins' own endpoints (Kong's api.lua), served
+	// before the entity routes and authorized as calls on their Resource.
+	Endpoints []Endpoint
+}
+
+// Endpoint is an HTTP endpoint a plugin adds to the Admin API.
+type Endpoint struct {
+	// Method and Path (Fiber-style parameters, ":name") route the calls.
+	Method, Path string
+	// Resource is what the authorizer is asked about (Call.Entity).
+	Resource string
+	// Handler answers; it reads parameters with http.Request.PathValue.
+	Handler http.Handler
 }
 
 // DefaultMaxBodySize is Kong's nginx_admin_client_max_body_size, 10m.
@@ -198,6 +212,9 @@ func (s *Server) routes() {
 	a.Get("/upstreams/:upstream/health", s.upstreamHealth)
 	a.Post("/upstreams/:upstream/targets/:target/:action", s.setTargetHealth)
 	a.Post("/upstreams/:upstream/targets/:target/:address/:action", s.setTargetHealth)
+	for _, e := range s.opts.Endpoints {
+		a.Add(e.Method, e.Path, s.pluginEndpoint(e))
+	}
 	// Kong answers 405 to the other methods on its fixed endpoints
 	// (`POST /` included): Lapis "don't know how to respond to" them.
 	for _, p := range []string{"/", "/status", "/endpoints", "/plugins/enabled", "/tags", "/tags/:tag"} {
@@ -635,6 +652,15 @@ func (s *Server) endpointList() []string {
 			set[pp+"/"+e.NestedSegment()+"/"+param] = true
 			set["/"+e.Path+"/"+param+"/"+f.Name] = true
 		}
+	}
+	for _, e := range s.opts.Endpoints {
+		segs := strings.Split(e.Path, "/")
+		for i, seg := range segs {
+			if strings.HasPrefix(seg, ":") {
+				segs[i] = "{" + seg[1:] + "}"
+			}
+		}
+		set[strings.Join(segs, "/")] = true
 	}
 	out := store.SortedKeys(set)
 	sort.SliceStable(out, func(i, j int) bool {

@@ -166,22 +166,28 @@ func (s *Server) authorize(c *fiber.Ctx) error {
 	if !ok {
 		return c.Next()
 	}
+	if err := s.decide(c, &call); err != nil {
+		return s.refuse(c, err)
+	}
+	c.Locals(callKey{}, &call)
+	return c.Next()
+}
+
+// decide identifies the caller, puts the actor in the call's context
+// (c.UserContext) and in call, and asks the authorizer.
+func (s *Server) decide(c *fiber.Ctx, call *Call) error {
 	ctx := c.UserContext()
 	actor, err := s.identifier.Identify(ctx, RequestInfo{Method: c.Method(), Path: c.Path(), RemoteIP: c.IP(),
 		Header: func(name string) string { return c.Get(name) }})
 	if err != nil {
-		return s.refuse(c, err)
+		return err
 	}
 	if actor != store.Anonymous {
 		c.SetUserContext(store.WithActor(ctx, actor))
 	}
 	call.Actor = actor
 	call.Method, call.Path = c.Method(), c.Path()
-	if err := s.authorizer.Authorize(c.UserContext(), call); err != nil {
-		return s.refuse(c, err)
-	}
-	c.Locals(callKey{}, &call)
-	return c.Next()
+	return s.authorizer.Authorize(c.UserContext(), *call)
 }
 
 // refuse answers an identifier's or authorizer's error.

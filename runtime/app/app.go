@@ -250,6 +250,12 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 		ExportConfig: func(ctx context.Context) ([]byte, error) { return declarative.Export(ctx, st) },
 		Identifier:   o.AdminIdentifier, Authorizer: o.AdminAuthorizer,
 	}
+	endpoints := catalog.Endpoints(plugin.EndpointEnv{Store: st, Log: log})
+	for _, e := range endpoints {
+		if e.Admin {
+			opts.Endpoints = append(opts.Endpoints, admin.Endpoint{Method: e.Method, Path: e.Path, Resource: e.Resource, Handler: e.Handler})
+		}
+	}
 	opts.Hostname, _ = os.Hostname()
 	if cfg.Database == config.DatabaseOff {
 		opts.LoadConfig = n.loadDeclarative
@@ -268,6 +274,12 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 	n.admin.App().Use(n.count)
 	status := fiber.New(fiber.Config{DisableStartupMessage: true})
 	status.Get("/status", n.admin.Status)
+	for _, e := range endpoints {
+		if e.Status {
+			h := e.Handler
+			status.Add(e.Method, e.Path, func(c *fiber.Ctx) error { admin.ServeHTTP(c, h); return nil })
+		}
+	}
 	n.cache, err = cache.New(st)
 	if err != nil {
 		n.closeEarly()

@@ -352,11 +352,13 @@ func TestActiveTCPFailuresAndTimeouts(t *testing.T) {
 	}
 	dead := ln.Addr().String()
 	ln.Close()
-	slow := newFlakyServer(t, 300*time.Millisecond)
+	slow := newFlakyServer(t, 1500*time.Millisecond)
 	fine := newFlakyServer(t, 0)
 
+	// The timeout leaves a refused connection time to be seen as one on a
+	// loaded machine (a dial that outlives it would count as a timeout).
 	checks := activeChecks(interval.Seconds())
-	checks["active"].(map[string]any)["timeout"] = 0.05
+	checks["active"].(map[string]any)["timeout"] = 0.25
 	b := mustNew(t, map[string]any{"name": "u", "healthchecks": checks},
 		[]map[string]any{tgt("dead", dead, 1), tgt("slow", slow.Listener.Addr().String(), 1), tgt("fine", fine.Listener.Addr().String(), 1)},
 		Options{})

@@ -39,6 +39,7 @@ type Instance struct {
 	response hostabi.Responder
 	header   hostabi.HeaderFilterer
 	body     hostabi.BodyFilterer
+	wanter   hostabi.BodyWanter
 	log      hostabi.LogPhaser
 }
 
@@ -50,6 +51,7 @@ func (in *Instance) Bind() {
 	in.response, _ = in.Plugin.(hostabi.Responder)
 	in.header, _ = in.Plugin.(hostabi.HeaderFilterer)
 	in.body, _ = in.Plugin.(hostabi.BodyFilterer)
+	in.wanter, _ = in.Plugin.(hostabi.BodyWanter)
 	in.log, _ = in.Plugin.(hostabi.LogPhaser)
 }
 
@@ -482,6 +484,33 @@ func (p *Plan) Run(phase hostabi.Phase, k hostabi.Kong, exited func() bool) *Fau
 		}
 	}
 	return nil
+}
+
+// WantsBody reports whether a planned body filter needs the response body
+// (hostabi.BodyWanter; one without it always does). Call it after the
+// header_filter phase, in that phase; a panic in WantsBody is the
+// plugin's fault, in the header_filter phase.
+func (p *Plan) WantsBody(k hostabi.Kong) (bool, *Fault) {
+	for _, in := range p.ran {
+		if in.body == nil {
+			continue
+		}
+		if in.wanter == nil {
+			return true, nil
+		}
+		if want, f := wantsBody(in, k); f != nil || want {
+			return want, f
+		}
+	}
+	return false, nil
+}
+
+func wantsBody(in *Instance, k hostabi.Kong) (want bool, fault *Fault) {
+	defer guard(in, hostabi.PhaseHeaderFilter, &fault)
+	if t, ok := k.(Tracker); ok {
+		t.Running(in)
+	}
+	return in.wanter.WantsBody(k), nil
 }
 
 // BodyFilter passes a body chunk through every planned body filter.

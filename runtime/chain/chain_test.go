@@ -231,3 +231,56 @@ func TestDynamicOrdering(t *testing.T) {
 		})
 	}
 }
+
+type bodyFilter struct{}
+
+func (bodyFilter) BodyFilter(_ hostabi.Kong, chunk []byte, _ bool) ([]byte, error) { return chunk, nil }
+
+type wanter struct {
+	bodyFilter
+	want   bool
+	panics bool
+}
+
+func (w wanter) WantsBody(hostabi.Kong) bool {
+	if w.panics {
+		panic("undecided")
+	}
+	return w.want
+}
+
+// TestWantsBody: the body is wanted when a planned body filter without
+// WantsBody is there, or one whose WantsBody says so; a panic is the
+// plugin's fault in header_filter.
+func TestWantsBody(t *testing.T) {
+	cases := []struct {
+		name    string
+		plugins []any
+		want    bool
+		fault   string
+	}{
+		{"no body filter", []any{noop{}}, false, ""},
+		{"a body filter without WantsBody", []any{noop{}, bodyFilter{}}, true, ""},
+		{"wanters that decline", []any{wanter{}, wanter{}}, false, ""},
+		{"one wanter wants", []any{wanter{}, wanter{want: true}}, true, ""},
+		{"a panicking wanter", []any{wanter{panics: true}}, false, "plugin p0 failed in header_filter: panic: undecided"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var list []*chain.Instance
+			for i, p := range c.plugins {
+				list = append(list, inst(string(rune('a'+i)), "p"+string(rune('0'+i)), 10-i, "", "", "", p))
+			}
+			ix, err := chain.NewIndex(list)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var plan chain.Plan
+			ix.Access(nil, chain.Scope{}, func() string { return "" }, func() bool { return false }, &plan)
+			got, f := plan.WantsBody(nil)
+			if got != c.want || (f == nil) != (c.fault == "") || (f != nil && f.Error() != c.fault) {
+				t.Errorf("WantsBody = %v, %v; want %v, %q", got, f, c.want, c.fault)
+			}
+		})
+	}
+}

@@ -23,6 +23,12 @@ import (
 	"github.com/gatehouse/gatehouse/store"
 )
 
+// BundledVersion is the version Kong gives each of its bundled plugins
+// (kong_meta.version): the Kong release Gatehouse emulates, which the
+// Admin API reports at `GET /` (conformance checks the two agree). Native
+// plugins that stand for Kong's bundled ones declare it.
+const BundledVersion = "3.9.3"
+
 // Definition is what a plugin registers: the one model of a plugin for
 // every runtime (native Go, Lua, Wasm).
 type Definition struct {
@@ -59,6 +65,10 @@ type Definition struct {
 	// called with the plugin's active configurations whenever the
 	// configuration snapshot changes, see Catalog.Configure.
 	Configure func(ctx context.Context, configs []map[string]any) error
+	// Endpoints, when set, returns the HTTP endpoints the plugin serves
+	// on the Admin API or the status listener (Kong's api.lua); the node
+	// calls it once when it starts.
+	Endpoints func(env EndpointEnv) []Endpoint
 
 	validateInstalled bool
 	// decode is set by Typed: the plugin's own config decoding.

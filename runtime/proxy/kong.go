@@ -57,12 +57,50 @@ func (r kRequest) Scheme() string {
 }
 func (r kRequest) Host() string {
 	hostabi.Check(hostabi.OpRequestHost, r.s.phase)
+	return r.hostNoCheck()
+}
+
+func (r kRequest) hostNoCheck() string {
 	h := string(r.s.fctx.Request.Host())
 	if host, _, err := net.SplitHostPort(h); err == nil {
 		return host
 	}
 	return h
 }
+
+// Var implements hostabi.Request: ngx.var for the names of
+// hostabi.VarNames, from the connection and request as they arrived.
+func (r kRequest) Var(name string) (string, bool) {
+	hostabi.Check(hostabi.OpRequestVar, r.s.phase)
+	s := r.s
+	switch name {
+	case "server_addr":
+		return s.localIP.String(), s.localIP != nil
+	case "server_port":
+		return strconv.Itoa(s.localPort), true
+	case "remote_addr":
+		return s.remoteIP, s.remoteIP != ""
+	case "remote_port":
+		return strconv.Itoa(s.remotePort), true
+	case "connection":
+		return strconv.FormatUint(s.connID, 10), true
+	case "connection_requests":
+		return strconv.FormatUint(s.connReqs, 10), true
+	case "request_uri":
+		return string(s.fctx.Request.Header.RequestURI()), true
+	case "request":
+		h := &s.fctx.Request.Header
+		return string(h.Method()) + " " + string(h.RequestURI()) + " " + string(h.Protocol()), true
+	case "scheme":
+		return s.scheme, true
+	case "host":
+		return strings.ToLower(kRequest{s}.hostNoCheck()), true
+	case "request_id":
+		return s.reqID(), true
+	}
+	return "", false
+}
+
 func (r kRequest) Port() int {
 	hostabi.Check(hostabi.OpRequestPort, r.s.phase)
 	return r.s.localPort

@@ -148,6 +148,9 @@ type state struct {
 	scheme     string
 	path       string
 	localPort  int
+	localIP    net.IP
+	connID     uint64
+	connReqs   uint64
 	remoteIP   string
 	remotePort int
 	clientIP   string
@@ -348,9 +351,12 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 	if fctx.IsTLS() {
 		st.scheme = "https"
 	}
+	st.localIP = nil
 	if a, ok := fctx.LocalAddr().(*net.TCPAddr); ok {
-		st.localPort = a.Port
+		st.localPort, st.localIP = a.Port, a.IP
 	}
+	// What ngx.var serves, kept for the log phase's detached copy.
+	st.connID, st.connReqs = fctx.ConnID(), fctx.ConnRequestNum()
 	srv.clientAddress(st)
 	st.path = string(fctx.Path())
 
@@ -592,20 +598,6 @@ const StreamThreshold = 1 << 20
 
 const streamThreshold = StreamThreshold
 
-// needsWholeBody reports whether a plugin reads or rewrites the response
-// body, which then cannot be streamed.
-func (st *state) needsWholeBody() bool {
-	if st.buffered {
-		return true
-	}
-	for _, in := range st.plan.Ran() {
-		if in.Has(hostabi.PhaseBodyFilter) {
-			return true
-		}
-	}
-	return false
-}
-
 func headerOr(fctx *fasthttp.RequestCtx, name, def string) string {
 	if v := fctx.Request.Header.Peek(name); len(v) > 0 {
 		return string(v)
@@ -756,8 +748,8 @@ func (srv *Server) forward(st *state) {
 			// The client read a small body whole: drop the stream wrapper,
 			// which frees the upstream connection and keeps the bytes.
 			resp.CloseBodyStream()
-		} else if st.needsWholeBody() {
-			resp.Body() // a plugin needs it: read the stream whole
+		} else if st.buffered {
+			resp.Body() // the response phase needs it: read the stream whole
 		}
 	}
 	if srv.headers.upstreamStatus {
@@ -902,11 +894,30 @@ func (srv *Server) finish(st *state, start, proxied time.Time) bool {
 				return srv.failLate(st, f)
 			}
 		}
+		// A body still streaming from the upstream is framed by the
+		// Content-Length it came with (fasthttp's stream reads by it), so
+		// header_filter's changes to Content-Length must not reach it: the
+		// framing is put back before the body is read or streamed on.
+		streamed := fctx.Response.IsBodyStream()
+		framing := fctx.Response.Header.ContentLength()
 		st.phase = hostabi.PhaseHeaderFilter
 		if f := st.plan.Run(hostabi.PhaseHeaderFilter, st, st.exitedFn); f != nil {
 			return srv.failLate(st, f)
 		}
-		if st.needsWholeBody() {
+		if streamed {
+			fctx.Response.Header.SetContentLength(framing)
+		}
+		// Body filters see the whole body when one of them wants it (a
+		// streamed body is read whole here); otherwise it streams on.
+		want := st.buffered
+		if !want {
+			w, f := st.plan.WantsBody(st)
+			if f != nil {
+				return srv.failLate(st, f)
+			}
+			want = w
+		}
+		if want {
 			st.phase = hostabi.PhaseBodyFilter
 			out, f := st.plan.BodyFilter(st, fctx.Response.Body(), true)
 			if f != nil {

@@ -279,6 +279,59 @@ func (r kRequest) Port() int {
 	}
 	return r.k.req.Port
 }
+
+// Var implements hostabi.Request (ngx.var): Request.Vars first, then
+// values from the request (server_addr 127.0.0.1, connection and
+// connection_requests 1 unless Vars says otherwise).
+func (r kRequest) Var(name string) (string, bool) {
+	r.k.check(hostabi.OpRequestVar)
+	if v, ok := r.k.req.Vars[name]; ok {
+		return v, true
+	}
+	req := r.k.req
+	switch name {
+	case "server_addr":
+		return "127.0.0.1", true
+	case "server_port":
+		return strconv.Itoa(r.portNoCheck()), true
+	case "remote_addr":
+		return req.clientIP(), true
+	case "remote_port":
+		if req.ClientPort == 0 {
+			return "40000", true
+		}
+		return strconv.Itoa(req.ClientPort), true
+	case "connection", "connection_requests":
+		return "1", true
+	case "request_uri", "request":
+		uri := req.path()
+		if req.RawQuery != "" {
+			uri += "?" + req.RawQuery
+		}
+		if name == "request" {
+			return req.method() + " " + uri + " HTTP/1.1", true
+		}
+		return uri, true
+	case "scheme":
+		return req.scheme(), true
+	case "host":
+		if req.Host == "" {
+			return "example.test", true
+		}
+		return strings.ToLower(req.Host), true
+	case "request_id":
+		return r.k.RequestID(), true
+	}
+	return "", false
+}
+
+func (r kRequest) portNoCheck() int {
+	if r.k.req.Port == 0 {
+		return 8000
+	}
+	return r.k.req.Port
+}
+
 func (r kRequest) ForwardedScheme() string {
 	r.k.check(hostabi.OpRequestForwardedScheme)
 	return r.Scheme()

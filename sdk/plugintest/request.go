@@ -85,6 +85,10 @@ type Request struct {
 	// HTTP sends the plugin's outbound requests; nil sends real ones.
 	HTTP hostabi.HTTP
 
+	// Vars are nginx variables Request.Var (ngx.var) returns instead of
+	// the ones it derives from the request.
+	Vars map[string]string
+
 	// PluginID and PluginName identify the instance Call runs
 	// (kong.plugin.get_id and the name in log entries); PluginID defaults
 	// to DefaultPluginID.

@@ -147,6 +147,9 @@ type Result struct {
 	Logs []LogEntry
 	// Timers lists the kong.timer.at calls (not run).
 	Timers []TimerCall
+	// SerializeValues lists the kong.log.set_serialize_value calls, in
+	// order.
+	SerializeValues []hostabi.SerializeValue
 }
 
 // Result returns what the phases run on k did so far.
@@ -166,6 +169,8 @@ func (k *Kong) Result() *Result {
 		Shared:    k.shared, Plugin: k.pluginCtx,
 		Logs:   append([]LogEntry(nil), k.logs...),
 		Timers: append([]TimerCall(nil), k.timers...),
+
+		SerializeValues: append([]hostabi.SerializeValue(nil), k.serialize...),
 	}
 	r.ResponseHeader = applyOps(k.shdr, k.respOps)
 	for n, v := range k.exitHeaders {

@@ -19,7 +19,7 @@ import (
 const (
 	Name     = "basic-auth"
 	Priority = 1100
-	Version  = "3.9.0"
+	Version  = plugin.BundledVersion
 )
 
 // Kong 3.9's basic-auth response messages.

@@ -19,7 +19,7 @@ import (
 const (
 	Name     = "key-auth"
 	Priority = 1250
-	Version  = "3.9.0"
+	Version  = plugin.BundledVersion
 )
 
 // Kong 3.9's key-auth response messages.

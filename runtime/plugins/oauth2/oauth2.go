@@ -33,7 +33,7 @@ import (
 const (
 	Name     = "oauth2"
 	Priority = 1400
-	Version  = "3.9.0"
+	Version  = plugin.BundledVersion
 )
 
 // Owner is the name of the plugin that owns the entities (the plugin's).

@@ -5,6 +5,42 @@
 // default taken from the schema.
 package pluginkit
 
+import "strings"
+
+// SplitPair splits a "name:value" rule entry as Kong's pattern
+// `^([^:]+):*(.-)$` does: the name runs to the first colon, the colons
+// right after it are skipped, the value is the rest ("" when none). ok is
+// false when the pattern does not match (an empty entry, or one starting
+// with a colon).
+func SplitPair(s string) (name, value string, ok bool) {
+	i := strings.IndexByte(s, ':')
+	if i == 0 || s == "" {
+		return "", "", false
+	}
+	if i < 0 {
+		return s, "", true
+	}
+	return s[:i], strings.TrimLeft(s[i:], ":"), true
+}
+
+// CheckHeaderPairNames is the validate_colon_headers custom validator of
+// Kong's transformer plugins as a schema validator: in a "name:value"
+// entry both the name and the value must be header names (a rename's old
+// and new names). The message is Kong's: "'<x>' is not a valid header".
+func CheckHeaderPairNames(v any) string {
+	s, _ := v.(string)
+	name, value, ok := SplitPair(s)
+	switch {
+	case !ok:
+		return "'nil' is not a valid header"
+	case !IsHeaderName(name):
+		return "'" + name + "' is not a valid header"
+	case !IsHeaderName(value):
+		return "'" + value + "' is not a valid header"
+	}
+	return ""
+}
+
 // IsHeaderName reports whether s is a valid header name by
 // kong.tools.http.validate_header_name: not empty, and only A-Z, a-z,
 // 0-9, '_' and '-'.

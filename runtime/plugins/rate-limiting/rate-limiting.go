@@ -24,7 +24,7 @@ import (
 const (
 	Name     = "rate-limiting"
 	Priority = 910
-	Version  = "3.9.0"
+	Version  = plugin.BundledVersion
 )
 
 // definition is the plugin as registered; its schema is the one every

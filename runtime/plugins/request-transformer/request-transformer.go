@@ -15,13 +15,14 @@ import (
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/ngxargs"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
+	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 )
 
 // Name, Priority and Version of the plugin, as Kong reports them.
 const (
 	Name     = "request-transformer"
 	Priority = 801
-	Version  = "3.9.0"
+	Version  = plugin.BundledVersion
 )
 
 // definition is the plugin as registered; its schema is the one every
@@ -524,17 +525,6 @@ func (p *Plugin) transformBody(k hostabi.Kong, contentType string) {
 	}
 }
 
-// truthy is Lua truthiness of a decoded JSON member: absent and false are
-// false; null (cjson.null) is true.
-func truthy(m map[string]any, key string) bool {
-	v, ok := m[key]
-	if !ok {
-		return false
-	}
-	b, isBool := v.(bool)
-	return !isBool || b
-}
-
 func (p *Plugin) transformJSON(raw []byte) ([]byte, bool) {
 	params := map[string]any{}
 	hasContent := len(raw) > 0
@@ -560,21 +550,21 @@ func (p *Plugin) transformJSON(raw []byte) ([]byte, bool) {
 	}
 	if hasContent {
 		for _, r := range p.rename.body {
-			if r.name != r.value && truthy(params, r.name) {
+			if r.name != r.value && pluginkit.LuaTruthy(params, r.name) {
 				params[r.value] = params[r.name]
 				delete(params, r.name)
 				changed = true
 			}
 		}
 		for _, r := range p.replace.body {
-			if truthy(params, r.name) {
+			if pluginkit.LuaTruthy(params, r.name) {
 				params[r.name] = r.value
 				changed = true
 			}
 		}
 	}
 	for _, r := range p.add.body {
-		if !truthy(params, r.name) {
+		if !pluginkit.LuaTruthy(params, r.name) {
 			params[r.name] = r.value
 			changed = true
 		}

@@ -370,7 +370,8 @@ func TestSchema(t *testing.T) {
 	}
 }
 
-func BenchmarkAddHeader(b *testing.B) {
+// BenchmarkAccess is the access phase adding one header.
+func BenchmarkAccess(b *testing.B) {
 	inst := newPlugin(b, rules("add", "headers", "X-Added:yes"))
 	k := plugintest.NewEnv().NewKong(plugintest.NewRequest("GET", "/orders").WithHeader("accept", "*/*").WithHeader("user-agent", "bench"))
 	b.ReportAllocs()

@@ -55,7 +55,7 @@ const (
 func init() {
 	schema.RegisterValidator(validateHeaders, checkHeaderPair)
 	schema.RegisterValidator(validateColonHeaderValues, checkHeaderValuePair)
-	schema.RegisterValidator(validateColonHeaders, checkRenameHeader)
+	schema.RegisterValidator(validateColonHeaders, pluginkit.CheckHeaderPairNames)
 	schema.RegisterValidator(checkForValueName, checkForValue)
 }
 
@@ -89,18 +89,7 @@ func colonHeaders(name, validator string) *schema.Field {
 // does: the name runs to the first colon, every colon after it is
 // skipped, and the value is the rest. ok is false when the entry starts
 // with a colon (the pattern does not match).
-func splitPair(s string) (name, value string, ok bool) {
-	i := strings.IndexByte(s, ':')
-	if i == 0 || s == "" {
-		return "", "", false
-	}
-	if i < 0 {
-		return s, "", true
-	}
-	name, value = s[:i], s[i:]
-	value = strings.TrimLeft(value, ":")
-	return name, value, true
-}
+func splitPair(s string) (name, value string, ok bool) { return pluginkit.SplitPair(s) }
 
 // validHeaderValue rejects values that cannot be sent in a header line.
 func validHeaderValue(s string) bool {
@@ -132,20 +121,6 @@ func checkHeaderValuePair(v any) string {
 	s, _ := v.(string)
 	_, value, _ := splitPair(s)
 	if !validHeaderValue(value) {
-		return notAHeader(value, true)
-	}
-	return ""
-}
-
-// checkRenameHeader is validate_colon_headers: the new name must be a
-// valid header name too.
-func checkRenameHeader(v any) string {
-	if msg := checkHeaderPair(v); msg != "" {
-		return msg
-	}
-	s, _ := v.(string)
-	_, value, _ := splitPair(s)
-	if !pluginkit.IsHeaderName(value) {
 		return notAHeader(value, true)
 	}
 	return ""
