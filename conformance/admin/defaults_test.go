@@ -106,6 +106,8 @@ func TestSchemaDefaultsMatchStore(t *testing.T) {
 			"route": nil, "config": map[string]any{"strategy": "memory", "vary_headers": []any{"Accept"}}}, nil},
 		{"plugins: correlation-id", "/schemas/plugins/correlation-id", "/plugins", map[string]any{"name": "correlation-id",
 			"config": map[string]any{"echo_downstream": true}}, nil},
+		{"plugins: oauth2", "/schemas/plugins/oauth2", "/plugins", map[string]any{"name": "oauth2", "service": ref(service),
+			"config": map[string]any{"enable_password_grant": true, "provision_key": "pk"}}, nil},
 	}
 	covered := map[string]bool{}
 	for _, ch := range checks {
