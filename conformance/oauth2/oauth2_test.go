@@ -603,3 +603,44 @@ func BenchmarkTokenValidation(b *testing.B) {
 		}
 	})
 }
+
+// TestGlobalCredentials: tokens issued by a plugin with global_credentials
+// carry no service and work on every plugin with global_credentials;
+// authorization codes stay bound to the plugin that issued them.
+func TestGlobalCredentials(t *testing.T) {
+	nd := start(t)
+	up := upstream(t)
+	for _, name := range []string{"g1", "g2"} {
+		nd.admin201("POST", "/services", map[string]any{"name": name, "url": "http://" + up})
+		nd.admin201("POST", "/services/"+name+"/routes", map[string]any{"paths": []string{"/" + name}})
+		nd.admin201("POST", "/services/"+name+"/plugins", map[string]any{"name": "oauth2", "config": map[string]any{
+			"global_credentials": true, "enable_client_credentials": true, "enable_authorization_code": true, "provision_key": provision}})
+	}
+	if err := nd.n.Snapshots().Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := nd.form("/g1/oauth2/token", creds(url.Values{"grant_type": {"client_credentials"}}), nil)
+	tok, _ := r.json["access_token"].(string)
+	if r.status != 200 || tok == "" {
+		t.Fatalf("token: %d %s", r.status, r.body)
+	}
+	if stored := nd.do("GET", nd.admin+"/oauth2_tokens/"+tok, nil, nil); stored.json["service"] != nil {
+		t.Errorf("global token bound to a service: %s", stored.body)
+	}
+	for _, p := range []string{"/g1/x", "/g2/x"} {
+		if api := nd.get(p, tok); api.status != 200 || api.upstreamHeader("X-Consumer-Username") != "bob" {
+			t.Errorf("%s: %d %s", p, api.status, api.body)
+		}
+	}
+	wantError(t, "global token without global_credentials", nd.get("/api/x", tok), 401, "invalid_token",
+		"The access token is global, but the current plugin is configured without 'global_credentials'")
+	// A service-bound token is not valid on a global plugin's service.
+	bound := nd.form("/api/oauth2/token", creds(url.Values{"grant_type": {"client_credentials"}}), nil).json["access_token"].(string)
+	wantError(t, "bound token", nd.get("/g1/x", bound), 401, "invalid_token", "The access token is invalid or has expired")
+	code := redirectArgs(t, authorize(nd, "/g1", url.Values{"client_id": {"clientid123"}, "response_type": {"code"}}), false).Get("code")
+	wantError(t, "code of another plugin", nd.form("/g2/oauth2/token", creds(url.Values{"grant_type": {"authorization_code"}, "code": {code}}), nil),
+		400, "invalid_request", "Invalid code")
+	if r := nd.form("/g1/oauth2/token", creds(url.Values{"grant_type": {"authorization_code"}, "code": {code}}), nil); r.status != 200 {
+		t.Errorf("code on its plugin: %d %s", r.status, r.body)
+	}
+}
