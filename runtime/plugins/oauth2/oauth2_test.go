@@ -373,3 +373,35 @@ func TestPurgeExpired(t *testing.T) {
 		t.Errorf("second purge scheduled")
 	}
 }
+
+// FuzzAccessToken: whatever the Authorization header and query string,
+// authentication passes or answers 401 with a JSON body, never an error.
+func FuzzAccessToken(f *testing.F) {
+	f.Add("Bearer good", "")
+	f.Add("", "access_token=good&access_token=x")
+	f.Add("token", "access_token")
+	f.Add("Bearer  good  ", "%zz=%00")
+	env := fixture(f)
+	p := newPlugin(f, map[string]any{"hide_credentials": true})
+	f.Fuzz(func(t *testing.T, auth, query string) {
+		if strings.ContainsAny(auth, "\r\n\x00") {
+			return
+		}
+		r := plugintest.NewRequest("GET", "/").WithService(hostabi.Entity{"id": svcID})
+		r.RawQuery = query
+		if auth != "" {
+			r = r.WithHeader("Authorization", auth)
+		}
+		res := env.Run(t, p, hostabi.PhaseAccess, r)
+		if res.Err != nil || res.Panic != nil {
+			t.Fatalf("err %v panic %v", res.Err, res.Panic)
+		}
+		var out map[string]any
+		if res.Exited && (res.Status != 401 || json.Unmarshal(res.ExitBody, &out) != nil) {
+			t.Fatalf("%d %s", res.Status, res.ExitBody)
+		}
+		if !res.Exited && res.Consumer["id"] != bobID {
+			t.Fatalf("passed without bob: %v", res.Consumer)
+		}
+	})
+}
