@@ -463,6 +463,20 @@ func TestPKCE(t *testing.T) {
 	if r.status != 200 || r.json["access_token"] == nil {
 		t.Errorf("pkce exchange: %d %s", r.status, r.body)
 	}
+	// The method defaults to S256 and may be spelled s256; a confidential
+	// client that sent a challenge must verify it (pkce lax).
+	for _, method := range []string{"", "s256"} {
+		args := url.Values{"client_id": {"clientid123"}, "response_type": {"code"}, "code_challenge": {challenge}}
+		if method != "" {
+			args.Set("code_challenge_method", method)
+		}
+		c := redirectArgs(t, authorize(nd, "/api", args), false).Get("code")
+		wantError(t, "confidential without verifier", nd.form("/api/oauth2/token", creds(url.Values{"grant_type": {"authorization_code"}, "code": {c}}), nil),
+			400, "invalid_request", "code_verifier is required for PKCE authorization requests")
+		if r := nd.form("/api/oauth2/token", creds(url.Values{"grant_type": {"authorization_code"}, "code": {c}, "code_verifier": {verifier}}), nil); r.status != 200 {
+			t.Errorf("method %q: %d %s", method, r.status, r.body)
+		}
+	}
 	// pkce strict: confidential clients need a challenge too; mandatory scope.
 	r = authorize(nd, "/mand", url.Values{"client_id": {"clientid123"}, "response_type": {"code"}, "scope": {"email"}})
 	if a := redirectArgs(t, r, false); a.Get("error_description") != "code_challenge is required for confidential clients" {
