@@ -19,6 +19,7 @@ var minimalConfigs = map[string]map[string]any{
 	"file-log":      {"path": "/dev/null"},
 	"tcp-log":       {"host": "127.0.0.1", "port": 9},
 	"udp-log":       {"host": "127.0.0.1", "port": 9},
+	"oauth2":        {"enable_client_credentials": true},
 }
 
 // TestBundledPhasesMatchInstances: the phases a native plugin declares are

@@ -112,6 +112,9 @@ func (s *Store) importOne(tx Tx, e *Entity, in map[string]any, raw bool) (map[st
 		}
 	}
 	schema.DedupeSets(sch, rec)
+	if ps != nil && ps.Config != nil {
+		fillAutoConfig(ps.Config, rec["config"])
+	}
 	if e.Generate != nil {
 		e.Generate(rec)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -127,4 +128,52 @@ func (s *Store) expiredRow(e *Entity, row *Row) bool {
 	}
 	_, live := s.present(e, rec)
 	return !live
+}
+
+// PurgeExpired deletes the rows of a ttl entity whose time to live ran
+// out (Kong's TTL cleanup timer) and returns how many it deleted. Reads
+// hide such rows already; purging only reclaims their space, so no change
+// event is published.
+func (s *Store) PurgeExpired(ctx context.Context, entity string) (int, error) {
+	e, err := s.entity(entity)
+	if err != nil {
+		return 0, err
+	}
+	if !e.TTL {
+		return 0, nil
+	}
+	var ids []string
+	err = s.backend.View(ctx, func(tx Tx) error {
+		after := ""
+		for {
+			rows, err := tx.List(e.Name, RowQuery{AfterID: after, Limit: MaxPageSize})
+			if err != nil {
+				return err
+			}
+			for _, row := range rows {
+				if s.expiredRow(e, row) {
+					ids = append(ids, row.ID)
+				}
+			}
+			if len(rows) < MaxPageSize {
+				return nil
+			}
+			after = rows[len(rows)-1].ID
+		}
+	})
+	if err != nil || len(ids) == 0 {
+		return 0, wrapDB(err)
+	}
+	err = s.backend.Update(ctx, func(tx Tx) error {
+		for _, id := range ids {
+			if err := tx.Delete(e.Name, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, wrapDB(err)
+	}
+	return len(ids), nil
 }

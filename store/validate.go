@@ -95,6 +95,9 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 		rec["updated_at"] = timestampFor(sch.Field("updated_at"), now)
 	}
 	schema.DedupeSets(sch, rec)
+	if ps != nil && ps.Config != nil && mode != modeUpdate {
+		fillAutoConfig(ps.Config, rec["config"])
+	}
 	if e.Generate != nil {
 		e.Generate(rec)
 	}
@@ -174,4 +177,19 @@ func timestampFor(f *schema.Field, now int64) any {
 		return float64(now)
 	}
 	return now
+}
+
+// fillAutoConfig generates the auto string fields a plugin configuration
+// leaves null (Kong's auto = true): 32 random hex
+// characters, as Kong's DAO fills them on insert and upsert.
+func fillAutoConfig(sch *schema.Schema, cfg any) {
+	m, ok := cfg.(map[string]any)
+	if !ok {
+		return
+	}
+	for _, f := range sch.Fields {
+		if f.Auto && f.Type == schema.String && !f.UUID && m[f.Name] == nil {
+			m[f.Name] = randomToken()
+		}
+	}
 }

@@ -112,6 +112,8 @@ func TestSchemaDefaultsMatchStore(t *testing.T) {
 		{"plugins: file-log", "/schemas/plugins/file-log", "/plugins", map[string]any{"name": "file-log", "service": ref(service), "config": map[string]any{"path": "/tmp/x.log"}}, nil},
 		{"plugins: tcp-log", "/schemas/plugins/tcp-log", "/plugins", map[string]any{"name": "tcp-log", "config": map[string]any{"host": "logs.test", "port": 9}}, nil},
 		{"plugins: udp-log", "/schemas/plugins/udp-log", "/plugins", map[string]any{"name": "udp-log", "config": map[string]any{"host": "logs.test", "port": 9}}, nil},
+		{"plugins: oauth2", "/schemas/plugins/oauth2", "/plugins", map[string]any{"name": "oauth2", "service": ref(service),
+			"config": map[string]any{"enable_password_grant": true, "provision_key": "pk"}}, nil},
 	}
 	covered := map[string]bool{}
 	for _, ch := range checks {

@@ -66,6 +66,10 @@ var validConfigs = map[string][]map[string]any{
 	"file-log": {{"path": "/tmp/gatehouse-file-log.json", "reopen": true}},
 	"tcp-log":  {{"host": "127.0.0.1", "port": 9, "tls": true, "tls_sni": "logs.test"}},
 	"udp-log":  {{"host": "logs.test", "port": 514, "timeout": 100}},
+	"oauth2": {
+		{"enable_client_credentials": true},
+		{"enable_authorization_code": true, "mandatory_scope": true, "scopes": []any{"email"}, "pkce": "strict", "provision_key": "pk"},
+	},
 }
 
 // extraConfigs are invalid configurations that exercise entity checks and
@@ -271,13 +275,15 @@ func TestBundledPluginSchemasRoundTrip(t *testing.T) {
 // entityBases are valid inputs of the core entities the round trip covers
 // whole.
 var entityBases = map[string][]map[string]any{
-	"keyauth_credentials":   {{"key": "k", "consumer": map[string]any{"id": someID}}},
-	"basicauth_credentials": {{"username": "u", "password": "p", "consumer": map[string]any{"id": someID}}},
-	"acls":                  {{"group": "g", "consumer": map[string]any{"id": someID}}},
-	"hmacauth_credentials":  {{"username": "u", "secret": "s", "consumer": map[string]any{"id": someID}}},
-	"jwt_secrets":           {{"key": "k", "secret": "s", "algorithm": "HS256", "consumer": map[string]any{"id": someID}}},
-	"oauth2_credentials":    {{"name": "app", "redirect_uris": []any{"https://app.test/cb"}, "consumer": map[string]any{"id": someID}}},
-	"key_sets":              {{"name": "ks"}},
+	"keyauth_credentials":        {{"key": "k", "consumer": map[string]any{"id": someID}}},
+	"basicauth_credentials":      {{"username": "u", "password": "p", "consumer": map[string]any{"id": someID}}},
+	"acls":                       {{"group": "g", "consumer": map[string]any{"id": someID}}},
+	"hmacauth_credentials":       {{"username": "u", "secret": "s", "consumer": map[string]any{"id": someID}}},
+	"jwt_secrets":                {{"key": "k", "secret": "s", "algorithm": "HS256", "consumer": map[string]any{"id": someID}}},
+	"oauth2_credentials":         {{"name": "app", "redirect_uris": []any{"https://app.test/cb"}, "consumer": map[string]any{"id": someID}}},
+	"key_sets":                   {{"name": "ks"}},
+	"oauth2_authorization_codes": {{"credential": map[string]any{"id": someID}, "code": "c", "challenge_method": "S256"}},
+	"oauth2_tokens":              {{"credential": map[string]any{"id": someID}, "expires_in": 10, "refresh_token": "r", "scope": "s"}},
 }
 
 // goOnlyEntities are the core entities whose schemas still hold Go-only
@@ -362,6 +368,8 @@ func TestLoadedPluginRunsItsValidators(t *testing.T) {
 		want   string
 	}{
 		{"rate-limiting", map[string]any{}, "at least one of these fields must be non-empty: 'config.second'"},
+		{"oauth2", map[string]any{}, "at least one of these fields must be true: enable_authorization_code, enable_implicit_grant, enable_client_credentials, enable_password_grant"},
+		{"oauth2", map[string]any{"enable_password_grant": true, "mandatory_scope": true}, "failed conditional validation given value of field 'mandatory_scope'"},
 		{"rate-limiting", map[string]any{"minute": 5, "limit_by": "header"}, "failed conditional validation given value of field 'config.limit_by'"},
 		{"rate-limiting", map[string]any{"minute": 5, "second": 10}, "The limit for minute(5.0) cannot be lower than the limit for second(10.0)"},
 		{"rate-limiting", map[string]any{"minute": 5, "redis": map[string]any{"host": "h"}}, "all or none of these fields must be set: 'host', 'port'"},

@@ -369,3 +369,7 @@ var (
 	_ hostabi.Cache       = (*Cache)(nil)
 	_ hostabi.Credentials = (*Cache)(nil)
 )
+
+// Store returns the store the cache reads, for native plugins that own
+// entities they write at request time (tokens, codes).
+func (c *Cache) Store() *store.Store { return c.store }

@@ -14,7 +14,7 @@ import (
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/http-log"             // http-log
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/jwt"                  // jwt (entities only)
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/key-auth"             // key-auth
-	_ "github.com/gatehouse/gatehouse/runtime/plugins/oauth2"               // oauth2 (entities only)
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/oauth2"               // oauth2
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/prometheus"           // prometheus
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/proxy-cache"          // proxy-cache
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/rate-limiting"        // rate-limiting
