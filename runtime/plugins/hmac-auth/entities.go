@@ -5,7 +5,6 @@
 package hmacauth
 
 import (
-	"github.com/gatehouse/gatehouse/runtime/plugin"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
@@ -17,7 +16,6 @@ const Owner = "hmac-auth"
 // them.
 const CredentialEntity = "hmacauth_credentials"
 
-func init() { plugin.RegisterEntities(Owner, Credentials()) }
 
 // Credentials declares the plugin's credentials, served at /hmac-auths and
 // /consumers/{consumer}/hmac-auth; the secret is generated when left out.
