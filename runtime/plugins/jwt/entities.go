@@ -17,7 +17,6 @@ const Owner = "jwt"
 // SecretEntity is the name of the plugin's credentials, as Kong names them.
 const SecretEntity = "jwt_secrets"
 
-
 // Algorithms are the signing algorithms a secret may name.
 var Algorithms = store.OneOf("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA")
 

@@ -119,7 +119,9 @@ func sign(t testing.TB, header, claims map[string]any, secret string) string {
 }
 
 func hs(claims map[string]any, secret string) func(testing.TB) string {
-	return func(t testing.TB) string { return sign(t, map[string]any{"typ": "JWT", "alg": "HS256"}, claims, secret) }
+	return func(t testing.TB) string {
+		return sign(t, map[string]any{"typ": "JWT", "alg": "HS256"}, claims, secret)
+	}
 }
 
 type fixture struct {
