@@ -2,7 +2,6 @@ package jwt
 
 import (
 	"encoding/json"
-	"regexp"
 	"strings"
 	"time"
 
@@ -104,8 +103,48 @@ func (p *Plugin) Access(k hostabi.Kong) error {
 	return p.flow.Access(k, p.check)
 }
 
-// bearer is the expression Kong matches header values with (unanchored).
-var bearer = regexp.MustCompile(`\s*[Bb]earer\s+(.+)`)
+// BearerToken returns what Kong's unanchored expression
+// `\s*[Bb]earer\s+(.+)` captures in a header value (PCRE and RE2 agree
+// on it): after the first "Bearer" or "bearer" followed by white space
+// and at least one more character, the rest of the line; the white space
+// itself is kept only as the one character needed at the end of the
+// value.
+func BearerToken(v string) (string, bool) {
+	for i := 0; i+6 <= len(v); i++ {
+		if (v[i] != 'B' && v[i] != 'b') || v[i+1:i+6] != "earer" {
+			continue
+		}
+		j := i + 6
+		k := j
+		for k < len(v) && isSpace(v[k]) {
+			k++
+		}
+		n := k - j
+		if n == 0 {
+			continue
+		}
+		if k < len(v) && v[k] != '\n' {
+			rest := v[k:]
+			if e := strings.IndexByte(rest, '\n'); e >= 0 {
+				rest = rest[:e]
+			}
+			return rest, true
+		}
+		// The run reaches the end: \s+ gives back the last character
+		// (.+) can take, one that is not a newline.
+		for m := k - 1; m > j; m-- {
+			if v[m] != '\n' {
+				return v[m : m+1], true
+			}
+		}
+	}
+	return "", false
+}
+
+// isSpace is RE2's \s: tab, newline, form feed, carriage return, space.
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
+}
 
 // tokens collects the distinct non-empty tokens of the query arguments,
 // cookies and headers, in Kong's order. flag reports a query argument
@@ -150,8 +189,8 @@ func (p *Plugin) tokens(req hostabi.Request) (set []string, flag bool) {
 		if len(vs) == 0 {
 			continue
 		}
-		if m := bearer.FindStringSubmatch(vs[0]); m != nil {
-			add(m[1])
+		if tok, ok := BearerToken(vs[0]); ok {
+			add(tok)
 		}
 	}
 	return set, flag

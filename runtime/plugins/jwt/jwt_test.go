@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"hash"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -376,4 +377,20 @@ func BenchmarkAccess(b *testing.B) {
 			}
 		})
 	}
+}
+
+// bearerRE is Kong's expression, the reference for BearerToken.
+var bearerRE = regexp.MustCompile(`\s*[Bb]earer\s+(.+)`)
+
+func FuzzBearerToken(f *testing.F) {
+	for _, s := range []string{"Bearer abc", "bearer  ", "Bearer ", "xBearer y", "Bearer\t\tz", "Bearer \n x", "Bearer\n\n", "BEARER a bearer b", "Bearerx bearer y", " \r\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := jwt.BearerToken(s)
+		m := bearerRE.FindStringSubmatch(s)
+		if (m != nil) != ok || (m != nil && m[1] != got) {
+			t.Fatalf("%q: BearerToken = %q, %v; expression = %q", s, got, ok, m)
+		}
+	})
 }
