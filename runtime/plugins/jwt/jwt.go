@@ -1,8 +1,10 @@
 package jwt
 
 import (
+	"crypto"
 	"encoding/json"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/hostabi"
@@ -279,7 +281,7 @@ func (p *Plugin) check(k hostabi.Kong) (hostabi.Entity, *authn.Failure, error) {
 		if pem == "" {
 			return nil, p.fail("Invalid key/secret"), nil
 		}
-		pub, err := ParsePublicKey(pem)
+		pub, err := keys.get(pem)
 		if err != nil || !tok.VerifyKey(pub) {
 			return nil, p.fail("Invalid signature"), nil
 		}
@@ -362,6 +364,40 @@ func luaString(v any) string {
 		return t.String()
 	}
 	return ""
+}
+
+// keyCache keeps parsed public keys by their PEM text, so a request does
+// not parse its secret's key again. It is bounded: past maxKeys entries it
+// starts over.
+type keyCache struct {
+	mu sync.Mutex
+	m  map[string]cachedKey
+}
+
+type cachedKey struct {
+	key crypto.PublicKey
+	err error
+}
+
+const maxKeys = 4096
+
+var keys = &keyCache{m: map[string]cachedKey{}}
+
+func (c *keyCache) get(text string) (crypto.PublicKey, error) {
+	c.mu.Lock()
+	e, ok := c.m[text]
+	c.mu.Unlock()
+	if ok {
+		return e.key, e.err
+	}
+	k, err := ParsePublicKey(text)
+	c.mu.Lock()
+	if len(c.m) >= maxKeys {
+		clear(c.m)
+	}
+	c.m[text] = cachedKey{k, err}
+	c.mu.Unlock()
+	return k, err
 }
 
 var _ hostabi.Accessor = (*Plugin)(nil)
