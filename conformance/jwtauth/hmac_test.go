@@ -147,3 +147,37 @@ func TestHMACAuth(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileInput: malformed tokens and signature headers get Kong's 401
+// bodies over the wire, never a 500.
+func TestHostileInput(t *testing.T) {
+	e := start(t)
+	e.form("POST", "/consumers", 201, "username=bob")
+	e.form("POST", "/consumers/bob/jwt", 201, "key=bob")
+	e.form("POST", "/consumers/bob/hmac-auth", 201, "username=bob")
+	for _, p := range []string{"jwt", "hmac-auth"} {
+		e.form("POST", "/services/crud-persons/routes", 201, "name="+p, "paths=/"+p)
+		e.form("POST", "/routes/"+p+"/plugins", 201, "name="+p)
+	}
+	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	tokens := []string{".", "..", "...", "a.b", "a.b.c.d", "%00.%00.%00", b64(`{"alg":"HS256"}`) + "." + b64(`[1]`) + ".",
+		b64(`"x"`) + "." + b64(`{}`) + ".", b64(`{"alg":"ES256"}`) + "." + b64(`{"iss":"bob"}`) + ".AAAA",
+		b64(`{"alg":"HS256"}`) + "." + b64(`{"iss":{"a":1}}`) + ".", b64(`{"alg":"HS256"}`) + "." + b64(`{"iss":12}`) + ".",
+		b64(`{"alg":"HS256"}`) + "." + b64(`{"iss":"bob"}`) + ".!!", strings.Repeat("A", 8000), b64(`{"alg":null}`) + ".e30.",
+		b64(`{"alg":"HS256"}`) + "." + b64(`null`) + "."}
+	for _, tok := range tokens {
+		code, b, _ := e.call("GET", "/jwt", map[string]string{"Authorization": "Bearer " + tok}, "")
+		if code != 401 || !strings.HasPrefix(string(b), `{"message":"`) {
+			t.Errorf("jwt %.60q: %d %s", tok, code, b)
+		}
+	}
+	date := time.Now().UTC().Format(http.TimeFormat)
+	for _, h := range []string{"hmac", `hmac username=""`, `hmac username="bob", algorithm="hmac-sha256", headers="", signature=""`,
+		`hmac username="bob", algorithm="hmac-sha256", headers=" ", signature="x"`, `hmac username="bob", algorithm="hmac-sha1", headers="date", signature="%%%"`,
+		`hmac username="b"ob", algorithm="hmac-sha256", headers="a""b", signature="=="`, strings.Repeat(`hmac username="a",`, 200)} {
+		code, b, _ := e.call("GET", "/hmac-auth", map[string]string{"Authorization": h, "Date": date}, "")
+		if code != 401 || !strings.HasPrefix(string(b), `{"message":"HMAC signature`) {
+			t.Errorf("hmac %.60q: %d %s", h, code, b)
+		}
+	}
+}
