@@ -72,6 +72,10 @@ type Plugin struct {
 // it: lower-cased, '_' also tried as '-'.
 type headerName struct{ name, alt string }
 
+// SharedTokenKey is the kong.ctx.shared key the authenticated token is
+// left under, as Kong's handler does.
+const SharedTokenKey = "authenticated_jwt_token"
+
 // now is the clock claims are checked against (ngx.time); tests replace it.
 var now = time.Now
 
@@ -290,8 +294,10 @@ func (p *Plugin) check(k hostabi.Kong) (hostabi.Entity, *authn.Failure, error) {
 		return nil, &authn.Failure{Status: 401, Body: errs, Challenge: p.challengeErr}, nil
 	}
 	if secret["consumer"] == nil {
-		return nil, &authn.Failure{Status: 401, Message: "Could not find consumer for '" + claim + "=" + key + "'", Challenge: p.challengeErr}, nil
+		return nil, &authn.Failure{Status: 401, Message: "Could not find consumer for '" + claim + "=" + key + "'", NoChallenge: true}, nil
 	}
+	// Kong leaves the token for later plugins (kong.ctx.shared).
+	k.Ctx().Shared().Set(SharedTokenKey, set[0])
 	return secret, nil, nil
 }
 
