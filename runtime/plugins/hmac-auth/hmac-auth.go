@@ -9,7 +9,6 @@ import (
 	"hash"
 	"math"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -98,17 +97,92 @@ type Params struct {
 	Headers []string
 }
 
-// hmacHeader is Kong's (unanchored, greedy) expression for the header.
-var hmacHeader = regexp.MustCompile(`\s*[Hh]mac\s*username="(.+)",\s*algorithm="(.+)",\s*headers="(.+)",\s*signature="(.+)"`)
-
-// ParseAuthorization reads an hmac Authorization header as Kong does; ok
-// is false when the value does not have the form.
+// ParseAuthorization reads an hmac Authorization header as Kong does with
+// its unanchored, greedy expression
+//
+//	\s*[Hh]mac\s*username="(.+)",\s*algorithm="(.+)",\s*headers="(.+)",\s*signature="(.+)"
+//
+// giving the same fields a backtracking matcher gives (each group as long
+// as the rest still matches, the leftmost "hmac" that matches), without
+// backtracking: each (position, group) is tried once. ok is false when the
+// value does not have the form.
 func ParseAuthorization(v string) (Params, bool) {
-	m := hmacHeader.FindStringSubmatch(v)
-	if m == nil {
-		return Params{}, false
+	for i := 0; i+4 <= len(v); i++ {
+		if (v[i] != 'H' && v[i] != 'h') || v[i+1:i+4] != "mac" {
+			continue
+		}
+		j := skipSpace(v, i+4)
+		if !strings.HasPrefix(v[j:], `username="`) {
+			continue
+		}
+		m := &matcher{v: v, memo: map[[2]int]bool{}}
+		if m.group(j+len(`username="`), 0) {
+			return Params{Username: m.g[0], Algorithm: m.g[1], Headers: strings.Split(m.g[2], " "), Signature: m.g[3]}, true
+		}
 	}
-	return Params{Username: m[1], Algorithm: m[2], Headers: strings.Split(m[3], " "), Signature: m[4]}, true
+	return Params{}, false
+}
+
+// keywords follow each group but the last: `",\s*<keyword>="`.
+var keywords = [3]string{`algorithm="`, `headers="`, `signature="`}
+
+// matcher finds the four groups of ParseAuthorization.
+type matcher struct {
+	v    string
+	g    [4]string
+	memo map[[2]int]bool // (start, group) known to fail
+}
+
+// group matches group n (.+) starting at pos and everything after it,
+// preferring the longest group, and records the groups on success.
+func (m *matcher) group(pos, n int) bool {
+	v := m.v
+	end := strings.IndexByte(v[pos:], '\n') // '.' stops at a newline
+	if end < 0 {
+		end = len(v)
+	} else {
+		end += pos
+	}
+	if end <= pos {
+		return false
+	}
+	if n == 3 {
+		// The last group ends at the last quote it can reach.
+		q := strings.LastIndexByte(v[pos+1:end], '"')
+		if q < 0 {
+			return false
+		}
+		m.g[3] = v[pos : pos+1+q]
+		return true
+	}
+	key := [2]int{pos, n}
+	if m.memo[key] {
+		return false
+	}
+	for e := end - 1; e > pos; e-- {
+		if v[e] != '"' || e+1 >= len(v) || v[e+1] != ',' {
+			continue
+		}
+		k := skipSpace(v, e+2)
+		if !strings.HasPrefix(v[k:], keywords[n]) {
+			continue
+		}
+		if m.group(k+len(keywords[n]), n+1) {
+			m.g[n] = v[pos:e]
+			return true
+		}
+	}
+	m.memo[key] = true
+	return false
+}
+
+// skipSpace skips RE2's \s (tab, newline, form feed, carriage return,
+// space) from i.
+func skipSpace(v string, i int) int {
+	for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == '\n' || v[i] == '\f' || v[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // digests are the supported algorithms.

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"hash"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -180,6 +181,43 @@ func FuzzParseAuthorization(f *testing.F) {
 			t.Fatalf("%q: %v %d", s, res.Err, res.Status)
 		}
 	})
+}
+
+// kongExpression is Kong's expression, the reference for
+// ParseAuthorization.
+var kongExpression = regexp.MustCompile(`\s*[Hh]mac\s*username="(.+)",\s*algorithm="(.+)",\s*headers="(.+)",\s*signature="(.+)"`)
+
+func FuzzParseAuthorizationAsKong(f *testing.F) {
+	for _, s := range []string{
+		authz("bob", "hmac-sha256", "date", "c2ln"),
+		`hmac username="a", algorithm="b", headers="c", signature="d", algorithm="e", headers="f", signature="g"`,
+		`xhmac username="a",algorithm="b",headers="c",signature="d"" trailing"`,
+		`Hmac username="a\n", algorithm="b", headers="c", signature="d"`,
+		`hmac username="a",` + "\n" + `algorithm="b",headers="c",signature="d"`,
+		`hmac hmac username="u", algorithm="a", headers="h", signature="s"`,
+		`hmac username=""", algorithm=""", headers=""", signature="""`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, ok := hmacauth.ParseAuthorization(s)
+		m := kongExpression.FindStringSubmatch(s)
+		if ok != (m != nil) {
+			t.Fatalf("%q: parsed %v, expression %q", s, ok, m)
+		}
+		if m != nil && (p.Username != m[1] || p.Algorithm != m[2] || strings.Join(p.Headers, " ") != m[3] || p.Signature != m[4]) {
+			t.Fatalf("%q: parsed %+v, expression %q", s, p, m[1:])
+		}
+	})
+}
+
+func BenchmarkParseAuthorization(b *testing.B) {
+	h := authz("alice-hmac", "hmac-sha256", "date @request-target digest", "dGhpcyBpcyBhIHNpZ25hdHVyZSBvZiBzb21lIGxlbmd0aA==")
+	for b.Loop() {
+		if _, ok := hmacauth.ParseAuthorization(h); !ok {
+			b.Fatal("not parsed")
+		}
+	}
 }
 
 func BenchmarkAccess(b *testing.B) {
