@@ -115,7 +115,7 @@ func ParseAuthorization(v string) (Params, bool) {
 		if !strings.HasPrefix(v[j:], `username="`) {
 			continue
 		}
-		m := &matcher{v: v, memo: map[[2]int]bool{}}
+		m := &matcher{v: v}
 		if m.group(j+len(`username="`), 0) {
 			return Params{Username: m.g[0], Algorithm: m.g[1], Headers: strings.Split(m.g[2], " "), Signature: m.g[3]}, true
 		}
@@ -171,6 +171,9 @@ func (m *matcher) group(pos, n int) bool {
 			m.g[n] = v[pos:e]
 			return true
 		}
+	}
+	if m.memo == nil {
+		m.memo = map[[2]int]bool{}
 	}
 	m.memo[key] = true
 	return false
