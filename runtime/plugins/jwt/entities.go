@@ -38,7 +38,8 @@ func Secrets() *store.Entity {
 				store.TagsField(),
 			},
 		}).AddEntityChecks("", schema.EntityCheck{Conditional: &schema.ConditionalCheck{
-			IfField: "algorithm", IfMatch: &schema.Field{OneOf: store.OneOf("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA")},
+			IfField: "algorithm", IfMatch: &schema.Field{MatchAny: &schema.MatchAny{Patterns: []string{
+				"^RS256$", "^RS384$", "^RS512$", "^PS256$", "^PS384$", "^PS512$", "^EdDSA$"}}},
 			ThenField: "rsa_public_key", ThenMatch: &schema.Field{Required: true, Check: checkPublicKey},
 		}}),
 		Generate: func(rec map[string]any) {

@@ -62,4 +62,12 @@ func TestSecretPublicKeyValidated(t *testing.T) {
 	if _, err := s.Insert(ctx, jwt.SecretEntity, map[string]any{"consumer": ref, "algorithm": "RS256", "rsa_public_key": pemOf(&testKeys.rsa.PublicKey)}); err != nil {
 		t.Errorf("good PEM: %v", err)
 	}
+	// Kong's conditional names RS*, PS* and EdDSA; ES* secrets may leave the
+	// key out (their tokens then fail with "Invalid key/secret").
+	for alg, needsKey := range map[string]bool{"EdDSA": true, "PS512": true, "ES256": false, "HS384": false} {
+		_, err := s.Insert(ctx, jwt.SecretEntity, map[string]any{"consumer": ref, "algorithm": alg})
+		if e, ok := store.AsError(err); needsKey != (ok && e.Fields["rsa_public_key"] == "required field missing") {
+			t.Errorf("%s without a key: %v", alg, err)
+		}
+	}
 }
