@@ -236,11 +236,12 @@ func (p *Plugin) check(k hostabi.Kong) (hostabi.Entity, *authn.Failure, error) {
 		return nil, p.fail("Bad token; " + err.Error()), nil
 	}
 	claim := p.conf.KeyClaimName
-	v, ok := tok.Claims[claim]
-	if !ok || v == nil {
-		v, ok = tok.Header[claim]
+	// Lua's `claims[name] or header[name]`: null and false fall through.
+	v := tok.Claims[claim]
+	if v == nil || v == false {
+		v = tok.Header[claim]
 	}
-	if !ok || v == nil || v == false {
+	if v == nil || v == false {
 		return nil, p.fail("No mandatory '" + claim + "' in claims"), nil
 	}
 	key := luaString(v)

@@ -212,6 +212,9 @@ func TestAccess(t *testing.T) {
 		{"key claim in header", map[string]any{"key_claim_name": "kid"}, func(t testing.TB) *plugintest.Request {
 			return plugintest.NewRequest("GET", "/?jwt="+sign(t, map[string]any{"alg": "HS256", "kid": "bob-key"}, map[string]any{}, "bob-secret"))
 		}, want{}},
+		{"false claim falls back to the header", nil, func(t testing.TB) *plugintest.Request {
+			return plugintest.NewRequest("GET", "/?jwt="+sign(t, map[string]any{"alg": "HS256", "iss": "bob-key"}, map[string]any{"iss": false}, "bob-secret"))
+		}, want{}},
 		{"wrong alg for secret", nil, func(t testing.TB) *plugintest.Request {
 			return plugintest.NewRequest("GET", "/?jwt="+sign(t, map[string]any{"alg": "HS384"}, map[string]any{"iss": "bob-key"}, "bob-secret"))
 		}, want{401, msg("Invalid algorithm"), errChallenge, false}},
