@@ -70,6 +70,8 @@ var validConfigs = map[string][]map[string]any{
 		{"enable_client_credentials": true},
 		{"enable_authorization_code": true, "mandatory_scope": true, "scopes": []any{"email"}, "pkce": "strict", "provision_key": "pk"},
 	},
+	"jwt":       {{"claims_to_verify": []any{"exp", "nbf"}, "maximum_expiration": 3600, "cookie_names": []any{"c"}, "realm": "r"}},
+	"hmac-auth": {{"algorithms": []any{"hmac-sha256"}, "enforce_headers": []any{"date"}, "clock_skew": 30, "validate_request_body": true}},
 }
 
 // extraConfigs are invalid configurations that exercise entity checks and
@@ -94,7 +96,9 @@ var extraConfigs = map[string][]map[string]any{
 		{"add": map[string]any{"body": []any{"k:"}}},
 		{"replace": map[string]any{"headers": []any{":v"}}},
 	},
-	"key-auth": {{"key_names": []any{"bad name"}}, {"key_names": []any{}}},
+	"key-auth":  {{"key_names": []any{"bad name"}}, {"key_names": []any{}}},
+	"jwt":       {{"maximum_expiration": 60}, {"maximum_expiration": 60, "claims_to_verify": []any{"nbf"}}, {"claims_to_verify": []any{"iat"}}, {"maximum_expiration": 31536001}},
+	"hmac-auth": {{"clock_skew": 0}, {"algorithms": []any{"hmac-md5"}}},
 }
 
 // probeStrings are values that trip typedef validators and patterns.

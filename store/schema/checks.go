@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -351,6 +352,12 @@ func matchConstraint(c *Field, v any) string {
 	}
 	if c.Eq != nil && !equalScalar(c.Eq, v) {
 		return fmt.Sprintf("value must be %v", c.Eq)
+	}
+	if c.Contains != nil {
+		list, _ := v.([]any)
+		if !slices.ContainsFunc(list, func(e any) bool { return equalScalar(c.Contains, e) }) {
+			return fmt.Sprintf("expected to contain: %v", c.Contains)
+		}
 	}
 	return checkConstraints(c, v)
 }

@@ -252,6 +252,13 @@ func (l *loader) field(raw any, path string, depth int, typed bool) (*Field, err
 			if f.Eq, err = scalarValue(f, v, path+".eq"); err != nil {
 				return nil, err
 			}
+		case "contains":
+			switch v.(type) {
+			case string, float64, bool:
+				f.Contains = v
+			default:
+				return nil, bad(key, "a scalar")
+			}
 		case "one_of", "not_one_of":
 			list, ok := v.([]any)
 			if !ok || len(list) == 0 {

@@ -131,6 +131,9 @@ func RenderField(f *Field) map[string]any {
 	} else if f.Eq != nil {
 		m["eq"] = Clone(f.Eq)
 	}
+	if f.Contains != nil {
+		m["contains"] = Clone(f.Contains)
+	}
 	if f.Pattern != "" {
 		m["match"] = f.Pattern
 	}

@@ -116,6 +116,9 @@ type Field struct {
 	NotOneOf []any
 	// Eq requires the value to equal this scalar (Kong's eq); nil: none.
 	Eq any
+	// Contains requires an array or set to hold this scalar (Kong's
+	// contains); nil: none.
+	Contains any
 	// Null requires the value to be null (Kong's `eq = null`, as in the
 	// no_consumer typedef); it renders as "eq": null.
 	Null bool

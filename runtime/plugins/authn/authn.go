@@ -1,6 +1,6 @@
 // Package authn is what Gatehouse's authentication plugins (key-auth,
-// basic-auth) share, after Kong 3.9's: the access-phase flow around a
-// plugin's own credential check (logical OR with other auth plugins, the
+// basic-auth, jwt, hmac-auth) share, after Kong 3.9's: the access-phase
+// flow around a plugin's own credential check (logical OR with other auth plugins, the
 // anonymous consumer, the 4xx answer) and the identification of the
 // request's consumer, with the X-Consumer-* and X-Credential-Identifier
 // headers sent upstream.
@@ -30,6 +30,14 @@ type Failure struct {
 	// and the plugin's WWW-Authenticate challenge.
 	Status  int
 	Message string
+	// Body, when set, is sent as JSON instead of {"message": Message}
+	// (jwt answers a failed claim check with its errors by claim).
+	Body any
+	// Challenge, when set, is the WWW-Authenticate header instead of the
+	// flow's (jwt adds error="invalid_token" once a token was found).
+	Challenge string
+	// NoChallenge sends the answer without WWW-Authenticate.
+	NoChallenge bool
 	// Err is set for a server-side failure: without an anonymous consumer
 	// the request fails with it (a 500) instead of the answer.
 	Err error
@@ -87,7 +95,19 @@ func (f *Flow) Access(k hostabi.Kong, check Check) error {
 	if fail.Err != nil {
 		return fail.Err
 	}
-	hostabi.JSONExit(k.Response(), fail.Status, messageBody{fail.Message}, map[string]string{"WWW-Authenticate": f.Challenge})
+	var body any = messageBody{fail.Message}
+	if fail.Body != nil {
+		body = fail.Body
+	}
+	challenge := f.Challenge
+	if fail.Challenge != "" {
+		challenge = fail.Challenge
+	}
+	headers := map[string]string{"WWW-Authenticate": challenge}
+	if fail.NoChallenge {
+		headers = nil
+	}
+	hostabi.JSONExit(k.Response(), fail.Status, body, headers)
 	return nil
 }
 

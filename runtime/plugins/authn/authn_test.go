@@ -275,3 +275,42 @@ func TestForeignID(t *testing.T) {
 		}
 	}
 }
+
+// TestFailureAnswer: a Failure's Body replaces {"message"}, its Challenge
+// the flow's, and NoChallenge drops WWW-Authenticate.
+func TestFailureAnswer(t *testing.T) {
+	cases := []struct {
+		name      string
+		fail      authn.Failure
+		body      string
+		challenge string
+	}{
+		{"message", authn.Failure{Status: 401, Message: "m"}, `{"message":"m"}`, `Test realm="r"`},
+		{"body", authn.Failure{Status: 401, Body: map[string]any{"exp": "token expired"}}, `{"exp":"token expired"}`, `Test realm="r"`},
+		{"challenge", authn.Failure{Status: 401, Message: "m", Challenge: `Test error="x"`}, `{"message":"m"}`, `Test error="x"`},
+		{"no challenge", authn.Failure{Status: 401, Message: "m", NoChallenge: true}, `{"message":"m"}`, ""},
+	}
+	f := newFixture()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fl := &authn.Flow{Plugin: "test-auth", Challenge: `Test realm="r"`}
+			fail := tc.fail
+			p := accessFunc(func(k hostabi.Kong) error {
+				return fl.Access(k, func(hostabi.Kong) (hostabi.Entity, *authn.Failure, error) { return nil, &fail, nil })
+			})
+			res := f.env.Run(t, p, hostabi.PhaseAccess, plugintest.NewRequest("GET", "/"))
+			if res.Status != 401 || string(res.ExitBody) != tc.body {
+				t.Fatalf("got %d %s", res.Status, res.ExitBody)
+			}
+			got, has := res.ExitHeaders["WWW-Authenticate"]
+			if got != tc.challenge || has != (tc.challenge != "") {
+				t.Errorf("WWW-Authenticate = %q (%v), want %q", got, has, tc.challenge)
+			}
+		})
+	}
+}
+
+// accessFunc is a function as a hostabi.Accessor.
+type accessFunc func(k hostabi.Kong) error
+
+func (f accessFunc) Access(k hostabi.Kong) error { return f(k) }

@@ -10,9 +10,9 @@ import (
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/basic-auth"           // basic-auth
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/correlation-id"       // correlation-id
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/file-log"             // file-log
-	_ "github.com/gatehouse/gatehouse/runtime/plugins/hmac-auth"            // hmac-auth (entities only)
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/hmac-auth"            // hmac-auth
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/http-log"             // http-log
-	_ "github.com/gatehouse/gatehouse/runtime/plugins/jwt"                  // jwt (entities only)
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/jwt"                  // jwt
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/key-auth"             // key-auth
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/oauth2"               // oauth2
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/prometheus"           // prometheus

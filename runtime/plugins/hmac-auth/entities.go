@@ -1,11 +1,12 @@
-// Package hmacauth holds what Gatehouse knows of Kong's hmac-auth plugin so
-// far: the hmacauth_credentials entity it owns (Kong's daos.lua),
-// registered on its own so that the Admin API and kong.yml serve the
-// credentials while the plugin's handler is not written yet.
+// Package hmacauth is Gatehouse's native hmac-auth plugin, compatible with
+// Kong 3.9's: clients sign chosen request headers with an HMAC (SHA-1,
+// SHA-256, SHA-384 or SHA-512) of a secret from the hmacauth_credentials
+// (Kong's daos.lua, declared here) and send the signature in an
+// Authorization or Proxy-Authorization header; the request is identified
+// as the credential's consumer. See README.md.
 package hmacauth
 
 import (
-	"github.com/gatehouse/gatehouse/runtime/plugin"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
@@ -16,8 +17,6 @@ const Owner = "hmac-auth"
 // CredentialEntity is the name of the plugin's credentials, as Kong names
 // them.
 const CredentialEntity = "hmacauth_credentials"
-
-func init() { plugin.RegisterEntities(Owner, Credentials()) }
 
 // Credentials declares the plugin's credentials, served at /hmac-auths and
 // /consumers/{consumer}/hmac-auth; the secret is generated when left out.

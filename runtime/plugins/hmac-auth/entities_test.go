@@ -10,7 +10,7 @@ import (
 )
 
 func TestEntitiesEnabledWithOwnerOrBundled(t *testing.T) {
-	catalogtest.CheckOwnedEntity(t, hmacauth.Owner, hmacauth.CredentialEntity, true)
+	catalogtest.CheckOwnedEntity(t, hmacauth.Owner, hmacauth.CredentialEntity, false)
 }
 
 func TestCredentials(t *testing.T) {

@@ -1,11 +1,12 @@
-// Package jwt holds what Gatehouse knows of Kong's jwt plugin so far: the
-// jwt_secrets entity it owns (Kong's daos.lua), registered on its own so
-// that the Admin API and kong.yml serve the credentials while the plugin's
-// handler is not written yet.
+// Package jwt is Gatehouse's native jwt plugin, compatible with Kong 3.9's:
+// clients authenticate with a JSON Web Token (HS*, RS*, PS*, ES* or EdDSA)
+// sent in a query argument, a cookie or a header; the token's key claim
+// names one of the jwt_secrets (Kong's daos.lua, declared here), whose
+// secret or public key verifies the signature, and the request is
+// identified as the secret's consumer. See README.md.
 package jwt
 
 import (
-	"github.com/gatehouse/gatehouse/runtime/plugin"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
@@ -15,8 +16,6 @@ const Owner = "jwt"
 
 // SecretEntity is the name of the plugin's credentials, as Kong names them.
 const SecretEntity = "jwt_secrets"
-
-func init() { plugin.RegisterEntities(Owner, Secrets()) }
 
 // Algorithms are the signing algorithms a secret may name.
 var Algorithms = store.OneOf("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA")
@@ -39,8 +38,9 @@ func Secrets() *store.Entity {
 				store.TagsField(),
 			},
 		}).AddEntityChecks("", schema.EntityCheck{Conditional: &schema.ConditionalCheck{
-			IfField: "algorithm", IfMatch: &schema.Field{OneOf: store.OneOf("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA")},
-			ThenField: "rsa_public_key", ThenMatch: &schema.Field{Required: true},
+			IfField: "algorithm", IfMatch: &schema.Field{MatchAny: &schema.MatchAny{Patterns: []string{
+				"^RS256$", "^RS384$", "^RS512$", "^PS256$", "^PS384$", "^PS512$", "^EdDSA$"}}},
+			ThenField: "rsa_public_key", ThenMatch: &schema.Field{Required: true, Check: checkPublicKey},
 		}}),
 		Generate: func(rec map[string]any) {
 			if rec["key"] == nil {
@@ -51,4 +51,14 @@ func Secrets() *store.Entity {
 			}
 		},
 	}
+}
+
+// checkPublicKey is Kong's validate_ssl_key: the key must be one OpenSSL
+// reads.
+func checkPublicKey(v any) string {
+	s, _ := v.(string)
+	if _, err := ParsePublicKey(s); err != nil {
+		return "invalid key"
+	}
+	return ""
 }
