@@ -8,6 +8,7 @@ package bundle
 import (
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/acl"                 // acl (entities only)
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/basic-auth"          // basic-auth
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/cors"                // cors
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/hmac-auth"           // hmac-auth (entities only)
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/jwt"                 // jwt (entities only)
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/key-auth"            // key-auth
