@@ -9,11 +9,6 @@ import (
 	"time"
 )
 
-func corsApplied(r *http.Response) bool {
-	return r.Header.Get("Access-Control-Allow-Origin") != "" || len(r.Header.Values("Vary")) > 0 ||
-		r.Header.Get("Access-Control-Expose-Headers") != ""
-}
-
 func TestCORS(t *testing.T) {
 	e := newEnv(t, nil)
 	allMethods := "GET,HEAD,PUT,PATCH,POST,DELETE,OPTIONS,TRACE,CONNECT"
@@ -83,10 +78,7 @@ func TestCORS(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cfg := c.config
-			path := e.route("cors", cfg, func(r *http.Response) bool {
-				return r.StatusCode == 200 && corsApplied(r)
-			})
+			path := e.route("cors", c.config)
 			before := e.hits.Load()
 			res := e.send(&request{method: c.method, path: path, headers: c.hdrs})
 			if res.StatusCode != c.want.status {
@@ -168,7 +160,7 @@ func TestCORSTrainingFlow(t *testing.T) {
 	}
 	cfg := jsonBody(t, string(raw))["config"].(map[string]any)
 	want := map[string]any{"origins": nil, "headers": nil, "exposed_headers": nil, "max_age": nil,
-		"methods": []any{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS", "TRACE", "CONNECT"},
+		"methods":     []any{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS", "TRACE", "CONNECT"},
 		"credentials": false, "private_network": false, "preflight_continue": false, "allow_origin_absent": true}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("stored config %v, want %v", cfg, want)

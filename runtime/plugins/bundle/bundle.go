@@ -10,6 +10,7 @@ import (
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/basic-auth"          // basic-auth
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/cors"                // cors
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/hmac-auth"           // hmac-auth (entities only)
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/ip-restriction"      // ip-restriction
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/jwt"                 // jwt (entities only)
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/key-auth"            // key-auth
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/oauth2"              // oauth2 (entities only)
