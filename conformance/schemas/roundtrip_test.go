@@ -52,8 +52,9 @@ var validConfigs = map[string][]map[string]any{
 		{"rename": map[string]any{"headers": []any{"x-old:x-new"}}, "remove": map[string]any{"headers": []any{"x-gone"}}},
 		{"replace": map[string]any{"uri": "/new", "body": []any{"k:v"}}},
 	},
-	"key-auth":   {{"key_names": []any{"apikey", "x-api-key"}, "hide_credentials": true}},
-	"basic-auth": {{"realm": "r", "anonymous": someID}},
+	"ip-restriction": {{"allow": []any{"10.0.0.0/8", "::1"}}, {"deny": []any{"192.168.0.1"}, "status": 401, "message": "no"}},
+	"key-auth":       {{"key_names": []any{"apikey", "x-api-key"}, "hide_credentials": true}},
+	"basic-auth":     {{"realm": "r", "anonymous": someID}},
 }
 
 // extraConfigs are invalid configurations that exercise entity checks and
