@@ -15,5 +15,6 @@ import (
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/key-auth"            // key-auth
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/oauth2"              // oauth2 (entities only)
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/rate-limiting"       // rate-limiting
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/request-termination" // request-termination
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/request-transformer" // request-transformer
 )
