@@ -13,7 +13,8 @@ import (
 // minimalConfigs are the smallest valid configurations of bundled plugins
 // whose schema requires something; the others validate with {}.
 var minimalConfigs = map[string]map[string]any{
-	"rate-limiting": {"minute": 5},
+	"rate-limiting":  {"minute": 5},
+	"ip-restriction": {"allow": []any{"10.0.0.0/8"}},
 }
 
 // TestBundledPhasesMatchInstances: the phases a native plugin declares are
