@@ -8,6 +8,7 @@ package bundle
 import (
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/acl"                   // acl (entities only)
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/basic-auth"            // basic-auth
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/bot-detection"         // bot-detection
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/cors"                  // cors
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/hmac-auth"             // hmac-auth (entities only)
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/ip-restriction"        // ip-restriction
