@@ -15,6 +15,7 @@ import (
 var minimalConfigs = map[string]map[string]any{
 	"rate-limiting":  {"minute": 5},
 	"ip-restriction": {"allow": []any{"10.0.0.0/8"}},
+	"redirect":       {"location": "https://example.com"},
 }
 
 // TestBundledPhasesMatchInstances: the phases a native plugin declares are

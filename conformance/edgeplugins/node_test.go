@@ -140,6 +140,9 @@ type response struct {
 	body string
 }
 
+// proxyClient sends proxy requests and never follows redirects.
+var proxyClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
 func (e *env) send(r *request) response {
 	e.t.Helper()
 	req, err := http.NewRequest(r.method, e.proxy+r.path, r.body)
@@ -156,7 +159,7 @@ func (e *env) send(r *request) response {
 		}
 		req.Header.Set(k, v)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := proxyClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

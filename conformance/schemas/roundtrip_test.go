@@ -52,6 +52,7 @@ var validConfigs = map[string][]map[string]any{
 		{"rename": map[string]any{"headers": []any{"x-old:x-new"}}, "remove": map[string]any{"headers": []any{"x-gone"}}},
 		{"replace": map[string]any{"uri": "/new", "body": []any{"k:v"}}},
 	},
+	"redirect":       {{"location": "https://example.com/new"}, {"location": "http://a.test:8080/x?y=1", "keep_incoming_path": true, "status_code": 302}},
 	"ip-restriction": {{"allow": []any{"10.0.0.0/8", "::1"}}, {"deny": []any{"192.168.0.1"}, "status": 401, "message": "no"}},
 	"key-auth":       {{"key_names": []any{"apikey", "x-api-key"}, "hide_credentials": true}},
 	"basic-auth":     {{"realm": "r", "anonymous": someID}},

@@ -16,6 +16,7 @@ import (
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/key-auth"              // key-auth
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/oauth2"                // oauth2 (entities only)
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/rate-limiting"         // rate-limiting
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/redirect"              // redirect
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/request-size-limiting" // request-size-limiting
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/request-termination"   // request-termination
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/request-transformer"   // request-transformer
