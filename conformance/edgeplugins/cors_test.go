@@ -1,7 +1,9 @@
 package edgeplugins_test
 
 import (
+	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"reflect"
 	"strings"
@@ -179,5 +181,45 @@ func TestCORSTrainingFlow(t *testing.T) {
 			t.Fatalf("preflight never answered: %d %v", r.StatusCode, r.Header)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestCORSHostileOrigins sends raw Origin headers a client library would
+// refuse: control bytes, huge values, two Origins, odd schemes. Each gets
+// a normal answer (the upstream's 200 or the preflight's 200), never a 5xx,
+// and a disallowed origin is never echoed.
+func TestCORSHostileOrigins(t *testing.T) {
+	e := newEnv(t, nil)
+	path := e.route("cors", map[string]any{"origins": []string{"http://a.com", "(.*)\\.b\\.org"}, "credentials": true})
+	addr := strings.TrimPrefix(e.proxy, "http://")
+	origins := []string{"\x7f://x", "http://a.com\x01", strings.Repeat("h", 6000), "http://[::1", "http://a.com:99999999999999",
+		"javascript:alert(1)", "http://x.b.org@evil.com", "http://evil.com/.b.org", "http://a.com\r\nOrigin: http://a.com"}
+	for i, o := range origins {
+		for _, preflight := range []bool{false, true} {
+			method, extra := "GET", ""
+			if preflight {
+				method, extra = "OPTIONS", "Access-Control-Request-Method: GET\r\n"
+			}
+			raw := method + " " + path + " HTTP/1.1\r\nHost: x\r\nOrigin: " + o + "\r\n" + extra + "\r\n"
+			conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+			_, _ = conn.Write([]byte(raw))
+			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			conn.Close()
+			if err != nil {
+				t.Fatalf("origin %d: no response: %v", i, err)
+			}
+			res.Body.Close()
+			if res.StatusCode >= 500 {
+				t.Errorf("origin %d (%q): status %d", i, o, res.StatusCode)
+			}
+			acao := res.Header.Get("Access-Control-Allow-Origin")
+			if acao != "" && acao != "http://a.com" && !strings.HasSuffix(acao, ".b.org") {
+				t.Errorf("origin %d (%q): allowed as %q", i, o, acao)
+			}
+		}
 	}
 }
