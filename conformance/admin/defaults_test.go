@@ -100,6 +100,12 @@ func TestSchemaDefaultsMatchStore(t *testing.T) {
 		{"plugins: rate-limiting", "/schemas/plugins/rate-limiting", "/plugins", map[string]any{"name": "rate-limiting", "config": map[string]any{"minute": 5}}, nil},
 		{"plugins: request-transformer", "/schemas/plugins/request-transformer", "/plugins", map[string]any{"name": "request-transformer",
 			"consumer": ref(consumer), "config": map[string]any{"add": map[string]any{"headers": []any{"x-a:1"}}}}, nil},
+		{"plugins: cors", "/schemas/plugins/cors", "/plugins", map[string]any{"name": "cors"}, nil},
+		{"plugins: ip-restriction", "/schemas/plugins/ip-restriction", "/plugins", map[string]any{"name": "ip-restriction", "config": map[string]any{"deny": []any{"10.0.0.1"}}}, nil},
+		{"plugins: request-termination", "/schemas/plugins/request-termination", "/plugins", map[string]any{"name": "request-termination", "config": map[string]any{"trigger": "x-stop"}}, nil},
+		{"plugins: request-size-limiting", "/schemas/plugins/request-size-limiting", "/plugins", map[string]any{"name": "request-size-limiting"}, nil},
+		{"plugins: bot-detection", "/schemas/plugins/bot-detection", "/plugins", map[string]any{"name": "bot-detection", "config": map[string]any{"deny": []any{"^evil"}}}, nil},
+		{"plugins: redirect", "/schemas/plugins/redirect", "/plugins", map[string]any{"name": "redirect", "config": map[string]any{"location": "https://example.com"}}, nil},
 	}
 	covered := map[string]bool{}
 	for _, ch := range checks {
