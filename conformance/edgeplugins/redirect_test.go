@@ -2,6 +2,7 @@ package edgeplugins_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -34,7 +35,7 @@ func TestRedirect(t *testing.T) {
 			defer res.Body.Close()
 			raw := make([]byte, 64)
 			n, _ := res.Body.Read(raw)
-			want := replacePath(c.location, path)
+			want := strings.ReplaceAll(c.location, "$path", path)
 			if res.StatusCode != c.status || res.Header.Get("Location") != want || string(raw[:n]) != "redirecting" {
 				t.Errorf("got %d %q %q, want %d %q \"redirecting\"", res.StatusCode, res.Header.Get("Location"), raw[:n], c.status, want)
 			}
@@ -43,27 +44,6 @@ func TestRedirect(t *testing.T) {
 			}
 		})
 	}
-}
-
-func replacePath(s, path string) string {
-	out := ""
-	for {
-		i := indexOf(s, "$path")
-		if i < 0 {
-			return out + s
-		}
-		out += s[:i] + path
-		s = s[i+len("$path"):]
-	}
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }
 
 func TestRedirectSchemaErrors(t *testing.T) {
