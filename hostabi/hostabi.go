@@ -118,6 +118,18 @@ type Request interface {
 var VarNames = []string{"server_addr", "server_port", "remote_addr", "remote_port", "connection",
 	"connection_requests", "request", "request_uri", "scheme", "host", "request_id"}
 
+// BodyLimiter is implemented by a host's Request that can bound the
+// request body without reading it whole (a Gatehouse extension; Kong reads
+// the body). Call it only in rewrite or access. LimitBody reports whether
+// the body already read exceeds max bytes; when the body is still streaming
+// it reports false and arranges that reading more than max bytes of it ends
+// the request with Kong's error body for status and message (the upstream
+// sees the request cut short, the client's connection closes). Plugins
+// test for it with a type assertion and otherwise fall back to RawBody.
+type BodyLimiter interface {
+	LimitBody(max int64, status int, message string) (exceeded bool)
+}
+
 // ServiceRequest changes the request Gatehouse sends upstream
 // (kong.service.request).
 type ServiceRequest interface {

@@ -116,6 +116,12 @@ func TestSchemaDefaultsMatchStore(t *testing.T) {
 		{"plugins: udp-log", "/schemas/plugins/udp-log", "/plugins", map[string]any{"name": "udp-log", "config": map[string]any{"host": "logs.test", "port": 9}}, nil},
 		{"plugins: oauth2", "/schemas/plugins/oauth2", "/plugins", map[string]any{"name": "oauth2", "service": ref(service),
 			"config": map[string]any{"enable_password_grant": true, "provision_key": "pk"}}, nil},
+		{"plugins: cors", "/schemas/plugins/cors", "/plugins", map[string]any{"name": "cors"}, nil},
+		{"plugins: ip-restriction", "/schemas/plugins/ip-restriction", "/plugins", map[string]any{"name": "ip-restriction", "config": map[string]any{"deny": []any{"10.0.0.1"}}}, nil},
+		{"plugins: request-termination", "/schemas/plugins/request-termination", "/plugins", map[string]any{"name": "request-termination", "config": map[string]any{"trigger": "x-stop"}}, nil},
+		{"plugins: request-size-limiting", "/schemas/plugins/request-size-limiting", "/plugins", map[string]any{"name": "request-size-limiting"}, nil},
+		{"plugins: bot-detection", "/schemas/plugins/bot-detection", "/plugins", map[string]any{"name": "bot-detection", "config": map[string]any{"deny": []any{"^evil"}}}, nil},
+		{"plugins: redirect", "/schemas/plugins/redirect", "/plugins", map[string]any{"name": "redirect", "config": map[string]any{"location": "https://example.com"}}, nil},
 	}
 	covered := map[string]bool{}
 	for _, ch := range checks {

@@ -70,8 +70,10 @@ var validConfigs = map[string][]map[string]any{
 		{"enable_client_credentials": true},
 		{"enable_authorization_code": true, "mandatory_scope": true, "scopes": []any{"email"}, "pkce": "strict", "provision_key": "pk"},
 	},
-	"jwt":       {{"claims_to_verify": []any{"exp", "nbf"}, "maximum_expiration": 3600, "cookie_names": []any{"c"}, "realm": "r"}},
-	"hmac-auth": {{"algorithms": []any{"hmac-sha256"}, "enforce_headers": []any{"date"}, "clock_skew": 30, "validate_request_body": true}},
+	"jwt":            {{"claims_to_verify": []any{"exp", "nbf"}, "maximum_expiration": 3600, "cookie_names": []any{"c"}, "realm": "r"}},
+	"hmac-auth":      {{"algorithms": []any{"hmac-sha256"}, "enforce_headers": []any{"date"}, "clock_skew": 30, "validate_request_body": true}},
+	"redirect":       {{"location": "https://example.com/new"}, {"location": "http://a.test:8080/x?y=1", "keep_incoming_path": true, "status_code": 302}},
+	"ip-restriction": {{"allow": []any{"10.0.0.0/8", "::1"}}, {"deny": []any{"192.168.0.1"}, "status": 401, "message": "no"}},
 }
 
 // extraConfigs are invalid configurations that exercise entity checks and

@@ -228,6 +228,20 @@ func (r kRequest) RawBody() ([]byte, error) {
 	hostabi.Check(hostabi.OpRequestRawBody, r.s.phase)
 	return r.s.fctx.Request.Body(), nil
 }
+
+// LimitBody implements hostabi.BodyLimiter: a body read whole is measured,
+// a streamed one is counted as it goes upstream.
+func (r kRequest) LimitBody(max int64, status int, message string) bool {
+	hostabi.Check(hostabi.OpRequestRawBody, r.s.phase)
+	if !r.s.fctx.Request.IsBodyStream() {
+		return int64(len(r.s.fctx.Request.Body())) > max
+	}
+	r.s.bodyLimit, r.s.limitStatus, r.s.limitMsg = max+1, status, message
+	return false
+}
+
+var _ hostabi.BodyLimiter = kRequest{}
+
 func (r kRequest) Body() (map[string]any, string, error) {
 	hostabi.Check(hostabi.OpRequestBody, r.s.phase)
 	ct := string(r.s.fctx.Request.Header.ContentType())

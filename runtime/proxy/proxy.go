@@ -190,6 +190,12 @@ type state struct {
 	scratch []byte
 
 	clientBody bodyReader
+	// bodyLimit bounds a streamed client body (hostabi.BodyLimiter): the
+	// bytes allowed plus one, 0 for no limit; reading that many ends the
+	// request with limitStatus and limitMsg.
+	bodyLimit   int64
+	limitStatus int
+	limitMsg    string
 
 	consumerFn func() string
 	exitedFn   func() bool
@@ -198,6 +204,7 @@ type state struct {
 func (s *state) reset() {
 	s.up.Reset()
 	s.clientBody = bodyReader{}
+	s.bodyLimit, s.limitStatus, s.limitMsg = 0, 0, ""
 	s.upResp = nil
 	s.upStatus = 0
 	s.upScheme, s.upPath, s.upQuery = "", "", ""
@@ -554,7 +561,7 @@ func attachBody(st *state) bool {
 		// two connections would then share one stream. The wrapper is
 		// neither a *requestStream nor an io.Closer, so the upstream
 		// request only reads it.
-		st.clientBody = bodyReader{r: fctx.RequestBodyStream(), size: fctx.Request.Header.ContentLength()}
+		st.clientBody = bodyReader{r: fctx.RequestBodyStream(), size: fctx.Request.Header.ContentLength(), limit: st.bodyLimit}
 		st.up.SetBodyStream(&st.clientBody, fctx.Request.Header.ContentLength())
 		return true
 	}
@@ -571,7 +578,14 @@ type bodyReader struct {
 	r         io.Reader
 	size, got int // size is -1 for a chunked body
 	eof       bool
+	// limit, when > 0, is one more than the body may hold; over is set
+	// once reading reached it (the read then fails).
+	limit int64
+	over  bool
 }
+
+// errBodyLimit ends a streamed body that went past its limit.
+var errBodyLimit = errors.New("proxy: request body over its limit")
 
 func (b *bodyReader) Read(p []byte) (int, error) {
 	if b.r == nil {
@@ -579,6 +593,10 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	}
 	n, err := b.r.Read(p)
 	b.got += n
+	if b.limit > 0 && int64(b.got) >= b.limit {
+		b.over = true
+		return 0, errBodyLimit
+	}
 	if err == io.EOF || (b.size >= 0 && b.got >= b.size) {
 		b.eof = true
 	}
@@ -710,6 +728,13 @@ func (srv *Server) forward(st *state) {
 	if lastErr != nil {
 		st.failed = true
 		resp.Reset()
+		if st.clientBody.over {
+			// A plugin's body limit (hostabi.BodyLimiter): the rest of
+			// the body is still on the connection.
+			srv.errorResponse(fctx, st.limitStatus, st.limitMsg, st.reqID())
+			fctx.SetConnectionClose()
+			return
+		}
 		if status, msg := httpguard.BodyError(fctx.Conn()); status != 0 {
 			// The client's body failed (bad framing, timeout): its fault,
 			// not the upstream's; the connection cannot go on.
