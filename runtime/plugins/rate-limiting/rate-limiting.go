@@ -114,6 +114,8 @@ type Config struct {
 	ErrorCode    float64 `config:"error_code"`
 	ErrorMessage string  `config:"error_message"`
 	SyncRate     float64 `config:"sync_rate"`
+	// Redis is the shared redis record, used by the redis policy.
+	Redis RedisConfig `config:"redis"`
 }
 
 // Limits returns the limits by period; 0 means no limit for that period.
@@ -160,6 +162,8 @@ type Plugin struct {
 	// shards no request hashes to are swept too.
 	cursor atomic.Uint32
 	shards [numShards]shard
+	// redis is the redis policy's client (nil: local policy).
+	redis *redisPolicy
 }
 
 const numShards = 64
@@ -183,11 +187,11 @@ type counters struct {
 // New creates an instance from a validated configuration.
 func New(config map[string]any) (any, error) { return definition.New(config) }
 
-// NewPlugin creates an instance from a parsed configuration. Policies
-// other than "local" are refused.
+// NewPlugin creates an instance from a parsed configuration. The
+// "cluster" policy is refused.
 func NewPlugin(c Config) (*Plugin, error) {
 	switch c.Policy {
-	case "local", "":
+	case "local", "", "redis":
 	default:
 		return nil, fmt.Errorf("policy '%s' is not available yet", c.Policy)
 	}
@@ -204,14 +208,27 @@ func NewPlugin(c Config) (*Plugin, error) {
 	if e := expirations[p.periods[0]]; e < p.sweepEvery {
 		p.sweepEvery = e
 	}
+	if c.Policy == "redis" {
+		r, err := newRedisPolicy(p, c.Redis, c.SyncRate)
+		if err != nil {
+			return nil, err
+		}
+		p.redis = r
+	}
 	return p, nil
 }
 
 // SetClock makes the instance read time from now; for tests.
 func (p *Plugin) SetClock(now func() time.Time) { p.now = now }
 
-// Close implements hostabi.Closer: it frees the counters.
+// Close implements hostabi.Closer: it frees the counters; with the redis
+// policy it sends the pending increments and closes the connections.
 func (p *Plugin) Close() error {
+	if p.redis != nil {
+		if err := p.redis.close(); err != nil {
+			return fmt.Errorf("rate-limiting: closing redis client: %w", err)
+		}
+	}
 	for i := range p.shards {
 		s := &p.shards[i]
 		s.mu.Lock()
@@ -372,7 +389,22 @@ type messageBody struct {
 // Access implements hostabi.Accessor.
 func (p *Plugin) Access(k hostabi.Kong) error {
 	now := p.now().Unix()
-	u := p.take(p.Identifier(k), now)
+	var u usage
+	if p.redis != nil {
+		var err error
+		u, err = p.redis.take(k.Context(), k.Plugin().ID(), p.Identifier(k), now)
+		if err != nil {
+			if !p.conf.FaultTolerant {
+				return err
+			}
+			// Kong proxies the request, without headers, when the store
+			// fails and fault_tolerant is set.
+			k.Log().Err("failed to get usage", "error", err)
+			return nil
+		}
+	} else {
+		u = p.take(p.Identifier(k), now)
+	}
 
 	var headers map[string]string
 	if u.stop >= 0 {
