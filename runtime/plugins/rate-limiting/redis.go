@@ -2,30 +2,19 @@ package ratelimiting
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse/gatehouse/runtime/plugins/ratecounter"
 )
 
 // RedisConfig is the shared redis record of Kong 3.9
 // (kong/tools/redis/schema.lua).
-type RedisConfig struct {
-	Host       string  `config:"host"`
-	Port       float64 `config:"port"`
-	Timeout    float64 `config:"timeout"`
-	Username   string  `config:"username"`
-	Password   string  `config:"password"`
-	Database   float64 `config:"database"`
-	SSL        bool    `config:"ssl"`
-	SSLVerify  bool    `config:"ssl_verify"`
-	ServerName string  `config:"server_name"`
-}
+type RedisConfig = ratecounter.RedisConfig
 
 // takeScript counts a request in every configured window unless one is
 // exhausted, atomically on the Redis server: KEYS are the windows'
@@ -99,36 +88,12 @@ type redisCounter struct {
 }
 
 func newRedisPolicy(p *Plugin, rc RedisConfig, syncRate float64) (*redisPolicy, error) {
-	if rc.Host == "" || rc.Port == 0 {
-		return nil, errors.New("rate-limiting: the redis policy needs redis.host and redis.port")
+	client, err := rc.NewClient()
+	if err != nil {
+		return nil, fmt.Errorf("rate-limiting: %w", err)
 	}
-	timeout := time.Duration(rc.Timeout) * time.Millisecond
-	if timeout <= 0 {
-		timeout = 2 * time.Second
-	}
-	opts := &redis.Options{
-		Addr:         net.JoinHostPort(rc.Host, strconv.Itoa(int(rc.Port))),
-		Username:     rc.Username,
-		Password:     rc.Password,
-		DB:           int(rc.Database),
-		DialTimeout:  timeout,
-		ReadTimeout:  timeout,
-		WriteTimeout: timeout,
-		// Kong connects without retrying; a failure is the request's.
-		MaxRetries:      -1,
-		DisableIdentity: true,
-	}
-	if rc.SSL {
-		opts.TLSConfig = &tls.Config{
-			ServerName:         rc.ServerName,
-			InsecureSkipVerify: !rc.SSLVerify, // Kong's ssl_verify=false
-			MinVersion:         tls.VersionTLS12,
-		}
-		if opts.TLSConfig.ServerName == "" {
-			opts.TLSConfig.ServerName = rc.Host
-		}
-	}
-	r := &redisPolicy{p: p, client: redis.NewClient(opts), timeout: timeout}
+	timeout := rc.TimeoutDuration()
+	r := &redisPolicy{p: p, client: client, timeout: timeout}
 	if syncRate > 0 {
 		r.pending = map[string]*redisCounter{}
 		r.stop = make(chan struct{})
