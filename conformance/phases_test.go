@@ -13,7 +13,8 @@ import (
 // minimalConfigs are the smallest valid configurations of bundled plugins
 // whose schema requires something; the others validate with {}.
 var minimalConfigs = map[string]map[string]any{
-	"rate-limiting": {"minute": 5},
+	"rate-limiting":         {"minute": 5},
+	"response-ratelimiting": {"limits": map[string]any{"videos": map[string]any{"minute": 5}}},
 }
 
 // TestBundledPhasesMatchInstances: the phases a native plugin declares are

@@ -98,6 +98,8 @@ func TestSchemaDefaultsMatchStore(t *testing.T) {
 		{"plugins: key-auth", "/schemas/plugins/key-auth", "/plugins", map[string]any{"name": "key-auth", "config": map[string]any{"key_names": []any{"k"}}}, nil},
 		{"plugins: basic-auth", "/schemas/plugins/basic-auth", "/plugins", map[string]any{"name": "basic-auth", "route": nil, "service": ref(service)}, nil},
 		{"plugins: rate-limiting", "/schemas/plugins/rate-limiting", "/plugins", map[string]any{"name": "rate-limiting", "config": map[string]any{"minute": 5}}, nil},
+		{"plugins: response-ratelimiting", "/schemas/plugins/response-ratelimiting", "/plugins", map[string]any{"name": "response-ratelimiting",
+			"config": map[string]any{"limits": map[string]any{"videos": map[string]any{"minute": 5}}}}, nil},
 		{"plugins: request-transformer", "/schemas/plugins/request-transformer", "/plugins", map[string]any{"name": "request-transformer",
 			"consumer": ref(consumer), "config": map[string]any{"add": map[string]any{"headers": []any{"x-a:1"}}}}, nil},
 	}

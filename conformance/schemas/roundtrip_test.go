@@ -52,6 +52,10 @@ var validConfigs = map[string][]map[string]any{
 		{"rename": map[string]any{"headers": []any{"x-old:x-new"}}, "remove": map[string]any{"headers": []any{"x-gone"}}},
 		{"replace": map[string]any{"uri": "/new", "body": []any{"k:v"}}},
 	},
+	"response-ratelimiting": {
+		{"limits": map[string]any{"videos": map[string]any{"minute": 5, "hour": 50}}},
+		{"limits": map[string]any{"a": map[string]any{"second": 1}}, "policy": "redis", "redis": map[string]any{"host": "redis.test", "port": 6379}, "block_on_first_violation": true},
+	},
 	"key-auth":   {{"key_names": []any{"apikey", "x-api-key"}, "hide_credentials": true}},
 	"basic-auth": {{"realm": "r", "anonymous": someID}},
 }
@@ -69,6 +73,15 @@ var extraConfigs = map[string][]map[string]any{
 		{"minute": 5, "sync_rate": 1},
 		{"minute": 5, "policy": "redis", "redis": map[string]any{"host": "r", "port": 1}, "sync_rate": 0.001},
 		{"minute": 5, "redis": map[string]any{"host": "h:80", "port": 1}},
+	},
+	"response-ratelimiting": {
+		{},
+		{"limits": map[string]any{}},
+		{"limits": map[string]any{"videos": map[string]any{}}},
+		{"limits": map[string]any{"videos": map[string]any{"minute": 5, "second": 10}}},
+		{"limits": map[string]any{"videos": map[string]any{"minute": -1}}},
+		{"limits": map[string]any{"videos": map[string]any{"minute": 5}}, "policy": "redis"},
+		{"limits": map[string]any{"videos": map[string]any{"minute": 5}}, "limit_by": "path"},
 	},
 	"request-transformer": {
 		{"http_method": "post"},

@@ -6,12 +6,13 @@
 package bundle
 
 import (
-	_ "github.com/gatehouse/gatehouse/runtime/plugins/acl"                 // acl (entities only)
-	_ "github.com/gatehouse/gatehouse/runtime/plugins/basic-auth"          // basic-auth
-	_ "github.com/gatehouse/gatehouse/runtime/plugins/hmac-auth"           // hmac-auth (entities only)
-	_ "github.com/gatehouse/gatehouse/runtime/plugins/jwt"                 // jwt (entities only)
-	_ "github.com/gatehouse/gatehouse/runtime/plugins/key-auth"            // key-auth
-	_ "github.com/gatehouse/gatehouse/runtime/plugins/oauth2"              // oauth2 (entities only)
-	_ "github.com/gatehouse/gatehouse/runtime/plugins/rate-limiting"       // rate-limiting
-	_ "github.com/gatehouse/gatehouse/runtime/plugins/request-transformer" // request-transformer
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/acl"                   // acl (entities only)
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/basic-auth"            // basic-auth
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/hmac-auth"             // hmac-auth (entities only)
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/jwt"                   // jwt (entities only)
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/key-auth"              // key-auth
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/oauth2"                // oauth2 (entities only)
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/rate-limiting"         // rate-limiting
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/request-transformer"   // request-transformer
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/response-ratelimiting" // response-ratelimiting
 )
