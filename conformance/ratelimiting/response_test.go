@@ -25,9 +25,9 @@ func TestResponseRateLimiting(t *testing.T) {
 	a.form("POST", "/routes/r/plugins", 201, "name=response-ratelimiting", "config.limits.videos.hour=3")
 	waitHeader(t, n, "/v?n=0", "X-RateLimit-Limit-videos-hour", "3")
 	for i, step := range []struct {
-		n, status                   int
+		n, status                  int
 		remainingBefore, remaining string
-		body                        string
+		body                       string
 	}{
 		{2, 200, "3", "1", "video"},
 		{1, 200, "1", "0", "video"},
