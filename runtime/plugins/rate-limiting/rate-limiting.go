@@ -1,10 +1,11 @@
 // Package ratelimiting is Gatehouse's native rate-limiting plugin,
-// compatible with Kong 3.9's with the "local" policy: requests are counted
-// per identifier (consumer, credential, IP, service, header or path) in
-// fixed second, minute, hour, day, month and year windows aligned on UTC
-// boundaries, and rejected once a window's limit is reached. Counters live
-// in the plugin instance's memory, exact under concurrency; the "cluster"
-// and "redis" policies are not available yet. See README.md.
+// compatible with Kong 3.9's with the "local" and "redis" policies:
+// requests are counted per identifier (consumer, credential, IP, service,
+// header or path) in fixed second, minute, hour, day, month and year
+// windows aligned on UTC boundaries, and rejected once a window's limit is
+// reached. Local counters live in the plugin instance's memory, exact under
+// concurrency; redis counters are shared by every node using the server
+// (see redis.go); the "cluster" policy is not available yet. See README.md.
 package ratelimiting
 
 import (
@@ -105,7 +106,7 @@ type Config struct {
 	LimitBy    string `config:"limit_by"`
 	HeaderName string `config:"header_name"`
 	Path       string `config:"path"`
-	// Policy is local, cluster or redis; only local is available.
+	// Policy is local, cluster or redis; cluster is not available.
 	Policy            string `config:"policy"`
 	FaultTolerant     bool   `config:"fault_tolerant"`
 	HideClientHeaders bool   `config:"hide_client_headers"`
