@@ -24,7 +24,8 @@ vet:
 	$(GO) vet ./...
 
 # .ci/services installs (from Debian's packages, when missing) and starts the
-# real servers the tests use, on loopback, and prints their addresses.
+# real servers the tests use (PostgreSQL, Redis), on loopback, and prints
+# their addresses (GATEHOUSE_TEST_PG_DSN, GATEHOUSE_TEST_REDIS_ADDR).
 # The second pass runs under the race detector (allocation counts mean
 # nothing there, and the soak runs a separately built binary, so those
 # tests run in the first pass only).

@@ -100,6 +100,8 @@ func TestSchemaDefaultsMatchStore(t *testing.T) {
 		{"plugins: rate-limiting", "/schemas/plugins/rate-limiting", "/plugins", map[string]any{"name": "rate-limiting", "config": map[string]any{"minute": 5}}, nil},
 		{"plugins: jwt", "/schemas/plugins/jwt", "/plugins", map[string]any{"name": "jwt", "config": map[string]any{"cookie_names": []any{"c"}}}, nil},
 		{"plugins: hmac-auth", "/schemas/plugins/hmac-auth", "/plugins", map[string]any{"name": "hmac-auth", "config": map[string]any{"clock_skew": 60}}, nil},
+		{"plugins: response-ratelimiting", "/schemas/plugins/response-ratelimiting", "/plugins", map[string]any{"name": "response-ratelimiting",
+			"config": map[string]any{"limits": map[string]any{"videos": map[string]any{"minute": 5}}}}, nil},
 		{"plugins: request-transformer", "/schemas/plugins/request-transformer", "/plugins", map[string]any{"name": "request-transformer",
 			"consumer": ref(consumer), "config": map[string]any{"add": map[string]any{"headers": []any{"x-a:1"}}}}, nil},
 		{"plugins: response-transformer", "/schemas/plugins/response-transformer", "/plugins", map[string]any{"name": "response-transformer",

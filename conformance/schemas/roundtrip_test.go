@@ -41,6 +41,10 @@ func marshal(t *testing.T, v any) []byte {
 // validConfigs are known-good configurations, from the plugins' tests; a
 // plugin not listed starts from an empty config.
 var validConfigs = map[string][]map[string]any{
+	"response-ratelimiting": {
+		{"limits": map[string]any{"videos": map[string]any{"minute": 5, "hour": 50}}},
+		{"limits": map[string]any{"a": map[string]any{"second": 1}}, "policy": "redis", "redis": map[string]any{"host": "redis.test", "port": 6379}, "block_on_first_violation": true},
+	},
 	"rate-limiting": {
 		{"minute": 5},
 		{"second": 1, "hour": 100, "limit_by": "header", "header_name": "x-user"},
@@ -79,6 +83,15 @@ var validConfigs = map[string][]map[string]any{
 // extraConfigs are invalid configurations that exercise entity checks and
 // custom validators.
 var extraConfigs = map[string][]map[string]any{
+	"response-ratelimiting": {
+		{},
+		{"limits": map[string]any{}},
+		{"limits": map[string]any{"videos": map[string]any{}}},
+		{"limits": map[string]any{"videos": map[string]any{"minute": 5, "second": 10}}},
+		{"limits": map[string]any{"videos": map[string]any{"minute": -1}}},
+		{"limits": map[string]any{"videos": map[string]any{"minute": 5}}, "policy": "redis"},
+		{"limits": map[string]any{"videos": map[string]any{"minute": 5}}, "limit_by": "path"},
+	},
 	"rate-limiting": {
 		{},
 		{"minute": 10, "second": 20},

@@ -25,6 +25,7 @@ import (
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/request-size-limiting" // request-size-limiting
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/request-termination"   // request-termination
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/request-transformer"   // request-transformer
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/response-ratelimiting" // response-ratelimiting
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/response-transformer"  // response-transformer
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/tcp-log"               // tcp-log
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/udp-log"               // udp-log

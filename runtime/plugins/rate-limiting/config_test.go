@@ -13,7 +13,8 @@ import (
 // or not.
 func TestConfigDefaults(t *testing.T) {
 	want := ratelimiting.Config{Minute: 5, LimitBy: "consumer", Policy: "local", FaultTolerant: true,
-		ErrorCode: 429, ErrorMessage: "API rate limit exceeded", SyncRate: -1}
+		ErrorCode: 429, ErrorMessage: "API rate limit exceeded", SyncRate: -1,
+		Redis: ratelimiting.RedisConfig{Timeout: 2000}}
 	minimal := map[string]any{"minute": 5}
 	for name, m := range map[string]map[string]any{
 		"unprocessed":  minimal,

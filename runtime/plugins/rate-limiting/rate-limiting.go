@@ -1,10 +1,11 @@
 // Package ratelimiting is Gatehouse's native rate-limiting plugin,
-// compatible with Kong 3.9's with the "local" policy: requests are counted
-// per identifier (consumer, credential, IP, service, header or path) in
-// fixed second, minute, hour, day, month and year windows aligned on UTC
-// boundaries, and rejected once a window's limit is reached. Counters live
-// in the plugin instance's memory, exact under concurrency; the "cluster"
-// and "redis" policies are not available yet. See README.md.
+// compatible with Kong 3.9's with the "local" and "redis" policies:
+// requests are counted per identifier (consumer, credential, IP, service,
+// header or path) in fixed second, minute, hour, day, month and year
+// windows aligned on UTC boundaries, and rejected once a window's limit is
+// reached. Local counters live in the plugin instance's memory, exact under
+// concurrency; redis counters are shared by every node using the server
+// (see redis.go); the "cluster" policy is not available yet. See README.md.
 package ratelimiting
 
 import (
@@ -105,7 +106,7 @@ type Config struct {
 	LimitBy    string `config:"limit_by"`
 	HeaderName string `config:"header_name"`
 	Path       string `config:"path"`
-	// Policy is local, cluster or redis; only local is available.
+	// Policy is local, cluster or redis; cluster is not available.
 	Policy            string `config:"policy"`
 	FaultTolerant     bool   `config:"fault_tolerant"`
 	HideClientHeaders bool   `config:"hide_client_headers"`
@@ -114,6 +115,8 @@ type Config struct {
 	ErrorCode    float64 `config:"error_code"`
 	ErrorMessage string  `config:"error_message"`
 	SyncRate     float64 `config:"sync_rate"`
+	// Redis is the shared redis record, used by the redis policy.
+	Redis RedisConfig `config:"redis"`
 }
 
 // Limits returns the limits by period; 0 means no limit for that period.
@@ -160,6 +163,8 @@ type Plugin struct {
 	// shards no request hashes to are swept too.
 	cursor atomic.Uint32
 	shards [numShards]shard
+	// redis is the redis policy's client (nil: local policy).
+	redis *redisPolicy
 }
 
 const numShards = 64
@@ -183,11 +188,11 @@ type counters struct {
 // New creates an instance from a validated configuration.
 func New(config map[string]any) (any, error) { return definition.New(config) }
 
-// NewPlugin creates an instance from a parsed configuration. Policies
-// other than "local" are refused.
+// NewPlugin creates an instance from a parsed configuration. The
+// "cluster" policy is refused.
 func NewPlugin(c Config) (*Plugin, error) {
 	switch c.Policy {
-	case "local", "":
+	case "local", "", "redis":
 	default:
 		return nil, fmt.Errorf("policy '%s' is not available yet", c.Policy)
 	}
@@ -204,14 +209,27 @@ func NewPlugin(c Config) (*Plugin, error) {
 	if e := expirations[p.periods[0]]; e < p.sweepEvery {
 		p.sweepEvery = e
 	}
+	if c.Policy == "redis" {
+		r, err := newRedisPolicy(p, c.Redis, c.SyncRate)
+		if err != nil {
+			return nil, err
+		}
+		p.redis = r
+	}
 	return p, nil
 }
 
 // SetClock makes the instance read time from now; for tests.
 func (p *Plugin) SetClock(now func() time.Time) { p.now = now }
 
-// Close implements hostabi.Closer: it frees the counters.
+// Close implements hostabi.Closer: it frees the counters; with the redis
+// policy it sends the pending increments and closes the connections.
 func (p *Plugin) Close() error {
+	if p.redis != nil {
+		if err := p.redis.close(); err != nil {
+			return fmt.Errorf("rate-limiting: closing redis client: %w", err)
+		}
+	}
 	for i := range p.shards {
 		s := &p.shards[i]
 		s.mu.Lock()
@@ -372,7 +390,22 @@ type messageBody struct {
 // Access implements hostabi.Accessor.
 func (p *Plugin) Access(k hostabi.Kong) error {
 	now := p.now().Unix()
-	u := p.take(p.Identifier(k), now)
+	var u usage
+	if p.redis != nil {
+		var err error
+		u, err = p.redis.take(k.Context(), k.Plugin().ID(), p.Identifier(k), now)
+		if err != nil {
+			if !p.conf.FaultTolerant {
+				return err
+			}
+			// Kong proxies the request, without headers, when the store
+			// fails and fault_tolerant is set.
+			k.Log().Err("failed to get usage", "error", err)
+			return nil
+		}
+	} else {
+		u = p.take(p.Identifier(k), now)
+	}
 
 	var headers map[string]string
 	if u.stop >= 0 {

@@ -295,7 +295,7 @@ func TestExpiredWindowsAreDropped(t *testing.T) {
 }
 
 func TestPolicies(t *testing.T) {
-	for _, policy := range []string{"redis", "cluster"} {
+	for _, policy := range []string{"cluster"} {
 		cfg := map[string]any{"minute": 5, "policy": policy}
 		if policy == "redis" {
 			cfg["redis"] = map[string]any{"host": "localhost", "port": 6379}

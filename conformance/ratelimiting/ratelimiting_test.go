@@ -1,0 +1,304 @@
+// Package ratelimiting_test runs the rate-limiting plugin on real nodes over
+// real sockets: Kong's 429 body and headers for the anonymous consumer of
+// the training flow, the local policy exact under concurrent keep-alive
+// clients, and the redis policy shared by two nodes.
+package ratelimiting_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/conformance/testnode"
+	"github.com/gatehouse/gatehouse/runtime/app"
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle"
+)
+
+type admin struct {
+	t    *testing.T
+	base string
+}
+
+// form sends an urlencoded Admin API request and decodes the answer.
+func (a admin) form(method, path string, want int, kv ...string) map[string]any {
+	a.t.Helper()
+	v := url.Values{}
+	for _, s := range kv {
+		k, val, _ := strings.Cut(s, "=")
+		v.Add(k, val)
+	}
+	req, _ := http.NewRequest(method, a.base+path, strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		a.t.Fatalf("%s %s: %d %s, want %d", method, path, res.StatusCode, b, want)
+	}
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	return m
+}
+
+func upstream(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "up")
+	}))
+	t.Cleanup(srv.Close)
+	return "http://" + srv.Listener.Addr().String()
+}
+
+// waitRoute polls until the proxy serves path with want (configuration
+// changes reach the proxy through a new snapshot).
+func waitRoute(t *testing.T, n *app.Node, path string, ok func(status int) bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res, err := http.Get("http://" + n.Addr("proxy") + path)
+		if err == nil {
+			res.Body.Close()
+			if ok(res.StatusCode) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the proxy never served %s as expected (last: %v %v)", path, res, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// awayFromMinuteEnd waits for the next minute when fewer than need
+// seconds are left in this one, so a test's requests share a window.
+func awayFromMinuteEnd(need int) {
+	if s := time.Now().UTC().Second(); s > 59-need {
+		time.Sleep(time.Duration(61-s) * time.Second)
+	}
+}
+
+// TestAnonymousConsumerTwoPerMinute is the training flow: key-auth maps
+// callers without a key to the consumer "anonymous", which has a
+// rate-limiting plugin (limit_by consumer, 2 per minute); the third call
+// in the minute gets Kong's 429.
+func TestAnonymousConsumerTwoPerMinute(t *testing.T) {
+	n := testnode.Start(t, nil)
+	a := admin{t, "http://" + n.Addr("admin")}
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "up "+r.Header.Get("X-Consumer-Username"))
+	}))
+	t.Cleanup(echo.Close)
+	a.form("POST", "/services", 201, "name=iam", "url=http://"+echo.Listener.Addr().String())
+	a.form("POST", "/services/iam/routes", 201, "name=iam", "paths=/iam")
+	anon := a.form("POST", "/consumers", 201, "username=anonymous")
+	a.form("POST", "/consumers", 201, "username=probe")
+	a.form("POST", "/consumers/probe/key-auth", 201, "key=probe-key")
+	a.form("POST", "/consumers/anonymous/plugins", 201, "name=rate-limiting", "config.limit_by=consumer", "config.minute=2")
+	a.form("POST", "/routes/iam/plugins", 201, "name=key-auth", "config.anonymous="+anon["id"].(string))
+	// Once the probe's key authenticates, the node runs a configuration
+	// with both plugins; no anonymous request was counted yet.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", "http://"+n.Addr("proxy")+"/iam", nil)
+		req.Header.Set("apikey", "probe-key")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if string(b) == "up probe" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("key-auth never became active: %d %s", res.StatusCode, b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	awayFromMinuteEnd(5)
+	for i := 1; i <= 3; i++ {
+		res, err := http.Get("http://" + n.Addr("proxy") + "/iam")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		h := res.Header
+		reset := 60 - time.Now().UTC().Second()
+		wantStatus, wantRemaining := 200, fmt.Sprint(2-i)
+		if i == 3 {
+			wantStatus, wantRemaining = 429, "0"
+		}
+		if res.StatusCode != wantStatus {
+			t.Fatalf("call %d: %d %s, want %d", i, res.StatusCode, body, wantStatus)
+		}
+		for name, want := range map[string]string{
+			"X-RateLimit-Limit-Minute": "2", "X-RateLimit-Remaining-Minute": wantRemaining,
+			"RateLimit-Limit": "2", "RateLimit-Remaining": wantRemaining,
+		} {
+			if got := h.Get(name); got != want {
+				t.Errorf("call %d: %s = %q, want %q", i, name, got, want)
+			}
+		}
+		if got := h.Get("RateLimit-Reset"); got != fmt.Sprint(reset) && got != fmt.Sprint(reset+1) {
+			t.Errorf("call %d: RateLimit-Reset = %q, want about %d", i, got, reset)
+		}
+		if i < 3 {
+			if h.Get("Retry-After") != "" || string(body) != "up anonymous" {
+				t.Errorf("call %d: Retry-After %q body %q", i, h.Get("Retry-After"), body)
+			}
+			continue
+		}
+		if string(body) != `{"message":"API rate limit exceeded"}` || h.Get("Retry-After") != h.Get("RateLimit-Reset") {
+			t.Errorf("429: body %s, Retry-After %q", body, h.Get("Retry-After"))
+		}
+		if ct := h.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("429: Content-Type %q", ct)
+		}
+	}
+}
+
+// TestLocalExactUnderConcurrency: N clients, each on its own keep-alive
+// connection, against a limit L: exactly L requests succeed.
+func TestLocalExactUnderConcurrency(t *testing.T) {
+	const limit, clients, each = 60, 16, 10
+	n := testnode.Start(t, nil)
+	a := admin{t, "http://" + n.Addr("admin")}
+	a.form("POST", "/services", 201, "name=s", "url="+upstream(t))
+	a.form("POST", "/services/s/routes", 201, "name=r", "paths=/r")
+	waitRoute(t, n, "/r", func(s int) bool { return s == 200 })
+	a.form("POST", "/routes/r/plugins", 201, "name=rate-limiting", "config.hour=1000000", "config.limit_by=header",
+		"config.header_name=x-client-group")
+	waitRoute(t, n, "/r", func(s int) bool { return s == 200 })
+	// The counted group is new: no request so far belongs to it.
+	a.form("PATCH", "/plugins/"+pluginID(t, a), 200, "config.hour="+fmt.Sprint(limit))
+	waitHeader(t, n, "/r", "X-RateLimit-Limit-Hour", fmt.Sprint(limit))
+	group := fmt.Sprintf("g-%d", time.Now().UnixNano())
+	var ok, limited atomic.Int64
+	var wg sync.WaitGroup
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr := &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}
+			defer tr.CloseIdleConnections()
+			hc := &http.Client{Transport: tr}
+			for i := 0; i < each; i++ {
+				req, _ := http.NewRequest("GET", "http://"+n.Addr("proxy")+"/r", nil)
+				req.Header.Set("X-Client-Group", group)
+				res, err := hc.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				switch res.StatusCode {
+				case 200:
+					ok.Add(1)
+				case 429:
+					limited.Add(1)
+				default:
+					t.Errorf("status %d", res.StatusCode)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != limit || limited.Load() != clients*each-limit {
+		t.Errorf("%d succeeded, %d limited; want exactly %d of %d", ok.Load(), limited.Load(), limit, clients*each)
+	}
+}
+
+func pluginID(t *testing.T, a admin) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", a.base+"/plugins", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var page struct {
+		Data []map[string]any `json:"data"`
+	}
+	json.NewDecoder(res.Body).Decode(&page)
+	for _, p := range page.Data {
+		if p["name"] == "rate-limiting" {
+			return p["id"].(string)
+		}
+	}
+	t.Fatal("no rate-limiting plugin")
+	return ""
+}
+
+func waitHeader(t *testing.T, n *app.Node, path, name, want string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res, err := http.Get("http://" + n.Addr("proxy") + path)
+		if err == nil {
+			res.Body.Close()
+			if res.Header.Get(name) == want {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never became %q", name, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRedisTwoNodes: two nodes with their own databases share the redis
+// counters of the same plugin entity: requests alternating between them
+// are limited together, exactly with sync_rate -1.
+func TestRedisTwoNodes(t *testing.T) {
+	addr := os.Getenv("GATEHOUSE_TEST_REDIS_ADDR")
+	if addr == "" {
+		t.Skip("GATEHOUSE_TEST_REDIS_ADDR is not set (make test starts redis-server)")
+	}
+	host, port, _ := strings.Cut(addr, ":")
+	const limit = 7
+	up := upstream(t)
+	pluginUUID := fmt.Sprintf("7a7a7a7a-0000-4000-8000-%012d", time.Now().UnixNano()%1e12)
+	var nodes []*app.Node
+	for i := 0; i < 2; i++ {
+		n := testnode.Start(t, nil)
+		a := admin{t, "http://" + n.Addr("admin")}
+		a.form("POST", "/services", 201, "name=s", "url="+up)
+		a.form("POST", "/services/s/routes", 201, "name=r", "paths=/r")
+		a.form("PUT", "/plugins/"+pluginUUID, 200, "name=rate-limiting", "config.hour="+fmt.Sprint(limit),
+			"config.policy=redis", "config.redis.host="+host, "config.redis.port="+port, "config.redis.database=4",
+			"config.limit_by=ip")
+		waitHeader(t, n, "/r", "X-RateLimit-Limit-Hour", fmt.Sprint(limit))
+		nodes = append(nodes, n)
+	}
+	// The two waits counted one request each.
+	passed := 2
+	for i := 0; i < 20; i++ {
+		res, err := http.Get("http://" + nodes[i%2].Addr("proxy") + "/r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode == 200 {
+			passed++
+		} else if res.StatusCode != 429 {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+	}
+	if passed != limit {
+		t.Errorf("%d requests passed across two nodes, want %d", passed, limit)
+	}
+}
