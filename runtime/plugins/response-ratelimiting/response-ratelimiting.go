@@ -28,7 +28,7 @@ import (
 const (
 	Name     = "response-ratelimiting"
 	Priority = 900
-	Version  = "3.9.0"
+	Version  = plugin.BundledVersion
 )
 
 var definition = plugin.Typed(&plugin.Definition{
