@@ -230,7 +230,7 @@ func TestSchema(t *testing.T) {
 		}
 	}
 	cat, _ := plugin.NewCatalog([]string{"response-ratelimiting"})
-	if d, _ := cat.Get("response-ratelimiting"); d == nil || d.Priority != 900 || d.Version != "3.9.0" {
+	if d, _ := cat.Get("response-ratelimiting"); d == nil || d.Priority != 900 || d.Version != plugin.BundledVersion {
 		t.Errorf("definition %+v", d)
 	}
 }
