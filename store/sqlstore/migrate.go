@@ -39,6 +39,11 @@ var Migrations = []Migration{
 		`CREATE TABLE cluster_events (id BIGSERIAL PRIMARY KEY, node_id TEXT NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT now(), channel TEXT NOT NULL, data TEXT NOT NULL DEFAULT '')`,
 		`CREATE INDEX cluster_events_at ON cluster_events (at)`,
 	}},
+	// Shared counters (store.Counters): rate-limiting's cluster policy.
+	{Name: "002_counters", Statements: []string{
+		`CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL, expires_at BIGINT NOT NULL)`,
+		`CREATE INDEX counters_expires_at ON counters (expires_at)`,
+	}},
 }
 
 // MigrationsFor returns the migrations that apply to a dialect, oldest first.
@@ -167,7 +172,7 @@ func (m *Migrator) List(ctx context.Context) (executed, pending []string, err er
 func (m *Migrator) Reset(ctx context.Context) error {
 	m.b.writeMu.Lock()
 	defer m.b.writeMu.Unlock()
-	for _, t := range []string{"cluster_events", "entity_tags", "entity_refs", "entity_uniques", "entities", metaTable} {
+	for _, t := range []string{"counters", "cluster_events", "entity_tags", "entity_refs", "entity_uniques", "entities", metaTable} {
 		if _, err := m.b.writer.ExecContext(ctx, `DROP TABLE IF EXISTS `+t); err != nil {
 			return fmt.Errorf("%s: dropping %s: %w", m.b.dialect.Name, t, err)
 		}

@@ -368,4 +368,5 @@ func Run(t *testing.T, open Opener) {
 	})
 	runWriteTimeChecks(t, open)
 	runKeys(t, open)
+	runCounters(t, open)
 }
