@@ -1,7 +1,8 @@
 // Package ratelimiting_test runs the rate-limiting plugin on real nodes over
 // real sockets: Kong's 429 body and headers for the anonymous consumer of
 // the training flow, the local policy exact under concurrent keep-alive
-// clients, and the redis policy shared by two nodes.
+// clients, the redis policy shared by two nodes, and the cluster policy
+// shared by two nodes through their Postgres database.
 package ratelimiting_test
 
 import (
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/conformance/testnode"
+	"github.com/gatehouse/gatehouse/conformance/testpg"
 	"github.com/gatehouse/gatehouse/runtime/app"
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle"
 )
@@ -300,5 +302,80 @@ func TestRedisTwoNodes(t *testing.T) {
 	}
 	if passed != limit {
 		t.Errorf("%d requests passed across two nodes, want %d", passed, limit)
+	}
+}
+
+// TestClusterTwoNodes: two nodes sharing one Postgres database count the
+// cluster policy's requests in it: exactly the limit passes across both
+// nodes under concurrent keep-alive clients (sync_rate -1), and with a
+// sync_rate one node sees the other's requests after a sync.
+func TestClusterTwoNodes(t *testing.T) {
+	settings := testpg.Settings(t)
+	nodes := []*app.Node{testnode.Start(t, settings), testnode.Start(t, settings)}
+	a := admin{t, "http://" + nodes[0].Addr("admin")}
+	a.form("POST", "/services", 201, "name=s", "url="+upstream(t))
+	a.form("POST", "/services/s/routes", 201, "name=exact", "paths=/exact")
+	a.form("POST", "/services/s/routes", 201, "name=synced", "paths=/synced")
+	a.form("POST", "/routes/exact/plugins", 201, "name=rate-limiting", "config.policy=cluster", "config.hour=1000000",
+		"config.limit_by=header", "config.header_name=x-client-group")
+	a.form("PATCH", "/plugins/"+pluginID(t, a), 200, "config.hour=50")
+	a.form("POST", "/routes/synced/plugins", 201, "name=rate-limiting", "config.policy=cluster", "config.hour=10",
+		"config.sync_rate=0.05", "config.limit_by=header", "config.header_name=x-client-group")
+	for _, n := range nodes {
+		waitHeader(t, n, "/exact", "X-RateLimit-Limit-Hour", "50")
+		waitHeader(t, n, "/synced", "X-RateLimit-Limit-Hour", "10")
+	}
+	get := func(n *app.Node, hc *http.Client, path, group string) *http.Response {
+		req, _ := http.NewRequest("GET", "http://"+n.Addr("proxy")+path, nil)
+		req.Header.Set("X-Client-Group", group)
+		res, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res
+	}
+
+	const limit, clients, each = 50, 16, 8
+	group := fmt.Sprintf("g-%d", time.Now().UnixNano())
+	var ok, limited atomic.Int64
+	var wg sync.WaitGroup
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr := &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}
+			defer tr.CloseIdleConnections()
+			hc := &http.Client{Transport: tr}
+			for i := 0; i < each; i++ {
+				switch res := get(nodes[c%2], hc, "/exact", group); res.StatusCode {
+				case 200:
+					ok.Add(1)
+				case 429:
+					limited.Add(1)
+				default:
+					t.Errorf("status %d", res.StatusCode)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != limit || limited.Load() != clients*each-limit {
+		t.Errorf("%d succeeded, %d limited across two nodes; want exactly %d of %d", ok.Load(), limited.Load(), limit, clients*each)
+	}
+
+	// sync_rate: node 0 takes 6 of 10; within a few sync periods node 1
+	// knows, and its next request leaves 3.
+	group = fmt.Sprintf("s-%d", time.Now().UnixNano())
+	for i := 0; i < 6; i++ {
+		if res := get(nodes[0], http.DefaultClient, "/synced", group); res.StatusCode != 200 {
+			t.Fatalf("node 0 request %d: %d", i+1, res.StatusCode)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	res := get(nodes[1], http.DefaultClient, "/synced", group)
+	if res.StatusCode != 200 || res.Header.Get("X-RateLimit-Remaining-Hour") != "3" {
+		t.Fatalf("node 1 after the sync: %d, remaining %q, want 200 and 3", res.StatusCode, res.Header.Get("X-RateLimit-Remaining-Hour"))
 	}
 }

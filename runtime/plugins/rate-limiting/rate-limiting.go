@@ -1,11 +1,12 @@
 // Package ratelimiting is Gatehouse's native rate-limiting plugin,
-// compatible with Kong 3.9's with the "local" and "redis" policies:
+// compatible with Kong 3.9's, with the "local", "cluster" and "redis" policies:
 // requests are counted per identifier (consumer, credential, IP, service,
 // header or path) in fixed second, minute, hour, day, month and year
 // windows aligned on UTC boundaries, and rejected once a window's limit is
 // reached. Local counters live in the plugin instance's memory, exact under
 // concurrency; redis counters are shared by every node using the server
-// (see redis.go); the "cluster" policy is not available yet. See README.md.
+// (see redis.go), cluster counters by every node using the database (see
+// cluster.go). See README.md.
 package ratelimiting
 
 import (
@@ -106,7 +107,7 @@ type Config struct {
 	LimitBy    string `config:"limit_by"`
 	HeaderName string `config:"header_name"`
 	Path       string `config:"path"`
-	// Policy is local, cluster or redis; cluster is not available.
+	// Policy is local, cluster or redis.
 	Policy            string `config:"policy"`
 	FaultTolerant     bool   `config:"fault_tolerant"`
 	HideClientHeaders bool   `config:"hide_client_headers"`
@@ -163,8 +164,8 @@ type Plugin struct {
 	// shards no request hashes to are swept too.
 	cursor atomic.Uint32
 	shards [numShards]shard
-	// redis is the redis policy's client (nil: local policy).
-	redis *redisPolicy
+	// shared counts on a Redis server or the database (nil: local policy).
+	shared *sharedPolicy
 }
 
 const numShards = 64
@@ -188,13 +189,12 @@ type counters struct {
 // New creates an instance from a validated configuration.
 func New(config map[string]any) (any, error) { return definition.New(config) }
 
-// NewPlugin creates an instance from a parsed configuration. The
-// "cluster" policy is refused.
+// NewPlugin creates an instance from a parsed configuration.
 func NewPlugin(c Config) (*Plugin, error) {
 	switch c.Policy {
-	case "local", "", "redis":
+	case "local", "", "redis", "cluster":
 	default:
-		return nil, fmt.Errorf("policy '%s' is not available yet", c.Policy)
+		return nil, fmt.Errorf("rate-limiting: unknown policy '%s'", c.Policy)
 	}
 	p := &Plugin{conf: c, limits: c.Limits(), now: time.Now, sweepEvery: 3600}
 	for per := Second; per < numPeriods; per++ {
@@ -209,25 +209,37 @@ func NewPlugin(c Config) (*Plugin, error) {
 	if e := expirations[p.periods[0]]; e < p.sweepEvery {
 		p.sweepEvery = e
 	}
-	if c.Policy == "redis" {
+	switch c.Policy {
+	case "redis":
 		r, err := newRedisPolicy(p, c.Redis, c.SyncRate)
 		if err != nil {
 			return nil, err
 		}
-		p.redis = r
+		p.shared = r
+	case "cluster":
+		p.shared = newClusterPolicy(p, c.SyncRate)
 	}
 	return p, nil
 }
 
-// SetClock makes the instance read time from now; for tests.
-func (p *Plugin) SetClock(now func() time.Time) { p.now = now }
+// SetClock makes the instance read time from now; for tests. Call it
+// before the instance is in use.
+func (p *Plugin) SetClock(now func() time.Time) {
+	p.now = now
+	if p.shared != nil {
+		if s, ok := p.shared.server.(*storeServer); ok {
+			s.now = now
+		}
+	}
+}
 
 // Close implements hostabi.Closer: it frees the counters; with the redis
-// policy it sends the pending increments and closes the connections.
+// and cluster policies it sends the pending increments first, and closes
+// the redis connections.
 func (p *Plugin) Close() error {
-	if p.redis != nil {
-		if err := p.redis.close(); err != nil {
-			return fmt.Errorf("rate-limiting: closing redis client: %w", err)
+	if p.shared != nil {
+		if err := p.shared.close(); err != nil {
+			return fmt.Errorf("rate-limiting: closing %s policy: %w", p.conf.Policy, err)
 		}
 	}
 	for i := range p.shards {
@@ -391,9 +403,9 @@ type messageBody struct {
 func (p *Plugin) Access(k hostabi.Kong) error {
 	now := p.now().Unix()
 	var u usage
-	if p.redis != nil {
+	if p.shared != nil {
 		var err error
-		u, err = p.redis.take(k.Context(), k.Plugin().ID(), p.Identifier(k), now)
+		u, err = p.shared.take(k, k.Plugin().ID(), p.Identifier(k), now)
 		if err != nil {
 			if !p.conf.FaultTolerant {
 				return err

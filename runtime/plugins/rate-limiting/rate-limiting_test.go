@@ -294,19 +294,6 @@ func TestExpiredWindowsAreDropped(t *testing.T) {
 	}
 }
 
-func TestPolicies(t *testing.T) {
-	for _, policy := range []string{"cluster"} {
-		cfg := map[string]any{"minute": 5, "policy": policy}
-		if policy == "redis" {
-			cfg["redis"] = map[string]any{"host": "localhost", "port": 6379}
-		}
-		_, err := ratelimiting.New(plugintest.Config(t, ratelimiting.Schema(), cfg))
-		if err == nil || err.Error() != "policy '"+policy+"' is not available yet" {
-			t.Errorf("%s: err = %v", policy, err)
-		}
-	}
-}
-
 func TestSchema(t *testing.T) {
 	cfg := plugintest.Config(t, ratelimiting.Schema(), map[string]any{"minute": 5})
 	want := map[string]any{
@@ -326,6 +313,7 @@ func TestSchema(t *testing.T) {
 		{map[string]any{}, "at least one of these fields must be non-empty: 'config.second', 'config.minute', 'config.hour', 'config.day', 'config.month', 'config.year'"},
 		{map[string]any{"second": 10, "minute": 5}, "The limit for minute(5.0) cannot be lower than the limit for second(10.0)"},
 		{map[string]any{"minute": 5, "sync_rate": 1}, "sync_rate can only be used with the redis policy"},
+		{map[string]any{"minute": 5, "policy": "cluster", "sync_rate": 0.01}, "sync_rate must be greater than 0.02, or -1 to disable"},
 		{map[string]any{"minute": 5, "policy": "redis", "redis": map[string]any{"host": "h", "port": 1}, "sync_rate": 0.01}, "sync_rate must be greater than 0.02, or -1 to disable"},
 		{map[string]any{"minute": 5, "policy": "redis"}, "failed conditional validation given value of field 'config.policy'"},
 		{map[string]any{"minute": 5, "limit_by": "header"}, "failed conditional validation given value of field 'config.limit_by'"},

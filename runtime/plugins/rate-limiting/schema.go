@@ -94,10 +94,13 @@ func checkConfig(c map[string]any) []string {
 	}
 	policy, _ := c["policy"].(string)
 	syncRate, ok := c["sync_rate"].(float64)
-	if ok && policy != "redis" && syncRate != -1 {
+	// Kong batches only the redis policy; Gatehouse batches the cluster
+	// policy too (its counters live in the database), so sync_rate is
+	// refused with the local policy alone, with Kong's message.
+	if ok && policy != "redis" && policy != "cluster" && syncRate != -1 {
 		return []string{"sync_rate can only be used with the redis policy"}
 	}
-	if ok && policy == "redis" && syncRate != -1 && syncRate < 0.02 {
+	if ok && policy != "local" && syncRate != -1 && syncRate < 0.02 {
 		return []string{"sync_rate must be greater than 0.02, or -1 to disable"}
 	}
 	return nil
