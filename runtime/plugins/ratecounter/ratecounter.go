@@ -2,7 +2,8 @@
 // share: Kong's fixed windows (second to year, aligned on UTC), the shared
 // redis configuration record (kong/tools/redis/schema.lua) turned into a
 // go-redis client, and counters in windows kept in memory (the "local"
-// policy) or in Redis (the "redis" policy).
+// policy), in Redis (the "redis" policy) or in the node's database (the
+// "cluster" policy).
 package ratecounter
 
 import (

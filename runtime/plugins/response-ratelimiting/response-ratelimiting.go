@@ -6,7 +6,8 @@
 // in X-RateLimit-Remaining-<name> (access) and
 // X-RateLimit-Limit/Remaining-<name>-<period> (response headers), and
 // refuses requests with 429 once a limit is used up. Counters live in the
-// node's memory (policy local) or in Redis (policy redis), through
+// node's memory (policy local), in Redis (policy redis) or in the
+// node's database (policy cluster), through
 // runtime/plugins/ratecounter. See README.md.
 package responseratelimiting
 
@@ -90,8 +91,7 @@ type Plugin struct {
 // New creates an instance from a validated configuration.
 func New(config map[string]any) (any, error) { return definition.New(config) }
 
-// NewPlugin creates an instance from a decoded configuration. The cluster
-// policy is refused.
+// NewPlugin creates an instance from a decoded configuration.
 func NewPlugin(c Config) (*Plugin, error) {
 	p := &Plugin{conf: c, windows: map[string][]window{}, now: time.Now}
 	for name, l := range c.Limits {
@@ -121,8 +121,10 @@ func NewPlugin(c Config) (*Plugin, error) {
 			return nil, fmt.Errorf("%s: %w", Name, err)
 		}
 		p.store = r
+	case "cluster":
+		p.store = ratecounter.NewCluster(func() time.Time { return p.now() })
 	default:
-		return nil, fmt.Errorf("policy '%s' is not available yet", c.Policy)
+		return nil, fmt.Errorf("%s: unknown policy '%s'", Name, c.Policy)
 	}
 	return p, nil
 }
@@ -192,7 +194,11 @@ func (p *Plugin) Access(k hostabi.Kong) error {
 			all = append(all, kk)
 		}
 	}
-	counts, err := p.store.Get(k.Context(), all)
+	var counts []int64
+	err := p.bind(k)
+	if err == nil {
+		counts, err = p.store.Get(k.Context(), all)
+	}
 	if err != nil {
 		if !p.conf.FaultTolerant {
 			return fmt.Errorf("%s: failed to get usage: %w", Name, err)
@@ -313,6 +319,14 @@ func (p *Plugin) Log(k hostabi.Kong) error {
 		if err := p.store.Add(ctx, u.keys[name], int64(n), exp); err != nil {
 			k.Log().Err("could not increment counters", "limit", name, "error", err)
 		}
+	}
+	return nil
+}
+
+// bind gives the cluster policy's store the node's database.
+func (p *Plugin) bind(k hostabi.Kong) error {
+	if c, ok := p.store.(*ratecounter.Cluster); ok {
+		return c.Bind(k)
 	}
 	return nil
 }

@@ -1,9 +1,11 @@
 package responseratelimiting_test
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -15,6 +17,8 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	responseratelimiting "github.com/gatehouse/gatehouse/runtime/plugins/response-ratelimiting"
 	"github.com/gatehouse/gatehouse/sdk/plugintest"
+	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/sqlite"
 )
 
 type clock struct{ t atomic.Int64 }
@@ -42,7 +46,7 @@ type outcome struct {
 
 // call runs a request whose upstream answers with header x-kong-limit:
 // upstream (none when "").
-func call(t testing.TB, env *plugintest.Env, p *responseratelimiting.Plugin, pluginID, upstream string, names ...string) outcome {
+func call(t testing.TB, env *plugintest.Env, p phases, pluginID, upstream string, names ...string) outcome {
 	t.Helper()
 	req := plugintest.NewRequest("GET", "/").WithClientIP("10.0.0.9")
 	req.PluginID = pluginID
@@ -85,7 +89,7 @@ var hdrs = []string{"X-RateLimit-Remaining-videos", "X-RateLimit-Limit-videos-mi
 	"X-RateLimit-Limit-images-hour", "X-RateLimit-Remaining-images-hour", "X-RateLimit-Remaining-images"}
 
 func TestIncrementsAndLimits(t *testing.T) {
-	for _, policy := range []string{"local", "redis"} {
+	for _, policy := range []string{"local", "redis", "cluster"} {
 		t.Run(policy, func(t *testing.T) {
 			c := &clock{}
 			c.advance(time.Duration(time.Date(2024, 5, 1, 10, 0, 10, 0, time.UTC).UnixNano()))
@@ -98,7 +102,13 @@ func TestIncrementsAndLimits(t *testing.T) {
 				addRedis(t, cfg)
 				id = fmt.Sprintf("p-%d", time.Now().UnixNano())
 			}
-			p := newPlugin(t, cfg, c)
+			if policy == "cluster" {
+				cfg["policy"] = "cluster"
+			}
+			var p phases = newPlugin(t, cfg, c)
+			if policy == "cluster" {
+				p = withDB{p: p.(*responseratelimiting.Plugin), st: sqliteStore(t)}
+			}
 			env := plugintest.NewEnv()
 			steps := []struct {
 				upstream string
@@ -133,6 +143,47 @@ func TestIncrementsAndLimits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// phases is a plugin's access, header_filter and log.
+type phases interface {
+	hostabi.Accessor
+	hostabi.HeaderFilterer
+	hostabi.LogPhaser
+}
+
+// withDB gives the plugin a node's database, as the node's credentials
+// facet does (the cluster policy finds it there).
+type withDB struct {
+	p  *responseratelimiting.Plugin
+	st *store.Store
+}
+
+type dbKong struct {
+	hostabi.Kong
+	st *store.Store
+}
+
+func (k dbKong) Credentials() hostabi.Credentials { return dbCreds{k.Kong.Credentials(), k.st} }
+
+type dbCreds struct {
+	hostabi.Credentials
+	st *store.Store
+}
+
+func (c dbCreds) Store() *store.Store { return c.st }
+
+func (w withDB) Access(k hostabi.Kong) error       { return w.p.Access(dbKong{k, w.st}) }
+func (w withDB) HeaderFilter(k hostabi.Kong) error { return w.p.HeaderFilter(dbKong{k, w.st}) }
+func (w withDB) Log(k hostabi.Kong) error          { return w.p.Log(dbKong{k, w.st}) }
+
+func sqliteStore(t testing.TB) *store.Store {
+	b, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return store.New(b, store.Options{})
 }
 
 func addRedis(t testing.TB, cfg map[string]any) {
