@@ -273,14 +273,17 @@ func TestRedisTwoNodes(t *testing.T) {
 	host, port, _ := strings.Cut(addr, ":")
 	const limit = 7
 	up := upstream(t)
-	pluginUUID := fmt.Sprintf("7a7a7a7a-0000-4000-8000-%012d", time.Now().UnixNano()%1e12)
+	// Kong's counter keys name the plugin's route and service: the nodes
+	// share them when their entities have the same ids (as with one
+	// kong.yml); a fresh route id keeps reruns apart.
+	routeUUID := fmt.Sprintf("7a7a7a7a-0000-4000-8000-%012d", time.Now().UnixNano()%1e12)
 	var nodes []*app.Node
 	for i := 0; i < 2; i++ {
 		n := testnode.Start(t, nil)
 		a := admin{t, "http://" + n.Addr("admin")}
 		a.form("POST", "/services", 201, "name=s", "url="+up)
-		a.form("POST", "/services/s/routes", 201, "name=r", "paths=/r")
-		a.form("PUT", "/plugins/"+pluginUUID, 200, "name=rate-limiting", "config.hour="+fmt.Sprint(limit),
+		a.form("PUT", "/routes/"+routeUUID, 200, "name=r", "paths=/r", "service.name=s")
+		a.form("POST", "/routes/r/plugins", 201, "name=rate-limiting", "config.hour="+fmt.Sprint(limit),
 			"config.policy=redis", "config.redis.host="+host, "config.redis.port="+port, "config.redis.database=4",
 			"config.limit_by=ip")
 		waitHeader(t, n, "/r", "X-RateLimit-Limit-Hour", fmt.Sprint(limit))

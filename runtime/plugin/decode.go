@@ -55,6 +55,12 @@ func (d *decoder) record(fields []*schema.Field, m map[string]any, dst reflect.V
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
 		name, tagged := sf.Tag.Lookup(ConfigTag)
+		if !tagged && sf.Type == scopeType {
+			if prefix == "" {
+				dst.Field(i).Set(reflect.ValueOf(ScopeOf(m)))
+			}
+			continue
+		}
 		if !tagged {
 			if sf.Anonymous && sf.Type.Kind() == reflect.Struct {
 				d.record(fields, m, dst.Field(i), prefix)
@@ -245,6 +251,9 @@ func checkDefaults(fields []*schema.Field, got reflect.Value, prefix string, err
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
 		name, tagged := sf.Tag.Lookup(ConfigTag)
+		if !tagged && sf.Type == scopeType {
+			continue // filled from the node's keys, not the schema
+		}
 		if !tagged {
 			if sf.Anonymous && sf.Type.Kind() == reflect.Struct {
 				checkDefaults(fields, got.Field(i), prefix, errs)

@@ -219,3 +219,27 @@ func TestTyped(t *testing.T) {
 		t.Error("an untyped definition claims a config type")
 	}
 }
+
+// TestDecodeScope: the keys the node adds to a configuration (Kong's
+// plugins iterator's) fill a Scope field, with no tag and no schema field.
+func TestDecodeScope(t *testing.T) {
+	type scoped struct {
+		S     string `config:"s"`
+		Scope plugin.Scope
+	}
+	cfg := plugin.WithScope(map[string]any{"s": "x"}, plugin.Scope{PluginID: "p1", RouteID: "r1", ConsumerID: "c1"})
+	if _, ok := cfg["service_id"]; ok {
+		t.Errorf("an unset id was added: %v", cfg)
+	}
+	var got scoped
+	if err := plugin.Decode(testSchema(), cfg, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := scoped{S: "x", Scope: plugin.Scope{PluginID: "p1", RouteID: "r1", ConsumerID: "c1"}}
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if err := plugin.CheckDefaults(testSchema(), &scoped{S: "dflt"}); err != nil {
+		t.Errorf("CheckDefaults does not skip the scope: %v", err)
+	}
+}

@@ -555,6 +555,9 @@ func (b *Builder) instance(p map[string]any) (*chain.Instance, error) {
 		return nil, fmt.Errorf("snapshot: plugin %s has no implementation", name)
 	}
 	cfg, _ := p["config"].(map[string]any)
+	// Kong's plugins iterator adds the plugin's scope to its conf.
+	cfg = plugin.WithScope(cfg, plugin.Scope{PluginID: str(p, "id"), RouteID: fid(p, "route"),
+		ServiceID: fid(p, "service"), ConsumerID: fid(p, "consumer"), InstanceName: str(p, "instance_name")})
 	impl, err := def.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: plugin %s (%s): %w", name, str(p, "id"), err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	ratelimiting "github.com/gatehouse/gatehouse/runtime/plugins/rate-limiting"
+	"github.com/gatehouse/gatehouse/runtime/plugins/ratecounter"
 	"github.com/gatehouse/gatehouse/sdk/plugintest"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/sqlite"
@@ -66,6 +67,7 @@ func clusterNodes(t *testing.T, cfg func() map[string]any, c *clock) []clusterNo
 	for _, st := range sharedSQLite(t, 2) {
 		conf := cfg()
 		conf["policy"] = "cluster"
+		conf["route_id"] = uniqueID(t)
 		nodes = append(nodes, clusterNode{p: newPlugin(t, conf, c), st: st})
 	}
 	return nodes
@@ -152,7 +154,7 @@ func TestClusterSyncRate(t *testing.T) {
 		for {
 			// A read that is not counted: a request for another client
 			// would not tell; look at the database instead.
-			got := counterValue(t, n.st, fmt.Sprintf("ratelimit:%s:10.0.0.1:%d:hour", id, c.now().Truncate(time.Hour).UnixMilli()))
+			got := counterValue(t, n.st, fmt.Sprintf("ratelimit:%s:%s:10.0.0.1:%d:hour", id, ratecounter.EmptyUUID, c.now().Truncate(time.Hour).UnixMilli()))
 			if fmt.Sprint(got) == want {
 				return
 			}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
+	"github.com/gatehouse/gatehouse/runtime/plugins/ratecounter"
 )
 
 // Name, Priority and Version of the plugin, as Kong reports them.
@@ -96,6 +97,9 @@ const (
 // Config is the plugin's validated configuration, decoded from the
 // schema's fields (defaults included) by plugin.Decode.
 type Config struct {
+	// Scope is the plugin entity's route and service, which Kong's
+	// counter keys name.
+	Scope plugin.Scope
 	// Limits per period; 0 means no limit for that period.
 	Second float64 `config:"second"`
 	Minute float64 `config:"minute"`
@@ -166,6 +170,8 @@ type Plugin struct {
 	shards [numShards]shard
 	// shared counts on a Redis server or the database (nil: local policy).
 	shared *sharedPolicy
+	// scope is the "<route id>:<service id>" of the shared counters' keys.
+	scope string
 }
 
 const numShards = 64
@@ -196,7 +202,7 @@ func NewPlugin(c Config) (*Plugin, error) {
 	default:
 		return nil, fmt.Errorf("rate-limiting: unknown policy '%s'", c.Policy)
 	}
-	p := &Plugin{conf: c, limits: c.Limits(), now: time.Now, sweepEvery: 3600}
+	p := &Plugin{conf: c, limits: c.Limits(), now: time.Now, sweepEvery: 3600, scope: ratecounter.KongScope(c.Scope)}
 	for per := Second; per < numPeriods; per++ {
 		if p.limits[per] > 0 {
 			p.periods = append(p.periods, per)
@@ -398,7 +404,7 @@ func (p *Plugin) Access(k hostabi.Kong) error {
 	var u usage
 	if p.shared != nil {
 		var err error
-		u, err = p.shared.take(k, k.Plugin().ID(), p.Identifier(k), now)
+		u, err = p.shared.take(k, p.scope, p.Identifier(k), now)
 		if err != nil {
 			if !p.conf.FaultTolerant {
 				return err

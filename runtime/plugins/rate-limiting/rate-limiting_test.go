@@ -34,7 +34,15 @@ func header(r *plugintest.Result, n string) string { return r.RespHeader(n) }
 
 func newPlugin(t testing.TB, cfg map[string]any, c *clock) *ratelimiting.Plugin {
 	t.Helper()
-	p := plugintest.New(t, ratelimiting.Schema(), ratelimiting.New, cfg).(*ratelimiting.Plugin)
+	// The node adds the plugin's scope to its configuration (Kong's
+	// plugins iterator); route_id in cfg stands for it.
+	route, _ := cfg["route_id"].(string)
+	delete(cfg, "route_id")
+	inst, err := ratelimiting.New(plugin.WithScope(plugintest.Config(t, ratelimiting.Schema(), cfg), plugin.Scope{RouteID: route}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := inst.(*ratelimiting.Plugin)
 	p.SetClock(c.now)
 	t.Cleanup(func() { p.Close() })
 	return p

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	ratelimiting "github.com/gatehouse/gatehouse/runtime/plugins/rate-limiting"
+	"github.com/gatehouse/gatehouse/runtime/plugins/ratecounter"
 	"github.com/gatehouse/gatehouse/sdk/plugintest"
 )
 
@@ -42,16 +43,21 @@ func redisNode(t testing.TB, cfg map[string]any, c *clock) *ratelimiting.Plugin 
 	t.Helper()
 	host, port := redisAddr(t)
 	cfg["policy"] = "redis"
+	cfg["route_id"] = uniqueID(t)
 	if _, ok := cfg["redis"]; !ok {
 		cfg["redis"] = map[string]any{"host": host, "port": port, "database": 3}
 	}
 	return newPlugin(t, cfg, c)
 }
 
-// uniqueID keeps tests (and reruns) from sharing Redis counters.
+// uniqueID keeps tests (and reruns) from sharing Redis counters: the
+// route id the test's plugin instances are scoped to, one per test.
 func uniqueID(t testing.TB) string {
-	return fmt.Sprintf("%s-%d", t.Name(), time.Now().UnixNano())
+	id, _ := uniqueIDs.LoadOrStore(t.Name(), fmt.Sprintf("%s-%d", t.Name(), time.Now().UnixNano()))
+	return id.(string)
 }
+
+var uniqueIDs sync.Map
 
 func redisGet(id string) *plugintest.Request {
 	r := get()
@@ -90,7 +96,8 @@ func TestRedisPolicy(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: net.JoinHostPort(host, strconv.Itoa(port)), DB: 3})
 	defer rdb.Close()
 	start := c.now().Truncate(time.Minute).UnixMilli()
-	key := fmt.Sprintf("ratelimit:%s:10.0.0.1:%d:minute", id, start)
+	// ratelimit:<route id>:<service id>:<identifier>:<window start>:<period>
+	key := fmt.Sprintf("ratelimit:%s:%s:10.0.0.1:%d:minute", id, ratecounter.EmptyUUID, start)
 	if v, err := rdb.Get(context.Background(), key).Int(); err != nil || v != 3 {
 		t.Errorf("GET %s = %d, %v; want 3", key, v, err)
 	}
@@ -189,7 +196,7 @@ func TestRedisSyncRate(t *testing.T) {
 	host, port := redisAddr(t)
 	rdb := redis.NewClient(&redis.Options{Addr: net.JoinHostPort(host, strconv.Itoa(port)), DB: 3})
 	defer rdb.Close()
-	key := fmt.Sprintf("ratelimit:%s:10.0.0.1:%d:hour", id, c.now().Truncate(time.Hour).UnixMilli())
+	key := fmt.Sprintf("ratelimit:%s:%s:10.0.0.1:%d:hour", id, ratecounter.EmptyUUID, c.now().Truncate(time.Hour).UnixMilli())
 	if v, err := rdb.Get(context.Background(), key).Int(); err != nil || v != 8+passed {
 		t.Errorf("GET %s = %d, %v; want every accepted request, %d", key, v, err, 8+passed)
 	}

@@ -73,9 +73,9 @@ func newSharedPolicy(p *Plugin, server counterServer, timeout time.Duration, syn
 	return s
 }
 
-// counterKey is the counter key of a window: Kong's redis key
-// "ratelimit:<scope>:<identifier>:<window start in ms>:<period>", the
-// scope being the plugin entity's id.
+// counterKey is the counter key of a window: Kong's
+// "ratelimit:<route id>:<service id>:<identifier>:<window start in ms>:<period>",
+// scope being "<route id>:<service id>" (ratecounter.KongScope).
 func counterKey(scope, id string, start int64, per Period) string {
 	return "ratelimit:" + scope + ":" + id + ":" + strconv.FormatInt(start*1000, 10) + ":" + per.String()
 }

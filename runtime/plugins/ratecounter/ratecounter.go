@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse/gatehouse/runtime/plugin"
 )
 
 // Periods are Kong's window names, shortest first.
@@ -25,6 +27,25 @@ var Periods = [6]string{"second", "minute", "hour", "day", "month", "year"}
 // Expirations are Kong's window lengths in seconds (a month counts as 30
 // days, a year as 365), by period index.
 var Expirations = [6]int64{1, 60, 3600, 86400, 2592000, 31536000}
+
+// EmptyUUID stands for a route or service a plugin is not scoped to in
+// Kong's counter keys.
+const EmptyUUID = "00000000-0000-0000-0000-000000000000"
+
+// KongScope is the "<route id>:<service id>" part of Kong's counter keys
+// (get_service_and_route_ids: the plugin entity's route and service, the
+// empty UUID for those it is not scoped to), so Gatehouse and Kong nodes
+// sharing a Redis server count in the same keys.
+func KongScope(s plugin.Scope) string {
+	route, service := s.RouteID, s.ServiceID
+	if route == "" {
+		route = EmptyUUID
+	}
+	if service == "" {
+		service = EmptyUUID
+	}
+	return route + ":" + service
+}
 
 // PeriodIndex returns the index of a period name in Periods, or -1.
 func PeriodIndex(name string) int {

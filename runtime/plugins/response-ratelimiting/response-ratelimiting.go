@@ -59,6 +59,9 @@ func (l Limit) values() [6]float64 {
 // Config is the plugin's configuration, decoded by plugin.Decode with the
 // schema's defaults.
 type Config struct {
+	// Scope is the plugin entity's route and service, which Kong's
+	// counter keys name.
+	Scope                 plugin.Scope
 	HeaderName            string                  `config:"header_name"`
 	LimitBy               string                  `config:"limit_by"`
 	Policy                string                  `config:"policy"`
@@ -86,6 +89,8 @@ type Plugin struct {
 	windows map[string][]window
 	store   ratecounter.Store
 	now     func() time.Time
+	// scope is the "<route id>:<service id>" of the counters' keys.
+	scope string
 }
 
 // New creates an instance from a validated configuration.
@@ -93,7 +98,7 @@ func New(config map[string]any) (any, error) { return definition.New(config) }
 
 // NewPlugin creates an instance from a decoded configuration.
 func NewPlugin(c Config) (*Plugin, error) {
-	p := &Plugin{conf: c, windows: map[string][]window{}, now: time.Now}
+	p := &Plugin{conf: c, windows: map[string][]window{}, now: time.Now, scope: ratecounter.KongScope(c.Scope)}
 	for name, l := range c.Limits {
 		for per, v := range l.values() {
 			if v == 0 {
@@ -185,7 +190,7 @@ func (p *Plugin) Access(k hostabi.Kong) error {
 	}
 	u := &usage{id: p.identifier(k), now: p.now().Unix(), keys: map[string][]string{}, left: map[string][]float64{}}
 	starts := ratecounter.WindowStarts(u.now)
-	scope := k.Plugin().ID()
+	scope := p.scope
 	var all []string
 	for _, name := range p.names {
 		for _, w := range p.windows[name] {
