@@ -18,7 +18,7 @@ import (
 // Version is the version of this ABI (semantic versioning). Wasm guests
 // declare the version they were built against; a host refuses a guest whose
 // major version differs.
-const Version = "2.1.0"
+const Version = "2.2.0"
 
 // Phase is a point in the request's life where plugins run.
 type Phase uint8
@@ -257,6 +257,11 @@ type Log interface {
 	// SetSerializeValue sets (nil: removes) a field of what Serialize
 	// returns for this request; a dot in key nests, "\." is a dot.
 	SetSerializeValue(key string, value any)
+	// SetSerializeValueMode is SetSerializeValue with Kong's options.mode:
+	// add sets only a field that does not exist when Serialize runs,
+	// replace only one that does. An invalid mode is an error and changes
+	// nothing.
+	SetSerializeValueMode(key string, value any, mode SerializeMode) error
 }
 
 // Cache is the node's cache (kong.cache): values survive across requests

@@ -302,15 +302,28 @@ var baseSpecs = []spec{
 
 	{op: H.OpLogSerialize, phase: logp, want: "POST /abi/probe?a=1&a=2&b=x http://abi.test:positive 1,2 /abi/probe?a=1&a=2&b=x 200 200 abi 127.0.0.1 abi-service true service",
 		call: func(k H.Kong) string { return serialized(k.Log().Serialize()) }},
-	{op: H.OpLogSetSerializeValue, phase: logp, want: "x/a.b/absent", call: func(k H.Kong) string {
-		k.Log().SetSerializeValue("custom.field", "x")
-		k.Log().SetSerializeValue(`dotted\.key`, "a.b")
-		k.Log().SetSerializeValue("client_ip", nil)
-		m := k.Log().Serialize()
-		custom, _ := m["custom"].(map[string]any)
-		ip, ok := m["client_ip"]
-		return fmt.Sprint(custom["field"], "/", m["dotted.key"], "/") + str(ip, ok)
-	}},
+	{op: H.OpLogSetSerializeValue, phase: logp, want: "x/a.b/absent/POST/added/absent/absent/replaced/ error: mode must be 'set', 'add' or 'replace'",
+		call: func(k H.Kong) string {
+			k.Log().SetSerializeValue("custom.field", "x")
+			k.Log().SetSerializeValue(`dotted\.key`, "a.b")
+			k.Log().SetSerializeValue("client_ip", nil)
+			// Kong's options.mode: add leaves what exists, replace adds
+			// nothing (not even the records on the way).
+			k.Log().SetSerializeValueMode("request.method", "NOPE", H.SerializeAdd)
+			k.Log().SetSerializeValueMode("added.field", "added", H.SerializeAdd)
+			k.Log().SetSerializeValueMode("missing.field", "r", H.SerializeReplace)
+			k.Log().SetSerializeValueMode("upstream_status", "replaced", H.SerializeReplace)
+			err := k.Log().SetSerializeValueMode("bogus", "b", "sometimes")
+			m := k.Log().Serialize()
+			custom, _ := m["custom"].(map[string]any)
+			ip, ok := m["client_ip"]
+			req, _ := m["request"].(map[string]any)
+			added, _ := m["added"].(map[string]any)
+			missing, okMissing := m["missing"]
+			bogus, okBogus := m["bogus"]
+			return fmt.Sprint(custom["field"], "/", m["dotted.key"], "/") + str(ip, ok) + "/" + fmt.Sprint(req["method"], "/", added["field"], "/") +
+				str(missing, okMissing) + "/" + str(bogus, okBogus) + "/" + fmt.Sprint(m["upstream_status"], "/") + errText(err)
+		}},
 
 	// kong.client.tls, outbound HTTP, timers
 	{op: H.OpClientTLSCertificateChain, phase: access, want: "none", call: func(k H.Kong) string {

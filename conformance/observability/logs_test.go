@@ -2,7 +2,9 @@ package observability_test
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -49,6 +51,18 @@ func checkRecord(t *testing.T, m map[string]any) {
 		t.Fatalf("entities route %v service %v consumer %v authenticated_entity %v", route, svc, cons, ae)
 	case m["upstream_uri"] != "/base/x?q=1" || m["client_ip"] != "127.0.0.1" || m["started_at"].(float64) < 1.6e12:
 		t.Fatalf("record %v", m)
+	case lat["receive"] == nil || lat["receive"].(float64) < 0 || m["workspace_name"] != "default" || rq["tls"] != nil:
+		t.Fatalf("receive latency, workspace_name or tls over plain HTTP: %v", m)
+	}
+	// One upstream attempt, to the upstream's address.
+	tries, _ := m["tries"].([]any)
+	if len(tries) != 1 {
+		t.Fatalf("tries %v", m["tries"])
+	}
+	try, _ := tries[0].(map[string]any)
+	if try["ip"] != "127.0.0.1" || try["port"].(float64) <= 0 || try["balancer_start"].(float64) < m["started_at"].(float64) ||
+		try["balancer_latency"] == nil || try["state"] != nil {
+		t.Fatalf("try %v", try)
 	}
 }
 
@@ -211,4 +225,73 @@ func TestTCPAndUDPLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRecord(t, m)
+}
+
+// TestLogRecordTLSAndTries: over TLS the record carries request.tls
+// (nginx's protocol and cipher names, client_verify NONE without a
+// client certificate); a request retried after a dead target carries two
+// tries, the first failed with 502.
+func TestLogRecordTLSAndTries(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.log")
+	nd := startNodeWith(t, map[string]string{"proxy_listen": "127.0.0.1:0, 127.0.0.1:0 ssl"})
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := dead.Addr().String()
+	dead.Close() // nothing listens there any more: connections are refused
+	live := strings.TrimPrefix(upstream(t), "http://")
+	nd.configure("POST", "/upstreams", map[string]any{"name": "pair"})
+	nd.configure("POST", "/upstreams/pair/targets", map[string]any{"target": deadAddr})
+	nd.configure("POST", "/upstreams/pair/targets", map[string]any{"target": live})
+	nd.configure("POST", "/services", map[string]any{"name": "pair-svc", "host": "pair", "retries": 3})
+	nd.configure("POST", "/services/pair-svc/routes", map[string]any{"name": "pair", "paths": []any{"/pair"}})
+	nd.configure("POST", "/plugins", map[string]any{"name": "file-log", "config": map[string]any{"path": path}})
+
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	const n = 6
+	for i := 0; i < n; i++ {
+		res, err := client.Get("https://" + nd.n.Addr("proxy_ssl") + "/pair")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("request %d: %d", i, res.StatusCode)
+		}
+	}
+	var lines []string
+	eventually(t, "every line", func() bool {
+		b, _ := os.ReadFile(path)
+		lines = strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		return len(lines) == n
+	})
+	retried := 0
+	for _, line := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		rq, _ := m["request"].(map[string]any)
+		tl, _ := rq["tls"].(map[string]any)
+		if tl["version"] != "TLSv1.3" || !strings.HasPrefix(str(tl["cipher"]), "TLS_") || tl["client_verify"] != "NONE" {
+			t.Fatalf("request.tls %v", rq["tls"])
+		}
+		tries, _ := m["tries"].([]any)
+		last, _ := tries[len(tries)-1].(map[string]any)
+		if net.JoinHostPort(str(last["ip"]), fmt.Sprint(last["port"])) != live || last["state"] != nil {
+			t.Fatalf("last try %v, want the live target %s", last, live)
+		}
+		if len(tries) == 2 {
+			first, _ := tries[0].(map[string]any)
+			if net.JoinHostPort(str(first["ip"]), fmt.Sprint(first["port"])) != deadAddr || first["state"] != "failed" || first["code"] != float64(502) {
+				t.Fatalf("failed try %v, want %s failed with 502", first, deadAddr)
+			}
+			retried++
+		}
+	}
+	if retried == 0 {
+		t.Fatalf("no request of %d was retried after the dead target", n)
+	}
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -579,6 +580,15 @@ func (l kLog) SetSerializeValue(key string, value any) {
 	l.s.serialize = append(l.s.serialize, hostabi.SerializeValue{Key: key, Value: value})
 }
 
+func (l kLog) SetSerializeValueMode(key string, value any, mode hostabi.SerializeMode) error {
+	hostabi.Check(hostabi.OpLogSetSerializeValue, l.s.phase)
+	if !mode.Valid() {
+		return fmt.Errorf("mode must be 'set', 'add' or 'replace'")
+	}
+	l.s.serialize = append(l.s.serialize, hostabi.SerializeValue{Key: key, Value: value, Mode: mode})
+	return nil
+}
+
 func (l kLog) Serialize() map[string]any {
 	hostabi.Check(hostabi.OpLogSerialize, l.s.phase)
 	s := l.s
@@ -599,10 +609,19 @@ func (l kLog) Serialize() map[string]any {
 		ClientIP: s.remoteIP, StartedAt: s.start,
 		Source: kResponse{s}.Source(),
 	}
+	rec.WorkspaceName = "default"
+	rec.Tries = s.tries
+	rec.TLS = logTLS(s.tlsState, fctx)
 	if s.proxiedAt.IsZero() {
 		rec.KongLatency, rec.ProxyLatency = s.doneAt.Sub(s.start), -1
 	} else {
 		rec.KongLatency, rec.ProxyLatency = s.proxiedAt.Sub(s.start), s.doneAt.Sub(s.proxiedAt)
+		if !s.respondedAt.IsZero() && !s.respondedAt.After(s.doneAt) {
+			// Kong's proxy latency waits for the upstream's response;
+			// receiving it is the receive latency.
+			rec.ProxyLatency = s.respondedAt.Sub(s.proxiedAt)
+			rec.ReceiveLatency = s.doneAt.Sub(s.respondedAt)
+		}
 		rec.UpstreamURI = s.upPath
 		if s.upQuery != "" {
 			rec.UpstreamURI += "?" + s.upQuery
@@ -618,6 +637,55 @@ func (l kLog) Serialize() map[string]any {
 		rec.Service = s.service.Raw
 	}
 	return rec.Map(s.serialize)
+}
+
+// logTLS describes the client's TLS connection as nginx's variables do
+// ($ssl_protocol, $ssl_cipher, $ssl_client_verify); nil over plain HTTP.
+func logTLS(cs *tls.ConnectionState, fctx *fasthttp.RequestCtx) *hostabi.LogTLS {
+	if cs == nil {
+		cs = fctx.TLSConnectionState()
+	}
+	if cs == nil {
+		return nil
+	}
+	out := &hostabi.LogTLS{Version: tlsVersionNames[cs.Version], Cipher: tls.CipherSuiteName(cs.CipherSuite), ClientVerify: "NONE"}
+	if out.Version == "" {
+		out.Version = tls.VersionName(cs.Version)
+	}
+	if name, ok := opensslCipherNames[cs.CipherSuite]; ok {
+		out.Cipher = name
+	}
+	switch {
+	case len(cs.VerifiedChains) > 0:
+		out.ClientVerify = "SUCCESS"
+	case len(cs.PeerCertificates) > 0:
+		out.ClientVerify = "FAILED:certificate not verified"
+	}
+	return out
+}
+
+// tlsVersionNames are nginx's $ssl_protocol names.
+var tlsVersionNames = map[uint16]string{
+	tls.VersionTLS10: "TLSv1", tls.VersionTLS11: "TLSv1.1", tls.VersionTLS12: "TLSv1.2", tls.VersionTLS13: "TLSv1.3",
+}
+
+// opensslCipherNames are OpenSSL's names ($ssl_cipher) of the TLS 1.2
+// suites Go offers; TLS 1.3 suites have the same name in both.
+var opensslCipherNames = map[uint16]string{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:       "ECDHE-ECDSA-AES128-GCM-SHA256",
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:         "ECDHE-RSA-AES128-GCM-SHA256",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:       "ECDHE-ECDSA-AES256-GCM-SHA384",
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:         "ECDHE-RSA-AES256-GCM-SHA384",
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-ECDSA-CHACHA20-POLY1305",
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:   "ECDHE-RSA-CHACHA20-POLY1305",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA:          "ECDHE-ECDSA-AES128-SHA",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA:          "ECDHE-ECDSA-AES256-SHA",
+	tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA:            "ECDHE-RSA-AES128-SHA",
+	tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA:            "ECDHE-RSA-AES256-SHA",
+	tls.TLS_RSA_WITH_AES_128_GCM_SHA256:               "AES128-GCM-SHA256",
+	tls.TLS_RSA_WITH_AES_256_GCM_SHA384:               "AES256-GCM-SHA384",
+	tls.TLS_RSA_WITH_AES_128_CBC_SHA:                  "AES128-SHA",
+	tls.TLS_RSA_WITH_AES_256_CBC_SHA:                  "AES256-SHA",
 }
 
 // kService: kong.service.

@@ -140,7 +140,11 @@ type state struct {
 	// doneAt when the response was ready. serialize holds
 	// kong.log.set_serialize_value's changes.
 	proxiedAt, doneAt time.Time
-	serialize         []hostabi.SerializeValue
+	// respondedAt is when the upstream's response (headers, and a body
+	// read whole) arrived; tries are the upstream attempts.
+	respondedAt time.Time
+	tries       []hostabi.LogTry
+	serialize   []hostabi.SerializeValue
 	// tlsState is the client's TLS connection, kept for the log phase.
 	tlsState *tls.ConnectionState
 
@@ -212,7 +216,8 @@ func (s *state) reset() {
 	s.hostOverride, s.targetOverride, s.hashCookie = "", "", ""
 	s.upstreamOverride = nil
 	s.endContext()
-	s.proxiedAt, s.doneAt = time.Time{}, time.Time{}
+	s.proxiedAt, s.doneAt, s.respondedAt = time.Time{}, time.Time{}, time.Time{}
+	s.tries = s.tries[:0]
 	s.serialize = s.serialize[:0]
 	s.tlsState = nil
 	s.buffered, s.bodySet, s.exited, s.failed = false, false, false, false
@@ -692,6 +697,7 @@ func (srv *Server) forward(st *state) {
 	}
 	var lastErr error
 	for attempt := 0; attempt < attempts; attempt++ {
+		pickAt := time.Now()
 		addr, peer, err := srv.pickAddr(st, tried)
 		if err != nil {
 			srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgNoPeer, st.reqID())
@@ -708,6 +714,7 @@ func (srv *Server) forward(st *state) {
 		uri.SetHost(addr)
 		client := srv.hostClient(scheme, addr, svc)
 		began := time.Now()
+		st.tries = append(st.tries, newTry(pickAt, began, addr))
 		err = client.Do(up, resp)
 		if peer != nil {
 			b := svc.Upstream
@@ -724,7 +731,16 @@ func (srv *Server) forward(st *state) {
 		if !retryable(err) {
 			break
 		}
+		if attempt+1 < attempts {
+			// Kong records why an attempt another one followed failed.
+			t := &st.tries[len(st.tries)-1]
+			t.State, t.Code = "failed", fasthttp.StatusBadGateway
+			if isTimeout(err) {
+				t.Code = fasthttp.StatusGatewayTimeout
+			}
+		}
 	}
+	st.respondedAt = time.Now()
 	if lastErr != nil {
 		st.failed = true
 		resp.Reset()
@@ -780,6 +796,14 @@ func (srv *Server) forward(st *state) {
 	if srv.headers.upstreamStatus {
 		resp.Header.Set("X-Kong-Upstream-Status", strconv.Itoa(st.upStatus))
 	}
+}
+
+// newTry describes an upstream attempt: its peer was picked from pickAt
+// to began, at addr.
+func newTry(pickAt, began time.Time, addr string) hostabi.LogTry {
+	host, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	return hostabi.LogTry{BalancerStart: pickAt, BalancerLatency: began.Sub(pickAt), IP: host, Port: p}
 }
 
 // upstreamHost is the Host header sent upstream: the client's with

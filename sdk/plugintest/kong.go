@@ -839,6 +839,15 @@ func (l kLog) SetSerializeValue(key string, value any) {
 	l.k.serialize = append(l.k.serialize, hostabi.SerializeValue{Key: key, Value: value})
 }
 
+func (l kLog) SetSerializeValueMode(key string, value any, mode hostabi.SerializeMode) error {
+	l.k.check(hostabi.OpLogSetSerializeValue)
+	if !mode.Valid() {
+		return fmt.Errorf("mode must be 'set', 'add' or 'replace'")
+	}
+	l.k.serialize = append(l.k.serialize, hostabi.SerializeValue{Key: key, Value: value, Mode: mode})
+	return nil
+}
+
 // Serialize renders the request as the node does; sizes count bodies only
 // and latencies are zero (nothing is timed here).
 func (l kLog) Serialize() map[string]any {
@@ -857,6 +866,7 @@ func (l kLog) Serialize() map[string]any {
 		Status: k.status, ResponseHeaders: res.ResponseHeader, ResponseSize: len(res.ResponseBody),
 		Route: k.req.Route, Service: k.req.Service, Consumer: k.consumer, Credential: k.credential,
 		ClientIP: k.req.clientIP(), StartedAt: k.start, Source: kResponse{k}.Source(),
+		WorkspaceName: "default",
 	}
 	if k.exited {
 		rec.ProxyLatency, rec.ResponseSize = -1, len(k.exitBody)
