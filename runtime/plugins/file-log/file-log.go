@@ -6,13 +6,13 @@
 package filelog
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"sync"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
+	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 )
 
 // Name, Priority and Version of the plugin, as Kong reports them.
@@ -75,9 +75,9 @@ type Plugin struct{ conf Config }
 
 // Log implements hostabi.LogPhaser.
 func (p *Plugin) Log(k hostabi.Kong) error {
-	line, err := json.Marshal(k.Log().Serialize())
+	line, err := pluginkit.LogRecordJSON(k)
 	if err != nil {
-		return fmt.Errorf("file-log: serializing the log record: %w", err)
+		return fmt.Errorf("file-log: %w", err)
 	}
 	return p.Write(append(line, '\n'))
 }

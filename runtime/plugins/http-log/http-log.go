@@ -10,7 +10,6 @@ package httplog
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
+	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 	prom "github.com/prometheus/client_golang/prometheus"
 )
 
@@ -145,9 +145,9 @@ func queueKey(q QueueConfig) string {
 // Log implements hostabi.LogPhaser: it serializes the request and queues
 // it; it never waits for the endpoint.
 func (p *Plugin) Log(k hostabi.Kong) error {
-	b, err := json.Marshal(k.Log().Serialize())
+	b, err := pluginkit.LogRecordJSON(k)
 	if err != nil {
-		return fmt.Errorf("http-log: serializing the log record: %w", err)
+		return fmt.Errorf("http-log: %w", err)
 	}
 	p.queue.Add(b)
 	return nil

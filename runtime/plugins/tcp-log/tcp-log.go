@@ -6,7 +6,6 @@ package tcplog
 
 import (
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"net"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
+	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 )
 
 // Name, Priority and Version of the plugin, as Kong reports them.
@@ -71,9 +71,9 @@ type Plugin struct{ conf Config }
 
 // Log implements hostabi.LogPhaser.
 func (p *Plugin) Log(k hostabi.Kong) error {
-	line, err := json.Marshal(k.Log().Serialize())
+	line, err := pluginkit.LogRecordJSON(k)
 	if err != nil {
-		return fmt.Errorf("tcp-log: serializing the log record: %w", err)
+		return fmt.Errorf("tcp-log: %w", err)
 	}
 	return p.Send(append(line, '\n'))
 }

@@ -4,7 +4,6 @@
 package udplog
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
+	"github.com/gatehouse/gatehouse/runtime/plugins/pluginkit"
 )
 
 // Name, Priority and Version of the plugin, as Kong reports them.
@@ -51,9 +51,9 @@ type Plugin struct{ conf Config }
 
 // Log implements hostabi.LogPhaser.
 func (p *Plugin) Log(k hostabi.Kong) error {
-	msg, err := json.Marshal(k.Log().Serialize())
+	msg, err := pluginkit.LogRecordJSON(k)
 	if err != nil {
-		return fmt.Errorf("udp-log: serializing the log record: %w", err)
+		return fmt.Errorf("udp-log: %w", err)
 	}
 	return p.Send(msg)
 }
