@@ -1,6 +1,9 @@
 package store
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
 // Op is the kind of change an event reports.
 type Op string
@@ -37,6 +40,7 @@ type Bus struct {
 	mu   sync.Mutex
 	next int
 	subs map[int]func(Event)
+	msgs map[int]messageSub
 }
 
 // NewBus returns an empty bus.
@@ -73,4 +77,55 @@ func (b *Bus) Publish(events ...Event) {
 			fn(ev)
 		}
 	}
+}
+
+// Messages carry notes between nodes sharing a database, on channels
+// their users name (Kong's cluster_events: proxy-cache's purges). A node
+// sends with Store.Broadcast; the others' listeners (a Postgres cluster)
+// hand them to Bus.Deliver, which calls the channel's subscribers. A node
+// does not receive its own messages: the sender acts locally itself.
+
+// OnMessage registers fn for the messages other nodes send on channel and
+// returns a function that cancels it. fn runs on the listener's goroutine
+// and must not block.
+func (b *Bus) OnMessage(channel string, fn func(data string)) (cancel func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.msgs == nil {
+		b.msgs = map[int]messageSub{}
+	}
+	id := b.next
+	b.next++
+	b.msgs[id] = messageSub{channel: channel, fn: fn}
+	return func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		delete(b.msgs, id)
+	}
+}
+
+type messageSub struct {
+	channel string
+	fn      func(string)
+}
+
+// Deliver hands a message another node sent on channel to the channel's
+// subscribers, in subscription order.
+func (b *Bus) Deliver(channel, data string) {
+	b.mu.Lock()
+	var fns []func(string)
+	for i := 0; i < b.next; i++ {
+		if s, ok := b.msgs[i]; ok && s.channel == channel {
+			fns = append(fns, s.fn)
+		}
+	}
+	b.mu.Unlock()
+	for _, fn := range fns {
+		fn(data)
+	}
+}
+
+// Broadcaster sends messages to the other nodes sharing the database.
+type Broadcaster interface {
+	Broadcast(ctx context.Context, channel, data string) error
 }

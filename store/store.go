@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/store/schema"
@@ -76,6 +77,9 @@ type Store struct {
 	bus      *Bus
 	readOnly bool
 	now      func() time.Time
+
+	broadcastMu sync.Mutex
+	broadcaster Broadcaster
 }
 
 // New returns a store over backend holding Kong's entities and the
@@ -140,6 +144,28 @@ func IsUUID(s string) bool {
 	}
 	_, err := uuid.Parse(s)
 	return err == nil
+}
+
+// SetBroadcaster gives the store the way to reach the other nodes sharing
+// its database (a Postgres cluster); without one, Broadcast reaches no
+// one, there being no other node.
+func (s *Store) SetBroadcaster(b Broadcaster) {
+	s.broadcastMu.Lock()
+	s.broadcaster = b
+	s.broadcastMu.Unlock()
+}
+
+// Broadcast sends a message on channel to the other nodes sharing the
+// database, whose Bus.OnMessage subscribers get it; a node alone (SQLite,
+// DB-less) has no one to tell, and Broadcast does nothing.
+func (s *Store) Broadcast(ctx context.Context, channel, data string) error {
+	s.broadcastMu.Lock()
+	b := s.broadcaster
+	s.broadcastMu.Unlock()
+	if b == nil {
+		return nil
+	}
+	return b.Broadcast(ctx, channel, data)
 }
 
 // Ping reports whether the backend answers.

@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/gatehouse/gatehouse/conformance/testpg"
 	"io"
 	"net/http"
 	"net/url"
@@ -257,5 +258,71 @@ func TestProxyCacheAdminAPI(t *testing.T) {
 		if r := nd.request("GET", p, nil, nil); r.header.Get("X-Cache-Status") != "Miss" {
 			t.Errorf("%s after the flush: %s", p, r.header.Get("X-Cache-Status"))
 		}
+	}
+}
+
+// TestProxyCachePurgeAcrossNodes: a purge through one node's Admin API is
+// broadcast to the nodes sharing its Postgres database ("proxy-cache:purge",
+// "<plugin id>:<key>" or "<plugin id>:nil" for a flush, as Kong's cluster
+// event), and a node receiving it purges its own cache.
+func TestProxyCachePurgeAcrossNodes(t *testing.T) {
+	settings := testpg.Settings(t)
+	up := startUpstream(t, "api", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "body of "+r.URL.Path)
+	})
+	a, b := startNode(t, settings), startNode(t, settings)
+	a.configure("POST", "/services", "name=api", "url=http://"+up.addr)
+	a.configure("POST", "/services/api/routes", "name=api", "paths=/api")
+	pc := a.configure("POST", "/routes/api/plugins", "name=proxy-cache", "config.strategy=memory")
+	pluginID := pc["id"].(string)
+	heard := make(chan string, 4)
+	b.n.Store().Bus().OnMessage("proxy-cache:purge", func(d string) { heard <- d })
+
+	key := a.request("GET", "/api/one", nil, nil).header.Get("X-Cache-Key")
+	if key == "" {
+		t.Fatal("no cache key")
+	}
+	req, _ := http.NewRequest("DELETE", a.admin+"/proxy-cache/"+pluginID+"/caches/"+key, nil)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 204 {
+		t.Fatalf("purge: %v %v", res, err)
+	}
+	req, _ = http.NewRequest("DELETE", a.admin+"/proxy-cache", nil)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 204 {
+		t.Fatalf("flush: %v %v", res, err)
+	}
+	for _, want := range []string{pluginID + ":" + key, pluginID + ":nil"} {
+		select {
+		case got := <-heard:
+			if got != want {
+				t.Fatalf("node b heard %q, want %q", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("node b never heard %q", want)
+		}
+	}
+
+	// Receiving a purge, a node purges its own cache (the nodes of this
+	// test share one process, so node a's cache stands for it).
+	// Node b has the configuration once its proxy caches.
+	deadline := time.Now().Add(5 * time.Second)
+	for b.request("GET", "/api/two", nil, nil).header.Get("X-Cache-Status") == "" {
+		if time.Now().After(deadline) {
+			t.Fatal("node b never got the proxy-cache configuration")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	hit := b.request("GET", "/api/two", nil, nil)
+	if hit.header.Get("X-Cache-Status") != "Hit" {
+		t.Fatalf("second request: %s", hit.header.Get("X-Cache-Status"))
+	}
+	a.n.Store().Bus().Deliver("proxy-cache:purge", pluginID+":"+hit.header.Get("X-Cache-Key"))
+	if r := b.request("GET", "/api/two", nil, nil); r.header.Get("X-Cache-Status") != "Miss" {
+		t.Fatalf("after a remote purge: %s", r.header.Get("X-Cache-Status"))
+	}
+	b.request("GET", "/api/two", nil, nil)
+	a.n.Store().Bus().Deliver("proxy-cache:purge", pluginID+":nil")
+	if r := b.request("GET", "/api/two", nil, nil); r.header.Get("X-Cache-Status") != "Miss" {
+		t.Fatalf("after a remote flush: %s", r.header.Get("X-Cache-Status"))
 	}
 }

@@ -233,6 +233,7 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 			st.Backend().Close()
 			return nil, fmt.Errorf("joining the cluster through Postgres: %w", err)
 		}
+		st.SetBroadcaster(n.cluster)
 	}
 	if cfg.Database == config.DatabaseOff && cfg.DeclarativeConfig != "" {
 		data, err := os.ReadFile(cfg.DeclarativeConfig)

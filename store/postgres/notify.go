@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -232,15 +233,17 @@ func (c *Cluster) poll(ctx context.Context, conn *pgx.Conn) error {
 	c.mu.Lock()
 	last := c.last
 	c.mu.Unlock()
-	rows, err := conn.Query(ctx, `SELECT id, node_id FROM cluster_events WHERE id >= $1 ORDER BY id`, last)
+	rows, err := conn.Query(ctx, `SELECT id, node_id, channel, CASE WHEN channel = $2 THEN '' ELSE data END
+		FROM cluster_events WHERE id >= $1 ORDER BY id`, last, Channel)
 	if err != nil {
 		return err
 	}
 	next, sawLast, remote := last, false, false
+	var messages [][2]string
 	for rows.Next() {
 		var id int64
-		var node string
-		if err := rows.Scan(&id, &node); err != nil {
+		var node, channel, data string
+		if err := rows.Scan(&id, &node, &channel, &data); err != nil {
 			rows.Close()
 			return err
 		}
@@ -249,8 +252,12 @@ func (c *Cluster) poll(ctx context.Context, conn *pgx.Conn) error {
 			continue
 		}
 		next = id
-		if node != c.opts.NodeID {
+		switch {
+		case node == c.opts.NodeID:
+		case channel == Channel:
 			remote = true
+		default:
+			messages = append(messages, [2]string{channel, data})
 		}
 	}
 	rows.Close()
@@ -278,6 +285,9 @@ func (c *Cluster) poll(ctx context.Context, conn *pgx.Conn) error {
 	if remote {
 		c.opts.Bus.Publish(store.Event{Op: store.OpReload, Remote: true})
 	}
+	for _, m := range messages {
+		c.opts.Bus.Deliver(m[0], m[1])
+	}
 	if purge {
 		// The newest row stays, so every node can tell its position is
 		// still current.
@@ -289,6 +299,45 @@ func (c *Cluster) poll(ctx context.Context, conn *pgx.Conn) error {
 	}
 	return nil
 }
+
+// Broadcast implements store.Broadcaster: it logs a message on channel in
+// cluster_events (in id order with the changes, under the change log's
+// lock) and notifies the other nodes, whose listeners deliver it on their
+// bus (store.Bus.OnMessage). Messages live as long as the change log
+// (Retention); a node cut off longer misses them, as a Kong node misses
+// old cluster events.
+func (c *Cluster) Broadcast(ctx context.Context, channel, data string) error {
+	if channel == Channel {
+		return errors.New("cluster: the change log's channel is reserved")
+	}
+	if c.opts.Backend == nil {
+		return errors.New("cluster: no database to broadcast through")
+	}
+	db := c.opts.Backend.DB()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("cluster: broadcast on %s: %w", channel, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // committed below
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(changeLogLock)); err != nil {
+		return fmt.Errorf("cluster: broadcast on %s: %w", channel, err)
+	}
+	var id int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO cluster_events (node_id, channel, data) VALUES ($1, $2, $3) RETURNING id`,
+		c.opts.NodeID, channel, data).Scan(&id); err != nil {
+		return fmt.Errorf("cluster: broadcast on %s: %w", channel, err)
+	}
+	payload, _ := json.Marshal(notice{Node: c.opts.NodeID, ID: id})
+	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, Channel, string(payload)); err != nil {
+		return fmt.Errorf("cluster: broadcast on %s: %w", channel, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("cluster: broadcast on %s: %w", channel, err)
+	}
+	return nil
+}
+
+var _ store.Broadcaster = (*Cluster)(nil)
 
 // Seen returns the last change-log id the node has read.
 func (c *Cluster) Seen() int64 {

@@ -317,3 +317,50 @@ func TestClusterPurgesOldRows(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestClusterMessages: a message one node broadcasts reaches the other
+// nodes' subscribers of its channel, in order, without reloading their
+// configuration; the sender and the other channels' subscribers do not
+// get it.
+func TestClusterMessages(t *testing.T) {
+	dsn := freshDatabase(t)
+	bootstrapped(t, dsn)
+	a := joinNode(t, dsn, "node-a", time.Second)
+	b := joinNode(t, dsn, "node-b", time.Second)
+	a.store.SetBroadcaster(a.cluster)
+	var mu sync.Mutex
+	var atB, atA, other []string
+	b.store.Bus().OnMessage("purge", func(d string) { mu.Lock(); atB = append(atB, d); mu.Unlock() })
+	b.store.Bus().OnMessage("elsewhere", func(d string) { mu.Lock(); other = append(other, d); mu.Unlock() })
+	a.store.Bus().OnMessage("purge", func(d string) { mu.Lock(); atA = append(atA, d); mu.Unlock() })
+	for _, d := range []string{"p1:k1", "p1:nil"} {
+		if err := a.store.Broadcast(context.Background(), "purge", d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		mu.Lock()
+		got := fmt.Sprint(atB)
+		mu.Unlock()
+		if got == "[p1:k1 p1:nil]" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node b got %s, want [p1:k1 p1:nil]", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(atA) != 0 || len(other) != 0 {
+		t.Fatalf("the sender got %v, another channel got %v", atA, other)
+	}
+	if n := b.remoteReloads(); n != 0 {
+		t.Fatalf("messages reloaded node b's configuration %d times", n)
+	}
+	if err := a.cluster.Broadcast(context.Background(), postgres.Channel, "x"); err == nil {
+		t.Fatal("a message on the change log's channel was accepted")
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	"github.com/gatehouse/gatehouse/store"
@@ -18,10 +20,20 @@ type api struct {
 	log   *slog.Logger
 }
 
+// purgeChannel is Kong's cluster event for purges: other nodes sharing
+// the database purge the same entries ("<plugin id>:<cache key>", the key
+// "nil" for a flush).
+const purgeChannel = "proxy-cache:purge"
+
 func endpoints(env plugin.EndpointEnv) []plugin.Endpoint {
 	a := &api{store: env.Store, log: env.Log}
 	if a.log == nil {
 		a.log = slog.Default()
+	}
+	if a.store != nil {
+		// Endpoints are made once per node: follow the other nodes'
+		// purges from here.
+		a.store.Bus().OnMessage(purgeChannel, a.remotePurge)
 	}
 	ep := func(method, path string, h http.HandlerFunc) plugin.Endpoint {
 		return plugin.Endpoint{Method: method, Path: path, Admin: true, Handler: h}
@@ -36,27 +48,29 @@ func endpoints(env plugin.EndpointEnv) []plugin.Endpoint {
 }
 
 // dictionariesInUse returns the dictionaries of every proxy-cache
-// configuration, in the store's order, each once.
-func (a *api) dictionariesInUse(ctx context.Context) ([]string, error) {
-	var out []string
+// configuration, in the store's order, each once, and the ids of those
+// configurations.
+func (a *api) dictionariesInUse(ctx context.Context) (dicts, ids []string, err error) {
 	seen := map[string]bool{}
 	q := store.ListQuery{Size: store.MaxPageSize}
 	for {
 		page, err := a.store.List(ctx, "plugins", q)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, p := range page.Data {
 			if p["name"] != Name {
 				continue
 			}
+			id, _ := p["id"].(string)
+			ids = append(ids, id)
 			if d := dictionaryOf(p); d != "" && !seen[d] {
 				seen[d] = true
-				out = append(out, d)
+				dicts = append(dicts, d)
 			}
 		}
 		if page.Offset == "" {
-			return out, nil
+			return dicts, ids, nil
 		}
 		q.Offset = page.Offset
 	}
@@ -70,7 +84,7 @@ func dictionaryOf(p map[string]any) string {
 }
 
 func (a *api) flush(w http.ResponseWriter, r *http.Request) {
-	dicts, err := a.dictionariesInUse(r.Context())
+	dicts, ids, err := a.dictionariesInUse(r.Context())
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -78,11 +92,47 @@ func (a *api) flush(w http.ResponseWriter, r *http.Request) {
 	for _, d := range dicts {
 		memory.Flush(d)
 	}
+	for _, id := range ids {
+		a.broadcast(r.Context(), id, "")
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// broadcast tells the other nodes to purge key ("": everything) from the
+// plugin's cache; a failure is logged, the local purge stands.
+func (a *api) broadcast(ctx context.Context, pluginID, key string) {
+	if key == "" {
+		key = "nil"
+	}
+	if err := a.store.Broadcast(ctx, purgeChannel, pluginID+":"+key); err != nil {
+		a.log.Error("failed broadcasting proxy cache purge to cluster", "error", err)
+	}
+}
+
+// remotePurge handles another node's purge: the named plugin's
+// dictionary loses the key (or everything).
+func (a *api) remotePurge(data string) {
+	pluginID, key, ok := strings.Cut(data, ":")
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p, err := a.store.Get(ctx, "plugins", pluginID)
+	if err != nil || p["name"] != Name {
+		a.log.Error("proxy-cache: purge for an unknown plugin", "plugin", pluginID, "error", err)
+		return
+	}
+	d := dictionaryOf(p)
+	if key == "nil" {
+		memory.Flush(d)
+	} else {
+		memory.Purge(d, key)
+	}
+}
+
 func (a *api) find(ctx context.Context, key string) (string, *Entry, error) {
-	dicts, err := a.dictionariesInUse(ctx)
+	dicts, _, err := a.dictionariesInUse(ctx)
 	if err != nil {
 		return "", nil, err
 	}
@@ -116,6 +166,12 @@ func (a *api) purge(w http.ResponseWriter, r *http.Request) {
 		notFound(w)
 	default:
 		memory.Purge(d, key)
+		// Kong tells the other nodes for every configuration using the
+		// dictionary.
+		_, ids, _ := a.dictionariesInUse(r.Context())
+		for _, id := range ids {
+			a.broadcast(r.Context(), id, key)
+		}
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
@@ -158,6 +214,7 @@ func (a *api) purgeIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	memory.Purge(d, key)
+	a.broadcast(r.Context(), r.PathValue("plugin_id"), key)
 	w.WriteHeader(http.StatusNoContent)
 }
 
