@@ -383,6 +383,11 @@ func checkConstraints(f *Field, v any) string {
 		if msg := checkMatch(f, s); msg != "" {
 			return msg
 		}
+		if f.IsRegex {
+			if _, err := regexp.Compile(s); err != nil {
+				return "not a valid regex: " + s
+			}
+		}
 	}
 	return runValidators(f, v)
 }

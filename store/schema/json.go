@@ -211,7 +211,7 @@ func (l *loader) field(raw any, path string, depth int, typed bool) (*Field, err
 				return nil, bad(key, "a boolean")
 			}
 			f.Required, f.Optional = b, !b
-		case "unique", "auto", "uuid", "timestamp", "immutable", "referenceable", "encrypted", "sensitive":
+		case "unique", "auto", "uuid", "timestamp", "immutable", "referenceable", "encrypted", "sensitive", "is_regex":
 			b, ok := v.(bool)
 			if !ok {
 				return nil, bad(key, "a boolean")
@@ -236,7 +236,18 @@ func (l *loader) field(raw any, path string, depth int, typed bool) (*Field, err
 				f.Encrypted = true
 			case "sensitive":
 				f.Sensitive = true
+			case "is_regex":
+				f.IsRegex = true
 			}
+		case "deprecation":
+			dm, ok := v.(map[string]any)
+			if !ok {
+				return nil, bad(key, "an object")
+			}
+			d := &Deprecation{OldDefault: dm["old_default"]}
+			d.Message, _ = dm["message"].(string)
+			d.RemovalInVersion, _ = dm["removal_in_version"].(string)
+			f.Deprecation = d
 		case "default":
 			if v == nil {
 				continue

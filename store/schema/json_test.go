@@ -43,6 +43,7 @@ const vocabulary = `{"fields": [
  {"owner": {"type": "foreign", "reference": "consumers", "on_delete": "cascade"}},
  {"secret": {"type": "string", "referenceable": true, "encrypted": true, "sensitive": true, "description": "a secret"}},
  {"blob": {"type": "json"}},
+ {"ua": {"type": "array", "elements": {"type": "string", "is_regex": true}}},
  {"s2": {"type": "string", "not_match": "%s", "match_none": [{"pattern": "^admin", "err": "reserved"}], "match_all": [{"pattern": "%l", "err": "needs a lower-case letter"}], "match_any": {"patterns": ["^a", "^b"], "err": "must start with a or b"}}}
 ], "entity_checks": [
  {"at_least_one_of": ["a", "b"]},
@@ -101,6 +102,7 @@ func TestFromJSONVocabulary(t *testing.T) {
 		{map[string]any{"a": 1, "c": "cabcab"}, []string{"c: length must be at most 5"}},
 		{map[string]any{"a": 1, "c": "abc"}, []string{"c: should start with: c"}},
 		{map[string]any{"a": 1, "c": "cx"}, []string{"c: must not contain x"}},
+		{map[string]any{"a": 1, "c": "cab", "ua": []any{"ok", "bad["}}, []string{"ua.2: not a valid regex: bad["}},
 		{map[string]any{"a": 1, "d": "hello"}, []string{"d: must be a capitalised word"}},
 		{map[string]any{"a": 1, "d": "Hello2"}, nil},
 		{map[string]any{"a": 1, "c": "cab", "d": "Hello"}, []string{"only one of these fields must be non-empty: 'c', 'd'"}},

@@ -178,6 +178,16 @@ func RenderField(f *Field) map[string]any {
 	if f.StartsWith != "" {
 		m["starts_with"] = f.StartsWith
 	}
+	if f.IsRegex {
+		m["is_regex"] = true
+	}
+	if d := f.Deprecation; d != nil {
+		dm := map[string]any{"message": d.Message, "removal_in_version": d.RemovalInVersion}
+		if d.OldDefault != nil {
+			dm["old_default"] = Clone(d.OldDefault)
+		}
+		m["deprecation"] = dm
+	}
 	if f.Referenceable {
 		m["referenceable"] = true
 	}

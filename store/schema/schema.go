@@ -93,6 +93,12 @@ type Field struct {
 	LenMin, LenMax int
 	// StartsWith requires a string prefix.
 	StartsWith string
+	// Deprecation marks a field Kong keeps for old configurations (its
+	// schema's deprecation attribute); it only renders.
+	Deprecation *Deprecation
+	// IsRegex requires a string that compiles as a regular expression
+	// (Kong's is_regex; Go's RE2 syntax stands for PCRE).
+	IsRegex bool
 	// Pattern requires the string to match a Lua pattern, as Kong's `match`
 	// does (translated to RE2 by LuaPatternToRE2, compiled once); it renders
 	// as "match".
@@ -260,4 +266,12 @@ func RequireRecords(fields []*Field) {
 		}
 		RequireRecords(f.Fields)
 	}
+}
+
+// Deprecation is Kong's deprecation attribute of a field.
+type Deprecation struct {
+	Message          string
+	RemovalInVersion string
+	// OldDefault is the default the field had (nil: none).
+	OldDefault any
 }

@@ -361,6 +361,8 @@ func TestValidateField(t *testing.T) {
 		{"len_max ok", str(schema.Field{LenMax: 3}), "abc", nil},
 		{"starts_with", str(schema.Field{StartsWith: "/"}), "persons", "should start with: /"},
 		{"starts_with ok", str(schema.Field{StartsWith: "/"}), "/persons", nil},
+		{"is_regex", str(schema.Field{IsRegex: true}), "curl(", "not a valid regex: curl("},
+		{"is_regex ok", str(schema.Field{IsRegex: true}), "^curl/[0-9.]+$", nil},
 		{"uuid", str(schema.Field{UUID: true}), "nope", "expected a valid UUID"},
 		{"uuid without dashes", str(schema.Field{UUID: true}), "5cc8dee4066d492eb2f8bd77eb0a4c86", "expected a valid UUID"},
 		{"uuid in braces", str(schema.Field{UUID: true}), "{" + testUUID + "}", "expected a valid UUID"},

@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -190,6 +191,11 @@ func validateValue(f *Field, v any) any {
 		}
 		if msg := checkMatch(f, s); msg != "" {
 			return msg
+		}
+		if f.IsRegex {
+			if _, err := regexp.Compile(s); err != nil {
+				return "not a valid regex: " + s
+			}
 		}
 	case Integer:
 		if _, ok := v.(int64); !ok {

@@ -1,33 +1,16 @@
 package botdetection
 
 import (
-	"regexp"
-
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
-
-// validateRegex is the named validator standing for Kong's is_regex
-// attribute of the allow and deny elements.
-const validateRegex = Name + ".is_regex"
-
-func init() { schema.RegisterValidator(validateRegex, checkRegex) }
-
-// checkRegex refuses a string that does not compile, with Kong's message.
-func checkRegex(v any) string {
-	s, _ := v.(string)
-	if _, err := regexp.Compile(s); err != nil {
-		return "not a valid regex: " + s
-	}
-	return ""
-}
 
 // Schema returns the plugin's configuration schema: Kong 3.9's
 // kong/plugins/bot-detection/schema.lua (no consumer scope, HTTP only).
 func Schema() *store.PluginSchema {
 	list := func(name, desc string) *schema.Field {
 		return &schema.Field{Name: name, Type: schema.Array, Default: []any{}, Description: desc,
-			Elements: &schema.Field{Type: schema.String, Validator: validateRegex}}
+			Elements: &schema.Field{Type: schema.String, IsRegex: true}}
 	}
 	return &store.PluginSchema{
 		Name:          Name,

@@ -117,6 +117,7 @@ func NewPlugin(c Config) (*Plugin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("http-log: http_endpoint: %w", err)
 	}
+	c.Queue = legacyQueueParams(c)
 	name := fmt.Sprintf("%s:%s:%s:%v:%v:%v:%v:%v|%+v|%v", c.HTTPEndpoint, c.Method, c.ContentType, c.Timeout,
 		c.Keepalive, deref(c.RetryCount), deref(c.QueueSize), deref(c.FlushTimeout), queueKey(c.Queue), c.Headers)
 	queuesMu.Lock()
@@ -128,6 +129,21 @@ func NewPlugin(c Config) (*Plugin, error) {
 		queues[name] = q
 	}
 	return &Plugin{conf: c, queue: q}, nil
+}
+
+// legacyQueueParams applies the deprecated queue_size and flush_timeout
+// to the queue as Kong's Queue.get_plugin_params does: a value other than
+// the old default wins over queue.max_batch_size and
+// queue.max_coalescing_delay (retry_count no longer does anything).
+func legacyQueueParams(c Config) QueueConfig {
+	q := c.Queue
+	if c.QueueSize != nil && *c.QueueSize != 1 {
+		q.MaxBatchSize = *c.QueueSize
+	}
+	if c.FlushTimeout != nil && *c.FlushTimeout != 2 {
+		q.MaxCoalescingDelay = *c.FlushTimeout
+	}
+	return q
 }
 
 func deref[T any](p *T) any {
