@@ -187,7 +187,18 @@ func TestLocalExactUnderConcurrency(t *testing.T) {
 	a.form("PATCH", "/plugins/"+pluginID(t, a), 200, "config.hour="+fmt.Sprint(limit))
 	waitHeader(t, n, "/r", "X-RateLimit-Limit-Hour", fmt.Sprint(limit))
 	group := fmt.Sprintf("g-%d", time.Now().UnixNano())
-	var ok, limited atomic.Int64
+	ok, limited := hammer(t, []*app.Node{n}, "/r", group, clients, each)
+	if ok != limit || limited != clients*each-limit {
+		t.Errorf("%d succeeded, %d limited; want exactly %d of %d", ok, limited, limit, clients*each)
+	}
+}
+
+// hammer sends each requests for path from clients keep-alive clients
+// (client c on nodes[c % n]) in the counted group, and counts the 200s and
+// the 429s; any other status fails the test.
+func hammer(t *testing.T, nodes []*app.Node, path, group string, clients, each int) (ok, limited int64) {
+	t.Helper()
+	var okN, limitedN atomic.Int64
 	var wg sync.WaitGroup
 	for c := 0; c < clients; c++ {
 		wg.Add(1)
@@ -197,7 +208,7 @@ func TestLocalExactUnderConcurrency(t *testing.T) {
 			defer tr.CloseIdleConnections()
 			hc := &http.Client{Transport: tr}
 			for i := 0; i < each; i++ {
-				req, _ := http.NewRequest("GET", "http://"+n.Addr("proxy")+"/r", nil)
+				req, _ := http.NewRequest("GET", "http://"+nodes[c%len(nodes)].Addr("proxy")+path, nil)
 				req.Header.Set("X-Client-Group", group)
 				res, err := hc.Do(req)
 				if err != nil {
@@ -208,9 +219,9 @@ func TestLocalExactUnderConcurrency(t *testing.T) {
 				res.Body.Close()
 				switch res.StatusCode {
 				case 200:
-					ok.Add(1)
+					okN.Add(1)
 				case 429:
-					limited.Add(1)
+					limitedN.Add(1)
 				default:
 					t.Errorf("status %d", res.StatusCode)
 				}
@@ -218,9 +229,7 @@ func TestLocalExactUnderConcurrency(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if ok.Load() != limit || limited.Load() != clients*each-limit {
-		t.Errorf("%d succeeded, %d limited; want exactly %d of %d", ok.Load(), limited.Load(), limit, clients*each)
-	}
+	return okN.Load(), limitedN.Load()
 }
 
 func pluginID(t *testing.T, a admin) string {
@@ -341,36 +350,14 @@ func TestClusterTwoNodes(t *testing.T) {
 	}
 
 	const limit, clients, each = 50, 16, 8
-	group := fmt.Sprintf("g-%d", time.Now().UnixNano())
-	var ok, limited atomic.Int64
-	var wg sync.WaitGroup
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tr := &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}
-			defer tr.CloseIdleConnections()
-			hc := &http.Client{Transport: tr}
-			for i := 0; i < each; i++ {
-				switch res := get(nodes[c%2], hc, "/exact", group); res.StatusCode {
-				case 200:
-					ok.Add(1)
-				case 429:
-					limited.Add(1)
-				default:
-					t.Errorf("status %d", res.StatusCode)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if ok.Load() != limit || limited.Load() != clients*each-limit {
-		t.Errorf("%d succeeded, %d limited across two nodes; want exactly %d of %d", ok.Load(), limited.Load(), limit, clients*each)
+	ok, limited := hammer(t, nodes, "/exact", fmt.Sprintf("g-%d", time.Now().UnixNano()), clients, each)
+	if ok != limit || limited != clients*each-limit {
+		t.Errorf("%d succeeded, %d limited across two nodes; want exactly %d of %d", ok, limited, limit, clients*each)
 	}
 
 	// sync_rate: node 0 takes 6 of 10; within a few sync periods node 1
 	// knows, and its next request leaves 3.
-	group = fmt.Sprintf("s-%d", time.Now().UnixNano())
+	group := fmt.Sprintf("s-%d", time.Now().UnixNano())
 	for i := 0; i < 6; i++ {
 		if res := get(nodes[0], http.DefaultClient, "/synced", group); res.StatusCode != 200 {
 			t.Fatalf("node 0 request %d: %d", i+1, res.StatusCode)

@@ -198,39 +198,6 @@ func jsonEqual(a []byte, b string) bool {
 	return json.Unmarshal(a, &x) == nil && json.Unmarshal([]byte(b), &y) == nil && reflect.DeepEqual(x, y)
 }
 
-// storeKong gives the plugin a real store, as the node's credential cache
-// does.
-type storeKong struct {
-	hostabi.Kong
-	creds storeCreds
-}
-
-func (s storeKong) Credentials() hostabi.Credentials { return s.creds }
-
-type storeCreds struct {
-	hostabi.Credentials
-	st *store.Store
-}
-
-func (c storeCreds) Store() *store.Store { return c.st }
-
-func (c storeCreds) Credential(ctx context.Context, entity, field, value string) (hostabi.Entity, error) {
-	rec, err := c.st.FindUnique(ctx, entity, field, value)
-	if store.IsNotFound(err) {
-		return nil, nil
-	}
-	return rec, err
-}
-
-type withStore struct {
-	p  hostabi.Accessor
-	st *store.Store
-}
-
-func (w withStore) Access(k hostabi.Kong) error {
-	return w.p.Access(storeKong{Kong: k, creds: storeCreds{Credentials: k.Credentials(), st: w.st}})
-}
-
 // endpointFixture is a store with bob's application and an env with bob.
 func endpointFixture(t testing.TB) (*plugintest.Env, *store.Store) {
 	st, _ := catalogtest.OpenStore(t, oauth2.Owner)
@@ -261,7 +228,7 @@ func tokenRequest(body, ctype, auth string) *plugintest.Request {
 
 func TestTokenEndpointWithStore(t *testing.T) {
 	env, st := endpointFixture(t)
-	p := withStore{p: newPlugin(t, map[string]any{"scopes": []any{"email"}}).(hostabi.Accessor), st: st}
+	p := plugintest.OnStore{Plugin: newPlugin(t, map[string]any{"scopes": []any{"email"}}), Store: st}
 	res := env.Run(t, p, hostabi.PhaseAccess, tokenRequest(url.Values{"grant_type": {"client_credentials"}, "client_id": {"cid"},
 		"client_secret": {"sec"}, "scope": {"email"}}.Encode(), "application/x-www-form-urlencoded", ""))
 	var out map[string]any
@@ -293,7 +260,7 @@ func FuzzTokenEndpoint(f *testing.F) {
 	f.Add("grant_type=authorization_code&code=x&code_verifier=y", "application/x-www-form-urlencoded", "Basic !!")
 	f.Add("--b\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n\r\npassword\r\n--b--", "multipart/form-data; boundary=b", "basic")
 	env, st := endpointFixture(f)
-	p := withStore{p: newPlugin(f, map[string]any{"enable_password_grant": true, "enable_authorization_code": true}).(hostabi.Accessor), st: st}
+	p := plugintest.OnStore{Plugin: newPlugin(f, map[string]any{"enable_password_grant": true, "enable_authorization_code": true}), Store: st}
 	f.Fuzz(func(t *testing.T, body, ctype, auth string) {
 		if strings.ContainsAny(auth, "\r\n\x00") {
 			return
@@ -356,7 +323,7 @@ func TestPurgeExpired(t *testing.T) {
 	if rows(oauth2.TokenEntity) != 3 || rows(oauth2.CodeEntity) != 1 {
 		t.Fatalf("rows before purge: %d tokens %d codes", rows(oauth2.TokenEntity), rows(oauth2.CodeEntity))
 	}
-	p := withStore{p: newPlugin(t, nil).(hostabi.Accessor), st: st}
+	p := plugintest.OnStore{Plugin: newPlugin(t, nil), Store: st}
 	res := env.Run(t, p, hostabi.PhaseAccess, req("/", "Bearer long"))
 	if len(res.Timers) != 1 {
 		t.Fatalf("timers %d", len(res.Timers))

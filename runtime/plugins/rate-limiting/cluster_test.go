@@ -5,45 +5,19 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/hostabi"
-	ratelimiting "github.com/gatehouse/gatehouse/runtime/plugins/rate-limiting"
 	"github.com/gatehouse/gatehouse/runtime/plugins/ratecounter"
 	"github.com/gatehouse/gatehouse/sdk/plugintest"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/sqlite"
 )
 
-// dbKong gives the plugin a node's database, as the node's credential
-// cache does (the cluster policy finds it there).
-type dbKong struct {
-	hostabi.Kong
-	creds dbCreds
-}
-
-func (k dbKong) Credentials() hostabi.Credentials { return k.creds }
-
-type dbCreds struct {
-	hostabi.Credentials
-	st *store.Store
-}
-
-func (c dbCreds) Store() *store.Store { return c.st }
-
 // clusterNode is one node's instance of a cluster-policy plugin, over its
 // own connection to a shared database.
-type clusterNode struct {
-	p  *ratelimiting.Plugin
-	st *store.Store
-}
-
-func (n clusterNode) Access(k hostabi.Kong) error {
-	return n.p.Access(dbKong{Kong: k, creds: dbCreds{Credentials: k.Credentials(), st: n.st}})
-}
+type clusterNode = plugintest.OnStore
 
 // sharedSQLite opens n stores over one SQLite file: n nodes sharing a
 // database.
@@ -68,7 +42,7 @@ func clusterNodes(t *testing.T, cfg func() map[string]any, c *clock) []clusterNo
 		conf := cfg()
 		conf["policy"] = "cluster"
 		conf["route_id"] = uniqueID(t)
-		nodes = append(nodes, clusterNode{p: newPlugin(t, conf, c), st: st})
+		nodes = append(nodes, clusterNode{Plugin: newPlugin(t, conf, c), Store: st})
 	}
 	return nodes
 }
@@ -79,30 +53,9 @@ func TestClusterConcurrencyExact(t *testing.T) {
 	nodes := clusterNodes(t, func() map[string]any { return map[string]any{"hour": limit, "day": 1000} }, c)
 	id := uniqueID(t)
 	env := plugintest.NewEnv()
-	var passed, rejected atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			k := env.NewKong(redisGet(id))
-			for i := 0; i < perWorker; i++ {
-				k.Reset()
-				if err := plugintest.Call(k, nodes[w%2], hostabi.PhaseAccess); err != nil {
-					t.Error(err)
-					return
-				}
-				if k.Response().Exited() {
-					rejected.Add(1)
-				} else {
-					passed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if passed.Load() != limit || rejected.Load() != workers*perWorker-limit {
-		t.Errorf("passed %d rejected %d, want exactly %d passed across two nodes", passed.Load(), rejected.Load(), limit)
+	passed, rejected := hammer(t, env, []hostabi.Accessor{nodes[0], nodes[1]}, func() *plugintest.Request { return redisGet(id) }, workers, perWorker)
+	if passed != limit || rejected != workers*perWorker-limit {
+		t.Errorf("passed %d rejected %d, want exactly %d passed across two nodes", passed, rejected, limit)
 	}
 	// The next hour is a new window, on both nodes.
 	c.advance(time.Hour)
@@ -154,7 +107,7 @@ func TestClusterSyncRate(t *testing.T) {
 		for {
 			// A read that is not counted: a request for another client
 			// would not tell; look at the database instead.
-			got := counterValue(t, n.st, fmt.Sprintf("ratelimit:%s:%s:10.0.0.1:%d:hour", id, ratecounter.EmptyUUID, c.now().Truncate(time.Hour).UnixMilli()))
+			got := counterValue(t, n.Store, fmt.Sprintf("ratelimit:%s:%s:10.0.0.1:%d:hour", id, ratecounter.EmptyUUID, c.now().Truncate(time.Hour).UnixMilli()))
 			if fmt.Sprint(got) == want {
 				return
 			}
@@ -231,7 +184,7 @@ func BenchmarkAccessCluster(b *testing.B) {
 	for _, sync := range []float64{-1, 1} {
 		b.Run("sync_rate="+fmt.Sprint(sync), func(b *testing.B) {
 			st := sharedSQLite(b, 1)[0]
-			n := clusterNode{p: newPlugin(b, map[string]any{"minute": 1e12, "hour": 1e12, "sync_rate": sync, "policy": "cluster"}, c), st: st}
+			n := clusterNode{Plugin: newPlugin(b, map[string]any{"minute": 1e12, "hour": 1e12, "sync_rate": sync, "policy": "cluster"}, c), Store: st}
 			k := plugintest.NewEnv().NewKong(redisGet(uniqueID(b)))
 			b.ReportAllocs()
 			for b.Loop() {

@@ -243,31 +243,40 @@ func TestConcurrencyExact(t *testing.T) {
 	c := newClock(at("2024-05-01T10:00:00Z"))
 	p := newPlugin(t, map[string]any{"minute": limit, "hour": limit * 10}, c)
 	env := plugintest.NewEnv()
-	var passed, rejected atomic.Int64
+	passed, rejected := hammer(t, env, []hostabi.Accessor{p}, func() *plugintest.Request { return get() }, workers, perWorker)
+	if passed != limit || rejected != workers*perWorker-limit {
+		t.Errorf("passed %d rejected %d, want exactly %d passed", passed, rejected, limit)
+	}
+}
+
+// hammer calls the access phase of nodes (worker w uses nodes[w % n])
+// from workers goroutines, perWorker times each, with a request from req,
+// and counts the requests that passed and those rejected.
+func hammer(t *testing.T, env *plugintest.Env, nodes []hostabi.Accessor, req func() *plugintest.Request, workers, perWorker int) (passed, rejected int64) {
+	t.Helper()
+	var p, r atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			k := env.NewKong(get())
+			k := env.NewKong(req())
 			for i := 0; i < perWorker; i++ {
 				k.Reset()
-				if err := plugintest.Call(k, p, hostabi.PhaseAccess); err != nil {
+				if err := plugintest.Call(k, nodes[w%len(nodes)], hostabi.PhaseAccess); err != nil {
 					t.Error(err)
 					return
 				}
 				if k.Response().Exited() {
-					rejected.Add(1)
+					r.Add(1)
 				} else {
-					passed.Add(1)
+					p.Add(1)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	if passed.Load() != limit || rejected.Load() != workers*perWorker-limit {
-		t.Errorf("passed %d rejected %d, want exactly %d passed", passed.Load(), rejected.Load(), limit)
-	}
+	return p.Load(), r.Load()
 }
 
 func TestExpiredWindowsAreDropped(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,30 +119,9 @@ func TestRedisConcurrencyExact(t *testing.T) {
 	}
 	id := uniqueID(t)
 	env := plugintest.NewEnv()
-	var passed, rejected atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			k := env.NewKong(redisGet(id))
-			for i := 0; i < perWorker; i++ {
-				k.Reset()
-				if err := plugintest.Call(k, nodes[w%2], hostabi.PhaseAccess); err != nil {
-					t.Error(err)
-					return
-				}
-				if k.Response().Exited() {
-					rejected.Add(1)
-				} else {
-					passed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if passed.Load() != limit || rejected.Load() != workers*perWorker-limit {
-		t.Errorf("passed %d rejected %d, want exactly %d passed", passed.Load(), rejected.Load(), limit)
+	passed, rejected := hammer(t, env, []hostabi.Accessor{nodes[0], nodes[1]}, func() *plugintest.Request { return redisGet(id) }, workers, perWorker)
+	if passed != limit || rejected != workers*perWorker-limit {
+		t.Errorf("passed %d rejected %d, want exactly %d passed", passed, rejected, limit)
 	}
 }
 

@@ -28,7 +28,15 @@ func (c *clock) advance(d time.Duration) { c.t.Add(int64(d)) }
 
 func newPlugin(t testing.TB, cfg map[string]any, c *clock) *responseratelimiting.Plugin {
 	t.Helper()
-	p := plugintest.New(t, responseratelimiting.Schema(), responseratelimiting.New, cfg).(*responseratelimiting.Plugin)
+	// The node adds the plugin's scope to its configuration; route_id in
+	// cfg stands for it.
+	route, _ := cfg["route_id"].(string)
+	delete(cfg, "route_id")
+	inst, err := responseratelimiting.New(plugin.WithScope(plugintest.Config(t, responseratelimiting.Schema(), cfg), plugin.Scope{RouteID: route}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := inst.(*responseratelimiting.Plugin)
 	p.SetClock(c.now)
 	t.Cleanup(func() { p.Close() })
 	return p
@@ -100,14 +108,17 @@ func TestIncrementsAndLimits(t *testing.T) {
 			id := plugintest.DefaultPluginID
 			if policy == "redis" {
 				addRedis(t, cfg)
+				// Kong's keys name the plugin's route: a fresh one keeps
+				// reruns apart.
 				id = fmt.Sprintf("p-%d", time.Now().UnixNano())
+				cfg["route_id"] = id
 			}
 			if policy == "cluster" {
 				cfg["policy"] = "cluster"
 			}
 			var p phases = newPlugin(t, cfg, c)
 			if policy == "cluster" {
-				p = withDB{p: p.(*responseratelimiting.Plugin), st: sqliteStore(t)}
+				p = plugintest.OnStore{Plugin: p, Store: sqliteStore(t)}
 			}
 			env := plugintest.NewEnv()
 			steps := []struct {
@@ -151,31 +162,6 @@ type phases interface {
 	hostabi.HeaderFilterer
 	hostabi.LogPhaser
 }
-
-// withDB gives the plugin a node's database, as the node's credentials
-// facet does (the cluster policy finds it there).
-type withDB struct {
-	p  *responseratelimiting.Plugin
-	st *store.Store
-}
-
-type dbKong struct {
-	hostabi.Kong
-	st *store.Store
-}
-
-func (k dbKong) Credentials() hostabi.Credentials { return dbCreds{k.Kong.Credentials(), k.st} }
-
-type dbCreds struct {
-	hostabi.Credentials
-	st *store.Store
-}
-
-func (c dbCreds) Store() *store.Store { return c.st }
-
-func (w withDB) Access(k hostabi.Kong) error       { return w.p.Access(dbKong{k, w.st}) }
-func (w withDB) HeaderFilter(k hostabi.Kong) error { return w.p.HeaderFilter(dbKong{k, w.st}) }
-func (w withDB) Log(k hostabi.Kong) error          { return w.p.Log(dbKong{k, w.st}) }
 
 func sqliteStore(t testing.TB) *store.Store {
 	b, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gatehouse.db"))
