@@ -172,6 +172,14 @@ const (
 	OpTimersAfter
 	OpRequestVar
 
+	OpDBSelect
+	OpDBSelectBy
+	OpDBPage
+	OpDBInsert
+	OpDBUpdate
+	OpDBUpsert
+	OpDBDelete
+
 	numOps
 )
 
@@ -286,6 +294,16 @@ var operations = [numOps]Operation{
 	OpHTTPDo:      {Name: "kong.http.do", Phases: BeforeContent},
 	OpTimersAfter: {Name: "kong.timer.at", Phases: AllPhases},
 	OpRequestVar:  {Name: "ngx.var", Phases: AllPhases},
+
+	// kong.db needs cosockets, which nginx allows where the body can be
+	// read: rewrite, access and the buffered response phase.
+	OpDBSelect:   {Name: "kong.db.select", Phases: BeforeContent},
+	OpDBSelectBy: {Name: "kong.db.select_by", Phases: BeforeContent},
+	OpDBPage:     {Name: "kong.db.page", Phases: BeforeContent},
+	OpDBInsert:   {Name: "kong.db.insert", Phases: BeforeContent},
+	OpDBUpdate:   {Name: "kong.db.update", Phases: BeforeContent},
+	OpDBUpsert:   {Name: "kong.db.upsert", Phases: BeforeContent},
+	OpDBDelete:   {Name: "kong.db.delete", Phases: BeforeContent},
 }
 
 func init() {

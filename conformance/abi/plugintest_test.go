@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/conformance/abi"
 	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/runtime/plugin/catalogtest"
 	"github.com/gatehouse/gatehouse/sdk/plugintest"
 )
 
@@ -22,6 +23,9 @@ type plugintestHost struct {
 
 func newPlugintestHost(t *testing.T) *plugintestHost {
 	env := plugintest.NewEnv()
+	// kong.db reads and writes a real store, as on a node.
+	st, _ := catalogtest.OpenStore(t)
+	env.UseStore(st)
 	c := env.AddConsumer(hostabi.Entity{"username": abi.ConsumerName})
 	env.AddCredential("keyauth_credentials", c, hostabi.Entity{"key": abi.CredentialKey})
 	// The upstream answers the plugin's outbound requests.

@@ -420,6 +420,125 @@ var baseSpecs = []spec{
 		list, err := k.Credentials().ConsumerCredentials(k.Context(), "keyauth_credentials", field(c, "id"))
 		return strconv.Itoa(len(list)) + errText(err)
 	}},
+
+	// kong.db: entities named after the request's nonce, so probes and
+	// reruns never meet.
+	{op: H.OpDBInsert, phase: access, want: "inserted uuid/5 unique constraint violation", call: func(k H.Kong) string {
+		name := "db-" + k.Request().Header("X-Abi-Nonce")
+		c, err := k.DB().Insert(k.Context(), "consumers", H.Entity{"username": name}, H.WriteOptions{})
+		if err != nil {
+			return "insert" + errText(err)
+		}
+		_, err = k.DB().Insert(k.Context(), "consumers", H.Entity{"username": name}, H.WriteOptions{})
+		return fmt.Sprintf("inserted %s/%s", uuidOrNot(field(c, "id")), dbErrText(err))
+	}},
+	{op: H.OpDBSelect, phase: access, want: "by id/by username/nil", call: func(k H.Kong) string {
+		name := "db-" + k.Request().Header("X-Abi-Nonce")
+		none, err3 := k.DB().Select(k.Context(), "consumers", "nobody-"+name)
+		c, err := k.DB().Insert(k.Context(), "consumers", H.Entity{"username": name}, H.WriteOptions{})
+		if err != nil {
+			return "insert" + errText(err)
+		}
+		byID, err1 := k.DB().Select(k.Context(), "consumers", field(c, "id"))
+		byName, err2 := k.DB().Select(k.Context(), "consumers", name)
+		return fmt.Sprintf("%s/%s/%v", same(byID, name, "by id"), same(byName, name, "by username"), nilOr(none)) +
+			errText(err1) + errText(err2) + errText(err3)
+	}},
+	{op: H.OpDBSelectBy, phase: access, want: "found/nil", call: func(k H.Kong) string {
+		name := "db-" + k.Request().Header("X-Abi-Nonce")
+		none, err2 := k.DB().SelectBy(k.Context(), "consumers", "custom_id", "nope-"+name)
+		if _, err := k.DB().Insert(k.Context(), "consumers", H.Entity{"username": name, "custom_id": "cid-" + name}, H.WriteOptions{}); err != nil {
+			return "insert" + errText(err)
+		}
+		c, err1 := k.DB().SelectBy(k.Context(), "consumers", "custom_id", "cid-"+name)
+		return same(c, name, "found") + "/" + nilOr(none) + errText(err1) + errText(err2)
+	}},
+	{op: H.OpDBPage, phase: access, want: "2 next/1 last/9 invalid size", call: func(k H.Kong) string {
+		tag := "t" + k.Request().Header("X-Abi-Nonce")
+		_, _, err3 := k.DB().Page(k.Context(), "consumers", H.PageQuery{Size: 5000})
+		for i := 0; i < 3; i++ {
+			if _, err := k.DB().Insert(k.Context(), "consumers", H.Entity{"username": fmt.Sprintf("%s-%d", tag, i), "tags": []any{tag}}, H.WriteOptions{}); err != nil {
+				return "insert" + errText(err)
+			}
+		}
+		first, next, err1 := k.DB().Page(k.Context(), "consumers", H.PageQuery{Size: 2, Tags: []string{tag}})
+		second, last, err2 := k.DB().Page(k.Context(), "consumers", H.PageQuery{Size: 2, Tags: []string{tag}, Offset: next})
+		return fmt.Sprintf("%d %s/%d %s/%s", len(first), nextOrLast(next), len(second), nextOrLast(last), dbErrText(err3)) + errText(err1) + errText(err2)
+	}},
+	{op: H.OpDBUpdate, phase: access, want: "new-cid/6 not found", call: func(k H.Kong) string {
+		name := "db-" + k.Request().Header("X-Abi-Nonce")
+		_, err2 := k.DB().Update(k.Context(), "consumers", "nobody-"+name, H.Entity{"custom_id": "x"}, H.WriteOptions{})
+		c, err := k.DB().Insert(k.Context(), "consumers", H.Entity{"username": name}, H.WriteOptions{})
+		if err != nil {
+			return "insert" + errText(err)
+		}
+		u, err1 := k.DB().Update(k.Context(), "consumers", field(c, "id"), H.Entity{"custom_id": "new-cid"}, H.WriteOptions{})
+		return field(u, "custom_id") + "/" + dbErrText(err2) + errText(err1)
+	}},
+	{op: H.OpDBUpsert, phase: access, want: "created/replaced", call: func(k H.Kong) string {
+		name := "db-" + k.Request().Header("X-Abi-Nonce")
+		a, err1 := k.DB().Upsert(k.Context(), "consumers", name, H.Entity{"custom_id": "a-" + name}, H.WriteOptions{})
+		b, err2 := k.DB().Upsert(k.Context(), "consumers", name, H.Entity{"custom_id": "b-" + name}, H.WriteOptions{})
+		out := "?"
+		if field(a, "username") == name && field(a, "custom_id") == "a-"+name {
+			out = "created"
+		}
+		if field(b, "id") == field(a, "id") && field(b, "custom_id") == "b-"+name {
+			out += "/replaced"
+		}
+		return out + errText(err1) + errText(err2)
+	}},
+	{op: H.OpDBDelete, phase: access, want: "no error/nil", call: func(k H.Kong) string {
+		name := "db-" + k.Request().Header("X-Abi-Nonce")
+		missing := k.DB().Delete(k.Context(), "consumers", name)
+		if _, err := k.DB().Insert(k.Context(), "consumers", H.Entity{"username": name}, H.WriteOptions{}); err != nil {
+			return "insert" + errText(err)
+		}
+		err1 := k.DB().Delete(k.Context(), "consumers", name)
+		gone, err2 := k.DB().Select(k.Context(), "consumers", name)
+		return dbErrText(missing) + "/" + nilOr(gone) + errText(err1) + errText(err2)
+	}},
+}
+
+func uuidOrNot(s string) string {
+	if len(s) == 36 && strings.Count(s, "-") == 4 {
+		return "uuid"
+	}
+	return "not a uuid: " + s
+}
+
+// same tells whether e is the consumer named name.
+func same(e H.Entity, name, label string) string {
+	if field(e, "username") == name {
+		return label
+	}
+	return fmt.Sprintf("not %s (%v)", name, e)
+}
+
+func nilOr(e H.Entity) string {
+	if e == nil {
+		return "nil"
+	}
+	return fmt.Sprint(e)
+}
+
+func nextOrLast(offset string) string {
+	if offset == "" {
+		return "last"
+	}
+	return "next"
+}
+
+// dbErrText renders a kong.db error as Kong's code and name.
+func dbErrText(err error) string {
+	var de *H.DBError
+	if errors.As(err, &de) {
+		return fmt.Sprintf("%d %s", de.Code, de.Name)
+	}
+	if err == nil {
+		return "no error"
+	}
+	return "not a DBError: " + err.Error()
 }
 
 // contextSpec checks Kong.Context: its deadline is the request's start

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/balancer"
 	"github.com/gatehouse/gatehouse/runtime/cache"
 	"github.com/gatehouse/gatehouse/runtime/config"
+	"github.com/gatehouse/gatehouse/runtime/entitydb"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	keyauth "github.com/gatehouse/gatehouse/runtime/plugins/key-auth"
 	"github.com/gatehouse/gatehouse/runtime/proxy"
@@ -168,7 +169,7 @@ func newProxyHost(t *testing.T) *proxyHost {
 	cfg.TrustedIPs = []string{abi.TrustedCIDR}
 	srv := proxy.New(proxy.Options{Snapshots: snaps, Config: cfg, Logger: log, Version: "abi",
 		NodeID: "c0000000-0000-4000-8000-000000000001", Hostname: "abi-node",
-		Cache: nc, Credentials: nc, Consumers: nc})
+		Cache: nc, Credentials: nc, Consumers: nc, DB: entitydb.New(st)})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

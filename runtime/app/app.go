@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/balancer"
 	"github.com/gatehouse/gatehouse/runtime/cache"
 	"github.com/gatehouse/gatehouse/runtime/config"
+	"github.com/gatehouse/gatehouse/runtime/entitydb"
 	"github.com/gatehouse/gatehouse/runtime/internal/httpguard"
 	"github.com/gatehouse/gatehouse/runtime/internal/memreturn"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
@@ -295,7 +296,7 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 	}
 	n.proxy = proxyserver.New(proxyserver.Options{Snapshots: n.snapshots, Config: cfg, Logger: log,
 		NodeID: opts.NodeID, Hostname: opts.Hostname, Version: Version,
-		Cache: n.cache, Credentials: n.cache, Consumers: n.cache})
+		Cache: n.cache, Credentials: n.cache, Consumers: n.cache, DB: entitydb.New(st)})
 	maxLine, maxHead := cfg.LargeClientHeaderBuffers()
 	n.guardLimits = httpguard.Limits{MaxLine: maxLine, MaxHead: maxHead, Prefetch: proxyserver.StreamThreshold,
 		HeaderTimeout: cfg.ClientHeaderTimeout(), BodyTimeout: cfg.ClientBodyTimeout(), KeepaliveTimeout: cfg.KeepaliveTimeout()}

@@ -54,6 +54,8 @@ type Options struct {
 	Version     string
 	Cache       hostabi.Cache
 	Credentials hostabi.Credentials
+	// DB is kong.db: the node's entities (nil: none, every call fails).
+	DB hostabi.DB
 	Consumers   ConsumerLoader
 	// LogWorkers bounds the goroutines running log phases (default four
 	// per CPU); LogQueue bounds the requests waiting for theirs (default

@@ -7,10 +7,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/runtime/entitydb"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	"github.com/gatehouse/gatehouse/store"
-	"github.com/google/uuid"
 )
 
 // Env is the node-wide state plugins see across requests: the consumers and
@@ -28,6 +30,10 @@ type Env struct {
 	// running requests.
 	CredentialErr error
 	ConsumerErr   error
+
+	// DB serves kong.db (Kong.DB); nil: every call fails with a database
+	// error. UseStore sets it to a real store's.
+	DB hostabi.DB
 
 	mu        sync.RWMutex
 	consumers []hostabi.Entity
@@ -331,3 +337,7 @@ var (
 	_ hostabi.Cache       = (*Cache)(nil)
 	_ hostabi.Credentials = credentials{}
 )
+
+// UseStore makes kong.db read and write st, as a node's plugins do
+// (runtime/entitydb): real validation, defaults and errors.
+func (e *Env) UseStore(st *store.Store) { e.DB = entitydb.New(st) }
