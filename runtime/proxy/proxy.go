@@ -55,8 +55,8 @@ type Options struct {
 	Cache       hostabi.Cache
 	Credentials hostabi.Credentials
 	// DB is kong.db: the node's entities (nil: none, every call fails).
-	DB hostabi.DB
-	Consumers   ConsumerLoader
+	DB        hostabi.DB
+	Consumers ConsumerLoader
 	// LogWorkers bounds the goroutines running log phases (default four
 	// per CPU); LogQueue bounds the requests waiting for theirs (default
 	// DefaultLogQueue). Work beyond both is dropped and counted
