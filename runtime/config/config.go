@@ -106,6 +106,16 @@ type Config struct {
 	// may hold (lua_max_post_args). The Admin API refuses a body with more
 	// (Kong drops the rest).
 	LuaMaxPostArgs int `conf:"lua_max_post_args"`
+	// LuaPackagePath is Kong's lua_package_path: where Lua plugins'
+	// modules are looked up, ';'-separated templates in which '?' is the
+	// module name with dots as slashes; ";;" inserts the defaults.
+	LuaPackagePath string `conf:"lua_package_path"`
+	// LuaPluginsDir is a folder of Lua plugin projects, each in one of the
+	// layouts Kong plugins come in (lua_plugins_dir); "" means none.
+	LuaPluginsDir string `conf:"lua_plugins_dir"`
+	// LuaTimeout bounds one phase call of a Lua plugin, in milliseconds
+	// (lua_timeout): a call that runs longer ends its request with a 500.
+	LuaTimeout int `conf:"lua_timeout"`
 	// ClientHeaderTimeoutValue is nginx_http_client_header_timeout, an
 	// nginx time ("60s"); see ClientHeaderTimeout.
 	ClientHeaderTimeoutValue string `conf:"nginx_http_client_header_timeout"`
@@ -169,6 +179,9 @@ var defaults = map[string]string{
 
 	"nginx_admin_client_max_body_size": "10m",
 	"lua_max_post_args":                "100",
+	"lua_package_path":                 "./?.lua;./?/init.lua;",
+	"lua_plugins_dir":                  "",
+	"lua_timeout":                      "100",
 	// nginx's defaults for the client side; Kong's for the shutdown.
 	"nginx_http_client_header_timeout":       "60s",
 	"nginx_http_client_body_timeout":         "60s",
@@ -192,6 +205,7 @@ var checks = map[string]func(v reflect.Value) error{
 
 	"nginx_admin_client_max_body_size":       checkSize,
 	"lua_max_post_args":                      checkIntRange(1, 1000),
+	"lua_timeout":                            checkIntRange(1, 60000),
 	"nginx_http_client_header_timeout":       checkNginxTime,
 	"nginx_http_client_body_timeout":         checkNginxTime,
 	"nginx_http_keepalive_timeout":           checkNginxTime,

@@ -41,6 +41,9 @@ func TestDefaults(t *testing.T) {
 		{"real_ip_recursive", false},
 		{"nginx_admin_client_max_body_size", "10m"},
 		{"lua_max_post_args", 100},
+		{"lua_package_path", "./?.lua;./?/init.lua;"},
+		{"lua_plugins_dir", ""},
+		{"lua_timeout", 100},
 		{"nginx_http_client_header_timeout", "60s"},
 		{"nginx_http_client_body_timeout", "60s"},
 		{"nginx_http_keepalive_timeout", "75s"},
@@ -65,8 +68,8 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("Values() lacks %q", name)
 		}
 	}
-	if len(Settings()) != 28 {
-		t.Errorf("Settings() has %d names, want 28: %v", len(Settings()), Settings())
+	if len(Settings()) != 31 {
+		t.Errorf("Settings() has %d names, want 31: %v", len(Settings()), Settings())
 	}
 	c := Defaults()
 	if c.AdminMaxBodyBytes() != 10<<20 || c.LuaMaxPostArgs != 100 {
@@ -120,6 +123,8 @@ func TestLoadFile(t *testing.T) {
 		// Not in the file: defaults.
 		AdminClientMaxBodySize:        "10m",
 		LuaMaxPostArgs:                100,
+		LuaPackagePath:                "./?.lua;./?/init.lua;",
+		LuaTimeout:                    100,
 		ClientHeaderTimeoutValue:      "60s",
 		ClientBodyTimeoutValue:        "60s",
 		KeepaliveTimeoutValue:         "75s",
@@ -369,6 +374,7 @@ func TestValueErrors(t *testing.T) {
 		{"lua_max_post_args = 0", `lua_max_post_args: must be between 1 and 1000, got 0`},
 		{"lua_max_post_args = 1001", `lua_max_post_args: must be between 1 and 1000, got 1001`},
 		{"lua_max_post_args = many", `lua_max_post_args: expected an integer, got "many"`},
+		{"lua_timeout = 0", `lua_timeout: must be between 1 and 60000, got 0`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
