@@ -16,6 +16,13 @@ import (
 // others (Kong's names, as for --set). The node closes when the test ends.
 func Start(t testing.TB, settings map[string]string) *app.Node {
 	t.Helper()
+	return StartWith(t, settings, app.Options{})
+}
+
+// StartWith is Start with node options: extra plugins, plugin providers
+// (the Lua and Wasm hosts), an authorizer.
+func StartWith(t testing.TB, settings map[string]string, opts app.Options) *app.Node {
+	t.Helper()
 	flags := map[string]string{
 		"prefix": t.TempDir(), "admin_listen": "127.0.0.1:0", "proxy_listen": "127.0.0.1:0",
 		"status_listen": "off", "log_level": "crit",
@@ -27,7 +34,7 @@ func Start(t testing.TB, settings map[string]string) *app.Node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := app.Start(context.Background(), cfg, nil)
+	n, err := app.StartWith(context.Background(), cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
