@@ -34,7 +34,9 @@ func Definitions() []*plugin.Definition {
 	return []*plugin.Definition{
 		def("sc-header-rewrite", []*schema.Field{str("header", true), str("value", true), str("drop", false)},
 			[]hostabi.Phase{hostabi.PhaseAccess, hostabi.PhaseHeaderFilter},
-			func(c map[string]any) (any, error) { return headerRewrite{s(c, "header"), s(c, "value"), s(c, "drop")}, nil }),
+			func(c map[string]any) (any, error) {
+				return headerRewrite{s(c, "header"), s(c, "value"), s(c, "drop")}, nil
+			}),
 		def("sc-api-key", []*schema.Field{
 			{Name: "keys", Type: schema.Array, Required: true, Elements: &schema.Field{Type: schema.String}},
 			{Name: "header", Type: schema.String, Default: "x-api-key"}}, access,
