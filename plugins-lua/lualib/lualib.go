@@ -104,7 +104,19 @@ func typeName(L *lua.LState, n int) string {
 
 // argError raises luaL_argerror's message.
 func (c *call) argError(n int, msg string) {
-	c.L.RaiseError("bad argument #%d to '%s' (%s)", n, c.name, msg)
+	raise(c.L, fmt.Sprintf("bad argument #%d to '%s' (%s)", n, c.name, msg))
+}
+
+// raise raises msg as luaL_error does from a C function: prefixed with
+// the caller's "chunk:line: " when the caller is a Lua function, bare
+// when it is a Go function such as pcall.
+func raise(L *lua.LState, msg string) {
+	if dbg, ok := L.GetStack(1); ok {
+		if _, err := L.GetInfo("Sl", dbg, lua.LNil); err == nil && dbg.CurrentLine > 0 {
+			msg = fmt.Sprintf("%s:%d: %s", dbg.Source, dbg.CurrentLine, msg)
+		}
+	}
+	L.Error(lua.LString(msg), 0)
 }
 
 func (c *call) typeError(n int, want string) {
