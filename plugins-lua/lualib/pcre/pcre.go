@@ -169,7 +169,7 @@ func (t *translator) run() error {
 			t.out.WriteByte(ch)
 			t.pos++
 			if t.peek(0) == '+' {
-				return t.unsupported(string(ch)+"+", "possessive quantifier")
+				return &UnsupportedError{Pattern: t.src, Offset: t.pos - 1, Construct: string(ch) + "+", What: "possessive quantifier"}
 			}
 		default:
 			t.out.WriteByte(ch)
