@@ -70,7 +70,7 @@ func runCases(t *testing.T, opts Options, cases []luaCase) {
 // fakeClock is a settable clock for Options.Now.
 type fakeClock struct{ t time.Time }
 
-func (f *fakeClock) now() time.Time            { return f.t }
+func (f *fakeClock) now() time.Time          { return f.t }
 func (f *fakeClock) advance(d time.Duration) { f.t = f.t.Add(d) }
 
 func luaString(s string) lua.LString { return lua.LString(s) }

@@ -652,11 +652,11 @@ func plUtilsLoader(L *lua.LState) int {
 			val := c.L.Get(2)
 			tp := c.str(3)
 			if val.Type().String() != tp {
-				c.L.RaiseError("argument %d expected a '%s', got a '%s'", n, tp, val.Type().String())
+				raise(c.L, fmt.Sprintf("argument %d expected a '%s', got a '%s'", n, tp, val.Type().String()))
 			}
 			if verify := c.L.Get(4); verify != lua.LNil {
 				if !lua.LVAsBool(callFn(c.L, verify, val)) {
-					c.L.RaiseError("argument %d: '%s' %s", n, lua.LVAsString(val), c.optStr(5, ""))
+					raise(c.L, fmt.Sprintf("argument %d: '%s' %s", n, lua.LVAsString(val), c.optStr(5, "")))
 				}
 			}
 			return c.push(val)
@@ -665,7 +665,7 @@ func plUtilsLoader(L *lua.LState) int {
 			n := c.integer(1)
 			val := c.L.Get(2)
 			if _, ok := val.(lua.LString); !ok {
-				c.L.RaiseError("argument %d expected a 'string', got a '%s'", n, val.Type().String())
+				raise(c.L, fmt.Sprintf("argument %d expected a 'string', got a '%s'", n, val.Type().String()))
 			}
 			return c.push(val)
 		},
