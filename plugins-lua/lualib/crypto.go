@@ -13,11 +13,14 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/x509"
+	"encoding/asn1"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"hash"
+	"math/big"
 	"strconv"
 	"strings"
 
@@ -66,21 +69,38 @@ func newHash(h crypto.Hash) hash.Hash {
 // hashObject is the state behind resty.sha*/md5, resty.openssl.digest and
 // resty.openssl.hmac objects.
 type hashObject struct {
-	h         hash.Hash
-	finalized bool
+	h    hash.Hash
+	alg  crypto.Hash // 0 for HMAC objects
+	data []byte      // what was fed so far (digest objects), for pkey:sign(digest)
 }
+
+// keepData bounds how much input a digest object keeps for a later
+// pkey:sign(digest) / pkey:verify(sig, digest).
+const keepData = 1 << 20
 
 // newHashObjectTable builds a Lua object with update, final and reset
 // methods; restyStyle selects resty.sha*'s return values (update returns
 // true, final takes no data) over lua-resty-openssl's (final(s) hashes s
 // first; errors are nil, err).
 func newHashObjectTable(L *lua.LState, h hash.Hash, module string) lua.LValue {
-	obj := &hashObject{h: h}
+	return newHashObject(L, &hashObject{h: h}, module)
+}
+
+func newHashObject(L *lua.LState, obj *hashObject, module string) lua.LValue {
+	h := obj.h
+	_ = h
 	t := L.NewTable()
+	ud := L.NewUserData()
+	ud.Value = obj
+	t.RawSetString("_obj", ud)
 	setFuncs(L, t, map[string]lfunc{
 		"update": func(c *call) int {
 			for i := 2; i <= c.L.GetTop(); i++ {
-				obj.h.Write([]byte(c.str(i)))
+				b := []byte(c.str(i))
+				obj.h.Write(b)
+				if obj.alg != 0 && len(obj.data)+len(b) <= keepData {
+					obj.data = append(obj.data, b...)
+				}
 			}
 			return c.push(lua.LTrue)
 		},
@@ -94,6 +114,7 @@ func newHashObjectTable(L *lua.LState, h hash.Hash, module string) lua.LValue {
 		},
 		"reset": func(c *call) int {
 			obj.h.Reset()
+			obj.data = nil
 			return c.push(lua.LTrue)
 		},
 	})
@@ -105,7 +126,7 @@ func hashObjectLoader(alg string) lua.LGFunction {
 	h, _ := digestByName(alg)
 	return moduleFuncs(map[string]lfunc{
 		"new": func(c *call) int {
-			return c.push(newHashObjectTable(c.L, newHash(h), "resty."+alg))
+			return c.push(newHashObject(c.L, &hashObject{h: newHash(h), alg: h}, "resty."+alg))
 		},
 	})
 }
@@ -118,7 +139,7 @@ func digestLoader(L *lua.LState) int {
 			if !ok {
 				return c.nilErr("digest.new: invalid digest type \"%s\"", name)
 			}
-			return c.push(newHashObjectTable(c.L, newHash(h), "resty.openssl.digest"))
+			return c.push(newHashObject(c.L, &hashObject{h: newHash(h), alg: h}, "resty.openssl.digest"))
 		},
 	})(L)
 }
@@ -133,6 +154,41 @@ func hmacLoader(L *lua.LState) int {
 				return c.nilErr("hmac.new: invalid digest type \"%s\"", name)
 			}
 			return c.push(newHashObjectTable(c.L, hmac.New(func() hash.Hash { return newHash(h) }, []byte(key)), "resty.openssl.hmac"))
+		},
+	})(L)
+}
+
+// macLoader is resty.openssl.mac: new(key, "HMAC", nil, digest).
+func macLoader(L *lua.LState) int {
+	return moduleFuncs(map[string]lfunc{
+		"new": func(c *call) int {
+			key := c.str(1)
+			typ := strings.ToUpper(c.optStr(2, "HMAC"))
+			if typ != "HMAC" {
+				return c.nilErr("mac.new: unsupported type \"%s\" (only HMAC)", typ)
+			}
+			name := c.optStr(4, "sha1")
+			h, ok := digestByName(name)
+			if !ok {
+				return c.nilErr("mac.new: invalid digest type \"%s\"", name)
+			}
+			return c.push(newHashObjectTable(c.L, hmac.New(func() hash.Hash { return newHash(h) }, []byte(key)), "resty.openssl.mac"))
+		},
+	})(L)
+}
+
+// ngxBase64Loader is lua-resty-core's ngx.base64.
+func ngxBase64Loader(L *lua.LState) int {
+	return moduleFuncs(map[string]lfunc{
+		"encode_base64url": func(c *call) int {
+			return c.push(lua.LString(base64.RawURLEncoding.EncodeToString([]byte(c.str(1)))))
+		},
+		"decode_base64url": func(c *call) int {
+			out, ok := DecodeBase64(c.str(1), base64.RawURLEncoding)
+			if !ok {
+				return c.nilErr("invalid input")
+			}
+			return c.push(lua.LString(out))
 		},
 	})(L)
 }
@@ -342,23 +398,37 @@ func newPkeyTable(L *lua.LState, k *pkeyObject) *lua.LTable {
 			if k.priv == nil {
 				return c.nilErr("pkey:sign: the key is not a private key")
 			}
-			h, ok := c.hashArg(3)
+			data, h, ok := c.signInput(2, 3)
 			if !ok {
 				return c.nilErr("pkey:sign: invalid digest type \"%s\"", c.optStr(3, ""))
 			}
-			sig, err := pkeySign(k.priv, []byte(c.str(2)), h)
+			sig, err := pkeySign(k.priv, data, h)
 			if err != nil {
 				return c.nilErr("pkey:sign: %v", err)
+			}
+			if rawECDSA(c, 5) {
+				if ec, isEC := k.pub.(*ecdsa.PublicKey); isEC {
+					if sig, err = derToRaw(sig, ec); err != nil {
+						return c.nilErr("pkey:sign: %v", err)
+					}
+				}
 			}
 			return c.push(lua.LString(sig))
 		},
 		"verify": func(c *call) int {
-			sig, data := c.str(2), c.str(3)
-			h, ok := c.hashArg(4)
+			sig := []byte(c.str(2))
+			data, h, ok := c.signInput(3, 4)
 			if !ok {
 				return c.nilErr("pkey:verify: invalid digest type \"%s\"", c.optStr(4, ""))
 			}
-			good, err := pkeyVerify(k.pub, []byte(sig), []byte(data), h)
+			if ec, isEC := k.pub.(*ecdsa.PublicKey); isEC && rawECDSA(c, 6) {
+				der, err := rawToDER(sig, ec)
+				if err != nil {
+					return c.push(lua.LFalse)
+				}
+				sig = der
+			}
+			good, err := pkeyVerify(k.pub, sig, data, h)
 			if err != nil {
 				return c.nilErr("pkey:verify: %v", err)
 			}
@@ -403,4 +473,51 @@ func newPkeyTable(L *lua.LState, k *pkeyObject) *lua.LTable {
 	})
 	t.RawSetString("to_PEM", t.RawGetString("tostring"))
 	return t
+}
+
+// signInput reads the data to sign: a string with an optional digest name
+// at argument m, or a resty.openssl.digest object (its input so far and
+// its algorithm).
+func (c *call) signInput(n, m int) ([]byte, crypto.Hash, bool) {
+	if t, ok := c.L.Get(n).(*lua.LTable); ok {
+		if ud, ok := t.RawGetString("_obj").(*lua.LUserData); ok {
+			if obj, ok := ud.Value.(*hashObject); ok && obj.alg != 0 {
+				return obj.data, obj.alg, true
+			}
+		}
+		c.typeError(n, "string or digest")
+	}
+	data := []byte(c.str(n))
+	h, ok := c.hashArg(m)
+	return data, h, ok
+}
+
+// rawECDSA reads opts.ecdsa_use_raw from the options table at n.
+func rawECDSA(c *call, n int) bool {
+	t, ok := c.L.Get(n).(*lua.LTable)
+	return ok && lua.LVAsBool(t.RawGetString("ecdsa_use_raw"))
+}
+
+func ecSize(pub *ecdsa.PublicKey) int { return (pub.Curve.Params().BitSize + 7) / 8 }
+
+// derToRaw converts an ASN.1 ECDSA signature to r||s.
+func derToRaw(der []byte, pub *ecdsa.PublicKey) ([]byte, error) {
+	var sig struct{ R, S *big.Int }
+	if _, err := asn1.Unmarshal(der, &sig); err != nil {
+		return nil, err
+	}
+	n := ecSize(pub)
+	out := make([]byte, 2*n)
+	sig.R.FillBytes(out[:n])
+	sig.S.FillBytes(out[n:])
+	return out, nil
+}
+
+// rawToDER converts r||s to an ASN.1 ECDSA signature.
+func rawToDER(raw []byte, pub *ecdsa.PublicKey) ([]byte, error) {
+	n := ecSize(pub)
+	if len(raw) != 2*n {
+		return nil, fmt.Errorf("raw signature must be %d bytes", 2*n)
+	}
+	return asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(raw[:n]), new(big.Int).SetBytes(raw[n:])})
 }

@@ -61,3 +61,23 @@ func TestCryptoModules(t *testing.T) {
 		}
 	}
 }
+
+func TestPkeyDigestObjectsAndRawECDSA(t *testing.T) {
+	_, ecPriv, ecPub := ecPEM(t)
+	L := newState(t, Options{})
+	L.SetGlobal("ec_priv", luaString(ecPriv))
+	L.SetGlobal("ec_pub", luaString(ecPub))
+	runSrc := `local pkey = require "resty.openssl.pkey" local digest = require "resty.openssl.digest"
+		local k, pub = pkey.new(ec_priv), pkey.new(ec_pub)
+		local d = digest.new("sha256") d:update("hello ") d:update("world")
+		local sig = k:sign(d)
+		local raw = k:sign("hello world", "sha256", nil, {ecdsa_use_raw = true})
+		local mac = require("resty.openssl.mac").new("key", "HMAC", nil, "sha256"):final("abc")
+		local b64 = require "ngx.base64"
+		return pub:verify(sig, "hello world", "sha256"), #raw, pub:verify(raw, "hello world", "sha256", nil, {ecdsa_use_raw = true}),
+			pub:verify(raw, "hello wxrld", "sha256", nil, {ecdsa_use_raw = true}), mac == require("resty.openssl.hmac").new("key", "sha256"):final("abc"),
+			b64.encode_base64url("\255\254"), b64.decode_base64url("__4")  == "\255\254", b64.decode_base64url("*")`
+	if got := eval(t, L, runSrc); got != "true|64|true|false|true|__4|true|nil|invalid input" {
+		t.Fatalf("got %q", got)
+	}
+}

@@ -241,6 +241,8 @@ func modules(o *Options) map[string]lua.LGFunction {
 		"resty.openssl.hmac":            hmacLoader,
 		"resty.openssl.digest":          digestLoader,
 		"resty.openssl.pkey":            pkeyLoader,
+		"resty.openssl.mac":             macLoader,
+		"ngx.base64":                    ngxBase64Loader,
 		"resty.openssl.rand":            opensslRandLoader,
 		"resty.string":                  restyStringLoader,
 		"resty.sha1":                    hashObjectLoader("sha1"),
