@@ -78,17 +78,16 @@ type hashObject struct {
 // pkey:sign(digest) / pkey:verify(sig, digest).
 const keepData = 1 << 20
 
-// newHashObjectTable builds a Lua object with update, final and reset
-// methods; restyStyle selects resty.sha*'s return values (update returns
-// true, final takes no data) over lua-resty-openssl's (final(s) hashes s
-// first; errors are nil, err).
+// newHashObjectTable builds a Lua object with update(...), final(s?) and
+// reset() methods over h. It serves resty.sha*/md5 (final without data)
+// and lua-resty-openssl's digest, hmac and mac (final(s) hashes s first).
 func newHashObjectTable(L *lua.LState, h hash.Hash, module string) lua.LValue {
 	return newHashObject(L, &hashObject{h: h}, module)
 }
 
+// newHashObject is newHashObjectTable for an object whose algorithm (and
+// input, for pkey:sign(digest)) is known.
 func newHashObject(L *lua.LState, obj *hashObject, module string) lua.LValue {
-	h := obj.h
-	_ = h
 	t := L.NewTable()
 	ud := L.NewUserData()
 	ud.Value = obj
