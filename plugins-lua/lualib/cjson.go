@@ -340,12 +340,11 @@ func (e *encoder) str(s string) {
 	e.b.WriteByte('"')
 }
 
-// FormatNumber formats f as C's "%.<prec>g" does.
+// FormatNumber formats f as C's "%.<prec>g" does (Go's 'g' format with
+// a precision has the same exponent threshold, two-digit exponents and
+// trailing-zero removal).
 func FormatNumber(f float64, prec int) string {
-	s := strconv.FormatFloat(f, 'g', prec, 64)
-	// Go writes "1e+06" like C; it may keep a trailing ".0..." never, but
-	// it can write "-0" which C writes as "-0" too.
-	return s
+	return strconv.FormatFloat(f, 'g', prec, 64)
 }
 
 func (e *encoder) number(n lua.LNumber) error {

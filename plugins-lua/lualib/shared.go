@@ -1,6 +1,7 @@
 package lualib
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"sync"
@@ -532,4 +533,65 @@ func dictMethods(o *Options) map[string]lfunc {
 		"capacity":   func(c *call) int { return c.push(lua.LNumber(c.dict().capacity)) },
 		"free_space": func(c *call) int { return c.push(lua.LNumber(c.dict().freeSpace(o.now()))) },
 	}
+}
+
+// Go access, for host code sharing a dictionary with Lua (values are
+// string, float64 or bool, as Lua sees them).
+
+// Get returns the live value under key.
+func (d *Dict) Get(key string, now time.Time) (any, bool) {
+	v, _, _ := d.get(key, now, false)
+	switch x := v.(type) {
+	case lua.LString:
+		return string(x), true
+	case lua.LNumber:
+		return float64(x), true
+	case lua.LBool:
+		return bool(x), true
+	}
+	return nil, false
+}
+
+// Set stores value (string, a Go number, bool; nil deletes) with a ttl
+// (0: none), evicting least recently used entries when full.
+func (d *Dict) Set(key string, value any, ttl time.Duration, now time.Time) error {
+	var v lua.LValue
+	switch x := value.(type) {
+	case nil:
+		v = lua.LNil
+	case string:
+		v = lua.LString(x)
+	case bool:
+		v = lua.LBool(x)
+	case int:
+		v = lua.LNumber(x)
+	case int64:
+		v = lua.LNumber(x)
+	case float64:
+		v = lua.LNumber(x)
+	default:
+		return fmt.Errorf("shared dict %s: bad value type %T", d.name, value)
+	}
+	if ok, msg, _ := d.store("set", key, v, ttl.Seconds(), 0, now); !ok {
+		return fmt.Errorf("shared dict %s: %s", d.name, msg)
+	}
+	return nil
+}
+
+// Incr adds delta to the number under key, starting from init (with ttl)
+// when the key is absent.
+func (d *Dict) Incr(key string, delta, init float64, ttl time.Duration, now time.Time) (float64, error) {
+	v, msg, _ := d.incr(key, delta, lua.LNumber(init), ttl.Seconds(), now)
+	n, ok := v.(lua.LNumber)
+	if !ok {
+		return 0, fmt.Errorf("shared dict %s: %s", d.name, msg)
+	}
+	return float64(n), nil
+}
+
+// Delete removes key.
+func (d *Dict) Delete(key string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.remove(key)
 }

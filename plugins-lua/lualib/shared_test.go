@@ -103,3 +103,36 @@ func TestSharedDictAcrossStates(t *testing.T) {
 		t.Fatalf("got %s", got)
 	}
 }
+
+func TestDictGoAccess(t *testing.T) {
+	dicts := NewDicts(map[string]int64{"d": 0})
+	d := dicts.Dict("d")
+	now := time.Unix(100, 0)
+	if err := d.Set("k", "v", time.Second, now); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := d.Get("k", now); !ok || v != "v" {
+		t.Fatalf("get: %v %v", v, ok)
+	}
+	if _, ok := d.Get("k", now.Add(time.Second)); ok {
+		t.Fatal("not expired")
+	}
+	if n, err := d.Incr("n", 2, 5, 0, now); err != nil || n != 7 {
+		t.Fatalf("incr: %v %v", n, err)
+	}
+	if err := d.Set("bad", []int{1}, 0, now); err == nil {
+		t.Fatal("bad value accepted")
+	}
+	// Lua sees what Go stored.
+	L := newState(t, Options{Dicts: dicts, Now: func() time.Time { return now }})
+	if got := eval(t, L, `return ngx.shared.d:get("n")`); got != "7" {
+		t.Fatalf("lua got %q", got)
+	}
+	d.Delete("n")
+	if _, ok := d.Get("n", now); ok {
+		t.Fatal("not deleted")
+	}
+	if dicts.Names()[0] != "d" || d.Capacity() != 1<<20 || d.Name() != "d" {
+		t.Fatal("names/capacity")
+	}
+}
