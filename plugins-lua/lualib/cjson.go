@@ -551,6 +551,9 @@ const (
 	tError    = "T_ERROR"
 )
 
+// singleTokens maps one-character tokens to their names.
+var singleTokens = [256]string{'{': tObjBegin, '}': tObjEnd, '[': tArrBegin, ']': tArrEnd, ':': tColon, ',': tComma}
+
 type jsonToken struct {
 	typ   string
 	index int
@@ -620,11 +623,10 @@ func (p *jsonParser) next() jsonToken {
 	}
 	start := p.pos
 	ch := p.at(p.pos)
-	single := map[byte]string{'{': tObjBegin, '}': tObjEnd, '[': tArrBegin, ']': tArrEnd, ':': tColon, ',': tComma}
 	if ch == 0 {
 		return jsonToken{typ: tEnd, index: start}
 	}
-	if t, ok := single[ch]; ok {
+	if t := singleTokens[ch]; t != "" {
 		p.pos++
 		return jsonToken{typ: t, index: start}
 	}
