@@ -91,8 +91,8 @@ func OpenNgx(L *lua.LState, ngx *lua.LTable, opts Options) {
 			m.Write([]byte(c.str(2)))
 			return c.push(lua.LString(m.Sum(nil)))
 		},
-		"crc32_short":   func(c *call) int { return c.push(lua.LNumber(crc32.ChecksumIEEE([]byte(c.str(1))))) },
-		"crc32_long":    func(c *call) int { return c.push(lua.LNumber(crc32.ChecksumIEEE([]byte(c.str(1))))) },
+		"crc32_short":   func(c *call) int { return c.push(lua.LNumber(crc32.ChecksumIEEE([]byte(c.strOrNil(1))))) },
+		"crc32_long":    func(c *call) int { return c.push(lua.LNumber(crc32.ChecksumIEEE([]byte(c.strOrNil(1))))) },
 		"escape_uri":    ngxEscapeURI,
 		"unescape_uri":  func(c *call) int { return c.push(lua.LString(UnescapeURI(c.strOrNil(1)))) },
 		"encode_args":   ngxEncodeArgs,

@@ -384,31 +384,99 @@ func listOf(L *lua.LState, parts []string) *lua.LTable {
 	return t
 }
 
-// plainSplit is stringx.split: on runs of whitespace (empty fields
-// dropped) when sep is empty, else on the plain separator; n > 0 limits
-// the number of fields.
-func plainSplit(s, sep string, n int) []string {
-	if sep == "" {
-		f := strings.Fields(s)
-		if n > 0 && len(f) > n {
-			// Rejoin the tail as Penlight does (from the n-th field on).
-			idx := 0
-			for i := 0; i < n-1; i++ {
-				idx = strings.Index(s[idx:], f[i]) + idx + len(f[i])
+// finder locates the next separator at or after byte offset from,
+// returning its [start, end) offsets.
+type finder func(from int) (int, int, bool)
+
+// penlightSplit is pl.utils.split over a separator finder: inner empty
+// fields are kept, a trailing empty one dropped, a lone empty result is
+// {}; with n > 0 the n-th field holds the rest of the string. An empty
+// match ends the split (Penlight would loop forever).
+func penlightSplit(s string, find finder, n int) []string {
+	out := []string{}
+	pos := 0
+	for {
+		a, b, ok := find(pos)
+		if !ok || b <= a {
+			if last := s[pos:]; last != "" {
+				out = append(out, last)
 			}
-			f = append(f[:n-1], strings.TrimLeft(s[idx:], " \t\n\r\f\v"))
+			if len(out) == 1 && out[0] == "" {
+				return []string{}
+			}
+			return out
 		}
-		return f
+		out = append(out, s[pos:a])
+		if n > 0 && len(out) == n {
+			out[len(out)-1] = s[pos:]
+			return out
+		}
+		pos = b
 	}
-	if n > 0 {
-		return strings.SplitN(s, sep, n)
+}
+
+func plainFinder(s, sep string) finder {
+	return func(from int) (int, int, bool) {
+		if from > len(s) {
+			return 0, 0, false
+		}
+		i := strings.Index(s[from:], sep)
+		if i < 0 {
+			return 0, 0, false
+		}
+		return from + i, from + i + len(sep), true
 	}
-	parts := strings.Split(s, sep)
-	// Penlight drops a trailing empty field.
-	if len(parts) > 1 && parts[len(parts)-1] == "" {
-		parts = parts[:len(parts)-1]
+}
+
+// luaFinder finds a Lua pattern (or plain string) with L's string.find.
+func luaFinder(L *lua.LState, s, pattern string, plain bool) finder {
+	return func(from int) (int, int, bool) {
+		if from >= len(s) {
+			return 0, 0, false
+		}
+		a, b, ok := luaPatternFind(L, s, pattern, from+1, plain)
+		if !ok {
+			return 0, 0, false
+		}
+		return a - 1, b, true
 	}
-	return parts
+}
+
+// utilsSplit is pl.utils.split(s, re, plain, n); re "" or nil as
+// Penlight: nil means the pattern "%s+", "" gives {s}.
+func utilsSplit(L *lua.LState, s string, re *string, plain bool, n int) []string {
+	if re == nil {
+		return penlightSplit(s, luaFinder(L, s, "%s+", false), n)
+	}
+	if *re == "" {
+		return []string{s}
+	}
+	if plain {
+		return penlightSplit(s, plainFinder(s, *re), n)
+	}
+	return penlightSplit(s, luaFinder(L, s, *re, false), n)
+}
+
+// stringxSplit is pl.stringx.split(s, re, n): without re, s is stripped
+// and split on whitespace; with re (a plain string) a trailing separator
+// gives a trailing empty field.
+func stringxSplit(L *lua.LState, s string, re *string, n int) []string {
+	if re == nil {
+		return utilsSplit(L, strings.Trim(s, " \t\n\r\f\v"), nil, false, n)
+	}
+	res := utilsSplit(L, s, re, true, n)
+	if *re != "" && strings.HasSuffix(s, *re) && (n <= 0 || n > len(res)) {
+		res = append(res, "")
+	}
+	return res
+}
+
+func (c *call) optStrPtr(n int) *string {
+	if c.L.Get(n) == lua.LNil {
+		return nil
+	}
+	s := c.str(n)
+	return &s
 }
 
 func stripSet(c *call, n int) string {
@@ -421,7 +489,7 @@ func stripSet(c *call, n int) string {
 func stringxLoader(L *lua.LState) int {
 	return moduleFuncs(map[string]lfunc{
 		"split": func(c *call) int {
-			return c.push(listOf(c.L, plainSplit(c.str(1), c.optStr(2, ""), int(c.optInt(3, 0)))))
+			return c.push(listOf(c.L, stringxSplit(c.L, c.str(1), c.optStrPtr(2), int(c.optInt(3, 0)))))
 		},
 		"strip":  func(c *call) int { return c.push(lua.LString(strings.Trim(c.str(1), stripSet(c, 2)))) },
 		"lstrip": func(c *call) int { return c.push(lua.LString(strings.TrimLeft(c.str(1), stripSet(c, 2)))) },
@@ -602,39 +670,11 @@ func luaPatternFind(L *lua.LState, s, pattern string, init int, plain bool) (int
 	return int(na), int(nb), true
 }
 
-// patternSplit is pl.utils.split: split on a Lua pattern (or plain
-// string), dropping empty fields? No: Penlight keeps inner empty fields
-// and drops a trailing empty one; a nil delimiter splits on whitespace.
-func patternSplit(L *lua.LState, s, delim string, plain bool, n int) []string {
-	if delim == "" {
-		return plainSplit(s, "", n)
-	}
-	var out []string
-	pos := 1
-	for {
-		if n > 0 && len(out) == n-1 {
-			break
-		}
-		a, b, ok := luaPatternFind(L, s, delim, pos, plain)
-		if !ok || b < a {
-			break
-		}
-		out = append(out, s[pos-1:a-1])
-		pos = b + 1
-	}
-	out = append(out, s[min(pos-1, len(s)):])
-	if len(out) > 1 && out[len(out)-1] == "" {
-		out = out[:len(out)-1]
-	}
-	return out
-}
-
 func plUtilsLoader(L *lua.LState) int {
 	return moduleFuncs(map[string]lfunc{
 		"split": func(c *call) int {
 			s := c.str(1)
-			delim := c.optStr(2, "")
-			return c.push(listOf(c.L, patternSplit(c.L, s, delim, lua.LVAsBool(c.L.Get(3)), int(c.optInt(4, 0)))))
+			return c.push(listOf(c.L, utilsSplit(c.L, s, c.optStrPtr(2), lua.LVAsBool(c.L.Get(3)), int(c.optInt(4, 0)))))
 		},
 		"escape": func(c *call) int {
 			s := c.str(1)

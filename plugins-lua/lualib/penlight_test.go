@@ -28,7 +28,9 @@ func TestPenlight(t *testing.T) {
 			local f = tablex.filter({1, 2, 3, 4}, function(v) return v % 2 == 0 end)
 			return m.a, #f, f[2], tablex.reduce(function(a, b) return a + b end, {1, 2, 3})`, "20|2|4|6"},
 		{"sort", `local tablex = require "pl.tablex" local out = {} for k, v in tablex.sort({b = 2, a = 1, c = 3}) do out[#out+1] = k .. v end return table.concat(out, ",")`, "a1,b2,c3"},
-		{"stringx split", `local s = require "pl.stringx" local a = s.split(" a  b c ") local b = s.split("a,b,,c", ",") return #a, a[2], #b, b[3], #s.split("a,b,", ",")`, "3|b|4||2"},
+		{"stringx split", `local s = require "pl.stringx" local a = s.split(" a  b c ") local b = s.split("a,b,,c", ",") return #a, a[2], #b, b[3], #s.split("a,b,", ","), #s.split("", ","), #s.split(" ")`, "3|b|4||3|0|0"},
+		{"stringx split n", `local s = require "pl.stringx" local r = s.split("a,b,c", ",", 2) local w = s.split("a b  c", nil, 2) return #r, r[2], #w, w[2]`, "2|b,c|2|b  c"},
+		{"utils split", `local u = require "pl.utils" local r = u.split("a, b,,c,", ",%s*") local p = u.split("a.b", ".", true) return #r, r[2], r[3], #p, #u.split("x", "")`, "4|b||2|1"},
 		{"stringx strip", `local s = require "pl.stringx" return "[" .. s.strip("  x  ") .. "]", s.lstrip("xxyxx", "x"), s.rstrip("xxyxx", "x")`, "[x]|yxx|xxy"},
 		{"stringx affixes", `local s = require "pl.stringx" return s.startswith("hello", "he"), s.endswith("hello", {"x", "lo"}), s.startswith("hello", "lo")`, "true|true|false"},
 		{"stringx misc", `local s = require "pl.stringx"
