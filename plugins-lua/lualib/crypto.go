@@ -348,7 +348,7 @@ func pkeyLoader(L *lua.LState) int {
 				}
 				switch typ {
 				case "RSA":
-					if bits < 512 || bits > 8192 {
+					if bits < 1024 || bits > 4096 {
 						return c.nilErr("pkey.new: invalid RSA bits %d", bits)
 					}
 					k, err := rsa.GenerateKey(rand.Reader, bits)
