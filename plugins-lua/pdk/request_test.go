@@ -109,7 +109,7 @@ func TestRequest(t *testing.T) {
 		{name: "get_query max too big", lua: `kong.request.get_query(1001)`, wantErr: "max_args must be <= 1000"},
 		{name: "get_query max too small", lua: `kong.request.get_query(0)`, wantErr: "max_args must be >= 1"},
 		{name: "get_body out of phase", phase: hostabi.PhaseLog, lua: `kong.request.get_body()`,
-			req: plugintest.NewRequest("POST", "/").WithJSON(map[string]any{"a": 1}),
+			req:     plugintest.NewRequest("POST", "/").WithJSON(map[string]any{"a": 1}),
 			wantErr: "kong.request.get_body cannot be called in log phase"},
 		{name: "get_raw_body out of phase", phase: hostabi.PhaseHeaderFilter, lua: `kong.request.get_raw_body()`,
 			wantErr: "kong.request.get_raw_body cannot be called in header_filter phase"},
