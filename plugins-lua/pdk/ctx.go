@@ -3,7 +3,6 @@ package pdk
 import (
 	"fmt"
 	"sort"
-	"strconv"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -296,6 +295,3 @@ func legacyRow(e hostabi.Entity) hostabi.Entity {
 	}
 	return out
 }
-
-// numKey formats a number key the way ctx keys are stored.
-func numKey(n int) string { return strconv.Itoa(n) }

@@ -2,7 +2,6 @@ package pdk
 
 import (
 	"strings"
-	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -684,5 +683,3 @@ func (b *Binding) setVar(name, v string) {
 	}
 	b.vars[name] = v
 }
-
-var _ = time.Second

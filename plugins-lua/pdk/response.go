@@ -4,13 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/gatehouse/gatehouse/hostabi"
-	"github.com/gatehouse/gatehouse/plugins-lua/luavalue"
 )
 
 // headerValues checks a header value as Kong's validate_header does:
@@ -582,8 +580,3 @@ func (b *Binding) responsesModule(L *lua.LState) *lua.LTable {
 	}))
 	return m
 }
-
-// statusText is used by tests and messages.
-func statusText(st int) string { return strconv.Itoa(st) }
-
-var _ = luavalue.Null

@@ -3,6 +3,7 @@ package pdk
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -256,4 +257,4 @@ func TestLegacyResponses(t *testing.T) {
 	runCases(t, cases)
 }
 
-func strconvItoa(n int) string { return statusText(n) }
+func strconvItoa(n int) string { return strconv.Itoa(n) }
