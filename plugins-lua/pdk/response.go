@@ -107,7 +107,7 @@ func (b *Binding) responseTable() *lua.LTable {
 	})
 	reg("get_source", func(L *lua.LState, k hostabi.Kong) int { L.Push(lua.LString(k.Response().Source())); return 1 })
 	reg("set_status", func(L *lua.LState, k hostabi.Kong) int {
-		st := checkStatus(L, 1, 100, 999)
+		st := checkStatus(L, 1, 100, 599)
 		k.Response().SetStatus(st)
 		return 0
 	})
