@@ -480,7 +480,7 @@ func (b *Binding) ngxHeaderTable() *lua.LTable {
 			delete(b.hdr, name)
 			return 0
 		}
-		vs := headerValues(L, name, v, true)
+		vs := headerValues(L, name, v, false)
 		r.SetHeader(name, vs[0])
 		for _, x := range vs[1:] {
 			r.AddHeader(name, x)
@@ -602,7 +602,7 @@ func (b *Binding) fillReq(req *lua.LTable) {
 			sr.ClearHeader(name)
 			return 0
 		}
-		vs := headerValues(L, name, v, true)
+		vs := headerValues(L, name, v, false)
 		sr.SetHeader(name, vs[0])
 		for _, x := range vs[1:] {
 			sr.AddHeader(name, x)

@@ -183,31 +183,85 @@ func pushOptString(L *lua.LState, s string, ok bool) int {
 	return 1
 }
 
-// decodeBody decodes a request or response body as kong.request.get_body
-// does for the given MIME type: JSON (an object or array), form arguments;
-// multipart is the host's (Request.Body).
-func decodeBody(L *lua.LState, raw []byte, mimeType string, max int) (lua.LValue, string) {
-	switch mimeType {
-	case "application/json":
+// The media types kong.request.get_body and kong.service.response.get_body
+// decode, matched as prefixes of the lower-cased type without parameters.
+const (
+	typeForm      = "application/x-www-form-urlencoded"
+	typeJSON      = "application/json"
+	typeMultipart = "multipart/form-data"
+)
+
+// bodySource is what get_body reads: the raw body, and for multipart the
+// host's decoding (nil where the host offers none).
+type bodySource struct {
+	raw       func() ([]byte, error)
+	multipart func() (map[string]any, error)
+}
+
+// pushBody implements get_body(mimetype, max_args) as Kong does: the
+// content type is the mimetype argument or the Content-Type header; form
+// bodies are checked against max_args (1-1000); returns body, err,
+// mimetype, where mimetype is Kong's constant for the decoded type, or the
+// lower-cased type for an unsupported one.
+func pushBody(L *lua.LState, contentType string, hasType bool, src bodySource) int {
+	if !hasType {
+		L.Push(lua.LNil)
+		L.Push(lua.LString("missing content type"))
+		return 2
+	}
+	lower := strings.ToLower(contentType)
+	if i := strings.IndexByte(lower, ';'); i >= 0 {
+		lower = lower[:i]
+	}
+	ret := func(v lua.LValue, err string, mt string) int {
+		L.Push(v)
+		if err == "" {
+			L.Push(lua.LNil)
+		} else {
+			L.Push(lua.LString(err))
+		}
+		L.Push(lua.LString(mt))
+		return 3
+	}
+	switch {
+	case strings.HasPrefix(lower, typeForm):
+		max := 100
+		if L.Get(2) != lua.LNil {
+			max = checkMax(L, 2, "max_args")
+		}
+		raw, err := src.raw()
+		if err != nil {
+			return ret(lua.LNil, err.Error(), typeForm)
+		}
+		args, _ := parseArgs(string(raw), max)
+		return ret(argsTable(L, args), "", typeForm)
+	case strings.HasPrefix(lower, typeJSON):
+		raw, err := src.raw()
+		if err != nil {
+			return ret(lua.LNil, err.Error(), typeJSON)
+		}
 		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return lua.LNil, "invalid json body"
+		if json.Unmarshal(raw, &v) != nil {
+			return ret(lua.LNil, "invalid json body", typeJSON)
 		}
 		switch v.(type) {
 		case map[string]any, []any:
 		default:
-			return lua.LNil, "invalid json body"
+			return ret(lua.LNil, "invalid json body", typeJSON)
 		}
-		lv, err := luavalue.FromGo(L, v, luavalue.Options{NullInTables: true, MarkArrays: true})
+		lv, cerr := luavalue.FromGo(L, v, luavalue.Options{NullInTables: true, MarkArrays: true})
+		if cerr != nil {
+			return ret(lua.LNil, cerr.Error(), typeJSON)
+		}
+		return ret(lv, "", typeJSON)
+	case strings.HasPrefix(lower, typeMultipart) && src.multipart != nil:
+		args, err := src.multipart()
 		if err != nil {
-			return lua.LNil, err.Error()
+			return ret(lua.LNil, "unable to decode multipart body", typeMultipart)
 		}
-		return lv, ""
-	case "application/x-www-form-urlencoded":
-		args, _ := parseArgs(string(raw), max)
-		return argsTable(L, args), ""
+		return ret(fromGo(L, args, luavalue.Options{NullInTables: true}), "", typeMultipart)
 	}
-	return lua.LNil, "unsupported content type '" + mimeType + "'"
+	return ret(lua.LNil, "unsupported content type '"+contentType+"'", lower)
 }
 
 // mediaType lower-cases a Content-Type and drops its parameters.
@@ -314,54 +368,20 @@ func (b *Binding) requestTable() *lua.LTable {
 		return 1
 	})
 	reg("get_body", func(L *lua.LState, k hostabi.Kong) int {
-		var mt string
-		if v := L.Get(1); v != lua.LNil {
-			mt = mediaType(checkString(L, 1, "mimetype"))
-		}
-		max := 100
-		if L.Get(2) != lua.LNil {
-			max = checkMax(L, 2, "max_args")
-		}
-		if mt == "" {
-			ct, ok := requestHeader(k, "content-type")
-			if !ok {
-				hostabi.Check(hostabi.OpRequestBody, k.Phase())
-				L.Push(lua.LNil)
-				L.Push(lua.LString("missing content type"))
-				return 2
-			}
-			mt = mediaType(ct)
-		}
-		if strings.HasPrefix(mt, "multipart/") {
-			args, _, err := k.Request().Body()
-			if err != nil {
-				L.Push(lua.LNil)
-				L.Push(lua.LString(err.Error()))
-				L.Push(lua.LString(mt))
-				return 3
-			}
-			L.Push(fromGo(L, args, luavalue.Options{NullInTables: true}))
-			L.Push(lua.LNil)
-			L.Push(lua.LString(mt))
-			return 3
-		}
 		hostabi.Check(hostabi.OpRequestBody, k.Phase())
-		raw, err := k.Request().RawBody()
-		if err != nil {
-			L.Push(lua.LNil)
-			L.Push(lua.LString(err.Error()))
-			L.Push(lua.LString(mt))
-			return 3
-		}
-		v, msg := decodeBody(L, raw, mt, max)
-		L.Push(v)
-		if msg != "" {
-			L.Push(lua.LString(msg))
+		ct, ok := "", false
+		if v := L.Get(1); v != lua.LNil {
+			ct, ok = checkString(L, 1, "mimetype"), true
 		} else {
-			L.Push(lua.LNil)
+			ct, ok = requestHeader(k, "content-type")
 		}
-		L.Push(lua.LString(mt))
-		return 3
+		return pushBody(L, ct, ok, bodySource{
+			raw: k.Request().RawBody,
+			multipart: func() (map[string]any, error) {
+				args, _, err := k.Request().Body()
+				return args, err
+			},
+		})
 	})
 	reg("get_uri_captures", func(L *lua.LState, k hostabi.Kong) int {
 		caps := k.Router().URICaptures()

@@ -82,6 +82,24 @@ func TestRequest(t *testing.T) {
 			eq(jerr, "invalid json body")
 			eq(jmt, "application/json")
 		`},
+		{name: "body multipart",
+			req: plugintest.NewRequest("POST", "/").WithBody("multipart/form-data; boundary=XyZ",
+				[]byte("--XyZ\r\nContent-Disposition: form-data; name=\"field\"\r\n\r\nvalue\r\n--XyZ--\r\n")),
+			lua: `
+			local body, err, mt = kong.request.get_body()
+			eq(err, nil)
+			eq(mt, "multipart/form-data")
+			eq(body.field, "value")
+		`},
+		{name: "body form max_args checked",
+			req: plugintest.NewRequest("POST", "/").WithBody("application/x-www-form-urlencoded", []byte("a=1")),
+			lua: `kong.request.get_body(nil, 1001)`, wantErr: "max_args must be <= 1000"},
+		{name: "body type with parameters",
+			req: plugintest.NewRequest("POST", "/").WithBody("Application/JSON; charset=utf-8", []byte("[1]")),
+			lua: `
+			local body, err, mt = kong.request.get_body()
+			eq(body[1], 1) eq(mt, "application/json")
+		`},
 		{name: "body without content type",
 			req: &plugintest.Request{Method: "POST", Path: "/", Body: []byte("x")},
 			lua: `
@@ -90,10 +108,10 @@ func TestRequest(t *testing.T) {
 			eq(err, "missing content type")
 		`},
 		{name: "body unsupported type",
-			req: plugintest.NewRequest("POST", "/").WithBody("text/plain", []byte("x")),
+			req: plugintest.NewRequest("POST", "/").WithBody("Text/Plain; charset=x", []byte("x")),
 			lua: `
 			local body, err, mt = kong.request.get_body()
-			eq(err, "unsupported content type 'text/plain'")
+			eq(err, "unsupported content type 'Text/Plain; charset=x'")
 			eq(mt, "text/plain")
 		`},
 		{name: "uri captures",

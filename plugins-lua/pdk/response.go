@@ -11,30 +11,50 @@ import (
 	"github.com/gatehouse/gatehouse/hostabi"
 )
 
-// headerValues checks a header value as Kong's validate_header does:
-// a string, number or boolean (as its text), or, when arrays is set, an
-// array of those.
-func headerValues(L *lua.LState, name string, v lua.LValue, arrays bool) []string {
+// headerName checks a header name as Kong's validate_header does.
+func headerName(L *lua.LState, n int) string {
+	v := L.Get(n)
+	if s, ok := v.(lua.LString); ok {
+		return string(s)
+	}
+	L.RaiseError("invalid header name %s: got %s, expected string", v.String(), typeName(v))
+	return ""
+}
+
+// headerValues checks a header value as Kong's validate_header does: a
+// string ("" is sent as " ", as Kong normalizes it), a number or boolean
+// (as its text), or an array of strings. inTable selects the message of
+// validate_headers (a table of headers).
+func headerValues(L *lua.LState, name string, v lua.LValue, inTable bool) []string {
 	switch x := v.(type) {
 	case lua.LString:
+		if x == "" {
+			return []string{" "}
+		}
 		return []string{string(x)}
 	case lua.LNumber:
 		return []string{x.String()}
 	case lua.LBool:
 		return []string{x.String()}
 	case *lua.LTable:
-		if arrays {
-			n := x.Len()
-			if n > 0 {
-				out := make([]string, 0, n)
-				for i := 1; i <= n; i++ {
-					out = append(out, headerValues(L, name, x.RawGetInt(i), false)[0])
-				}
-				return out
+		n := x.Len()
+		out := make([]string, 0, n)
+		for i := 1; i <= n; i++ {
+			e, ok := x.RawGetInt(i).(lua.LString)
+			if !ok {
+				L.RaiseError("invalid header value in array %q: got %s, expected string", name, typeName(x.RawGetInt(i)))
 			}
+			out = append(out, string(e))
 		}
+		if len(out) == 0 {
+			L.RaiseError("invalid header value for %q: empty array", name)
+		}
+		return out
 	}
-	L.RaiseError("invalid header value for %q: got %s, expected string, number or boolean", name, typeName(v))
+	if inTable {
+		L.RaiseError("invalid header value for %q: got %s, expected string, number, boolean or array of strings", name, typeName(v))
+	}
+	L.RaiseError("invalid header value for %q: got %s, expected array of string, string, number or boolean", name, typeName(v))
 	return nil
 }
 
@@ -52,7 +72,7 @@ func headerMap(L *lua.LState, n int, what string) map[string][]string {
 	t.ForEach(func(k, val lua.LValue) {
 		name, ok := k.(lua.LString)
 		if !ok {
-			L.RaiseError("invalid header name %q: got %s, expected string", k.String(), typeName(k))
+			L.RaiseError("invalid header name %s: got %s, expected string", k.String(), typeName(k))
 		}
 		out[string(name)] = headerValues(L, string(name), val, true)
 	})
@@ -112,8 +132,8 @@ func (b *Binding) responseTable() *lua.LTable {
 		return 0
 	})
 	reg("set_header", func(L *lua.LState, k hostabi.Kong) int {
-		name := checkString(L, 1, "header name")
-		vs := headerValues(L, name, L.Get(2), true)
+		name := headerName(L, 1)
+		vs := headerValues(L, name, L.Get(2), false)
 		r := k.Response()
 		r.SetHeader(name, vs[0])
 		for _, v := range vs[1:] {
@@ -122,8 +142,8 @@ func (b *Binding) responseTable() *lua.LTable {
 		return 0
 	})
 	reg("add_header", func(L *lua.LState, k hostabi.Kong) int {
-		name := checkString(L, 1, "header name")
-		for _, v := range headerValues(L, name, L.Get(2), true) {
+		name := headerName(L, 1)
+		for _, v := range headerValues(L, name, L.Get(2), false) {
 			k.Response().AddHeader(name, v)
 		}
 		return 0
@@ -368,19 +388,24 @@ func (b *Binding) serviceTable() *lua.LTable {
 		return 0
 	})
 	reg("set_header", func(L *lua.LState, k hostabi.Kong) int {
-		name := checkString(L, 1, "header name")
-		v := headerValues(L, name, L.Get(2), false)
-		k.ServiceRequest().SetHeader(name, v[0])
+		name := headerName(L, 1)
+		vs := headerValues(L, name, L.Get(2), false)
+		sr := k.ServiceRequest()
+		sr.SetHeader(name, vs[0])
+		for _, v := range vs[1:] {
+			sr.AddHeader(name, v)
+		}
 		return 0
 	})
 	reg("add_header", func(L *lua.LState, k hostabi.Kong) int {
-		name := checkString(L, 1, "header name")
-		v := headerValues(L, name, L.Get(2), false)
-		k.ServiceRequest().AddHeader(name, v[0])
+		name := headerName(L, 1)
+		for _, v := range headerValues(L, name, L.Get(2), false) {
+			k.ServiceRequest().AddHeader(name, v)
+		}
 		return 0
 	})
 	reg("clear_header", func(L *lua.LState, k hostabi.Kong) int {
-		k.ServiceRequest().ClearHeader(checkString(L, 1, "header name"))
+		k.ServiceRequest().ClearHeader(checkString(L, 1, "header"))
 		return 0
 	})
 	reg("set_headers", func(L *lua.LState, k hostabi.Kong) int {
@@ -458,32 +483,16 @@ func (b *Binding) serviceTable() *lua.LTable {
 		return 1
 	})
 	sreg("get_body", func(L *lua.LState, k hostabi.Kong) int {
-		var mt string
-		if L.Get(1) != lua.LNil {
-			mt = mediaType(checkString(L, 1, "mimetype"))
+		hostabi.Check(hostabi.OpServiceResponseRawBody, k.Phase())
+		ct, ok := "", false
+		if v := L.Get(1); v != lua.LNil {
+			ct, ok = checkString(L, 1, "mimetype"), true
+		} else if vs := headerLookup(k.ServiceResponse().Headers(), "content-type"); len(vs) > 0 {
+			ct, ok = vs[0], true
 		}
-		max := 100
-		if L.Get(2) != lua.LNil {
-			max = checkMax(L, 2, "max_args")
-		}
-		if mt == "" {
-			vs := headerLookup(k.ServiceResponse().Headers(), "content-type")
-			if len(vs) == 0 {
-				L.Push(lua.LNil)
-				L.Push(lua.LString("missing content type"))
-				return 2
-			}
-			mt = mediaType(vs[0])
-		}
-		v, msg := decodeBody(L, k.ServiceResponse().RawBody(), mt, max)
-		L.Push(v)
-		if msg != "" {
-			L.Push(lua.LString(msg))
-		} else {
-			L.Push(lua.LNil)
-		}
-		L.Push(lua.LString(mt))
-		return 3
+		return pushBody(L, ct, ok, bodySource{raw: func() ([]byte, error) {
+			return k.ServiceResponse().RawBody(), nil
+		}})
 	})
 	svc.RawSetString("response", rs)
 	return svc
