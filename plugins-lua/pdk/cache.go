@@ -27,6 +27,9 @@ func seconds(v lua.LValue) (time.Duration, bool) {
 	return time.Duration(float64(n) * float64(time.Second)), true
 }
 
+// cacheErrPrefix starts the errors kong.cache:get returns, as Kong's.
+const cacheErrPrefix = "failed to get from node cache: "
+
 // newCacheTable is kong.cache: get, probe, invalidate, invalidate_local.
 func (b *Binding) newCacheTable() *lua.LTable {
 	L := b.L
@@ -74,7 +77,7 @@ func (b *Binding) cacheGet(L *lua.LState, k hostabi.Kong) int {
 	v, found, load, err := c.Lookup(k.Context(), key)
 	if err != nil {
 		L.Push(lua.LNil)
-		L.Push(lua.LString(err.Error()))
+		L.Push(lua.LString(cacheErrPrefix + err.Error()))
 		return 2
 	}
 	if found || !load {
@@ -112,7 +115,7 @@ func (b *Binding) cacheGet(L *lua.LState, k hostabi.Kong) int {
 		}
 		c.Abandon(key, errors.New(msg))
 		L.Push(lua.LNil)
-		L.Push(lua.LString("callback threw an error: " + msg))
+		L.Push(lua.LString(cacheErrPrefix + "callback threw an error: " + msg))
 		return 2
 	}
 	val, cerr, ttlv := L.Get(-3), L.Get(-2), L.Get(-1)
@@ -121,7 +124,7 @@ func (b *Binding) cacheGet(L *lua.LState, k hostabi.Kong) int {
 		filled = true
 		c.Abandon(key, errors.New(tostring(L, cerr)))
 		L.Push(lua.LNil)
-		L.Push(cerr)
+		L.Push(lua.LString(cacheErrPrefix + tostring(L, cerr)))
 		return 2
 	}
 	g, gerr := luavalue.ToGo(L, val)
@@ -130,7 +133,7 @@ func (b *Binding) cacheGet(L *lua.LState, k hostabi.Kong) int {
 		msg := "could not cache the callback's value: " + gerr.Error()
 		c.Abandon(key, errors.New(msg))
 		L.Push(lua.LNil)
-		L.Push(lua.LString(msg))
+		L.Push(lua.LString(cacheErrPrefix + msg))
 		return 2
 	}
 	ttl, ok := seconds(ttlv)

@@ -327,10 +327,10 @@ func (b *Binding) serviceTable() *lua.LTable {
 	svc.RawSetString("set_target", b.bound("kong.service.set_target", func(L *lua.LState, k hostabi.Kong) int {
 		host := checkString(L, 1, "host")
 		p, ok := L.Get(2).(lua.LNumber)
-		if !ok {
+		if !ok || float64(p) != float64(int64(p)) {
 			L.RaiseError("port must be an integer")
 		}
-		if float64(p) != float64(int(p)) || p < 0 || p > 65535 {
+		if p < 0 || p > 65535 {
 			L.RaiseError("port must be an integer between 0 and 65535: given %s", p.String())
 		}
 		k.Service().SetTarget(host, int(p))
