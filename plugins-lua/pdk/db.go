@@ -13,10 +13,11 @@ import (
 
 // errNotYet is the message of the kong.db operations the Lua host does not
 // serve yet (writes, listing whole entities).
-const errNotYet = "kong.db.%s:%s is not supported by Gatehouse's Lua host yet (read-only credential access: select, select_by_<unique field>, each_for_consumer, page_for_consumer, cache_key)"
+const errNotYet = "kong.db.%s:%s is not supported by Gatehouse's Lua host"
 
-// newDBTable is kong.db: kong.db.<entity> is a read-only DAO over
-// hostabi.Credentials (consumers over kong.client.load_consumer).
+// newDBTable is kong.db: kong.db.<entity> reads through the node's cache
+// (hostabi.Credentials, consumers through kong.client.load_consumer) and
+// writes and lists through hostabi.DB (dbwrite.go).
 func (b *Binding) newDBTable() *lua.LTable {
 	L := b.L
 	t := L.NewTable()
@@ -134,13 +135,11 @@ func (b *Binding) dao(entity string) *lua.LTable {
 		L.Push(lua.LString(strings.Join(parts, ":")))
 		return 1
 	}))
-	for _, op := range []string{"insert", "update", "upsert", "delete", "page", "each", "truncate"} {
-		op := op
-		d.RawSetString(op, b.free(func(L *lua.LState) int {
-			L.RaiseError(errNotYet, entity, op)
-			return 0
-		}))
-	}
+	b.addDBWrites(d, entity)
+	d.RawSetString("truncate", b.free(func(L *lua.LState) int {
+		L.RaiseError(errNotYet, entity, "truncate")
+		return 0
+	}))
 	mt := L.NewTable()
 	mt.RawSetString("__index", b.free(func(L *lua.LState) int {
 		m, ok := L.Get(2).(lua.LString)

@@ -71,14 +71,19 @@ func (b *Binding) logTable() *lua.LTable {
 	}))
 	t.RawSetString("set_serialize_value", b.bound("kong.log.set_serialize_value", func(L *lua.LState, k hostabi.Kong) int {
 		key := checkString(L, 1, "key")
+		mode := hostabi.SerializeSet
 		if opts, ok := L.Get(3).(*lua.LTable); ok {
 			switch m := opts.RawGetString("mode"); m {
-			case lua.LNil, lua.LString("set"), lua.LString("add"), lua.LString("replace"):
+			case lua.LNil:
+			case lua.LString("set"), lua.LString("add"), lua.LString("replace"):
+				mode = hostabi.SerializeMode(m.(lua.LString))
 			default:
 				L.RaiseError("mode must be 'set', 'add' or 'replace'")
 			}
 		}
-		k.Log().SetSerializeValue(key, toGo(L, L.Get(2), "value"))
+		if err := k.Log().SetSerializeValueMode(key, toGo(L, L.Get(2), "value"), mode); err != nil {
+			L.RaiseError("%s", err.Error())
+		}
 		return 0
 	}))
 	return t

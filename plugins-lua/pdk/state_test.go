@@ -8,7 +8,10 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/runtime/plugin/catalogtest"
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/acl"
 	"github.com/gatehouse/gatehouse/sdk/plugintest"
+	"github.com/gatehouse/gatehouse/store"
 )
 
 // TestCtxAcrossPlugins runs two plugins on separate Lua states in one
@@ -96,11 +99,16 @@ func TestLog(t *testing.T) {
 		}},
 		{name: "serialize", phase: hostabi.PhaseLog, req: plugintest.NewRequest("GET", "/s?q=1"), lua: `
 			kong.log.set_serialize_value("custom.field", "v")
+			kong.log.set_serialize_value("request.method", "NOPE", { mode = "add" })
+			kong.log.set_serialize_value("nothing.here", "x", { mode = "replace" })
+			kong.log.set_serialize_value("client_ip", "10.9.9.9", { mode = "replace" })
 			local s = kong.log.serialize()
 			eq(s.request.method, "GET")
 			eq(s.custom.field, "v")
+			eq(s.nothing, nil)
+			eq(s.client_ip, "10.9.9.9")
 		`, check: func(t *testing.T, r *plugintest.Result, _ *luaPlugin) {
-			if len(r.SerializeValues) != 1 || r.SerializeValues[0].Key != "custom.field" {
+			if len(r.SerializeValues) != 4 || r.SerializeValues[0].Key != "custom.field" || r.SerializeValues[1].Mode != hostabi.SerializeAdd {
 				t.Fatalf("values %v", r.SerializeValues)
 			}
 		}},
@@ -247,8 +255,43 @@ func TestDB(t *testing.T) {
 			local page, perr = kong.db.acls:page_for_consumer({ id = "c" })
 			eq(page, nil) eq(perr, "store down")
 		`},
-		{name: "writes are not supported yet", lua: `kong.db.acls:insert({ group = "x" })`,
-			wantErr: "kong.db.acls:insert is not supported by Gatehouse's Lua host yet"},
+		{name: "no database", lua: `
+			local row, err, err_t = kong.db.acls:insert({ group = "x" })
+			eq(row, nil) eq(err_t.code, 8) eq(err_t.name, "database error")
+		`},
+		{name: "writes and listings", setup: func(e *plugintest.Env) { e.UseStore(aclStore(t)) }, lua: `
+			local c, err = kong.db.consumers:insert({ username = "w1" })
+			eq(err, nil) eq(c.username, "w1")
+			-- the 0.x foreign key form is accepted and handed back too
+			local acl, err = kong.db.acls:insert({ consumer_id = c.id, group = "g1" })
+			eq(err, nil) eq(acl.consumer.id, c.id) eq(acl.consumer_id, c.id) eq(acl.group, "g1")
+			local dup, derr, err_t = kong.db.consumers:insert({ username = "w1" })
+			eq(dup, nil) eq(err_t.code, 5) eq(err_t.name, "unique constraint violation")
+			local bad, berr, bad_t = kong.db.consumers:insert({ username = 5 })
+			eq(bad, nil) eq(bad_t.code, 2) eq(bad_t.fields.username, "expected a string")
+			local u, uerr = kong.db.consumers:update({ id = c.id }, { custom_id = "cw1" })
+			eq(uerr, nil) eq(u.custom_id, "cw1")
+			local missing, merr, m_t = kong.db.consumers:update({ id = "00000000-0000-4000-8000-000000000009" }, { custom_id = "x" })
+			eq(missing, nil) eq(m_t.code, 6)
+			local w2, werr = kong.db.consumers:upsert("w2", { custom_id = "cw2" })
+			eq(werr, nil) eq(w2.username, "w2")
+			local page, perr, _, offset = kong.db.consumers:page(1)
+			eq(perr, nil) eq(#page, 1) assert(offset, "a next page")
+			local rest, _, _, last = kong.db.consumers:page(1, offset)
+			eq(#rest, 1) eq(last, nil)
+			local names = {}
+			for row, err in kong.db.consumers:each(1) do
+				assert(row, err)
+				names[#names + 1] = row.username
+			end
+			table.sort(names)
+			eq(table.concat(names, ","), "w1,w2")
+			eq(kong.db.consumers:delete({ id = c.id }), true)
+			eq(kong.db.consumers:delete({ id = c.id }), true)
+			local after = kong.db.consumers:page()
+			eq(#after, 1) eq(after[1].username, "w2")
+			eq(#kong.db.acls:page(), 0, "the consumer's acl went with it")
+		`},
 		{name: "bad foreign key", lua: `kong.db.acls:each_for_consumer("x")`, wantErr: "consumer must be a table"},
 		{name: "bad select_by value", lua: `kong.db.acls:select_by_group({})`, wantErr: "invalid value for group"},
 		{name: "acl groups module", setup: setup, req: (&plugintest.Request{}).WithIdentity(
@@ -347,3 +390,9 @@ func (panickyCreds) ConsumerCredentials(_ ctxT, _, _ string) ([]hostabi.Entity, 
 }
 
 type ctxT = context.Context
+
+// aclStore is a real store with the acl plugin's entities.
+func aclStore(t *testing.T) *store.Store {
+	st, _ := catalogtest.OpenStore(t, "acl")
+	return st
+}
