@@ -1,0 +1,65 @@
+package luahost
+
+import (
+	"context"
+	"fmt"
+)
+
+// pool holds the idle Lua states of one plugin, at most size of them
+// alive. A state is used by one call at a time.
+type pool struct {
+	idle chan *state
+	// live holds one token per state alive (idle or in use).
+	live chan struct{}
+	make func() (*state, error)
+}
+
+func newPool(size int, mk func() (*state, error)) *pool {
+	return &pool{idle: make(chan *state, size), live: make(chan struct{}, size), make: mk}
+}
+
+// get returns an idle state, creates one when fewer than size exist, or
+// waits for one until ctx ends.
+func (p *pool) get(ctx context.Context) (*state, error) {
+	select {
+	case st := <-p.idle:
+		return st, nil
+	default:
+	}
+	select {
+	case st := <-p.idle:
+		return st, nil
+	case p.live <- struct{}{}:
+		st, err := p.make()
+		if err != nil {
+			<-p.live
+			return nil, err
+		}
+		return st, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("no Lua state free before the deadline: %w", ctx.Err())
+	}
+}
+
+// put returns a state for reuse.
+func (p *pool) put(st *state) { p.idle <- st }
+
+// discard closes a state that must not be reused and frees its place.
+func (p *pool) discard(st *state) {
+	st.L.Close()
+	<-p.live
+}
+
+// close closes the idle states; states in use are closed when returned
+// (put after close panics is avoided by the provider's closed flag).
+func (p *pool) close() {
+	for {
+		select {
+		case st := <-p.idle:
+			st.L.Close()
+			<-p.live
+		default:
+			return
+		}
+	}
+}
