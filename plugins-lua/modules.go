@@ -191,4 +191,3 @@ func (m *modules) loader(L *lua.LState) int {
 	L.Push(L.NewFunctionFromProto(proto))
 	return 1
 }
-

@@ -3,6 +3,7 @@ package luahost
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 )
 
 // pool holds the idle Lua states of one plugin, at most size of them
@@ -12,6 +13,8 @@ type pool struct {
 	// live holds one token per state alive (idle or in use).
 	live chan struct{}
 	make func() (*state, error)
+
+	created, discarded atomic.Uint64
 }
 
 func newPool(size int, mk func() (*state, error)) *pool {
@@ -35,6 +38,7 @@ func (p *pool) get(ctx context.Context) (*state, error) {
 			<-p.live
 			return nil, err
 		}
+		p.created.Add(1)
 		return st, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("no Lua state free before the deadline: %w", ctx.Err())
@@ -47,6 +51,7 @@ func (p *pool) put(st *state) { p.idle <- st }
 // discard closes a state that must not be reused and frees its place.
 func (p *pool) discard(st *state) {
 	st.L.Close()
+	p.discarded.Add(1)
 	<-p.live
 }
 
@@ -62,4 +67,24 @@ func (p *pool) close() {
 			return
 		}
 	}
+}
+
+// PoolStats describes the Lua states of one plugin.
+type PoolStats struct {
+	// Live counts the states alive, Idle those waiting for a call.
+	Live, Idle int
+	// Created and Discarded count the states created and the states
+	// thrown away after a timeout or a panic since the provider started.
+	Created, Discarded uint64
+}
+
+// Stats returns the pool statistics of a plugin the provider serves.
+func (h *Provider) Stats(name string) (PoolStats, bool) {
+	for _, p := range h.plugins {
+		if p.spec.Name == name {
+			return PoolStats{Live: len(p.pool.live), Idle: len(p.pool.idle),
+				Created: p.pool.created.Load(), Discarded: p.pool.discarded.Load()}, true
+		}
+	}
+	return PoolStats{}, false
 }

@@ -14,8 +14,9 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// loadTimeout bounds loading a plugin's modules into a new state.
-const loadTimeout = 5 * time.Second
+// loadTimeout bounds running a plugin's modules' main chunks into a new
+// state, and a schema validation.
+const loadTimeout = time.Second
 
 // maxConfigs bounds the converted configurations a state keeps; past it
 // the state forgets them all (instances of retired snapshots go with them).

@@ -42,10 +42,10 @@ type Schema struct {
 
 // check kinds.
 const (
-	kindField       = iota // custom_validator: fn(value) -> ok, err
-	kindLegacyFunc         // 0.x func: fn(value, config, name) -> ok, err
-	kindEntity             // custom_entity_check: fn(input) -> ok, err
-	kindSelfCheck          // 0.x self_check(schema, config, dao, is_updating)
+	kindField      = iota // custom_validator: fn(value) -> ok, err
+	kindLegacyFunc        // 0.x func: fn(value, config, name) -> ok, err
+	kindEntity            // custom_entity_check: fn(input) -> ok, err
+	kindSelfCheck         // 0.x self_check(schema, config, dao, is_updating)
 )
 
 // check is one Lua function of the schema to run at validation.
@@ -174,6 +174,7 @@ func (c *converter) modern(t *lua.LTable, name string) error {
 			c.s.Rendering["entity_checks"] = checks
 		}
 	}
+	c.mergeEntityChecks()
 	if t.RawGetString("shorthand_fields") != lua.LNil {
 		c.ignore(nil, "shorthand_fields")
 	}
@@ -496,4 +497,64 @@ func (c *converter) entityChecks(t *lua.LTable, path []string, loc []lua.LValue,
 		}
 	})
 	return out, err
+}
+
+// mergeEntityChecks moves top-level entity checks ("config.x") into the
+// config record ("x") when the config record has checks of its own:
+// Gatehouse keeps a plugin's checks in one place. They validate the same.
+func (c *converter) mergeEntityChecks() {
+	top, ok := c.s.Rendering["entity_checks"].([]any)
+	if !ok {
+		return
+	}
+	var cfg map[string]any
+	for _, f := range c.s.Rendering["fields"].([]any) {
+		if m, ok := f.(map[string]any)["config"].(map[string]any); ok {
+			cfg = m
+		}
+	}
+	if cfg == nil {
+		return
+	}
+	own, ok := cfg["entity_checks"].([]any)
+	if !ok || len(own) == 0 {
+		return
+	}
+	moved := make([]any, 0, len(top))
+	for _, ch := range top {
+		m, ok := stripConfig(ch).(map[string]any)
+		if !ok {
+			return
+		}
+		moved = append(moved, m)
+	}
+	cfg["entity_checks"] = append(own, moved...)
+	delete(c.s.Rendering, "entity_checks")
+}
+
+// stripConfig removes the "config." prefix of the field names in an
+// entity check.
+func stripConfig(v any) any {
+	switch x := v.(type) {
+	case string:
+		return strings.TrimPrefix(x, "config.")
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = stripConfig(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			switch k {
+			case "if_match", "then_match", "else_match":
+				out[k] = e
+			default:
+				out[k] = stripConfig(e)
+			}
+		}
+		return out
+	}
+	return v
 }

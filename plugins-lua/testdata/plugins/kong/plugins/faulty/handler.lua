@@ -1,0 +1,29 @@
+-- Faults: a Lua error, an endless loop, a Go panic, per header.
+local Faulty = { PRIORITY = 1, VERSION = "1.0.0" }
+
+local function explode(what)
+  error("faulty plugin exploded: " .. what)
+end
+
+function Faulty:access(conf)
+  local mode = test_get_header("x-mode")
+  if mode == "error" then
+    explode("on purpose")
+  elseif mode == "loop" then
+    local n = 0
+    while true do
+      n = n + 1
+    end
+  elseif mode == "pcall-loop" then
+    while true do
+      pcall(function() local x = 1 end)
+    end
+  elseif mode == "panic" then
+    test_panic()
+  elseif mode == "exit" then
+    test_exit(403, "go away")
+  end
+  test_set_header("x-faulty", "fine")
+end
+
+return Faulty
