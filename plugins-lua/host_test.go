@@ -356,12 +356,15 @@ func TestValidate(t *testing.T) {
 // TestLoadErrors: broken plugins are refused at New with the plugin's
 // name.
 func TestLoadErrors(t *testing.T) {
-	cases := map[string]struct{ files map[string]string; want string }{
-		"syntax": {map[string]string{"kong/plugins/bad/handler.lua": "return {", "kong/plugins/bad/schema.lua": "return {fields={}}"}, "lua plugin bad: handler"},
-		"not a table": {map[string]string{"kong/plugins/bad/handler.lua": "return 1", "kong/plugins/bad/schema.lua": "return {fields={}}"}, "returned a number"},
-		"no schema": {map[string]string{"kong/plugins/bad/handler.lua": "return {}"}, "lua plugin bad: schema"},
-		"missing helper": {map[string]string{"kong/plugins/bad/handler.lua": "require 'kong.plugins.bad.nope' return {}", "kong/plugins/bad/schema.lua": "return {fields={}}"}, "module kong.plugins.bad.nope not found"},
-		"load loop": {map[string]string{"kong/plugins/bad/handler.lua": "while true do end", "kong/plugins/bad/schema.lua": "return {fields={}}"}, "lua plugin bad"},
+	cases := map[string]struct {
+		files map[string]string
+		want  string
+	}{
+		"syntax":          {map[string]string{"kong/plugins/bad/handler.lua": "return {", "kong/plugins/bad/schema.lua": "return {fields={}}"}, "lua plugin bad: handler"},
+		"not a table":     {map[string]string{"kong/plugins/bad/handler.lua": "return 1", "kong/plugins/bad/schema.lua": "return {fields={}}"}, "returned a number"},
+		"no schema":       {map[string]string{"kong/plugins/bad/handler.lua": "return {}"}, "lua plugin bad: schema"},
+		"missing helper":  {map[string]string{"kong/plugins/bad/handler.lua": "require 'kong.plugins.bad.nope' return {}", "kong/plugins/bad/schema.lua": "return {fields={}}"}, "module kong.plugins.bad.nope not found"},
+		"load loop":       {map[string]string{"kong/plugins/bad/handler.lua": "while true do end", "kong/plugins/bad/schema.lua": "return {fields={}}"}, "lua plugin bad"},
 		"rockspec escape": {map[string]string{"x/x-1.0-0.rockspec": `package="x" version="1.0-0" build={type="builtin",modules={["kong.plugins.bad.handler"]="../../etc/passwd"}}`}, "leaves the rockspec's folder"},
 	}
 	for name, c := range cases {

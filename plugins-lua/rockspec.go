@@ -55,7 +55,7 @@ func ReadRockspec(src []byte, name string) (*Rockspec, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), rockspecTimeout)
 	defer cancel()
 	L.SetContext(ctx)
-	fn, err := L.Load(strings.NewReader(string(src)), "@"+name)
+	fn, err := L.Load(strings.NewReader(string(src)), name)
 	if err != nil {
 		return nil, fmt.Errorf("rockspec %s: %w", name, err)
 	}
