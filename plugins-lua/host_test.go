@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/hostabi"
 	luahost "github.com/gatehouse/gatehouse/plugins-lua"
 	"github.com/gatehouse/gatehouse/sdk/plugintest"
+	lua "github.com/yuin/gopher-lua"
 )
 
 // TestLayouts: every layout of testdata/plugins is found, with the
@@ -370,17 +371,70 @@ func TestLoadErrors(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			for f, src := range c.files {
-				p := filepath.Join(dir, f)
-				os.MkdirAll(filepath.Dir(p), 0o755)
-				if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			writeFiles(t, dir, c.files)
 			_, err := luahost.New(luahost.Options{PluginsDir: dir, Install: install})
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err = %v, want %q", err, c.want)
 			}
 		})
+	}
+}
+
+// writeFiles writes files (relative names) under dir.
+func writeFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for f, src := range files {
+		p := filepath.Join(dir, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRequireOrder: modules resolve through the plugin layouts, then
+// lua_package_path, then package.preload (the Install hook's), and a
+// module runs once per state.
+func TestRequireOrder(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"plugins/kong/plugins/pp/handler.lua": `
+local a = require "extra.lib"
+local b = require "preloaded"
+local c = require "kong.plugins.pp.own"
+local again = require "extra.lib"
+assert(a == again)
+return { PRIORITY = 1, VERSION = a.v .. b.v .. c.v .. tostring(extra_lib_runs), access = function() end }`,
+		"plugins/kong/plugins/pp/own.lua":    `return { v = "C" }`,
+		"plugins/kong/plugins/pp/schema.lua": `return { name = "pp", fields = {} }`,
+		"lib/extra/lib.lua":                  `extra_lib_runs = (extra_lib_runs or 0) + 1 return { v = "A" }`,
+	})
+	h, err := luahost.New(luahost.Options{
+		PluginsDir:  filepath.Join(dir, "plugins"),
+		PackagePath: filepath.Join(dir, "lib", "?.lua") + ";;",
+		Install: func(L *lua.LState) (luahost.Binder, error) {
+			preload := L.GetField(L.GetGlobal("package"), "preload").(*lua.LTable)
+			L.SetField(preload, "preloaded", L.NewFunction(func(L *lua.LState) int {
+				t := L.NewTable()
+				t.RawSetString("v", lua.LString("B"))
+				L.Push(t)
+				return 1
+			}))
+			L.SetField(preload, "extra.lib", L.NewFunction(func(L *lua.LState) int {
+				L.RaiseError("the file must win over package.preload")
+				return 0
+			}))
+			return nil, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	pps, _ := h.Plugins()
+	if len(pps) != 1 || pps[0].Definition.Version != "ABC1" {
+		t.Fatalf("got %+v", pps)
 	}
 }

@@ -48,11 +48,15 @@ func (h *Provider) call(p *plugin, in *instance, k hostabi.Kong, phase hostabi.P
 	if parent == nil {
 		parent = context.Background()
 	}
-	ctx, cancel := context.WithTimeout(parent, h.opts.Timeout)
-	defer cancel()
-	st, err := p.pool.get(ctx)
-	if err != nil {
-		return chunk, &CallError{Plugin: p.spec.Name, Phase: phase, Kind: FaultTimeout, Message: err.Error(), Cause: ctx.Err()}
+	st := p.pool.tryGet()
+	if st == nil {
+		ctx, cancel := context.WithTimeout(parent, h.opts.Timeout)
+		var err error
+		st, err = p.pool.get(ctx)
+		cancel()
+		if err != nil {
+			return chunk, &CallError{Plugin: p.spec.Name, Phase: phase, Kind: FaultTimeout, Message: err.Error(), Cause: err}
+		}
 	}
 	if gen := p.configGen.Load(); gen != st.configGen && p.phases.Has(hostabi.PhaseConfigure) {
 		if err := h.plainCall(parent, p, st, hostabi.PhaseConfigure, func() error { return p.configureState(st, gen) }); err != nil {
@@ -60,6 +64,8 @@ func (h *Provider) call(p *plugin, in *instance, k hostabi.Kong, phase hostabi.P
 		}
 	}
 	L := st.L
+	ctx := st.cctx
+	ctx.arm(parent, h.opts.Timeout)
 	c := &st.call
 	c.reset(p.spec.Name, phase, L, ctx)
 	c.Chunk, c.EOF = chunk, eof
@@ -67,14 +73,14 @@ func (h *Provider) call(p *plugin, in *instance, k hostabi.Kong, phase hostabi.P
 	if in != nil {
 		t, err := st.confFor(in)
 		if err != nil {
-			p.pool.put(st)
+			h.release(p, st)
 			return chunk, &CallError{Plugin: p.spec.Name, Phase: phase, Kind: FaultError, Message: "configuration: " + err.Error(), Cause: err}
 		}
 		conf = t
 	}
 	fn, ok := L.GetField(st.handler, phase.String()).(*lua.LFunction)
 	if !ok {
-		p.pool.put(st)
+		h.release(p, st)
 		return chunk, &CallError{Plugin: p.spec.Name, Phase: phase, Kind: FaultError, Message: fmt.Sprintf("the handler has no %s method", phase)}
 	}
 	perr := h.protected(st, k, c, ctx, func() error {
@@ -86,8 +92,15 @@ func (h *Provider) call(p *plugin, in *instance, k hostabi.Kong, phase hostabi.P
 	out := c.Chunk
 	ce, discard := h.fault(c, perr, ctx, parent)
 	c.reset("", 0, nil, nil)
+	if ctx.disarm() {
+		discard = true
+	}
 	if discard {
-		h.opts.Logger.Warn("lua state discarded", "plugin", p.spec.Name, "phase", phaseName(phase), "reason", ce.Kind)
+		kind := "expired"
+		if ce != nil {
+			kind = ce.Kind
+		}
+		h.opts.Logger.Warn("lua state discarded", "plugin", p.spec.Name, "phase", phaseName(phase), "reason", kind)
 		p.pool.discard(st)
 	} else {
 		p.pool.put(st)
@@ -112,4 +125,13 @@ func (h *Provider) protected(st *state, k hostabi.Kong, c *Call, ctx context.Con
 	st.L.SetContext(ctx)
 	defer st.L.RemoveContext()
 	return fn()
+}
+
+// release returns a state whose call did not run.
+func (h *Provider) release(p *plugin, st *state) {
+	if st.cctx.disarm() {
+		p.pool.discard(st)
+		return
+	}
+	p.pool.put(st)
 }

@@ -13,12 +13,24 @@ type pool struct {
 	// live holds one token per state alive (idle or in use).
 	live chan struct{}
 	make func() (*state, error)
+	// forget is called for each state closed.
+	forget func(*state)
 
 	created, discarded atomic.Uint64
 }
 
-func newPool(size int, mk func() (*state, error)) *pool {
-	return &pool{idle: make(chan *state, size), live: make(chan struct{}, size), make: mk}
+func newPool(size int, mk func() (*state, error), forget func(*state)) *pool {
+	return &pool{idle: make(chan *state, size), live: make(chan struct{}, size), make: mk, forget: forget}
+}
+
+// tryGet returns an idle state without waiting, or nil.
+func (p *pool) tryGet() *state {
+	select {
+	case st := <-p.idle:
+		return st
+	default:
+		return nil
+	}
 }
 
 // get returns an idle state, creates one when fewer than size exist, or
@@ -50,6 +62,7 @@ func (p *pool) put(st *state) { p.idle <- st }
 
 // discard closes a state that must not be reused and frees its place.
 func (p *pool) discard(st *state) {
+	p.forget(st)
 	st.L.Close()
 	p.discarded.Add(1)
 	<-p.live
@@ -61,6 +74,7 @@ func (p *pool) close() {
 	for {
 		select {
 		case st := <-p.idle:
+			p.forget(st)
 			st.L.Close()
 			<-p.live
 		default:

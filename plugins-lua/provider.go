@@ -21,6 +21,7 @@ type Provider struct {
 	mods    *modules
 	plugins []*plugin
 	closed  atomic.Bool
+	watch   *watchdog
 }
 
 var _ hostabi.Provider = (*Provider)(nil)
@@ -47,7 +48,7 @@ type plugin struct {
 // naming it, as Kong refuses to start with a broken plugin.
 func New(opts Options) (*Provider, error) {
 	opts = opts.withDefaults()
-	h := &Provider{opts: opts}
+	h := &Provider{opts: opts, watch: newWatchdog(watchdogTick(opts.Timeout))}
 	if opts.Prefix != "" {
 		p, err := filepath.Abs(opts.Prefix)
 		if err != nil {
@@ -88,7 +89,8 @@ func New(opts Options) (*Provider, error) {
 // load creates a plugin's first state and reads its definition there.
 func (h *Provider) load(spec pluginSpec) (*plugin, error) {
 	p := &plugin{h: h, spec: spec}
-	p.pool = newPool(h.opts.PoolSize, func() (*state, error) { return h.newPluginState(p) })
+	p.pool = newPool(h.opts.PoolSize, func() (*state, error) { return h.newPluginState(p) },
+		func(st *state) { h.watch.remove(st.cctx) })
 	st, err := p.pool.get(context.Background())
 	if err != nil {
 		return nil, err
@@ -142,6 +144,7 @@ func (h *Provider) newPluginState(p *plugin) (*state, error) {
 		if err := h.plainCall(context.Background(), p, st, hostabi.PhaseInitWorker, func() error {
 			return callMethod(st, hostabi.PhaseInitWorker)
 		}); err != nil {
+			h.watch.remove(st.cctx)
 			st.L.Close()
 			return nil, err
 		}
@@ -218,6 +221,7 @@ func (h *Provider) Close() error {
 	for _, p := range h.plugins {
 		p.pool.close()
 	}
+	h.watch.close()
 	return nil
 }
 

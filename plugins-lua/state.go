@@ -31,6 +31,8 @@ type state struct {
 	handler *lua.LTable
 	call    Call
 	confs   map[*instance]*lua.LTable
+	// cctx is the context of request calls, armed per call.
+	cctx *callCtx
 	// configGen is the generation of configure's configurations this
 	// state has run configure with.
 	configGen uint64
@@ -111,7 +113,9 @@ func (h *Provider) newState(p *plugin) (st *state, err error) {
 		}
 		handler = inst
 	}
-	return &state{L: L, binder: binder, handler: handler, confs: map[*instance]*lua.LTable{}}, nil
+	st = &state{L: L, binder: binder, handler: handler, confs: map[*instance]*lua.LTable{}, cctx: newCallCtx()}
+	h.watch.add(st.cctx)
+	return st, nil
 }
 
 // isInstanceOf runs Kong's test `type(handler.is) == "function" and
