@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -436,5 +437,30 @@ return { PRIORITY = 1, VERSION = a.v .. b.v .. c.v .. tostring(extra_lib_runs), 
 	pps, _ := h.Plugins()
 	if len(pps) != 1 || pps[0].Definition.Version != "ABC1" {
 		t.Fatalf("got %+v", pps)
+	}
+}
+
+// TestCoroutines: coroutines cost no goroutine per creation, and a loop
+// inside one is stopped by the timeout.
+func TestCoroutines(t *testing.T) {
+	h, _ := newProvider(t, func(o *luahost.Options) { o.Timeout = 50 * time.Millisecond; o.PoolSize = 1 })
+	inst := newInstance(t, h, "faulty", map[string]any{})
+	run := func(mode string) *plugintest.Result {
+		return plugintest.Run(t, inst, hostabi.PhaseAccess, plugintest.NewRequest("GET", "/").WithHeader("X-Mode", mode))
+	}
+	run("coroutines")
+	before := runtime.NumGoroutine()
+	for i := 0; i < 20; i++ {
+		if res := run("coroutines"); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+	}
+	if after := runtime.NumGoroutine(); after > before+5 {
+		t.Errorf("goroutines grew from %d to %d over 1000 coroutines", before, after)
+	}
+	res := run("coroutine-loop")
+	var ce *luahost.CallError
+	if !errors.As(res.Err, &ce) || ce.Kind != luahost.FaultTimeout {
+		t.Fatalf("coroutine loop: %v", res.Err)
 	}
 }

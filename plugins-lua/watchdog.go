@@ -19,9 +19,54 @@ type callCtx struct {
 	expired  bool
 	err      error
 	done     chan struct{}
+	// after holds the AfterFunc callbacks: the contexts gopher-lua
+	// derives for coroutines register here instead of starting a
+	// goroutine each.
+	after  map[uint64]func()
+	nextID uint64
 }
 
-func newCallCtx() *callCtx { return &callCtx{done: make(chan struct{})} }
+func newCallCtx() *callCtx {
+	return &callCtx{done: make(chan struct{}), after: map[uint64]func(){}}
+}
+
+// AfterFunc registers f to run when the call expires or ends (the
+// context package's afterFuncer, used by context.WithCancel): gopher-lua
+// gives each coroutine a context derived from the state's, and with this
+// deriving costs no goroutine. A coroutine's context is cancelled when the
+// call that created it ends, so a coroutine never outlives the call's
+// deadline.
+func (c *callCtx) AfterFunc(f func()) (stop func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.expired {
+		go f()
+		return func() bool { return false }
+	}
+	id := c.nextID
+	c.nextID++
+	c.after[id] = f
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		_, ok := c.after[id]
+		delete(c.after, id)
+		return ok
+	}
+}
+
+// takeAfter removes and returns the AfterFunc callbacks; c.mu is held.
+func (c *callCtx) takeAfter() []func() {
+	if len(c.after) == 0 {
+		return nil
+	}
+	fs := make([]func(), 0, len(c.after))
+	for id, f := range c.after {
+		fs = append(fs, f)
+		delete(c.after, id)
+	}
+	return fs
+}
 
 // Deadline implements context.Context.
 func (c *callCtx) Deadline() (time.Time, bool) {
@@ -66,17 +111,31 @@ func (c *callCtx) arm(parent context.Context, budget time.Duration) {
 // (the state must then be discarded: its done channel is closed).
 func (c *callCtx) disarm() bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.active, c.parent = false, nil
-	return c.expired
+	expired := c.expired
+	fs := c.takeAfter()
+	if len(fs) > 0 && !expired {
+		// The derived contexts read the cause while cancelling.
+		c.err = context.Canceled
+	}
+	c.mu.Unlock()
+	for _, f := range fs {
+		f()
+	}
+	if len(fs) > 0 && !expired {
+		c.mu.Lock()
+		c.err = nil
+		c.mu.Unlock()
+	}
+	return expired
 }
 
 // check expires the context if its call is over time or its request
 // ended.
 func (c *callCtx) check(now time.Time) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if !c.active || c.expired {
+		c.mu.Unlock()
 		return
 	}
 	var err error
@@ -90,9 +149,15 @@ func (c *callCtx) check(now time.Time) {
 	if err == nil && !now.Before(c.deadline) {
 		err = context.DeadlineExceeded
 	}
+	var fs []func()
 	if err != nil {
 		c.expired, c.err = true, err
 		close(c.done)
+		fs = c.takeAfter()
+	}
+	c.mu.Unlock()
+	for _, f := range fs {
+		f()
 	}
 }
 

@@ -18,6 +18,15 @@ function Faulty:access(conf)
     while true do
       pcall(function() local x = 1 end)
     end
+  elseif mode == "coroutines" then
+    -- Coroutines left suspended: each is abandoned after one yield.
+    for i = 1, 50 do
+      local co = coroutine.wrap(function(a) coroutine.yield(a + 1) return a end)
+      co(i)
+    end
+  elseif mode == "coroutine-loop" then
+    local co = coroutine.wrap(function() while true do end end)
+    co()
   elseif mode == "panic" then
     test_panic()
   elseif mode == "exit" then
