@@ -145,6 +145,13 @@ func (d *discovery) project(base, dir string, add func(pluginSpec)) error {
 }
 
 func (d *discovery) addRock(dir string, rs *Rockspec, file string, add func(pluginSpec)) {
+	if rs.Autodetect {
+		for mod, f := range AutodetectModules(dir) {
+			if _, given := rs.Modules[mod]; !given {
+				rs.Modules[mod] = f
+			}
+		}
+	}
 	names := []string{}
 	for mod, f := range rs.Modules {
 		abs := filepath.Join(dir, filepath.FromSlash(f))
@@ -236,4 +243,53 @@ func readLimited(p string, limit int64) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: p, Err: fmt.Errorf("larger than %d bytes", limit)}
 	}
 	return os.ReadFile(p)
+}
+
+// AutodetectModules finds a rock's Lua modules the way luarocks' builtin
+// build does without build.modules: the .lua files under src/ or lua/
+// when one exists (the folder is not part of the module name), else under
+// the rock's folder, leaving out test and spec folders and hidden ones;
+// a/b.lua is module a.b and a/init.lua is module a. Paths are relative,
+// with '/'.
+func AutodetectModules(dir string) map[string]string {
+	out := map[string]string{}
+	base := dir
+	prefix := ""
+	for _, sub := range []string{"src", "lua"} {
+		if isDir(filepath.Join(dir, sub)) {
+			base, prefix = filepath.Join(dir, sub), sub+"/"
+			break
+		}
+	}
+	filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		name := e.Name()
+		if e.IsDir() {
+			if p != base && (strings.HasPrefix(name, ".") || name == "spec" || name == "test" || name == "tests" || name == "t") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(name, ".lua") || !e.Type().IsRegular() {
+			return nil
+		}
+		r, err := filepath.Rel(base, p)
+		if err != nil {
+			return nil
+		}
+		r = filepath.ToSlash(r)
+		mod := strings.TrimSuffix(r, ".lua")
+		if mod == "init" {
+			return nil
+		}
+		mod = strings.TrimSuffix(mod, "/init")
+		if strings.HasSuffix(name, ".rockspec") || strings.Contains(mod, ".") {
+			return nil
+		}
+		out[strings.ReplaceAll(mod, "/", ".")] = prefix + r
+		return nil
+	})
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
@@ -24,6 +25,8 @@ type modules struct {
 	protos map[string]*protoEntry
 	// resolved caches name -> file ("" when no file provides it).
 	resolved sync.Map
+	// compiles counts the files compiled.
+	compiles atomic.Int64
 }
 
 type protoEntry struct {
@@ -134,7 +137,10 @@ func (m *modules) proto(path string) (*lua.FunctionProto, error) {
 		m.protos[path] = e
 	}
 	m.mu.Unlock()
-	e.once.Do(func() { e.proto, e.err = compileFile(path, m.chunkName(path)) })
+	e.once.Do(func() {
+		m.compiles.Add(1)
+		e.proto, e.err = compileFile(path, m.chunkName(path))
+	})
 	return e.proto, e.err
 }
 

@@ -1,9 +1,11 @@
 package luahost
 
 import (
+	"context"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/hostabi"
+	lua "github.com/yuin/gopher-lua"
 )
 
 // TestTypedPhases: the wrapper of every phase mask implements exactly
@@ -54,5 +56,41 @@ func TestPackagePath(t *testing.T) {
 	}
 	if m := newModules("", &discovery{}, ""); m.packagePath() != "" {
 		t.Errorf("no plugins dir, no path: %q", m.packagePath())
+	}
+}
+
+// TestCompiledOnce: new states instantiate the cached prototypes; no
+// file is compiled (or read) again.
+func TestCompiledOnce(t *testing.T) {
+	h, err := New(Options{PluginsDir: "testdata/plugins", PoolSize: 3, Names: []string{"crafter"},
+		Install: func(L *lua.LState) (Binder, error) { return nil, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	p := h.plugins[0]
+	before := h.mods.compiles.Load()
+	if before < 4 { // handler, util, schema, daos
+		t.Fatalf("%d files compiled at load", before)
+	}
+	var states []*state
+	for i := 0; i < 3; i++ {
+		st, err := p.pool.get(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		states = append(states, st)
+	}
+	if states[0] == states[1] || states[1] == states[2] || states[0].L == states[2].L {
+		t.Fatal("states shared")
+	}
+	if _, err := requireModule(states[2].L, "kong.plugins.crafter.schema"); err != nil {
+		t.Fatal(err)
+	}
+	if after := h.mods.compiles.Load(); after != before {
+		t.Errorf("compiled %d files for new states", after-before)
+	}
+	for _, st := range states {
+		p.pool.put(st)
 	}
 }

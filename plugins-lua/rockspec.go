@@ -33,6 +33,10 @@ type Rockspec struct {
 	// Skipped lists the modules that are not a single Lua file (C
 	// modules, built from sources): a Lua host cannot load them.
 	Skipped []string
+	// Autodetect is set for a builtin build without build.modules:
+	// luarocks then finds the modules itself, in src/, lua/ or the
+	// rock's folder (AutodetectModules).
+	Autodetect bool
 }
 
 // ReadRockspec evaluates a rockspec the way luarocks does, as a Lua chunk
@@ -92,6 +96,7 @@ func ReadRockspec(src []byte, name string) (*Rockspec, error) {
 			return nil, fmt.Errorf("rockspec %s: build: expected a table", name)
 		}
 		rs.BuildType = "builtin"
+		rs.Autodetect = true
 		return rs, nil
 	}
 	if rs.BuildType, err = str(build.RawGetString("type"), "build.type"); err != nil {
@@ -139,6 +144,9 @@ func ReadRockspec(src []byte, name string) (*Rockspec, error) {
 		return ferr
 	}
 	if rs.BuildType == "builtin" {
+		if build.RawGetString("modules") == lua.LNil {
+			rs.Autodetect = true
+		}
 		if err := add(build.RawGetString("modules"), "build.modules"); err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package luahost_test
 
 import (
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -37,7 +38,7 @@ version = "1.0-0"
 build = { type = "none", modules = { ["ignored"] = "no.lua" }, install = { lua = { ["kong.plugins.p.handler"] = "kong/plugins/p/handler.lua" } } }`,
 			luahost.Rockspec{Package: "p", Version: "1.0-0", BuildType: "none",
 				Modules: map[string]string{"kong.plugins.p.handler": "kong/plugins/p/handler.lua"}}, ""},
-		{"no build", `package = "p" version = "1"`, luahost.Rockspec{Package: "p", Version: "1", BuildType: "builtin", Modules: map[string]string{}}, ""},
+		{"no build", `package = "p" version = "1"`, luahost.Rockspec{Package: "p", Version: "1", BuildType: "builtin", Modules: map[string]string{}, Autodetect: true}, ""},
 		{"no package", `version = "1"`, luahost.Rockspec{}, "package: missing"},
 		{"escape", `package = "p" build = { modules = { m = "../x.lua" } }`, luahost.Rockspec{}, "leaves the rockspec's folder"},
 		{"absolute", `package = "p" build = { modules = { m = "/etc/x.lua" } }`, luahost.Rockspec{}, "relative to the rockspec"},
@@ -85,4 +86,36 @@ func FuzzReadRockspec(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAutodetect: a builtin rockspec without build.modules gets luarocks'
+// module autodetection, and the plugin loads.
+func TestAutodetect(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"rock/auto-1.0-0.rockspec":                    `package = "auto" version = "1.0-0" build = { type = "builtin" }`,
+		"rock/src/kong/plugins/auto/handler.lua":      `return { PRIORITY = 3, VERSION = require("kong.plugins.auto.lib").v, access = function() end }`,
+		"rock/src/kong/plugins/auto/lib/init.lua":     `return { v = "auto-1" }`,
+		"rock/src/kong/plugins/auto/schema.lua":       `return { name = "auto", fields = {} }`,
+		"rock/src/kong/plugins/auto/spec/ignored.lua": `error("not a module")`,
+		"rock/spec/auto_spec.lua":                     `error("tests are not modules")`,
+	})
+	got := luahost.AutodetectModules(filepath.Join(dir, "rock"))
+	want := map[string]string{
+		"kong.plugins.auto.handler": "src/kong/plugins/auto/handler.lua",
+		"kong.plugins.auto.lib":     "src/kong/plugins/auto/lib/init.lua",
+		"kong.plugins.auto.schema":  "src/kong/plugins/auto/schema.lua",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v", got)
+	}
+	h, err := luahost.New(luahost.Options{PluginsDir: dir, Install: install})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	pps, _ := h.Plugins()
+	if len(pps) != 1 || pps[0].Definition.Name != "auto" || pps[0].Definition.Version != "auto-1" {
+		t.Fatalf("got %+v", pps)
+	}
 }
