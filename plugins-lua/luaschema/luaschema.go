@@ -193,7 +193,8 @@ func forEachField(list *lua.LTable, fn func(i int, name string, def lua.LValue))
 		k, v := item.Next(lua.LNil)
 		name, ok := k.(lua.LString)
 		if !ok {
-			fn(i, fmt.Sprintf("#%d", i), lua.LNil)
+			// { name = nil }: most often a typedef this host lacks.
+			fn(i, fmt.Sprintf("#%d (empty: a typedef Gatehouse lacks?)", i), lua.LNil)
 			continue
 		}
 		fn(i, string(name), v)

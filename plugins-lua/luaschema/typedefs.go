@@ -67,6 +67,7 @@ T.auto_timestamp_ms = define { type = "number", timestamp = true, auto = true }
 T.no_route = define { type = "foreign", reference = "routes", eq = null }
 T.no_service = define { type = "foreign", reference = "services", eq = null }
 T.no_consumer = define { type = "foreign", reference = "consumers", eq = null }
+T.no_consumer_group = define { type = "foreign", reference = "consumer_groups", eq = null }
 T.name = define { type = "string", unique = true, custom_validator = V.name }
 T.utf8_name = define { type = "string", unique = true, custom_validator = V.utf8_name }
 T.sni = define { type = "string", custom_validator = V.sni }
