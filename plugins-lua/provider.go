@@ -242,7 +242,7 @@ var (
 // configuration is checked for conversion to Lua once here; each state
 // converts it on its first call for the instance.
 func (f *Factory) New(config map[string]any) (any, error) {
-	L := lua.NewState(lua.Options{SkipOpenLibs: true})
+	L := lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: 8, RegistrySize: 64, RegistryMaxSize: 64})
 	defer L.Close()
 	if _, err := configTable(L, config); err != nil {
 		return nil, fmt.Errorf("lua plugin %s: configuration: %w", f.p.spec.Name, err)
