@@ -120,6 +120,9 @@ func (h *Provider) load(spec pluginSpec) (*plugin, error) {
 		return nil, fmt.Errorf("lua plugin %s: %w", spec.Name, err)
 	}
 	p.def.Schema = p.schema.Rendering
+	for _, what := range p.schema.Ignored {
+		h.opts.Logger.Info("lua plugin schema: accepted without effect", "plugin", spec.Name, "what", what)
+	}
 	daosMod := "kong.plugins." + spec.Name + ".daos"
 	if h.mods.resolve(daosMod) != "" {
 		mod, err := requireModule(L, daosMod)

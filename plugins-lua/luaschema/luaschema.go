@@ -107,8 +107,10 @@ func (c *converter) ignore(path []string, attr string) {
 
 // modern converts the 1.x–3.x form.
 func (c *converter) modern(t *lua.LTable, name string) error {
+	// Kong files a plugin's schema under the plugin's name whatever its
+	// own name says; so does Gatehouse.
 	if n, ok := t.RawGetString("name").(lua.LString); !ok || string(n) != name {
-		return fmt.Errorf("schema: name %s does not match the plugin's name %q", t.RawGetString("name").String(), name)
+		c.ignore(nil, fmt.Sprintf("name %s (the plugin is %s)", t.RawGetString("name").String(), name))
 	}
 	list, ok := t.RawGetString("fields").(*lua.LTable)
 	if !ok {

@@ -148,7 +148,6 @@ func TestLikeNative(t *testing.T) {
 func TestConvertErrors(t *testing.T) {
 	cases := []struct{ src, want string }{
 		{`return 1`, "want a table"},
-		{`return { name = "other", fields = {} }`, "does not match"},
 		{`return { name = "p", fields = { { config = { type = "record", fields = { { a = { type = "strang" } } } } } } }`, `a: type "strang" is not supported`},
 		{`return { name = "p", fields = { { config = { type = "record", fields = { { a = { type = "string", bogus = 1 } } } } } } }`, `a: unknown attribute "bogus"`},
 		{`return { name = "p", fields = { { config = { type = "string" } } } }`, "config: expected a record"},
@@ -235,5 +234,14 @@ func TestValidateChecks(t *testing.T) {
 		if (c.want == "" && err != nil) || (c.want != "" && (err == nil || err.Error() != c.want)) {
 			t.Errorf("%v: %v, want %q", c.config, err, c.want)
 		}
+	}
+}
+
+// TestOtherName: a schema whose name differs from the plugin's is filed
+// under the plugin's, as Kong does, and the difference noted.
+func TestOtherName(t *testing.T) {
+	s, _, err := convert(t, newState(t), "p", `return { name = "other", fields = {} }`)
+	if err != nil || len(s.Ignored) != 1 || !strings.Contains(s.Ignored[0], "name other") {
+		t.Fatalf("%v %v", err, s)
 	}
 }
