@@ -77,10 +77,11 @@ func discover(dir string, log *slog.Logger) (*discovery, error) {
 		return nil, fmt.Errorf("lua_plugins_dir: %w", err)
 	}
 	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") || e.Name() == "kong" {
+		sub := filepath.Join(abs, e.Name())
+		// Projects may be symbolic links to where they were cloned.
+		if strings.HasPrefix(e.Name(), ".") || e.Name() == "kong" || !isDir(sub) {
 			continue
 		}
-		sub := filepath.Join(abs, e.Name())
 		if isFile(filepath.Join(sub, "handler.lua")) {
 			d.folders[e.Name()] = sub
 			add(pluginSpec{Name: e.Name(), Dir: sub, Layout: layoutFolder})

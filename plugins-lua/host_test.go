@@ -464,3 +464,27 @@ func TestCoroutines(t *testing.T) {
 		t.Fatalf("coroutine loop: %v", res.Err)
 	}
 }
+
+// TestSymlinkedProject: a project linked into the plugins folder loads.
+func TestSymlinkedProject(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"elsewhere/kong/plugins/linked/handler.lua": `return { PRIORITY = 2, VERSION = "l", access = function() end }`,
+		"elsewhere/kong/plugins/linked/schema.lua":  `return { name = "linked", fields = {} }`,
+	})
+	if err := os.MkdirAll(filepath.Join(dir, "plugins"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "elsewhere"), filepath.Join(dir, "plugins", "linked-project")); err != nil {
+		t.Fatal(err)
+	}
+	h, err := luahost.New(luahost.Options{PluginsDir: filepath.Join(dir, "plugins"), Install: install})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	pps, _ := h.Plugins()
+	if len(pps) != 1 || pps[0].Definition.Name != "linked" {
+		t.Fatalf("got %+v", pps)
+	}
+}
