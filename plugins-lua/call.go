@@ -110,6 +110,8 @@ type CallError struct {
 	Cause error
 }
 
+// Error names the plugin and the phase, then the message, then the Lua
+// traceback.
 func (e *CallError) Error() string {
 	s := fmt.Sprintf("lua plugin %s, phase %s: %s", e.Plugin, phaseName(e.Phase), e.Message)
 	if e.Kind != FaultError {
