@@ -53,9 +53,14 @@ func (h *Provider) call(p *plugin, in *instance, k hostabi.Kong, phase hostabi.P
 		ctx, cancel := context.WithTimeout(parent, h.opts.Timeout)
 		var err error
 		st, err = p.pool.get(ctx)
+		timedOut := ctx.Err() != nil
 		cancel()
 		if err != nil {
-			return chunk, &CallError{Plugin: p.spec.Name, Phase: phase, Kind: FaultTimeout, Message: err.Error(), Cause: err}
+			kind := FaultError // a new state failed to load
+			if timedOut {
+				kind = FaultTimeout
+			}
+			return chunk, &CallError{Plugin: p.spec.Name, Phase: phase, Kind: kind, Message: err.Error(), Cause: err}
 		}
 	}
 	if gen := p.configGen.Load(); gen != st.configGen && p.phases.Has(hostabi.PhaseConfigure) {

@@ -11,6 +11,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/gatehouse/gatehouse/plugins-lua/luaschema"
+	rtplugin "github.com/gatehouse/gatehouse/runtime/plugin"
 	iprestriction "github.com/gatehouse/gatehouse/runtime/plugins/ip-restriction"
 	keyauth "github.com/gatehouse/gatehouse/runtime/plugins/key-auth"
 	"github.com/gatehouse/gatehouse/store"
@@ -243,5 +244,43 @@ func TestOtherName(t *testing.T) {
 	s, _, err := convert(t, newState(t), "p", `return { name = "other", fields = {} }`)
 	if err != nil || len(s.Ignored) != 1 || !strings.Contains(s.Ignored[0], "name other") {
 		t.Fatalf("%v %v", err, s)
+	}
+}
+
+// TestLegacyDaos: a 0.x DAO schema becomes an entity the node accepts,
+// with the foreign key renamed as Kong 1.x did.
+func TestLegacyDaos(t *testing.T) {
+	L := newState(t)
+	if err := L.DoString(`
+	local function random() return "r" end
+	return { crafted_secrets = {
+	  primary_key = { "id" },
+	  table = "crafted_secrets",
+	  cache_key = { "key" },
+	  fields = {
+	    id = { type = "id", dao_insert_value = true },
+	    created_at = { type = "timestamp", immutable = true, dao_insert_value = true },
+	    consumer_id = { type = "id", required = true, foreign = "consumers:id" },
+	    key = { type = "string", unique = true, default = random },
+	    algorithm = { type = "string", default = "HS256", enum = { "HS256", "RS256" } },
+	  },
+	  self_check = function() return true end,
+	} }`); err != nil {
+		t.Fatal(err)
+	}
+	eds, err := luaschema.ConvertDaos(L, L.Get(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(eds[0].Schema)
+	want := `{"fields":[{"id":{"auto":true,"type":"string","uuid":true}},{"created_at":{"auto":true,"timestamp":true,"type":"integer"}},` +
+		`{"algorithm":{"default":"HS256","one_of":["HS256","RS256"],"type":"string"}},` +
+		`{"consumer":{"on_delete":"cascade","reference":"consumers","required":true,"type":"foreign"}},` +
+		`{"key":{"auto":true,"type":"string","unique":true}}]}`
+	if eds[0].Name != "crafted_secrets" || string(got) != want || !reflect.DeepEqual(eds[0].CacheKey, []string{"key"}) {
+		t.Fatalf("got %s %s %v\nwant %s", eds[0].Name, got, eds[0].CacheKey, want)
+	}
+	if _, err := rtplugin.EntityFromData(eds[0], rtplugin.JSONSchemaLoader{}); err != nil {
+		t.Errorf("the node refuses it: %v", err)
 	}
 }
