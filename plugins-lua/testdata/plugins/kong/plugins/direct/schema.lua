@@ -1,0 +1,6 @@
+return {
+  name = "direct",
+  fields = {
+    { config = { type = "record", fields = { { value = { type = "string", default = "direct" } } } } },
+  },
+}

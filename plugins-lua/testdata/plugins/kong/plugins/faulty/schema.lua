@@ -1,0 +1,1 @@
+return { name = "faulty", fields = { { config = { type = "record", fields = {} } } } }

@@ -1,0 +1,7 @@
+local greet = {}
+
+function greet.hello(who)
+  return "hello " .. who
+end
+
+return greet
