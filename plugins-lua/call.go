@@ -49,7 +49,13 @@ type Call struct {
 	exited  bool
 	cause   error
 	chunked bool
+	failed  bool
 }
+
+// Failed reports, in the Binder's Leave, whether the call failed (a Lua
+// error, a timeout, a panic; not an exit): its output must not reach the
+// client, the host answers with its 500.
+func (c *Call) Failed() bool { return c.failed }
 
 // Context is the call's context: the request's, bounded by lua_timeout.
 // Go functions that wait (outbound HTTP, cache loads) use it.

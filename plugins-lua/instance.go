@@ -126,7 +126,11 @@ func (h *Provider) protected(st *state, k hostabi.Kong, c *Call, ctx context.Con
 		}
 	}()
 	st.binder.Enter(k, c)
-	defer st.binder.Leave(c)
+	defer func() {
+		// The binder learns how the call ended before it unbinds.
+		c.failed = err != nil && !c.exited && (h.opts.IsExit == nil || !h.opts.IsExit(err))
+		st.binder.Leave(c)
+	}()
 	st.L.SetContext(ctx)
 	defer st.L.RemoveContext()
 	return fn()

@@ -121,7 +121,17 @@ func run(args []string) error {
 			// separate, explicitly requested address.
 			go func() { fmt.Fprintln(os.Stderr, http.ListenAndServe(addr, nil)) }()
 		}
-		node, err := app.Start(ctx, cfg, nil)
+		log := app.Logger(cfg.LogLevel)
+		var opts app.Options
+		opts.Logger = log
+		lua, err := luaProvider(cfg, log)
+		if err != nil {
+			return err
+		}
+		if lua != nil {
+			opts.Providers = append(opts.Providers, lua)
+		}
+		node, err := app.StartWith(ctx, cfg, opts)
 		if err != nil {
 			return err
 		}

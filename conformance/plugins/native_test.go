@@ -13,6 +13,3 @@ import (
 var nativeRuntime = plugins.Runtime{Name: "native", Node: func(t *testing.T) (app.Options, map[string]string) {
 	return app.Options{Plugins: native.Definitions()}, nil
 }}
-
-// TestNative runs the scenario set on the native runtime.
-func TestNative(t *testing.T) { plugins.Run(t, nativeRuntime) }
