@@ -124,12 +124,13 @@ func run(args []string) error {
 		log := app.Logger(cfg.LogLevel)
 		var opts app.Options
 		opts.Logger = log
-		lua, err := luaProvider(cfg, log)
+		lua, bundled, err := luaProvider(cfg, log)
 		if err != nil {
 			return err
 		}
 		if lua != nil {
 			opts.Providers = append(opts.Providers, lua)
+			opts.Bundled = bundled
 		}
 		node, err := app.StartWith(ctx, cfg, opts)
 		if err != nil {

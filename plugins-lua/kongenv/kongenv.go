@@ -7,8 +7,13 @@
 package kongenv
 
 import (
+	"embed"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -35,7 +40,17 @@ type Options struct {
 	// Logger receives the host's lines and the plugins' kong.log lines
 	// written outside a request; nil is slog.Default().
 	Logger *slog.Logger
+	// Serverless serves Kong's pre-function and post-function plugins
+	// (builtin/, written to Prefix/lua/builtin at start).
+	Serverless bool
 }
+
+// Serverless are the names of Kong's serverless plugins, which the Lua
+// host serves from its built-in plugins.
+var Serverless = []string{"pre-function", "post-function"}
+
+//go:embed all:builtin
+var builtin embed.FS
 
 // SharedDicts are Kong's lua_shared_dict declarations (nginx_kong.lua)
 // with their default sizes: what ngx.shared offers every plugin.
@@ -52,10 +67,11 @@ var SharedDicts = map[string]int64{
 	"kong_secrets":                5 << 20,
 }
 
-// NewProvider returns the Lua plugin provider: a luahost.Provider whose
-// states carry Kong's environment. One set of shared dictionaries serves
-// every plugin of the node.
-func NewProvider(o Options) (*luahost.Provider, error) {
+// NewProvider returns the Lua plugin provider: luahost providers whose
+// states carry Kong's environment, one for the plugins of PluginsDir and
+// one for the built-in serverless plugins when asked for. One set of
+// shared dictionaries serves every plugin of the node.
+func NewProvider(o Options) (hostabi.Provider, error) {
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
@@ -77,12 +93,79 @@ func NewProvider(o Options) (*luahost.Provider, error) {
 		}
 		return &binder{b: b, log: log}, nil
 	}
-	p, err := luahost.New(luahost.Options{PluginsDir: o.PluginsDir, PackagePath: o.PackagePath, Names: o.Names,
-		Timeout: o.Timeout, Prefix: o.Prefix, Install: install, IsExit: pdk.IsExit, Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("lua plugins: %w", err)
+	opts := luahost.Options{PluginsDir: o.PluginsDir, PackagePath: o.PackagePath, Names: o.Names,
+		Timeout: o.Timeout, Prefix: o.Prefix, Install: install, IsExit: pdk.IsExit, Logger: log}
+	var ps providers
+	if o.PluginsDir != "" || len(o.Names) > 0 {
+		p, err := luahost.New(opts)
+		if err != nil {
+			return nil, fmt.Errorf("lua plugins: %w", err)
+		}
+		ps = append(ps, p)
 	}
-	return p, nil
+	if o.Serverless {
+		dir, err := writeBuiltin(o.Prefix)
+		if err != nil {
+			ps.Close()
+			return nil, err
+		}
+		opts.PluginsDir, opts.PackagePath, opts.Names = dir, filepath.Join(dir, "?.lua"), Serverless
+		p, err := luahost.New(opts)
+		if err != nil {
+			ps.Close()
+			return nil, fmt.Errorf("lua serverless plugins: %w", err)
+		}
+		ps = append(ps, p)
+	}
+	return ps, nil
+}
+
+// writeBuiltin writes the built-in plugins under prefix (a fresh
+// temporary folder without one) and returns their folder.
+func writeBuiltin(prefix string) (string, error) {
+	var dir string
+	if prefix == "" {
+		d, err := os.MkdirTemp("", "gatehouse-lua-builtin-")
+		if err != nil {
+			return "", fmt.Errorf("lua built-in plugins: %w", err)
+		}
+		dir = d
+	} else {
+		dir = filepath.Join(prefix, "lua", "builtin")
+		if err := os.RemoveAll(dir); err != nil {
+			return "", fmt.Errorf("lua built-in plugins: %w", err)
+		}
+	}
+	sub, _ := fs.Sub(builtin, "builtin")
+	if err := os.CopyFS(dir, sub); err != nil {
+		return "", fmt.Errorf("lua built-in plugins: writing %s: %w", dir, err)
+	}
+	return dir, nil
+}
+
+// providers serves the plugins of several luahost providers as one.
+type providers []hostabi.Provider
+
+// Plugins implements hostabi.Provider.
+func (ps providers) Plugins() ([]hostabi.ProvidedPlugin, error) {
+	var out []hostabi.ProvidedPlugin
+	for _, p := range ps {
+		list, err := p.Plugins()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, list...)
+	}
+	return out, nil
+}
+
+// Close implements hostabi.Provider.
+func (ps providers) Close() error {
+	var errs []error
+	for _, p := range ps {
+		errs = append(errs, p.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // binder binds the PDK of one state to luahost's calls.

@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -170,6 +171,10 @@ type Options struct {
 	// are read at start, turned into definitions through SchemaLoader and
 	// enabled when `plugins` names them. The node closes them on Close.
 	Providers []hostabi.Provider
+	// Bundled names provided plugins that `plugins = bundled` enables
+	// too, as Kong bundles them (the Lua host's pre-function and
+	// post-function).
+	Bundled []string
 	// SchemaLoader reads the schemas providers deliver as Kong's JSON
 	// renderings; nil is plugin.JSONSchemaLoader.
 	SchemaLoader plugin.SchemaLoader
@@ -206,7 +211,11 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 		}
 		extra = append(extra, defs...)
 	}
-	catalog, err := plugin.NewCatalog(cfg.Plugins, extra...)
+	names := cfg.Plugins
+	if slices.Contains(names, "bundled") {
+		names = append(slices.Clone(names), o.Bundled...)
+	}
+	catalog, err := plugin.NewCatalog(names, extra...)
 	if err != nil {
 		closeProviders()
 		return nil, err

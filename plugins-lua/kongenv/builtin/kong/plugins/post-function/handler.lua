@@ -1,0 +1,1 @@
+return require("kong.plugins.pre-function._handler")(-1000)

@@ -1,0 +1,1 @@
+return require("kong.plugins.pre-function._schema")("pre-function")
