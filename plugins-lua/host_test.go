@@ -95,6 +95,27 @@ func TestInstancePhases(t *testing.T) {
 
 func implements[I any](v any) bool { _, ok := v.(I); return ok }
 
+// TestConfigPhases: Options.ConfigPhases narrows an instance's phases to
+// those its configuration needs, per configuration.
+func TestConfigPhases(t *testing.T) {
+	h, _ := newProvider(t, func(o *luahost.Options) {
+		o.ConfigPhases = func(plugin string, config map[string]any) hostabi.PhaseSet {
+			if plugin == "modern" && config["mode"] == "terse" {
+				return hostabi.Phases(hostabi.PhaseRewrite)
+			}
+			return hostabi.AllPhases
+		}
+	})
+	lean := newInstance(t, h, "modern", map[string]any{"mode": "terse"})
+	if !implements[hostabi.Rewriter](lean) || implements[hostabi.BodyFilterer](lean) || implements[hostabi.Accessor](lean) {
+		t.Errorf("narrowed instance: wrong phases %T", lean)
+	}
+	full := newInstance(t, h, "modern", map[string]any{})
+	if !implements[hostabi.Rewriter](full) || !implements[hostabi.BodyFilterer](full) {
+		t.Errorf("full instance: wrong phases %T", full)
+	}
+}
+
 // TestBasePluginAccess: a 0.x BasePlugin handler laid out with a
 // rockspec changes the upstream request; the class is instantiated once
 // per state and its helper module loaded once per state.

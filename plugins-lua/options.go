@@ -1,6 +1,7 @@
 package luahost
 
 import (
+	"github.com/gatehouse/gatehouse/hostabi"
 	"log/slog"
 	"runtime"
 	"time"
@@ -56,6 +57,13 @@ type Options struct {
 	// stack) rather than a failure. It gets the *lua.ApiError the call
 	// ended with.
 	IsExit func(err error) bool
+	// ConfigPhases, when set, narrows the phases an instance runs in to
+	// those its configuration needs (the serverless plugins run only the
+	// phases they have code for): an instance implements the handler's
+	// phases that are also in ConfigPhases(plugin, config). A phase an
+	// instance does not implement costs its requests nothing (no call, no
+	// buffered body for body_filter).
+	ConfigPhases func(plugin string, config map[string]any) hostabi.PhaseSet
 	// Logger receives the host's log lines (state faults, discarded
 	// states); nil is slog.Default().
 	Logger *slog.Logger

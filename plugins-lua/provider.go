@@ -251,10 +251,14 @@ func (f *Factory) New(config map[string]any) (any, error) {
 		return nil, fmt.Errorf("lua plugin %s: configuration: %w", f.p.spec.Name, err)
 	}
 	in := &instance{p: f.p, config: config}
+	phases := f.p.phases
+	if narrow := f.p.h.opts.ConfigPhases; narrow != nil {
+		phases &= narrow(f.p.spec.Name, config)
+	}
 	mask := 0
 	for i, ph := range []hostabi.Phase{hostabi.PhaseRewrite, hostabi.PhaseAccess, hostabi.PhaseResponse,
 		hostabi.PhaseHeaderFilter, hostabi.PhaseBodyFilter, hostabi.PhaseLog} {
-		if f.p.phases.Has(ph) {
+		if phases.Has(ph) {
 			mask |= 1 << i
 		}
 	}

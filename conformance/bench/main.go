@@ -48,7 +48,7 @@ func main() {
 	flag.StringVar(&o.gatehouse, "gatehouse", "bin/gatehouse", "Gatehouse binary")
 	flag.StringVar(&o.out, "out", "bench-results.json", "JSON results file")
 	flag.BoolVar(&o.quick, "quick", false, "skip the fixed-rate latency runs and the idle-memory measure")
-	flag.StringVar(&o.scenarios, "scenarios", "no-plugins,key-auth+rate-limiting,request-transformer", "scenarios to run")
+	flag.StringVar(&o.scenarios, "scenarios", "no-plugins,key-auth+rate-limiting,request-transformer,lua-pre-function", "scenarios to run")
 	loadgen := flag.String("loadgen", "", "internal: run the fixed-rate generator against this URL")
 	rate := flag.Float64("rate", 0, "internal: requests per second for -loadgen")
 	header := flag.String("header", "", "internal: a request header for -loadgen")
@@ -271,6 +271,15 @@ var scenarios = []scenario{
 			return err
 		}
 		return a.post("/plugins", "name=request-transformer", "config.add.headers=X-Bench:1", "config.remove.headers=X-Remove")
+	}},
+	// The Lua host on every request: Kong's pre-function (a bundled Lua
+	// plugin) doing request-transformer's work in Lua.
+	{name: "lua-pre-function", setup: func(a admin, up string) error {
+		if err := baseRoute(a, up); err != nil {
+			return err
+		}
+		return a.post("/plugins", "name=pre-function",
+			`config.access=kong.service.request.set_header("X-Bench", "1") kong.service.request.clear_header("X-Remove")`)
 	}},
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/conformance/testnode"
 	"github.com/gatehouse/gatehouse/hostabi"
@@ -78,7 +79,18 @@ func TestServerless(t *testing.T) {
 	mustCreate("/routes/escape/plugins", map[string]any{"name": "pre-function", "config": map[string]any{
 		"access": []string{`os.execute("touch /tmp/gatehouse-escaped")`}}})
 
-	h, b := nd.eventually("/fn", nil, 200)
+	// Wait until the proxy has the last plugin of the route.
+	deadline := time.Now().Add(5 * time.Second)
+	var h http.Header
+	var b []byte
+	for {
+		var status int
+		status, h, b = nd.get("/fn", nil)
+		if status == 200 && h.Get("X-Post") != "" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if string(b) != "up" || h.Get("X-Post") != "done" || got.Get("X-Pre") != "yes" || got.Get("X-Calls") == "" {
 		t.Fatalf("pre/post-function: body %q, X-Post %q, upstream X-Pre %q X-Calls %q", b, h.Get("X-Post"), got.Get("X-Pre"), got.Get("X-Calls"))
 	}

@@ -110,6 +110,7 @@ func NewProvider(o Options) (hostabi.Provider, error) {
 			return nil, err
 		}
 		opts.PluginsDir, opts.PackagePath, opts.Names = dir, filepath.Join(dir, "?.lua"), Serverless
+		opts.ConfigPhases = serverlessPhases
 		p, err := luahost.New(opts)
 		if err != nil {
 			ps.Close()
@@ -118,6 +119,20 @@ func NewProvider(o Options) (hostabi.Provider, error) {
 		ps = append(ps, p)
 	}
 	return ps, nil
+}
+
+// serverlessPhases are the phases a serverless configuration has code
+// for: the others are not run at all (Kong calls them and they do
+// nothing; here they would cost a call, and body_filter a buffered body).
+func serverlessPhases(_ string, config map[string]any) hostabi.PhaseSet {
+	var set hostabi.PhaseSet
+	for _, ph := range []hostabi.Phase{hostabi.PhaseRewrite, hostabi.PhaseAccess, hostabi.PhaseHeaderFilter,
+		hostabi.PhaseBodyFilter, hostabi.PhaseLog} {
+		if codes, _ := config[ph.String()].([]any); len(codes) > 0 {
+			set |= hostabi.Phases(ph)
+		}
+	}
+	return set
 }
 
 // writeBuiltin writes the built-in plugins under prefix (a fresh
