@@ -49,13 +49,14 @@ package abi_test
 //	  .delete                         | DAO takes the primary key): a missing entity is named by an
 //	                                  | unused UUID where the Go probe uses an unused username
 //	kong.db.select_by                 | kong.db.consumers:select_by_custom_id
-//
-// Skipped (Skips): kong.timer.at, see luaSkips.
+//	kong.timer.at                     | ngx.timer.at (its callback runs on the plugin's state after
+//	                                  | the call, through the request's hostabi.Timers)
 
 import (
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -64,14 +65,6 @@ import (
 	"github.com/gatehouse/gatehouse/plugins-lua/kongenv"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 )
-
-// luaSkips are the probes the Lua host does not run, with the reason.
-var luaSkips = map[string]string{
-	"kong.timer.at/log": "ngx.timer.at is not provided by the Lua host: its callback is a closure of the " +
-		"request's Lua state, which goes back to the pool when the call ends, so running it later needs " +
-		"that state to itself (issue 10 item 6, 'timer.at (own state, bounded)'); the operation has no " +
-		"other Lua spelling",
-}
 
 // luaHost is the proxy host whose probe plugin is the Lua one.
 type luaHost struct {
@@ -110,9 +103,6 @@ func (h luaHost) Run(t testing.TB, p abi.Probe) abi.Outcome {
 	}
 	return o
 }
-
-// Skips implements abi.Skipper.
-func (luaHost) Skips() map[string]string { return luaSkips }
 
 // recorderModule returns Extra's hook: package.preload["abi.recorder"],
 // whose called and returned report to rec, and exiting to exits.
@@ -170,3 +160,32 @@ func TestLuaHost(t *testing.T) { abi.Run(t, newLuaHost(t)) }
 // before the response is sent ends the request with Kong's 500, as a
 // native one does.
 func TestLuaOutOfPhaseIs500(t *testing.T) { outOfPhaseIs500(t, newLuaHost(t)) }
+
+// TestLuaTimerRuns: the Lua timer probe's callback really runs after the
+// request: its outbound request reaches the upstream.
+func TestLuaTimerRuns(t *testing.T) {
+	h := newLuaHost(t)
+	for _, p := range abi.Probes() {
+		if p.Op != hostabi.OpTimersAfter || p.OutOfPhase {
+			continue
+		}
+		if o := h.Run(t, p); o.Observed != "ok" {
+			t.Fatalf("%s: %+v", p.Name, o)
+		}
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			h.seen.mu.Lock()
+			got, ok := h.seen.got["timer"]
+			h.seen.mu.Unlock()
+			if ok {
+				if got.Path != "/timer" {
+					t.Fatalf("the timer's request: %+v", got)
+				}
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the timer's request never reached the upstream")
+			}
+		}
+	}
+	t.Fatal("no kong.timer.at probe")
+}

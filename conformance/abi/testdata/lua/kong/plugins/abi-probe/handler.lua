@@ -410,6 +410,19 @@ P["kong.http.do"] = function()
   return s(res and res.status or 0) .. " " .. (res and res.body or "") .. errtext(err) .. "/" .. timed_out
 end
 
+-- kong.timer.at is OpenResty's ngx.timer.at: the callback runs after the
+-- request, with premature = false
+P["kong.timer.at"] = function()
+  local url = target() .. "/timer"
+  local ok, err = ngx.timer.at(0.001, function(premature)
+    http.new():request_uri(url, { headers = { ["X-Abi-Nonce"] = "timer" } })
+  end)
+  if not ok then
+    return s(err)
+  end
+  return "ok"
+end
+
 -- kong.cache (no set, lookup, fill or abandon in Kong: kong.cache:get's
 -- callback loads and fills, its nil, err abandons; probe reads)
 P["kong.cache.get"] = function() return cache_peek(cache_key("get")) end
