@@ -29,7 +29,9 @@ package abi_test
 //	kong.response.exit, .error        | exit and error never return in Kong (the handler ends): the
 //	                                  | probe reports its observation before the call
 //	                                  | (recorder.exiting), and counts as returned when the handler
-//	                                  | then ended with no fault (luaHost.Run)
+//	                                  | then ended with no fault (luaHost.Run). (A later phase cannot
+//	                                  | report it: after an exit in rewrite, Gatehouse's proxy runs no
+//	                                  | header_filter or log of global plugins, where Kong runs them.)
 //	kong.response.exited              | Kong has none: "false" before kong.response.exit(204) (the
 //	                                  | handler still runs), then, from the log phase,
 //	                                  | kong.response.get_source() == "exit"
