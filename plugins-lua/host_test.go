@@ -33,7 +33,7 @@ func TestLayouts(t *testing.T) {
 		got[pp.Definition.Name] = pp.Definition
 		names = append(names, pp.Definition.Name)
 	}
-	if want := []string{"crafter", "direct", "faulty", "installed", "modern", "sandbox"}; !reflect.DeepEqual(names, want) {
+	if want := []string{"crafter", "direct", "faulty", "installed", "modern", "sandbox", "timer-user"}; !reflect.DeepEqual(names, want) {
 		t.Fatalf("plugins %v, want %v", names, want)
 	}
 	cases := []struct {

@@ -106,8 +106,10 @@ func (h *Provider) call(p *plugin, in *instance, k hostabi.Kong, phase hostabi.P
 			kind = ce.Kind
 		}
 		h.opts.Logger.Warn("lua state discarded", "plugin", p.spec.Name, "phase", phaseName(phase), "reason", kind)
+		st.timers.pending = nil
 		p.pool.discard(st)
-	} else {
+	} else if !h.schedule(p, st, k) {
+		// a state whose call created timers is theirs until they ran
 		p.pool.put(st)
 	}
 	if ce != nil {
@@ -126,7 +128,9 @@ func (h *Provider) protected(st *state, k hostabi.Kong, c *Call, ctx context.Con
 		}
 	}()
 	st.binder.Enter(k, c)
+	st.timers.k = k
 	defer func() {
+		st.timers.k = nil
 		// The binder learns how the call ended before it unbinds.
 		c.failed = err != nil && !c.exited && (h.opts.IsExit == nil || !h.opts.IsExit(err))
 		st.binder.Leave(c)

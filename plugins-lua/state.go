@@ -36,6 +36,8 @@ type state struct {
 	// configGen is the generation of configure's configurations this
 	// state has run configure with.
 	configGen uint64
+	// timers is the state's ngx.timer.
+	timers *timers
 }
 
 // confFor returns in's configuration as a Lua table of this state,
@@ -87,6 +89,8 @@ func (h *Provider) newState(p *plugin) (st *state, err error) {
 			binder = b
 		}
 	}
+	ts := &timers{}
+	openTimer(L, ts)
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
 	L.SetContext(ctx)
@@ -113,7 +117,7 @@ func (h *Provider) newState(p *plugin) (st *state, err error) {
 		}
 		handler = inst
 	}
-	st = &state{L: L, binder: binder, handler: handler, confs: map[*instance]*lua.LTable{}, cctx: newCallCtx()}
+	st = &state{L: L, binder: binder, handler: handler, confs: map[*instance]*lua.LTable{}, cctx: newCallCtx(), timers: ts}
 	h.watch.add(st.cctx)
 	return st, nil
 }

@@ -46,6 +46,9 @@ type proxyHost struct {
 	client   *http.Client
 	logs     *logCapture
 	seen     *upstreamLog
+	// reportsInLog tells which probes report their return from the log
+	// phase, after the response (besides the log phase's own probes).
+	reportsInLog func(p abi.Probe) bool
 }
 
 // upstreamLog keeps what the upstream got, by the request's nonce.
@@ -94,9 +97,22 @@ func (c *logCapture) len() int {
 	return len(c.records)
 }
 
+// newProxyHost runs the native probe plugin (abi.Plugin).
 func newProxyHost(t *testing.T) *proxyHost {
+	return newNodeHost(t, func(rec *abi.MemRecorder, _ *slog.Logger) *plugin.Definition {
+		return &plugin.Definition{Name: abi.PluginName, Version: "1", Priority: 1000,
+			Schema: &store.PluginSchema{Name: abi.PluginName, Config: &schema.Schema{}},
+			New:    func(map[string]any) (any, error) { return &abi.Plugin{Rec: rec}, nil }}
+	})
+}
+
+// newNodeHost builds the probes' world (store, snapshot, cache, proxy
+// and upstream) around the probe plugin that probe defines, reporting to
+// rec; log is the node's logger.
+func newNodeHost(t *testing.T, probe func(rec *abi.MemRecorder, log *slog.Logger) *plugin.Definition) *proxyHost {
 	h := &proxyHost{rec: abi.NewRecorder(), logs: &logCapture{}, seen: &upstreamLog{got: map[string]abi.UpstreamRequest{}},
 		client: &http.Client{Timeout: 10 * time.Second}}
+	log := slog.New(h.logs)
 
 	up, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -128,9 +144,7 @@ func newProxyHost(t *testing.T) *proxyHost {
 	}
 	t.Cleanup(func() { bk.Close() })
 	st := store.New(bk, store.Options{Entities: []*store.Entity{keyauth.Credentials()}})
-	def := &plugin.Definition{Name: abi.PluginName, Version: "1", Priority: 1000,
-		Schema: &store.PluginSchema{Name: abi.PluginName, Config: &schema.Schema{}},
-		New:    func(map[string]any) (any, error) { return &abi.Plugin{Rec: h.rec}, nil }}
+	def := probe(h.rec, log)
 	catalog, err := plugin.NewCatalog([]string{"bundled", abi.PluginName}, def)
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +168,6 @@ func newProxyHost(t *testing.T) *proxyHost {
 	must("keyauth_credentials", map[string]any{"key": abi.CredentialKey, "consumer": map[string]any{"id": c["id"]}})
 	must("plugins", map[string]any{"id": abi.PluginID, "name": abi.PluginName})
 
-	log := slog.New(h.logs)
 	snaps, err := snapshot.NewBuilder(ctx, st, catalog, log, balancer.Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +236,8 @@ func (h *proxyHost) Run(t testing.TB, p abi.Probe) abi.Outcome {
 				o.LogPlugins = append(o.LogPlugins, r.attrs["plugin"])
 			}
 		}
-		if p.Phase != hostabi.PhaseLog || o.Returned || o.Fault != "" || time.Now().After(deadline) {
+		inLog := p.Phase == hostabi.PhaseLog || h.reportsInLog != nil && h.reportsInLog(p)
+		if !inLog || o.Returned || o.Fault != "" || time.Now().After(deadline) {
 			break
 		}
 	}
@@ -240,8 +254,12 @@ func TestProxyHost(t *testing.T) { abi.Run(t, newProxyHost(t)) }
 // TestProxyOutOfPhaseIs500: on the proxy, an operation called out of phase
 // before the response is sent ends the request with Kong's 500 and nothing
 // more reaches the upstream than before the fault.
-func TestProxyOutOfPhaseIs500(t *testing.T) {
-	h := newProxyHost(t)
+func TestProxyOutOfPhaseIs500(t *testing.T) { outOfPhaseIs500(t, newProxyHost(t)) }
+
+// outOfPhaseIs500 runs the out-of-phase probes of the phases before the
+// response is sent on h: each ends the request with Kong's 500, and a
+// request failed before proxying is not proxied.
+func outOfPhaseIs500(t *testing.T, h abi.Host) {
 	n := 0
 	for _, p := range abi.Probes() {
 		if !p.OutOfPhase || p.Phase == hostabi.PhaseLog {

@@ -7,6 +7,7 @@
 package kongenv
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -43,6 +44,10 @@ type Options struct {
 	// Serverless serves Kong's pre-function and post-function plugins
 	// (builtin/, written to Prefix/lua/builtin at start).
 	Serverless bool
+	// Extra, when set, runs last on every new state, after lualib and the
+	// PDK are installed: a test or an embedder adds its own globals or
+	// package.preload entries there. An error fails the state's creation.
+	Extra func(L *lua.LState) error
 }
 
 // Serverless are the names of Kong's serverless plugins, which the Lua
@@ -80,16 +85,34 @@ func NewProvider(o Options) (hostabi.Provider, error) {
 	env := pdk.Env{Configuration: o.Configuration, CacheTTL: o.CacheTTL, CacheNegTTL: o.CacheNegTTL,
 		Logger: func(level, msg string) { log.Info(msg, "source", "lua", "level", level) }}
 	install := func(L *lua.LState) (luahost.Binder, error) {
-		lualib.Preload(L, lib)
+		// resty.http goes through the bound request's hostabi.HTTP (the
+		// phase table, the request's deadline), directly otherwise.
+		var b *pdk.Binding
+		stateLib := lib
+		stateLib.Outbound = func(*lua.LState) (context.Context, hostabi.HTTP) {
+			if b == nil {
+				return nil, nil
+			}
+			if k := b.Kong(); k != nil {
+				return k.Context(), k.HTTP()
+			}
+			return nil, nil
+		}
+		lualib.Preload(L, stateLib)
 		ngx, ok := L.GetGlobal("ngx").(*lua.LTable)
 		if !ok {
 			ngx = L.NewTable()
 			L.SetGlobal("ngx", ngx)
 		}
-		lualib.OpenNgx(L, ngx, lib)
+		lualib.OpenNgx(L, ngx, stateLib)
 		b, err := pdk.Install(L, env)
 		if err != nil {
 			return nil, fmt.Errorf("installing the kong PDK: %w", err)
+		}
+		if o.Extra != nil {
+			if err := o.Extra(L); err != nil {
+				return nil, fmt.Errorf("kongenv: Options.Extra: %w", err)
+			}
 		}
 		return &binder{b: b, log: log}, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/gatehouse/gatehouse/hostabi"
 )
 
 // MaxHTTPBody bounds the response body resty.http reads into memory.
@@ -314,42 +317,38 @@ func doHTTP(c *call, o *Options, h *httpConn, uri string, params *lua.LTable, st
 		}
 		u.RawQuery = enc
 	}
-	ctx, cancel := context.WithTimeout(o.httpContext(c.L), h.timeout())
-	defer cancel()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
-	if err != nil {
-		return c.nilErr("%v", err)
-	}
-	for k, vs := range reqHeaders {
-		if strings.EqualFold(k, "Host") {
-			req.Host = vs[0]
-			continue
+	var (
+		status int
+		header http.Header
+		data   []byte
+	)
+	if o.Outbound != nil {
+		if ctx, out := o.Outbound(c.L); out != nil {
+			hdr := map[string][]string{}
+			for k, vs := range reqHeaders {
+				hdr[k] = vs
+			}
+			if len(hdr["User-Agent"]) == 0 {
+				hdr["User-Agent"] = []string{"lua-resty-http/0.17.1 (Lua) ngx_lua/10026"}
+			}
+			res, err := out.Do(ctx, hostabi.HTTPRequest{Method: method, URL: u.String(), Header: hdr, Body: []byte(body), Timeout: h.timeout()})
+			if err != nil {
+				return c.nilErr("%s", httpErr(err))
+			}
+			status, header, data = res.Status, http.Header(res.Header), res.Body
 		}
-		req.Header[k] = vs
 	}
-	if req.Header.Get("User-Agent") == "" {
-		req.Header.Set("User-Agent", "lua-resty-http/0.17.1 (Lua) ngx_lua/10026")
-	}
-	resp, err := o.httpClientFor(verify).Do(req)
-	if err != nil {
-		return c.nilErr("%s", httpErr(err))
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxHTTPBody+1))
-	if err != nil {
-		return c.nilErr("%s", httpErr(err))
-	}
-	if len(data) > MaxHTTPBody {
-		return c.nilErr("response body larger than %d bytes", MaxHTTPBody)
+	if status == 0 {
+		var err error
+		status, header, data, err = o.doDirect(method, u, reqHeaders, body, verify, h.timeout(), o.httpContext(c.L))
+		if err != nil {
+			return c.nilErr("%s", err.Error())
+		}
 	}
 	res := c.L.NewTable()
-	res.RawSetString("status", lua.LNumber(resp.StatusCode))
-	res.RawSetString("reason", lua.LString(strings.TrimSpace(strings.TrimPrefix(resp.Status, strconv.Itoa(resp.StatusCode)))))
-	res.RawSetString("headers", headersTable(c.L, resp.Header))
+	res.RawSetString("status", lua.LNumber(status))
+	res.RawSetString("reason", lua.LString(http.StatusText(status)))
+	res.RawSetString("headers", headersTable(c.L, header))
 	res.RawSetString("has_body", lua.LBool(method != "HEAD" && len(data) > 0))
 	if streaming {
 		read := false
@@ -369,4 +368,43 @@ func doHTTP(c *call, o *Options, h *httpConn, uri string, params *lua.LTable, st
 		res.RawSetString("body", lua.LString(data))
 	}
 	return c.push(res)
+}
+
+// doDirect sends a resty.http request with Go's client, bounded by ctx and
+// timeout; errors carry lua-resty-http's texts.
+func (o *Options) doDirect(method string, u *url.URL, reqHeaders http.Header, body string, verify bool,
+	timeout time.Duration, parent context.Context) (int, http.Header, []byte, error) {
+	ctx, cancel := context.WithTimeout(parent, timeout)
+	defer cancel()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	for k, vs := range reqHeaders {
+		if strings.EqualFold(k, "Host") {
+			req.Host = vs[0]
+			continue
+		}
+		req.Header[k] = vs
+	}
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", "lua-resty-http/0.17.1 (Lua) ngx_lua/10026")
+	}
+	resp, err := o.httpClientFor(verify).Do(req)
+	if err != nil {
+		return 0, nil, nil, errors.New(httpErr(err))
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxHTTPBody+1))
+	if err != nil {
+		return 0, nil, nil, errors.New(httpErr(err))
+	}
+	if len(data) > MaxHTTPBody {
+		return 0, nil, nil, fmt.Errorf("response body larger than %d bytes", MaxHTTPBody)
+	}
+	return resp.StatusCode, resp.Header, data, nil
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/gatehouse/gatehouse/hostabi"
 )
 
 func TestRestyHTTP(t *testing.T) {
@@ -76,5 +78,68 @@ func TestRestyHTTPBoundedByContext(t *testing.T) {
 	got := eval(t, L, `return require("resty.http").new():request_uri(base)`)
 	if got != "nil|timeout" || time.Since(start) > time.Second {
 		t.Fatalf("got %q after %v", got, time.Since(start))
+	}
+}
+
+// fakeOutbound is a hostabi.HTTP that records the request it got, or
+// panics with a phase error as a host does out of phase.
+type fakeOutbound struct {
+	got   hostabi.HTTPRequest
+	ctx   context.Context
+	phase hostabi.Phase
+}
+
+func (f *fakeOutbound) Do(ctx context.Context, req hostabi.HTTPRequest) (hostabi.HTTPResponse, error) {
+	hostabi.Check(hostabi.OpHTTPDo, f.phase)
+	f.got, f.ctx = req, ctx
+	if req.Timeout < time.Millisecond {
+		return hostabi.HTTPResponse{}, context.DeadlineExceeded
+	}
+	return hostabi.HTTPResponse{Status: 202, Header: map[string][]string{"X-Multi": {"a", "b"}}, Body: []byte("via host")}, nil
+}
+
+// TestRestyHTTPOutbound: with a request bound, resty.http goes through the
+// host's HTTP (Kong's cosockets), so the phase table and the request's
+// deadline apply; the Lua side sees the same result shapes.
+func TestRestyHTTPOutbound(t *testing.T) {
+	type key struct{}
+	reqCtx := context.WithValue(context.Background(), key{}, "request")
+	out := &fakeOutbound{phase: hostabi.PhaseAccess}
+	bound := true
+	L := newState(t, Options{Outbound: func(*lua.LState) (context.Context, hostabi.HTTP) {
+		if !bound {
+			return nil, nil
+		}
+		return reqCtx, out
+	}})
+	cases := []luaCase{
+		{"request_uri", `local httpc = require("resty.http").new() httpc:set_timeouts(10, 20, 30)
+			local res, err = httpc:request_uri("http://up.test/p", {method = "post", body = "b", query = {q = "1"}, headers = {["X-A"] = "1"}})
+			return res.status, res.reason, res.body, res.headers.x_multi[2], err`, "202|Accepted|via host|b|nil"},
+		{"timeout", `local httpc = require("resty.http").new() httpc:set_timeout(0.000001)
+			return httpc:request_uri("http://up.test/p")`, "nil|timeout"},
+	}
+	for _, c := range cases {
+		if got := eval(t, L, c.src); got != c.want {
+			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
+		}
+	}
+	L2 := newState(t, Options{Outbound: func(*lua.LState) (context.Context, hostabi.HTTP) { return reqCtx, out }})
+	eval(t, L2, `local httpc = require("resty.http").new() httpc:set_timeouts(10, 20, 30)
+		return httpc:request_uri("http://up.test/p", {method = "post", body = "b", query = {q = "1"}, headers = {["X-A"] = "1"}})`)
+	if g := out.got; g.Method != "POST" || g.URL != "http://up.test/p?q=1" || string(g.Body) != "b" || g.Header["X-A"][0] != "1" ||
+		g.Timeout != 60*time.Millisecond || out.ctx != reqCtx {
+		t.Errorf("the host got %+v", g)
+	}
+	out.phase = hostabi.PhaseHeaderFilter
+	msg := evalErr(t, L2, `return require("resty.http").new():request_uri("http://up.test/p")`)
+	want := (&hostabi.PhaseError{Op: hostabi.OpHTTPDo, Phase: hostabi.PhaseHeaderFilter}).Error()
+	if !strings.HasSuffix(msg, ": "+want) {
+		t.Errorf("out of phase: %q, want %q", msg, want)
+	}
+	// Without a bound request, the request goes out directly.
+	bound = false
+	if got := eval(t, L, `return require("resty.http").new():request_uri("http://127.0.0.1:1/")`); got != "nil|connection refused" {
+		t.Errorf("unbound: %q", got)
 	}
 }

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/gatehouse/gatehouse/hostabi"
 )
 
 // Options configure Preload and OpenNgx. The zero value is usable.
@@ -40,6 +42,13 @@ type Options struct {
 	// 60 s overall timeout; per-request timeouts set from Lua
 	// (set_timeout, set_timeouts) apply on top.
 	HTTPClient *http.Client
+	// Outbound, when set, is asked before each resty.http request: when
+	// it returns an HTTP (the bound request's hostabi.HTTP, Kong's
+	// cosockets), the request goes through it with ctx, so the ABI's
+	// phase table ("kong.http.do") and the request's deadline apply;
+	// when it returns nil (no request bound: init_worker, a timer), the
+	// request goes out through HTTPClient.
+	Outbound func(L *lua.LState) (ctx context.Context, h hostabi.HTTP)
 	// Prefix is what ngx.config.prefix() returns. Empty means "/".
 	Prefix string
 	// PID is what ngx.worker.pid() returns. Zero means os.Getpid().
@@ -80,6 +89,11 @@ func wrap(name string, f lfunc) lua.LGFunction {
 			if r := recover(); r != nil {
 				if _, ok := r.(*lua.ApiError); ok {
 					panic(r)
+				}
+				if pe, ok := r.(*hostabi.PhaseError); ok {
+					// An operation out of its phases: the ABI's message,
+					// as the PDK raises it.
+					L.RaiseError("%s", pe.Error())
 				}
 				L.RaiseError("%s: internal error: %v", name, r)
 			}

@@ -15,9 +15,10 @@ import (
 // serve yet (writes, listing whole entities).
 const errNotYet = "kong.db.%s:%s is not supported by Gatehouse's Lua host"
 
-// newDBTable is kong.db: kong.db.<entity> reads through the node's cache
-// (hostabi.Credentials, consumers through kong.client.load_consumer) and
-// writes and lists through hostabi.DB (dbwrite.go).
+// newDBTable is kong.db: kong.db.<entity> reads (select, select_by_<field>),
+// writes and lists through hostabi.DB (dbwrite.go), as Kong's DAO reads
+// and writes the database; each_for_consumer and page_for_consumer list a
+// consumer's credentials through the node's cache (hostabi.Credentials).
 func (b *Binding) newDBTable() *lua.LTable {
 	L := b.L
 	t := L.NewTable()
@@ -52,7 +53,13 @@ func (b *Binding) dao(entity string) *lua.LTable {
 		if !ok {
 			L.RaiseError("primary_key.id must be a string")
 		}
-		return b.pushRow(L, k, entity, "id", string(id))
+		// Kong's DAO reads the database (kong.cache is what caches).
+		row, err := k.DB().Select(k.Context(), entity, string(id))
+		if err != nil {
+			return pushDBError(L, err)
+		}
+		L.Push(entityToLua(L, row))
+		return 1
 	}))
 	d.RawSetString("each_for_consumer", b.bound(name+":each_for_consumer", func(L *lua.LState, k hostabi.Kong) int {
 		rows, err := b.consumerRows(L, k, entity, L.Get(selfBase(L, d)))
@@ -159,7 +166,12 @@ func (b *Binding) dao(entity string) *lua.LTable {
 			default:
 				L.RaiseError("invalid value for %s: got %s, expected string", field, typeName(v))
 			}
-			return b.pushRow(L, k, entity, field, s)
+			row, err := k.DB().SelectBy(k.Context(), entity, field, s)
+			if err != nil {
+				return pushDBError(L, err)
+			}
+			L.Push(entityToLua(L, row))
+			return 1
 		})
 		d.RawSetString(string(m), fn)
 		L.Push(fn)

@@ -218,6 +218,11 @@ func (b *Binding) Enter(k hostabi.Kong, call Call) {
 	b.status = 0
 }
 
+// Kong returns the request the state is bound to, or nil between calls:
+// for the libraries of the state that act for the request (resty.http
+// goes through its HTTP).
+func (b *Binding) Kong() hostabi.Kong { return b.k }
+
 // Failed tells the binding that the handler ended with an error (not an
 // exit): Leave then drops the output ngx.say / ngx.print buffered in
 // rewrite or access instead of sending it, so the host's 500 stands.

@@ -503,6 +503,26 @@ func (b *Binding) clientTable() *lua.LTable {
 		L.Push(entityToLua(L, c))
 		return 1
 	})
+	// kong.client.tls: the chain the client presented (Kong:
+	// kong/pdk/client/tls.lua), PEM, or nil when there is none, or
+	// nil, err.
+	tls := L.NewTable()
+	tls.RawSetString("get_full_client_certificate_chain", b.bound("kong.client.tls.get_full_client_certificate_chain",
+		func(L *lua.LState, k hostabi.Kong) int {
+			chain, err := k.TLS().ClientCertificateChain()
+			switch {
+			case err != nil:
+				L.Push(lua.LNil)
+				L.Push(lua.LString(err.Error()))
+				return 2
+			case chain == "":
+				L.Push(lua.LNil)
+				return 1
+			}
+			L.Push(lua.LString(chain))
+			return 1
+		}))
+	t.RawSetString("tls", tls)
 	return t
 }
 

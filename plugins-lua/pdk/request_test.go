@@ -142,6 +142,7 @@ func TestClient(t *testing.T) {
 	setup := func(e *plugintest.Env) {
 		alice := e.AddConsumer(hostabi.Entity{"id": aliceID, "username": "alice"})
 		cred = e.AddCredential("keyauth_credentials", alice, hostabi.Entity{"key": "k1"})
+		useStore(t, e, "consumers", alice, "keyauth_credentials", cred)
 	}
 	runCases(t, []pdkCase{
 		{name: "addresses", req: (&plugintest.Request{ClientPort: 4242, Protocol: "https"}).WithClientIP("10.0.0.9"), lua: `
@@ -250,5 +251,27 @@ func TestNodeRouterIPPluginTable(t *testing.T) {
 			eq(next(c), nil, "cleared")
 		`},
 		{name: "table merge bad argument", lua: `kong.table.merge(1)`, wantErr: "table expected"},
+	})
+}
+
+// TestClientTLSAndDBPhases: kong.client.tls.get_full_client_certificate_chain
+// (nil without a certificate, the PEM chain with one), and kong.db reads
+// confined to the phases with cosockets, as Kong's DAO is.
+func TestClientTLSAndDBPhases(t *testing.T) {
+	runCases(t, []pdkCase{
+		{name: "no client certificate", lua: `
+			local chain, err = kong.client.tls.get_full_client_certificate_chain()
+			eq(chain, nil) eq(err, nil)
+		`},
+		{name: "client certificate", req: &plugintest.Request{ClientCertificates: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n"}, lua: `
+			local chain = kong.client.tls.get_full_client_certificate_chain()
+			assert(chain:find("BEGIN CERTIFICATE", 1, true), chain)
+		`},
+		{name: "tls chain out of phase", phase: hostabi.PhaseHeaderFilter, lua: `kong.client.tls.get_full_client_certificate_chain()`,
+			wantErr: "kong.client.tls.get_full_client_certificate_chain cannot be called in header_filter phase"},
+		{name: "select in header_filter", phase: hostabi.PhaseHeaderFilter, lua: `kong.db.consumers:select({ id = "x" })`,
+			wantErr: "kong.db.select cannot be called in header_filter phase (only in: rewrite, access, response)"},
+		{name: "select_by in log", phase: hostabi.PhaseLog, lua: `kong.db.consumers:select_by_username("x")`,
+			wantErr: "kong.db.select_by cannot be called in log phase (only in: rewrite, access, response)"},
 	})
 }

@@ -112,12 +112,14 @@ func (b *Binding) responseTable() *lua.LTable {
 	reg("get_status", func(L *lua.LState, k hostabi.Kong) int { L.Push(lua.LNumber(k.Response().Status())); return 1 })
 	reg("get_header", func(L *lua.LState, k hostabi.Kong) int {
 		name := checkString(L, 1, "header name")
-		hostabi.Check(hostabi.OpResponseHeaders, k.Phase())
-		vs := headerLookup(k.Response().Headers(), name)
-		if len(vs) == 0 {
-			L.Push(lua.LNil)
-		} else {
+		// hostabi's Header (kong.response.get_header's phases and
+		// error); the whole set only tells an empty value from none.
+		if v := k.Response().Header(lowerDash(name)); v != "" {
+			L.Push(lua.LString(v))
+		} else if vs := headerLookup(k.Response().Headers(), name); len(vs) > 0 {
 			L.Push(lua.LString(vs[0]))
+		} else {
+			L.Push(lua.LNil)
 		}
 		return 1
 	})
@@ -460,12 +462,12 @@ func (b *Binding) serviceTable() *lua.LTable {
 	})
 	sreg("get_header", func(L *lua.LState, k hostabi.Kong) int {
 		name := checkString(L, 1, "header name")
-		hostabi.Check(hostabi.OpServiceResponseHeaders, k.Phase())
-		vs := headerLookup(k.ServiceResponse().Headers(), name)
-		if len(vs) == 0 {
-			L.Push(lua.LNil)
-		} else {
+		if v := k.ServiceResponse().Header(lowerDash(name)); v != "" {
+			L.Push(lua.LString(v))
+		} else if vs := headerLookup(k.ServiceResponse().Headers(), name); len(vs) > 0 {
 			L.Push(lua.LString(vs[0]))
+		} else {
+			L.Push(lua.LNil)
 		}
 		return 1
 	})

@@ -10,6 +10,8 @@ import (
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/plugin/catalogtest"
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/acl"
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/jwt"
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/key-auth"
 	"github.com/gatehouse/gatehouse/sdk/plugintest"
 	"github.com/gatehouse/gatehouse/store"
 )
@@ -216,7 +218,8 @@ func TestDB(t *testing.T) {
 	const aliceID = "5d6c9a7e-1111-4222-8333-444455556666"
 	setup := func(e *plugintest.Env) {
 		alice := e.AddConsumer(hostabi.Entity{"id": aliceID, "username": "alice"})
-		e.AddCredential("jwt_secrets", alice, hostabi.Entity{"key": "iss-1", "secret": "s3"})
+		secret := e.AddCredential("jwt_secrets", alice, hostabi.Entity{"key": "iss-1", "secret": "s3"})
+		useStore(t, e, "consumers", alice, "jwt_secrets", secret)
 		e.AddCredential("acls", alice, hostabi.Entity{"group": "admins"})
 		e.AddCredential("acls", alice, hostabi.Entity{"group": "users"})
 		e.AddCredential("acls", alice, hostabi.Entity{"group": "ops"})
@@ -248,7 +251,9 @@ func TestDB(t *testing.T) {
 		`},
 		{name: "lookup error", setup: func(e *plugintest.Env) { e.CredentialErr = errString("store down") }, lua: `
 			local row, err, err_t = kong.db.jwt_secrets:select_by_key("x")
-			eq(row, nil) eq(err, "store down") eq(err_t.message, "store down")
+			eq(row, nil) eq(err_t.code, 8) eq(err_t.name, "database error")
+			local c, cerr, c_t = kong.db.consumers:select({ id = "x" })
+			eq(c, nil) eq(c_t.code, 8)
 			for row, err in kong.db.acls:each_for_consumer({ id = "c" }) do
 				eq(row, false) eq(err, "store down")
 			end
@@ -360,11 +365,11 @@ func TestPanicsBecomeLuaErrors(t *testing.T) {
 	p := newLuaPlugin(t, `
 		local ok, err = pcall(kong.db.acls.select_by_group, kong.db.acls, "x")
 		eq(ok, false)
-		assert(tostring(err):find("credentials exploded"), tostring(err))
+		assert(tostring(err):find("db exploded"), tostring(err))
 		local ok2, err2 = pcall(kong.db.acls.each_for_consumer, kong.db.acls, { id = "c" })
 		eq(ok2, false)
 		assert(tostring(err2):find("internal error: assignment to entry in nil map"), tostring(err2))
-		kong.db.acls:select_by_group("x")
+		kong.singletons.dao.acls:find_all({ id = "x" })
 	`, Env{})
 	k := &panickyKong{Kong: plugintest.NewEnv().NewKong(nil)}
 	k.Kong.SetPhase(hostabi.PhaseAccess)
@@ -375,6 +380,13 @@ func TestPanicsBecomeLuaErrors(t *testing.T) {
 }
 
 type panickyKong struct{ *plugintest.Kong }
+
+func (k *panickyKong) DB() hostabi.DB { return panickyDB{} }
+
+// panickyDB panics in SelectBy; its other methods are not called.
+type panickyDB struct{ hostabi.DB }
+
+func (panickyDB) SelectBy(_ ctxT, _, _, _ string) (hostabi.Entity, error) { panic("db exploded") }
 
 func (k *panickyKong) Credentials() hostabi.Credentials { return panickyCreds{} }
 
@@ -390,6 +402,25 @@ func (panickyCreds) ConsumerCredentials(_ ctxT, _, _ string) ([]hostabi.Entity, 
 }
 
 type ctxT = context.Context
+
+// useStore gives e a real store (the acl, jwt and key-auth entities)
+// holding rows, each an entity name and its fields: kong.db reads the
+// database, as Kong's DAO does, while each_for_consumer and the legacy DAO
+// read e's in-memory credentials (the node's cache).
+func useStore(t testing.TB, e *plugintest.Env, rows ...any) {
+	t.Helper()
+	st, _ := catalogtest.OpenStore(t, "acl", "jwt", "key-auth")
+	for i := 0; i+1 < len(rows); i += 2 {
+		fields := map[string]any{}
+		for k, v := range rows[i+1].(hostabi.Entity) {
+			fields[k] = v
+		}
+		if _, err := st.Insert(context.Background(), rows[i].(string), fields); err != nil {
+			t.Fatalf("store: %s: %v", rows[i], err)
+		}
+	}
+	e.UseStore(st)
+}
 
 // aclStore is a real store with the acl plugin's entities.
 func aclStore(t *testing.T) *store.Store {

@@ -1,0 +1,6 @@
+return {
+  name = "timer-user",
+  fields = {
+    { config = { type = "record", fields = {} } },
+  },
+}
