@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +113,42 @@ func TestServerless(t *testing.T) {
 	status, body = nd.jsonCall("POST", "/routes/fn/plugins", map[string]any{"name": "post-function", "config": map[string]any{}})
 	if status != 400 || !strings.Contains(string(body), "at least one of these fields must be non-empty") {
 		t.Errorf("no code: %d %s", status, body)
+	}
+}
+
+// TestGlobalPluginsSeeEarlyEnds: a request that ends before the access
+// phase (an exit in rewrite, no route matched) still runs the global
+// plugins' later phases, as Kong's runloop does: a global file-log
+// records both.
+func TestGlobalPluginsSeeEarlyEnds(t *testing.T) {
+	p, err := kongenv.NewProvider(kongenv.Options{Serverless: true, Prefix: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := testnode.StartWith(t, map[string]string{"plugins": "bundled"},
+		app.Options{Providers: []hostabi.Provider{p}, Bundled: kongenv.Serverless})
+	nd := &node{t: t, n: n, admin: "http://" + n.Addr("admin"), proxy: "http://" + n.Addr("proxy")}
+	path := filepath.Join(t.TempDir(), "access.log")
+	if status, b := nd.jsonCall("POST", "/plugins", map[string]any{"name": "file-log", "config": map[string]any{"path": path}}); status != 201 {
+		t.Fatalf("file-log: %d %s", status, b)
+	}
+	if status, b := nd.jsonCall("POST", "/plugins", map[string]any{"name": "pre-function", "config": map[string]any{
+		"rewrite": []string{`if kong.request.get_path() == "/blocked" then return kong.response.exit(403, { message = "blocked early" }) end`}}}); status != 201 {
+		t.Fatalf("pre-function: %d %s", status, b)
+	}
+	nd.eventually("/blocked", nil, 403)
+	nd.eventually("/nowhere", nil, 404)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(path)
+		log := string(b)
+		if strings.Contains(log, `"uri":"/blocked"`) && strings.Contains(log, `"status":403`) &&
+			strings.Contains(log, `"uri":"/nowhere"`) && strings.Contains(log, `"status":404`) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the global file-log did not record both early ends:\n%s", log)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

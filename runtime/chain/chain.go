@@ -337,6 +337,24 @@ func (ix *Index) Rewrite(k hostabi.Kong, exited func() bool) *Fault {
 	return nil
 }
 
+// CollectGlobals puts the global instances (no route, service or
+// consumer) into plan, by priority, for a request that ends before the
+// access phase collected its plugins: an exit in rewrite, no route
+// matched. Kong's later phases then run the global plugins (its
+// collected iterator falls back to the global one), so a global log or
+// prometheus plugin records those responses too. protocol is the
+// request's ("" when unknown).
+func (ix *Index) CollectGlobals(plan *Plan, protocol string) {
+	if len(plan.ran) > 0 {
+		return
+	}
+	for _, s := range ix.slots {
+		if s.global != nil && appliesTo(s.global, protocol) {
+			plan.ran = append(plan.ran, s.global)
+		}
+	}
+}
+
 // Access runs the access phase: for each plugin name by priority, the most
 // specific instance for the scope and the consumer known at that moment
 // (consumer() is asked again after each plugin, so authentication plugins

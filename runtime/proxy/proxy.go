@@ -384,6 +384,7 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 		return srv.fail(st, f, start)
 	}
 	if st.exited {
+		st.snap.Plugins.CollectGlobals(&st.plan, st.scheme)
 		return srv.finish(st, start, time.Time{})
 	}
 
@@ -396,15 +397,18 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 	}
 	if !st.snap.Router.Match(&st.rreq, &st.match) {
 		srv.errorResponse(fctx, fasthttp.StatusNotFound, msgNoRoute, st.reqID())
+		st.snap.Plugins.CollectGlobals(&st.plan, st.scheme)
 		return srv.finish(st, start, time.Time{})
 	}
 	route := st.match.Route
 	if route.HTTPSRequired(st.scheme) {
+		st.snap.Plugins.CollectGlobals(&st.plan, st.scheme)
 		return srv.redirectHTTPS(st, start)
 	}
 	st.service = st.snap.Services[route.ServiceID]
 	if st.service == nil {
 		srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgNoService, st.reqID())
+		st.snap.Plugins.CollectGlobals(&st.plan, st.scheme)
 		return srv.finish(st, start, time.Time{})
 	}
 	srv.routeUpstream(st)
