@@ -76,3 +76,81 @@ func (e *DBError) Error() string {
 	}
 	return fmt.Sprintf("%s (code %d)", e.Name, e.Code)
 }
+
+// CheckedDB returns db with every call checked first: check runs with
+// the call's operation (a host passes its phase check, which panics with
+// a *PhaseError out of phase), and a nil db answers every call with
+// unavailable. The proxy and sdk/plugintest serve Kong.DB through it.
+func CheckedDB(db DB, check func(Op), unavailable *DBError) DB {
+	return checkedDB{db: db, check: check, unavailable: unavailable}
+}
+
+type checkedDB struct {
+	db          DB
+	check       func(Op)
+	unavailable *DBError
+}
+
+func (d checkedDB) get(op Op) (DB, error) {
+	d.check(op)
+	if d.db == nil {
+		return nil, d.unavailable
+	}
+	return d.db, nil
+}
+
+func (d checkedDB) Select(ctx context.Context, entity, key string) (Entity, error) {
+	db, err := d.get(OpDBSelect)
+	if err != nil {
+		return nil, err
+	}
+	return db.Select(ctx, entity, key)
+}
+
+func (d checkedDB) SelectBy(ctx context.Context, entity, field, value string) (Entity, error) {
+	db, err := d.get(OpDBSelectBy)
+	if err != nil {
+		return nil, err
+	}
+	return db.SelectBy(ctx, entity, field, value)
+}
+
+func (d checkedDB) Page(ctx context.Context, entity string, q PageQuery) ([]Entity, string, error) {
+	db, err := d.get(OpDBPage)
+	if err != nil {
+		return nil, "", err
+	}
+	return db.Page(ctx, entity, q)
+}
+
+func (d checkedDB) Insert(ctx context.Context, entity string, fields Entity, opts WriteOptions) (Entity, error) {
+	db, err := d.get(OpDBInsert)
+	if err != nil {
+		return nil, err
+	}
+	return db.Insert(ctx, entity, fields, opts)
+}
+
+func (d checkedDB) Update(ctx context.Context, entity, key string, fields Entity, opts WriteOptions) (Entity, error) {
+	db, err := d.get(OpDBUpdate)
+	if err != nil {
+		return nil, err
+	}
+	return db.Update(ctx, entity, key, fields, opts)
+}
+
+func (d checkedDB) Upsert(ctx context.Context, entity, key string, fields Entity, opts WriteOptions) (Entity, error) {
+	db, err := d.get(OpDBUpsert)
+	if err != nil {
+		return nil, err
+	}
+	return db.Upsert(ctx, entity, key, fields, opts)
+}
+
+func (d checkedDB) Delete(ctx context.Context, entity, key string) error {
+	db, err := d.get(OpDBDelete)
+	if err != nil {
+		return err
+	}
+	return db.Delete(ctx, entity, key)
+}

@@ -39,7 +39,9 @@ func (s *state) Timers() hostabi.Timers                   { return kTimers{s} }
 func (s *state) Node() hostabi.Node                       { return kNode{s} }
 func (s *state) Router() hostabi.Router                   { return kRouter{s} }
 func (s *state) Credentials() hostabi.Credentials         { return s.srv.opts.Credentials }
-func (s *state) DB() hostabi.DB                           { return kDB{s} }
+func (s *state) DB() hostabi.DB {
+	return hostabi.CheckedDB(s.srv.opts.DB, func(op hostabi.Op) { hostabi.Check(op, s.phase) }, errNoDB)
+}
 
 // Running implements chain.Tracker: kong.ctx.plugin belongs to the
 // instance that runs.
@@ -689,75 +691,8 @@ var opensslCipherNames = map[uint16]string{
 	tls.TLS_RSA_WITH_AES_256_CBC_SHA:                  "AES256-SHA",
 }
 
-// kDB: kong.db, phase-checked, over the node's DB.
-type kDB struct{ s *state }
-
 // errNoDB answers kong.db on a node without one.
 var errNoDB = &hostabi.DBError{Code: 8, Name: "database error", Message: "this node offers no database to plugins"}
-
-func (d kDB) db(op hostabi.Op) (hostabi.DB, error) {
-	hostabi.Check(op, d.s.phase)
-	if d.s.srv.opts.DB == nil {
-		return nil, errNoDB
-	}
-	return d.s.srv.opts.DB, nil
-}
-
-func (d kDB) Select(ctx context.Context, entity, key string) (hostabi.Entity, error) {
-	db, err := d.db(hostabi.OpDBSelect)
-	if err != nil {
-		return nil, err
-	}
-	return db.Select(ctx, entity, key)
-}
-
-func (d kDB) SelectBy(ctx context.Context, entity, field, value string) (hostabi.Entity, error) {
-	db, err := d.db(hostabi.OpDBSelectBy)
-	if err != nil {
-		return nil, err
-	}
-	return db.SelectBy(ctx, entity, field, value)
-}
-
-func (d kDB) Page(ctx context.Context, entity string, q hostabi.PageQuery) ([]hostabi.Entity, string, error) {
-	db, err := d.db(hostabi.OpDBPage)
-	if err != nil {
-		return nil, "", err
-	}
-	return db.Page(ctx, entity, q)
-}
-
-func (d kDB) Insert(ctx context.Context, entity string, fields hostabi.Entity, opts hostabi.WriteOptions) (hostabi.Entity, error) {
-	db, err := d.db(hostabi.OpDBInsert)
-	if err != nil {
-		return nil, err
-	}
-	return db.Insert(ctx, entity, fields, opts)
-}
-
-func (d kDB) Update(ctx context.Context, entity, key string, fields hostabi.Entity, opts hostabi.WriteOptions) (hostabi.Entity, error) {
-	db, err := d.db(hostabi.OpDBUpdate)
-	if err != nil {
-		return nil, err
-	}
-	return db.Update(ctx, entity, key, fields, opts)
-}
-
-func (d kDB) Upsert(ctx context.Context, entity, key string, fields hostabi.Entity, opts hostabi.WriteOptions) (hostabi.Entity, error) {
-	db, err := d.db(hostabi.OpDBUpsert)
-	if err != nil {
-		return nil, err
-	}
-	return db.Upsert(ctx, entity, key, fields, opts)
-}
-
-func (d kDB) Delete(ctx context.Context, entity, key string) error {
-	db, err := d.db(hostabi.OpDBDelete)
-	if err != nil {
-		return err
-	}
-	return db.Delete(ctx, entity, key)
-}
 
 // kService: kong.service.
 type kService struct{ s *state }

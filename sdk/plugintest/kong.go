@@ -209,7 +209,16 @@ func (k *Kong) Router() hostabi.Router { return kRouter{k} }
 func (k *Kong) Credentials() hostabi.Credentials { return credentials{k.env} }
 
 // DB implements hostabi.Kong: Env.DB, phase-checked.
-func (k *Kong) DB() hostabi.DB { return kDB{k} }
+func (k *Kong) DB() hostabi.DB {
+	var db hostabi.DB
+	if k.env.DB != nil {
+		db = k.env.DB
+	}
+	return hostabi.CheckedDB(db, k.check, errNoTestDB)
+}
+
+// errNoTestDB answers kong.db in an Env without a database.
+var errNoTestDB = &hostabi.DBError{Code: 8, Name: "database error", Message: "the test environment has no database (Env.UseStore)"}
 
 // Service implements hostabi.Kong.
 func (k *Kong) Service() hostabi.Service { return kService{k} }
@@ -1033,71 +1042,4 @@ func isTrusted(trusted []string, addr string) bool {
 		}
 	}
 	return false
-}
-
-// kDB: kong.db over Env.DB.
-type kDB struct{ k *Kong }
-
-func (d kDB) db(op hostabi.Op) (hostabi.DB, error) {
-	d.k.check(op)
-	if d.k.env.DB == nil {
-		return nil, &hostabi.DBError{Code: 8, Name: "database error", Message: "the test environment has no database (Env.UseStore)"}
-	}
-	return d.k.env.DB, nil
-}
-
-func (d kDB) Select(ctx context.Context, entity, key string) (hostabi.Entity, error) {
-	db, err := d.db(hostabi.OpDBSelect)
-	if err != nil {
-		return nil, err
-	}
-	return db.Select(ctx, entity, key)
-}
-
-func (d kDB) SelectBy(ctx context.Context, entity, field, value string) (hostabi.Entity, error) {
-	db, err := d.db(hostabi.OpDBSelectBy)
-	if err != nil {
-		return nil, err
-	}
-	return db.SelectBy(ctx, entity, field, value)
-}
-
-func (d kDB) Page(ctx context.Context, entity string, q hostabi.PageQuery) ([]hostabi.Entity, string, error) {
-	db, err := d.db(hostabi.OpDBPage)
-	if err != nil {
-		return nil, "", err
-	}
-	return db.Page(ctx, entity, q)
-}
-
-func (d kDB) Insert(ctx context.Context, entity string, fields hostabi.Entity, opts hostabi.WriteOptions) (hostabi.Entity, error) {
-	db, err := d.db(hostabi.OpDBInsert)
-	if err != nil {
-		return nil, err
-	}
-	return db.Insert(ctx, entity, fields, opts)
-}
-
-func (d kDB) Update(ctx context.Context, entity, key string, fields hostabi.Entity, opts hostabi.WriteOptions) (hostabi.Entity, error) {
-	db, err := d.db(hostabi.OpDBUpdate)
-	if err != nil {
-		return nil, err
-	}
-	return db.Update(ctx, entity, key, fields, opts)
-}
-
-func (d kDB) Upsert(ctx context.Context, entity, key string, fields hostabi.Entity, opts hostabi.WriteOptions) (hostabi.Entity, error) {
-	db, err := d.db(hostabi.OpDBUpsert)
-	if err != nil {
-		return nil, err
-	}
-	return db.Upsert(ctx, entity, key, fields, opts)
-}
-
-func (d kDB) Delete(ctx context.Context, entity, key string) error {
-	db, err := d.db(hostabi.OpDBDelete)
-	if err != nil {
-		return err
-	}
-	return db.Delete(ctx, entity, key)
 }
