@@ -74,8 +74,8 @@ func TestNgxTour(t *testing.T) {
 	want := map[string]any{
 		"var": map[string]any{"uri": "/tour", "request_uri": "/tour?a=1&b=x", "host": "tour.test", "remote_addr": "127.0.0.1",
 			"request_method": "POST", "scheme": "http", "http_x_one": "1", "arg_a": "1"},
-		"req": map[string]any{"method": "POST", "a": "1", "b": "x", "p": "1", "q": "2", "header": "1", "body": "p=1&q=2", "started": true},
-		"ctx": 2.0,
+		"req":  map[string]any{"method": "POST", "a": "1", "b": "x", "p": "1", "q": "2", "header": "1", "body": "p=1&q=2", "started": true},
+		"ctx":  2.0,
 		"time": map[string]any{"now_ok": true, "today": time.Now().Format("2006-01-02"), "http_time": "Thu, 01 Jan 1970 00:00:00 GMT"},
 		"enc": map[string]any{"b64": "aGVsbG8=", "unb64": "hello", "md5": hexOf(md5sum[:]), "md5_bin": hexOf(md5sum[:]),
 			"sha1": hexOf(sha1sum[:]), "hmac_sha1": hexOf(mac1.Sum(nil)), "crc32": float64(crc32.ChecksumIEEE([]byte("hello"))),
