@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"log/slog"
 	"slices"
 	"time"
@@ -36,23 +35,10 @@ func luaProvider(cfg *config.Config, log *slog.Logger) (hostabi.Provider, []stri
 	p, err := kongenv.NewProvider(kongenv.Options{
 		PluginsDir: cfg.LuaPluginsDir, PackagePath: cfg.LuaPackagePath, Names: names,
 		Timeout: time.Duration(cfg.LuaTimeout) * time.Millisecond, Prefix: cfg.Prefix,
-		Configuration: jsonShaped(cfg.Values()), Logger: log, Serverless: serverless,
+		Configuration: cfg.Values(), Logger: log, Serverless: serverless,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	return p, kongenv.Serverless, nil
-}
-
-// jsonShaped turns the settings into JSON values (what Lua tables hold).
-func jsonShaped(v map[string]any) map[string]any {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil
-	}
-	var out map[string]any
-	if json.Unmarshal(b, &out) != nil {
-		return nil
-	}
-	return out
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/plugins-lua/kongenv"
 	"github.com/gatehouse/gatehouse/runtime/app"
+	"github.com/gatehouse/gatehouse/runtime/config"
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle"
 )
 
@@ -35,13 +36,18 @@ type node struct {
 // start runs a node serving the Lua plugins of testdata/plugins.
 func start(t *testing.T, names ...string) *node {
 	t.Helper()
-	p, err := kongenv.NewProvider(kongenv.Options{PluginsDir: "testdata/plugins", Names: names, Prefix: t.TempDir(),
-		Logger: slog.New(slog.DiscardHandler)})
+	settings := map[string]string{"plugins": "bundled," + strings.Join(names, ",")}
+	// kong.configuration is the node's settings, as gatehouse start gives.
+	cfg, err := config.Load(config.LoadOptions{Flags: settings})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := testnode.StartWith(t, map[string]string{"plugins": "bundled," + strings.Join(names, ",")},
-		app.Options{Providers: []hostabi.Provider{p}})
+	p, err := kongenv.NewProvider(kongenv.Options{PluginsDir: "testdata/plugins", Names: names, Prefix: t.TempDir(),
+		Configuration: cfg.Values(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := testnode.StartWith(t, settings, app.Options{Providers: []hostabi.Provider{p}})
 	return &node{t: t, n: n, admin: "http://" + n.Addr("admin"), proxy: "http://" + n.Addr("proxy")}
 }
 

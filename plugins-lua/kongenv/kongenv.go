@@ -9,6 +9,7 @@ package kongenv
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -34,7 +35,8 @@ type Options struct {
 	Names                   []string
 	Timeout                 time.Duration
 	Prefix                  string
-	// Configuration is kong.configuration: the node's settings.
+	// Configuration is kong.configuration: the node's settings (any Go
+	// values encoding/json takes; Lua sees their JSON form).
 	Configuration map[string]any
 	// CacheTTL and CacheNegTTL are db_cache_ttl and db_cache_neg_ttl.
 	CacheTTL, CacheNegTTL time.Duration
@@ -82,7 +84,7 @@ func NewProvider(o Options) (hostabi.Provider, error) {
 		log = slog.Default()
 	}
 	lib := lualib.Options{Dicts: lualib.NewDicts(SharedDicts), Prefix: o.Prefix}
-	env := pdk.Env{Configuration: o.Configuration, CacheTTL: o.CacheTTL, CacheNegTTL: o.CacheNegTTL,
+	env := pdk.Env{Configuration: jsonShaped(o.Configuration), CacheTTL: o.CacheTTL, CacheNegTTL: o.CacheNegTTL,
 		Logger: func(level, msg string) { log.Info(msg, "source", "lua", "level", level) }}
 	install := func(L *lua.LState) (luahost.Binder, error) {
 		// resty.http goes through the bound request's hostabi.HTTP (the
@@ -142,6 +144,22 @@ func NewProvider(o Options) (hostabi.Provider, error) {
 		ps = append(ps, p)
 	}
 	return ps, nil
+}
+
+// jsonShaped turns settings into JSON values, what Lua tables hold.
+func jsonShaped(v map[string]any) map[string]any {
+	if v == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var out map[string]any
+	if json.Unmarshal(b, &out) != nil {
+		return nil
+	}
+	return out
 }
 
 // serverlessPhases are the phases a serverless configuration has code
