@@ -86,7 +86,7 @@ func TestNgxTour(t *testing.T) {
 		"cjson":   map[string]any{"slash": true, "second": 2.0, "safe": true},
 		"jwt":     map[string]any{"verified": true, "sub": "tour", "parser_ok": true, "loaded": "HS256"},
 		"openssl": map[string]any{"hmac": hexOf(mac256.Sum(nil)), "digest": hexOf(sha256sum[:]), "pkey": true},
-		"resty":   map[string]any{"sha256": hexOf(sha256sum[:]), "md5": hexOf(md5sum[:])},
+		"resty":   map[string]any{"sha256": hexOf(sha256sum[:]), "md5": hexOf(md5sum[:]), "sha1": hexOf(sha1sum[:]), "asn": "0102/03"},
 		"http":    map[string]any{"status": 200.0, "body": "hello from /from-lua lua"},
 		"acl":     true,
 		"pl":      map[string]any{"deep": true, "split": 3.0, "strip": "x", "usplit": 3.0, "keys": 2.0},

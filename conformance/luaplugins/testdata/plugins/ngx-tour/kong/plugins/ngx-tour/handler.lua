@@ -11,6 +11,8 @@ local pkey = require "resty.openssl.pkey"
 local str = require "resty.string"
 local sha256 = require "resty.sha256"
 local md5 = require "resty.md5"
+local sha1 = require "resty.sha1"
+local asn = require "kong.plugins.jwt.asn_sequence"
 local http = require "resty.http"
 local jwt_parser = require "kong.plugins.jwt.jwt_parser"
 local groups = require "kong.plugins.acl.groups"
@@ -104,7 +106,11 @@ local function report(conf)
   s:update("hello")
   local m5 = md5:new()
   m5:update("hello")
-  r.resty = { sha256 = str.to_hex(s:final()), md5 = str.to_hex(m5:final()) }
+  local s1 = sha1:new()
+  s1:update("hello")
+  local seq = asn.parse_simple_sequence(asn.create_simple_sequence({ [1] = "\1\2", [2] = "\3" }))
+  r.resty = { sha256 = str.to_hex(s:final()), md5 = str.to_hex(m5:final()), sha1 = str.to_hex(s1:final()),
+              asn = str.to_hex(seq[1]) .. "/" .. str.to_hex(seq[2]) }
   -- resty.http, through the request's outbound client
   local client = http.new()
   client:set_timeout(2000)
