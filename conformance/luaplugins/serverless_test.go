@@ -2,6 +2,7 @@ package luaplugins_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -113,6 +114,13 @@ func TestServerless(t *testing.T) {
 	status, body = nd.jsonCall("POST", "/routes/fn/plugins", map[string]any{"name": "post-function", "config": map[string]any{}})
 	if status != 400 || !strings.Contains(string(body), "at least one of these fields must be non-empty") {
 		t.Errorf("no code: %d %s", status, body)
+	}
+	// A plugin reload keeps them: `bundled` still enables them.
+	if _, err := n.ReloadPlugins(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if status, h, _ := nd.get("/fn", nil); status != 200 || h.Get("X-Post") != "done" {
+		t.Errorf("after a reload: %d, X-Post %q", status, h.Get("X-Post"))
 	}
 }
 

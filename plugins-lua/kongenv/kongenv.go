@@ -118,32 +118,39 @@ func NewProvider(o Options) (hostabi.Provider, error) {
 		}
 		return &binder{b: b, log: log}, nil
 	}
-	opts := luahost.Options{PluginsDir: o.PluginsDir, PackagePath: o.PackagePath, Names: o.Names,
-		Timeout: o.Timeout, Prefix: o.Prefix, Install: install, IsExit: pdk.IsExit, Logger: log}
-	var ps providers
-	if o.PluginsDir != "" || len(o.Names) > 0 {
-		p, err := luahost.New(opts)
-		if err != nil {
-			return nil, fmt.Errorf("lua plugins: %w", err)
+	build := func() (providers, error) {
+		opts := luahost.Options{PluginsDir: o.PluginsDir, PackagePath: o.PackagePath, Names: o.Names,
+			Timeout: o.Timeout, Prefix: o.Prefix, Install: install, IsExit: pdk.IsExit, Logger: log}
+		var ps providers
+		if o.PluginsDir != "" || len(o.Names) > 0 {
+			p, err := luahost.New(opts)
+			if err != nil {
+				return nil, fmt.Errorf("lua plugins: %w", err)
+			}
+			ps = append(ps, p)
 		}
-		ps = append(ps, p)
+		if o.Serverless {
+			dir, err := writeBuiltin(o.Prefix)
+			if err != nil {
+				ps.Close()
+				return nil, err
+			}
+			opts.PluginsDir, opts.PackagePath, opts.Names = dir, filepath.Join(dir, "?.lua"), Serverless
+			opts.ConfigPhases = serverlessPhases
+			p, err := luahost.New(opts)
+			if err != nil {
+				ps.Close()
+				return nil, fmt.Errorf("lua serverless plugins: %w", err)
+			}
+			ps = append(ps, p)
+		}
+		return ps, nil
 	}
-	if o.Serverless {
-		dir, err := writeBuiltin(o.Prefix)
-		if err != nil {
-			ps.Close()
-			return nil, err
-		}
-		opts.PluginsDir, opts.PackagePath, opts.Names = dir, filepath.Join(dir, "?.lua"), Serverless
-		opts.ConfigPhases = serverlessPhases
-		p, err := luahost.New(opts)
-		if err != nil {
-			ps.Close()
-			return nil, fmt.Errorf("lua serverless plugins: %w", err)
-		}
-		ps = append(ps, p)
+	ps, err := build()
+	if err != nil {
+		return nil, err
 	}
-	return ps, nil
+	return &reloading{build: build, cur: &generation{ps: ps}}, nil
 }
 
 // jsonShaped turns settings into JSON values, what Lua tables hold.

@@ -136,8 +136,11 @@ type Node struct {
 	// staticPlugins are Options.Plugins and loader Options.SchemaLoader,
 	// what a plugin reload builds the new catalog from besides providers.
 	staticPlugins []*plugin.Definition
-	loader        plugin.SchemaLoader
-	reloadMu      sync.Mutex
+	// pluginNames is the `plugins` setting with "bundled" expanded by
+	// Options.Bundled: what the catalog enables, at start and on reload.
+	pluginNames []string
+	loader      plugin.SchemaLoader
+	reloadMu    sync.Mutex
 
 	id        string
 	cluster   *postgres.Cluster
@@ -231,7 +234,7 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 		return nil, err
 	}
 	n := &Node{cfg: cfg, log: log, store: st, catalog: catalog, addrs: map[string][]string{}, id: nodeID(cfg.Prefix),
-		staticPlugins: append([]*plugin.Definition(nil), o.Plugins...), loader: o.SchemaLoader}
+		staticPlugins: append([]*plugin.Definition(nil), o.Plugins...), loader: o.SchemaLoader, pluginNames: names}
 	if cfg.Database == config.DatabasePostgres {
 		// Nodes sharing the database tell each other about changes.
 		backend, _ := st.Backend().(*sqlstore.Backend)

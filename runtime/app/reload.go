@@ -63,7 +63,7 @@ func (n *Node) ReloadPlugins(ctx context.Context) (_ plugin.Change, err error) {
 		}
 		loaded = append(loaded, defs...)
 	}
-	next, err := plugin.NewCatalog(n.cfg.Plugins, append(append([]*plugin.Definition(nil), n.staticPlugins...), loaded...)...)
+	next, err := plugin.NewCatalog(n.pluginNames, append(append([]*plugin.Definition(nil), n.staticPlugins...), loaded...)...)
 	if err != nil {
 		discard(none)
 		return plugin.Change{}, fmt.Errorf("reloading plugins: %w", err)
