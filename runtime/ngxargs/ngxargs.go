@@ -119,3 +119,25 @@ func unhex(c byte) byte {
 	}
 	return c - 'A' + 10
 }
+
+// Without drops every occurrence of the argument name from a raw query,
+// keeping the other arguments exactly as they were sent, and reports
+// whether there was one (what plugins hiding a credential do).
+func Without(raw, name string) (string, bool) {
+	var b strings.Builder
+	removed := false
+	for part, a := range All(raw) {
+		if a.Key == name {
+			removed = true
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(part)
+	}
+	if !removed {
+		return raw, false
+	}
+	return b.String(), true
+}

@@ -85,3 +85,20 @@ func TestUnescapeEscape(t *testing.T) {
 		}
 	}
 }
+
+func TestWithout(t *testing.T) {
+	for _, c := range []struct {
+		raw, name, want string
+		removed         bool
+	}{
+		{"a=1&apikey=k&b=%20x", "apikey", "a=1&b=%20x", true},
+		{"apikey=k&apikey=j", "apikey", "", true},
+		{"a=1&b", "apikey", "a=1&b", false},
+		{"", "apikey", "", false},
+	} {
+		got, removed := ngxargs.Without(c.raw, c.name)
+		if got != c.want || removed != c.removed {
+			t.Errorf("Without(%q, %q) = %q, %v; want %q, %v", c.raw, c.name, got, removed, c.want, c.removed)
+		}
+	}
+}

@@ -159,7 +159,7 @@ func (p *Plugin) check(k hostabi.Kong) (hostabi.Entity, *authn.Failure, error) {
 		case string:
 			key, found = t, true
 			if p.conf.HideCredentials {
-				if q, removed := removeQueryArg(req.RawQuery(), kn.name); removed {
+				if q, removed := ngxargs.Without(req.RawQuery(), kn.name); removed {
 					k.ServiceRequest().SetRawQuery(q)
 				}
 				k.ServiceRequest().ClearHeader(kn.name)
@@ -234,27 +234,6 @@ func queryValue(raw, name string) any {
 		return val
 	}
 	return nil
-}
-
-// removeQueryArg drops every occurrence of an argument from a raw query,
-// keeping the other arguments as they were sent.
-func removeQueryArg(raw, name string) (string, bool) {
-	var b strings.Builder
-	removed := false
-	for part, a := range ngxargs.All(raw) {
-		if a.Key == name {
-			removed = true
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(part)
-	}
-	if !removed {
-		return raw, false
-	}
-	return b.String(), true
 }
 
 var _ hostabi.Accessor = (*Plugin)(nil)

@@ -349,7 +349,7 @@ func (p *Plugin) accessToken(k hostabi.Kong) string {
 		if inHeader {
 			k.ServiceRequest().ClearHeader(p.header)
 		} else {
-			if q, removed := removeQueryArg(req.RawQuery(), "access_token"); removed {
+			if q, removed := ngxargs.Without(req.RawQuery(), "access_token"); removed {
 				k.ServiceRequest().SetRawQuery(q)
 			}
 			if req.Method() != "GET" && strings.Contains(req.Header("Content-Type"), "application/x-www-form-urlencoded") {
@@ -1067,26 +1067,6 @@ func verifyPKCE(params map[string]any, auth map[string]any) map[string]any {
 		return oauthError("invalid_grant", "Invalid code")
 	}
 	return nil
-}
-
-// removeQueryArg drops every occurrence of an argument from a raw query.
-func removeQueryArg(raw, name string) (string, bool) {
-	var b strings.Builder
-	removed := false
-	for part, a := range ngxargs.All(raw) {
-		if a.Key == name {
-			removed = true
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(part)
-	}
-	if !removed {
-		return raw, false
-	}
-	return b.String(), true
 }
 
 var _ hostabi.Accessor = (*Plugin)(nil)
