@@ -12,7 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +21,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/conformance/testnode"
 	"github.com/gatehouse/gatehouse/conformance/testpg"
+	"github.com/gatehouse/gatehouse/conformance/testredis"
 	"github.com/gatehouse/gatehouse/runtime/app"
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle"
 )
@@ -275,11 +276,8 @@ func waitHeader(t *testing.T, n *app.Node, path, name, want string) {
 // counters of the same plugin entity: requests alternating between them
 // are limited together, exactly with sync_rate -1.
 func TestRedisTwoNodes(t *testing.T) {
-	addr := os.Getenv("GATEHOUSE_TEST_REDIS_ADDR")
-	if addr == "" {
-		t.Skip("GATEHOUSE_TEST_REDIS_ADDR is not set (make test starts redis-server)")
-	}
-	host, port, _ := strings.Cut(addr, ":")
+	host, portN := testredis.Addr(t)
+	port := strconv.Itoa(portN)
 	const limit = 7
 	up := upstream(t)
 	// Kong's counter keys name the plugin's route and service: the nodes

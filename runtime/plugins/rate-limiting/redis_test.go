@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -12,29 +11,17 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gatehouse/gatehouse/conformance/testredis"
 	"github.com/gatehouse/gatehouse/hostabi"
 	ratelimiting "github.com/gatehouse/gatehouse/runtime/plugins/rate-limiting"
 	"github.com/gatehouse/gatehouse/runtime/plugins/ratecounter"
 	"github.com/gatehouse/gatehouse/sdk/plugintest"
 )
 
-// redisAddr returns the test Redis server's address (.ci/services starts
-// one; make test exports it), skipping the test when there is none.
+// redisAddr returns the test Redis server's address (conformance/testredis).
 func redisAddr(t testing.TB) (host string, port int) {
 	t.Helper()
-	addr := os.Getenv("GATEHOUSE_TEST_REDIS_ADDR")
-	if addr == "" {
-		t.Skip("GATEHOUSE_TEST_REDIS_ADDR is not set (make test starts redis-server)")
-	}
-	h, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatalf("GATEHOUSE_TEST_REDIS_ADDR=%q: %v", addr, err)
-	}
-	port, err = strconv.Atoi(p)
-	if err != nil {
-		t.Fatalf("GATEHOUSE_TEST_REDIS_ADDR=%q: %v", addr, err)
-	}
-	return h, port
+	return testredis.Addr(t)
 }
 
 // redisNode is one gateway node's instance of a redis-policy plugin.

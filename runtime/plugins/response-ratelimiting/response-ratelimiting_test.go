@@ -4,15 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/conformance/testredis"
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	responseratelimiting "github.com/gatehouse/gatehouse/runtime/plugins/response-ratelimiting"
@@ -173,15 +172,7 @@ func sqliteStore(t testing.TB) *store.Store {
 }
 
 func addRedis(t testing.TB, cfg map[string]any) {
-	addr := os.Getenv("GATEHOUSE_TEST_REDIS_ADDR")
-	if addr == "" {
-		t.Skip("GATEHOUSE_TEST_REDIS_ADDR is not set (make test starts redis-server)")
-	}
-	h, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pn, _ := strconv.Atoi(port)
+	h, pn := testredis.Addr(t)
 	cfg["policy"] = "redis"
 	cfg["redis"] = map[string]any{"host": h, "port": pn, "database": 6}
 }
