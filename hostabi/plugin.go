@@ -81,6 +81,9 @@ type Definition struct {
 	Schema map[string]any
 	// Entities are the entities the plugin owns (Kong's daos.lua).
 	Entities []EntityDefinition
+	// Endpoints are the Admin API endpoints the plugin serves (Kong's
+	// api.lua); its factory implements EndpointServer to answer them.
+	Endpoints []EndpointDefinition
 }
 
 // EntityDefinition declares an entity a plugin owns, with the names of
@@ -140,4 +143,55 @@ type Provider interface {
 type ProvidedPlugin struct {
 	Definition Definition
 	Factory    Factory
+}
+
+// EndpointDefinition declares an Admin API endpoint a plugin serves beside
+// its entities (Kong's api.lua): a method and a path in Kong's route
+// syntax, whose ":name" segments are parameters
+// ("/jwt-crafter/:consumer/tokens"). A GET endpoint answers HEAD too.
+type EndpointDefinition struct {
+	Method string
+	Path   string
+}
+
+// EndpointRequest is one Admin API call of a plugin's endpoint.
+type EndpointRequest struct {
+	// Method is the call's method; Path the endpoint's declared path (the
+	// EndpointDefinition's), URI the path the client asked for.
+	Method, Path, URI string
+	// Params are the path's parameters by name, unescaped.
+	Params map[string]string
+	// RawQuery is the query string without '?'.
+	RawQuery string
+	// Headers are the request's headers, names lower-cased.
+	Headers map[string][]string
+	// Body is the request body (the Admin API's body limit applied).
+	Body []byte
+}
+
+// EndpointResponse is an endpoint's answer. A Body without a
+// Content-Type header is sent as application/json.
+type EndpointResponse struct {
+	Status  int
+	Headers map[string][]string
+	Body    []byte
+}
+
+// EndpointHost is what the node lends one endpoint call: the entities
+// (kong.db), the log (kong.log, with the plugin's name attached) and the
+// node's identity (kong.node). Log's Serialize has no request to describe
+// there: it returns an empty record.
+type EndpointHost struct {
+	DB   DB
+	Log  Log
+	Node Node
+}
+
+// EndpointServer is implemented by a factory whose plugin declares
+// Endpoints. The node routes each call of a declared endpoint to
+// ServeEndpoint; an error (a plugin's error, trap or timeout, bounded by
+// ctx) is answered with Kong's 500 {"message":"An unexpected error
+// occurred"} and logged, never with a partial response.
+type EndpointServer interface {
+	ServeEndpoint(ctx context.Context, host EndpointHost, req EndpointRequest) (EndpointResponse, error)
 }

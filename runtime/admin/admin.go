@@ -113,6 +113,9 @@ type Server struct {
 	allowAll   bool // authorizer is AllowAll: lists need no filtering
 	// plugins is opts.Plugins, replaced by SetPlugins on a plugin reload.
 	plugins atomic.Pointer[map[string]PluginInfo]
+	// pluginPaths are the paths plugin endpoints are served on, with
+	// their methods (OPTIONS and 405 answers).
+	pluginPaths []*pluginPath
 }
 
 // SetPlugins replaces the plugins the node reports as available (`GET /`,
@@ -212,13 +215,14 @@ func (s *Server) routes() {
 	a.Get("/upstreams/:upstream/health", s.upstreamHealth)
 	a.Post("/upstreams/:upstream/targets/:target/:action", s.setTargetHealth)
 	a.Post("/upstreams/:upstream/targets/:target/:address/:action", s.setTargetHealth)
-	for _, e := range s.opts.Endpoints {
-		a.Add(e.Method, e.Path, s.pluginEndpoint(e))
-	}
+	s.routePluginEndpoints()
 	// Kong answers 405 to the other methods on its fixed endpoints
 	// (`POST /` included): Lapis "don't know how to respond to" them.
 	for _, p := range []string{"/", "/status", "/endpoints", "/plugins/enabled", "/tags", "/tags/:tag"} {
 		a.All(p, otherMethods)
+	}
+	for _, pe := range s.pluginPaths {
+		a.All(pe.path, otherMethods)
 	}
 	a.All("/*", s.dispatch)
 }
@@ -304,6 +308,9 @@ func (s *Server) allowedMethods(segs []string) string {
 		case (n == 5 || n == 6) && segs[2] == "targets" && (segs[n-1] == "healthy" || segs[n-1] == "unhealthy"):
 			return postOnly
 		}
+	}
+	if m := s.pluginMethods(segs); m != "" {
+		return m
 	}
 	t, ok := s.resolve(segs)
 	switch {

@@ -2,6 +2,10 @@ package admin
 
 import (
 	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/runtime/internal/reqbody"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
@@ -26,6 +30,9 @@ func (s *Server) pluginEndpoint(e Endpoint) fiber.Handler {
 		if err := s.decide(c, &call); err != nil {
 			return s.refuse(c, err)
 		}
+		if err := s.pluginBody(c); err != nil {
+			return s.fail(c, err)
+		}
 		ServeHTTP(c, e.Handler)
 		return nil
 	}
@@ -45,4 +52,113 @@ func ServeHTTP(c *fiber.Ctx, h http.Handler) {
 		}
 		h.ServeHTTP(w, r)
 	}))(c.Context())
+}
+
+// corePaths are the Admin API's own routes: a plugin endpoint declared
+// on one of them is not served, as Kong keeps the first route of a path
+// (its core routes are attached before the plugins').
+var corePaths = map[string]bool{"/": true, "/status": true, "/endpoints": true,
+	"/schemas/plugins/:name": true, "/schemas/plugins/validate": true, "/schemas/:entity": true,
+	"/schemas/:entity/validate": true, "/plugins/enabled": true, "/tags": true, "/tags/:tag": true,
+	"/config": true, "/upstreams/:upstream/health": true,
+	"/upstreams/:upstream/targets/:target/:action":          true,
+	"/upstreams/:upstream/targets/:target/:address/:action": true}
+
+// pluginPath is one path plugin endpoints are served on.
+type pluginPath struct {
+	path    string
+	segs    []string
+	methods map[string]bool
+}
+
+// routePluginEndpoints adds the plugins' endpoints, before the entity
+// routes (a plugin's route wins over the entity ones, as Kong's
+// customized routes do). The first endpoint of a method and path wins; a
+// GET endpoint answers HEAD too (Lapis).
+func (s *Server) routePluginEndpoints() {
+	byPath := map[string]*pluginPath{}
+	for _, e := range s.opts.Endpoints {
+		method := strings.ToUpper(e.Method)
+		if corePaths[e.Path] {
+			s.log.Warn("plugin endpoint not served: the Admin API has a route with that path",
+				"resource", e.Resource, "method", method, "path", e.Path)
+			continue
+		}
+		pp := byPath[e.Path]
+		if pp == nil {
+			pp = &pluginPath{path: e.Path, segs: splitPath(e.Path), methods: map[string]bool{}}
+			byPath[e.Path] = pp
+			s.pluginPaths = append(s.pluginPaths, pp)
+		}
+		if pp.methods[method] {
+			s.log.Warn("plugin endpoint not served: another plugin serves it", "resource", e.Resource,
+				"method", method, "path", e.Path)
+			continue
+		}
+		pp.methods[method] = true
+		h := s.pluginEndpoint(e)
+		s.app.Add(method, e.Path, h)
+		if method == fiber.MethodGet && !pp.methods[fiber.MethodHead] {
+			s.app.Add(fiber.MethodHead, e.Path, h)
+		}
+	}
+}
+
+// pluginMethods returns Kong's Allow list of the plugin path segs match
+// ("" for none): its methods, HEAD with GET, and OPTIONS, sorted.
+func (s *Server) pluginMethods(segs []string) string {
+	for _, pp := range s.pluginPaths {
+		if !matchSegs(pp.segs, segs) {
+			continue
+		}
+		list := []string{fiber.MethodOptions}
+		for m := range pp.methods {
+			list = append(list, m)
+		}
+		if pp.methods[fiber.MethodGet] && !pp.methods[fiber.MethodHead] {
+			list = append(list, fiber.MethodHead)
+		}
+		sort.Strings(list)
+		return strings.Join(list, ", ")
+	}
+	return ""
+}
+
+// matchSegs reports whether a path's segments match a route's, whose
+// ":name" segments match any one segment.
+func matchSegs(route, path []string) bool {
+	if len(route) != len(path) {
+		return false
+	}
+	for i, r := range route {
+		if !strings.HasPrefix(r, ":") && r != path[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// pluginBody applies Kong's before_filter to a plugin endpoint's call:
+// a POST, PUT or PATCH body must be JSON, a form or multipart, and come
+// with one Content-Type.
+func (s *Server) pluginBody(c *fiber.Ctx) error {
+	switch c.Method() {
+	case fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch:
+	default:
+		return nil
+	}
+	if contentTypeHeaders(c.Request().Header.RawHeaders()) > 1 {
+		return &reqbody.BodyError{Message: "Multiple Content-Type headers not allowed"}
+	}
+	ct := strings.ToLower(string(c.Request().Header.ContentType()))
+	switch {
+	case ct == "":
+		if len(c.Body()) == 0 {
+			return nil
+		}
+	case strings.HasPrefix(ct, "application/json"), strings.HasPrefix(ct, "multipart/form-data"),
+		strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
+		return nil
+	}
+	return &reqbody.UnsupportedMediaTypeError{}
 }

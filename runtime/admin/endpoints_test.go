@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/runtime/admin"
@@ -68,5 +69,68 @@ func TestPluginEndpoints(t *testing.T) {
 	}
 	if !found["/probe-cache"] || !found["/probe-cache/{key}"] {
 		t.Errorf("/endpoints lacks the plugin's endpoints: %v", list)
+	}
+}
+
+// TestPluginEndpointRouting: Kong's routing of plugin endpoints: another
+// method on a plugin's path is 405, OPTIONS lists the path's methods, GET
+// answers HEAD, a body Kong's before_filter refuses is 415, a plugin
+// endpoint beats the entity routes, and the core routes beat a plugin's.
+func TestPluginEndpointRouting(t *testing.T) {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]string{"served": "plugin", "c": r.PathValue("c")})
+	})
+	base, _ := server(t, admin.Options{Endpoints: []admin.Endpoint{
+		{Method: "GET", Path: "/crafter/:c/tokens", Resource: "crafter", Handler: handler},
+		{Method: "POST", Path: "/crafter/:c/tokens", Resource: "crafter", Handler: handler},
+		{Method: "GET", Path: "/consumers/:c/crafted", Resource: "crafter", Handler: handler},
+		{Method: "GET", Path: "/status", Resource: "crafter", Handler: handler},
+		{Method: "POST", Path: "/status", Resource: "crafter", Handler: handler},
+	}})
+	do := func(method, path, ct, body string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, string(b)
+	}
+	cases := []struct {
+		method, path, ct, body string
+		status                 int
+		want                   string
+	}{
+		{"GET", "/crafter/bob/tokens", "", "", 200, `"c":"bob"`},
+		{"POST", "/crafter/bob/tokens", "application/json", `{}`, 200, `"served":"plugin"`},
+		{"POST", "/crafter/bob/tokens", "application/x-www-form-urlencoded", `a=1`, 200, `"served":"plugin"`},
+		{"POST", "/crafter/bob/tokens", "", "", 200, `"served":"plugin"`},
+		{"POST", "/crafter/bob/tokens", "text/plain", "hi", 415, ""},
+		{"DELETE", "/crafter/bob/tokens", "", "", 405, `{"message":"Method not allowed"}`},
+		{"PUT", "/crafter/bob/tokens", "application/json", "{}", 405, `{"message":"Method not allowed"}`},
+		{"GET", "/crafter/bob/other", "", "", 404, `{"message":"Not found"}`},
+		{"GET", "/consumers/x/crafted", "", "", 200, `"served":"plugin"`},
+		{"GET", "/status", "", "", 200, `"database"`},
+		{"POST", "/status", "application/json", "{}", 405, `{"message":"Method not allowed"}`},
+	}
+	for _, tc := range cases {
+		res, body := do(tc.method, tc.path, tc.ct, tc.body)
+		if res.StatusCode != tc.status || !strings.Contains(body, tc.want) {
+			t.Errorf("%s %s: %d %s, want %d with %s", tc.method, tc.path, res.StatusCode, body, tc.status, tc.want)
+		}
+	}
+	res, body := do("HEAD", "/crafter/bob/tokens", "", "")
+	if res.StatusCode != 200 || body != "" {
+		t.Errorf("HEAD: %d %q", res.StatusCode, body)
+	}
+	res, _ = do("OPTIONS", "/crafter/bob/tokens", "", "")
+	if res.StatusCode != 204 || res.Header.Get("Allow") != "GET, HEAD, OPTIONS, POST" {
+		t.Errorf("OPTIONS: %d Allow %q", res.StatusCode, res.Header.Get("Allow"))
 	}
 }

@@ -88,7 +88,21 @@ func (c *Catalog) Endpoints(env EndpointEnv) []Endpoint {
 		if d.Endpoints == nil {
 			continue
 		}
-		for _, e := range d.Endpoints(env) {
+		list := d.Endpoints
+		if d.served != nil {
+			// A provider's endpoints: each call goes to the definition
+			// the catalog holds then (a plugin reload replaces it).
+			name, started := d.Name, d.served
+			list = func(env EndpointEnv) []Endpoint {
+				return providedEndpoints(env, name, started.defs, func() *servedEndpoints {
+					if cur, ok := c.Get(name); ok && cur.served != nil {
+						return cur.served
+					}
+					return started
+				})
+			}
+		}
+		for _, e := range list(env) {
 			if e.Resource == "" {
 				e.Resource = d.Name
 			}

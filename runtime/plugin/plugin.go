@@ -71,6 +71,10 @@ type Definition struct {
 	Endpoints func(env EndpointEnv) []Endpoint
 
 	validateInstalled bool
+	// served is set by FromData for a provider's plugin that declares
+	// endpoints: Catalog.Endpoints routes their calls to the catalog's
+	// current definition of the plugin.
+	served *servedEndpoints
 	// decode is set by Typed: the plugin's own config decoding.
 	decode func(config map[string]any) (any, error)
 }

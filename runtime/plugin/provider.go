@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/store"
@@ -103,6 +105,22 @@ func FromData(pp hostabi.ProvidedPlugin, loader SchemaLoader) (*Definition, erro
 	if c, ok := pp.Factory.(hostabi.Closer); ok {
 		d.Close = c.Close
 	}
+	if len(hd.Endpoints) > 0 {
+		srv, ok := pp.Factory.(hostabi.EndpointServer)
+		if !ok {
+			return nil, fmt.Errorf("plugin %s: declares endpoints but its factory serves none", hd.Name)
+		}
+		for _, e := range hd.Endpoints {
+			if !endpointMethods[strings.ToUpper(e.Method)] || !strings.HasPrefix(e.Path, "/") {
+				return nil, fmt.Errorf("plugin %s: invalid endpoint %s %q", hd.Name, e.Method, e.Path)
+			}
+		}
+		served := &servedEndpoints{defs: append([]hostabi.EndpointDefinition(nil), hd.Endpoints...), serve: srv.ServeEndpoint}
+		d.served = served
+		d.Endpoints = func(env EndpointEnv) []Endpoint {
+			return providedEndpoints(env, hd.Name, served.defs, func() *servedEndpoints { return served })
+		}
+	}
 	for _, ed := range hd.Entities {
 		e, err := EntityFromData(ed, loader)
 		if err != nil {
@@ -112,6 +130,10 @@ func FromData(pp hostabi.ProvidedPlugin, loader SchemaLoader) (*Definition, erro
 	}
 	return d, nil
 }
+
+// endpointMethods are the methods an endpoint may declare.
+var endpointMethods = map[string]bool{http.MethodGet: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true}
 
 // EntityFromData turns an entity a provider declares as data into the
 // store's declaration. Kong's cache_key is both a uniqueness rule and the
