@@ -133,8 +133,11 @@ func (e *CallError) Error() string {
 func (e *CallError) Unwrap() error { return e.Cause }
 
 func phaseName(p hostabi.Phase) string {
-	if p == 0 {
+	switch p {
+	case 0:
 		return "schema validation"
+	case phaseAdmin:
+		return "admin_api"
 	}
 	return p.String()
 }

@@ -133,6 +133,7 @@ func (h *Provider) load(spec pluginSpec) (*plugin, error) {
 			return nil, fmt.Errorf("lua plugin %s: daos: %w", spec.Name, err)
 		}
 	}
+	h.loadEndpoints(p, L)
 	return p, nil
 }
 

@@ -38,6 +38,8 @@ type state struct {
 	configGen uint64
 	// timers is the state's ngx.timer.
 	timers *timers
+	// admin is the Admin API endpoint dispatcher, made on first use.
+	admin *lua.LFunction
 }
 
 // confFor returns in's configuration as a Lua table of this state,

@@ -2,6 +2,7 @@ package kongenv
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -110,6 +111,15 @@ func (f *factory) Configure(ctx context.Context, configs []map[string]any) error
 	return nil
 }
 
+// ServeEndpoint implements hostabi.EndpointServer for a plugin whose
+// api.lua declares endpoints.
+func (f *factory) ServeEndpoint(ctx context.Context, host hostabi.EndpointHost, req hostabi.EndpointRequest) (hostabi.EndpointResponse, error) {
+	if s, ok := f.inner.(hostabi.EndpointServer); ok {
+		return s.ServeEndpoint(ctx, host, req)
+	}
+	return hostabi.EndpointResponse{}, errors.New("the plugin serves no Admin API endpoints")
+}
+
 // Close implements hostabi.Closer: the node is done with the factory.
 func (f *factory) Close() error {
 	if !f.closed.CompareAndSwap(false, true) {
@@ -125,9 +135,10 @@ func (f *factory) Close() error {
 }
 
 var (
-	_ hostabi.Provider     = (*reloading)(nil)
-	_ hostabi.Validator    = (*factory)(nil)
-	_ hostabi.WorkerIniter = (*factory)(nil)
-	_ hostabi.Configurer   = (*factory)(nil)
-	_ hostabi.Closer       = (*factory)(nil)
+	_ hostabi.Provider       = (*reloading)(nil)
+	_ hostabi.Validator      = (*factory)(nil)
+	_ hostabi.WorkerIniter   = (*factory)(nil)
+	_ hostabi.Configurer     = (*factory)(nil)
+	_ hostabi.Closer         = (*factory)(nil)
+	_ hostabi.EndpointServer = (*factory)(nil)
 )

@@ -44,6 +44,12 @@ func (b *Binding) dao(entity string) *lua.LTable {
 	L := b.L
 	d := L.NewTable()
 	name := "kong.db." + entity
+	// kong.db.<entity>.schema: api.lua's routes name it (`schema =
+	// kong.db.jwt_secrets.schema`), which marks them as Kong's new-DAO
+	// routes; only its name is known here.
+	sch := L.NewTable()
+	sch.RawSetString("name", lua.LString(entity))
+	d.RawSetString("schema", sch)
 	d.RawSetString("select", b.bound(name+":select", func(L *lua.LState, k hostabi.Kong) int {
 		pk, ok := L.Get(selfBase(L, d)).(*lua.LTable)
 		if !ok {

@@ -1,0 +1,62 @@
+-- The 0.x form of api.lua: routes map straight to methods, which get
+-- (self, dao_factory, helpers), answer through kong.tools.responses or
+-- ngx.say, and report DAO errors with helpers.yield_error.
+local responses = require "kong.tools.responses"
+local cjson = require "cjson"
+
+return {
+  ["/legacy-desk/:username/groups"] = {
+    before = function(self, dao_factory, helpers)
+      local rows, err = dao_factory.consumers:find_all { username = self.params.username }
+      if err then
+        return helpers.yield_error(err)
+      end
+      if #rows == 0 then
+        return helpers.responses.send_HTTP_NOT_FOUND()
+      end
+      self.consumer = rows[1]
+    end,
+
+    GET = function(self, dao_factory, helpers)
+      local acls, err = dao_factory.acls:find_all { consumer_id = self.consumer.id }
+      if err then
+        return helpers.yield_error(err)
+      end
+      local groups = {}
+      for _, acl in ipairs(acls) do
+        groups[#groups + 1] = acl.group
+      end
+      table.sort(groups)
+      return responses.send_HTTP_OK({ username = self.consumer.username, groups = groups, page = self.params.page })
+    end,
+  },
+
+  ["/legacy-desk/:username/greeting"] = {
+    POST = function(self, dao_factory, helpers)
+      if not self.params.greeting then
+        return helpers.responses.send_HTTP_BAD_REQUEST("greeting is required")
+      end
+      ngx.header["Content-Type"] = "application/json"
+      ngx.say(cjson.encode({
+        greeting = self.params.greeting .. ", " .. self.params.username,
+        config = self.params.config,
+      }))
+      return ngx.exit(200)
+    end,
+  },
+
+  ["/legacy-desk/errors/:kind"] = {
+    GET = function(self, dao_factory, helpers)
+      if self.params.kind == "unique" then
+        return helpers.yield_error({ unique = true, tbl = { name = "already exists with value 'x'" } })
+      elseif self.params.kind == "foreign" then
+        return helpers.yield_error({ foreign = true })
+      elseif self.params.kind == "db" then
+        return helpers.yield_error({ db = true, message = "connection refused" })
+      elseif self.params.kind == "string" then
+        return helpers.yield_error("the DAO is on fire")
+      end
+      return helpers.yield_error({ message = "bad " .. self.params.kind })
+    end,
+  },
+}

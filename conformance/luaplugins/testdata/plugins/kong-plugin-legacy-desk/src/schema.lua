@@ -1,0 +1,6 @@
+return {
+  no_consumer = true,
+  fields = {
+    greeting = { type = "string", default = "hello" },
+  },
+}
