@@ -138,6 +138,8 @@ func phaseName(p hostabi.Phase) string {
 		return "schema validation"
 	case phaseAdmin:
 		return "admin_api"
+	case phaseMigrations:
+		return "migrations"
 	}
 	return p.String()
 }

@@ -131,6 +131,11 @@ func run(args []string) error {
 		if lua != nil {
 			opts.Providers = append(opts.Providers, lua)
 			opts.Bundled = bundled
+			// The node stores the Lua plugins' entities: their
+			// migrations count as executed from now on.
+			if err := recordLuaMigrations(ctx, cfg, lua); err != nil {
+				log.Warn("recording the Lua plugins' migrations", "error", err)
+			}
 		}
 		node, err := app.StartWith(ctx, cfg, opts)
 		if err != nil {
@@ -156,7 +161,11 @@ func run(args []string) error {
 		stop()
 		return node.Close()
 	case "migrations":
-		return app.Migrations(ctx, cfg, arg(0), yes, os.Stdout)
+		plugins, err := luaMigrations(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		return app.MigrationsWith(ctx, cfg, arg(0), yes, os.Stdout, plugins)
 	case "config":
 		switch arg(0) {
 		case "db_import":

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -264,4 +265,33 @@ func (a *binder) Leave(c *luahost.Call) {
 	if err := a.b.Leave(); err != nil {
 		a.log.Error("lua plugin: ending the call", "plugin", c.Plugin, "phase", c.Phase.String(), "error", err)
 	}
+}
+
+// Migrations returns the migrations the Lua plugins of a provider
+// NewProvider made ship (migrations/init.lua and the modules it lists),
+// by plugin name; other providers have none. Gatehouse does not run
+// them: `gatehouse migrations` lists and records them (see
+// plugins-lua/README.md, "Migrations").
+func Migrations(ctx context.Context, p hostabi.Provider) ([]luahost.PluginMigrations, error) {
+	r, ok := p.(*reloading)
+	if !ok {
+		return nil, nil
+	}
+	r.mu.Lock()
+	ps := r.cur.ps
+	r.mu.Unlock()
+	var out []luahost.PluginMigrations
+	for _, lp := range ps {
+		h, ok := lp.(*luahost.Provider)
+		if !ok {
+			continue
+		}
+		list, err := h.Migrations(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, list...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Plugin < out[j].Plugin })
+	return out, nil
 }

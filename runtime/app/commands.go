@@ -32,14 +32,37 @@ func migratorFor(ctx context.Context, cfg *config.Config) (store.Backend, store.
 	return b, sqlstore.NewMigrator(sb), nil
 }
 
+// PluginMigrations are the migrations a plugin ships (a Lua plugin's
+// migrations/init.lua), in order. Gatehouse stores plugin entities in
+// the tables its core migrations make, so it never runs a plugin's
+// migration: bootstrap and up record them as executed, list shows them
+// as Kong's `kong migrations list` does.
+type PluginMigrations struct {
+	Plugin string
+	Names  []string
+}
+
+// pluginMigrationKey is a plugin migration's name in the migrations
+// table (core migrations have names without a slash).
+func pluginMigrationKey(plugin, name string) string { return plugin + "/" + name }
+
 // Migrations runs `gatehouse migrations ACTION`: bootstrap, up, list or
 // reset (reset only with yes).
 func Migrations(ctx context.Context, cfg *config.Config, action string, yes bool, out io.Writer) error {
+	return MigrationsWith(ctx, cfg, action, yes, out, nil)
+}
+
+// MigrationsWith is Migrations with the migrations of the enabled
+// plugins: bootstrap and up record those not recorded yet as executed
+// (saying that their SQL is not run), list shows them beside core's in
+// Kong's format.
+func MigrationsWith(ctx context.Context, cfg *config.Config, action string, yes bool, out io.Writer, plugins []PluginMigrations) error {
 	b, m, err := migratorFor(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
+	sm, _ := m.(*sqlstore.Migrator)
 	switch action {
 	case "bootstrap":
 		ok, err := m.Bootstrapped(ctx)
@@ -48,9 +71,16 @@ func Migrations(ctx context.Context, cfg *config.Config, action string, yes bool
 		}
 		if ok {
 			fmt.Fprintln(out, "Database already bootstrapped")
-			return nil
+			// (SQLite bootstraps when opened: its plugins' migrations
+			// are recorded here all the same.)
+			_, err := recordPlugins(ctx, sm, plugins, out)
+			return err
 		}
+		fmt.Fprintln(out, "Bootstrapping database...")
 		if err := m.Bootstrap(ctx); err != nil {
+			return err
+		}
+		if _, err := recordPlugins(ctx, sm, plugins, out); err != nil {
 			return err
 		}
 		fmt.Fprintln(out, "Database is up-to-date")
@@ -69,26 +99,69 @@ func Migrations(ctx context.Context, cfg *config.Config, action string, yes bool
 		for _, name := range applied {
 			fmt.Fprintf(out, "migrating core: %s\n", name)
 		}
-		if len(applied) == 0 {
+		recorded, err := recordPlugins(ctx, sm, plugins, out)
+		if err != nil {
+			return err
+		}
+		if n := len(applied) + recorded; n == 0 {
 			fmt.Fprintln(out, "Database is already up-to-date")
+			if len(plugins) > 0 {
+				fmt.Fprintln(out, pluginSQLNote)
+			}
 		} else {
-			fmt.Fprintf(out, "%d migrations processed\nDatabase is up-to-date\n", len(applied))
+			fmt.Fprintf(out, "%d migrations processed\nDatabase is up-to-date\n", n)
 		}
 	case "list":
+		ok, err := m.Bootstrapped(ctx)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(out, "Database needs bootstrapping or is older than Kong 1.0.")
+			fmt.Fprintln(out, "\nTo start a new installation from scratch, run 'gatehouse migrations bootstrap'.")
+			return nil
+		}
 		done, pending, err := m.List(ctx)
 		if err != nil {
 			return err
 		}
-		if len(done) == 0 {
-			fmt.Fprintln(out, "Database needs bootstrapping or is older than Kong 1.0.")
+		executed := map[string]bool{}
+		if sm != nil {
+			if executed, err = sm.Executed(ctx); err != nil {
+				return err
+			}
 		}
+		var doneRows, newRows []migrationRow
 		if len(done) > 0 {
-			fmt.Fprintf(out, "Executed migrations:\n core: %s\n", strings.Join(done, ", "))
+			doneRows = append(doneRows, migrationRow{"core", done})
 		}
 		if len(pending) > 0 {
-			fmt.Fprintf(out, "Pending migrations:\n core: %s\n", strings.Join(pending, ", "))
-		} else if len(done) > 0 {
-			fmt.Fprintln(out, "Database is up-to-date")
+			newRows = append(newRows, migrationRow{"core", pending})
+		}
+		for _, p := range plugins {
+			var d, n []string
+			for _, name := range p.Names {
+				if executed[pluginMigrationKey(p.Plugin, name)] {
+					d = append(d, name)
+				} else {
+					n = append(n, name)
+				}
+			}
+			if len(d) > 0 {
+				doneRows = append(doneRows, migrationRow{p.Plugin, d})
+			}
+			if len(n) > 0 {
+				newRows = append(newRows, migrationRow{p.Plugin, n})
+			}
+		}
+		sep := ""
+		if len(doneRows) > 0 {
+			fmt.Fprintf(out, "Executed migrations:\n%s\n", migrationRows(doneRows))
+			sep = "\n"
+		}
+		if len(newRows) > 0 {
+			fmt.Fprintf(out, "%sNew migrations available:\n%s\n", sep, migrationRows(newRows))
+			fmt.Fprintln(out, "\nRun 'gatehouse migrations up' to proceed")
 		}
 	case "reset":
 		if !yes {
@@ -102,6 +175,77 @@ func Migrations(ctx context.Context, cfg *config.Config, action string, yes bool
 		return fmt.Errorf("unknown migrations command %q (want bootstrap, up, list or reset)", action)
 	}
 	return nil
+}
+
+// pluginSQLNote says what Gatehouse does with a plugin's migrations.
+const pluginSQLNote = "Plugin migrations are recorded, not run: Gatehouse stores plugin entities (daos.lua) in its own tables and never runs a plugin's SQL or migration functions"
+
+// recordPlugins records the plugins' migrations not recorded yet as
+// executed, one line each, and returns how many it recorded.
+func recordPlugins(ctx context.Context, m *sqlstore.Migrator, plugins []PluginMigrations, out io.Writer) (int, error) {
+	if len(plugins) == 0 {
+		return 0, nil
+	}
+	if m == nil {
+		return 0, errors.New("this database cannot record plugin migrations")
+	}
+	n := 0
+	for _, p := range plugins {
+		keys := make([]string, len(p.Names))
+		for i, name := range p.Names {
+			keys[i] = pluginMigrationKey(p.Plugin, name)
+		}
+		added, err := m.Record(ctx, keys)
+		if err != nil {
+			return n, err
+		}
+		for _, k := range added {
+			fmt.Fprintf(out, "migrating %s: %s recorded as executed (its SQL was not run: Gatehouse stores the plugin's entities itself)\n",
+				p.Plugin, strings.TrimPrefix(k, p.Plugin+"/"))
+		}
+		n += len(added)
+	}
+	return n, nil
+}
+
+// RecordPluginMigrations records the plugins' migrations as executed in
+// the configured database, as `gatehouse start` does once the node
+// stores their entities; it does nothing without a database, or with one
+// not bootstrapped yet.
+func RecordPluginMigrations(ctx context.Context, cfg *config.Config, plugins []PluginMigrations) error {
+	if len(plugins) == 0 || cfg.Database == config.DatabaseOff {
+		return nil
+	}
+	b, m, err := migratorFor(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	if ok, err := m.Bootstrapped(ctx); err != nil || !ok {
+		return err
+	}
+	_, err = recordPlugins(ctx, m.(*sqlstore.Migrator), plugins, io.Discard)
+	return err
+}
+
+// migrationRow is one subsystem's line of `migrations list`.
+type migrationRow struct {
+	subsystem string
+	names     []string
+}
+
+// migrationRows renders rows as Kong does: subsystem names right-aligned
+// to the longest, then the migrations, comma-separated.
+func migrationRows(rows []migrationRow) string {
+	width := 0
+	for _, r := range rows {
+		width = max(width, len(r.subsystem))
+	}
+	lines := make([]string, len(rows))
+	for i, r := range rows {
+		lines[i] = fmt.Sprintf("%*s: %s", width, r.subsystem, strings.Join(r.names, ", "))
+	}
+	return strings.Join(lines, "\n")
 }
 
 // openForData opens the configured store for db_import and db_export.

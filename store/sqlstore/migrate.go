@@ -181,3 +181,43 @@ func (m *Migrator) Reset(ctx context.Context) error {
 }
 
 var _ store.Migrator = (*Migrator)(nil)
+
+// Executed returns the names recorded as executed: the core migrations
+// run, and the names Record added.
+func (m *Migrator) Executed(ctx context.Context) (map[string]bool, error) {
+	return m.executed(ctx)
+}
+
+// Record marks names as executed without running anything, in one
+// transaction, and returns those that were not recorded yet. Gatehouse
+// records Lua plugins' migrations this way: their entities live in the
+// tables the core migrations made.
+func (m *Migrator) Record(ctx context.Context, names []string) ([]string, error) {
+	m.b.writeMu.Lock()
+	defer m.b.writeMu.Unlock()
+	done, err := m.executed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := m.b.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	var added []string
+	now := time.Now().Unix()
+	for _, n := range names {
+		if done[n] {
+			continue
+		}
+		done[n] = true
+		if _, err := tx.ExecContext(ctx, m.b.dialect.Rebind(`INSERT INTO `+metaTable+` (name, executed_at) VALUES (?, ?)`), n, now); err != nil {
+			_ = tx.Rollback()
+			return nil, fmt.Errorf("%s: recording migration %s: %w", m.b.dialect.Name, n, err)
+		}
+		added = append(added, n)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("%s: recording migrations: %w", m.b.dialect.Name, err)
+	}
+	return added, nil
+}
