@@ -5,13 +5,56 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/conformance/testnode"
+	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/plugins-lua/kongenv"
+	"github.com/gatehouse/gatehouse/runtime/app"
+	"github.com/gatehouse/gatehouse/runtime/config"
 )
+
+// lockedBuffer is a log sink safe for concurrent writers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startLogged is start with the node's log lines kept in logs.
+func startLogged(t *testing.T, logs *lockedBuffer, names ...string) *node {
+	t.Helper()
+	settings := map[string]string{"plugins": "bundled," + strings.Join(names, ",")}
+	cfg, err := config.Load(config.LoadOptions{Flags: settings})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	p, err := kongenv.NewProvider(kongenv.Options{PluginsDir: "testdata/plugins", Names: names, Prefix: t.TempDir(),
+		Configuration: cfg.Values(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := testnode.StartWith(t, settings, app.Options{Providers: []hostabi.Provider{p}, Logger: log})
+	return &node{t: t, n: n, admin: "http://" + n.Addr("admin"), proxy: "http://" + n.Addr("proxy")}
+}
 
 // adminCall sends one Admin API request with a body of the given type
 // and returns the status, headers and body.
@@ -51,7 +94,8 @@ func jsonOf(v any) string {
 // TestAPIModern: api.lua in Kong 1.x-3.x form (`schema` + `methods`,
 // handlers given kong.db) served on the Admin API over HTTP.
 func TestAPIModern(t *testing.T) {
-	nd := start(t, "token-desk")
+	logs := &lockedBuffer{}
+	nd := startLogged(t, logs, "token-desk")
 	c := &http.Client{}
 	nd.form("POST", "/consumers/", "username=ada")
 
@@ -159,6 +203,16 @@ func TestAPIModern(t *testing.T) {
 				t.Errorf("body %s lacks %s", b, tc.contains)
 			}
 		})
+	}
+	// each fault was logged with the plugin, the phase and the Lua
+	// traceback; kong.log lines of the handlers reach the node's log
+	for _, want := range []string{"plugin endpoint failed", "plugin=token-desk", "path=/token-desk/faults/:kind",
+		"lua plugin token-desk, phase admin_api: ", "the desk fell over", "stack traceback",
+		"stopped after lua_timeout", "kong.service.request is not available in an Admin API endpoint (api.lua)",
+		"handler said no", "the store is gone", "kept for ada"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log lacks %q", want)
+		}
 	}
 	// the node is fine after the faults: the same endpoint answers
 	if st, _, b := nd.adminCall(c, "GET", "/token-desk/ada/notes", "", nil); st != 200 {

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,4 +85,51 @@ func TestReloadPicksUpChangedLua(t *testing.T) {
 		t.Fatal("a handler that does not compile was reloaded")
 	}
 	waitGreeting("v2")
+}
+
+// TestReloadServesChangedAPI: after a plugin reload, the Admin API
+// endpoints of api.lua run the new code (the old generation closes once
+// nothing uses it); an endpoint path the new code no longer serves
+// answers with the 500 of a failed call, not with the old code.
+func TestReloadServesChangedAPI(t *testing.T) {
+	dir := t.TempDir()
+	write := func(version string, withPath bool) {
+		writeGreeter(t, dir, version)
+		api := `return { ["/greeter/:name"] = { GET = function(self)
+			return kong.response.exit(200, { hello = self.params.name, version = "` + version + `" })
+		end } }`
+		if !withPath {
+			api = `return { ["/greeter/other/:name"] = { GET = function() return kong.response.exit(204) end } }`
+		}
+		if err := os.WriteFile(filepath.Join(dir, "kong", "plugins", "greeter", "api.lua"), []byte(api), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("v1", true)
+	p, err := kongenv.NewProvider(kongenv.Options{PluginsDir: dir, Names: []string{"greeter"}, Prefix: t.TempDir(),
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := testnode.StartWith(t, map[string]string{"plugins": "bundled,greeter"}, app.Options{Providers: []hostabi.Provider{p}})
+	nd := &node{t: t, n: n, admin: "http://" + n.Addr("admin"), proxy: "http://" + n.Addr("proxy")}
+	c := &http.Client{}
+	check := func(status int, want string) {
+		t.Helper()
+		st, _, b := nd.adminCall(c, "GET", "/greeter/ada", "", nil)
+		if st != status || !strings.Contains(string(b), want) {
+			t.Fatalf("GET /greeter/ada: %d %s, want %d with %s", st, b, status, want)
+		}
+	}
+	check(200, `"version":"v1"`)
+	write("v2", true)
+	if _, err := n.ReloadPlugins(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	check(200, `"version":"v2"`)
+	write("v3", false)
+	if _, err := n.ReloadPlugins(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	check(500, `"message":"An unexpected error occurred"`)
 }

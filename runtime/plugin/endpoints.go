@@ -92,13 +92,15 @@ func (c *Catalog) Endpoints(env EndpointEnv) []Endpoint {
 		if d.served != nil {
 			// A provider's endpoints: each call goes to the definition
 			// the catalog holds then (a plugin reload replaces it).
+			// A definition that no longer serves endpoints, or a plugin
+			// no longer enabled, answers the calls with a 500.
 			name, started := d.Name, d.served
 			list = func(env EndpointEnv) []Endpoint {
 				return providedEndpoints(env, name, started.defs, func() *servedEndpoints {
-					if cur, ok := c.Get(name); ok && cur.served != nil {
+					if cur, ok := c.Get(name); ok {
 						return cur.served
 					}
-					return started
+					return nil
 				})
 			}
 		}
