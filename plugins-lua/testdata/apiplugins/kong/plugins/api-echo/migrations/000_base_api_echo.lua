@@ -1,0 +1,1 @@
+return { postgres = { up = [[ CREATE TABLE IF NOT EXISTS api_echo (id UUID PRIMARY KEY); ]] } }

@@ -1,0 +1,1 @@
+return { postgres = { up_f = function() end, teardown = function() end } }

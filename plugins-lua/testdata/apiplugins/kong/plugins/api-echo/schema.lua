@@ -1,0 +1,1 @@
+return { name = "api-echo", fields = { { config = { type = "record", fields = {} } } } }
