@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,4 +106,27 @@ func FuzzServeEndpoint(f *testing.F) {
 			t.Fatalf("status %d", res.Status)
 		}
 	})
+}
+
+// TestAPINotLoadable: an api.lua that fails to load (here: Kong's
+// kong.api.endpoints, which Gatehouse does not offer) leaves the plugin
+// without endpoints, logged; the plugin itself loads.
+func TestAPINotLoadable(t *testing.T) {
+	var logs strings.Builder
+	p, err := kongenv.NewProvider(kongenv.Options{PluginsDir: "testdata/apiplugins", Names: []string{"api-broken"},
+		Prefix: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	list, err := p.Plugins()
+	if err != nil || len(list) != 1 {
+		t.Fatalf("plugins %v %v", list, err)
+	}
+	if len(list[0].Definition.Endpoints) != 0 {
+		t.Errorf("endpoints %v", list[0].Definition.Endpoints)
+	}
+	if !strings.Contains(logs.String(), "api.lua not served") || !strings.Contains(logs.String(), "kong.api.endpoints") {
+		t.Errorf("log: %s", logs.String())
+	}
 }

@@ -255,6 +255,7 @@ func TestAPILegacy(t *testing.T) {
 		{"yield db", "GET", "/legacy-desk/errors/db", "", "", 500, map[string]any{"message": "An unexpected error occurred"}},
 		{"yield string", "GET", "/legacy-desk/errors/string", "", "", 500, map[string]any{"message": "An unexpected error occurred"}},
 		{"yield other", "GET", "/legacy-desk/errors/thing", "", "", 400, nil},
+		{"route on_error", "GET", "/legacy-desk/custom", "", "", 409, map[string]any{"custom": "mine"}},
 		{"other method", "PATCH", "/legacy-desk/grace/groups", "application/json", "{}", 405, map[string]any{"message": "Method not allowed"}},
 	}
 	for _, tc := range cases {

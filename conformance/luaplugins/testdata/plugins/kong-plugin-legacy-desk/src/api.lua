@@ -59,4 +59,14 @@ return {
       return helpers.yield_error({ message = "bad " .. self.params.kind })
     end,
   },
+
+  -- a route's own on_error gets what yield_error was given
+  ["/legacy-desk/custom"] = {
+    on_error = function(self)
+      return responses.send_HTTP_CONFLICT({ custom = self.errors[1] })
+    end,
+    GET = function(self, dao_factory, helpers)
+      return helpers.yield_error("mine")
+    end,
+  },
 }

@@ -1,0 +1,1 @@
+return { name = "api-broken", fields = { { config = { type = "record", fields = {} } } } }
