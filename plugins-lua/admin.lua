@@ -185,11 +185,17 @@ return function(api, r)
     post = r.multipart
   end
 
+  -- Lapis: the query, then a form body, then the path's parameters;
+  -- json_params then adds a JSON object's keys over them all.
   local params = {}
   for k, v in pairs(query) do params[k] = v end
-  for k, v in pairs(post) do params[k] = v end
-  for k, v in pairs(r.params) do params[k] = v end
   if not is_json then
+    for k, v in pairs(post) do params[k] = v end
+  end
+  for k, v in pairs(r.params) do params[k] = v end
+  if is_json then
+    for k, v in pairs(post) do params[k] = v end
+  else
     params = normalize(params)
   end
 
