@@ -222,7 +222,7 @@ func (s *Server) routes() {
 		a.All(p, otherMethods)
 	}
 	for _, pe := range s.pluginPaths {
-		a.All(pe.path, otherMethods)
+		a.All(pe.path, s.pluginOtherMethods)
 	}
 	a.All("/*", s.dispatch)
 }
@@ -309,17 +309,16 @@ func (s *Server) allowedMethods(segs []string) string {
 			return postOnly
 		}
 	}
-	if m := s.pluginMethods(segs); m != "" {
-		return m
-	}
 	t, ok := s.resolve(segs)
+	methods := ""
 	switch {
 	case !ok:
-		return ""
 	case t.key == "" && t.toOne == nil:
-		return collection
+		methods = collection
+	default:
+		methods = entity
 	}
-	return entity
+	return s.withPluginMethods(segs, methods)
 }
 
 // otherMethods answers a method the fixed endpoint does not serve with 405.

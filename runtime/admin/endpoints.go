@@ -104,24 +104,48 @@ func (s *Server) routePluginEndpoints() {
 	}
 }
 
-// pluginMethods returns Kong's Allow list of the plugin path segs match
-// ("" for none): its methods, HEAD with GET, and OPTIONS, sorted.
-func (s *Server) pluginMethods(segs []string) string {
+// withPluginMethods adds to an Allow list (", "-separated) the methods
+// of the plugin path segs match, with HEAD for GET and OPTIONS, sorted
+// as Kong lists them; it returns methods as given when no plugin path
+// matches.
+func (s *Server) withPluginMethods(segs []string, methods string) string {
 	for _, pp := range s.pluginPaths {
 		if !matchSegs(pp.segs, segs) {
 			continue
 		}
-		list := []string{fiber.MethodOptions}
+		set := map[string]bool{fiber.MethodOptions: true}
 		for m := range pp.methods {
-			list = append(list, m)
+			set[m] = true
 		}
-		if pp.methods[fiber.MethodGet] && !pp.methods[fiber.MethodHead] {
-			list = append(list, fiber.MethodHead)
+		if pp.methods[fiber.MethodGet] {
+			set[fiber.MethodHead] = true
+		}
+		if methods != "" {
+			for _, m := range strings.Split(methods, ", ") {
+				set[m] = true
+			}
+		}
+		list := make([]string, 0, len(set))
+		for m := range set {
+			list = append(list, m)
 		}
 		sort.Strings(list)
 		return strings.Join(list, ", ")
 	}
-	return ""
+	return methods
+}
+
+// pluginOtherMethods answers a method a plugin path does not serve: the
+// entity routes answer it when they serve the path (Kong merges a
+// plugin's methods into the generated route of the same path), else 405.
+func (s *Server) pluginOtherMethods(c *fiber.Ctx) error {
+	if c.Method() == fiber.MethodOptions {
+		return c.Next()
+	}
+	if _, ok := s.resolve(splitPath(c.Path())); ok {
+		return c.Next()
+	}
+	return methodNotAllowed(c)
 }
 
 // matchSegs reports whether a path's segments match a route's, whose

@@ -85,6 +85,7 @@ func TestPluginEndpointRouting(t *testing.T) {
 		{Method: "GET", Path: "/crafter/:c/tokens", Resource: "crafter", Handler: handler},
 		{Method: "POST", Path: "/crafter/:c/tokens", Resource: "crafter", Handler: handler},
 		{Method: "GET", Path: "/consumers/:c/crafted", Resource: "crafter", Handler: handler},
+		{Method: "GET", Path: "/consumers", Resource: "crafter", Handler: handler},
 		{Method: "GET", Path: "/status", Resource: "crafter", Handler: handler},
 		{Method: "POST", Path: "/status", Resource: "crafter", Handler: handler},
 	}})
@@ -116,6 +117,12 @@ func TestPluginEndpointRouting(t *testing.T) {
 		{"PUT", "/crafter/bob/tokens", "application/json", "{}", 405, `{"message":"Method not allowed"}`},
 		{"GET", "/crafter/bob/other", "", "", 404, `{"message":"Not found"}`},
 		{"GET", "/consumers/x/crafted", "", "", 200, `"served":"plugin"`},
+		{"POST", "/consumers/x/crafted", "application/json", "{}", 405, `{"message":"Method not allowed"}`},
+		// the plugin's GET replaces the entity route's; the entity
+		// route answers the others, as Kong merges the methods
+		{"GET", "/consumers", "", "", 200, `"served":"plugin"`},
+		{"POST", "/consumers", "application/json", `{"username":"merged"}`, 201, `"username":"merged"`},
+		{"GET", "/consumers/merged", "", "", 200, `"username":"merged"`},
 		{"GET", "/status", "", "", 200, `"database"`},
 		{"POST", "/status", "application/json", "{}", 405, `{"message":"Method not allowed"}`},
 	}
@@ -129,8 +136,11 @@ func TestPluginEndpointRouting(t *testing.T) {
 	if res.StatusCode != 200 || body != "" {
 		t.Errorf("HEAD: %d %q", res.StatusCode, body)
 	}
-	res, _ = do("OPTIONS", "/crafter/bob/tokens", "", "")
-	if res.StatusCode != 204 || res.Header.Get("Allow") != "GET, HEAD, OPTIONS, POST" {
-		t.Errorf("OPTIONS: %d Allow %q", res.StatusCode, res.Header.Get("Allow"))
+	for path, want := range map[string]string{"/crafter/bob/tokens": "GET, HEAD, OPTIONS, POST",
+		"/consumers": "GET, HEAD, OPTIONS, POST", "/consumers/x/crafted": "GET, HEAD, OPTIONS"} {
+		res, _ = do("OPTIONS", path, "", "")
+		if res.StatusCode != 204 || res.Header.Get("Allow") != want {
+			t.Errorf("OPTIONS %s: %d Allow %q, want %q", path, res.StatusCode, res.Header.Get("Allow"), want)
+		}
 	}
 }
