@@ -175,6 +175,11 @@ type EndpointResponse struct {
 	Status  int
 	Headers map[string][]string
 	Body    []byte
+	// Pass hands the call to the node's own route for the path (the
+	// entity routes; Kong's parent route and generated endpoints); the
+	// other fields are then ignored. Without such a route the call is
+	// Kong's 404.
+	Pass bool
 }
 
 // EndpointHost is what the node lends one endpoint call: the entities

@@ -126,6 +126,7 @@ func (h *Provider) serveEndpoint(parent context.Context, p *plugin, host hostabi
 	cctx.arm(parent, h.opts.Timeout)
 	c := &st.call
 	c.reset(p.spec.Name, phaseAdmin, L, cctx)
+	var reqTable *lua.LTable
 	perr := h.adminProtected(st, k, c, func() error {
 		fn, err := st.adminDispatcher(L)
 		if err != nil {
@@ -139,6 +140,7 @@ func (h *Provider) serveEndpoint(parent context.Context, p *plugin, host hostabi
 		if err != nil {
 			return err
 		}
+		reqTable = r
 		L.Push(fn)
 		L.Push(api)
 		L.Push(r)
@@ -157,6 +159,9 @@ func (h *Provider) serveEndpoint(parent context.Context, p *plugin, host hostabi
 	}
 	if ce != nil {
 		return hostabi.EndpointResponse{}, ce
+	}
+	if reqTable != nil && reqTable.RawGetString("__pass") == lua.LTrue {
+		return hostabi.EndpointResponse{Pass: true}, nil
 	}
 	return k.resp.result(), nil
 }
@@ -181,9 +186,9 @@ func (h *Provider) adminProtected(st *state, k hostabi.Kong, c *Call, fn func() 
 	return fn()
 }
 
-// adminDispatcher returns the state's dispatcher (admin.lua), made on
-// the state's first endpoint call.
-func (st *state) adminDispatcher(L *lua.LState) (*lua.LFunction, error) {
+// adminModule returns the state's admin.lua table (dispatch and
+// endpoints), loaded on first use.
+func (st *state) adminModule(L *lua.LState) (*lua.LTable, error) {
 	if st.admin != nil {
 		return st.admin, nil
 	}
@@ -195,13 +200,48 @@ func (st *state) adminDispatcher(L *lua.LState) (*lua.LFunction, error) {
 	if err := L.PCall(0, 1, nil); err != nil {
 		return nil, fmt.Errorf("admin dispatcher: %s", luaTrace(err))
 	}
-	fn, ok := L.Get(-1).(*lua.LFunction)
+	t, ok := L.Get(-1).(*lua.LTable)
 	L.Pop(1)
 	if !ok {
-		return nil, errors.New("admin dispatcher: not a function")
+		return nil, errors.New("admin dispatcher: not a table")
 	}
-	st.admin = fn
+	st.admin = t
+	return t, nil
+}
+
+// adminDispatcher returns the state's dispatcher (admin.lua).
+func (st *state) adminDispatcher(L *lua.LState) (*lua.LFunction, error) {
+	t, err := st.adminModule(L)
+	if err != nil {
+		return nil, err
+	}
+	fn, ok := t.RawGetString("dispatch").(*lua.LFunction)
+	if !ok {
+		return nil, errors.New("admin dispatcher: no dispatch function")
+	}
 	return fn, nil
+}
+
+// preloadAdmin registers Gatehouse's kong.api.endpoints in the state's
+// package.preload (unless something is there already): api.lua files of
+// Kong 1.x-3.x build their entity routes with it.
+func (st *state) preloadAdmin(L *lua.LState) {
+	pkg, ok := L.GetGlobal("package").(*lua.LTable)
+	if !ok {
+		return
+	}
+	preload, ok := pkg.RawGetString("preload").(*lua.LTable)
+	if !ok || preload.RawGetString("kong.api.endpoints") != lua.LNil {
+		return
+	}
+	preload.RawSetString("kong.api.endpoints", L.NewFunction(func(L *lua.LState) int {
+		t, err := st.adminModule(L)
+		if err != nil {
+			L.RaiseError("%s", err.Error())
+		}
+		L.Push(t.RawGetString("endpoints"))
+		return 1
+	}))
 }
 
 // adminRequestTable is the request as admin.lua reads it.

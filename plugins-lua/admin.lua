@@ -1,12 +1,15 @@
 -- Gatehouse: runs one Admin API call of a plugin's api.lua the way Kong's
 -- Admin API (Lapis, kong.api.api_helpers) does. Loaded once per Lua state;
--- the chunk returns the dispatcher, called as dispatch(api, request) with
--- the plugin's api module and the request as a table:
+-- the chunk returns {dispatch = ..., endpoints = ...}: the dispatcher,
+-- called as dispatch(api, request) with the plugin's api module and the
+-- request as a table, and Gatehouse's kong.api.endpoints. The request:
 --   method, path (the route as api.lua declares it), uri, query (raw),
 --   params (path parameters), headers (lower-case names), body (string),
 --   content_type, multipart (the fields of a multipart body, or nil).
 -- The answer leaves through kong.response.exit (or ngx.say), which the
--- host records.
+-- host records; a call handed to the node's own route (Kong's parent
+-- route, the generated endpoints of kong.api.endpoints) sets
+-- request.__pass and leaves the same way.
 
 local type, pairs, ipairs, tonumber, error = type, pairs, ipairs, tonumber, error
 local setmetatable, next = setmetatable, next
@@ -21,6 +24,18 @@ local CODES_409 = { [3] = true, [5] = true }
 
 local function exit(status, body)
   return kong.response.exit(status, body)
+end
+
+-- the request of the call in progress
+local current
+
+-- pass hands the call to the node's own route for the path.
+local function pass()
+  if current == nil then
+    error("no Admin API call is in progress", 2)
+  end
+  current.__pass = true
+  return kong.response.exit(204)
 end
 
 local function unexpected(err)
@@ -150,7 +165,25 @@ local function render(res)
   end
 end
 
-return function(api, r)
+-- kong.api.endpoints: the generators of Kong's entity endpoints hand the
+-- call to the node's entity routes, which serve the same paths for the
+-- entities of daos.lua; handle_error answers a kong.db error object.
+local endpoints = {}
+for _, name in ipairs({ "get_collection_endpoint", "post_collection_endpoint", "get_entity_endpoint",
+                        "put_entity_endpoint", "patch_entity_endpoint", "delete_entity_endpoint" }) do
+  endpoints[name] = function()
+    return function()
+      return pass()
+    end
+  end
+end
+
+function endpoints.handle_error(err_t)
+  return new_db_error(err_t)
+end
+
+local function dispatch(api, r)
+  current = r
   local route = api[r.path]
   if type(route) ~= "table" then
     error("api.lua has no route " .. tostring(r.path))
@@ -244,9 +277,13 @@ return function(api, r)
   if type(methods.before) == "function" then
     methods.before(self, db, helpers)
   end
-  local res, err = fn(self, db, helpers)
+  -- routes with a schema get Kong's parent: the node's own route
+  local parent = new_db and function() return pass() end or nil
+  local res, err = fn(self, db, helpers, parent)
   if err ~= nil then
     return unexpected(err)
   end
   return render(res)
 end
+
+return { dispatch = dispatch, endpoints = endpoints }

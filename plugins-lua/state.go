@@ -38,8 +38,9 @@ type state struct {
 	configGen uint64
 	// timers is the state's ngx.timer.
 	timers *timers
-	// admin is the Admin API endpoint dispatcher, made on first use.
-	admin *lua.LFunction
+	// admin is admin.lua's table (the Admin API endpoint dispatcher and
+	// kong.api.endpoints), made on first use.
+	admin *lua.LTable
 }
 
 // confFor returns in's configuration as a Lua table of this state,
@@ -93,6 +94,8 @@ func (h *Provider) newState(p *plugin) (st *state, err error) {
 	}
 	ts := &timers{}
 	openTimer(L, ts)
+	made := &state{L: L, binder: binder, confs: map[*instance]*lua.LTable{}, cctx: newCallCtx(), timers: ts}
+	made.preloadAdmin(L)
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
 	L.SetContext(ctx)
@@ -119,9 +122,9 @@ func (h *Provider) newState(p *plugin) (st *state, err error) {
 		}
 		handler = inst
 	}
-	st = &state{L: L, binder: binder, handler: handler, confs: map[*instance]*lua.LTable{}, cctx: newCallCtx(), timers: ts}
-	h.watch.add(st.cctx)
-	return st, nil
+	made.handler = handler
+	h.watch.add(made.cctx)
+	return made, nil
 }
 
 // isInstanceOf runs Kong's test `type(handler.is) == "function" and

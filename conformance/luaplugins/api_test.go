@@ -186,6 +186,14 @@ func TestAPIModern(t *testing.T) {
 		{name: "ngx.timer.at says no", method: "GET", path: "/token-desk/faults/timer", status: 200,
 			want: map[string]any{"ok": false, "err": "ngx.timer.at is only available in the request phases in Gatehouse"}},
 		{name: "core route wins", method: "GET", path: "/status", status: 200, contains: `"database"`},
+		{name: "generated endpoint: the entity route answers", method: "GET", path: "/consumers/ada/token-desk-notes", status: 200,
+			contains: `"text":"first note"`},
+		{name: "parent refused by the plugin", method: "POST", path: "/consumers/ada/token-desk-notes", ct: "application/json",
+			body: `{"text":"forbidden"}`, status: 403, want: map[string]any{"message": "that note is not kept"}},
+		{name: "parent: the entity route creates", method: "POST", path: "/consumers/ada/token-desk-notes", ct: "application/json",
+			body: `{"text":"via parent","level":4}`, status: 201, want: map[string]any{"text": "via parent", "level": 4.0}},
+		{name: "generated endpoint without a node route", method: "GET", path: "/token-desk/generated", status: 404,
+			want: map[string]any{"message": "Not found"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/runtime/admin"
 	"github.com/gatehouse/gatehouse/runtime/entitydb"
 )
 
@@ -66,6 +67,14 @@ func providedEndpoints(env EndpointEnv, name string, defs []hostabi.EndpointDefi
 				writeUnexpected(w)
 				return
 			}
+			if res.Pass {
+				if !admin.Decline(r) {
+					w.Header().Set("Content-Type", "application/json; charset=utf-8")
+					w.WriteHeader(http.StatusNotFound)
+					w.Write([]byte(`{"message":"Not found"}`))
+				}
+				return
+			}
 			writeResponse(w, r, res)
 		})
 		out = append(out, Endpoint{Method: method, Path: path, Admin: true, Resource: name, Handler: h})
@@ -84,7 +93,7 @@ func callServer(ctx context.Context, s *servedEndpoints, host hostabi.EndpointHo
 		return res, fmt.Errorf("the plugin serves no endpoints any more")
 	}
 	res, err = s.serve(ctx, host, req)
-	if err == nil && (res.Status < 100 || res.Status > 999) {
+	if err == nil && !res.Pass && (res.Status < 100 || res.Status > 999) {
 		err = fmt.Errorf("the plugin answered with status %d", res.Status)
 	}
 	return res, err

@@ -1,6 +1,6 @@
--- Kong's endpoint generators are not offered by Gatehouse.
-local endpoints = require "kong.api.endpoints"
+-- Kong 0.x's CRUD helpers are not offered by Gatehouse.
+local crud = require "kong.api.crud_helpers"
 
 return {
-  ["/api-broken"] = { GET = endpoints.get_collection_endpoint },
+  ["/api-broken"] = { GET = function(self, dao_factory) crud.paginated_set(self, dao_factory.consumers) end },
 }

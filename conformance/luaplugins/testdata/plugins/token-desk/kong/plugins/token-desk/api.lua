@@ -1,6 +1,7 @@
 -- token-desk's Admin API, in the form Kong 1.x-3.x plugins use: routes
 -- with the schema of their entity and their methods.
 local cjson = require "cjson"
+local endpoints = require "kong.api.endpoints"
 
 local notes_schema = kong.db.token_desk_notes.schema
 
@@ -132,6 +133,29 @@ return {
         end
         return kong.response.exit(200, { kind = kind })
       end,
+    },
+  },
+
+  -- Kong's generated endpoints, and a customized one calling its parent:
+  -- the node's entity routes answer.
+  ["/consumers/:consumers/token-desk-notes"] = {
+    schema = notes_schema,
+    methods = {
+      GET = endpoints.get_collection_endpoint(notes_schema, kong.db.consumers.schema, "consumer"),
+      POST = function(self, db, helpers, parent)
+        if self.params.text == "forbidden" then
+          return kong.response.exit(403, { message = "that note is not kept" })
+        end
+        return parent()
+      end,
+    },
+  },
+
+  -- a generated endpoint where the node has no route: Kong's 404
+  ["/token-desk/generated"] = {
+    schema = notes_schema,
+    methods = {
+      GET = endpoints.get_collection_endpoint(notes_schema),
     },
   },
 
