@@ -78,6 +78,12 @@ func TestPluginEndpoints(t *testing.T) {
 // endpoint beats the entity routes, and the core routes beat a plugin's.
 func TestPluginEndpointRouting(t *testing.T) {
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("decline") != "" {
+			if !admin.Decline(r) {
+				t.Error("Decline outside the Admin API")
+			}
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]string{"served": "plugin", "c": r.PathValue("c")})
 	})
@@ -123,6 +129,9 @@ func TestPluginEndpointRouting(t *testing.T) {
 		{"GET", "/consumers", "", "", 200, `"served":"plugin"`},
 		{"POST", "/consumers", "application/json", `{"username":"merged"}`, 201, `"username":"merged"`},
 		{"GET", "/consumers/merged", "", "", 200, `"username":"merged"`},
+		// a declined call: the entity route answers, or Kong's 404
+		{"GET", "/consumers?decline=1", "", "", 200, `"data":[{`},
+		{"GET", "/crafter/bob/tokens?decline=1", "", "", 404, `{"message":"Not found"}`},
 		{"GET", "/status", "", "", 200, `"database"`},
 		{"POST", "/status", "application/json", "{}", 405, `{"message":"Method not allowed"}`},
 	}

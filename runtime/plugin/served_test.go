@@ -87,6 +87,8 @@ func TestProvidedEndpoints(t *testing.T) {
 			panic("boom")
 		case "nostatus":
 			return hostabi.EndpointResponse{}, nil
+		case "pass":
+			return hostabi.EndpointResponse{Pass: true}, nil
 		}
 		return hostabi.EndpointResponse{Status: 201, Headers: map[string][]string{"x-made": {"yes"}}, Body: []byte(`{"ok":true}`)}, nil
 	}}, hostabi.EndpointDefinition{Method: "post", Path: "/desk/:name"}, hostabi.EndpointDefinition{Method: "GET", Path: "/desk/:name"})
@@ -118,6 +120,11 @@ func TestProvidedEndpoints(t *testing.T) {
 		if w.Code != 500 || w.Body.String() != `{"message":"An unexpected error occurred"}` {
 			t.Errorf("%s: %d %s", name, w.Code, w.Body)
 		}
+	}
+	// Pass outside the Admin API's routing (no route to hand it to): 404
+	if w := callEndpoint(eps[1], "GET", "/desk/pass", "", map[string]string{"name": "pass"}); w.Code != 404 ||
+		w.Body.String() != `{"message":"Not found"}` {
+		t.Errorf("pass: %d %s", w.Code, w.Body)
 	}
 	// a reload: the next definition answers
 	d2 := providedWith(t, endpointFactory{serve: func(context.Context, hostabi.EndpointHost, hostabi.EndpointRequest) (hostabi.EndpointResponse, error) {
