@@ -222,26 +222,33 @@ func (st *state) adminDispatcher(L *lua.LState) (*lua.LFunction, error) {
 	return fn, nil
 }
 
-// preloadAdmin registers Gatehouse's kong.api.endpoints in the state's
-// package.preload (unless something is there already): api.lua files of
-// Kong 1.x-3.x build their entity routes with it.
+// preloadAdmin registers Gatehouse's kong.api.endpoints (api.lua files
+// of Kong 1.x-3.x build their entity routes with it) and
+// kong.api.crud_helpers (0.x) in the state's package.preload, unless
+// something is there already.
 func (st *state) preloadAdmin(L *lua.LState) {
 	pkg, ok := L.GetGlobal("package").(*lua.LTable)
 	if !ok {
 		return
 	}
 	preload, ok := pkg.RawGetString("preload").(*lua.LTable)
-	if !ok || preload.RawGetString("kong.api.endpoints") != lua.LNil {
+	if !ok {
 		return
 	}
-	preload.RawSetString("kong.api.endpoints", L.NewFunction(func(L *lua.LState) int {
-		t, err := st.adminModule(L)
-		if err != nil {
-			L.RaiseError("%s", err.Error())
+	for module, field := range map[string]string{"kong.api.endpoints": "endpoints", "kong.api.crud_helpers": "crud_helpers"} {
+		if preload.RawGetString(module) != lua.LNil {
+			continue
 		}
-		L.Push(t.RawGetString("endpoints"))
-		return 1
-	}))
+		field := field
+		preload.RawSetString(module, L.NewFunction(func(L *lua.LState) int {
+			t, err := st.adminModule(L)
+			if err != nil {
+				L.RaiseError("%s", err.Error())
+			}
+			L.Push(t.RawGetString(field))
+			return 1
+		}))
+	}
 }
 
 // adminRequestTable is the request as admin.lua reads it.

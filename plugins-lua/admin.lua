@@ -182,6 +182,42 @@ function endpoints.handle_error(err_t)
   return new_db_error(err_t)
 end
 
+-- kong.api.crud_helpers (Kong 0.x): the consumer lookup runs here; the
+-- CRUD functions hand the call to the node's entity routes, which serve
+-- the same paths (a credential nested under its consumer).
+local crud = {}
+
+local function is_uuid(s)
+  return type(s) == "string" and
+    s:match("^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$") ~= nil
+end
+
+function crud.find_consumer_by_username_or_id(self, dao_factory, helpers)
+  local key = self.params.username_or_id
+  local consumer, err, err_t
+  if is_uuid(key) then
+    consumer, err, err_t = kong.db.consumers:select({ id = key })
+  end
+  if not consumer and not err then
+    consumer, err, err_t = kong.db.consumers:select_by_username(key)
+  end
+  if err then
+    return new_db_error(err_t or err)
+  end
+  if not consumer then
+    return exit(404, { message = "Not found" })
+  end
+  self.params.username_or_id = nil
+  self.params.consumer_id = consumer.id
+  self.consumer = consumer
+end
+
+for _, name in ipairs({ "paginated_set", "post", "put", "patch", "delete", "get", "find_by_id_or_field" }) do
+  crud[name] = function()
+    return pass()
+  end
+end
+
 local function dispatch(api, r)
   current = r
   local route = api[r.path]
@@ -286,4 +322,4 @@ local function dispatch(api, r)
   return render(res)
 end
 
-return { dispatch = dispatch, endpoints = endpoints }
+return { dispatch = dispatch, endpoints = endpoints, crud_helpers = crud }

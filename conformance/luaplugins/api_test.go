@@ -266,6 +266,9 @@ func TestAPILegacy(t *testing.T) {
 		{"yield string", "GET", "/legacy-desk/errors/string", "", "", 500, map[string]any{"message": "An unexpected error occurred"}},
 		{"yield other", "GET", "/legacy-desk/errors/thing", "", "", 400, nil},
 		{"route on_error", "GET", "/legacy-desk/custom", "", "", 409, map[string]any{"custom": "mine"}},
+		{"crud_helpers: the consumer lookup fails", "GET", "/consumers/nobody/acls", "", "", 404, map[string]any{"message": "Not found"}},
+		{"crud_helpers: the entity route creates", "POST", "/consumers/grace/acls/", "application/x-www-form-urlencoded", "group=devs", 201,
+			map[string]any{"group": "devs"}},
 		{"other method", "PATCH", "/legacy-desk/grace/groups", "application/json", "{}", 405, map[string]any{"message": "Method not allowed"}},
 	}
 	for _, tc := range cases {
@@ -284,6 +287,11 @@ func TestAPILegacy(t *testing.T) {
 				}
 			}
 		})
+	}
+	// crud.paginated_set: the entity route lists the consumer's groups
+	if st, _, b := nd.adminCall(c, "GET", "/consumers/grace/acls", "", nil); st != 200 ||
+		!strings.Contains(string(b), `"group":"devs"`) || !strings.Contains(string(b), `"group":"ops"`) {
+		t.Errorf("crud_helpers list: %d %s", st, b)
 	}
 	// "bad thing": the old DAO's message as the body
 	if st, _, b := nd.adminCall(c, "GET", "/legacy-desk/errors/thing", "", nil); st != 400 || !strings.Contains(string(b), "bad thing") {

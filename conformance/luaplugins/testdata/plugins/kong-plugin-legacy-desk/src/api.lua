@@ -2,9 +2,23 @@
 -- (self, dao_factory, helpers), answer through kong.tools.responses or
 -- ngx.say, and report DAO errors with helpers.yield_error.
 local responses = require "kong.tools.responses"
+local crud = require "kong.api.crud_helpers"
 local cjson = require "cjson"
 
 return {
+  -- the 0.x acl plugin's own routes, as it wrote them
+  ["/consumers/:username_or_id/acls/"] = {
+    before = function(self, dao_factory, helpers)
+      crud.find_consumer_by_username_or_id(self, dao_factory, helpers)
+    end,
+    GET = function(self, dao_factory)
+      crud.paginated_set(self, dao_factory.acls)
+    end,
+    POST = function(self, dao_factory)
+      crud.post(self.params, dao_factory.acls)
+    end,
+  },
+
   ["/legacy-desk/:username/groups"] = {
     before = function(self, dao_factory, helpers)
       local rows, err = dao_factory.consumers:find_all { username = self.params.username }
