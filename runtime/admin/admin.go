@@ -660,6 +660,9 @@ func (s *Server) endpointList() []string {
 		}
 	}
 	for _, e := range s.opts.Endpoints {
+		if isCorePath(e.Path) {
+			continue // not served
+		}
 		segs := strings.Split(e.Path, "/")
 		for i, seg := range segs {
 			if strings.HasPrefix(seg, ":") {

@@ -89,6 +89,15 @@ var corePaths = map[string]bool{"/": true, "/status": true, "/endpoints": true,
 	"/upstreams/:upstream/targets/:target/:action":          true,
 	"/upstreams/:upstream/targets/:target/:address/:action": true}
 
+// isCorePath reports whether a route path is one of corePaths (a
+// trailing slash aside: the router ignores it).
+func isCorePath(path string) bool {
+	if p := strings.TrimSuffix(path, "/"); p != "" {
+		path = p
+	}
+	return corePaths[path]
+}
+
 // pluginPath is one path plugin endpoints are served on.
 type pluginPath struct {
 	path    string
@@ -104,7 +113,7 @@ func (s *Server) routePluginEndpoints() {
 	byPath := map[string]*pluginPath{}
 	for _, e := range s.opts.Endpoints {
 		method := strings.ToUpper(e.Method)
-		if corePaths[e.Path] {
+		if isCorePath(e.Path) {
 			s.log.Warn("plugin endpoint not served: the Admin API has a route with that path",
 				"resource", e.Resource, "method", method, "path", e.Path)
 			continue

@@ -94,6 +94,7 @@ func TestPluginEndpointRouting(t *testing.T) {
 		{Method: "GET", Path: "/consumers", Resource: "crafter", Handler: handler},
 		{Method: "GET", Path: "/status", Resource: "crafter", Handler: handler},
 		{Method: "POST", Path: "/status", Resource: "crafter", Handler: handler},
+		{Method: "POST", Path: "/status/", Resource: "crafter", Handler: handler},
 	}})
 	do := func(method, path, ct, body string) (*http.Response, string) {
 		t.Helper()
