@@ -18,6 +18,10 @@ local cjson = require "cjson.safe"
 
 local NEEDS_BODY = { PUT = true, POST = true, PATCH = true }
 
+-- the most query or form arguments read (the rest are dropped, as
+-- ngx.req.get_uri_args and get_post_args drop them past their max)
+local MAX_ARGS = 1000
+
 -- Kong's error codes (kong.db.errors)
 local CODES_400 = { [1] = true, [2] = true, [4] = true, [7] = true, [13] = true }
 local CODES_409 = { [3] = true, [5] = true }
@@ -236,7 +240,7 @@ local function dispatch(api, r)
 
   local ct = (r.content_type or ""):lower()
   local is_json = ct:find("application/json", 1, true) ~= nil
-  local query = ngx.decode_args(r.query or "", 0)
+  local query = ngx.decode_args(r.query or "", MAX_ARGS)
   local post, json = {}, nil
   if is_json then
     if r.body ~= "" then
@@ -249,7 +253,7 @@ local function dispatch(api, r)
       post = json
     end
   elseif ct:find("application/x-www-form-urlencoded", 1, true) then
-    post = ngx.decode_args(r.body or "", 0)
+    post = ngx.decode_args(r.body or "", MAX_ARGS)
   elseif r.multipart then
     post = r.multipart
   end
