@@ -156,14 +156,22 @@ local function is_new_db(api)
   return false
 end
 
--- Lapis renders what a handler returns: {status=, json=} or a string.
+-- Lapis renders what a handler returns: {status=, json=, headers=,
+-- content_type=, "text"} or a string (text/html unless told).
 local function render(res)
   if type(res) == "table" then
     local status = tonumber(res.status) or 200
-    if res.json ~= nil then
-      return exit(status, res.json)
+    local headers = {}
+    if type(res.headers) == "table" then
+      for k, v in pairs(res.headers) do headers[k] = v end
     end
-    return exit(status, res[1])
+    if res.json ~= nil then
+      return kong.response.exit(status, res.json, headers)
+    end
+    if type(res[1]) == "string" then
+      headers["Content-Type"] = res.content_type or headers["Content-Type"] or "text/html"
+    end
+    return kong.response.exit(status, type(res[1]) == "string" and res[1] or nil, headers)
   elseif type(res) == "string" then
     return kong.response.exit(200, res, { ["Content-Type"] = "text/html" })
   end
@@ -297,7 +305,10 @@ local function dispatch(api, r)
     local custom = methods.on_error
     on_error = function(err)
       self.errors = { err }
-      return render(custom(self))
+      render(custom(self))
+      -- nothing rendered: Lapis answers an empty 200; the handler
+      -- does not go on after yield_error in any case
+      return kong.response.exit(200)
     end
   end
   helpers.yield_error = function(err)

@@ -169,6 +169,7 @@ func TestAPIModern(t *testing.T) {
 		{name: "kong.response.error", method: "GET", path: "/token-desk/exits/403", status: 403, contains: `"message":"Forbidden"`},
 		{name: "ngx.say", method: "GET", path: "/token-desk/exits/202?word=hi", status: 202, contains: "said hi\n"},
 		{name: "Lapis rendering", method: "GET", path: "/token-desk/exits/203", status: 203, want: map[string]any{"rendered": true}},
+		{name: "Lapis rendering of text", method: "GET", path: "/token-desk/exits/206", status: 206, contains: "<p>partial</p>"},
 		{name: "yield_error of kong.db", method: "GET", path: "/token-desk/faults/yield-unique", status: 409,
 			want: map[string]any{"code": 5.0, "name": "unique constraint violation", "message": `UNIQUE violation detected on '{text="x"}'`, "fields": map[string]any{"text": "x"}}},
 		{name: "yield_error of a string", method: "GET", path: "/token-desk/faults/yield-string", status: 500,
@@ -213,6 +214,15 @@ func TestAPIModern(t *testing.T) {
 				t.Errorf("body %s lacks %s", b, tc.contains)
 			}
 		})
+	}
+	if _, h, _ := nd.adminCall(c, "GET", "/token-desk/exits/203", "", nil); h.Get("X-Rendered") != "yes" {
+		t.Errorf("rendered headers: %v", h)
+	}
+	if _, h, _ := nd.adminCall(c, "GET", "/token-desk/exits/206", "", nil); h.Get("Content-Type") != "text/html" {
+		t.Errorf("rendered text: Content-Type %q", h.Get("Content-Type"))
+	}
+	if _, h, _ := nd.adminCall(c, "GET", "/token-desk/exits/418", "", nil); h.Get("X-Pot") != "yes" || h.Get("Content-Type") != "text/plain" {
+		t.Errorf("exit headers: %v", h)
 	}
 	// each fault was logged with the plugin, the phase and the Lua
 	// traceback; kong.log lines of the handlers reach the node's log
@@ -287,6 +297,9 @@ func TestAPILegacy(t *testing.T) {
 				}
 			}
 		})
+	}
+	if st, _, b := nd.adminCall(c, "GET", "/legacy-desk/quiet", "", nil); st != 200 || len(b) != 0 {
+		t.Errorf("quiet on_error: %d %s", st, b)
 	}
 	// crud.paginated_set: the entity route lists the consumer's groups
 	if st, _, b := nd.adminCall(c, "GET", "/consumers/grace/acls", "", nil); st != 200 ||

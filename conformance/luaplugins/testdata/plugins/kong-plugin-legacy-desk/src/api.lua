@@ -74,6 +74,16 @@ return {
     end,
   },
 
+  -- an on_error that renders nothing: an empty 200, and the handler
+  -- does not go on after yield_error
+  ["/legacy-desk/quiet"] = {
+    on_error = function(self) end,
+    GET = function(self, dao_factory, helpers)
+      helpers.yield_error("hush")
+      return responses.send_HTTP_OK({ continued = true })
+    end,
+  },
+
   -- a route's own on_error gets what yield_error was given
   ["/legacy-desk/custom"] = {
     on_error = function(self)

@@ -99,7 +99,9 @@ return {
           return
         elseif code == 203 then
           -- Lapis renders what a handler returns
-          return { status = 203, json = { rendered = true } }
+          return { status = 203, json = { rendered = true }, headers = { ["X-Rendered"] = "yes" } }
+        elseif code == 206 then
+          return { status = 206, "<p>partial</p>" }
         end
         return kong.response.exit(code, { code = code })
       end,
