@@ -148,6 +148,8 @@ func TestAPIModern(t *testing.T) {
 				"node": true, "uri": map[string]any{"q": []any{"1", "2"}, "z": "zz"},
 				"post":   map[string]any{"a": map[string]any{"b": []any{1.0, 2.0}}, "word": "body-wins"},
 				"params": map[string]any{"a": map[string]any{"b": []any{1.0, 2.0}}, "word": "body-wins", "q": []any{"1", "2"}, "z": "zz"}}},
+		{name: "escaped path parameter", method: "PUT", path: "/token-desk/echo/hello%20w%C3%B6rld", ct: "application/json",
+			body: `{}`, status: 200, want: map[string]any{"word": "hello wörld"}},
 		{name: "form body under the path", method: "POST", path: "/token-desk/echo/path-wins", ct: "application/x-www-form-urlencoded",
 			body: "word=form-loses", status: 200, want: map[string]any{"word": "path-wins"}},
 		{name: "echo form", method: "POST", path: "/token-desk/echo/form", ct: "application/x-www-form-urlencoded",

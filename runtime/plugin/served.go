@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 
@@ -46,7 +47,11 @@ func providedEndpoints(env EndpointEnv, name string, defs []hostabi.EndpointDefi
 			req := hostabi.EndpointRequest{Method: r.Method, Path: path, URI: r.URL.Path, RawQuery: r.URL.RawQuery,
 				Params: map[string]string{}, Headers: map[string][]string{}}
 			for _, p := range params {
-				req.Params[p] = r.PathValue(p)
+				v := r.PathValue(p)
+				if u, err := url.PathUnescape(v); err == nil {
+					v = u
+				}
+				req.Params[p] = v
 			}
 			for k, vs := range r.Header {
 				lk := strings.ToLower(k)
