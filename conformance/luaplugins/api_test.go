@@ -226,6 +226,17 @@ func TestAPIModern(t *testing.T) {
 	if _, h, _ := nd.adminCall(c, "GET", "/token-desk/exits/418", "", nil); h.Get("X-Pot") != "yes" || h.Get("Content-Type") != "text/plain" {
 		t.Errorf("exit headers: %v", h)
 	}
+	// hostile input: a JSON body nested past cjson's depth limit, a query
+	// of many thousand arguments; answered, the node unharmed
+	deep := strings.Repeat("[", 100000) + strings.Repeat("]", 100000)
+	if st, _, b := nd.adminCall(c, "POST", "/token-desk/echo/deep", "application/json", []byte(deep)); st != 400 ||
+		!strings.Contains(string(b), "Cannot parse JSON body") {
+		t.Errorf("deep JSON: %d %.200s", st, b)
+	}
+	many := strings.Repeat("k=v&", 20000)
+	if st, _, b := nd.adminCall(c, "POST", "/token-desk/echo/many?"+many[:3000], "application/x-www-form-urlencoded", []byte(many)); st != 200 {
+		t.Errorf("many arguments: %d %.200s", st, b)
+	}
 	// each fault was logged with the plugin, the phase and the Lua
 	// traceback; kong.log lines of the handlers reach the node's log
 	for _, want := range []string{"plugin endpoint failed", "plugin=token-desk", "path=/token-desk/faults/:kind",
