@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/runtime/config"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
 )
 
@@ -140,5 +143,35 @@ func TestMigrationsInvalidPlugin(t *testing.T) {
 	_, err := gatehouse(t, "migrations", "list", "-p", prefix, "--set", "lua_plugins_dir="+dir, "--set", "plugins=bundled,bad-mig")
 	if err == nil || !strings.Contains(err.Error(), "migration '000_base_bad' of 'bad-mig' subsystem is invalid: postgres: required field missing") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestStartRecordsLuaMigrations: what `gatehouse start` does with the
+// Lua provider it builds: the plugins' migrations are recorded as
+// executed (the node stores their entities from then on).
+func TestStartRecordsLuaMigrations(t *testing.T) {
+	prefix := t.TempDir()
+	db := filepath.Join(prefix, "kong.db")
+	sets := []string{"-p", prefix, "--set", "sqlite_path=" + db, "--set", "lua_plugins_dir=" + plugins,
+		"--set", "plugins=bundled,token-desk"}
+	cfg, err := config.Load(config.LoadOptions{Flags: map[string]string{"prefix": prefix, "sqlite_path": db,
+		"lua_plugins_dir": plugins, "plugins": "bundled,token-desk"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := luaProvider(cfg, slog.New(slog.DiscardHandler))
+	if err != nil || p == nil {
+		t.Fatalf("provider %v %v", p, err)
+	}
+	defer p.Close()
+	if err := recordLuaMigrations(context.Background(), cfg, p); err != nil {
+		t.Fatal(err)
+	}
+	out, err := gatehouse(t, append([]string{"migrations", "list"}, sets...)...)
+	want := "Executed migrations:\n" +
+		"      core: " + coreMigrations() + "\n" +
+		"token-desk: 000_base_token_desk, 001_300_to_310\n"
+	if err != nil || out != want {
+		t.Fatalf("list after start: %q %v, want %q", out, err, want)
 	}
 }
