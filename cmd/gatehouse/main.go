@@ -61,6 +61,10 @@ func (s setFlags) Set(v string) error {
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
+		var status app.ExitStatus
+		if errors.As(err, &status) {
+			os.Exit(int(status)) // the command printed its outcome
+		}
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/runtime/app"
 	"github.com/gatehouse/gatehouse/runtime/config"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
 )
@@ -57,10 +58,10 @@ func TestMigrationsLuaPlugins(t *testing.T) {
 			"--set", "plugins=bundled,token-desk,jwt-minter,legacy-desk")
 	}
 	// A fresh file: SQLite makes the core tables when opened; the
-	// plugins' migrations are new.
+	// plugins' migrations are new: Kong's exit status 5.
 	out, err := gatehouse(t, args("migrations", "list")...)
-	if err != nil {
-		t.Fatal(err)
+	if status, ok := err.(app.ExitStatus); !ok || status != 5 {
+		t.Fatalf("list with new migrations: %v, want exit status 5", err)
 	}
 	want := "Executed migrations:\n" +
 		"core: " + coreMigrations() + "\n" +

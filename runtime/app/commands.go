@@ -42,6 +42,14 @@ type PluginMigrations struct {
 	Names  []string
 }
 
+// ExitStatus is the error of a command whose outcome is the process's
+// exit status, as Kong's commands report it (`kong migrations list`: 3
+// when the database needs bootstrapping, 5 when new migrations are
+// available); what it had to say is printed already.
+type ExitStatus int
+
+func (e ExitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
 // pluginMigrationKey is a plugin migration's name in the migrations
 // table (core migrations have names without a slash).
 func pluginMigrationKey(plugin, name string) string { return plugin + "/" + name }
@@ -119,7 +127,7 @@ func MigrationsWith(ctx context.Context, cfg *config.Config, action string, yes 
 		if !ok {
 			fmt.Fprintln(out, "Database needs bootstrapping or is older than Kong 1.0.")
 			fmt.Fprintln(out, "\nTo start a new installation from scratch, run 'gatehouse migrations bootstrap'.")
-			return nil
+			return ExitStatus(3)
 		}
 		done, pending, err := m.List(ctx)
 		if err != nil {
@@ -162,6 +170,7 @@ func MigrationsWith(ctx context.Context, cfg *config.Config, action string, yes 
 		if len(newRows) > 0 {
 			fmt.Fprintf(out, "%sNew migrations available:\n%s\n", sep, migrationRows(newRows))
 			fmt.Fprintln(out, "\nRun 'gatehouse migrations up' to proceed")
+			return ExitStatus(5)
 		}
 	case "reset":
 		if !yes {
