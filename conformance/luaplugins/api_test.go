@@ -97,7 +97,9 @@ func jsonOf(v any) string {
 // handlers given kong.db) served on the Admin API over HTTP.
 func TestAPIModern(t *testing.T) {
 	logs := &lockedBuffer{}
-	nd := startLogged(t, logs, 0, "token-desk")
+	// lua_timeout: 1 s, which a loaded machine under -race keeps (the
+	// spinning handler takes that long to stop)
+	nd := startLogged(t, logs, time.Second, "token-desk")
 	c := &http.Client{}
 	nd.form("POST", "/consumers/", "username=ada")
 
@@ -266,7 +268,7 @@ func TestAPIModern(t *testing.T) {
 // `before`, the DAO factory, kong.tools.responses, ngx.say + ngx.exit,
 // helpers.yield_error with the old DAO's errors), laid out by a rockspec.
 func TestAPILegacy(t *testing.T) {
-	nd := start(t, "legacy-desk")
+	nd := startLogged(t, &lockedBuffer{}, 2*time.Second, "legacy-desk")
 	c := &http.Client{}
 	nd.form("POST", "/consumers/", "username=grace")
 	nd.form("POST", "/consumers/grace/acls", "group=ops")
