@@ -116,18 +116,26 @@ func (in *Instance) fault(phase string, err error, ctx context.Context) *Fault {
 		f.Kind, f.Err = FaultTimeout, fmt.Errorf("time limit (%s) exceeded", in.module.rt.opts.Timeout)
 	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeContextCanceled:
 		f.Kind, f.Err = FaultTimeout, errors.New("the request was cancelled")
-	case in.stderr != nil && in.stderr.saw("out of memory"), isMemoryError(err):
-		f.Kind, f.Err = FaultMemory, fmt.Errorf("memory limit (%d MiB) exceeded: %w", in.module.rt.opts.MemoryLimit>>20, err)
+	case strings.Contains(in.stderr.fatalLine(), "out of memory"), isMemoryError(err):
+		cause := in.stderr.fatalLine()
+		if cause == "" {
+			cause = firstLine(err.Error())
+		}
+		f.Kind, f.Err = FaultMemory, fmt.Errorf("memory limit (%d MiB) exceeded (%s)", in.module.rt.opts.MemoryLimit>>20, cause)
 	case errors.As(err, &exit):
 		msg := fmt.Sprintf("the guest exited with code %d", exit.ExitCode())
-		if in.stderr != nil {
-			if last := in.stderr.last(); last != "" {
-				msg += ": " + last
-			}
+		if fatal := in.stderr.fatalLine(); fatal != "" {
+			msg += " (" + fatal + ")"
+		} else if last := in.stderr.last(); last != "" {
+			msg += " (" + last + ")"
 		}
 		f.Kind, f.Err = FaultExit, errors.New(msg)
 	default:
-		f.Err = errors.New(firstLine(err.Error()))
+		msg := firstLine(err.Error())
+		if fatal := in.stderr.fatalLine(); fatal != "" {
+			msg += " (" + fatal + ")"
+		}
+		f.Err = errors.New(msg)
 	}
 	return f
 }
@@ -265,6 +273,8 @@ type lineLogger struct {
 	mu    sync.Mutex
 	buf   []byte
 	lines []string
+	// fatal is the first line of a Go runtime's panic or fatal error.
+	fatal string
 }
 
 func (l *lineLogger) Write(p []byte) (int, error) {
@@ -288,24 +298,30 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 
 func (l *lineLogger) emit(line string) {
 	l.log.Log(context.Background(), l.level, "wasm guest output", "plugin", l.plugin, "stream", l.stream, "line", line)
+	if l.fatal == "" && (strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ")) {
+		l.fatal = line
+	}
 	l.lines = append(l.lines, line)
 	if len(l.lines) > 8 {
 		l.lines = l.lines[len(l.lines)-8:]
 	}
 }
 
-func (l *lineLogger) saw(s string) bool {
+// fatalLine returns the first panic or fatal error line the guest wrote
+// ("" for none, or a nil logger).
+func (l *lineLogger) fatalLine() string {
+	if l == nil {
+		return ""
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, line := range l.lines {
-		if strings.Contains(line, s) {
-			return true
-		}
-	}
-	return bytes.Contains(l.buf, []byte(s))
+	return l.fatal
 }
 
 func (l *lineLogger) last() string {
+	if l == nil {
+		return ""
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.buf) > 0 {
