@@ -53,7 +53,8 @@ type Plugin struct {
 }
 
 var (
-	_ hostabi.Factory = (*Plugin)(nil)
+	_ hostabi.Factory   = (*Plugin)(nil)
+	_ hostabi.Validator = (*Plugin)(nil)
 )
 
 // Load checks a module's ABI version and describes it. The errors name
@@ -184,6 +185,26 @@ func (p *Plugin) New(config map[string]any) (any, error) {
 		return nil, err
 	}
 	return newInstance(p.phases, c), nil
+}
+
+// Validate implements hostabi.Validator: the guest's configure runs on a
+// throw-away instance, so that the Admin API refuses a configuration the
+// guest refuses, with its message, before it is stored.
+func (p *Plugin) Validate(config map[string]any) error {
+	if !p.module.Exports(hostabi.WasmExportConfigure) {
+		return nil
+	}
+	raw, err := json.Marshal(config)
+	if err != nil {
+		return fmt.Errorf("wasm plugin %s: configuration: %w", p.module.Name, err)
+	}
+	ctx := context.Background()
+	in, err := p.module.Instantiate(ctx)
+	if err != nil {
+		return err
+	}
+	defer in.Close(ctx)
+	return (&Config{plugin: p, raw: raw}).setup(ctx, in)
 }
 
 // run calls an export that returns i32 and maps a non-zero return to the
