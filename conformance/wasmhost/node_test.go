@@ -150,7 +150,16 @@ func startNode(t testing.TB, dir string, opts wasmplugins.Options, prefix string
 	lg := &logs{}
 	log := slog.New(lg)
 	if prefix == "" {
+		// a fresh node shares the tests' compilation cache; a given prefix
+		// keeps its own (<prefix>/wasm-cache)
 		prefix = t.TempDir()
+		if opts.CacheDir == "" {
+			cc, err := wasmbuild.CompilationCacheDir()
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts.CacheDir = cc
+		}
 	}
 	opts.PluginsDir, opts.Prefix, opts.Logger = dir, prefix, log
 	p, err := wasmplugins.New(opts)
