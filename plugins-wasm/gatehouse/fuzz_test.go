@@ -114,7 +114,9 @@ func accessModule() []byte {
 			b = append(b, c|0x80)
 		}
 	}
-	section := func(id byte, body []byte) []byte { return append(append([]byte{id}, leb(nil, int64(len(body)))...), body...) }
+	section := func(id byte, body []byte) []byte {
+		return append(append([]byte{id}, leb(nil, int64(len(body)))...), body...)
+	}
 	name := func(s string) []byte { return append([]byte{byte(len(s))}, s...) }
 	m := []byte("\x00asm\x01\x00\x00\x00")
 	m = append(m, section(1, []byte{2, 0x60, 0, 1, 0x7e, 0x60, 0, 1, 0x7f})...)

@@ -3,6 +3,7 @@ package wasmhost
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -11,10 +12,13 @@ import (
 
 // Pool holds the instances of one plugin configuration. Setup runs on
 // every new instance (the flavour's configure); a pool keeps as many idle
-// instances as were busy at once.
+// instances as were busy at once, and at most Options.MaxInstances are
+// checked out at a time: Get waits for one to come back, up to its
+// context's end.
 type Pool struct {
 	module *Module
 	setup  func(ctx context.Context, in *Instance) error
+	tokens chan struct{}
 
 	mu     sync.Mutex
 	idle   []*Instance
@@ -25,7 +29,7 @@ type Pool struct {
 // NewPool returns an empty pool of module's instances; setup (may be nil)
 // prepares each new instance and may refuse it.
 func NewPool(m *Module, setup func(ctx context.Context, in *Instance) error) *Pool {
-	return &Pool{module: m, setup: setup}
+	return &Pool{module: m, setup: setup, tokens: make(chan struct{}, m.rt.opts.MaxInstances)}
 }
 
 // Module returns the pool's module.
@@ -45,11 +49,25 @@ func (p *Pool) Warm(ctx context.Context) error {
 	return nil
 }
 
-// Get checks an instance out: an idle one, or a new one.
+// Get checks an instance out: an idle one, or a new one; when
+// MaxInstances are out, it waits for one until ctx ends.
 func (p *Pool) Get(ctx context.Context) (*Instance, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	select {
+	case p.tokens <- struct{}{}:
+	default:
+		select {
+		case p.tokens <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wasm plugin %s: all %d instances busy until the request's end: %w", p.module.Name, cap(p.tokens), ctx.Err())
+		}
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
+		<-p.tokens
 		return nil, ErrPoolClosed
 	}
 	p.busy++
@@ -71,6 +89,7 @@ func (p *Pool) Get(ctx context.Context) (*Instance, error) {
 		p.mu.Lock()
 		p.busy--
 		p.mu.Unlock()
+		<-p.tokens
 		return nil, err
 	}
 	return in, nil
@@ -83,11 +102,13 @@ func (p *Pool) Put(in *Instance) {
 	p.busy--
 	if in.broken || p.closed {
 		p.mu.Unlock()
+		<-p.tokens
 		in.Close(context.Background())
 		return
 	}
 	p.idle = append(p.idle, in)
 	p.mu.Unlock()
+	<-p.tokens
 }
 
 // Discard closes a checked-out instance instead of returning it.

@@ -244,3 +244,32 @@ func TestReservedKey(t *testing.T) {
 		t.Fatal("ReservedKey")
 	}
 }
+
+// TestMaxInstances: with MaxInstances out, Get waits for one to come back,
+// or fails when its context ends first.
+func TestMaxInstances(t *testing.T) {
+	pool := NewPool(newModule(t, Options{MaxInstances: 2}), nil)
+	defer pool.Close()
+	a, _ := pool.Get(context.Background())
+	b, _ := pool.Get(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if _, err := pool.Get(ctx); err == nil || !strings.Contains(err.Error(), "all 2 instances busy") {
+		t.Fatalf("a third Get: %v", err)
+	}
+	got := make(chan *Instance)
+	go func() {
+		in, _ := pool.Get(context.Background())
+		got <- in
+	}()
+	time.Sleep(10 * time.Millisecond)
+	pool.Put(a)
+	if in := <-got; in != a {
+		t.Fatal("the waiter did not get the returned instance")
+	}
+	pool.Discard(b)
+	c, err := pool.Get(context.Background())
+	if err != nil || c == b {
+		t.Fatalf("after a discard: %v", err)
+	}
+}
