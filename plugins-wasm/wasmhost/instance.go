@@ -29,6 +29,7 @@ type Instance struct {
 	broken bool
 	ctx    *callCtx
 	timer  *time.Timer
+	lease  Lease // the lease of a request's only phase
 
 	// Data is the flavour's per-instance state (its configuration, its
 	// held results); the runtime does not touch it.

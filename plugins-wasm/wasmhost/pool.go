@@ -202,10 +202,13 @@ func (p *Pool) Pin(k hostabi.Kong, phase hostabi.Phase, final bool) (*Lease, err
 	if err != nil {
 		return nil, err
 	}
-	l := &Lease{pool: p, in: in, inUse: true, uses: 1}
-	if !final {
-		vals.Set(leaseKey, l)
+	if final {
+		// a lease of one phase is never shared: the instance's own
+		in.lease = Lease{pool: p, in: in, inUse: true, uses: 1}
+		return &in.lease, nil
 	}
+	l := &Lease{pool: p, in: in, inUse: true, uses: 1}
+	vals.Set(leaseKey, l)
 	return l, nil
 }
 
