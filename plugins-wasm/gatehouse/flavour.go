@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/plugins-wasm/wasmhost"
@@ -210,7 +211,11 @@ func (p *Plugin) Validate(config map[string]any) error {
 // run calls an export that returns i32 and maps a non-zero return to the
 // guest's failure message.
 func (p *Plugin) run(ctx context.Context, in *wasmhost.Instance, c *call, phase, export string, params ...uint64) error {
-	res, err := in.Call(ctx, phase, c, export, params...)
+	limit := p.module.Runtime().Options().Timeout
+	if c.timer != nil && limit < timerLimit {
+		limit = timerLimit
+	}
+	res, err := in.CallWithin(ctx, limit, phase, c, export, params...)
 	if err != nil {
 		return err
 	}
@@ -223,6 +228,11 @@ func (p *Plugin) run(ctx context.Context, in *wasmhost.Instance, c *call, phase,
 	}
 	return nil
 }
+
+// timerLimit is the least time limit of a timer export, which may wait on
+// outbound requests (kong.http.do) where a phase should not: the longer of
+// it and wasm_timeout applies.
+const timerLimit = 10 * time.Second
 
 // Config is one plugin configuration: its pool of instances. The
 // instance the chain runs is a phase wrapper around it (newInstance) with
