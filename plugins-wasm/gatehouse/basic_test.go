@@ -76,3 +76,30 @@ func TestCloseRetiresInstances(t *testing.T) {
 		t.Fatalf("a retired configuration served: %v", err)
 	}
 }
+
+// TestSlowNext: the safety net of pinning waits long only where the next
+// phase may come long after the phase's context ended.
+func TestSlowNext(t *testing.T) {
+	R, A, H, B, L := hostabi.PhaseRewrite, hostabi.PhaseAccess, hostabi.PhaseHeaderFilter, hostabi.PhaseBodyFilter, hostabi.PhaseLog
+	tests := []struct {
+		phases hostabi.PhaseSet
+		ph     hostabi.Phase
+		want   bool
+	}{
+		{hostabi.Phases(A, H), A, false},
+		{hostabi.Phases(A, L), A, true},
+		{hostabi.Phases(A, H, L), H, true},
+		{hostabi.Phases(A, L), L, false},
+		{hostabi.Phases(R, A, H), R, false},
+		{hostabi.Phases(R, H), R, true},
+		{hostabi.Phases(R, B), R, true},
+		{hostabi.Phases(R), R, false},
+		{hostabi.Phases(H, B), H, false},
+	}
+	for _, tt := range tests {
+		p := &Plugin{phases: tt.phases}
+		if got := p.slowNext(tt.ph); got != tt.want {
+			t.Errorf("phases %s, after %s: %v, want %v", tt.phases, tt.ph, got, tt.want)
+		}
+	}
+}

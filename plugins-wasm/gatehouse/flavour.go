@@ -163,6 +163,20 @@ func (p *Plugin) define() error {
 	return nil
 }
 
+// slowNext reports whether the plugin's next phase after ph may come long
+// after the context of ph ended: the log phase (from the log queue), or,
+// after rewrite without an access phase, a phase after the upstream
+// answered.
+func (p *Plugin) slowNext(ph hostabi.Phase) bool {
+	var later hostabi.PhaseSet
+	for q := ph + 1; q <= hostabi.PhaseLog; q++ {
+		if p.phases.Has(q) {
+			later |= hostabi.Phases(q)
+		}
+	}
+	return later.Has(hostabi.PhaseLog) || (ph == hostabi.PhaseRewrite && !p.phases.Has(hostabi.PhaseAccess) && later != 0)
+}
+
 // Definition returns the plugin's definition.
 func (p *Plugin) Definition() hostabi.Definition { return p.def }
 
@@ -292,7 +306,7 @@ func (c *Config) phase(k hostabi.Kong, ph hostabi.Phase, chunk []byte, eof bool)
 	cl.abandonLoads(k)
 	newChunk, chunkSet := cl.newChunk, cl.chunkSet
 	*cl = call{} // nothing of the request stays on the instance
-	lease.Done(k, final, c.plugin.phases.Has(hostabi.PhaseLog) && ph != hostabi.PhaseLog)
+	lease.Done(k, final, c.plugin.slowNext(ph))
 	if err != nil {
 		return chunk, err
 	}

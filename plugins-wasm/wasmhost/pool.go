@@ -157,18 +157,20 @@ type Lease struct {
 	inUse    bool
 	released bool
 	stop     func() bool
-	log      bool // the plugin has a log phase still to come
+	slow     bool // the next phase may come long after the context ends
 }
 
 // Instance returns the leased instance.
 func (l *Lease) Instance() *Instance { return l.in }
 
 // How long a lease whose request context ended waits for a later phase
-// before the instance is reclaimed: a request's phases follow each other
-// at once, except the log phase, which waits in the log queue.
+// before the instance is reclaimed. A context ends when the request is
+// routed (after rewrite) and when it is over (before the log phase): the
+// access phase follows routing at once, the log phase waits in the log
+// queue.
 var (
-	leaseGrace    = time.Second
-	leaseLogGrace = time.Minute
+	leaseGrace     = time.Second
+	leaseSlowGrace = time.Minute
 )
 
 // Pin returns the instance that runs phase for request k: the one pinned
@@ -214,9 +216,12 @@ func (p *Pool) Pin(k hostabi.Kong, phase hostabi.Phase, final bool) (*Lease, err
 
 // Done ends a phase's use of the lease. The instance goes back to the
 // pool when final, and is discarded when it broke; otherwise it stays
-// pinned for the request's next phase (logNext: the log phase may come
-// later, from the log queue).
-func (l *Lease) Done(k hostabi.Kong, final, logNext bool) {
+// pinned for the request's next phase. slowNext says that the next phase
+// may come long after the context the phase ran with ends (the log
+// phase, from the log queue; after rewrite, a phase after the upstream
+// answered when the plugin has no access phase): the safety net then
+// waits a minute instead of a second.
+func (l *Lease) Done(k hostabi.Kong, final, slowNext bool) {
 	l.mu.Lock()
 	l.inUse = false
 	if l.released {
@@ -235,7 +240,7 @@ func (l *Lease) Done(k hostabi.Kong, final, logNext bool) {
 		l.pool.Put(l.in)
 		return
 	}
-	l.log = logNext
+	l.slow = slowNext
 	uses := l.uses
 	l.stop = context.AfterFunc(k.Context(), func() { l.expire(uses) })
 	l.mu.Unlock()
@@ -246,8 +251,8 @@ func (l *Lease) Done(k hostabi.Kong, final, logNext bool) {
 func (l *Lease) expire(uses uint64) {
 	grace := leaseGrace
 	l.mu.Lock()
-	if l.log {
-		grace = leaseLogGrace
+	if l.slow {
+		grace = leaseSlowGrace
 	}
 	l.mu.Unlock()
 	time.AfterFunc(grace, func() {
