@@ -105,3 +105,19 @@ func nextIsServed(t *testing.T, nd *node, up *upstream, id string) {
 		t.Fatalf("the next request upstream: %v %v", ok, uh)
 	}
 }
+
+// TestNoWASIGrants: a guest reads no file, lists no directory, writes
+// nothing, and sees no environment variables and no arguments.
+func TestNoWASIGrants(t *testing.T) {
+	dir := guestDir(t, "hostile")
+	nd := startNode(t, dir, wasmplugins.Options{}, "")
+	up := newUpstream(t)
+	nd.setup(up, "hostile", nil)
+	nd.waitRoute("/h", func(status int, h http.Header) bool { return status == 200 && h.Get("X-Pinned") == "warmup" })
+	t.Setenv("GATEHOUSE_WASI_CANARY", "visible")
+	status, _, _ := nd.get("/h", "X-Id", "wasi", "X-Hostile", "wasi")
+	h, ok := up.got("wasi")
+	if status != 200 || !ok || h.Get("X-Wasi") != "true|true|true|0|0" {
+		t.Fatalf("%d: x-wasi = %q (file error|dir error|write error|env vars|args)", status, h.Get("X-Wasi"))
+	}
+}
