@@ -141,6 +141,13 @@ func run(args []string) error {
 				log.Warn("recording the Lua plugins' migrations", "error", err)
 			}
 		}
+		wasm, err := wasmProvider(cfg, log)
+		if err != nil {
+			return err
+		}
+		if wasm != nil {
+			opts.Providers = append(opts.Providers, wasm)
+		}
 		node, err := app.StartWith(ctx, cfg, opts)
 		if err != nil {
 			return err

@@ -1,0 +1,330 @@
+package wasmhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/hostabi"
+)
+
+// Pool holds the instances of one plugin configuration. Setup runs on
+// every new instance (the flavour's configure); a pool keeps as many idle
+// instances as were busy at once, and at most Options.MaxInstances are
+// checked out at a time: Get waits for one to come back, up to its
+// context's end.
+type Pool struct {
+	module *Module
+	setup  func(ctx context.Context, in *Instance) error
+	tokens chan struct{}
+
+	mu     sync.Mutex
+	idle   []*Instance
+	busy   int
+	closed bool
+	// returned is closed (and replaced) whenever an instance comes back:
+	// Take's waiters look again.
+	returned chan struct{}
+}
+
+// NewPool returns an empty pool of module's instances; setup (may be nil)
+// prepares each new instance and may refuse it.
+func NewPool(m *Module, setup func(ctx context.Context, in *Instance) error) *Pool {
+	return &Pool{module: m, setup: setup, tokens: make(chan struct{}, m.rt.opts.MaxInstances), returned: make(chan struct{})}
+}
+
+// Module returns the pool's module.
+func (p *Pool) Module() *Module { return p.module }
+
+// ErrPoolClosed is Get on a pool whose configuration retired.
+var ErrPoolClosed = errors.New("wasm: the plugin configuration was retired")
+
+// Warm creates one idle instance, so that a configuration the guest
+// refuses is refused now.
+func (p *Pool) Warm(ctx context.Context) error {
+	in, err := p.Get(ctx)
+	if err != nil {
+		return err
+	}
+	p.Put(in)
+	return nil
+}
+
+// Get checks an instance out: an idle one, or a new one; when
+// MaxInstances are out, it waits for one until ctx ends.
+func (p *Pool) Get(ctx context.Context) (*Instance, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	select {
+	case p.tokens <- struct{}{}:
+	default:
+		select {
+		case p.tokens <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wasm plugin %s: all %d instances busy until the request's end: %w", p.module.Name, cap(p.tokens), ctx.Err())
+		}
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		<-p.tokens
+		return nil, ErrPoolClosed
+	}
+	p.busy++
+	if n := len(p.idle); n > 0 {
+		in := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return in, nil
+	}
+	p.mu.Unlock()
+	in, err := p.module.Instantiate(ctx)
+	if err == nil && p.setup != nil {
+		if err = p.setup(ctx, in); err != nil {
+			in.Close(context.Background())
+		}
+	}
+	if err != nil {
+		p.mu.Lock()
+		p.busy--
+		p.mu.Unlock()
+		<-p.tokens
+		return nil, err
+	}
+	return in, nil
+}
+
+// Put returns an instance; a broken one, or any once the pool is closed,
+// is closed instead.
+func (p *Pool) Put(in *Instance) {
+	broken := in.broken // the holder's, read before the instance is shared
+	p.mu.Lock()
+	p.busy--
+	if broken || p.closed {
+		in.gone = true
+		p.signal()
+		p.mu.Unlock()
+		<-p.tokens
+		in.Close(context.Background())
+		return
+	}
+	p.idle = append(p.idle, in)
+	p.signal()
+	p.mu.Unlock()
+	<-p.tokens
+}
+
+// signal wakes Take's waiters; p.mu is held.
+func (p *Pool) signal() {
+	close(p.returned)
+	p.returned = make(chan struct{})
+}
+
+// ErrInstanceGone is Take of an instance that was discarded or closed.
+var ErrInstanceGone = errors.New("wasm: the instance is gone")
+
+// Take checks out one particular instance (the one whose guest holds some
+// state, as a timer callback): at once when it is idle, else when it
+// comes back, until ctx ends. An instance discarded or closed meanwhile
+// is ErrInstanceGone.
+func (p *Pool) Take(ctx context.Context, in *Instance) (*Instance, error) {
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, ErrPoolClosed
+		}
+		if in.gone {
+			p.mu.Unlock()
+			return nil, ErrInstanceGone
+		}
+		wait := p.returned
+		idx := -1
+		for i, idle := range p.idle {
+			if idle == in {
+				idx = i
+				break
+			}
+		}
+		if idx >= 0 {
+			select {
+			case p.tokens <- struct{}{}:
+				p.idle = append(p.idle[:idx], p.idle[idx+1:]...)
+				p.busy++
+				p.mu.Unlock()
+				return in, nil
+			default: // every token is out: wait for a return
+			}
+		}
+		p.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Discard closes a checked-out instance instead of returning it.
+func (p *Pool) Discard(in *Instance) {
+	in.broken = true
+	p.Put(in)
+}
+
+// Stats reports the idle and checked-out instances.
+func (p *Pool) Stats() (idle, busy int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle), p.busy
+}
+
+// Close closes the idle instances; those checked out are closed when they
+// come back. Close is idempotent.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	idle := p.idle
+	for _, in := range idle {
+		in.gone = true
+	}
+	p.idle = nil
+	p.closed = true
+	p.signal()
+	p.mu.Unlock()
+	for _, in := range idle {
+		in.Close(context.Background())
+	}
+	return nil
+}
+
+// leaseKey is the kong.ctx.plugin key the pinned instance is kept under;
+// flavours refuse it to guests (ReservedKey).
+const leaseKey = "\x00gatehouse.wasm.instance"
+
+// ReservedKey reports whether a kong.ctx.plugin key is the host's own,
+// which guests may neither read nor write.
+func ReservedKey(key string) bool { return key == leaseKey }
+
+// Lease is a request's hold on one instance of a pool, from the first
+// phase of the plugin that runs for the request to its last.
+type Lease struct {
+	pool *Pool
+	in   *Instance
+
+	mu       sync.Mutex
+	uses     uint64
+	inUse    bool
+	released bool
+	stop     func() bool
+	slow     bool // the next phase may come long after the context ends
+}
+
+// Instance returns the leased instance.
+func (l *Lease) Instance() *Instance { return l.in }
+
+// How long a lease whose request context ended waits for a later phase
+// before the instance is reclaimed. A context ends when the request is
+// routed (after rewrite) and when it is over (before the log phase): the
+// access phase follows routing at once, the log phase waits in the log
+// queue.
+var (
+	leaseGrace     = time.Second
+	leaseSlowGrace = time.Minute
+)
+
+// Pin returns the instance that runs phase for request k: the one pinned
+// to the request by an earlier phase, or one checked out now. final says
+// that no later phase of the plugin will run for the request (the caller
+// knows the plugin's phases): Done then returns the instance. A pinned
+// instance is kept in the request's kong.ctx.plugin; should the request end
+// without its last phase (an early exit, a log queue that dropped the
+// request), the lease returns it once the request's context ended and no
+// phase used it for a grace period.
+func (p *Pool) Pin(k hostabi.Kong, phase hostabi.Phase, final bool) (*Lease, error) {
+	vals := k.Ctx().Plugin()
+	if v, ok := vals.Get(leaseKey); ok {
+		if l, ok := v.(*Lease); ok && l.pool == p {
+			l.mu.Lock()
+			if !l.released && !l.inUse {
+				l.inUse = true
+				l.uses++
+				if l.stop != nil {
+					l.stop()
+					l.stop = nil
+				}
+				l.mu.Unlock()
+				return l, nil
+			}
+			l.mu.Unlock()
+		}
+		vals.Delete(leaseKey)
+	}
+	in, err := p.Get(k.Context())
+	if err != nil {
+		return nil, err
+	}
+	if final {
+		// a lease of one phase is never shared: the instance's own
+		in.lease = Lease{pool: p, in: in, inUse: true, uses: 1}
+		return &in.lease, nil
+	}
+	l := &Lease{pool: p, in: in, inUse: true, uses: 1}
+	vals.Set(leaseKey, l)
+	return l, nil
+}
+
+// Done ends a phase's use of the lease. The instance goes back to the
+// pool when final, and is discarded when it broke; otherwise it stays
+// pinned for the request's next phase. slowNext says that the next phase
+// may come long after the context the phase ran with ends (the log
+// phase, from the log queue; after rewrite, a phase after the upstream
+// answered when the plugin has no access phase): the safety net then
+// waits a minute instead of a second.
+func (l *Lease) Done(k hostabi.Kong, final, slowNext bool) {
+	l.mu.Lock()
+	l.inUse = false
+	if l.released {
+		l.mu.Unlock()
+		return
+	}
+	if final || l.in.broken {
+		l.released = true
+		l.mu.Unlock()
+		if final {
+			// a lease stored earlier leaves the request's values
+			if v, ok := k.Ctx().Plugin().Get(leaseKey); ok && v == l {
+				k.Ctx().Plugin().Delete(leaseKey)
+			}
+		}
+		l.pool.Put(l.in)
+		return
+	}
+	l.slow = slowNext
+	uses := l.uses
+	l.stop = context.AfterFunc(k.Context(), func() { l.expire(uses) })
+	l.mu.Unlock()
+}
+
+// expire reclaims a lease whose request context ended, unless a phase uses
+// it within the grace period.
+func (l *Lease) expire(uses uint64) {
+	grace := leaseGrace
+	l.mu.Lock()
+	if l.slow {
+		grace = leaseSlowGrace
+	}
+	l.mu.Unlock()
+	time.AfterFunc(grace, func() {
+		l.mu.Lock()
+		if l.released || l.inUse || l.uses != uses {
+			l.mu.Unlock()
+			return
+		}
+		l.released = true
+		l.mu.Unlock()
+		l.pool.Put(l.in)
+	})
+}
