@@ -157,6 +157,10 @@ func (p *Plugin) setup(ctx context.Context, in *wasmhost.Instance, config []byte
 		g = &guest{}
 		in.Data = g
 	}
+	g.features |= takeStarting(in.Memory())
+	if p.def.Name != "" {
+		g.features &= p.supported()
+	}
 	if p.module.Exports("_start") && !p.module.Exports("_initialize") {
 		c := &call{plugin: p, guest: g, config: config}
 		if _, err := in.Call(ctx, "start", c, "_start"); err != nil {

@@ -3,6 +3,7 @@ package httpwasm
 import (
 	"context"
 	"log/slog"
+	"sync"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/plugins-wasm/wasmhost"
@@ -60,6 +61,25 @@ func current(ctx context.Context) *call {
 	return c
 }
 
+// starting holds the features a reactor guest (a Go wasip1 c-shared
+// module) enables in _initialize, which the runtime runs before the
+// flavour knows the instance: by the instance's memory, until setup
+// takes them.
+var starting sync.Map // api.Memory -> handler.Features
+
+// takeStarting returns and forgets the features an instance enabled in
+// _initialize.
+func takeStarting(mem api.Memory) handler.Features {
+	if mem == nil {
+		return 0
+	}
+	v, ok := starting.LoadAndDelete(mem)
+	if !ok {
+		return 0
+	}
+	return v.(handler.Features)
+}
+
 // request returns the call's request state; it traps while the guest
 // starts (no request yet).
 func (c *call) request(fn string) (hostabi.Kong, *request) {
@@ -69,9 +89,17 @@ func (c *call) request(fn string) (hostabi.Kong, *request) {
 	return c.k, c.rs
 }
 
-func enableFeatures(ctx context.Context, _ api.Module, stack []uint64) {
-	c := current(ctx)
+func enableFeatures(ctx context.Context, m api.Module, stack []uint64) {
 	want := handler.Features(uint32(stack[0]))
+	c, _ := wasmhost.State(ctx).(*call)
+	if c == nil { // in _initialize
+		prev, _ := starting.Load(m.Memory())
+		f, _ := prev.(handler.Features)
+		f |= want & (handler.FeatureBufferRequest | handler.FeatureBufferResponse)
+		starting.Store(m.Memory(), f)
+		stack[0] = uint64(f)
+		return
+	}
 	if c.rs != nil {
 		c.rs.features |= want & c.plugin.supported()
 		stack[0] = uint64(c.rs.features)
@@ -87,8 +115,11 @@ func enableFeatures(ctx context.Context, _ api.Module, stack []uint64) {
 }
 
 func getConfig(ctx context.Context, m api.Module, stack []uint64) {
-	c := current(ctx)
-	stack[0] = uint64(uint32(wasmhost.Out(m, uint32(stack[0]), uint32(stack[1]), c.config)))
+	var config []byte
+	if c, _ := wasmhost.State(ctx).(*call); c != nil {
+		config = c.config
+	} // in _initialize the configuration is not known yet: none
+	stack[0] = uint64(uint32(wasmhost.Out(m, uint32(stack[0]), uint32(stack[1]), config)))
 }
 
 func slogLevel(level int32) (slog.Level, bool) {
@@ -106,22 +137,33 @@ func slogLevel(level int32) (slog.Level, bool) {
 }
 
 func logEnabled(ctx context.Context, _ api.Module, stack []uint64) {
-	c := current(ctx)
 	lv, ok := slogLevel(int32(stack[0]))
-	if ok && c.plugin.module.Runtime().Logger().Enabled(ctx, lv) {
+	if ok && logger(ctx).Enabled(ctx, lv) {
 		stack[0] = 1
 		return
 	}
 	stack[0] = 0
 }
 
+// logger is the runtime's logger, or slog's default in _initialize.
+func logger(ctx context.Context) *slog.Logger {
+	if c, _ := wasmhost.State(ctx).(*call); c != nil {
+		return c.plugin.module.Runtime().Logger()
+	}
+	return slog.Default()
+}
+
 func logMessage(ctx context.Context, m api.Module, stack []uint64) {
-	c := current(ctx)
+	c, _ := wasmhost.State(ctx).(*call)
 	level := int32(stack[0])
 	msg := wasmhost.ReadString(m, uint32(stack[1]), uint32(stack[2]))
 	lv, ok := slogLevel(level)
 	if !ok {
 		return // none, or unknown
+	}
+	if c == nil { // in _initialize
+		slog.Default().Log(ctx, lv, msg, "wasm", "http-wasm")
+		return
 	}
 	if c.k != nil {
 		l := c.k.Log()
