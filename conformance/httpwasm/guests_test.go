@@ -68,8 +68,8 @@ func TestRewriteGuest(t *testing.T) {
 	nd.setup(up.URL, []string{"/rw"}, "rewrite", map[string]any{"config": "plain config"})
 	nd.mustCreate("/services/s/routes", map[string]any{"name": "json", "paths": []string{"/json"}})
 	nd.mustCreate("/routes/json/plugins", map[string]any{"name": "rewrite", "config": map[string]any{"config": map[string]any{"limit": 3, "names": []string{"a"}}}})
-	nd.waitReady("/rw")
-	nd.waitReady("/json")
+	nd.waitReady("/rw", statusIs(201))
+	nd.waitReady("/json", statusIs(201))
 
 	tests := []struct {
 		name       string
@@ -142,7 +142,8 @@ func TestAnswerGuest(t *testing.T) {
 	up := newEcho(t)
 	nd := startNode(t, dir, wasmplugins.Options{Timeout: 2 * time.Second})
 	nd.setup(up.URL, []string{"/a"}, "answer", nil)
-	nd.waitReady("/a")
+	nd.waitReady("/a", statusIs(418))
+	before := up.hits.Load() // requests made before the plugin applied
 	for _, method := range []string{"GET", "POST", "DELETE"} {
 		status, h, body := nd.do(method, "/a/teapot?x=%20y", "ignored body")
 		if status != 418 {
@@ -158,7 +159,7 @@ func TestAnswerGuest(t *testing.T) {
 			t.Errorf("%s: Content-Type %q", method, got)
 		}
 	}
-	if n := up.hits.Load(); n != 0 {
+	if n := up.hits.Load() - before; n != 0 {
 		t.Fatalf("the upstream got %d requests; a guest that answers proxies nothing", n)
 	}
 }
@@ -173,7 +174,7 @@ func TestFaultsFailClosed(t *testing.T) {
 	up := newEcho(t)
 	nd := startNode(t, dir, wasmplugins.Options{Timeout: 300 * time.Millisecond})
 	nd.setup(up.URL, []string{"/a"}, "answer", nil)
-	nd.waitReady("/a")
+	nd.waitReady("/a", statusIs(418))
 	tests := []struct {
 		mode    string
 		phase   string
@@ -217,7 +218,7 @@ func TestConcurrentKeepAlive(t *testing.T) {
 	up := newEcho(t)
 	nd := startNode(t, dir, wasmplugins.Options{Timeout: 5 * time.Second})
 	nd.setup(up.URL, []string{"/rw"}, "rewrite", map[string]any{"config": "c"})
-	nd.waitReady("/rw")
+	nd.waitReady("/rw", statusIs(201))
 	const clients, each = 8, 40
 	var wg sync.WaitGroup
 	errs := make(chan error, clients*each)

@@ -185,17 +185,22 @@ func (nd *node) do(method, path string, body string, headers ...string) (int, ht
 	return res.StatusCode, res.Header, string(b)
 }
 
-// waitReady waits until path answers anything but 404 (the router has the
-// route).
-func (nd *node) waitReady(path string, headers ...string) {
+// waitReady waits until a GET of path (with headers) answers as ok
+// says: the configuration with the route and the plugin is in use.
+func (nd *node) waitReady(path string, ok func(status int, h http.Header) bool, headers ...string) {
 	nd.t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		status, _, _ := nd.do("GET", path, "", headers...)
-		if status != 404 {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		status, h, _ := nd.do("GET", path, "", headers...)
+		if ok(status, h) {
 			return
 		}
 		if time.Now().After(deadline) {
-			nd.t.Fatalf("%s never became ready", path)
+			nd.t.Fatalf("%s never became ready: last status %d, headers %v", path, status, h)
 		}
 	}
+}
+
+// statusIs is a waitReady condition.
+func statusIs(want int) func(int, http.Header) bool {
+	return func(status int, _ http.Header) bool { return status == want }
 }

@@ -1,6 +1,7 @@
 package httpwasm_test
 
 import (
+	"net/http"
 	"testing"
 
 	wasmplugins "github.com/gatehouse/gatehouse/plugins-wasm"
@@ -18,7 +19,8 @@ func TestTCK(t *testing.T) {
 	t.Cleanup(backend.Close)
 	nd := startNode(t, dir, wasmplugins.Options{})
 	nd.setup(backend.URL, []string{"/"}, "tck", nil)
-	nd.waitReady("/", "x-httpwasm-tck-testid", "get_method/GET")
+	nd.waitReady("/", func(_ int, h http.Header) bool { return h.Get("x-httpwasm-tck-handled") == "1" },
+		"x-httpwasm-tck-testid", "get_method/GET")
 	t.Run("tck", func(t *testing.T) {
 		tck.Run(t, nd.client, nd.proxy)
 	})
