@@ -149,11 +149,16 @@ func (rs *request) getURI(k hostabi.Kong) string {
 	return uri
 }
 
-// setURI sends the path and query upstream as given.
+// setURI sends the path and query upstream as given; the URI must be
+// in origin form ("/path?query"), "" meaning "/".
 func (rs *request) setURI(k hostabi.Kong, uri string) {
 	rs.mustBeforeNext("set", "uri")
 	if uri == "" {
 		uri = "/"
+	}
+	if !strings.HasPrefix(uri, "/") {
+		// origin form only: an absolute URI would name another host
+		wasmhost.Trapf("set_uri: %q does not start with /", uri)
 	}
 	if _, err := url.ParseRequestURI(uri); err != nil {
 		wasmhost.Trapf("set_uri: %v", err)
@@ -211,6 +216,24 @@ func (rs *request) headerValues(k hostabi.Kong, kind handler.HeaderKind, name st
 	return nil
 }
 
+// validName reports whether a header name is an HTTP token (RFC 9110
+// 5.1): letters, digits and !#$%&'*+-.^_`|~.
+func validName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // headerOp is set, add or remove.
 type headerOp int
 
@@ -230,8 +253,11 @@ func (rs *request) changeHeader(k hostabi.Kong, kind handler.HeaderKind, op head
 	if name == "" {
 		wasmhost.Trapf("HTTP header name cannot be empty")
 	}
-	if strings.ContainsAny(name, "\r\n:\x00 ") || strings.ContainsAny(value, "\r\n\x00") {
-		wasmhost.Trapf("%s_header: invalid header %q", op, name)
+	if !validName(name) {
+		wasmhost.Trapf("%s_header: invalid header name %q", op, name)
+	}
+	if strings.ContainsAny(value, "\r\n\x00") {
+		wasmhost.Trapf("%s_header: invalid value for header %q", op, name)
 	}
 	var h headers
 	switch kind {
