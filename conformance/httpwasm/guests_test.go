@@ -155,6 +155,9 @@ func TestAnswerGuest(t *testing.T) {
 		if got := h.Values("X-A"); !reflect.DeepEqual(got, []string{"1", "2"}) {
 			t.Errorf("%s: X-A %q, want both values", method, got)
 		}
+		if got := h.Get("X-Features"); got != "0" {
+			t.Errorf("%s: enable_features granted %q of buffer_response|trailers in a header_filter plugin, want 0", method, got)
+		}
 		if got := h.Get("Content-Type"); got != "text/plain" {
 			t.Errorf("%s: Content-Type %q", method, got)
 		}

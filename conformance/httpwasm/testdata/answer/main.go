@@ -2,8 +2,10 @@
 // http_handler imports that answers requests itself (it never calls the
 // next handler), or misbehaves as the X-Mode header asks:
 //
-//   - (none): 418 with Content-Type text/plain, two X-A values and the
-//     body "short and stout, <method> <uri>" built from what it read;
+//   - (none): 418 with Content-Type text/plain, two X-A values,
+//     X-Features (what enable_features granted of buffer_response and
+//     trailers) and the body "short and stout, <method> <uri>" built from
+//     what it read;
 //   - trap: a Go panic (the instance traps);
 //   - loop: an endless loop (the time limit ends it);
 //   - oob: get_uri into a buffer outside memory (the host traps the call);
@@ -17,6 +19,9 @@ const (
 	kindRequest  = 0
 	kindResponse = 1
 )
+
+//go:wasmimport http_handler enable_features
+func enableFeatures(features uint32) uint32
 
 //go:wasmimport http_handler get_method
 func getMethod(buf, limit uint32) uint32
@@ -95,6 +100,9 @@ func handleRequest() uint64 {
 		return 1
 	}
 	setStatusCode(418)
+	// buffer_response and trailers, asked for during a request of a
+	// plugin whose handle_response runs in header_filter: neither granted
+	set(kindResponse, "X-Features", string(rune('0'+enableFeatures(2|4))))
 	set(kindResponse, "Content-Type", "text/plain")
 	np, nl := ptr("X-A")
 	for _, v := range []string{"1", "2"} {
