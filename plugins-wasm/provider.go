@@ -38,6 +38,9 @@ type Options struct {
 	// wasm_timeout (0: 64 MiB and 100 ms).
 	MemoryLimit uint64
 	Timeout     time.Duration
+	// MaxInstances bounds each configuration's instances in use at once
+	// (0: wasmhost.DefaultMaxInstances).
+	MaxInstances int
 	// Logger gets guest output and faults (nil: slog.Default()).
 	Logger *slog.Logger
 	// Flavours are the guest ABIs tried, in order, on each module (nil:
@@ -84,6 +87,7 @@ func New(opts Options) (*Provider, error) {
 	}
 	rt, err := wasmhost.NewRuntime(context.Background(), wasmhost.Options{
 		CacheDir: opts.CacheDir, MemoryLimit: opts.MemoryLimit, Timeout: opts.Timeout, Logger: opts.Logger,
+		MaxInstances: opts.MaxInstances,
 	})
 	if err != nil {
 		return nil, err
@@ -94,6 +98,27 @@ func New(opts Options) (*Provider, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// Open loads one module file (any path ending in NAME.wasm) as a
+// provider of that one plugin, for tools and tests (sdk/plugintest): opts'
+// PluginsDir and Names are set from path. Close the provider when done.
+func Open(path string, opts Options) (*Provider, hostabi.ProvidedPlugin, error) {
+	name, ok := strings.CutSuffix(filepath.Base(path), ".wasm")
+	if !ok || name == "" {
+		return nil, hostabi.ProvidedPlugin{}, fmt.Errorf("wasm: %s: want a NAME.wasm file", path)
+	}
+	opts.PluginsDir, opts.Names = filepath.Dir(path), []string{name}
+	p, err := New(opts)
+	if err != nil {
+		return nil, hostabi.ProvidedPlugin{}, err
+	}
+	pps, err := p.Plugins()
+	if err != nil {
+		p.Close()
+		return nil, hostabi.ProvidedPlugin{}, err
+	}
+	return p, pps[0], nil
 }
 
 // Runtime returns the provider's runtime.

@@ -31,6 +31,8 @@ func TestHostileGuests(t *testing.T) {
 		{"loop", "rewrite", 500, false, []string{"wasm plugin hostile: rewrite: timeout"}},
 		{"trap", "rewrite", 500, false, []string{"wasm plugin hostile: rewrite: trap: wasm error: unreachable", "panic: runtime error: invalid memory address or nil pointer dereference"}},
 		{"trap", "access", 500, false, []string{"wasm plugin hostile: access: trap: wasm error: unreachable", "panic: runtime error: invalid memory address or nil pointer dereference"}},
+		{"trap", "response", 500, true, []string{"wasm plugin hostile: response: trap: wasm error: unreachable", "panic: runtime error: invalid memory address or nil pointer dereference"}},
+		{"loop", "response", 500, true, []string{"wasm plugin hostile: response: timeout"}},
 		{"trap", "header_filter", 500, true, []string{"wasm plugin hostile: header_filter: trap: wasm error: unreachable", "panic: runtime error: invalid memory address or nil pointer dereference"}},
 		{"trap", "body_filter", 500, true, []string{"wasm plugin hostile: body_filter: trap: wasm error: unreachable", "panic: runtime error: invalid memory address or nil pointer dereference"}},
 		{"trap", "log", 200, true, []string{"wasm plugin hostile: log: trap: wasm error: unreachable", "panic: runtime error: invalid memory address or nil pointer dereference"}},
@@ -101,5 +103,21 @@ func nextIsServed(t *testing.T, nd *node, up *upstream, id string) {
 	}
 	if uh, ok := up.got(id); !ok || uh.Get("X-Seen") != id {
 		t.Fatalf("the next request upstream: %v %v", ok, uh)
+	}
+}
+
+// TestNoWASIGrants: a guest reads no file, lists no directory, writes
+// nothing, and sees no environment variables and no arguments.
+func TestNoWASIGrants(t *testing.T) {
+	dir := guestDir(t, "hostile")
+	nd := startNode(t, dir, wasmplugins.Options{}, "")
+	up := newUpstream(t)
+	nd.setup(up, "hostile", nil)
+	nd.waitRoute("/h", func(status int, h http.Header) bool { return status == 200 && h.Get("X-Pinned") == "warmup" })
+	t.Setenv("GATEHOUSE_WASI_CANARY", "visible")
+	status, _, _ := nd.get("/h", "X-Id", "wasi", "X-Hostile", "wasi")
+	h, ok := up.got("wasi")
+	if status != 200 || !ok || h.Get("X-Wasi") != "true|true|true|0|0" {
+		t.Fatalf("%d: x-wasi = %q (file error|dir error|write error|env vars|args)", status, h.Get("X-Wasi"))
 	}
 }

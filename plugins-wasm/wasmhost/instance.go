@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
+	"unsafe"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 
@@ -25,6 +27,10 @@ type Instance struct {
 	stdout *lineLogger
 	stderr *lineLogger
 	broken bool
+	ctx    *callCtx
+	timer  *time.Timer
+	lease  Lease // the lease of a request's only phase
+	gone   bool  // closed by its pool (under the pool's lock)
 
 	// Data is the flavour's per-instance state (its configuration, its
 	// held results); the runtime does not touch it.
@@ -44,6 +50,9 @@ func (in *Instance) Broken() bool { return in.broken }
 // Close closes the instance.
 func (in *Instance) Close(ctx context.Context) error {
 	in.broken = true
+	if in.timer != nil {
+		in.timer.Stop()
+	}
 	if in.mod == nil {
 		return nil
 	}
@@ -52,17 +61,30 @@ func (in *Instance) Close(ctx context.Context) error {
 
 type stateKey struct{}
 
-// callState is what a host function finds in its context.
-type callState struct {
-	in    *Instance
+// callCtx is the context host functions get: no deadline or cancellation
+// of its own (the instance's timer enforces the time limit, so wazero
+// watches no context), and the running call's state. One per instance,
+// reused by every call.
+type callCtx struct {
+	context.Context
 	state any
+}
+
+func (c *callCtx) Value(key any) any {
+	if key == (stateKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
 }
 
 // State returns the state given to the Call that is running; host
 // functions call it with the context they receive. nil outside a Call.
 func State(ctx context.Context) any {
-	if cs, ok := ctx.Value(stateKey{}).(*callState); ok {
-		return cs.state
+	if cc, ok := ctx.(*callCtx); ok {
+		return cc.state
+	}
+	if cc, ok := ctx.Value(stateKey{}).(*callCtx); ok {
+		return cc.state
 	}
 	return nil
 }
@@ -71,8 +93,15 @@ func State(ctx context.Context) any {
 // deadline when sooner) and state for the host functions (State). phase
 // names the call in faults ("access", "configure"). Any failure is a
 // *Fault, and the instance is then broken, except FaultMissing (no such
-// export), which leaves the instance usable.
+// export), which leaves the instance usable. An instance runs one call at
+// a time.
 func (in *Instance) Call(parent context.Context, phase string, state any, fn string, params ...uint64) ([]uint64, error) {
+	return in.CallWithin(parent, in.module.rt.opts.Timeout, phase, state, fn, params...)
+}
+
+// CallWithin is Call with another time limit than Options.Timeout: a
+// flavour's start function, or a timer that waits on the network.
+func (in *Instance) CallWithin(parent context.Context, limit time.Duration, phase string, state any, fn string, params ...uint64) ([]uint64, error) {
 	if in.broken {
 		return nil, &Fault{Plugin: in.module.Name, Phase: phase, Kind: FaultTrap, Err: errors.New("the instance was closed")}
 	}
@@ -84,21 +113,41 @@ func (in *Instance) Call(parent context.Context, phase string, state any, fn str
 		}
 		in.fns[fn] = f
 	}
-	if parent == nil {
-		parent = context.Background()
+	byRequest := false
+	if parent != nil {
+		if err := parent.Err(); err != nil {
+			return nil, &Fault{Plugin: in.module.Name, Phase: phase, Kind: FaultTimeout, Err: fmt.Errorf("the request's context ended: %w", err)}
+		}
+		if dl, ok := parent.Deadline(); ok {
+			if left := time.Until(dl); left < limit {
+				limit, byRequest = left, true
+			}
+		}
 	}
-	ctx, cancel := context.WithTimeout(parent, in.module.rt.opts.Timeout)
-	defer cancel()
-	cs := &callState{in: in, state: state}
-	res, err := f.Call(context.WithValue(ctx, stateKey{}, cs), params...)
+	if in.ctx == nil {
+		in.ctx = &callCtx{Context: context.Background()}
+		mod := in.mod
+		in.timer = time.AfterFunc(time.Hour, func() {
+			_ = mod.CloseWithExitCode(context.Background(), sys.ExitCodeDeadlineExceeded)
+		})
+		in.timer.Stop()
+	}
+	in.ctx.state = state
+	in.timer.Reset(limit)
+	res, err := f.Call(in.ctx, params...)
+	fired := !in.timer.Stop()
+	in.ctx.state = nil
 	if err != nil {
-		return nil, in.fault(phase, err, ctx)
+		return nil, in.fault(phase, err, limit, byRequest)
+	}
+	if fired { // the limit struck as the call returned: the module is closed
+		in.broken = true
 	}
 	return res, nil
 }
 
 // fault maps a call's error to a Fault and breaks the instance.
-func (in *Instance) fault(phase string, err error, ctx context.Context) *Fault {
+func (in *Instance) fault(phase string, err error, limit time.Duration, byRequest bool) *Fault {
 	in.broken = true
 	if in.mod != nil {
 		_ = in.mod.Close(context.Background())
@@ -113,7 +162,10 @@ func (in *Instance) fault(phase string, err error, ctx context.Context) *Fault {
 	case errors.As(err, &pe):
 		f.Kind, f.Err = FaultHost, pe
 	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
-		f.Kind, f.Err = FaultTimeout, fmt.Errorf("time limit (%s) exceeded", in.module.rt.opts.Timeout)
+		f.Kind, f.Err = FaultTimeout, fmt.Errorf("time limit (%s) exceeded", limit)
+		if byRequest {
+			f.Err = fmt.Errorf("the request's deadline passed (%s left at the call)", limit.Round(time.Millisecond))
+		}
 	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeContextCanceled:
 		f.Kind, f.Err = FaultTimeout, errors.New("the request was cancelled")
 	case strings.Contains(in.stderr.fatalLine(), "out of memory"), isMemoryError(err):
@@ -232,6 +284,17 @@ func Read(m api.Module, ptr, n uint32) []byte {
 // ReadString is Read as a string (a copy).
 func ReadString(m api.Module, ptr, n uint32) string {
 	return string(Read(m, ptr, n))
+}
+
+// ViewString is Read as a string sharing the guest's memory: valid only
+// until the host function returns, for lookups that keep nothing (a
+// header name to read). Everything stored must use ReadString.
+func ViewString(m api.Module, ptr, n uint32) string {
+	b := Read(m, ptr, n)
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // Out writes v to the guest's buffer (buf, limit) by the pull convention:
