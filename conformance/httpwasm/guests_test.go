@@ -71,6 +71,15 @@ func TestRewriteGuest(t *testing.T) {
 	nd.waitReady("/rw", statusIs(201))
 	nd.waitReady("/json", statusIs(201))
 
+	// the plugin's schema on the Admin API: config.config is free-form JSON
+	status, raw := nd.call("GET", "/schemas/plugins/rewrite", nil)
+	if status != 200 {
+		t.Fatalf("GET /schemas/plugins/rewrite: %d %s", status, raw)
+	}
+	if !strings.Contains(string(raw), `"config":{"type":"json"}`) {
+		t.Fatalf("schema %s lacks config.config of type json", raw)
+	}
+
 	tests := []struct {
 		name       string
 		path       string
@@ -164,6 +173,25 @@ func TestAnswerGuest(t *testing.T) {
 	}
 	if n := up.hits.Load() - before; n != 0 {
 		t.Fatalf("the upstream got %d requests; a guest that answers proxies nothing", n)
+	}
+}
+
+// TestRequestBodyAfterNext: with buffer_request, a guest whose
+// handle_response runs in header_filter still reads the request body
+// after next, and the upstream got the body too.
+func TestRequestBodyAfterNext(t *testing.T) {
+	dir := t.TempDir()
+	buildGuest(t, dir, "answer")
+	up := newEcho(t)
+	nd := startNode(t, dir, wasmplugins.Options{Timeout: 2 * time.Second})
+	nd.setup(up.URL, []string{"/a"}, "answer", nil)
+	nd.waitReady("/a", statusIs(418))
+	status, _, body := nd.do("POST", "/a", "payload-123", "X-Mode", "body-later")
+	if status != 200 || !strings.Contains(body, `"body":"payload-123"`) {
+		t.Fatalf("%d %q: the upstream should get the body", status, body)
+	}
+	if _, ok := nd.logs.find("body after next: payload-123"); !ok {
+		t.Fatal("handle_response did not read the request body after next")
 	}
 }
 

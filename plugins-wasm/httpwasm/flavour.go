@@ -294,7 +294,7 @@ func (c *Config) handleRequest(k hostabi.Kong) error {
 		rs.respond(k)
 		return nil
 	}
-	if err := rs.forward(k); err != nil {
+	if err := rs.forward(k, c.plugin.buffered); err != nil {
 		lease.Done(k, true, false)
 		return &wasmhost.Fault{Plugin: c.plugin.module.Name, Phase: "access", Kind: wasmhost.FaultHost, Err: err}
 	}

@@ -387,13 +387,14 @@ func (rs *request) respond(k hostabi.Kong) {
 }
 
 // forward completes the upstream request after handle_request called
-// next: the body the guest wrote; with buffer_request in header_filter
-// mode, the body read now for handle_response.
-func (rs *request) forward(k hostabi.Kong) error {
+// next: the body the guest wrote; with buffer_request when handle_response
+// runs in header_filter (where the request body can no longer be read),
+// the body read now.
+func (rs *request) forward(k hostabi.Kong, buffered bool) error {
 	if rs.reqWritten {
 		k.ServiceRequest().SetRawBody(rs.reqOut)
 	}
-	if rs.features.IsEnabled(handler.FeatureBufferRequest) && !rs.reqLoaded && k.Phase() == hostabi.PhaseAccess {
+	if rs.features.IsEnabled(handler.FeatureBufferRequest) && !rs.reqLoaded && !buffered {
 		b, err := k.Request().RawBody()
 		if err != nil {
 			return fmt.Errorf("request body: %w", err)

@@ -10,7 +10,9 @@
 //   - loop: an endless loop (the time limit ends it);
 //   - oob: get_uri into a buffer outside memory (the host traps the call);
 //   - late: next, then a request header set in handle_response (after
-//     next: the host traps the call).
+//     next: the host traps the call);
+//   - body-later: enables buffer_request for the request, calls next, and
+//     logs the request body it reads in handle_response.
 package main
 
 import "unsafe"
@@ -22,6 +24,12 @@ const (
 
 //go:wasmimport http_handler enable_features
 func enableFeatures(features uint32) uint32
+
+//go:wasmimport http_handler read_body
+func readBody(kind, buf, limit uint32) uint64
+
+//go:wasmimport http_handler log
+func logMessage(level int32, msg, n uint32)
 
 //go:wasmimport http_handler get_method
 func getMethod(buf, limit uint32) uint32
@@ -98,6 +106,9 @@ func handleRequest() uint64 {
 		getURI(0xfffffff0, 64)
 	case "late":
 		return 1
+	case "body-later":
+		enableFeatures(1) // buffer_request, for this request
+		return 1
 	}
 	setStatusCode(418)
 	// buffer_response and trailers, asked for during a request of a
@@ -117,8 +128,16 @@ func handleRequest() uint64 {
 
 //go:wasmexport handle_response
 func handleResponse(reqCtx, isError uint32) {
-	if header("X-Mode") == "late" {
+	switch header("X-Mode") {
+	case "late":
 		set(kindRequest, "X-Too-Late", "1")
+		return
+	case "body-later":
+		buf := make([]byte, 64)
+		r := readBody(kindRequest, uint32(uintptr(unsafe.Pointer(&buf[0]))), uint32(len(buf)))
+		msg := "body after next: " + string(buf[:uint32(r)])
+		p, n := ptr(msg)
+		logMessage(0, p, n)
 		return
 	}
 	panic("handle_response must not run when handle_request answered")
