@@ -292,3 +292,30 @@ func TestConcurrentKeepAlive(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestUpstreamDown: with the upstream unreachable the proxy answers 502
+// itself (handle_response is not called); the instance pinned by
+// handle_request comes back, and the plugin serves on.
+func TestUpstreamDown(t *testing.T) {
+	dir := t.TempDir()
+	buildGuest(t, dir, "rewrite")
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	up := newEcho(t)
+	nd := startNode(t, dir, wasmplugins.Options{Timeout: 2 * time.Second})
+	nd.setup(up.URL, []string{"/rw"}, "rewrite", nil)
+	nd.mustCreate("/services", map[string]any{"name": "dead", "url": deadURL})
+	nd.mustCreate("/services/dead/routes", map[string]any{"name": "d", "paths": []string{"/dead"}})
+	nd.mustCreate("/routes/d/plugins", map[string]any{"name": "rewrite"})
+	nd.waitReady("/rw", statusIs(201))
+	nd.waitReady("/dead", func(status int, h http.Header) bool { return status == 502 })
+	for i := 0; i < 5; i++ {
+		if status, h, _ := nd.do("GET", "/dead", ""); status != 502 || h.Get("X-Req-Ctx") != "" {
+			t.Fatalf("dead upstream: %d, X-Req-Ctx %q", status, h.Get("X-Req-Ctx"))
+		}
+		if status, _, body := nd.do("GET", "/rw", ""); status != 201 {
+			t.Fatalf("live route after a 502: %d %q", status, body)
+		}
+	}
+}
