@@ -203,7 +203,7 @@ func TestFaultsFailClosed(t *testing.T) {
 	dir := t.TempDir()
 	buildGuest(t, dir, "answer")
 	up := newEcho(t)
-	nd := startNode(t, dir, wasmplugins.Options{Timeout: 300 * time.Millisecond})
+	nd := startNode(t, dir, wasmplugins.Options{Timeout: time.Second})
 	nd.setup(up.URL, []string{"/a"}, "answer", nil)
 	nd.waitReady("/a", statusIs(418))
 	tests := []struct {

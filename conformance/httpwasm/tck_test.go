@@ -3,6 +3,7 @@ package httpwasm_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	wasmplugins "github.com/gatehouse/gatehouse/plugins-wasm"
 	"github.com/http-wasm/http-wasm-host-go/tck"
@@ -17,7 +18,7 @@ func TestTCK(t *testing.T) {
 	writeGuest(t, dir, "tck", tck.GuestWASM)
 	backend := tck.StartBackend("127.0.0.1:0")
 	t.Cleanup(backend.Close)
-	nd := startNode(t, dir, wasmplugins.Options{})
+	nd := startNode(t, dir, wasmplugins.Options{Timeout: 2 * time.Second})
 	nd.setup(backend.URL, []string{"/"}, "tck", nil)
 	nd.waitReady("/", func(_ int, h http.Header) bool { return h.Get("x-httpwasm-tck-handled") == "1" },
 		"x-httpwasm-tck-testid", "get_method/GET")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/plugins-wasm/wasmbuild"
@@ -22,7 +23,7 @@ func compile(t testing.TB, name string, wasm []byte) *wasmhost.Module {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := wasmhost.NewRuntime(context.Background(), wasmhost.Options{CacheDir: cache})
+	rt, err := wasmhost.NewRuntime(context.Background(), wasmhost.Options{CacheDir: cache, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
