@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/plugins-wasm/gatehouse"
+	"github.com/gatehouse/gatehouse/plugins-wasm/httpwasm"
 	"github.com/gatehouse/gatehouse/plugins-wasm/wasmhost"
 )
 
@@ -43,7 +44,7 @@ type Options struct {
 	// Logger gets guest output and faults (nil: slog.Default()).
 	Logger *slog.Logger
 	// Flavours are the guest ABIs tried, in order, on each module (nil:
-	// the Gatehouse ABI only).
+	// the Gatehouse ABI, then http-wasm).
 	Flavours []wasmhost.Flavour
 }
 
@@ -82,7 +83,7 @@ func New(opts Options) (*Provider, error) {
 		}
 	}
 	if len(opts.Flavours) == 0 {
-		opts.Flavours = []wasmhost.Flavour{gatehouse.Flavour{}}
+		opts.Flavours = []wasmhost.Flavour{gatehouse.Flavour{}, httpwasm.Flavour{}}
 	}
 	rt, err := wasmhost.NewRuntime(context.Background(), wasmhost.Options{
 		CacheDir: opts.CacheDir, MemoryLimit: opts.MemoryLimit, Timeout: opts.Timeout, Logger: opts.Logger,

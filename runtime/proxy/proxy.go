@@ -777,6 +777,12 @@ func (srv *Server) forward(st *state) {
 	// proxying.
 	resp.Header.ResetConnectionClose()
 	resp.Header.Del("Keep-Alive")
+	if up.Header.IsHead() && resp.Header.ContentLength() == -2 {
+		// A HEAD response without Content-Length: fasthttp notes it as
+		// "Transfer-Encoding: identity", which clients refuse; nginx
+		// sends neither header.
+		resp.Header.Del(fasthttp.HeaderTransferEncoding)
+	}
 	if st.hashCookie != "" {
 		resp.Header.Add("Set-Cookie", st.hashCookie)
 	}
