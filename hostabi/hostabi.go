@@ -18,7 +18,7 @@ import (
 // Version is the version of this ABI (semantic versioning). Wasm guests
 // declare the version they were built against; a host refuses a guest whose
 // major version differs.
-const Version = "2.3.0"
+const Version = "2.4.0"
 
 // Phase is a point in the request's life where plugins run.
 type Phase uint8
