@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/hostabi"
@@ -101,14 +100,7 @@ func (p *Plugin[C]) handler(ph Phase) Handler[C] {
 // Description is what a plugin tells the host about itself (the Wasm
 // ABI's describe): version, priority, phases, the configuration record's
 // schema and the protocols and consumer restrictions.
-type Description struct {
-	Version    string         `json:"version"`
-	Priority   int            `json:"priority"`
-	Phases     []string       `json:"phases"`
-	Config     map[string]any `json:"config"`
-	Protocols  []string       `json:"protocols,omitempty"`
-	NoConsumer bool           `json:"no_consumer,omitempty"`
-}
+type Description = hostabi.WasmDescription
 
 // Describe returns the plugin's Description; an error means C cannot be
 // described as a Kong schema (an unsupported field type or a bad tag).
@@ -124,9 +116,6 @@ func (p *Plugin[C]) Describe() (*Description, error) {
 	}
 	for _, ph := range p.phases() {
 		d.Phases = append(d.Phases, ph.String())
-	}
-	if d.Phases == nil {
-		d.Phases = []string{}
 	}
 	return d, nil
 }
@@ -256,13 +245,6 @@ func Register[C any](p Plugin[C]) {
 	current = &instance[C]{p: &p}
 }
 
-// abiVersion packs hostabi.Version as the Wasm ABI's
+// abiVersion is hostabi.Version packed as the Wasm ABI's
 // gatehouse_abi_version export returns it: major<<32 | minor<<16 | patch.
-func abiVersion() int64 {
-	parts := strings.SplitN(hostabi.Version, ".", 3)
-	var v [3]int64
-	for i := 0; i < len(parts) && i < 3; i++ {
-		v[i], _ = strconv.ParseInt(parts[i], 10, 64)
-	}
-	return v[0]<<32 | v[1]<<16 | v[2]
-}
+func abiVersion() int64 { return int64(hostabi.WasmABIVersion()) }

@@ -20,15 +20,15 @@ func (p Plugin[C]) Provide(name string) (hostabi.ProvidedPlugin, error) {
 	}
 	return hostabi.ProvidedPlugin{
 		Definition: hostabi.Definition{Name: name, Version: d.Version, Priority: d.Priority,
-			Phases: p.phases(), Schema: d.PluginSchema()},
+			Phases: p.phases(), Schema: PluginSchema(d)},
 		Factory: factory[C]{p: &p},
 	}, nil
 }
 
-// PluginSchema wraps the configuration record into Kong's plugin schema,
-// as `GET /schemas/plugins/{name}` shows it: the consumer restriction,
-// the protocols (when the plugin narrows them) and config.
-func (d *Description) PluginSchema() map[string]any {
+// PluginSchema wraps a description's configuration record into Kong's
+// plugin schema, as `GET /schemas/plugins/{name}` shows it: the consumer
+// restriction, the protocols (when the plugin narrows them) and config.
+func PluginSchema(d *Description) map[string]any {
 	var fields []any
 	if d.NoConsumer {
 		fields = append(fields, map[string]any{"consumer": map[string]any{"type": "foreign", "reference": "consumers", "eq": nil}})
