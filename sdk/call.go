@@ -25,7 +25,7 @@ func decodeResult(op string, raw []byte, out ...any) error {
 	if len(raw) > 0 && raw[0] == '{' {
 		var e hostabi.WasmCallError
 		if err := json.Unmarshal(raw, &e); err != nil {
-			return fmt.Errorf("%s: malformed error result: %w", op, err)
+			return &ProtocolError{Op: op, Err: fmt.Errorf("malformed error result: %w", err)}
 		}
 		if e.Error.Code != 0 || e.Error.Name != "" || e.Error.Fields != nil {
 			return &hostabi.DBError{Code: e.Error.Code, Name: e.Error.Name, Message: e.Error.Message, Fields: e.Error.Fields}
