@@ -9,7 +9,7 @@ import (
 )
 
 type limits struct {
-	Second int `json:"second" between:"1,100"`
+	Second int    `json:"second" between:"1,100"`
 	Policy string `json:"policy" default:"local" one_of:"local,redis"`
 }
 
