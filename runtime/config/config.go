@@ -116,6 +116,17 @@ type Config struct {
 	// LuaTimeout bounds one phase call of a Lua plugin, in milliseconds
 	// (lua_timeout): a call that runs longer ends its request with a 500.
 	LuaTimeout int `conf:"lua_timeout"`
+	// WasmPluginsDir is the folder of Wasm plugins (wasm_plugins_dir): a
+	// module NAME.wasm there is enabled by listing NAME in plugins; ""
+	// means none.
+	WasmPluginsDir string `conf:"wasm_plugins_dir"`
+	// WasmMemoryLimit bounds each Wasm plugin instance's memory
+	// (wasm_memory_limit), in nginx size syntax ("64m"); a guest that
+	// grows past it fails its request with a 500. See WasmMemoryLimitBytes.
+	WasmMemoryLimit string `conf:"wasm_memory_limit"`
+	// WasmTimeout bounds one export call of a Wasm plugin, in milliseconds
+	// (wasm_timeout): a call that runs longer ends its request with a 500.
+	WasmTimeout int `conf:"wasm_timeout"`
 	// ClientHeaderTimeoutValue is nginx_http_client_header_timeout, an
 	// nginx time ("60s"); see ClientHeaderTimeout.
 	ClientHeaderTimeoutValue string `conf:"nginx_http_client_header_timeout"`
@@ -182,6 +193,9 @@ var defaults = map[string]string{
 	"lua_package_path":                 "./?.lua;./?/init.lua;",
 	"lua_plugins_dir":                  "",
 	"lua_timeout":                      "100",
+	"wasm_plugins_dir":                 "",
+	"wasm_memory_limit":                "64m",
+	"wasm_timeout":                     "100",
 	// nginx's defaults for the client side; Kong's for the shutdown.
 	"nginx_http_client_header_timeout":       "60s",
 	"nginx_http_client_body_timeout":         "60s",
@@ -206,6 +220,8 @@ var checks = map[string]func(v reflect.Value) error{
 	"nginx_admin_client_max_body_size":       checkSize,
 	"lua_max_post_args":                      checkIntRange(1, 1000),
 	"lua_timeout":                            checkIntRange(1, 60000),
+	"wasm_memory_limit":                      checkWasmMemory,
+	"wasm_timeout":                           checkIntRange(1, 60000),
 	"nginx_http_client_header_timeout":       checkNginxTime,
 	"nginx_http_client_body_timeout":         checkNginxTime,
 	"nginx_http_keepalive_timeout":           checkNginxTime,
@@ -599,6 +615,25 @@ func checkSize(v reflect.Value) error {
 // means no limit.
 func (c *Config) AdminMaxBodyBytes() int64 {
 	n, _ := parseSize(c.AdminClientMaxBodySize)
+	return n
+}
+
+// checkWasmMemory accepts a size of at least one Wasm page (64k) and at
+// most the 4 GiB a 32-bit Wasm memory can address.
+func checkWasmMemory(v reflect.Value) error {
+	n, err := parseSize(v.String())
+	if err != nil {
+		return err
+	}
+	if n < 64<<10 || n > 4<<30 {
+		return fmt.Errorf("must be between 64k and 4g, got %q", v.String())
+	}
+	return nil
+}
+
+// WasmMemoryLimitBytes returns wasm_memory_limit in bytes.
+func (c *Config) WasmMemoryLimitBytes() int64 {
+	n, _ := parseSize(c.WasmMemoryLimit)
 	return n
 }
 

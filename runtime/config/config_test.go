@@ -44,6 +44,9 @@ func TestDefaults(t *testing.T) {
 		{"lua_package_path", "./?.lua;./?/init.lua;"},
 		{"lua_plugins_dir", ""},
 		{"lua_timeout", 100},
+		{"wasm_plugins_dir", ""},
+		{"wasm_memory_limit", "64m"},
+		{"wasm_timeout", 100},
 		{"nginx_http_client_header_timeout", "60s"},
 		{"nginx_http_client_body_timeout", "60s"},
 		{"nginx_http_keepalive_timeout", "75s"},
@@ -68,8 +71,8 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("Values() lacks %q", name)
 		}
 	}
-	if len(Settings()) != 31 {
-		t.Errorf("Settings() has %d names, want 31: %v", len(Settings()), Settings())
+	if len(Settings()) != 34 {
+		t.Errorf("Settings() has %d names, want 34: %v", len(Settings()), Settings())
 	}
 	c := Defaults()
 	if c.AdminMaxBodyBytes() != 10<<20 || c.LuaMaxPostArgs != 100 {
@@ -125,6 +128,8 @@ func TestLoadFile(t *testing.T) {
 		LuaMaxPostArgs:                100,
 		LuaPackagePath:                "./?.lua;./?/init.lua;",
 		LuaTimeout:                    100,
+		WasmMemoryLimit:               "64m",
+		WasmTimeout:                   100,
 		ClientHeaderTimeoutValue:      "60s",
 		ClientBodyTimeoutValue:        "60s",
 		KeepaliveTimeoutValue:         "75s",
@@ -375,6 +380,10 @@ func TestValueErrors(t *testing.T) {
 		{"lua_max_post_args = 1001", `lua_max_post_args: must be between 1 and 1000, got 1001`},
 		{"lua_max_post_args = many", `lua_max_post_args: expected an integer, got "many"`},
 		{"lua_timeout = 0", `lua_timeout: must be between 1 and 60000, got 0`},
+		{"wasm_timeout = 0", `wasm_timeout: must be between 1 and 60000, got 0`},
+		{"wasm_memory_limit = 1k", `wasm_memory_limit: must be between 64k and 4g, got "1k"`},
+		{"wasm_memory_limit = 5g", `wasm_memory_limit: must be between 64k and 4g, got "5g"`},
+		{"wasm_memory_limit = lots", `wasm_memory_limit: expected a size (a number of bytes with an optional k or m suffix, e.g. 10m), got "lots"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
@@ -607,6 +616,31 @@ func TestAdminLimits(t *testing.T) {
 	}
 	if v := c.Values()["lua_max_post_args"]; v != 250 {
 		t.Errorf("Values()[lua_max_post_args] = %#v", v)
+	}
+}
+
+// TestWasmSettingsFromEnvironment: the Wasm settings take the KONG_ and
+// GATEHOUSE_ environment forms as every other setting does.
+func TestWasmSettingsFromEnvironment(t *testing.T) {
+	tests := []struct {
+		env     []string
+		dir     string
+		bytes   int64
+		timeout int
+	}{
+		{[]string{"KONG_WASM_PLUGINS_DIR=/opt/wasm", "KONG_WASM_MEMORY_LIMIT=32m", "KONG_WASM_TIMEOUT=250"}, "/opt/wasm", 32 << 20, 250},
+		{[]string{"GATEHOUSE_WASM_PLUGINS_DIR=/srv/w", "GATEHOUSE_WASM_MEMORY_LIMIT=128k", "GATEHOUSE_WASM_TIMEOUT=5"}, "/srv/w", 128 << 10, 5},
+		{nil, "", 64 << 20, 100},
+	}
+	for _, tt := range tests {
+		c, err := Load(LoadOptions{Env: tt.env})
+		if err != nil {
+			t.Fatalf("%v: %v", tt.env, err)
+		}
+		if c.WasmPluginsDir != tt.dir || c.WasmMemoryLimitBytes() != tt.bytes || c.WasmTimeout != tt.timeout {
+			t.Errorf("%v: dir %q, memory %d, timeout %d; want %q, %d, %d", tt.env, c.WasmPluginsDir,
+				c.WasmMemoryLimitBytes(), c.WasmTimeout, tt.dir, tt.bytes, tt.timeout)
+		}
 	}
 }
 
