@@ -1,0 +1,100 @@
+package plugins_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/conformance/plugins"
+	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/plugins-wasm/gatehouse"
+	"github.com/gatehouse/gatehouse/plugins-wasm/wasmbuild"
+	"github.com/gatehouse/gatehouse/plugins-wasm/wasmhost"
+	"github.com/gatehouse/gatehouse/runtime/app"
+)
+
+// wasmSources are the Go sources of the scenario plugins' Wasm versions:
+// the examples of examples/ for the scenarios they implement, and
+// testdata/wasm for the others. Each is built with the standard toolchain
+// (GOOS=wasip1 GOARCH=wasm -buildmode=c-shared) by the test.
+var wasmSources = map[string]string{
+	"header-rewrite": "../../examples/header-rewrite",
+	"api-key":        "../../examples/api-key",
+	"body-rule":      "../../examples/body-rule",
+	"counter":        "../../examples/counter",
+	"exit":           "testdata/wasm/sc-exit",
+	"consumer-auth":  "testdata/wasm/sc-consumer-auth",
+}
+
+// buildWasmScenarios compiles every scenario's Wasm version into a
+// wasm_plugins_dir-like folder as sc-NAME.wasm and returns it.
+func buildWasmScenarios(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, sc := range plugins.Scenarios() {
+		src, ok := wasmSources[sc.Name]
+		if !ok {
+			t.Fatalf("scenario %s has no Wasm version", sc.Name)
+		}
+		path, err := wasmbuild.Build(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, sc.Plugin()+".wasm"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// wasmProvider serves the modules of a folder through the Wasm host's
+// runtime and its Gatehouse-ABI flavour.
+type wasmProvider struct {
+	rt      *wasmhost.Runtime
+	plugins []hostabi.ProvidedPlugin
+}
+
+func newWasmProvider(t *testing.T, dir string) *wasmProvider {
+	t.Helper()
+	ctx := context.Background()
+	cache, err := wasmbuild.CompilationCacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := wasmhost.NewRuntime(ctx, wasmhost.Options{CacheDir: cache, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &wasmProvider{rt: rt}
+	for _, sc := range plugins.Scenarios() {
+		b, err := os.ReadFile(filepath.Join(dir, sc.Plugin()+".wasm"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := rt.Compile(ctx, sc.Plugin(), b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pp, err := gatehouse.Flavour{}.Plugin(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.plugins = append(p.plugins, pp)
+	}
+	return p
+}
+
+func (p *wasmProvider) Plugins() ([]hostabi.ProvidedPlugin, error) { return p.plugins, nil }
+func (p *wasmProvider) Close() error                               { return p.rt.Close(context.Background()) }
+
+// wasmRuntime serves the scenario plugins compiled to Wasm with the SDK.
+var wasmRuntime = plugins.Runtime{Name: "wasm", Node: func(t *testing.T) (app.Options, map[string]string) {
+	p := newWasmProvider(t, buildWasmScenarios(t))
+	return app.Options{Providers: []hostabi.Provider{p}}, nil
+}}
