@@ -23,6 +23,7 @@ func TestLayering(t *testing.T) {
 		{pkgs: "./store/...", forbidden: []string{"runtime", "plugins-wasm", "plugins-lua", "cmd"}},
 		{pkgs: "./runtime/...", forbidden: []string{"plugins-wasm", "plugins-lua", "cmd"}},
 		{pkgs: "./plugins-lua/...", forbidden: []string{"runtime", "store", "plugins-wasm", "cmd"}},
+		{pkgs: "./plugins-wasm/...", forbidden: []string{"runtime", "store", "plugins-lua", "cmd"}},
 	} {
 		roots, err := exec.Command("go", "list", "../"+strings.TrimPrefix(c.pkgs, "./")).Output()
 		if err != nil {

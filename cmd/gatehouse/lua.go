@@ -25,6 +25,7 @@ func luaProvider(cfg *config.Config, log *slog.Logger) (hostabi.Provider, []stri
 		case name == "bundled" || name == "off" || slices.Contains(native, name):
 		case slices.Contains(kongenv.Serverless, name):
 			serverless = true
+		case isWasmPlugin(cfg, name): // served by the Wasm provider
 		default:
 			names = append(names, name)
 		}

@@ -132,6 +132,13 @@ func run(args []string) error {
 			opts.Providers = append(opts.Providers, lua)
 			opts.Bundled = bundled
 		}
+		wasm, err := wasmProvider(cfg, log)
+		if err != nil {
+			return err
+		}
+		if wasm != nil {
+			opts.Providers = append(opts.Providers, wasm)
+		}
 		node, err := app.StartWith(ctx, cfg, opts)
 		if err != nil {
 			return err

@@ -1,3 +1,5 @@
+//go:generate sh -c "python3 gen_phases.py && gofmt -w phases_gen.go"
+
 // Package gatehouse is the Gatehouse ABI flavour of Wasm plugins
 // (hostabi/ABI.md, "The Wasm mapping"): the `gatehouse` import module over
 // hostabi.Kong, the guest's phase exports, describe and configure, and the

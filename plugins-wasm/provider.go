@@ -1,0 +1,187 @@
+// Package wasmplugins serves Wasm plugins to the node (hostabi.Provider):
+// the modules NAME.wasm of a plugins folder, each claimed by a flavour
+// (the Gatehouse ABI, http-wasm), compiled once through the node's
+// compilation cache and run on the shared runtime of wasmhost.
+package wasmplugins
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/plugins-wasm/gatehouse"
+	"github.com/gatehouse/gatehouse/plugins-wasm/wasmhost"
+)
+
+// Options configure a Provider.
+type Options struct {
+	// PluginsDir is wasm_plugins_dir: the folder of NAME.wasm modules.
+	PluginsDir string
+	// Names lists the plugins to serve (NAME for NAME.wasm); nil serves
+	// every module of the folder.
+	Names []string
+	// Prefix is the node's prefix; the compilation cache is
+	// <Prefix>/wasm-cache unless CacheDir is set. Neither: in memory.
+	Prefix   string
+	CacheDir string
+	// MemoryLimit (bytes) and Timeout are wasm_memory_limit and
+	// wasm_timeout (0: 64 MiB and 100 ms).
+	MemoryLimit uint64
+	Timeout     time.Duration
+	// Logger gets guest output and faults (nil: slog.Default()).
+	Logger *slog.Logger
+	// Flavours are the guest ABIs tried, in order, on each module (nil:
+	// the Gatehouse ABI only).
+	Flavours []wasmhost.Flavour
+}
+
+// Provider serves the Wasm plugins of a folder.
+type Provider struct {
+	opts Options
+	rt   *wasmhost.Runtime
+
+	mu     sync.Mutex
+	loaded map[string]loaded // by plugin name
+	closed bool
+}
+
+// loaded is a plugin loaded from a module whose content hash is sum.
+type loaded struct {
+	sum    [32]byte
+	plugin hostabi.ProvidedPlugin
+	module *wasmhost.Module
+}
+
+var _ hostabi.Provider = (*Provider)(nil)
+
+// CacheDirName is the compilation cache's directory in the node's prefix.
+const CacheDirName = "wasm-cache"
+
+// New starts the runtime and loads the plugins named (every module when
+// Names is nil). A module that fails to load, or a name without its
+// module, is an error naming it.
+func New(opts Options) (*Provider, error) {
+	if opts.CacheDir == "" && opts.Prefix != "" {
+		opts.CacheDir = filepath.Join(opts.Prefix, CacheDirName)
+	}
+	if opts.CacheDir != "" {
+		if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
+			return nil, fmt.Errorf("wasm: compilation cache: %w", err)
+		}
+	}
+	if len(opts.Flavours) == 0 {
+		opts.Flavours = []wasmhost.Flavour{gatehouse.Flavour{}}
+	}
+	rt, err := wasmhost.NewRuntime(context.Background(), wasmhost.Options{
+		CacheDir: opts.CacheDir, MemoryLimit: opts.MemoryLimit, Timeout: opts.Timeout, Logger: opts.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p := &Provider{opts: opts, rt: rt, loaded: map[string]loaded{}}
+	if _, err := p.Plugins(); err != nil {
+		rt.Close(context.Background())
+		return nil, err
+	}
+	return p, nil
+}
+
+// Runtime returns the provider's runtime.
+func (p *Provider) Runtime() *wasmhost.Runtime { return p.rt }
+
+// Discover lists the plugin names of a folder: NAME for each NAME.wasm.
+func Discover(dir string) ([]string, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("wasm_plugins_dir: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if n, ok := strings.CutSuffix(e.Name(), ".wasm"); ok && !e.IsDir() && n != "" {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Plugins implements hostabi.Provider: it reads the modules again (a
+// plugin reload), loading only those whose content changed.
+func (p *Provider) Plugins() ([]hostabi.ProvidedPlugin, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, errors.New("wasm: provider closed")
+	}
+	names := p.opts.Names
+	if names == nil {
+		var err error
+		if names, err = Discover(p.opts.PluginsDir); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]hostabi.ProvidedPlugin, 0, len(names))
+	for _, name := range names {
+		path := filepath.Join(p.opts.PluginsDir, name+".wasm")
+		wasm, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("wasm plugin %s: %w", name, err)
+		}
+		sum := sha256.Sum256(wasm)
+		if l, ok := p.loaded[name]; ok && l.sum == sum {
+			out = append(out, l.plugin)
+			continue
+		}
+		pp, m, err := p.load(name, wasm)
+		if err != nil {
+			return nil, err
+		}
+		p.loaded[name] = loaded{sum: sum, plugin: pp, module: m}
+		out = append(out, pp)
+	}
+	return out, nil
+}
+
+// load compiles a module and hands it to the first flavour that claims it.
+func (p *Provider) load(name string, wasm []byte) (hostabi.ProvidedPlugin, *wasmhost.Module, error) {
+	ctx := context.Background()
+	m, err := p.rt.Compile(ctx, name, wasm)
+	if err != nil {
+		return hostabi.ProvidedPlugin{}, nil, err
+	}
+	for _, f := range p.opts.Flavours {
+		if !f.Claims(m) {
+			continue
+		}
+		pp, err := f.Plugin(ctx, m)
+		if err != nil {
+			return hostabi.ProvidedPlugin{}, nil, err
+		}
+		return pp, m, nil
+	}
+	return hostabi.ProvidedPlugin{}, nil, fmt.Errorf("%s.wasm: not a Gatehouse plugin (no %s export)", name, hostabi.WasmExportABIVersion)
+}
+
+// Close implements hostabi.Provider: the runtime and every instance close.
+func (p *Provider) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+	return p.rt.Close(context.Background())
+}
