@@ -1,7 +1,6 @@
 package plugins_test
 
 import (
-	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -9,9 +8,8 @@ import (
 
 	"github.com/gatehouse/gatehouse/conformance/plugins"
 	"github.com/gatehouse/gatehouse/hostabi"
-	"github.com/gatehouse/gatehouse/plugins-wasm/gatehouse"
+	wasmplugins "github.com/gatehouse/gatehouse/plugins-wasm"
 	"github.com/gatehouse/gatehouse/plugins-wasm/wasmbuild"
-	"github.com/gatehouse/gatehouse/plugins-wasm/wasmhost"
 	"github.com/gatehouse/gatehouse/runtime/app"
 )
 
@@ -53,48 +51,17 @@ func buildWasmScenarios(t *testing.T) string {
 	return dir
 }
 
-// wasmProvider serves the modules of a folder through the Wasm host's
-// runtime and its Gatehouse-ABI flavour.
-type wasmProvider struct {
-	rt      *wasmhost.Runtime
-	plugins []hostabi.ProvidedPlugin
-}
-
-func newWasmProvider(t *testing.T, dir string) *wasmProvider {
-	t.Helper()
-	ctx := context.Background()
+// wasmRuntime serves the scenario plugins compiled to Wasm with the SDK,
+// through the Wasm host's provider (plugins-wasm), as wasm_plugins_dir.
+var wasmRuntime = plugins.Runtime{Name: "wasm", Node: func(t *testing.T) (app.Options, map[string]string) {
 	cache, err := wasmbuild.CompilationCacheDir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := wasmhost.NewRuntime(ctx, wasmhost.Options{CacheDir: cache, Logger: slog.New(slog.DiscardHandler)})
+	p, err := wasmplugins.New(wasmplugins.Options{PluginsDir: buildWasmScenarios(t), CacheDir: cache,
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &wasmProvider{rt: rt}
-	for _, sc := range plugins.Scenarios() {
-		b, err := os.ReadFile(filepath.Join(dir, sc.Plugin()+".wasm"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := rt.Compile(ctx, sc.Plugin(), b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pp, err := gatehouse.Flavour{}.Plugin(ctx, m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.plugins = append(p.plugins, pp)
-	}
-	return p
-}
-
-func (p *wasmProvider) Plugins() ([]hostabi.ProvidedPlugin, error) { return p.plugins, nil }
-func (p *wasmProvider) Close() error                               { return p.rt.Close(context.Background()) }
-
-// wasmRuntime serves the scenario plugins compiled to Wasm with the SDK.
-var wasmRuntime = plugins.Runtime{Name: "wasm", Node: func(t *testing.T) (app.Options, map[string]string) {
-	p := newWasmProvider(t, buildWasmScenarios(t))
 	return app.Options{Providers: []hostabi.Provider{p}}, nil
 }}

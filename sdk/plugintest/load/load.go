@@ -17,7 +17,6 @@
 package load
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -28,9 +27,8 @@ import (
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/plugins-lua/kongenv"
-	"github.com/gatehouse/gatehouse/plugins-wasm/gatehouse"
+	wasmplugins "github.com/gatehouse/gatehouse/plugins-wasm"
 	"github.com/gatehouse/gatehouse/plugins-wasm/wasmbuild"
-	"github.com/gatehouse/gatehouse/plugins-wasm/wasmhost"
 )
 
 // Options tune the runtimes; the zero value is the node's defaults.
@@ -52,7 +50,9 @@ func (o Options) logger() *slog.Logger {
 	return o.Logger
 }
 
-// Wasm loads a compiled Gatehouse Wasm plugin; its name is the file's
+// Wasm loads a compiled Wasm plugin through the Wasm host's provider
+// (plugins-wasm), with the compilation cache of plugins-wasm/wasmbuild;
+// its name is the file's
 // name without .wasm, as in wasm_plugins_dir. A module the host refuses
 // (not a Gatehouse plugin, another ABI version, a failing describe) fails
 // the test. The runtime closes when the test ends.
@@ -73,19 +73,26 @@ func TryWasm(t testing.TB, path string, opts Options) (hostabi.ProvidedPlugin, e
 	if err != nil {
 		return hostabi.ProvidedPlugin{}, fmt.Errorf("load: %w", err)
 	}
-	ctx := context.Background()
-	rt, err := wasmhost.NewRuntime(ctx, wasmhost.Options{MemoryLimit: opts.WasmMemoryLimit, Timeout: opts.WasmTimeout,
-		Logger: opts.logger()})
+	name := strings.TrimSuffix(filepath.Base(path), ".wasm")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, name+".wasm"), b, 0o644); err != nil {
+		return hostabi.ProvidedPlugin{}, fmt.Errorf("load: %w", err)
+	}
+	cache, err := wasmbuild.CompilationCacheDir()
 	if err != nil {
 		return hostabi.ProvidedPlugin{}, fmt.Errorf("load: %w", err)
 	}
-	t.Cleanup(func() { rt.Close(context.Background()) })
-	name := strings.TrimSuffix(filepath.Base(path), ".wasm")
-	m, err := rt.Compile(ctx, name, b)
+	p, err := wasmplugins.New(wasmplugins.Options{PluginsDir: dir, Names: []string{name}, CacheDir: cache,
+		MemoryLimit: opts.WasmMemoryLimit, Timeout: opts.WasmTimeout, Logger: opts.logger()})
 	if err != nil {
-		return hostabi.ProvidedPlugin{}, fmt.Errorf("load: %s: %w", path, err)
+		return hostabi.ProvidedPlugin{}, fmt.Errorf("load: %w", err)
 	}
-	return gatehouse.Flavour{}.Plugin(ctx, m)
+	t.Cleanup(func() { p.Close() })
+	pps, err := p.Plugins()
+	if err != nil || len(pps) != 1 {
+		return hostabi.ProvidedPlugin{}, fmt.Errorf("load: %s: %d plugins, %v", path, len(pps), err)
+	}
+	return pps[0], nil
 }
 
 // WasmSource compiles the Go plugin in dir (a package main using sdk)
