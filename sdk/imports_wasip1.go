@@ -144,6 +144,28 @@ func pull(first, again func(buf unsafe.Pointer, limit uint32) int64) ([]byte, bo
 	}
 }
 
+// pullKeyedString reads a string value of one name or key (a header):
+// one copy, from the scratch buffer into the string.
+func pullKeyedString(f func(k unsafe.Pointer, kl uint32, buf unsafe.Pointer, limit uint32) int64, key string) (string, bool) {
+	kp, kl := str(key)
+	n := f(kp, kl, unsafe.Pointer(&scratch[0]), uint32(len(scratch)))
+	if n >= 0 && n <= int64(len(scratch)) {
+		return string(scratch[:n]), true
+	}
+	b, ok := pullKeyed(f, key)
+	return string(b), ok
+}
+
+// pullString reads a string value with an idempotent import.
+func pullString(f func(buf unsafe.Pointer, limit uint32) int64) string {
+	n := f(unsafe.Pointer(&scratch[0]), uint32(len(scratch)))
+	if n >= 0 && n <= int64(len(scratch)) {
+		return string(scratch[:n])
+	}
+	b, _ := pullSame(f)
+	return string(b)
+}
+
 // pullSame reads with an idempotent import.
 func pullSame(f func(buf unsafe.Pointer, limit uint32) int64) ([]byte, bool) { return pull(f, f) }
 

@@ -108,14 +108,8 @@ func (request) HTTPVersion() float64 {
 	must("kong.request.get_http_version", nil, &v)
 	return v
 }
-func (request) Method() string {
-	b, _ := pullSame(hRequestGetMethod)
-	return string(b)
-}
-func (request) Path() string {
-	b, _ := pullSame(hRequestGetPath)
-	return string(b)
-}
+func (request) Method() string   { return pullString(hRequestGetMethod) }
+func (request) Path() string     { return pullString(hRequestGetPath) }
 func (request) RawPath() string  { return getString("kong.request.get_raw_path") }
 func (request) RawQuery() string { return getString("kong.request.get_raw_query") }
 func (request) QueryArg(name string) (string, bool) {
@@ -126,8 +120,8 @@ func (request) QueryArg(name string) (string, bool) {
 }
 func (request) Query() map[string][]string { return getHeaders("kong.request.get_query") }
 func (request) Header(name string) string {
-	b, _ := pullKeyed(hRequestGetHeader, name)
-	return string(b)
+	v, _ := pullKeyedString(hRequestGetHeader, name)
+	return v
 }
 func (request) HeaderValues(name string) []string {
 	var vs []string
@@ -200,8 +194,8 @@ type response struct{}
 func (response) Status() int          { return int(hResponseGetStatus()) }
 func (response) SetStatus(status int) { hResponseSetStatus(int32(status)) }
 func (response) Header(name string) string {
-	b, _ := pullKeyed(hResponseGetHeader, name)
-	return string(b)
+	v, _ := pullKeyedString(hResponseGetHeader, name)
+	return v
 }
 func (response) Headers() map[string][]string { return getHeaders("kong.response.get_headers") }
 func (response) SetHeader(name, value string) {
