@@ -121,7 +121,7 @@ func TestTourSameNativeAndWasm(t *testing.T) {
 		"raw_body": `"{\"k\":\"v\",\"n\":1}"`, "consumer_after": `"alice"`, "ctx_plugin": `[["x",1],true,false]`,
 		"cache": `[{"n":1},true,false,false,"loaded",null,"loaded",1,"cannot load"]`, "trusted": `[true,false]`,
 		"http": `[201,{"x-echo":["e"]},"pong",null]`, "load_nobody": `true`,
-		"db": `{"code":8,"message":"the test environment has no database (Env.UseStore)","name":"database error"}`,
+		"db":              `{"code":8,"message":"the test environment has no database (Env.UseStore)","name":"database error"}`,
 		"set_upstream_ok": `null`, "exited": `false`,
 	} {
 		if got, _ := json.Marshal(acc[key]); string(got) != want {
