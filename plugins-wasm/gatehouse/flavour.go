@@ -246,24 +246,27 @@ func (c *Config) phase(k hostabi.Kong, ph hostabi.Phase, chunk []byte, eof bool)
 	}
 	in := lease.Instance()
 	gi := in.Data.(*guest)
-	cl := &call{plugin: c.plugin, guest: gi, k: k, phase: ph, export: hostabi.WasmPhaseExport(ph), config: c.raw, pool: c.pool}
-	var params []uint64
+	cl := &gi.cl
+	*cl = call{plugin: c.plugin, guest: gi, k: k, phase: ph, export: hostabi.WasmPhaseExport(ph), config: c.raw, pool: c.pool}
 	if ph == hostabi.PhaseBodyFilter {
 		cl.chunk = chunk
+		var flag uint64
 		if eof {
-			params = []uint64{1}
-		} else {
-			params = []uint64{0}
+			flag = 1
 		}
+		err = c.plugin.run(k.Context(), in, cl, ph.String(), cl.export, flag)
+	} else {
+		err = c.plugin.run(k.Context(), in, cl, ph.String(), cl.export)
 	}
-	err = c.plugin.run(k.Context(), in, cl, ph.String(), cl.export, params...)
 	cl.abandonLoads(k)
+	newChunk, chunkSet := cl.newChunk, cl.chunkSet
+	*cl = call{} // nothing of the request stays on the instance
 	lease.Done(k, final, c.plugin.phases.Has(hostabi.PhaseLog) && ph != hostabi.PhaseLog)
 	if err != nil {
 		return chunk, err
 	}
-	if ph == hostabi.PhaseBodyFilter && cl.chunkSet {
-		return cl.newChunk, nil
+	if ph == hostabi.PhaseBodyFilter && chunkSet {
+		return newChunk, nil
 	}
 	return chunk, nil
 }

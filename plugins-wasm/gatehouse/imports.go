@@ -13,10 +13,12 @@ import (
 	"github.com/tetratelabs/wazero/api"
 )
 
-// guest is the per-instance state: the held result of the last call.
+// guest is the per-instance state: the held result of the last call,
+// and the call state its phase calls reuse.
 type guest struct {
 	result    []byte
 	hasResult bool
+	cl        call
 }
 
 // call is the state of one export call, which the host functions find
@@ -137,7 +139,7 @@ func Define(ctx context.Context, rt *wasmhost.Runtime) error {
 
 func requestGetHeader(ctx context.Context, m api.Module, s []uint64) {
 	k := current(ctx).kong(hostabi.OpRequestHeader)
-	name := wasmhost.ReadString(m, u32(s[0]), u32(s[1]))
+	name := wasmhost.ViewString(m, u32(s[0]), u32(s[1]))
 	vals := k.Request().HeaderValues(name)
 	if len(vals) == 0 {
 		wasmhost.OutString(m, u32(s[2]), u32(s[3]), "") // bounds check all the same

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
+	"unsafe"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 
@@ -25,6 +27,8 @@ type Instance struct {
 	stdout *lineLogger
 	stderr *lineLogger
 	broken bool
+	ctx    *callCtx
+	timer  *time.Timer
 
 	// Data is the flavour's per-instance state (its configuration, its
 	// held results); the runtime does not touch it.
@@ -44,6 +48,9 @@ func (in *Instance) Broken() bool { return in.broken }
 // Close closes the instance.
 func (in *Instance) Close(ctx context.Context) error {
 	in.broken = true
+	if in.timer != nil {
+		in.timer.Stop()
+	}
 	if in.mod == nil {
 		return nil
 	}
@@ -52,17 +59,30 @@ func (in *Instance) Close(ctx context.Context) error {
 
 type stateKey struct{}
 
-// callState is what a host function finds in its context.
-type callState struct {
-	in    *Instance
+// callCtx is the context host functions get: no deadline or cancellation
+// of its own (the instance's timer enforces the time limit, so wazero
+// watches no context), and the running call's state. One per instance,
+// reused by every call.
+type callCtx struct {
+	context.Context
 	state any
+}
+
+func (c *callCtx) Value(key any) any {
+	if key == (stateKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
 }
 
 // State returns the state given to the Call that is running; host
 // functions call it with the context they receive. nil outside a Call.
 func State(ctx context.Context) any {
-	if cs, ok := ctx.Value(stateKey{}).(*callState); ok {
-		return cs.state
+	if cc, ok := ctx.(*callCtx); ok {
+		return cc.state
+	}
+	if cc, ok := ctx.Value(stateKey{}).(*callCtx); ok {
+		return cc.state
 	}
 	return nil
 }
@@ -71,7 +91,8 @@ func State(ctx context.Context) any {
 // deadline when sooner) and state for the host functions (State). phase
 // names the call in faults ("access", "configure"). Any failure is a
 // *Fault, and the instance is then broken, except FaultMissing (no such
-// export), which leaves the instance usable.
+// export), which leaves the instance usable. An instance runs one call at
+// a time.
 func (in *Instance) Call(parent context.Context, phase string, state any, fn string, params ...uint64) ([]uint64, error) {
 	if in.broken {
 		return nil, &Fault{Plugin: in.module.Name, Phase: phase, Kind: FaultTrap, Err: errors.New("the instance was closed")}
@@ -84,21 +105,42 @@ func (in *Instance) Call(parent context.Context, phase string, state any, fn str
 		}
 		in.fns[fn] = f
 	}
-	if parent == nil {
-		parent = context.Background()
+	limit := in.module.rt.opts.Timeout
+	byRequest := false
+	if parent != nil {
+		if err := parent.Err(); err != nil {
+			return nil, &Fault{Plugin: in.module.Name, Phase: phase, Kind: FaultTimeout, Err: fmt.Errorf("the request's context ended: %w", err)}
+		}
+		if dl, ok := parent.Deadline(); ok {
+			if left := time.Until(dl); left < limit {
+				limit, byRequest = left, true
+			}
+		}
 	}
-	ctx, cancel := context.WithTimeout(parent, in.module.rt.opts.Timeout)
-	defer cancel()
-	cs := &callState{in: in, state: state}
-	res, err := f.Call(context.WithValue(ctx, stateKey{}, cs), params...)
+	if in.ctx == nil {
+		in.ctx = &callCtx{Context: context.Background()}
+		mod := in.mod
+		in.timer = time.AfterFunc(time.Hour, func() {
+			_ = mod.CloseWithExitCode(context.Background(), sys.ExitCodeDeadlineExceeded)
+		})
+		in.timer.Stop()
+	}
+	in.ctx.state = state
+	in.timer.Reset(limit)
+	res, err := f.Call(in.ctx, params...)
+	fired := !in.timer.Stop()
+	in.ctx.state = nil
 	if err != nil {
-		return nil, in.fault(phase, err, ctx)
+		return nil, in.fault(phase, err, limit, byRequest)
+	}
+	if fired { // the limit struck as the call returned: the module is closed
+		in.broken = true
 	}
 	return res, nil
 }
 
 // fault maps a call's error to a Fault and breaks the instance.
-func (in *Instance) fault(phase string, err error, ctx context.Context) *Fault {
+func (in *Instance) fault(phase string, err error, limit time.Duration, byRequest bool) *Fault {
 	in.broken = true
 	if in.mod != nil {
 		_ = in.mod.Close(context.Background())
@@ -114,20 +156,31 @@ func (in *Instance) fault(phase string, err error, ctx context.Context) *Fault {
 		f.Kind, f.Err = FaultHost, pe
 	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
 		f.Kind, f.Err = FaultTimeout, fmt.Errorf("time limit (%s) exceeded", in.module.rt.opts.Timeout)
+		if byRequest {
+			f.Err = fmt.Errorf("the request's deadline passed (%s left at the call)", limit.Round(time.Millisecond))
+		}
 	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeContextCanceled:
 		f.Kind, f.Err = FaultTimeout, errors.New("the request was cancelled")
-	case in.stderr != nil && in.stderr.saw("out of memory"), isMemoryError(err):
-		f.Kind, f.Err = FaultMemory, fmt.Errorf("memory limit (%d MiB) exceeded: %w", in.module.rt.opts.MemoryLimit>>20, err)
+	case strings.Contains(in.stderr.fatalLine(), "out of memory"), isMemoryError(err):
+		cause := in.stderr.fatalLine()
+		if cause == "" {
+			cause = firstLine(err.Error())
+		}
+		f.Kind, f.Err = FaultMemory, fmt.Errorf("memory limit (%d MiB) exceeded (%s)", in.module.rt.opts.MemoryLimit>>20, cause)
 	case errors.As(err, &exit):
 		msg := fmt.Sprintf("the guest exited with code %d", exit.ExitCode())
-		if in.stderr != nil {
-			if last := in.stderr.last(); last != "" {
-				msg += ": " + last
-			}
+		if fatal := in.stderr.fatalLine(); fatal != "" {
+			msg += " (" + fatal + ")"
+		} else if last := in.stderr.last(); last != "" {
+			msg += " (" + last + ")"
 		}
 		f.Kind, f.Err = FaultExit, errors.New(msg)
 	default:
-		f.Err = errors.New(firstLine(err.Error()))
+		msg := firstLine(err.Error())
+		if fatal := in.stderr.fatalLine(); fatal != "" {
+			msg += " (" + fatal + ")"
+		}
+		f.Err = errors.New(msg)
 	}
 	return f
 }
@@ -226,6 +279,17 @@ func ReadString(m api.Module, ptr, n uint32) string {
 	return string(Read(m, ptr, n))
 }
 
+// ViewString is Read as a string sharing the guest's memory: valid only
+// until the host function returns, for lookups that keep nothing (a
+// header name to read). Everything stored must use ReadString.
+func ViewString(m api.Module, ptr, n uint32) string {
+	b := Read(m, ptr, n)
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
 // Out writes v to the guest's buffer (buf, limit) by the pull convention:
 // it returns len(v), and writes v only when it fits. The buffer's range
 // must be inside memory whether or not v fits, else the call traps.
@@ -265,6 +329,8 @@ type lineLogger struct {
 	mu    sync.Mutex
 	buf   []byte
 	lines []string
+	// fatal is the first line of a Go runtime's panic or fatal error.
+	fatal string
 }
 
 func (l *lineLogger) Write(p []byte) (int, error) {
@@ -288,24 +354,30 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 
 func (l *lineLogger) emit(line string) {
 	l.log.Log(context.Background(), l.level, "wasm guest output", "plugin", l.plugin, "stream", l.stream, "line", line)
+	if l.fatal == "" && (strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ")) {
+		l.fatal = line
+	}
 	l.lines = append(l.lines, line)
 	if len(l.lines) > 8 {
 		l.lines = l.lines[len(l.lines)-8:]
 	}
 }
 
-func (l *lineLogger) saw(s string) bool {
+// fatalLine returns the first panic or fatal error line the guest wrote
+// ("" for none, or a nil logger).
+func (l *lineLogger) fatalLine() string {
+	if l == nil {
+		return ""
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, line := range l.lines {
-		if strings.Contains(line, s) {
-			return true
-		}
-	}
-	return bytes.Contains(l.buf, []byte(s))
+	return l.fatal
 }
 
 func (l *lineLogger) last() string {
+	if l == nil {
+		return ""
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.buf) > 0 {

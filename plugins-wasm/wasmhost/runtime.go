@@ -230,7 +230,7 @@ func (m *Module) Instantiate(ctx context.Context) (*Instance, error) {
 	defer cancel()
 	mod, err := m.rt.rt.InstantiateModule(ictx, m.compiled, cfg)
 	if err != nil {
-		return nil, in.fault("instantiate", err, ictx)
+		return nil, in.fault("instantiate", err, m.rt.opts.InitTimeout, false)
 	}
 	in.mod = mod
 	in.mem = mod.Memory()
@@ -242,7 +242,7 @@ func (m *Module) Instantiate(ctx context.Context) (*Instance, error) {
 	if m.Exports("_initialize") {
 		if _, err := mod.ExportedFunction("_initialize").Call(ictx); err != nil {
 			mod.Close(ctx)
-			return nil, in.fault("_initialize", err, ictx)
+			return nil, in.fault("_initialize", err, m.rt.opts.InitTimeout, false)
 		}
 	}
 	return in, nil
