@@ -57,8 +57,9 @@ func runPhase(ph Phase) int32 {
 		return status(errNoPlugin)
 	}
 	phase = ph
-	defer func() { phase = 0 }()
-	return status(current.run(ph, theKong))
+	err := current.run(ph, theKong) // recovers the handler's panics
+	phase = 0
+	return status(err)
 }
 
 //go:wasmexport rewrite

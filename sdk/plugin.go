@@ -161,16 +161,22 @@ func (p *Plugin[C]) Decode(config []byte) (*C, error) {
 // guard runs f, turning a panic into an error that names the phase (the
 // host fails the request with it, as a native plugin's panic does).
 func guard(ph string, f func() error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			if e, ok := r.(error); ok {
-				err = fmt.Errorf("%s: panic: %w\n%s", ph, e, debug.Stack())
-			} else {
-				err = fmt.Errorf("%s: panic: %v\n%s", ph, r, debug.Stack())
-			}
-		}
-	}()
+	defer recovered(ph, &err)
 	return f()
+}
+
+// recovered, deferred, turns a panic into *err, naming the phase and
+// keeping the stack for the log line.
+func recovered(ph string, err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if e, ok := r.(error); ok {
+		*err = fmt.Errorf("%s: panic: %w\n%s", ph, e, debug.Stack())
+	} else {
+		*err = fmt.Errorf("%s: panic: %v\n%s", ph, r, debug.Stack())
+	}
 }
 
 // registered is the plugin of this module, whatever its configuration
@@ -206,7 +212,7 @@ func (in *instance[C]) configure(config []byte) error {
 	return nil
 }
 
-func (in *instance[C]) run(ph Phase, k Kong) error {
+func (in *instance[C]) run(ph Phase, k Kong) (err error) {
 	h := in.p.handler(ph)
 	if h == nil {
 		return nil
@@ -214,7 +220,8 @@ func (in *instance[C]) run(ph Phase, k Kong) error {
 	if in.cfg == nil {
 		return fmt.Errorf("%s: the plugin was not configured", ph)
 	}
-	return guard(ph.String(), func() error { return h(k, in.cfg) })
+	defer recovered(ph.String(), &err)
+	return h(k, in.cfg)
 }
 
 func (in *instance[C]) bodyFilter(k Kong, chunk []byte, eof bool) ([]byte, error) {
