@@ -103,11 +103,17 @@ func (p *Plugin[C]) handler(ph Phase) Handler[C] {
 type Description = hostabi.WasmDescription
 
 // Describe returns the plugin's Description; an error means C cannot be
-// described as a Kong schema (an unsupported field type or a bad tag).
+// described as a Kong schema (an unsupported field type or a bad tag), or
+// the plugin has no handler (the ABI reads an empty phase list as "every
+// exported phase", which would make the gateway buffer responses for
+// nothing).
 func (p *Plugin[C]) Describe() (*Description, error) {
 	rec, err := SchemaOf[C]()
 	if err != nil {
 		return nil, err
+	}
+	if len(p.phases()) == 0 {
+		return nil, errors.New("sdk: the plugin has no phase handler (set Access, Rewrite, ...)")
 	}
 	d := &Description{Version: p.Version, Priority: p.Priority, Config: rec.Kong(),
 		Protocols: p.Protocols, NoConsumer: p.NoConsumer}

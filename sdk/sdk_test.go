@@ -156,3 +156,26 @@ func TestTypedHelpers(t *testing.T) {
 		t.Error(res.Err)
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	d, err := greet.Describe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Version != "2.1.0" || d.Priority != 900 || strings.Join(d.Phases, ",") != "access,header_filter" ||
+		d.Config["type"] != "record" {
+		t.Errorf("description %+v", d)
+	}
+	if _, err := (&sdk.Plugin[greetConfig]{}).Describe(); err == nil || !strings.Contains(err.Error(), "no phase handler") {
+		t.Errorf("a plugin without handlers: %v", err)
+	}
+	type bad struct {
+		C chan int `json:"c"`
+	}
+	if _, err := (sdk.Plugin[bad]{Access: func(sdk.Kong, *bad) error { return nil }}).Provide("bad"); err == nil {
+		t.Error("Provide of an unschemable configuration")
+	}
+	if d, _ := (&sdk.Plugin[struct{}]{Log: func(sdk.Kong, *struct{}) error { return nil }}).Describe(); d.Version != "1.0.0" {
+		t.Errorf("default version %q", d.Version)
+	}
+}

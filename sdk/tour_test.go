@@ -192,6 +192,19 @@ func TestTourFaults(t *testing.T) {
 			if _, err := plugintest.TryProvided(rt.pp, map[string]any{"misbehave": "sometimes"}); err == nil {
 				t.Error("a value outside one_of was accepted")
 			}
+			if _, err := plugintest.TryProvided(rt.pp, map[string]any{"refuse": true}); err == nil ||
+				!strings.Contains(err.Error(), "refused on purpose") {
+				t.Errorf("Validate's refusal: %v", err)
+			}
 		})
+	}
+}
+
+// TestUnregisteredModule: a module that links the SDK without registering
+// a plugin is refused when loaded, with the SDK's reason.
+func TestUnregisteredModule(t *testing.T) {
+	_, err := load.TryWasm(t, load.Build(t, "testdata/noregister"), load.Options{})
+	if err == nil || !strings.Contains(err.Error(), "no plugin registered") {
+		t.Errorf("load: %v", err)
 	}
 }

@@ -21,6 +21,8 @@ type Config struct {
 	// phases), "panic" (a Go panic in access), "error" (an error from
 	// access).
 	Misbehave string `json:"misbehave,omitempty" one_of:"exit-in-log,panic,error"`
+	// Refuse makes Validate refuse the configuration.
+	Refuse bool `json:"refuse"`
 }
 
 func errText(err error) any {
@@ -40,6 +42,12 @@ func pair(v any, ok bool) []any { return []any{v, ok} }
 var Plugin = sdk.Plugin[Config]{
 	Version:  "0.1.0",
 	Priority: 10,
+	Validate: func(c *Config) error {
+		if c.Refuse {
+			return errors.New("refused on purpose")
+		}
+		return nil
+	},
 	Access: func(k sdk.Kong, c *Config) error {
 		switch c.Misbehave {
 		case "panic":
