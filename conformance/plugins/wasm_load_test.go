@@ -25,7 +25,9 @@ import (
 // requests, each pinned to its instance from access to header_filter.
 func TestWasmUnderLoad(t *testing.T) {
 	const clients, each = 8, 25
-	opts, _ := wasmRuntime.Node(t)
+	// A generous wasm_timeout: this test is about concurrency and pinning,
+	// and the race detector slows the guests down tenfold.
+	opts := wasmNode(t, 5*time.Second)
 	n := testnode.StartWith(t, map[string]string{"plugins": "bundled,sc-api-key,sc-header-rewrite"}, opts)
 	var mu sync.Mutex
 	proxied := map[string]int{}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/conformance/plugins"
 	"github.com/gatehouse/gatehouse/hostabi"
@@ -54,14 +55,20 @@ func buildWasmScenarios(t *testing.T) string {
 // wasmRuntime serves the scenario plugins compiled to Wasm with the SDK,
 // through the Wasm host's provider (plugins-wasm), as wasm_plugins_dir.
 var wasmRuntime = plugins.Runtime{Name: "wasm", Node: func(t *testing.T) (app.Options, map[string]string) {
+	return wasmNode(t, 0), nil
+}}
+
+// wasmNode returns node options serving the scenario plugins compiled to
+// Wasm, with a wasm_timeout (0: the default, 100 ms).
+func wasmNode(t *testing.T, timeout time.Duration) app.Options {
 	cache, err := wasmbuild.CompilationCacheDir()
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, err := wasmplugins.New(wasmplugins.Options{PluginsDir: buildWasmScenarios(t), CacheDir: cache,
-		Logger: slog.New(slog.DiscardHandler)})
+		Timeout: timeout, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return app.Options{Providers: []hostabi.Provider{p}}, nil
-}}
+	return app.Options{Providers: []hostabi.Provider{p}}
+}
