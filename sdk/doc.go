@@ -57,7 +57,7 @@
 // Plugin is served over a hostabi.Kong given by the caller: Plugin.Provide
 // turns it into a native hostabi.ProvidedPlugin, so sdk/plugintest (and
 // the examples of this package) run plugin code in a normal `go test`,
-// and `go vet ./...` and godoc see the package. plugintest.LoadWasm runs
+// and `go vet ./...` and godoc see the package. sdk/plugintest/load runs
 // the compiled module itself through the Wasm host.
 //
 // Faults: a handler's error, a panic in a handler, and a host trap (an
