@@ -37,6 +37,9 @@ type Options struct {
 	// wasm_timeout (0: 64 MiB and 100 ms).
 	MemoryLimit uint64
 	Timeout     time.Duration
+	// MaxInstances bounds each configuration's instances in use at once
+	// (0: wasmhost.DefaultMaxInstances).
+	MaxInstances int
 	// Logger gets guest output and faults (nil: slog.Default()).
 	Logger *slog.Logger
 	// Flavours are the guest ABIs tried, in order, on each module (nil:
@@ -83,6 +86,7 @@ func New(opts Options) (*Provider, error) {
 	}
 	rt, err := wasmhost.NewRuntime(context.Background(), wasmhost.Options{
 		CacheDir: opts.CacheDir, MemoryLimit: opts.MemoryLimit, Timeout: opts.Timeout, Logger: opts.Logger,
+		MaxInstances: opts.MaxInstances,
 	})
 	if err != nil {
 		return nil, err

@@ -31,6 +31,8 @@ func TestHostileGuests(t *testing.T) {
 		{"loop", "rewrite", 500, false, []string{"wasm plugin hostile: rewrite: timeout"}},
 		{"trap", "rewrite", 500, false, []string{"wasm plugin hostile: rewrite: trap: wasm error: unreachable", "panic: runtime error: invalid memory address or nil pointer dereference"}},
 		{"trap", "access", 500, false, []string{"wasm plugin hostile: access: trap: wasm error: unreachable", "panic: runtime error: invalid memory address or nil pointer dereference"}},
+		{"trap", "response", 500, true, []string{"wasm plugin hostile: response: trap: wasm error: unreachable", "panic: runtime error: invalid memory address or nil pointer dereference"}},
+		{"loop", "response", 500, true, []string{"wasm plugin hostile: response: timeout"}},
 		{"trap", "header_filter", 500, true, []string{"wasm plugin hostile: header_filter: trap: wasm error: unreachable", "panic: runtime error: invalid memory address or nil pointer dereference"}},
 		{"trap", "body_filter", 500, true, []string{"wasm plugin hostile: body_filter: trap: wasm error: unreachable", "panic: runtime error: invalid memory address or nil pointer dereference"}},
 		{"trap", "log", 200, true, []string{"wasm plugin hostile: log: trap: wasm error: unreachable", "panic: runtime error: invalid memory address or nil pointer dereference"}},

@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,13 +118,17 @@ type node struct {
 	client *http.Client
 }
 
-// guestDir builds the guests named (testdata/<name>) into one folder, as
-// NAME.wasm, and returns it.
-func guestDir(t testing.TB, names ...string) string {
+// guestDir builds the guests (testdata/<name>, or a path with a slash)
+// into one folder, as NAME.wasm (the source folder's name), and returns it.
+func guestDir(t testing.TB, sources ...string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, name := range names {
-		path, err := wasmbuild.Build(filepath.Join("testdata", name))
+	for _, src := range sources {
+		name := filepath.Base(src)
+		if !strings.Contains(src, "/") {
+			src = filepath.Join("testdata", src)
+		}
+		path, err := wasmbuild.Build(src)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +150,16 @@ func startNode(t testing.TB, dir string, opts wasmplugins.Options, prefix string
 	lg := &logs{}
 	log := slog.New(lg)
 	if prefix == "" {
+		// a fresh node shares the tests' compilation cache; a given prefix
+		// keeps its own (<prefix>/wasm-cache)
 		prefix = t.TempDir()
+		if opts.CacheDir == "" {
+			cc, err := wasmbuild.CompilationCacheDir()
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts.CacheDir = cc
+		}
 	}
 	opts.PluginsDir, opts.Prefix, opts.Logger = dir, prefix, log
 	p, err := wasmplugins.New(opts)
@@ -224,5 +236,3 @@ func (nd *node) setup(up *upstream, plugin string, config map[string]any) {
 	}
 	nd.mustCreate("/plugins", body)
 }
-
-var _ = url.Values{}

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/plugins-wasm/wasmhost"
@@ -53,7 +54,8 @@ type Plugin struct {
 }
 
 var (
-	_ hostabi.Factory = (*Plugin)(nil)
+	_ hostabi.Factory   = (*Plugin)(nil)
+	_ hostabi.Validator = (*Plugin)(nil)
 )
 
 // Load checks a module's ABI version and describes it. The errors name
@@ -161,6 +163,20 @@ func (p *Plugin) define() error {
 	return nil
 }
 
+// slowNext reports whether the plugin's next phase after ph may come long
+// after the context of ph ended: the log phase (from the log queue), or,
+// after rewrite without an access phase, a phase after the upstream
+// answered.
+func (p *Plugin) slowNext(ph hostabi.Phase) bool {
+	var later hostabi.PhaseSet
+	for q := ph + 1; q <= hostabi.PhaseLog; q++ {
+		if p.phases.Has(q) {
+			later |= hostabi.Phases(q)
+		}
+	}
+	return later.Has(hostabi.PhaseLog) || (ph == hostabi.PhaseRewrite && !p.phases.Has(hostabi.PhaseAccess) && later != 0)
+}
+
 // Definition returns the plugin's definition.
 func (p *Plugin) Definition() hostabi.Definition { return p.def }
 
@@ -186,10 +202,34 @@ func (p *Plugin) New(config map[string]any) (any, error) {
 	return newInstance(p.phases, c), nil
 }
 
+// Validate implements hostabi.Validator: the guest's configure runs on a
+// throw-away instance, so that the Admin API refuses a configuration the
+// guest refuses, with its message, before it is stored.
+func (p *Plugin) Validate(config map[string]any) error {
+	if !p.module.Exports(hostabi.WasmExportConfigure) {
+		return nil
+	}
+	raw, err := json.Marshal(config)
+	if err != nil {
+		return fmt.Errorf("wasm plugin %s: configuration: %w", p.module.Name, err)
+	}
+	ctx := context.Background()
+	in, err := p.module.Instantiate(ctx)
+	if err != nil {
+		return err
+	}
+	defer in.Close(ctx)
+	return (&Config{plugin: p, raw: raw}).setup(ctx, in)
+}
+
 // run calls an export that returns i32 and maps a non-zero return to the
 // guest's failure message.
 func (p *Plugin) run(ctx context.Context, in *wasmhost.Instance, c *call, phase, export string, params ...uint64) error {
-	res, err := in.Call(ctx, phase, c, export, params...)
+	limit := p.module.Runtime().Options().Timeout
+	if c.timer != nil && limit < timerLimit {
+		limit = timerLimit
+	}
+	res, err := in.CallWithin(ctx, limit, phase, c, export, params...)
 	if err != nil {
 		return err
 	}
@@ -202,6 +242,11 @@ func (p *Plugin) run(ctx context.Context, in *wasmhost.Instance, c *call, phase,
 	}
 	return nil
 }
+
+// timerLimit is the least time limit of a timer export, which may wait on
+// outbound requests (kong.http.do) where a phase should not: the longer of
+// it and wasm_timeout applies.
+const timerLimit = 10 * time.Second
 
 // Config is one plugin configuration: its pool of instances. The
 // instance the chain runs is a phase wrapper around it (newInstance) with
@@ -261,7 +306,7 @@ func (c *Config) phase(k hostabi.Kong, ph hostabi.Phase, chunk []byte, eof bool)
 	cl.abandonLoads(k)
 	newChunk, chunkSet := cl.newChunk, cl.chunkSet
 	*cl = call{} // nothing of the request stays on the instance
-	lease.Done(k, final, c.plugin.phases.Has(hostabi.PhaseLog) && ph != hostabi.PhaseLog)
+	lease.Done(k, final, c.plugin.slowNext(ph))
 	if err != nil {
 		return chunk, err
 	}

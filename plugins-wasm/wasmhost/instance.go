@@ -29,6 +29,7 @@ type Instance struct {
 	broken bool
 	ctx    *callCtx
 	timer  *time.Timer
+	lease  Lease // the lease of a request's only phase
 
 	// Data is the flavour's per-instance state (its configuration, its
 	// held results); the runtime does not touch it.
@@ -94,6 +95,12 @@ func State(ctx context.Context) any {
 // export), which leaves the instance usable. An instance runs one call at
 // a time.
 func (in *Instance) Call(parent context.Context, phase string, state any, fn string, params ...uint64) ([]uint64, error) {
+	return in.CallWithin(parent, in.module.rt.opts.Timeout, phase, state, fn, params...)
+}
+
+// CallWithin is Call with another time limit than Options.Timeout: a
+// flavour's start function, or a timer that waits on the network.
+func (in *Instance) CallWithin(parent context.Context, limit time.Duration, phase string, state any, fn string, params ...uint64) ([]uint64, error) {
 	if in.broken {
 		return nil, &Fault{Plugin: in.module.Name, Phase: phase, Kind: FaultTrap, Err: errors.New("the instance was closed")}
 	}
@@ -105,7 +112,6 @@ func (in *Instance) Call(parent context.Context, phase string, state any, fn str
 		}
 		in.fns[fn] = f
 	}
-	limit := in.module.rt.opts.Timeout
 	byRequest := false
 	if parent != nil {
 		if err := parent.Err(); err != nil {
@@ -155,7 +161,7 @@ func (in *Instance) fault(phase string, err error, limit time.Duration, byReques
 	case errors.As(err, &pe):
 		f.Kind, f.Err = FaultHost, pe
 	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
-		f.Kind, f.Err = FaultTimeout, fmt.Errorf("time limit (%s) exceeded", in.module.rt.opts.Timeout)
+		f.Kind, f.Err = FaultTimeout, fmt.Errorf("time limit (%s) exceeded", limit)
 		if byRequest {
 			f.Err = fmt.Errorf("the request's deadline passed (%s left at the call)", limit.Round(time.Millisecond))
 		}

@@ -3,6 +3,7 @@ package wasmhost
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -11,10 +12,13 @@ import (
 
 // Pool holds the instances of one plugin configuration. Setup runs on
 // every new instance (the flavour's configure); a pool keeps as many idle
-// instances as were busy at once.
+// instances as were busy at once, and at most Options.MaxInstances are
+// checked out at a time: Get waits for one to come back, up to its
+// context's end.
 type Pool struct {
 	module *Module
 	setup  func(ctx context.Context, in *Instance) error
+	tokens chan struct{}
 
 	mu     sync.Mutex
 	idle   []*Instance
@@ -25,7 +29,7 @@ type Pool struct {
 // NewPool returns an empty pool of module's instances; setup (may be nil)
 // prepares each new instance and may refuse it.
 func NewPool(m *Module, setup func(ctx context.Context, in *Instance) error) *Pool {
-	return &Pool{module: m, setup: setup}
+	return &Pool{module: m, setup: setup, tokens: make(chan struct{}, m.rt.opts.MaxInstances)}
 }
 
 // Module returns the pool's module.
@@ -45,11 +49,25 @@ func (p *Pool) Warm(ctx context.Context) error {
 	return nil
 }
 
-// Get checks an instance out: an idle one, or a new one.
+// Get checks an instance out: an idle one, or a new one; when
+// MaxInstances are out, it waits for one until ctx ends.
 func (p *Pool) Get(ctx context.Context) (*Instance, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	select {
+	case p.tokens <- struct{}{}:
+	default:
+		select {
+		case p.tokens <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wasm plugin %s: all %d instances busy until the request's end: %w", p.module.Name, cap(p.tokens), ctx.Err())
+		}
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
+		<-p.tokens
 		return nil, ErrPoolClosed
 	}
 	p.busy++
@@ -71,6 +89,7 @@ func (p *Pool) Get(ctx context.Context) (*Instance, error) {
 		p.mu.Lock()
 		p.busy--
 		p.mu.Unlock()
+		<-p.tokens
 		return nil, err
 	}
 	return in, nil
@@ -83,11 +102,13 @@ func (p *Pool) Put(in *Instance) {
 	p.busy--
 	if in.broken || p.closed {
 		p.mu.Unlock()
+		<-p.tokens
 		in.Close(context.Background())
 		return
 	}
 	p.idle = append(p.idle, in)
 	p.mu.Unlock()
+	<-p.tokens
 }
 
 // Discard closes a checked-out instance instead of returning it.
@@ -136,18 +157,20 @@ type Lease struct {
 	inUse    bool
 	released bool
 	stop     func() bool
-	log      bool // the plugin has a log phase still to come
+	slow     bool // the next phase may come long after the context ends
 }
 
 // Instance returns the leased instance.
 func (l *Lease) Instance() *Instance { return l.in }
 
 // How long a lease whose request context ended waits for a later phase
-// before the instance is reclaimed: a request's phases follow each other
-// at once, except the log phase, which waits in the log queue.
+// before the instance is reclaimed. A context ends when the request is
+// routed (after rewrite) and when it is over (before the log phase): the
+// access phase follows routing at once, the log phase waits in the log
+// queue.
 var (
-	leaseGrace    = time.Second
-	leaseLogGrace = time.Minute
+	leaseGrace     = time.Second
+	leaseSlowGrace = time.Minute
 )
 
 // Pin returns the instance that runs phase for request k: the one pinned
@@ -181,18 +204,24 @@ func (p *Pool) Pin(k hostabi.Kong, phase hostabi.Phase, final bool) (*Lease, err
 	if err != nil {
 		return nil, err
 	}
-	l := &Lease{pool: p, in: in, inUse: true, uses: 1}
-	if !final {
-		vals.Set(leaseKey, l)
+	if final {
+		// a lease of one phase is never shared: the instance's own
+		in.lease = Lease{pool: p, in: in, inUse: true, uses: 1}
+		return &in.lease, nil
 	}
+	l := &Lease{pool: p, in: in, inUse: true, uses: 1}
+	vals.Set(leaseKey, l)
 	return l, nil
 }
 
 // Done ends a phase's use of the lease. The instance goes back to the
 // pool when final, and is discarded when it broke; otherwise it stays
-// pinned for the request's next phase (logNext: the log phase may come
-// later, from the log queue).
-func (l *Lease) Done(k hostabi.Kong, final, logNext bool) {
+// pinned for the request's next phase. slowNext says that the next phase
+// may come long after the context the phase ran with ends (the log
+// phase, from the log queue; after rewrite, a phase after the upstream
+// answered when the plugin has no access phase): the safety net then
+// waits a minute instead of a second.
+func (l *Lease) Done(k hostabi.Kong, final, slowNext bool) {
 	l.mu.Lock()
 	l.inUse = false
 	if l.released {
@@ -211,7 +240,7 @@ func (l *Lease) Done(k hostabi.Kong, final, logNext bool) {
 		l.pool.Put(l.in)
 		return
 	}
-	l.log = logNext
+	l.slow = slowNext
 	uses := l.uses
 	l.stop = context.AfterFunc(k.Context(), func() { l.expire(uses) })
 	l.mu.Unlock()
@@ -222,8 +251,8 @@ func (l *Lease) Done(k hostabi.Kong, final, logNext bool) {
 func (l *Lease) expire(uses uint64) {
 	grace := leaseGrace
 	l.mu.Lock()
-	if l.log {
-		grace = leaseLogGrace
+	if l.slow {
+		grace = leaseSlowGrace
 	}
 	l.mu.Unlock()
 	time.AfterFunc(grace, func() {

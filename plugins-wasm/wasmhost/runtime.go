@@ -34,6 +34,8 @@ const (
 	DefaultMemoryLimit = 64 << 20
 	// DefaultTimeout is wasm_timeout's default: 100 ms per export call.
 	DefaultTimeout = 100 * time.Millisecond
+	// DefaultMaxInstances is Options.MaxInstances' default.
+	DefaultMaxInstances = 128
 	// pageSize is the Wasm page size.
 	pageSize = 65536
 )
@@ -54,6 +56,10 @@ type Options struct {
 	// Timeout, at least a second): a Go guest's runtime start-up is slower
 	// than a phase call.
 	InitTimeout time.Duration
+	// MaxInstances bounds the instances of one configuration checked out
+	// at once (0: DefaultMaxInstances); a request finding them all busy
+	// waits for one. A Go guest's instance starts at about 3 MiB.
+	MaxInstances int
 	// Logger receives guests' stdout (debug) and stderr (err) lines and
 	// the faults (nil: slog.Default()).
 	Logger *slog.Logger
@@ -74,6 +80,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.MaxInstances <= 0 {
+		o.MaxInstances = DefaultMaxInstances
 	}
 	return o
 }

@@ -1,7 +1,8 @@
 // Command hostile is a Gatehouse Wasm guest, on the raw imports, that
 // misbehaves on request: the X-Hostile header names what to do (loop,
 // alloc, trap, oob, wrong-phase, fail) and X-Hostile-Phase the phase to do
-// it in. Without them it behaves: access remembers X-Id in a global
+// it in (every request phase is exported; the response phase makes the
+// proxy buffer the upstream's response). Without them it behaves: access remembers X-Id in a global
 // variable and sets X-Seen upstream; header_filter answers X-Pinned with
 // the remembered id, which is the request's only when the request's
 // phases ran on one instance; body_filter appends the id to the body.
@@ -125,6 +126,9 @@ func access() int32 {
 	setUpstream("x-seen", remembered)
 	return 0
 }
+
+//go:wasmexport response
+func response() int32 { return misbehave("response") }
 
 //go:wasmexport header_filter
 func headerFilter() int32 {

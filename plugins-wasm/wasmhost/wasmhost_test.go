@@ -1,0 +1,275 @@
+package wasmhost
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/sdk/plugintest"
+)
+
+func leb(b []byte, v int64) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
+
+func section(id byte, body []byte) []byte {
+	return append(append([]byte{id}, leb(nil, int64(len(body)))...), body...)
+}
+
+func name(s string) []byte { return append([]byte{byte(len(s))}, s...) }
+
+// testModule has a memory and two exports: spin (an endless loop) and
+// seven (returns 7).
+func testModule() []byte {
+	m := []byte("\x00asm\x01\x00\x00\x00")
+	m = append(m, section(1, []byte{2, 0x60, 0, 0, 0x60, 0, 1, 0x7f})...) // () and () -> i32
+	m = append(m, section(3, []byte{2, 0, 1})...)
+	m = append(m, section(5, []byte{1, 0, 1})...)
+	ex := []byte{3}
+	ex = append(append(ex, name("spin")...), 0, 0)
+	ex = append(append(ex, name("seven")...), 0, 1)
+	ex = append(append(ex, name("memory")...), 2, 0)
+	m = append(m, section(7, ex)...)
+	spin := []byte{0, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b} // loop br 0 end end
+	seven := []byte{0, 0x41, 0x07, 0x0b}                  // i32.const 7 end
+	code := []byte{2}
+	code = append(leb(code, int64(len(spin))), spin...)
+	code = append(leb(code, int64(len(seven))), seven...)
+	return append(m, section(10, code)...)
+}
+
+func newModule(t *testing.T, opts Options) *Module {
+	t.Helper()
+	rt, err := NewRuntime(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close(context.Background()) })
+	m, err := rt.Compile(context.Background(), "test", testModule())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestTimeLimit: an endless loop ends at the time limit (or the parent's
+// deadline, when sooner, or at once when the parent is over) as a timeout
+// fault that breaks the instance; the pool closes it and makes another.
+func TestTimeLimit(t *testing.T) {
+	m := newModule(t, Options{Timeout: 50 * time.Millisecond})
+	pool := NewPool(m, nil)
+	defer pool.Close()
+	short := func() context.Context {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		t.Cleanup(cancel)
+		return ctx
+	}
+	done := func() context.Context {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		return ctx
+	}
+	tests := []struct {
+		name   string
+		parent func() context.Context
+		want   string
+		most   time.Duration
+	}{
+		{"limit", context.Background, "wasm plugin test: access: timeout: time limit (50ms) exceeded", time.Second},
+		{"request deadline", short, "wasm plugin test: access: timeout: the request's deadline passed", time.Second},
+		{"request over", done, "wasm plugin test: access: timeout: the request's context ended: context canceled", 50 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, err := pool.Get(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			_, err = in.Call(tt.parent(), "access", nil, "spin")
+			var f *Fault
+			if !errors.As(err, &f) || f.Kind != FaultTimeout || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+			if d := time.Since(start); d > tt.most {
+				t.Fatalf("the call took %v", d)
+			}
+			if tt.name != "request over" && !in.Broken() {
+				t.Fatal("the instance is not broken")
+			}
+			pool.Discard(in)
+			in2, err := pool.Get(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if in2 == in {
+				t.Fatal("the pool handed out the discarded instance")
+			}
+			res, err := in2.Call(context.Background(), "access", nil, "seven")
+			if err != nil || len(res) != 1 || res[0] != 7 {
+				t.Fatalf("seven = %v, %v", res, err)
+			}
+			pool.Put(in2)
+		})
+	}
+}
+
+// TestMissingExport: calling an export the module lacks is a fault that
+// leaves the instance usable.
+func TestMissingExport(t *testing.T) {
+	in, err := newModule(t, Options{}).Instantiate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close(context.Background())
+	_, err = in.Call(context.Background(), "access", nil, "nope")
+	var f *Fault
+	if !errors.As(err, &f) || f.Kind != FaultMissing || f.Breaks() || in.Broken() {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestPool: instances are reused; Close closes the idle ones at once and
+// the checked-out ones when they come back; a closed pool hands out none.
+func TestPool(t *testing.T) {
+	setups := 0
+	pool := NewPool(newModule(t, Options{}), func(ctx context.Context, in *Instance) error { setups++; return nil })
+	a, _ := pool.Get(context.Background())
+	b, _ := pool.Get(context.Background())
+	if idle, busy := pool.Stats(); idle != 0 || busy != 2 || setups != 2 {
+		t.Fatalf("idle %d busy %d setups %d", idle, busy, setups)
+	}
+	pool.Put(a)
+	if again, _ := pool.Get(context.Background()); again != a || setups != 2 {
+		t.Fatal("an idle instance was not reused")
+	}
+	pool.Put(a)
+	pool.Close()
+	if !a.Broken() {
+		t.Fatal("Close left an idle instance open")
+	}
+	if b.Broken() {
+		t.Fatal("Close closed an instance still in use")
+	}
+	pool.Put(b)
+	if !b.Broken() {
+		t.Fatal("an instance returned after Close was kept")
+	}
+	if _, err := pool.Get(context.Background()); !errors.Is(err, ErrPoolClosed) {
+		t.Fatalf("Get after Close: %v", err)
+	}
+}
+
+// TestSetupRefusal: an instance whose setup fails is closed and the error
+// returned.
+func TestSetupRefusal(t *testing.T) {
+	pool := NewPool(newModule(t, Options{}), func(ctx context.Context, in *Instance) error { return errors.New("no") })
+	if err := pool.Warm(context.Background()); err == nil || err.Error() != "no" {
+		t.Fatalf("Warm: %v", err)
+	}
+	if idle, busy := pool.Stats(); idle != 0 || busy != 0 {
+		t.Fatalf("idle %d busy %d", idle, busy)
+	}
+}
+
+// TestPin: a request keeps one instance across its phases; the final
+// phase returns it; a request that ends without its final phase gives
+// its instance back after the grace period.
+func TestPin(t *testing.T) {
+	pool := NewPool(newModule(t, Options{}), nil)
+	defer pool.Close()
+	env := plugintest.NewEnv()
+	k := env.NewKong(plugintest.NewRequest("GET", "/"))
+	k.SetPhase(hostabi.PhaseAccess)
+	l1, err := pool.Pin(k, hostabi.PhaseAccess, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l1.Done(k, false, false)
+	if idle, busy := pool.Stats(); idle != 0 || busy != 1 {
+		t.Fatalf("after access: idle %d busy %d", idle, busy)
+	}
+	k.SetPhase(hostabi.PhaseHeaderFilter)
+	l2, err := pool.Pin(k, hostabi.PhaseHeaderFilter, true)
+	if err != nil || l2.Instance() != l1.Instance() {
+		t.Fatalf("header_filter got another instance (%v)", err)
+	}
+	// another request meanwhile gets another instance
+	other := env.NewKong(plugintest.NewRequest("GET", "/"))
+	other.SetPhase(hostabi.PhaseAccess)
+	lo, _ := pool.Pin(other, hostabi.PhaseAccess, true)
+	if lo.Instance() == l1.Instance() {
+		t.Fatal("two requests share an instance")
+	}
+	lo.Done(other, true, false)
+	l2.Done(k, true, false)
+	if idle, busy := pool.Stats(); idle != 2 || busy != 0 {
+		t.Fatalf("after the final phase: idle %d busy %d", idle, busy)
+	}
+
+	// A request whose context ends without its final phase.
+	leaseGrace = 20 * time.Millisecond
+	defer func() { leaseGrace = time.Second }()
+	ctx, cancel := context.WithCancel(context.Background())
+	req := plugintest.NewRequest("GET", "/")
+	req.Context = ctx
+	k3 := env.NewKong(req)
+	k3.SetPhase(hostabi.PhaseAccess)
+	l3, _ := pool.Pin(k3, hostabi.PhaseAccess, false)
+	l3.Done(k3, false, false)
+	cancel()
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if idle, busy := pool.Stats(); idle == 2 && busy == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the abandoned lease never came back")
+		}
+	}
+}
+
+// TestReservedKey: the pinning key is reserved; others are not.
+func TestReservedKey(t *testing.T) {
+	if !ReservedKey(leaseKey) || ReservedKey("k") || ReservedKey("") {
+		t.Fatal("ReservedKey")
+	}
+}
+
+// TestMaxInstances: with MaxInstances out, Get waits for one to come back,
+// or fails when its context ends first.
+func TestMaxInstances(t *testing.T) {
+	pool := NewPool(newModule(t, Options{MaxInstances: 2}), nil)
+	defer pool.Close()
+	a, _ := pool.Get(context.Background())
+	b, _ := pool.Get(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if _, err := pool.Get(ctx); err == nil || !strings.Contains(err.Error(), "all 2 instances busy") {
+		t.Fatalf("a third Get: %v", err)
+	}
+	got := make(chan *Instance)
+	go func() {
+		in, _ := pool.Get(context.Background())
+		got <- in
+	}()
+	time.Sleep(10 * time.Millisecond)
+	pool.Put(a)
+	if in := <-got; in != a {
+		t.Fatal("the waiter did not get the returned instance")
+	}
+	pool.Discard(b)
+	c, err := pool.Get(context.Background())
+	if err != nil || c == b {
+		t.Fatalf("after a discard: %v", err)
+	}
+}
