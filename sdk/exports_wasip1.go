@@ -98,13 +98,13 @@ func exportBodyFilter(eof int32) int32 {
 
 //go:wasmexport timer
 func exportTimer(id int64) int32 {
-	fn, ok := pendingTimers[id]
+	p, ok := pendingTimers[id]
 	if !ok {
 		return status(fmt.Errorf("timer %d was registered on another instance", id))
 	}
 	delete(pendingTimers, id)
 	return status(guard("timer", func() error {
-		fn(context.Background(), httpClient{})
+		p.fn(context.Background(), httpClient{})
 		return nil
 	}))
 }

@@ -423,15 +423,36 @@ func (httpClient) Do(_ context.Context, req hostabi.HTTPRequest) (hostabi.HTTPRe
 // timers is kong.timer.at: the callbacks wait in this instance's table.
 type timers struct{}
 
+// pendingTimer is a registered callback and when it stops being kept.
+type pendingTimer struct {
+	fn      func(context.Context, hostabi.HTTP)
+	expires time.Time
+}
+
+// timerKeep is how long after its due time a callback is kept: the
+// node's timer budget (180 s) and a margin. The host may run timer(id) on
+// another instance of the pool (ABI-REQUESTS), where the id is unknown;
+// the callbacks this instance kept for such timers are dropped when they
+// expire, so they cannot pile up.
+const timerKeep = 4 * time.Minute
+
 var (
-	pendingTimers = map[int64]func(context.Context, hostabi.HTTP){}
+	pendingTimers = map[int64]pendingTimer{}
 	nextTimer     int64
 )
 
 func (timers) After(delay time.Duration, fn func(ctx context.Context, h hostabi.HTTP)) error {
+	now := time.Now()
+	if nextTimer%128 == 0 { // an amortized sweep of the expired callbacks
+		for id, p := range pendingTimers {
+			if now.After(p.expires) {
+				delete(pendingTimers, id)
+			}
+		}
+	}
 	nextTimer++
 	id := nextTimer
-	pendingTimers[id] = fn
+	pendingTimers[id] = pendingTimer{fn: fn, expires: now.Add(delay + timerKeep)}
 	if err := invoke("kong.timer.at", a(seconds(delay), id)); err != nil {
 		delete(pendingTimers, id)
 		return err
