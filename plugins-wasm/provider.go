@@ -99,6 +99,27 @@ func New(opts Options) (*Provider, error) {
 	return p, nil
 }
 
+// Open loads one module file (any path ending in NAME.wasm) as a
+// provider of that one plugin, for tools and tests (sdk/plugintest): opts'
+// PluginsDir and Names are set from path. Close the provider when done.
+func Open(path string, opts Options) (*Provider, hostabi.ProvidedPlugin, error) {
+	name, ok := strings.CutSuffix(filepath.Base(path), ".wasm")
+	if !ok || name == "" {
+		return nil, hostabi.ProvidedPlugin{}, fmt.Errorf("wasm: %s: want a NAME.wasm file", path)
+	}
+	opts.PluginsDir, opts.Names = filepath.Dir(path), []string{name}
+	p, err := New(opts)
+	if err != nil {
+		return nil, hostabi.ProvidedPlugin{}, err
+	}
+	pps, err := p.Plugins()
+	if err != nil {
+		p.Close()
+		return nil, hostabi.ProvidedPlugin{}, err
+	}
+	return p, pps[0], nil
+}
+
 // Runtime returns the provider's runtime.
 func (p *Provider) Runtime() *wasmhost.Runtime { return p.rt }
 

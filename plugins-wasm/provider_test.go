@@ -118,3 +118,23 @@ func TestMissingModule(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestOpen: one file loads as a provider of its plugin; a path not
+// naming a .wasm file is refused.
+func TestOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "one.wasm")
+	if err := os.WriteFile(path, versionModule(hostabi.WasmExportABIVersion, hostabi.WasmABIVersion()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, pp, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if pp.Definition.Name != "one" || pp.Factory == nil {
+		t.Fatalf("%+v", pp)
+	}
+	if _, _, err := Open(filepath.Join(t.TempDir(), "x.txt"), Options{}); err == nil || !strings.Contains(err.Error(), "want a NAME.wasm file") {
+		t.Fatalf("Open(x.txt): %v", err)
+	}
+}

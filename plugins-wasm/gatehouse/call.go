@@ -625,6 +625,7 @@ func (c *call) timerAt(k hostabi.Kong, delay time.Duration, id int64) error {
 		for key := range tc.loads {
 			cache.Abandon(key, fmt.Errorf("wasm plugin %s did not fill %q", plugin.module.Name, key))
 		}
+		tc.guest.result, tc.guest.hasResult = nil, false
 		pool.Put(in)
 	})
 }

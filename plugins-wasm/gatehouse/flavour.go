@@ -306,6 +306,7 @@ func (c *Config) phase(k hostabi.Kong, ph hostabi.Phase, chunk []byte, eof bool)
 	cl.abandonLoads(k)
 	newChunk, chunkSet := cl.newChunk, cl.chunkSet
 	*cl = call{} // nothing of the request stays on the instance
+	gi.result, gi.hasResult = nil, false
 	lease.Done(k, final, c.plugin.slowNext(ph))
 	if err != nil {
 		return chunk, err

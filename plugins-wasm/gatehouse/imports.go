@@ -299,7 +299,7 @@ func ctxSet(shared bool) api.GoModuleFunc {
 			return
 		}
 		k := c.kong(op)
-		v := decodeJSON(raw, string(op.String()))
+		v := decodeJSON(raw, op.String())
 		values(k, shared).Set(key, v)
 	}
 }
