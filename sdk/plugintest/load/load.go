@@ -19,9 +19,7 @@ package load
 import (
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -51,9 +49,9 @@ func (o Options) logger() *slog.Logger {
 }
 
 // Wasm loads a compiled Wasm plugin through the Wasm host's provider
-// (plugins-wasm), with the compilation cache of plugins-wasm/wasmbuild;
-// its name is the file's
-// name without .wasm, as in wasm_plugins_dir. A module the host refuses
+// (plugins-wasm.Open), with the compilation cache of
+// plugins-wasm/wasmbuild; its name is the file's name without .wasm, as
+// in wasm_plugins_dir. A module the host refuses
 // (not a Gatehouse plugin, another ABI version, a failing describe) fails
 // the test. The runtime closes when the test ends.
 func Wasm(t testing.TB, path string) hostabi.ProvidedPlugin {
@@ -69,30 +67,17 @@ func Wasm(t testing.TB, path string) hostabi.ProvidedPlugin {
 // failing the test.
 func TryWasm(t testing.TB, path string, opts Options) (hostabi.ProvidedPlugin, error) {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return hostabi.ProvidedPlugin{}, fmt.Errorf("load: %w", err)
-	}
-	name := strings.TrimSuffix(filepath.Base(path), ".wasm")
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, name+".wasm"), b, 0o644); err != nil {
-		return hostabi.ProvidedPlugin{}, fmt.Errorf("load: %w", err)
-	}
 	cache, err := wasmbuild.CompilationCacheDir()
 	if err != nil {
 		return hostabi.ProvidedPlugin{}, fmt.Errorf("load: %w", err)
 	}
-	p, err := wasmplugins.New(wasmplugins.Options{PluginsDir: dir, Names: []string{name}, CacheDir: cache,
+	p, pp, err := wasmplugins.Open(path, wasmplugins.Options{CacheDir: cache,
 		MemoryLimit: opts.WasmMemoryLimit, Timeout: opts.WasmTimeout, Logger: opts.logger()})
 	if err != nil {
 		return hostabi.ProvidedPlugin{}, fmt.Errorf("load: %w", err)
 	}
 	t.Cleanup(func() { p.Close() })
-	pps, err := p.Plugins()
-	if err != nil || len(pps) != 1 {
-		return hostabi.ProvidedPlugin{}, fmt.Errorf("load: %s: %d plugins, %v", path, len(pps), err)
-	}
-	return pps[0], nil
+	return pp, nil
 }
 
 // WasmSource compiles the Go plugin in dir (a package main using sdk)
