@@ -208,3 +208,41 @@ func TestUnregisteredModule(t *testing.T) {
 		t.Errorf("load: %v", err)
 	}
 }
+
+// TestHostileSDKGuest: a handler that never returns and one that
+// allocates without bound each cost their request an error (the node's
+// 500) through the Wasm host's time and memory limits, every time (the
+// next request gets a fresh instance and fails in the same bounded way),
+// and a sound configuration of the same module serves.
+func TestHostileSDKGuest(t *testing.T) {
+	pp, err := load.TryWasm(t, load.Build(t, "testdata/tour"), load.Options{WasmTimeout: 200 * time.Millisecond,
+		WasmMemoryLimit: 32 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ misbehave, want string }{
+		{"loop", "time limit"},
+		{"alloc", "memory"},
+	} {
+		t.Run(c.misbehave, func(t *testing.T) {
+			inst := plugintest.NewProvided(t, pp, map[string]any{"misbehave": c.misbehave})
+			for i := 0; i < 2; i++ {
+				k := plugintest.NewEnv().NewKong(plugintest.NewRequest("GET", "/"))
+				start := time.Now()
+				err := plugintest.Call(k, inst, hostabi.PhaseAccess)
+				if err == nil || !strings.Contains(strings.ToLower(err.Error()), c.want) {
+					t.Errorf("request %d: %v, want an error about %q", i+1, err, c.want)
+				}
+				if d := time.Since(start); d > 5*time.Second {
+					t.Errorf("request %d took %s", i+1, d)
+				}
+			}
+			// A sound configuration of the same module still serves.
+			ok := plugintest.NewProvided(t, pp, nil)
+			k := plugintest.NewEnv().NewKong(plugintest.NewRequest("GET", "/"))
+			if err := plugintest.Call(k, ok, hostabi.PhaseHeaderFilter); err != nil {
+				t.Errorf("after the hostile requests: %v", err)
+			}
+		})
+	}
+}

@@ -19,8 +19,9 @@ import (
 type Config struct {
 	// Misbehave: none when absent, "exit-in-log" (an operation outside its
 	// phases), "panic" (a Go panic in access), "error" (an error from
-	// access).
-	Misbehave string `json:"misbehave,omitempty" one_of:"exit-in-log,panic,error"`
+	// access), and, for the Wasm build only, "loop" (access never returns)
+	// and "alloc" (access allocates without bound).
+	Misbehave string `json:"misbehave,omitempty" one_of:"exit-in-log,panic,error,loop,alloc"`
 	// Refuse makes Validate refuse the configuration.
 	Refuse bool `json:"refuse"`
 }
@@ -54,6 +55,16 @@ var Plugin = sdk.Plugin[Config]{
 			panic("tour panics")
 		case "error":
 			return errors.New("tour fails")
+		case "loop":
+			for n := 0; ; n++ {
+				sink = n
+			}
+		case "alloc":
+			var hoard [][]byte
+			for {
+				hoard = append(hoard, make([]byte, 1<<20))
+				sink = len(hoard)
+			}
 		}
 		o := map[string]any{}
 		r := k.Request()
@@ -182,6 +193,9 @@ var Plugin = sdk.Plugin[Config]{
 		return nil
 	},
 }
+
+// sink keeps the misbehaving loops from being optimized away.
+var sink int
 
 func sdkID(e sdk.Entity) string {
 	id, _ := e["id"].(string)
