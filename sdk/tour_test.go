@@ -215,7 +215,7 @@ func TestUnregisteredModule(t *testing.T) {
 // next request gets a fresh instance and fails in the same bounded way),
 // and a sound configuration of the same module serves.
 func TestHostileSDKGuest(t *testing.T) {
-	pp, err := load.TryWasm(t, load.Build(t, "testdata/tour"), load.Options{WasmTimeout: 200 * time.Millisecond,
+	pp, err := load.TryWasm(t, load.Build(t, "testdata/tour"), load.Options{WasmTimeout: time.Second,
 		WasmMemoryLimit: 32 << 20})
 	if err != nil {
 		t.Fatal(err)

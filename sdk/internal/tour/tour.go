@@ -62,7 +62,7 @@ var Plugin = sdk.Plugin[Config]{
 		case "alloc":
 			var hoard [][]byte
 			for {
-				hoard = append(hoard, make([]byte, 1<<20))
+				hoard = append(hoard, make([]byte, 8<<20))
 				sink = len(hoard)
 			}
 		}
