@@ -89,6 +89,18 @@ func runTour(t *testing.T, pp hostabi.ProvidedPlugin) tourRun {
 	return run
 }
 
+// tourWasm loads the tour compiled to Wasm, with a wasm_timeout of 5 s:
+// its access phase makes some sixty host calls, which the race detector
+// slows past the default 100 ms.
+func tourWasm(t *testing.T) hostabi.ProvidedPlugin {
+	t.Helper()
+	pp, err := load.TryWasm(t, load.Build(t, "testdata/tour"), load.Options{WasmTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pp
+}
+
 // TestTourSameNativeAndWasm runs the tour plugin natively and compiled to
 // Wasm on the same request, through every phase, and expects the same
 // observations: every PDK function crosses the Wasm boundary with its
@@ -98,7 +110,7 @@ func TestTourSameNativeAndWasm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wasm := load.WasmSource(t, "testdata/tour")
+	wasm := tourWasm(t)
 	if wasm.Definition.Priority != 10 || wasm.Definition.Version != "0.1.0" || len(wasm.Definition.Phases) != 4 {
 		t.Errorf("the Wasm definition: %+v", wasm.Definition)
 	}
@@ -161,7 +173,7 @@ func TestTourFaults(t *testing.T) {
 	for _, rt := range []struct {
 		name string
 		pp   hostabi.ProvidedPlugin
-	}{{"native", native}, {"wasm", load.WasmSource(t, "testdata/tour")}} {
+	}{{"native", native}, {"wasm", tourWasm(t)}} {
 		t.Run(rt.name, func(t *testing.T) {
 			for _, c := range []struct {
 				misbehave string
