@@ -23,9 +23,9 @@ package abi_test
 //	                                  | from, the matched service's three timeouts
 //	                                  | (kong.router.get_service), as the Lua probe does
 //	kong.timer.at                     | call("kong.timer.at", [0.001, 7]); the host later runs the
-//	                                  | guest's timer(7) export, on an instance of the same
-//	                                  | configuration, whose kong.http.do reaches the upstream
-//	                                  | (TestWasmTimerRuns); the target crosses through kong.cache
+//	                                  | guest's timer(7) export on the instance that registered it,
+//	                                  | whose kong.http.do reaches the upstream (TestWasmTimerRuns):
+//	                                  | the target waits in the guest's memory, as a Go closure would
 //	kong.request.get_header, get_method, get_path, get_raw_body, kong.service.request.set_header,
 //	add_header, clear_header, set_raw_body, kong.response.get_status, set_status, get_header,
 //	set_header, add_header, clear_header, get_raw_body, set_raw_body, exit, kong.ctx.*.get/set,

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	wasmplugins "github.com/gatehouse/gatehouse/plugins-wasm"
 )
@@ -17,7 +18,7 @@ import (
 // scoped to a route runs on that route only, with the configured value.
 func TestConfiguredThroughAdminAPI(t *testing.T) {
 	dir := guestDir(t, "../../plugins-wasm/gatehouse/testdata/basic")
-	nd := startNode(t, dir, wasmplugins.Options{}, "")
+	nd := startNode(t, dir, wasmplugins.Options{Timeout: 2 * time.Second}, "")
 	up := newUpstream(t)
 
 	status, body := nd.call("GET", "/schemas/plugins/basic", nil)

@@ -73,7 +73,7 @@ func TestCompilationCacheAcrossRestarts(t *testing.T) {
 	dir := guestDir(t, "hostile")
 	prefix := t.TempDir()
 	cache := filepath.Join(prefix, wasmplugins.CacheDirName)
-	first := startNode(t, dir, wasmplugins.Options{}, prefix)
+	first := startNode(t, dir, wasmplugins.Options{Timeout: 2 * time.Second}, prefix)
 	before := cacheFiles(t, cache)
 	if len(before) == 0 {
 		t.Fatalf("%s is empty after the first start", cache)
@@ -81,7 +81,7 @@ func TestCompilationCacheAcrossRestarts(t *testing.T) {
 	if err := first.n.Close(); err != nil {
 		t.Fatal(err)
 	}
-	second := startNode(t, dir, wasmplugins.Options{}, prefix)
+	second := startNode(t, dir, wasmplugins.Options{Timeout: 2 * time.Second}, prefix)
 	after := cacheFiles(t, cache)
 	if len(after) != len(before) {
 		t.Fatalf("the restart wrote to the cache: %d files, then %d", len(before), len(after))

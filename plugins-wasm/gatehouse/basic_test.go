@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/plugins-wasm/wasmhost"
@@ -14,7 +15,7 @@ import (
 // configuration (and may refuse it), access reads two headers and writes
 // one upstream header, header_filter sets a response header.
 func TestBasicGuest(t *testing.T) {
-	p := loadGuest(t, "basic", wasmhost.Options{})
+	p := loadGuest(t, "basic", wasmhost.Options{Timeout: 2 * time.Second})
 	def := p.Definition()
 	if def.Name != "basic" || def.Version != "1.2.3" || def.Priority != 1234 {
 		t.Fatalf("definition %+v", def)
@@ -47,7 +48,7 @@ func TestBasicGuest(t *testing.T) {
 // retired) closes its idle instances; an instance serving a request then
 // closes when it comes back, and the configuration serves no more.
 func TestCloseRetiresInstances(t *testing.T) {
-	p := loadGuest(t, "basic", wasmhost.Options{})
+	p := loadGuest(t, "basic", wasmhost.Options{Timeout: 2 * time.Second})
 	inst, err := p.New(map[string]any{"prefix": "x"})
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package gatehouse
 
 import (
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/plugins-wasm/wasmhost"
@@ -40,7 +41,9 @@ func benchAccess(b *testing.B, acc hostabi.Accessor) {
 // two request header reads and one upstream header write through the
 // fast-path imports, the instance back to the pool.
 func BenchmarkWasmAccess(b *testing.B) {
-	p := loadGuest(b, "bench", wasmhost.Options{})
+	// a generous limit: the benchmark measures the round trip, and a loaded
+	// machine may stall a goroutine past 100 ms
+	p := loadGuest(b, "bench", wasmhost.Options{Timeout: 5 * time.Second})
 	inst, err := p.New(map[string]any{})
 	if err != nil {
 		b.Fatal(err)

@@ -600,24 +600,27 @@ func (c *call) timerOp(a args) []byte {
 	return nil
 }
 
-// timerAt registers the guest's timer(id) to run after delay on an
-// instance of the same configuration.
+// timerAt registers the guest's timer(id) to run after delay on the
+// instance that registered it (whose memory holds what the guest keeps
+// for the timer), once that instance is free; a timer whose instance was
+// discarded meanwhile is dropped with a log line.
 func (c *call) timerAt(k hostabi.Kong, delay time.Duration, id int64) error {
-	pool, plugin, cache := c.pool, c.plugin, k.Cache()
-	if pool == nil {
-		return errors.New("kong.timer.at: no pool")
+	pool, plugin, cache, owner := c.pool, c.plugin, k.Cache(), c.inst
+	if pool == nil || owner == nil {
+		return errors.New("kong.timer.at: no instance")
 	}
 	if !plugin.module.Exports(hostabi.WasmExportTimer) {
 		wasmhost.Trapf("kong.timer.at: the guest exports no %s function", hostabi.WasmExportTimer)
 	}
 	return k.Timers().After(delay, func(ctx context.Context, h hostabi.HTTP) {
 		lg := plugin.module.Runtime().Logger()
-		in, err := pool.Get(ctx)
+		in, err := pool.Take(ctx, owner)
 		if err != nil {
-			lg.Error("wasm timer: no instance", "plugin", plugin.module.Name, "error", err)
+			lg.Error("wasm timer dropped: the instance that registered it is not available", "plugin", plugin.module.Name,
+				"timer", id, "error", err)
 			return
 		}
-		tc := &call{plugin: plugin, guest: in.Data.(*guest), pool: pool, export: hostabi.WasmExportTimer,
+		tc := &call{plugin: plugin, guest: in.Data.(*guest), pool: pool, inst: in, export: hostabi.WasmExportTimer,
 			timer: &timerEnv{ctx: ctx, http: h, cache: cache}}
 		if err := plugin.run(ctx, in, tc, "timer", hostabi.WasmExportTimer, uint64(id)); err != nil {
 			lg.Error("wasm timer failed", "plugin", plugin.module.Name, "error", err)

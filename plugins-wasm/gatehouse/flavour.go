@@ -292,7 +292,7 @@ func (c *Config) phase(k hostabi.Kong, ph hostabi.Phase, chunk []byte, eof bool)
 	in := lease.Instance()
 	gi := in.Data.(*guest)
 	cl := &gi.cl
-	*cl = call{plugin: c.plugin, guest: gi, k: k, phase: ph, export: hostabi.WasmPhaseExport(ph), config: c.raw, pool: c.pool}
+	*cl = call{plugin: c.plugin, guest: gi, k: k, phase: ph, export: hostabi.WasmPhaseExport(ph), config: c.raw, pool: c.pool, inst: in}
 	if ph == hostabi.PhaseBodyFilter {
 		cl.chunk = chunk
 		var flag uint64

@@ -27,6 +27,8 @@ type call struct {
 	plugin *Plugin
 	guest  *guest
 	pool   *wasmhost.Pool
+	// inst is the instance running the call (timers go back to it).
+	inst   *wasmhost.Instance
 	export string
 	// k and phase are the request's, in a request phase; nil in describe,
 	// configure and timer.

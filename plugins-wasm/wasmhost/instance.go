@@ -30,6 +30,7 @@ type Instance struct {
 	ctx    *callCtx
 	timer  *time.Timer
 	lease  Lease // the lease of a request's only phase
+	gone   bool  // closed by its pool (under the pool's lock)
 
 	// Data is the flavour's per-instance state (its configuration, its
 	// held results); the runtime does not touch it.

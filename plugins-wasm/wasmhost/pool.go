@@ -24,12 +24,15 @@ type Pool struct {
 	idle   []*Instance
 	busy   int
 	closed bool
+	// returned is closed (and replaced) whenever an instance comes back:
+	// Take's waiters look again.
+	returned chan struct{}
 }
 
 // NewPool returns an empty pool of module's instances; setup (may be nil)
 // prepares each new instance and may refuse it.
 func NewPool(m *Module, setup func(ctx context.Context, in *Instance) error) *Pool {
-	return &Pool{module: m, setup: setup, tokens: make(chan struct{}, m.rt.opts.MaxInstances)}
+	return &Pool{module: m, setup: setup, tokens: make(chan struct{}, m.rt.opts.MaxInstances), returned: make(chan struct{})}
 }
 
 // Module returns the pool's module.
@@ -98,17 +101,72 @@ func (p *Pool) Get(ctx context.Context) (*Instance, error) {
 // Put returns an instance; a broken one, or any once the pool is closed,
 // is closed instead.
 func (p *Pool) Put(in *Instance) {
+	broken := in.broken // the holder's, read before the instance is shared
 	p.mu.Lock()
 	p.busy--
-	if in.broken || p.closed {
+	if broken || p.closed {
+		in.gone = true
+		p.signal()
 		p.mu.Unlock()
 		<-p.tokens
 		in.Close(context.Background())
 		return
 	}
 	p.idle = append(p.idle, in)
+	p.signal()
 	p.mu.Unlock()
 	<-p.tokens
+}
+
+// signal wakes Take's waiters; p.mu is held.
+func (p *Pool) signal() {
+	close(p.returned)
+	p.returned = make(chan struct{})
+}
+
+// ErrInstanceGone is Take of an instance that was discarded or closed.
+var ErrInstanceGone = errors.New("wasm: the instance is gone")
+
+// Take checks out one particular instance (the one whose guest holds some
+// state, as a timer callback): at once when it is idle, else when it
+// comes back, until ctx ends. An instance discarded or closed meanwhile
+// is ErrInstanceGone.
+func (p *Pool) Take(ctx context.Context, in *Instance) (*Instance, error) {
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, ErrPoolClosed
+		}
+		if in.gone {
+			p.mu.Unlock()
+			return nil, ErrInstanceGone
+		}
+		wait := p.returned
+		idx := -1
+		for i, idle := range p.idle {
+			if idle == in {
+				idx = i
+				break
+			}
+		}
+		if idx >= 0 {
+			select {
+			case p.tokens <- struct{}{}:
+				p.idle = append(p.idle[:idx], p.idle[idx+1:]...)
+				p.busy++
+				p.mu.Unlock()
+				return in, nil
+			default: // every token is out: wait for a return
+			}
+		}
+		p.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // Discard closes a checked-out instance instead of returning it.
@@ -129,8 +187,12 @@ func (p *Pool) Stats() (idle, busy int) {
 func (p *Pool) Close() error {
 	p.mu.Lock()
 	idle := p.idle
+	for _, in := range idle {
+		in.gone = true
+	}
 	p.idle = nil
 	p.closed = true
+	p.signal()
 	p.mu.Unlock()
 	for _, in := range idle {
 		in.Close(context.Background())

@@ -273,3 +273,50 @@ func TestMaxInstances(t *testing.T) {
 		t.Fatalf("after a discard: %v", err)
 	}
 }
+
+// TestTake: Take gets one particular instance: at once when idle, when it
+// comes back when busy, and ErrInstanceGone once it was discarded.
+func TestTake(t *testing.T) {
+	pool := NewPool(newModule(t, Options{}), nil)
+	defer pool.Close()
+	a, _ := pool.Get(context.Background())
+	b, _ := pool.Get(context.Background())
+	pool.Put(a)
+	pool.Put(b)
+	if got, err := pool.Take(context.Background(), a); err != nil || got != a {
+		t.Fatalf("Take(idle a) = %v", err)
+	}
+	got := make(chan error)
+	go func() {
+		in, err := pool.Take(context.Background(), a)
+		if err == nil && in != a {
+			err = errors.New("another instance")
+		}
+		if err == nil {
+			pool.Put(in)
+		}
+		got <- err
+	}()
+	time.Sleep(10 * time.Millisecond)
+	pool.Put(a)
+	if err := <-got; err != nil {
+		t.Fatalf("Take(busy a): %v", err)
+	}
+	c, _ := pool.Take(context.Background(), b)
+	go func() {
+		_, err := pool.Take(context.Background(), b)
+		got <- err
+	}()
+	time.Sleep(10 * time.Millisecond)
+	pool.Discard(c)
+	if err := <-got; !errors.Is(err, ErrInstanceGone) {
+		t.Fatalf("Take(discarded b): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	held, _ := pool.Take(context.Background(), a)
+	if _, err := pool.Take(ctx, a); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Take(held a) with a deadline: %v", err)
+	}
+	pool.Put(held)
+}

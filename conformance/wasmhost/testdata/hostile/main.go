@@ -1,6 +1,6 @@
 // Command hostile is a Gatehouse Wasm guest, on the raw imports, that
 // misbehaves on request: the X-Hostile header names what to do (loop,
-// alloc, trap, oob, wrong-phase, fail) and X-Hostile-Phase the phase to do
+// alloc, trap, oob, wrong-phase, fail; wasi reports what WASI grants) and X-Hostile-Phase the phase to do
 // it in (every request phase is exported; the response phase makes the
 // proxy buffer the upstream's response). Without them it behaves: access remembers X-Id in a global
 // variable and sets X-Seen upstream; header_filter answers X-Pinned with
@@ -8,7 +8,11 @@
 // phases ran on one instance; body_filter appends the id to the body.
 package main
 
-import "unsafe"
+import (
+	"os"
+	"strconv"
+	"unsafe"
+)
 
 //go:wasmimport gatehouse request_get_header
 func requestGetHeader(namePtr, nameLen, buf, limit uint32) int64
@@ -122,6 +126,14 @@ func access() int32 {
 	remembered = header("x-id")
 	if r := misbehave("access"); r != 0 {
 		return r
+	}
+	if header("x-hostile") == "wasi" {
+		// what WASI grants: no file, no environment, no arguments
+		_, ferr := os.ReadFile("/etc/hostname")
+		_, derr := os.ReadDir("/")
+		werr := os.WriteFile("/tmp/escape", []byte("x"), 0o644)
+		setUpstream("x-wasi", strconv.FormatBool(ferr != nil)+"|"+strconv.FormatBool(derr != nil)+"|"+
+			strconv.FormatBool(werr != nil)+"|"+strconv.Itoa(len(os.Environ()))+"|"+strconv.Itoa(len(os.Args)))
 	}
 	setUpstream("x-seen", remembered)
 	return 0

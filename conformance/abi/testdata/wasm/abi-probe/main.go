@@ -617,9 +617,8 @@ var probes = map[string]func() string{
 		return fmt.Sprint(int(status), " ", body, errText(e), "/", timedOut)
 	},
 	"kong.timer.at": func() string {
-		// the timer may run on another instance: its target goes through
-		// the cache
-		call("kong.cache.set", "abi-timer-target", "http://"+header("X-Abi-Target")+"/timer", 60)
+		// the timer runs on this instance: its target waits in memory
+		timerTargets[7] = "http://" + header("X-Abi-Target") + "/timer"
 		if _, e := call("kong.timer.at", 0.001, 7); e != nil {
 			return e.Message
 		}
@@ -888,12 +887,13 @@ func bodyFilter(eof int32) int32 { return run("body_filter") }
 //go:wasmexport log
 func logPhase() int32 { return run("log") }
 
+// timerTargets are the URLs registered timers will request, by timer id.
+var timerTargets = map[int64]string{}
+
 //go:wasmexport timer
 func timer(id int64) int32 {
-	k, kl := sp("abi-timer-target")
-	raw, ok := pull(func(b, l uint32) int64 { return cacheGet(k, kl, b, l) })
-	var target string
-	if id == 7 && ok && json.Unmarshal([]byte(raw), &target) == nil {
+	if target, ok := timerTargets[id]; ok {
+		delete(timerTargets, id)
 		call("kong.http.do", map[string]any{"method": "GET", "url": target, "headers": map[string][]string{"X-Abi-Nonce": {"timer"}}})
 	}
 	return 0
