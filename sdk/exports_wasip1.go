@@ -100,7 +100,7 @@ func exportBodyFilter(eof int32) int32 {
 func exportTimer(id int64) int32 {
 	p, ok := pendingTimers[id]
 	if !ok {
-		return status(fmt.Errorf("timer %d was registered on another instance", id))
+		return status(fmt.Errorf("timer %d is unknown to this instance (registered elsewhere, or expired)", id))
 	}
 	delete(pendingTimers, id)
 	return status(guard("timer", func() error {

@@ -430,10 +430,10 @@ type pendingTimer struct {
 }
 
 // timerKeep is how long after its due time a callback is kept: the
-// node's timer budget (180 s) and a margin. The host may run timer(id) on
-// another instance of the pool (ABI-REQUESTS), where the id is unknown;
-// the callbacks this instance kept for such timers are dropped when they
-// expire, so they cannot pile up.
+// node's timer budget (180 s) and a margin. The host runs timer(id) on
+// the registering instance; a timer the host dropped (its queue full, the
+// node closing) never comes, and its callback is dropped when it
+// expires, so such callbacks cannot pile up.
 const timerKeep = 4 * time.Minute
 
 var (
