@@ -2,13 +2,14 @@
 #   make run    build and start the gateway on embedded SQLite (./gatehouse-data)
 #   make test   gofmt, go vet and every test, with the servers tests need
 #   make bench  benchmarks
+#   make examples  build the Wasm plugins of examples/ into build/examples/
 
 GO      ?= go
 BIN     := bin/gatehouse
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/gatehouse/gatehouse/runtime/app.Version=$(VERSION)
 
-.PHONY: build run test bench fmt vet services-stop clean
+.PHONY: build run test bench fmt vet services-stop clean examples
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/gatehouse
@@ -40,8 +41,16 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./conformance/bench -gatehouse $(BIN)
 
+# Each folder of examples/ is a Wasm plugin (package main over sdk/),
+# built with the standard toolchain into build/examples/NAME.wasm.
+examples:
+	@mkdir -p build/examples
+	@for d in examples/*/; do n=$$(basename $$d); \
+		(cd $$d && GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o ../../build/examples/$$n.wasm .) || exit 1; \
+		echo "build/examples/$$n.wasm"; done
+
 services-stop:
 	.ci/services stop
 
 clean:
-	rm -rf bin
+	rm -rf bin build

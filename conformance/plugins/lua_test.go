@@ -26,13 +26,21 @@ var luaRuntime = plugins.Runtime{Name: "lua", Node: func(t *testing.T) (app.Opti
 }}
 
 // TestSameAcrossRuntimes runs the scenario set on every runtime, each
-// step checked against the scenario, and then checks that the native and
-// the Lua versions gave the client and the upstream the same thing.
+// step checked against the scenario, and then checks that the Lua and the
+// Wasm versions gave the client and the upstream the same thing as the
+// native one.
 func TestSameAcrossRuntimes(t *testing.T) {
-	var native, lua map[string][]plugins.Outcome
+	var native, lua, wasm map[string][]plugins.Outcome
 	t.Run("native", func(t *testing.T) { native = plugins.Run(t, nativeRuntime) })
 	t.Run("lua", func(t *testing.T) { lua = plugins.Run(t, luaRuntime) })
-	for _, d := range plugins.Same(native, lua) {
-		t.Error(d)
+	t.Run("wasm", func(t *testing.T) { wasm = plugins.Run(t, wasmRuntime) })
+	// A runtime left out by -run has no outcomes to compare.
+	for name, other := range map[string]map[string][]plugins.Outcome{"lua": lua, "wasm": wasm} {
+		if native == nil || other == nil {
+			continue
+		}
+		for _, d := range plugins.Same(native, other) {
+			t.Error(name + ": " + d)
+		}
 	}
 }

@@ -1,6 +1,6 @@
 // Package plugins is the runtime-neutral scenario set: the same plugin
 // behaviours written once per plugin runtime (native Go here, Lua in
-// testdata/lua, Wasm later), each run on a real node over real HTTP,
+// testdata/lua, Wasm from examples/ and testdata/wasm), each run on a real node over real HTTP,
 // where every runtime must give identical upstream requests and client
 // responses. A scenario names its plugin "sc-<name>"; each runtime
 // provides a plugin of that name with the same configuration fields.
