@@ -318,12 +318,10 @@ func wasmPlugin(name, src string) func(dir string) ([]string, error) {
 		if err := os.WriteFile(filepath.Join(plugins, name+".wasm"), b, 0o644); err != nil {
 			return nil, err
 		}
-		// wasm_timeout 1 s: the pool grows on the request path at the start
-		// of the load, and a new instance's configure, waiting for the one
-		// CPU behind 50 connections, can exceed the default 100 ms (filed
-		// in ABI-REQUESTS: configure should run under the init timeout).
-		return []string{"GATEHOUSE_PLUGINS=bundled," + name, "GATEHOUSE_WASM_PLUGINS_DIR=" + plugins,
-			"GATEHOUSE_WASM_TIMEOUT=1000"}, nil
+		// The defaults apply (wasm_timeout 100 ms): a pool that grows on
+		// the request path configures its new instances under the longer
+		// instantiation limit.
+		return []string{"GATEHOUSE_PLUGINS=bundled," + name, "GATEHOUSE_WASM_PLUGINS_DIR=" + plugins}, nil
 	}
 }
 

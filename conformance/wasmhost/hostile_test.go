@@ -30,6 +30,7 @@ func TestHostileGuests(t *testing.T) {
 		log         []string
 	}{
 		{"loop", "access", 500, false, []string{"wasm plugin hostile: access: timeout: time limit (500ms) exceeded"}},
+		{"clock-loop", "access", 500, false, []string{"wasm plugin hostile: access: timeout: time limit (500ms) exceeded"}},
 		{"loop", "rewrite", 500, false, []string{"wasm plugin hostile: rewrite: timeout"}},
 		{"trap", "rewrite", 500, false, []string{"wasm plugin hostile: rewrite: trap: wasm error: unreachable", "panic: runtime error: invalid memory address or nil pointer dereference"}},
 		{"trap", "access", 500, false, []string{"wasm plugin hostile: access: trap: wasm error: unreachable", "panic: runtime error: invalid memory address or nil pointer dereference"}},

@@ -225,9 +225,16 @@ func (p *Plugin) Validate(config map[string]any) error {
 // run calls an export that returns i32 and maps a non-zero return to the
 // guest's failure message.
 func (p *Plugin) run(ctx context.Context, in *wasmhost.Instance, c *call, phase, export string, params ...uint64) error {
-	limit := p.module.Runtime().Options().Timeout
+	opts := p.module.Runtime().Options()
+	limit := opts.Timeout
 	if c.timer != nil && limit < timerLimit {
 		limit = timerLimit
+	}
+	// A new instance's configure may run on a request's path when the
+	// pool grows: it pays the guest's first-use costs and must not fail
+	// the request under a phase's limit, so instantiation's limit applies.
+	if export == hostabi.WasmExportConfigure && limit < opts.InitTimeout {
+		limit = opts.InitTimeout
 	}
 	res, err := in.CallWithin(ctx, limit, phase, c, export, params...)
 	if err != nil {

@@ -61,13 +61,31 @@ func (in *Instance) Close(ctx context.Context) error {
 
 type stateKey struct{}
 
-// callCtx is the context host functions get: no deadline or cancellation
-// of its own (the instance's timer enforces the time limit, so wazero
-// watches no context), and the running call's state. One per instance,
-// reused by every call.
+// callCtx is the context a call runs under and host functions get: the
+// running call's state, and a Done channel the instance's timer closes
+// when the time limit strikes. wazero (WithCloseOnContextDone) then marks
+// the module exited, and the guest stops at its next check; nothing is
+// closed on the timer's goroutine, so a guest inside a host or WASI
+// function is never raced. One per instance, reused by every call: the
+// channel is closed at most once, and an instance whose limit struck never
+// runs again.
 type callCtx struct {
 	context.Context
 	state any
+	done  chan struct{}
+}
+
+// Done is closed when the call's time limit struck.
+func (c *callCtx) Done() <-chan struct{} { return c.done }
+
+// Err reports context.DeadlineExceeded once the time limit struck.
+func (c *callCtx) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
 }
 
 func (c *callCtx) Value(key any) any {
@@ -125,11 +143,9 @@ func (in *Instance) CallWithin(parent context.Context, limit time.Duration, phas
 		}
 	}
 	if in.ctx == nil {
-		in.ctx = &callCtx{Context: context.Background()}
-		mod := in.mod
-		in.timer = time.AfterFunc(time.Hour, func() {
-			_ = mod.CloseWithExitCode(context.Background(), sys.ExitCodeDeadlineExceeded)
-		})
+		done := make(chan struct{})
+		in.ctx = &callCtx{Context: context.Background(), done: done}
+		in.timer = time.AfterFunc(time.Hour, func() { close(done) })
 		in.timer.Stop()
 	}
 	in.ctx.state = state
@@ -140,8 +156,9 @@ func (in *Instance) CallWithin(parent context.Context, limit time.Duration, phas
 	if err != nil {
 		return nil, in.fault(phase, err, limit, byRequest)
 	}
-	if fired { // the limit struck as the call returned: the module is closed
+	if fired { // the limit struck as the call returned: the instance is done
 		in.broken = true
+		_ = in.mod.Close(context.Background())
 	}
 	return res, nil
 }

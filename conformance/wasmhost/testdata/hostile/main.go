@@ -11,6 +11,7 @@ package main
 import (
 	"os"
 	"strconv"
+	"time"
 	"unsafe"
 )
 
@@ -90,6 +91,10 @@ func misbehave(phase string) int32 {
 	case "loop":
 		for {
 			sink++
+		}
+	case "clock-loop": // a loop inside WASI calls: the limit strikes there
+		for {
+			sink += int(time.Now().UnixNano() & 1)
 		}
 	case "alloc":
 		for {
