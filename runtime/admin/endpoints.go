@@ -1,11 +1,11 @@
 package admin
 
 import (
-	"context"
 	"net/http"
 	"sort"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/runtime/internal/endpointdecline"
 	"github.com/gatehouse/gatehouse/runtime/internal/reqbody"
 
 	"github.com/gofiber/fiber/v2"
@@ -34,8 +34,8 @@ func (s *Server) pluginEndpoint(e Endpoint) fiber.Handler {
 		if err := s.pluginBody(c); err != nil {
 			return s.fail(c, err)
 		}
-		declined := new(bool)
-		c.SetUserContext(context.WithValue(c.UserContext(), declineKey{}, declined))
+		ctx, declined := endpointdecline.Mark(c.UserContext())
+		c.SetUserContext(ctx)
 		ServeHTTP(c, e.Handler)
 		if *declined {
 			// the handler wrote nothing: the entity routes answer
@@ -45,23 +45,13 @@ func (s *Server) pluginEndpoint(e Endpoint) fiber.Handler {
 	}
 }
 
-// declineKey holds, in a plugin endpoint call's context, the flag Decline
-// sets.
-type declineKey struct{}
-
 // Decline, called by a plugin endpoint's handler instead of answering
 // (it must write nothing), makes the Admin API's own route for the path
 // answer the call: the entity routes, Kong's parent route of a
 // customized one; without one the call is Kong's 404. It reports false
 // when the request did not come through the Admin API's plugin routing,
 // and then changes nothing.
-func Decline(r *http.Request) bool {
-	p, ok := r.Context().Value(declineKey{}).(*bool)
-	if ok {
-		*p = true
-	}
-	return ok
-}
+func Decline(r *http.Request) bool { return endpointdecline.Decline(r) }
 
 // ServeHTTP answers a Fiber call with a net/http handler, the route's
 // parameters set as the request's PathValues. The request's context is

@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/hostabi"
-	"github.com/gatehouse/gatehouse/runtime/admin"
 	"github.com/gatehouse/gatehouse/runtime/entitydb"
+	"github.com/gatehouse/gatehouse/runtime/internal/endpointdecline"
 )
 
 // servedEndpoints are the Admin API endpoints a provider's plugin declares
@@ -73,7 +73,7 @@ func providedEndpoints(env EndpointEnv, name string, defs []hostabi.EndpointDefi
 				return
 			}
 			if res.Pass {
-				if !admin.Decline(r) {
+				if !endpointdecline.Decline(r) {
 					w.Header().Set("Content-Type", "application/json; charset=utf-8")
 					w.WriteHeader(http.StatusNotFound)
 					w.Write([]byte(`{"message":"Not found"}`))
