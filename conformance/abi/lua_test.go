@@ -58,7 +58,6 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
-	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -167,27 +166,5 @@ func TestLuaOutOfPhaseIs500(t *testing.T) { outOfPhaseIs500(t, newLuaHost(t)) }
 // request: its outbound request reaches the upstream.
 func TestLuaTimerRuns(t *testing.T) {
 	h := newLuaHost(t)
-	for _, p := range abi.Probes() {
-		if p.Op != hostabi.OpTimersAfter || p.OutOfPhase {
-			continue
-		}
-		if o := h.Run(t, p); o.Observed != "ok" {
-			t.Fatalf("%s: %+v", p.Name, o)
-		}
-		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-			h.seen.mu.Lock()
-			got, ok := h.seen.got["timer"]
-			h.seen.mu.Unlock()
-			if ok {
-				if got.Path != "/timer" {
-					t.Fatalf("the timer's request: %+v", got)
-				}
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("the timer's request never reached the upstream")
-			}
-		}
-	}
-	t.Fatal("no kong.timer.at probe")
+	timerRuns(t, h, h.proxyHost)
 }

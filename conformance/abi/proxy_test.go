@@ -278,3 +278,32 @@ func outOfPhaseIs500(t *testing.T, h abi.Host) {
 		t.Fatalf("only %d out-of-phase probes before the log phase", n)
 	}
 }
+
+// timerRuns runs h's kong.timer.at probe and waits for its callback's
+// outbound request to reach the upstream that ph (h's proxy) watches: the
+// timer really ran after the request.
+func timerRuns(t *testing.T, h abi.Host, ph *proxyHost) {
+	for _, p := range abi.Probes() {
+		if p.Op != hostabi.OpTimersAfter || p.OutOfPhase {
+			continue
+		}
+		if o := h.Run(t, p); o.Observed != "ok" {
+			t.Fatalf("%s: %+v", p.Name, o)
+		}
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			ph.seen.mu.Lock()
+			got, ok := ph.seen.got["timer"]
+			ph.seen.mu.Unlock()
+			if ok {
+				if got.Path != "/timer" {
+					t.Fatalf("the timer's request: %+v", got)
+				}
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the timer's request never reached the upstream")
+			}
+		}
+	}
+	t.Fatal("no kong.timer.at probe")
+}

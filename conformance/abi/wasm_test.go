@@ -42,7 +42,6 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/conformance/abi"
-	"github.com/gatehouse/gatehouse/hostabi"
 	wasmplugins "github.com/gatehouse/gatehouse/plugins-wasm"
 	"github.com/gatehouse/gatehouse/plugins-wasm/wasmbuild"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
@@ -131,27 +130,5 @@ func TestWasmOutOfPhaseIs500(t *testing.T) { outOfPhaseIs500(t, newWasmHost(t)) 
 // request: its outbound request reaches the upstream.
 func TestWasmTimerRuns(t *testing.T) {
 	h := newWasmHost(t)
-	for _, p := range abi.Probes() {
-		if p.Op != hostabi.OpTimersAfter || p.OutOfPhase {
-			continue
-		}
-		if o := h.Run(t, p); o.Observed != "ok" {
-			t.Fatalf("%s: %+v", p.Name, o)
-		}
-		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-			h.seen.mu.Lock()
-			got, ok := h.seen.got["timer"]
-			h.seen.mu.Unlock()
-			if ok {
-				if got.Path != "/timer" {
-					t.Fatalf("the timer's request: %+v", got)
-				}
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("the timer's request never reached the upstream")
-			}
-		}
-	}
-	t.Fatal("no kong.timer.at probe")
+	timerRuns(t, h, h)
 }
