@@ -201,13 +201,17 @@ func FilterChains() *Entity {
 }
 
 // fillFilterDefaults gives each filter of a chain its `enabled` default
-// (true), which the schema's default filling does not reach inside arrays.
+// (true) and a null config when none is given, as Kong's records have
+// every field; the schema's default filling does not reach inside arrays.
 func fillFilterDefaults(rec map[string]any) {
 	list, _ := rec["filters"].([]any)
 	for _, el := range list {
 		if m, ok := el.(map[string]any); ok {
 			if _, set := m["enabled"]; !set {
 				m["enabled"] = true
+			}
+			if _, set := m["config"]; !set {
+				m["config"] = nil
 			}
 		}
 	}
