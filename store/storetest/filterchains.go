@@ -165,6 +165,12 @@ func runFilterChains(t *testing.T, open Opener) {
 			{"nested config type", map[string]any{"service": sref, "filters": []any{
 				map[string]any{"name": "rt_with_validation", "config": map[string]any{"add": map[string]any{"headers": 1234.0}}}}},
 				`{"filters":[{"config":"property add validation failed: property headers validation failed: wrong type: expected array, got number"}]}`},
+			{"null config against an object schema", map[string]any{"service": sref, "filters": []any{
+				map[string]any{"name": "rt_with_validation"}}},
+				`{"filters":[{"config":"wrong type: expected object, got null"}]}`},
+			{"string config, no schema, disabled filter", map[string]any{"service": sref, "filters": []any{
+				map[string]any{"name": "tests", "enabled": false, "config": 5.0}}},
+				`{"filters":[{"config":"wrong type: expected one of string, null, got number"}]}`},
 			{"bad enabled", map[string]any{"service": sref, "enabled": "yes", "filters": ok},
 				`{"enabled":"expected a boolean"}`},
 			{"bad id", map[string]any{"id": "nope", "service": sref, "filters": ok},
