@@ -6,6 +6,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/runtime/chain"
+	"github.com/gatehouse/gatehouse/runtime/plugin"
 	"github.com/gatehouse/gatehouse/store"
 )
 
@@ -173,4 +176,107 @@ func serializeFilterConfig(v any) ([]byte, bool) {
 		return nil, false
 	}
 	return b, true
+}
+
+// FilterChainPriority is the plugin priority of a chain's first filter:
+// below every plugin, as Kong attaches filter chains once the access
+// phase of its Lua plugins is over. The filter at position i (from 0) has
+// FilterChainPriority - i, so a chain runs in order.
+const FilterChainPriority = -1 << 24
+
+// FilterChainInstanceName is the chain.Instance name of the filter at
+// position i (from 0) of the chain a request runs: one plugin slot per
+// position, so the scope precedence picks, position by position, the
+// combined (route and service) chain over the service's or the route's
+// alone, as Kong's get_request_chain_ref does.
+func FilterChainInstanceName(i int) string { return fmt.Sprintf("filter-chain#%d", i+1) }
+
+// chainRef is one chain Kong would attach: combined (route and service),
+// service only or route only.
+type chainRef struct {
+	routeID, serviceID string
+	filters            []ChainFilter
+}
+
+// refs lists the chains requests can run: for a route with a chain whose
+// service has one too, the combined chain; otherwise each chain alone.
+func (fc *FilterChains) refs(routeService map[string]string) []chainRef {
+	var out []chainRef
+	for _, id := range sortedKeys(fc.byService) {
+		out = append(out, chainRef{serviceID: id, filters: fc.byService[id].Filters})
+	}
+	for _, id := range sortedKeys(fc.byRoute) {
+		svc := routeService[id]
+		if svc != "" && fc.byService[svc] != nil {
+			out = append(out, chainRef{routeID: id, serviceID: svc, filters: fc.For(id, svc)})
+			continue
+		}
+		out = append(out, chainRef{routeID: id, filters: fc.byRoute[id].Filters})
+	}
+	return out
+}
+
+func sortedKeys(m map[string]*FilterChain) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// unavailableFilter stands for a filter whose plugin this node does not
+// have (the proxy-wasm host did not load it): requests that would run it
+// end with a 500 rather than being proxied without it.
+type unavailableFilter struct{ name string }
+
+// Access fails the request.
+func (u unavailableFilter) Access(hostabi.Kong) error {
+	return fmt.Errorf("proxy-wasm filter %q is not available on this node", u.name)
+}
+
+// filterChainInstances makes the plugin instances that run the chains:
+// the filter at position i of a chain is an instance of the plugin named
+// after the filter, configured with {"config": <the filter's config>},
+// scoped to the chain's route, service or both, named
+// FilterChainInstanceName(i) with priority FilterChainPriority - i.
+// Instances whose filter, configuration and plugin did not change are
+// carried over from prev.
+func (b *Builder) filterChainInstances(fc *FilterChains, routes []map[string]any, prev map[string]*chain.Instance) (all, fresh []*chain.Instance, err error) {
+	if fc.Empty() {
+		return nil, nil, nil
+	}
+	routeService := make(map[string]string, len(routes))
+	for _, r := range routes {
+		routeService[str(r, "id")] = fid(r, "service")
+	}
+	for _, ref := range fc.refs(routeService) {
+		for i, f := range ref.filters {
+			var def *plugin.Definition
+			if b.catalog != nil {
+				def, _ = b.catalog.Get(f.Name)
+			}
+			id := fmt.Sprintf("filter-chain:%s:%s:%d", ref.routeID, ref.serviceID, i+1)
+			fp := fmt.Sprintf("%p %s %t %s", def, f.Name, f.HasConfig, f.Config)
+			if old := prev[id]; old != nil && old.Fingerprint == fp {
+				all = append(all, old)
+				continue
+			}
+			var impl any = unavailableFilter{f.Name}
+			if def != nil && def.New != nil {
+				cfg := plugin.WithScope(f.PluginConfig(), plugin.Scope{PluginID: id, RouteID: ref.routeID, ServiceID: ref.serviceID})
+				impl, err = def.New(cfg)
+				if err != nil {
+					closeInstances(fresh, b.log)
+					return nil, nil, fmt.Errorf("snapshot: filter %s of %s: %w", f.Name, id, err)
+				}
+			}
+			in := &chain.Instance{ID: id, Name: FilterChainInstanceName(i), Priority: FilterChainPriority - i,
+				Plugin: impl, RouteID: ref.routeID, ServiceID: ref.serviceID, Fingerprint: fp}
+			in.Bind()
+			all = append(all, in)
+			fresh = append(fresh, in)
+		}
+	}
+	return all, fresh, nil
 }

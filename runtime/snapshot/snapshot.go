@@ -525,6 +525,14 @@ func (b *Builder) build(ctx context.Context) (_ *Snapshot, err error) {
 		closeInstances(fresh, b.log)
 		return nil, errors.Join(errs...)
 	}
+	// Kong's filter chains run as the proxy-wasm plugins of their filters.
+	filters, freshFilters, err := b.filterChainInstances(snap.FilterChains, routes, prev)
+	if err != nil {
+		closeInstances(fresh, b.log)
+		return nil, err
+	}
+	instances = append(instances, filters...)
+	fresh = append(fresh, freshFilters...)
 	ix, err := chain.NewIndex(instances)
 	if err != nil {
 		return nil, err
