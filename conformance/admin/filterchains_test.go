@@ -313,4 +313,26 @@ filter_chains:
 		t.Fatalf("kong.yml error lacks the config error: %s", bad.raw)
 	}
 	expect(t, c.get("/filter-chains/top"), http.StatusOK, "config kept after a bad upload")
+
+	// The export holds the chains, nested or not, and loads back.
+	exported := c.get("/config")
+	expect(t, exported, http.StatusOK, "GET /config")
+	if !strings.Contains(exported.str("config"), "filter_chains") || !strings.Contains(exported.str("config"), "route-chain") {
+		t.Fatalf("export lacks the filter chains: %s", exported.str("config"))
+	}
+	expect(t, c.form("POST", "/config", "config="+exported.str("config")), http.StatusCreated, "export loads back")
+	equal(t, "chain after the round trip", c.get("/filter-chains/route-chain").get("filters.0.config.add.headers.0"), "x-a:1")
+}
+
+// TestFilterChainsDBLessWasmOff: with wasm off a kong.yml declaring filter
+// chains is refused with Kong's entity error.
+func TestFilterChainsDBLessWasmOff(t *testing.T) {
+	node := startNode(t, map[string]string{"database": "off"})
+	c := &client{t: t, base: "http://" + node.Addr("admin")}
+	bad := c.form("POST", "/config", "config=_format_version: \"3.0\"\nservices:\n- name: s\n  host: s.test\n  filter_chains:\n  - filters:\n    - name: tests\n")
+	expect(t, bad, http.StatusBadRequest, "filter chains with wasm off")
+	equal(t, "code", bad.get("code"), 14.0)
+	if !strings.Contains(string(bad.raw), "wasm support is not enabled") {
+		t.Fatalf("error lacks the wasm status: %s", bad.raw)
+	}
 }
