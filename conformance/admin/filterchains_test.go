@@ -63,6 +63,13 @@ func TestFilterChains(t *testing.T) {
 			route := c.json("POST", "/services/svc/routes", map[string]any{"name": "r", "paths": []string{"/r"}})
 			expect(t, route, http.StatusCreated, "route")
 
+			for _, rq := range []struct{ method, path string }{
+				{"PATCH", "/filter-chains"}, {"PUT", "/filter-chains"}, {"DELETE", "/filter-chains"},
+				{"POST", "/filter-chains/6a4c9ac7-2d29-4b53-9dbe-1c7e1a1bd5c4"},
+				{"PATCH", "/routes/r/filter-chains"}, {"PUT", "/services/svc/filter-chains"}, {"DELETE", "/routes/r/filter-chains"},
+			} {
+				expect(t, c.json(rq.method, rq.path, map[string]any{}), http.StatusMethodNotAllowed, rq.method+" "+rq.path)
+			}
 			empty := c.get("/filter-chains")
 			expect(t, empty, http.StatusOK, "empty list")
 			equal(t, "empty list", compactJSON(empty.body), `{"data":[],"next":null}`)
