@@ -69,7 +69,7 @@ func TestGoKongFilterChains(t *testing.T) {
 				out := new(FilterChain)
 				must("route chain", kc.Do(ctx, http.MethodPut, "/filter-chains/"+id('f', 1), &FilterChain{Name: String("rc"), Route: route,
 					Filters: []*Filter{{Name: String("tests"), Config: raw(`"abc"`)}, {Name: String("obj"), Config: raw(`{"k":1}`), Enabled: Bool(false)}},
-					Tags: []*string{String("sync")}}, out))
+					Tags:    []*string{String("sync")}}, out))
 				if *out.ID != id('f', 1) || *out.Route.ID != *route.ID || !*out.Enabled || !*out.Filters[0].Enabled || string(*out.Filters[1].Config) != `{"k":1}` {
 					t.Fatalf("pass %d: route chain read back as %+v", pass, out)
 				}
