@@ -1070,6 +1070,8 @@ func TestEntityDeclarations(t *testing.T) {
 		{"oauth2_credentials", "oauth2", "oauth2", "client_id", nil, []string{"client_id"}, []foreign{{"consumer", "consumers", "cascade"}}},
 		{"key_sets", "key-sets", "key-sets", "name", nil, []string{"name"}, nil},
 		{"keys", "keys", "keys", "name", []string{"kid", "set"}, []string{"name"}, []foreign{{"set", "key_sets", "cascade"}}},
+		{"filter_chains", "filter-chains", "filter-chains", "name", []string{"route", "service"}, []string{"name"},
+			[]foreign{{"route", "routes", "cascade"}, {"service", "services", "cascade"}}},
 	}
 	reg, err := store.NewRegistry(store.MergeEntities(store.KongEntities(), storetest.TestPlugins{}.Entities())...)
 	if err != nil {

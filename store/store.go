@@ -60,6 +60,9 @@ type Options struct {
 	// them after Kong's core entities, each after those it references. When
 	// Plugins also implements EntityCatalog, its entities are added too.
 	Entities []*Entity
+	// Wasm is the node's Wasm support (the wasm and wasm_filters_path
+	// settings) filter chains are validated against; nil means wasm is off.
+	Wasm *WasmState
 }
 
 // EntityCatalog is implemented by plugin catalogs that also declare the
@@ -80,6 +83,9 @@ type Store struct {
 
 	broadcastMu sync.Mutex
 	broadcaster Broadcaster
+
+	wasmMu sync.Mutex
+	wasm   *WasmState
 }
 
 // New returns a store over backend holding Kong's entities and the
@@ -110,7 +116,7 @@ func NewChecked(backend Backend, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Store{backend: backend, registry: reg, plugins: opts.Plugins, bus: opts.Bus, readOnly: opts.ReadOnly, now: opts.Now}, nil
+	return &Store{backend: backend, registry: reg, plugins: opts.Plugins, bus: opts.Bus, readOnly: opts.ReadOnly, now: opts.Now, wasm: opts.Wasm}, nil
 }
 
 // Registry returns the entity declarations.

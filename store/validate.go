@@ -112,6 +112,9 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 	for k, v := range cerrs {
 		verrs[k] = v
 	}
+	if e.Name == "filter_chains" {
+		s.checkFilterChain(rec, verrs)
+	}
 	if !verrs.Empty() {
 		return nil, SchemaViolation(verrs)
 	}

@@ -34,6 +34,22 @@ func fillRecordDefaults(sch map[string]any, config map[string]any) map[string]an
 				out[name] = fillRecordDefaults(f, sub)
 				continue
 			}
+			if elems, _ := f["elements"].(map[string]any); f["type"] == "array" && elems["type"] == "record" && present {
+				// Records inside an array get their defaults too (a
+				// filter chain's filters[].enabled).
+				if list, ok := given.([]any); ok {
+					filled := make([]any, len(list))
+					for i, el := range list {
+						if m, ok := el.(map[string]any); ok {
+							filled[i] = fillRecordDefaults(elems, m)
+						} else {
+							filled[i] = el
+						}
+					}
+					out[name] = filled
+				}
+				continue
+			}
 			if present {
 				continue
 			}
@@ -51,7 +67,7 @@ func fillRecordDefaults(sch map[string]any, config map[string]any) map[string]an
 // schemas computes exactly what the store keeps, for every entity and every
 // bundled plugin, so a synced configuration diffs clean against the gateway.
 func TestSchemaDefaultsMatchStore(t *testing.T) {
-	node := startNode(t, nil)
+	node := startNode(t, wasmSettings(t, nil))
 	c := &client{t: t, base: "http://" + node.Addr("admin")}
 	post := func(path string, body map[string]any) map[string]any {
 		t.Helper()
@@ -95,6 +111,8 @@ func TestSchemaDefaultsMatchStore(t *testing.T) {
 		{"key_sets", "/schemas/key_sets", "/key-sets", map[string]any{"name": "ks"}, nil},
 		{"keys", "/schemas/keys", "/keys", map[string]any{"kid": "k-1", "jwk": storetest.JWKString(km.JWK, "k-1")}, nil},
 		{"keys, pem", "/schemas/keys", "/keys", map[string]any{"kid": "k-2", "pem": map[string]any{"public_key": km.PublicPEM}}, nil},
+		{"filter_chains", "/schemas/filter_chains", "/filter-chains", map[string]any{"service": ref(service),
+			"filters": []any{map[string]any{"name": "tests"}}}, nil},
 		{"plugins: key-auth", "/schemas/plugins/key-auth", "/plugins", map[string]any{"name": "key-auth", "config": map[string]any{"key_names": []any{"k"}}}, nil},
 		{"plugins: basic-auth", "/schemas/plugins/basic-auth", "/plugins", map[string]any{"name": "basic-auth", "route": nil, "service": ref(service)}, nil},
 		{"plugins: rate-limiting", "/schemas/plugins/rate-limiting", "/plugins", map[string]any{"name": "rate-limiting", "config": map[string]any{"minute": 5}}, nil},

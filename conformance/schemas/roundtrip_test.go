@@ -301,6 +301,7 @@ var entityBases = map[string][]map[string]any{
 	"jwt_secrets":                {{"key": "k", "secret": "s", "algorithm": "HS256", "consumer": map[string]any{"id": someID}}},
 	"oauth2_credentials":         {{"name": "app", "redirect_uris": []any{"https://app.test/cb"}, "consumer": map[string]any{"id": someID}}},
 	"key_sets":                   {{"name": "ks"}},
+	"filter_chains":              {{"service": map[string]any{"id": someID}, "filters": []any{map[string]any{"name": "f", "enabled": true, "config": "c"}}}},
 	"oauth2_authorization_codes": {{"credential": map[string]any{"id": someID}, "code": "c", "challenge_method": "S256"}},
 	"oauth2_tokens":              {{"credential": map[string]any{"id": someID}, "expires_in": 10, "refresh_token": "r", "scope": "s"}},
 }

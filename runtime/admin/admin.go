@@ -200,6 +200,7 @@ func (s *Server) routes() {
 	a.Options("/*", s.preflight)
 	a.Use(s.readBody)
 	a.Use(s.authorize)
+	s.routeWasmEndpoints()
 	a.Get("/", s.root)
 	a.Get("/status", s.Status)
 	a.Get("/endpoints", s.endpoints)
@@ -291,12 +292,16 @@ func (s *Server) allowedMethods(segs []string) string {
 			return readOnly
 		case n == 3 && segs[2] == "validate":
 			return postOnly
-		case n == 3 && segs[1] == "plugins":
+		case n == 3 && (segs[1] == "plugins" || segs[1] == "filters"):
 			return readOnly
 		}
 		return ""
 	case "plugins":
 		if n == 2 && segs[1] == "enabled" {
+			return readOnly
+		}
+	case "routes":
+		if n == 4 && segs[2] == "filters" && isWasmPath(segs) {
 			return readOnly
 		}
 	case "upstreams":

@@ -103,7 +103,12 @@ func OpenStore(ctx context.Context, cfg *config.Config, catalog *plugin.Catalog)
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.NewChecked(b, store.Options{Plugins: catalog, ReadOnly: cfg.Database == config.DatabaseOff})
+	wasm, err := WasmState(cfg)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	st, err := store.NewChecked(b, store.Options{Plugins: catalog, ReadOnly: cfg.Database == config.DatabaseOff, Wasm: wasm})
 	if err != nil {
 		b.Close()
 		return nil, err

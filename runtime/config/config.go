@@ -127,6 +127,17 @@ type Config struct {
 	// WasmTimeout bounds one export call of a Wasm plugin, in milliseconds
 	// (wasm_timeout): a call that runs longer ends its request with a 500.
 	WasmTimeout int `conf:"wasm_timeout"`
+	// Wasm is Kong's `wasm` setting: proxy-wasm filters and the
+	// filter_chains entity are usable only when it is on (off by default).
+	Wasm bool `conf:"wasm"`
+	// WasmFiltersPath is Kong's wasm_filters_path: the folder whose
+	// NAME.wasm files are the proxy-wasm filters; "" means none.
+	WasmFiltersPath string `conf:"wasm_filters_path"`
+	// WasmFilters is Kong's wasm_filters: which filters are enabled,
+	// "user" (every filter of wasm_filters_path), "bundled" (Kong's own
+	// filters: Gatehouse bundles none), "off" or filter names. See
+	// WasmFilterEnabled.
+	WasmFilters []string `conf:"wasm_filters"`
 	// ClientHeaderTimeoutValue is nginx_http_client_header_timeout, an
 	// nginx time ("60s"); see ClientHeaderTimeout.
 	ClientHeaderTimeoutValue string `conf:"nginx_http_client_header_timeout"`
@@ -196,6 +207,9 @@ var defaults = map[string]string{
 	"wasm_plugins_dir":                 "",
 	"wasm_memory_limit":                "64m",
 	"wasm_timeout":                     "100",
+	"wasm":                             "off",
+	"wasm_filters_path":                "",
+	"wasm_filters":                     "bundled,user",
 	// nginx's defaults for the client side; Kong's for the shutdown.
 	"nginx_http_client_header_timeout":       "60s",
 	"nginx_http_client_body_timeout":         "60s",
@@ -222,6 +236,7 @@ var checks = map[string]func(v reflect.Value) error{
 	"lua_timeout":                            checkIntRange(1, 60000),
 	"wasm_memory_limit":                      checkWasmMemory,
 	"wasm_timeout":                           checkIntRange(1, 60000),
+	"wasm_filters":                           checkWasmFilters,
 	"nginx_http_client_header_timeout":       checkNginxTime,
 	"nginx_http_client_body_timeout":         checkNginxTime,
 	"nginx_http_keepalive_timeout":           checkNginxTime,
@@ -616,6 +631,37 @@ func checkSize(v reflect.Value) error {
 func (c *Config) AdminMaxBodyBytes() int64 {
 	n, _ := parseSize(c.AdminClientMaxBodySize)
 	return n
+}
+
+// checkWasmFilters refuses "off" combined with other values and names
+// with control characters or spaces.
+func checkWasmFilters(v reflect.Value) error {
+	list := v.Interface().([]string)
+	for _, p := range list {
+		if p == "off" && len(list) > 1 {
+			return errors.New(`"off" cannot be combined with other filters`)
+		}
+		if strings.ContainsFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '/' }) {
+			return fmt.Errorf("invalid wasm filter name %q", p)
+		}
+	}
+	return nil
+}
+
+// WasmFilterEnabled reports whether wasm_filters enables the filter of
+// wasm_filters_path named name, as Kong's conf_loader decides for user
+// filters: "user" enables all of them, a name enables that one, "off"
+// none. It says nothing of the wasm setting itself.
+func (c *Config) WasmFilterEnabled(name string) bool {
+	for _, f := range c.WasmFilters {
+		switch f {
+		case "off":
+			return false
+		case "user", name:
+			return true
+		}
+	}
+	return false
 }
 
 // checkWasmMemory accepts a size of at least one Wasm page (64k) and at

@@ -47,6 +47,9 @@ func TestDefaults(t *testing.T) {
 		{"wasm_plugins_dir", ""},
 		{"wasm_memory_limit", "64m"},
 		{"wasm_timeout", 100},
+		{"wasm", false},
+		{"wasm_filters_path", ""},
+		{"wasm_filters", []string{"bundled", "user"}},
 		{"nginx_http_client_header_timeout", "60s"},
 		{"nginx_http_client_body_timeout", "60s"},
 		{"nginx_http_keepalive_timeout", "75s"},
@@ -71,8 +74,8 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("Values() lacks %q", name)
 		}
 	}
-	if len(Settings()) != 34 {
-		t.Errorf("Settings() has %d names, want 34: %v", len(Settings()), Settings())
+	if len(Settings()) != 37 {
+		t.Errorf("Settings() has %d names, want 37: %v", len(Settings()), Settings())
 	}
 	c := Defaults()
 	if c.AdminMaxBodyBytes() != 10<<20 || c.LuaMaxPostArgs != 100 {
@@ -130,6 +133,7 @@ func TestLoadFile(t *testing.T) {
 		LuaTimeout:                    100,
 		WasmMemoryLimit:               "64m",
 		WasmTimeout:                   100,
+		WasmFilters:                   []string{"bundled", "user"},
 		ClientHeaderTimeoutValue:      "60s",
 		ClientBodyTimeoutValue:        "60s",
 		KeepaliveTimeoutValue:         "75s",
@@ -640,6 +644,47 @@ func TestWasmSettingsFromEnvironment(t *testing.T) {
 		if c.WasmPluginsDir != tt.dir || c.WasmMemoryLimitBytes() != tt.bytes || c.WasmTimeout != tt.timeout {
 			t.Errorf("%v: dir %q, memory %d, timeout %d; want %q, %d, %d", tt.env, c.WasmPluginsDir,
 				c.WasmMemoryLimitBytes(), c.WasmTimeout, tt.dir, tt.bytes, tt.timeout)
+		}
+	}
+}
+
+// TestWasmFilterSettings: Kong's wasm, wasm_filters_path and wasm_filters
+// from the environment, and which filters wasm_filters enables.
+func TestWasmFilterSettings(t *testing.T) {
+	tests := []struct {
+		env     []string
+		wasm    bool
+		path    string
+		enabled map[string]bool
+		err     bool
+	}{
+		{nil, false, "", map[string]bool{"a": true}, false},
+		{[]string{"KONG_WASM=on", "KONG_WASM_FILTERS_PATH=/opt/filters"}, true, "/opt/filters", map[string]bool{"a": true, "b": true}, false},
+		{[]string{"GATEHOUSE_WASM=on", "GATEHOUSE_WASM_FILTERS_PATH=/f", "GATEHOUSE_WASM_FILTERS=a"}, true, "/f", map[string]bool{"a": true, "b": false}, false},
+		{[]string{"KONG_WASM_FILTERS=off"}, false, "", map[string]bool{"a": false}, false},
+		{[]string{"KONG_WASM_FILTERS=bundled"}, false, "", map[string]bool{"a": false}, false},
+		{[]string{"KONG_WASM_FILTERS=off,a"}, false, "", nil, true},
+		{[]string{"KONG_WASM_FILTERS=a/b"}, false, "", nil, true},
+		{[]string{"KONG_WASM=maybe"}, false, "", nil, true},
+	}
+	for _, tt := range tests {
+		c, err := Load(LoadOptions{Env: tt.env})
+		if tt.err {
+			if err == nil {
+				t.Errorf("%v: accepted", tt.env)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%v: %v", tt.env, err)
+		}
+		if c.Wasm != tt.wasm || c.WasmFiltersPath != tt.path {
+			t.Errorf("%v: wasm %v path %q", tt.env, c.Wasm, c.WasmFiltersPath)
+		}
+		for name, want := range tt.enabled {
+			if got := c.WasmFilterEnabled(name); got != want {
+				t.Errorf("%v: WasmFilterEnabled(%q) = %v", tt.env, name, got)
+			}
 		}
 	}
 }

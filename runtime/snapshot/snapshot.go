@@ -59,6 +59,10 @@ type Snapshot struct {
 	Upstreams map[string]*balancer.Balancer
 	// Certificates serves TLS: by SNI name, exact or wildcard.
 	Certificates *CertificateIndex
+	// FilterChains are the enabled proxy-wasm filter chains of routes and
+	// services (empty when wasm is off); FilterChains.For resolves a
+	// request's filters.
+	FilterChains *FilterChains
 	// BuiltAt is when the snapshot was made.
 	BuiltAt time.Time
 
@@ -188,7 +192,7 @@ type Builder struct {
 }
 
 // proxied lists the entities a snapshot is built from.
-var proxied = []string{"services", "routes", "upstreams", "targets", "plugins", "certificates", "snis"}
+var proxied = []string{"services", "routes", "upstreams", "targets", "plugins", "certificates", "snis", "filter_chains"}
 
 // entitySet holds entities by type and id.
 type entitySet map[string]map[string]map[string]any
@@ -442,6 +446,9 @@ func (b *Builder) build(ctx context.Context) (_ *Snapshot, err error) {
 	services, routes, upstreams, targets := ents.list("services"), ents.list("routes"), ents.list("upstreams"), ents.list("targets")
 	plugins, certs, snis := ents.list("plugins"), ents.list("certificates"), ents.list("snis")
 	snap.Certificates = buildCertificates(certs, snis, b.log)
+	if snap.FilterChains, err = buildFilterChains(ents.list("filter_chains"), b.store.Wasm()); err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
 	byUpstream := map[string][]map[string]any{}
 	for _, t := range targets {
 		byUpstream[fid(t, "upstream")] = append(byUpstream[fid(t, "upstream")], t)
@@ -518,6 +525,14 @@ func (b *Builder) build(ctx context.Context) (_ *Snapshot, err error) {
 		closeInstances(fresh, b.log)
 		return nil, errors.Join(errs...)
 	}
+	// Kong's filter chains run as the proxy-wasm plugins of their filters.
+	filters, freshFilters, err := b.filterChainInstances(snap.FilterChains, routes, prev)
+	if err != nil {
+		closeInstances(fresh, b.log)
+		return nil, err
+	}
+	instances = append(instances, filters...)
+	fresh = append(fresh, freshFilters...)
 	ix, err := chain.NewIndex(instances)
 	if err != nil {
 		return nil, err

@@ -368,5 +368,6 @@ func Run(t *testing.T, open Opener) {
 	})
 	runWriteTimeChecks(t, open)
 	runKeys(t, open)
+	runFilterChains(t, open)
 	runCounters(t, open)
 }
