@@ -41,6 +41,9 @@ type Options struct {
 	// MaxInstances bounds each configuration's instances in use at once
 	// (0: wasmhost.DefaultMaxInstances).
 	MaxInstances int
+	// IdleTimeout is how long a configuration's idle instances beyond one
+	// are kept (0: wasmhost.DefaultIdleTimeout, 30 s).
+	IdleTimeout time.Duration
 	// Logger gets guest output and faults (nil: slog.Default()).
 	Logger *slog.Logger
 	// Flavours are the guest ABIs tried, in order, on each module (nil:
@@ -87,7 +90,7 @@ func New(opts Options) (*Provider, error) {
 	}
 	rt, err := wasmhost.NewRuntime(context.Background(), wasmhost.Options{
 		CacheDir: opts.CacheDir, MemoryLimit: opts.MemoryLimit, Timeout: opts.Timeout, Logger: opts.Logger,
-		MaxInstances: opts.MaxInstances,
+		MaxInstances: opts.MaxInstances, IdleTimeout: opts.IdleTimeout,
 	})
 	if err != nil {
 		return nil, err

@@ -12,9 +12,10 @@ import (
 
 // Pool holds the instances of one plugin configuration. Setup runs on
 // every new instance (the flavour's configure); a pool keeps as many idle
-// instances as were busy at once, and at most Options.MaxInstances are
-// checked out at a time: Get waits for one to come back, up to its
-// context's end.
+// instances as were busy at once, closing those beyond one once they were
+// idle Options.IdleTimeout, and at most Options.MaxInstances are checked
+// out at a time: Get waits for one to come back, up to its context's
+// end.
 type Pool struct {
 	module *Module
 	setup  func(ctx context.Context, in *Instance) error
@@ -27,6 +28,9 @@ type Pool struct {
 	// returned is closed (and replaced) whenever an instance comes back:
 	// Take's waiters look again.
 	returned chan struct{}
+	// trim is armed while more than one instance is idle: it closes the
+	// idle instances beyond one that were idle for IdleTimeout.
+	trim *time.Timer
 }
 
 // NewPool returns an empty pool of module's instances; setup (may be nil)
@@ -112,10 +116,51 @@ func (p *Pool) Put(in *Instance) {
 		in.Close(context.Background())
 		return
 	}
+	in.idleSince = time.Now()
 	p.idle = append(p.idle, in)
+	if len(p.idle) > 1 && p.trim == nil {
+		p.trim = time.AfterFunc(p.module.rt.opts.IdleTimeout, p.trimIdle)
+	}
 	p.signal()
 	p.mu.Unlock()
 	<-p.tokens
+}
+
+// trimIdle closes the idle instances beyond one that were idle for the
+// idle timeout, the longest idle first, and arms the timer again while
+// more than one stays idle. p.idle is in the order the instances came
+// back (Get takes from its end, Take keeps the order), so the longest
+// idle are at its start; the warm one kept is the last used.
+func (p *Pool) trimIdle() {
+	timeout := p.module.rt.opts.IdleTimeout
+	p.mu.Lock()
+	p.trim = nil
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	cutoff := time.Now().Add(-timeout)
+	n := 0
+	for n < len(p.idle)-1 && !p.idle[n].idleSince.After(cutoff) {
+		n++
+	}
+	old := make([]*Instance, n)
+	copy(old, p.idle[:n])
+	for _, in := range old {
+		in.gone = true
+	}
+	p.idle = append(p.idle[:0], p.idle[n:]...)
+	clear(p.idle[len(p.idle):cap(p.idle)])
+	if len(p.idle) > 1 {
+		p.trim = time.AfterFunc(time.Until(p.idle[0].idleSince.Add(timeout)), p.trimIdle)
+	}
+	if n > 0 {
+		p.signal() // Take's waiters for a closed instance learn it is gone
+	}
+	p.mu.Unlock()
+	for _, in := range old {
+		in.Close(context.Background())
+	}
 }
 
 // signal wakes Take's waiters; p.mu is held.
@@ -192,6 +237,10 @@ func (p *Pool) Close() error {
 	}
 	p.idle = nil
 	p.closed = true
+	if p.trim != nil {
+		p.trim.Stop()
+		p.trim = nil
+	}
 	p.signal()
 	p.mu.Unlock()
 	for _, in := range idle {

@@ -36,6 +36,9 @@ const (
 	DefaultTimeout = 100 * time.Millisecond
 	// DefaultMaxInstances is Options.MaxInstances' default.
 	DefaultMaxInstances = 128
+	// DefaultIdleTimeout is Options.IdleTimeout's default: a pool closes
+	// its idle instances beyond one once they were idle 30 s.
+	DefaultIdleTimeout = 30 * time.Second
 	// pageSize is the Wasm page size.
 	pageSize = 65536
 )
@@ -60,6 +63,10 @@ type Options struct {
 	// at once (0: DefaultMaxInstances); a request finding them all busy
 	// waits for one. A Go guest's instance starts at about 3 MiB.
 	MaxInstances int
+	// IdleTimeout is how long an idle instance beyond a pool's one warm
+	// instance is kept before it is closed (0: DefaultIdleTimeout), so
+	// that a burst's instances do not hold their memory for ever.
+	IdleTimeout time.Duration
 	// Logger receives guests' stdout (debug) and stderr (err) lines and
 	// the faults (nil: slog.Default()).
 	Logger *slog.Logger
@@ -83,6 +90,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxInstances <= 0 {
 		o.MaxInstances = DefaultMaxInstances
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
 	}
 	return o
 }
