@@ -44,6 +44,10 @@ type Options struct {
 	// IdleTimeout is how long a configuration's idle instances beyond one
 	// are kept (0: wasmhost.DefaultIdleTimeout, 30 s).
 	IdleTimeout time.Duration
+	// Priorities override the priority a guest declares in describe, by
+	// plugin name (wasm_plugin_priorities). A name the provider does not
+	// serve is logged at New and otherwise ignored.
+	Priorities map[string]int
 	// Logger gets guest output and faults (nil: slog.Default()).
 	Logger *slog.Logger
 	// Flavours are the guest ABIs tried, in order, on each module (nil:
@@ -96,9 +100,24 @@ func New(opts Options) (*Provider, error) {
 		return nil, err
 	}
 	p := &Provider{opts: opts, rt: rt, loaded: map[string]loaded{}}
-	if _, err := p.Plugins(); err != nil {
+	pps, err := p.Plugins()
+	if err != nil {
 		rt.Close(context.Background())
 		return nil, err
+	}
+	served := make(map[string]bool, len(pps))
+	for _, pp := range pps {
+		served[pp.Definition.Name] = true
+	}
+	unknown := make([]string, 0, len(opts.Priorities))
+	for name := range opts.Priorities {
+		if !served[name] {
+			unknown = append(unknown, name)
+		}
+	}
+	sort.Strings(unknown)
+	for _, name := range unknown {
+		rt.Logger().Warn("wasm_plugin_priorities names a plugin the Wasm host does not serve; ignored", "plugin", name)
 	}
 	return p, nil
 }
@@ -170,7 +189,7 @@ func (p *Provider) Plugins() ([]hostabi.ProvidedPlugin, error) {
 		}
 		sum := sha256.Sum256(wasm)
 		if l, ok := p.loaded[name]; ok && l.sum == sum {
-			out = append(out, l.plugin)
+			out = append(out, p.override(l.plugin))
 			continue
 		}
 		pp, m, err := p.load(name, wasm)
@@ -178,9 +197,18 @@ func (p *Provider) Plugins() ([]hostabi.ProvidedPlugin, error) {
 			return nil, err
 		}
 		p.loaded[name] = loaded{sum: sum, plugin: pp, module: m}
-		out = append(out, pp)
+		out = append(out, p.override(pp))
 	}
 	return out, nil
+}
+
+// override applies the operator's priority for the plugin, if any, to its
+// definition (a copy: the loaded plugin keeps the guest's own).
+func (p *Provider) override(pp hostabi.ProvidedPlugin) hostabi.ProvidedPlugin {
+	if prio, ok := p.opts.Priorities[pp.Definition.Name]; ok {
+		pp.Definition.Priority = prio
+	}
+	return pp
 }
 
 // load compiles a module and hands it to the first flavour that claims it.
