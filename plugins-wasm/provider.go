@@ -44,6 +44,11 @@ type Options struct {
 	// IdleTimeout is how long a configuration's idle instances beyond one
 	// are kept (0: wasmhost.DefaultIdleTimeout, 30 s).
 	IdleTimeout time.Duration
+	// GrantEnv and GrantDir are wasm_grant_env and wasm_grant_dir: the
+	// node's environment variables, and a directory mounted read-only at
+	// /data, every guest sees (none by default).
+	GrantEnv []string
+	GrantDir string
 	// Priorities override the priority a guest declares in describe, by
 	// plugin name (wasm_plugin_priorities). A name the provider does not
 	// serve is logged at New and otherwise ignored.
@@ -95,6 +100,7 @@ func New(opts Options) (*Provider, error) {
 	rt, err := wasmhost.NewRuntime(context.Background(), wasmhost.Options{
 		CacheDir: opts.CacheDir, MemoryLimit: opts.MemoryLimit, Timeout: opts.Timeout, Logger: opts.Logger,
 		MaxInstances: opts.MaxInstances, IdleTimeout: opts.IdleTimeout,
+		GrantEnv: opts.GrantEnv, GrantDir: opts.GrantDir,
 	})
 	if err != nil {
 		return nil, err

@@ -45,6 +45,8 @@ func wasmProvider(cfg *config.Config, log *slog.Logger) (hostabi.Provider, error
 		MemoryLimit: uint64(cfg.WasmMemoryLimitBytes()),
 		Timeout:     time.Duration(cfg.WasmTimeout) * time.Millisecond,
 		Priorities:  cfg.WasmPriorities(),
+		GrantEnv:    cfg.WasmGrantEnv,
+		GrantDir:    cfg.WasmGrantDir,
 		Logger:      log,
 	})
 }
