@@ -127,10 +127,9 @@ func (p *Pool) Put(in *Instance) {
 }
 
 // trimIdle closes the idle instances beyond one that were idle for the
-// idle timeout, the longest idle first, and arms the timer again while
-// more than one stays idle. p.idle is in the order the instances came
-// back (Get takes from its end, Take keeps the order), so the longest
-// idle are at its start; the warm one kept is the last used.
+// idle timeout and are not held, and arms the timer again for the next
+// that may be. The last instance of p.idle (the last to come back; Get
+// takes from the end) is the warm one kept.
 func (p *Pool) trimIdle() {
 	timeout := p.module.rt.opts.IdleTimeout
 	p.mu.Lock()
@@ -139,28 +138,58 @@ func (p *Pool) trimIdle() {
 		p.mu.Unlock()
 		return
 	}
-	cutoff := time.Now().Add(-timeout)
-	n := 0
-	for n < len(p.idle)-1 && !p.idle[n].idleSince.After(cutoff) {
-		n++
+	now := time.Now()
+	cutoff := now.Add(-timeout)
+	last := len(p.idle) - 1
+	var old []*Instance
+	var next time.Time // the soonest idleSince of those that may go later
+	kept := p.idle[:0]
+	for i, in := range p.idle {
+		if i < last && in.holds == 0 {
+			if !in.idleSince.After(cutoff) {
+				in.gone = true
+				old = append(old, in)
+				continue
+			}
+			if next.IsZero() || in.idleSince.Before(next) {
+				next = in.idleSince
+			}
+		}
+		kept = append(kept, in)
 	}
-	old := make([]*Instance, n)
-	copy(old, p.idle[:n])
-	for _, in := range old {
-		in.gone = true
+	clear(p.idle[len(kept):])
+	p.idle = kept
+	if !next.IsZero() {
+		p.trim = time.AfterFunc(next.Add(timeout).Sub(now), p.trimIdle)
 	}
-	p.idle = append(p.idle[:0], p.idle[n:]...)
-	clear(p.idle[len(p.idle):cap(p.idle)])
-	if len(p.idle) > 1 {
-		p.trim = time.AfterFunc(time.Until(p.idle[0].idleSince.Add(timeout)), p.trimIdle)
-	}
-	if n > 0 {
+	if len(old) > 0 {
 		p.signal() // Take's waiters for a closed instance learn it is gone
 	}
 	p.mu.Unlock()
 	for _, in := range old {
 		in.Close(context.Background())
 	}
+}
+
+// Hold keeps an instance from idle trimming until Release: a timer
+// registered on it will Take it later. Holds count; each Hold needs its
+// Release.
+func (p *Pool) Hold(in *Instance) {
+	p.mu.Lock()
+	in.holds++
+	p.mu.Unlock()
+}
+
+// Release ends a Hold.
+func (p *Pool) Release(in *Instance) {
+	p.mu.Lock()
+	if in.holds > 0 {
+		in.holds--
+	}
+	if in.holds == 0 && len(p.idle) > 1 && p.trim == nil && !p.closed {
+		p.trim = time.AfterFunc(p.module.rt.opts.IdleTimeout, p.trimIdle)
+	}
+	p.mu.Unlock()
 }
 
 // signal wakes Take's waiters; p.mu is held.

@@ -450,3 +450,41 @@ func TestIdleTrimConcurrent(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestIdleTrimHold: an instance held for a timer is not trimmed however
+// long it is idle; once released it is, and Take then says it is gone.
+func TestIdleTrimHold(t *testing.T) {
+	pool := NewPool(newModule(t, Options{IdleTimeout: 20 * time.Millisecond}), nil)
+	defer pool.Close()
+	a, _ := pool.Get(context.Background())
+	b, _ := pool.Get(context.Background())
+	c, _ := pool.Get(context.Background())
+	pool.Hold(a)
+	pool.Put(a)
+	pool.Put(b)
+	pool.Put(c)
+	waitFor := func(cond func() bool, what string) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("never: %s", what)
+			}
+		}
+	}
+	waitFor(func() bool { return gone(pool, b) }, "b trimmed")
+	time.Sleep(60 * time.Millisecond)
+	if gone(pool, a) || gone(pool, c) {
+		t.Fatalf("held a gone %v, warm c gone %v", gone(pool, a), gone(pool, c))
+	}
+	if idle, _ := pool.Stats(); idle != 2 {
+		t.Fatalf("idle %d, want the held and the warm instance", idle)
+	}
+	pool.Release(a)
+	waitFor(func() bool { return gone(pool, a) }, "a trimmed after Release")
+	if _, err := pool.Take(context.Background(), a); !errors.Is(err, ErrInstanceGone) {
+		t.Fatalf("Take(trimmed a) = %v", err)
+	}
+	if gone(pool, c) {
+		t.Fatal("the warm instance was trimmed")
+	}
+}
