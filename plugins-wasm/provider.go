@@ -41,6 +41,18 @@ type Options struct {
 	// MaxInstances bounds each configuration's instances in use at once
 	// (0: wasmhost.DefaultMaxInstances).
 	MaxInstances int
+	// IdleTimeout is how long a configuration's idle instances beyond one
+	// are kept (0: wasmhost.DefaultIdleTimeout, 30 s).
+	IdleTimeout time.Duration
+	// GrantEnv and GrantDir are wasm_grant_env and wasm_grant_dir: the
+	// node's environment variables, and a directory mounted read-only at
+	// /data, every guest sees (none by default).
+	GrantEnv []string
+	GrantDir string
+	// Priorities override the priority a guest declares in describe, by
+	// plugin name (wasm_plugin_priorities). A name the provider does not
+	// serve is logged at New and otherwise ignored.
+	Priorities map[string]int
 	// Logger gets guest output and faults (nil: slog.Default()).
 	Logger *slog.Logger
 	// Flavours are the guest ABIs tried, in order, on each module (nil:
@@ -87,15 +99,31 @@ func New(opts Options) (*Provider, error) {
 	}
 	rt, err := wasmhost.NewRuntime(context.Background(), wasmhost.Options{
 		CacheDir: opts.CacheDir, MemoryLimit: opts.MemoryLimit, Timeout: opts.Timeout, Logger: opts.Logger,
-		MaxInstances: opts.MaxInstances,
+		MaxInstances: opts.MaxInstances, IdleTimeout: opts.IdleTimeout,
+		GrantEnv: opts.GrantEnv, GrantDir: opts.GrantDir,
 	})
 	if err != nil {
 		return nil, err
 	}
 	p := &Provider{opts: opts, rt: rt, loaded: map[string]loaded{}}
-	if _, err := p.Plugins(); err != nil {
+	pps, err := p.Plugins()
+	if err != nil {
 		rt.Close(context.Background())
 		return nil, err
+	}
+	served := make(map[string]bool, len(pps))
+	for _, pp := range pps {
+		served[pp.Definition.Name] = true
+	}
+	unknown := make([]string, 0, len(opts.Priorities))
+	for name := range opts.Priorities {
+		if !served[name] {
+			unknown = append(unknown, name)
+		}
+	}
+	sort.Strings(unknown)
+	for _, name := range unknown {
+		rt.Logger().Warn("wasm_plugin_priorities names a plugin the Wasm host does not serve; ignored", "plugin", name)
 	}
 	return p, nil
 }
@@ -167,7 +195,7 @@ func (p *Provider) Plugins() ([]hostabi.ProvidedPlugin, error) {
 		}
 		sum := sha256.Sum256(wasm)
 		if l, ok := p.loaded[name]; ok && l.sum == sum {
-			out = append(out, l.plugin)
+			out = append(out, p.override(l.plugin))
 			continue
 		}
 		pp, m, err := p.load(name, wasm)
@@ -175,9 +203,18 @@ func (p *Provider) Plugins() ([]hostabi.ProvidedPlugin, error) {
 			return nil, err
 		}
 		p.loaded[name] = loaded{sum: sum, plugin: pp, module: m}
-		out = append(out, pp)
+		out = append(out, p.override(pp))
 	}
 	return out, nil
+}
+
+// override applies the operator's priority for the plugin, if any, to its
+// definition (a copy: the loaded plugin keeps the guest's own).
+func (p *Provider) override(pp hostabi.ProvidedPlugin) hostabi.ProvidedPlugin {
+	if prio, ok := p.opts.Priorities[pp.Definition.Name]; ok {
+		pp.Definition.Priority = prio
+	}
+	return pp
 }
 
 // load compiles a module and hands it to the first flavour that claims it.

@@ -1,6 +1,8 @@
 package wasmplugins
 
 import (
+	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,5 +138,53 @@ func TestOpen(t *testing.T) {
 	}
 	if _, _, err := Open(filepath.Join(t.TempDir(), "x.txt"), Options{}); err == nil || !strings.Contains(err.Error(), "want a NAME.wasm file") {
 		t.Fatalf("Open(x.txt): %v", err)
+	}
+}
+
+// TestPriorityOverride: wasm_plugin_priorities replaces the priority of
+// the plugins it names, after a reload too, leaves the others' and the
+// rest of the definition alone, and a name the provider does not serve is
+// logged once at start.
+func TestPriorityOverride(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"one", "two"} {
+		if err := os.WriteFile(filepath.Join(dir, n+".wasm"), versionModule(hostabi.WasmExportABIVersion, hostabi.WasmABIVersion()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plain, err := New(Options{PluginsDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	base, _ := plain.Plugins()
+	var logged bytes.Buffer
+	p, err := New(Options{PluginsDir: dir, Priorities: map[string]int{"one": 4242, "ghost": 3},
+		Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for round := range 2 { // the second is a reload reusing the modules
+		pps, err := p.Plugins()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, pp := range pps {
+			want := base[i].Definition.Priority
+			if pp.Definition.Name == "one" {
+				want = 4242
+			}
+			if pp.Definition.Priority != want || pp.Definition.Name != base[i].Definition.Name || pp.Factory == nil {
+				t.Fatalf("round %d: %s priority %d, want %d", round, pp.Definition.Name, pp.Definition.Priority, want)
+			}
+		}
+	}
+	if base[0].Definition.Priority == 4242 {
+		t.Fatal("the override leaked into another provider's definition")
+	}
+	out := logged.String()
+	if strings.Count(out, "wasm_plugin_priorities") != 1 || !strings.Contains(out, "plugin=ghost") {
+		t.Fatalf("log: %s", out)
 	}
 }

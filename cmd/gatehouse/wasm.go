@@ -33,6 +33,9 @@ func wasmProvider(cfg *config.Config, log *slog.Logger) (hostabi.Provider, error
 		}
 	}
 	if len(names) == 0 {
+		for name := range cfg.WasmPriorities() {
+			log.Warn("wasm_plugin_priorities names a plugin the Wasm host does not serve; ignored", "plugin", name)
+		}
 		return nil, nil
 	}
 	return wasmplugins.New(wasmplugins.Options{
@@ -41,6 +44,9 @@ func wasmProvider(cfg *config.Config, log *slog.Logger) (hostabi.Provider, error
 		Prefix:      cfg.Prefix,
 		MemoryLimit: uint64(cfg.WasmMemoryLimitBytes()),
 		Timeout:     time.Duration(cfg.WasmTimeout) * time.Millisecond,
+		Priorities:  cfg.WasmPriorities(),
+		GrantEnv:    cfg.WasmGrantEnv,
+		GrantDir:    cfg.WasmGrantDir,
 		Logger:      log,
 	})
 }

@@ -3,6 +3,8 @@ package wasmhost_test
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +124,58 @@ func TestNoWASIGrants(t *testing.T) {
 	h, ok := up.got("wasi")
 	if status != 200 || !ok || h.Get("X-Wasi") != "true|true|true|0|0" {
 		t.Fatalf("%d: x-wasi = %q (file error|dir error|write error|env vars|args)", status, h.Get("X-Wasi"))
+	}
+}
+
+// TestWASIGrants: wasm_grant_env passes exactly the named variables of
+// the node's environment, wasm_grant_dir mounts a directory read-only at
+// /data (no write, no escape with ../, nothing else of the host's file
+// system); without them a guest sees neither.
+func TestWASIGrants(t *testing.T) {
+	dir := guestDir(t, "hostile")
+	root := t.TempDir()
+	data := filepath.Join(root, "data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "granted.txt"), []byte("secret"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// a sibling of the mounted directory, which ../ must not reach
+	if err := os.WriteFile(filepath.Join(root, "outside.txt"), []byte("no"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GATEHOUSE_GRANTED", "yes")
+	t.Setenv("GATEHOUSE_NOT_GRANTED", "leak")
+	tests := []struct {
+		name string
+		opts wasmplugins.Options
+		want string
+	}{
+		{"none", wasmplugins.Options{}, "||0|ERR|true|true|true"},
+		{"env", wasmplugins.Options{GrantEnv: []string{"GATEHOUSE_GRANTED", "GATEHOUSE_ABSENT"}}, "yes||1|ERR|true|true|true"},
+		{"env and dir", wasmplugins.Options{GrantEnv: []string{"GATEHOUSE_GRANTED"}, GrantDir: data}, "yes||1|secret|true|true|true"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.Timeout = 2 * time.Second
+			nd := startNode(t, dir, tt.opts, "")
+			up := newUpstream(t)
+			nd.setup(up, "hostile", nil)
+			nd.waitRoute("/h", func(status int, h http.Header) bool { return status == 200 && h.Get("X-Pinned") == "warmup" })
+			status, _, _ := nd.get("/h", "X-Id", "grants", "X-Hostile", "grants")
+			h, ok := up.got("grants")
+			if status != 200 || !ok || h.Get("X-Grants") != tt.want {
+				t.Fatalf("%d: x-grants = %q, want %q (granted|not granted|variables|file|write error|escape error|/etc error)",
+					status, h.Get("X-Grants"), tt.want)
+			}
+			if _, err := os.Stat(filepath.Join(data, "new.txt")); err == nil {
+				t.Fatal("the guest wrote into the granted directory")
+			}
+		})
+	}
+	if _, err := wasmplugins.New(wasmplugins.Options{PluginsDir: dir, GrantDir: filepath.Join(data, "granted.txt")}); err == nil ||
+		!strings.Contains(err.Error(), "wasm_grant_dir") || !strings.Contains(err.Error(), "not a directory") {
+		t.Fatalf("a file as wasm_grant_dir: %v", err)
 	}
 }

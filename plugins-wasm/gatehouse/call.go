@@ -602,8 +602,9 @@ func (c *call) timerOp(a args) []byte {
 
 // timerAt registers the guest's timer(id) to run after delay on the
 // instance that registered it (whose memory holds what the guest keeps
-// for the timer), once that instance is free; a timer whose instance was
-// discarded meanwhile is dropped with a log line.
+// for the timer), once that instance is free; the instance is held from
+// idle trimming meanwhile. A timer whose instance was discarded meanwhile
+// is dropped with a log line.
 func (c *call) timerAt(k hostabi.Kong, delay time.Duration, id int64) error {
 	pool, plugin, cache, owner := c.pool, c.plugin, k.Cache(), c.inst
 	if pool == nil || owner == nil {
@@ -612,9 +613,11 @@ func (c *call) timerAt(k hostabi.Kong, delay time.Duration, id int64) error {
 	if !plugin.module.Exports(hostabi.WasmExportTimer) {
 		wasmhost.Trapf("kong.timer.at: the guest exports no %s function", hostabi.WasmExportTimer)
 	}
-	return k.Timers().After(delay, func(ctx context.Context, h hostabi.HTTP) {
+	pool.Hold(owner) // not trimmed while idle: the timer will want it
+	err := k.Timers().After(delay, func(ctx context.Context, h hostabi.HTTP) {
 		lg := plugin.module.Runtime().Logger()
 		in, err := pool.Take(ctx, owner)
+		pool.Release(owner)
 		if err != nil {
 			lg.Error("wasm timer dropped: the instance that registered it is not available", "plugin", plugin.module.Name,
 				"timer", id, "error", err)
@@ -631,4 +634,8 @@ func (c *call) timerAt(k hostabi.Kong, delay time.Duration, id int64) error {
 		tc.guest.result, tc.guest.hasResult = nil, false
 		pool.Put(in)
 	})
+	if err != nil {
+		pool.Release(owner)
+	}
+	return err
 }

@@ -31,6 +31,12 @@ type Instance struct {
 	timer  *time.Timer
 	lease  Lease // the lease of a request's only phase
 	gone   bool  // closed by its pool (under the pool's lock)
+	// idleSince is when the instance last came back to its pool (under
+	// the pool's lock).
+	idleSince time.Time
+	// holds counts Pool.Hold without Release: a held instance is never
+	// trimmed (under the pool's lock).
+	holds int
 
 	// Data is the flavour's per-instance state (its configuration, its
 	// held results); the runtime does not touch it.

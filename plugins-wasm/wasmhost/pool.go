@@ -12,9 +12,10 @@ import (
 
 // Pool holds the instances of one plugin configuration. Setup runs on
 // every new instance (the flavour's configure); a pool keeps as many idle
-// instances as were busy at once, and at most Options.MaxInstances are
-// checked out at a time: Get waits for one to come back, up to its
-// context's end.
+// instances as were busy at once, closing those beyond one once they were
+// idle Options.IdleTimeout, and at most Options.MaxInstances are checked
+// out at a time: Get waits for one to come back, up to its context's
+// end.
 type Pool struct {
 	module *Module
 	setup  func(ctx context.Context, in *Instance) error
@@ -27,6 +28,9 @@ type Pool struct {
 	// returned is closed (and replaced) whenever an instance comes back:
 	// Take's waiters look again.
 	returned chan struct{}
+	// trim is armed while more than one instance is idle: it closes the
+	// idle instances beyond one that were idle for IdleTimeout.
+	trim *time.Timer
 }
 
 // NewPool returns an empty pool of module's instances; setup (may be nil)
@@ -112,10 +116,80 @@ func (p *Pool) Put(in *Instance) {
 		in.Close(context.Background())
 		return
 	}
+	in.idleSince = time.Now()
 	p.idle = append(p.idle, in)
+	if len(p.idle) > 1 && p.trim == nil {
+		p.trim = time.AfterFunc(p.module.rt.opts.IdleTimeout, p.trimIdle)
+	}
 	p.signal()
 	p.mu.Unlock()
 	<-p.tokens
+}
+
+// trimIdle closes the idle instances beyond one that were idle for the
+// idle timeout and are not held, and arms the timer again for the next
+// that may be. The last instance of p.idle (the last to come back; Get
+// takes from the end) is the warm one kept.
+func (p *Pool) trimIdle() {
+	timeout := p.module.rt.opts.IdleTimeout
+	p.mu.Lock()
+	p.trim = nil
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	cutoff := now.Add(-timeout)
+	last := len(p.idle) - 1
+	var old []*Instance
+	var next time.Time // the soonest idleSince of those that may go later
+	kept := p.idle[:0]
+	for i, in := range p.idle {
+		if i < last && in.holds == 0 {
+			if !in.idleSince.After(cutoff) {
+				in.gone = true
+				old = append(old, in)
+				continue
+			}
+			if next.IsZero() || in.idleSince.Before(next) {
+				next = in.idleSince
+			}
+		}
+		kept = append(kept, in)
+	}
+	clear(p.idle[len(kept):])
+	p.idle = kept
+	if !next.IsZero() {
+		p.trim = time.AfterFunc(next.Add(timeout).Sub(now), p.trimIdle)
+	}
+	if len(old) > 0 {
+		p.signal() // Take's waiters for a closed instance learn it is gone
+	}
+	p.mu.Unlock()
+	for _, in := range old {
+		in.Close(context.Background())
+	}
+}
+
+// Hold keeps an instance from idle trimming until Release: a timer
+// registered on it will Take it later. Holds count; each Hold needs its
+// Release.
+func (p *Pool) Hold(in *Instance) {
+	p.mu.Lock()
+	in.holds++
+	p.mu.Unlock()
+}
+
+// Release ends a Hold.
+func (p *Pool) Release(in *Instance) {
+	p.mu.Lock()
+	if in.holds > 0 {
+		in.holds--
+	}
+	if in.holds == 0 && len(p.idle) > 1 && p.trim == nil && !p.closed {
+		p.trim = time.AfterFunc(p.module.rt.opts.IdleTimeout, p.trimIdle)
+	}
+	p.mu.Unlock()
 }
 
 // signal wakes Take's waiters; p.mu is held.
@@ -192,6 +266,10 @@ func (p *Pool) Close() error {
 	}
 	p.idle = nil
 	p.closed = true
+	if p.trim != nil {
+		p.trim.Stop()
+		p.trim = nil
+	}
 	p.signal()
 	p.mu.Unlock()
 	for _, in := range idle {

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -36,6 +37,11 @@ const (
 	DefaultTimeout = 100 * time.Millisecond
 	// DefaultMaxInstances is Options.MaxInstances' default.
 	DefaultMaxInstances = 128
+	// DefaultIdleTimeout is Options.IdleTimeout's default: a pool closes
+	// its idle instances beyond one once they were idle 30 s.
+	DefaultIdleTimeout = 30 * time.Second
+	// GrantMount is where Options.GrantDir appears in guests.
+	GrantMount = "/data"
 	// pageSize is the Wasm page size.
 	pageSize = 65536
 )
@@ -60,6 +66,18 @@ type Options struct {
 	// at once (0: DefaultMaxInstances); a request finding them all busy
 	// waits for one. A Go guest's instance starts at about 3 MiB.
 	MaxInstances int
+	// IdleTimeout is how long an idle instance beyond a pool's one warm
+	// instance is kept before it is closed (0: DefaultIdleTimeout), so
+	// that a burst's instances do not hold their memory for ever.
+	IdleTimeout time.Duration
+	// GrantEnv names the node's environment variables every guest sees
+	// (wasm_grant_env), with the values they have when the runtime
+	// starts; a name the node's environment lacks is left out. nil grants
+	// none.
+	GrantEnv []string
+	// GrantDir is a host directory every guest sees read-only at
+	// GrantMount (wasm_grant_dir); "" grants no file system.
+	GrantDir string
 	// Logger receives guests' stdout (debug) and stderr (err) lines and
 	// the faults (nil: slog.Default()).
 	Logger *slog.Logger
@@ -84,6 +102,9 @@ func (o Options) withDefaults() Options {
 	if o.MaxInstances <= 0 {
 		o.MaxInstances = DefaultMaxInstances
 	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
 	return o
 }
 
@@ -93,6 +114,8 @@ type Runtime struct {
 	opts  Options
 	rt    wazero.Runtime
 	cache wazero.CompilationCache
+	env   [][2]string     // the granted environment variables
+	fs    wazero.FSConfig // the granted directory; nil: none
 
 	mu          sync.Mutex
 	hostModules map[string]bool
@@ -122,12 +145,31 @@ func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
 		cache = c
 		cfg = cfg.WithCompilationCache(c)
 	}
-	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
-		rt.Close(ctx)
+	r := &Runtime{opts: opts, cache: cache, hostModules: map[string]bool{}}
+	for _, name := range opts.GrantEnv {
+		if v, ok := os.LookupEnv(name); ok {
+			r.env = append(r.env, [2]string{name, v})
+		}
+	}
+	if opts.GrantDir != "" {
+		st, err := os.Stat(opts.GrantDir)
+		if err == nil && !st.IsDir() {
+			err = errors.New("not a directory")
+		}
+		if err != nil {
+			if cache != nil {
+				cache.Close(ctx)
+			}
+			return nil, fmt.Errorf("wasm: wasm_grant_dir %s: %w", opts.GrantDir, err)
+		}
+		r.fs = wazero.NewFSConfig().WithReadOnlyDirMount(opts.GrantDir, GrantMount)
+	}
+	r.rt = wazero.NewRuntimeWithConfig(ctx, cfg)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r.rt); err != nil {
+		r.rt.Close(ctx)
 		return nil, fmt.Errorf("wasm: WASI: %w", err)
 	}
-	return &Runtime{opts: opts, rt: rt, cache: cache, hostModules: map[string]bool{}}, nil
+	return r, nil
 }
 
 // Options returns the runtime's options with defaults filled.
@@ -218,8 +260,9 @@ func (m *Module) Imports(module string) bool { return m.imports[module] }
 // Close releases the compiled code (instances must be closed first).
 func (m *Module) Close(ctx context.Context) error { return m.compiled.Close(ctx) }
 
-// Instantiate creates an instance: WASI with no preopened directories,
-// environment or arguments, real clocks and crypto randomness, stdout and
+// Instantiate creates an instance: WASI with no arguments, no environment
+// and no preopened directory unless granted (Options.GrantEnv, GrantDir:
+// read-only at GrantMount), real clocks and crypto randomness, stdout and
 // stderr to the log with the plugin's name; then _initialize when the
 // module exports it, under the init time limit.
 func (m *Module) Instantiate(ctx context.Context) (*Instance, error) {
@@ -235,6 +278,12 @@ func (m *Module) Instantiate(ctx context.Context) (*Instance, error) {
 		WithSysNanotime().
 		WithSysNanosleep().
 		WithRandSource(rand.Reader)
+	for _, kv := range m.rt.env {
+		cfg = cfg.WithEnv(kv[0], kv[1])
+	}
+	if m.rt.fs != nil {
+		cfg = cfg.WithFSConfig(m.rt.fs)
+	}
 	ictx, cancel := context.WithTimeout(ctx, m.rt.opts.InitTimeout)
 	defer cancel()
 	mod, err := m.rt.rt.InstantiateModule(ictx, m.compiled, cfg)

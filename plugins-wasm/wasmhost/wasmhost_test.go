@@ -320,3 +320,171 @@ func TestTake(t *testing.T) {
 	}
 	pool.Put(held)
 }
+
+// TestIdleTrim: after a burst, the idle instances beyond one close once
+// they were idle for the idle timeout; the warm one kept is the last
+// used, a later Get still works, instances checked out meanwhile are not
+// touched, and a closed pool's timer does nothing.
+func TestIdleTrim(t *testing.T) {
+	const idleTimeout = 40 * time.Millisecond
+	pool := NewPool(newModule(t, Options{IdleTimeout: idleTimeout}), nil)
+	defer pool.Close()
+	var burst []*Instance
+	for range 6 {
+		in, err := pool.Get(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		burst = append(burst, in)
+	}
+	held := burst[0]
+	for _, in := range burst[1:] {
+		pool.Put(in)
+	}
+	last := burst[len(burst)-1]
+	if idle, busy := pool.Stats(); idle != 5 || busy != 1 {
+		t.Fatalf("after the burst: idle %d busy %d", idle, busy)
+	}
+	waitIdle := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			idle, _ := pool.Stats()
+			if idle == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("idle %d, want %d", idle, want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitIdle(1)
+	for _, in := range burst[1 : len(burst)-1] {
+		if !gone(pool, in) {
+			t.Fatal("a trimmed instance was not closed")
+		}
+		if _, err := pool.Take(context.Background(), in); !errors.Is(err, ErrInstanceGone) {
+			t.Fatalf("Take(trimmed) = %v", err)
+		}
+	}
+	if gone(pool, last) || gone(pool, held) {
+		t.Fatal("the warm instance or the one checked out was closed")
+	}
+	in, err := pool.Get(context.Background())
+	if err != nil || in != last {
+		t.Fatalf("Get after the trim: %v (the warm instance: %v)", err, in == last)
+	}
+	if got, err := in.Call(context.Background(), "test", nil, "seven"); err != nil || got[0] != 7 {
+		t.Fatalf("the warm instance: %v %v", got, err)
+	}
+	pool.Put(held)
+	pool.Put(in)
+	// Two idle: the one back first goes, the one back last stays.
+	waitIdle(1)
+	if !gone(pool, held) || gone(pool, in) {
+		t.Fatalf("second trim: held gone %v, warm gone %v", gone(pool, held), gone(pool, in))
+	}
+	// A trim armed when the pool closes does nothing after.
+	a, _ := pool.Get(context.Background())
+	b, _ := pool.Get(context.Background())
+	pool.Put(a)
+	pool.Put(b)
+	pool.Close()
+	time.Sleep(2 * idleTimeout)
+	if idle, _ := pool.Stats(); idle != 0 || !gone(pool, a) || !gone(pool, b) {
+		t.Fatalf("after Close: idle %d", idle)
+	}
+}
+
+// gone reads an instance's closed-by-its-pool mark under the pool's lock.
+func gone(p *Pool, in *Instance) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return in.gone
+}
+
+// TestIdleTrimConcurrent: the trim races with Get, Put and Take without
+// losing or double-closing an instance (run with -race).
+func TestIdleTrimConcurrent(t *testing.T) {
+	pool := NewPool(newModule(t, Options{IdleTimeout: time.Millisecond, MaxInstances: 8}), nil)
+	defer pool.Close()
+	done := make(chan error)
+	for w := range 8 {
+		go func() {
+			var err error
+			for i := range 200 {
+				in, gerr := pool.Get(context.Background())
+				if gerr != nil {
+					err = gerr
+					break
+				}
+				if in.Broken() {
+					err = errors.New("Get returned a closed instance")
+				}
+				if _, cerr := in.Call(context.Background(), "test", nil, "seven"); cerr != nil && err == nil {
+					err = cerr
+				}
+				if (i+w)%7 == 0 {
+					time.Sleep(2 * time.Millisecond)
+				}
+				pool.Put(in)
+			}
+			done <- err
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		idle, busy := pool.Stats()
+		if idle == 1 && busy == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("idle %d busy %d", idle, busy)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestIdleTrimHold: an instance held for a timer is not trimmed however
+// long it is idle; once released it is, and Take then says it is gone.
+func TestIdleTrimHold(t *testing.T) {
+	pool := NewPool(newModule(t, Options{IdleTimeout: 20 * time.Millisecond}), nil)
+	defer pool.Close()
+	a, _ := pool.Get(context.Background())
+	b, _ := pool.Get(context.Background())
+	c, _ := pool.Get(context.Background())
+	pool.Hold(a)
+	pool.Put(a)
+	pool.Put(b)
+	pool.Put(c)
+	waitFor := func(cond func() bool, what string) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("never: %s", what)
+			}
+		}
+	}
+	waitFor(func() bool { return gone(pool, b) }, "b trimmed")
+	time.Sleep(60 * time.Millisecond)
+	if gone(pool, a) || gone(pool, c) {
+		t.Fatalf("held a gone %v, warm c gone %v", gone(pool, a), gone(pool, c))
+	}
+	if idle, _ := pool.Stats(); idle != 2 {
+		t.Fatalf("idle %d, want the held and the warm instance", idle)
+	}
+	pool.Release(a)
+	waitFor(func() bool { return gone(pool, a) }, "a trimmed after Release")
+	if _, err := pool.Take(context.Background(), a); !errors.Is(err, ErrInstanceGone) {
+		t.Fatalf("Take(trimmed a) = %v", err)
+	}
+	if gone(pool, c) {
+		t.Fatal("the warm instance was trimmed")
+	}
+}

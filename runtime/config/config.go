@@ -138,6 +138,16 @@ type Config struct {
 	// filters: Gatehouse bundles none), "off" or filter names. See
 	// WasmFilterEnabled.
 	WasmFilters []string `conf:"wasm_filters"`
+	// WasmPluginPriorities overrides the priority Wasm plugins declare
+	// (wasm_plugin_priorities): NAME:PRIORITY items, e.g.
+	// "my-auth:1100,logger:5". See WasmPriorities.
+	WasmPluginPriorities []string `conf:"wasm_plugin_priorities"`
+	// WasmGrantEnv lists the node's environment variables every Wasm guest
+	// sees (wasm_grant_env); empty grants none.
+	WasmGrantEnv []string `conf:"wasm_grant_env"`
+	// WasmGrantDir is a host directory every Wasm guest sees read-only at
+	// /data (wasm_grant_dir); "" grants no file system.
+	WasmGrantDir string `conf:"wasm_grant_dir"`
 	// ClientHeaderTimeoutValue is nginx_http_client_header_timeout, an
 	// nginx time ("60s"); see ClientHeaderTimeout.
 	ClientHeaderTimeoutValue string `conf:"nginx_http_client_header_timeout"`
@@ -210,6 +220,9 @@ var defaults = map[string]string{
 	"wasm":                             "off",
 	"wasm_filters_path":                "",
 	"wasm_filters":                     "bundled,user",
+	"wasm_plugin_priorities":           "",
+	"wasm_grant_env":                   "",
+	"wasm_grant_dir":                   "",
 	// nginx's defaults for the client side; Kong's for the shutdown.
 	"nginx_http_client_header_timeout":       "60s",
 	"nginx_http_client_body_timeout":         "60s",
@@ -237,6 +250,8 @@ var checks = map[string]func(v reflect.Value) error{
 	"wasm_memory_limit":                      checkWasmMemory,
 	"wasm_timeout":                           checkIntRange(1, 60000),
 	"wasm_filters":                           checkWasmFilters,
+	"wasm_plugin_priorities":                 checkWasmPriorities,
+	"wasm_grant_env":                         checkEnvNames,
 	"nginx_http_client_header_timeout":       checkNginxTime,
 	"nginx_http_client_body_timeout":         checkNginxTime,
 	"nginx_http_keepalive_timeout":           checkNginxTime,
@@ -673,6 +688,51 @@ func checkWasmMemory(v reflect.Value) error {
 	}
 	if n < 64<<10 || n > 4<<30 {
 		return fmt.Errorf("must be between 64k and 4g, got %q", v.String())
+	}
+	return nil
+}
+
+// parsePriorities parses wasm_plugin_priorities' items, NAME:PRIORITY
+// with an integer priority, each name at most once.
+func parsePriorities(items []string) (map[string]int, error) {
+	out := make(map[string]int, len(items))
+	for _, item := range items {
+		name, prio, ok := strings.Cut(item, ":")
+		name, prio = strings.TrimSpace(name), strings.TrimSpace(prio)
+		if !ok || name == "" || strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+			return nil, fmt.Errorf("expected NAME:PRIORITY, got %q", item)
+		}
+		n, err := strconv.Atoi(prio)
+		if err != nil {
+			return nil, fmt.Errorf("%s: expected an integer priority, got %q", name, prio)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("%s is listed twice", name)
+		}
+		out[name] = n
+	}
+	return out, nil
+}
+
+func checkWasmPriorities(v reflect.Value) error {
+	_, err := parsePriorities(v.Interface().([]string))
+	return err
+}
+
+// WasmPriorities returns wasm_plugin_priorities as plugin name ->
+// priority (empty when unset).
+func (c *Config) WasmPriorities() map[string]int {
+	m, _ := parsePriorities(c.WasmPluginPriorities)
+	return m
+}
+
+// checkEnvNames accepts environment variable names: no '=', no space or
+// control character.
+func checkEnvNames(v reflect.Value) error {
+	for _, name := range v.Interface().([]string) {
+		if strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '=' }) {
+			return fmt.Errorf("invalid environment variable name %q", name)
+		}
 	}
 	return nil
 }

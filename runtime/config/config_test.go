@@ -50,6 +50,9 @@ func TestDefaults(t *testing.T) {
 		{"wasm", false},
 		{"wasm_filters_path", ""},
 		{"wasm_filters", []string{"bundled", "user"}},
+		{"wasm_plugin_priorities", []string{}},
+		{"wasm_grant_env", []string{}},
+		{"wasm_grant_dir", ""},
 		{"nginx_http_client_header_timeout", "60s"},
 		{"nginx_http_client_body_timeout", "60s"},
 		{"nginx_http_keepalive_timeout", "75s"},
@@ -74,8 +77,8 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("Values() lacks %q", name)
 		}
 	}
-	if len(Settings()) != 37 {
-		t.Errorf("Settings() has %d names, want 37: %v", len(Settings()), Settings())
+	if len(Settings()) != 40 {
+		t.Errorf("Settings() has %d names, want 40: %v", len(Settings()), Settings())
 	}
 	c := Defaults()
 	if c.AdminMaxBodyBytes() != 10<<20 || c.LuaMaxPostArgs != 100 {
@@ -134,6 +137,8 @@ func TestLoadFile(t *testing.T) {
 		WasmMemoryLimit:               "64m",
 		WasmTimeout:                   100,
 		WasmFilters:                   []string{"bundled", "user"},
+		WasmPluginPriorities:          []string{},
+		WasmGrantEnv:                  []string{},
 		ClientHeaderTimeoutValue:      "60s",
 		ClientBodyTimeoutValue:        "60s",
 		KeepaliveTimeoutValue:         "75s",
@@ -388,6 +393,13 @@ func TestValueErrors(t *testing.T) {
 		{"wasm_memory_limit = 1k", `wasm_memory_limit: must be between 64k and 4g, got "1k"`},
 		{"wasm_memory_limit = 5g", `wasm_memory_limit: must be between 64k and 4g, got "5g"`},
 		{"wasm_memory_limit = lots", `wasm_memory_limit: expected a size (a number of bytes with an optional k or m suffix, e.g. 10m), got "lots"`},
+		{"wasm_plugin_priorities = my-auth", `wasm_plugin_priorities: expected NAME:PRIORITY, got "my-auth"`},
+		{"wasm_plugin_priorities = :5", `wasm_plugin_priorities: expected NAME:PRIORITY, got ":5"`},
+		{"wasm_plugin_priorities = a b:5", `wasm_plugin_priorities: expected NAME:PRIORITY, got "a b:5"`},
+		{"wasm_plugin_priorities = my-auth:high", `wasm_plugin_priorities: my-auth: expected an integer priority, got "high"`},
+		{"wasm_plugin_priorities = a:1, a:2", `wasm_plugin_priorities: a is listed twice`},
+		{"wasm_grant_env = A=B", `wasm_grant_env: invalid environment variable name "A=B"`},
+		{"wasm_grant_env = A, B C", `wasm_grant_env: invalid environment variable name "B C"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
@@ -687,6 +699,47 @@ func TestWasmFilterSettings(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestWasmOperatorSettings: wasm_plugin_priorities, wasm_grant_env and
+// wasm_grant_dir from the file and both environment forms.
+func TestWasmOperatorSettings(t *testing.T) {
+	tests := []struct {
+		env   []string
+		prios map[string]int
+		grant []string
+		dir   string
+	}{
+		{[]string{"KONG_WASM_PLUGIN_PRIORITIES=my-auth:1100, logger:-5", "KONG_WASM_GRANT_ENV=TZ,APP_MODE", "KONG_WASM_GRANT_DIR=/srv/data"},
+			map[string]int{"my-auth": 1100, "logger": -5}, []string{"TZ", "APP_MODE"}, "/srv/data"},
+		{[]string{"KONG_WASM_PLUGIN_PRIORITIES=a:1", "GATEHOUSE_WASM_PLUGIN_PRIORITIES=b : 2", "GATEHOUSE_WASM_GRANT_ENV=HOME"},
+			map[string]int{"b": 2}, []string{"HOME"}, ""},
+		{nil, map[string]int{}, []string{}, ""},
+	}
+	for _, tt := range tests {
+		c, err := Load(LoadOptions{Env: tt.env})
+		if err != nil {
+			t.Fatalf("%v: %v", tt.env, err)
+		}
+		if !reflect.DeepEqual(c.WasmPriorities(), tt.prios) || !reflect.DeepEqual(c.WasmGrantEnv, tt.grant) || c.WasmGrantDir != tt.dir {
+			t.Errorf("%v: priorities %v, grant env %v, dir %q", tt.env, c.WasmPriorities(), c.WasmGrantEnv, c.WasmGrantDir)
+		}
+	}
+}
+
+// FuzzWasmPriorities: any wasm_plugin_priorities value parses or is
+// refused without panicking, and what parses has one entry per item.
+func FuzzWasmPriorities(f *testing.F) {
+	for _, s := range []string{"my-auth:1100,logger:5", "a:-1", "a", ":", "a:1,a:2", "a:99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		items := splitList(s)
+		m, err := parsePriorities(items)
+		if err == nil && len(m) != len(items) {
+			t.Fatalf("%q: %d items, %d priorities", s, len(items), len(m))
+		}
+	})
 }
 
 func TestValuesIsCopy(t *testing.T) {

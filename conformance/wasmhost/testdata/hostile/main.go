@@ -1,6 +1,7 @@
 // Command hostile is a Gatehouse Wasm guest, on the raw imports, that
 // misbehaves on request: the X-Hostile header names what to do (loop,
-// alloc, trap, oob, wrong-phase, fail; wasi reports what WASI grants) and X-Hostile-Phase the phase to do
+// alloc, trap, oob, wrong-phase, fail; wasi reports what WASI grants,
+// grants what wasm_grant_env and wasm_grant_dir let it see) and X-Hostile-Phase the phase to do
 // it in (every request phase is exported; the response phase makes the
 // proxy buffer the upstream's response). Without them it behaves: access remembers X-Id in a global
 // variable and sets X-Seen upstream; header_filter answers X-Pinned with
@@ -139,6 +140,21 @@ func access() int32 {
 		werr := os.WriteFile("/tmp/escape", []byte("x"), 0o644)
 		setUpstream("x-wasi", strconv.FormatBool(ferr != nil)+"|"+strconv.FormatBool(derr != nil)+"|"+
 			strconv.FormatBool(werr != nil)+"|"+strconv.Itoa(len(os.Environ()))+"|"+strconv.Itoa(len(os.Args)))
+	}
+	if header("x-hostile") == "grants" {
+		// GATEHOUSE_GRANTED | GATEHOUSE_NOT_GRANTED | how many variables |
+		// /data/granted.txt | write error in /data | ../ escape error |
+		// /etc/hostname error
+		content, err := os.ReadFile("/data/granted.txt")
+		if err != nil {
+			content = []byte("ERR")
+		}
+		werr := os.WriteFile("/data/new.txt", []byte("x"), 0o644)
+		_, eerr := os.ReadFile("/data/../outside.txt")
+		_, herr := os.ReadFile("/etc/hostname")
+		setUpstream("x-grants", os.Getenv("GATEHOUSE_GRANTED")+"|"+os.Getenv("GATEHOUSE_NOT_GRANTED")+"|"+
+			strconv.Itoa(len(os.Environ()))+"|"+string(content)+"|"+strconv.FormatBool(werr != nil)+"|"+
+			strconv.FormatBool(eerr != nil)+"|"+strconv.FormatBool(herr != nil))
 	}
 	setUpstream("x-seen", remembered)
 	return 0
