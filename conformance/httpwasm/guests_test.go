@@ -66,13 +66,13 @@ func TestRewriteGuest(t *testing.T) {
 	up := newEcho(t)
 	nd := startNode(t, dir, wasmplugins.Options{Timeout: 2 * time.Second})
 	nd.setup(up.URL, []string{"/rw"}, "rewrite", map[string]any{"config": "plain config"})
-	nd.mustCreate("/services/s/routes", map[string]any{"name": "json", "paths": []string{"/json"}})
-	nd.mustCreate("/routes/json/plugins", map[string]any{"name": "rewrite", "config": map[string]any{"config": map[string]any{"limit": 3, "names": []string{"a"}}}})
+	nd.MustCreate("/services/s/routes", map[string]any{"name": "json", "paths": []string{"/json"}})
+	nd.MustCreate("/routes/json/plugins", map[string]any{"name": "rewrite", "config": map[string]any{"config": map[string]any{"limit": 3, "names": []string{"a"}}}})
 	nd.waitReady("/rw", statusIs(201))
 	nd.waitReady("/json", statusIs(201))
 
 	// the plugin's schema on the Admin API: config.config is free-form JSON
-	status, raw := nd.call("GET", "/schemas/plugins/rewrite", nil)
+	status, raw := nd.Call("GET", "/schemas/plugins/rewrite", nil)
 	if status != 200 {
 		t.Fatalf("GET /schemas/plugins/rewrite: %d %s", status, raw)
 	}
@@ -190,7 +190,7 @@ func TestRequestBodyAfterNext(t *testing.T) {
 	if status != 200 || !strings.Contains(body, `"body":"payload-123"`) {
 		t.Fatalf("%d %q: the upstream should get the body", status, body)
 	}
-	if _, ok := nd.logs.find("body after next: payload-123"); !ok {
+	if _, ok := nd.Logs.Find("body after next: payload-123"); !ok {
 		t.Fatal("handle_response did not read the request body after next")
 	}
 }
@@ -230,7 +230,7 @@ func TestFaultsFailClosed(t *testing.T) {
 			if got := up.hits.Load() - before; got != tc.reached {
 				t.Errorf("the upstream got %d requests, want %d", got, tc.reached)
 			}
-			if _, ok := nd.logs.find("answer", tc.phase, tc.cause); !ok {
+			if _, ok := nd.Logs.Find("answer", tc.phase, tc.cause); !ok {
 				t.Errorf("no log line naming the plugin, %s and %q", tc.phase, tc.cause)
 			}
 			if status, _, body := nd.do("GET", "/a", ""); status != 418 {
@@ -262,7 +262,7 @@ func TestConcurrentKeepAlive(t *testing.T) {
 			for i := 0; i < each; i++ {
 				id := fmt.Sprintf("%d-%d", c, i)
 				ctx := fmt.Sprint(c*1000 + i)
-				req, _ := http.NewRequest("GET", nd.proxy+"/rw/"+id, nil)
+				req, _ := http.NewRequest("GET", nd.Proxy+"/rw/"+id, nil)
 				req.Header.Set("X-In", id)
 				req.Header.Set("X-Ctx", ctx)
 				res, err := client.Do(req)
@@ -305,9 +305,9 @@ func TestUpstreamDown(t *testing.T) {
 	up := newEcho(t)
 	nd := startNode(t, dir, wasmplugins.Options{Timeout: 2 * time.Second})
 	nd.setup(up.URL, []string{"/rw"}, "rewrite", nil)
-	nd.mustCreate("/services", map[string]any{"name": "dead", "url": deadURL})
-	nd.mustCreate("/services/dead/routes", map[string]any{"name": "d", "paths": []string{"/dead"}})
-	nd.mustCreate("/routes/d/plugins", map[string]any{"name": "rewrite"})
+	nd.MustCreate("/services", map[string]any{"name": "dead", "url": deadURL})
+	nd.MustCreate("/services/dead/routes", map[string]any{"name": "d", "paths": []string{"/dead"}})
+	nd.MustCreate("/routes/d/plugins", map[string]any{"name": "rewrite"})
 	nd.waitReady("/rw", statusIs(201))
 	nd.waitReady("/dead", func(status int, h http.Header) bool { return status == 502 })
 	for i := 0; i < 5; i++ {

@@ -18,8 +18,8 @@ func TestHeadWithoutContentLength(t *testing.T) {
 	}))
 	t.Cleanup(up.Close)
 	nd := startNode(t, t.TempDir(), wasmplugins.Options{})
-	nd.mustCreate("/services", map[string]any{"name": "s", "url": up.URL})
-	nd.mustCreate("/services/s/routes", map[string]any{"name": "r", "paths": []string{"/"}})
+	nd.MustCreate("/services", map[string]any{"name": "s", "url": up.URL})
+	nd.MustCreate("/services/s/routes", map[string]any{"name": "r", "paths": []string{"/"}})
 	nd.waitReady("/", statusIs(200))
 	for i := 0; i < 3; i++ { // the keep-alive connection stays usable
 		status, h, body := nd.do("HEAD", "/", "")

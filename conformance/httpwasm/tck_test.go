@@ -23,6 +23,6 @@ func TestTCK(t *testing.T) {
 	nd.waitReady("/", func(_ int, h http.Header) bool { return h.Get("x-httpwasm-tck-handled") == "1" },
 		"x-httpwasm-tck-testid", "get_method/GET")
 	t.Run("tck", func(t *testing.T) {
-		tck.Run(t, nd.client, nd.proxy)
+		tck.Run(t, nd.Client, nd.Proxy)
 	})
 }

@@ -21,7 +21,7 @@ func TestConfiguredThroughAdminAPI(t *testing.T) {
 	nd := startNode(t, dir, wasmplugins.Options{Timeout: 2 * time.Second}, "")
 	up := newUpstream(t)
 
-	status, body := nd.call("GET", "/schemas/plugins/basic", nil)
+	status, body := nd.Call("GET", "/schemas/plugins/basic", nil)
 	if status != 200 {
 		t.Fatalf("/schemas/plugins/basic: %d %s", status, body)
 	}
@@ -46,19 +46,19 @@ func TestConfiguredThroughAdminAPI(t *testing.T) {
 		t.Fatalf("schema fields %v: %s", names, body)
 	}
 
-	nd.mustCreate("/services", map[string]any{"name": "s", "url": up.URL})
-	nd.mustCreate("/services/s/routes", map[string]any{"name": "with", "paths": []string{"/with"}})
-	nd.mustCreate("/services/s/routes", map[string]any{"name": "without", "paths": []string{"/without"}})
+	nd.MustCreate("/services", map[string]any{"name": "s", "url": up.URL})
+	nd.MustCreate("/services/s/routes", map[string]any{"name": "with", "paths": []string{"/with"}})
+	nd.MustCreate("/services/s/routes", map[string]any{"name": "without", "paths": []string{"/without"}})
 
-	status, body = nd.call("POST", "/routes/with/plugins", map[string]any{"name": "basic", "config": map[string]any{"prefix": "refuse"}})
+	status, body = nd.Call("POST", "/routes/with/plugins", map[string]any{"name": "basic", "config": map[string]any{"prefix": "refuse"}})
 	if status != 400 || !strings.Contains(string(body), "prefix must not be refuse") {
 		t.Fatalf("a refused configuration: %d %s", status, body)
 	}
-	status, body = nd.call("POST", "/routes/with/plugins", map[string]any{"name": "basic", "config": map[string]any{"prefix": 12}})
+	status, body = nd.Call("POST", "/routes/with/plugins", map[string]any{"name": "basic", "config": map[string]any{"prefix": 12}})
 	if status != 400 || !strings.Contains(string(body), "prefix") {
 		t.Fatalf("a configuration the schema refuses: %d %s", status, body)
 	}
-	nd.mustCreate("/routes/with/plugins", map[string]any{"name": "basic", "config": map[string]any{"prefix": "cfg"}})
+	nd.MustCreate("/routes/with/plugins", map[string]any{"name": "basic", "config": map[string]any{"prefix": "cfg"}})
 	nd.waitRoute("/with", func(status int, h http.Header) bool { return h.Get("X-Wasm") == "seen" })
 
 	status, h, _ := nd.get("/with", "X-Id", "w1", "X-A", "a", "X-B", "b")
@@ -71,13 +71,13 @@ func TestConfiguredThroughAdminAPI(t *testing.T) {
 	}
 
 	// The defaults reach the guest: a plugin without config gets "p".
-	nd.mustCreate("/routes/without/plugins", map[string]any{"name": "basic"})
+	nd.MustCreate("/routes/without/plugins", map[string]any{"name": "basic"})
 	nd.waitRoute("/without", func(status int, h http.Header) bool { return h.Get("X-Wasm") == "seen" })
 	nd.get("/without", "X-Id", "w3", "X-A", "a")
 	if uh, _ := up.got("w3"); uh.Get("X-Joined") != "p:a+-" {
 		t.Fatalf("defaults: upstream %v", uh)
 	}
-	status, body = nd.call("GET", "/plugins/enabled", nil)
+	status, body = nd.Call("GET", "/plugins/enabled", nil)
 	if status != 200 || !strings.Contains(string(body), `"basic"`) {
 		t.Fatalf("/plugins/enabled: %d %s", status, body)
 	}

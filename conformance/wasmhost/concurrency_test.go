@@ -35,7 +35,7 @@ func TestConcurrentKeepAlive(t *testing.T) {
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: 10 * time.Second}
 			for i := 0; i < each; i++ {
 				id := fmt.Sprintf("c%d-r%d", c, i)
-				req, _ := http.NewRequest("GET", nd.proxy+"/h", nil)
+				req, _ := http.NewRequest("GET", nd.Proxy+"/h", nil)
 				req.Header.Set("X-Id", id)
 				res, err := client.Do(req)
 				if err != nil {
@@ -78,7 +78,7 @@ func TestCompilationCacheAcrossRestarts(t *testing.T) {
 	if len(before) == 0 {
 		t.Fatalf("%s is empty after the first start", cache)
 	}
-	if err := first.n.Close(); err != nil {
+	if err := first.N.Close(); err != nil {
 		t.Fatal(err)
 	}
 	second := startNode(t, dir, wasmplugins.Options{Timeout: 2 * time.Second}, prefix)

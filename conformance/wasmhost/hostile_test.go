@@ -50,11 +50,11 @@ func TestHostileGuests(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.mode+"/"+tt.phase, func(t *testing.T) {
-			nd.t = t
+			nd.T = t
 			bad := fmt.Sprintf("bad-%d", i)
 			status, _, body := nd.get("/h", "X-Id", bad, "X-Hostile", tt.mode, "X-Hostile-Phase", tt.phase)
 			if status != tt.status {
-				t.Fatalf("status %d (%s), want %d\n%s", status, body, tt.status, nd.logs.dump())
+				t.Fatalf("status %d (%s), want %d\n%s", status, body, tt.status, nd.Logs.Dump())
 			}
 			if status == 500 && !strings.Contains(body, "An unexpected error occurred") {
 				t.Errorf("body %q, want Kong's 500", body)
@@ -91,8 +91,8 @@ func TestHostileAllocation(t *testing.T) {
 
 func checkLog(t *testing.T, nd *node, parts []string) {
 	t.Helper()
-	if line, ok := nd.logs.find(parts...); !ok {
-		t.Errorf("no log line with %q:\n%s", parts, nd.logs.dump())
+	if line, ok := nd.Logs.Find(parts...); !ok {
+		t.Errorf("no log line with %q:\n%s", parts, nd.Logs.Dump())
 	} else if !strings.Contains(line, "plugin=hostile") {
 		t.Errorf("log line %q does not name the plugin", line)
 	}

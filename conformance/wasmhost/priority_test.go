@@ -41,11 +41,11 @@ func TestPriorityOverride(t *testing.T) {
 	} {
 		nd := startNode(t, dir, wasmplugins.Options{Timeout: 2 * time.Second, Priorities: tt.priorities}, "")
 		up := newUpstream(t)
-		nd.mustCreate("/services", map[string]any{"name": "s", "url": up.URL})
-		nd.mustCreate("/plugins", map[string]any{"name": "first", "config": map[string]any{"prefix": "A"}})
-		nd.mustCreate("/plugins", map[string]any{"name": "second", "config": map[string]any{"prefix": "B"}})
+		nd.MustCreate("/services", map[string]any{"name": "s", "url": up.URL})
+		nd.MustCreate("/plugins", map[string]any{"name": "first", "config": map[string]any{"prefix": "A"}})
+		nd.MustCreate("/plugins", map[string]any{"name": "second", "config": map[string]any{"prefix": "B"}})
 		// The route last: a configuration serving it holds both plugins.
-		nd.mustCreate("/services/s/routes", map[string]any{"name": "h", "paths": []string{"/h"}})
+		nd.MustCreate("/services/s/routes", map[string]any{"name": "h", "paths": []string{"/h"}})
 		nd.waitRoute("/h", func(status int, h http.Header) bool { return status == 200 && h.Get("X-Wasm") == "seen" })
 		for i := range 5 {
 			id := "p" + string(rune('0'+i))
@@ -54,8 +54,8 @@ func TestPriorityOverride(t *testing.T) {
 				t.Fatalf("priorities %v: %d, upstream X-Joined %q, want %q", tt.priorities, status, uh["X-Joined"], tt.joined)
 			}
 		}
-		_, s := nd.call("GET", "/schemas/plugins/first", nil)
-		_, e := nd.call("GET", "/plugins/enabled", nil)
+		_, s := nd.Call("GET", "/schemas/plugins/first", nil)
+		_, e := nd.Call("GET", "/plugins/enabled", nil)
 		schemas, enabled = append(schemas, string(s)), append(enabled, string(e))
 	}
 	for i := range schemas {
