@@ -183,6 +183,10 @@ type Options struct {
 	// too, as Kong bundles them (the Lua host's pre-function and
 	// post-function).
 	Bundled []string
+	// Enabled names provided plugins enabled whatever `plugins` says: the
+	// proxy-wasm filters of wasm_filters_path when `wasm` is on, which
+	// Kong adds to the loaded plugins so filter chains can run them.
+	Enabled []string
 	// SchemaLoader reads the schemas providers deliver as Kong's JSON
 	// renderings; nil is plugin.JSONSchemaLoader.
 	SchemaLoader plugin.SchemaLoader
@@ -222,6 +226,9 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 	names := cfg.Plugins
 	if slices.Contains(names, "bundled") {
 		names = append(slices.Clone(names), o.Bundled...)
+	}
+	if len(o.Enabled) > 0 {
+		names = append(slices.Clone(names), o.Enabled...)
 	}
 	catalog, err := plugin.NewCatalog(names, extra...)
 	if err != nil {
