@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/plugins-wasm/gatehouse"
 	"github.com/gatehouse/gatehouse/plugins-wasm/httpwasm"
+	"github.com/gatehouse/gatehouse/plugins-wasm/proxywasm"
 	"github.com/gatehouse/gatehouse/plugins-wasm/wasmhost"
 )
 
@@ -83,7 +84,7 @@ func New(opts Options) (*Provider, error) {
 		}
 	}
 	if len(opts.Flavours) == 0 {
-		opts.Flavours = []wasmhost.Flavour{gatehouse.Flavour{}, httpwasm.Flavour{}}
+		opts.Flavours = []wasmhost.Flavour{gatehouse.Flavour{}, httpwasm.Flavour{}, proxywasm.Flavour{}}
 	}
 	rt, err := wasmhost.NewRuntime(context.Background(), wasmhost.Options{
 		CacheDir: opts.CacheDir, MemoryLimit: opts.MemoryLimit, Timeout: opts.Timeout, Logger: opts.Logger,
