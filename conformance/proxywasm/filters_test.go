@@ -1,0 +1,206 @@
+package proxywasm_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	wasmplugins "github.com/gatehouse/gatehouse/plugins-wasm"
+)
+
+// TestFilters runs the test filter as a plugin on routes and services of
+// one node.
+func TestFilters(t *testing.T) {
+	dir := t.TempDir()
+	buildFilter(t, dir, "filter", "pwfilter")
+	nd := startNode(t, dir, wasmplugins.Options{})
+	up := newEcho(t)
+
+	nd.route("headers", up.URL, "/headers", "pwfilter", map[string]any{
+		"add_req": map[string]string{"x-added": "a"}, "replace_req": map[string]string{"x-rep": "new"},
+		"remove_req": []string{"x-remove"}, "echo_method_to": "x-method",
+		"add_resp": map[string]string{"x-resp-added": "b"}, "replace_resp": map[string]string{"x-up-replace": "new"},
+		"remove_resp": []string{"x-up-remove"},
+	}, false)
+	nd.route("pairs", up.URL, "/pairs", "pwfilter", `{"set_req_pairs": true}`, false)
+	nd.route("bodies", up.URL, "/bodies", "pwfilter", map[string]any{"req_body_suffix": "+req", "resp_body_prefix": "pre:"}, true)
+	nd.route("deny", up.URL, "/deny", "pwfilter", map[string]any{"deny_header": "x-deny"}, false)
+	props := []string{"kong.route_id", "kong.service_id", "kong.route_name", "kong.service_name", "kong.client.consumer_id",
+		"request.path", "request.method", "plugin_name", "source.address", "request.headers.x-in", "kong.nothing"}
+	routeID, serviceID := nd.route("props", up.URL, "/props", "pwfilter", map[string]any{"props": props}, false)
+	nd.mustCreate("/routes/props/plugins", map[string]any{"name": "key-auth"})
+	consumer := nd.mustCreate("/consumers", map[string]any{"username": "alice"})
+	nd.mustCreate("/consumers/alice/key-auth", map[string]any{"key": "alice-key"})
+	for _, where := range []string{"request_headers", "request_body", "response_headers", "response_body"} {
+		nd.route("trap-"+where, up.URL, "/trap-"+where, "pwfilter", map[string]any{"trap": where, "resp_body_prefix": "ok:"}, false)
+	}
+	nd.route("ticks", up.URL, "/ticks", "pwfilter", map[string]any{"tick_ms": 10, "count_key": "ticks"}, false)
+	nd.waitReady("/ticks", 200)
+
+	t.Run("headers both ways", func(t *testing.T) {
+		status, h, body := nd.do("GET", "/headers?q=1", "", "X-Rep", "old", "X-Remove", "1", "X-Keep", "k")
+		if status != 200 {
+			t.Fatalf("status %d %s", status, body)
+		}
+		e := decode(t, body)
+		checks := []struct{ name, got, want string }{
+			{"upstream x-added", strings.Join(e.Headers["X-Added"], ","), "a"},
+			{"upstream x-rep", strings.Join(e.Headers["X-Rep"], ","), "new"},
+			{"upstream x-remove", strings.Join(e.Headers["X-Remove"], ","), ""},
+			{"upstream x-keep", strings.Join(e.Headers["X-Keep"], ","), "k"},
+			{"upstream x-method (:method)", strings.Join(e.Headers["X-Method"], ","), "GET"},
+			{"upstream uri", e.URI, "/?q=1"},
+			{"response x-resp-added", h.Get("X-Resp-Added"), "b"},
+			{"response x-up-replace", strings.Join(h.Values("X-Up-Replace"), ","), "new"},
+			{"response x-up-remove", h.Get("X-Up-Remove"), ""},
+			{"response x-upstream", h.Get("X-Upstream"), "echo"},
+		}
+		for _, c := range checks {
+			if c.got != c.want {
+				t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+			}
+		}
+	})
+
+	t.Run("set header map pairs", func(t *testing.T) {
+		status, _, body := nd.do("GET", "/pairs", "", "X-Drop", "1", "X-Keep", "k")
+		if status != 200 {
+			t.Fatalf("status %d %s", status, body)
+		}
+		e := decode(t, body)
+		if e.Headers["X-Drop"] != nil || strings.Join(e.Headers["X-Keep"], ",") != "k" || len(e.Headers["X-Pairs"]) != 1 {
+			t.Fatalf("upstream headers %v: want x-drop gone, x-keep kept, x-pairs set", e.Headers)
+		}
+	})
+
+	t.Run("bodies both ways on a service", func(t *testing.T) {
+		status, _, body := nd.do("POST", "/bodies", "hello", "Content-Type", "text/plain")
+		rest, ok := strings.CutPrefix(body, "pre:")
+		if status != 200 || !ok {
+			t.Fatalf("status %d body %q: want 200 and the prefix pre:", status, body)
+		}
+		if e := decode(t, rest); e.Body != "hello+req" {
+			t.Fatalf("upstream body %q, want hello+req", e.Body)
+		}
+	})
+
+	t.Run("local response", func(t *testing.T) {
+		before := up.hits.Load()
+		status, h, body := nd.do("GET", "/deny", "", "X-Deny", "yes")
+		if status != 403 || body != "denied: yes" || h.Get("X-Why") != "filter" {
+			t.Fatalf("got %d %q %v, want 403 \"denied: yes\" with x-why", status, body, h)
+		}
+		if up.hits.Load() != before {
+			t.Fatal("a local response was proxied")
+		}
+		if status, _, _ := nd.do("GET", "/deny", ""); status != 200 {
+			t.Fatalf("without the header: %d", status)
+		}
+	})
+
+	t.Run("properties", func(t *testing.T) {
+		status, h, body := nd.do("GET", "/props/x?a=b", "", "apikey", "alice-key", "X-In", "v1")
+		if status != 200 {
+			t.Fatalf("status %d %s", status, body)
+		}
+		want := map[string]string{
+			"kong.route_id": routeID, "kong.service_id": serviceID, "kong.route_name": "props",
+			"kong.service_name": "props-svc", "kong.client.consumer_id": consumer["id"].(string),
+			"request.path": "/props/x?a=b", "request.method": "GET", "plugin_name": "pwfilter",
+			"request.headers.x-in": "v1", "kong.nothing": "(none)",
+		}
+		for p, w := range want {
+			if got := h.Get("X-Prop-" + p); got != w {
+				t.Errorf("property %s = %q, want %q", p, got, w)
+			}
+		}
+		if a := h.Get("X-Prop-source.address"); !strings.HasPrefix(a, "127.0.0.1:") {
+			t.Errorf("source.address = %q", a)
+		}
+	})
+
+	t.Run("a trap in each callback fails closed", func(t *testing.T) {
+		for _, where := range []string{"request_headers", "request_body", "response_headers", "response_body"} {
+			path := "/trap-" + where
+			before := up.hits.Load()
+			status, _, body := nd.do("POST", path, "data", "X-Trap", "1")
+			if status != 500 {
+				t.Errorf("%s: a trap answered %d %q, want 500", where, status, body)
+			}
+			if strings.HasPrefix(where, "request") && up.hits.Load() != before {
+				t.Errorf("%s: the request was proxied after the trap", where)
+			}
+			if strings.Contains(body, "ok:") {
+				t.Errorf("%s: a half-processed response was sent: %q", where, body)
+			}
+			status, _, body = nd.do("POST", path, "data")
+			if status != 200 || !strings.HasPrefix(body, "ok:") {
+				t.Errorf("%s: the next request got %d %q, want 200 through the filter", where, status, body)
+			}
+		}
+		if !nd.logs.find("pwfilter", "trap in request_headers") {
+			t.Error("the trap's cause is not in the log")
+		}
+	})
+
+	t.Run("tick updates shared data requests read", func(t *testing.T) {
+		count := func() int {
+			status, _, body := nd.do("GET", "/ticks", "")
+			if status != 200 {
+				t.Fatalf("status %d", status)
+			}
+			n, _ := strconv.Atoi(strings.Join(decode(t, body).Headers["X-Count"], ""))
+			return n
+		}
+		first := count()
+		deadline := time.Now().Add(5 * time.Second)
+		for count() <= first {
+			if time.Now().After(deadline) {
+				t.Fatalf("the tick count stayed at %d", first)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+
+	t.Run("keep-alive concurrency", func(t *testing.T) {
+		var wg sync.WaitGroup
+		errs := make(chan error, 64)
+		for g := 0; g < 16; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				for i := 0; i < 20; i++ {
+					v := fmt.Sprintf("%d-%d", g, i)
+					status, h, body := nd.do("POST", "/bodies", v)
+					rest, ok := strings.CutPrefix(body, "pre:")
+					if status != 200 || !ok || !strings.Contains(rest, `"body":"`+v+`+req"`) {
+						errs <- fmt.Errorf("%s: %d %q %v", v, status, body, h)
+						return
+					}
+				}
+			}(g)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	})
+}
+
+// TestUnknownImportFailsAtLoad: a filter importing a function the host
+// does not provide fails to load, and the error names the import.
+func TestUnknownImportFailsAtLoad(t *testing.T) {
+	dir := t.TempDir()
+	buildFilter(t, dir, "unknownimport", "unknown")
+	_, err := wasmplugins.New(wasmplugins.Options{PluginsDir: dir, CacheDir: filepath.Join(t.TempDir(), "c")})
+	if err == nil || !strings.Contains(err.Error(), "proxy_does_not_exist") || !strings.Contains(err.Error(), "unknown.wasm") {
+		t.Fatalf("load error %v: want one naming unknown.wasm and proxy_does_not_exist", err)
+	}
+	_ = os.Remove
+}
