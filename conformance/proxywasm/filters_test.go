@@ -18,7 +18,9 @@ import (
 func TestFilters(t *testing.T) {
 	dir := t.TempDir()
 	buildFilter(t, dir, "filter", "pwfilter")
-	nd := startNode(t, dir, wasmplugins.Options{})
+	// a generous time limit: a Go guest starting under -race on a busy
+	// machine is slow (the instantiation limit is ten times this one)
+	nd := startNode(t, dir, wasmplugins.Options{Timeout: 2 * time.Second})
 	up := newEcho(t)
 
 	nd.route("headers", up.URL, "/headers", "pwfilter", map[string]any{
@@ -187,8 +189,13 @@ func TestFilters(t *testing.T) {
 		}
 		wg.Wait()
 		close(errs)
+		failed := false
 		for err := range errs {
 			t.Error(err)
+			failed = true
+		}
+		if failed {
+			nd.logs.dump(t, "pwfilter")
 		}
 	})
 }

@@ -219,3 +219,14 @@ func decode(t *testing.T, body string) echoed {
 	}
 	return e
 }
+
+// dump logs the lines containing part (after a failure).
+func (l *logs) dump(t *testing.T, part string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		if strings.Contains(line, part) {
+			t.Log(line)
+		}
+	}
+}

@@ -187,11 +187,14 @@ func (c *Config) setup(ctx context.Context, in *wasmhost.Instance) error {
 	in.Data = g
 	cl := &call{config: c, in: in, ctxID: RootContextID}
 	name := c.filter.module.Name
-	if _, err := in.Call(ctx, "configure", cl, "proxy_on_context_create", RootContextID, 0); err != nil {
+	// a new instance starts under the instantiation limit (a Go guest's
+	// first calls are slow), so a pool growing under load fails no request
+	limit := c.filter.module.Runtime().Options().InitTimeout
+	if _, err := in.CallWithin(ctx, limit, "configure", cl, "proxy_on_context_create", RootContextID, 0); err != nil {
 		return err
 	}
 	if c.filter.module.Exports("proxy_on_vm_start") {
-		res, err := in.Call(ctx, "configure", cl, "proxy_on_vm_start", RootContextID, 0)
+		res, err := in.CallWithin(ctx, limit, "configure", cl, "proxy_on_vm_start", RootContextID, 0)
 		if err != nil {
 			return err
 		}
@@ -200,7 +203,7 @@ func (c *Config) setup(ctx context.Context, in *wasmhost.Instance) error {
 		}
 	}
 	if c.filter.module.Exports("proxy_on_configure") {
-		res, err := in.Call(ctx, "configure", cl, "proxy_on_configure", RootContextID, uint64(len(c.raw)))
+		res, err := in.CallWithin(ctx, limit, "configure", cl, "proxy_on_configure", RootContextID, uint64(len(c.raw)))
 		if err != nil {
 			return err
 		}
