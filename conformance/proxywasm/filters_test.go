@@ -211,3 +211,32 @@ func TestUnknownImportFailsAtLoad(t *testing.T) {
 	}
 	_ = os.Remove
 }
+
+// TestLegacyFilter: an ABI 0.2.0 filter importing wasi_unstable (and
+// exporting malloc instead of proxy_on_memory_allocate) loads and runs;
+// its Pause with nothing pending lets the request go on.
+func TestLegacyFilter(t *testing.T) {
+	dir := t.TempDir()
+	buildFilter(t, dir, "legacy", "legacy")
+	nd := startNode(t, dir, wasmplugins.Options{Timeout: 2 * time.Second})
+	up := newEcho(t)
+	nd.route("legacy", up.URL, "/legacy", "legacy", "", false)
+	nd.waitReady("/legacy", 200)
+	status, _, body := nd.do("GET", "/legacy", "", "X-One", "1")
+	if status != 200 {
+		t.Fatalf("status %d %s", status, body)
+	}
+	e := decode(t, body)
+	for name, want := range map[string]string{"X-Random": "true", "X-Continue": "0", "X-Log-Level": "1"} { // the test logger takes debug lines {
+		if got := strings.Join(e.Headers[name], ","); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	n, err := strconv.Atoi(strings.Join(e.Headers["X-Headers"], ""))
+	if err != nil || n < 2 {
+		t.Errorf("x-headers (the callback's header count) = %q", e.Headers["X-Headers"])
+	}
+	if size, err := strconv.Atoi(strings.Join(e.Headers["X-Map-Size"], "")); err != nil || size < 4+8*n {
+		t.Errorf("x-map-size = %q: want the serialized size of %d pairs", e.Headers["X-Map-Size"], n)
+	}
+}
