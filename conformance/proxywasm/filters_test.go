@@ -2,6 +2,9 @@ package proxywasm_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,6 +44,19 @@ func TestFilters(t *testing.T) {
 	for _, where := range []string{"request_headers", "request_body", "response_headers", "response_body"} {
 		nd.route("trap-"+where, up.URL, "/trap-"+where, "pwfilter", map[string]any{"trap": where, "resp_body_prefix": "ok:"}, false)
 	}
+	checker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if user := r.URL.Query().Get("user"); user == "alice" && r.Header.Get("X-From") == "filter" && string(b) == "ping" && r.URL.Path == "/check" {
+			w.Write([]byte("ok-" + user))
+			return
+		}
+		w.WriteHeader(401)
+		w.Write([]byte("no"))
+	}))
+	defer checker.Close()
+	checkerHost := strings.TrimPrefix(checker.URL, "http://")
+	nd.route("call", up.URL, "/call", "pwfilter", map[string]any{"call_upstream": checkerHost, "call_path": "/check"}, false)
+	nd.route("trap-http_call_response", up.URL, "/trap-http_call_response", "pwfilter", map[string]any{"call_upstream": checkerHost, "call_path": "/check", "trap": "http_call_response", "resp_body_prefix": "ok:"}, false)
 	nd.route("ticks", up.URL, "/ticks", "pwfilter", map[string]any{"tick_ms": 10, "count_key": "ticks"}, false)
 	nd.waitReady("/ticks", 200)
 
@@ -127,26 +143,41 @@ func TestFilters(t *testing.T) {
 	})
 
 	t.Run("a trap in each callback fails closed", func(t *testing.T) {
-		for _, where := range []string{"request_headers", "request_body", "response_headers", "response_body"} {
+		for _, where := range []string{"request_headers", "request_body", "response_headers", "response_body", "http_call_response"} {
 			path := "/trap-" + where
 			before := up.hits.Load()
-			status, _, body := nd.do("POST", path, "data", "X-Trap", "1")
+			status, _, body := nd.do("POST", path, "data", "X-Trap", "1", "X-User", "alice")
 			if status != 500 {
 				t.Errorf("%s: a trap answered %d %q, want 500", where, status, body)
 			}
-			if strings.HasPrefix(where, "request") && up.hits.Load() != before {
+			if !strings.HasPrefix(where, "response") && up.hits.Load() != before {
 				t.Errorf("%s: the request was proxied after the trap", where)
 			}
 			if strings.Contains(body, "ok:") {
 				t.Errorf("%s: a half-processed response was sent: %q", where, body)
 			}
-			status, _, body = nd.do("POST", path, "data")
+			status, _, body = nd.do("POST", path, "data", "X-User", "alice")
 			if status != 200 || !strings.HasPrefix(body, "ok:") {
 				t.Errorf("%s: the next request got %d %q, want 200 through the filter", where, status, body)
 			}
 		}
 		if !nd.logs.find("pwfilter", "trap in request_headers") {
 			t.Error("the trap's cause is not in the log")
+		}
+	})
+
+	t.Run("http call decides while the request waits", func(t *testing.T) {
+		status, _, body := nd.do("GET", "/call", "", "X-User", "alice")
+		if status != 200 {
+			t.Fatalf("status %d %s", status, body)
+		}
+		if got := strings.Join(decode(t, body).Headers["X-Call"], ","); got != "ok-alice" {
+			t.Fatalf("upstream x-call = %q, want ok-alice", got)
+		}
+		before := up.hits.Load()
+		status, _, body = nd.do("GET", "/call", "", "X-User", "mallory")
+		if status != 403 || body != "call said 401: no" || up.hits.Load() != before {
+			t.Fatalf("refused call: %d %q (proxied: %v), want 403 \"call said 401: no\" not proxied", status, body, up.hits.Load() != before)
 		}
 	})
 

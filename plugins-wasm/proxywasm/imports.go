@@ -83,6 +83,9 @@ type stream struct {
 	respBodySet bool
 
 	local *localResponse
+
+	pending  []httpCall     // dispatched by the running callback
+	callResp *callResponse // read by proxy_on_http_call_response
 }
 
 type localResponse struct {
@@ -209,6 +212,7 @@ func Define(ctx context.Context, rt *wasmhost.Runtime) error {
 		fn("proxy_set_shared_data", setSharedData, 5)
 		fn("proxy_set_effective_context", setEffectiveContext, 1)
 		fn("proxy_done", noop, 0)
+		fn("proxy_http_call", httpCallImport, 10)
 		return b
 	})
 }
@@ -443,7 +447,12 @@ func (c *call) headerMap(mt uint32) (*headers, func(name string)) {
 				k.Response().AddHeader(name, v)
 			}
 		}
-	case mapRequestTrailers, mapResponseTrailers:
+	case mapHTTPCallResponseHeaders:
+		if st.callResp == nil {
+			return nil, nil
+		}
+		return st.callResp.headers, nil
+	case mapRequestTrailers, mapResponseTrailers, mapHTTPCallResponseTrailers:
 		return &headers{}, nil
 	}
 	return nil, nil
@@ -622,6 +631,10 @@ func (c *call) buffer(bt uint32) ([]byte, bool) {
 	case bufRequestBody:
 		if c.stream() && !c.st.response {
 			return c.st.reqBody, true
+		}
+	case bufHTTPCallResponseBody:
+		if c.stream() && c.st.callResp != nil {
+			return c.st.callResp.body, true
 		}
 	case bufResponseBody:
 		if c.stream() && c.st.response {

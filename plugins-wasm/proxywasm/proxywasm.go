@@ -179,6 +179,7 @@ func (c *Config) Pool() *wasmhost.Pool { return c.pool }
 type guest struct {
 	config *Config
 	next   uint32 // the last context id handed out
+	calls  uint32 // the last http call id handed out
 }
 
 // setup starts a new instance's root context.
@@ -370,6 +371,9 @@ func (cl *call) callback(phase, fn string, params ...uint64) error {
 		return nil
 	}
 	res, err := cl.in.Call(cl.k.Context(), phase, cl, fn, params...)
+	if err == nil {
+		err = cl.dispatch(phase)
+	}
 	if err != nil {
 		return err
 	}

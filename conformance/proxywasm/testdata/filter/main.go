@@ -57,6 +57,12 @@ func setSharedData(kp, ks, vp, vs, cas uint32) uint32
 //go:wasmimport env proxy_get_current_time_nanoseconds
 func currentTime(p uint32) uint32
 
+//go:wasmimport env proxy_http_call
+func httpCall(up, us, hp, hs, bp, bs, tp, ts, timeout, rid uint32) uint32
+
+//go:wasmimport env proxy_continue_stream
+func continueStream(st uint32) uint32
+
 // config is what the filter does.
 type config struct {
 	AddReq      map[string]string `json:"add_req"`
@@ -76,6 +82,11 @@ type config struct {
 	Tick         uint32   `json:"tick_ms"`
 	CountKey     string   `json:"count_key"`
 	EchoMethodTo string   `json:"echo_method_to"`
+	// CallUpstream (host:port): the request waits (Pause) on a call of
+	// GET CallPath?user=<x-user>; a 200 adds its body as x-call and
+	// resumes, anything else (or a failed call) answers 403.
+	CallUpstream string `json:"call_upstream"`
+	CallPath     string `json:"call_path"`
 }
 
 var (
@@ -267,6 +278,15 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 		k := "x-count"
 		addHeaderMapValue(0, sptr(k), uint32(len(k)), sptr(v), uint32(len(v)))
 	}
+	if cfg.CallUpstream != "" {
+		user, _ := header(0, "x-user")
+		hs := encode([][2]string{{":method", "GET"}, {":path", cfg.CallPath + "?user=" + user}, {":authority", cfg.CallUpstream}, {"x-from", "filter"}})
+		body := "ping"
+		if httpCall(sptr(cfg.CallUpstream), uint32(len(cfg.CallUpstream)), ptr(hs), uint32(len(hs)), sptr(body), uint32(len(body)), 0, 0, 2000, slotPtr(0)) != 0 {
+			panic("proxy_http_call failed")
+		}
+		return 1
+	}
 	currentTime(uint32(uintptr(unsafe.Pointer(&now))))
 	if now == 0 {
 		panic("no time")
@@ -327,3 +347,25 @@ func main() {}
 // slotPtr is the address of a return slot (a global: a goroutine stack
 // may move while the host calls back into the guest to allocate).
 func slotPtr(i int) uint32 { return uint32(uintptr(unsafe.Pointer(&slots[i]))) }
+
+//go:wasmexport proxy_on_http_call_response
+func onHTTPCallResponse(id, callout, nheaders, bodySize, ntrailers uint32) {
+	pins = pins[:0]
+	trap("http_call_response")
+	status, _ := header(6, ":status")
+	var body string
+	if bodySize > 0 {
+		slots = [3]uint32{}
+		if getBufferBytes(4, 0, bodySize, slotPtr(0), slotPtr(1)) == 0 {
+			body = string(view(slots[0], slots[1]))
+		}
+	}
+	if status != "200" {
+		msg := "call said " + status + ": " + body
+		sendLocalResponse(403, 0, 0, sptr(msg), uint32(len(msg)), 0, 0, -1)
+		return
+	}
+	k := "x-call"
+	addHeaderMapValue(0, sptr(k), uint32(len(k)), sptr(body), uint32(len(body)))
+	continueStream(0)
+}
