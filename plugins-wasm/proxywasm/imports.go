@@ -84,7 +84,7 @@ type stream struct {
 
 	local *localResponse
 
-	pending  []httpCall     // dispatched by the running callback
+	pending  []httpCall    // dispatched by the running callback
 	callResp *callResponse // read by proxy_on_http_call_response
 }
 
