@@ -178,7 +178,7 @@ func Define(ctx context.Context, rt *wasmhost.Runtime) error {
 		return err
 	}
 	return rt.DefineHostModule(ctx, hostModule, func(b wazero.HostModuleBuilder) wazero.HostModuleBuilder {
-		i32, i64 := api.ValueTypeI32, api.ValueTypeI64
+		i32 := api.ValueTypeI32
 		fn := func(name string, f api.GoModuleFunc, nparams int) {
 			params := make([]api.ValueType, nparams)
 			for i := range params {
@@ -186,7 +186,6 @@ func Define(ctx context.Context, rt *wasmhost.Runtime) error {
 			}
 			b = b.NewFunctionBuilder().WithGoModuleFunction(f, params, []api.ValueType{i32}).Export(name)
 		}
-		_ = i64
 		fn("proxy_log", proxyLog, 3)
 		fn("proxy_get_log_level", getLogLevel, 1)
 		fn("proxy_get_current_time_nanoseconds", currentTime, 1)

@@ -96,9 +96,6 @@ func setTickPeriod(ctx context.Context, _ api.Module, stack []uint64) {
 	}
 	ms := uint32(stack[0])
 	c.tick = ms
-	if ms == 0 {
-		c.tick = 0
-	}
 	c.config.mu.Lock()
 	t := c.config.ticks[c.in]
 	c.config.mu.Unlock()
