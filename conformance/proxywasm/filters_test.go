@@ -34,7 +34,7 @@ func TestFilters(t *testing.T) {
 	}, false)
 	nd.route("pairs", up.URL, "/pairs", "pwfilter", `{"set_req_pairs": true}`, false)
 	nd.route("bodies", up.URL, "/bodies", "pwfilter", map[string]any{"req_body_suffix": "+req", "resp_body_prefix": "pre:"}, true)
-	nd.route("deny", up.URL, "/deny", "pwfilter", map[string]any{"deny_header": "x-deny"}, false)
+	nd.route("deny", up.URL, "/deny", "pwfilter", map[string]any{"deny_header": "x-deny", "log_count_key": "logged"}, false)
 	props := []string{"kong.route_id", "kong.service_id", "kong.route_name", "kong.service_name", "kong.client.consumer_id",
 		"request.path", "request.method", "plugin_name", "source.address", "request.headers.x-in", "kong.nothing"}
 	routeID, serviceID := nd.route("props", up.URL, "/props", "pwfilter", map[string]any{"props": props}, false)
@@ -57,6 +57,7 @@ func TestFilters(t *testing.T) {
 	checkerHost := strings.TrimPrefix(checker.URL, "http://")
 	nd.route("call", up.URL, "/call", "pwfilter", map[string]any{"call_upstream": checkerHost, "call_path": "/check"}, false)
 	nd.route("trap-http_call_response", up.URL, "/trap-http_call_response", "pwfilter", map[string]any{"call_upstream": checkerHost, "call_path": "/check", "trap": "http_call_response", "resp_body_prefix": "ok:"}, false)
+	nd.route("logread", up.URL, "/logread", "pwfilter", map[string]any{"count_key": "logged"}, false)
 	nd.route("ticks", up.URL, "/ticks", "pwfilter", map[string]any{"tick_ms": 10, "count_key": "ticks"}, false)
 	nd.waitReady("/ticks", 200)
 
@@ -118,6 +119,29 @@ func TestFilters(t *testing.T) {
 		}
 		if status, _, _ := nd.do("GET", "/deny", ""); status != 200 {
 			t.Fatalf("without the header: %d", status)
+		}
+	})
+
+	t.Run("proxy_on_log runs after local and proxied responses", func(t *testing.T) {
+		count := func() int {
+			status, _, body := nd.do("GET", "/logread", "")
+			if status != 200 {
+				t.Fatalf("status %d", status)
+			}
+			n, _ := strconv.Atoi(strings.Join(decode(t, body).Headers["X-Count"], ""))
+			return n
+		}
+		first := count()
+		for i := 0; i < 5; i++ {
+			nd.do("GET", "/deny", "", "X-Deny", "yes")
+			nd.do("GET", "/deny", "")
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for count() < first+10 {
+			if time.Now().After(deadline) {
+				t.Fatalf("proxy_on_log ran %d times for 10 requests", count()-first)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	})
 

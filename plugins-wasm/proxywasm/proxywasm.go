@@ -266,7 +266,8 @@ func (c *Config) Access(k hostabi.Kong) error {
 			return err
 		}
 		k.Ctx().Plugin().Set(stateKey, st)
-		lease.Done(k, false, false)
+		// the next phase (response) comes once the upstream answered
+		lease.Done(k, false, true)
 		return nil
 	}
 	if _, err := in.Call(k.Context(), "access", cl, "proxy_on_context_create", uint64(st.id), RootContextID); err != nil {

@@ -87,6 +87,8 @@ type config struct {
 	// resumes, anything else (or a failed call) answers 403.
 	CallUpstream string `json:"call_upstream"`
 	CallPath     string `json:"call_path"`
+	// LogCountKey counts the proxy_on_log calls in shared data.
+	LogCountKey string `json:"log_count_key"`
 }
 
 var (
@@ -157,13 +159,15 @@ func onConfigure(id, size uint32) uint32 {
 }
 
 //go:wasmexport proxy_on_tick
-func onTick(id uint32) {
-	// the count under CountKey goes up by one, with CAS
+func onTick(id uint32) { increment(cfg.CountKey) }
+
+// increment adds one to the count under key, with CAS.
+func increment(key string) {
 	for {
-		v, cas := shared(cfg.CountKey)
+		v, cas := shared(key)
 		n, _ := strconv.Atoi(v)
 		s := strconv.Itoa(n + 1)
-		if setSharedData(sptr(cfg.CountKey), uint32(len(cfg.CountKey)), sptr(s), uint32(len(s)), cas) == 0 {
+		if setSharedData(sptr(key), uint32(len(key)), sptr(s), uint32(len(s)), cas) == 0 {
 			return
 		}
 	}
@@ -334,7 +338,12 @@ func onResponseBody(id, size, eos uint32) uint32 {
 }
 
 //go:wasmexport proxy_on_log
-func onLog(id uint32) { trap("log") }
+func onLog(id uint32) {
+	trap("log")
+	if cfg.LogCountKey != "" {
+		increment(cfg.LogCountKey)
+	}
+}
 
 //go:wasmexport proxy_on_done
 func onDone(id uint32) uint32 { return 1 }
