@@ -276,10 +276,17 @@ func TestLegacyFilter(t *testing.T) {
 	nd := startNode(t, dir, wasmplugins.Options{Timeout: 2 * time.Second})
 	up := newEcho(t)
 	nd.route("legacy", up.URL, "/legacy", "legacy", "", false)
-	nd.waitReady("/legacy", 200)
-	status, _, body := nd.do("GET", "/legacy", "", "X-One", "1")
-	if status != 200 {
-		t.Fatalf("status %d %s", status, body)
+	// the route may serve before the plugin on it does: wait for the filter
+	var status int
+	var body string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		status, _, body = nd.do("GET", "/legacy", "", "X-One", "1")
+		if status == 200 && strings.Contains(body, "X-Random") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the filter never ran: %d %s", status, body)
+		}
 	}
 	e := decode(t, body)
 	for name, want := range map[string]string{"X-Random": "true", "X-Continue": "0", "X-Log-Level": "1"} { // the test logger takes debug lines {
