@@ -3,6 +3,7 @@
 package proxywasm
 
 import (
+	"runtime"
 	"strings"
 	"unsafe"
 )
@@ -122,6 +123,7 @@ func result() []byte {
 
 // Log sends a message at a level (LogTrace ... LogCritical).
 func Log(level uint32, msg string) Status {
+	defer keep(msg)
 	return Status(proxyLog(level, sptr(msg), uint32(len(msg))))
 }
 
@@ -145,6 +147,7 @@ func SetTickPeriod(ms uint32) Status { return Status(proxySetTickPeriod(ms)) }
 // Property reads a property by its dotted path ("request.path").
 func Property(path string) ([]byte, Status) {
 	p := strings.ReplaceAll(path, ".", "\x00")
+	defer keep(p)
 	slots = [3]uint32{}
 	if st := Status(proxyGetProperty(sptr(p), uint32(len(p)), slot(0), slot(1))); st != StatusOK {
 		return nil, st
@@ -155,6 +158,7 @@ func Property(path string) ([]byte, Status) {
 // SetProperty writes a property by its dotted path.
 func SetProperty(path, value string) Status {
 	p := strings.ReplaceAll(path, ".", "\x00")
+	defer keep(p, value)
 	return Status(proxySetProperty(sptr(p), uint32(len(p)), sptr(value), uint32(len(value))))
 }
 
@@ -169,11 +173,13 @@ func Buffer(bt BufferType, start, max uint32) ([]byte, Status) {
 
 // SetBuffer replaces size bytes of a buffer at start with data.
 func SetBuffer(bt BufferType, start, size uint32, data []byte) Status {
+	defer keep(data)
 	return Status(proxySetBufferBytes(uint32(bt), start, size, bptr(data), uint32(len(data))))
 }
 
 // Header returns a header's value in a map.
 func Header(mt MapType, name string) (string, Status) {
+	defer keep(name)
 	slots = [3]uint32{}
 	if st := Status(proxyGetHeaderMapValue(uint32(mt), sptr(name), uint32(len(name)), slot(0), slot(1))); st != StatusOK {
 		return "", st
@@ -197,27 +203,32 @@ func Headers(mt MapType) ([][2]string, Status) {
 // SetHeaders replaces a map with pairs.
 func SetHeaders(mt MapType, pairs [][2]string) Status {
 	b := EncodePairs(pairs)
+	defer keep(b)
 	return Status(proxySetHeaderMapPairs(uint32(mt), bptr(b), uint32(len(b))))
 }
 
 // AddHeader adds a value to a header.
 func AddHeader(mt MapType, name, value string) Status {
+	defer keep(name, value)
 	return Status(proxyAddHeaderMapValue(uint32(mt), sptr(name), uint32(len(name)), sptr(value), uint32(len(value))))
 }
 
 // ReplaceHeader sets a header to one value.
 func ReplaceHeader(mt MapType, name, value string) Status {
+	defer keep(name, value)
 	return Status(proxyReplaceHeaderMapValue(uint32(mt), sptr(name), uint32(len(name)), sptr(value), uint32(len(value))))
 }
 
 // RemoveHeader removes a header.
 func RemoveHeader(mt MapType, name string) Status {
+	defer keep(name)
 	return Status(proxyRemoveHeaderMapValue(uint32(mt), sptr(name), uint32(len(name))))
 }
 
 // SendLocalResponse answers the request (nothing is proxied).
 func SendLocalResponse(status uint32, body []byte, headers [][2]string) Status {
 	h := EncodePairs(headers)
+	defer keep(body, h)
 	return Status(proxySendLocalResponse(status, 0, 0, bptr(body), uint32(len(body)), bptr(h), uint32(len(h)), -1))
 }
 
@@ -229,6 +240,7 @@ func CloseStream(stream uint32) Status { return Status(proxyCloseStream(stream))
 
 // SharedData returns a key's value and CAS.
 func SharedData(key string) ([]byte, uint32, Status) {
+	defer keep(key)
 	slots = [3]uint32{}
 	if st := Status(proxyGetSharedData(sptr(key), uint32(len(key)), slot(0), slot(1), slot(2))); st != StatusOK {
 		return nil, 0, st
@@ -240,6 +252,7 @@ func SharedData(key string) ([]byte, uint32, Status) {
 // SetSharedData stores a value when cas is 0 or the key's current CAS
 // (else StatusCasMismatch).
 func SetSharedData(key string, value []byte, cas uint32) Status {
+	defer keep(key, value)
 	return Status(proxySetSharedData(sptr(key), uint32(len(key)), bptr(value), uint32(len(value)), cas))
 }
 
@@ -248,6 +261,7 @@ func SetSharedData(key string, value []byte, cas uint32) Status {
 // proxy_on_http_call_response with the returned id.
 func HTTPCall(upstream string, headers [][2]string, body []byte, timeoutMS uint32) (uint32, Status) {
 	h := EncodePairs(headers)
+	defer keep(upstream, h, body)
 	st := Status(proxyHTTPCall(sptr(upstream), uint32(len(upstream)), bptr(h), uint32(len(h)), bptr(body), uint32(len(body)), 0, 0, timeoutMS, slot(0)))
 	return slots[0], st
 }
@@ -257,3 +271,12 @@ func SetEffectiveContext(id uint32) Status { return Status(proxySetEffectiveCont
 
 // Done tells the host the filter finished its work (ABI 0.2.x).
 func Done() Status { return Status(proxyDone()) }
+
+// keep keeps the memory handed to a host function alive until the calling
+// function returns (the host may call back into the guest, which may
+// collect garbage).
+func keep(vs ...any) {
+	for _, v := range vs {
+		runtime.KeepAlive(v)
+	}
+}
