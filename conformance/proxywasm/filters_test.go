@@ -58,6 +58,8 @@ func TestFilters(t *testing.T) {
 	nd.route("call", up.URL, "/call", "pwfilter", map[string]any{"call_upstream": checkerHost, "call_path": "/check"}, false)
 	nd.route("trap-http_call_response", up.URL, "/trap-http_call_response", "pwfilter", map[string]any{"call_upstream": checkerHost, "call_path": "/check", "trap": "http_call_response", "resp_body_prefix": "ok:"}, false)
 	nd.route("logread", up.URL, "/logread", "pwfilter", map[string]any{"count_key": "logged"}, false)
+	nd.route("queue", up.URL, "/queue", "pwfilter", map[string]any{"queue": "q1"}, false)
+	nd.route("qread", up.URL, "/qread", "pwfilter", map[string]any{"count_key": "last-msg"}, false)
 	nd.route("ticks", up.URL, "/ticks", "pwfilter", map[string]any{"tick_ms": 10, "count_key": "ticks"}, false)
 	nd.waitReady("/ticks", 200)
 
@@ -221,6 +223,26 @@ func TestFilters(t *testing.T) {
 				t.Fatalf("the tick count stayed at %d", first)
 			}
 			time.Sleep(20 * time.Millisecond)
+		}
+	})
+
+	t.Run("shared queue", func(t *testing.T) {
+		for _, msg := range []string{"first", "second"} {
+			if status, _, body := nd.do("GET", "/queue", "", "X-Msg", msg); status != 200 {
+				t.Fatalf("enqueue: %d %s", status, body)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				_, _, body := nd.do("GET", "/qread", "")
+				got := strings.Join(decode(t, body).Headers["X-Count"], "")
+				if got == msg {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("proxy_on_queue_ready never stored %q (last-msg %q)", msg, got)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
 		}
 	})
 

@@ -212,6 +212,10 @@ func Define(ctx context.Context, rt *wasmhost.Runtime) error {
 		fn("proxy_set_effective_context", setEffectiveContext, 1)
 		fn("proxy_done", noop, 0)
 		fn("proxy_http_call", httpCallImport, 10)
+		fn("proxy_register_shared_queue", registerQueue, 3)
+		fn("proxy_resolve_shared_queue", resolveQueue, 5)
+		fn("proxy_enqueue_shared_queue", enqueueQueue, 3)
+		fn("proxy_dequeue_shared_queue", dequeueQueue, 3)
 		return b
 	})
 }

@@ -68,6 +68,18 @@ func proxySetSharedData(kp, ks, vp, vs, cas uint32) uint32
 //go:wasmimport env proxy_http_call
 func proxyHTTPCall(up, us, hp, hs, bp, bs, tp, ts, timeout, rid uint32) uint32
 
+//go:wasmimport env proxy_register_shared_queue
+func proxyRegisterSharedQueue(np, ns, rid uint32) uint32
+
+//go:wasmimport env proxy_resolve_shared_queue
+func proxyResolveSharedQueue(vp, vs, np, ns, rid uint32) uint32
+
+//go:wasmimport env proxy_enqueue_shared_queue
+func proxyEnqueueSharedQueue(id, p, n uint32) uint32
+
+//go:wasmimport env proxy_dequeue_shared_queue
+func proxyDequeueSharedQueue(id, rp, rs uint32) uint32
+
 //go:wasmimport env proxy_set_effective_context
 func proxySetEffectiveContext(id uint32) uint32
 
@@ -279,4 +291,35 @@ func keep(vs ...any) {
 	for _, v := range vs {
 		runtime.KeepAlive(v)
 	}
+}
+
+// RegisterQueue registers a shared queue by name (this instance's root
+// context gets proxy_on_queue_ready) and returns its id.
+func RegisterQueue(name string) (uint32, Status) {
+	defer keep(name)
+	st := Status(proxyRegisterSharedQueue(sptr(name), uint32(len(name)), slot(0)))
+	return slots[0], st
+}
+
+// ResolveQueue finds a shared queue by VM id ("" for the host's one VM)
+// and name.
+func ResolveQueue(vmID, name string) (uint32, Status) {
+	defer keep(vmID, name)
+	st := Status(proxyResolveSharedQueue(sptr(vmID), uint32(len(vmID)), sptr(name), uint32(len(name)), slot(0)))
+	return slots[0], st
+}
+
+// Enqueue adds data to a shared queue.
+func Enqueue(id uint32, data []byte) Status {
+	defer keep(data)
+	return Status(proxyEnqueueSharedQueue(id, bptr(data), uint32(len(data))))
+}
+
+// Dequeue takes the oldest item of a shared queue (StatusEmpty when none).
+func Dequeue(id uint32) ([]byte, Status) {
+	slots = [3]uint32{}
+	if st := Status(proxyDequeueSharedQueue(id, slot(0), slot(1))); st != StatusOK {
+		return nil, st
+	}
+	return result(), StatusOK
 }

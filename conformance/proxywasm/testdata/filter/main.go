@@ -36,6 +36,10 @@ type config struct {
 	CallPath     string `json:"call_path"`
 	// LogCountKey counts the proxy_on_log calls in shared data.
 	LogCountKey string `json:"log_count_key"`
+	// Queue: the root context registers this shared queue; a request's
+	// x-msg is enqueued, and proxy_on_queue_ready stores the last item
+	// in shared data under "last-msg".
+	Queue string `json:"queue"`
 }
 
 var cfg config
@@ -64,6 +68,11 @@ func onConfigure(id, size uint32) uint32 {
 	}
 	if cfg.Tick > 0 {
 		pw.SetTickPeriod(cfg.Tick)
+	}
+	if cfg.Queue != "" {
+		if _, st := pw.RegisterQueue(cfg.Queue); st != pw.StatusOK {
+			return 0
+		}
 	}
 	return 1
 }
@@ -126,6 +135,12 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 		}
 		out = append(out, [2]string{"x-pairs", strconv.Itoa(len(out))})
 		pw.SetHeaders(pw.RequestHeaders, out)
+	}
+	if msg, st := pw.Header(pw.RequestHeaders, "x-msg"); cfg.Queue != "" && st == pw.StatusOK {
+		id, st := pw.ResolveQueue("", cfg.Queue)
+		if st != pw.StatusOK || pw.Enqueue(id, []byte(msg)) != pw.StatusOK {
+			panic("enqueue failed")
+		}
 	}
 	if cfg.EchoMethodTo != "" {
 		m, _ := pw.Header(pw.RequestHeaders, ":method")
@@ -218,3 +233,15 @@ func onDone(id uint32) uint32 { return 1 }
 func onDelete(id uint32) { pw.Release() }
 
 func main() {}
+
+//go:wasmexport proxy_on_queue_ready
+func onQueueReady(root, id uint32) {
+	pw.Release()
+	for {
+		msg, st := pw.Dequeue(id)
+		if st != pw.StatusOK {
+			return
+		}
+		pw.SetSharedData("last-msg", msg, 0)
+	}
+}
