@@ -60,6 +60,7 @@ func TestFilters(t *testing.T) {
 	nd.route("logread", up.URL, "/logread", "pwfilter", map[string]any{"count_key": "logged"}, false)
 	nd.route("queue", up.URL, "/queue", "pwfilter", map[string]any{"queue": "q1"}, false)
 	nd.route("qread", up.URL, "/qread", "pwfilter", map[string]any{"count_key": "last-msg"}, false)
+	nd.route("metric", up.URL, "/metric", "pwfilter", map[string]any{"metric": "requests"}, false)
 	nd.route("ticks", up.URL, "/ticks", "pwfilter", map[string]any{"tick_ms": 10, "count_key": "ticks"}, false)
 	nd.waitReady("/ticks", 200)
 
@@ -243,6 +244,18 @@ func TestFilters(t *testing.T) {
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
+		}
+	})
+
+	t.Run("metrics", func(t *testing.T) {
+		var last int
+		for i := 0; i < 3; i++ {
+			status, h, _ := nd.do("GET", "/metric", "")
+			n, err := strconv.Atoi(h.Get("X-Metric"))
+			if status != 200 || err != nil || n <= last {
+				t.Fatalf("request %d: %d x-metric %q after %d: want a growing counter", i, status, h.Get("X-Metric"), last)
+			}
+			last = n
 		}
 	})
 

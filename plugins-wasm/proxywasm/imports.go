@@ -213,6 +213,11 @@ func Define(ctx context.Context, rt *wasmhost.Runtime) error {
 		fn("proxy_done", noop, 0)
 		fn("proxy_http_call", httpCallImport, 10)
 		fn("proxy_register_shared_queue", registerQueue, 3)
+		fn("proxy_define_metric", defineMetric, 4)
+		fn("proxy_get_metric", getMetric, 2)
+		for name, f := range map[string]api.GoModuleFunc{"proxy_increment_metric": incrementMetric, "proxy_record_metric": recordMetric} {
+			b = b.NewFunctionBuilder().WithGoModuleFunction(f, []api.ValueType{i32, api.ValueTypeI64}, []api.ValueType{i32}).Export(name)
+		}
 		fn("proxy_resolve_shared_queue", resolveQueue, 5)
 		fn("proxy_enqueue_shared_queue", enqueueQueue, 3)
 		fn("proxy_dequeue_shared_queue", dequeueQueue, 3)

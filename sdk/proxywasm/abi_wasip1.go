@@ -80,6 +80,18 @@ func proxyEnqueueSharedQueue(id, p, n uint32) uint32
 //go:wasmimport env proxy_dequeue_shared_queue
 func proxyDequeueSharedQueue(id, rp, rs uint32) uint32
 
+//go:wasmimport env proxy_define_metric
+func proxyDefineMetric(kind, np, ns, rid uint32) uint32
+
+//go:wasmimport env proxy_increment_metric
+func proxyIncrementMetric(id uint32, delta int64) uint32
+
+//go:wasmimport env proxy_record_metric
+func proxyRecordMetric(id uint32, v uint64) uint32
+
+//go:wasmimport env proxy_get_metric
+func proxyGetMetric(id, rp uint32) uint32
+
 //go:wasmimport env proxy_set_effective_context
 func proxySetEffectiveContext(id uint32) uint32
 
@@ -322,4 +334,32 @@ func Dequeue(id uint32) ([]byte, Status) {
 		return nil, st
 	}
 	return result(), StatusOK
+}
+
+// Metric types.
+const (
+	MetricCounter   uint32 = 0
+	MetricGauge     uint32 = 1
+	MetricHistogram uint32 = 2
+)
+
+// DefineMetric defines (or finds) a metric by name and returns its id.
+func DefineMetric(kind uint32, name string) (uint32, Status) {
+	defer keep(name)
+	st := Status(proxyDefineMetric(kind, sptr(name), uint32(len(name)), slot(0)))
+	return slots[0], st
+}
+
+// IncrementMetric adds delta to a counter or gauge.
+func IncrementMetric(id uint32, delta int64) Status { return Status(proxyIncrementMetric(id, delta)) }
+
+// RecordMetric sets a gauge or records a histogram value.
+func RecordMetric(id uint32, v uint64) Status { return Status(proxyRecordMetric(id, v)) }
+
+var metricSlot uint64
+
+// Metric reads a metric's value.
+func Metric(id uint32) (uint64, Status) {
+	st := Status(proxyGetMetric(id, uint32(uintptr(unsafe.Pointer(&metricSlot)))))
+	return metricSlot, st
 }

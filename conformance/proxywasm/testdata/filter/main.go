@@ -40,9 +40,15 @@ type config struct {
 	// x-msg is enqueued, and proxy_on_queue_ready stores the last item
 	// in shared data under "last-msg".
 	Queue string `json:"queue"`
+	// Metric: a counter each request increments; the response carries
+	// its value as x-metric.
+	Metric string `json:"metric"`
 }
 
-var cfg config
+var (
+	cfg      config
+	metricID uint32
+)
 
 //go:wasmexport proxy_abi_version_0_2_1
 func abiVersion() {}
@@ -68,6 +74,13 @@ func onConfigure(id, size uint32) uint32 {
 	}
 	if cfg.Tick > 0 {
 		pw.SetTickPeriod(cfg.Tick)
+	}
+	if cfg.Metric != "" {
+		id, st := pw.DefineMetric(pw.MetricCounter, cfg.Metric)
+		if st != pw.StatusOK {
+			return 0
+		}
+		metricID = id
 	}
 	if cfg.Queue != "" {
 		if _, st := pw.RegisterQueue(cfg.Queue); st != pw.StatusOK {
@@ -142,6 +155,9 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 			panic("enqueue failed")
 		}
 	}
+	if metricID != 0 && pw.IncrementMetric(metricID, 1) != pw.StatusOK {
+		panic("increment failed")
+	}
 	if cfg.EchoMethodTo != "" {
 		m, _ := pw.Header(pw.RequestHeaders, ":method")
 		pw.AddHeader(pw.RequestHeaders, cfg.EchoMethodTo, m)
@@ -179,6 +195,10 @@ func onResponseHeaders(id, n, eos uint32) uint32 {
 	pw.Release()
 	trap("response_headers")
 	change(pw.ResponseHeaders, cfg.AddResp, cfg.ReplaceResp, cfg.RemoveResp)
+	if metricID != 0 {
+		v, _ := pw.Metric(metricID)
+		pw.AddHeader(pw.ResponseHeaders, "x-metric", strconv.FormatUint(v, 10))
+	}
 	for _, p := range cfg.Props {
 		v, st := pw.Property(p)
 		if st != pw.StatusOK {
