@@ -45,7 +45,7 @@ type Options struct {
 	// Logger gets guest output and faults (nil: slog.Default()).
 	Logger *slog.Logger
 	// Flavours are the guest ABIs tried, in order, on each module (nil:
-	// the Gatehouse ABI, then http-wasm).
+	// the Gatehouse ABI, then http-wasm, then proxy-wasm).
 	Flavours []wasmhost.Flavour
 }
 

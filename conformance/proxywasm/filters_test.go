@@ -337,3 +337,35 @@ func TestLegacyFilter(t *testing.T) {
 		t.Errorf("x-map-size = %q: want the serialized size of %d pairs", e.Headers["X-Map-Size"], n)
 	}
 }
+
+// TestHostileFilter: a filter attacking the host ends its request with
+// 500 (never proxied) and the node keeps serving; malformed input the
+// ABI answers with a status gets that status.
+func TestHostileFilter(t *testing.T) {
+	dir := t.TempDir()
+	buildFilter(t, dir, "hostile", "hostile")
+	nd := startNode(t, dir, wasmplugins.Options{Timeout: 300 * time.Millisecond})
+	up := newEcho(t)
+	nd.route("hostile", up.URL, "/hostile", "hostile", "", false)
+	nd.waitReady("/hostile", 200)
+	for _, attack := range []string{"pointer", "loop", "action", "allocator"} {
+		before := up.hits.Load()
+		status, _, body := nd.do("GET", "/hostile", "", "X-Attack", attack)
+		if status != 500 || up.hits.Load() != before {
+			t.Errorf("%s: %d %q (proxied: %v), want 500 not proxied", attack, status, body, up.hits.Load() != before)
+		}
+		if status, _, _ := nd.do("GET", "/hostile", ""); status != 200 {
+			t.Errorf("after %s: %d, want 200", attack, status)
+		}
+	}
+	status, _, body := nd.do("GET", "/hostile", "", "X-Attack", "pairs")
+	if status != 200 {
+		t.Fatalf("pairs: %d %s", status, body)
+	}
+	e := decode(t, body)
+	for name, want := range map[string]string{"X-Pairs-Status": "3", "X-Local-Status": "3", "X-Status-Code": "2"} {
+		if got := strings.Join(e.Headers[name], ","); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+}
