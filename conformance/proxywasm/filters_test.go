@@ -36,7 +36,7 @@ func TestFilters(t *testing.T) {
 	nd.route("bodies", up.URL, "/bodies", "pwfilter", map[string]any{"req_body_suffix": "+req", "resp_body_prefix": "pre:"}, true)
 	nd.route("deny", up.URL, "/deny", "pwfilter", map[string]any{"deny_header": "x-deny", "log_count_key": "logged"}, false)
 	props := []string{"kong.route_id", "kong.service_id", "kong.route_name", "kong.service_name", "kong.client.consumer_id",
-		"request.path", "request.method", "plugin_name", "source.address", "request.headers.x-in", "kong.nothing"}
+		"request.path", "request.method", "plugin_name", "source.address", "request.headers.x-in", "kong.nothing", "ngx.request_uri", "destination.address"}
 	routeID, serviceID := nd.route("props", up.URL, "/props", "pwfilter", map[string]any{"props": props}, false)
 	nd.mustCreate("/routes/props/plugins", map[string]any{"name": "key-auth"})
 	consumer := nd.mustCreate("/consumers", map[string]any{"username": "alice"})
@@ -157,7 +157,7 @@ func TestFilters(t *testing.T) {
 			"kong.route_id": routeID, "kong.service_id": serviceID, "kong.route_name": "props",
 			"kong.service_name": "props-svc", "kong.client.consumer_id": consumer["id"].(string),
 			"request.path": "/props/x?a=b", "request.method": "GET", "plugin_name": "pwfilter",
-			"request.headers.x-in": "v1", "kong.nothing": "(none)",
+			"request.headers.x-in": "v1", "kong.nothing": "(none)", "ngx.request_uri": "/props/x?a=b",
 		}
 		for p, w := range want {
 			if got := h.Get("X-Prop-" + p); got != w {
@@ -166,6 +166,9 @@ func TestFilters(t *testing.T) {
 		}
 		if a := h.Get("X-Prop-source.address"); !strings.HasPrefix(a, "127.0.0.1:") {
 			t.Errorf("source.address = %q", a)
+		}
+		if a := h.Get("X-Prop-destination.address"); a != strings.TrimPrefix(nd.proxy, "http://") {
+			t.Errorf("destination.address = %q, want the proxy listener %s", a, nd.proxy)
 		}
 	})
 

@@ -776,6 +776,25 @@ func (c *call) property(path string) ([]byte, bool) {
 		return WritePairs(c.st.requestHeaders(k).list), true
 	case "source.address":
 		return str(fmt.Sprintf("%s:%d", k.Client().IP(), k.Client().Port()))
+	case "destination.address", "destination.port", "connection.id", "request.id":
+		var v string
+		var ok bool
+		switch path {
+		case "destination.address":
+			addr, ok1 := k.Request().Var("server_addr")
+			port, ok2 := k.Request().Var("server_port")
+			v, ok = addr+":"+port, ok1 && ok2
+		case "destination.port":
+			v, ok = k.Request().Var("server_port")
+		case "connection.id":
+			v, ok = k.Request().Var("connection")
+		default:
+			v, ok = k.Request().Var("request_id")
+		}
+		if !ok {
+			return nil, false
+		}
+		return str(v)
 	case "source.port":
 		return str(strconv.Itoa(k.Client().Port()))
 	case "response.code", "kong.service.response.status":
@@ -845,6 +864,12 @@ func (c *call) property(path string) ([]byte, bool) {
 			return nil, false
 		}
 		return str(strings.Join(vs, ","))
+	}
+	if name, ok := strings.CutPrefix(path, "ngx."); ok {
+		if v, ok := k.Request().Var(name); ok {
+			return str(v)
+		}
+		return nil, false
 	}
 	if key, ok := strings.CutPrefix(path, "kong.ctx.shared."); ok {
 		v, ok := k.Ctx().Shared().Get(key)
