@@ -54,7 +54,9 @@ func attack() string {
 	return string(unsafe.Slice((*byte)(unsafe.Pointer(uintptr(slots[0]))), slots[1]))
 }
 
-func add(k, v string) uint32 { return addHeaderMapValue(0, sp(k), uint32(len(k)), sp(v), uint32(len(v))) }
+func add(k, v string) uint32 {
+	return addHeaderMapValue(0, sp(k), uint32(len(k)), sp(v), uint32(len(v)))
+}
 
 //go:wasmexport proxy_on_request_headers
 func onRequestHeaders(id, n, eos uint32) uint32 {
