@@ -109,11 +109,17 @@ func Load(ctx context.Context, m *wasmhost.Module) (*Filter, error) {
 	}
 	in.Close(context.Background())
 	f := &Filter{module: m, abi: abi, shared: sharedFor(m)}
+	phases := []hostabi.Phase{hostabi.PhaseAccess, hostabi.PhaseLog}
+	if m.Exports("proxy_on_response_headers") || m.Exports("proxy_on_response_body") {
+		// the response phase buffers the upstream's response: only for
+		// a filter that looks at it
+		phases = []hostabi.Phase{hostabi.PhaseAccess, hostabi.PhaseResponse, hostabi.PhaseLog}
+	}
 	f.def = hostabi.Definition{
 		Name:     m.Name,
 		Version:  Version,
 		Priority: DefaultPriority,
-		Phases:   []hostabi.Phase{hostabi.PhaseAccess, hostabi.PhaseResponse, hostabi.PhaseLog},
+		Phases:   phases,
 		Schema: map[string]any{"fields": []any{
 			map[string]any{"consumer": map[string]any{"type": "foreign", "reference": "consumers"}},
 			map[string]any{"route": map[string]any{"type": "foreign", "reference": "routes"}},
@@ -274,13 +280,20 @@ func (c *Config) Access(k hostabi.Kong) error {
 		return done(err)
 	}
 	st.created = true
-	body, err := k.Request().RawBody()
-	if err != nil {
-		return done(&wasmhost.Fault{Plugin: c.filter.module.Name, Phase: "access", Kind: wasmhost.FaultHost, Err: fmt.Errorf("request body: %w", err)})
+	// the body is read (buffered) only for a filter that reads it
+	hasBody := requestHasBody(k)
+	var body []byte
+	if hasBody && c.filter.module.Exports("proxy_on_request_body") {
+		b, err := k.Request().RawBody()
+		if err != nil {
+			return done(&wasmhost.Fault{Plugin: c.filter.module.Name, Phase: "access", Kind: wasmhost.FaultHost, Err: fmt.Errorf("request body: %w", err)})
+		}
+		body = b
+		hasBody = len(b) > 0
 	}
 	st.reqBody = body
 	eos := uint64(0)
-	if len(body) == 0 {
+	if !hasBody {
 		eos = 1
 	}
 	n := len(st.requestHeaders(k).list)
@@ -400,4 +413,14 @@ func (cl *call) finish(err error) error {
 		cl.k.Response().Exit(lr.status, lr.body, lr.headers)
 	}
 	return nil
+}
+
+// requestHasBody reports whether the request announces a body
+// (Content-Length above 0, or a Transfer-Encoding).
+func requestHasBody(k hostabi.Kong) bool {
+	if k.Request().Header("Transfer-Encoding") != "" {
+		return true
+	}
+	cl := k.Request().Header("Content-Length")
+	return cl != "" && cl != "0"
 }
