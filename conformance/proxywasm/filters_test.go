@@ -62,7 +62,8 @@ func TestFilters(t *testing.T) {
 	nd.route("qread", up.URL, "/qread", "pwfilter", map[string]any{"count_key": "last-msg"}, false)
 	nd.route("metric", up.URL, "/metric", "pwfilter", map[string]any{"metric": "requests"}, false)
 	nd.route("ticks", up.URL, "/ticks", "pwfilter", map[string]any{"tick_ms": 10, "count_key": "ticks"}, false)
-	nd.waitReady("/ticks", 200)
+	// the last plugin created: once it runs, every route and plugin above does
+	nd.waitFilter("/ticks", "X-Count")
 
 	t.Run("headers both ways", func(t *testing.T) {
 		status, h, body := nd.do("GET", "/headers?q=1", "", "X-Rep", "old", "X-Remove", "1", "X-Keep", "k")
@@ -314,20 +315,9 @@ func TestLegacyFilter(t *testing.T) {
 	nd := startNode(t, dir, wasmplugins.Options{Timeout: 2 * time.Second})
 	up := newEcho(t)
 	nd.route("legacy", up.URL, "/legacy", "legacy", "", false)
-	// the route may serve before the plugin on it does: wait for the filter
-	var status int
-	var body string
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		status, _, body = nd.do("GET", "/legacy", "", "X-One", "1")
-		if status == 200 && strings.Contains(body, "X-Random") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the filter never ran: %d %s", status, body)
-		}
-	}
+	body := nd.waitFilter("/legacy", "X-Random", "X-One", "1")
 	e := decode(t, body)
-	for name, want := range map[string]string{"X-Random": "true", "X-Continue": "0", "X-Log-Level": "1"} { // the test logger takes debug lines {
+	for name, want := range map[string]string{"X-Random": "true", "X-Continue": "0", "X-Log-Level": "1"} { // the test logger takes debug lines
 		if got := strings.Join(e.Headers[name], ","); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
@@ -350,7 +340,7 @@ func TestHostileFilter(t *testing.T) {
 	nd := startNode(t, dir, wasmplugins.Options{Timeout: 300 * time.Millisecond})
 	up := newEcho(t)
 	nd.route("hostile", up.URL, "/hostile", "hostile", "", false)
-	nd.waitReady("/hostile", 200)
+	nd.waitFilter("/hostile", "X-Pairs-Status", "X-Attack", "pairs")
 	for _, attack := range []string{"pointer", "loop", "action", "allocator"} {
 		before := up.hits.Load()
 		status, _, body := nd.do("GET", "/hostile", "", "X-Attack", attack)

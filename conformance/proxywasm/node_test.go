@@ -169,20 +169,6 @@ func (nd *node) do(method, path, body string, headers ...string) (int, http.Head
 	return res.StatusCode, res.Header, string(b)
 }
 
-// waitReady waits until path answers want.
-func (nd *node) waitReady(path string, want int) {
-	nd.t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		status, _, body := nd.do("GET", path, "")
-		if status == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			nd.t.Fatalf("%s never answered %d: last %d %s", path, want, status, body)
-		}
-	}
-}
-
 // echo is an upstream answering with the request it got, as JSON.
 type echo struct {
 	*httptest.Server
@@ -227,6 +213,22 @@ func (l *logs) dump(t *testing.T, part string) {
 	for _, line := range l.lines {
 		if strings.Contains(line, part) {
 			t.Log(line)
+		}
+	}
+}
+
+// waitFilter waits until a request to path (with headers) gets a 200
+// whose body contains marker: the route may serve before the filter on it
+// does. It returns that body.
+func (nd *node) waitFilter(path, marker string, headers ...string) string {
+	nd.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		status, _, body := nd.do("GET", path, "", headers...)
+		if status == 200 && strings.Contains(body, marker) {
+			return body
+		}
+		if time.Now().After(deadline) {
+			nd.t.Fatalf("the filter on %s never ran: %d %s", path, status, body)
 		}
 	}
 }
