@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/plugins-wasm/gatehouse"
 	"github.com/gatehouse/gatehouse/plugins-wasm/httpwasm"
+	"github.com/gatehouse/gatehouse/plugins-wasm/proxywasm"
 	"github.com/gatehouse/gatehouse/plugins-wasm/wasmhost"
 )
 
@@ -56,7 +57,7 @@ type Options struct {
 	// Logger gets guest output and faults (nil: slog.Default()).
 	Logger *slog.Logger
 	// Flavours are the guest ABIs tried, in order, on each module (nil:
-	// the Gatehouse ABI, then http-wasm).
+	// the Gatehouse ABI, then http-wasm, then proxy-wasm).
 	Flavours []wasmhost.Flavour
 }
 
@@ -95,7 +96,7 @@ func New(opts Options) (*Provider, error) {
 		}
 	}
 	if len(opts.Flavours) == 0 {
-		opts.Flavours = []wasmhost.Flavour{gatehouse.Flavour{}, httpwasm.Flavour{}}
+		opts.Flavours = []wasmhost.Flavour{gatehouse.Flavour{}, httpwasm.Flavour{}, proxywasm.Flavour{}}
 	}
 	rt, err := wasmhost.NewRuntime(context.Background(), wasmhost.Options{
 		CacheDir: opts.CacheDir, MemoryLimit: opts.MemoryLimit, Timeout: opts.Timeout, Logger: opts.Logger,

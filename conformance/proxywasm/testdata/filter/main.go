@@ -1,0 +1,267 @@
+// Command filter is a proxy-wasm filter for the conformance tests, written
+// with the standard Go toolchain (GOOS=wasip1) on sdk/proxywasm: its JSON
+// configuration says what it does to each request.
+package main
+
+import (
+	"encoding/json"
+	"strconv"
+
+	pw "github.com/gatehouse/gatehouse/sdk/proxywasm"
+)
+
+// config is what the filter does.
+type config struct {
+	AddReq      map[string]string `json:"add_req"`
+	ReplaceReq  map[string]string `json:"replace_req"`
+	RemoveReq   []string          `json:"remove_req"`
+	AddResp     map[string]string `json:"add_resp"`
+	ReplaceResp map[string]string `json:"replace_resp"`
+	RemoveResp  []string          `json:"remove_resp"`
+	// SetReqPairs replaces the request's header map with its own pairs
+	// minus x-drop plus x-pairs.
+	SetReqPairs  bool     `json:"set_req_pairs"`
+	ReqBodyAdd   string   `json:"req_body_suffix"`
+	RespBodyAdd  string   `json:"resp_body_prefix"`
+	DenyHeader   string   `json:"deny_header"`
+	Props        []string `json:"props"`
+	Trap         string   `json:"trap"`
+	Tick         uint32   `json:"tick_ms"`
+	CountKey     string   `json:"count_key"`
+	EchoMethodTo string   `json:"echo_method_to"`
+	// CallUpstream (host:port): the request waits (Pause) on a call of
+	// GET CallPath?user=<x-user>; a 200 adds its body as x-call and
+	// resumes, anything else (or a failed call) answers 403.
+	CallUpstream string `json:"call_upstream"`
+	CallPath     string `json:"call_path"`
+	// LogCountKey counts the proxy_on_log calls in shared data.
+	LogCountKey string `json:"log_count_key"`
+	// Queue: the root context registers this shared queue; a request's
+	// x-msg is enqueued, and proxy_on_queue_ready stores the last item
+	// in shared data under "last-msg".
+	Queue string `json:"queue"`
+	// Metric: a counter each request increments; the response carries
+	// its value as x-metric.
+	Metric string `json:"metric"`
+}
+
+var (
+	cfg      config
+	metricID uint32
+)
+
+//go:wasmexport proxy_abi_version_0_2_1
+func abiVersion() {}
+
+//go:wasmexport proxy_on_context_create
+func onContextCreate(id, parent uint32) { pw.Release() }
+
+//go:wasmexport proxy_on_vm_start
+func onVMStart(id, size uint32) uint32 { return 1 }
+
+//go:wasmexport proxy_on_configure
+func onConfigure(id, size uint32) uint32 {
+	pw.Release()
+	if size > 0 {
+		b, st := pw.Buffer(pw.PluginConfiguration, 0, size)
+		if st != pw.StatusOK {
+			return 0
+		}
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			pw.Log(pw.LogError, "bad configuration: "+err.Error())
+			return 0
+		}
+	}
+	if cfg.Tick > 0 {
+		pw.SetTickPeriod(cfg.Tick)
+	}
+	if cfg.Metric != "" {
+		id, st := pw.DefineMetric(pw.MetricCounter, cfg.Metric)
+		if st != pw.StatusOK {
+			return 0
+		}
+		metricID = id
+	}
+	if cfg.Queue != "" {
+		if _, st := pw.RegisterQueue(cfg.Queue); st != pw.StatusOK {
+			return 0
+		}
+	}
+	return 1
+}
+
+//go:wasmexport proxy_on_tick
+func onTick(id uint32) {
+	pw.Release()
+	increment(cfg.CountKey)
+}
+
+// increment adds one to the count under key, with CAS.
+func increment(key string) {
+	for {
+		v, cas, _ := pw.SharedData(key)
+		n, _ := strconv.Atoi(string(v))
+		if pw.SetSharedData(key, []byte(strconv.Itoa(n+1)), cas) == pw.StatusOK {
+			return
+		}
+	}
+}
+
+func change(mt pw.MapType, add, replace map[string]string, remove []string) {
+	for k, v := range add {
+		pw.AddHeader(mt, k, v)
+	}
+	for k, v := range replace {
+		pw.ReplaceHeader(mt, k, v)
+	}
+	for _, k := range remove {
+		pw.RemoveHeader(mt, k)
+	}
+}
+
+// trap panics in the callback named by the configuration when the request
+// has an x-trap header.
+func trap(where string) {
+	if _, st := pw.Header(pw.RequestHeaders, "x-trap"); cfg.Trap == where && st == pw.StatusOK {
+		panic("trap in " + where)
+	}
+}
+
+//go:wasmexport proxy_on_request_headers
+func onRequestHeaders(id, n, eos uint32) uint32 {
+	pw.Release()
+	trap("request_headers")
+	if cfg.DenyHeader != "" {
+		if v, st := pw.Header(pw.RequestHeaders, cfg.DenyHeader); st == pw.StatusOK {
+			pw.SendLocalResponse(403, []byte("denied: "+v), [][2]string{{"x-why", "filter"}, {"content-type", "text/plain"}})
+			return pw.ActionPause
+		}
+	}
+	change(pw.RequestHeaders, cfg.AddReq, cfg.ReplaceReq, cfg.RemoveReq)
+	if cfg.SetReqPairs {
+		pairs, _ := pw.Headers(pw.RequestHeaders)
+		var out [][2]string
+		for _, p := range pairs {
+			if p[0] != "x-drop" {
+				out = append(out, p)
+			}
+		}
+		out = append(out, [2]string{"x-pairs", strconv.Itoa(len(out))})
+		pw.SetHeaders(pw.RequestHeaders, out)
+	}
+	if msg, st := pw.Header(pw.RequestHeaders, "x-msg"); cfg.Queue != "" && st == pw.StatusOK {
+		id, st := pw.ResolveQueue("", cfg.Queue)
+		if st != pw.StatusOK || pw.Enqueue(id, []byte(msg)) != pw.StatusOK {
+			panic("enqueue failed")
+		}
+	}
+	if metricID != 0 && pw.IncrementMetric(metricID, 1) != pw.StatusOK {
+		panic("increment failed")
+	}
+	if cfg.EchoMethodTo != "" {
+		m, _ := pw.Header(pw.RequestHeaders, ":method")
+		pw.AddHeader(pw.RequestHeaders, cfg.EchoMethodTo, m)
+	}
+	if cfg.CountKey != "" {
+		v, _, _ := pw.SharedData(cfg.CountKey)
+		pw.AddHeader(pw.RequestHeaders, "x-count", string(v))
+	}
+	if cfg.CallUpstream != "" {
+		user, _ := pw.Header(pw.RequestHeaders, "x-user")
+		hs := [][2]string{{":method", "GET"}, {":path", cfg.CallPath + "?user=" + user}, {":authority", cfg.CallUpstream}, {"x-from", "filter"}}
+		if _, st := pw.HTTPCall(cfg.CallUpstream, hs, []byte("ping"), 2000); st != pw.StatusOK {
+			panic("proxy_http_call failed")
+		}
+		return pw.ActionPause
+	}
+	if now, st := pw.Now(); st != pw.StatusOK || now == 0 {
+		panic("no time")
+	}
+	return pw.ActionContinue
+}
+
+//go:wasmexport proxy_on_request_body
+func onRequestBody(id, size, eos uint32) uint32 {
+	pw.Release()
+	trap("request_body")
+	if cfg.ReqBodyAdd != "" {
+		pw.SetBuffer(pw.RequestBody, size, 0, []byte(cfg.ReqBodyAdd))
+	}
+	return pw.ActionContinue
+}
+
+//go:wasmexport proxy_on_response_headers
+func onResponseHeaders(id, n, eos uint32) uint32 {
+	pw.Release()
+	trap("response_headers")
+	change(pw.ResponseHeaders, cfg.AddResp, cfg.ReplaceResp, cfg.RemoveResp)
+	if metricID != 0 {
+		v, _ := pw.Metric(metricID)
+		pw.AddHeader(pw.ResponseHeaders, "x-metric", strconv.FormatUint(v, 10))
+	}
+	for _, p := range cfg.Props {
+		v, st := pw.Property(p)
+		if st != pw.StatusOK {
+			v = []byte("(none)")
+		}
+		pw.AddHeader(pw.ResponseHeaders, "x-prop-"+p, string(v))
+	}
+	return pw.ActionContinue
+}
+
+//go:wasmexport proxy_on_response_body
+func onResponseBody(id, size, eos uint32) uint32 {
+	pw.Release()
+	trap("response_body")
+	if cfg.RespBodyAdd != "" {
+		b, _ := pw.Buffer(pw.ResponseBody, 0, size)
+		pw.SetBuffer(pw.ResponseBody, 0, size, append([]byte(cfg.RespBodyAdd), b...))
+	}
+	return pw.ActionContinue
+}
+
+//go:wasmexport proxy_on_http_call_response
+func onHTTPCallResponse(id, callout, nheaders, bodySize, ntrailers uint32) {
+	pw.Release()
+	trap("http_call_response")
+	status, _ := pw.Header(pw.HTTPCallResponseHeaders, ":status")
+	var body []byte
+	if bodySize > 0 {
+		body, _ = pw.Buffer(pw.HTTPCallResponseBody, 0, bodySize)
+	}
+	if status != "200" {
+		pw.SendLocalResponse(403, []byte("call said "+status+": "+string(body)), nil)
+		return
+	}
+	pw.AddHeader(pw.RequestHeaders, "x-call", string(body))
+	pw.ContinueStream(0)
+}
+
+//go:wasmexport proxy_on_log
+func onLog(id uint32) {
+	pw.Release()
+	trap("log")
+	if cfg.LogCountKey != "" {
+		increment(cfg.LogCountKey)
+	}
+}
+
+//go:wasmexport proxy_on_done
+func onDone(id uint32) uint32 { return 1 }
+
+//go:wasmexport proxy_on_delete
+func onDelete(id uint32) { pw.Release() }
+
+func main() {}
+
+//go:wasmexport proxy_on_queue_ready
+func onQueueReady(root, id uint32) {
+	pw.Release()
+	for {
+		msg, st := pw.Dequeue(id)
+		if st != pw.StatusOK {
+			return
+		}
+		pw.SetSharedData("last-msg", msg, 0)
+	}
+}
