@@ -249,3 +249,33 @@ func (p *Provider) Close() error {
 	p.mu.Unlock()
 	return p.rt.Close(context.Background())
 }
+
+// Filters serves the proxy-wasm filters of dir (Kong's wasm_filters_path)
+// that enabled accepts (Kong's wasm_filters), each as a plugin named after
+// its module, and returns their names: Kong loads them when `wasm` is on so
+// that filter chains, and plugins named after a filter, can run them. opts
+// sets the limits; its PluginsDir, Names and Flavours are Filters' own (only
+// proxy-wasm modules are filters). It returns a nil provider when no filter
+// is enabled.
+func Filters(dir string, enabled func(name string) bool, opts Options) (*Provider, []string, error) {
+	found, err := Discover(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("wasm filters: %w", err)
+	}
+	var names []string
+	for _, name := range found {
+		if enabled == nil || enabled(name) {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil, nil
+	}
+	opts.PluginsDir, opts.Names = dir, names
+	opts.Flavours = []wasmhost.Flavour{proxywasm.Flavour{}}
+	p, err := New(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, names, nil
+}

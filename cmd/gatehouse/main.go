@@ -148,6 +148,14 @@ func run(args []string) error {
 		if wasm != nil {
 			opts.Providers = append(opts.Providers, wasm)
 		}
+		filters, filterNames, err := wasmFilterProvider(cfg, log)
+		if err != nil {
+			return err
+		}
+		if filters != nil {
+			opts.Providers = append(opts.Providers, filters)
+			opts.Enabled = filterNames
+		}
 		node, err := app.StartWith(ctx, cfg, opts)
 		if err != nil {
 			return err

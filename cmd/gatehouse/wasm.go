@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"github.com/gatehouse/gatehouse/hostabi"
 	wasmplugins "github.com/gatehouse/gatehouse/plugins-wasm"
 	"github.com/gatehouse/gatehouse/runtime/config"
+	"github.com/gatehouse/gatehouse/runtime/plugin"
 )
 
 // isWasmPlugin reports whether a name in `plugins` is a Wasm plugin: a
@@ -49,4 +51,40 @@ func wasmProvider(cfg *config.Config, log *slog.Logger) (hostabi.Provider, error
 		GrantDir:    cfg.WasmGrantDir,
 		Logger:      log,
 	})
+}
+
+// wasmFilterProvider returns, when `wasm` is on, the proxy-wasm filters of
+// wasm_filters_path that wasm_filters enables, served as plugins named
+// after them (Kong loads them so that filter chains, and plugins named
+// after a filter, can run them), and their names, which the node enables
+// whatever `plugins` says. A filter named like a bundled plugin is refused:
+// a filter chain naming it would run the other plugin.
+func wasmFilterProvider(cfg *config.Config, log *slog.Logger) (hostabi.Provider, []string, error) {
+	if !cfg.Wasm || cfg.WasmFiltersPath == "" {
+		return nil, nil, nil
+	}
+	for _, name := range plugin.Bundled() {
+		if cfg.WasmFilterEnabled(name) && isFile(filepath.Join(cfg.WasmFiltersPath, name+".wasm")) {
+			return nil, nil, fmt.Errorf("wasm filter %q (%s) has the name of a bundled plugin", name,
+				filepath.Join(cfg.WasmFiltersPath, name+".wasm"))
+		}
+	}
+	p, names, err := wasmplugins.Filters(cfg.WasmFiltersPath, cfg.WasmFilterEnabled, wasmplugins.Options{
+		Prefix:      cfg.Prefix,
+		MemoryLimit: uint64(cfg.WasmMemoryLimitBytes()),
+		Timeout:     time.Duration(cfg.WasmTimeout) * time.Millisecond,
+		GrantEnv:    cfg.WasmGrantEnv,
+		GrantDir:    cfg.WasmGrantDir,
+		Logger:      log,
+	})
+	if err != nil || p == nil {
+		return nil, nil, err
+	}
+	return p, names, nil
+}
+
+// isFile reports whether path is a regular file.
+func isFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }

@@ -141,9 +141,41 @@ func (h *headers) remove(name string) {
 	h.list = out
 }
 
+// requestKey holds, in the request's kong.ctx.shared, the request as the
+// filters that ran so far changed it (sharedRequest): hostabi's Request
+// reads the request as the client sent it, while the filters of a chain
+// (and filter plugins after one another) see their predecessors' changes,
+// as the filters of one request do in Kong.
+const requestKey = "\x00gatehouse.proxywasm.request"
+
+// sharedRequest is the request's headers and body as the filters changed
+// them.
+type sharedRequest struct {
+	headers *headers
+	body    []byte
+	bodySet bool
+}
+
+// requestView returns the request's sharedRequest, made on first use.
+func requestView(k hostabi.Kong) *sharedRequest {
+	shared := k.Ctx().Shared()
+	if v, ok := shared.Get(requestKey); ok {
+		if sr, ok := v.(*sharedRequest); ok {
+			return sr
+		}
+	}
+	sr := &sharedRequest{}
+	shared.Set(requestKey, sr)
+	return sr
+}
+
 func (s *stream) requestHeaders(k hostabi.Kong) *headers {
 	if s.reqHeaders == nil {
-		s.reqHeaders = loadHeaders(k.Request().Headers())
+		sr := requestView(k)
+		if sr.headers == nil {
+			sr.headers = loadHeaders(k.Request().Headers())
+		}
+		s.reqHeaders = sr.headers
 	}
 	return s.reqHeaders
 }

@@ -284,12 +284,16 @@ func (c *Config) Access(k hostabi.Kong) error {
 	hasBody := requestHasBody(k)
 	var body []byte
 	if hasBody && c.filter.module.Exports("proxy_on_request_body") {
-		b, err := k.Request().RawBody()
-		if err != nil {
-			return done(&wasmhost.Fault{Plugin: c.filter.module.Name, Phase: "access", Kind: wasmhost.FaultHost, Err: fmt.Errorf("request body: %w", err)})
+		if sr := requestView(k); sr.bodySet {
+			body = sr.body // as an earlier filter of the request rewrote it
+		} else {
+			b, err := k.Request().RawBody()
+			if err != nil {
+				return done(&wasmhost.Fault{Plugin: c.filter.module.Name, Phase: "access", Kind: wasmhost.FaultHost, Err: fmt.Errorf("request body: %w", err)})
+			}
+			body = b
 		}
-		body = b
-		hasBody = len(b) > 0
+		hasBody = len(body) > 0
 	}
 	st.reqBody = body
 	eos := uint64(0)
@@ -307,6 +311,8 @@ func (c *Config) Access(k hostabi.Kong) error {
 	}
 	if st.reqBodySet {
 		k.ServiceRequest().SetRawBody(st.reqBody)
+		sr := requestView(k)
+		sr.body, sr.bodySet = st.reqBody, true
 	}
 	return done(nil)
 }
