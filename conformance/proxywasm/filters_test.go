@@ -168,8 +168,8 @@ func TestFilters(t *testing.T) {
 		if a := h.Get("X-Prop-source.address"); !strings.HasPrefix(a, "127.0.0.1:") {
 			t.Errorf("source.address = %q", a)
 		}
-		if a := h.Get("X-Prop-destination.address"); a != strings.TrimPrefix(nd.proxy, "http://") {
-			t.Errorf("destination.address = %q, want the proxy listener %s", a, nd.proxy)
+		if a := h.Get("X-Prop-destination.address"); a != strings.TrimPrefix(nd.Proxy, "http://") {
+			t.Errorf("destination.address = %q, want the proxy listener %s", a, nd.Proxy)
 		}
 	})
 
@@ -192,7 +192,7 @@ func TestFilters(t *testing.T) {
 				t.Errorf("%s: the next request got %d %q, want 200 through the filter", where, status, body)
 			}
 		}
-		if !nd.logs.find("pwfilter", "trap in request_headers") {
+		if !nd.Logs.Has("pwfilter", "trap in request_headers") {
 			t.Error("the trap's cause is not in the log")
 		}
 	})
@@ -289,7 +289,7 @@ func TestFilters(t *testing.T) {
 			failed = true
 		}
 		if failed {
-			nd.logs.dump(t, "pwfilter")
+			t.Log(nd.Logs.Dump())
 		}
 	})
 }

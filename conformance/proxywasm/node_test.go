@@ -7,67 +7,22 @@
 package proxywasm_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/conformance/testnode"
-	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/conformance/wasmnode"
 	wasmplugins "github.com/gatehouse/gatehouse/plugins-wasm"
 	"github.com/gatehouse/gatehouse/plugins-wasm/wasmbuild"
-	"github.com/gatehouse/gatehouse/runtime/app"
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle"
 )
-
-// logs records the node's log lines.
-type logs struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logs) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logs) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	b.WriteString(r.Message)
-	r.Attrs(func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
-		return true
-	})
-	l.mu.Lock()
-	l.lines = append(l.lines, b.String())
-	l.mu.Unlock()
-	return nil
-}
-func (l *logs) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *logs) WithGroup(string) slog.Handler      { return l }
-
-// find reports whether a line contains every part.
-func (l *logs) find(parts ...string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, line := range l.lines {
-		ok := true
-		for _, p := range parts {
-			ok = ok && strings.Contains(line, p)
-		}
-		if ok {
-			return true
-		}
-	}
-	return false
-}
 
 // buildFilter compiles testdata/<src> into dir as NAME.wasm.
 func buildFilter(t testing.TB, dir, src, name string) {
@@ -80,55 +35,22 @@ func buildFilter(t testing.TB, dir, src, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, name+".wasm"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	wasmnode.WriteGuest(t, dir, name, b)
 }
 
 // node is a running node serving the filters of a folder as plugins.
-type node struct {
-	t      testing.TB
-	admin  string
-	proxy  string
-	logs   *logs
-	client *http.Client
-}
+type node struct{ *wasmnode.Node }
 
 func startNode(t testing.TB, dir string, opts wasmplugins.Options) *node {
-	t.Helper()
-	lg := &logs{}
-	log := slog.New(lg)
-	prefix := t.TempDir()
-	opts.PluginsDir, opts.Prefix, opts.Logger = dir, prefix, log
-	p, err := wasmplugins.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	names, err := wasmplugins.Discover(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := testnode.StartWith(t, map[string]string{
-		"plugins": "bundled," + strings.Join(names, ","), "prefix": prefix, "wasm_plugins_dir": dir,
-	}, app.Options{Providers: []hostabi.Provider{p}, Logger: log})
-	return &node{t: t, admin: "http://" + n.Addr("admin"), proxy: "http://" + n.Addr("proxy"), logs: lg,
-		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 10 * time.Second}}
+	return &node{wasmnode.Start(t, dir, opts, "")}
 }
 
+// mustCreate POSTs body to path, fails the test unless it is created, and
+// returns the entity.
 func (nd *node) mustCreate(path string, body any) map[string]any {
-	nd.t.Helper()
-	b, _ := json.Marshal(body)
-	res, err := http.Post(nd.admin+path, "application/json", bytes.NewReader(b))
-	if err != nil {
-		nd.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 201 {
-		nd.t.Fatalf("POST %s: %d %s", path, res.StatusCode, out)
-	}
+	nd.T.Helper()
 	var m map[string]any
-	json.Unmarshal(out, &m)
+	json.Unmarshal(nd.MustCreate(path, body), &m)
 	return m
 }
 
@@ -136,7 +58,7 @@ func (nd *node) mustCreate(path string, body any) map[string]any {
 // non-nil config puts the filter plugin on the route (onService: on the
 // service instead). It returns the route's and service's ids.
 func (nd *node) route(name, upstream, path, plugin string, config any, onService bool) (string, string) {
-	nd.t.Helper()
+	nd.T.Helper()
 	svc := nd.mustCreate("/services", map[string]any{"name": name + "-svc", "url": upstream})
 	rt := nd.mustCreate("/services/"+name+"-svc/routes", map[string]any{"name": name, "paths": []string{path}})
 	if config != nil {
@@ -151,18 +73,18 @@ func (nd *node) route(name, upstream, path, plugin string, config any, onService
 
 // do sends a proxied request with headers (name, value pairs).
 func (nd *node) do(method, path, body string, headers ...string) (int, http.Header, string) {
-	nd.t.Helper()
+	nd.T.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, _ := http.NewRequest(method, nd.proxy+path, rd)
+	req, _ := http.NewRequest(method, nd.Proxy+path, rd)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Add(headers[i], headers[i+1])
 	}
-	res, err := nd.client.Do(req)
+	res, err := nd.Client.Do(req)
 	if err != nil {
-		nd.t.Fatal(err)
+		nd.T.Fatal(err)
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
@@ -206,29 +128,18 @@ func decode(t *testing.T, body string) echoed {
 	return e
 }
 
-// dump logs the lines containing part (after a failure).
-func (l *logs) dump(t *testing.T, part string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, line := range l.lines {
-		if strings.Contains(line, part) {
-			t.Log(line)
-		}
-	}
-}
-
 // waitFilter waits until a request to path (with headers) gets a 200
 // whose body contains marker: the route may serve before the filter on it
 // does. It returns that body.
 func (nd *node) waitFilter(path, marker string, headers ...string) string {
-	nd.t.Helper()
+	nd.T.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		status, _, body := nd.do("GET", path, "", headers...)
 		if status == 200 && strings.Contains(body, marker) {
 			return body
 		}
 		if time.Now().After(deadline) {
-			nd.t.Fatalf("the filter on %s never ran: %d %s", path, status, body)
+			nd.T.Fatalf("the filter on %s never ran: %d %s", path, status, body)
 		}
 	}
 }

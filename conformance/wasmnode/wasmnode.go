@@ -82,6 +82,23 @@ func (l *Logs) Find(parts ...string) (string, bool) {
 	}
 }
 
+// Has reports whether a line recorded so far contains every part, without
+// waiting.
+func (l *Logs) Has(parts ...string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(line, p)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
 // Dump returns every line recorded, for a failing test's message.
 func (l *Logs) Dump() string {
 	l.mu.Lock()
