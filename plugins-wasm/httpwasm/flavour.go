@@ -18,7 +18,6 @@ package httpwasm
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -260,11 +259,7 @@ const stateKey = "\x00gatehouse.httpwasm.request"
 
 // fault wraps a pool error as the runtime's fault.
 func (c *Config) fault(phase string, err error) error {
-	var f *wasmhost.Fault
-	if errors.As(err, &f) {
-		return f
-	}
-	return &wasmhost.Fault{Plugin: c.plugin.module.Name, Phase: phase, Kind: wasmhost.FaultTrap, Err: err}
+	return wasmhost.AsFault(c.plugin.module.Name, phase, err)
 }
 
 // handleRequest runs handle_request on an instance pinned to the

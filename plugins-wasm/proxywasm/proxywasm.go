@@ -25,7 +25,6 @@ package proxywasm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -247,11 +246,7 @@ const (
 
 // fault wraps a pool error as the runtime's fault.
 func (c *Config) fault(phase string, err error) error {
-	var f *wasmhost.Fault
-	if errors.As(err, &f) {
-		return f
-	}
-	return &wasmhost.Fault{Plugin: c.filter.module.Name, Phase: phase, Kind: wasmhost.FaultTrap, Err: err}
+	return wasmhost.AsFault(c.filter.module.Name, phase, err)
 }
 
 // Access implements hostabi.Accessor: the HTTP context is created and

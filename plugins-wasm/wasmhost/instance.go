@@ -260,6 +260,17 @@ type Fault struct {
 	Err    error
 }
 
+// AsFault returns err as a *Fault: err itself when it is (or wraps) one,
+// else a trap of plugin's phase (a pool that could not lend an instance,
+// say), so every failure of a flavour reaches the chain the same way.
+func AsFault(plugin, phase string, err error) *Fault {
+	var f *Fault
+	if errors.As(err, &f) {
+		return f
+	}
+	return &Fault{Plugin: plugin, Phase: phase, Kind: FaultTrap, Err: err}
+}
+
 func (f *Fault) Error() string {
 	switch f.Kind {
 	case FaultFailed, FaultHost:
