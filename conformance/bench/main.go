@@ -50,7 +50,7 @@ func main() {
 	flag.StringVar(&o.gatehouse, "gatehouse", "bin/gatehouse", "Gatehouse binary")
 	flag.StringVar(&o.out, "out", "bench-results.json", "JSON results file")
 	flag.BoolVar(&o.quick, "quick", false, "skip the fixed-rate latency runs and the idle-memory measure")
-	flag.StringVar(&o.scenarios, "scenarios", "no-plugins,key-auth+rate-limiting,request-transformer,lua-pre-function,wasm-header-rewrite", "scenarios to run")
+	flag.StringVar(&o.scenarios, "scenarios", "no-plugins,key-auth+rate-limiting,request-transformer,lua-pre-function,wasm-header-rewrite,proxy-wasm-add-header", "scenarios to run")
 	loadgen := flag.String("loadgen", "", "internal: run the fixed-rate generator against this URL")
 	rate := flag.Float64("rate", 0, "internal: requests per second for -loadgen")
 	header := flag.String("header", "", "internal: a request header for -loadgen")
@@ -227,6 +227,30 @@ func (a admin) do(method, path string, form url.Values) error {
 	return nil
 }
 
+// postJSON posts body as JSON (for entities with nested arrays, such as
+// filter chains).
+func (a admin) postJSON(path string, body any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequest("POST", a.base+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	if res.StatusCode/100 != 2 {
+		return fmt.Errorf("POST %s: %d %s", path, res.StatusCode, out)
+	}
+	return nil
+}
+
 func (a admin) post(path string, kv ...string) error {
 	v := url.Values{}
 	for _, p := range kv {
@@ -296,6 +320,42 @@ var scenarios = []scenario{
 			}
 			return a.post("/plugins", "name=wasm-header-rewrite", "config.header=X-Bench", "config.value=1", "config.drop=X-Remove")
 		}},
+	// The proxy-wasm host on every request, as Kong users run filters: a
+	// filter (testdata/pw-add-header, Go on sdk/proxywasm) in
+	// wasm_filters_path with wasm=on, attached by a route filter chain,
+	// adding one request header.
+	{name: "proxy-wasm-add-header", env: wasmFilter("pw-add-header", "conformance/bench/testdata/pw-add-header"),
+		setup: func(a admin, up string) error {
+			if err := baseRoute(a, up); err != nil {
+				return err
+			}
+			return a.postJSON("/routes/bench/filter-chains", map[string]any{"name": "bench",
+				"filters": []any{map[string]any{"name": "pw-add-header", "config": "X-Bench:1"}}})
+		}},
+}
+
+// wasmFilter builds the proxy-wasm filter in src (relative to the
+// repository's root) as name.wasm in a wasm_filters_path of its own and
+// turns wasm on.
+func wasmFilter(name, src string) func(dir string) ([]string, error) {
+	return func(dir string) ([]string, error) {
+		built, err := wasmbuild.Build(src)
+		if err != nil {
+			return nil, err
+		}
+		b, err := os.ReadFile(built)
+		if err != nil {
+			return nil, err
+		}
+		filters := filepath.Join(dir, "wasm-filters")
+		if err := os.MkdirAll(filters, 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(filters, name+".wasm"), b, 0o644); err != nil {
+			return nil, err
+		}
+		return []string{"GATEHOUSE_WASM=on", "GATEHOUSE_WASM_FILTERS_PATH=" + filters}, nil
+	}
 }
 
 // wasmPlugin builds the Go plugin in src (relative to the repository's
