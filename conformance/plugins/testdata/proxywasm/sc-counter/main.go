@@ -15,10 +15,10 @@ var cfg struct {
 	Header string `json:"header"`
 }
 
-// count is this request's count, set in proxy_on_request_headers and
-// reported in proxy_on_response_headers (one request at a time per
-// instance).
-var count int
+// counts holds each request's count by HTTP context id, set in
+// proxy_on_request_headers, reported in proxy_on_response_headers and
+// dropped in proxy_on_delete.
+var counts = map[uint32]int{}
 
 //go:wasmexport proxy_on_request_headers
 func onRequestHeaders(id, n, eos uint32) uint32 {
@@ -29,7 +29,7 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 		v, cas, _ := pw.SharedData(key)
 		c, _ := strconv.Atoi(string(v))
 		if pw.SetSharedData(key, []byte(strconv.Itoa(c+1)), cas) == pw.StatusOK {
-			count = c + 1
+			counts[id] = c + 1
 			return pw.ActionContinue
 		}
 	}
@@ -38,7 +38,7 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 //go:wasmexport proxy_on_response_headers
 func onResponseHeaders(id, n, eos uint32) uint32 {
 	pw.Release()
-	pw.ReplaceHeader(pw.ResponseHeaders, "X-Count", strconv.Itoa(count))
+	pw.ReplaceHeader(pw.ResponseHeaders, "X-Count", strconv.Itoa(counts[id]))
 	return pw.ActionContinue
 }
 
@@ -66,6 +66,9 @@ func onConfigure(id, size uint32) uint32 {
 func onDone(id uint32) uint32 { return 1 }
 
 //go:wasmexport proxy_on_delete
-func onDelete(id uint32) { pw.Release() }
+func onDelete(id uint32) {
+	pw.Release()
+	delete(counts, id)
+}
 
 func main() {}
