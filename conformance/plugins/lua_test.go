@@ -28,9 +28,10 @@ var luaRuntime = plugins.Runtime{Name: "lua", Node: func(t *testing.T) (app.Opti
 // TestSameAcrossRuntimes runs the scenario set on every runtime, each
 // step checked against the scenario, and then checks that the Lua, the
 // Wasm and the proxy-wasm versions gave the client and the upstream the
-// same thing as the native one (proxy-wasm: the scenarios it can express).
+// same thing as the native one (proxy-wasm, as filter plugins and from a
+// route filter chain: the scenarios it can express).
 func TestSameAcrossRuntimes(t *testing.T) {
-	runtimes := []plugins.Runtime{luaRuntime, wasmRuntime, proxyWasmRuntime}
+	runtimes := []plugins.Runtime{luaRuntime, wasmRuntime, proxyWasmRuntime, proxyWasmChainRuntime}
 	var native map[string][]plugins.Outcome
 	t.Run("native", func(t *testing.T) { native = plugins.Run(t, nativeRuntime) })
 	others := map[string]map[string][]plugins.Outcome{}

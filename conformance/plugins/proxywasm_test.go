@@ -26,33 +26,42 @@ var proxyWasmSkip = map[string]string{
 // handed to the filter as JSON.
 var proxyWasmRuntime = plugins.Runtime{Name: "proxy-wasm", Skip: proxyWasmSkip,
 	Config: func(c map[string]any) map[string]any { return map[string]any{"config": c} },
-	Node: func(t *testing.T) (app.Options, map[string]string) {
-		dir := t.TempDir()
-		for _, sc := range plugins.Scenarios() {
-			if _, skip := proxyWasmSkip[sc.Name]; skip {
-				continue
-			}
-			path, err := wasmbuild.Build(filepath.Join("testdata", "proxywasm", sc.Plugin()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, sc.Plugin()+".wasm"), b, 0o644); err != nil {
-				t.Fatal(err)
-			}
+	Node:   proxyWasmNode}
+
+// proxyWasmChainRuntime runs the same filters from a route filter chain
+// (POST /routes/s/filter-chains), as Kong users run them.
+var proxyWasmChainRuntime = plugins.Runtime{Name: "proxy-wasm-chain", Skip: proxyWasmSkip, FilterChain: true,
+	Node: proxyWasmNode}
+
+// proxyWasmNode builds the scenario filters into a wasm_filters_path and
+// returns the options and settings of a node serving them (wasm on).
+func proxyWasmNode(t *testing.T) (app.Options, map[string]string) {
+	dir := t.TempDir()
+	for _, sc := range plugins.Scenarios() {
+		if _, skip := proxyWasmSkip[sc.Name]; skip {
+			continue
 		}
-		cache, err := wasmbuild.CompilationCacheDir()
+		path, err := wasmbuild.Build(filepath.Join("testdata", "proxywasm", sc.Plugin()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, names, err := wasmplugins.Filters(dir, nil, wasmplugins.Options{Prefix: t.TempDir(), CacheDir: cache,
-			Logger: slog.New(slog.DiscardHandler)})
-		if err != nil || p == nil {
-			t.Fatalf("proxy-wasm filters: %v (%v)", err, names)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return app.Options{Providers: []hostabi.Provider{p}, Enabled: names},
-			map[string]string{"wasm": "on", "wasm_filters_path": dir}
-	}}
+		if err := os.WriteFile(filepath.Join(dir, sc.Plugin()+".wasm"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cache, err := wasmbuild.CompilationCacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, names, err := wasmplugins.Filters(dir, nil, wasmplugins.Options{Prefix: t.TempDir(), CacheDir: cache,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil || p == nil {
+		t.Fatalf("proxy-wasm filters: %v (%v)", err, names)
+	}
+	return app.Options{Providers: []hostabi.Provider{p}, Enabled: names},
+		map[string]string{"wasm": "on", "wasm_filters_path": dir}
+}

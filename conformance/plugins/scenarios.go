@@ -129,6 +129,11 @@ type Runtime struct {
 	// Config, when set, turns a scenario's configuration into the
 	// plugin's (proxy-wasm filters take theirs as one field, "config").
 	Config func(map[string]any) map[string]any
+	// FilterChain attaches each scenario's plugin, a proxy-wasm filter,
+	// as Kong users run filters: in a route filter chain
+	// (POST /routes/{r}/filter-chains) with the scenario's configuration
+	// as the filter's config (a JSON string), instead of as a plugin.
+	FilterChain bool
 }
 
 // Outcome is what one step gave, for comparing runtimes.
@@ -209,13 +214,25 @@ func runScenario(t *testing.T, rt Runtime, sc Scenario) []Outcome {
 	}
 	call(AdminCall{Method: "POST", Path: "/services", Body: map[string]any{"name": "s", "url": srv.URL}})
 	call(AdminCall{Method: "POST", Path: "/services/s/routes", Body: map[string]any{"name": "s", "paths": []any{"/s"}}})
-	conf := sc.Config
-	if rt.Config != nil {
-		conf = rt.Config(conf)
-	}
-	call(AdminCall{Method: "POST", Path: "/routes/s/plugins", Body: map[string]any{"name": sc.Plugin(), "config": conf}})
 	proxy := "http://" + n.Addr("proxy")
-	waitForPlugin(t, n, sc.Plugin())
+	if rt.FilterChain {
+		// A filter without a schema takes its config as a string: the
+		// scenario's configuration as JSON.
+		conf, err := json.Marshal(sc.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		call(AdminCall{Method: "POST", Path: "/routes/s/filter-chains", Body: map[string]any{"name": "sc",
+			"filters": []any{map[string]any{"name": sc.Plugin(), "config": string(conf)}}}})
+		waitForFilterChain(t, n)
+	} else {
+		conf := sc.Config
+		if rt.Config != nil {
+			conf = rt.Config(conf)
+		}
+		call(AdminCall{Method: "POST", Path: "/routes/s/plugins", Body: map[string]any{"name": sc.Plugin(), "config": conf}})
+		waitForPlugin(t, n, sc.Plugin())
+	}
 
 	var outcomes []Outcome
 	for i, st := range sc.Steps {
@@ -258,6 +275,20 @@ func waitForPlugin(t *testing.T, n *app.Node, name string) {
 			t.Fatalf("the proxy never got plugin %s", name)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitForFilterChain waits until the node's proxy configuration holds a
+// filter chain, without sending requests (they would count).
+func waitForFilterChain(t *testing.T, n *app.Node) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if snap := n.Snapshots().Current(); snap != nil && snap.FilterChains != nil && !snap.FilterChains.Empty() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the proxy never got the filter chain")
+		}
 	}
 }
 
