@@ -339,19 +339,8 @@ var scenarios = []scenario{
 // turns wasm on.
 func wasmFilter(name, src string) func(dir string) ([]string, error) {
 	return func(dir string) ([]string, error) {
-		built, err := wasmbuild.Build(src)
+		filters, err := buildModule(src, filepath.Join(dir, "wasm-filters"), name)
 		if err != nil {
-			return nil, err
-		}
-		b, err := os.ReadFile(built)
-		if err != nil {
-			return nil, err
-		}
-		filters := filepath.Join(dir, "wasm-filters")
-		if err := os.MkdirAll(filters, 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(filepath.Join(filters, name+".wasm"), b, 0o644); err != nil {
 			return nil, err
 		}
 		return []string{"GATEHOUSE_WASM=on", "GATEHOUSE_WASM_FILTERS_PATH=" + filters}, nil
@@ -363,19 +352,8 @@ func wasmFilter(name, src string) func(dir string) ([]string, error) {
 // of its own, and enables it.
 func wasmPlugin(name, src string) func(dir string) ([]string, error) {
 	return func(dir string) ([]string, error) {
-		built, err := wasmbuild.Build(src)
+		plugins, err := buildModule(src, filepath.Join(dir, "wasm-plugins"), name)
 		if err != nil {
-			return nil, err
-		}
-		b, err := os.ReadFile(built)
-		if err != nil {
-			return nil, err
-		}
-		plugins := filepath.Join(dir, "wasm-plugins")
-		if err := os.MkdirAll(plugins, 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(filepath.Join(plugins, name+".wasm"), b, 0o644); err != nil {
 			return nil, err
 		}
 		// The defaults apply (wasm_timeout 100 ms): a pool that grows on
@@ -383,6 +361,23 @@ func wasmPlugin(name, src string) func(dir string) ([]string, error) {
 		// instantiation limit.
 		return []string{"GATEHOUSE_PLUGINS=bundled," + name, "GATEHOUSE_WASM_PLUGINS_DIR=" + plugins}, nil
 	}
+}
+
+// buildModule builds the Go guest in src to Wasm as folder/name.wasm and
+// returns folder.
+func buildModule(src, folder, name string) (string, error) {
+	built, err := wasmbuild.Build(src)
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(built)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(folder, 0o755); err != nil {
+		return "", err
+	}
+	return folder, os.WriteFile(filepath.Join(folder, name+".wasm"), b, 0o644)
 }
 
 func startGatehouse(o options, dir, upstream string, extraEnv ...string) (*proc, admin, error) {
