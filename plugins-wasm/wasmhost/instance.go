@@ -129,6 +129,11 @@ func (in *Instance) CallWithin(parent context.Context, limit time.Duration, phas
 	if in.broken {
 		return nil, &Fault{Plugin: in.module.Name, Phase: phase, Kind: FaultTrap, Err: errors.New("the instance was closed")}
 	}
+	rt := in.module.rt
+	if !rt.enter() {
+		return nil, &Fault{Plugin: in.module.Name, Phase: phase, Kind: FaultTrap, Err: errRuntimeClosed}
+	}
+	defer rt.leave()
 	f := in.fns[fn]
 	if f == nil {
 		f = in.mod.ExportedFunction(fn)

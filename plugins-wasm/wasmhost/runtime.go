@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -120,7 +121,32 @@ type Runtime struct {
 	mu          sync.Mutex
 	hostModules map[string]bool
 	closed      bool
+
+	// inflight counts instantiations and guest calls running now;
+	// shut is set by Close, which then waits for inflight to reach zero
+	// before closing the wazero runtime (closing it under a running call
+	// races with the guest's WASI and host functions). A counter rather
+	// than a lock, so that a host function may instantiate or call again
+	// from inside a call.
+	inflight atomic.Int64
+	shut     atomic.Bool
 }
+
+// errRuntimeClosed is an instantiation or call after Close.
+var errRuntimeClosed = errors.New("the Wasm runtime was closed")
+
+// enter counts a call in; false once Close has begun (the caller must not
+// touch wazero then). Every true enter is matched by leave.
+func (r *Runtime) enter() bool {
+	r.inflight.Add(1)
+	if r.shut.Load() {
+		r.inflight.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (r *Runtime) leave() { r.inflight.Add(-1) }
 
 // NewRuntime starts a runtime with the options' limits and WASI
 // (wasi_snapshot_preview1) instantiated.
@@ -222,6 +248,14 @@ func (r *Runtime) Close(ctx context.Context) error {
 	}
 	r.closed = true
 	r.mu.Unlock()
+	// Calls and instantiations are bounded by their time limits: wait for
+	// those running (no new one starts), then close. A ctx that ends first
+	// cuts the wait; the time limits still end the calls left, and wazero
+	// closes their modules as they return.
+	r.shut.Store(true)
+	for r.inflight.Load() > 0 && ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
 	err := r.rt.Close(ctx)
 	if r.cache != nil {
 		if cerr := r.cache.Close(ctx); err == nil {
@@ -266,6 +300,10 @@ func (m *Module) Close(ctx context.Context) error { return m.compiled.Close(ctx)
 // stderr to the log with the plugin's name; then _initialize when the
 // module exports it, under the init time limit.
 func (m *Module) Instantiate(ctx context.Context) (*Instance, error) {
+	if !m.rt.enter() {
+		return nil, fmt.Errorf("%s.wasm: %w", m.Name, errRuntimeClosed)
+	}
+	defer m.rt.leave()
 	in := &Instance{module: m}
 	in.stdout = &lineLogger{log: m.rt.opts.Logger, plugin: m.Name, level: slog.LevelDebug, stream: "stdout"}
 	in.stderr = &lineLogger{log: m.rt.opts.Logger, plugin: m.Name, level: slog.LevelError, stream: "stderr"}

@@ -488,3 +488,52 @@ func TestIdleTrimHold(t *testing.T) {
 		t.Fatal("the warm instance was trimmed")
 	}
 }
+
+// TestCloseWaitsForCalls: Close during a running call waits for it (the
+// call ends at its time limit, not cut short by a closed runtime under
+// it), and calls and instantiations after Close fail with a fault rather
+// than touching the closed runtime.
+func TestCloseWaitsForCalls(t *testing.T) {
+	rt, err := NewRuntime(context.Background(), Options{Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := rt.Compile(context.Background(), "test", testModule())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := m.Instantiate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	later, err := m.Instantiate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	called := make(chan error, 1)
+	go func() {
+		_, err := in.Call(context.Background(), "access", nil, "spin")
+		called <- err
+	}()
+	for rt.inflight.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := rt.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-called:
+		var f *Fault
+		if !errors.As(err, &f) || f.Kind != FaultTimeout {
+			t.Fatalf("the running call ended with %v, want its time limit", err)
+		}
+	default:
+		t.Fatal("Close returned while a call was running")
+	}
+	if _, err := later.Call(context.Background(), "access", nil, "seven"); err == nil || !strings.Contains(err.Error(), "the Wasm runtime was closed") {
+		t.Fatalf("a call after Close: %v", err)
+	}
+	if _, err := m.Instantiate(context.Background()); err == nil || !strings.Contains(err.Error(), "the Wasm runtime was closed") {
+		t.Fatalf("an instantiation after Close: %v", err)
+	}
+}

@@ -606,6 +606,17 @@ func (n *Node) close(ctx context.Context) error {
 		n.stopMemory()
 	}
 	n.wg.Wait()
+	if n.proxy != nil {
+		// Log phases still queued run before the plugin runtimes close:
+		// until ctx ends, and a second at most when it ended already.
+		dctx := ctx
+		if ctx.Err() != nil {
+			var cancel context.CancelFunc
+			dctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			defer cancel()
+		}
+		_ = n.proxy.DrainLogs(dctx)
+	}
 	if n.cluster != nil {
 		n.cluster.Close()
 	}

@@ -1,8 +1,10 @@
 package chain
 
 import (
+	"context"
 	"runtime"
 	"sync/atomic"
+	"time"
 )
 
 // Pool runs work items on at most a bounded number of goroutines fed by a
@@ -73,6 +75,20 @@ func (p *Pool[T]) work() {
 			}
 		}
 	}
+}
+
+// Wait returns once the queue is empty and no worker runs (or when ctx
+// ends, with its error): what was submitted before has run. Submissions
+// during Wait make it wait for them too.
+func (p *Pool[T]) Wait(ctx context.Context) error {
+	for len(p.queue) > 0 || p.workers.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // PoolStats counts a pool's work.

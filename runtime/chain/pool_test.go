@@ -94,3 +94,34 @@ func TestHTTPClientAndTimers(t *testing.T) {
 		t.Fatalf("fault from %q", p)
 	}
 }
+
+// TestPoolWait: Wait returns only once every submitted item has run, and
+// with ctx's error when ctx ends first.
+func TestPoolWait(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	ran := 0
+	p := chain.NewPool(2, 8, func(int) {
+		<-release
+		mu.Lock()
+		ran++
+		mu.Unlock()
+	})
+	for i := range 5 {
+		p.Submit(i)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := p.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait with blocked items = %v", err)
+	}
+	close(release)
+	if err := p.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if ran != 5 {
+		t.Fatalf("Wait returned after %d of 5 items", ran)
+	}
+}

@@ -1,6 +1,10 @@
 package proxy
 
-import "github.com/gatehouse/gatehouse/runtime/chain"
+import (
+	"context"
+
+	"github.com/gatehouse/gatehouse/runtime/chain"
+)
 
 // Log-phase work runs on a bounded pool (chain.Pool): at most
 // Options.LogWorkers goroutines drain a queue of Options.LogQueue
@@ -27,3 +31,8 @@ func (srv *Server) LogStats() LogStats {
 
 // TimerStats reports the plugin timers' counters (kong.timer.at).
 func (srv *Server) TimerStats() chain.PoolStats { return srv.timers.Stats() }
+
+// DrainLogs waits until every queued log phase has run, or ctx ends: a
+// node shutting down calls it before it closes the plugin runtimes those
+// phases use.
+func (srv *Server) DrainLogs(ctx context.Context) error { return srv.logs.Wait(ctx) }
