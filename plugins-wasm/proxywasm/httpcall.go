@@ -2,6 +2,7 @@ package proxywasm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -28,6 +29,9 @@ type httpCall struct {
 	id      uint32
 	req     hostabi.HTTPRequest
 	timeout time.Duration
+	// resolve is the name a resolve_lua foreign call resolves (no
+	// request is sent then).
+	resolve string
 }
 
 // callResponse is the answer the running proxy_on_http_call_response
@@ -35,11 +39,33 @@ type httpCall struct {
 type callResponse struct {
 	headers *headers
 	body    []byte
+	status  int // 0: the call failed
+	// dispatchStatus is why a call failed (ngx_wasm_module's
+	// ":dispatch_status" pseudo-header): "timeout", "broken connection"
+	dispatchStatus string
+}
+
+// answer makes the callResponse of a call's outcome.
+func answer(res hostabi.HTTPResponse, err error) *callResponse {
+	cr := &callResponse{headers: &headers{}}
+	if err != nil {
+		cr.dispatchStatus = "broken connection"
+		if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timeout") {
+			cr.dispatchStatus = "timeout"
+		}
+		return cr
+	}
+	cr.headers = loadHeaders(res.Header)
+	cr.headers.list = append([][2]string{{":status", fmt.Sprint(res.Status)}}, cr.headers.list...)
+	cr.body = res.Body
+	cr.status = res.Status
+	return cr
 }
 
 func httpCallImport(ctx context.Context, m api.Module, stack []uint64) {
 	c := current(ctx)
-	if !c.stream() || c.logging {
+	root := c.st == nil && c.k == nil
+	if (!c.stream() && !root) || c.logging {
 		ret(stack, statusBadArgument)
 		return
 	}
@@ -81,14 +107,18 @@ func httpCallImport(ctx context.Context, m api.Module, stack []uint64) {
 	if authority != "" && authority != host {
 		hs["Host"] = []string{authority}
 	}
-	if len(c.st.pending) >= maxPendingCalls {
+	pending := &c.rootPending
+	if !root {
+		pending = &c.st.pending
+	}
+	if len(*pending) >= maxPendingCalls {
 		ret(stack, statusBadArgument)
 		return
 	}
 	g := c.in.Data.(*guest)
 	g.calls++
 	id := g.calls
-	c.st.pending = append(c.st.pending, httpCall{id: id, timeout: timeout, req: hostabi.HTTPRequest{
+	*pending = append(*pending, httpCall{id: id, timeout: timeout, req: hostabi.HTTPRequest{
 		Method: method, URL: scheme + "://" + host + path, Header: hs, Body: body, Timeout: timeout,
 	}})
 	putU32(m, uint32(stack[9]), id)
@@ -105,28 +135,42 @@ func (cl *call) dispatch(phase string) error {
 	for len(cl.st.pending) > 0 && cl.st.local == nil {
 		hc := cl.st.pending[0]
 		cl.st.pending = cl.st.pending[1:]
+		if hc.resolve != "" {
+			if err := cl.foreignCallback(phase, uint64(cl.st.id), resolved(cl.k.Context(), hc.resolve)); err != nil {
+				return err
+			}
+			continue
+		}
 		ctx, cancel := context.WithTimeout(cl.k.Context(), hc.timeout)
 		res, err := cl.k.HTTP().Do(ctx, hc.req)
 		cancel()
-		cr := &callResponse{headers: &headers{}}
 		if err != nil {
 			cl.k.Log().Warn(fmt.Sprintf("proxy-wasm http call %d to %s failed: %v", hc.id, hc.req.URL, err))
-		} else {
-			cr.headers = loadHeaders(res.Header)
-			cr.headers.list = append([][2]string{{":status", fmt.Sprint(res.Status)}}, cr.headers.list...)
-			cr.body = res.Body
 		}
+		cr := answer(res, err)
 		if !cl.config.filter.module.Exports("proxy_on_http_call_response") {
 			continue
 		}
-		cl.st.callResp = cr
+		cl.resp = cr
 		_, err = cl.in.Call(cl.k.Context(), phase, cl, "proxy_on_http_call_response",
 			uint64(cl.st.id), uint64(hc.id), uint64(len(cr.headers.list)), uint64(len(cr.body)), 0)
-		cl.st.callResp = nil
+		cl.resp = nil
 		if err != nil {
 			return err
 		}
 	}
 	cl.st.pending = nil
 	return nil
+}
+
+// foreignCallback hands a foreign function's answer to
+// proxy_on_foreign_function(context, function id, size).
+func (cl *call) foreignCallback(phase string, ctxID uint64, data []byte) error {
+	if !cl.config.filter.module.Exports("proxy_on_foreign_function") {
+		return nil
+	}
+	cl.callData = data
+	_, err := cl.in.Call(cl.k.Context(), phase, cl, "proxy_on_foreign_function", ctxID, foreignResolveLua, uint64(len(data)))
+	cl.callData = nil
+	return err
 }

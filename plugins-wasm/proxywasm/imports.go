@@ -66,6 +66,11 @@ type call struct {
 	st      *stream
 	logging bool
 	tick    uint32 // a period the root context asked for while starting
+
+	resp        *callResponse // read by the running proxy_on_http_call_response
+	callData    []byte        // read by the running proxy_on_foreign_function
+	where       string        // a root callback: "configure", "tick", "queue", "http_call"
+	rootPending []httpCall    // dispatched by the running root callback
 }
 
 // stream is one request's HTTP context.
@@ -84,8 +89,7 @@ type stream struct {
 
 	local *localResponse
 
-	pending  []httpCall    // dispatched by the running callback
-	callResp *callResponse // read by proxy_on_http_call_response
+	pending []httpCall // dispatched by the running callback
 }
 
 type localResponse struct {
@@ -209,7 +213,12 @@ func Define(ctx context.Context, rt *wasmhost.Runtime) error {
 	}); err != nil {
 		return err
 	}
-	return rt.DefineHostModule(ctx, hostModule, func(b wazero.HostModuleBuilder) wazero.HostModuleBuilder {
+	// the env module is defined once per runtime: its stores are made
+	// then and dropped when it closes with the runtime
+	defined := false
+	err := rt.DefineHostModule(withRelease(ctx, rt), hostModule, func(b wazero.HostModuleBuilder) wazero.HostModuleBuilder {
+		defined = true
+		vms.Store(rt, newVM())
 		i32 := api.ValueTypeI32
 		fn := func(name string, f api.GoModuleFunc, nparams int) {
 			params := make([]api.ValueType, nparams)
@@ -253,8 +262,13 @@ func Define(ctx context.Context, rt *wasmhost.Runtime) error {
 		fn("proxy_resolve_shared_queue", resolveQueue, 5)
 		fn("proxy_enqueue_shared_queue", enqueueQueue, 3)
 		fn("proxy_dequeue_shared_queue", dequeueQueue, 3)
+		defineExtra(fn)
 		return b
 	})
+	if err != nil && defined {
+		vms.Delete(rt)
+	}
+	return err
 }
 
 // ret writes a status to the result.
@@ -450,6 +464,12 @@ func WritePairs(pairs [][2]string) []byte {
 // headerMap returns the map a map type names, with its apply function
 // that passes a name's new values on; nil for a map not available now.
 func (c *call) headerMap(mt uint32) (*headers, func(name string)) {
+	switch {
+	case mt == mapHTTPCallResponseHeaders && c.resp != nil:
+		return c.resp.headers, nil
+	case mt == mapHTTPCallResponseTrailers && c.resp != nil:
+		return &headers{}, nil
+	}
 	if !c.stream() {
 		return nil, nil
 	}
@@ -487,12 +507,9 @@ func (c *call) headerMap(mt uint32) (*headers, func(name string)) {
 				k.Response().AddHeader(name, v)
 			}
 		}
-	case mapHTTPCallResponseHeaders:
-		if st.callResp == nil {
-			return nil, nil
-		}
-		return st.callResp.headers, nil
-	case mapRequestTrailers, mapResponseTrailers, mapHTTPCallResponseTrailers:
+	case mapRequestTrailers, mapResponseTrailers:
+		// HTTP/1.1 trailers are not passed to filters (as in Kong): the
+		// trailer maps read empty and refuse changes
 		return &headers{}, nil
 	}
 	return nil, nil
@@ -500,6 +517,12 @@ func (c *call) headerMap(mt uint32) (*headers, func(name string)) {
 
 // pseudo returns a pseudo-header's value (":path", ":method", ...).
 func (c *call) pseudo(mt uint32, name string) (string, bool) {
+	if mt == mapHTTPCallResponseHeaders {
+		if name == ":dispatch_status" && c.resp != nil && c.resp.dispatchStatus != "" {
+			return c.resp.dispatchStatus, true
+		}
+		return "", false
+	}
 	k := c.k
 	switch {
 	case mt == mapRequestHeaders && name == ":path":
@@ -668,13 +691,17 @@ func (c *call) buffer(bt uint32) ([]byte, bool) {
 		return c.config.raw, true
 	case bufVMConfig:
 		return nil, true
+	case bufCallData:
+		if c.callData != nil {
+			return c.callData, true
+		}
 	case bufRequestBody:
 		if c.stream() && !c.st.response {
 			return c.st.reqBody, true
 		}
 	case bufHTTPCallResponseBody:
-		if c.stream() && c.st.callResp != nil {
-			return c.st.callResp.body, true
+		if c.resp != nil {
+			return c.resp.body, true
 		}
 	case bufResponseBody:
 		if c.stream() && c.st.response {
@@ -910,7 +937,7 @@ func (c *call) property(path string) ([]byte, bool) {
 		}
 		return str(fmt.Sprint(v))
 	}
-	return nil, false
+	return c.moreProperty(path)
 }
 
 // propertyPath decodes a path: segments separated by NUL (a trailing NUL
@@ -953,6 +980,10 @@ func setProperty(ctx context.Context, m api.Module, stack []uint64) {
 		}
 		c.k.Response().SetStatus(s)
 		ret(stack, statusOK)
+		return
+	}
+	if st, ok := c.setMoreProperty(path, v); ok {
+		ret(stack, st)
 		return
 	}
 	ret(stack, statusNotFound)

@@ -2,6 +2,10 @@ package proxywasm
 
 import (
 	"context"
+	"math"
+	"math/bits"
+	"sort"
+	"strings"
 	"sync"
 
 	"github.com/gatehouse/gatehouse/plugins-wasm/wasmhost"
@@ -15,9 +19,15 @@ const (
 	metricHistogram = 2
 )
 
+// maxMetrics bounds the metrics one runtime holds; a define past it is
+// refused.
+const maxMetrics = 10000
+
 // metrics are the metrics filters define: one set per runtime (one
-// vm_id), by id and by name. They are kept for the filters to read back
-// (proxy_get_metric); they are not exported to the node's metrics yet.
+// vm_id), by id and by key. A metric's key is "pw:FILTER:NAME", as
+// ngx_wasm_module keys the metrics of a filter, so that two filters
+// defining the same name get two metrics. Metrics exports them for the
+// node's /metrics.
 type metrics struct {
 	mu     sync.Mutex
 	byName map[string]uint32
@@ -25,16 +35,14 @@ type metrics struct {
 }
 
 type metric struct {
+	key   string
 	kind  uint32
 	value uint64 // counter, gauge: the value; histogram: the count
+	sum   uint64 // histogram: the sum of the recorded values
+	bins  map[uint32]uint64
 }
 
-var metricStores sync.Map // *wasmhost.Runtime -> *metrics
-
-func metricsFor(c *call) *metrics {
-	v, _ := metricStores.LoadOrStore(c.config.filter.module.Runtime(), &metrics{byName: map[string]uint32{}})
-	return v.(*metrics)
-}
+func metricsFor(c *call) *metrics { return c.config.filter.vm.metrics }
 
 func defineMetric(ctx context.Context, m api.Module, stack []uint64) {
 	c := current(ctx)
@@ -44,14 +52,20 @@ func defineMetric(ctx context.Context, m api.Module, stack []uint64) {
 		ret(stack, statusBadArgument)
 		return
 	}
+	key := "pw:" + c.config.filter.module.Name + ":" + name
 	ms := metricsFor(c)
 	ms.mu.Lock()
-	id, ok := ms.byName[name]
-	if !ok {
-		ms.vals = append(ms.vals, metric{kind: kind})
+	id, ok := ms.byName[key]
+	switch {
+	case !ok && len(ms.vals) >= maxMetrics:
+		ms.mu.Unlock()
+		ret(stack, statusBadArgument)
+		return
+	case !ok:
+		ms.vals = append(ms.vals, metric{key: key, kind: kind})
 		id = uint32(len(ms.vals))
-		ms.byName[name] = id
-	} else if ms.vals[id-1].kind != kind {
+		ms.byName[key] = id
+	case ms.vals[id-1].kind != kind:
 		ms.mu.Unlock()
 		ret(stack, statusBadArgument)
 		return
@@ -88,6 +102,18 @@ func incrementMetric(ctx context.Context, _ api.Module, stack []uint64) {
 	}))
 }
 
+// binOf is the upper bound of a histogram value's bin: the next power of
+// two (1, 2, 4, ...), math.MaxUint32 (+Inf) past 2^31.
+func binOf(v uint64) uint32 {
+	if v <= 1 {
+		return 1
+	}
+	if v > 1<<31 {
+		return math.MaxUint32
+	}
+	return 1 << bits.Len64(v-1)
+}
+
 func recordMetric(ctx context.Context, _ api.Module, stack []uint64) {
 	c := current(ctx)
 	v := stack[1]
@@ -97,6 +123,11 @@ func recordMetric(ctx context.Context, _ api.Module, stack []uint64) {
 			mt.value = v
 		case metricHistogram:
 			mt.value++
+			mt.sum += v
+			if mt.bins == nil {
+				mt.bins = map[uint32]uint64{}
+			}
+			mt.bins[binOf(v)]++
 		default:
 			return statusBadArgument
 		}
@@ -115,4 +146,57 @@ func getMetric(ctx context.Context, m api.Module, stack []uint64) {
 		wasmhost.Trapf("pointer out of memory: %d", uint32(stack[1]))
 	}
 	ret(stack, st)
+}
+
+// Metric is one metric a filter defined, as the node's /metrics exports
+// it (Kong 3.9's prometheus plugin with wasm_metrics).
+type Metric struct {
+	// Name is ngx_wasm_module's key "pw:FILTER:NAME" with every ':' made
+	// '_' (Kong's exporter): "pw_FILTER_NAME".
+	Name string
+	// Type is "counter", "gauge" or "histogram".
+	Type string
+	// Value is a counter's or gauge's value, a histogram's count.
+	Value uint64
+	// Sum is a histogram's sum of recorded values.
+	Sum uint64
+	// Buckets are a histogram's bins, by upper bound (powers of two),
+	// each with the count of values in it (not cumulative); an upper
+	// bound of math.MaxUint32 is +Inf.
+	Buckets []Bucket
+}
+
+// Bucket is one bin of a histogram.
+type Bucket struct {
+	UpperBound uint32
+	Count      uint64
+}
+
+// Metrics returns the metrics the filters of every open runtime defined,
+// sorted by name (a name defined in two runtimes is listed twice).
+func Metrics() []Metric {
+	var out []Metric
+	for _, v := range liveVMs() {
+		ms := v.metrics
+		ms.mu.Lock()
+		for _, mt := range ms.vals {
+			e := Metric{Name: strings.ReplaceAll(mt.key, ":", "_"), Value: mt.value, Sum: mt.sum}
+			switch mt.kind {
+			case metricCounter:
+				e.Type = "counter"
+			case metricGauge:
+				e.Type = "gauge"
+			default:
+				e.Type = "histogram"
+				for ub, n := range mt.bins {
+					e.Buckets = append(e.Buckets, Bucket{UpperBound: ub, Count: n})
+				}
+				sort.Slice(e.Buckets, func(i, j int) bool { return e.Buckets[i].UpperBound < e.Buckets[j].UpperBound })
+			}
+			out = append(out, e)
+		}
+		ms.mu.Unlock()
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }

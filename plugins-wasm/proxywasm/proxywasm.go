@@ -82,7 +82,7 @@ type Filter struct {
 	module *wasmhost.Module
 	abi    string
 	def    hostabi.Definition
-	shared *sharedData
+	vm     *vm // the stores the runtime's filters share
 }
 
 var _ hostabi.Factory = (*Filter)(nil)
@@ -107,7 +107,7 @@ func Load(ctx context.Context, m *wasmhost.Module) (*Filter, error) {
 		return nil, fmt.Errorf("%s.wasm: a proxy-wasm filter this host can't run: %w", m.Name, err)
 	}
 	in.Close(context.Background())
-	f := &Filter{module: m, abi: abi, shared: sharedFor(m)}
+	f := &Filter{module: m, abi: abi, vm: vmFor(m.Runtime())}
 	phases := []hostabi.Phase{hostabi.PhaseAccess, hostabi.PhaseLog}
 	if m.Exports("proxy_on_response_headers") || m.Exports("proxy_on_response_body") {
 		// the response phase buffers the upstream's response: only for
@@ -191,7 +191,7 @@ type guest struct {
 func (c *Config) setup(ctx context.Context, in *wasmhost.Instance) error {
 	g := &guest{config: c, next: RootContextID}
 	in.Data = g
-	cl := &call{config: c, in: in, ctxID: RootContextID}
+	cl := &call{config: c, in: in, ctxID: RootContextID, where: "configure"}
 	name := c.filter.module.Name
 	// a new instance starts under the instantiation limit (a Go guest's
 	// first calls are slow), so a pool growing under load fails no request
@@ -220,6 +220,7 @@ func (c *Config) setup(ctx context.Context, in *wasmhost.Instance) error {
 	if cl.tick > 0 {
 		c.startTick(in, cl.tick)
 	}
+	c.dispatchRoot(in, cl.rootPending)
 	return nil
 }
 
@@ -232,6 +233,7 @@ func (c *Config) Close() error {
 		delete(c.ticks, in)
 	}
 	c.mu.Unlock()
+	c.stopRoot()
 	return c.pool.Close()
 }
 

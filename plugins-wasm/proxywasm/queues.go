@@ -30,12 +30,7 @@ type queue struct {
 	in    *wasmhost.Instance
 }
 
-var queueStores sync.Map // *wasmhost.Runtime -> *queues
-
-func queuesFor(c *call) *queues {
-	v, _ := queueStores.LoadOrStore(c.config.filter.module.Runtime(), &queues{byID: map[uint32]*queue{}, byName: map[string]uint32{}})
-	return v.(*queues)
-}
+func queuesFor(c *call) *queues { return c.config.filter.vm.queues }
 
 func registerQueue(ctx context.Context, m api.Module, stack []uint64) {
 	c := current(ctx)
@@ -136,10 +131,12 @@ func (c *Config) queueReady(in *wasmhost.Instance, id uint32) {
 	if err != nil {
 		return
 	}
-	cl := &call{config: c, in: in, ctxID: RootContextID}
+	cl := &call{config: c, in: in, ctxID: RootContextID, where: "queue"}
 	_, err = got.Call(context.Background(), "queue", cl, "proxy_on_queue_ready", RootContextID, uint64(id))
 	c.pool.Put(got)
 	if err != nil {
 		c.filter.module.Runtime().Logger().Error("wasm filter queue callback failed", "plugin", c.filter.module.Name, "error", err)
+		return
 	}
+	c.dispatchRoot(in, cl.rootPending)
 }

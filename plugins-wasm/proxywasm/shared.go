@@ -10,8 +10,8 @@ import (
 )
 
 // sharedData is the key-value store proxy_get/set_shared_data share: one
-// per runtime (every filter of the node, as one vm_id), each value with
-// its CAS number.
+// per runtime (every filter of the node, as one vm_id; see vm), each value
+// with its CAS number.
 type sharedData struct {
 	mu   sync.Mutex
 	vals map[string]sharedValue
@@ -21,13 +21,6 @@ type sharedData struct {
 type sharedValue struct {
 	data []byte
 	cas  uint32
-}
-
-var sharedStores sync.Map // *wasmhost.Runtime -> *sharedData
-
-func sharedFor(m *wasmhost.Module) *sharedData {
-	v, _ := sharedStores.LoadOrStore(m.Runtime(), &sharedData{vals: map[string]sharedValue{}})
-	return v.(*sharedData)
 }
 
 // get returns a key's value and CAS.
@@ -57,7 +50,7 @@ func (s *sharedData) set(key string, data []byte, cas uint32) bool {
 func getSharedData(ctx context.Context, m api.Module, stack []uint64) {
 	c := current(ctx)
 	key := wasmhost.ViewString(m, uint32(stack[0]), uint32(stack[1]))
-	v, cas, ok := c.config.filter.shared.get(key)
+	v, cas, ok := c.config.filter.vm.shared.get(key)
 	if !ok {
 		ret(stack, statusNotFound)
 		return
@@ -71,7 +64,7 @@ func setSharedData(ctx context.Context, m api.Module, stack []uint64) {
 	c := current(ctx)
 	key := wasmhost.ReadString(m, uint32(stack[0]), uint32(stack[1]))
 	data := wasmhost.Read(m, uint32(stack[2]), uint32(stack[3]))
-	if !c.config.filter.shared.set(key, data, uint32(stack[4])) {
+	if !c.config.filter.vm.shared.set(key, data, uint32(stack[4])) {
 		ret(stack, statusCasMismatch)
 		return
 	}
@@ -150,12 +143,13 @@ func (c *Config) runTicks(in *wasmhost.Instance, t *ticker) {
 			}
 			return // the instance or the configuration is gone
 		}
-		cl := &call{config: c, in: in, ctxID: RootContextID}
+		cl := &call{config: c, in: in, ctxID: RootContextID, where: "tick"}
 		_, err = got.Call(context.Background(), "tick", cl, "proxy_on_tick", RootContextID)
 		c.pool.Put(got)
 		if err != nil {
 			c.filter.module.Runtime().Logger().Error("wasm filter tick failed", "plugin", c.filter.module.Name, "error", err)
 			return
 		}
+		c.dispatchRoot(in, cl.rootPending)
 	}
 }
