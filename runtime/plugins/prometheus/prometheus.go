@@ -38,6 +38,7 @@ type Config struct {
 	LatencyMetrics        bool `config:"latency_metrics"`
 	BandwidthMetrics      bool `config:"bandwidth_metrics"`
 	UpstreamHealthMetrics bool `config:"upstream_health_metrics"`
+	WasmMetrics           bool `config:"wasm_metrics"`
 }
 
 var definition = plugin.Typed(&plugin.Definition{
@@ -66,6 +67,7 @@ type Metrics struct {
 	requestLatency               *prom.HistogramVec
 	bandwidth                    *prom.CounterVec
 	exportUpstreamHealth         atomic.Bool
+	exportWasm                   atomic.Bool
 	logged                       atomic.Uint64
 }
 
@@ -115,6 +117,7 @@ func (p *Plugin) Log(k hostabi.Kong) error {
 // Kong.
 func (m *Metrics) Observe(conf Config, rec map[string]any) {
 	m.exportUpstreamHealth.Store(conf.UpstreamHealthMetrics)
+	m.exportWasm.Store(conf.WasmMetrics)
 	route := entity(rec["route"])
 	if route == nil {
 		return
@@ -209,6 +212,7 @@ func endpoints(env plugin.EndpointEnv) []plugin.Endpoint {
 func Handler(m *Metrics, host plugin.Host) http.Handler {
 	node := prom.NewRegistry()
 	node.MustRegister(&nodeCollector{host: host, metrics: m})
+	node.MustRegister(&wasmCollector{metrics: m})
 	// prometheus.DefaultGatherer adds the Go runtime's and the process's
 	// metrics and whatever other plugins register there (http-log's drops).
 	return promhttp.HandlerFor(prom.Gatherers{m.registry, node, prom.DefaultGatherer}, promhttp.HandlerOpts{})

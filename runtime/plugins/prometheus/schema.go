@@ -21,6 +21,7 @@ func Schema() *store.PluginSchema {
 			flag("latency_metrics", "A boolean value that determines if latency metrics should be collected. If enabled, `kong_latency_ms`, `upstream_latency_ms` and `request_latency_ms` metrics will be exported."),
 			flag("bandwidth_metrics", "A boolean value that determines if bandwidth metrics should be collected. If enabled, `bandwidth_bytes` and `stream_sessions_total` metrics will be exported."),
 			flag("upstream_health_metrics", "A boolean value that determines if upstream metrics should be collected. If enabled, `upstream_target_health` metric will be exported."),
+			flag("wasm_metrics", "A boolean value that determines if Wasm metrics should be collected."),
 		}},
 	}
 }
