@@ -85,7 +85,7 @@ func TestABI2(t *testing.T) {
 		if status == 200 && strings.HasPrefix(body, "{") {
 			hs := decode(t, body).Headers
 			got = http.Header(hs)
-			if got.Get("X-Abi2-Configure") != "" && got.Get("X-Abi2-Tick") != "" && got.Get("X-Abi2-Hang") != "" {
+			if got.Get("X-Abi2-Configure") != "" && got.Get("X-Abi2-Tick") != "" && got.Get("X-Abi2-Hang") != "" && got.Get("X-Abi2-Wasmx-Root") != "" {
 				break
 			}
 		}
@@ -94,13 +94,15 @@ func TestABI2(t *testing.T) {
 		}
 	}
 	for name, want := range map[string]string{
-		"X-Abi2-Configure": "200||conf-ok",
-		"X-Abi2-Hang":      "0|timeout|",
-		"X-Trailers":       "0:0:2", // read OK, no pairs, add refused (BadArgument)
-		"X-Status-Outside": "1",     // NotFound outside a call's answer
-		"X-Subsystem":      "http",
-		"X-Tls":            "1:1", // plain HTTP: connection.tls_version, connection.mtls NotFound
-		"X-Conf-Set":       "2",   // kong.configuration.* is read-only
+		"X-Abi2-Configure":  "200||conf-ok",
+		"X-Abi2-Hang":       "0|timeout|",
+		"X-Trailers":        "0:0:2", // read OK, no pairs, add refused (BadArgument)
+		"X-Status-Outside":  "1",     // NotFound outside a call's answer
+		"X-Subsystem":       "http",
+		"X-Tls":             "1:1",       // plain HTTP: connection.tls_version, connection.mtls NotFound
+		"X-Conf-Set":        "2",         // kong.configuration.* is read-only
+		"X-Abi2-Wasmx-Root": "configure", // set in proxy_on_configure, read in proxy_on_tick
+		"X-Wasmx-Http":      "1",         // the root context's wasmx.* is not the request's
 	} {
 		if v := got.Get(name); v != want {
 			t.Errorf("%s = %q, want %q", name, v, want)
@@ -119,6 +121,31 @@ func TestABI2(t *testing.T) {
 			t.Fatalf("ticks stopped calling at %d", ticks.Load())
 		}
 	}
+
+	t.Run("wasmx host properties per request", func(t *testing.T) {
+		status, h, body := nd.do("GET", "/abi2", "")
+		v := h.Get("X-Wasmx")
+		req, ctxID, ok := strings.Cut(v, "/")
+		if status != 200 || !ok || req != "http-"+ctxID {
+			t.Fatalf("%d x-wasmx %q %s", status, v, body)
+		}
+	})
+
+	t.Run("nginx variables", func(t *testing.T) {
+		_, _, body := nd.do("GET", "/abi2/x?a=1&b=2", "", "x-multi", "m1", "x-multi", "m2", "cookie", "c=cv; d=dv")
+		if v := http.Header(decode(t, body).Headers).Get("X-Ngx"); v != "/abi2/x|1|m1, m2|cv|GET|?" {
+			t.Fatalf("x-ngx %q", v)
+		}
+		_, _, body = nd.do("GET", "/abi2", "", "x-upstream-uri", "/rewritten?q=1")
+		e := decode(t, body)
+		if http.Header(e.Headers).Get("X-Upstream-Uri-Set") != "0" || e.URI != "/rewritten?q=1" {
+			t.Fatalf("ngx.upstream_uri: set %q, upstream saw %q", http.Header(e.Headers).Get("X-Upstream-Uri-Set"), e.URI)
+		}
+		before := up.hits.Load()
+		if status, _, _ := nd.do("GET", "/abi2", "", "x-ngx-trap", "1"); status != 500 || up.hits.Load() != before {
+			t.Fatalf("setting ngx.request_uri: %d", status)
+		}
+	})
 
 	t.Run("response trailers map", func(t *testing.T) {
 		status, h, _ := nd.do("GET", "/abi2", "")

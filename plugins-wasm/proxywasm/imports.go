@@ -90,6 +90,8 @@ type stream struct {
 	local *localResponse
 
 	pending []httpCall // dispatched by the running callback
+
+	props map[string]string // the context's wasmx.* properties
 }
 
 type localResponse struct {
@@ -808,6 +810,10 @@ func (c *call) property(path string) ([]byte, bool) {
 	case "plugin_vm_id":
 		return str("")
 	}
+	if key, ok := strings.CutPrefix(path, "wasmx."); ok {
+		v, ok := c.hostProps()[key]
+		return []byte(v), ok
+	}
 	if !c.stream() {
 		return nil, false
 	}
@@ -928,6 +934,9 @@ func (c *call) property(path string) ([]byte, bool) {
 		if v, ok := k.Request().Var(name); ok {
 			return str(v)
 		}
+		if v, ok := c.ngxVar(name); ok {
+			return str(v)
+		}
 		return nil, false
 	}
 	if key, ok := strings.CutPrefix(path, "kong.ctx.shared."); ok {
@@ -963,8 +972,17 @@ func setProperty(ctx context.Context, m api.Module, stack []uint64) {
 	c := current(ctx)
 	path := propertyPath(wasmhost.Read(m, uint32(stack[0]), uint32(stack[1])))
 	v := wasmhost.ReadString(m, uint32(stack[2]), uint32(stack[3]))
+	if key, ok := strings.CutPrefix(path, "wasmx."); ok && key != "" {
+		c.hostProps()[key] = v
+		ret(stack, statusOK)
+		return
+	}
 	if !c.stream() {
 		ret(stack, statusNotFound)
+		return
+	}
+	if name, ok := strings.CutPrefix(path, "ngx."); ok {
+		ret(stack, c.setNgxVar(name, v))
 		return
 	}
 	if key, ok := strings.CutPrefix(path, "kong.ctx.shared."); ok && key != "" {

@@ -1,8 +1,13 @@
 package proxywasm
 
 import (
+	"fmt"
+	"net/http"
+	"os"
 	"strconv"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/plugins-wasm/wasmhost"
 )
 
 // moreProperty answers the properties ngx_wasm_module and Kong's runloop
@@ -92,4 +97,121 @@ func (c *call) setMoreProperty(path, v string) (uint32, bool) {
 		k.ServiceRequest().SetScheme(v)
 	}
 	return statusOK, true
+}
+
+// hostProps returns the running context's wasmx.* properties
+// (ngx_wasm_module's host properties, scoped to a context: the root
+// context's are the instance's, an HTTP context's the request's).
+func (c *call) hostProps() map[string]string {
+	if c.st != nil {
+		if c.st.props == nil {
+			c.st.props = map[string]string{}
+		}
+		return c.st.props
+	}
+	g := c.in.Data.(*guest)
+	if g.props == nil {
+		g.props = map[string]string{}
+	}
+	return g.props
+}
+
+// ngxVar answers the nginx variables beyond hostabi.VarNames that the
+// request defines: uri, args, is_args, query_string, request_method,
+// server_protocol, content_length, content_type, hostname, pid, http_NAME,
+// arg_NAME, cookie_NAME and, once the response is known, status and
+// sent_http_NAME.
+func (c *call) ngxVar(name string) (string, bool) {
+	k := c.k
+	req := k.Request()
+	switch name {
+	case "uri":
+		return req.Path(), true
+	case "args", "query_string":
+		return req.RawQuery(), req.RawQuery() != ""
+	case "is_args":
+		if req.RawQuery() != "" {
+			return "?", true
+		}
+		return "", true
+	case "request_method":
+		return req.Method(), true
+	case "server_protocol":
+		return fmt.Sprintf("HTTP/%g", req.HTTPVersion()), true
+	case "content_length", "content_type":
+		v := req.Header(strings.ReplaceAll(name, "_", "-"))
+		return v, v != ""
+	case "hostname":
+		return k.Node().Hostname(), true
+	case "pid":
+		return strconv.Itoa(os.Getpid()), true
+	case "status":
+		if !c.st.response && !c.logging {
+			return "", false
+		}
+		return strconv.Itoa(k.Response().Status()), true
+	}
+	switch {
+	case strings.HasPrefix(name, "http_"):
+		vs := c.st.requestHeaders(k).values(strings.ReplaceAll(strings.ToLower(name[5:]), "_", "-"))
+		return strings.Join(vs, ", "), len(vs) > 0
+	case strings.HasPrefix(name, "arg_"):
+		return req.QueryArg(name[4:])
+	case strings.HasPrefix(name, "cookie_"):
+		r := http.Request{Header: http.Header{"Cookie": req.HeaderValues("cookie")}}
+		ck, err := r.Cookie(name[7:])
+		if err != nil {
+			return "", false
+		}
+		return ck.Value, true
+	case strings.HasPrefix(name, "sent_http_"):
+		if !c.st.response && !c.logging {
+			return "", false
+		}
+		vs := c.st.responseHeaders(k).values(strings.ReplaceAll(strings.ToLower(name[10:]), "_", "-"))
+		return strings.Join(vs, ", "), len(vs) > 0
+	}
+	return "", false
+}
+
+// setNgxVar sets one of the nginx variables Kong's configuration makes
+// writable (upstream_uri, upstream_scheme, upstream_host: what the
+// request is proxied with) before the request is proxied; any other
+// variable nginx knows is immutable and traps, as in ngx_wasm_module; an
+// unknown one is NotFound.
+func (c *call) setNgxVar(name, v string) uint32 {
+	k := c.k
+	switch name {
+	case "upstream_uri", "upstream_scheme", "upstream_host":
+		if c.st.response || c.logging || c.st.local != nil {
+			return statusBadArgument
+		}
+		switch name {
+		case "upstream_uri":
+			if !strings.HasPrefix(v, "/") {
+				return statusBadArgument
+			}
+			p, q, _ := strings.Cut(v, "?")
+			k.ServiceRequest().SetPath(p)
+			k.ServiceRequest().SetRawQuery(q)
+		case "upstream_scheme":
+			if v != "http" && v != "https" {
+				return statusBadArgument
+			}
+			k.ServiceRequest().SetScheme(v)
+		default:
+			if v == "" {
+				return statusBadArgument
+			}
+			k.ServiceRequest().SetHeader("Host", v)
+		}
+		return statusOK
+	}
+	if _, ok := k.Request().Var(name); ok {
+		wasmhost.Trapf("cannot set the immutable nginx variable %q", name)
+	}
+	if _, ok := c.ngxVar(name); ok {
+		wasmhost.Trapf("cannot set the immutable nginx variable %q", name)
+	}
+	return statusNotFound
 }

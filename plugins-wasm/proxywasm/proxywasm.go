@@ -183,8 +183,9 @@ func (c *Config) Pool() *wasmhost.Pool { return c.pool }
 // guest is an instance's state.
 type guest struct {
 	config *Config
-	next   uint32 // the last context id handed out
-	calls  uint32 // the last http call id handed out
+	next   uint32            // the last context id handed out
+	calls  uint32            // the last http call id handed out
+	props  map[string]string // the root context's wasmx.* properties
 }
 
 // setup starts a new instance's root context.

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	pw "github.com/gatehouse/gatehouse/sdk/proxywasm"
 )
@@ -72,6 +73,7 @@ func onConfigure(id, size uint32) uint32 {
 	if cfg.TickMS > 0 {
 		pw.SetTickPeriod(cfg.TickMS)
 	}
+	pw.SetProperty("wasmx.phase", "configure")
 	var st1, st2, st3 pw.Status
 	hits, st1 = pw.DefineMetric(pw.MetricCounter, "hits")
 	lvl, st2 = pw.DefineMetric(pw.MetricGauge, "level")
@@ -83,6 +85,9 @@ func onConfigure(id, size uint32) uint32 {
 //go:wasmexport proxy_on_tick
 func onTick(id uint32) {
 	pw.Release()
+	if v, st := pw.Property("wasmx.phase"); st == pw.StatusOK {
+		pw.SetSharedData("abi2-wasmx-root", v, 0)
+	}
 	if cfg.RootCall == "" || tickCall {
 		return
 	}
@@ -153,8 +158,29 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 	if s, st := pw.Header(pw.RequestHeaders, "x-scheme"); st == pw.StatusOK {
 		pw.AddHeader(pw.RequestHeaders, "x-scheme-set", status(pw.SetProperty("kong.service.request.scheme", s)))
 	}
+	// host properties: the root context's are not the request's
+	_, st = pw.Property("wasmx.phase")
+	pw.AddHeader(pw.RequestHeaders, "x-wasmx-http", status(st))
+	pw.SetProperty("wasmx.req", "http-"+strconv.Itoa(int(id)))
+	// nginx variables
+	var ngx []string
+	for _, v := range []string{"ngx.uri", "ngx.arg_a", "ngx.http_x_multi", "ngx.cookie_c", "ngx.request_method", "ngx.is_args"} {
+		b, st := pw.Property(v)
+		if st != pw.StatusOK {
+			b = []byte("<" + status(st) + ">")
+		}
+		ngx = append(ngx, string(b))
+	}
+	pw.AddHeader(pw.RequestHeaders, "x-ngx", strings.Join(ngx, "|"))
+	if u, st := pw.Header(pw.RequestHeaders, "x-upstream-uri"); st == pw.StatusOK {
+		pw.AddHeader(pw.RequestHeaders, "x-upstream-uri-set", status(pw.SetProperty("ngx.upstream_uri", u)))
+	}
+	if _, st := pw.Header(pw.RequestHeaders, "x-ngx-trap"); st == pw.StatusOK {
+		pw.SetProperty("ngx.request_uri", "/elsewhere") // immutable: traps
+		panic("an immutable nginx variable was set")
+	}
 	// shared data the root context's calls filled
-	for _, k := range []string{"abi2-configure", "abi2-tick", "abi2-hang"} {
+	for _, k := range []string{"abi2-configure", "abi2-tick", "abi2-hang", "abi2-wasmx-root"} {
 		v, _, _ := pw.SharedData(k)
 		pw.AddHeader(pw.RequestHeaders, "x-"+k, string(v))
 	}
@@ -223,6 +249,9 @@ func onResponseTrailers(id, n uint32) uint32 { panic("proxy_on_response_trailers
 func onResponseHeaders(id, n, eos uint32) uint32 {
 	pw.Release()
 	tr, st := pw.Headers(pw.ResponseTrailers)
+	if v, st := pw.Property("wasmx.req"); st == pw.StatusOK {
+		pw.AddHeader(pw.ResponseHeaders, "x-wasmx", string(v)+"/"+strconv.Itoa(int(id)))
+	}
 	pw.AddHeader(pw.ResponseHeaders, "x-resp-trailers", status(st)+":"+strconv.Itoa(len(tr))+":"+status(pw.ReplaceHeader(pw.ResponseTrailers, "x-t", "1")))
 	return pw.ActionContinue
 }
