@@ -40,6 +40,7 @@ func wasmProvider(cfg *config.Config, log *slog.Logger) (hostabi.Provider, error
 		}
 		return nil, nil
 	}
+	setProxyWasmNode(cfg)
 	return wasmplugins.New(wasmplugins.Options{
 		PluginsDir:  cfg.WasmPluginsDir,
 		Names:       names,
@@ -69,6 +70,7 @@ func wasmFilterProvider(cfg *config.Config, log *slog.Logger) (hostabi.Provider,
 				filepath.Join(cfg.WasmFiltersPath, name+".wasm"))
 		}
 	}
+	setProxyWasmNode(cfg)
 	p, names, err := wasmplugins.Filters(cfg.WasmFiltersPath, cfg.WasmFilterEnabled, wasmplugins.Options{
 		Prefix:      cfg.Prefix,
 		MemoryLimit: uint64(cfg.WasmMemoryLimitBytes()),

@@ -4,8 +4,16 @@ import (
 	"math"
 
 	"github.com/gatehouse/gatehouse/plugins-wasm/proxywasm"
+	"github.com/gatehouse/gatehouse/runtime/admin"
+	"github.com/gatehouse/gatehouse/runtime/config"
 	"github.com/gatehouse/gatehouse/runtime/plugins/prometheus"
 )
+
+// setProxyWasmNode gives the proxy-wasm filters Kong's kong.version and
+// kong.configuration.* properties.
+func setProxyWasmNode(cfg *config.Config) {
+	proxywasm.SetNodeInfo(&proxywasm.NodeInfo{Version: admin.KongVersion, Configuration: cfg.Values()})
+}
 
 // The prometheus plugin's /metrics exports the proxy-wasm filters'
 // metrics (wasm_metrics, Kong 3.9): the runtime does not import the Wasm

@@ -46,6 +46,8 @@ func wireWasmMetrics(t *testing.T) {
 // the filter's metrics on GET /metrics.
 func TestABI2(t *testing.T) {
 	wireWasmMetrics(t)
+	proxywasm.SetNodeInfo(&proxywasm.NodeInfo{Version: "3.9.3", Configuration: map[string]any{"log_level": "notice", "plugins": []string{"bundled", "abi2"}}})
+	t.Cleanup(func() { proxywasm.SetNodeInfo(nil) })
 	dir := t.TempDir()
 	buildFilter(t, dir, "abi2", "abi2")
 	nd := startNode(t, dir, wasmplugins.Options{Timeout: 2 * time.Second})

@@ -814,6 +814,9 @@ func (c *call) property(path string) ([]byte, bool) {
 		v, ok := c.hostProps()[key]
 		return []byte(v), ok
 	}
+	if path == "kong.version" || strings.HasPrefix(path, "kong.configuration.") {
+		return nodeProperty(path)
+	}
 	if !c.stream() {
 		return nil, false
 	}

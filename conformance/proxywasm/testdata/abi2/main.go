@@ -151,6 +151,15 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 	pw.AddHeader(pw.RequestHeaders, "x-tls", status(st)+":"+status(st2))
 	ua, _ := pw.Property("request.useragent")
 	pw.AddHeader(pw.RequestHeaders, "x-ua", string(ua))
+	var kong []string
+	for _, v := range []string{"kong.version", "kong.configuration.log_level", "kong.configuration.plugins", "kong.configuration.nothing"} {
+		b, st := pw.Property(v)
+		if st != pw.StatusOK {
+			b = []byte("<" + status(st) + ">")
+		}
+		kong = append(kong, string(b))
+	}
+	pw.AddHeader(pw.RequestHeaders, "x-kong", strings.Join(kong, "|"))
 	pw.AddHeader(pw.RequestHeaders, "x-conf-set", status(pw.SetProperty("kong.configuration.log_level", "debug")))
 	if t, st := pw.Header(pw.RequestHeaders, "x-target"); st == pw.StatusOK {
 		pw.AddHeader(pw.RequestHeaders, "x-target-set", status(pw.SetProperty("kong.service.target", t)))
