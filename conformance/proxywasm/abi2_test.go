@@ -133,6 +133,37 @@ func TestABI2(t *testing.T) {
 		}
 	})
 
+	t.Run("log-phase properties", func(t *testing.T) {
+		// the log phase runs after the response: a later request reads
+		// what an earlier one's proxy_on_log stored
+		upAddr := strings.TrimPrefix(up.URL, "http://")
+		var v string
+		props := map[string]string{}
+		for deadline := time.Now().Add(10 * time.Second); props["upstream.address"] != upAddr; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no log properties of a proxied request: %q", v)
+			}
+			_, _, body := nd.do("GET", "/abi2", "")
+			v = http.Header(decode(t, body).Headers).Get("X-Abi2-Log")
+			for _, kv := range strings.Split(v, ";") {
+				k, val, _ := strings.Cut(kv, "=")
+				props[k] = val
+			}
+		}
+		_, upPort, _ := strings.Cut(upAddr, ":")
+		if props["upstream.address"] != upAddr || props["upstream.port"] != upPort || props["connection.tls_version"] != "<1>" {
+			t.Fatalf("log properties %q (upstream %s)", v, upAddr)
+		}
+		for _, p := range []string{"request.time", "request.duration", "request.total_size", "response.total_size"} {
+			if props[p] == "" || strings.HasPrefix(props[p], "<") {
+				t.Fatalf("%s = %q in %q", p, props[p], v)
+			}
+		}
+		if sec, _, _ := strings.Cut(props["request.time"], "."); sec < fmt.Sprint(time.Now().Add(-time.Hour).Unix()) {
+			t.Fatalf("request.time %q", props["request.time"])
+		}
+	})
+
 	t.Run("nginx variables", func(t *testing.T) {
 		_, _, body := nd.do("GET", "/abi2/x?a=1&b=2", "", "x-multi", "m1", "x-multi", "m2", "cookie", "c=cv; d=dv")
 		if v := http.Header(decode(t, body).Headers).Get("X-Ngx"); v != "/abi2/x|1|m1, m2|cv|GET|?" {

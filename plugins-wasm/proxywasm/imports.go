@@ -67,10 +67,11 @@ type call struct {
 	logging bool
 	tick    uint32 // a period the root context asked for while starting
 
-	resp        *callResponse // read by the running proxy_on_http_call_response
-	callData    []byte        // read by the running proxy_on_foreign_function
-	where       string        // a root callback: "configure", "tick", "queue", "http_call"
-	rootPending []httpCall    // dispatched by the running root callback
+	resp        *callResponse  // read by the running proxy_on_http_call_response
+	callData    []byte         // read by the running proxy_on_foreign_function
+	where       string         // a root callback: "configure", "tick", "queue", "http_call"
+	record      map[string]any // kong.log.serialize's record, read once per log-phase call
+	rootPending []httpCall     // dispatched by the running root callback
 }
 
 // stream is one request's HTTP context.

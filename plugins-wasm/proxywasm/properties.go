@@ -2,6 +2,7 @@ package proxywasm
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -25,6 +26,9 @@ func (c *call) moreProperty(path string) ([]byte, bool) {
 			return nil, false
 		}
 		return []byte(vs[0]), true
+	}
+	if logProperties[path] {
+		return c.logProperty(path)
 	}
 	switch path {
 	case "kong.nginx.subsystem":
@@ -214,4 +218,79 @@ func (c *call) setNgxVar(name, v string) uint32 {
 		wasmhost.Trapf("cannot set the immutable nginx variable %q", name)
 	}
 	return statusNotFound
+}
+
+// logProperties are the properties read from kong.log.serialize's record
+// in the log phase (proxy_on_log, proxy_on_done, proxy_on_delete); the
+// record exists only then, so elsewhere they are NotFound.
+var logProperties = map[string]bool{
+	"request.time": true, "request.duration": true, "request.total_size": true, "response.total_size": true,
+	"upstream.address": true, "upstream.port": true, "connection.tls_version": true,
+}
+
+// logProperty answers a logProperties path from the request's record:
+// request.time (the start, seconds with milliseconds as the decimal
+// part), request.duration (seconds), request.total_size and
+// response.total_size (bytes), upstream.address (ip:port) and
+// upstream.port of the last try, connection.tls_version (on TLS).
+func (c *call) logProperty(path string) ([]byte, bool) {
+	if !logProperties[path] || !c.logging {
+		return nil, false
+	}
+	if c.record == nil {
+		c.record = c.k.Log().Serialize()
+	}
+	rec := c.record
+	sub := func(m any, key string) any {
+		if mm, ok := m.(map[string]any); ok {
+			return mm[key]
+		}
+		return nil
+	}
+	num := func(v any) (int64, bool) {
+		switch n := v.(type) {
+		case int:
+			return int64(n), true
+		case int64:
+			return n, true
+		case float64:
+			return int64(n), true
+		}
+		return 0, false
+	}
+	out := func(s string) ([]byte, bool) { return []byte(s), true }
+	switch path {
+	case "request.time":
+		if ms, ok := num(rec["started_at"]); ok && ms > 0 {
+			return out(fmt.Sprintf("%d.%03d", ms/1000, ms%1000))
+		}
+	case "request.duration":
+		if ms, ok := num(sub(rec["latencies"], "request")); ok && ms >= 0 {
+			return out(fmt.Sprintf("%d.%03d", ms/1000, ms%1000))
+		}
+	case "request.total_size", "response.total_size":
+		if n, ok := num(sub(rec[strings.TrimSuffix(path, ".total_size")], "size")); ok {
+			return out(strconv.FormatInt(n, 10))
+		}
+	case "upstream.address", "upstream.port":
+		tries, _ := rec["tries"].([]any)
+		if len(tries) == 0 {
+			return nil, false
+		}
+		last := tries[len(tries)-1]
+		ip, _ := sub(last, "ip").(string)
+		port, ok := num(sub(last, "port"))
+		if ip == "" || !ok {
+			return nil, false
+		}
+		if path == "upstream.port" {
+			return out(strconv.FormatInt(port, 10))
+		}
+		return out(net.JoinHostPort(ip, strconv.FormatInt(port, 10)))
+	case "connection.tls_version":
+		if v, ok := sub(sub(rec["request"], "tls"), "version").(string); ok && v != "" {
+			return out(v)
+		}
+	}
+	return nil, false
 }

@@ -189,7 +189,7 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 		panic("an immutable nginx variable was set")
 	}
 	// shared data the root context's calls filled
-	for _, k := range []string{"abi2-configure", "abi2-tick", "abi2-hang", "abi2-wasmx-root"} {
+	for _, k := range []string{"abi2-configure", "abi2-tick", "abi2-hang", "abi2-wasmx-root", "abi2-log"} {
 		v, _, _ := pw.SharedData(k)
 		pw.AddHeader(pw.RequestHeaders, "x-"+k, string(v))
 	}
@@ -246,6 +246,24 @@ func onForeignFunction(ctx, fid, size uint32) {
 	}
 	addr, _ := netip.AddrFromSlice(b[1 : 1+n])
 	pw.AddHeader(pw.RequestHeaders, "x-resolved", name+"="+addr.String())
+}
+
+// onLog stores the log-phase properties of the request in shared data
+// "abi2-log", one per line as "path=value" or "path=<status>".
+//
+//go:wasmexport proxy_on_log
+func onLog(id uint32) {
+	pw.Release()
+	var out []string
+	for _, p := range []string{"request.time", "request.duration", "request.total_size", "response.total_size",
+		"upstream.address", "upstream.port", "connection.tls_version"} {
+		v, st := pw.Property(p)
+		if st != pw.StatusOK {
+			v = []byte("<" + status(st) + ">")
+		}
+		out = append(out, p+"="+string(v))
+	}
+	pw.SetSharedData("abi2-log", []byte(strings.Join(out, ";")), 0)
 }
 
 //go:wasmexport proxy_on_request_trailers
