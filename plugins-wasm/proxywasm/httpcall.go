@@ -19,7 +19,8 @@ const (
 	bufHTTPCallResponseBody     = 4
 	// maxPendingCalls bounds the calls one HTTP context dispatches.
 	maxPendingCalls = 16
-	// defaultCallTimeout is a call's timeout when the filter gives 0.
+	// defaultCallTimeout is a call's timeout when the filter gives 0, and
+	// the longest it may give.
 	defaultCallTimeout = 60 * time.Second
 )
 
@@ -77,8 +78,8 @@ func httpCallImport(ctx context.Context, m api.Module, stack []uint64) {
 	}
 	body := append([]byte(nil), wasmhost.Read(m, uint32(stack[4]), uint32(stack[5]))...)
 	timeout := time.Duration(uint32(stack[8])) * time.Millisecond
-	if timeout == 0 {
-		timeout = defaultCallTimeout
+	if timeout == 0 || timeout > defaultCallTimeout {
+		timeout = defaultCallTimeout // bounded: a root call holds a goroutine
 	}
 	method, path, scheme, authority := "", "", "http", ""
 	hs := map[string][]string{}
