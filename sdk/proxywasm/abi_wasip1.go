@@ -336,13 +336,6 @@ func Dequeue(id uint32) ([]byte, Status) {
 	return result(), StatusOK
 }
 
-// Metric types.
-const (
-	MetricCounter   uint32 = 0
-	MetricGauge     uint32 = 1
-	MetricHistogram uint32 = 2
-)
-
 // DefineMetric defines (or finds) a metric by name and returns its id.
 func DefineMetric(kind uint32, name string) (uint32, Status) {
 	defer keep(name)

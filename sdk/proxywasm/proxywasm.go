@@ -71,6 +71,13 @@ const (
 	ActionPause    uint32 = 1
 )
 
+// Metric types.
+const (
+	MetricCounter   uint32 = 0
+	MetricGauge     uint32 = 1
+	MetricHistogram uint32 = 2
+)
+
 // Log levels.
 const (
 	LogTrace uint32 = iota
