@@ -66,10 +66,15 @@ func (nd *node) route(name, upstream, path, plugin string, config any, onService
 		if onService {
 			at = "/services/" + name + "-svc/plugins"
 		}
-		nd.mustCreate(at, map[string]any{"name": plugin, "config": map[string]any{"config": config}})
+		nd.mustCreate(at, map[string]any{"name": plugin, "config": filterPluginConfig(config)})
 	}
 	return rt["id"].(string), svc["id"].(string)
 }
+
+// filterPluginConfig is the config record of a plugin named after a
+// filter that hands the filter config (every filter plugin made here goes
+// through it).
+func filterPluginConfig(config any) any { return map[string]any{"config": config} }
 
 // do sends a proxied request with headers (name, value pairs).
 func (nd *node) do(method, path, body string, headers ...string) (int, http.Header, string) {

@@ -27,7 +27,7 @@ type config struct {
 	RespBodyAdd  string   `json:"resp_body_prefix"`
 	DenyHeader   string   `json:"deny_header"`
 	Props        []string `json:"props"`
-	Trap         string   `json:"trap"`
+	Trap         string   `json:"trap"` // a callback's name, or "by-header"
 	Tick         uint32   `json:"tick_ms"`
 	CountKey     string   `json:"count_key"`
 	EchoMethodTo string   `json:"echo_method_to"`
@@ -130,9 +130,11 @@ func change(mt pw.MapType, add, replace map[string]string, remove []string) {
 }
 
 // trap panics in the callback named by the configuration when the request
-// has an x-trap header.
+// has an x-trap header; with trap "by-header", in the callback x-trap
+// names.
 func (s *stream) trap(where string) {
-	if _, st := pw.Header(pw.RequestHeaders, "x-trap"); s.cfg.Trap == where && st == pw.StatusOK {
+	v, st := pw.Header(pw.RequestHeaders, "x-trap")
+	if st == pw.StatusOK && (s.cfg.Trap == where || s.cfg.Trap == "by-header" && v == where) {
 		panic("trap in " + where)
 	}
 }
