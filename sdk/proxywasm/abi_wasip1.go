@@ -142,7 +142,9 @@ func result() []byte {
 	if n == 0 {
 		return nil
 	}
-	return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(uintptr(p))), n)...)
+	// the host wrote the result at p, in memory proxy_on_memory_allocate
+	// handed out (pinned): an address in linear memory, not a Go pointer
+	return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Add(nil, uintptr(p))), n)...)
 }
 
 // Log sends a message at a level (LogTrace ... LogCritical).
