@@ -1,9 +1,11 @@
 // Package proxywasm_test runs proxy-wasm filters on a real node, through
 // the proxy listener over 127.0.0.1 with keep-alive clients: a filter
-// written in standard Go on the raw env imports (testdata/filter), run as
-// a plugin named after its module, changing headers and bodies both ways,
+// written in standard Go on sdk/proxywasm/filter (testdata/filter), run as
+// a plugin named after its module and from route and service filter
+// chains (TestPlacements), changing headers and bodies both ways,
 // answering locally, reading properties, counting ticks in shared data,
-// and failing closed on traps.
+// and failing closed on traps; raw filters of ABI 0.2.0 (testdata/legacy)
+// and attacking the host (testdata/hostile); the README tutorial's filter.
 package proxywasm_test
 
 import (
