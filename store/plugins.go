@@ -26,6 +26,14 @@ func (s *Store) schemaFor(e *Entity, rec map[string]any) (*schema.Schema, *Plugi
 		ps, _ = s.plugins.PluginSchema(name)
 	}
 	if ps == nil {
+		// Kong loads every available proxy-wasm filter as a plugin named
+		// after it (kong/runloop/wasm/plugins.lua), its schema derived
+		// from the filter's.
+		if _, ok := s.Wasm().Filter(name); ok {
+			ps = FilterPluginSchema(name)
+		}
+	}
+	if ps == nil {
 		return e.Schema, nil, schema.Errors{"name": fmt.Sprintf("plugin '%s' not enabled; add it to the 'plugins' configuration property", name)}
 	}
 	fields := make([]*schema.Field, len(e.Schema.Fields))
@@ -34,7 +42,11 @@ func (s *Store) schemaFor(e *Entity, rec map[string]any) (*schema.Schema, *Plugi
 		case "config":
 			cfg := *f
 			cfg.Required = true
-			if ps.Config != nil {
+			if ps.ConfigJSON != nil {
+				// Kong's `type = "json"` config: any JSON value, checked
+				// against its JSON schema by checkPluginRecord.
+				cfg.Type, cfg.Required, cfg.Fields = schema.JSON, ps.ConfigJSON.Required, nil
+			} else if ps.Config != nil {
 				requireConfigRecords(ps)
 				cfg.Fields = ps.Config.Fields
 				if len(ps.Config.Checks) > 0 {
