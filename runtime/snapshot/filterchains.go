@@ -87,6 +87,23 @@ func (fc *FilterChains) Service(serviceID string) *FilterChain {
 	return fc.byService[serviceID]
 }
 
+// Has reports whether an enabled chain runs the named filter.
+func (fc *FilterChains) Has(name string) bool {
+	if fc == nil {
+		return false
+	}
+	for _, index := range []map[string]*FilterChain{fc.byRoute, fc.byService} {
+		for _, c := range index {
+			for _, f := range c.Filters {
+				if f.Name == name {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // Empty reports whether no chain is enabled.
 func (fc *FilterChains) Empty() bool {
 	return fc == nil || len(fc.byRoute)+len(fc.byService) == 0

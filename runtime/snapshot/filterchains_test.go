@@ -175,6 +175,9 @@ func TestFilterPluginsJoinChains(t *testing.T) {
 	if got := r1[2].PluginConfig(); fmt.Sprint(got) != "map[config:map[b:2]]" {
 		t.Errorf("plugin config %v", got)
 	}
+	if !fc.Has("json") || !fc.Has("add-header") || fc.Has("nope") {
+		t.Errorf("Has: json %v, add-header %v, nope %v", fc.Has("json"), fc.Has("add-header"), fc.Has("nope"))
+	}
 	for _, in := range b.Current().Plugins.Instances() {
 		if in.Name == "add-header" || in.Name == "json" {
 			t.Errorf("filter plugin %s runs as an ordinary plugin", in.ID)
