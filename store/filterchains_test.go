@@ -239,3 +239,42 @@ func TestFilterPluginSchemaRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPluginSchemaFromJSON feeds arbitrary plugin schema bodies (as
+// providers deliver them, the filter plugins' JSON config included) and
+// plugin entities: loading never panics; a schema that loads renders a
+// body that loads again, and validating an entity against it never
+// panics.
+func FuzzPluginSchemaFromJSON(f *testing.F) {
+	filterBody, _ := json.Marshal(map[string]any{"fields": []any{
+		map[string]any{"name": map[string]any{"type": "string"}},
+		map[string]any{"config": map[string]any{"type": "json", "json_schema": map[string]any{"inline": map[string]any{"type": "object"}}}},
+	}, "entity_checks": []any{map[string]any{"at_least_one_of": []any{"service", "route"}}}})
+	f.Add(filterBody, []byte(`{"name":"probe","config":{"a":1},"route":{"id":"6a4c9ac7-2d29-4b53-9dbe-1c7e1a1bd5c4"}}`))
+	f.Add([]byte(`{"fields":[{"config":{"type":"json","json_schema":{"parent_subschema_key":"name","namespace":"proxy-wasm-filters","optional":true,"default":{"type":["string","null"]}}}}]}`), []byte(`{"name":"probe","config":"x"}`))
+	f.Add([]byte(`{"fields":[{"config":{"type":"record","fields":[{"a":{"type":"string"}}]}}]}`), []byte(`{"name":"probe","config":{"a":"x"}}`))
+	f.Fuzz(func(t *testing.T, body, entity []byte) {
+		ps, err := store.PluginSchemaFromJSON("probe", body)
+		if err != nil {
+			return
+		}
+		s := store.New(nil, store.Options{Plugins: catalog{"probe": ps}, Wasm: &store.WasmState{Enabled: true,
+			Filters: []store.WasmFilter{{Name: "probe", ConfigSchema: map[string]any{"type": "object"}}}}})
+		rendered, ok := s.PluginSchemaBody("probe")
+		if !ok {
+			t.Fatal("no body for a loaded schema")
+		}
+		out, err := json.Marshal(rendered)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.PluginSchemaFromJSON("probe", out); err != nil {
+			t.Fatalf("the rendering does not load back: %v\n%s", err, out)
+		}
+		var in map[string]any
+		if json.Unmarshal(entity, &in) == nil && in != nil {
+			in["name"] = "probe"
+			_ = s.ValidateSchema(t.Context(), "plugins", in)
+		}
+	})
+}
