@@ -390,8 +390,9 @@ func (s *Store) jsonConfigSchema(jc *JSONConfig, rec map[string]any) (map[string
 // or entity checks of its own reports, as Kong's validation of the plugin
 // entity does: the config against its JSON schema, the forbidden scopes
 // and the entity checks (each unless one of its fields is invalid), all
-// together with the other violations.
-func (s *Store) checkPluginRecord(ps *PluginSchema, rec map[string]any, errs schema.Errors) {
+// together with the other violations. updating is a PATCH: Kong's
+// validate_update words at_least_one_of "when updating, ...".
+func (s *Store) checkPluginRecord(ps *PluginSchema, rec map[string]any, errs schema.Errors, updating bool) {
 	if ps == nil {
 		return
 	}
@@ -425,6 +426,9 @@ func (s *Store) checkPluginRecord(ps *PluginSchema, rec map[string]any, errs sch
 			continue
 		}
 		for _, msg := range schema.RunEntityChecks("", []schema.EntityCheck{c}, rec) {
+			if updating && c.AtLeastOneOf != nil {
+				msg = "when updating, " + msg
+			}
 			errs.AddEntity(msg)
 		}
 	}

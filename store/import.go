@@ -119,7 +119,7 @@ func (s *Store) importOne(tx Tx, e *Entity, in map[string]any, raw bool) (map[st
 		e.Generate(rec)
 	}
 	errs = schema.Validate(sch, rec)
-	s.checkPluginRecord(ps, rec, errs)
+	s.checkPluginRecord(ps, rec, errs, false)
 	if !errs.Empty() {
 		return nil, SchemaViolation(errs)
 	}

@@ -264,6 +264,13 @@ func TestFilterPlugins(t *testing.T) {
 			if b, _ := json.Marshal(got["config"]); string(b) != `{"add_req":{"x-chain":"a"},"add_resp":{"x-resp":"a"}}` {
 				t.Errorf("stored config %s", b)
 			}
+			// Unscoping it is refused with Kong's update wording.
+			msg := "when updating, at least one of these fields must be non-empty: 'service', 'route'"
+			status, body := n.raw("PATCH", "/plugins/"+aID, map[string]any{"route": nil})
+			if want := map[string]any{"code": 2.0, "name": "schema violation", "message": "schema violation (" + msg + ")",
+				"fields": map[string]any{"@entity": []any{msg}}}; status != http.StatusBadRequest || !reflect.DeepEqual(body, want) {
+				t.Errorf("PATCH route null: %d %v", status, body)
+			}
 			// A new config runs; a disabled plugin stops; deleting one too.
 			n.call("PATCH", "/plugins/"+aID, map[string]any{"config": pwConfig("a2")})
 			n.waitSeen("/r", "svc-chain, svc-plugin, route-chain, a2, c")
