@@ -278,3 +278,21 @@ func FuzzPluginSchemaFromJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestFilterPluginSchemaWithoutProvider: a store that knows a filter
+// only from the node's wasm state (no provider serves it) still shows
+// Kong's /schemas/plugins body for it.
+func TestFilterPluginSchemaWithoutProvider(t *testing.T) {
+	s := store.New(nil, store.Options{Wasm: &store.WasmState{Enabled: true, Filters: []store.WasmFilter{{Name: "rt"}}}})
+	body, ok := s.PluginSchemaBody("rt")
+	if !ok {
+		t.Fatal("no body")
+	}
+	got, _ := json.Marshal(body)
+	if want := bodyOf(t, store.FilterPluginSchema("rt")); string(got) != string(want) {
+		t.Fatalf("body\n%s\nwant\n%s", got, want)
+	}
+	if _, ok := store.New(nil, store.Options{}).PluginSchemaBody("rt"); ok {
+		t.Fatal("a body with wasm off")
+	}
+}

@@ -21,18 +21,7 @@ func (s *Store) schemaFor(e *Entity, rec map[string]any) (*schema.Schema, *Plugi
 	if name == "" {
 		return e.Schema, nil, schema.Errors{"name": "required field missing"}
 	}
-	var ps *PluginSchema
-	if s.plugins != nil {
-		ps, _ = s.plugins.PluginSchema(name)
-	}
-	if ps == nil {
-		// Kong loads every available proxy-wasm filter as a plugin named
-		// after it (kong/runloop/wasm/plugins.lua), its schema derived
-		// from the filter's.
-		if _, ok := s.Wasm().Filter(name); ok {
-			ps = FilterPluginSchema(name)
-		}
-	}
+	ps := s.pluginSchema(name)
 	if ps == nil {
 		return e.Schema, nil, schema.Errors{"name": fmt.Sprintf("plugin '%s' not enabled; add it to the 'plugins' configuration property", name)}
 	}
@@ -82,6 +71,22 @@ func (s *Store) schemaFor(e *Entity, rec map[string]any) (*schema.Schema, *Plugi
 	sch := *e.Schema // keeps the entity's checks in every form, data ones included
 	sch.Fields = fields
 	return &sch, ps, nil
+}
+
+// pluginSchema returns the named plugin's schema: the catalog's, or,
+// as Kong loads every available proxy-wasm filter as a plugin named after
+// it (kong/runloop/wasm/plugins.lua), a filter's plugin schema; nil when
+// neither knows the name.
+func (s *Store) pluginSchema(name string) *PluginSchema {
+	if s.plugins != nil {
+		if ps, ok := s.plugins.PluginSchema(name); ok && ps != nil {
+			return ps
+		}
+	}
+	if _, ok := s.Wasm().Filter(name); ok {
+		return FilterPluginSchema(name)
+	}
+	return nil
 }
 
 // configsPrepared holds the plugin schemas whose config records were made

@@ -59,11 +59,7 @@ func (s *Store) PluginSchemaBody(name string) (map[string]any, bool) {
 	if !ok {
 		return nil, false
 	}
-	var ps *PluginSchema
-	if s.plugins != nil {
-		ps, _ = s.plugins.PluginSchema(name)
-	}
-	return RenderPluginSchema(sch, ps), true
+	return RenderPluginSchema(sch, s.pluginSchema(name)), true
 }
 
 // PluginSchemaFromJSON loads a plugin's schema from the body of
