@@ -66,7 +66,7 @@ func (nd *node) route(name, upstream, path, plugin string, config any, onService
 		if onService {
 			at = "/services/" + name + "-svc/plugins"
 		}
-		nd.mustCreate(at, map[string]any{"name": plugin, "config": map[string]any{"config": config}})
+		nd.mustCreate(at, map[string]any{"name": plugin, "config": config})
 	}
 	return rt["id"].(string), svc["id"].(string)
 }

@@ -297,6 +297,9 @@ func (r kServiceRequest) SetHeader(name, value string) {
 	if strings.EqualFold(name, "host") {
 		r.s.hostOverride = value
 	}
+	// Kong's set_header replaces every value: fasthttp's Set replaces
+	// only the first.
+	r.s.up.Header.Del(name)
 	r.s.up.Header.Set(name, value)
 }
 func (r kServiceRequest) AddHeader(name, value string) {
@@ -366,6 +369,7 @@ func (r kResponse) Headers() map[string][]string {
 }
 func (r kResponse) SetHeader(name, value string) {
 	hostabi.Check(hostabi.OpResponseSetHeader, r.s.phase)
+	r.s.fctx.Response.Header.Del(name) // every value, as Kong's set_header
 	r.s.fctx.Response.Header.Set(name, value)
 	r.s.respOps = append(r.s.respOps, headerOp{name: name, value: value, op: opSet})
 }
