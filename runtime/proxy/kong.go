@@ -343,6 +343,23 @@ func (r kServiceRequest) SetBody(args map[string]any, mimeType string) error {
 	r.s.up.SetBody(body)
 	return nil
 }
+// UpstreamHeaders implements hostabi.ServiceRequestReader.
+func (r kServiceRequest) UpstreamHeaders() map[string][]string {
+	hostabi.Check(hostabi.OpServiceRequestSetHeaders, r.s.phase)
+	return headerMap(&r.s.up.Header)
+}
+
+// UpstreamBody implements hostabi.ServiceRequestReader.
+func (r kServiceRequest) UpstreamBody() ([]byte, bool) {
+	hostabi.Check(hostabi.OpServiceRequestSetRawBody, r.s.phase)
+	if !r.s.bodySet {
+		return nil, false
+	}
+	return r.s.up.Body(), true
+}
+
+var _ hostabi.ServiceRequestReader = kServiceRequest{}
+
 func (r kServiceRequest) EnableBuffering() {
 	hostabi.Check(hostabi.OpServiceRequestEnableBuffering, r.s.phase)
 	r.s.buffered = true
