@@ -343,6 +343,7 @@ func (r kServiceRequest) SetBody(args map[string]any, mimeType string) error {
 	r.s.up.SetBody(body)
 	return nil
 }
+
 // UpstreamHeaders implements hostabi.ServiceRequestReader.
 func (r kServiceRequest) UpstreamHeaders() map[string][]string {
 	hostabi.Check(hostabi.OpServiceRequestSetHeaders, r.s.phase)
