@@ -344,10 +344,34 @@ func (r kServiceRequest) SetBody(args map[string]any, mimeType string) error {
 	return nil
 }
 
-// UpstreamHeaders implements hostabi.ServiceRequestReader.
+// proxyHeaders are the headers the proxy itself sets on the upstream
+// request (X-Forwarded-*, X-Real-IP) and the hop-by-hop ones it drops: in
+// Kong nginx adds or drops them when it proxies, after every plugin ran,
+// so plugins reading the request see the client's values.
+var proxyHeaders = append([]string{"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+	"x-forwarded-port", "x-forwarded-path", "x-forwarded-prefix", "x-real-ip"}, lowerAll(hopHeaders)...)
+
+func lowerAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strings.ToLower(n)
+	}
+	return out
+}
+
+// UpstreamHeaders implements hostabi.ServiceRequestReader: the upstream
+// request's headers as plugins changed them, with the client's values of
+// the headers the proxy manages itself (proxyHeaders).
 func (r kServiceRequest) UpstreamHeaders() map[string][]string {
 	hostabi.Check(hostabi.OpServiceRequestSetHeaders, r.s.phase)
-	return headerMap(&r.s.up.Header)
+	out := headerMap(&r.s.up.Header)
+	for _, name := range proxyHeaders {
+		delete(out, name)
+		if vs := (kRequest{r.s}).HeaderValues(name); vs != nil {
+			out[name] = append([]string(nil), vs...)
+		}
+	}
+	return out
 }
 
 // UpstreamBody implements hostabi.ServiceRequestReader.
