@@ -142,6 +142,10 @@ func TestSchemaDefaultsMatchStore(t *testing.T) {
 		{"plugins: request-size-limiting", "/schemas/plugins/request-size-limiting", "/plugins", map[string]any{"name": "request-size-limiting"}, nil},
 		{"plugins: bot-detection", "/schemas/plugins/bot-detection", "/plugins", map[string]any{"name": "bot-detection", "config": map[string]any{"deny": []any{"^evil"}}}, nil},
 		{"plugins: redirect", "/schemas/plugins/redirect", "/plugins", map[string]any{"name": "redirect", "config": map[string]any{"location": "https://example.com"}}, nil},
+		// Kong loads every available proxy-wasm filter as a plugin.
+		{"plugins: filter tests", "/schemas/plugins/tests", "/plugins", map[string]any{"name": "tests", "service": ref(service)}, nil},
+		{"plugins: filter rt_with_validation", "/schemas/plugins/rt_with_validation", "/plugins", map[string]any{"name": "rt_with_validation",
+			"service": ref(service), "config": map[string]any{"add": map[string]any{"headers": []any{"x-a:1"}}}}, nil},
 	}
 	covered := map[string]bool{}
 	for _, ch := range checks {

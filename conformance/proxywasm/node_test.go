@@ -74,9 +74,9 @@ func (nd *node) route(name, upstream, path, plugin string, config any, onService
 }
 
 // filterPluginConfig is the config record of a plugin named after a
-// filter that hands the filter config (every filter plugin made here goes
-// through it).
-func filterPluginConfig(config any) any { return map[string]any{"config": config} }
+// filter that hands the filter config: the config itself, as Kong 3.6+
+// takes it (every filter plugin made here goes through it).
+func filterPluginConfig(config any) any { return config }
 
 // do sends a proxied request with headers (name, value pairs).
 func (nd *node) do(method, path, body string, headers ...string) (int, http.Header, string) {

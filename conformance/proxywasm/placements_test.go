@@ -37,7 +37,7 @@ var placements = []placement{
 			"filters": []any{map[string]any{"name": "pwfilter", "config": jsonString(config)}}})
 	}},
 	{"filter plugin", func(nd *node, _, route string, config map[string]any) {
-		nd.mustCreate("/routes/"+route+"/plugins", map[string]any{"name": "pwfilter", "config": filterPluginConfig(config)})
+		nd.mustCreate("/routes/"+route+"/plugins", map[string]any{"name": "pwfilter", "config": filterPluginConfig(jsonString(config))})
 	}},
 }
 

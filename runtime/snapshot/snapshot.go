@@ -446,7 +446,11 @@ func (b *Builder) build(ctx context.Context) (_ *Snapshot, err error) {
 	services, routes, upstreams, targets := ents.list("services"), ents.list("routes"), ents.list("upstreams"), ents.list("targets")
 	plugins, certs, snis := ents.list("plugins"), ents.list("certificates"), ents.list("snis")
 	snap.Certificates = buildCertificates(certs, snis, b.log)
-	if snap.FilterChains, err = buildFilterChains(ents.list("filter_chains"), b.store.Wasm()); err != nil {
+	// Plugins named after a proxy-wasm filter run in the filter chains'
+	// slot (Kong 3.6+), not as ordinary plugins.
+	wasm := b.store.Wasm()
+	plugins, filterPlugins := splitFilterPlugins(plugins, wasm)
+	if snap.FilterChains, err = buildFilterChains(ents.list("filter_chains"), filterPlugins, wasm); err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
 	byUpstream := map[string][]map[string]any{}
@@ -570,6 +574,14 @@ func (b *Builder) instance(p map[string]any) (*chain.Instance, error) {
 		return nil, fmt.Errorf("snapshot: plugin %s has no implementation", name)
 	}
 	cfg, _ := p["config"].(map[string]any)
+	if def.Schema != nil && def.Schema.ConfigJSON != nil {
+		// A config that is a JSON value reaches the factory as
+		// {"config": value}.
+		cfg = map[string]any{}
+		if v := p["config"]; v != nil {
+			cfg["config"] = v
+		}
+	}
 	// Kong's plugins iterator adds the plugin's scope to its conf.
 	cfg = plugin.WithScope(cfg, plugin.Scope{PluginID: str(p, "id"), RouteID: fid(p, "route"),
 		ServiceID: fid(p, "service"), ConsumerID: fid(p, "consumer"), InstanceName: str(p, "instance_name")})
