@@ -1,0 +1,418 @@
+package policy
+
+import (
+	"context"
+	"encoding/binary"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// Facts are what a request offers a policy. The input document a policy
+// sees is built from them (see README.md, "The input document"):
+//
+//	input.consumer       {"id", "username", "custom_id"} (absent without a consumer)
+//	input.authenticated  true when a credential identified the request
+//	input.groups         the groups the plugin resolved, in order
+//	input.request        {"method", "path", "host", "scheme",
+//	                      "headers": {lower-case name: values joined with ", "},
+//	                      "query": {name: first value}}
+//	input.client         {"ip"}
+//	input.route          {"id", "name"};  input.service {"id", "name"}
+//	input.config         the plugin instance's configuration (static)
+type Facts struct {
+	// Consumer is the authenticated consumer, or nil.
+	Consumer hostabi.Entity
+	// Authenticated is set when a credential identified the request.
+	Authenticated bool
+	// Groups are the groups the decision is about.
+	Groups []string
+	// Request is the client's request; nil leaves input.request empty.
+	Request hostabi.Request
+	// ClientIP is the client's address.
+	ClientIP string
+	// Route and Service are the matched entities, or nil.
+	Route, Service hostabi.Entity
+}
+
+// fact is one scalar input fact a decision can be keyed by.
+type fact uint8
+
+const (
+	factConsumerID fact = iota
+	factConsumerUsername
+	factConsumerCustomID
+	factAuthenticated
+	factGroups
+	factMethod
+	factPath
+	factHost
+	factScheme
+	factClientIP
+	factRouteID
+	factRouteName
+	factServiceID
+	factServiceName
+)
+
+// leafFacts are the scalar facts by input path.
+var leafFacts = []struct {
+	path []string
+	f    fact
+}{
+	{[]string{"consumer", "id"}, factConsumerID},
+	{[]string{"consumer", "username"}, factConsumerUsername},
+	{[]string{"consumer", "custom_id"}, factConsumerCustomID},
+	{[]string{"authenticated"}, factAuthenticated},
+	{[]string{"groups"}, factGroups},
+	{[]string{"request", "method"}, factMethod},
+	{[]string{"request", "path"}, factPath},
+	{[]string{"request", "host"}, factHost},
+	{[]string{"request", "scheme"}, factScheme},
+	{[]string{"client", "ip"}, factClientIP},
+	{[]string{"route", "id"}, factRouteID},
+	{[]string{"route", "name"}, factRouteName},
+	{[]string{"service", "id"}, factServiceID},
+	{[]string{"service", "name"}, factServiceName},
+}
+
+// The map facts: their entries are keyed one by one.
+var (
+	headersPath = []string{"request", "headers"}
+	queryPath   = []string{"request", "query"}
+)
+
+// keyPlan is how a policy's decisions are keyed: by the facts its rules
+// read. Paths outside the facts (input.config, paths the input never
+// has) are the same for every request of a decider and key nothing.
+type keyPlan struct {
+	// cacheable is false when the policy reads the whole input, a whole
+	// header or query map, or calls a non-deterministic built-in.
+	cacheable bool
+	// why says what made it uncacheable.
+	why     string
+	leaves  []fact
+	headers []string // lower-case names
+	query   []string
+	// needHeaders and needQuery: the input carries the maps.
+	needHeaders, needQuery bool
+}
+
+func hasPrefix(p, prefix []string) bool {
+	if len(prefix) > len(p) {
+		return false
+	}
+	for i := range prefix {
+		if p[i] != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// planFor derives the key plan of a policy's reads.
+func planFor(r Reads) *keyPlan {
+	kp := &keyPlan{cacheable: true}
+	if r.Whole {
+		kp.cacheable, kp.why = false, "reads the whole input"
+		kp.needHeaders, kp.needQuery = true, true
+	}
+	if r.Nondeterministic {
+		kp.cacheable, kp.why = false, "calls a non-deterministic built-in"
+	}
+	leaves := map[fact]bool{}
+	headers, query := map[string]bool{}, map[string]bool{}
+	for _, p := range r.Paths {
+		for _, lf := range leafFacts {
+			if hasPrefix(lf.path, p) || hasPrefix(p, lf.path) {
+				leaves[lf.f] = true
+			}
+		}
+		for _, m := range []struct {
+			path    []string
+			entries map[string]bool
+			need    *bool
+			lower   bool
+		}{{headersPath, headers, &kp.needHeaders, true}, {queryPath, query, &kp.needQuery, false}} {
+			switch {
+			case hasPrefix(m.path, p): // reads the whole map (or above it)
+				*m.need = true
+				kp.cacheable, kp.why = false, "reads input."+strings.Join(p, ".")+" as a whole"
+			case hasPrefix(p, m.path):
+				*m.need = true
+				name := p[len(m.path)]
+				if m.lower {
+					name = strings.ToLower(name)
+				}
+				m.entries[name] = true
+			}
+		}
+	}
+	for f := range leaves {
+		kp.leaves = append(kp.leaves, f)
+	}
+	sort.Slice(kp.leaves, func(i, j int) bool { return kp.leaves[i] < kp.leaves[j] })
+	for h := range headers {
+		kp.headers = append(kp.headers, h)
+	}
+	sort.Strings(kp.headers)
+	for q := range query {
+		kp.query = append(kp.query, q)
+	}
+	sort.Strings(kp.query)
+	return kp
+}
+
+// KeyFacts describes what the policy's decisions are keyed by
+// ("consumer.id, groups, request.method, header x-team"), or why they are
+// not cached.
+func (p *Policy) KeyFacts() string {
+	kp := p.plan
+	if !kp.cacheable {
+		return "not cached: " + kp.why
+	}
+	var parts []string
+	for _, f := range kp.leaves {
+		for _, lf := range leafFacts {
+			if lf.f == f {
+				parts = append(parts, strings.Join(lf.path, "."))
+			}
+		}
+	}
+	for _, h := range kp.headers {
+		parts = append(parts, "header "+h)
+	}
+	for _, q := range kp.query {
+		parts = append(parts, "query "+q)
+	}
+	if len(parts) == 0 {
+		return "constant"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Cacheable reports whether the policy's decisions are cached.
+func (p *Policy) Cacheable() bool { return p.plan.cacheable }
+
+func str(e hostabi.Entity, k string) string {
+	s, _ := e[k].(string)
+	return s
+}
+
+// appendString appends s length-prefixed, so that keys are injective.
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// appendKey appends the key of the facts the plan reads.
+func (kp *keyPlan) appendKey(b []byte, f *Facts) []byte {
+	for _, lf := range kp.leaves {
+		switch lf {
+		case factConsumerID:
+			b = appendString(b, str(f.Consumer, "id"))
+		case factConsumerUsername:
+			b = appendString(b, str(f.Consumer, "username"))
+		case factConsumerCustomID:
+			b = appendString(b, str(f.Consumer, "custom_id"))
+		case factAuthenticated:
+			if f.Authenticated {
+				b = append(b, 1)
+			} else {
+				b = append(b, 0)
+			}
+		case factGroups:
+			b = binary.AppendUvarint(b, uint64(len(f.Groups)))
+			for _, g := range f.Groups {
+				b = appendString(b, g)
+			}
+		case factMethod, factPath, factHost, factScheme:
+			b = appendString(b, requestFact(f.Request, lf))
+		case factClientIP:
+			b = appendString(b, f.ClientIP)
+		case factRouteID:
+			b = appendString(b, str(f.Route, "id"))
+		case factRouteName:
+			b = appendString(b, str(f.Route, "name"))
+		case factServiceID:
+			b = appendString(b, str(f.Service, "id"))
+		case factServiceName:
+			b = appendString(b, str(f.Service, "name"))
+		}
+	}
+	for _, h := range kp.headers {
+		var vs []string
+		if f.Request != nil {
+			vs = f.Request.HeaderValues(h)
+		}
+		// absent (0) differs from present and empty (1 + "").
+		if vs == nil {
+			b = append(b, 0)
+		} else {
+			b = append(b, 1)
+			b = appendString(b, strings.Join(vs, ", "))
+		}
+	}
+	for _, q := range kp.query {
+		v, ok := "", false
+		if f.Request != nil {
+			v, ok = f.Request.QueryArg(q)
+		}
+		if !ok {
+			b = append(b, 0)
+		} else {
+			b = append(b, 1)
+			b = appendString(b, v)
+		}
+	}
+	return b
+}
+
+func requestFact(r hostabi.Request, f fact) string {
+	if r == nil {
+		return ""
+	}
+	switch f {
+	case factMethod:
+		return r.Method()
+	case factPath:
+		return r.Path()
+	case factHost:
+		return r.Host()
+	case factScheme:
+		return r.Scheme()
+	}
+	return ""
+}
+
+// input builds the input document as ast values.
+func (kp *keyPlan) input(f *Facts, config ast.Value) ast.Value {
+	s := ast.StringTerm
+	obj := ast.NewObject()
+	if f.Consumer != nil {
+		obj.Insert(s("consumer"), ast.ObjectTerm(
+			ast.Item(s("id"), s(str(f.Consumer, "id"))),
+			ast.Item(s("username"), s(str(f.Consumer, "username"))),
+			ast.Item(s("custom_id"), s(str(f.Consumer, "custom_id"))),
+		))
+	}
+	obj.Insert(s("authenticated"), ast.BooleanTerm(f.Authenticated))
+	groups := make([]*ast.Term, len(f.Groups))
+	for i, g := range f.Groups {
+		groups[i] = s(g)
+	}
+	obj.Insert(s("groups"), ast.ArrayTerm(groups...))
+	if r := f.Request; r != nil {
+		req := ast.NewObject(
+			ast.Item(s("method"), s(r.Method())),
+			ast.Item(s("path"), s(r.Path())),
+			ast.Item(s("host"), s(r.Host())),
+			ast.Item(s("scheme"), s(r.Scheme())),
+		)
+		if kp.needHeaders {
+			h := ast.NewObject()
+			for name, vs := range r.Headers() {
+				h.Insert(s(strings.ToLower(name)), s(strings.Join(vs, ", ")))
+			}
+			req.Insert(s("headers"), ast.NewTerm(h))
+		}
+		if kp.needQuery {
+			q := ast.NewObject()
+			for name, vs := range r.Query() {
+				if len(vs) > 0 {
+					q.Insert(s(name), s(vs[0]))
+				}
+			}
+			req.Insert(s("query"), ast.NewTerm(q))
+		}
+		obj.Insert(s("request"), ast.NewTerm(req))
+	}
+	obj.Insert(s("client"), ast.ObjectTerm(ast.Item(s("ip"), s(f.ClientIP))))
+	if f.Route != nil {
+		obj.Insert(s("route"), ast.ObjectTerm(ast.Item(s("id"), s(str(f.Route, "id"))), ast.Item(s("name"), s(str(f.Route, "name")))))
+	}
+	if f.Service != nil {
+		obj.Insert(s("service"), ast.ObjectTerm(ast.Item(s("id"), s(str(f.Service, "id"))), ast.Item(s("name"), s(str(f.Service, "name")))))
+	}
+	if config != nil {
+		obj.Insert(s("config"), ast.NewTerm(config))
+	}
+	return obj
+}
+
+// MaxCachedDecisions bounds one decider's cache; a full cache starts over.
+const MaxCachedDecisions = 8192
+
+// Decider decides requests with one policy and one static configuration
+// (a plugin instance's), caching decisions by the facts the policy reads.
+// It is safe for concurrent use.
+type Decider struct {
+	policy *Policy
+	config ast.Value
+
+	mu    sync.RWMutex
+	cache map[string]any
+
+	evals atomic.Uint64
+}
+
+// NewDecider returns a decider of p for a plugin instance whose
+// configuration is config (input.config; nil leaves it out).
+func NewDecider(p *Policy, config ast.Value) *Decider {
+	return &Decider{policy: p, config: config, cache: map[string]any{}}
+}
+
+// Policy returns the decider's policy.
+func (d *Decider) Policy() *Policy { return d.policy }
+
+// Evaluations counts the Rego evaluations the decider ran (cache misses
+// and uncacheable decisions).
+func (d *Decider) Evaluations() uint64 { return d.evals.Load() }
+
+// Decide returns the policy's value for the request's facts: from the
+// cache when the same facts were decided before, by evaluating the
+// prepared query otherwise. Errors are not cached.
+func (d *Decider) Decide(ctx context.Context, f *Facts) (any, error) {
+	kp := d.policy.plan
+	if !kp.cacheable {
+		return d.eval(ctx, f)
+	}
+	var arr [128]byte
+	key := kp.appendKey(arr[:0], f)
+	d.mu.RLock()
+	v, ok := d.cache[string(key)]
+	d.mu.RUnlock()
+	if ok {
+		return v, nil
+	}
+	v, err := d.eval(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	if len(d.cache) >= MaxCachedDecisions {
+		d.cache = make(map[string]any, len(d.cache))
+	}
+	d.cache[string(key)] = v
+	d.mu.Unlock()
+	return v, nil
+}
+
+// Allow is Decide for an allow rule: only the value true allows.
+func (d *Decider) Allow(ctx context.Context, f *Facts) (bool, error) {
+	v, err := d.Decide(ctx, f)
+	if err != nil {
+		return false, err
+	}
+	b, _ := v.(bool)
+	return b, nil
+}
+
+func (d *Decider) eval(ctx context.Context, f *Facts) (any, error) {
+	d.evals.Add(1)
+	return d.policy.Eval(ctx, d.policy.plan.input(f, d.config))
+}
