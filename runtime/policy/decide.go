@@ -100,6 +100,10 @@ type keyPlan struct {
 	query   []string
 	// needHeaders and needQuery: the input carries the maps.
 	needHeaders, needQuery bool
+	// set holds the leaves (1 << fact); all is set when the policy reads
+	// the whole input.
+	set uint32
+	all bool
 }
 
 func hasPrefix(p, prefix []string) bool {
@@ -119,7 +123,7 @@ func planFor(r Reads) *keyPlan {
 	kp := &keyPlan{cacheable: true}
 	if r.Whole {
 		kp.cacheable, kp.why = false, "reads the whole input"
-		kp.needHeaders, kp.needQuery = true, true
+		kp.needHeaders, kp.needQuery, kp.all = true, true, true
 	}
 	if r.Nondeterministic {
 		kp.cacheable, kp.why = false, "calls a non-deterministic built-in"
@@ -154,6 +158,7 @@ func planFor(r Reads) *keyPlan {
 	}
 	for f := range leaves {
 		kp.leaves = append(kp.leaves, f)
+		kp.set |= 1 << f
 	}
 	sort.Slice(kp.leaves, func(i, j int) bool { return kp.leaves[i] < kp.leaves[j] })
 	for h := range headers {
@@ -209,16 +214,18 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// appendKey appends the key of the facts the plan reads.
+// appendKey appends the key of the facts the plan reads. An entity's
+// fact is keyed with its presence, so that a missing consumer and one with
+// an empty field never share a key.
 func (kp *keyPlan) appendKey(b []byte, f *Facts) []byte {
 	for _, lf := range kp.leaves {
 		switch lf {
 		case factConsumerID:
-			b = appendString(b, str(f.Consumer, "id"))
+			b = appendField(b, f.Consumer, "id")
 		case factConsumerUsername:
-			b = appendString(b, str(f.Consumer, "username"))
+			b = appendField(b, f.Consumer, "username")
 		case factConsumerCustomID:
-			b = appendString(b, str(f.Consumer, "custom_id"))
+			b = appendField(b, f.Consumer, "custom_id")
 		case factAuthenticated:
 			if f.Authenticated {
 				b = append(b, 1)
@@ -231,17 +238,22 @@ func (kp *keyPlan) appendKey(b []byte, f *Facts) []byte {
 				b = appendString(b, g)
 			}
 		case factMethod, factPath, factHost, factScheme:
-			b = appendString(b, requestFact(f.Request, lf))
+			if f.Request == nil {
+				b = append(b, 0)
+			} else {
+				b = append(b, 1)
+				b = appendString(b, requestFact(f.Request, lf))
+			}
 		case factClientIP:
 			b = appendString(b, f.ClientIP)
 		case factRouteID:
-			b = appendString(b, str(f.Route, "id"))
+			b = appendField(b, f.Route, "id")
 		case factRouteName:
-			b = appendString(b, str(f.Route, "name"))
+			b = appendField(b, f.Route, "name")
 		case factServiceID:
-			b = appendString(b, str(f.Service, "id"))
+			b = appendField(b, f.Service, "id")
 		case factServiceName:
-			b = appendString(b, str(f.Service, "name"))
+			b = appendField(b, f.Service, "name")
 		}
 	}
 	for _, h := range kp.headers {
@@ -272,6 +284,14 @@ func (kp *keyPlan) appendKey(b []byte, f *Facts) []byte {
 	return b
 }
 
+// appendField appends an entity's field with the entity's presence.
+func appendField(b []byte, e hostabi.Entity, k string) []byte {
+	if e == nil {
+		return append(b, 0)
+	}
+	return appendString(append(b, 1), str(e, k))
+}
+
 func requestFact(r hostabi.Request, f fact) string {
 	if r == nil {
 		return ""
@@ -289,30 +309,45 @@ func requestFact(r hostabi.Request, f fact) string {
 	return ""
 }
 
-// input builds the input document as ast values.
+// has reports whether the input must carry fact x: the policy reads it
+// (or reads the whole input).
+func (kp *keyPlan) has(x fact) bool { return kp.all || kp.set&(1<<x) != 0 }
+
+// input builds the input document as ast values. Facts the policy does
+// not read are left out: it cannot tell.
 func (kp *keyPlan) input(f *Facts, config ast.Value) ast.Value {
 	s := ast.StringTerm
 	obj := ast.NewObject()
-	if f.Consumer != nil {
-		obj.Insert(s("consumer"), ast.ObjectTerm(
-			ast.Item(s("id"), s(str(f.Consumer, "id"))),
-			ast.Item(s("username"), s(str(f.Consumer, "username"))),
-			ast.Item(s("custom_id"), s(str(f.Consumer, "custom_id"))),
-		))
+	field := func(o ast.Object, x fact, name, v string) {
+		if kp.has(x) {
+			o.Insert(s(name), s(v))
+		}
 	}
-	obj.Insert(s("authenticated"), ast.BooleanTerm(f.Authenticated))
-	groups := make([]*ast.Term, len(f.Groups))
-	for i, g := range f.Groups {
-		groups[i] = s(g)
+	if f.Consumer != nil && (kp.has(factConsumerID) || kp.has(factConsumerUsername) || kp.has(factConsumerCustomID)) {
+		c := ast.NewObject()
+		field(c, factConsumerID, "id", str(f.Consumer, "id"))
+		field(c, factConsumerUsername, "username", str(f.Consumer, "username"))
+		field(c, factConsumerCustomID, "custom_id", str(f.Consumer, "custom_id"))
+		obj.Insert(s("consumer"), ast.NewTerm(c))
 	}
-	obj.Insert(s("groups"), ast.ArrayTerm(groups...))
-	if r := f.Request; r != nil {
-		req := ast.NewObject(
-			ast.Item(s("method"), s(r.Method())),
-			ast.Item(s("path"), s(r.Path())),
-			ast.Item(s("host"), s(r.Host())),
-			ast.Item(s("scheme"), s(r.Scheme())),
-		)
+	if kp.has(factAuthenticated) {
+		obj.Insert(s("authenticated"), ast.BooleanTerm(f.Authenticated))
+	}
+	if kp.has(factGroups) {
+		groups := make([]*ast.Term, len(f.Groups))
+		for i, g := range f.Groups {
+			groups[i] = s(g)
+		}
+		obj.Insert(s("groups"), ast.ArrayTerm(groups...))
+	}
+	if r := f.Request; r != nil && (kp.needHeaders || kp.needQuery || kp.has(factMethod) || kp.has(factPath) ||
+		kp.has(factHost) || kp.has(factScheme)) {
+		req := ast.NewObject()
+		for _, x := range []fact{factMethod, factPath, factHost, factScheme} {
+			if kp.has(x) {
+				req.Insert(s(requestFactName[x]), s(requestFact(r, x)))
+			}
+		}
 		if kp.needHeaders {
 			h := ast.NewObject()
 			for name, vs := range r.Headers() {
@@ -331,18 +366,28 @@ func (kp *keyPlan) input(f *Facts, config ast.Value) ast.Value {
 		}
 		obj.Insert(s("request"), ast.NewTerm(req))
 	}
-	obj.Insert(s("client"), ast.ObjectTerm(ast.Item(s("ip"), s(f.ClientIP))))
-	if f.Route != nil {
-		obj.Insert(s("route"), ast.ObjectTerm(ast.Item(s("id"), s(str(f.Route, "id"))), ast.Item(s("name"), s(str(f.Route, "name")))))
+	if kp.has(factClientIP) {
+		obj.Insert(s("client"), ast.ObjectTerm(ast.Item(s("ip"), s(f.ClientIP))))
 	}
-	if f.Service != nil {
-		obj.Insert(s("service"), ast.ObjectTerm(ast.Item(s("id"), s(str(f.Service, "id"))), ast.Item(s("name"), s(str(f.Service, "name")))))
+	for _, e := range []struct {
+		name   string
+		ent    hostabi.Entity
+		id, nm fact
+	}{{"route", f.Route, factRouteID, factRouteName}, {"service", f.Service, factServiceID, factServiceName}} {
+		if e.ent != nil && (kp.has(e.id) || kp.has(e.nm)) {
+			o := ast.NewObject()
+			field(o, e.id, "id", str(e.ent, "id"))
+			field(o, e.nm, "name", str(e.ent, "name"))
+			obj.Insert(s(e.name), ast.NewTerm(o))
+		}
 	}
 	if config != nil {
 		obj.Insert(s("config"), ast.NewTerm(config))
 	}
 	return obj
 }
+
+var requestFactName = map[fact]string{factMethod: "method", factPath: "path", factHost: "host", factScheme: "scheme"}
 
 // MaxCachedDecisions bounds one decider's cache; a full cache starts over.
 const MaxCachedDecisions = 8192

@@ -114,16 +114,16 @@ func TestShippedACL(t *testing.T) {
 		groups []string
 		want   bool
 	}{
-		{`{"allow": ["admin"]}`, []string{"admin"}, true},
-		{`{"allow": ["admin"]}`, []string{"user", "admin"}, true},
-		{`{"allow": ["admin"]}`, []string{"user"}, false},
-		{`{"allow": ["admin"]}`, nil, false},
-		{`{"allow": ["admin", "ops"]}`, []string{"ops"}, true},
-		{`{"deny": ["banned"]}`, []string{"user"}, true},
-		{`{"deny": ["banned"]}`, nil, true},
-		{`{"deny": ["banned"]}`, []string{"user", "banned"}, false},
-		{`{"deny": []}`, []string{"x"}, false}, // no deny list: an (empty) allow list
-		{`{"allow": ["a"], "deny": null}`, []string{"a"}, true},
+		{`{"allow": ["admin"], "deny": []}`, []string{"admin"}, true},
+		{`{"allow": ["admin"], "deny": []}`, []string{"user", "admin"}, true},
+		{`{"allow": ["admin"], "deny": []}`, []string{"user"}, false},
+		{`{"allow": ["admin"], "deny": []}`, nil, false},
+		{`{"allow": ["admin", "ops"], "deny": []}`, []string{"ops"}, true},
+		{`{"allow": [], "deny": ["banned"]}`, []string{"user"}, true},
+		{`{"allow": [], "deny": ["banned"]}`, nil, true},
+		{`{"allow": [], "deny": ["banned"]}`, []string{"user", "banned"}, false},
+		{`{"allow": [], "deny": []}`, []string{"x"}, false},
+		{`{"allow": ["a"], "deny": ["a"]}`, []string{"a"}, false}, // a deny list wins
 	}
 	for _, c := range cases {
 		d := NewDecider(acl, aclConfig(t, c.config))
@@ -160,12 +160,12 @@ func TestReadsAndKeys(t *testing.T) {
 		}
 	}
 	for src, want := range map[string]string{
-		"package p\nallow if { x := input; x.a == 1 }\n":                  "not cached: reads the whole input",
-		"package p\nallow if { input[k] == 1; k == \"a\" }\n":            "not cached: reads the whole input",
+		"package p\nallow if { x := input; x.a == 1 }\n":              "not cached: reads the whole input",
+		"package p\nallow if { input[k] == 1; k == \"a\" }\n":         "not cached: reads the whole input",
 		"package p\nallow if input.consumer.id == \"x\"\n":            "consumer.id",
 		"package p\nallow if input.consumer == {}\n":                  "consumer.id, consumer.username, consumer.custom_id",
 		"package p\nallow if input.config.x == 1\n":                   "constant",
-		"package p\nallow if f(1)\nf(x) if input.client.ip == x\n":   "client.ip",
+		"package p\nallow if f(1)\nf(x) if input.client.ip == x\n":    "client.ip",
 		"package p\nallow if input.request.query.team == \"a\"\n":     "query team",
 		"package p\nallow if input.request.headers[\"X-Team\"]\n":     "header x-team",
 		"package p\nallow if data.p.q with input.groups as [\"a\"]\n": "not cached: reads the whole input",

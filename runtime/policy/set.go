@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
 )
@@ -16,6 +17,9 @@ import (
 // DefaultTimeout is the policy_timeout default: how long one evaluation
 // may run before the request fails closed.
 const DefaultTimeout = 20 * time.Millisecond
+
+// noMetrics spares each evaluation a metrics registry.
+var noMetrics = metrics.NoOp()
 
 // ErrTimeout is returned (wrapped) by an evaluation that ran out of time.
 var ErrTimeout = errors.New("policy: evaluation exceeded policy_timeout")
@@ -84,7 +88,7 @@ func prepare(name string, shippedPolicy bool, user *ast.Module, pkg ast.Ref, tim
 func (p *Policy) Eval(ctx context.Context, input ast.Value) (any, error) {
 	c := topdown.NewCancel()
 	timer := time.AfterFunc(p.timeout, c.Cancel)
-	rs, err := p.pq.Eval(ctx, rego.EvalParsedInput(input), rego.EvalExternalCancel(c))
+	rs, err := p.pq.Eval(ctx, rego.EvalParsedInput(input), rego.EvalExternalCancel(c), rego.EvalMetrics(noMetrics))
 	if !timer.Stop() || topdown.IsCancel(err) {
 		return nil, fmt.Errorf("policy %s: %w (%s)", p.Name, ErrTimeout, p.timeout)
 	}
