@@ -235,3 +235,10 @@ func (c *Compiler) compileShipped() (map[string]*Policy, error) {
 	}
 	return out, nil
 }
+
+// Binder is implemented by plugin instances that decide with policies: the
+// snapshot builder hands them the Set of every snapshot that uses them
+// (carried-over instances included), before the snapshot serves.
+type Binder interface {
+	BindPolicies(set *Set)
+}
