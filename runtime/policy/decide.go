@@ -33,10 +33,33 @@ type Facts struct {
 	Groups []string
 	// Request is the client's request; nil leaves input.request empty.
 	Request hostabi.Request
-	// ClientIP is the client's address.
-	ClientIP string
-	// Route and Service are the matched entities, or nil.
-	Route, Service hostabi.Entity
+	// Client gives input.client.ip (its IP, as trusted_ips and
+	// real_ip_header compute it: ForwardedIP); nil leaves it "".
+	Client hostabi.Client
+	// Router gives input.route and input.service; nil leaves them out.
+	Router hostabi.Router
+}
+
+// clientIP, route and service read the lazily given facts.
+func (f *Facts) clientIP() string {
+	if f.Client == nil {
+		return ""
+	}
+	return f.Client.ForwardedIP()
+}
+
+func (f *Facts) route() hostabi.Entity {
+	if f.Router == nil {
+		return nil
+	}
+	return f.Router.Route()
+}
+
+func (f *Facts) service() hostabi.Entity {
+	if f.Router == nil {
+		return nil
+	}
+	return f.Router.Service()
 }
 
 // fact is one scalar input fact a decision can be keyed by.
@@ -245,15 +268,15 @@ func (kp *keyPlan) appendKey(b []byte, f *Facts) []byte {
 				b = appendString(b, requestFact(f.Request, lf))
 			}
 		case factClientIP:
-			b = appendString(b, f.ClientIP)
+			b = appendString(b, f.clientIP())
 		case factRouteID:
-			b = appendField(b, f.Route, "id")
+			b = appendField(b, f.route(), "id")
 		case factRouteName:
-			b = appendField(b, f.Route, "name")
+			b = appendField(b, f.route(), "name")
 		case factServiceID:
-			b = appendField(b, f.Service, "id")
+			b = appendField(b, f.service(), "id")
 		case factServiceName:
-			b = appendField(b, f.Service, "name")
+			b = appendField(b, f.service(), "name")
 		}
 	}
 	for _, h := range kp.headers {
@@ -367,13 +390,13 @@ func (kp *keyPlan) input(f *Facts, config ast.Value) ast.Value {
 		obj.Insert(s("request"), ast.NewTerm(req))
 	}
 	if kp.has(factClientIP) {
-		obj.Insert(s("client"), ast.ObjectTerm(ast.Item(s("ip"), s(f.ClientIP))))
+		obj.Insert(s("client"), ast.ObjectTerm(ast.Item(s("ip"), s(f.clientIP()))))
 	}
 	for _, e := range []struct {
 		name   string
 		ent    hostabi.Entity
 		id, nm fact
-	}{{"route", f.Route, factRouteID, factRouteName}, {"service", f.Service, factServiceID, factServiceName}} {
+	}{{"route", f.route(), factRouteID, factRouteName}, {"service", f.service(), factServiceID, factServiceName}} {
 		if e.ent != nil && (kp.has(e.id) || kp.has(e.nm)) {
 			o := ast.NewObject()
 			field(o, e.id, "id", str(e.ent, "id"))
