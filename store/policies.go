@@ -52,7 +52,7 @@ func checkRego(v any) string {
 	if e.Location == nil {
 		return e.Code + ": " + e.Message
 	}
-	return "line " + strconv.Itoa(e.Location.Row) + ", column " + strconv.Itoa(e.Location.Col) + ": " + e.Code + ": " + e.Message
+	return "line " + strconv.Itoa(e.Location.Row) + ", column " + strconv.Itoa(max(e.Location.Col, 1)) + ": " + e.Code + ": " + e.Message
 }
 
 // Policies declares the policies entity.

@@ -179,7 +179,9 @@ func compileError(name string, err error) *CompileError {
 		}
 		pe := PositionedError{Code: e.Code, Message: e.Message}
 		if e.Location != nil {
-			pe.Line, pe.Column = e.Location.Row, e.Location.Col
+			// Columns are 1-based; OPA gives an error at the end of the
+			// source column 0.
+			pe.Line, pe.Column = e.Location.Row, max(e.Location.Col, 1)
 		}
 		out.Errors = append(out.Errors, pe)
 	}
