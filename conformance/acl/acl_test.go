@@ -41,9 +41,16 @@ func upstream(t *testing.T) string {
 	return up.URL
 }
 
+// start starts a node. Its policy_timeout is generous unless settings
+// say otherwise: a loaded machine running -race must not fail a decision
+// by the clock.
 func start(t *testing.T, settings map[string]string) *env {
 	u := upstream(t)
-	n := testnode.Start(t, settings)
+	s := map[string]string{"policy_timeout": "2000"}
+	for k, v := range settings {
+		s[k] = v
+	}
+	n := testnode.Start(t, s)
 	return &env{t: t, node: n, admin: "http://" + n.Addr("admin"), proxy: "http://" + n.Addr("proxy"), upstream: u}
 }
 
@@ -337,7 +344,7 @@ policies:
 	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	n := testnode.Start(t, map[string]string{"database": "off", "declarative_config": path})
+	n := testnode.Start(t, map[string]string{"database": "off", "declarative_config": path, "policy_timeout": "2000"})
 	e := &env{t: t, node: n, admin: "http://" + n.Addr("admin"), proxy: "http://" + n.Addr("proxy")}
 	c := &http.Client{}
 	if r := e.call(c, "GET", "/r", key("rita-key")); r.status != 200 || r.headers.Get("X-Consumer-Groups") != "reader" {

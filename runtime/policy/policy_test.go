@@ -85,8 +85,13 @@ func TestCheckFieldIsTheStoreValidator(t *testing.T) {
 	}
 }
 
+// newSet compiles sources; a zero timeout is a generous one (a loaded
+// machine running -race never fails a decision by the clock).
 func newSet(t testing.TB, timeout time.Duration, sources ...Source) *Set {
 	t.Helper()
+	if timeout == 0 {
+		timeout = 2 * time.Second
+	}
 	s, err := NewCompiler(Options{Timeout: timeout}).Build(1, sources)
 	if err != nil {
 		t.Fatal(err)

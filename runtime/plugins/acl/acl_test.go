@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/plugins/acl"
@@ -42,9 +43,25 @@ func newFixture() *fixture {
 	return f
 }
 
-func newPlugin(t *testing.T, cfg map[string]any) any {
+// testTimeout is the policy timeout of the tests' sets: generous, so that
+// a loaded machine running -race never fails a decision by the clock.
+const testTimeout = 2 * time.Second
+
+// shipped is a set with the shipped policies only, at testTimeout.
+var shipped = func() *policy.Set {
+	s, err := policy.NewCompiler(policy.Options{Timeout: testTimeout}).Build(1, nil)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
+
+// newPlugin returns an instance bound to the shipped policies.
+func newPlugin(t testing.TB, cfg map[string]any) any {
 	t.Helper()
-	return plugintest.New(t, acl.Schema(), acl.New, cfg)
+	p := plugintest.New(t, acl.Schema(), acl.New, cfg)
+	p.(*acl.Plugin).BindPolicies(shipped)
+	return p
 }
 
 // sharedGroups is a plugin that leaves authenticated groups in
@@ -206,7 +223,7 @@ func readPolicy(t *testing.T, name string) string {
 // that errors at evaluation fail closed.
 func TestCustomPolicy(t *testing.T) {
 	f := newFixture()
-	comp := policy.NewCompiler(policy.Options{})
+	comp := policy.NewCompiler(policy.Options{Timeout: testTimeout})
 	set, err := comp.Build(1, []policy.Source{
 		{Name: "readers", Rego: readPolicy(t, "admin_or_reader_get.rego")},
 		{Name: "broken", Rego: readPolicy(t, "fails_at_eval.rego")},
@@ -265,7 +282,9 @@ func TestCustomPolicy(t *testing.T) {
 
 func TestDecisionsAreCached(t *testing.T) {
 	f := newFixture()
-	p := newPlugin(t, map[string]any{"allow": []string{"admin"}}).(*acl.Plugin)
+	// Unbound: the instance binds the shipped policies itself, as outside
+	// a node.
+	p := plugintest.New(t, acl.Schema(), acl.New, map[string]any{"allow": []string{"admin"}}).(*acl.Plugin)
 	for i := 0; i < 5; i++ {
 		res := f.env.Run(t, p, hostabi.PhaseAccess, plugintest.NewRequest("GET", "/").WithIdentity(f.alice, f.aliceCred))
 		check(t, res, want{header: acl.HeaderConsumerGroups, value: "admin, dev"})
