@@ -65,16 +65,16 @@ func BenchmarkKeyAuthACL(b *testing.B) {
 		ka, aclPlugin(b, map[string]any{"allow": []string{"admin"}}))
 }
 
-// BenchmarkACLCached is the acl access phase alone, decision cached.
-func BenchmarkACLCached(b *testing.B) {
+// BenchmarkAccess is the acl access phase alone, decision cached.
+func BenchmarkAccess(b *testing.B) {
 	f := newFixture()
 	benchAccess(b, plugintest.NewRequest("GET", "/").WithIdentity(f.alice, f.aliceCred), f.env,
 		aclPlugin(b, map[string]any{"allow": []string{"admin"}}))
 }
 
-// BenchmarkACLUncached is the acl access phase with a policy that reads
+// BenchmarkAccessUncached is the acl access phase with a policy that reads
 // the whole input, so that every decision evaluates the prepared query.
-func BenchmarkACLUncached(b *testing.B) {
+func BenchmarkAccessUncached(b *testing.B) {
 	f := newFixture()
 	set, err := policy.NewCompiler(policy.Options{Timeout: testTimeout}).Build(1, []policy.Source{{Name: "whole",
 		Rego: "package bench\nallow if {\n\tx := input\n\t\"admin\" in x.groups\n}\n"}})
