@@ -2,6 +2,7 @@ package acl_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -301,5 +302,19 @@ func TestDecisionsAreCached(t *testing.T) {
 	}
 	if n := d.Evaluations(); n != 2 {
 		t.Errorf("new groups: %d evaluations, want 2", n)
+	}
+}
+
+// TestGroupLookupFailureFailsClosed: when the consumer's groups cannot be
+// read, the request fails (a 500), never passes.
+func TestGroupLookupFailureFailsClosed(t *testing.T) {
+	f := newFixture()
+	f.env.CredentialErr = errors.New("database unreachable")
+	for _, cfg := range []map[string]any{{"allow": []string{"admin"}}, {"deny": []string{"banned"}}} {
+		res := f.env.Run(t, newPlugin(t, cfg), hostabi.PhaseAccess,
+			plugintest.NewRequest("GET", "/").WithIdentity(f.alice, f.aliceCred))
+		if res.Err == nil || res.Exited || res.HasUpstreamHeader(acl.HeaderConsumerGroups) {
+			t.Errorf("%v: err %v exited %v", cfg, res.Err, res.Exited)
+		}
 	}
 }
