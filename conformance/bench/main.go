@@ -268,8 +268,10 @@ type scenario struct {
 	// dir) and returns its extra environment.
 	env   func(dir string) ([]string, error)
 	setup func(a admin, upstream string) error
-	// baseline names an earlier scenario this one is compared with (the
-	// ratio gatehouse/<baseline>), when both run.
+	// baseline names a scenario this one is compared with: a second
+	// Gatehouse configured as the baseline alternates with this one in
+	// every round (so machine drift cancels), giving the median per-round
+	// ratio gatehouse/gatehouse-<baseline>.
 	baseline string
 }
 
@@ -533,7 +535,6 @@ func run(o options) error {
 	}
 	var all []ScenarioResult
 	var noPluginRPS float64
-	scenarioRPS := map[string]float64{}
 	for _, sc := range scenarios {
 		if !wanted[sc.name] {
 			continue
@@ -552,24 +553,53 @@ func run(o options) error {
 			gh.stop()
 			return fmt.Errorf("%s: configuring Gatehouse: %w", sc.name, err)
 		}
+		procs := []*proc{nginx, forwarder, gh}
+		headers := map[*proc]string{gh: sc.header}
+		var base *proc
+		if sc.baseline != "" {
+			var bsc scenario
+			for _, c := range scenarios {
+				if c.name == sc.baseline {
+					bsc = c
+				}
+			}
+			if bsc.setup == nil {
+				gh.stop()
+				return fmt.Errorf("%s: no baseline scenario %q", sc.name, sc.baseline)
+			}
+			var badm admin
+			if base, badm, err = startGatehouse(o, dir, upstream.addr, env...); err != nil {
+				gh.stop()
+				return err
+			}
+			base.name = "gatehouse-" + sc.baseline
+			if err := bsc.setup(badm, upstream.addr); err != nil {
+				gh.stop()
+				base.stop()
+				return fmt.Errorf("%s: configuring the baseline: %w", sc.name, err)
+			}
+			procs = append(procs, base)
+			headers[base] = bsc.header
+		}
 		time.Sleep(200 * time.Millisecond) // the snapshot follows the last change
 		res := ScenarioResult{Scenario: sc.name, Rounds: map[string][]result{}, Median: map[string]result{}, Ratios: map[string]float64{}}
-		var vsNginx, vsCeiling []float64
+		var vsNginx, vsCeiling, vsBaseline []float64
+		stopAll := func() {
+			gh.stop()
+			base.stop()
+		}
 		for round := 0; round < o.rounds; round++ {
 			perRound := map[string]float64{}
-			for _, p := range []*proc{nginx, forwarder, gh} {
-				header := ""
-				if p == gh {
-					header = sc.header
-				}
+			for _, p := range procs {
+				header := headers[p]
 				target := "http://" + p.addr + "/"
 				if _, err := wrk(o, target, header, o.warmup); err != nil {
-					gh.stop()
+					stopAll()
 					return err
 				}
 				r, err := wrk(o, target, header, o.duration)
 				if err != nil {
-					gh.stop()
+					stopAll()
 					return err
 				}
 				res.Rounds[p.name] = append(res.Rounds[p.name], r)
@@ -577,7 +607,11 @@ func run(o options) error {
 			}
 			vsNginx = append(vsNginx, perRound["gatehouse"]/perRound["nginx-proxy"])
 			vsCeiling = append(vsCeiling, perRound["gatehouse"]/perRound["ceiling"])
+			if base != nil {
+				vsBaseline = append(vsBaseline, perRound["gatehouse"]/perRound[base.name])
+			}
 		}
+		base.stop()
 		res.RSSMiB = rssMiB(gh.cmd.Process.Pid)
 		// Latency at the same offered load: half of nginx's median maximum.
 		var nginxRPS []float64
@@ -612,16 +646,15 @@ func run(o options) error {
 			}
 			res.Median[name] = result{RPS: median(rps), P50ms: median(p50), P99ms: median(p99)}
 		}
+		if len(vsBaseline) > 0 {
+			res.Ratios["gatehouse/"+base.name] = median(vsBaseline)
+		}
 		res.Ratios["gatehouse/nginx"] = median(vsNginx)
 		res.Ratios["gatehouse/ceiling"] = median(vsCeiling)
 		if sc.name == "no-plugins" {
 			noPluginRPS = res.Median["gatehouse"].RPS
 		} else if noPluginRPS > 0 {
 			res.Ratios["gatehouse/gatehouse-no-plugins"] = res.Median["gatehouse"].RPS / noPluginRPS
-		}
-		scenarioRPS[sc.name] = res.Median["gatehouse"].RPS
-		if b := scenarioRPS[sc.baseline]; sc.baseline != "" && b > 0 {
-			res.Ratios["gatehouse/gatehouse-"+sc.baseline] = res.Median["gatehouse"].RPS / b
 		}
 		all = append(all, res)
 		m := res.Median
