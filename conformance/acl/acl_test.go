@@ -248,6 +248,12 @@ func TestPoliciesAdminAPI(t *testing.T) {
 		t.Errorf("unsafe var answer %v", unsafe)
 	}
 	e.api("POST", "/policies", map[string]any{"name": "readers", "rego": readersRego}, 409)
+	// Kong's /schemas/{entity}/validate checks a policy without storing it.
+	e.api("POST", "/schemas/policies/validate", map[string]any{"name": "v", "rego": readersRego}, 200)
+	v := e.api("POST", "/schemas/policies/validate", map[string]any{"name": "v", "rego": "package v\nallow if {"}, 400)
+	if f, _ := v["fields"].(map[string]any); !strings.Contains(fmt.Sprint(f["rego"]), "line 2") {
+		t.Errorf("validate answer %v", v)
+	}
 	e.api("PUT", "/policies/other", map[string]any{"rego": "package other\nallow := true\n"}, 200)
 	e.api("DELETE", "/policies/other", nil, 204)
 	e.api("GET", "/policies/other", nil, 404)
