@@ -85,7 +85,13 @@ func prepare(name string, shippedPolicy bool, user *ast.Module, pkg ast.Ref, tim
 // timeout. It returns the rule's value (a Go value: bool, string, map,
 // ...), or nil when the rule is undefined. An error or a timeout (wrapping
 // ErrTimeout) must fail the request closed.
-func (p *Policy) Eval(ctx context.Context, input ast.Value) (any, error) {
+func (p *Policy) Eval(ctx context.Context, input ast.Value) (_ any, err error) {
+	defer func() {
+		// A fault inside OPA fails the decision, never the process.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("policy %s: evaluation failed: %v", p.Name, r)
+		}
+	}()
 	c := topdown.NewCancel()
 	timer := time.AfterFunc(p.timeout, c.Cancel)
 	rs, err := p.pq.Eval(ctx, rego.EvalParsedInput(input), rego.EvalExternalCancel(c), rego.EvalMetrics(noMetrics))
