@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -256,6 +257,27 @@ func TestKeysAreInjective(t *testing.T) {
 	}
 }
 
+// TestAbsentConsumerIsNotAnEmptyOne: a missing consumer and a consumer
+// without a username key differently.
+func TestAbsentConsumerIsNotAnEmptyOne(t *testing.T) {
+	set := newSet(t, 0, Source{Name: "c", Rego: "package c\nallow if input.consumer.username == \"\"\n"})
+	p, _ := set.Policy("c")
+	d := NewDecider(p, nil)
+	ctx := context.Background()
+	for _, c := range []struct {
+		consumer hostabi.Entity
+		want     bool
+	}{{hostabi.Entity{"id": "x"}, true}, {nil, false}, {hostabi.Entity{"id": "x"}, true}, {nil, false}} {
+		got, err := d.Allow(ctx, &Facts{Consumer: c.consumer})
+		if err != nil || got != c.want {
+			t.Errorf("consumer %v: %v, %v; want %v", c.consumer, got, err, c.want)
+		}
+	}
+	if d.Evaluations() != 2 {
+		t.Errorf("evaluations %d, want 2", d.Evaluations())
+	}
+}
+
 func TestUncacheablePoliciesEvaluateEveryTime(t *testing.T) {
 	set := newSet(t, 0, Source{Name: "any", Rego: readFixture(t, "whole_headers.rego")})
 	p, _ := set.Policy("any")
@@ -376,4 +398,22 @@ func FuzzCheck(f *testing.F) {
 			t.Fatalf("Check(%q) = %v (%T)", src, err, err)
 		}
 	})
+}
+
+// TestCacheIsBounded: distinct fact sets beyond MaxCachedDecisions do not
+// grow the cache past it.
+func TestCacheIsBounded(t *testing.T) {
+	acl, _ := newSet(t, 0).Shipped("acl")
+	d := NewDecider(acl, aclConfig(t, `{"allow": ["g1"], "deny": []}`))
+	for i := 0; i < MaxCachedDecisions+10; i++ {
+		if _, err := d.Allow(context.Background(), &Facts{Groups: []string{"g" + strconv.Itoa(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.mu.RLock()
+	n := len(d.cache)
+	d.mu.RUnlock()
+	if n > MaxCachedDecisions || n == 0 {
+		t.Errorf("cache holds %d decisions (bound %d)", n, MaxCachedDecisions)
+	}
 }
