@@ -3,13 +3,14 @@
 #   make test   gofmt, go vet and every test, with the servers tests need
 #   make bench  benchmarks
 #   make examples  build the Wasm plugins of examples/ into build/examples/
+#   make filters   build every proxy-wasm test and example filter into build/filters/
 
 GO      ?= go
 BIN     := bin/gatehouse
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/gatehouse/gatehouse/runtime/app.Version=$(VERSION)
 
-.PHONY: build run test bench fmt vet services-stop clean examples
+.PHONY: build run test bench fmt vet services-stop clean examples filters
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/gatehouse
@@ -41,13 +42,32 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./conformance/bench -gatehouse $(BIN)
 
-# Each folder of examples/ is a Wasm plugin (package main over sdk/),
-# built with the standard toolchain into build/examples/NAME.wasm.
+# Each folder of examples/ is a Wasm plugin (package main over sdk/), or a
+# proxy-wasm filter (pw-*, over sdk/proxywasm), built with the standard
+# toolchain into build/examples/NAME.wasm.
 examples:
 	@mkdir -p build/examples
 	@for d in examples/*/; do n=$$(basename $$d); \
 		(cd $$d && GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o ../../build/examples/$$n.wasm .) || exit 1; \
 		echo "build/examples/$$n.wasm"; done
+
+# The proxy-wasm filters (package main over sdk/proxywasm, most on
+# sdk/proxywasm/filter): the conformance tests' filters, the plugin
+# scenarios', the bench's and the proxy-wasm examples of examples/, built
+# with the standard toolchain into build/filters/NAME.wasm (with
+# NAME.meta.json when the source has one). The tests build the same
+# sources themselves; some filters are hostile on purpose (hostile,
+# unknownimport), so build/filters is not a wasm_filters_path to serve.
+FILTER_SRCS := $(wildcard conformance/proxywasm/testdata/*/ conformance/plugins/testdata/proxywasm/*/ \
+	conformance/bench/testdata/pw-*/) $(dir $(shell grep -l 'gatehouse/sdk/proxywasm' examples/*/main.go))
+
+filters:
+	@mkdir -p build/filters
+	@seen=" "; for d in $(FILTER_SRCS); do n=$$(basename $$d); \
+		case "$$seen" in *" $$n "*) echo "two filters named $$n"; exit 1;; esac; seen="$$seen$$n "; \
+		(cd $$d && GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $(CURDIR)/build/filters/$$n.wasm .) || exit 1; \
+		if [ -f $$d/$$n.meta.json ]; then cp $$d/$$n.meta.json build/filters/; fi; \
+		echo "build/filters/$$n.wasm"; done
 
 services-stop:
 	.ci/services stop

@@ -23,6 +23,7 @@ var minimalConfigs = map[string]map[string]any{
 	"oauth2":                {"enable_client_credentials": true},
 	"ip-restriction":        {"allow": []any{"10.0.0.0/8"}},
 	"redirect":              {"location": "https://example.com"},
+	"acl":                   {"allow": []any{"admin"}},
 }
 
 // TestBundledPhasesMatchInstances: the phases a native plugin declares are

@@ -18,7 +18,7 @@ import (
 // Version is the version of this ABI (semantic versioning). Wasm guests
 // declare the version they were built against; a host refuses a guest whose
 // major version differs.
-const Version = "2.4.0"
+const Version = "2.5.0"
 
 // Phase is a point in the request's life where plugins run.
 type Phase uint8
@@ -149,6 +149,24 @@ type ServiceRequest interface {
 	// EnableBuffering keeps the whole upstream response for the Response
 	// phase and ServiceResponse.RawBody.
 	EnableBuffering()
+}
+
+// ServiceRequestReader is implemented by a host's ServiceRequest that can
+// read back the request as it will go upstream so far: the client's
+// request with every change plugins made through ServiceRequest. In Kong
+// the two are one (kong.service.request.set_header changes what
+// kong.request.get_header reads); hostabi keeps Request as the client sent
+// it, so a runtime whose own API sees one request (proxy-wasm filters,
+// which run after the plugins' access phase and must see its changes)
+// reads this instead. Allowed where ServiceRequest's setters are (rewrite,
+// access).
+type ServiceRequestReader interface {
+	// UpstreamHeaders returns every header of the upstream request, names
+	// lower-cased.
+	UpstreamHeaders() map[string][]string
+	// UpstreamBody returns the body a plugin set (SetRawBody, SetBody) and
+	// true, or nil and false when no plugin changed the client's body.
+	UpstreamBody() ([]byte, bool)
 }
 
 // Service chooses where the request is proxied (kong.service).

@@ -167,7 +167,7 @@ func UnpackWasmVersion(v uint64) (major, minor, patch uint16) {
 	return uint16(v >> 32), uint16(v >> 16), uint16(v)
 }
 
-// FormatWasmVersion renders a packed version as "2.4.0".
+// FormatWasmVersion renders a packed version as "2.5.0".
 func FormatWasmVersion(v uint64) string {
 	ma, mi, pa := UnpackWasmVersion(v)
 	return fmt.Sprintf("%d.%d.%d", ma, mi, pa)
@@ -203,7 +203,7 @@ func WasmABIVersion() uint64 {
 // CheckWasmVersion reports whether a guest built for the packed version
 // guest can run on this host: same major, and a minor no newer than the
 // host's. The error reads "built for Gatehouse ABI 3.0.0; this host speaks
-// 2.4.0"; the host prefixes the module's file name.
+// 2.5.0"; the host prefixes the module's file name.
 func CheckWasmVersion(guest uint64) error {
 	host := WasmABIVersion()
 	gma, gmi, _ := UnpackWasmVersion(guest)

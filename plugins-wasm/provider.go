@@ -253,7 +253,9 @@ func (p *Provider) Close() error {
 // Filters serves the proxy-wasm filters of dir (Kong's wasm_filters_path)
 // that enabled accepts (Kong's wasm_filters), each as a plugin named after
 // its module, and returns their names: Kong loads them when `wasm` is on so
-// that filter chains, and plugins named after a filter, can run them. opts
+// that filter chains, and plugins named after a filter, can run them. Each
+// plugin has Kong's filter plugin definition (proxywasm.Flavour with
+// Filters: priority 0, version 0.1.0, config the filter's config). opts
 // sets the limits; its PluginsDir, Names and Flavours are Filters' own (only
 // proxy-wasm modules are filters). It returns a nil provider when no filter
 // is enabled.
@@ -272,7 +274,7 @@ func Filters(dir string, enabled func(name string) bool, opts Options) (*Provide
 		return nil, nil, nil
 	}
 	opts.PluginsDir, opts.Names = dir, names
-	opts.Flavours = []wasmhost.Flavour{proxywasm.Flavour{}}
+	opts.Flavours = []wasmhost.Flavour{proxywasm.Flavour{Filters: true}}
 	p, err := New(opts)
 	if err != nil {
 		return nil, nil, err

@@ -1072,6 +1072,7 @@ func TestEntityDeclarations(t *testing.T) {
 		{"keys", "keys", "keys", "name", []string{"kid", "set"}, []string{"name"}, []foreign{{"set", "key_sets", "cascade"}}},
 		{"filter_chains", "filter-chains", "filter-chains", "name", []string{"route", "service"}, []string{"name"},
 			[]foreign{{"route", "routes", "cascade"}, {"service", "services", "cascade"}}},
+		{"policies", "policies", "policies", "name", nil, []string{"name"}, nil},
 	}
 	reg, err := store.NewRegistry(store.MergeEntities(store.KongEntities(), storetest.TestPlugins{}.Entities())...)
 	if err != nil {

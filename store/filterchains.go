@@ -292,3 +292,157 @@ func validateFilterConfig(cs map[string]any, v any) string {
 	}
 	return ValidateJSONSchema(cs, v)
 }
+
+// WasmFilterNamespace is the namespace of the proxy-wasm filters' config
+// schemas (Kong's constants.SCHEMA_NAMESPACES.PROXY_WASM_FILTERS): a
+// JSONConfig naming it finds the schema of the filter its parent key
+// names, from the filter's NAME.meta.json.
+const WasmFilterNamespace = "proxy-wasm-filters"
+
+// jsonSchemaDraft4 is the $schema Kong gives filter config schemas.
+const jsonSchemaDraft4 = "http://json-schema.org/draft-04/schema#"
+
+// JSONConfig is Kong's json_schema attribute of a `type = "json"` field
+// (kong/db/schema/init.lua get_json_schema): the JSON schema a plugin's
+// config is validated against.
+type JSONConfig struct {
+	// Required refuses a null config.
+	Required bool
+	// Inline is the schema itself; when set the other fields are unused.
+	Inline map[string]any
+	// ParentKey names the record field whose value picks the schema
+	// (Kong's parent_subschema_key: "name", the plugin's name), in
+	// Namespace (Kong's namespace: WasmFilterNamespace).
+	ParentKey, Namespace string
+	// Optional accepts any value when no schema is found; Default is the
+	// schema used when the namespace has none for the key.
+	Optional bool
+	Default  map[string]any
+}
+
+// FilterPluginSchema is the schema of a plugin named after the proxy-wasm
+// filter name (Kong 3.6+, kong/runloop/wasm/plugins.lua): `config` is the
+// filter's configuration itself, a JSON value validated against the
+// filter's JSON schema (its NAME.meta.json config_schema), or a string or
+// null when it has none; no consumer; HTTP protocols only; a route or a
+// service, not both.
+func FilterPluginSchema(name string) *PluginSchema {
+	return &PluginSchema{
+		Name:          name,
+		NameField:     true,
+		NoConsumer:    true,
+		OnlyProtocols: HTTPProtocols,
+		ConfigJSON: &JSONConfig{ParentKey: "name", Namespace: WasmFilterNamespace, Optional: true,
+			Default: map[string]any{"$schema": jsonSchemaDraft4, "type": []any{"string", "null"}}},
+		EntityChecks: []schema.EntityCheck{
+			{MutuallyExclusive: []string{"service", "route"}},
+			{AtLeastOneOf: []string{"service", "route"}},
+		},
+	}
+}
+
+// RenderJSONConfig renders a JSONConfig as Kong shows the json_schema
+// attribute.
+func RenderJSONConfig(jc *JSONConfig) map[string]any {
+	if jc.Inline != nil {
+		return map[string]any{"inline": schema.Clone(jc.Inline)}
+	}
+	out := map[string]any{"parent_subschema_key": jc.ParentKey, "namespace": jc.Namespace}
+	if jc.Optional {
+		out["optional"] = true
+	}
+	if jc.Default != nil {
+		out["default"] = schema.Clone(jc.Default)
+	}
+	return out
+}
+
+// jsonConfigSchema finds the JSON schema a record's config is validated
+// against, or Kong's message when a mandatory one is missing; nil and ""
+// when the config is not checked.
+func (s *Store) jsonConfigSchema(jc *JSONConfig, rec map[string]any) (map[string]any, string) {
+	if jc.Inline != nil {
+		return jc.Inline, ""
+	}
+	key, _ := rec[jc.ParentKey].(string)
+	if key == "" {
+		if !jc.Optional {
+			return nil, fmt.Sprintf("validation of config depends on the parent attribute %s, but it is not set", jc.ParentKey)
+		}
+		return nil, ""
+	}
+	var found map[string]any
+	if jc.Namespace == WasmFilterNamespace {
+		if f, ok := s.Wasm().Filter(key); ok {
+			found = f.ConfigSchema
+		}
+	}
+	if found == nil {
+		found = jc.Default
+	}
+	if found == nil && !jc.Optional {
+		return nil, fmt.Sprintf("mandatory json schema for field (%s/%s) not found", jc.Namespace, key)
+	}
+	return found, ""
+}
+
+// checkPluginRecord adds to errs what a plugin schema with a JSON config
+// or entity checks of its own reports, as Kong's validation of the plugin
+// entity does: the config against its JSON schema, the forbidden scopes
+// and the entity checks (each unless one of its fields is invalid), all
+// together with the other violations. updating is a PATCH: Kong's
+// validate_update words at_least_one_of "when updating, ...".
+func (s *Store) checkPluginRecord(ps *PluginSchema, rec map[string]any, errs schema.Errors, updating bool) {
+	if ps == nil {
+		return
+	}
+	if ps.ConfigJSON != nil {
+		if _, bad := errs["config"]; !bad {
+			cs, msg := s.jsonConfigSchema(ps.ConfigJSON, rec)
+			if msg == "" && cs != nil {
+				msg = ValidateJSONSchema(cs, rec["config"])
+			}
+			if msg != "" {
+				errs["config"] = msg
+			}
+		}
+		for _, sc := range []struct {
+			field  string
+			banned bool
+		}{{"consumer", ps.NoConsumer}, {"route", ps.NoRoute}, {"service", ps.NoService}} {
+			if _, bad := errs[sc.field]; sc.banned && !bad && rec[sc.field] != nil {
+				errs[sc.field] = "value must be null"
+			}
+		}
+	}
+	for _, c := range ps.EntityChecks {
+		skip := false
+		for _, f := range checkFields(c) {
+			if _, bad := errs[f]; bad {
+				skip = true
+			}
+		}
+		if skip {
+			continue
+		}
+		for _, msg := range schema.RunEntityChecks("", []schema.EntityCheck{c}, rec) {
+			if updating && c.AtLeastOneOf != nil {
+				msg = "when updating, " + msg
+			}
+			errs.AddEntity(msg)
+		}
+	}
+}
+
+// checkFields lists the fields an entity check reads (those of the
+// field-list checks; conditionals are not used by plugin-level checks).
+func checkFields(c schema.EntityCheck) []string {
+	var out []string
+	for _, l := range [][]string{c.AtLeastOneOf, c.OnlyOneOf, c.MutuallyExclusive, c.MutuallyRequired, c.Distinct} {
+		out = append(out, l...)
+	}
+	if c.Conditional != nil {
+		out = append(out, c.Conditional.IfField, c.Conditional.ThenField)
+	}
+	return out
+}

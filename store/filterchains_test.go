@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -129,4 +130,169 @@ func decodeAny(b []byte) (any, error) {
 	var v any
 	err := json.Unmarshal(b, &v)
 	return v, err
+}
+
+// TestFilterPluginValidation: a plugin named after an available filter
+// takes Kong's shape (kong/runloop/wasm/plugins.lua): config is the
+// filter's configuration itself, validated against the filter's JSON
+// schema (a string or null without one); a route or a service, not both,
+// never a consumer; HTTP protocols. The errors are Kong's.
+func TestFilterPluginValidation(t *testing.T) {
+	filters, err := store.DiscoverWasmFilters("testdata/wasmfilters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := store.New(nil, store.Options{Wasm: &store.WasmState{Enabled: true, Filters: filters}})
+	route := map[string]any{"id": "6a4c9ac7-2d29-4b53-9dbe-1c7e1a1bd5c4"}
+	service := map[string]any{"id": "0a4c9ac7-2d29-4b53-9dbe-1c7e1a1bd5c4"}
+	consumer := map[string]any{"id": "1a4c9ac7-2d29-4b53-9dbe-1c7e1a1bd5c4"}
+	for _, c := range []struct {
+		name string
+		in   map[string]any
+		want string // the violation's fields as JSON; "" when valid
+	}{
+		{"string config", map[string]any{"name": "tests", "route": route, "config": "x"}, ""},
+		{"no config", map[string]any{"name": "tests", "service": service}, ""},
+		{"null config", map[string]any{"name": "tests", "route": route, "config": nil}, ""},
+		{"object config without schema", map[string]any{"name": "tests", "route": route, "config": map[string]any{"config": "x"}},
+			`{"config":"wrong type: expected one of string, null, got object"}`},
+		{"schema'd config", map[string]any{"name": "rt", "route": route, "config": map[string]any{"add": map[string]any{}}}, ""},
+		{"schema'd config failing", map[string]any{"name": "rt", "route": route, "config": map[string]any{"remove": 1}},
+			`{"config":"property add is required"}`},
+		{"schema'd config absent", map[string]any{"name": "rt", "route": route},
+			`{"config":"wrong type: expected object, got null"}`},
+		{"global", map[string]any{"name": "tests", "config": "x"},
+			`{"@entity":["at least one of these fields must be non-empty: 'service', 'route'"]}`},
+		{"route and service", map[string]any{"name": "tests", "route": route, "service": service},
+			`{"@entity":["only one or none of these fields must be set: 'service', 'route'"]}`},
+		{"consumer", map[string]any{"name": "tests", "route": route, "consumer": consumer},
+			`{"consumer":"value must be null"}`},
+		{"consumer alone", map[string]any{"name": "tests", "consumer": consumer},
+			`{"@entity":["at least one of these fields must be non-empty: 'service', 'route'"],"consumer":"value must be null"}`},
+		{"tcp", map[string]any{"name": "tests", "route": route, "protocols": []any{"tcp"}},
+			`{"protocols":["expected one of: grpc, grpcs, http, https"]}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := s.ValidateSchema(t.Context(), "plugins", c.in)
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var se *store.Error
+			if !errors.As(err, &se) || se.Code != store.CodeSchemaViolation {
+				t.Fatalf("got %v, want a schema violation", err)
+			}
+			got, _ := json.Marshal(se.Fields)
+			if string(got) != c.want {
+				t.Fatalf("fields %s, want %s", got, c.want)
+			}
+		})
+	}
+	// A filter that is not available, or wasm off, is not a plugin.
+	for _, st := range []*store.Store{s, store.New(nil, store.Options{})} {
+		name := "nope"
+		if st != s {
+			name = "tests"
+		}
+		err := st.ValidateSchema(t.Context(), "plugins", map[string]any{"name": name, "route": route})
+		if err == nil || !strings.Contains(err.Error(), "not enabled") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestFilterPluginSchemaRoundTrip: the filter plugin schema renders as
+// Kong 3.9's GET /schemas/plugins/{filter} and loads back from that body
+// with the same meaning.
+func TestFilterPluginSchemaRoundTrip(t *testing.T) {
+	ps := store.FilterPluginSchema("rt")
+	body := bodyOf(t, ps)
+	want := `{"entity_checks":[{"mutually_exclusive":["service","route"]},{"at_least_one_of":["service","route"]}],` +
+		`"fields":[{"name":{"type":"string"}},` +
+		`{"consumer":{"description":"Custom type for representing a foreign key with a null value allowed.","eq":null,"reference":"consumers","type":"foreign"}},` +
+		`{"protocols":{"default":["grpc","grpcs","http","https"],"description":"A set of strings representing HTTP protocols.","elements":{"one_of":["grpc","grpcs","http","https"],"type":"string"},"required":true,"type":"set"}},` +
+		`{"config":{"json_schema":{"default":{"$schema":"http://json-schema.org/draft-04/schema#","type":["string","null"]},"namespace":"proxy-wasm-filters","optional":true,"parent_subschema_key":"name"},"required":false,"type":"json"}}]}`
+	if string(body) != want {
+		t.Fatalf("body\n%s\nwant\n%s", body, want)
+	}
+	loaded, err := store.PluginSchemaFromJSON("rt", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again := bodyOf(t, loaded); string(again) != string(body) {
+		t.Fatalf("rendering changed:\n%s\n%s", body, again)
+	}
+	if !reflect.DeepEqual(loaded, ps) {
+		t.Errorf("loaded %+v\nwant %+v", loaded, ps)
+	}
+	for _, bad := range []string{
+		`{"fields":[{"config":{"type":"json","json_schema":{"namespace":"x"}}}]}`,
+		`{"fields":[{"config":{"type":"json","json_schema":{"inline":1}}}]}`,
+		`{"fields":[{"config":{"type":"json","json_schema":{"inline":{},"what":1}}}]}`,
+		`{"fields":[{"config":{"type":"json","required":"no"}}]}`,
+		`{"fields":[{"name":{"type":"integer"}}]}`,
+	} {
+		if _, err := store.PluginSchemaFromJSON("rt", []byte(bad)); err == nil {
+			t.Errorf("%s: accepted", bad)
+		}
+	}
+}
+
+// FuzzPluginSchemaFromJSON feeds arbitrary plugin schema bodies (as
+// providers deliver them, the filter plugins' JSON config included) and
+// plugin entities: loading never panics; a schema that loads renders a
+// body that loads again, and validating an entity against it never
+// panics.
+func FuzzPluginSchemaFromJSON(f *testing.F) {
+	filterBody, _ := json.Marshal(map[string]any{"fields": []any{
+		map[string]any{"name": map[string]any{"type": "string"}},
+		map[string]any{"config": map[string]any{"type": "json", "json_schema": map[string]any{"inline": map[string]any{"type": "object"}}}},
+	}, "entity_checks": []any{map[string]any{"at_least_one_of": []any{"service", "route"}}}})
+	f.Add(filterBody, []byte(`{"name":"probe","config":{"a":1},"route":{"id":"6a4c9ac7-2d29-4b53-9dbe-1c7e1a1bd5c4"}}`))
+	f.Add([]byte(`{"fields":[{"config":{"type":"json","json_schema":{"parent_subschema_key":"name","namespace":"proxy-wasm-filters","optional":true,"default":{"type":["string","null"]}}}}]}`), []byte(`{"name":"probe","config":"x"}`))
+	f.Add([]byte(`{"fields":[{"config":{"type":"record","fields":[{"a":{"type":"string"}}]}}]}`), []byte(`{"name":"probe","config":{"a":"x"}}`))
+	f.Fuzz(func(t *testing.T, body, entity []byte) {
+		ps, err := store.PluginSchemaFromJSON("probe", body)
+		if err != nil {
+			return
+		}
+		s := store.New(nil, store.Options{Plugins: catalog{"probe": ps}, Wasm: &store.WasmState{Enabled: true,
+			Filters: []store.WasmFilter{{Name: "probe", ConfigSchema: map[string]any{"type": "object"}}}}})
+		rendered, ok := s.PluginSchemaBody("probe")
+		if !ok {
+			t.Fatal("no body for a loaded schema")
+		}
+		out, err := json.Marshal(rendered)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.PluginSchemaFromJSON("probe", out); err != nil {
+			t.Fatalf("the rendering does not load back: %v\n%s", err, out)
+		}
+		var in map[string]any
+		if json.Unmarshal(entity, &in) == nil && in != nil {
+			in["name"] = "probe"
+			_ = s.ValidateSchema(t.Context(), "plugins", in)
+		}
+	})
+}
+
+// TestFilterPluginSchemaWithoutProvider: a store that knows a filter
+// only from the node's wasm state (no provider serves it) still shows
+// Kong's /schemas/plugins body for it.
+func TestFilterPluginSchemaWithoutProvider(t *testing.T) {
+	s := store.New(nil, store.Options{Wasm: &store.WasmState{Enabled: true, Filters: []store.WasmFilter{{Name: "rt"}}}})
+	body, ok := s.PluginSchemaBody("rt")
+	if !ok {
+		t.Fatal("no body")
+	}
+	got, _ := json.Marshal(body)
+	if want := bodyOf(t, store.FilterPluginSchema("rt")); string(got) != string(want) {
+		t.Fatalf("body\n%s\nwant\n%s", got, want)
+	}
+	if _, ok := store.New(nil, store.Options{}).PluginSchemaBody("rt"); ok {
+		t.Fatal("a body with wasm off")
+	}
 }

@@ -118,7 +118,9 @@ func (s *Store) importOne(tx Tx, e *Entity, in map[string]any, raw bool) (map[st
 	if e.Generate != nil {
 		e.Generate(rec)
 	}
-	if errs := schema.Validate(sch, rec); !errs.Empty() {
+	errs = schema.Validate(sch, rec)
+	s.checkPluginRecord(ps, rec, errs, false)
+	if !errs.Empty() {
 		return nil, SchemaViolation(errs)
 	}
 	if err := checkPluginScope(ps, rec); err != nil {

@@ -21,10 +21,7 @@ func (s *Store) schemaFor(e *Entity, rec map[string]any) (*schema.Schema, *Plugi
 	if name == "" {
 		return e.Schema, nil, schema.Errors{"name": "required field missing"}
 	}
-	var ps *PluginSchema
-	if s.plugins != nil {
-		ps, _ = s.plugins.PluginSchema(name)
-	}
+	ps := s.pluginSchema(name)
 	if ps == nil {
 		return e.Schema, nil, schema.Errors{"name": fmt.Sprintf("plugin '%s' not enabled; add it to the 'plugins' configuration property", name)}
 	}
@@ -34,7 +31,11 @@ func (s *Store) schemaFor(e *Entity, rec map[string]any) (*schema.Schema, *Plugi
 		case "config":
 			cfg := *f
 			cfg.Required = true
-			if ps.Config != nil {
+			if ps.ConfigJSON != nil {
+				// Kong's `type = "json"` config: any JSON value, checked
+				// against its JSON schema by checkPluginRecord.
+				cfg.Type, cfg.Required, cfg.Fields = schema.JSON, ps.ConfigJSON.Required, nil
+			} else if ps.Config != nil {
 				requireConfigRecords(ps)
 				cfg.Fields = ps.Config.Fields
 				if len(ps.Config.Checks) > 0 {
@@ -70,6 +71,22 @@ func (s *Store) schemaFor(e *Entity, rec map[string]any) (*schema.Schema, *Plugi
 	sch := *e.Schema // keeps the entity's checks in every form, data ones included
 	sch.Fields = fields
 	return &sch, ps, nil
+}
+
+// pluginSchema returns the named plugin's schema: the catalog's, or,
+// as Kong loads every available proxy-wasm filter as a plugin named after
+// it (kong/runloop/wasm/plugins.lua), a filter's plugin schema; nil when
+// neither knows the name.
+func (s *Store) pluginSchema(name string) *PluginSchema {
+	if s.plugins != nil {
+		if ps, ok := s.plugins.PluginSchema(name); ok && ps != nil {
+			return ps
+		}
+	}
+	if _, ok := s.Wasm().Filter(name); ok {
+		return FilterPluginSchema(name)
+	}
+	return nil
 }
 
 // configsPrepared holds the plugin schemas whose config records were made

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 
@@ -19,6 +20,9 @@ var pluginBodyFields = []string{"consumer", "route", "service", "protocols", "co
 // plugin entity ("config.second"), show under the top-level "entity_checks"
 // as Kong shows them. PluginSchemaFromJSON reads this body back.
 func RenderPluginSchema(sch *schema.Schema, ps *PluginSchema) map[string]any {
+	if ps != nil && ps.ConfigJSON != nil {
+		return renderJSONConfigPlugin(sch, ps)
+	}
 	var fields []*schema.Field
 	for _, n := range pluginBodyFields {
 		f := sch.Field(n)
@@ -55,11 +59,7 @@ func (s *Store) PluginSchemaBody(name string) (map[string]any, bool) {
 	if !ok {
 		return nil, false
 	}
-	var ps *PluginSchema
-	if s.plugins != nil {
-		ps, _ = s.plugins.PluginSchema(name)
-	}
-	return RenderPluginSchema(sch, ps), true
+	return RenderPluginSchema(sch, s.pluginSchema(name)), true
 }
 
 // PluginSchemaFromJSON loads a plugin's schema from the body of
@@ -140,10 +140,19 @@ func PluginSchemaFromJSON(name string, data []byte) (*PluginSchema, error) {
 				}
 			case "config":
 				configBody = attrs
+			case "name":
+				// Kong's Wasm filter plugins declare the plugin's name.
+				if t, _ := attrs["type"].(string); t != "string" || len(attrs) != 1 {
+					return nil, fmt.Errorf("plugin %s: schema: name: expected {\"type\": \"string\"}", name)
+				}
+				ps.NameField = true
 			default:
 				return nil, fmt.Errorf("plugin %s: schema: %s: not a field a plugin schema declares (want consumer, route, service, protocols, config)", name, fname)
 			}
 		}
+	}
+	if t, _ := configBody["type"].(string); configBody != nil && t == "json" {
+		return jsonConfigPluginFromJSON(ps, configBody, body["entity_checks"])
 	}
 	cfgFields := map[string]any{"fields": []any{}}
 	if configBody != nil {
@@ -234,4 +243,169 @@ func loadProtocols(ps *PluginSchema, base *schema.Field, attrs map[string]any) e
 		}
 	}
 	return nil
+}
+
+// Kong's typedef descriptions a JSON-config plugin's rendering carries
+// (kong/db/schema/typedefs.lua no_consumer, no_route, no_service,
+// protocols_http and protocols).
+var scopeDescriptions = map[string]string{
+	"consumer": "Custom type for representing a foreign key with a null value allowed.",
+	"route":    "A reference to the 'routes' table with a null value allowed.",
+	"service":  "A reference to the 'services' table with a null value allowed.",
+}
+
+const (
+	httpProtocolsDescription = "A set of strings representing HTTP protocols."
+	protocolsDescription     = "A set of strings representing protocols."
+)
+
+// renderJSONConfigPlugin renders a plugin whose config is a JSON value as
+// Kong renders such a subschema (a proxy-wasm filter plugin): only the
+// fields it declares — name, the scopes it forbids, protocols, config
+// with its json_schema — and its entity checks.
+func renderJSONConfigPlugin(sch *schema.Schema, ps *PluginSchema) map[string]any {
+	var fields []any
+	if ps.NameField {
+		fields = append(fields, map[string]any{"name": map[string]any{"type": "string"}})
+	}
+	for _, sc := range []struct {
+		name, ref string
+		banned    bool
+	}{{"consumer", "consumers", ps.NoConsumer}, {"route", "routes", ps.NoRoute}, {"service", "services", ps.NoService}} {
+		if sc.banned {
+			fields = append(fields, map[string]any{sc.name: map[string]any{"type": "foreign", "reference": sc.ref,
+				"eq": nil, "description": scopeDescriptions[sc.name]}})
+		}
+	}
+	if f := sch.Field("protocols"); f != nil {
+		desc := protocolsDescription
+		if reflect.DeepEqual(ps.OnlyProtocols, HTTPProtocols) {
+			desc = httpProtocolsDescription
+		}
+		fields = append(fields, map[string]any{"protocols": map[string]any{"type": "set", "required": true,
+			"default": schema.Clone(f.Default), "elements": map[string]any{"type": "string", "one_of": schema.Clone(f.Elements.OneOf)},
+			"description": desc}})
+	}
+	fields = append(fields, map[string]any{"config": map[string]any{"type": "json", "required": ps.ConfigJSON.Required,
+		"json_schema": RenderJSONConfig(ps.ConfigJSON)}})
+	checks := schema.RenderEntityChecks(ps.EntityChecks)
+	if checks == nil {
+		checks = []any{}
+	}
+	return map[string]any{"fields": fields, "entity_checks": checks}
+}
+
+// jsonConfigPluginFromJSON completes a plugin schema whose config is
+// Kong's `type = "json"` field: its required flag and json_schema
+// (inline, or parent_subschema_key and namespace with optional and
+// default), and the top-level entity checks, which are the plugin
+// entity's own.
+func jsonConfigPluginFromJSON(ps *PluginSchema, attrs map[string]any, checks any) (*PluginSchema, error) {
+	name := ps.Name
+	jc := &JSONConfig{}
+	for k, v := range attrs {
+		switch k {
+		case "type":
+		case "required":
+			b, ok := v.(bool)
+			if !ok {
+				return nil, fmt.Errorf("plugin %s: schema: config.required: expected a boolean", name)
+			}
+			jc.Required = b
+		case "json_schema":
+			js, ok := v.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("plugin %s: schema: config.json_schema: expected an object", name)
+			}
+			if err := loadJSONSchemaAttr(jc, js); err != nil {
+				return nil, fmt.Errorf("plugin %s: schema: config.json_schema: %w", name, err)
+			}
+		default:
+			return nil, fmt.Errorf("plugin %s: schema: config: unknown attribute %q", name, k)
+		}
+	}
+	if _, ok := attrs["json_schema"]; !ok {
+		// Kong's json field without a json_schema takes any JSON value.
+		jc.Optional = true
+	}
+	ps.ConfigJSON = jc
+	if checks != nil {
+		top, err := schema.SchemaFromMap(map[string]any{"fields": []any{}, "entity_checks": checks}, "")
+		if err != nil {
+			return nil, fmt.Errorf("plugin %s: %w", name, err)
+		}
+		ps.EntityChecks = top.EntityChecks
+	}
+	return ps, nil
+}
+
+// loadJSONSchemaAttr reads Kong's json_schema attribute.
+func loadJSONSchemaAttr(jc *JSONConfig, js map[string]any) error {
+	obj := func(k string, v any) (map[string]any, error) {
+		m, ok := schema.Clone(plainJSON(v)).(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s: expected an object", k)
+		}
+		return m, nil
+	}
+	for k, v := range js {
+		var err error
+		switch k {
+		case "inline":
+			jc.Inline, err = obj(k, v)
+		case "default":
+			jc.Default, err = obj(k, v)
+		case "parent_subschema_key", "namespace":
+			str, ok := v.(string)
+			if !ok || str == "" {
+				return fmt.Errorf("%s: expected a string", k)
+			}
+			if k == "namespace" {
+				jc.Namespace = str
+			} else {
+				jc.ParentKey = str
+			}
+		case "optional":
+			b, ok := v.(bool)
+			if !ok {
+				return fmt.Errorf("optional: expected a boolean")
+			}
+			jc.Optional = b
+		default:
+			return fmt.Errorf("unknown key %q (want inline, parent_subschema_key, namespace, optional, default)", k)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if jc.Inline == nil && (jc.ParentKey == "" || jc.Namespace == "") {
+		return fmt.Errorf("want inline, or parent_subschema_key and namespace")
+	}
+	return nil
+}
+
+// plainJSON turns the json.Number values of a decoded document into
+// float64 or int64, as JSON schemas are compared with decoded values.
+func plainJSON(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		f, _ := t.Float64()
+		return f
+	case []any:
+		out := make([]any, len(t))
+		for i := range t {
+			out[i] = plainJSON(t[i])
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[k] = plainJSON(x)
+		}
+		return out
+	}
+	return v
 }

@@ -33,6 +33,23 @@ type PluginSchema struct {
 	OnlyProtocols []string
 	// NoConsumer, NoRoute and NoService forbid those scopes.
 	NoConsumer, NoRoute, NoService bool
+	// ConfigJSON, when set, makes the plugin's `config` a JSON value of
+	// any type (Kong's `type = "json"` field) validated against a JSON
+	// schema, rather than a record; Config is then nil. Kong's proxy-wasm
+	// filters configured as plugins declare it (FilterPluginSchema). The
+	// runtime hands such a config to the plugin's factory as
+	// {"config": value}.
+	ConfigJSON *JSONConfig
+	// EntityChecks are checks on the plugin entity's own fields (paths
+	// without "config."), such as a filter plugin's mutually_exclusive
+	// and at_least_one_of on service and route; each runs unless one of
+	// its fields is invalid, as Kong runs them, and reports under
+	// "@entity".
+	EntityChecks []schema.EntityCheck
+	// NameField marks a schema that declares the plugin entity's `name`
+	// ({"type": "string"}), as Kong's Wasm filter plugins do: it only
+	// renders.
+	NameField bool
 }
 
 // HTTPProtocols are Kong's typedefs.protocols_http: the default and the only

@@ -115,6 +115,7 @@ func (s *Store) prepare(tx Tx, e *Entity, old, in map[string]any, mode writeMode
 	if e.Name == "filter_chains" {
 		s.checkFilterChain(rec, verrs)
 	}
+	s.checkPluginRecord(ps, rec, verrs, mode == modeUpdate)
 	if !verrs.Empty() {
 		return nil, SchemaViolation(verrs)
 	}

@@ -141,7 +141,13 @@ func TestSchemaDefaultsMatchStore(t *testing.T) {
 		{"plugins: request-termination", "/schemas/plugins/request-termination", "/plugins", map[string]any{"name": "request-termination", "config": map[string]any{"trigger": "x-stop"}}, nil},
 		{"plugins: request-size-limiting", "/schemas/plugins/request-size-limiting", "/plugins", map[string]any{"name": "request-size-limiting"}, nil},
 		{"plugins: bot-detection", "/schemas/plugins/bot-detection", "/plugins", map[string]any{"name": "bot-detection", "config": map[string]any{"deny": []any{"^evil"}}}, nil},
+		{"policies", "/schemas/policies", "/policies", map[string]any{"name": "p", "rego": "package p\nallow := true\n"}, nil},
+		{"plugins: acl", "/schemas/plugins/acl", "/plugins", map[string]any{"name": "acl", "config": map[string]any{"allow": []any{"admin"}}}, nil},
 		{"plugins: redirect", "/schemas/plugins/redirect", "/plugins", map[string]any{"name": "redirect", "config": map[string]any{"location": "https://example.com"}}, nil},
+		// Kong loads every available proxy-wasm filter as a plugin.
+		{"plugins: filter tests", "/schemas/plugins/tests", "/plugins", map[string]any{"name": "tests", "service": ref(service)}, nil},
+		{"plugins: filter rt_with_validation", "/schemas/plugins/rt_with_validation", "/plugins", map[string]any{"name": "rt_with_validation",
+			"service": ref(service), "config": map[string]any{"add": map[string]any{"headers": []any{"x-a:1"}}}}, nil},
 	}
 	covered := map[string]bool{}
 	for _, ch := range checks {

@@ -50,7 +50,7 @@ func main() {
 	flag.StringVar(&o.gatehouse, "gatehouse", "bin/gatehouse", "Gatehouse binary")
 	flag.StringVar(&o.out, "out", "bench-results.json", "JSON results file")
 	flag.BoolVar(&o.quick, "quick", false, "skip the fixed-rate latency runs and the idle-memory measure")
-	flag.StringVar(&o.scenarios, "scenarios", "no-plugins,key-auth+rate-limiting,request-transformer,lua-pre-function,wasm-header-rewrite,proxy-wasm-add-header", "scenarios to run")
+	flag.StringVar(&o.scenarios, "scenarios", "no-plugins,key-auth+rate-limiting,key-auth,key-auth+acl,request-transformer,lua-pre-function,wasm-header-rewrite,proxy-wasm-add-header", "scenarios to run")
 	loadgen := flag.String("loadgen", "", "internal: run the fixed-rate generator against this URL")
 	rate := flag.Float64("rate", 0, "internal: requests per second for -loadgen")
 	header := flag.String("header", "", "internal: a request header for -loadgen")
@@ -268,6 +268,30 @@ type scenario struct {
 	// dir) and returns its extra environment.
 	env   func(dir string) ([]string, error)
 	setup func(a admin, upstream string) error
+	// baseline names a scenario this one is compared with: a second
+	// Gatehouse configured as the baseline alternates with this one in
+	// every round (so machine drift cancels), giving the median per-round
+	// ratio gatehouse/gatehouse-<baseline>.
+	baseline string
+}
+
+// keyAuth is the key-auth scenario's configuration: consumer bench (group
+// bench, key bench-key), key-auth on every request.
+func keyAuth(a admin, up string) error {
+	if err := baseRoute(a, up); err != nil {
+		return err
+	}
+	for _, step := range [][]string{
+		{"/consumers", "username=bench"},
+		{"/consumers/bench/key-auth", "key=bench-key"},
+		{"/consumers/bench/acls", "group=bench"},
+		{"/plugins", "name=key-auth"},
+	} {
+		if err := a.post(step[0], step[1:]...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func baseRoute(a admin, upstream string) error {
@@ -294,6 +318,16 @@ var scenarios = []scenario{
 			}
 		}
 		return nil
+	}},
+	// The acl plugin's cost: its decision comes from the shipped Rego
+	// policy, cached by the consumer's groups (issue 13: at most 5 % over
+	// key-auth alone).
+	{name: "key-auth", header: "apikey: bench-key", setup: keyAuth},
+	{name: "key-auth+acl", header: "apikey: bench-key", baseline: "key-auth", setup: func(a admin, up string) error {
+		if err := keyAuth(a, up); err != nil {
+			return err
+		}
+		return a.post("/plugins", "name=acl", "config.allow=bench")
 	}},
 	{name: "request-transformer", setup: func(a admin, up string) error {
 		if err := baseRoute(a, up); err != nil {
@@ -519,24 +553,53 @@ func run(o options) error {
 			gh.stop()
 			return fmt.Errorf("%s: configuring Gatehouse: %w", sc.name, err)
 		}
+		procs := []*proc{nginx, forwarder, gh}
+		headers := map[*proc]string{gh: sc.header}
+		var base *proc
+		if sc.baseline != "" {
+			var bsc scenario
+			for _, c := range scenarios {
+				if c.name == sc.baseline {
+					bsc = c
+				}
+			}
+			if bsc.setup == nil {
+				gh.stop()
+				return fmt.Errorf("%s: no baseline scenario %q", sc.name, sc.baseline)
+			}
+			var badm admin
+			if base, badm, err = startGatehouse(o, dir, upstream.addr, env...); err != nil {
+				gh.stop()
+				return err
+			}
+			base.name = "gatehouse-" + sc.baseline
+			if err := bsc.setup(badm, upstream.addr); err != nil {
+				gh.stop()
+				base.stop()
+				return fmt.Errorf("%s: configuring the baseline: %w", sc.name, err)
+			}
+			procs = append(procs, base)
+			headers[base] = bsc.header
+		}
 		time.Sleep(200 * time.Millisecond) // the snapshot follows the last change
 		res := ScenarioResult{Scenario: sc.name, Rounds: map[string][]result{}, Median: map[string]result{}, Ratios: map[string]float64{}}
-		var vsNginx, vsCeiling []float64
+		var vsNginx, vsCeiling, vsBaseline []float64
+		stopAll := func() {
+			gh.stop()
+			base.stop()
+		}
 		for round := 0; round < o.rounds; round++ {
 			perRound := map[string]float64{}
-			for _, p := range []*proc{nginx, forwarder, gh} {
-				header := ""
-				if p == gh {
-					header = sc.header
-				}
+			for _, p := range procs {
+				header := headers[p]
 				target := "http://" + p.addr + "/"
 				if _, err := wrk(o, target, header, o.warmup); err != nil {
-					gh.stop()
+					stopAll()
 					return err
 				}
 				r, err := wrk(o, target, header, o.duration)
 				if err != nil {
-					gh.stop()
+					stopAll()
 					return err
 				}
 				res.Rounds[p.name] = append(res.Rounds[p.name], r)
@@ -544,7 +607,11 @@ func run(o options) error {
 			}
 			vsNginx = append(vsNginx, perRound["gatehouse"]/perRound["nginx-proxy"])
 			vsCeiling = append(vsCeiling, perRound["gatehouse"]/perRound["ceiling"])
+			if base != nil {
+				vsBaseline = append(vsBaseline, perRound["gatehouse"]/perRound[base.name])
+			}
 		}
+		base.stop()
 		res.RSSMiB = rssMiB(gh.cmd.Process.Pid)
 		// Latency at the same offered load: half of nginx's median maximum.
 		var nginxRPS []float64
@@ -579,6 +646,9 @@ func run(o options) error {
 			}
 			res.Median[name] = result{RPS: median(rps), P50ms: median(p50), P99ms: median(p99)}
 		}
+		if len(vsBaseline) > 0 {
+			res.Ratios["gatehouse/"+base.name] = median(vsBaseline)
+		}
 		res.Ratios["gatehouse/nginx"] = median(vsNginx)
 		res.Ratios["gatehouse/ceiling"] = median(vsCeiling)
 		if sc.name == "no-plugins" {
@@ -594,6 +664,9 @@ func run(o options) error {
 			m["gatehouse"].RPS, m["gatehouse"].P50ms, m["gatehouse"].P99ms, res.RSSMiB)
 		if r, ok := res.Ratios["gatehouse/gatehouse-no-plugins"]; ok {
 			fmt.Printf(" gatehouse/no-plugins %.2f", r)
+		}
+		if r, ok := res.Ratios["gatehouse/gatehouse-"+sc.baseline]; ok {
+			fmt.Printf(" gatehouse/%s %.3f", sc.baseline, r)
 		}
 		h := res.HalfRate
 		fmt.Printf("\n%-24s at %.0f r/s: p99 nginx %.2fms ceiling %.2fms gatehouse %.2fms (gatehouse/nginx %.2f)\n", sc.name, half,

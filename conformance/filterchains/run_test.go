@@ -41,10 +41,11 @@ func (f orderFilter) Access(k hostabi.Kong) error {
 }
 
 func init() {
-	// "fc-add" stands for a proxy-wasm filter plugin: its config is the
-	// filter's, {"config": <string or JSON>}.
-	plugin.Register(&plugin.Definition{Name: "fc-add", Version: "1", Priority: 0,
-		Schema: &store.PluginSchema{Name: "fc-add", Config: &schema.Schema{Fields: []*schema.Field{{Name: "config", Type: schema.JSON}}}},
+	// "fc-add" stands for a proxy-wasm filter plugin: Kong's filter plugin
+	// schema, its config the filter's (a string or JSON), which the node
+	// hands to the factory as {"config": <value>}.
+	plugin.Register(&plugin.Definition{Name: "fc-add", Version: "0.1.0", Priority: 0,
+		Schema: store.FilterPluginSchema("fc-add"),
 		New: func(cfg map[string]any) (any, error) {
 			switch v := cfg["config"].(type) {
 			case string:
@@ -183,10 +184,15 @@ func TestChainsRunAsFilterPlugins(t *testing.T) {
 		t.Error(e)
 	}
 
-	// Disabling the route's chain leaves the service's; disabling a
-	// filter drops it.
+	// A filter configured as a plugin on the route joins the route's
+	// chain, after the ordinary plugins' access too.
+	n.call("POST", "/routes/both/plugins", map[string]any{"name": "fc-add", "config": "p"})
+	n.waitFor("/both", 200, "plugin,s1,s2,r1,p")
+
+	// Disabling the route's chain leaves the service's and the route's
+	// filter plugin; disabling a filter drops it.
 	n.call("PATCH", "/filter-chains/rc", map[string]any{"enabled": false})
-	n.waitFor("/both", 200, "plugin,s1,s2")
+	n.waitFor("/both", 200, "plugin,s1,s2,p")
 	n.call("PATCH", "/filter-chains/sc", map[string]any{"filters": []any{map[string]any{"name": "fc-add", "config": "only"}}})
 	n.waitFor("/svc", 200, "plugin,only")
 

@@ -21,12 +21,12 @@ var proxyWasmSkip = map[string]string{
 
 // proxyWasmRuntime serves the scenario plugins written as proxy-wasm
 // filters (testdata/proxywasm/sc-*, standard Go on sdk/proxywasm), built
-// by the test into a wasm_filters_path and run as Kong 3.6+ runs filters
-// named in `plugins`: a plugin per filter whose one field, config, is
-// handed to the filter as JSON.
-var proxyWasmRuntime = plugins.Runtime{Name: "proxy-wasm", Skip: proxyWasmSkip,
-	Config: func(c map[string]any) map[string]any { return map[string]any{"config": c} },
-	Node:   proxyWasmNode}
+// by the test into a wasm_filters_path and configured as Kong 3.6+
+// configures filters as plugins: the plugin's config is the filter's,
+// the scenario's configuration as is (each filter's NAME.meta.json
+// declares an object config), handed to the filter as JSON; the filter
+// runs in the route's filter chain slot.
+var proxyWasmRuntime = plugins.Runtime{Name: "proxy-wasm", Skip: proxyWasmSkip, Node: proxyWasmNode}
 
 // proxyWasmChainRuntime runs the same filters from a route filter chain
 // (POST /routes/s/filter-chains), as Kong users run them.
@@ -50,6 +50,12 @@ func proxyWasmNode(t *testing.T) (app.Options, map[string]string) {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, sc.Plugin()+".wasm"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// The filter's config schema: an object, so the plugin's config
+		// can be the scenario's as is (without one it must be a string).
+		meta := []byte(`{"config_schema": {"type": "object"}}`)
+		if err := os.WriteFile(filepath.Join(dir, sc.Plugin()+".meta.json"), meta, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,9 +1,11 @@
 // Package proxywasm_test runs proxy-wasm filters on a real node, through
 // the proxy listener over 127.0.0.1 with keep-alive clients: a filter
-// written in standard Go on the raw env imports (testdata/filter), run as
-// a plugin named after its module, changing headers and bodies both ways,
+// written in standard Go on sdk/proxywasm/filter (testdata/filter), run as
+// a plugin named after its module and from route and service filter
+// chains (TestPlacements), changing headers and bodies both ways,
 // answering locally, reading properties, counting ticks in shared data,
-// and failing closed on traps.
+// and failing closed on traps; raw filters of ABI 0.2.0 (testdata/legacy)
+// and attacking the host (testdata/hostile); the README tutorial's filter.
 package proxywasm_test
 
 import (
@@ -66,10 +68,15 @@ func (nd *node) route(name, upstream, path, plugin string, config any, onService
 		if onService {
 			at = "/services/" + name + "-svc/plugins"
 		}
-		nd.mustCreate(at, map[string]any{"name": plugin, "config": map[string]any{"config": config}})
+		nd.mustCreate(at, map[string]any{"name": plugin, "config": filterPluginConfig(config)})
 	}
 	return rt["id"].(string), svc["id"].(string)
 }
+
+// filterPluginConfig is the config record of a plugin named after a
+// filter that hands the filter config: the config itself, as Kong 3.6+
+// takes it (every filter plugin made here goes through it).
+func filterPluginConfig(config any) any { return config }
 
 // do sends a proxied request with headers (name, value pairs).
 func (nd *node) do(method, path, body string, headers ...string) (int, http.Header, string) {

@@ -78,6 +78,7 @@ var validConfigs = map[string][]map[string]any{
 	"hmac-auth":      {{"algorithms": []any{"hmac-sha256"}, "enforce_headers": []any{"date"}, "clock_skew": 30, "validate_request_body": true}},
 	"redirect":       {{"location": "https://example.com/new"}, {"location": "http://a.test:8080/x?y=1", "keep_incoming_path": true, "status_code": 302}},
 	"ip-restriction": {{"allow": []any{"10.0.0.0/8", "::1"}}, {"deny": []any{"192.168.0.1"}, "status": 401, "message": "no"}},
+	"acl":            {{"allow": []any{"admin"}}, {"deny": []any{"banned"}, "hide_groups_header": true, "policy": "readers"}},
 }
 
 // extraConfigs are invalid configurations that exercise entity checks and
@@ -301,6 +302,7 @@ var entityBases = map[string][]map[string]any{
 	"jwt_secrets":                {{"key": "k", "secret": "s", "algorithm": "HS256", "consumer": map[string]any{"id": someID}}},
 	"oauth2_credentials":         {{"name": "app", "redirect_uris": []any{"https://app.test/cb"}, "consumer": map[string]any{"id": someID}}},
 	"key_sets":                   {{"name": "ks"}},
+	"policies":                   {{"name": "readers", "rego": "package p\nallow := true\n"}},
 	"filter_chains":              {{"service": map[string]any{"id": someID}, "filters": []any{map[string]any{"name": "f", "enabled": true, "config": "c"}}}},
 	"oauth2_authorization_codes": {{"credential": map[string]any{"id": someID}, "code": "c", "challenge_method": "S256"}},
 	"oauth2_tokens":              {{"credential": map[string]any{"id": someID}, "expires_in": 10, "refresh_token": "r", "scope": "s"}},

@@ -61,7 +61,7 @@ var (
 // Load checks a module's ABI version and describes it. The errors name
 // the module's file: "NAME.wasm: not a Gatehouse plugin (no
 // gatehouse_abi_version export)", "NAME.wasm: built for Gatehouse ABI
-// 3.0.0; this host speaks 2.4.0".
+// 3.0.0; this host speaks 2.5.0".
 func Load(ctx context.Context, m *wasmhost.Module) (*Plugin, error) {
 	if !m.Exports(hostabi.WasmExportABIVersion) {
 		return nil, fmt.Errorf("%s.wasm: not a Gatehouse plugin (no %s export)", m.Name, hostabi.WasmExportABIVersion)

@@ -16,11 +16,17 @@
 // proxy_on_response_headers and proxy_on_response_body; in the log phase
 // proxy_on_log, proxy_on_done and proxy_on_delete.
 //
-// Until filter chains run them, a filter is a plugin named after its
-// module whose configuration has one field, `config`: a string is the
-// filter's configuration bytes as is, any other JSON value its JSON
-// encoding, null or absent no bytes (Kong 3.6+ runs filters as plugins the
-// same way). README.md lists every ABI function and how it maps.
+// A filter is a plugin named after its module whose `config` is the
+// filter's configuration itself, a JSON value (Kong's `type = "json"`
+// field): a string is the filter's configuration bytes as is, any other
+// JSON value its JSON encoding, null or absent no bytes. The node hands it
+// to New as {"config": value}. Served by Flavour{Filters: true} (the
+// filters of wasm_filters_path) the plugin has Kong 3.6+'s filter plugin
+// schema (kong/runloop/wasm/plugins.lua): config validated against the
+// filter's JSON schema, no consumer, a route or a service, priority 0 and
+// version 0.1.0 — the node runs such plugins in the filter chain's slot,
+// not as ordinary plugins. README.md lists every ABI function and how it
+// maps.
 package proxywasm
 
 import (
@@ -41,17 +47,28 @@ const (
 
 // Defaults of a loaded filter's plugin definition.
 const (
-	// DefaultPriority is the priority of a filter run as a plugin: after
-	// authentication (1000 and more), before the request transformations.
+	// DefaultPriority is the priority of a proxy-wasm module of
+	// wasm_plugins_dir run as an ordinary plugin: after authentication
+	// (1000 and more), before the request transformations.
 	DefaultPriority = 900
-	// Version is the version a loaded filter reports.
+	// Version is the version such a module reports.
 	Version = "1.0.0"
+	// FilterPriority and FilterVersion are Kong's handler of a filter
+	// configured as a plugin (kong/runloop/wasm/plugins.lua), as GET /
+	// shows them.
+	FilterPriority = 0
+	FilterVersion  = "0.1.0"
 	// RootContextID is the id of every instance's root context.
 	RootContextID = 1
 )
 
 // Flavour is proxy-wasm (wasmhost.Flavour).
-type Flavour struct{}
+type Flavour struct {
+	// Filters serves Kong's filters (wasm_filters_path): their plugins
+	// have Kong's filter plugin schema, priority and version. Otherwise a
+	// module is an ordinary plugin whose config is any JSON value.
+	Filters bool
+}
 
 var _ wasmhost.Flavour = Flavour{}
 
@@ -66,12 +83,61 @@ func (Flavour) Claims(m *wasmhost.Module) bool {
 
 // Plugin implements wasmhost.Flavour: the filter as a plugin named after
 // its module (hostabi.ProvidedPlugin whose Factory is a *Filter).
-func (Flavour) Plugin(ctx context.Context, m *wasmhost.Module) (hostabi.ProvidedPlugin, error) {
+func (fl Flavour) Plugin(ctx context.Context, m *wasmhost.Module) (hostabi.ProvidedPlugin, error) {
 	f, err := Load(ctx, m)
 	if err != nil {
 		return hostabi.ProvidedPlugin{}, err
 	}
+	if fl.Filters {
+		f.def.Priority, f.def.Version, f.def.Schema = FilterPriority, FilterVersion, FilterPluginSchema()
+	}
 	return hostabi.ProvidedPlugin{Definition: f.Definition(), Factory: f}, nil
+}
+
+// draft4 is the $schema of the JSON schemas below.
+const draft4 = "http://json-schema.org/draft-04/schema#"
+
+// httpProtocols are Kong's typedefs.protocols_http.
+var httpProtocols = []any{"grpc", "grpcs", "http", "https"}
+
+// FilterPluginSchema is Kong's schema of a filter configured as a plugin
+// (kong/runloop/wasm/plugins.lua), as GET /schemas/plugins/{name} renders
+// it: the config is the filter's config field of filter chains, a JSON
+// value validated against the schema the filter's NAME.meta.json declares
+// in the proxy-wasm-filters namespace (a string or null without one).
+func FilterPluginSchema() map[string]any {
+	return map[string]any{
+		"fields": []any{
+			map[string]any{"name": map[string]any{"type": "string"}},
+			map[string]any{"consumer": map[string]any{"type": "foreign", "reference": "consumers", "eq": nil,
+				"description": "Custom type for representing a foreign key with a null value allowed."}},
+			map[string]any{"protocols": map[string]any{"type": "set", "required": true, "default": httpProtocols,
+				"elements":    map[string]any{"type": "string", "one_of": httpProtocols},
+				"description": "A set of strings representing HTTP protocols."}},
+			map[string]any{"config": map[string]any{"type": "json", "required": false, "json_schema": map[string]any{
+				"parent_subschema_key": "name", "namespace": "proxy-wasm-filters", "optional": true,
+				"default": map[string]any{"$schema": draft4, "type": []any{"string", "null"}},
+			}}},
+		},
+		"entity_checks": []any{
+			map[string]any{"mutually_exclusive": []any{"service", "route"}},
+			map[string]any{"at_least_one_of": []any{"service", "route"}},
+		},
+	}
+}
+
+// pluginSchema is the schema of a proxy-wasm module of wasm_plugins_dir
+// run as an ordinary plugin: any scope, config any JSON value.
+func pluginSchema() map[string]any {
+	return map[string]any{"fields": []any{
+		map[string]any{"consumer": map[string]any{"type": "foreign", "reference": "consumers"}},
+		map[string]any{"route": map[string]any{"type": "foreign", "reference": "routes"}},
+		map[string]any{"service": map[string]any{"type": "foreign", "reference": "services"}},
+		map[string]any{"config": map[string]any{"type": "json", "required": false, "json_schema": map[string]any{
+			"inline": map[string]any{"$schema": draft4,
+				"type": []any{"array", "boolean", "integer", "null", "number", "object", "string"}},
+		}}},
+	}}
 }
 
 // Filter is a loaded proxy-wasm module: its plugin definition and the
@@ -119,14 +185,7 @@ func Load(ctx context.Context, m *wasmhost.Module) (*Filter, error) {
 		Version:  Version,
 		Priority: DefaultPriority,
 		Phases:   phases,
-		Schema: map[string]any{"fields": []any{
-			map[string]any{"consumer": map[string]any{"type": "foreign", "reference": "consumers"}},
-			map[string]any{"route": map[string]any{"type": "foreign", "reference": "routes"}},
-			map[string]any{"service": map[string]any{"type": "foreign", "reference": "services"}},
-			map[string]any{"config": map[string]any{"type": "record", "required": true, "fields": []any{
-				map[string]any{"config": map[string]any{"type": "json"}},
-			}}},
-		}},
+		Schema:   pluginSchema(),
 	}
 	return f, nil
 }
@@ -141,8 +200,8 @@ func (f *Filter) ABI() string { return f.abi }
 func (f *Filter) Module() *wasmhost.Module { return f.module }
 
 // New implements hostabi.Factory: a pool of instances for the
-// configuration (config["config"]: a string as is, another value as
-// JSON), one started at once so that a filter refusing its configuration
+// configuration (config["config"], the plugin's or chain filter's config:
+// a string as is, another value as JSON), one started at once so that a filter refusing its configuration
 // (proxy_on_vm_start or proxy_on_configure answering false, or a trap)
 // fails it.
 func (f *Filter) New(config map[string]any) (any, error) {

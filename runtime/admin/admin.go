@@ -128,11 +128,38 @@ func (s *Server) SetPlugins(plugins map[string]PluginInfo) {
 	s.plugins.Store(&cp)
 }
 
+// filterPluginInfo is Kong's handler of a proxy-wasm filter configured
+// as a plugin (kong/runloop/wasm/plugins.lua: PRIORITY 0, VERSION 0.1.0).
+var filterPluginInfo = PluginInfo{Version: "0.1.0", Priority: 0}
+
+// availablePlugins are the node's plugins and, as Kong adds every
+// available proxy-wasm filter to its loaded plugins when wasm is on, the
+// filters no provider serves as plugins.
 func (s *Server) availablePlugins() map[string]PluginInfo {
+	out := s.opts.Plugins
 	if p := s.plugins.Load(); p != nil {
-		return *p
+		out = *p
 	}
-	return s.opts.Plugins
+	if s.store == nil {
+		return out
+	}
+	var extra []string
+	for _, name := range s.store.Wasm().Names() {
+		if _, ok := out[name]; !ok {
+			extra = append(extra, name)
+		}
+	}
+	if len(extra) == 0 {
+		return out
+	}
+	all := make(map[string]PluginInfo, len(out)+len(extra))
+	for k, v := range out {
+		all[k] = v
+	}
+	for _, name := range extra {
+		all[name] = filterPluginInfo
+	}
+	return all
 }
 
 // New builds the Admin API on a Fiber app.

@@ -312,7 +312,8 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 		n.closeEarly()
 		return nil, err
 	}
-	n.snapshots, err = snapshot.NewBuilder(ctx, st, catalog, log, balancer.Options{Logger: log})
+	n.snapshots, err = snapshot.NewBuilder(ctx, st, catalog, log, balancer.Options{Logger: log},
+		snapshot.WithPolicyTimeout(cfg.PolicyTimeoutDuration()))
 	if err != nil {
 		n.cache.Close()
 		n.closeEarly()

@@ -148,6 +148,11 @@ type Config struct {
 	// WasmGrantDir is a host directory every Wasm guest sees read-only at
 	// /data (wasm_grant_dir); "" grants no file system.
 	WasmGrantDir string `conf:"wasm_grant_dir"`
+	// PolicyTimeout bounds one Rego policy evaluation, in milliseconds
+	// (policy_timeout): a decision that takes longer, like one that errors,
+	// fails closed and ends its request with a 500. See
+	// PolicyTimeoutDuration.
+	PolicyTimeout int `conf:"policy_timeout"`
 	// ClientHeaderTimeoutValue is nginx_http_client_header_timeout, an
 	// nginx time ("60s"); see ClientHeaderTimeout.
 	ClientHeaderTimeoutValue string `conf:"nginx_http_client_header_timeout"`
@@ -223,6 +228,7 @@ var defaults = map[string]string{
 	"wasm_plugin_priorities":           "",
 	"wasm_grant_env":                   "",
 	"wasm_grant_dir":                   "",
+	"policy_timeout":                   "20",
 	// nginx's defaults for the client side; Kong's for the shutdown.
 	"nginx_http_client_header_timeout":       "60s",
 	"nginx_http_client_body_timeout":         "60s",
@@ -252,6 +258,7 @@ var checks = map[string]func(v reflect.Value) error{
 	"wasm_filters":                           checkWasmFilters,
 	"wasm_plugin_priorities":                 checkWasmPriorities,
 	"wasm_grant_env":                         checkEnvNames,
+	"policy_timeout":                         checkIntRange(1, 60000),
 	"nginx_http_client_header_timeout":       checkNginxTime,
 	"nginx_http_client_body_timeout":         checkNginxTime,
 	"nginx_http_keepalive_timeout":           checkNginxTime,
@@ -751,6 +758,11 @@ func (c *Config) SQLitePath() string {
 		return c.SQLiteFile
 	}
 	return filepath.Join(c.Prefix, "gatehouse.db")
+}
+
+// PolicyTimeoutDuration returns policy_timeout as a time.Duration.
+func (c *Config) PolicyTimeoutDuration() time.Duration {
+	return time.Duration(c.PolicyTimeout) * time.Millisecond
 }
 
 // DBUpdateFrequencyDuration returns db_update_frequency as a time.Duration.

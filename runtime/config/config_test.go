@@ -53,6 +53,7 @@ func TestDefaults(t *testing.T) {
 		{"wasm_plugin_priorities", []string{}},
 		{"wasm_grant_env", []string{}},
 		{"wasm_grant_dir", ""},
+		{"policy_timeout", 20},
 		{"nginx_http_client_header_timeout", "60s"},
 		{"nginx_http_client_body_timeout", "60s"},
 		{"nginx_http_keepalive_timeout", "75s"},
@@ -77,8 +78,8 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("Values() lacks %q", name)
 		}
 	}
-	if len(Settings()) != 40 {
-		t.Errorf("Settings() has %d names, want 40: %v", len(Settings()), Settings())
+	if len(Settings()) != 41 {
+		t.Errorf("Settings() has %d names, want 41: %v", len(Settings()), Settings())
 	}
 	c := Defaults()
 	if c.AdminMaxBodyBytes() != 10<<20 || c.LuaMaxPostArgs != 100 {
@@ -86,6 +87,9 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.PGTimeoutDuration() != 5*time.Second {
 		t.Errorf("PGTimeoutDuration() = %v", c.PGTimeoutDuration())
+	}
+	if c.PolicyTimeoutDuration() != 20*time.Millisecond {
+		t.Errorf("PolicyTimeoutDuration() = %v, want 20ms", c.PolicyTimeoutDuration())
 	}
 	if c.DBUpdateFrequencyDuration() != 5*time.Second {
 		t.Errorf("DBUpdateFrequencyDuration() = %v", c.DBUpdateFrequencyDuration())
@@ -136,6 +140,7 @@ func TestLoadFile(t *testing.T) {
 		LuaTimeout:                    100,
 		WasmMemoryLimit:               "64m",
 		WasmTimeout:                   100,
+		PolicyTimeout:                 20,
 		WasmFilters:                   []string{"bundled", "user"},
 		WasmPluginPriorities:          []string{},
 		WasmGrantEnv:                  []string{},
@@ -390,6 +395,7 @@ func TestValueErrors(t *testing.T) {
 		{"lua_max_post_args = many", `lua_max_post_args: expected an integer, got "many"`},
 		{"lua_timeout = 0", `lua_timeout: must be between 1 and 60000, got 0`},
 		{"wasm_timeout = 0", `wasm_timeout: must be between 1 and 60000, got 0`},
+		{"policy_timeout = 0", `policy_timeout: must be between 1 and 60000, got 0`},
 		{"wasm_memory_limit = 1k", `wasm_memory_limit: must be between 64k and 4g, got "1k"`},
 		{"wasm_memory_limit = 5g", `wasm_memory_limit: must be between 64k and 4g, got "5g"`},
 		{"wasm_memory_limit = lots", `wasm_memory_limit: expected a size (a number of bytes with an optional k or m suffix, e.g. 10m), got "lots"`},

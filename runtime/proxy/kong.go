@@ -297,6 +297,9 @@ func (r kServiceRequest) SetHeader(name, value string) {
 	if strings.EqualFold(name, "host") {
 		r.s.hostOverride = value
 	}
+	// Kong's set_header replaces every value: fasthttp's Set replaces
+	// only the first.
+	r.s.up.Header.Del(name)
 	r.s.up.Header.Set(name, value)
 }
 func (r kServiceRequest) AddHeader(name, value string) {
@@ -340,6 +343,48 @@ func (r kServiceRequest) SetBody(args map[string]any, mimeType string) error {
 	r.s.up.SetBody(body)
 	return nil
 }
+
+// proxyHeaders are the headers the proxy itself sets on the upstream
+// request (X-Forwarded-*, X-Real-IP) and the hop-by-hop ones it drops: in
+// Kong nginx adds or drops them when it proxies, after every plugin ran,
+// so plugins reading the request see the client's values.
+var proxyHeaders = append([]string{"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+	"x-forwarded-port", "x-forwarded-path", "x-forwarded-prefix", "x-real-ip"}, lowerAll(hopHeaders)...)
+
+func lowerAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strings.ToLower(n)
+	}
+	return out
+}
+
+// UpstreamHeaders implements hostabi.ServiceRequestReader: the upstream
+// request's headers as plugins changed them, with the client's values of
+// the headers the proxy manages itself (proxyHeaders).
+func (r kServiceRequest) UpstreamHeaders() map[string][]string {
+	hostabi.Check(hostabi.OpServiceRequestSetHeaders, r.s.phase)
+	out := headerMap(&r.s.up.Header)
+	for _, name := range proxyHeaders {
+		delete(out, name)
+		if vs := (kRequest{r.s}).HeaderValues(name); vs != nil {
+			out[name] = append([]string(nil), vs...)
+		}
+	}
+	return out
+}
+
+// UpstreamBody implements hostabi.ServiceRequestReader.
+func (r kServiceRequest) UpstreamBody() ([]byte, bool) {
+	hostabi.Check(hostabi.OpServiceRequestSetRawBody, r.s.phase)
+	if !r.s.bodySet {
+		return nil, false
+	}
+	return r.s.up.Body(), true
+}
+
+var _ hostabi.ServiceRequestReader = kServiceRequest{}
+
 func (r kServiceRequest) EnableBuffering() {
 	hostabi.Check(hostabi.OpServiceRequestEnableBuffering, r.s.phase)
 	r.s.buffered = true
@@ -366,6 +411,7 @@ func (r kResponse) Headers() map[string][]string {
 }
 func (r kResponse) SetHeader(name, value string) {
 	hostabi.Check(hostabi.OpResponseSetHeader, r.s.phase)
+	r.s.fctx.Response.Header.Del(name) // every value, as Kong's set_header
 	r.s.fctx.Response.Header.Set(name, value)
 	r.s.respOps = append(r.s.respOps, headerOp{name: name, value: value, op: opSet})
 }

@@ -789,6 +789,7 @@ func (srv *Server) forward(st *state) {
 	for _, op := range st.respOps {
 		switch op.op {
 		case opSet:
+			resp.Header.Del(op.name)
 			resp.Header.Set(op.name, op.value)
 		case opAdd:
 			resp.Header.Add(op.name, op.value)

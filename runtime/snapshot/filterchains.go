@@ -37,14 +37,19 @@ type ChainFilter struct {
 	Path string
 	// From is "service" or "route": the chain the filter comes from.
 	From string
-	// ChainID is the id of that filter_chains entity.
+	// ChainID is the id of that filter_chains entity; "" for a chain
+	// made for filter plugins alone.
 	ChainID string
+	// PluginID is the id of the plugin entity the filter comes from when
+	// it is a filter configured as a plugin (Kong 3.6+); "" for a chain's
+	// own filter.
+	PluginID string
 }
 
-// PluginConfig returns the filter's configuration in the shape of the
-// proxy-wasm plugins' config record: {"config": value} with the value as
-// the entity holds it (a string or a JSON value); an empty map when the
-// filter has none.
+// PluginConfig returns the filter's configuration as the proxy-wasm
+// plugin's factory takes it: {"config": value} with the value as the
+// entity holds it (a string or a JSON value); an empty map when the filter
+// has none.
 func (f ChainFilter) PluginConfig() map[string]any {
 	if f.Value == nil {
 		return map[string]any{}
@@ -82,6 +87,23 @@ func (fc *FilterChains) Service(serviceID string) *FilterChain {
 	return fc.byService[serviceID]
 }
 
+// Has reports whether an enabled chain runs the named filter.
+func (fc *FilterChains) Has(name string) bool {
+	if fc == nil {
+		return false
+	}
+	for _, index := range []map[string]*FilterChain{fc.byRoute, fc.byService} {
+		for _, c := range index {
+			for _, f := range c.Filters {
+				if f.Name == name {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // Empty reports whether no chain is enabled.
 func (fc *FilterChains) Empty() bool {
 	return fc == nil || len(fc.byRoute)+len(fc.byService) == 0
@@ -105,11 +127,46 @@ func (fc *FilterChains) For(routeID, serviceID string) []ChainFilter {
 	return out
 }
 
-// buildFilterChains indexes the enabled chains. When wasm is off no chain
+// splitFilterPlugins separates the plugin entities named after an
+// available proxy-wasm filter (Kong's wasm.filters_by_name) from the
+// others; none when wasm is off.
+func splitFilterPlugins(plugins []map[string]any, w *store.WasmState) (others, filters []map[string]any) {
+	if w == nil || !w.Enabled {
+		return plugins, nil
+	}
+	others = make([]map[string]any, 0, len(plugins))
+	for _, p := range plugins {
+		if _, ok := w.Filter(str(p, "name")); ok {
+			filters = append(filters, p)
+		} else {
+			others = append(others, p)
+		}
+	}
+	return others, filters
+}
+
+// filterPluginLess is Kong's filter_plugin_compare: by name, then
+// updated_at, created_at, id.
+func filterPluginLess(a, b map[string]any) bool {
+	if an, bn := str(a, "name"), str(b, "name"); an != bn {
+		return an < bn
+	}
+	for _, k := range []string{"updated_at", "created_at"} {
+		if x, y := num(a, k), num(b, k); x != 0 && y != 0 && x != y {
+			return x < y
+		}
+	}
+	return str(a, "id") < str(b, "id")
+}
+
+// buildFilterChains indexes the enabled chains, with the enabled filter
+// plugins appended as Kong's rebuild_state appends them: sorted
+// (filterPluginLess), each at the end of its route's or service's enabled
+// chain, or of a new chain when there is none. When wasm is off no chain
 // runs (Kong's wasm.enabled() is false). A chain naming a filter that is
 // not available is an error, as it stops Kong's start
 // (check_enabled_filters).
-func buildFilterChains(chains []map[string]any, w *store.WasmState) (*FilterChains, error) {
+func buildFilterChains(chains, filterPlugins []map[string]any, w *store.WasmState) (*FilterChains, error) {
 	fc := &FilterChains{byRoute: map[string]*FilterChain{}, byService: map[string]*FilterChain{}}
 	if w == nil || !w.Enabled {
 		return fc, nil
@@ -149,14 +206,47 @@ func buildFilterChains(chains []map[string]any, w *store.WasmState) (*FilterChai
 			cf.Value = f["config"]
 			chain.Filters = append(chain.Filters, cf)
 		}
-		if len(chain.Filters) == 0 {
-			// All its filters are disabled: Kong attaches nothing.
-			continue
-		}
 		if chain.ServiceID != "" {
 			fc.byService[chain.ServiceID] = chain
 		} else if chain.RouteID != "" {
 			fc.byRoute[chain.RouteID] = chain
+		}
+	}
+	var enabled []map[string]any
+	for _, p := range filterPlugins {
+		if on, _ := p["enabled"].(bool); on {
+			enabled = append(enabled, p)
+		}
+	}
+	sort.SliceStable(enabled, func(i, j int) bool { return filterPluginLess(enabled[i], enabled[j]) })
+	for _, p := range enabled {
+		routeID, serviceID := fid(p, "route"), fid(p, "service")
+		index, id, from := fc.byRoute, routeID, "route"
+		if serviceID != "" {
+			index, id, from = fc.byService, serviceID, "service"
+		}
+		if id == "" {
+			continue // the schema requires a route or a service
+		}
+		chain := index[id]
+		if chain == nil {
+			chain = &FilterChain{RouteID: routeID, ServiceID: serviceID}
+			if serviceID != "" {
+				chain.RouteID = ""
+			}
+			index[id] = chain
+		}
+		mod, _ := w.Filter(str(p, "name"))
+		cf := ChainFilter{Name: str(p, "name"), Path: mod.Path, From: from, ChainID: chain.ID, PluginID: str(p, "id"), Value: p["config"]}
+		cf.Config, cf.HasConfig = serializeFilterConfig(p["config"])
+		chain.Filters = append(chain.Filters, cf)
+	}
+	for _, index := range []map[string]*FilterChain{fc.byRoute, fc.byService} {
+		for id, chain := range index {
+			if len(chain.Filters) == 0 {
+				// All its filters are disabled: Kong attaches nothing.
+				delete(index, id)
+			}
 		}
 	}
 	return fc, nil

@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/balancer"
 	"github.com/gatehouse/gatehouse/runtime/chain"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
+	"github.com/gatehouse/gatehouse/runtime/policy"
 	"github.com/gatehouse/gatehouse/runtime/router"
 	"github.com/gatehouse/gatehouse/store"
 )
@@ -63,6 +64,8 @@ type Snapshot struct {
 	// services (empty when wasm is off); FilterChains.For resolves a
 	// request's filters.
 	FilterChains *FilterChains
+	// Policies are the compiled policies (policies.go).
+	Policies *policy.Set
 	// BuiltAt is when the snapshot was made.
 	BuiltAt time.Time
 
@@ -189,10 +192,14 @@ type Builder struct {
 	ents    entitySet
 	entsOK  bool
 	pending []store.Event
+
+	// policies compiles the policies entities (policies.go).
+	policies      *policy.Compiler
+	policyTimeout time.Duration
 }
 
 // proxied lists the entities a snapshot is built from.
-var proxied = []string{"services", "routes", "upstreams", "targets", "plugins", "certificates", "snis", "filter_chains"}
+var proxied = []string{"services", "routes", "upstreams", "targets", "plugins", "certificates", "snis", "filter_chains", "policies"}
 
 // entitySet holds entities by type and id.
 type entitySet map[string]map[string]map[string]any
@@ -279,11 +286,14 @@ func (b *Builder) entities(ctx context.Context) (entitySet, error) {
 // NewBuilder builds the first snapshot and starts following change events.
 // A failing first build is an error; later failures keep the previous
 // snapshot serving and are logged.
-func NewBuilder(ctx context.Context, st *store.Store, catalog *plugin.Catalog, log *slog.Logger, bopts balancer.Options) (*Builder, error) {
+func NewBuilder(ctx context.Context, st *store.Store, catalog *plugin.Catalog, log *slog.Logger, bopts balancer.Options, opts ...Option) (*Builder, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	b := &Builder{store: st, catalog: catalog, log: log, opts: bopts, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	for _, o := range opts {
+		o(b)
+	}
 	// Follow events before the first read, so none falls between the two.
 	b.cancel = st.Bus().Subscribe(func(ev store.Event) {
 		b.record(ev)
@@ -446,7 +456,14 @@ func (b *Builder) build(ctx context.Context) (_ *Snapshot, err error) {
 	services, routes, upstreams, targets := ents.list("services"), ents.list("routes"), ents.list("upstreams"), ents.list("targets")
 	plugins, certs, snis := ents.list("plugins"), ents.list("certificates"), ents.list("snis")
 	snap.Certificates = buildCertificates(certs, snis, b.log)
-	if snap.FilterChains, err = buildFilterChains(ents.list("filter_chains"), b.store.Wasm()); err != nil {
+	if snap.Policies, err = b.buildPolicies(snap.Version, ents.list("policies")); err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	// Plugins named after a proxy-wasm filter run in the filter chains'
+	// slot (Kong 3.6+), not as ordinary plugins.
+	wasm := b.store.Wasm()
+	plugins, filterPlugins := splitFilterPlugins(plugins, wasm)
+	if snap.FilterChains, err = buildFilterChains(ents.list("filter_chains"), filterPlugins, wasm); err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
 	byUpstream := map[string][]map[string]any{}
@@ -544,6 +561,7 @@ func (b *Builder) build(ctx context.Context) (_ *Snapshot, err error) {
 		// used all the same.
 		b.catalog.Configure(ctx, active, b.log)
 	}
+	bindPolicies(ix, snap.Policies)
 	return snap, nil
 }
 
@@ -570,6 +588,14 @@ func (b *Builder) instance(p map[string]any) (*chain.Instance, error) {
 		return nil, fmt.Errorf("snapshot: plugin %s has no implementation", name)
 	}
 	cfg, _ := p["config"].(map[string]any)
+	if def.Schema != nil && def.Schema.ConfigJSON != nil {
+		// A config that is a JSON value reaches the factory as
+		// {"config": value}.
+		cfg = map[string]any{}
+		if v := p["config"]; v != nil {
+			cfg["config"] = v
+		}
+	}
 	// Kong's plugins iterator adds the plugin's scope to its conf.
 	cfg = plugin.WithScope(cfg, plugin.Scope{PluginID: str(p, "id"), RouteID: fid(p, "route"),
 		ServiceID: fid(p, "service"), ConsumerID: fid(p, "consumer"), InstanceName: str(p, "instance_name")})

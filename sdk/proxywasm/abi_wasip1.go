@@ -142,7 +142,9 @@ func result() []byte {
 	if n == 0 {
 		return nil
 	}
-	return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(uintptr(p))), n)...)
+	// the host wrote the result at p, in memory proxy_on_memory_allocate
+	// handed out (pinned): an address in linear memory, not a Go pointer
+	return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Add(nil, uintptr(p))), n)...)
 }
 
 // Log sends a message at a level (LogTrace ... LogCritical).
@@ -335,13 +337,6 @@ func Dequeue(id uint32) ([]byte, Status) {
 	}
 	return result(), StatusOK
 }
-
-// Metric types.
-const (
-	MetricCounter   uint32 = 0
-	MetricGauge     uint32 = 1
-	MetricHistogram uint32 = 2
-)
 
 // DefineMetric defines (or finds) a metric by name and returns its id.
 func DefineMetric(kind uint32, name string) (uint32, Status) {

@@ -1,14 +1,15 @@
-// Package proxywasm is a thin guest library for proxy-wasm filters
-// (ABI 0.2.1) written with the standard Go toolchain (GOOS=wasip1,
+// Package proxywasm is a guest library for proxy-wasm filters (ABI
+// 0.2.1) written with the standard Go toolchain (GOOS=wasip1,
 // go:wasmexport, -buildmode=c-shared): the env host functions as typed Go
 // functions, the serialized pairs format, and the memory allocator the host
-// calls (proxy_on_memory_allocate). A filter exports the callbacks itself
-// (proxy_abi_version_0_2_1, proxy_on_request_headers, ...) with
-// //go:wasmexport and calls this package from them; see
-// conformance/proxywasm/testdata/filter.
+// calls (proxy_on_memory_allocate). Its filter package exports the ABI's
+// callbacks and dispatches them to root and HTTP contexts (a filter is a
+// package main registering its root context); a filter may instead export
+// the callbacks itself with //go:wasmexport and call this package from
+// them (then calling Release at the start of each).
 //
-// The pairs format and the constants build anywhere; the host functions
-// only for GOOS=wasip1.
+// The pairs format and the constants build anywhere; outside wasip1 the
+// host functions answer StatusUnimplemented.
 package proxywasm
 
 import (
@@ -69,6 +70,13 @@ const (
 const (
 	ActionContinue uint32 = 0
 	ActionPause    uint32 = 1
+)
+
+// Metric types.
+const (
+	MetricCounter   uint32 = 0
+	MetricGauge     uint32 = 1
+	MetricHistogram uint32 = 2
 )
 
 // Log levels.

@@ -1,6 +1,7 @@
 package proxywasm
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -34,4 +35,11 @@ func FuzzDecodePairs(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+func ExampleEncodePairs() {
+	b := EncodePairs([][2]string{{":status", "200"}, {"x-a", "1"}})
+	pairs, err := DecodePairs(b)
+	fmt.Println(len(b), pairs, err)
+	// Output: 38 [[:status 200] [x-a 1]] <nil>
 }

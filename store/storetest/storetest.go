@@ -369,5 +369,6 @@ func Run(t *testing.T, open Opener) {
 	runWriteTimeChecks(t, open)
 	runKeys(t, open)
 	runFilterChains(t, open)
+	runPolicies(t, open)
 	runCounters(t, open)
 }

@@ -1,22 +1,21 @@
-// Package acl holds what Gatehouse knows of Kong's acl plugin so far: the
-// acls entity it owns (Kong's daos.lua, a consumer's group memberships),
-// registered on its own so that the Admin API and kong.yml serve it while
-// the plugin's handler is not written yet.
+// Package acl is Gatehouse's native acl plugin, compatible with Kong's:
+// it restricts a service or route to consumers in (or not in) groups, the
+// acls entity it owns (Kong's daos.lua, a consumer's group memberships)
+// or the groups an authentication plugin authenticated. Its decision is
+// made by a Rego policy evaluated by runtime/policy: the shipped acl rule,
+// or the stored policy config.policy names. See README.md.
 package acl
 
 import (
-	"github.com/gatehouse/gatehouse/runtime/plugin"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/schema"
 )
 
 // Owner is the name of the plugin that owns the entities.
-const Owner = "acl"
+const Owner = Name
 
 // GroupEntity is the name of the plugin's entity, as Kong names it.
 const GroupEntity = "acls"
-
-func init() { plugin.RegisterEntities(Owner, Groups()) }
 
 // Groups declares a consumer's group memberships, served at /acls and
 // /consumers/{consumer}/acls, where a group name stands in for the id.

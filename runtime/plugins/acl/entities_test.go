@@ -10,7 +10,7 @@ import (
 )
 
 func TestEntitiesEnabledWithOwnerOrBundled(t *testing.T) {
-	catalogtest.CheckOwnedEntity(t, acl.Owner, acl.GroupEntity, true)
+	catalogtest.CheckOwnedEntity(t, acl.Owner, acl.GroupEntity, false)
 }
 
 func TestGroups(t *testing.T) {

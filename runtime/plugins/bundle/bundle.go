@@ -6,7 +6,7 @@
 package bundle
 
 import (
-	_ "github.com/gatehouse/gatehouse/runtime/plugins/acl"                   // acl (entities only)
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/acl"                   // acl
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/basic-auth"            // basic-auth
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/bot-detection"         // bot-detection
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/correlation-id"        // correlation-id

@@ -2,6 +2,13 @@
 // proxy-wasm-add-header scenario, written with the standard Go toolchain
 // (GOOS=wasip1) on sdk/proxywasm: it adds one request header. Its
 // configuration is "Name:value" (default "X-Bench:1").
+//
+// It exports its callbacks itself rather than through
+// sdk/proxywasm/filter on purpose: the filter package exports every
+// callback, and the host buffers the response of a filter exporting
+// response callbacks (and reads the body of one exporting
+// proxy_on_request_body), which would make the bench measure buffering
+// this filter does not need.
 package main
 
 import (

@@ -1,6 +1,7 @@
 // Command filter is a proxy-wasm filter for the conformance tests, written
-// with the standard Go toolchain (GOOS=wasip1) on sdk/proxywasm: its JSON
-// configuration says what it does to each request.
+// with the standard Go toolchain (GOOS=wasip1) on sdk/proxywasm and its
+// filter package (root and HTTP contexts): its JSON configuration says
+// what it does to each request.
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 	"strconv"
 
 	pw "github.com/gatehouse/gatehouse/sdk/proxywasm"
+	"github.com/gatehouse/gatehouse/sdk/proxywasm/filter"
 )
 
 // config is what the filter does.
@@ -25,7 +27,7 @@ type config struct {
 	RespBodyAdd  string   `json:"resp_body_prefix"`
 	DenyHeader   string   `json:"deny_header"`
 	Props        []string `json:"props"`
-	Trap         string   `json:"trap"`
+	Trap         string   `json:"trap"` // a callback's name, or "by-header"
 	Tick         uint32   `json:"tick_ms"`
 	CountKey     string   `json:"count_key"`
 	EchoMethodTo string   `json:"echo_method_to"`
@@ -45,55 +47,63 @@ type config struct {
 	Metric string `json:"metric"`
 }
 
-var (
+// root is the filter's root context: the configuration, the tick, the
+// queue.
+type root struct {
+	filter.DefaultRootContext
 	cfg      config
 	metricID uint32
-)
-
-//go:wasmexport proxy_abi_version_0_2_1
-func abiVersion() {}
-
-//go:wasmexport proxy_on_context_create
-func onContextCreate(id, parent uint32) { pw.Release() }
-
-//go:wasmexport proxy_on_vm_start
-func onVMStart(id, size uint32) uint32 { return 1 }
-
-//go:wasmexport proxy_on_configure
-func onConfigure(id, size uint32) uint32 {
-	pw.Release()
-	if size > 0 {
-		b, st := pw.Buffer(pw.PluginConfiguration, 0, size)
-		if st != pw.StatusOK {
-			return 0
-		}
-		if err := json.Unmarshal(b, &cfg); err != nil {
-			pw.Log(pw.LogError, "bad configuration: "+err.Error())
-			return 0
-		}
-	}
-	if cfg.Tick > 0 {
-		pw.SetTickPeriod(cfg.Tick)
-	}
-	if cfg.Metric != "" {
-		id, st := pw.DefineMetric(pw.MetricCounter, cfg.Metric)
-		if st != pw.StatusOK {
-			return 0
-		}
-		metricID = id
-	}
-	if cfg.Queue != "" {
-		if _, st := pw.RegisterQueue(cfg.Queue); st != pw.StatusOK {
-			return 0
-		}
-	}
-	return 1
 }
 
-//go:wasmexport proxy_on_tick
-func onTick(id uint32) {
-	pw.Release()
-	increment(cfg.CountKey)
+// stream is a request's context.
+type stream struct {
+	filter.DefaultHTTPContext
+	*root
+}
+
+func main() {}
+
+func init() {
+	filter.SetRootContext(func(uint32) filter.RootContext { return &root{} })
+}
+
+func (r *root) OnPluginStart(b []byte) bool {
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &r.cfg); err != nil {
+			pw.Log(pw.LogError, "bad configuration: "+err.Error())
+			return false
+		}
+	}
+	if r.cfg.Tick > 0 {
+		pw.SetTickPeriod(r.cfg.Tick)
+	}
+	if r.cfg.Metric != "" {
+		id, st := pw.DefineMetric(pw.MetricCounter, r.cfg.Metric)
+		if st != pw.StatusOK {
+			return false
+		}
+		r.metricID = id
+	}
+	if r.cfg.Queue != "" {
+		if _, st := pw.RegisterQueue(r.cfg.Queue); st != pw.StatusOK {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *root) NewHTTPContext(uint32) filter.HTTPContext { return &stream{root: r} }
+
+func (r *root) OnTick() { increment(r.cfg.CountKey) }
+
+func (r *root) OnQueueReady(id uint32) {
+	for {
+		msg, st := pw.Dequeue(id)
+		if st != pw.StatusOK {
+			return
+		}
+		pw.SetSharedData("last-msg", msg, 0)
+	}
 }
 
 // increment adds one to the count under key, with CAS.
@@ -120,21 +130,22 @@ func change(mt pw.MapType, add, replace map[string]string, remove []string) {
 }
 
 // trap panics in the callback named by the configuration when the request
-// has an x-trap header.
-func trap(where string) {
-	if _, st := pw.Header(pw.RequestHeaders, "x-trap"); cfg.Trap == where && st == pw.StatusOK {
+// has an x-trap header; with trap "by-header", in the callback x-trap
+// names.
+func (s *stream) trap(where string) {
+	v, st := pw.Header(pw.RequestHeaders, "x-trap")
+	if st == pw.StatusOK && (s.cfg.Trap == where || s.cfg.Trap == "by-header" && v == where) {
 		panic("trap in " + where)
 	}
 }
 
-//go:wasmexport proxy_on_request_headers
-func onRequestHeaders(id, n, eos uint32) uint32 {
-	pw.Release()
-	trap("request_headers")
+func (s *stream) OnHTTPRequestHeaders(n int, eos bool) filter.Action {
+	s.trap("request_headers")
+	cfg := &s.cfg
 	if cfg.DenyHeader != "" {
 		if v, st := pw.Header(pw.RequestHeaders, cfg.DenyHeader); st == pw.StatusOK {
 			pw.SendLocalResponse(403, []byte("denied: "+v), [][2]string{{"x-why", "filter"}, {"content-type", "text/plain"}})
-			return pw.ActionPause
+			return filter.Pause
 		}
 	}
 	change(pw.RequestHeaders, cfg.AddReq, cfg.ReplaceReq, cfg.RemoveReq)
@@ -155,7 +166,7 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 			panic("enqueue failed")
 		}
 	}
-	if metricID != 0 && pw.IncrementMetric(metricID, 1) != pw.StatusOK {
+	if s.metricID != 0 && pw.IncrementMetric(s.metricID, 1) != pw.StatusOK {
 		panic("increment failed")
 	}
 	if cfg.EchoMethodTo != "" {
@@ -169,65 +180,25 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 	if cfg.CallUpstream != "" {
 		user, _ := pw.Header(pw.RequestHeaders, "x-user")
 		hs := [][2]string{{":method", "GET"}, {":path", cfg.CallPath + "?user=" + user}, {":authority", cfg.CallUpstream}, {"x-from", "filter"}}
-		if _, st := pw.HTTPCall(cfg.CallUpstream, hs, []byte("ping"), 2000); st != pw.StatusOK {
+		if _, st := filter.DispatchHTTPCall(cfg.CallUpstream, hs, []byte("ping"), 2000, s.onCallResponse); st != pw.StatusOK {
 			panic("proxy_http_call failed")
 		}
-		return pw.ActionPause
+		return filter.Pause
 	}
 	if now, st := pw.Now(); st != pw.StatusOK || now == 0 {
 		panic("no time")
 	}
-	return pw.ActionContinue
+	return filter.Continue
 }
 
-//go:wasmexport proxy_on_request_body
-func onRequestBody(id, size, eos uint32) uint32 {
-	pw.Release()
-	trap("request_body")
-	if cfg.ReqBodyAdd != "" {
-		pw.SetBuffer(pw.RequestBody, size, 0, []byte(cfg.ReqBodyAdd))
-	}
-	return pw.ActionContinue
-}
-
-//go:wasmexport proxy_on_response_headers
-func onResponseHeaders(id, n, eos uint32) uint32 {
-	pw.Release()
-	trap("response_headers")
-	change(pw.ResponseHeaders, cfg.AddResp, cfg.ReplaceResp, cfg.RemoveResp)
-	if metricID != 0 {
-		v, _ := pw.Metric(metricID)
-		pw.AddHeader(pw.ResponseHeaders, "x-metric", strconv.FormatUint(v, 10))
-	}
-	for _, p := range cfg.Props {
-		v, st := pw.Property(p)
-		if st != pw.StatusOK {
-			v = []byte("(none)")
-		}
-		pw.AddHeader(pw.ResponseHeaders, "x-prop-"+p, string(v))
-	}
-	return pw.ActionContinue
-}
-
-//go:wasmexport proxy_on_response_body
-func onResponseBody(id, size, eos uint32) uint32 {
-	pw.Release()
-	trap("response_body")
-	if cfg.RespBodyAdd != "" {
-		b, _ := pw.Buffer(pw.ResponseBody, 0, size)
-		pw.SetBuffer(pw.ResponseBody, 0, size, append([]byte(cfg.RespBodyAdd), b...))
-	}
-	return pw.ActionContinue
-}
-
-//go:wasmexport proxy_on_http_call_response
-func onHTTPCallResponse(id, callout, nheaders, bodySize, ntrailers uint32) {
-	pw.Release()
-	trap("http_call_response")
+// onCallResponse decides the paused request: a 200 adds the answer as
+// x-call and resumes it, anything else answers 403.
+func (s *stream) onCallResponse(nHeaders, bodySize, nTrailers int) {
+	s.trap("http_call_response")
 	status, _ := pw.Header(pw.HTTPCallResponseHeaders, ":status")
 	var body []byte
 	if bodySize > 0 {
-		body, _ = pw.Buffer(pw.HTTPCallResponseBody, 0, bodySize)
+		body, _ = pw.Buffer(pw.HTTPCallResponseBody, 0, uint32(bodySize))
 	}
 	if status != "200" {
 		pw.SendLocalResponse(403, []byte("call said "+status+": "+string(body)), nil)
@@ -237,31 +208,43 @@ func onHTTPCallResponse(id, callout, nheaders, bodySize, ntrailers uint32) {
 	pw.ContinueStream(0)
 }
 
-//go:wasmexport proxy_on_log
-func onLog(id uint32) {
-	pw.Release()
-	trap("log")
-	if cfg.LogCountKey != "" {
-		increment(cfg.LogCountKey)
+func (s *stream) OnHTTPRequestBody(size int, eos bool) filter.Action {
+	s.trap("request_body")
+	if s.cfg.ReqBodyAdd != "" {
+		pw.SetBuffer(pw.RequestBody, uint32(size), 0, []byte(s.cfg.ReqBodyAdd))
 	}
+	return filter.Continue
 }
 
-//go:wasmexport proxy_on_done
-func onDone(id uint32) uint32 { return 1 }
-
-//go:wasmexport proxy_on_delete
-func onDelete(id uint32) { pw.Release() }
-
-func main() {}
-
-//go:wasmexport proxy_on_queue_ready
-func onQueueReady(root, id uint32) {
-	pw.Release()
-	for {
-		msg, st := pw.Dequeue(id)
+func (s *stream) OnHTTPResponseHeaders(n int, eos bool) filter.Action {
+	s.trap("response_headers")
+	change(pw.ResponseHeaders, s.cfg.AddResp, s.cfg.ReplaceResp, s.cfg.RemoveResp)
+	if s.metricID != 0 {
+		v, _ := pw.Metric(s.metricID)
+		pw.AddHeader(pw.ResponseHeaders, "x-metric", strconv.FormatUint(v, 10))
+	}
+	for _, p := range s.cfg.Props {
+		v, st := pw.Property(p)
 		if st != pw.StatusOK {
-			return
+			v = []byte("(none)")
 		}
-		pw.SetSharedData("last-msg", msg, 0)
+		pw.AddHeader(pw.ResponseHeaders, "x-prop-"+p, string(v))
+	}
+	return filter.Continue
+}
+
+func (s *stream) OnHTTPResponseBody(size int, eos bool) filter.Action {
+	s.trap("response_body")
+	if s.cfg.RespBodyAdd != "" {
+		b, _ := pw.Buffer(pw.ResponseBody, 0, uint32(size))
+		pw.SetBuffer(pw.ResponseBody, 0, uint32(size), append([]byte(s.cfg.RespBodyAdd), b...))
+	}
+	return filter.Continue
+}
+
+func (s *stream) OnHTTPStreamDone() {
+	s.trap("log")
+	if s.cfg.LogCountKey != "" {
+		increment(s.cfg.LogCountKey)
 	}
 }

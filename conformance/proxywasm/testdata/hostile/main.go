@@ -1,7 +1,8 @@
 // Command hostile is a proxy-wasm filter that attacks the host as the
 // request's x-attack header says: pointers outside its memory, malformed
 // serialized pairs, an endless loop, a bad action, an allocator handing
-// back nonsense.
+// back nonsense. It exports raw callbacks (no sdk/proxywasm): its own
+// allocator is one of the attacks.
 package main
 
 import (

@@ -1,7 +1,9 @@
 // Command legacy is a proxy-wasm filter of ABI 0.2.0 that imports WASI
 // under its old name, wasi_unstable, as older SDKs build them: it adds
 // the request's header map size and a random byte's presence to the
-// upstream request, and resumes with proxy_continue_request.
+// upstream request, and resumes with proxy_continue_request. It exports
+// raw callbacks (no sdk/proxywasm, whose filter package is ABI 0.2.1):
+// the 0.2.0 exports (malloc, proxy_abi_version_0_2_0) are what it tests.
 package main
 
 import (

@@ -1,5 +1,5 @@
 // Command sc-api-key is the api-key scenario as a proxy-wasm filter
-// (standard Go on sdk/proxywasm): a header must hold one of the
+// (standard Go on sdk/proxywasm/filter): a header must hold one of the
 // configured keys; the upstream learns which one (1-based).
 package main
 
@@ -8,57 +8,48 @@ import (
 	"strconv"
 
 	pw "github.com/gatehouse/gatehouse/sdk/proxywasm"
+	"github.com/gatehouse/gatehouse/sdk/proxywasm/filter"
 )
 
-var cfg struct {
+type root struct {
+	filter.DefaultRootContext
 	Keys   []string `json:"keys"`
 	Header string   `json:"header"`
 }
 
+type request struct {
+	filter.DefaultHTTPContext
+	*root
+}
+
 var jsonHeaders = [][2]string{{"Content-Type", "application/json; charset=utf-8"}}
 
-//go:wasmexport proxy_on_request_headers
-func onRequestHeaders(id, n, eos uint32) uint32 {
-	pw.Release()
-	got, st := pw.Header(pw.RequestHeaders, cfg.Header)
+func init() { filter.SetRootContext(func(uint32) filter.RootContext { return &root{} }) }
+
+func main() {}
+
+func (r *root) OnPluginStart(b []byte) bool {
+	if err := json.Unmarshal(b, r); err != nil {
+		pw.Log(pw.LogError, "bad configuration: "+string(b))
+		return false
+	}
+	return true
+}
+
+func (r *root) NewHTTPContext(uint32) filter.HTTPContext { return &request{root: r} }
+
+func (q *request) OnHTTPRequestHeaders(int, bool) filter.Action {
+	got, st := pw.Header(pw.RequestHeaders, q.Header)
 	if st != pw.StatusOK {
 		pw.SendLocalResponse(401, []byte(`{"message":"No API key found in request"}`), jsonHeaders)
-		return pw.ActionPause
+		return filter.Pause
 	}
-	for i, k := range cfg.Keys {
+	for i, k := range q.Keys {
 		if k == got {
 			pw.ReplaceHeader(pw.RequestHeaders, "X-Key-Index", strconv.Itoa(i+1))
-			return pw.ActionContinue
+			return filter.Continue
 		}
 	}
 	pw.SendLocalResponse(403, []byte(`{"message":"Invalid API key"}`), jsonHeaders)
-	return pw.ActionPause
+	return filter.Pause
 }
-
-//go:wasmexport proxy_abi_version_0_2_1
-func abiVersion() {}
-
-//go:wasmexport proxy_on_context_create
-func onContextCreate(id, parent uint32) { pw.Release() }
-
-//go:wasmexport proxy_on_vm_start
-func onVMStart(id, size uint32) uint32 { return 1 }
-
-//go:wasmexport proxy_on_configure
-func onConfigure(id, size uint32) uint32 {
-	pw.Release()
-	b, st := pw.Buffer(pw.PluginConfiguration, 0, size)
-	if st != pw.StatusOK || json.Unmarshal(b, &cfg) != nil {
-		pw.Log(pw.LogError, "bad configuration: "+string(b))
-		return 0
-	}
-	return 1
-}
-
-//go:wasmexport proxy_on_done
-func onDone(id uint32) uint32 { return 1 }
-
-//go:wasmexport proxy_on_delete
-func onDelete(id uint32) { pw.Release() }
-
-func main() {}

@@ -1,51 +1,42 @@
 // Command sc-exit is the exit scenario as a proxy-wasm filter (standard
-// Go on sdk/proxywasm): it answers every request itself.
+// Go on sdk/proxywasm/filter): it answers every request itself.
 package main
 
 import (
 	"encoding/json"
 
 	pw "github.com/gatehouse/gatehouse/sdk/proxywasm"
+	"github.com/gatehouse/gatehouse/sdk/proxywasm/filter"
 )
 
-var cfg struct {
+type root struct {
+	filter.DefaultRootContext
 	Status      uint32 `json:"status"`
 	Body        string `json:"body"`
 	ContentType string `json:"content_type"`
 }
 
-//go:wasmexport proxy_on_request_headers
-func onRequestHeaders(id, n, eos uint32) uint32 {
-	pw.Release()
-	pw.SendLocalResponse(cfg.Status, []byte(cfg.Body),
-		[][2]string{{"Content-Type", cfg.ContentType}, {"X-Scenario", "exit"}})
-	return pw.ActionPause
+type request struct {
+	filter.DefaultHTTPContext
+	*root
 }
 
-//go:wasmexport proxy_abi_version_0_2_1
-func abiVersion() {}
-
-//go:wasmexport proxy_on_context_create
-func onContextCreate(id, parent uint32) { pw.Release() }
-
-//go:wasmexport proxy_on_vm_start
-func onVMStart(id, size uint32) uint32 { return 1 }
-
-//go:wasmexport proxy_on_configure
-func onConfigure(id, size uint32) uint32 {
-	pw.Release()
-	b, st := pw.Buffer(pw.PluginConfiguration, 0, size)
-	if st != pw.StatusOK || json.Unmarshal(b, &cfg) != nil {
-		pw.Log(pw.LogError, "bad configuration: "+string(b))
-		return 0
-	}
-	return 1
-}
-
-//go:wasmexport proxy_on_done
-func onDone(id uint32) uint32 { return 1 }
-
-//go:wasmexport proxy_on_delete
-func onDelete(id uint32) { pw.Release() }
+func init() { filter.SetRootContext(func(uint32) filter.RootContext { return &root{} }) }
 
 func main() {}
+
+func (r *root) OnPluginStart(b []byte) bool {
+	if err := json.Unmarshal(b, r); err != nil {
+		pw.Log(pw.LogError, "bad configuration: "+string(b))
+		return false
+	}
+	return true
+}
+
+func (r *root) NewHTTPContext(uint32) filter.HTTPContext { return &request{root: r} }
+
+func (q *request) OnHTTPRequestHeaders(int, bool) filter.Action {
+	pw.SendLocalResponse(q.Status, []byte(q.Body),
+		[][2]string{{"Content-Type", q.ContentType}, {"X-Scenario", "exit"}})
+	return filter.Pause
+}
