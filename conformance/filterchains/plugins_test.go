@@ -451,3 +451,39 @@ func (n *node) form(method, path, body string) (int, map[string]any) {
 	_ = json.Unmarshal(data, &out)
 	return res.StatusCode, out
 }
+
+// TestFiltersSeePluginChanges: a filter runs after the other plugins'
+// access phase and sees the request as they changed it, as in Kong (one
+// request there): the client's X-Chain removed and "lua" appended by
+// request-transformer, then "f" added by the filter, reach the upstream
+// as "lua, f" — not the client's value, and not without "lua".
+func TestFiltersSeePluginChanges(t *testing.T) {
+	n := startFilterNode(t, filterPluginsDir(t), map[string]string{"database": "sqlite"})
+	up := sawUpstream(t)
+	n.call("POST", "/services", map[string]any{"name": "s", "url": up.URL})
+	n.call("POST", "/services/s/routes", map[string]any{"name": "t", "paths": []string{"/t"}})
+	n.call("POST", "/routes/t/plugins", map[string]any{"name": "request-transformer", "config": map[string]any{
+		"remove": map[string]any{"headers": []string{"x-chain"}},
+		"append": map[string]any{"headers": []string{"x-chain:lua"}}}})
+	n.call("POST", "/routes/t/plugins", map[string]any{"name": "pw-b", "config": pwString("f")})
+	get := func() (int, string) {
+		req, _ := http.NewRequest("GET", n.proxy+"/t", nil)
+		req.Header.Set("X-Chain", "client")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		io.Copy(io.Discard, res.Body)
+		return res.StatusCode, res.Header.Get("X-Saw")
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		status, saw := get()
+		if status == 200 && saw == "lua, f" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /t: %d, the upstream saw X-Chain %q, want \"lua, f\"", status, saw)
+		}
+	}
+}

@@ -180,11 +180,36 @@ func (s *stream) requestHeaders(k hostabi.Kong) *headers {
 	if s.reqHeaders == nil {
 		sr := requestView(k)
 		if sr.headers == nil {
-			sr.headers = loadHeaders(k.Request().Headers())
+			sr.headers = loadHeaders(upstreamHeaders(k))
 		}
 		s.reqHeaders = sr.headers
 	}
 	return s.reqHeaders
+}
+
+// upstreamHeaders returns the request's headers as the plugins that ran
+// before the filters changed them (filters run after the plugins' access
+// phase and, as in Kong, see its changes), when the host can read them
+// back and the request is still going upstream (rewrite, access); else
+// the client's.
+func upstreamHeaders(k hostabi.Kong) map[string][]string {
+	if p := k.Phase(); p == hostabi.PhaseAccess || p == hostabi.PhaseRewrite {
+		if r, ok := k.ServiceRequest().(hostabi.ServiceRequestReader); ok {
+			return r.UpstreamHeaders()
+		}
+	}
+	return k.Request().Headers()
+}
+
+// upstreamBody returns the request body as an earlier plugin set it, or
+// the client's.
+func upstreamBody(k hostabi.Kong) ([]byte, error) {
+	if r, ok := k.ServiceRequest().(hostabi.ServiceRequestReader); ok {
+		if b, set := r.UpstreamBody(); set {
+			return b, nil
+		}
+	}
+	return k.Request().RawBody()
 }
 
 func (s *stream) responseHeaders(k hostabi.Kong) *headers {

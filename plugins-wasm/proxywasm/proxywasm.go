@@ -344,7 +344,7 @@ func (c *Config) Access(k hostabi.Kong) error {
 		if sr := requestView(k); sr.bodySet {
 			body = sr.body // as an earlier filter of the request rewrote it
 		} else {
-			b, err := k.Request().RawBody()
+			b, err := upstreamBody(k)
 			if err != nil {
 				return done(&wasmhost.Fault{Plugin: c.filter.module.Name, Phase: "access", Kind: wasmhost.FaultHost, Err: fmt.Errorf("request body: %w", err)})
 			}
