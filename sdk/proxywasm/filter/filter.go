@@ -19,6 +19,7 @@
 package filter
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/gatehouse/gatehouse/sdk/proxywasm"
@@ -112,6 +113,19 @@ func (DefaultRootContext) OnQueueReady(uint32) {}
 
 // NewHTTPContext returns nil: requests go through untouched.
 func (DefaultRootContext) NewHTTPContext(uint32) HTTPContext { return nil }
+
+// JSONConfig decodes a filter's JSON configuration into v, the usual body
+// of OnPluginStart: on failure it logs the configuration with the error
+// and returns false, which makes the host refuse the configuration.
+//
+//	func (r *root) OnPluginStart(b []byte) bool { return filter.JSONConfig(b, r) }
+func JSONConfig(b []byte, v any) bool {
+	if err := json.Unmarshal(b, v); err != nil {
+		proxywasm.Log(proxywasm.LogError, fmt.Sprintf("bad configuration %q: %v", b, err))
+		return false
+	}
+	return true
+}
 
 // DefaultHTTPContext implements HTTPContext continuing every stream: embed
 // it and override the hooks you need.

@@ -151,3 +151,17 @@ func TestDispatchFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestJSONConfig: a configuration that decodes fills the value and is
+// accepted; one that does not is refused, leaving the value as it was.
+func TestJSONConfig(t *testing.T) {
+	var c struct {
+		Header string `json:"header"`
+	}
+	if !JSONConfig([]byte(`{"header":"x-a"}`), &c) || c.Header != "x-a" {
+		t.Fatalf("good config: %+v", c)
+	}
+	if JSONConfig([]byte(`{"header":`), &c) || c.Header != "x-a" {
+		t.Fatalf("bad config accepted or changed: %+v", c)
+	}
+}

@@ -3,8 +3,6 @@
 package main
 
 import (
-	"encoding/json"
-
 	pw "github.com/gatehouse/gatehouse/sdk/proxywasm"
 	"github.com/gatehouse/gatehouse/sdk/proxywasm/filter"
 )
@@ -25,13 +23,7 @@ func init() { filter.SetRootContext(func(uint32) filter.RootContext { return &ro
 
 func main() {}
 
-func (r *root) OnPluginStart(b []byte) bool {
-	if err := json.Unmarshal(b, r); err != nil {
-		pw.Log(pw.LogError, "bad configuration: "+string(b))
-		return false
-	}
-	return true
-}
+func (r *root) OnPluginStart(b []byte) bool { return filter.JSONConfig(b, r) }
 
 func (r *root) NewHTTPContext(uint32) filter.HTTPContext { return &request{root: r} }
 
