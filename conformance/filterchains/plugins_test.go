@@ -30,7 +30,7 @@ import (
 // Kong 3.6+ runs a plugin named after a proxy-wasm filter as that filter
 // (kong/runloop/wasm/plugins.lua and rebuild_state): these tests run the
 // real conformance filter (../proxywasm/testdata/filter, standard Go on
-// the raw proxy-wasm imports) under three names, "pw-a" (its
+// sdk/proxywasm/filter) under three names, "pw-a" (its
 // NAME.meta.json declares an object config), "pw-b" and "pw-c" (no
 // schema: a string config), as route, service and chain filters.
 
