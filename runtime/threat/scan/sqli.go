@@ -313,7 +313,7 @@ func SQLInjection(value string) bool {
 			break
 		}
 	}
-	if !special && !containsFold(value, "union") {
+	if !special && !containsFold(value, "union") && !startsWithDigit(value) {
 		return false
 	}
 	var buf [64]token
@@ -356,6 +356,20 @@ func SQLInjection(value string) bool {
 	for i := first; i < n; i++ {
 		if anywhere(toks(win[i:n])) {
 			return true
+		}
+	}
+	return false
+}
+
+func startsWithDigit(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == ' ' || c == '\t':
+			continue
+		case c >= '0' && c <= '9':
+			return true
+		default:
+			return false
 		}
 	}
 	return false
