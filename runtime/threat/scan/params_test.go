@@ -1,0 +1,110 @@
+package scan
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+type param struct{ name, value string }
+
+func collect(query map[string][]string, ct string, body string, max int) []param {
+	var out []param
+	Params(query, ct, []byte(body), max, func(n, v string) bool {
+		out = append(out, param{n, v})
+		return true
+	})
+	return out
+}
+
+func TestParams(t *testing.T) {
+	multipart := "--XYZ\r\nContent-Disposition: form-data; name=\"user\"\r\n\r\nadmin' --\r\n" +
+		"--XYZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nfile content\r\n" +
+		"--XYZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n--XYZ--\r\n"
+	cases := []struct {
+		name  string
+		query map[string][]string
+		ct    string
+		body  string
+		want  []param
+	}{
+		{"query sorted", map[string][]string{"b": {"2", "3"}, "a": {"1"}}, "", "", []param{{"a", "1"}, {"b", "2"}, {"b", "3"}}},
+		{"form", nil, "application/x-www-form-urlencoded; charset=utf-8", "q=%27+OR+1%3D1--&x=y", []param{{"q", "' OR 1=1--"}, {"x", "y"}}},
+		{"multipart skips files", nil, "multipart/form-data; boundary=XYZ", multipart, []param{{"user", "admin' --"}, {"note", "hello"}}},
+		{"json leaves", nil, "application/json", `{"user":{"name":"O'Brien","age":42,"tags":["a",{"k":"v"}]},"q":"x"}`,
+			[]param{{"user.name", "O'Brien"}, {"user.tags", "a"}, {"user.tags.k", "v"}, {"q", "x"}}},
+		{"json suffix type", nil, "application/vnd.api+json", `["x"]`, []param{{"", "x"}}},
+		{"json malformed keeps the leaves before", nil, "application/json", `{"a":"1","b":`, []param{{"a", "1"}}},
+		{"query then body", map[string][]string{"id": {"7"}}, "application/json", `{"id":"8"}`, []param{{"id", "7"}, {"id", "8"}}},
+		{"unknown type", nil, "text/plain", "a=b", nil},
+		{"bad type", nil, "a/b; ;;=", "a=b", nil},
+	}
+	for _, c := range cases {
+		got := collect(c.query, c.ct, c.body, 0)
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestParamsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("[")
+	for i := 0; i < 5000; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `"v%d"`, i)
+	}
+	b.WriteString("]")
+	if n := len(collect(nil, "application/json", b.String(), 0)); n != DefaultMaxParams {
+		t.Errorf("got %d params, want %d", n, DefaultMaxParams)
+	}
+	if n := len(collect(map[string][]string{"a": {"1", "2", "3"}}, "application/json", b.String(), 5)); n != 5 {
+		t.Errorf("got %d params, want 5", n)
+	}
+	// fn returning false stops at once.
+	calls := 0
+	Params(map[string][]string{"a": {"1", "2"}}, "application/json", []byte(`["x"]`), 0, func(string, string) bool {
+		calls++
+		return false
+	})
+	if calls != 1 {
+		t.Errorf("%d calls after fn returned false", calls)
+	}
+}
+
+func TestGlob(t *testing.T) {
+	cases := []struct {
+		pattern, path string
+		want          bool
+	}{
+		{"/api/*", "/api/users/1", true},
+		{"/api/*", "/api/", true},
+		{"/api/*", "/api", false},
+		{"/api", "/api", true},
+		{"/api", "/api/x", false},
+		{"*", "", true},
+		{"*", "/anything/at/all", true},
+		{"/v*/users/*/orders", "/v2/users/42/orders", true},
+		{"/v*/users/*/orders", "/v2/users/42/orders/1", false},
+		{"*.json", "/a/b/c.json", true},
+		{"*.json", "/a/b/c.xml", false},
+		{"/a/**/b", "/a/x/y/b", true},
+		{"/a*b*c", "/aXXbYYc", true},
+		{"/a*b*c", "/aXXcYYb", false},
+		{"/API/*", "/api/x", false},
+		{"", "", true},
+		{"", "/", false},
+	}
+	for _, c := range cases {
+		if got := Glob(c.pattern, c.path); got != c.want {
+			t.Errorf("Glob(%q, %q) = %v, want %v", c.pattern, c.path, got, c.want)
+		}
+	}
+	// Pathological patterns stay fast (no exponential backtracking).
+	long := strings.Repeat("a", 10000)
+	if Glob(strings.Repeat("*a", 50)+"b", long) {
+		t.Error("matched")
+	}
+}
