@@ -184,8 +184,7 @@ func (s *xmlScanner) reference() bool {
 		name[n] = c
 		n++
 	}
-	ref := string(name[:n])
-	switch ref {
+	switch string(name[:n]) {
 	case "lt", "gt", "amp", "apos", "quot":
 		return true
 	}
@@ -205,7 +204,7 @@ func (s *xmlScanner) reference() bool {
 		}
 		return true
 	}
-	return s.syntax("undefined entity &%s;", ref)
+	return s.syntax("undefined entity &%s;", string(name[:n]))
 }
 
 // name scans a name; it returns its FNV-1a hash, its length in characters
