@@ -142,7 +142,7 @@ func (lx *lexer) next() token {
 			return token{kind: k, start: int32(start), end: int32(lx.pos)}
 		}
 		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == '+' && lx.mode == modeFlat:
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == '+':
 			lx.pos++
 		case c == '\'' || c == '"' || c == '`':
 			if lx.mode == modeFlat || c == '`' {
@@ -321,10 +321,10 @@ func SQLInjection(value string) bool {
 	if t := lexAll(value, modeNone, buf[:], 16); len(t) > 0 && t[0].kind == tkNum && escapes(value, t, false) {
 		return true
 	}
-	if t := lexAll(value, modeSingle, buf[:], 16); len(t) > 0 && escapes(value, t, true) {
+	if t := lexAll(value, modeSingle, buf[:], 32); len(t) > 0 && escapes(value, t, true) {
 		return true
 	}
-	if t := lexAll(value, modeDouble, buf[:], 16); len(t) > 0 && escapes(value, t, true) {
+	if t := lexAll(value, modeDouble, buf[:], 32); len(t) > 0 && escapes(value, t, true) {
 		return true
 	}
 	// Shapes that are SQL anywhere.
@@ -376,8 +376,13 @@ func startsWithDigit(s string) bool {
 }
 
 func containsFold(s, sub string) bool {
+	// sub is lower case ASCII; find candidates by its first byte.
+	first, upper := sub[0], sub[0]-'a'+'A'
 	for i := 0; i+len(sub) <= len(s); i++ {
-		j := 0
+		if c := s[i]; c != first && c != upper {
+			continue
+		}
+		j := 1
 		for j < len(sub) && lowerByte(s[i+j]) == sub[j] {
 			j++
 		}
@@ -421,8 +426,21 @@ func escapes(s string, t toks, quoted bool) bool {
 		if t.at(j).kw == kwNot {
 			j++
 		}
+		if quoted && t.at(j).kw == kwSelect { // ' AND (SELECT ...
+			return true
+		}
+		if quoted && t.at(j).kind == tkWord && t.at(j+1).kind == tkLParen {
+			// ' AND ASCII(SUBSTRING(...))>64: a call compared to something.
+			if k := closeParen(t, j+1); k > 0 && t.at(k+1).kind == tkOp {
+				return true
+			}
+		}
 		if operand(t.at(j), quoted) {
-			if t.at(j+1).kind == tkOp && (operand(t.at(j+2), true) || t.at(j+2).kind == tkLParen) {
+			k := j + 2
+			if t.at(k).kw == kwNot { // IS NOT NULL
+				k++
+			}
+			if t.at(j+1).kind == tkOp && (operand(t.at(k), true) || t.at(k).kind == tkLParen) {
 				return true
 			}
 			if quoted && (t.at(j).kind == tkNum || t.at(j).kw == kwTrue) {
@@ -457,6 +475,24 @@ func escapes(s string, t toks, quoted bool) bool {
 		}
 	}
 	return false
+}
+
+// closeParen returns the index of the parenthesis closing the one at t[i]
+// (0 when it is not in t).
+func closeParen(t toks, i int) int {
+	depth := 0
+	for k := i; k < len(t); k++ {
+		switch t[k].kind {
+		case tkLParen:
+			depth++
+		case tkRParen:
+			depth--
+			if depth == 0 {
+				return k
+			}
+		}
+	}
+	return 0
 }
 
 // selectFrom reports whether a FROM follows within a few tokens.
