@@ -174,3 +174,44 @@ func jsonParams(body []byte, emit func(name, value string) bool) {
 		}
 	}
 }
+
+// MatchParam reports whether a parameter named name (as Params gives it) is
+// selected by the sql_injection filter's `parameters`: an empty list selects
+// every parameter; a configured name selects the parameter of that exact name
+// and, for a JSON object, every leaf under it ("user" selects "user.name").
+func MatchParam(names []string, name string) bool {
+	if len(names) == 0 {
+		return true
+	}
+	for _, n := range names {
+		if name == n || (len(name) > len(n) && name[len(n)] == '.' && name[:len(n)] == n) {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckSQLInjection runs the sql_injection filter over a request: the
+// parameters Params collects (bounded by maxParams) that MatchParam selects
+// are checked with SQLInjection, and the first one that matches is returned
+// as Violation{Filter:"sql_injection", Limit: <parameter name>}; nil when
+// none does.
+func CheckSQLInjection(query map[string][]string, contentType string, body []byte, names []string, maxParams int) *Violation {
+	var v *Violation
+	Params(query, contentType, body, maxParams, func(name, value string) bool {
+		if !MatchParam(names, name) || !SQLInjection(value) {
+			return true
+		}
+		v = &Violation{Filter: "sql_injection", Limit: name, Message: "SQL injection in parameter " + quoteName(name)}
+		return false
+	})
+	return v
+}
+
+// quoteName quotes a parameter name for a message, shortened to 64 bytes.
+func quoteName(name string) string {
+	if len(name) > 64 {
+		name = name[:64] + "..."
+	}
+	return "\"" + strings.ReplaceAll(name, "\"", "'") + "\""
+}

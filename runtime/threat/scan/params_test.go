@@ -108,3 +108,56 @@ func TestGlob(t *testing.T) {
 		t.Error("matched")
 	}
 }
+
+func TestMatchParam(t *testing.T) {
+	cases := []struct {
+		names []string
+		name  string
+		want  bool
+	}{
+		{nil, "anything", true},
+		{[]string{"q"}, "q", true},
+		{[]string{"q"}, "query", false},
+		{[]string{"user"}, "user.name", true},
+		{[]string{"user"}, "username", false},
+		{[]string{"user.name"}, "user.name", true},
+		{[]string{"user.name"}, "user", false},
+		{[]string{"a", "b"}, "b", true},
+	}
+	for _, c := range cases {
+		if got := MatchParam(c.names, c.name); got != c.want {
+			t.Errorf("MatchParam(%v, %q) = %v", c.names, c.name, got)
+		}
+	}
+}
+
+func TestCheckSQLInjection(t *testing.T) {
+	cases := []struct {
+		name  string
+		query map[string][]string
+		ct    string
+		body  string
+		names []string
+		want  string // the parameter named, "" = none
+	}{
+		{"query", map[string][]string{"id": {"1"}, "q": {"' OR 1=1--"}}, "", "", nil, "q"},
+		{"query not selected", map[string][]string{"q": {"' OR 1=1--"}}, "", "", []string{"id"}, ""},
+		{"benign", map[string][]string{"name": {"O'Brien"}, "plan": {"select a plan"}}, "", "", nil, ""},
+		{"form", nil, "application/x-www-form-urlencoded", "user=admin%27--&pw=x", nil, "user"},
+		{"json nested", nil, "application/json", `{"user":{"name":"x' UNION SELECT password FROM users--"}}`, []string{"user"}, "user.name"},
+		{"json number is no string", nil, "application/json", `{"id":1}`, nil, ""},
+	}
+	for _, c := range cases {
+		v := CheckSQLInjection(c.query, c.ct, []byte(c.body), c.names, 0)
+		got := ""
+		if v != nil {
+			got = v.Limit
+			if v.Filter != "sql_injection" || !strings.Contains(v.Message, got) {
+				t.Errorf("%s: bad violation %+v", c.name, v)
+			}
+		}
+		if got != c.want {
+			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
+		}
+	}
+}

@@ -77,7 +77,7 @@ func TestScanXMLFixtures(t *testing.T) {
 
 func TestScanXMLSyntax(t *testing.T) {
 	bad := []string{`<a>`, `<a></b>`, `<a b></a>`, `<a b=c/>`, `<a b="c/>`, `<a b="<"/>`, `text`, `<a/>text`, `<!-- x`,
-		`<a><![CDATA[x</a>`, `<![CDATA[x]]>`, `<?pi x`, `<a>&#;</a>`, `<a>&#xZZ;</a>`, `<a>&amp</a>`, `<1a/>`, `</a>`, `<a/ >`, `<!X>`}
+		`<a><![CDATA[x</a>`, `<![CDATA[x]]>`, `<?pi x`, `<a>&#;</a>`, `<a>&#xZZ;</a>`, `<a>&amp</a>`, `<1a/>`, `</a>`, `<a/ >`, `<!X>`, `<!-- only a comment -->`, `<?pi only?>`}
 	for _, in := range bad {
 		v, err := ScanXML(strings.NewReader(in), XMLLimits{})
 		if err != nil || v == nil || v.Limit != "syntax" {
@@ -85,7 +85,8 @@ func TestScanXMLSyntax(t *testing.T) {
 		}
 	}
 	good := []string{``, " \n", `<a/>`, "\xEF\xBB\xBF<a/>", `<a></a >`, `<a b='1' c="2"/>`, `<a>&lt;&#60;&#x3C;</a>`,
-		`<!-- c --><a/><!-- d --><?pi?>`, `<a><![CDATA[]]]]><![CDATA[>]]></a>`, `<a><!-- x--y --></a>`, `<p:a xmlns:p="u"></p:a>`}
+		`<!-- c --><a/><!-- d --><?pi?>`, `<a><![CDATA[]]]]><![CDATA[>]]></a>`, `<a><!-- x--y --></a>`, `<p:a xmlns:p="u"></p:a>`,
+		"\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><a/>"}
 	for _, in := range good {
 		if v, err := ScanXML(strings.NewReader(in), XMLLimits{}); v != nil || err != nil {
 			t.Errorf("%q: got %v, %v; want none", in, v, err)
@@ -189,5 +190,20 @@ func TestScanXMLReaderError(t *testing.T) {
 	v, err := ScanXML(&errReader{data: `<a><b><c>`, err: boom}, XMLLimits{MaxNodeDepth: 2})
 	if err != nil || v == nil || v.Limit != "max_node_depth" {
 		t.Fatalf("got %v, %v", v, err)
+	}
+}
+
+// The XML declaration is not a processing instruction, with or without a
+// byte order mark; a later <?xml-stylesheet?> is one.
+func TestScanXMLDeclaration(t *testing.T) {
+	l := XMLLimits{MaxPIDataLength: 5, MaxPITargetLength: 3}
+	for _, in := range []string{`<?xml version="1.0" encoding="UTF-8"?><a/>`, "\xEF\xBB\xBF" + `<?xml version="1.0" encoding="UTF-8"?><a/>`} {
+		if v, err := ScanXML(strings.NewReader(in), l); v != nil || err != nil {
+			t.Errorf("%q: got %v, %v", in, v, err)
+		}
+	}
+	v, _ := ScanXML(strings.NewReader(`<?xml version="1.0"?><a><?xml-stylesheet href="a.xsl"?></a>`), l)
+	if v == nil || v.Limit != "max_pi_target_length" {
+		t.Errorf("got %v", v)
 	}
 }
