@@ -23,16 +23,22 @@ func (g *genReader) Read(p []byte) (int, error) {
 	}
 	n := 0
 	for n < len(p) && g.pos < total {
+		var k int
 		switch {
 		case g.pos < int64(len(g.prefix)):
-			p[n] = g.prefix[g.pos]
+			k = copy(p[n:], g.prefix[g.pos:])
 		case g.pos < g.size:
-			p[n] = g.fill[(g.pos-int64(len(g.prefix)))%int64(len(g.fill))]
+			lim := int64(len(p) - n)
+			if left := g.size - g.pos; left < lim {
+				lim = left
+			}
+			off := (g.pos - int64(len(g.prefix))) % int64(len(g.fill))
+			k = copy(p[n:int64(n)+lim], g.fill[off:])
 		default:
-			p[n] = g.suffix[g.pos-g.size]
+			k = copy(p[n:], g.suffix[g.pos-g.size:])
 		}
-		n++
-		g.pos++
+		n += k
+		g.pos += int64(k)
 	}
 	g.read += int64(n)
 	return n, nil
