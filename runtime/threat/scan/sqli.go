@@ -286,13 +286,35 @@ func lexAll(s string, mode lexMode, buf []token, max int) toks {
 	return out
 }
 
-// sqlChars are the bytes without which only UNION SELECT can match.
-var sqlChars = func() (t [256]bool) {
-	for _, c := range []byte("'\"`;#-/()=<>|&@*") {
-		t[c] = true
+// sqlChars are the bytes without which only UNION SELECT or a leading
+// number can start a match; sqlPairs the bytes that count only doubled
+// ("--", "||", "&&", "@@") or before a '*' ("/*").
+var sqlChars, sqlPairs = func() (one, two [256]bool) {
+	for _, c := range []byte("'\"`;#()=<>") {
+		one[c] = true
 	}
-	return t
+	for _, c := range []byte("-|&@/") {
+		two[c] = true
+	}
+	return one, two
 }()
+
+// suspicious reports whether value has a byte (or pair) SQL needs.
+func suspicious(value string) bool {
+	for i := 0; i < len(value); i++ {
+		c := value[i]
+		if sqlChars[c] {
+			return true
+		}
+		if sqlPairs[c] && i+1 < len(value) {
+			d := value[i+1]
+			if d == c || (c == '/' && d == '*') {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // SQLInjection reports whether value looks like a SQL injection attempt:
 // tautologies and comparisons joined by OR/AND after an escaping quote or a
@@ -306,14 +328,7 @@ var sqlChars = func() (t [256]bool) {
 // addresses, JSON — does not match. The value is inspected as given: the
 // caller decodes URL or form encoding once.
 func SQLInjection(value string) bool {
-	special := false
-	for i := 0; i < len(value); i++ {
-		if sqlChars[value[i]] {
-			special = true
-			break
-		}
-	}
-	if !special && !containsFold(value, "union") && !startsWithDigit(value) {
+	if !suspicious(value) && !containsFold(value, "union") && !startsWithDigit(value) {
 		return false
 	}
 	var buf [64]token
