@@ -49,17 +49,14 @@ func Params(query map[string][]string, contentType string, body []byte, maxParam
 	if len(body) == 0 || contentType == "" {
 		return
 	}
-	mt, mp, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return
-	}
-	switch {
-	case mt == "application/x-www-form-urlencoded":
+	switch BodyKind(contentType) {
+	case "form":
 		form, _ := url.ParseQuery(string(body))
 		emitSorted(form, emit)
-	case mt == "multipart/form-data":
+	case "multipart":
+		_, mp, _ := mime.ParseMediaType(contentType)
 		multipartParams(body, mp["boundary"], emit)
-	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+	case "json":
 		jsonParams(body, emit)
 	}
 }

@@ -161,3 +161,25 @@ func TestCheckSQLInjection(t *testing.T) {
 		}
 	}
 }
+
+func TestBodyKind(t *testing.T) {
+	cases := map[string]string{
+		"application/json":                  "json",
+		"Application/JSON; charset=utf-8":   "json",
+		"application/problem+json":          "json",
+		"application/xml":                   "xml",
+		"text/xml; charset=iso-8859-1":      "xml",
+		"application/soap+xml":              "xml",
+		"application/x-www-form-urlencoded": "form",
+		"multipart/form-data; boundary=abc": "multipart",
+		"text/plain":                        "",
+		"":                                  "",
+		"application/json; =bad":            "",
+		"application/jsonp":                 "",
+	}
+	for in, want := range cases {
+		if got := BodyKind(in); got != want {
+			t.Errorf("BodyKind(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

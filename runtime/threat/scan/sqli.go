@@ -247,8 +247,8 @@ func (t toks) at(i int) token {
 	return token{kind: tkEnd}
 }
 
-// lexAll lexes up to max tokens into buf.
-func lexAll(s string, mode lexMode, buf []token, max int) toks {
+// lexAll lexes up to limit tokens into buf.
+func lexAll(s string, mode lexMode, buf []token, limit int) toks {
 	lx := lexer{s: s, mode: mode}
 	out := buf[:0]
 	if mode == modeSingle || mode == modeDouble {
@@ -276,7 +276,7 @@ func lexAll(s string, mode lexMode, buf []token, max int) toks {
 		lx.pos = end + 1
 		lx.mode = modeNone
 	}
-	for len(out) < max {
+	for len(out) < limit {
 		t := lx.next()
 		if t.kind == tkEnd {
 			break
