@@ -3,7 +3,6 @@ package scan
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -19,6 +18,10 @@ const DefaultMaxParams = 1000
 // reported under their path's first maxJSONPathDepth names.
 const maxJSONPathDepth = 32
 
+// maxJSONNesting bounds the JSON nesting Params walks: it stops at deeper
+// input (the json filter's max_container_depth is the place to refuse it).
+const maxJSONNesting = 1000
+
 // Params collects the request parameters sql_injection checks and calls fn
 // for each name/value, in a stable order, until fn returns false:
 //   - query arguments (names sorted, values in order);
@@ -26,7 +29,8 @@ const maxJSONPathDepth = 32
 //     non-file parts of a multipart/form-data body;
 //   - the string leaves of a JSON body (application/json or any +json
 //     type), named by their dotted path from the top ("user.name"); an
-//     array element takes its array's path ({"tags":["x"]} gives "tags").
+//     array element takes its array's path ({"tags":["x"]} gives "tags");
+//     nesting deeper than 1000 ends the walk.
 //
 // The caller selects names (an empty list = all). It is bounded: it stops
 // after maxParams (<= 0: DefaultMaxParams) parameters; a malformed body
@@ -140,18 +144,16 @@ func jsonParams(body []byte, emit func(name, value string) bool) {
 	for {
 		tok, err := dec.Token()
 		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				return
-			}
-			return
+			return // io.EOF or malformed: the leaves so far were emitted
 		}
 		switch t := tok.(type) {
 		case json.Delim:
 			switch t {
-			case '{':
-				stack = append(stack, level{obj: true, wantKey: true})
-			case '[':
-				stack = append(stack, level{})
+			case '{', '[':
+				if len(stack) == maxJSONNesting {
+					return
+				}
+				stack = append(stack, level{obj: t == '{', wantKey: t == '{'})
 			default:
 				stack = stack[:len(stack)-1]
 				afterValue()

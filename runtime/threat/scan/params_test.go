@@ -183,3 +183,16 @@ func TestBodyKind(t *testing.T) {
 		}
 	}
 }
+
+func TestParamsDeepJSON(t *testing.T) {
+	deep := strings.Repeat(`{"a":`, 100000) + `"x"` + strings.Repeat("}", 100000)
+	if got := collect(nil, "application/json", deep, 0); len(got) != 0 {
+		t.Errorf("got %d params from beyond the nesting bound", len(got))
+	}
+	// At the path bound, names are cut, not grown.
+	mid := strings.Repeat(`{"a":`, 40) + `"x"` + strings.Repeat("}", 40)
+	got := collect(nil, "application/json", mid, 0)
+	if len(got) != 1 || got[0].name != strings.TrimSuffix(strings.Repeat("a.", maxJSONPathDepth), ".") {
+		t.Errorf("got %v", got)
+	}
+}
