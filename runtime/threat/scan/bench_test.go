@@ -71,3 +71,14 @@ func BenchmarkSQLInjection(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkParamsJSON(b *testing.B) {
+	body := []byte(`{"user":{"name":"Anne O'Brien","email":"anne@example.com","roles":["reader","writer"]},"order":{"id":42,"items":[{"sku":"A-1","note":"gift wrap"},{"sku":"B-2","note":"fragile"}]},"comment":"please deliver after 5pm"}`)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if v := CheckSQLInjection(nil, "application/json", body, nil, 0); v != nil {
+			b.Fatal(v)
+		}
+	}
+}

@@ -109,5 +109,6 @@ func FuzzParams(f *testing.F) {
 		if n > 50 {
 			t.Fatalf("%d params past the bound", n)
 		}
+		checkLeavesAgainstStdlib(t, body)
 	})
 }

@@ -2,7 +2,6 @@ package scan
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -105,71 +104,6 @@ func multipartParams(body []byte, boundary string, emit func(name, value string)
 		}
 		if !emit(name, string(v)) {
 			return
-		}
-	}
-}
-
-func jsonParams(body []byte, emit func(name, value string) bool) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	type level struct {
-		obj     bool
-		wantKey bool
-		key     string
-	}
-	var stack []level
-	path := func() string {
-		var b strings.Builder
-		n := 0
-		for _, l := range stack {
-			if !l.obj {
-				continue
-			}
-			if n == maxJSONPathDepth {
-				break
-			}
-			if n > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(l.key)
-			n++
-		}
-		return b.String()
-	}
-	// afterValue flips an object level back to expecting a key.
-	afterValue := func() {
-		if n := len(stack); n > 0 && stack[n-1].obj {
-			stack[n-1].wantKey = true
-		}
-	}
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return // io.EOF or malformed: the leaves so far were emitted
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{', '[':
-				if len(stack) == maxJSONNesting {
-					return
-				}
-				stack = append(stack, level{obj: t == '{', wantKey: t == '{'})
-			default:
-				stack = stack[:len(stack)-1]
-				afterValue()
-			}
-		case string:
-			if n := len(stack); n > 0 && stack[n-1].obj && stack[n-1].wantKey {
-				stack[n-1].key = t
-				stack[n-1].wantKey = false
-				continue
-			}
-			if !emit(path(), t) {
-				return
-			}
-			afterValue()
-		default:
-			afterValue()
 		}
 	}
 }

@@ -1,9 +1,12 @@
 package scan
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 type param struct{ name, value string }
@@ -194,5 +197,82 @@ func TestParamsDeepJSON(t *testing.T) {
 	got := collect(nil, "application/json", mid, 0)
 	if len(got) != 1 || got[0].name != strings.TrimSuffix(strings.Repeat("a.", maxJSONPathDepth), ".") {
 		t.Errorf("got %v", got)
+	}
+}
+
+// refJSONLeaves is a reference walker on encoding/json's tokens.
+func refJSONLeaves(body []byte) []param {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	type level struct {
+		obj, wantKey bool
+		key          string
+	}
+	var stack []level
+	var out []param
+	path := func() string {
+		var names []string
+		for _, l := range stack {
+			if l.obj && len(names) < maxJSONPathDepth {
+				names = append(names, l.key)
+			}
+		}
+		return strings.Join(names, ".")
+	}
+	after := func() {
+		if n := len(stack); n > 0 && stack[n-1].obj {
+			stack[n-1].wantKey = true
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return out
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			if t == '{' || t == '[' {
+				stack = append(stack, level{obj: t == '{', wantKey: t == '{'})
+			} else {
+				stack = stack[:len(stack)-1]
+				after()
+			}
+		case string:
+			if n := len(stack); n > 0 && stack[n-1].obj && stack[n-1].wantKey {
+				stack[n-1].key, stack[n-1].wantKey = t, false
+				continue
+			}
+			out = append(out, param{path(), t})
+			after()
+		default:
+			after()
+		}
+	}
+}
+
+// checkLeavesAgainstStdlib: on valid UTF-8 JSON (nesting within bounds),
+// Params' JSON leaves are encoding/json's.
+func checkLeavesAgainstStdlib(t *testing.T, body []byte) {
+	if !json.Valid(body) || !utf8.Valid(body) || bytes.Count(body, []byte("["))+bytes.Count(body, []byte("{")) >= maxJSONNesting {
+		return
+	}
+	got := collect(nil, "application/json", string(body), 1<<30)
+	want := refJSONLeaves(body)
+	if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", want) {
+		t.Fatalf("%q:\n got %q\nwant %q", body, got, want)
+	}
+}
+
+func TestParamsJSONAgreesWithStdlib(t *testing.T) {
+	for _, in := range []string{
+		`{"a":"x","b":{"c":"y","d":["z",{"e":"w"}]},"f":1,"g":null}`,
+		`"top"`, `[]`, `{}`, `[["a"],["b"]]`,
+		`{"esc":"\u0027 OR 1=1--\n\t\"\\\/\b\f\r","k\u00e9y":"\ud83d\ude00 \ud800 x"}`,
+		`{"a" : { "b" : "c" } , "d" : "e"}`,
+	} {
+		checkLeavesAgainstStdlib(t, []byte(in))
+	}
+	// A \u0027 escape is decoded before detection.
+	if v := CheckSQLInjection(nil, "application/json", []byte(`{"q":"\u0027 OR 1=1--"}`), nil, 0); v == nil || v.Limit != "q" {
+		t.Errorf("escaped quote not decoded: %v", v)
 	}
 }
