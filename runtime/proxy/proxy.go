@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/internal/httpguard"
 	"github.com/gatehouse/gatehouse/runtime/router"
 	"github.com/gatehouse/gatehouse/runtime/snapshot"
+	"github.com/gatehouse/gatehouse/runtime/threat"
 	"github.com/valyala/fasthttp"
 )
 
@@ -373,6 +374,11 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 	st.connID, st.connReqs = fctx.ConnID(), fctx.ConnRequestNum()
 	srv.clientAddress(st)
 	st.path = string(fctx.Path())
+	if ds := st.snap.DeniedIPs; ds.Len() > 0 {
+		if d, denied := ds.Lookup(st.clientIP, start); denied {
+			return srv.deniedIP(st, d, start)
+		}
+	}
 
 	// The upstream request exists before the rewrite phase, so rewrite
 	// plugins can change it through ServiceRequest as in Kong.
@@ -428,6 +434,24 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 	proxied := time.Now()
 	srv.forward(st)
 	return srv.finish(st, start, proxied)
+}
+
+// msgDeniedIP is the body of a request from a denied_ips address.
+const msgDeniedIP = "IP address not allowed"
+
+// deniedIP answers a request from a denied_ips address with 403 before
+// any plugin runs (global log plugins still log it, as for an unmatched
+// route) and records the threat event.
+func (srv *Server) deniedIP(st *state, d threat.Denied, start time.Time) bool {
+	fctx := st.fctx
+	ev := threat.Events.Record(threat.Event{Rule: "denied_ips", Filter: "ip", Action: threat.ActionDeny,
+		Status: fasthttp.StatusForbidden, Message: msgDeniedIP, ClientIP: st.clientIP,
+		Host: string(fctx.Host()), Path: st.path, Method: string(fctx.Method())})
+	srv.log.Warn("threat: request from a denied IP refused", "rule", ev.Rule, "filter", ev.Filter, "client_ip", ev.ClientIP,
+		"denied", d.Prefix.String(), "reason", d.Reason, "host", ev.Host, "path", ev.Path, "method", ev.Method)
+	srv.errorResponse(fctx, fasthttp.StatusForbidden, msgDeniedIP, st.reqID())
+	st.snap.Plugins.CollectGlobals(&st.plan, st.scheme)
+	return srv.finish(st, start, time.Time{})
 }
 
 // requestHeader returns every value of a request header (the server
