@@ -23,8 +23,8 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/chain"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	"github.com/gatehouse/gatehouse/runtime/policy"
-	"github.com/gatehouse/gatehouse/runtime/threat"
 	"github.com/gatehouse/gatehouse/runtime/router"
+	"github.com/gatehouse/gatehouse/runtime/threat"
 	"github.com/gatehouse/gatehouse/store"
 )
 
