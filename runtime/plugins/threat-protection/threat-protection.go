@@ -50,7 +50,12 @@ type Limits struct {
 	BlockSeconds  int      `config:"block_seconds"`
 	Message       string   `config:"message"`
 	TrustedCIDRs  []string `config:"trusted_cidrs"`
-	// Action is dos_by_ip's: "block" or "deny_list".
+}
+
+// ByIPLimits is the dos_by_ip configuration.
+type ByIPLimits struct {
+	Limits
+	// Action is "block" or "deny_list".
 	Action string `config:"action"`
 }
 
@@ -64,9 +69,9 @@ type Lockout struct {
 
 // Config is the plugin's configuration, decoded from its schema.
 type Config struct {
-	DoS         Limits  `config:"dos"`
-	DoSByIP     Limits  `config:"dos_by_ip"`
-	AuthLockout Lockout `config:"auth_lockout"`
+	DoS         Limits     `config:"dos"`
+	DoSByIP     ByIPLimits `config:"dos_by_ip"`
+	AuthLockout Lockout    `config:"auth_lockout"`
 }
 
 // ParseConfig decodes a configuration map with the schema's defaults.
@@ -85,8 +90,8 @@ type limits struct {
 	denyList bool
 }
 
-func compileLimits(c Limits) (limits, error) {
-	l := limits{message: c.Message, denyList: c.Action == "deny_list",
+func compileLimits(c Limits, action string) (limits, error) {
+	l := limits{message: c.Message, denyList: action == "deny_list",
 		lim: threat.Limits{MaxRequests: c.MaxRequests, Window: time.Duration(c.Window) * time.Second,
 			MaxInProgress: c.MaxInProgress, Block: time.Duration(c.BlockSeconds) * time.Second}}
 	l.on = c.MaxRequests >= 0 || c.MaxInProgress >= 0
@@ -135,10 +140,10 @@ func NewPlugin(c Config) (any, error) {
 	p := &Plugin{conf: c, lockout: c.AuthLockout, events: threat.Events, now: time.Now,
 		global: threat.NewLimiter(shardsMin), perIP: threat.NewLimiter(0), failures: threat.NewLimiter(0)}
 	var err error
-	if p.dos, err = compileLimits(c.DoS); err != nil {
+	if p.dos, err = compileLimits(c.DoS, ""); err != nil {
 		return nil, err
 	}
-	if p.byIP, err = compileLimits(c.DoSByIP); err != nil {
+	if p.byIP, err = compileLimits(c.DoSByIP.Limits, c.DoSByIP.Action); err != nil {
 		return nil, err
 	}
 	p.lockoutOn = c.AuthLockout.MaxFailures >= 0
