@@ -196,7 +196,9 @@ func (p *Plugin) Access(k hostabi.Kong) error {
 	addr, err := netip.ParseAddr(ip)
 	parsed := err == nil
 	if parsed {
+		// One key per address, however the client IP was written.
 		addr = addr.Unmap().WithZone("")
+		ip = addr.String()
 	}
 	now := p.now()
 	if p.lockoutOn && !p.failures.BlockedUntil(ip, now).IsZero() {
@@ -287,6 +289,9 @@ func (p *Plugin) Log(k hostabi.Kong) error {
 	resp := k.Response()
 	if st := resp.Status(); (st == http.StatusUnauthorized || st == http.StatusForbidden) && resp.Source() == "exit" {
 		ip := k.Client().ForwardedIP()
+		if a, err := netip.ParseAddr(ip); err == nil {
+			ip = a.Unmap().WithZone("").String()
+		}
 		if p.failures.Fail(ip, p.lockout.MaxFailures, p.lockWindow, p.lockBlock, p.now()) {
 			req := k.Request()
 			k.Log().Warn("threat: client IP locked out after failed authentications", "client_ip", ip,
