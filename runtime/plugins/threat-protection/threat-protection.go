@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/hostabi"
@@ -133,6 +134,7 @@ type Plugin struct {
 	lockWindow  time.Duration
 	lockBlock   time.Duration
 	denyListTTL time.Duration
+	table       atomic.Pointer[decisions]
 }
 
 // NewPlugin creates an instance from a parsed configuration.
@@ -163,15 +165,21 @@ const (
 	ctxDenied = "threat.denied" // this plugin ended the request
 )
 
-// deny ends the request with status and message and records the event.
-func (p *Plugin) deny(k hostabi.Kong, rule, filter string, status int, message, ip string) {
+// deny ends the request as the policy decided for the violation key and
+// records the event; an error (no decision) fails the request closed.
+func (p *Plugin) deny(k hostabi.Kong, key, ip string) error {
+	d, err := p.lookup(key)
+	if err != nil {
+		return err
+	}
 	req := k.Request()
-	ev := p.events.Record(threat.Event{Rule: rule, Filter: filter, Action: threat.ActionDeny, Status: status,
-		Message: message, ClientIP: ip, Host: req.Host(), Path: req.Path(), Method: req.Method()})
+	ev := p.events.Record(threat.Event{Rule: d.Rule, Filter: d.Filter, Action: d.Action, Status: d.Status,
+		Message: d.Message, ClientIP: ip, Host: req.Host(), Path: req.Path(), Method: req.Method()})
 	k.Log().Warn("threat: request denied", "rule", ev.Rule, "filter", ev.Filter, "action", ev.Action,
-		"status", status, "client_ip", ip, "host", ev.Host, "path", ev.Path, "method", ev.Method)
+		"status", d.Status, "client_ip", ip, "host", ev.Host, "path", ev.Path, "method", ev.Method)
 	k.Ctx().Plugin().Set(ctxDenied, true)
-	k.Response().Error(status, message, nil)
+	k.Response().Error(d.Status, d.Message, nil)
+	return nil
 }
 
 // filterOf names the limit a verdict is about.
@@ -202,8 +210,7 @@ func (p *Plugin) Access(k hostabi.Kong) error {
 	}
 	now := p.now()
 	if p.lockoutOn && !p.failures.BlockedUntil(ip, now).IsZero() {
-		p.deny(k, "auth_lockout", "blocked", http.StatusForbidden, p.lockout.Message, ip)
-		return nil
+		return p.deny(k, limitKey("auth_lockout", "blocked"), ip)
 	}
 	if p.dos.on && !p.dos.isTrusted(addr, parsed) {
 		switch v := p.global.Admit("", p.dos.lim, now); v {
@@ -211,8 +218,7 @@ func (p *Plugin) Access(k hostabi.Kong) error {
 			k.Ctx().Plugin().Set(ctxGlobal, true)
 		case threat.Untracked:
 		default:
-			p.deny(k, "dos", filterOf(v), http.StatusTooManyRequests, p.dos.message, ip)
-			return nil
+			return p.deny(k, limitKey("dos", filterOf(v)), ip)
 		}
 	}
 	if p.byIP.on && !p.byIP.isTrusted(addr, parsed) {
@@ -227,8 +233,7 @@ func (p *Plugin) Access(k hostabi.Kong) error {
 				}
 			}
 			p.release(k)
-			p.deny(k, "dos_by_ip", filterOf(v), http.StatusTooManyRequests, p.byIP.message, ip)
-			return nil
+			return p.deny(k, limitKey("dos_by_ip", filterOf(v)), ip)
 		}
 	}
 	return nil

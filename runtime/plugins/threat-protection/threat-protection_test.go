@@ -5,9 +5,42 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/runtime/policy"
 	threatprotection "github.com/gatehouse/gatehouse/runtime/plugins/threat-protection"
 	"github.com/gatehouse/gatehouse/sdk/plugintest"
 )
+
+// newInst creates an instance bound to the shipped policies, as a
+// snapshot binds it.
+func newInst(t testing.TB, config map[string]any) any {
+	t.Helper()
+	inst, err := threatprotection.New(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := policy.NewCompiler(policy.Options{}).Build(1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst.(policy.Binder).BindPolicies(set)
+	return inst
+}
+
+func TestUnboundFailsClosed(t *testing.T) {
+	inst, err := threatprotection.New(map[string]any{"dos": map[string]any{"max_requests": 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := plugintest.NewEnv().Run(t, inst, hostabi.PhaseAccess, plugintest.NewRequest("GET", "/").WithClientIP("192.0.2.1"))
+	if res.Err == nil {
+		t.Fatalf("a denial without a policy set: %+v, want an error (500)", res)
+	}
+	// A set without the shipped threat policy fails closed too.
+	inst.(policy.Binder).BindPolicies(nil)
+	if res := plugintest.NewEnv().Run(t, inst, hostabi.PhaseAccess, plugintest.NewRequest("GET", "/").WithClientIP("192.0.2.1")); res.Err == nil {
+		t.Fatalf("nil set: %+v", res)
+	}
+}
 
 func TestConfigDefaultsAreUnlimited(t *testing.T) {
 	c, err := threatprotection.ParseConfig(nil)
@@ -18,10 +51,7 @@ func TestConfigDefaultsAreUnlimited(t *testing.T) {
 		c.DoSByIP.Action != "block" || c.AuthLockout.MaxFailures != -1 || c.DoS.Message != "Too many requests" {
 		t.Errorf("defaults %+v", c)
 	}
-	inst, err := threatprotection.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	inst := newInst(t, nil)
 	env := plugintest.NewEnv()
 	for i := 0; i < 100; i++ {
 		if res := env.Run(t, inst, hostabi.PhaseAccess, plugintest.NewRequest("GET", "/").WithClientIP("192.0.2.1")); res.Exited {
@@ -62,10 +92,7 @@ func TestAccess(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			inst, err := threatprotection.New(c.config)
-			if err != nil {
-				t.Fatal(err)
-			}
+			inst := newInst(t, c.config)
 			env := plugintest.NewEnv()
 			for i, ip := range c.ips {
 				res := env.Run(t, inst, hostabi.PhaseAccess, plugintest.NewRequest("GET", "/").WithClientIP(ip))
@@ -85,13 +112,10 @@ func TestAccess(t *testing.T) {
 }
 
 func BenchmarkAccess(b *testing.B) {
-	inst, err := threatprotection.New(map[string]any{
+	inst := newInst(b, map[string]any{
 		"dos":       map[string]any{"max_requests": 1 << 40, "max_in_progress": 1 << 20, "trusted_cidrs": []any{"10.0.0.0/8"}},
 		"dos_by_ip": map[string]any{"max_requests": 1 << 40, "max_in_progress": 1 << 20},
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
 	k := plugintest.NewEnv().NewKong(plugintest.NewRequest("GET", "/").WithClientIP("172.20.1.1"))
 	b.ReportAllocs()
 	for b.Loop() {
