@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/hostabi"
-	"github.com/gatehouse/gatehouse/runtime/policy"
 	threatprotection "github.com/gatehouse/gatehouse/runtime/plugins/threat-protection"
+	"github.com/gatehouse/gatehouse/runtime/policy"
 	"github.com/gatehouse/gatehouse/sdk/plugintest"
 )
 
