@@ -203,12 +203,16 @@ type state struct {
 	bodyLimit   int64
 	limitStatus int
 	limitMsg    string
+	// tap sees a streamed client body (threat.BodyTapper) until
+	// attachBody hands it to clientBody.
+	tap threat.Tap
 
 	consumerFn func() string
 	exitedFn   func() bool
 }
 
 func (s *state) reset() {
+	s.closeTap()
 	s.up.Reset()
 	s.clientBody = bodyReader{}
 	s.bodyLimit, s.limitStatus, s.limitMsg = 0, 0, ""
@@ -433,6 +437,7 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 	}
 	proxied := time.Now()
 	srv.forward(st)
+	st.closeTap()
 	return srv.finish(st, start, proxied)
 }
 
@@ -596,7 +601,8 @@ func attachBody(st *state) bool {
 		// two connections would then share one stream. The wrapper is
 		// neither a *requestStream nor an io.Closer, so the upstream
 		// request only reads it.
-		st.clientBody = bodyReader{r: fctx.RequestBodyStream(), size: fctx.Request.Header.ContentLength(), limit: st.bodyLimit}
+		st.clientBody = bodyReader{r: fctx.RequestBodyStream(), size: fctx.Request.Header.ContentLength(), limit: st.bodyLimit, tap: st.tap}
+		st.tap = nil
 		st.up.SetBodyStream(&st.clientBody, fctx.Request.Header.ContentLength())
 		return true
 	}
@@ -617,6 +623,27 @@ type bodyReader struct {
 	// once reading reached it (the read then fails).
 	limit int64
 	over  bool
+	// tap sees the body as it passes (threat.Tap); refusal is set when it
+	// refused the body (over is set too).
+	tap     threat.Tap
+	refusal *threat.Refusal
+}
+
+// refuse ends the body for a tap's refusal.
+func (b *bodyReader) refuse(r *threat.Refusal) (int, error) {
+	b.over, b.refusal = true, r
+	return 0, errBodyLimit
+}
+
+// closeTap ends a tap the body did not reach the end of.
+func (st *state) closeTap() {
+	for _, t := range []*threat.Tap{&st.tap, &st.clientBody.tap} {
+		if *t != nil {
+			tap := *t
+			*t = nil
+			tap.End(false)
+		}
+	}
 }
 
 // errBodyLimit ends a streamed body that went past its limit.
@@ -632,8 +659,19 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		b.over = true
 		return 0, errBodyLimit
 	}
+	if b.tap != nil && n > 0 {
+		if r := b.tap.Write(p[:n]); r != nil {
+			return b.refuse(r)
+		}
+	}
 	if err == io.EOF || (b.size >= 0 && b.got >= b.size) {
 		b.eof = true
+		if t := b.tap; t != nil {
+			b.tap = nil
+			if r := t.End(true); r != nil {
+				return b.refuse(r)
+			}
+		}
 	}
 	return n, err
 }
@@ -777,7 +815,11 @@ func (srv *Server) forward(st *state) {
 		if st.clientBody.over {
 			// A plugin's body limit (hostabi.BodyLimiter): the rest of
 			// the body is still on the connection.
-			srv.errorResponse(fctx, st.limitStatus, st.limitMsg, st.reqID())
+			status, msg := st.limitStatus, st.limitMsg
+			if r := st.clientBody.refusal; r != nil {
+				status, msg = r.Status, r.Message
+			}
+			srv.errorResponse(fctx, status, msg, st.reqID())
 			fctx.SetConnectionClose()
 			return
 		}
