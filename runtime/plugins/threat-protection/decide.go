@@ -48,10 +48,15 @@ func limitKey(limit, filter string) string { return limit + "/" + filter }
 
 // configDoc is the configuration as the policy reads it (input.config).
 func (p *Plugin) configDoc() map[string]any {
+	rules := make([]any, len(p.conf.Rules))
+	for i, r := range p.conf.Rules {
+		rules[i] = map[string]any{"name": r.Name, "action": r.Action, "message": r.Message}
+	}
 	return map[string]any{
 		"dos":          map[string]any{"message": p.conf.DoS.Message},
 		"dos_by_ip":    map[string]any{"message": p.conf.DoSByIP.Message, "action": p.conf.DoSByIP.Action},
 		"auth_lockout": map[string]any{"message": p.conf.AuthLockout.Message},
+		"rules":        rules,
 	}
 }
 
@@ -75,6 +80,15 @@ func (p *Plugin) decideAll(set *policy.Set) *decisions {
 				return &decisions{err: err}
 			}
 			out.byKey[limitKey(limit, f)] = d
+		}
+	}
+	for _, r := range p.rules {
+		for _, f := range r.filters() {
+			d, err := decide(pol, config, map[string]any{"limit": "rule", "rule": r.index, "filter": f})
+			if err != nil {
+				return &decisions{err: err}
+			}
+			out.byKey[ruleKey(r.index, f)] = d
 		}
 	}
 	return out

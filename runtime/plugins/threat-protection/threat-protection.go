@@ -73,6 +73,7 @@ type Config struct {
 	DoS         Limits     `config:"dos"`
 	DoSByIP     ByIPLimits `config:"dos_by_ip"`
 	AuthLockout Lockout    `config:"auth_lockout"`
+	Rules       []Rule     `config:"rules"`
 }
 
 // ParseConfig decodes a configuration map with the schema's defaults.
@@ -135,6 +136,7 @@ type Plugin struct {
 	lockBlock   time.Duration
 	denyListTTL time.Duration
 	table       atomic.Pointer[decisions]
+	rules       []*rule // deny rules first
 }
 
 // NewPlugin creates an instance from a parsed configuration.
@@ -152,6 +154,7 @@ func NewPlugin(c Config) (any, error) {
 	p.lockWindow = time.Duration(c.AuthLockout.Window) * time.Second
 	p.lockBlock = time.Duration(c.AuthLockout.BlockSeconds) * time.Second
 	p.denyListTTL = time.Duration(c.DoSByIP.BlockSeconds) * time.Second
+	p.rules = compileRules(c.Rules)
 	return p, nil
 }
 
@@ -197,7 +200,7 @@ func filterOf(v threat.Verdict) string {
 // Access implements hostabi.Accessor: the auth lockout, then dos, then
 // dos_by_ip.
 func (p *Plugin) Access(k hostabi.Kong) error {
-	if !p.dos.on && !p.byIP.on && !p.lockoutOn {
+	if !p.dos.on && !p.byIP.on && !p.lockoutOn && len(p.rules) == 0 {
 		return nil
 	}
 	ip := k.Client().ForwardedIP()
@@ -235,6 +238,9 @@ func (p *Plugin) Access(k hostabi.Kong) error {
 			p.release(k)
 			return p.deny(k, limitKey("dos_by_ip", filterOf(v)), ip)
 		}
+	}
+	if len(p.rules) > 0 {
+		return p.checkRules(k, ip)
 	}
 	return nil
 }
