@@ -504,3 +504,5 @@ func TestThreatEventsPaging(t *testing.T) {
 	e.api("GET", "/threat-events?size=0", nil, 400)
 	e.api("GET", "/threat-events?offset=x", nil, 400)
 }
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }

@@ -117,8 +117,8 @@ func compileRules(rs []Rule) []*rule {
 	for i, c := range rs {
 		r := &rule{index: i, name: c.Name, deny: c.Action != "alert", paths: c.Paths, maxBody: int64(c.Filters.MaxBodySize),
 			cred: c.Filters.RequireCredential}
-		if r.maxBody < 0 {
-			r.maxBody = -1
+		if r.maxBody <= 0 {
+			r.maxBody = -1 // -1, 0 or absent: unlimited
 		}
 		if j := c.Filters.JSON; j != nil {
 			r.json = &scan.JSONLimits{MaxContainerDepth: j.MaxContainerDepth, MaxObjectEntries: j.MaxObjectEntries,
@@ -186,6 +186,10 @@ func hasCredential(req hostabi.Request) bool {
 	return ok
 }
 
+// maxBuffered is the largest body (by its Content-Length) the rules read
+// whole; the proxy streams larger ones (proxy.StreamThreshold).
+const maxBuffered = 1 << 20
+
 // reqInfo is what an event records of the request.
 type reqInfo struct{ ip, host, path, method string }
 
@@ -236,9 +240,19 @@ func (p *Plugin) checkRules(k hostabi.Kong, ip string) error {
 		tap      *bodyTap
 	)
 	kind := bodyKind(req.Header("content-type"))
+	declared := int64(-1)
+	if cl := req.Header("content-length"); cl != "" {
+		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
+			declared = n
+		}
+	}
 	if needBody {
 		tap = p.newTap(k, info, kind)
-		if t, ok := req.(threat.BodyTapper); ok && t.TapBody(tap) {
+		// A body of a known, small length is read whole (every check runs
+		// here, in rule order); a larger or chunked one is checked as it
+		// streams upstream.
+		small := declared >= 0 && declared <= maxBuffered
+		if t, ok := req.(threat.BodyTapper); ok && !small && t.TapBody(tap) {
 			streamed = true
 		} else {
 			tap = nil
@@ -250,12 +264,7 @@ func (p *Plugin) checkRules(k hostabi.Kong, ip string) error {
 	}
 	length := int64(len(body))
 	if streamed {
-		length = -1
-		if cl := req.Header("content-length"); cl != "" {
-			if n, err := strconv.ParseInt(cl, 10, 64); err == nil {
-				length = n
-			}
-		}
+		length = declared
 	}
 	for _, r := range matched {
 		for _, f := range r.filters() {

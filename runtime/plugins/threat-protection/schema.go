@@ -62,8 +62,8 @@ func Schema() *store.PluginSchema {
 
 // filterLimit is a rule filter's limit: -1, 0 or absent is unlimited.
 func filterLimit(name, desc string) *schema.Field {
-	return &schema.Field{Name: name, Type: schema.Integer, Required: true, Default: unlimited,
-		Between: &[2]float64{-1, 1 << 40}, Description: desc + " -1 or 0: unlimited."}
+	return &schema.Field{Name: name, Type: schema.Integer,
+		Between: &[2]float64{-1, 1 << 40}, Description: desc + " -1, 0 or absent: unlimited."}
 }
 
 // ruleField is one element of rules.
@@ -92,24 +92,24 @@ func ruleField() *schema.Field {
 	}
 	return &schema.Field{Type: schema.Record, Fields: []*schema.Field{
 		{Name: "name", Type: schema.String, Required: true, LenMin: 1, LenMax: 128, Description: "The rule's name, in its events."},
-		{Name: "action", Type: schema.String, Required: true, Default: "deny", OneOf: []any{"deny", "alert"},
-			Description: "`deny` ends a violating request; `alert` records the event and lets it through."},
-		{Name: "message", Type: schema.String, Required: true, Default: "Request blocked by threat protection", LenMin: 1,
-			Description: "The message of a denial (and of the event)."},
-		{Name: "paths", Type: schema.Array, Required: true, Default: []any{}, Elements: &schema.Field{Type: schema.String, LenMin: 1},
+		{Name: "action", Type: schema.String, OneOf: []any{"deny", "alert"},
+			Description: "`deny` (absent: deny) ends a violating request; `alert` records the event and lets it through."},
+		{Name: "message", Type: schema.String, LenMin: 1,
+			Description: "The message of a denial (and of the event); absent: `Request blocked by threat protection`."},
+		{Name: "paths", Type: schema.Array, Elements: &schema.Field{Type: schema.String, LenMin: 1},
 			Description: "Request paths the rule applies to, `*` matching any characters; empty: every path."},
 		{Name: "filters", Type: schema.Record, Required: true, Fields: []*schema.Field{
-			{Name: "max_body_size", Type: schema.Integer, Required: true, Default: unlimited, Between: &[2]float64{-1, 1 << 50},
-				Description: "Bytes of the request body; a larger one is denied with 413. -1: unlimited."},
+			{Name: "max_body_size", Type: schema.Integer, Between: &[2]float64{-1, 1 << 50},
+				Description: "Bytes of the request body; a larger one is denied with 413. -1, 0 or absent: unlimited."},
 			{Name: "json", Type: schema.Record, Fields: jsonFields,
 				Description: "Limits of a JSON body (application/json or +json), checked as it streams; malformed JSON violates."},
 			{Name: "xml", Type: schema.Record, Fields: xmlFields,
 				Description: "Limits of an XML body (application/xml, text/xml or +xml), checked as it streams; malformed XML and DTDs violate."},
 			{Name: "sql_injection", Type: schema.Record, Fields: []*schema.Field{
-				{Name: "parameters", Type: schema.Array, Required: true, Default: []any{}, Elements: &schema.Field{Type: schema.String},
+				{Name: "parameters", Type: schema.Array, Elements: &schema.Field{Type: schema.String},
 					Description: "Parameter names checked; empty: every query, form and JSON parameter."},
 			}, Description: "Denies SQL injection in request parameters."},
-			{Name: "require_credential", Type: schema.Boolean, Required: true, Default: false,
+			{Name: "require_credential", Type: schema.Boolean,
 				Description: "The request must carry a credential (an Authorization header, or an apikey header or query argument)."},
 		}},
 	}}

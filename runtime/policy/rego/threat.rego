@@ -27,9 +27,9 @@ decision := {
 decision := {
 	"rule": r.name,
 	"filter": v.filter,
-	"action": r.action,
+	"action": rule_action(r),
 	"status": rule_status(v.filter),
-	"message": r.message,
+	"message": rule_message(r),
 } if {
 	v := input.violation
 	v.limit == "rule"
@@ -41,3 +41,13 @@ decision := {
 rule_status(f) := 413 if f == "max_body_size"
 
 rule_status(f) := 403 if f != "max_body_size"
+
+# A rule's action: alert only when it says so.
+rule_action(r) := "alert" if r.action == "alert"
+
+rule_action(r) := "deny" if r.action != "alert"
+
+# A rule's message, or the default one.
+rule_message(r) := r.message if r.message != ""
+
+rule_message(r) := "Request blocked by threat protection" if r.message == ""
