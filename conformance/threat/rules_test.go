@@ -53,10 +53,10 @@ func TestRules(t *testing.T) {
 	const ip = "192.0.2.99"
 	cases := []struct {
 		name, path, ct, body string
-		headers             map[string]string
-		status              int
-		message             string
-		rule, filter        string // the event expected ("" none)
+		headers              map[string]string
+		status               int
+		message              string
+		rule, filter         string // the event expected ("" none)
 	}{
 		{"json 3 deep passes", "/r/json", "application/json", `{"a":{"b":[1]}}`, nil, 200, "", "", ""},
 		{"json 4 deep denied", "/r/json", "application/json", `{"a":{"b":[[1]]}}`, nil, 403, "json too deep", "json-depth", "json"},
@@ -194,3 +194,98 @@ func TestHundredMiBJSONRejectedWithoutBuffering(t *testing.T) {
 }
 
 func jsonUnmarshal(b []byte, v any) { _ = jsonDecode(bytes.NewReader(b), v) }
+
+// chunks yields parts, then EOF, with no length known in advance (the
+// request is chunked).
+type chunks struct{ parts [][]byte }
+
+func (c *chunks) Read(p []byte) (int, error) {
+	for len(c.parts) > 0 && len(c.parts[0]) == 0 {
+		c.parts = c.parts[1:]
+	}
+	if len(c.parts) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, c.parts[0])
+	c.parts[0] = c.parts[0][n:]
+	return n, nil
+}
+
+func TestStreamedBodies(t *testing.T) {
+	var upstreamBytes atomic.Int64
+	e := start(t, nil, func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		upstreamBytes.Add(n)
+		w.Write([]byte(`{}`))
+	})
+	e.route("stream", "/s", map[string]any{"rules": []any{
+		map[string]any{"name": "size", "message": "too big", "paths": []any{"/s/size"}, "filters": map[string]any{"max_body_size": 1 << 20}},
+		map[string]any{"name": "depth", "message": "too deep", "paths": []any{"/s/deny"}, "filters": map[string]any{"json": map[string]any{"max_container_depth": 3}}},
+		map[string]any{"name": "watch", "action": "alert", "message": "deep", "paths": []any{"/s/alert"}, "filters": map[string]any{"json": map[string]any{"max_container_depth": 2}}},
+	}})
+	// A 2 MiB JSON array whose last element is too deep.
+	big := func(tail string) []byte {
+		var b bytes.Buffer
+		b.WriteString("[")
+		for b.Len() < 2<<20 {
+			b.WriteString("1234567,")
+		}
+		b.WriteString(tail + "]")
+		return b.Bytes()
+	}
+	send := func(path string, body []byte, chunked bool) reply {
+		var rd io.Reader = bytes.NewReader(body)
+		if chunked {
+			rd = &chunks{parts: [][]byte{body[:len(body)/2], body[len(body)/2:]}}
+		}
+		req, _ := http.NewRequest("POST", e.proxy+path, rd)
+		if chunked {
+			req.ContentLength = -1
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", "192.0.2.200")
+		c := &http.Client{Transport: &http.Transport{}, Timeout: deadline}
+		defer c.Transport.(*http.Transport).CloseIdleConnections()
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		var m struct{ Message string }
+		jsonUnmarshal(b, &m)
+		return reply{res.StatusCode, m.Message}
+	}
+	for _, chunked := range []bool{false, true} {
+		upstreamBytes.Store(0)
+		// Too deep at the very end: the last piece is held back until the
+		// scanner has seen it, so the upstream never gets the whole body.
+		if r := send("/s/deny", big("[[[1]]]"), chunked); r.status != 403 || r.message != "too deep" {
+			t.Errorf("chunked %v: deep at the end: %+v", chunked, r)
+		}
+		if r := send("/s/deny", big("[[1]]"), chunked); r.status != 200 {
+			t.Errorf("chunked %v: depth 3: %+v", chunked, r)
+		}
+		if r := send("/s/alert", big("[[1]]"), chunked); r.status != 200 {
+			t.Errorf("chunked %v: alert: %+v", chunked, r)
+		}
+	}
+	if r := send("/s/size", big(""), true); r.status != 413 || r.message != "too big" {
+		t.Errorf("chunked over max_body_size: %+v", r)
+	}
+	if r := send("/s/size", big(""), false); r.status != 413 {
+		t.Errorf("declared over max_body_size: %+v", r)
+	}
+	var alerts, denies int
+	for _, ev := range e.events("/s/") {
+		switch {
+		case ev.Rule == "watch" && ev.Action == "alert" && ev.Filter == "json":
+			alerts++
+		case ev.Rule == "depth" && ev.Action == "deny" && ev.Filter == "json":
+			denies++
+		}
+	}
+	if alerts != 2 || denies != 2 {
+		t.Errorf("%d alerts, %d json denials; want 2 and 2", alerts, denies)
+	}
+}
