@@ -1,6 +1,7 @@
 package threatprotection_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -8,6 +9,7 @@ import (
 	threatprotection "github.com/gatehouse/gatehouse/runtime/plugins/threat-protection"
 	"github.com/gatehouse/gatehouse/runtime/policy"
 	"github.com/gatehouse/gatehouse/sdk/plugintest"
+	"github.com/gatehouse/gatehouse/store/schema"
 )
 
 // newInst creates an instance bound to the shipped policies, as a
@@ -24,6 +26,19 @@ func newInst(t testing.TB, config map[string]any) any {
 	}
 	inst.(policy.Binder).BindPolicies(set)
 	return inst
+}
+
+// newInstErr validates config's rules with the schema's rules field, as
+// the Admin API does, and creates an instance.
+func newInstErr(config map[string]any) (any, error) {
+	for _, f := range threatprotection.Schema().Config.Fields {
+		if f.Name == "rules" {
+			if errs := schema.Validate(&schema.Schema{Fields: []*schema.Field{f}}, map[string]any{"rules": config["rules"]}); len(errs) > 0 {
+				return nil, fmt.Errorf("%v", errs)
+			}
+		}
+	}
+	return threatprotection.New(config)
 }
 
 func TestUnboundFailsClosed(t *testing.T) {
