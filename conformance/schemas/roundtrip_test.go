@@ -80,7 +80,10 @@ var validConfigs = map[string][]map[string]any{
 	"ip-restriction": {{"allow": []any{"10.0.0.0/8", "::1"}}, {"deny": []any{"192.168.0.1"}, "status": 401, "message": "no"}},
 	"acl":            {{"allow": []any{"admin"}}, {"deny": []any{"banned"}, "hide_groups_header": true, "policy": "readers"}},
 	"threat-protection": {{"dos": map[string]any{"max_requests": 100, "window": 10, "trusted_cidrs": []any{"10.0.0.0/8"}}},
-		{"dos_by_ip": map[string]any{"max_in_progress": 4, "action": "deny_list", "block_seconds": 60}, "auth_lockout": map[string]any{"max_failures": 5}}},
+		{"dos_by_ip": map[string]any{"max_in_progress": 4, "action": "deny_list", "block_seconds": 60}, "auth_lockout": map[string]any{"max_failures": 5}},
+		{"rules": []any{map[string]any{"name": "deep", "action": "alert", "message": "m", "paths": []any{"/api/*"},
+			"filters": map[string]any{"max_body_size": 1024, "json": map[string]any{"max_container_depth": 3}, "xml": map[string]any{"max_node_depth": 4},
+				"sql_injection": map[string]any{"parameters": []any{"q"}}, "require_credential": true}}}}},
 }
 
 // extraConfigs are invalid configurations that exercise entity checks and
