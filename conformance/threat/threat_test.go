@@ -13,6 +13,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -506,3 +508,48 @@ func TestThreatEventsPaging(t *testing.T) {
 }
 
 func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
+
+// TestDeclarative: denied_ips and threat-protection from a kong.yml file,
+// DB-less.
+func TestDeclarative(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{}`)) }))
+	t.Cleanup(up.Close)
+	yml := `_format_version: "3.0"
+services:
+- name: svc
+  url: ` + up.URL + `
+  routes:
+  - name: r
+    paths: [/d]
+    plugins:
+    - name: threat-protection
+      config:
+        dos_by_ip:
+          max_requests: 1
+          window: 600
+          message: once is enough
+denied_ips:
+- ip: 192.0.2.0/28
+  reason: from kong.yml
+`
+	path := filepath.Join(t.TempDir(), "kong.yml")
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := testnode.Start(t, map[string]string{"database": "off", "declarative_config": path,
+		"trusted_ips": "127.0.0.1/32", "real_ip_header": "X-Forwarded-For"})
+	e := &env{t: t, node: n, admin: "http://" + n.Addr("admin"), proxy: "http://" + n.Addr("proxy"), client: &http.Client{}}
+	if r := e.call(e.client, "GET", "/d", "192.0.2.5", nil); r.status != 403 || r.message != "IP address not allowed" {
+		t.Errorf("denied range: %+v", r)
+	}
+	if r := e.call(e.client, "GET", "/d", "192.0.2.20", nil); r.status != 200 {
+		t.Errorf("first request: %+v", r)
+	}
+	if r := e.call(e.client, "GET", "/d", "192.0.2.20", nil); r.status != 429 || r.message != "once is enough" {
+		t.Errorf("second request: %+v", r)
+	}
+	page := e.api("GET", "/denied-ips", nil, 200)
+	if data, _ := page["data"].([]any); len(data) != 1 || data[0].(map[string]any)["reason"] != "from kong.yml" {
+		t.Errorf("/denied-ips: %v", page)
+	}
+}
