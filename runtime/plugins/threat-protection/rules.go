@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"log/slog"
 	"mime"
 	"strconv"
 	"strings"
@@ -203,9 +204,13 @@ func (p *Plugin) violation(k hostabi.Kong, info reqInfo, r *rule, filter, detail
 	}
 	ev := p.events.Record(threat.Event{Rule: d.Rule, Filter: d.Filter, Action: d.Action, Status: statusOf(d),
 		Message: d.Message, ClientIP: info.ip, Host: info.host, Path: info.path, Method: info.method})
+	kv := []any{"rule", ev.Rule, "filter", ev.Filter, "action", ev.Action, "detail", detail,
+		"client_ip", info.ip, "host", info.host, "path", info.path, "method", info.method}
 	if k != nil {
-		k.Log().Warn("threat: rule violated", "rule", ev.Rule, "filter", ev.Filter, "action", ev.Action, "detail", detail,
-			"client_ip", info.ip, "host", info.host, "path", info.path, "method", info.method)
+		k.Log().Warn("threat: rule violated", kv...)
+	} else {
+		// A streamed body's violation, after the access phase.
+		slog.Warn("threat: rule violated", append([]any{"plugin", Name}, kv...)...)
 	}
 	return d, d.Action == threat.ActionDeny, nil
 }
@@ -247,7 +252,7 @@ func (p *Plugin) checkRules(k hostabi.Kong, ip string) error {
 		}
 	}
 	if needBody {
-		tap = p.newTap(k, info, kind)
+		tap = &bodyTap{p: p, info: info}
 		// A body of a known, small length is read whole (every check runs
 		// here, in rule order); a larger or chunked one is checked as it
 		// streams upstream.
@@ -348,7 +353,6 @@ func sqlHit(r *rule, query map[string][]string, contentType string, body []byte)
 type bodyTap struct {
 	p      *Plugin
 	info   reqInfo
-	kind   string
 	checks []*tapCheck
 	done   bool
 	mu     sync.Mutex
@@ -370,10 +374,6 @@ type scanResult struct {
 
 // errScanDone stops the writes to a scanner that returned.
 var errScanDone = errors.New("threat-protection: scanner done")
-
-func (p *Plugin) newTap(k hostabi.Kong, info reqInfo, kind string) *bodyTap {
-	return &bodyTap{p: p, info: info, kind: kind}
-}
 
 func (t *bodyTap) add(r *rule, filter string) {
 	t.checks = append(t.checks, &tapCheck{r: r, filter: filter})

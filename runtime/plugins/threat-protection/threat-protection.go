@@ -86,14 +86,13 @@ func New(config map[string]any) (any, error) { return definition.New(config) }
 type limits struct {
 	on      bool // any limit set
 	lim     threat.Limits
-	message string
 	trusted []netip.Prefix
 	// denyList: dos_by_ip's action deny_list.
 	denyList bool
 }
 
 func compileLimits(c Limits, action string) (limits, error) {
-	l := limits{message: c.Message, denyList: action == "deny_list",
+	l := limits{denyList: action == "deny_list",
 		lim: threat.Limits{MaxRequests: c.MaxRequests, Window: time.Duration(c.Window) * time.Second,
 			MaxInProgress: c.MaxInProgress, Block: time.Duration(c.BlockSeconds) * time.Second}}
 	l.on = c.MaxRequests >= 0 || c.MaxInProgress >= 0
