@@ -37,6 +37,9 @@ type env struct {
 	upstream     string
 	client       *http.Client // keep-alive
 	hits         atomic.Int64 // requests the upstream served
+	// since is the newest event when the test started: the ring is the
+	// process's, and tests (or -count runs) share it.
+	since uint64
 }
 
 // start starts a node trusting 127.0.0.1's X-Forwarded-For (so a test
@@ -67,7 +70,19 @@ func start(t *testing.T, settings map[string]string, handler http.HandlerFunc) *
 	tr := &http.Transport{MaxIdleConnsPerHost: 16}
 	e.client = &http.Client{Transport: tr, Timeout: deadline}
 	t.Cleanup(tr.CloseIdleConnections)
+	e.since = e.newestEvent()
 	return e
+}
+
+// newestEvent returns the ID of the newest event in the ring (0: none).
+func (e *env) newestEvent() uint64 {
+	e.t.Helper()
+	page := e.api("GET", "/threat-events?size=1", nil, 200)
+	if data, _ := page["data"].([]any); len(data) > 0 {
+		id, _ := data[0].(map[string]any)["id"].(float64)
+		return uint64(id)
+	}
+	return 0
 }
 
 func (e *env) api(method, path string, body any, status int) map[string]any {
@@ -152,8 +167,8 @@ type event struct {
 	Method   string  `json:"method"`
 }
 
-// events returns the node's threat events about paths under prefix,
-// newest first.
+// events returns the threat events since the test started about paths
+// under prefix, newest first.
 func (e *env) events(prefix string) []event {
 	e.t.Helper()
 	res, err := http.Get(e.admin + "/threat-events?size=1000")
@@ -169,7 +184,7 @@ func (e *env) events(prefix string) []event {
 	}
 	var out []event
 	for _, ev := range page.Data {
-		if strings.HasPrefix(ev.Path, prefix) {
+		if ev.ID > e.since && strings.HasPrefix(ev.Path, prefix) {
 			out = append(out, ev)
 		}
 	}
@@ -539,6 +554,7 @@ denied_ips:
 	n := testnode.Start(t, map[string]string{"database": "off", "declarative_config": path,
 		"trusted_ips": "127.0.0.1/32", "real_ip_header": "X-Forwarded-For"})
 	e := &env{t: t, node: n, admin: "http://" + n.Addr("admin"), proxy: "http://" + n.Addr("proxy"), client: &http.Client{}}
+	e.since = e.newestEvent()
 	if r := e.call(e.client, "GET", "/d", "192.0.2.5", nil); r.status != 403 || r.message != "IP address not allowed" {
 		t.Errorf("denied range: %+v", r)
 	}
