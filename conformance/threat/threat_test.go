@@ -57,7 +57,9 @@ func start(t *testing.T, settings map[string]string, handler http.HandlerFunc) *
 		w.Write([]byte(`{"ok":true}`))
 	}))
 	t.Cleanup(up.Close)
-	s := map[string]string{"trusted_ips": "127.0.0.1/32", "real_ip_header": "X-Forwarded-For"}
+	// policy_timeout is generous: a loaded machine running -race must not
+	// fail a decision by the clock.
+	s := map[string]string{"trusted_ips": "127.0.0.1/32", "real_ip_header": "X-Forwarded-For", "policy_timeout": "2000"}
 	for k, v := range settings {
 		if v == "" {
 			delete(s, k)
@@ -502,7 +504,9 @@ func TestThreatEventsPaging(t *testing.T) {
 	e := start(t, nil, nil)
 	e.route("pg", "/pg", map[string]any{"dos_by_ip": map[string]any{"max_requests": 0, "window": 600}})
 	for i := 0; i < 3; i++ {
-		e.call(e.client, "GET", fmt.Sprintf("/pg/%d", i), "192.0.2.77", nil)
+		if r := e.call(e.client, "GET", fmt.Sprintf("/pg/%d", i), "192.0.2.77", nil); r.status != 429 {
+			t.Fatalf("request %d: %+v", i, r)
+		}
 	}
 	var got []string
 	next := "/threat-events?size=1"
@@ -552,7 +556,7 @@ denied_ips:
 		t.Fatal(err)
 	}
 	n := testnode.Start(t, map[string]string{"database": "off", "declarative_config": path,
-		"trusted_ips": "127.0.0.1/32", "real_ip_header": "X-Forwarded-For"})
+		"trusted_ips": "127.0.0.1/32", "real_ip_header": "X-Forwarded-For", "policy_timeout": "2000"})
 	e := &env{t: t, node: n, admin: "http://" + n.Addr("admin"), proxy: "http://" + n.Addr("proxy"), client: &http.Client{}}
 	e.since = e.newestEvent()
 	if r := e.call(e.client, "GET", "/d", "192.0.2.5", nil); r.status != 403 || r.message != "IP address not allowed" {

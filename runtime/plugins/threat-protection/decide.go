@@ -94,13 +94,25 @@ func (p *Plugin) decideAll(set *policy.Set) *decisions {
 	return out
 }
 
+// bindAttempts bounds the evaluations of one violation at bind time: an
+// evaluation that ran out of policy_timeout (a descheduled goroutine on a
+// loaded machine; the rule itself takes microseconds) is tried again
+// rather than leaving the instance failing closed until the next
+// snapshot.
+const bindAttempts = 10
+
 // decide evaluates one violation.
 func decide(pol *policy.Policy, config, violation map[string]any) (Decision, error) {
 	in, err := ast.InterfaceToValue(map[string]any{"config": config, "violation": violation})
 	if err != nil {
 		return Decision{}, fmt.Errorf("%s: policy input: %w", Name, err)
 	}
-	v, err := pol.Eval(context.Background(), in)
+	var v any
+	for i := 0; i < bindAttempts; i++ {
+		if v, err = pol.Eval(context.Background(), in); !errors.Is(err, policy.ErrTimeout) {
+			break
+		}
+	}
 	if err != nil {
 		return Decision{}, fmt.Errorf("%s: deciding %v: %w", Name, violation, err)
 	}

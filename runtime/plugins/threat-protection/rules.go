@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/threat"
@@ -372,6 +373,10 @@ type scanResult struct {
 	err error
 }
 
+// scanners counts the scanner goroutines running (tests check none is
+// left behind).
+var scanners atomic.Int64
+
 // errScanDone stops the writes to a scanner that returned.
 var errScanDone = errors.New("threat-protection: scanner done")
 
@@ -388,7 +393,9 @@ func (t *bodyTap) start() error {
 		}
 		pr, pw := io.Pipe()
 		c.pw, c.result = pw, make(chan scanResult, 1)
+		scanners.Add(1)
 		go func(c *tapCheck) {
+			defer scanners.Add(-1)
 			var res scanResult
 			if c.filter == filterJSON {
 				res.v, res.err = scan.ScanJSON(pr, *c.r.json)
