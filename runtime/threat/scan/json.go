@@ -329,8 +329,24 @@ func (s *jsonScanner) str(limit int) (int, bool) {
 	br := &s.br
 	n := 0
 	for {
-		for br.pos < br.end {
-			c := br.buf[br.pos]
+		buf := br.buf[br.pos:br.end]
+		i := 0
+		for ; i < len(buf); i++ {
+			switch strClass[buf[i]] {
+			case strPlain:
+				n++
+				continue
+			case strCont:
+				continue
+			}
+			break
+		}
+		br.pos += i
+		if limit > 0 && n > limit {
+			return n, true
+		}
+		if i < len(buf) {
+			c := buf[i]
 			br.pos++
 			switch {
 			case c == '"':
@@ -340,14 +356,10 @@ func (s *jsonScanner) str(limit int) (int, bool) {
 					return n, false
 				}
 				n++
-			case c < 0x20:
+				continue
+			default:
 				s.syntax("control character in a string")
 				return n, false
-			case c&0xC0 != 0x80: // not a UTF-8 continuation byte
-				n++
-			}
-			if limit > 0 && n > limit {
-				return n, true
 			}
 		}
 		if !br.fill() {
@@ -356,6 +368,25 @@ func (s *jsonScanner) str(limit int) (int, bool) {
 		}
 	}
 }
+
+// Byte classes inside a JSON string.
+const (
+	strPlain   = iota // starts a character
+	strCont           // a UTF-8 continuation byte
+	strSpecial        // '"', '\\' or a control character
+)
+
+var strClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c == '"' || c == '\\' || c < 0x20:
+			t[c] = strSpecial
+		case c&0xC0 == 0x80:
+			t[c] = strCont
+		}
+	}
+	return t
+}()
 
 func (s *jsonScanner) escape() bool {
 	c, ok := s.br.next()

@@ -3,7 +3,6 @@ package scan
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -19,6 +18,10 @@ const DefaultMaxParams = 1000
 // reported under their path's first maxJSONPathDepth names.
 const maxJSONPathDepth = 32
 
+// maxJSONNesting bounds the JSON nesting Params walks: it stops at deeper
+// input (the json filter's max_container_depth is the place to refuse it).
+const maxJSONNesting = 1000
+
 // Params collects the request parameters sql_injection checks and calls fn
 // for each name/value, in a stable order, until fn returns false:
 //   - query arguments (names sorted, values in order);
@@ -26,7 +29,8 @@ const maxJSONPathDepth = 32
 //     non-file parts of a multipart/form-data body;
 //   - the string leaves of a JSON body (application/json or any +json
 //     type), named by their dotted path from the top ("user.name"); an
-//     array element takes its array's path ({"tags":["x"]} gives "tags").
+//     array element takes its array's path ({"tags":["x"]} gives "tags");
+//     nesting deeper than 1000 ends the walk.
 //
 // The caller selects names (an empty list = all). It is bounded: it stops
 // after maxParams (<= 0: DefaultMaxParams) parameters; a malformed body
@@ -49,17 +53,14 @@ func Params(query map[string][]string, contentType string, body []byte, maxParam
 	if len(body) == 0 || contentType == "" {
 		return
 	}
-	mt, mp, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return
-	}
-	switch {
-	case mt == "application/x-www-form-urlencoded":
+	switch BodyKind(contentType) {
+	case "form":
 		form, _ := url.ParseQuery(string(body))
 		emitSorted(form, emit)
-	case mt == "multipart/form-data":
+	case "multipart":
+		_, mp, _ := mime.ParseMediaType(contentType)
 		multipartParams(body, mp["boundary"], emit)
-	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+	case "json":
 		jsonParams(body, emit)
 	}
 }
@@ -143,18 +144,16 @@ func jsonParams(body []byte, emit func(name, value string) bool) {
 	for {
 		tok, err := dec.Token()
 		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				return
-			}
-			return
+			return // io.EOF or malformed: the leaves so far were emitted
 		}
 		switch t := tok.(type) {
 		case json.Delim:
 			switch t {
-			case '{':
-				stack = append(stack, level{obj: true, wantKey: true})
-			case '[':
-				stack = append(stack, level{})
+			case '{', '[':
+				if len(stack) == maxJSONNesting {
+					return
+				}
+				stack = append(stack, level{obj: t == '{', wantKey: t == '{'})
 			default:
 				stack = stack[:len(stack)-1]
 				afterValue()
@@ -173,4 +172,45 @@ func jsonParams(body []byte, emit func(name, value string) bool) {
 			afterValue()
 		}
 	}
+}
+
+// MatchParam reports whether a parameter named name (as Params gives it) is
+// selected by the sql_injection filter's `parameters`: an empty list selects
+// every parameter; a configured name selects the parameter of that exact name
+// and, for a JSON object, every leaf under it ("user" selects "user.name").
+func MatchParam(names []string, name string) bool {
+	if len(names) == 0 {
+		return true
+	}
+	for _, n := range names {
+		if name == n || (len(name) > len(n) && name[len(n)] == '.' && name[:len(n)] == n) {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckSQLInjection runs the sql_injection filter over a request: the
+// parameters Params collects (bounded by maxParams) that MatchParam selects
+// are checked with SQLInjection, and the first one that matches is returned
+// as Violation{Filter:"sql_injection", Limit: <parameter name>}; nil when
+// none does.
+func CheckSQLInjection(query map[string][]string, contentType string, body []byte, names []string, maxParams int) *Violation {
+	var v *Violation
+	Params(query, contentType, body, maxParams, func(name, value string) bool {
+		if !MatchParam(names, name) || !SQLInjection(value) {
+			return true
+		}
+		v = &Violation{Filter: "sql_injection", Limit: name, Message: "SQL injection in parameter " + quoteName(name)}
+		return false
+	})
+	return v
+}
+
+// quoteName quotes a parameter name for a message, shortened to 64 bytes.
+func quoteName(name string) string {
+	if len(name) > 64 {
+		name = name[:64] + "..."
+	}
+	return "\"" + strings.ReplaceAll(name, "\"", "'") + "\""
 }

@@ -142,7 +142,7 @@ func (lx *lexer) next() token {
 			return token{kind: k, start: int32(start), end: int32(lx.pos)}
 		}
 		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == '+' && lx.mode == modeFlat:
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == '+':
 			lx.pos++
 		case c == '\'' || c == '"' || c == '`':
 			if lx.mode == modeFlat || c == '`' {
@@ -247,8 +247,8 @@ func (t toks) at(i int) token {
 	return token{kind: tkEnd}
 }
 
-// lexAll lexes up to max tokens into buf.
-func lexAll(s string, mode lexMode, buf []token, max int) toks {
+// lexAll lexes up to limit tokens into buf.
+func lexAll(s string, mode lexMode, buf []token, limit int) toks {
 	lx := lexer{s: s, mode: mode}
 	out := buf[:0]
 	if mode == modeSingle || mode == modeDouble {
@@ -276,7 +276,7 @@ func lexAll(s string, mode lexMode, buf []token, max int) toks {
 		lx.pos = end + 1
 		lx.mode = modeNone
 	}
-	for len(out) < max {
+	for len(out) < limit {
 		t := lx.next()
 		if t.kind == tkEnd {
 			break
@@ -286,13 +286,35 @@ func lexAll(s string, mode lexMode, buf []token, max int) toks {
 	return out
 }
 
-// sqlChars are the bytes without which only UNION SELECT can match.
-var sqlChars = func() (t [256]bool) {
-	for _, c := range []byte("'\"`;#-/()=<>|&@*") {
-		t[c] = true
+// sqlChars are the bytes without which only UNION SELECT or a leading
+// number can start a match; sqlPairs the bytes that count only doubled
+// ("--", "||", "&&", "@@") or before a '*' ("/*").
+var sqlChars, sqlPairs = func() (one, two [256]bool) {
+	for _, c := range []byte("'\"`;#()=<>") {
+		one[c] = true
 	}
-	return t
+	for _, c := range []byte("-|&@/") {
+		two[c] = true
+	}
+	return one, two
 }()
+
+// suspicious reports whether value has a byte (or pair) SQL needs.
+func suspicious(value string) bool {
+	for i := 0; i < len(value); i++ {
+		c := value[i]
+		if sqlChars[c] {
+			return true
+		}
+		if sqlPairs[c] && i+1 < len(value) {
+			d := value[i+1]
+			if d == c || (c == '/' && d == '*') {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // SQLInjection reports whether value looks like a SQL injection attempt:
 // tautologies and comparisons joined by OR/AND after an escaping quote or a
@@ -306,14 +328,7 @@ var sqlChars = func() (t [256]bool) {
 // addresses, JSON — does not match. The value is inspected as given: the
 // caller decodes URL or form encoding once.
 func SQLInjection(value string) bool {
-	special := false
-	for i := 0; i < len(value); i++ {
-		if sqlChars[value[i]] {
-			special = true
-			break
-		}
-	}
-	if !special && !containsFold(value, "union") {
+	if !suspicious(value) && !containsFold(value, "union") && !startsWithDigit(value) {
 		return false
 	}
 	var buf [64]token
@@ -321,10 +336,10 @@ func SQLInjection(value string) bool {
 	if t := lexAll(value, modeNone, buf[:], 16); len(t) > 0 && t[0].kind == tkNum && escapes(value, t, false) {
 		return true
 	}
-	if t := lexAll(value, modeSingle, buf[:], 16); len(t) > 0 && escapes(value, t, true) {
+	if t := lexAll(value, modeSingle, buf[:], 32); len(t) > 0 && escapes(value, t, true) {
 		return true
 	}
-	if t := lexAll(value, modeDouble, buf[:], 16); len(t) > 0 && escapes(value, t, true) {
+	if t := lexAll(value, modeDouble, buf[:], 32); len(t) > 0 && escapes(value, t, true) {
 		return true
 	}
 	// Shapes that are SQL anywhere.
@@ -361,9 +376,28 @@ func SQLInjection(value string) bool {
 	return false
 }
 
+func startsWithDigit(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == ' ' || c == '\t':
+			continue
+		case c >= '0' && c <= '9':
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
+
 func containsFold(s, sub string) bool {
+	// sub is lower case ASCII; find candidates by its first byte.
+	first, upper := sub[0], sub[0]-'a'+'A'
 	for i := 0; i+len(sub) <= len(s); i++ {
-		j := 0
+		if c := s[i]; c != first && c != upper {
+			continue
+		}
+		j := 1
 		for j < len(sub) && lowerByte(s[i+j]) == sub[j] {
 			j++
 		}
@@ -407,8 +441,21 @@ func escapes(s string, t toks, quoted bool) bool {
 		if t.at(j).kw == kwNot {
 			j++
 		}
+		if quoted && t.at(j).kw == kwSelect { // ' AND (SELECT ...
+			return true
+		}
+		if quoted && t.at(j).kind == tkWord && t.at(j+1).kind == tkLParen {
+			// ' AND ASCII(SUBSTRING(...))>64: a call compared to something.
+			if k := closeParen(t, j+1); k > 0 && t.at(k+1).kind == tkOp {
+				return true
+			}
+		}
 		if operand(t.at(j), quoted) {
-			if t.at(j+1).kind == tkOp && (operand(t.at(j+2), true) || t.at(j+2).kind == tkLParen) {
+			k := j + 2
+			if t.at(k).kw == kwNot { // IS NOT NULL
+				k++
+			}
+			if t.at(j+1).kind == tkOp && (operand(t.at(k), true) || t.at(k).kind == tkLParen) {
 				return true
 			}
 			if quoted && (t.at(j).kind == tkNum || t.at(j).kw == kwTrue) {
@@ -443,6 +490,24 @@ func escapes(s string, t toks, quoted bool) bool {
 		}
 	}
 	return false
+}
+
+// closeParen returns the index of the parenthesis closing the one at t[i]
+// (0 when it is not in t).
+func closeParen(t toks, i int) int {
+	depth := 0
+	for k := i; k < len(t); k++ {
+		switch t[k].kind {
+		case tkLParen:
+			depth++
+		case tkRParen:
+			depth--
+			if depth == 0 {
+				return k
+			}
+		}
+	}
+	return 0
 }
 
 // selectFrom reports whether a FROM follows within a few tokens.

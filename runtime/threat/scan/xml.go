@@ -57,6 +57,8 @@ type xmlScanner struct {
 	textLen    int
 	rootSeen   bool
 	rootClosed bool
+	markup     bool  // any markup seen
+	docStart   int64 // offset after a byte order mark
 	v          *Violation
 }
 
@@ -110,17 +112,21 @@ func (s *xmlScanner) run() {
 			}
 		}
 	}
+	s.docStart = br.offset()
 	for {
 		c, ok := br.peek()
 		if !ok {
 			if s.depth > 0 {
 				s.eof()
+			} else if s.markup && !s.rootSeen {
+				s.syntax("no root element")
 			}
 			return
 		}
 		if c == '<' {
 			br.pos++
-			if !s.markup() {
+			s.markup = true
+			if !s.tag() {
 				return
 			}
 			continue
@@ -184,8 +190,7 @@ func (s *xmlScanner) reference() bool {
 		name[n] = c
 		n++
 	}
-	ref := string(name[:n])
-	switch ref {
+	switch string(name[:n]) {
 	case "lt", "gt", "amp", "apos", "quot":
 		return true
 	}
@@ -205,7 +210,7 @@ func (s *xmlScanner) reference() bool {
 		}
 		return true
 	}
-	return s.syntax("undefined entity &%s;", ref)
+	return s.syntax("undefined entity &%s;", string(name[:n]))
 }
 
 // name scans a name; it returns its FNV-1a hash, its length in characters
@@ -262,8 +267,8 @@ func (s *xmlScanner) skipSpace() (byte, bool) {
 	}
 }
 
-// markup scans what follows a '<'.
-func (s *xmlScanner) markup() bool {
+// tag scans what follows a '<'.
+func (s *xmlScanner) tag() bool {
 	c, ok := s.br.peek()
 	if !ok {
 		return s.eof()
@@ -480,7 +485,7 @@ func (s *xmlScanner) pi() bool {
 	if !ok {
 		return false
 	}
-	decl := start == 2 && n == 3 // <?xml ...?> at the very start
+	decl := start == s.docStart+2 && n == 3 // <?xml ...?> at the very start
 	if decl {
 		if _, ok := s.until("?>", 0, 1024, "syntax", "XML declaration"); !ok {
 			return false
