@@ -71,3 +71,18 @@ func FuzzBodyTap(f *testing.F) {
 		}
 	})
 }
+
+// TestBodyKind: a Content-Type that does not parse as a media type is
+// still classified by its type, so a malformed header cannot slip a JSON
+// or XML body past its filter.
+func TestBodyKind(t *testing.T) {
+	for ct, want := range map[string]string{
+		"application/json": "json", "application/json; charset=utf-8": "json", "application/problem+json": "json",
+		"APPLICATION/JSON": "json", "application/json;;": "json", "application/json; charset": "json",
+		"text/xml": "xml", "application/soap+xml; x=\"": "xml", "text/plain": "", "": "", "multipart/form-data": "",
+	} {
+		if got := bodyKind(ct); got != want {
+			t.Errorf("%q: %q, want %q", ct, got, want)
+		}
+	}
+}
