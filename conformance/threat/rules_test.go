@@ -289,3 +289,29 @@ func TestStreamedBodies(t *testing.T) {
 		t.Errorf("%d alerts, %d json denials; want 2 and 2", alerts, denies)
 	}
 }
+
+// TestTappedBodyReadWholeByALaterPlugin: a large body the rules tap, which
+// a later plugin (request-transformer, priority 801) then reads whole, is
+// still judged: the body cannot slip past the rules that way.
+func TestTappedBodyReadWholeByALaterPlugin(t *testing.T) {
+	e := start(t, nil, nil)
+	e.route("rt", "/rt", map[string]any{"rules": []any{
+		map[string]any{"name": "depth", "message": "too deep", "filters": map[string]any{"json": map[string]any{"max_container_depth": 3}}},
+	}})
+	e.api("POST", "/routes/rt/plugins", map[string]any{"name": "request-transformer", "config": map[string]any{"add": map[string]any{"body": []any{"added:1"}}}}, 201)
+	e.rebuild()
+	var b bytes.Buffer
+	b.WriteString(`{"pad":[`)
+	for b.Len() < 2<<20 {
+		b.WriteString("1234567,")
+	}
+	ok := append([]byte(nil), b.Bytes()...)
+	ok = append(ok, []byte(`1]}`)...)
+	b.WriteString(`[[1]]]}`) // depth 4 at the end
+	if r := e.post("/rt", "application/json", bytes.NewReader(b.Bytes()), "192.0.2.210", nil); r.status != 403 || r.message != "too deep" {
+		t.Errorf("deep body read whole by a later plugin: %+v", r)
+	}
+	if r := e.post("/rt", "application/json", bytes.NewReader(ok), "192.0.2.210", nil); r.status != 200 {
+		t.Errorf("fine body: %+v", r)
+	}
+}

@@ -435,6 +435,11 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 	if st.plan.NeedsBuffering() {
 		st.buffered = true
 	}
+	if r := st.tapBuffered(); r != nil {
+		// A tapped body a later plugin read whole: the tap judges it here.
+		srv.errorResponse(fctx, r.Status, r.Message, st.reqID())
+		return srv.finish(st, start, time.Time{})
+	}
 	proxied := time.Now()
 	srv.forward(st)
 	st.closeTap()
@@ -633,6 +638,24 @@ type bodyReader struct {
 func (b *bodyReader) refuse(r *threat.Refusal) (int, error) {
 	b.over, b.refusal = true, r
 	return 0, errBodyLimit
+}
+
+// tapBuffered hands a tapped body that is no longer a stream (a plugin
+// after the tap read it whole) to the tap at once, so it is judged as if
+// it had streamed; it returns the tap's refusal.
+func (st *state) tapBuffered() *threat.Refusal {
+	t := st.tap
+	if t == nil || st.fctx.Request.IsBodyStream() {
+		return nil
+	}
+	st.tap = nil
+	if body := st.fctx.Request.Body(); len(body) > 0 {
+		if r := t.Write(body); r != nil {
+			t.End(false)
+			return r
+		}
+	}
+	return t.End(true)
 }
 
 // closeTap ends a tap the body did not reach the end of.
