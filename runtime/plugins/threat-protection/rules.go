@@ -76,16 +76,16 @@ const (
 
 // rule is a compiled rule.
 type rule struct {
-	index   int // in config.rules: the policy's input.violation.rule
-	name    string
-	deny    bool
-	paths   []string
-	maxBody int64 // < 0: unlimited
-	json    *scan.JSONLimits
-	xml     *scan.XMLLimits
-	sql     bool
-	sqlOnly map[string]bool // nil: every parameter
-	cred    bool
+	index     int // in config.rules: the policy's input.violation.rule
+	name      string
+	deny      bool
+	paths     []string
+	maxBody   int64 // < 0: unlimited
+	json      *scan.JSONLimits
+	xml       *scan.XMLLimits
+	sql       bool
+	sqlParams []string // empty: every parameter
+	cred      bool
 }
 
 func (r *rule) filters() []string {
@@ -134,13 +134,7 @@ func compileRules(rs []Rule) []*rule {
 				MaxPITargetLength: x.MaxPITargetLength, MaxPIDataLength: x.MaxPIDataLength}
 		}
 		if s := c.Filters.SQLInjection; s != nil {
-			r.sql = true
-			if len(s.Parameters) > 0 {
-				r.sqlOnly = map[string]bool{}
-				for _, n := range s.Parameters {
-					r.sqlOnly[n] = true
-				}
-			}
+			r.sql, r.sqlParams = true, s.Parameters
 		}
 		if r.deny {
 			deny = append(deny, r)
@@ -331,20 +325,14 @@ func (p *Plugin) checkRules(k hostabi.Kong, ip string) error {
 	return nil
 }
 
-// sqlHit looks for SQL injection in the rule's parameters.
+// sqlHit looks for SQL injection in the rule's parameters (a configured
+// name selects that parameter and, for a JSON object, the leaves under
+// it: scan.MatchParam).
 func sqlHit(r *rule, query map[string][]string, contentType string, body []byte) (bool, string) {
-	hit, where := false, ""
-	scan.Params(query, contentType, body, 0, func(name, value string) bool {
-		if r.sqlOnly != nil && !r.sqlOnly[name] {
-			return true
-		}
-		if scan.SQLInjection(value) {
-			hit, where = true, "parameter "+name
-			return false
-		}
-		return true
-	})
-	return hit, where
+	if v := scan.CheckSQLInjection(query, contentType, body, r.sqlParams, 0); v != nil {
+		return true, v.Message
+	}
+	return false, ""
 }
 
 // bodyTap checks a streamed body as it passes (threat.Tap): a byte count
