@@ -1073,6 +1073,7 @@ func TestEntityDeclarations(t *testing.T) {
 		{"filter_chains", "filter-chains", "filter-chains", "name", []string{"route", "service"}, []string{"name"},
 			[]foreign{{"route", "routes", "cascade"}, {"service", "services", "cascade"}}},
 		{"policies", "policies", "policies", "name", nil, []string{"name"}, nil},
+		{"denied_ips", "denied-ips", "denied-ips", "", nil, []string{"ip"}, nil},
 	}
 	reg, err := store.NewRegistry(store.MergeEntities(store.KongEntities(), storetest.TestPlugins{}.Entities())...)
 	if err != nil {

@@ -142,6 +142,8 @@ func TestSchemaDefaultsMatchStore(t *testing.T) {
 		{"plugins: request-size-limiting", "/schemas/plugins/request-size-limiting", "/plugins", map[string]any{"name": "request-size-limiting"}, nil},
 		{"plugins: bot-detection", "/schemas/plugins/bot-detection", "/plugins", map[string]any{"name": "bot-detection", "config": map[string]any{"deny": []any{"^evil"}}}, nil},
 		{"policies", "/schemas/policies", "/policies", map[string]any{"name": "p", "rego": "package p\nallow := true\n"}, nil},
+		{"denied_ips", "/schemas/denied_ips", "/denied-ips", map[string]any{"ip": "192.0.2.1"}, nil},
+		{"plugins: threat-protection", "/schemas/plugins/threat-protection", "/plugins", map[string]any{"name": "threat-protection"}, nil},
 		{"plugins: acl", "/schemas/plugins/acl", "/plugins", map[string]any{"name": "acl", "config": map[string]any{"allow": []any{"admin"}}}, nil},
 		{"plugins: redirect", "/schemas/plugins/redirect", "/plugins", map[string]any{"name": "redirect", "config": map[string]any{"location": "https://example.com"}}, nil},
 		// Kong loads every available proxy-wasm filter as a plugin.

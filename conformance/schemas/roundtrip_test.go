@@ -79,6 +79,11 @@ var validConfigs = map[string][]map[string]any{
 	"redirect":       {{"location": "https://example.com/new"}, {"location": "http://a.test:8080/x?y=1", "keep_incoming_path": true, "status_code": 302}},
 	"ip-restriction": {{"allow": []any{"10.0.0.0/8", "::1"}}, {"deny": []any{"192.168.0.1"}, "status": 401, "message": "no"}},
 	"acl":            {{"allow": []any{"admin"}}, {"deny": []any{"banned"}, "hide_groups_header": true, "policy": "readers"}},
+	"threat-protection": {{"dos": map[string]any{"max_requests": 100, "window": 10, "trusted_cidrs": []any{"10.0.0.0/8"}}},
+		{"dos_by_ip": map[string]any{"max_in_progress": 4, "action": "deny_list", "block_seconds": 60}, "auth_lockout": map[string]any{"max_failures": 5}},
+		{"rules": []any{map[string]any{"name": "deep", "action": "alert", "message": "m", "paths": []any{"/api/*"},
+			"filters": map[string]any{"max_body_size": 1024, "json": map[string]any{"max_container_depth": 3}, "xml": map[string]any{"max_node_depth": 4},
+				"sql_injection": map[string]any{"parameters": []any{"q"}}, "require_credential": true}}}}},
 }
 
 // extraConfigs are invalid configurations that exercise entity checks and
@@ -303,6 +308,7 @@ var entityBases = map[string][]map[string]any{
 	"oauth2_credentials":         {{"name": "app", "redirect_uris": []any{"https://app.test/cb"}, "consumer": map[string]any{"id": someID}}},
 	"key_sets":                   {{"name": "ks"}},
 	"policies":                   {{"name": "readers", "rego": "package p\nallow := true\n"}},
+	"denied_ips":                 {{"ip": "192.0.2.0/24", "reason": "abuse", "expires_at": 4102444800}},
 	"filter_chains":              {{"service": map[string]any{"id": someID}, "filters": []any{map[string]any{"name": "f", "enabled": true, "config": "c"}}}},
 	"oauth2_authorization_codes": {{"credential": map[string]any{"id": someID}, "code": "c", "challenge_method": "S256"}},
 	"oauth2_tokens":              {{"credential": map[string]any{"id": someID}, "expires_in": 10, "refresh_token": "r", "scope": "s"}},

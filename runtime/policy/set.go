@@ -47,11 +47,12 @@ type Policy struct {
 	Name string
 	// Shipped is set for a policy of the binary.
 	Shipped bool
-	// Query is the rule evaluated, data.<package>.allow.
+	// Query is the rule evaluated: data.<package>.allow, or the shipped
+	// threat policy's data.gatehouse.threat.decision.
 	Query ast.Ref
 	// Reads is what the query's rules read of the input.
 	Reads Reads
-	// HasEntry reports whether the package defines the Entry rule; a
+	// HasEntry reports whether the package defines the queried rule; a
 	// policy without it denies every request.
 	HasEntry bool
 
@@ -61,13 +62,19 @@ type Policy struct {
 	plan    *keyPlan
 }
 
-// prepare compiles a module set and prepares the Entry query of pkg.
-func prepare(name string, shippedPolicy bool, user *ast.Module, pkg ast.Ref, timeout time.Duration) (*Policy, error) {
+// shippedRules names the rule queried of a shipped policy whose decision
+// is not the Entry rule: threat protection's rule set decides a violation
+// with its `decision` object.
+var shippedRules = map[string]string{"threat": "decision"}
+
+// prepare compiles a module set and prepares the query of pkg's rule
+// (Entry for the acl plugin and user policies).
+func prepare(name string, shippedPolicy bool, user *ast.Module, pkg ast.Ref, rule string, timeout time.Duration) (*Policy, error) {
 	c, err := compile(name, user)
 	if err != nil {
 		return nil, err
 	}
-	query := pkg.Copy().Append(ast.StringTerm(Entry))
+	query := pkg.Copy().Append(ast.StringTerm(rule))
 	p := &Policy{Name: name, Shipped: shippedPolicy, Query: query, timeout: timeout}
 	p.HasEntry = len(c.GetRulesForVirtualDocument(query)) > 0
 	p.Reads = analyse(c, query)
@@ -217,7 +224,7 @@ func (c *Compiler) Build(version uint64, sources []Source) (*Set, error) {
 		m, err := parseUser(src.Name, src.Rego)
 		if err == nil {
 			var p *Policy
-			if p, err = prepare(src.Name, false, m, m.Package.Path, c.timeout); err == nil {
+			if p, err = prepare(src.Name, false, m, m.Package.Path, Entry, c.timeout); err == nil {
 				set.byName[src.Name], next[key] = p, p
 				continue
 			}
@@ -233,7 +240,11 @@ func (c *Compiler) compileShipped() (map[string]*Policy, error) {
 	out := map[string]*Policy{}
 	for _, name := range ShippedPolicies() {
 		pkg := ast.MustParseRef("data." + ShippedNamespace + "." + name)
-		p, err := prepare(name, true, nil, pkg, c.timeout)
+		rule := Entry
+		if r, ok := shippedRules[name]; ok {
+			rule = r
+		}
+		p, err := prepare(name, true, nil, pkg, rule, c.timeout)
 		if err != nil {
 			return nil, fmt.Errorf("policy: shipped %s: %w", name, err)
 		}

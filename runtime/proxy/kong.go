@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/chain"
 	"github.com/gatehouse/gatehouse/runtime/internal/reqbody"
+	"github.com/gatehouse/gatehouse/runtime/threat"
 	"github.com/valyala/fasthttp"
 )
 
@@ -245,6 +246,22 @@ func (r kRequest) LimitBody(max int64, status int, message string) bool {
 }
 
 var _ hostabi.BodyLimiter = kRequest{}
+
+// TapBody implements threat.BodyTapper: a streamed body passes through t
+// on its way upstream; a body read whole is not tapped (false).
+func (r kRequest) TapBody(t threat.Tap) bool {
+	hostabi.Check(hostabi.OpRequestRawBody, r.s.phase)
+	if !r.s.fctx.Request.IsBodyStream() {
+		return false
+	}
+	if old := r.s.tap; old != nil {
+		old.End(false)
+	}
+	r.s.tap = t
+	return true
+}
+
+var _ threat.BodyTapper = kRequest{}
 
 func (r kRequest) Body() (map[string]any, string, error) {
 	hostabi.Check(hostabi.OpRequestBody, r.s.phase)

@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/internal/httpguard"
 	"github.com/gatehouse/gatehouse/runtime/router"
 	"github.com/gatehouse/gatehouse/runtime/snapshot"
+	"github.com/gatehouse/gatehouse/runtime/threat"
 	"github.com/valyala/fasthttp"
 )
 
@@ -202,12 +203,16 @@ type state struct {
 	bodyLimit   int64
 	limitStatus int
 	limitMsg    string
+	// tap sees a streamed client body (threat.BodyTapper) until
+	// attachBody hands it to clientBody.
+	tap threat.Tap
 
 	consumerFn func() string
 	exitedFn   func() bool
 }
 
 func (s *state) reset() {
+	s.closeTap()
 	s.up.Reset()
 	s.clientBody = bodyReader{}
 	s.bodyLimit, s.limitStatus, s.limitMsg = 0, 0, ""
@@ -373,6 +378,11 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 	st.connID, st.connReqs = fctx.ConnID(), fctx.ConnRequestNum()
 	srv.clientAddress(st)
 	st.path = string(fctx.Path())
+	if ds := st.snap.DeniedIPs; ds.Len() > 0 {
+		if d, denied := ds.Lookup(st.clientIP, start); denied {
+			return srv.deniedIP(st, d, start)
+		}
+	}
 
 	// The upstream request exists before the rewrite phase, so rewrite
 	// plugins can change it through ServiceRequest as in Kong.
@@ -425,9 +435,33 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 	if st.plan.NeedsBuffering() {
 		st.buffered = true
 	}
+	if r := st.tapBuffered(); r != nil {
+		// A tapped body a later plugin read whole: the tap judges it here.
+		srv.errorResponse(fctx, r.Status, r.Message, st.reqID())
+		return srv.finish(st, start, time.Time{})
+	}
 	proxied := time.Now()
 	srv.forward(st)
+	st.closeTap()
 	return srv.finish(st, start, proxied)
+}
+
+// msgDeniedIP is the body of a request from a denied_ips address.
+const msgDeniedIP = "IP address not allowed"
+
+// deniedIP answers a request from a denied_ips address with 403 before
+// any plugin runs (global log plugins still log it, as for an unmatched
+// route) and records the threat event.
+func (srv *Server) deniedIP(st *state, d threat.Denied, start time.Time) bool {
+	fctx := st.fctx
+	ev := threat.Events.Record(threat.Event{Rule: "denied_ips", Filter: "ip", Action: threat.ActionDeny,
+		Status: fasthttp.StatusForbidden, Message: msgDeniedIP, ClientIP: st.clientIP,
+		Host: string(fctx.Host()), Path: st.path, Method: string(fctx.Method())})
+	srv.log.Warn("threat: request from a denied IP refused", "rule", ev.Rule, "filter", ev.Filter, "client_ip", ev.ClientIP,
+		"denied", d.Prefix.String(), "reason", d.Reason, "host", ev.Host, "path", ev.Path, "method", ev.Method)
+	srv.errorResponse(fctx, fasthttp.StatusForbidden, msgDeniedIP, st.reqID())
+	st.snap.Plugins.CollectGlobals(&st.plan, st.scheme)
+	return srv.finish(st, start, time.Time{})
 }
 
 // requestHeader returns every value of a request header (the server
@@ -572,7 +606,8 @@ func attachBody(st *state) bool {
 		// two connections would then share one stream. The wrapper is
 		// neither a *requestStream nor an io.Closer, so the upstream
 		// request only reads it.
-		st.clientBody = bodyReader{r: fctx.RequestBodyStream(), size: fctx.Request.Header.ContentLength(), limit: st.bodyLimit}
+		st.clientBody = bodyReader{r: fctx.RequestBodyStream(), size: fctx.Request.Header.ContentLength(), limit: st.bodyLimit, tap: st.tap}
+		st.tap = nil
 		st.up.SetBodyStream(&st.clientBody, fctx.Request.Header.ContentLength())
 		return true
 	}
@@ -593,6 +628,45 @@ type bodyReader struct {
 	// once reading reached it (the read then fails).
 	limit int64
 	over  bool
+	// tap sees the body as it passes (threat.Tap); refusal is set when it
+	// refused the body (over is set too).
+	tap     threat.Tap
+	refusal *threat.Refusal
+}
+
+// refuse ends the body for a tap's refusal.
+func (b *bodyReader) refuse(r *threat.Refusal) (int, error) {
+	b.over, b.refusal = true, r
+	return 0, errBodyLimit
+}
+
+// tapBuffered hands a tapped body that is no longer a stream (a plugin
+// after the tap read it whole) to the tap at once, so it is judged as if
+// it had streamed; it returns the tap's refusal.
+func (st *state) tapBuffered() *threat.Refusal {
+	t := st.tap
+	if t == nil || st.fctx.Request.IsBodyStream() {
+		return nil
+	}
+	st.tap = nil
+	if body := st.fctx.Request.Body(); len(body) > 0 {
+		if r := t.Write(body); r != nil {
+			t.End(false)
+			return r
+		}
+	}
+	return t.End(true)
+}
+
+// closeTap ends a tap the body did not reach the end of.
+func (st *state) closeTap() {
+	for _, t := range []*threat.Tap{&st.tap, &st.clientBody.tap} {
+		if *t != nil {
+			tap := *t
+			*t = nil
+			tap.End(false)
+		}
+	}
 }
 
 // errBodyLimit ends a streamed body that went past its limit.
@@ -608,8 +682,19 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		b.over = true
 		return 0, errBodyLimit
 	}
+	if b.tap != nil && n > 0 {
+		if r := b.tap.Write(p[:n]); r != nil {
+			return b.refuse(r)
+		}
+	}
 	if err == io.EOF || (b.size >= 0 && b.got >= b.size) {
 		b.eof = true
+		if t := b.tap; t != nil {
+			b.tap = nil
+			if r := t.End(true); r != nil {
+				return b.refuse(r)
+			}
+		}
 	}
 	return n, err
 }
@@ -753,7 +838,11 @@ func (srv *Server) forward(st *state) {
 		if st.clientBody.over {
 			// A plugin's body limit (hostabi.BodyLimiter): the rest of
 			// the body is still on the connection.
-			srv.errorResponse(fctx, st.limitStatus, st.limitMsg, st.reqID())
+			status, msg := st.limitStatus, st.limitMsg
+			if r := st.clientBody.refusal; r != nil {
+				status, msg = r.Status, r.Message
+			}
+			srv.errorResponse(fctx, status, msg, st.reqID())
 			fctx.SetConnectionClose()
 			return
 		}

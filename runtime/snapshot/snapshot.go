@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	"github.com/gatehouse/gatehouse/runtime/policy"
 	"github.com/gatehouse/gatehouse/runtime/router"
+	"github.com/gatehouse/gatehouse/runtime/threat"
 	"github.com/gatehouse/gatehouse/store"
 )
 
@@ -66,6 +67,9 @@ type Snapshot struct {
 	FilterChains *FilterChains
 	// Policies are the compiled policies (policies.go).
 	Policies *policy.Set
+	// DeniedIPs are the denied_ips entries (deniedips.go), refused before
+	// any plugin runs.
+	DeniedIPs *threat.IPSet
 	// BuiltAt is when the snapshot was made.
 	BuiltAt time.Time
 
@@ -199,7 +203,7 @@ type Builder struct {
 }
 
 // proxied lists the entities a snapshot is built from.
-var proxied = []string{"services", "routes", "upstreams", "targets", "plugins", "certificates", "snis", "filter_chains", "policies"}
+var proxied = []string{"services", "routes", "upstreams", "targets", "plugins", "certificates", "snis", "filter_chains", "policies", "denied_ips"}
 
 // entitySet holds entities by type and id.
 type entitySet map[string]map[string]map[string]any
@@ -456,6 +460,7 @@ func (b *Builder) build(ctx context.Context) (_ *Snapshot, err error) {
 	services, routes, upstreams, targets := ents.list("services"), ents.list("routes"), ents.list("upstreams"), ents.list("targets")
 	plugins, certs, snis := ents.list("plugins"), ents.list("certificates"), ents.list("snis")
 	snap.Certificates = buildCertificates(certs, snis, b.log)
+	snap.DeniedIPs = b.buildDeniedIPs(ents.list("denied_ips"))
 	if snap.Policies, err = b.buildPolicies(snap.Version, ents.list("policies")); err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}

@@ -370,5 +370,6 @@ func Run(t *testing.T, open Opener) {
 	runKeys(t, open)
 	runFilterChains(t, open)
 	runPolicies(t, open)
+	runDeniedIPs(t, open)
 	runCounters(t, open)
 }

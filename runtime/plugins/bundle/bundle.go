@@ -28,5 +28,6 @@ import (
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/response-ratelimiting" // response-ratelimiting
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/response-transformer"  // response-transformer
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/tcp-log"               // tcp-log
+	_ "github.com/gatehouse/gatehouse/runtime/plugins/threat-protection"     // threat-protection
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/udp-log"               // udp-log
 )
