@@ -773,9 +773,11 @@ func run(o options) error {
 		if r, ok := res.Ratios["gatehouse/gatehouse-no-plugins"]; ok {
 			fmt.Printf(" gatehouse/no-plugins %.2f", r)
 		}
-		h := res.HalfRate
-		fmt.Printf("\n%-24s at %.0f r/s: p99 nginx %.2fms ceiling %.2fms gatehouse %.2fms (gatehouse/nginx %.2f)\n", sc.name, half,
-			h["nginx-proxy"].P99ms, h["ceiling"].P99ms, h["gatehouse"].P99ms, res.Ratios["p99@half-rate gatehouse/nginx"])
+		fmt.Println()
+		if h := res.HalfRate; !o.quick {
+			fmt.Printf("%-24s at %.0f r/s: p99 nginx %.2fms ceiling %.2fms gatehouse %.2fms (gatehouse/nginx %.2f)\n", sc.name, half,
+				h["nginx-proxy"].P99ms, h["ceiling"].P99ms, h["gatehouse"].P99ms, res.Ratios["p99@half-rate gatehouse/nginx"])
+		}
 		fmt.Printf("%s gatehouse/nginx %.2f gatehouse/ceiling %.2f\n", sc.name, res.Ratios["gatehouse/nginx"], res.Ratios["gatehouse/ceiling"])
 		for _, bname := range sc.baselines {
 			fmt.Println(comparison(res, bname))
