@@ -802,7 +802,9 @@ func run(o options) error {
 			return err
 		}
 	}
-	fmt.Printf("idle RSS with 1,000 routes: %.1f MiB\n", idle)
+	if !o.quick {
+		fmt.Printf("idle RSS with 1,000 routes: %.1f MiB\n", idle)
+	}
 	out, _ := json.MarshalIndent(map[string]any{"scenarios": all, "idle_rss_1000_routes_mib": idle,
 		"connections": o.connections, "duration_s": o.duration.Seconds(), "rounds": o.rounds}, "", "  ")
 	if err := os.WriteFile(o.out, out, 0o644); err != nil {
