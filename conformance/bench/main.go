@@ -50,7 +50,7 @@ func main() {
 	flag.StringVar(&o.gatehouse, "gatehouse", "bin/gatehouse", "Gatehouse binary")
 	flag.StringVar(&o.out, "out", "bench-results.json", "JSON results file")
 	flag.BoolVar(&o.quick, "quick", false, "skip the fixed-rate latency runs and the idle-memory measure")
-	flag.StringVar(&o.scenarios, "scenarios", "no-plugins,key-auth+rate-limiting,key-auth,key-auth+acl,request-transformer,lua-pre-function,wasm-header-rewrite,proxy-wasm-add-header", "scenarios to run")
+	flag.StringVar(&o.scenarios, "scenarios", "no-plugins,key-auth+rate-limiting,key-auth,key-auth+acl,request-transformer,lua-pre-function,wasm-header-rewrite,http-wasm-add-header,proxy-wasm-add-header", "scenarios to run, comma-separated (a scenario's baselines run with it, listed or not)")
 	loadgen := flag.String("loadgen", "", "internal: run the fixed-rate generator against this URL")
 	rate := flag.Float64("rate", 0, "internal: requests per second for -loadgen")
 	header := flag.String("header", "", "internal: a request header for -loadgen")
@@ -268,11 +268,16 @@ type scenario struct {
 	// dir) and returns its extra environment.
 	env   func(dir string) ([]string, error)
 	setup func(a admin, upstream string) error
-	// baseline names a scenario this one is compared with: a second
-	// Gatehouse configured as the baseline alternates with this one in
-	// every round (so machine drift cancels), giving the median per-round
-	// ratio gatehouse/gatehouse-<baseline>.
-	baseline string
+	// baselines name scenarios this one is compared with: for each, one
+	// more Gatehouse, configured (environment and setup) as that
+	// scenario, alternates with this one in every round (so machine drift
+	// cancels), giving the median per-round ratio
+	// gatehouse/gatehouse-<baseline> and its spread over the rounds.
+	baselines []string
+	// upstreamSees, when set, is the value of X-Bench the upstream must
+	// receive through this scenario's Gatehouse: checked once before the
+	// load, so a plugin that stopped doing its work cannot look fast.
+	upstreamSees string
 }
 
 // keyAuth is the key-auth scenario's configuration: consumer bench (group
@@ -323,13 +328,13 @@ var scenarios = []scenario{
 	// policy, cached by the consumer's groups (issue 13: at most 5 % over
 	// key-auth alone).
 	{name: "key-auth", header: "apikey: bench-key", setup: keyAuth},
-	{name: "key-auth+acl", header: "apikey: bench-key", baseline: "key-auth", setup: func(a admin, up string) error {
+	{name: "key-auth+acl", header: "apikey: bench-key", baselines: []string{"key-auth"}, setup: func(a admin, up string) error {
 		if err := keyAuth(a, up); err != nil {
 			return err
 		}
 		return a.post("/plugins", "name=acl", "config.allow=bench")
 	}},
-	{name: "request-transformer", setup: func(a admin, up string) error {
+	{name: "request-transformer", upstreamSees: "1", setup: func(a admin, up string) error {
 		if err := baseRoute(a, up); err != nil {
 			return err
 		}
@@ -337,7 +342,7 @@ var scenarios = []scenario{
 	}},
 	// The Lua host on every request: Kong's pre-function (a bundled Lua
 	// plugin) doing request-transformer's work in Lua.
-	{name: "lua-pre-function", setup: func(a admin, up string) error {
+	{name: "lua-pre-function", upstreamSees: "1", setup: func(a admin, up string) error {
 		if err := baseRoute(a, up); err != nil {
 			return err
 		}
@@ -347,18 +352,32 @@ var scenarios = []scenario{
 	// The Wasm host on every request: examples/header-rewrite, compiled
 	// with the SDK, doing request-transformer's work (and marking the
 	// response in header_filter).
-	{name: "wasm-header-rewrite", env: wasmPlugin("wasm-header-rewrite", "examples/header-rewrite"),
+	{name: "wasm-header-rewrite", env: wasmPlugin("wasm-header-rewrite", "examples/header-rewrite"), upstreamSees: "1",
 		setup: func(a admin, up string) error {
 			if err := baseRoute(a, up); err != nil {
 				return err
 			}
 			return a.post("/plugins", "name=wasm-header-rewrite", "config.header=X-Bench", "config.value=1", "config.drop=X-Remove")
 		}},
+	// The http-wasm host on every request: an http-wasm guest
+	// (testdata/hw-add-header, Go on the raw http_handler imports) in
+	// wasm_plugins_dir, as a global plugin, adding one request header.
+	{name: "http-wasm-add-header", env: wasmPlugin("http-wasm-add-header", "conformance/bench/testdata/hw-add-header"), upstreamSees: "1",
+		setup: func(a admin, up string) error {
+			if err := baseRoute(a, up); err != nil {
+				return err
+			}
+			return a.postJSON("/plugins", map[string]any{"name": "http-wasm-add-header",
+				"config": map[string]any{"config": "X-Bench:1"}})
+		}},
 	// The proxy-wasm host on every request, as Kong users run filters: a
 	// filter (testdata/pw-add-header, Go on sdk/proxywasm) in
 	// wasm_filters_path with wasm=on, attached by a route filter chain,
-	// adding one request header.
+	// adding one request header. Compared in every round with the native
+	// request-transformer (which also clears a header the requests do not
+	// carry) and with the http-wasm guest doing the same work (issue 12).
 	{name: "proxy-wasm-add-header", env: wasmFilter("pw-add-header", "conformance/bench/testdata/pw-add-header"),
+		baselines: []string{"request-transformer", "http-wasm-add-header"}, upstreamSees: "1",
 		setup: func(a admin, up string) error {
 			if err := baseRoute(a, up); err != nil {
 				return err
@@ -414,6 +433,90 @@ func buildModule(src, folder, name string) (string, error) {
 	return folder, os.WriteFile(filepath.Join(folder, name+".wasm"), b, 0o644)
 }
 
+// scenarioNamed finds a scenario by name.
+func scenarioNamed(name string) (scenario, bool) {
+	for _, sc := range scenarios {
+		if sc.name == name {
+			return sc, true
+		}
+	}
+	return scenario{}, false
+}
+
+// startScenario starts a Gatehouse prepared and configured as sc and, when
+// sc says what the upstream must receive, checks that it does.
+func startScenario(o options, dir, upstream string, sc scenario) (*proc, error) {
+	var env []string
+	if sc.env != nil {
+		var err error
+		if env, err = sc.env(dir); err != nil {
+			return nil, fmt.Errorf("%s: %w", sc.name, err)
+		}
+	}
+	gh, adm, err := startGatehouse(o, dir, upstream, env...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", sc.name, err)
+	}
+	if err := sc.setup(adm, upstream); err != nil {
+		gh.stop()
+		return nil, fmt.Errorf("%s: configuring Gatehouse: %w", sc.name, err)
+	}
+	time.Sleep(200 * time.Millisecond) // the snapshot follows the last change
+	if sc.upstreamSees != "" {
+		if err := checkUpstreamSees(gh.addr, sc.header, sc.upstreamSees, 10*time.Second); err != nil {
+			gh.stop()
+			return nil, fmt.Errorf("%s: %w", sc.name, err)
+		}
+	}
+	return gh, nil
+}
+
+// checkUpstreamSees asks the upstream, through the proxy at addr, for the
+// X-Bench it received (its /bench-check location answers with it) until it
+// is want or the timeout passes.
+func checkUpstreamSees(addr, header, want string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var got string
+	for {
+		req, err := http.NewRequest("GET", "http://"+addr+"/bench-check", nil)
+		if err != nil {
+			return err
+		}
+		if k, v, ok := strings.Cut(header, ":"); ok {
+			req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+		}
+		if res, err := http.DefaultClient.Do(req); err != nil {
+			got = err.Error()
+		} else {
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			got = fmt.Sprintf("%d %q", res.StatusCode, b)
+			if res.StatusCode == 200 && string(b) == want {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the upstream should receive X-Bench: %s through the proxy, /bench-check answered %s", want, got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// comparison is one line: a scenario's Gatehouse against its baseline's,
+// the median of the per-round ratios with their range, and both medians.
+func comparison(res ScenarioResult, baseline string) string {
+	k := "gatehouse/gatehouse-" + baseline
+	v := res.RatioRounds[k]
+	lo, hi := 0.0, 0.0
+	if len(v) > 0 {
+		s := append([]float64(nil), v...)
+		sort.Float64s(s)
+		lo, hi = s[0], s[len(s)-1]
+	}
+	return fmt.Sprintf("%s/%s %.3f [%.3f–%.3f] (%.0f vs %.0f r/s, rss %.1f vs %.1f MiB)", res.Scenario, baseline, res.Ratios[k], lo, hi,
+		res.Median["gatehouse"].RPS, res.Median["gatehouse-"+baseline].RPS, res.RSSMiB, res.BaselineRSSMiB["gatehouse-"+baseline])
+}
+
 func startGatehouse(o options, dir, upstream string, extraEnv ...string) (*proc, admin, error) {
 	proxyAddr, err := freeAddr()
 	if err != nil {
@@ -463,6 +566,12 @@ type ScenarioResult struct {
 	Median   map[string]result   `json:"median"`
 	RSSMiB   float64             `json:"gatehouse_rss_mib"`
 	Ratios   map[string]float64  `json:"ratios"`
+	// RatioRounds is, per baseline, the ratio of every round
+	// (gatehouse/gatehouse-<baseline>); Ratios holds their median.
+	RatioRounds map[string][]float64 `json:"ratio_rounds,omitempty"`
+	// BaselineRSSMiB is each baseline Gatehouse's resident memory after
+	// the rounds.
+	BaselineRSSMiB map[string]float64 `json:"baseline_rss_mib,omitempty"`
 	// HalfRate is the latency at half of nginx's maximum rate, per proxy.
 	HalfRate map[string]loadResult `json:"half_rate"`
 }
@@ -500,7 +609,10 @@ func run(o options) error {
 	defer os.RemoveAll(dir)
 
 	body := strings.Repeat("x", 1024)
-	upstream, err := startNginx(dir, "upstream", 0, `server { listen LISTEN; location / { default_type text/plain; return 200 "`+body+`"; } }`)
+	// /bench-check (only asked by checkUpstreamSees, never under load)
+	// answers with the X-Bench the upstream received.
+	upstream, err := startNginx(dir, "upstream", 0, `server { listen LISTEN; location / { default_type text/plain; return 200 "`+body+`"; }
+    location = /bench-check { default_type text/plain; return 200 "$http_x_bench"; } }`)
 	if err != nil {
 		return err
 	}
@@ -531,7 +643,11 @@ func run(o options) error {
 		numCPU(), o.connections, o.duration, o.rounds)
 	wanted := map[string]bool{}
 	for _, s := range strings.Split(o.scenarios, ",") {
-		wanted[strings.TrimSpace(s)] = true
+		s = strings.TrimSpace(s)
+		if _, ok := scenarioNamed(s); !ok {
+			return fmt.Errorf("-scenarios: no scenario %q", s)
+		}
+		wanted[s] = true
 	}
 	var all []ScenarioResult
 	var noPluginRPS float64
@@ -539,55 +655,39 @@ func run(o options) error {
 		if !wanted[sc.name] {
 			continue
 		}
-		var env []string
-		if sc.env != nil {
-			if env, err = sc.env(dir); err != nil {
-				return fmt.Errorf("%s: %w", sc.name, err)
-			}
-		}
-		gh, adm, err := startGatehouse(o, dir, upstream.addr, env...)
+		gh, err := startScenario(o, dir, upstream.addr, sc)
 		if err != nil {
 			return err
 		}
-		if err := sc.setup(adm, upstream.addr); err != nil {
-			gh.stop()
-			return fmt.Errorf("%s: configuring Gatehouse: %w", sc.name, err)
-		}
+		gh.name = "gatehouse"
 		procs := []*proc{nginx, forwarder, gh}
 		headers := map[*proc]string{gh: sc.header}
-		var base *proc
-		if sc.baseline != "" {
-			var bsc scenario
-			for _, c := range scenarios {
-				if c.name == sc.baseline {
-					bsc = c
-				}
+		var bases []*proc
+		stopAll := func() {
+			gh.stop()
+			for _, b := range bases {
+				b.stop()
 			}
-			if bsc.setup == nil {
-				gh.stop()
-				return fmt.Errorf("%s: no baseline scenario %q", sc.name, sc.baseline)
+		}
+		for _, bname := range sc.baselines {
+			bsc, ok := scenarioNamed(bname)
+			if !ok {
+				stopAll()
+				return fmt.Errorf("%s: no baseline scenario %q", sc.name, bname)
 			}
-			var badm admin
-			if base, badm, err = startGatehouse(o, dir, upstream.addr, env...); err != nil {
-				gh.stop()
-				return err
+			base, err := startScenario(o, dir, upstream.addr, bsc)
+			if err != nil {
+				stopAll()
+				return fmt.Errorf("%s: baseline: %w", sc.name, err)
 			}
-			base.name = "gatehouse-" + sc.baseline
-			if err := bsc.setup(badm, upstream.addr); err != nil {
-				gh.stop()
-				base.stop()
-				return fmt.Errorf("%s: configuring the baseline: %w", sc.name, err)
-			}
+			base.name = "gatehouse-" + bname
+			bases = append(bases, base)
 			procs = append(procs, base)
 			headers[base] = bsc.header
 		}
-		time.Sleep(200 * time.Millisecond) // the snapshot follows the last change
-		res := ScenarioResult{Scenario: sc.name, Rounds: map[string][]result{}, Median: map[string]result{}, Ratios: map[string]float64{}}
-		var vsNginx, vsCeiling, vsBaseline []float64
-		stopAll := func() {
-			gh.stop()
-			base.stop()
-		}
+		res := ScenarioResult{Scenario: sc.name, Rounds: map[string][]result{}, Median: map[string]result{},
+			Ratios: map[string]float64{}, RatioRounds: map[string][]float64{}}
+		var vsNginx, vsCeiling []float64
 		for round := 0; round < o.rounds; round++ {
 			perRound := map[string]float64{}
 			for _, p := range procs {
@@ -607,11 +707,19 @@ func run(o options) error {
 			}
 			vsNginx = append(vsNginx, perRound["gatehouse"]/perRound["nginx-proxy"])
 			vsCeiling = append(vsCeiling, perRound["gatehouse"]/perRound["ceiling"])
-			if base != nil {
-				vsBaseline = append(vsBaseline, perRound["gatehouse"]/perRound[base.name])
+			for _, b := range bases {
+				k := "gatehouse/" + b.name
+				res.RatioRounds[k] = append(res.RatioRounds[k], perRound["gatehouse"]/perRound[b.name])
 			}
 		}
-		base.stop()
+		if len(bases) > 0 {
+			res.BaselineRSSMiB = map[string]float64{}
+		}
+		for _, b := range bases {
+			res.BaselineRSSMiB[b.name] = rssMiB(b.cmd.Process.Pid)
+			b.stop()
+		}
+		bases = nil
 		res.RSSMiB = rssMiB(gh.cmd.Process.Pid)
 		// Latency at the same offered load: half of nginx's median maximum.
 		var nginxRPS []float64
@@ -646,8 +754,8 @@ func run(o options) error {
 			}
 			res.Median[name] = result{RPS: median(rps), P50ms: median(p50), P99ms: median(p99)}
 		}
-		if len(vsBaseline) > 0 {
-			res.Ratios["gatehouse/"+base.name] = median(vsBaseline)
+		for k, v := range res.RatioRounds {
+			res.Ratios[k] = median(v)
 		}
 		res.Ratios["gatehouse/nginx"] = median(vsNginx)
 		res.Ratios["gatehouse/ceiling"] = median(vsCeiling)
@@ -665,13 +773,28 @@ func run(o options) error {
 		if r, ok := res.Ratios["gatehouse/gatehouse-no-plugins"]; ok {
 			fmt.Printf(" gatehouse/no-plugins %.2f", r)
 		}
-		if r, ok := res.Ratios["gatehouse/gatehouse-"+sc.baseline]; ok {
-			fmt.Printf(" gatehouse/%s %.3f", sc.baseline, r)
+		fmt.Println()
+		if h := res.HalfRate; !o.quick {
+			fmt.Printf("%-24s at %.0f r/s: p99 nginx %.2fms ceiling %.2fms gatehouse %.2fms (gatehouse/nginx %.2f)\n", sc.name, half,
+				h["nginx-proxy"].P99ms, h["ceiling"].P99ms, h["gatehouse"].P99ms, res.Ratios["p99@half-rate gatehouse/nginx"])
 		}
-		h := res.HalfRate
-		fmt.Printf("\n%-24s at %.0f r/s: p99 nginx %.2fms ceiling %.2fms gatehouse %.2fms (gatehouse/nginx %.2f)\n", sc.name, half,
-			h["nginx-proxy"].P99ms, h["ceiling"].P99ms, h["gatehouse"].P99ms, res.Ratios["p99@half-rate gatehouse/nginx"])
 		fmt.Printf("%s gatehouse/nginx %.2f gatehouse/ceiling %.2f\n", sc.name, res.Ratios["gatehouse/nginx"], res.Ratios["gatehouse/ceiling"])
+		for _, bname := range sc.baselines {
+			fmt.Println(comparison(res, bname))
+		}
+	}
+	// The comparisons between Gatehouse configurations, together at the
+	// end: each measured in the same rounds, alternating.
+	var compared bool
+	for _, res := range all {
+		sc, _ := scenarioNamed(res.Scenario)
+		for _, bname := range sc.baselines {
+			if !compared {
+				fmt.Println("comparisons (median of the per-round ratios, [min–max] over the rounds):")
+				compared = true
+			}
+			fmt.Println("  " + comparison(res, bname))
+		}
 	}
 	var idle float64
 	if !o.quick {
@@ -679,7 +802,9 @@ func run(o options) error {
 			return err
 		}
 	}
-	fmt.Printf("idle RSS with 1,000 routes: %.1f MiB\n", idle)
+	if !o.quick {
+		fmt.Printf("idle RSS with 1,000 routes: %.1f MiB\n", idle)
+	}
 	out, _ := json.MarshalIndent(map[string]any{"scenarios": all, "idle_rss_1000_routes_mib": idle,
 		"connections": o.connections, "duration_s": o.duration.Seconds(), "rounds": o.rounds}, "", "  ")
 	if err := os.WriteFile(o.out, out, 0o644); err != nil {
