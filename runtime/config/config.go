@@ -138,6 +138,13 @@ type Config struct {
 	// filters: Gatehouse bundles none), "off" or filter names. See
 	// WasmFilterEnabled.
 	WasmFilters []string `conf:"wasm_filters"`
+	// AuditLog is Kong Enterprise's audit_log: when on, every Admin API
+	// write (and every refused call) is recorded in /audit/requests, and
+	// entity changes in /audit/objects. Off by default.
+	AuditLog bool `conf:"audit_log"`
+	// AuditLogTTL is how long audit records are kept, in seconds
+	// (audit_log_ttl; Kong's default is 30 days).
+	AuditLogTTL int `conf:"audit_log_ttl"`
 	// WasmPluginPriorities overrides the priority Wasm plugins declare
 	// (wasm_plugin_priorities): NAME:PRIORITY items, e.g.
 	// "my-auth:1100,logger:5". See WasmPriorities.
@@ -229,6 +236,8 @@ var defaults = map[string]string{
 	"wasm_grant_env":                   "",
 	"wasm_grant_dir":                   "",
 	"policy_timeout":                   "20",
+	"audit_log":                        "off",
+	"audit_log_ttl":                    "2592000",
 	// nginx's defaults for the client side; Kong's for the shutdown.
 	"nginx_http_client_header_timeout":       "60s",
 	"nginx_http_client_body_timeout":         "60s",
@@ -253,6 +262,7 @@ var checks = map[string]func(v reflect.Value) error{
 	"nginx_admin_client_max_body_size":       checkSize,
 	"lua_max_post_args":                      checkIntRange(1, 1000),
 	"lua_timeout":                            checkIntRange(1, 60000),
+	"audit_log_ttl":                          checkIntRange(1, 100000000),
 	"wasm_memory_limit":                      checkWasmMemory,
 	"wasm_timeout":                           checkIntRange(1, 60000),
 	"wasm_filters":                           checkWasmFilters,

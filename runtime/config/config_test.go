@@ -78,8 +78,8 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("Values() lacks %q", name)
 		}
 	}
-	if len(Settings()) != 41 {
-		t.Errorf("Settings() has %d names, want 41: %v", len(Settings()), Settings())
+	if len(Settings()) != 43 {
+		t.Errorf("Settings() has %d names, want 43: %v", len(Settings()), Settings())
 	}
 	c := Defaults()
 	if c.AdminMaxBodyBytes() != 10<<20 || c.LuaMaxPostArgs != 100 {
@@ -141,6 +141,7 @@ func TestLoadFile(t *testing.T) {
 		WasmMemoryLimit:               "64m",
 		WasmTimeout:                   100,
 		PolicyTimeout:                 20,
+		AuditLogTTL:                   2592000,
 		WasmFilters:                   []string{"bundled", "user"},
 		WasmPluginPriorities:          []string{},
 		WasmGrantEnv:                  []string{},
