@@ -78,6 +78,8 @@ type Options struct {
 	// Endpoints are the plugins' own endpoints (Kong's api.lua), served
 	// before the entity routes and authorized as calls on their Resource.
 	Endpoints []Endpoint
+	// Audit configures the audit log (audit_log, audit_log_ttl).
+	Audit AuditOptions
 }
 
 // Endpoint is an HTTP endpoint a plugin adds to the Admin API.
@@ -116,6 +118,8 @@ type Server struct {
 	// pluginPaths are the paths plugin endpoints are served on, with
 	// their methods (OPTIONS and 405 answers).
 	pluginPaths []*pluginPath
+	// audit records the audit log; nil when audit_log is off.
+	audit *auditor
 }
 
 // SetPlugins replaces the plugins the node reports as available (`GET /`,
@@ -208,6 +212,7 @@ func New(opts Options) *Server {
 		DisablePreParseMultipartForm: true,
 		ReadTimeout:                  60 * time.Second,
 	})
+	s.startAudit()
 	s.routes()
 	return s
 }
@@ -226,6 +231,7 @@ func (s *Server) routes() {
 	a.Use(cors)
 	a.Options("/*", s.preflight)
 	a.Use(s.readBody)
+	a.Use(s.auditCall)
 	a.Use(s.authorize)
 	s.routeWasmEndpoints()
 	a.Get("/", s.root)
@@ -244,6 +250,7 @@ func (s *Server) routes() {
 	a.Post("/upstreams/:upstream/targets/:target/:action", s.setTargetHealth)
 	a.Post("/upstreams/:upstream/targets/:target/:address/:action", s.setTargetHealth)
 	s.routePluginEndpoints()
+	s.routeAudit()
 	// Kong answers 405 to the other methods on its fixed endpoints
 	// (`POST /` included): Lapis "don't know how to respond to" them.
 	for _, p := range []string{"/", "/status", "/endpoints", "/plugins/enabled", "/tags", "/tags/:tag"} {

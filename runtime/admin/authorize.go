@@ -241,6 +241,10 @@ func (s *Server) callFor(method string, segs []string) (Call, bool) {
 			return fixed(ResourceTags, strings.Join(segs[1:], ""), true)
 		}
 		return Call{}, false
+	case "audit":
+		if n == 2 && (segs[1] == "requests" || segs[1] == "objects") {
+			return fixed(ResourceAudit, segs[1], true)
+		}
 	case "config":
 		if n == 1 {
 			return fixed(ResourceConfig, "", false)

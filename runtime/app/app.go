@@ -276,6 +276,9 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 		MaxBodySize: adminBodyLimit(cfg), MaxPostArgs: cfg.LuaMaxPostArgs,
 		ExportConfig: func(ctx context.Context) ([]byte, error) { return declarative.Export(ctx, st) },
 		Identifier:   o.AdminIdentifier, Authorizer: o.AdminAuthorizer,
+		// The audit log lives in the database: DB-less nodes keep none.
+		Audit: admin.AuditOptions{Enabled: cfg.AuditLog && cfg.Database != config.DatabaseOff,
+			TTL: time.Duration(cfg.AuditLogTTL) * time.Second},
 	}
 	endpoints := catalog.Endpoints(plugin.EndpointEnv{Store: st, Log: log, Node: plugin.HostFunc(n.nodeStats)})
 	for _, e := range endpoints {
