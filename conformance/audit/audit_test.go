@@ -7,6 +7,7 @@ package audit_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,8 +19,10 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/conformance/testnode"
+	"github.com/gatehouse/gatehouse/runtime/admin"
 	"github.com/gatehouse/gatehouse/runtime/app"
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle"
+	"github.com/gatehouse/gatehouse/store"
 )
 
 // syncBuffer is a log sink safe for the node's goroutines.
@@ -303,5 +306,54 @@ func TestAuditOff(t *testing.T) {
 	e.must("POST", "/consumers", map[string]any{"username": "carol"}, 201)
 	if code, b, id := e.call("GET", "/audit/requests", nil); code != 404 || id != "" {
 		t.Fatalf("GET /audit/requests with audit_log off: %d %s (request id %q)", code, b, id)
+	}
+}
+
+// tokenIdentifier names the caller from a Kong-Admin-Token header, as RBAC
+// will; no token is anonymous.
+type tokenIdentifier struct{}
+
+func (tokenIdentifier) Identify(_ context.Context, req admin.RequestInfo) (store.Actor, error) {
+	if req.Header("Kong-Admin-Token") == "admin-token-should-not-leak" {
+		return store.Actor{ID: "0b8c7c7e-0000-4000-8000-000000000001", Name: "ops"}, nil
+	}
+	return store.Anonymous, nil
+}
+
+// readOnlyAuthorizer lets only reads of services through.
+type readOnlyAuthorizer struct{}
+
+func (readOnlyAuthorizer) Authorize(_ context.Context, call admin.Call) error {
+	if call.Entity == admin.ResourceAudit || (call.Entity == "services" && (call.Operation == admin.OpList || call.Operation == admin.OpRead)) {
+		return nil
+	}
+	return admin.Forbidden(call.Actor, call.Operation)
+}
+
+func (readOnlyAuthorizer) Visible(context.Context, admin.Call, string, map[string]any) bool {
+	return true
+}
+
+// TestAuditRefusalsAndActor checks the identified admin on each record and
+// that refused calls, reads included, are recorded with their 403.
+func TestAuditRefusalsAndActor(t *testing.T) {
+	logs := &syncBuffer{}
+	n := testnode.StartWith(t, map[string]string{"audit_log": "on"}, app.Options{
+		Logger:          slog.New(slog.NewTextHandler(logs, nil)),
+		AdminIdentifier: tokenIdentifier{}, AdminAuthorizer: readOnlyAuthorizer{}})
+	e := &env{t: t, admin: "http://" + n.Addr("admin"), logs: logs, c: &http.Client{}}
+	e.must("GET", "/services", nil, 200)                                          // allowed read: not recorded
+	e.must("GET", "/consumers", nil, 403)                                         // refused read: recorded
+	e.must("POST", "/services", map[string]any{"url": "http://127.0.0.1:9"}, 403) // refused write
+	p, _ := e.list("/audit/requests")
+	if len(p.Data) != 2 {
+		t.Fatalf("%d records, want the 2 refused calls: %v", len(p.Data), p.Data)
+	}
+	for i, w := range []struct{ method, path, action string }{{"GET", "/consumers", "list"}, {"POST", "/services", "create"}} {
+		r := p.Data[i]
+		if r["method"] != w.method || r["path"] != w.path || r["status"] != 403.0 || r["action"] != w.action ||
+			r["rbac_user_name"] != "ops" || r["rbac_user_id"] != "0b8c7c7e-0000-4000-8000-000000000001" {
+			t.Errorf("record %d = %v, want %+v by ops with 403", i, r, w)
+		}
 	}
 }
