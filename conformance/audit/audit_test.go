@@ -260,7 +260,21 @@ func TestAuditNoSecrets(t *testing.T) {
 	if code, b, _ := e.call("POST", "/consumers/alice/key-auth", map[string]any{"key": keySecret}); code != 409 {
 		t.Fatalf("duplicate key: %d %s", code, b)
 	}
+	// Credentials reached by their secret key: the path holds the secret.
+	e.must("PATCH", "/key-auths/"+keySecret, map[string]any{"tags": []string{"t1"}}, 200)
+	e.must("DELETE", "/consumers/alice/key-auth/"+keySecret, nil, 204)
 	_, reqs := e.list("/audit/requests?size=1000")
+	var r page
+	_ = json.Unmarshal(reqs, &r)
+	var redacted int
+	for _, rec := range r.Data {
+		if strings.Contains(rec["path"].(string), "{redacted}") {
+			redacted++
+		}
+	}
+	if redacted != 2 {
+		t.Errorf("%d records with a redacted path, want 2: %s", redacted, reqs)
+	}
 	_, objs := e.list("/audit/objects?size=1000")
 	var o page
 	_ = json.Unmarshal(objs, &o)

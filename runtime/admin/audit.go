@@ -137,12 +137,18 @@ func auditRefusal(status int) bool {
 // recordRequest stores the audit_requests record of the answered call.
 func (a *auditor) recordRequest(c *fiber.Ctx, reqID string, status int) {
 	actor := store.ActorFrom(c.UserContext())
+	call, known := a.srv.callFor(c.Method(), splitPath(c.Path()))
+	path := c.Path()
+	secretKey := known && a.secretEndpointKey(call)
+	if secretKey {
+		path = redactPathKey(path, call.Key)
+	}
 	rec := map[string]any{
 		"request_id":        reqID,
 		"request_timestamp": a.now().Unix(),
 		"client_ip":         c.IP(),
 		"method":            c.Method(),
-		"path":              c.Path(),
+		"path":              path,
 		"status":            status,
 		"rbac_user_id":      nilIfEmpty(actor.ID),
 		"rbac_user_name":    actor.Name,
@@ -151,10 +157,13 @@ func (a *auditor) recordRequest(c *fiber.Ctx, reqID string, status int) {
 		sum := sha256.Sum256(body)
 		rec["payload_hash"] = hex.EncodeToString(sum[:])
 	}
-	if call, ok := a.srv.callFor(c.Method(), splitPath(c.Path())); ok {
+	if known {
 		rec["entity_type"] = call.Entity
 		rec["action"] = string(call.Operation)
 		id := call.Key
+		if secretKey {
+			id = "" // the key is the secret: only the answer's id is shown
+		}
 		if status < 300 && c.Method() != fiber.MethodDelete {
 			// A write answers the entity: its id, even for a create.
 			var out struct {
@@ -168,9 +177,40 @@ func (a *auditor) recordRequest(c *fiber.Ctx, reqID string, status int) {
 	}
 	ctx := context.WithoutCancel(c.UserContext())
 	if _, err := a.store.RecordAudit(ctx, store.AuditRequests, rec, a.expiry()); err != nil {
-		a.srv.log.Error("admin API audit: recording the request failed", "method", c.Method(), "path", c.Path(), "error", err)
+		a.srv.log.Error("admin API audit: recording the request failed", "method", c.Method(), "path", path, "error", err)
 	}
 	a.maybePurge(ctx)
+}
+
+// secretEndpointKey reports whether call names its entity by a secret
+// (key-auth's key, an oauth2 token's access_token) rather than its id.
+func (a *auditor) secretEndpointKey(call Call) bool {
+	if call.Key == "" {
+		return false
+	}
+	if _, err := uuid.Parse(call.Key); err == nil {
+		return false
+	}
+	e, ok := a.store.Registry().Entity(call.Entity)
+	if !ok || e.EndpointKey == "" {
+		return false
+	}
+	if f := e.Schema.Field(e.EndpointKey); f != nil && (f.Encrypted || f.Sensitive) {
+		return true
+	}
+	return isSecretName(e.EndpointKey)
+}
+
+// redactPathKey replaces the path segments that are key (once unescaped)
+// with "{redacted}".
+func redactPathKey(path, key string) string {
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		if u, err := url.PathUnescape(seg); seg == key || err == nil && u == key {
+			segs[i] = "{redacted}"
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 // objectChanged stores the audit_objects record of an entity change this
