@@ -313,10 +313,11 @@ func TestAuditTTL(t *testing.T) {
 	}
 }
 
-// TestAuditOff checks that audit_log is off by default: nothing recorded,
-// no endpoints.
+// TestAuditOff checks that audit_log is off by default: no endpoints, no
+// request id.
 func TestAuditOff(t *testing.T) {
-	e := start(t, map[string]string{"audit_log": "off"})
+	n := testnode.Start(t, nil)
+	e := &env{t: t, admin: "http://" + n.Addr("admin"), logs: &syncBuffer{}, c: &http.Client{}}
 	e.must("POST", "/consumers", map[string]any{"username": "carol"}, 201)
 	if code, b, id := e.call("GET", "/audit/requests", nil); code != 404 || id != "" {
 		t.Fatalf("GET /audit/requests with audit_log off: %d %s (request id %q)", code, b, id)
