@@ -372,3 +372,44 @@ func TestAuditRefusalsAndActor(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditConcurrentWrites sends writes from several keep-alive clients at
+// once: every one is recorded once, with its own request id.
+func TestAuditConcurrentWrites(t *testing.T) {
+	e := start(t, nil)
+	const workers, each = 4, 5
+	var wg sync.WaitGroup
+	errs := make(chan string, workers*each)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				b, _ := json.Marshal(map[string]any{"username": fmt.Sprintf("u%d-%d", w, i)})
+				res, err := e.c.Post(e.admin+"/consumers", "application/json", bytes.NewReader(b))
+				if err != nil {
+					errs <- err.Error()
+					continue
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 201 {
+					errs <- fmt.Sprintf("status %d", res.StatusCode)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	p, _ := e.list("/audit/requests?method=POST&status=201&size=1000")
+	ids := map[any]bool{}
+	for _, r := range p.Data {
+		ids[r["request_id"]] = true
+	}
+	if len(p.Data) != workers*each || len(ids) != workers*each {
+		t.Fatalf("%d records, %d request ids; want %d", len(p.Data), len(ids), workers*each)
+	}
+}
