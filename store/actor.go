@@ -38,9 +38,10 @@ func ActorFrom(ctx context.Context) Actor {
 
 // publish stamps the actor of ctx on events and delivers them.
 func (s *Store) publish(ctx context.Context, events []Event) {
-	actor := ActorFrom(ctx)
+	actor, reqID := ActorFrom(ctx), RequestIDFrom(ctx)
 	for i := range events {
 		events[i].Actor = actor
+		events[i].RequestID = reqID
 	}
 	s.bus.Publish(events...)
 }

@@ -27,6 +27,22 @@ const (
 // auditExpiresKey holds a record's expiry (Unix seconds) in its document.
 const auditExpiresKey = "$expires_at"
 
+// requestIDKey holds an audit request id in a context.
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the audit request id of the Admin API
+// call it serves: the changes written with it carry the id on their
+// events, and so in their audit_objects records.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestIDFrom returns the audit request id ctx carries, or "".
+func RequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
 // AuditQuery selects audit records for one page.
 type AuditQuery struct {
 	// After and Before keep records whose timestamp (Unix seconds) is

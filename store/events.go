@@ -31,6 +31,10 @@ type Event struct {
 	// Actor made the change (from the write's context, see WithActor);
 	// the zero Actor for remote events.
 	Actor Actor
+	// RequestID is the audit request id of the Admin API call that made
+	// the change (from the write's context, see WithRequestID); "" for
+	// other changes.
+	RequestID string
 }
 
 // Bus delivers change events to subscribers, in commit order. Sources other

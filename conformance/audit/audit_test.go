@@ -244,6 +244,13 @@ func TestAuditRequests(t *testing.T) {
 	if fmt.Sprint(ops) != "[create update delete]" {
 		t.Errorf("object operations %v", ops)
 	}
+	// Each change links to the request that made it.
+	for i, r := range o.Data[:min(len(o.Data), 3)] {
+		want := p.Data[[]int{0, 2, 3}[i]]["request_id"]
+		if r["request_id"] != want || want == nil {
+			t.Errorf("object record %d request_id %v, want %v", i, r["request_id"], want)
+		}
+	}
 }
 
 // TestAuditNoSecrets posts credentials and checks that neither they nor

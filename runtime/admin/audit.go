@@ -103,6 +103,7 @@ func (s *Server) auditCall(c *fiber.Ctx) error {
 	}
 	reqID := uuid.NewString()
 	c.Set(RequestIDHeader, reqID)
+	c.SetUserContext(store.WithRequestID(c.UserContext(), reqID))
 	err := c.Next()
 	status := c.Response().StatusCode()
 	var fe *fiber.Error
@@ -225,6 +226,7 @@ func (a *auditor) objectChanged(ev store.Event) {
 	}
 	key, _ := ent["id"].(string)
 	rec := map[string]any{
+		"request_id":        nilIfEmpty(ev.RequestID),
 		"request_timestamp": a.now().Unix(),
 		"dao_name":          ev.Entity,
 		"operation":         string(ev.Op),
