@@ -78,8 +78,8 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("Values() lacks %q", name)
 		}
 	}
-	if len(Settings()) != 41 {
-		t.Errorf("Settings() has %d names, want 41: %v", len(Settings()), Settings())
+	if len(Settings()) != 42 {
+		t.Errorf("Settings() has %d names, want 42: %v", len(Settings()), Settings())
 	}
 	c := Defaults()
 	if c.AdminMaxBodyBytes() != 10<<20 || c.LuaMaxPostArgs != 100 {
