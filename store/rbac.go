@@ -17,7 +17,7 @@ func RBACUsers() *Entity {
 				idField(),
 				{Name: "name", Type: schema.String, Required: true, Unique: true, LenMax: 256,
 					Description: "The administrator's unique name."},
-				{Name: "user_token", Type: schema.String, Required: true, LenMax: 128,
+				{Name: "user_token", Type: schema.String, Required: true, Unique: true, LenMax: 128,
 					Description: "The SHA-256 digest (hex) of the administrator's token."},
 				{Name: "enabled", Type: schema.Boolean, Required: true, Default: true},
 				{Name: "comment", Type: schema.String, LenMax: 1024},
