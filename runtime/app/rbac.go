@@ -3,9 +3,11 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/gatehouse/gatehouse/runtime/admin"
+	"github.com/gatehouse/gatehouse/runtime/config"
 	"github.com/gatehouse/gatehouse/store"
 )
 
@@ -53,4 +55,26 @@ func BootstrapRBAC(ctx context.Context, st *store.Store, token string) (string, 
 	}
 	clear, _ := rec["user_token"].(string)
 	return clear, true, nil
+}
+
+// RBACBootstrap is `gatehouse rbac bootstrap`: it creates the super-admin
+// kong_admin with a new random token and prints the token once to out.
+func RBACBootstrap(ctx context.Context, cfg *config.Config, out io.Writer) error {
+	s, err := openForData(ctx, cfg, nil)
+	if err != nil {
+		return err
+	}
+	defer s.Backend().Close()
+	if s.ReadOnly() {
+		return fmt.Errorf("rbac bootstrap: the store is read-only (database = off)")
+	}
+	token, created, err := BootstrapRBAC(ctx, s, "")
+	if err != nil {
+		return err
+	}
+	if !created {
+		return fmt.Errorf("rbac bootstrap: the super-admin %s already exists", BootstrapAdmin)
+	}
+	_, err = fmt.Fprintf(out, "Created the super-admin %s. Its Kong-Admin-Token, shown only this once:\n%s\n", BootstrapAdmin, token)
+	return err
 }
