@@ -6,6 +6,7 @@ package rbac_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"io/fs"
@@ -16,6 +17,8 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/conformance/testnode"
+	"github.com/gatehouse/gatehouse/runtime/app"
+	"github.com/gatehouse/gatehouse/runtime/config"
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle"
 )
 
@@ -205,6 +208,24 @@ func TestRBACKeepAliveTokens(t *testing.T) {
 			e.want("", "GET", "/services", nil, 401)
 		case 3:
 			e.want(reader, "GET", "/services", nil, 200)
+		}
+	}
+}
+
+func TestRBACUsersNotExported(t *testing.T) {
+	e := start(t, "on")
+	tok := e.createUser("alice", "read-only")
+	cfg, err := config.Load(config.LoadOptions{Flags: map[string]string{"prefix": e.prefix}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := app.DBExport(context.Background(), cfg, "-", &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, leak := range []string{"rbac_users", "alice", tok, sha256hex(tok)} {
+		if strings.Contains(out.String(), leak) {
+			t.Errorf("db_export holds %q:\n%s", leak, out.String())
 		}
 	}
 }
