@@ -229,3 +229,29 @@ func TestRBACUsersNotExported(t *testing.T) {
 		}
 	}
 }
+
+func TestRBACBootstrapCommand(t *testing.T) {
+	prefix := t.TempDir()
+	cfg, err := config.Load(config.LoadOptions{Flags: map[string]string{"prefix": prefix}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := app.RBACBootstrap(context.Background(), cfg, &out); err != nil {
+		t.Fatalf("rbac bootstrap: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	tok := lines[len(lines)-1]
+	if len(tok) < 32 {
+		t.Fatalf("rbac bootstrap printed %q, want a token on its last line", out.String())
+	}
+	// A second bootstrap refuses: the token is shown once.
+	if err := app.RBACBootstrap(context.Background(), cfg, &bytes.Buffer{}); err == nil {
+		t.Fatal("second rbac bootstrap succeeded")
+	}
+	// The printed token is the super-admin's on a node enforcing RBAC.
+	n := testnode.Start(t, map[string]string{"enforce_rbac": "on", "prefix": prefix})
+	e := &env{t: t, admin: "http://" + n.Addr("admin"), prefix: prefix, client: &http.Client{}}
+	e.want(tok, "POST", "/rbac/users", map[string]any{"name": "bob"}, 201)
+	e.want("", "GET", "/rbac/users", nil, 401)
+}
