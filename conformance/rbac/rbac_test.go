@@ -148,10 +148,23 @@ func TestRBACEnforced(t *testing.T) {
 		}
 	}
 
-	// A disabled user is refused like an unknown one... once the store
-	// allows toggling; deletion does it now.
-	e.want(rootToken, "DELETE", "/rbac/users/reader", nil, 204)
+	// A disabled user is refused like an unknown one, enabled again it
+	// is let in; a deleted one is refused.
+	e.want(rootToken, "PATCH", "/rbac/users/reader", map[string]any{"enabled": false}, 200)
+	if code, b := e.call(reader, "GET", "/services", nil); code != 401 || strings.TrimSpace(string(b)) != unauthorized {
+		t.Errorf("disabled user: %d %s, want 401", code, b)
+	}
+	e.want(rootToken, "PATCH", "/rbac/users/reader", map[string]any{"enabled": true}, 200)
+	e.want(reader, "GET", "/services", nil, 200)
+	// A new token replaces the old one.
+	u := e.want(rootToken, "PATCH", "/rbac/users/reader", map[string]any{"user_token": "replacement-token-5b7f0c2e9d41"}, 200)
+	if u["user_token"] != "replacement-token-5b7f0c2e9d41" {
+		t.Errorf("PATCH answered token %v", u["user_token"])
+	}
 	e.want(reader, "GET", "/services", nil, 401)
+	e.want("replacement-token-5b7f0c2e9d41", "GET", "/services", nil, 200)
+	e.want(rootToken, "DELETE", "/rbac/users/reader", nil, 204)
+	e.want("replacement-token-5b7f0c2e9d41", "GET", "/services", nil, 401)
 }
 
 func TestRBACTokenShownOnceAndStoredHashed(t *testing.T) {

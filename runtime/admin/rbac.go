@@ -153,13 +153,14 @@ func CreateUser(ctx context.Context, st *store.Store, input map[string]any, role
 }
 
 // RBACEndpoints are the /rbac endpoints: /rbac/users (GET, POST),
-// /rbac/users/{u} (GET, DELETE) and /rbac/users/{u}/roles (GET, POST).
+// /rbac/users/{u} (GET, PATCH, DELETE) and /rbac/users/{u}/roles (GET, POST).
 func RBACEndpoints(st *store.Store) []Endpoint {
 	h := &rbacHandler{st: st}
 	return []Endpoint{
 		{Method: http.MethodGet, Path: "/rbac/users", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.list)},
 		{Method: http.MethodPost, Path: "/rbac/users", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.create)},
 		{Method: http.MethodGet, Path: "/rbac/users/:user", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.get)},
+		{Method: http.MethodPatch, Path: "/rbac/users/:user", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.patch)},
 		{Method: http.MethodDelete, Path: "/rbac/users/:user", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.delete)},
 		{Method: http.MethodGet, Path: "/rbac/users/:user/roles", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.roles)},
 		{Method: http.MethodPost, Path: "/rbac/users/:user/roles", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.grant)},
@@ -269,6 +270,31 @@ func (h *rbacHandler) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, public(rec))
+}
+
+// patch updates a user's name, enabled and comment; a new user_token is
+// stored hashed and answered once.
+func (h *rbacHandler) patch(w http.ResponseWriter, r *http.Request) {
+	in, err := readInput(r)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": err.Error()})
+		return
+	}
+	delete(in, "roles")
+	token, _ := in["user_token"].(string)
+	if token != "" {
+		in["user_token"] = HashToken(token)
+	}
+	rec, err := h.st.Update(r.Context(), "rbac_users", r.PathValue("user"), in)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	public(rec)
+	if token != "" {
+		rec["user_token"] = token
+	}
+	writeJSON(w, http.StatusOK, rec)
 }
 
 func (h *rbacHandler) delete(w http.ResponseWriter, r *http.Request) {
