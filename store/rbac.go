@@ -28,3 +28,9 @@ func RBACUsers() *Entity {
 		},
 	}
 }
+
+// NotDeclarative reports whether the entity stays out of declarative
+// configuration: kong.yml files, POST /config and db_import refuse it,
+// db_export and GET /config leave it out (administrators and their token
+// digests, as in Kong).
+func NotDeclarative(name string) bool { return name == "rbac_users" }

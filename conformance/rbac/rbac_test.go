@@ -268,3 +268,22 @@ func TestRBACBootstrapCommand(t *testing.T) {
 	e.want(tok, "POST", "/rbac/users", map[string]any{"name": "bob"}, 201)
 	e.want("", "GET", "/rbac/users", nil, 401)
 }
+
+// TestRBACUsersNotDeclarative: a kong.yml cannot create administrators (an
+// admin allowed POST /config would otherwise make itself a super-admin).
+func TestRBACUsersNotDeclarative(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "kong.yml")
+	yml := "_format_version: \"3.0\"\nrbac_users:\n- name: evil\n  user_token: " + sha256hex("evil-token") + "\n  roles: [super-admin]\n"
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(config.LoadOptions{Flags: map[string]string{"prefix": dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = app.ParseDeclarative(context.Background(), cfg, path, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "rbac_users") {
+		t.Fatalf("parse of a kong.yml with rbac_users: %v, want an unknown-field error naming it", err)
+	}
+}

@@ -31,8 +31,8 @@ func Export(ctx context.Context, s *store.Store) ([]byte, error) {
 	addPair(doc, "_format_version", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "3.0", Style: yaml.DoubleQuotedStyle})
 	addPair(doc, "_transform", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "false"})
 	for _, e := range s.Registry().All() {
-		if e.Name == "rbac_users" {
-			continue // administrators and their token digests stay out of kong.yml, as in Kong
+		if store.NotDeclarative(e.Name) {
+			continue
 		}
 		recs := append([]map[string]any(nil), data[e.Name]...)
 		if len(recs) == 0 {
