@@ -800,7 +800,7 @@ func CACertificates() *Entity {
 func KongEntities() []*Entity {
 	return []*Entity{
 		Certificates(), CACertificates(), SNIs(), Services(), Routes(), Consumers(), Upstreams(), Targets(),
-		Plugins(), KeySets(), Keys(), FilterChains(), Policies(), DeniedIPs(),
+		Plugins(), KeySets(), Keys(), FilterChains(), Policies(), DeniedIPs(), RBACUsers(),
 	}
 }
 

@@ -1074,6 +1074,7 @@ func TestEntityDeclarations(t *testing.T) {
 			[]foreign{{"route", "routes", "cascade"}, {"service", "services", "cascade"}}},
 		{"policies", "policies", "policies", "name", nil, []string{"name"}, nil},
 		{"denied_ips", "denied-ips", "denied-ips", "", nil, []string{"ip"}, nil},
+		{"rbac_users", "rbac/users", "rbac/users", "name", nil, []string{"name", "user_token"}, nil},
 	}
 	reg, err := store.NewRegistry(store.MergeEntities(store.KongEntities(), storetest.TestPlugins{}.Entities())...)
 	if err != nil {

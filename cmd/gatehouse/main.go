@@ -37,6 +37,7 @@ Commands:
   config db_import FILE          import a declarative file into the database
   config db_export [FILE]        export the database as a declarative file
   config parse FILE              validate a declarative file
+  rbac bootstrap                 create the first super-admin and print its token once
   version                        print the version
 
 Options (every command):
@@ -185,6 +186,11 @@ func run(args []string) error {
 			return err
 		}
 		return app.MigrationsWith(ctx, cfg, arg(0), yes, os.Stdout, plugins)
+	case "rbac":
+		if arg(0) != "bootstrap" {
+			return fmt.Errorf("unknown rbac command %q (want bootstrap)", arg(0))
+		}
+		return app.RBACBootstrap(ctx, cfg, os.Stdout)
 	case "config":
 		switch arg(0) {
 		case "db_import":

@@ -280,6 +280,15 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 		Audit: admin.AuditOptions{Enabled: cfg.AuditLog && cfg.Database != config.DatabaseOff,
 			TTL: time.Duration(cfg.AuditLogTTL) * time.Second},
 	}
+	if err := bootstrapRBAC(ctx, st); err != nil {
+		st.Backend().Close()
+		return nil, err
+	}
+	opts.Endpoints = append(opts.Endpoints, admin.RBACEndpoints(st)...)
+	if cfg.EnforceRBAC && o.AdminIdentifier == nil && o.AdminAuthorizer == nil {
+		rbac := &admin.RBAC{Store: st}
+		opts.Identifier, opts.Authorizer = rbac, rbac
+	}
 	endpoints := catalog.Endpoints(plugin.EndpointEnv{Store: st, Log: log, Node: plugin.HostFunc(n.nodeStats)})
 	for _, e := range endpoints {
 		if e.Admin {

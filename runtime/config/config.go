@@ -130,6 +130,10 @@ type Config struct {
 	// Wasm is Kong's `wasm` setting: proxy-wasm filters and the
 	// filter_chains entity are usable only when it is on (off by default).
 	Wasm bool `conf:"wasm"`
+	// EnforceRBAC is Kong Enterprise's enforce_rbac: when on, every Admin
+	// API call needs a Kong-Admin-Token of an enabled RBAC user whose
+	// roles allow it (off by default).
+	EnforceRBAC bool `conf:"enforce_rbac"`
 	// WasmFiltersPath is Kong's wasm_filters_path: the folder whose
 	// NAME.wasm files are the proxy-wasm filters; "" means none.
 	WasmFiltersPath string `conf:"wasm_filters_path"`
@@ -230,6 +234,7 @@ var defaults = map[string]string{
 	"wasm_memory_limit":                "64m",
 	"wasm_timeout":                     "100",
 	"wasm":                             "off",
+	"enforce_rbac":                     "off",
 	"wasm_filters_path":                "",
 	"wasm_filters":                     "bundled,user",
 	"wasm_plugin_priorities":           "",

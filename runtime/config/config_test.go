@@ -78,8 +78,8 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("Values() lacks %q", name)
 		}
 	}
-	if len(Settings()) != 43 {
-		t.Errorf("Settings() has %d names, want 43: %v", len(Settings()), Settings())
+	if len(Settings()) != 44 {
+		t.Errorf("Settings() has %d names, want 44: %v", len(Settings()), Settings())
 	}
 	c := Defaults()
 	if c.AdminMaxBodyBytes() != 10<<20 || c.LuaMaxPostArgs != 100 {

@@ -31,6 +31,9 @@ func Export(ctx context.Context, s *store.Store) ([]byte, error) {
 	addPair(doc, "_format_version", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "3.0", Style: yaml.DoubleQuotedStyle})
 	addPair(doc, "_transform", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "false"})
 	for _, e := range s.Registry().All() {
+		if store.NotDeclarative(e.Name) {
+			continue
+		}
 		recs := append([]map[string]any(nil), data[e.Name]...)
 		if len(recs) == 0 {
 			continue

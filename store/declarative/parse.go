@@ -155,7 +155,9 @@ func Parse(data []byte, reg *store.Registry) (*Config, error) {
 
 	collections := map[string]*store.Entity{}
 	for _, e := range p.reg.All() {
-		collections[declKey(e)] = e
+		if !store.NotDeclarative(e.Name) {
+			collections[declKey(e)] = e
+		}
 	}
 	for _, k := range store.SortedKeys(top) {
 		switch k {
@@ -167,7 +169,7 @@ func Parse(data []byte, reg *store.Registry) (*Config, error) {
 		}
 	}
 	for _, e := range p.reg.All() {
-		if v, ok := top[declKey(e)]; ok {
+		if v, ok := top[declKey(e)]; ok && collections[declKey(e)] == e {
 			p.walkList(e, v, []any{declKey(e)}, nil)
 		}
 	}
