@@ -489,6 +489,30 @@ func WritePairs(pairs [][2]string) []byte {
 	return b
 }
 
+// headerWriter is what passOn writes a header's values to: the upstream
+// request (hostabi.ServiceRequest) or the response (hostabi.Response).
+type headerWriter interface {
+	SetHeader(name, value string)
+	AddHeader(name, value string)
+	ClearHeader(name string)
+}
+
+// passOn returns the apply function of a header map: it gives w the
+// name's values as the map now holds them (none: the header is cleared).
+func passOn(h *headers, w headerWriter) func(name string) {
+	return func(name string) {
+		vs := h.values(name)
+		if len(vs) == 0 {
+			w.ClearHeader(name)
+			return
+		}
+		w.SetHeader(name, vs[0])
+		for _, v := range vs[1:] {
+			w.AddHeader(name, v)
+		}
+	}
+}
+
 // headerMap returns the map a map type names, with its apply function
 // that passes a name's new values on; nil for a map not available now.
 func (c *call) headerMap(mt uint32) (*headers, func(name string)) {
@@ -508,33 +532,13 @@ func (c *call) headerMap(mt uint32) (*headers, func(name string)) {
 			return st.requestHeaders(k), nil // read only
 		}
 		h := st.requestHeaders(k)
-		return h, func(name string) {
-			vs := h.values(name)
-			if len(vs) == 0 {
-				k.ServiceRequest().ClearHeader(name)
-				return
-			}
-			k.ServiceRequest().SetHeader(name, vs[0])
-			for _, v := range vs[1:] {
-				k.ServiceRequest().AddHeader(name, v)
-			}
-		}
+		return h, passOn(h, k.ServiceRequest())
 	case mapResponseHeaders:
 		h := st.responseHeaders(k)
 		if st.local != nil || !st.response || c.logging {
 			return h, nil
 		}
-		return h, func(name string) {
-			vs := h.values(name)
-			if len(vs) == 0 {
-				k.Response().ClearHeader(name)
-				return
-			}
-			k.Response().SetHeader(name, vs[0])
-			for _, v := range vs[1:] {
-				k.Response().AddHeader(name, v)
-			}
-		}
+		return h, passOn(h, k.Response())
 	case mapRequestTrailers, mapResponseTrailers:
 		// HTTP/1.1 trailers are not passed to filters (as in Kong): the
 		// trailer maps read empty and refuse changes
