@@ -56,6 +56,9 @@ type Call struct {
 	Parent, ParentKey string
 	// Method and Path are the request's, for endpoint-based rules.
 	Method, Path string
+	// Team is the Gatehouse-Team header's value ("" when absent): the team
+	// that owns what a member of several teams creates.
+	Team string
 }
 
 // Authorizer decides which Admin API calls an actor may make and which
@@ -187,6 +190,7 @@ func (s *Server) decide(c *fiber.Ctx, call *Call) error {
 	}
 	call.Actor = actor
 	call.Method, call.Path = c.Method(), c.Path()
+	call.Team = c.Get(TeamHeader)
 	return s.authorizer.Authorize(c.UserContext(), *call)
 }
 

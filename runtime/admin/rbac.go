@@ -25,6 +25,9 @@ import (
 type RBAC struct {
 	// Store holds the rbac_users.
 	Store *store.Store
+	// Teams scopes calls and lists by team when enable_teams is on; nil
+	// when it is off.
+	Teams Teams
 }
 
 // ResourceRBAC is the resource of the /rbac endpoints.
@@ -95,7 +98,20 @@ func (r *RBAC) Authorize(ctx context.Context, call Call) error {
 	if err != nil {
 		return fmt.Errorf("rbac: reading the caller: %w", err)
 	}
-	for _, role := range stringList(rec["roles"]) {
+	roles := stringList(rec["roles"])
+	if r.Teams != nil {
+		member, err := r.Teams.Memberships(ctx, call.Actor)
+		if err != nil {
+			return fmt.Errorf("rbac: reading the caller's teams: %w", err)
+		}
+		if _, err := r.Teams.Scope(ctx, call, member); err != nil {
+			return err
+		}
+		for _, m := range member {
+			roles = append(roles, m.Roles...)
+		}
+	}
+	for _, role := range roles {
 		if allow, ok := Roles[role]; ok && allow(call) {
 			return nil
 		}
@@ -103,8 +119,14 @@ func (r *RBAC) Authorize(ctx context.Context, call Call) error {
 	return Forbidden(call.Actor, call.Operation)
 }
 
-// Visible shows every entity: roles grant whole endpoints, not entities.
-func (r *RBAC) Visible(context.Context, Call, string, map[string]any) bool { return true }
+// Visible shows every entity when teams are off; with teams on, Teams
+// decides.
+func (r *RBAC) Visible(ctx context.Context, call Call, entity string, rec map[string]any) bool {
+	if r.Teams == nil {
+		return true
+	}
+	return r.Teams.Visible(ctx, call, entity, rec)
+}
 
 func stringList(v any) []string {
 	var out []string
