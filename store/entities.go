@@ -801,6 +801,7 @@ func KongEntities() []*Entity {
 	return []*Entity{
 		Certificates(), CACertificates(), SNIs(), Services(), Routes(), Consumers(), Upstreams(), Targets(),
 		Plugins(), KeySets(), Keys(), FilterChains(), Policies(), DeniedIPs(), RBACUsers(),
+		Teams(), TeamMembers(), TeamAssets(), TeamRules(),
 	}
 }
 

@@ -1075,6 +1075,11 @@ func TestEntityDeclarations(t *testing.T) {
 		{"policies", "policies", "policies", "name", nil, []string{"name"}, nil},
 		{"denied_ips", "denied-ips", "denied-ips", "", nil, []string{"ip"}, nil},
 		{"rbac_users", "rbac/users", "rbac/users", "name", nil, []string{"name", "user_token"}, nil},
+		{"teams", "teams/teams", "teams/teams", "name", nil, []string{"name"}, nil},
+		{"team_members", "teams/members", "teams/members", "", []string{"team", "user"}, nil,
+			[]foreign{{"team", "teams", "cascade"}, {"user", "rbac_users", "cascade"}}},
+		{"team_assets", "teams/assets", "teams/assets", "", []string{"team", "entity_type", "entity_id"}, nil, []foreign{{"team", "teams", "cascade"}}},
+		{"team_rules", "teams/rules", "teams/rules", "", nil, nil, []foreign{{"team", "teams", "cascade"}}},
 	}
 	reg, err := store.NewRegistry(store.MergeEntities(store.KongEntities(), storetest.TestPlugins{}.Entities())...)
 	if err != nil {

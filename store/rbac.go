@@ -33,4 +33,4 @@ func RBACUsers() *Entity {
 // configuration: kong.yml files, POST /config and db_import refuse it,
 // db_export and GET /config leave it out (administrators and their token
 // digests, as in Kong).
-func NotDeclarative(name string) bool { return name == "rbac_users" }
+func NotDeclarative(name string) bool { return name == "rbac_users" || teamEntities[name] }
