@@ -134,6 +134,12 @@ type Config struct {
 	// API call needs a Kong-Admin-Token of an enabled RBAC user whose
 	// roles allow it (off by default).
 	EnforceRBAC bool `conf:"enforce_rbac"`
+	// EnableTeams is webMethods' enableTeamWork (enable_teams): when on,
+	// teams own services, routes, consumers, plugins, upstreams and
+	// certificates, and an administrator sees and changes only their
+	// teams' entities (off by default). It needs enforce_rbac: teams
+	// scope RBAC users.
+	EnableTeams bool `conf:"enable_teams"`
 	// WasmFiltersPath is Kong's wasm_filters_path: the folder whose
 	// NAME.wasm files are the proxy-wasm filters; "" means none.
 	WasmFiltersPath string `conf:"wasm_filters_path"`
@@ -235,6 +241,7 @@ var defaults = map[string]string{
 	"wasm_timeout":                     "100",
 	"wasm":                             "off",
 	"enforce_rbac":                     "off",
+	"enable_teams":                     "off",
 	"wasm_filters_path":                "",
 	"wasm_filters":                     "bundled,user",
 	"wasm_plugin_priorities":           "",
@@ -352,7 +359,19 @@ func Load(opts LoadOptions) (*Config, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	if err := c.Check(); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// Check reports the settings that cannot be combined: enable_teams = on
+// needs enforce_rbac = on.
+func (c *Config) Check() error {
+	if c.EnableTeams && !c.EnforceRBAC {
+		return errors.New("enable_teams = on needs enforce_rbac = on: teams scope RBAC users")
+	}
+	return nil
 }
 
 // applyConf parses a kong.conf-style file and applies its settings.

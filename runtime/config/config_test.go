@@ -78,8 +78,8 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("Values() lacks %q", name)
 		}
 	}
-	if len(Settings()) != 44 {
-		t.Errorf("Settings() has %d names, want 44: %v", len(Settings()), Settings())
+	if len(Settings()) != 45 {
+		t.Errorf("Settings() has %d names, want 45: %v", len(Settings()), Settings())
 	}
 	c := Defaults()
 	if c.AdminMaxBodyBytes() != 10<<20 || c.LuaMaxPostArgs != 100 {
@@ -862,5 +862,40 @@ func TestDBUpdateFrequency(t *testing.T) {
 	}
 	if c.DBUpdateFrequencyDuration() != 500*time.Millisecond || c.Values()["db_update_frequency"] != 0.5 {
 		t.Fatalf("db_update_frequency=0.5 gives %v, %v", c.DBUpdateFrequencyDuration(), c.Values()["db_update_frequency"])
+	}
+}
+
+// TestEnableTeams: enable_teams is off by default, takes the GATEHOUSE_ and
+// KONG_ environment forms, and cannot be on without enforce_rbac.
+func TestEnableTeams(t *testing.T) {
+	tests := []struct {
+		env   []string
+		flags map[string]string
+		teams bool
+		err   string
+	}{
+		{nil, nil, false, ""},
+		{[]string{"KONG_ENABLE_TEAMS=on", "KONG_ENFORCE_RBAC=on"}, nil, true, ""},
+		{[]string{"GATEHOUSE_ENABLE_TEAMS=on", "KONG_ENABLE_TEAMS=off", "GATEHOUSE_ENFORCE_RBAC=on"}, nil, true, ""},
+		{[]string{"GATEHOUSE_ENABLE_TEAMS=off", "KONG_ENABLE_TEAMS=on"}, nil, false, ""},
+		{nil, map[string]string{"enable_teams": "on", "enforce_rbac": "on"}, true, ""},
+		{[]string{"KONG_ENABLE_TEAMS=on"}, nil, false, "enable_teams = on needs enforce_rbac = on"},
+		{nil, map[string]string{"enable_teams": "on", "enforce_rbac": "off"}, false, "enable_teams = on needs enforce_rbac = on"},
+		{[]string{"KONG_ENABLE_TEAMS=maybe"}, nil, false, "enable_teams"},
+	}
+	for _, tt := range tests {
+		c, err := Load(LoadOptions{Env: tt.env, Flags: tt.flags})
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%v %v: error %v, want one with %q", tt.env, tt.flags, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%v %v: %v", tt.env, tt.flags, err)
+		}
+		if c.EnableTeams != tt.teams {
+			t.Errorf("%v %v: EnableTeams = %v", tt.env, tt.flags, c.EnableTeams)
+		}
 	}
 }
