@@ -232,6 +232,7 @@ func (s *Server) routes() {
 	a.Options("/*", s.preflight)
 	a.Use(s.readBody)
 	a.Use(s.auditCall)
+	a.Use(s.teamsHook) // teams_hook.go: team ownership of created entities
 	a.Use(s.authorize)
 	s.routeWasmEndpoints()
 	a.Get("/", s.root)

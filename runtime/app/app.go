@@ -136,6 +136,7 @@ type Node struct {
 	store   *store.Store
 	catalog *plugin.Catalog
 	admin   *admin.Server
+	teams   *admin.TeamService // nil unless enable_teams
 	// providers are the plugin runtimes the node closes last.
 	providers []hostabi.Provider
 	// staticPlugins are Options.Plugins and loader Options.SchemaLoader,
@@ -288,6 +289,10 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 	if cfg.EnforceRBAC && o.AdminIdentifier == nil && o.AdminAuthorizer == nil {
 		rbac := &admin.RBAC{Store: st}
 		opts.Identifier, opts.Authorizer = rbac, rbac
+	}
+	if err := n.startTeams(ctx, &opts); err != nil { // teams.go
+		st.Backend().Close()
+		return nil, err
 	}
 	endpoints := catalog.Endpoints(plugin.EndpointEnv{Store: st, Log: log, Node: plugin.HostFunc(n.nodeStats)})
 	for _, e := range endpoints {
@@ -639,6 +644,7 @@ func (n *Node) close(ctx context.Context) error {
 	if n.cache != nil {
 		n.cache.Close()
 	}
+	n.teams.Close()
 	errs = append(errs, n.store.Backend().Close())
 	errs = append(errs, n.catalog.Close())
 	for _, p := range n.providers {

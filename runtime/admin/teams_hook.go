@@ -1,0 +1,108 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/gatehouse/gatehouse/store"
+	"github.com/gofiber/fiber/v2"
+)
+
+// teamRequest is what the team hook knows of one Admin API call: its
+// method and path (for Memberships' grant to team administrators) and the
+// owning team Scope chose for a create.
+type teamRequest struct {
+	method string
+	segs   []string
+
+	mu     sync.Mutex
+	create *pendingCreate
+}
+
+// pendingCreate is a create Scope let through: the entity type and the
+// id of the team that will own the new entity.
+type pendingCreate struct {
+	entity, team string
+}
+
+type teamRequestKey struct{}
+
+func teamRequestFrom(ctx context.Context) *teamRequest {
+	r, _ := ctx.Value(teamRequestKey{}).(*teamRequest)
+	return r
+}
+
+// managesMembersOf reports whether the call writes the members of team:
+// POST /teams/{t}/members or DELETE /teams/{t}/members/{u}, {t} the
+// team's name or id.
+func (r *teamRequest) managesMembersOf(team *teamInfo) bool {
+	s := r.segs
+	if len(s) < 3 || len(s) > 4 || s[0] != "teams" || s[2] != "members" || (s[1] != team.Name && s[1] != team.ID) {
+		return false
+	}
+	return (len(s) == 3 && r.method == fiber.MethodPost) || (len(s) == 4 && r.method == fiber.MethodDelete)
+}
+
+// teamsHook, installed before the authorization of every Admin API call,
+// gives the call's context its teamRequest and, once the call's handler
+// answered a create (a POST, or a PUT that created) of a team-owned
+// entity, makes the team Scope chose own it and applies the assignment
+// rules, before the answer leaves: the creator lists the entity right
+// after its 201. An update applies the rules again. It does nothing when
+// teams are off (no TeamService runs on the store).
+func (s *Server) teamsHook(c *fiber.Ctx) error {
+	v, ok := services.Load(s.store)
+	if !ok {
+		return c.Next()
+	}
+	t := v.(*TeamService)
+	req := &teamRequest{method: c.Method(), segs: splitPath(c.Path())}
+	c.SetUserContext(context.WithValue(c.UserContext(), teamRequestKey{}, req))
+	if err := c.Next(); err != nil {
+		return err
+	}
+	call, _ := c.Locals(callKey{}).(*Call)
+	if call == nil || !slices.Contains(store.TeamOwnedEntities, call.Entity) ||
+		(call.Operation != OpCreate && call.Operation != OpUpdate) {
+		return nil
+	}
+	status := c.Response().StatusCode()
+	if status != fiber.StatusOK && status != fiber.StatusCreated {
+		return nil
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(c.Response().Body(), &rec); err != nil {
+		return nil // not an entity
+	}
+	id, _ := rec["id"].(string)
+	if id == "" {
+		return nil
+	}
+	req.mu.Lock()
+	pending := req.create
+	req.mu.Unlock()
+	ctx := c.UserContext()
+	ref := store.RowRef{Entity: call.Entity, ID: id}
+	var err error
+	created := pending != nil && pending.entity == call.Entity
+	if created && pending.team != "" {
+		_, err = t.assign(ctx, pending.team, ref, false)
+	}
+	if err == nil {
+		err = t.applyRules(ctx, call.Entity, rec)
+	}
+	if err == nil {
+		return nil
+	}
+	// Fail closed: an entity its team does not own would be everyone's.
+	if created {
+		if _, derr := s.store.Delete(ctx, call.Entity, id); derr != nil {
+			err = fmt.Errorf("%w; removing the entity: %v", err, derr)
+		}
+	}
+	c.Response().ResetBody()
+	return s.internal(c, err)
+}
