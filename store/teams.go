@@ -100,3 +100,7 @@ func TeamRules() *Entity {
 // teamEntities are the team entities, which stay out of declarative
 // configuration (NotDeclarative).
 var teamEntities = map[string]bool{"teams": true, "team_members": true, "team_assets": true, "team_rules": true}
+
+// IsTeamEntity reports whether name is one of the team entities, which
+// the Admin API serves only through /teams when enable_teams is on.
+func IsTeamEntity(name string) bool { return teamEntities[name] }

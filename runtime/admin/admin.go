@@ -688,6 +688,9 @@ func (s *Server) endpointList() []string {
 		"/plugins/enabled": true, "/tags": true, "/tags/{tags}": true, "/config": true}
 	reg := s.store.Registry()
 	for _, e := range reg.All() {
+		if store.IsTeamEntity(e.Name) {
+			continue // served by TeamEndpoints (teams_api.go) when enable_teams is on
+		}
 		param := "{" + strings.TrimSuffix(e.Name, "s") + "s}"
 		set["/"+e.Path] = true
 		set["/"+e.Path+"/"+param] = true
