@@ -80,6 +80,24 @@ func (e *env) call(token, team, method, path string, body any) (int, []byte) {
 	return res.StatusCode, b
 }
 
+// form sends a form-encoded body.
+func (e *env) form(token, method, path, body string) (int, []byte) {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.admin+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Kong-Admin-Token", token)
+	res, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
 func (e *env) wantTeam(token, team, method, path string, body any, status int) map[string]any {
 	e.t.Helper()
 	code, b := e.call(token, team, method, path, body)
@@ -209,6 +227,24 @@ func TestTeamIsolation(t *testing.T) {
 		e.wantNotFound(alice, "DELETE", "/services/"+key, nil)
 		e.wantNotFound(alice, "GET", "/services/"+key+"/routes", nil)
 		e.wantNotFound(alice, "POST", "/services/"+key+"/routes", map[string]any{"paths": []string{"/x"}})
+	}
+	// Another team's service cannot be referenced from a body either.
+	for _, body := range []map[string]any{
+		{"name": "cors", "service": map[string]any{"id": bid}},
+		{"name": "cors", "service": map[string]any{"name": "b-svc"}},
+	} {
+		r := e.want(alice, "POST", "/plugins", body, 400)
+		if msg, _ := r["message"].(string); !strings.Contains(msg, "does not reference an existing 'services' entity") {
+			t.Fatalf("plugin on B's service: %q", msg)
+		}
+	}
+	e.want(alice, "POST", "/routes", map[string]any{"paths": []string{"/z"}, "service": map[string]any{"id": bid}}, 400)
+	if code, b := e.form(alice, "POST", "/routes", "paths[]=/z&service.id="+bid); code != 400 {
+		t.Fatalf("form route on B's service: %d %s", code, b)
+	}
+	e.want(bob, "POST", "/plugins", map[string]any{"name": "cors", "service": map[string]any{"id": bid}}, 201)
+	if e.names(alice, "/plugins")["cors"] || !e.names(bob, "/plugins")["cors"] {
+		t.Fatal("B's plugin: alice lists it or bob does not")
 	}
 	e.wantNotFound(alice, "GET", "/routes/b-route", nil)
 	e.wantNotFound(alice, "GET", "/routes/b-route/service", nil)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/gatehouse/gatehouse/runtime/internal/reqbody"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gofiber/fiber/v2"
 )
@@ -421,6 +422,9 @@ func (t *TeamService) Scope(ctx context.Context, call Call, _ []TeamMembership) 
 			}
 		}
 	}
+	if err := t.checkReferences(ctx, call, req); err != nil {
+		return nil, err
+	}
 	if !slices.Contains(store.TeamOwnedEntities, call.Entity) {
 		return nil, nil
 	}
@@ -454,6 +458,58 @@ func (t *TeamService) Scope(ctx context.Context, call Call, _ []TeamMembership) 
 		req.mu.Unlock()
 	}
 	return nil, nil
+}
+
+// checkReferences refuses a write whose body points a foreign key at a
+// team-owned entity the actor does not see (a plugin on another team's
+// service, a route moved to it), as Kong refuses one naming no entity:
+// 400 with Kong's foreign key message.
+func (t *TeamService) checkReferences(ctx context.Context, call Call, req *teamRequest) error {
+	if req == nil || len(req.body) == 0 || (call.Operation != OpCreate && call.Operation != OpUpdate) {
+		return nil
+	}
+	e, ok := t.st.Registry().Entity(call.Entity)
+	if !ok {
+		return nil
+	}
+	var in map[string]any
+	for _, f := range e.Foreigns() {
+		if !slices.Contains(store.TeamOwnedEntities, f.Reference) {
+			continue
+		}
+		if in == nil {
+			var err error
+			if in, err = reqbody.Decode(req.contentType, req.body); err != nil {
+				return nil // the handler answers the body's error
+			}
+		}
+		m, _ := in[f.Name].(map[string]any)
+		if m == nil {
+			continue
+		}
+		key, field := m["id"], "id"
+		if key == nil {
+			if ref, ok := t.st.Registry().Entity(f.Reference); ok && ref.EndpointKey != "" {
+				key, field = m[ref.EndpointKey], ref.EndpointKey
+			}
+		}
+		k, _ := key.(string)
+		if k == "" {
+			continue
+		}
+		rec, err := t.st.Get(ctx, f.Reference, k)
+		if store.IsNotFound(err) {
+			continue // the store answers
+		}
+		if err != nil {
+			return fmt.Errorf("teams: reading %s %s: %w", f.Reference, k, err)
+		}
+		if !t.visible(call.Actor, f.Reference, rec) {
+			msg := store.ForeignKeyViolation(f.Name, map[string]any{field: k}, f.Reference).Message
+			return &Refusal{Status: fiber.StatusBadRequest, Message: msg}
+		}
+	}
+	return nil
 }
 
 // owningTeam picks the team that owns what actor creates (see Scope).

@@ -17,6 +17,10 @@ import (
 type teamRequest struct {
 	method string
 	segs   []string
+	// contentType and body are a write's, for Scope's check of the
+	// foreign keys it sets.
+	contentType string
+	body        []byte
 
 	mu     sync.Mutex
 	create *pendingCreate
@@ -60,6 +64,11 @@ func (s *Server) teamsHook(c *fiber.Ctx) error {
 	}
 	t := v.(*TeamService)
 	req := &teamRequest{method: c.Method(), segs: splitPath(c.Path())}
+	switch req.method {
+	case fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch:
+		req.contentType = string(c.Request().Header.ContentType())
+		req.body = c.Body() // a copy: the app is Immutable
+	}
 	c.SetUserContext(context.WithValue(c.UserContext(), teamRequestKey{}, req))
 	if err := c.Next(); err != nil {
 		return err
