@@ -382,8 +382,10 @@ func TestTeamRules(t *testing.T) {
 	if len(rules) != 1 {
 		t.Fatalf("prod's rules: %v", rules)
 	}
-	e.want(rootToken, "DELETE", "/teams/prod/rules/"+rules[0].(map[string]any)["id"].(string), nil, 204)
 	e.want(rootToken, "DELETE", "/teams/payments/rules/"+rules[0].(map[string]any)["id"].(string), nil, 404)
+	e.want(rootToken, "DELETE", "/teams/prod/rules/"+rules[0].(map[string]any)["id"].(string), nil, 204)
+	// With its rule gone, the assignment it made can be removed.
+	e.want(rootToken, "DELETE", "/teams/prod/assets/services/"+api1, nil, 204)
 }
 
 // TestPredefinedTeams: Default and Administrators exist, cannot be deleted
@@ -420,11 +422,20 @@ func TestPredefinedTeams(t *testing.T) {
 	if _, ok := e.assets("sec")["ops-svc"]; !ok {
 		t.Fatal("sec does not own ops-svc")
 	}
+	e.want(una, "DELETE", "/teams/sec/assets/services/"+id, nil, 403)
 	e.want(rootToken, "DELETE", "/teams/sec/assets/services/"+id, nil, 204)
 	e.want(rootToken, "DELETE", "/teams/sec/assets/services/"+id, nil, 404)
-	// A deleted team's ownership goes with it; a deleted entity leaves the
-	// listings.
+	// The last team cannot be removed: the entity would be no one's.
+	e.want(una, "DELETE", "/teams/ops/assets/services/"+id, nil, 400)
+	// A deleted team's entities go to Default: everyone sees them.
+	vic := e.user("vic", "read-only")
+	e.wantNotFound(vic, "GET", "/services/ops-svc", nil)
 	e.want(rootToken, "DELETE", "/teams/ops", nil, 204)
+	e.want(vic, "GET", "/services/ops-svc", nil, 200)
+	if _, ok := e.assets("Default")["ops-svc"]; !ok {
+		t.Fatal("Default does not own the deleted team's service")
+	}
+	// A deleted entity leaves the listings.
 	e.want(rootToken, "DELETE", "/services/ops-svc", nil, 204)
 	if _, ok := e.assets("Administrators")["ops-svc"]; ok {
 		t.Fatal("a deleted service is still listed")

@@ -595,6 +595,29 @@ func (t *TeamService) assign(ctx context.Context, team string, ref store.RowRef,
 	return true, t.insertAsset(ctx, team, ref, viaRule)
 }
 
+// orphansToDefault gives Default the entities team alone owns, before
+// the team is deleted.
+func (t *TeamService) orphansToDefault(ctx context.Context, team string) error {
+	t.mu.RLock()
+	def := t.idx.byName[DefaultTeam]
+	var refs []store.RowRef
+	for ref, owners := range t.idx.owners {
+		if _, ok := owners[team]; ok && len(owners) == 1 {
+			refs = append(refs, ref)
+		}
+	}
+	t.mu.RUnlock()
+	if def == "" || def == team {
+		return nil
+	}
+	for _, ref := range refs {
+		if err := t.insertAsset(ctx, def, ref, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // adoptUnowned gives Default every entity of a team-owned type that no
 // team owns: those that existed before teams were turned on, or were
 // created while they were off.

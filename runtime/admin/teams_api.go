@@ -179,6 +179,8 @@ func (h *teamHandler) patch(w http.ResponseWriter, r *http.Request) {
 	teamJSON(w, http.StatusOK, rec)
 }
 
+// delete deletes a team (not Default nor Administrators); the entities
+// only it owned go to Default.
 func (h *teamHandler) delete(w http.ResponseWriter, r *http.Request) {
 	team, ok := h.team(w, r)
 	if !ok {
@@ -186,6 +188,10 @@ func (h *teamHandler) delete(w http.ResponseWriter, r *http.Request) {
 	}
 	if predefined(team) {
 		message(w, http.StatusBadRequest, "the "+team["name"].(string)+" team cannot be deleted")
+		return
+	}
+	if err := h.t.orphansToDefault(r.Context(), team["id"].(string)); err != nil {
+		h.fail(w, err)
 		return
 	}
 	if _, err := h.st.Delete(r.Context(), "teams", team["id"].(string)); err != nil {
@@ -461,8 +467,10 @@ func (h *teamHandler) assignAsset(w http.ResponseWriter, r *http.Request) {
 	teamJSON(w, status, map[string]any{"team": teamRef(team), "entity": entity, "id": ref.ID})
 }
 
-// unassignAsset removes the team from an entity; the Administrators team
-// and rule assignments cannot be removed.
+// unassignAsset removes the team from an entity. The Administrators
+// team cannot be removed, nor a team one of its rules still gives the
+// entity, nor the entity's last team (it would be no one's); the caller
+// must belong to the team unless they see everything.
 func (h *teamHandler) unassignAsset(w http.ResponseWriter, r *http.Request) {
 	team, ok := h.team(w, r)
 	if !ok {
@@ -477,19 +485,36 @@ func (h *teamHandler) unassignAsset(w http.ResponseWriter, r *http.Request) {
 		message(w, http.StatusNotFound, "Not found")
 		return
 	}
+	actor := store.ActorFrom(r.Context())
+	teamID := team["id"].(string)
 	rec, err := h.st.Get(r.Context(), entity, r.PathValue("id"))
-	id := r.PathValue("id")
-	if err == nil {
-		id, _ = rec["id"].(string)
+	if err == nil && !h.t.visible(actor, entity, rec) {
+		err = store.ErrNotFound
 	}
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	id, _ := rec["id"].(string)
 	h.t.mu.RLock()
-	row, owns := h.t.idx.owners[store.RowRef{Entity: entity, ID: id}][team["id"].(string)]
+	v := h.t.viewerLocked(actor.ID)
+	owners := h.t.idx.owners[store.RowRef{Entity: entity, ID: id}]
+	row, owns := owners[teamID]
+	last := len(owners) == 1
+	ruled := false
+	for _, rule := range h.t.idx.rules {
+		ruled = ruled || (rule.TeamID == teamID && rule.Matches(entity, rec))
+	}
 	h.t.mu.RUnlock()
 	switch {
+	case !v.all && !v.teams[teamID]:
+		teamJSON(w, http.StatusForbidden, map[string]any{"message": Forbidden(actor, OpDelete).Message})
 	case !owns:
 		message(w, http.StatusNotFound, "Not found")
-	case row.ViaRule:
-		message(w, http.StatusBadRequest, "a team an assignment rule gave the entity cannot be removed from it")
+	case ruled:
+		message(w, http.StatusBadRequest, "an assignment rule of the team gives it the entity: it cannot be removed")
+	case last:
+		message(w, http.StatusBadRequest, "the entity's last team cannot be removed: assign another one first")
 	default:
 		if _, err := h.st.Delete(r.Context(), "team_assets", row.ID); err != nil {
 			h.fail(w, err)
