@@ -44,6 +44,9 @@ type TeamService struct {
 
 	mu  sync.RWMutex
 	idx *teamIndex
+	// gen counts the index's changes: a request's cached viewer is
+	// current while gen is unchanged.
+	gen uint64
 
 	cancel  func()
 	cleanup chan store.RowRef
@@ -184,6 +187,7 @@ func (t *TeamService) rebuild(ctx context.Context) error {
 	}
 	t.mu.Lock()
 	t.idx = idx
+	t.gen++
 	t.mu.Unlock()
 	return nil
 }
@@ -194,6 +198,7 @@ func (t *TeamService) onEvent(ev store.Event) {
 	case "rbac_users", "teams", "team_members", "team_assets", "team_rules":
 		t.mu.Lock()
 		t.idx.apply(ev.Entity, ev.Old, ev.New)
+		t.gen++
 		t.mu.Unlock()
 		return
 	}
@@ -572,15 +577,36 @@ func (t *TeamService) visible(actor store.Actor, entity string, rec map[string]a
 	return t.visibleLocked(t.viewerLocked(actor.ID), store.RowRef{Entity: entity, ID: id})
 }
 
+// viewerFor is viewerLocked, cached in the request's teamRequest while
+// the index does not change: a list page asks about each of its items.
+// t.mu is held.
+func (t *TeamService) viewerFor(ctx context.Context, userID string) viewer {
+	req := teamRequestFrom(ctx)
+	if req == nil {
+		return t.viewerLocked(userID)
+	}
+	req.mu.Lock()
+	defer req.mu.Unlock()
+	if c := req.viewer; c != nil && c.gen == t.gen && c.user == userID {
+		return c.v
+	}
+	v := t.viewerLocked(userID)
+	req.viewer = &cachedViewer{gen: t.gen, user: userID, v: v}
+	return v
+}
+
 // Visible reports whether a listed entity is shown to the call's actor:
 // entities of types teams do not own always are; the others when one of
 // their owning teams is Default or one of the actor's, or when the actor
 // is a super-admin or a member of Administrators.
-func (t *TeamService) Visible(_ context.Context, call Call, entity string, rec map[string]any) bool {
+func (t *TeamService) Visible(ctx context.Context, call Call, entity string, rec map[string]any) bool {
 	if !slices.Contains(store.TeamOwnedEntities, entity) {
 		return true
 	}
-	return t.visible(call.Actor, entity, rec)
+	id, _ := rec["id"].(string)
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.visibleLocked(t.viewerFor(ctx, call.Actor.ID), store.RowRef{Entity: entity, ID: id})
 }
 
 // assign makes team own the entity (via_rule for a rule's assignment).

@@ -24,6 +24,15 @@ type teamRequest struct {
 
 	mu     sync.Mutex
 	create *pendingCreate
+	viewer *cachedViewer
+}
+
+// cachedViewer is a request's viewer, valid for one user while the
+// index's generation is gen.
+type cachedViewer struct {
+	gen  uint64
+	user string
+	v    viewer
 }
 
 // pendingCreate is a create Scope let through: the entity type and the
