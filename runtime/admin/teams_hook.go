@@ -76,7 +76,7 @@ func (s *Server) teamsHook(c *fiber.Ctx) error {
 	switch req.method {
 	case fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch:
 		req.contentType = string(c.Request().Header.ContentType())
-		req.body = c.Body() // a copy: the app is Immutable
+		req.body = c.Body() // read by Scope, within this request
 	}
 	c.SetUserContext(context.WithValue(c.UserContext(), teamRequestKey{}, req))
 	if err := c.Next(); err != nil {
