@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/conformance/testnode"
 	"github.com/gatehouse/gatehouse/runtime/admin"
 	"github.com/gatehouse/gatehouse/runtime/app"
+	"github.com/gatehouse/gatehouse/runtime/config"
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle"
 )
 
@@ -78,6 +79,16 @@ func (e *env) call(token, team, method, path string, body any) (int, []byte) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, b
+}
+
+// endpoints returns the set /endpoints lists.
+func (e *env) endpoints() map[string]bool {
+	e.t.Helper()
+	out := map[string]bool{}
+	for _, ep := range e.want(rootToken, "GET", "/endpoints", nil, 200)["data"].([]any) {
+		out[ep.(string)] = true
+	}
+	return out
 }
 
 // form sends a form-encoded body.
@@ -485,11 +496,17 @@ func TestTeamsSwitchedOff(t *testing.T) {
 		t.Fatal("teams off: alice does not list b-svc")
 	}
 	off.wantNotFound(rootToken, "GET", "/teams", nil)
+	if eps := off.endpoints(); eps["/teams"] || len(eps) == 0 {
+		t.Fatalf("teams off: /endpoints lists /teams (or nothing): %v", eps)
+	}
 	if err := off.node.Close(); err != nil {
 		t.Fatal(err)
 	}
 
 	on := start(t, "on", prefix)
+	if eps := on.endpoints(); !eps["/teams"] || !eps["/teams/{team}/members"] || eps["/teams/teams"] {
+		t.Fatalf("teams on: /endpoints %v", eps)
+	}
 	on.wantNotFound(alice, "GET", "/services/b-svc", nil)
 	if n := len(on.want(rootToken, "GET", "/teams", nil, 200)["data"].([]any)); n != 4 {
 		t.Fatalf("%d teams after a restart, want Default, Administrators, A, B", n)
@@ -573,4 +590,54 @@ func TestTeamsConcurrent(t *testing.T) {
 	if n := len(e.names(rootToken, "/services")); n != clients*each+1 {
 		t.Fatalf("the super-admin lists %d services, want %d", n, clients*each+1)
 	}
+}
+
+// TestTeamsNeedRBACAndDatabase: enable_teams without enforce_rbac, or
+// without a database, is a clear start-up error.
+func TestTeamsNeedRBACAndDatabase(t *testing.T) {
+	base := map[string]string{"prefix": t.TempDir(), "admin_listen": "127.0.0.1:0", "proxy_listen": "127.0.0.1:0",
+		"status_listen": "off", "log_level": "crit"}
+	if _, err := config.Load(config.LoadOptions{Flags: with(base, "enable_teams", "on")}); err == nil ||
+		!strings.Contains(err.Error(), "enable_teams = on needs enforce_rbac = on") {
+		t.Fatalf("config.Load: %v", err)
+	}
+	tests := []struct {
+		name  string
+		flags map[string]string
+		tweak func(*config.Config)
+		want  string
+	}{
+		{"rbac switched off after Load", with(with(base, "enable_teams", "on"), "enforce_rbac", "on"),
+			func(c *config.Config) { c.EnforceRBAC = false }, "needs enforce_rbac"},
+		{"DB-less", with(with(with(base, "enable_teams", "on"), "enforce_rbac", "on"), "database", "off"), nil, "needs a database"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := config.Load(config.LoadOptions{Flags: tt.flags})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.tweak != nil {
+				tt.tweak(cfg)
+			}
+			n, err := app.StartWith(context.Background(), cfg, app.Options{})
+			if err == nil {
+				n.Close()
+				t.Fatal("started")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func with(m map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for key, val := range m {
+		if key != k {
+			out[key] = val
+		}
+	}
+	return out
 }
