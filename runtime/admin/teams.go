@@ -48,11 +48,12 @@ type TeamService struct {
 	// current while gen is unchanged.
 	gen uint64
 
-	cancel  func()
-	cleanup chan store.RowRef
-	reload  chan struct{}
-	done    chan struct{}
-	wg      sync.WaitGroup
+	cancel    func()
+	cleanup   chan store.RowRef
+	reload    chan struct{}
+	done      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
 }
 
 // teamIndex is the in-memory view of the team entities.
@@ -113,16 +114,18 @@ func NewTeamService(ctx context.Context, st *store.Store, log *slog.Logger) (*Te
 	return t, nil
 }
 
-// Close stops following the store's events; a nil TeamService does
-// nothing.
+// Close stops following the store's events; a nil TeamService, or a
+// second call, does nothing.
 func (t *TeamService) Close() {
 	if t == nil {
 		return
 	}
-	services.CompareAndDelete(t.st, t)
-	t.cancel()
-	close(t.done)
-	t.wg.Wait()
+	t.closeOnce.Do(func() {
+		services.CompareAndDelete(t.st, t)
+		t.cancel()
+		close(t.done)
+		t.wg.Wait()
+	})
 }
 
 // work deletes the ownership rows of deleted entities and rebuilds the
@@ -136,7 +139,13 @@ func (t *TeamService) work() {
 		case ref := <-t.cleanup:
 			t.dropAssets(ref)
 		case <-t.reload:
-			if err := t.rebuild(context.Background()); err != nil {
+			// An import replaced the configuration: its entities go to
+			// Default, as those found when teams are turned on.
+			err := t.rebuild(context.Background())
+			if err == nil {
+				err = t.adoptUnowned(context.Background())
+			}
+			if err != nil {
 				t.log.Error("teams: rebuilding the index", "error", err)
 			}
 		}
