@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/gatehouse/gatehouse/store"
 )
@@ -392,7 +393,7 @@ func NormalizeEndpoint(s string) (string, error) {
 			return "", fmt.Errorf("endpoint: empty segment in '%s'", s)
 		case seg != "*" && strings.Contains(seg, "*"):
 			return "", fmt.Errorf("endpoint: a wildcard must be a whole segment in '%s'", s)
-		case strings.ContainsAny(seg, "?#\x00"):
+		case strings.ContainsFunc(seg, func(r rune) bool { return r == '?' || r == '#' || unicode.IsSpace(r) || unicode.IsControl(r) }):
 			return "", fmt.Errorf("endpoint: invalid character in '%s'", s)
 		}
 	}
