@@ -1074,6 +1074,9 @@ func TestEntityDeclarations(t *testing.T) {
 			[]foreign{{"route", "routes", "cascade"}, {"service", "services", "cascade"}}},
 		{"policies", "policies", "policies", "name", nil, []string{"name"}, nil},
 		{"denied_ips", "denied-ips", "denied-ips", "", nil, []string{"ip"}, nil},
+		{"rbac_roles", "rbac/roles", "rbac/roles", "name", nil, []string{"name"}, nil},
+		{"rbac_role_endpoints", "rbac/role_endpoints", "endpoints", "", []string{"role", "workspace", "endpoint"}, nil,
+			[]foreign{{"role", "rbac_roles", "cascade"}}},
 		{"rbac_users", "rbac/users", "rbac/users", "name", nil, []string{"name", "user_token"}, nil},
 	}
 	reg, err := store.NewRegistry(store.MergeEntities(store.KongEntities(), storetest.TestPlugins{}.Entities())...)

@@ -310,6 +310,8 @@ var entityBases = map[string][]map[string]any{
 	"policies":                   {{"name": "readers", "rego": "package p\nallow := true\n"}},
 	"denied_ips":                 {{"ip": "192.0.2.0/24", "reason": "abuse", "expires_at": 4102444800}},
 	"rbac_users":                 {{"name": "u1", "user_token": "0123456789abcdef", "comment": "c"}},
+	"rbac_roles":                 {{"name": "dev", "comment": "c", "privileges": []any{"manage-apis"}}},
+	"rbac_role_endpoints":        {{"role": map[string]any{"id": someID}, "endpoint": "/services/*", "actions": []any{"read"}, "negative": true}},
 	"filter_chains":              {{"service": map[string]any{"id": someID}, "filters": []any{map[string]any{"name": "f", "enabled": true, "config": "c"}}}},
 	"oauth2_authorization_codes": {{"credential": map[string]any{"id": someID}, "code": "c", "challenge_method": "S256"}},
 	"oauth2_tokens":              {{"credential": map[string]any{"id": someID}, "expires_in": 10, "refresh_token": "r", "scope": "s"}},

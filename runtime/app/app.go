@@ -286,7 +286,7 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 	}
 	opts.Endpoints = append(opts.Endpoints, admin.RBACEndpoints(st)...)
 	if cfg.EnforceRBAC && o.AdminIdentifier == nil && o.AdminAuthorizer == nil {
-		rbac := &admin.RBAC{Store: st}
+		rbac := &admin.RBAC{Store: st, Policies: n.policySet}
 		opts.Identifier, opts.Authorizer = rbac, rbac
 	}
 	endpoints := catalog.Endpoints(plugin.EndpointEnv{Store: st, Log: log, Node: plugin.HostFunc(n.nodeStats)})
