@@ -800,8 +800,8 @@ func CACertificates() *Entity {
 func KongEntities() []*Entity {
 	return []*Entity{
 		Certificates(), CACertificates(), SNIs(), Services(), Routes(), Consumers(), Upstreams(), Targets(),
-		Plugins(), KeySets(), Keys(), FilterChains(), Policies(), DeniedIPs(), RBACUsers(),
-		Teams(), TeamMembers(), TeamAssets(), TeamRules(),
+		Plugins(), KeySets(), Keys(), FilterChains(), Policies(), DeniedIPs(), RBACRoles(), RBACRoleEndpoints(),
+		RBACUsers(), Teams(), TeamMembers(), TeamAssets(), TeamRules(),
 	}
 }
 

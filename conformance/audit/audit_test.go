@@ -342,10 +342,14 @@ func (tokenIdentifier) Identify(_ context.Context, req admin.RequestInfo) (store
 	return store.Anonymous, nil
 }
 
-// readOnlyAuthorizer lets only reads of services through.
+// readOnlyAuthorizer lets only reads of services through, and hides the
+// service named "hidden" (404, as a team scope does).
 type readOnlyAuthorizer struct{}
 
 func (readOnlyAuthorizer) Authorize(_ context.Context, call admin.Call) error {
+	if call.Entity == "services" && call.Key == "hidden" {
+		return &admin.Refusal{Status: 404, Message: "Not found"}
+	}
 	if call.Entity == admin.ResourceAudit || (call.Entity == "services" && (call.Operation == admin.OpList || call.Operation == admin.OpRead)) {
 		return nil
 	}
@@ -357,7 +361,8 @@ func (readOnlyAuthorizer) Visible(context.Context, admin.Call, string, map[strin
 }
 
 // TestAuditRefusalsAndActor checks the identified admin on each record and
-// that refused calls, reads included, are recorded with their 403.
+// that refused calls, reads included, are recorded with their status (a
+// 403, or the 404 of an entity the authorizer hides).
 func TestAuditRefusalsAndActor(t *testing.T) {
 	logs := &syncBuffer{}
 	n := testnode.StartWith(t, map[string]string{"audit_log": "on"}, app.Options{
@@ -367,15 +372,20 @@ func TestAuditRefusalsAndActor(t *testing.T) {
 	e.must("GET", "/services", nil, 200)                                          // allowed read: not recorded
 	e.must("GET", "/consumers", nil, 403)                                         // refused read: recorded
 	e.must("POST", "/services", map[string]any{"url": "http://127.0.0.1:9"}, 403) // refused write
+	e.must("GET", "/services/hidden", nil, 404)                                   // hidden: recorded
+	e.must("GET", "/services/absent", nil, 404)                                   // allowed, not found: not recorded
 	p, _ := e.list("/audit/requests")
-	if len(p.Data) != 2 {
-		t.Fatalf("%d records, want the 2 refused calls: %v", len(p.Data), p.Data)
+	if len(p.Data) != 3 {
+		t.Fatalf("%d records, want the 3 refused calls: %v", len(p.Data), p.Data)
 	}
-	for i, w := range []struct{ method, path, action string }{{"GET", "/consumers", "list"}, {"POST", "/services", "create"}} {
+	for i, w := range []struct {
+		method, path, action string
+		status               float64
+	}{{"GET", "/consumers", "list", 403}, {"POST", "/services", "create", 403}, {"GET", "/services/hidden", "read", 404}} {
 		r := p.Data[i]
-		if r["method"] != w.method || r["path"] != w.path || r["status"] != 403.0 || r["action"] != w.action ||
+		if r["method"] != w.method || r["path"] != w.path || r["status"] != w.status || r["action"] != w.action ||
 			r["rbac_user_name"] != "ops" || r["rbac_user_id"] != "0b8c7c7e-0000-4000-8000-000000000001" {
-			t.Errorf("record %d = %v, want %+v by ops with 403", i, r, w)
+			t.Errorf("record %d = %v, want %+v by ops", i, r, w)
 		}
 	}
 }

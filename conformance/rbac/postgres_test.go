@@ -74,3 +74,36 @@ func TestRBACPostgres(t *testing.T) {
 		t.Errorf("no row holds the reader's token digest: the dump read no rbac_users (%d tables)", len(tables))
 	}
 }
+
+// TestRolesPostgres: on Postgres, the predefined roles are seeded once
+// whatever the number of nodes starting on the database, a custom role
+// with a negative permission decides on either node, and api-provider is
+// kept out of /rbac.
+func TestRolesPostgres(t *testing.T) {
+	t.Setenv("GATEHOUSE_RBAC_BOOTSTRAP_TOKEN", rootToken)
+	settings := testpg.Settings(t)
+	settings["enforce_rbac"] = "on"
+	n1 := testnode.Start(t, settings)
+	n2 := testnode.Start(t, settings) // seeds again: nothing doubles
+	tr := &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}
+	t.Cleanup(tr.CloseIdleConnections)
+	e1 := &env{t: t, admin: "http://" + n1.Addr("admin"), client: &http.Client{Transport: tr}}
+	e2 := &env{t: t, admin: "http://" + n2.Addr("admin"), client: &http.Client{Transport: tr}}
+	if roles := e2.want(rootToken, "GET", "/rbac/roles", nil, 200)["data"].([]any); len(roles) != 4 {
+		t.Fatalf("%d roles after two starts, want the 4 predefined", len(roles))
+	}
+	eps1 := e1.want(rootToken, "GET", "/rbac/roles/admin/endpoints?size=1000", nil, 200)["data"].([]any)
+	eps2 := e2.want(rootToken, "GET", "/rbac/roles/admin/endpoints?size=1000", nil, 200)["data"].([]any)
+	if len(eps1) != len(eps2) || len(eps1) < 2 {
+		t.Fatalf("admin endpoints: %d then %d", len(eps1), len(eps2))
+	}
+	e1.want(rootToken, "POST", "/rbac/roles", map[string]any{"name": "svc"}, 201)
+	e1.want(rootToken, "POST", "/rbac/roles/svc/endpoints", map[string]any{"endpoint": "*", "actions": "*"}, 201)
+	e1.want(rootToken, "POST", "/rbac/roles/svc/endpoints", map[string]any{"endpoint": "/services/*", "actions": "delete", "negative": true}, 201)
+	dev := e1.createUser("dev", "svc")
+	prov := e1.createUser("prov", "api-provider")
+	e2.want(dev, "POST", "/services", svc("s1"), 201)
+	e2.wantBody(dev, "DELETE", "/services/s1", nil, 403, forbidden("dev", "delete"))
+	e1.wantBody(prov, "GET", "/rbac/users", nil, 403, forbidden("prov", "read"))
+	e2.want(prov, "DELETE", "/services/s1", nil, 204)
+}

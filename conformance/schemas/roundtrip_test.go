@@ -310,6 +310,8 @@ var entityBases = map[string][]map[string]any{
 	"policies":              {{"name": "readers", "rego": "package p\nallow := true\n"}},
 	"denied_ips":            {{"ip": "192.0.2.0/24", "reason": "abuse", "expires_at": 4102444800}},
 	"rbac_users":            {{"name": "u1", "user_token": "0123456789abcdef", "comment": "c"}},
+	"rbac_roles":            {{"name": "dev", "comment": "c", "privileges": []any{"manage-apis"}}},
+	"rbac_role_endpoints":   {{"role": map[string]any{"id": someID}, "endpoint": "/services/*", "actions": []any{"read"}, "negative": true}},
 	"teams":                 {{"name": "t1", "description": "d", "roles": []any{"read-only"}}},
 	"team_members":          {{"team": map[string]any{"id": someID}, "user": map[string]any{"id": someID}, "admin": true}},
 	"team_assets":           {{"team": map[string]any{"id": someID}, "entity_type": "services", "entity_id": someID, "via_rule": false}},

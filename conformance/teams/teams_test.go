@@ -404,7 +404,11 @@ func TestTeamRules(t *testing.T) {
 // one; unknown teams answer Kong's 404; assigning needs membership.
 func TestPredefinedTeams(t *testing.T) {
 	e := start(t, "on", "")
-	una := e.user("una", "admin")
+	// una manages APIs and teams (webMethods' Manage user administration),
+	// without seeing everything.
+	e.want(rootToken, "POST", "/rbac/roles", map[string]any{"name": "team-manager",
+		"privileges": []string{"manage-user-administration"}}, 201)
+	una := e.user("una", "api-provider", "team-manager")
 	e.team("ops", "", "una")
 	e.team("sec", "")
 	list := e.names(rootToken, "/teams")

@@ -424,7 +424,7 @@ func (s *Server) fail(c *fiber.Ctx, err error) error {
 }
 
 func (s *Server) internal(c *fiber.Ctx, err error) error {
-	s.log.Error("admin API request failed", "method", c.Method(), "path", c.Path(), "error", err)
+	s.log.Error("admin API request failed", "method", c.Method(), "path", s.loggedPath(c), "error", err)
 	return s.json(c, fiber.StatusInternalServerError, map[string]any{"message": "An unexpected error occurred"})
 }
 

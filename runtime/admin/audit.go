@@ -112,7 +112,8 @@ func (s *Server) auditCall(c *fiber.Ctx) error {
 	} else if err != nil {
 		status = fiber.StatusInternalServerError
 	}
-	if !isWrite(c.Method()) && !auditRefusal(status) {
+	refused, _ := c.Locals(refusedKey{}).(bool)
+	if !isWrite(c.Method()) && !refused && !auditRefusal(status) {
 		return err
 	}
 	s.audit.recordRequest(c, reqID, status)
@@ -128,9 +129,11 @@ func isWrite(method string) bool {
 	return false
 }
 
-// auditRefusal is the hook recording calls the Identifier or Authorizer
-// refused, reads included: only they answer 401 and 403, so with RBAC off
-// (AnonymousIdentifier, AllowAll) no read is ever recorded.
+// auditRefusal reports whether a status is a refusal recorded even for a
+// read: the Identifier's and Authorizer's refusals are recorded whatever
+// their status (a team's 404 too, see refusedKey), and a 401 or 403 from
+// anywhere else. With RBAC off (AnonymousIdentifier, AllowAll) no read is
+// ever recorded.
 func auditRefusal(status int) bool {
 	return status == fiber.StatusUnauthorized || status == fiber.StatusForbidden
 }
@@ -140,7 +143,7 @@ func (a *auditor) recordRequest(c *fiber.Ctx, reqID string, status int) {
 	actor := store.ActorFrom(c.UserContext())
 	call, known := a.srv.callFor(c.Method(), splitPath(c.Path()))
 	path := c.Path()
-	secretKey := known && a.secretEndpointKey(call)
+	secretKey := known && a.srv.secretEndpointKey(call)
 	if secretKey {
 		path = redactPathKey(path, call.Key)
 	}
@@ -185,14 +188,14 @@ func (a *auditor) recordRequest(c *fiber.Ctx, reqID string, status int) {
 
 // secretEndpointKey reports whether call names its entity by a secret
 // (key-auth's key, an oauth2 token's access_token) rather than its id.
-func (a *auditor) secretEndpointKey(call Call) bool {
-	if call.Key == "" {
+func (s *Server) secretEndpointKey(call Call) bool {
+	if call.Key == "" || s.store == nil {
 		return false
 	}
 	if _, err := uuid.Parse(call.Key); err == nil {
 		return false
 	}
-	e, ok := a.store.Registry().Entity(call.Entity)
+	e, ok := s.store.Registry().Entity(call.Entity)
 	if !ok || e.EndpointKey == "" {
 		return false
 	}
@@ -200,6 +203,16 @@ func (a *auditor) secretEndpointKey(call Call) bool {
 		return true
 	}
 	return isSecretName(e.EndpointKey)
+}
+
+// loggedPath is the request's path as logs may show it: a secret the path
+// names an entity by (see secretEndpointKey) is replaced by "{redacted}".
+func (s *Server) loggedPath(c *fiber.Ctx) string {
+	path := c.Path()
+	if call, ok := s.callFor(c.Method(), splitPath(path)); ok && s.secretEndpointKey(call) {
+		return redactPathKey(path, call.Key)
+	}
+	return path
 }
 
 // redactPathKey replaces the path segments that are key (once unescaped)

@@ -1,15 +1,19 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
+	keyauth "github.com/gatehouse/gatehouse/runtime/plugins/key-auth"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/sqlite"
 )
@@ -96,4 +100,40 @@ func FuzzAuditQuery(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLoggedPathRedactsSecrets: a call that fails with a 500 on a path
+// naming a credential by its secret key logs the path without the secret.
+func TestLoggedPathRedactsSecrets(t *testing.T) {
+	bk, err := sqlite.Open(context.Background(), sqlite.Memory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(bk, store.Options{Entities: []*store.Entity{keyauth.Credentials()}})
+	var logs bytes.Buffer
+	s := New(Options{Store: st, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	bk.Close() // every store call now fails: the handlers answer 500
+	const secret = "k3y-that-must-not-be-logged"
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/key-auths/" + secret},
+		{"PATCH", "/key-auths/" + secret},
+		{"GET", "/consumers/alice/key-auth/" + secret},
+	} {
+		req := httptest.NewRequest(tc.method, tc.path, strings.NewReader(`{"tags":["a"]}`))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := s.App().Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 500 {
+			t.Fatalf("%s %s: %d, want 500 from the closed database", tc.method, tc.path, res.StatusCode)
+		}
+	}
+	if strings.Contains(logs.String(), secret) {
+		t.Fatalf("the secret key appears in the logs:\n%s", logs.String())
+	}
+	if n := strings.Count(logs.String(), "{redacted}"); n != 3 {
+		t.Fatalf("%d redacted paths logged, want 3:\n%s", n, logs.String())
+	}
 }

@@ -194,10 +194,15 @@ func (s *Server) decide(c *fiber.Ctx, call *Call) error {
 	return s.authorizer.Authorize(c.UserContext(), *call)
 }
 
+// refusedKey marks, in a request's locals, a call the identifier or the
+// authorizer refused: the audit log records it whatever its status.
+type refusedKey struct{}
+
 // refuse answers an identifier's or authorizer's error.
 func (s *Server) refuse(c *fiber.Ctx, err error) error {
 	var r *Refusal
 	if errors.As(err, &r) {
+		c.Locals(refusedKey{}, true)
 		return s.json(c, r.Status, map[string]any{"message": r.Message})
 	}
 	return s.internal(c, fmt.Errorf("authorizing the call: %w", err))

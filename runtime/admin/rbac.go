@@ -12,22 +12,36 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
+	"time"
 
+	"github.com/gatehouse/gatehouse/runtime/policy"
 	"github.com/gatehouse/gatehouse/store"
 )
 
 // RBAC is the Admin API's role-based access control when enforce_rbac is
-// on: it identifies callers by their Kong-Admin-Token and allows a call
-// when one of the caller's roles does. Roles are, for now, the predefined
-// bundles of Roles (decided in Go; the `admin` Rego policy is not yet
-// shipped).
+// on: it identifies callers by their Kong-Admin-Token and lets the shipped
+// `admin` Rego policy decide each call from the caller's roles, their
+// endpoint permissions and the entity the call names; user policies under
+// package `admin` may then refuse it (see rbac_policy.go).
 type RBAC struct {
-	// Store holds the rbac_users.
+	// Store holds the rbac_users, rbac_roles and rbac_role_endpoints.
 	Store *store.Store
 	// Teams scopes calls and lists by team when enable_teams is on; nil
 	// when it is off.
 	Teams Teams
+	// Policies returns the policy set of the current configuration
+	// snapshot (the shipped `admin` policy and the users' admin rules);
+	// nil, or a nil answer, uses the shipped policies alone.
+	Policies func() *policy.Set
+	// Timeout bounds each evaluation; 0 is DefaultAdminPolicyTimeout.
+	Timeout time.Duration
+
+	fallback    sync.Once
+	fallbackSet *policy.Set
+	fallbackErr error
 }
 
 // ResourceRBAC is the resource of the /rbac endpoints.
@@ -35,16 +49,6 @@ const ResourceRBAC = "/rbac"
 
 // TokenHeader is the header an administrator's token comes in.
 const TokenHeader = "Kong-Admin-Token"
-
-// Roles are the predefined roles: super-admin may do everything, admin
-// everything but /rbac, read-only only reads.
-var Roles = map[string]func(Call) bool{
-	"super-admin": func(Call) bool { return true },
-	"admin":       func(c Call) bool { return c.Entity != ResourceRBAC && c.Entity != "rbac_users" },
-	"read-only": func(c Call) bool {
-		return (c.Operation == OpRead || c.Operation == OpList) && c.Entity != ResourceRBAC && c.Entity != "rbac_users"
-	},
-}
 
 // HashToken returns the digest of a token as rbac_users stores it.
 func HashToken(token string) string {
@@ -85,8 +89,11 @@ func (r *RBAC) Identify(ctx context.Context, req RequestInfo) (store.Actor, erro
 	return store.Actor{ID: id, Name: name}, nil
 }
 
-// Authorize allows the call when one of the actor's roles does, and
-// refuses it with Kong Enterprise's 403 otherwise.
+// Authorize identifies the caller's roles (their own and, with teams, their
+// teams'), asks Teams to scope the call, and lets the policies decide
+// (decide, in rbac_policy.go): a refusal of the roles is Kong Enterprise's
+// 403, a user rule's refusal a 403 with its message, an evaluation error
+// or timeout an error (500).
 func (r *RBAC) Authorize(ctx context.Context, call Call) error {
 	if call.Actor.IsAnonymous() {
 		return Unauthorized("")
@@ -99,24 +106,25 @@ func (r *RBAC) Authorize(ctx context.Context, call Call) error {
 		return fmt.Errorf("rbac: reading the caller: %w", err)
 	}
 	roles := stringList(rec["roles"])
+	var member []TeamMembership
+	var owners []string
 	if r.Teams != nil {
-		member, err := r.Teams.Memberships(ctx, call.Actor)
+		member, err = r.Teams.Memberships(ctx, call.Actor)
 		if err != nil {
 			return fmt.Errorf("rbac: reading the caller's teams: %w", err)
 		}
-		if _, err := r.Teams.Scope(ctx, call, member); err != nil {
+		if owners, err = r.Teams.Scope(ctx, call, member); err != nil {
 			return err
 		}
 		for _, m := range member {
-			roles = append(roles, m.Roles...)
+			for _, role := range m.Roles {
+				if !slices.Contains(roles, role) {
+					roles = append(roles, role)
+				}
+			}
 		}
 	}
-	for _, role := range roles {
-		if allow, ok := Roles[role]; ok && allow(call) {
-			return nil
-		}
-	}
-	return Forbidden(call.Actor, call.Operation)
+	return r.decide(ctx, call, roles, member, owners)
 }
 
 // Visible shows every entity when teams are off; with teams on, Teams
@@ -154,7 +162,11 @@ func CreateUser(ctx context.Context, st *store.Store, input map[string]any, role
 		}
 	}
 	for _, role := range roles {
-		if _, ok := Roles[role]; !ok {
+		ok, err := RoleExists(ctx, st, role)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
 			return nil, fmt.Errorf("rbac: no role named %q", role)
 		}
 	}
@@ -175,7 +187,11 @@ func CreateUser(ctx context.Context, st *store.Store, input map[string]any, role
 }
 
 // RBACEndpoints are the /rbac endpoints: /rbac/users (GET, POST),
-// /rbac/users/{u} (GET, PATCH, DELETE) and /rbac/users/{u}/roles (GET, POST).
+// /rbac/users/{u} (GET, PATCH, DELETE), /rbac/users/{u}/roles (GET, POST,
+// DELETE), /rbac/users/{u}/permissions (GET), /rbac/roles (GET, POST),
+// /rbac/roles/{r} (GET, PATCH, PUT, DELETE), /rbac/roles/{r}/endpoints
+// (GET, POST), /rbac/roles/{r}/endpoints/{workspace}/{endpoint...} (GET,
+// PATCH, DELETE) and /rbac/privileges (GET).
 func RBACEndpoints(st *store.Store) []Endpoint {
 	h := &rbacHandler{st: st}
 	return []Endpoint{
@@ -186,6 +202,20 @@ func RBACEndpoints(st *store.Store) []Endpoint {
 		{Method: http.MethodDelete, Path: "/rbac/users/:user", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.delete)},
 		{Method: http.MethodGet, Path: "/rbac/users/:user/roles", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.roles)},
 		{Method: http.MethodPost, Path: "/rbac/users/:user/roles", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.grant)},
+		{Method: http.MethodDelete, Path: "/rbac/users/:user/roles", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.revoke)},
+		{Method: http.MethodGet, Path: "/rbac/users/:user/permissions", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.permissions)},
+		{Method: http.MethodGet, Path: "/rbac/roles", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.listRoles)},
+		{Method: http.MethodPost, Path: "/rbac/roles", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.createRole)},
+		{Method: http.MethodGet, Path: "/rbac/roles/:role", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.getRole)},
+		{Method: http.MethodPatch, Path: "/rbac/roles/:role", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.patchRole)},
+		{Method: http.MethodPut, Path: "/rbac/roles/:role", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.patchRole)},
+		{Method: http.MethodDelete, Path: "/rbac/roles/:role", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.deleteRole)},
+		{Method: http.MethodGet, Path: "/rbac/roles/:role/endpoints", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.listEndpoints)},
+		{Method: http.MethodPost, Path: "/rbac/roles/:role/endpoints", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.createEndpoint)},
+		{Method: http.MethodGet, Path: "/rbac/roles/:role/endpoints/:workspace/*", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.getEndpoint)},
+		{Method: http.MethodPatch, Path: "/rbac/roles/:role/endpoints/:workspace/*", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.patchEndpoint)},
+		{Method: http.MethodDelete, Path: "/rbac/roles/:role/endpoints/:workspace/*", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.deleteEndpoint)},
+		{Method: http.MethodGet, Path: "/rbac/privileges", Resource: ResourceRBAC, Handler: http.HandlerFunc(h.privileges)},
 	}
 }
 
@@ -352,7 +382,12 @@ func (h *rbacHandler) grant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, role := range add {
-		if _, ok := Roles[role]; !ok {
+		ok, err := RoleExists(r.Context(), h.st, role)
+		if err != nil {
+			h.fail(w, err)
+			return
+		}
+		if !ok {
 			writeJSON(w, http.StatusBadRequest, map[string]any{"message": "role not found with name '" + role + "'"})
 			return
 		}

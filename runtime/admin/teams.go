@@ -27,12 +27,6 @@ const ResourceTeams = "/teams"
 // superAdminRole is the role that sees every entity whatever its teams.
 const superAdminRole = "super-admin"
 
-// teamAdminGrant is the role a team's administrator holds for one call:
-// a write to the members of a team they administer. It is a predefined
-// role that allows /teams writes; the grant is made per call by
-// Memberships, never stored.
-const teamAdminGrant = "admin"
-
 // TeamService implements Teams over the store's team entities. It keeps
 // an in-memory index of teams, memberships, ownership and rules, built at
 // start and kept current by the store's change events (this node's and,
@@ -319,7 +313,8 @@ func foreignKey(v any) string {
 
 // viewer is what the index says of one administrator.
 type viewer struct {
-	// all: super-admin or a member of Administrators: sees everything.
+	// all: super-admin (their own role or a team's) or a member of
+	// Administrators: sees everything.
 	all bool
 	// teams are the ids of the teams they belong to, Default included.
 	teams map[string]bool
@@ -344,6 +339,11 @@ func (t *TeamService) viewerLocked(userID string) viewer {
 	}
 	slices.Sort(v.explicit)
 	v.all = (admins != "" && v.teams[admins]) || slices.Contains(x.users[userID], superAdminRole)
+	for team := range v.teams {
+		if info := x.teams[team]; info != nil && slices.Contains(info.Roles, superAdminRole) {
+			v.all = true // a team granting super-admin
+		}
+	}
 	return v
 }
 
@@ -367,10 +367,9 @@ func (t *TeamService) visibleLocked(v viewer, ref store.RowRef) bool {
 
 // Memberships returns the teams the actor belongs to: Default, which
 // every RBAC user is in, and the teams they were added to, with each
-// team's roles. A team's administrator also holds, for a write to that
-// team's members only, the role that allows it (teamAdminGrant).
-func (t *TeamService) Memberships(ctx context.Context, actor store.Actor) ([]TeamMembership, error) {
-	req := teamRequestFrom(ctx)
+// team's roles and whether the actor administers it (the shipped admin
+// policy lets a team's administrators manage its members).
+func (t *TeamService) Memberships(_ context.Context, actor store.Actor) ([]TeamMembership, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	x := t.idx
@@ -387,11 +386,7 @@ func (t *TeamService) Memberships(ctx context.Context, actor store.Actor) ([]Tea
 		if team == nil || team.Name == DefaultTeam {
 			continue
 		}
-		m := TeamMembership{ID: team.ID, Name: team.Name, Admin: row.Admin, Roles: slices.Clone(team.Roles)}
-		if row.Admin && req != nil && req.managesMembersOf(team) {
-			m.Roles = append(m.Roles, teamAdminGrant)
-		}
-		out = append(out, m)
+		out = append(out, TeamMembership{ID: team.ID, Name: team.Name, Admin: row.Admin, Roles: slices.Clone(team.Roles)})
 	}
 	slices.SortFunc(out, func(a, b TeamMembership) int {
 		switch {

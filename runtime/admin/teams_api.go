@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -9,11 +10,10 @@ import (
 	"github.com/gatehouse/gatehouse/store"
 )
 
-// roleExists reports whether a role of that name exists, for the roles a
-// team grants. Today the roles are the predefined ones (Roles).
-func roleExists(name string) bool {
-	_, ok := Roles[name]
-	return ok
+// roleExists reports whether a role of that name exists (predefined or
+// stored), for the roles a team grants.
+func roleExists(ctx context.Context, st *store.Store, name string) (bool, error) {
+	return RoleExists(ctx, st, name)
 }
 
 // TeamEndpoints are the /teams endpoints (authorized as resource
@@ -106,9 +106,14 @@ func (h *teamHandler) list(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkRoles refuses unknown role names with Kong's message.
-func checkRoles(w http.ResponseWriter, roles []string) bool {
+func (h *teamHandler) checkRoles(w http.ResponseWriter, r *http.Request, roles []string) bool {
 	for _, role := range roles {
-		if !roleExists(role) {
+		ok, err := roleExists(r.Context(), h.st, role)
+		if err != nil {
+			h.fail(w, err)
+			return false
+		}
+		if !ok {
 			message(w, http.StatusBadRequest, "role not found with name '"+role+"'")
 			return false
 		}
@@ -117,7 +122,7 @@ func checkRoles(w http.ResponseWriter, roles []string) bool {
 }
 
 // teamInput keeps a team's writable fields: name, description, roles.
-func teamInput(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
+func (h *teamHandler) teamInput(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
 	in, err := readInput(r)
 	if err != nil {
 		message(w, http.StatusBadRequest, err.Error())
@@ -131,7 +136,7 @@ func teamInput(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
 	}
 	if v, ok := in["roles"]; ok {
 		roles := splitRoles(v)
-		if !checkRoles(w, roles) {
+		if !h.checkRoles(w, r, roles) {
 			return nil, false
 		}
 		out["roles"] = roles
@@ -140,7 +145,7 @@ func teamInput(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
 }
 
 func (h *teamHandler) create(w http.ResponseWriter, r *http.Request) {
-	in, ok := teamInput(w, r)
+	in, ok := h.teamInput(w, r)
 	if !ok {
 		return
 	}
@@ -163,7 +168,7 @@ func (h *teamHandler) patch(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	in, ok := teamInput(w, r)
+	in, ok := h.teamInput(w, r)
 	if !ok {
 		return
 	}
@@ -332,7 +337,7 @@ func (h *teamHandler) changeRoles(w http.ResponseWriter, r *http.Request, add bo
 		message(w, http.StatusBadRequest, "must provide >= 1 role")
 		return
 	}
-	if add && !checkRoles(w, change) {
+	if add && !h.checkRoles(w, r, change) {
 		return
 	}
 	roles := stringList(team["roles"])

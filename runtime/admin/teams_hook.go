@@ -12,8 +12,8 @@ import (
 )
 
 // teamRequest is what the team hook knows of one Admin API call: its
-// method and path (for Memberships' grant to team administrators) and the
-// owning team Scope chose for a create.
+// method, path and body (for Scope's foreign key check), the owning team
+// Scope chose for a create, and the caller's teams cached for Visible.
 type teamRequest struct {
 	method string
 	segs   []string
@@ -46,17 +46,6 @@ type teamRequestKey struct{}
 func teamRequestFrom(ctx context.Context) *teamRequest {
 	r, _ := ctx.Value(teamRequestKey{}).(*teamRequest)
 	return r
-}
-
-// managesMembersOf reports whether the call writes the members of team:
-// POST /teams/{t}/members or DELETE /teams/{t}/members/{u}, {t} the
-// team's name or id.
-func (r *teamRequest) managesMembersOf(team *teamInfo) bool {
-	s := r.segs
-	if len(s) < 3 || len(s) > 4 || s[0] != "teams" || s[2] != "members" || (s[1] != team.Name && s[1] != team.ID) {
-		return false
-	}
-	return (len(s) == 3 && r.method == fiber.MethodPost) || (len(s) == 4 && r.method == fiber.MethodDelete)
 }
 
 // teamsHook, installed before the authorization of every Admin API call,

@@ -287,7 +287,7 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 	}
 	opts.Endpoints = append(opts.Endpoints, admin.RBACEndpoints(st)...)
 	if cfg.EnforceRBAC && o.AdminIdentifier == nil && o.AdminAuthorizer == nil {
-		rbac := &admin.RBAC{Store: st}
+		rbac := &admin.RBAC{Store: st, Policies: n.policySet}
 		opts.Identifier, opts.Authorizer = rbac, rbac
 	}
 	if err := n.startTeams(ctx, &opts); err != nil { // teams.go

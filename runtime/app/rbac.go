@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/runtime/admin"
 	"github.com/gatehouse/gatehouse/runtime/config"
+	"github.com/gatehouse/gatehouse/runtime/policy"
 	"github.com/gatehouse/gatehouse/store"
 )
 
@@ -20,8 +21,12 @@ const BootstrapAdmin = "kong_admin"
 // `kong migrations bootstrap`).
 var BootstrapTokenEnv = []string{"GATEHOUSE_RBAC_BOOTSTRAP_TOKEN", "KONG_PASSWORD"}
 
-// bootstrapRBAC creates the first super-admin from the environment.
+// bootstrapRBAC seeds the predefined roles and creates the first
+// super-admin from the environment.
 func bootstrapRBAC(ctx context.Context, st *store.Store) error {
+	if err := admin.SeedRoles(ctx, st); err != nil {
+		return err
+	}
 	for _, name := range BootstrapTokenEnv {
 		if token := os.Getenv(name); token != "" {
 			_, _, err := BootstrapRBAC(ctx, st, token)
@@ -68,6 +73,9 @@ func RBACBootstrap(ctx context.Context, cfg *config.Config, out io.Writer) error
 	if s.ReadOnly() {
 		return fmt.Errorf("rbac bootstrap: the store is read-only (database = off)")
 	}
+	if err := admin.SeedRoles(ctx, s); err != nil {
+		return err
+	}
 	token, created, err := BootstrapRBAC(ctx, s, "")
 	if err != nil {
 		return err
@@ -77,4 +85,16 @@ func RBACBootstrap(ctx context.Context, cfg *config.Config, out io.Writer) error
 	}
 	_, err = fmt.Fprintf(out, "Created the super-admin %s. Its Kong-Admin-Token, shown only this once:\n%s\n", BootstrapAdmin, token)
 	return err
+}
+
+// policySet is the policy set of the current snapshot, which the Admin
+// API's RBAC decides with (nil before the first snapshot).
+func (n *Node) policySet() *policy.Set {
+	if n.snapshots == nil {
+		return nil
+	}
+	if snap := n.snapshots.Current(); snap != nil {
+		return snap.Policies
+	}
+	return nil
 }

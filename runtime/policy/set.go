@@ -125,6 +125,10 @@ type Set struct {
 	shipped map[string]*Policy
 	byName  map[string]*Policy
 	errs    map[string]error
+	// admin are the deny queries of the user admin policies, by name;
+	// adminErrs the admin policies that did not compile.
+	admin     []*Policy
+	adminErrs map[string]error
 }
 
 // Policy returns the named user policy; an error when the snapshot holds
@@ -213,20 +217,38 @@ func (c *Compiler) Build(version uint64, sources []Source) (*Set, error) {
 	if c.shipErr != nil {
 		return nil, c.shipErr
 	}
-	set := &Set{Version: version, shipped: c.shipped, byName: map[string]*Policy{}, errs: map[string]error{}}
+	set := &Set{Version: version, shipped: c.shipped, byName: map[string]*Policy{}, errs: map[string]error{},
+		adminErrs: map[string]error{}}
 	next := map[string]*Policy{}
-	for _, src := range sources {
+	sorted := append([]Source(nil), sources...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	for _, src := range sorted {
 		key := src.Name + "\x00" + src.Rego
+		denyKey := AdminRule + "\x00" + key
 		if p := c.byKey[key]; p != nil {
 			set.byName[src.Name], next[key] = p, p
+			if d := c.byKey[denyKey]; d != nil {
+				set.admin, next[denyKey] = append(set.admin, d), d
+			}
 			continue
 		}
 		m, err := parseUser(src.Name, src.Rego)
 		if err == nil {
 			var p *Policy
 			if p, err = prepare(src.Name, false, m, m.Package.Path, Entry, c.timeout); err == nil {
+				if IsAdminPackage(m.Package.Path) {
+					d, derr := prepare(src.Name, false, m, m.Package.Path, AdminRule, c.timeout)
+					if derr != nil {
+						set.errs[src.Name], set.adminErrs[src.Name] = derr, derr
+						continue
+					}
+					set.admin, next[denyKey] = append(set.admin, d), d
+				}
 				set.byName[src.Name], next[key] = p, p
 				continue
+			}
+			if IsAdminPackage(m.Package.Path) {
+				set.adminErrs[src.Name] = err
 			}
 		}
 		set.errs[src.Name] = err
