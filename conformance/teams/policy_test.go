@@ -49,3 +49,29 @@ func TestTeamsInAdminPolicy(t *testing.T) {
 	e.want(rootToken, "POST", "/services", svc("common"), 201)
 	e.want(pam, "DELETE", "/services/common", nil, 204)
 }
+
+// TestTeamRolesFollowRoles: a team grants a custom role; renaming the
+// role keeps the grant (and the member's rights), deleting it removes it.
+func TestTeamRolesFollowRoles(t *testing.T) {
+	e := start(t, "on", "")
+	e.want(rootToken, "POST", "/rbac/roles", map[string]any{"name": "deployer", "privileges": []string{"manage-apis"}}, 201)
+	quinn := e.user("quinn")
+	e.team("ship", "deployer", "quinn")
+	e.want(quinn, "POST", "/services", svc("q1"), 201)
+	roles := func() []string {
+		var out []string
+		for _, r := range e.want(rootToken, "GET", "/teams/ship/roles", nil, 200)["roles"].([]any) {
+			out = append(out, r.(map[string]any)["name"].(string))
+		}
+		return out
+	}
+	e.want(rootToken, "PATCH", "/rbac/roles/deployer", map[string]any{"name": "shipper"}, 200)
+	waitFor(t, "the team's grant follows the rename", func() bool {
+		r := roles()
+		return len(r) == 1 && r[0] == "shipper"
+	})
+	e.want(quinn, "POST", "/services", svc("q2"), 201)
+	e.want(rootToken, "DELETE", "/rbac/roles/shipper", nil, 204)
+	waitFor(t, "the deleted role leaves the team", func() bool { return len(roles()) == 0 })
+	e.want(quinn, "POST", "/services", svc("q3"), 403)
+}

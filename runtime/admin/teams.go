@@ -44,6 +44,7 @@ type TeamService struct {
 
 	cancel    func()
 	cleanup   chan store.RowRef
+	roles     chan [2]string // a renamed (from, to) or deleted (from, "") role
 	reload    chan struct{}
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -92,7 +93,7 @@ func NewTeamService(ctx context.Context, st *store.Store, log *slog.Logger) (*Te
 		log = slog.Default()
 	}
 	t := &TeamService{st: st, log: log, idx: newTeamIndex(), cleanup: make(chan store.RowRef, 1024),
-		reload: make(chan struct{}, 1), done: make(chan struct{})}
+		roles: make(chan [2]string, 64), reload: make(chan struct{}, 1), done: make(chan struct{})}
 	t.cancel = st.Bus().Subscribe(t.onEvent)
 	if err := t.rebuild(ctx); err != nil {
 		t.cancel()
@@ -122,8 +123,9 @@ func (t *TeamService) Close() {
 	})
 }
 
-// work deletes the ownership rows of deleted entities and rebuilds the
-// index after a configuration reload, off the publisher's goroutine.
+// work deletes the ownership rows of deleted entities, follows renamed
+// and deleted roles into the teams' roles, and rebuilds the index after a
+// configuration reload, off the publisher's goroutine.
 func (t *TeamService) work() {
 	defer t.wg.Done()
 	for {
@@ -132,6 +134,8 @@ func (t *TeamService) work() {
 			return
 		case ref := <-t.cleanup:
 			t.dropAssets(ref)
+		case change := <-t.roles:
+			t.renameRole(change[0], change[1])
 		case <-t.reload:
 			// An import replaced the configuration: its entities go to
 			// Default, as those found when teams are turned on.
@@ -142,6 +146,36 @@ func (t *TeamService) work() {
 			if err != nil {
 				t.log.Error("teams: rebuilding the index", "error", err)
 			}
+		}
+	}
+}
+
+// renameRole follows a role's rename (to "" for a deletion) into the
+// teams' roles, as /rbac/roles does for the users' grants.
+func (t *TeamService) renameRole(from, to string) {
+	t.mu.RLock()
+	var teams []*teamInfo
+	for _, team := range t.idx.teams {
+		if slices.Contains(team.Roles, from) {
+			teams = append(teams, team)
+		}
+	}
+	t.mu.RUnlock()
+	for _, team := range teams {
+		var roles []any
+		for _, r := range team.Roles {
+			switch {
+			case r != from:
+				roles = append(roles, r)
+			case to != "" && !slices.Contains(team.Roles, to):
+				roles = append(roles, to)
+			}
+		}
+		if roles == nil {
+			roles = []any{}
+		}
+		if _, err := t.st.Update(context.Background(), "teams", team.ID, map[string]any{"roles": roles}); err != nil {
+			t.log.Warn("teams: following a role's rename", "team", team.Name, "role", from, "error", err)
 		}
 	}
 }
@@ -203,6 +237,18 @@ func (t *TeamService) onEvent(ev store.Event) {
 		t.idx.apply(ev.Entity, ev.Old, ev.New)
 		t.gen++
 		t.mu.Unlock()
+		return
+	}
+	if ev.Entity == "rbac_roles" && !ev.Remote && ev.Old != nil {
+		from, _ := ev.Old["name"].(string)
+		to, _ := ev.New["name"].(string)
+		if from != "" && from != to {
+			select {
+			case t.roles <- [2]string{from, to}:
+			default:
+				t.log.Warn("teams: too many role changes at once; teams keep the old name", "role", from)
+			}
+		}
 		return
 	}
 	if ev.Op == store.OpReload {
