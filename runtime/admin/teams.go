@@ -450,7 +450,7 @@ func (t *TeamService) Memberships(_ context.Context, actor store.Actor) ([]TeamM
 	return out, nil
 }
 
-// notFound is the refusal of a call naming an entity only other teams
+// notFoundRefusal is the refusal of a call naming an entity only other teams
 // own: Kong's 404, which tells nothing of the entity.
 func notFoundRefusal() *Refusal { return &Refusal{Status: fiber.StatusNotFound, Message: "Not found"} }
 
@@ -462,13 +462,13 @@ func notFoundRefusal() *Refusal { return &Refusal{Status: fiber.StatusNotFound, 
 // one the Gatehouse-Team header names (which must be one of theirs), or
 // Default for a member of none; a member of several who names none is
 // refused with 400. It returns the names of the teams owning the entity
-// Key names (Default for one no team owns).
+// Key names (Administrators always among them).
 func (t *TeamService) Scope(ctx context.Context, call Call, _ []TeamMembership) ([]string, error) {
 	req := teamRequestFrom(ctx)
 	if call.Parent != "" && call.ParentKey != "" && slices.Contains(store.TeamOwnedEntities, call.Parent) {
-		rec, err := t.st.Get(ctx, call.Parent, call.ParentKey)
+		rec, err := t.get(ctx, call.Parent, call.ParentKey)
 		switch {
-		case store.IsNotFound(err): // the handler answers
+		case rec == nil && err == nil: // the handler answers
 		case err != nil:
 			return nil, fmt.Errorf("teams: reading %s %s: %w", call.Parent, call.ParentKey, err)
 		default:
@@ -486,9 +486,9 @@ func (t *TeamService) Scope(ctx context.Context, call Call, _ []TeamMembership) 
 	creating := call.Operation == OpCreate
 	var owners []string
 	if call.Key != "" {
-		rec, err := t.st.Get(ctx, call.Entity, call.Key)
+		rec, err := t.get(ctx, call.Entity, call.Key)
 		switch {
-		case store.IsNotFound(err):
+		case rec == nil && err == nil:
 			creating = call.Operation == OpUpdate && call.Method == fiber.MethodPut
 		case err != nil:
 			return nil, fmt.Errorf("teams: reading %s %s: %w", call.Entity, call.Key, err)
@@ -513,6 +513,19 @@ func (t *TeamService) Scope(ctx context.Context, call Call, _ []TeamMembership) 
 		req.mu.Unlock()
 	}
 	return nil, nil
+}
+
+// get reads the entity a call names: nil (and no error) when there is
+// none, or the key is one the entity cannot have (the handler answers).
+func (t *TeamService) get(ctx context.Context, entity, key string) (map[string]any, error) {
+	rec, err := t.st.Get(ctx, entity, key)
+	if err == nil {
+		return rec, nil
+	}
+	if e, ok := store.AsError(err); store.IsNotFound(err) || (ok && e.Code != store.CodeDatabaseError) {
+		return nil, nil
+	}
+	return nil, err
 }
 
 // checkReferences refuses a write whose body points a foreign key at a
@@ -552,8 +565,8 @@ func (t *TeamService) checkReferences(ctx context.Context, call Call, req *teamR
 		if k == "" {
 			continue
 		}
-		rec, err := t.st.Get(ctx, f.Reference, k)
-		if store.IsNotFound(err) {
+		rec, err := t.get(ctx, f.Reference, k)
+		if rec == nil && err == nil {
 			continue // the store answers
 		}
 		if err != nil {
