@@ -41,11 +41,15 @@ type TeamService struct {
 	// gen counts the index's changes: a request's cached viewer is
 	// current while gen is unchanged.
 	gen uint64
+	// rebuilding is set while rebuild reads the store; replay holds the
+	// changes that arrived meanwhile.
+	rebuilding bool
+	replay     []store.Event
 
 	cancel    func()
 	cleanup   chan store.RowRef
 	roles     chan [2]string // a renamed (from, to) or deleted (from, "") role
-	reload    chan struct{}
+	reload    chan bool      // true: a reload this node made (an import)
 	done      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -93,7 +97,7 @@ func NewTeamService(ctx context.Context, st *store.Store, log *slog.Logger) (*Te
 		log = slog.Default()
 	}
 	t := &TeamService{st: st, log: log, idx: newTeamIndex(), cleanup: make(chan store.RowRef, 1024),
-		roles: make(chan [2]string, 64), reload: make(chan struct{}, 1), done: make(chan struct{})}
+		roles: make(chan [2]string, 64), reload: make(chan bool, 1), done: make(chan struct{})}
 	t.cancel = st.Bus().Subscribe(t.onEvent)
 	if err := t.rebuild(ctx); err != nil {
 		t.cancel()
@@ -136,11 +140,13 @@ func (t *TeamService) work() {
 			t.dropAssets(ref)
 		case change := <-t.roles:
 			t.renameRole(change[0], change[1])
-		case <-t.reload:
-			// An import replaced the configuration: its entities go to
-			// Default, as those found when teams are turned on.
+		case local := <-t.reload:
 			err := t.rebuild(context.Background())
-			if err == nil {
+			if err == nil && local {
+				// An import on this node replaced the configuration: its
+				// entities go to Default, as those found when teams are
+				// turned on. Not on another node's changes: an entity it
+				// is creating has no owner yet for an instant.
 				err = t.adoptUnowned(context.Background())
 			}
 			if err != nil {
@@ -214,19 +220,31 @@ func listAll(ctx context.Context, st *store.Store, entity string, fn func(map[st
 }
 
 // rebuild reads the team entities and the RBAC users' roles into a new
-// index.
+// index. The changes that arrive while it reads are applied to the new
+// index too before it replaces the current one, so none is lost (applying
+// a change the reads already saw changes nothing).
 func (t *TeamService) rebuild(ctx context.Context) error {
+	t.mu.Lock()
+	t.replay, t.rebuilding = nil, true
+	t.mu.Unlock()
 	idx := newTeamIndex()
+	var err error
 	for _, entity := range []string{"rbac_users", "teams", "team_members", "team_assets", "team_rules"} {
-		if err := listAll(ctx, t.st, entity, func(rec map[string]any) { idx.apply(entity, nil, rec) }); err != nil {
-			return err
+		if err = listAll(ctx, t.st, entity, func(rec map[string]any) { idx.apply(entity, nil, rec) }); err != nil {
+			break
 		}
 	}
 	t.mu.Lock()
-	t.idx = idx
-	t.gen++
-	t.mu.Unlock()
-	return nil
+	defer t.mu.Unlock()
+	if err == nil {
+		for _, ev := range t.replay {
+			idx.apply(ev.Entity, ev.Old, ev.New)
+		}
+		t.idx = idx
+		t.gen++
+	}
+	t.replay, t.rebuilding = nil, false
+	return err
 }
 
 // onEvent keeps the index current; it runs on the publisher's goroutine.
@@ -236,6 +254,9 @@ func (t *TeamService) onEvent(ev store.Event) {
 		t.mu.Lock()
 		t.idx.apply(ev.Entity, ev.Old, ev.New)
 		t.gen++
+		if t.rebuilding {
+			t.replay = append(t.replay, ev)
+		}
 		t.mu.Unlock()
 		return
 	}
@@ -253,7 +274,7 @@ func (t *TeamService) onEvent(ev store.Event) {
 	}
 	if ev.Op == store.OpReload {
 		select {
-		case t.reload <- struct{}{}:
+		case t.reload <- !ev.Remote:
 		default:
 		}
 		return
