@@ -203,7 +203,12 @@ func (t *TeamService) dropAssets(ref store.RowRef) {
 
 // listAll reads every entity of a type, page by page.
 func listAll(ctx context.Context, st *store.Store, entity string, fn func(map[string]any)) error {
-	q := store.ListQuery{Size: store.MaxPageSize}
+	return listWhere(ctx, st, entity, store.ListQuery{}, fn)
+}
+
+// listWhere reads every entity of a type q selects, page by page.
+func listWhere(ctx context.Context, st *store.Store, entity string, q store.ListQuery, fn func(map[string]any)) error {
+	q.Size = store.MaxPageSize
 	for {
 		page, err := st.List(ctx, entity, q)
 		if err != nil {

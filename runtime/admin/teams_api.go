@@ -225,7 +225,8 @@ func (h *teamHandler) members(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := []any{}
-	err := listAll(r.Context(), h.st, "team_members", func(rec map[string]any) {
+	byTeam := store.ListQuery{ForeignField: "team", ForeignKey: team["id"].(string)}
+	err := listWhere(r.Context(), h.st, "team_members", byTeam, func(rec map[string]any) {
 		if foreignKey(rec["team"]) == team["id"] {
 			data = append(data, map[string]any{"user": h.userRef(r, foreignKey(rec["user"])),
 				"admin": rec["admin"], "created_at": rec["created_at"]})
@@ -535,7 +536,8 @@ func (h *teamHandler) rules(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := []any{}
-	err := listAll(r.Context(), h.st, "team_rules", func(rec map[string]any) {
+	byTeam := store.ListQuery{ForeignField: "team", ForeignKey: team["id"].(string)}
+	err := listWhere(r.Context(), h.st, "team_rules", byTeam, func(rec map[string]any) {
 		if foreignKey(rec["team"]) == team["id"] {
 			data = append(data, rec)
 		}
