@@ -40,6 +40,28 @@ type Privilege struct {
 	Title string `json:"title"`
 	// Permissions are what the bundle grants.
 	Permissions []Permission `json:"endpoints"`
+	// ConsumerEntities adds every action on the collections of the
+	// entities that belong to consumers (the credentials and groups the
+	// enabled plugins declare; see Expand).
+	ConsumerEntities bool `json:"-"`
+}
+
+// Expand returns the bundle's permissions with, when ConsumerEntities is
+// set, those on every collection reg declares with a foreign key to
+// consumers (plugins aside: a plugin is configuration, not an
+// application's credential).
+func (p Privilege) Expand(reg *store.Registry) []Permission {
+	out := append([]Permission(nil), p.Permissions...)
+	if !p.ConsumerEntities || reg == nil {
+		return out
+	}
+	for _, ref := range reg.Referencing("consumers") {
+		if ref.Entity.Name == "plugins" || ref.Entity.Path == "" {
+			continue
+		}
+		out = append(out, grant(false, allRW, "/"+ref.Entity.Path)...)
+	}
+	return out
 }
 
 // maxDepth is how many segments below a collection the Admin API's
@@ -82,7 +104,7 @@ var (
 // The collections each bundle covers.
 var (
 	apiPaths = []string{"/services", "/routes", "/upstreams", "/targets", "/filter-chains"}
-	appPaths = []string{"/consumers", "/key-auths", "/basic-auths", "/jwts", "/acls", "/hmac-auths", "/oauth2"}
+	appPaths = []string{"/consumers"}
 	secPaths = []string{"/certificates", "/ca_certificates", "/snis", "/keys", "/key-sets", "/vaults"}
 	usrPaths = []string{"/rbac", "/teams"}
 )
@@ -94,7 +116,7 @@ var Privileges = []Privilege{
 	{Name: "manage-apis", Title: "Manage APIs",
 		Permissions: grant(false, allRW, apiPaths...)},
 	{Name: "manage-applications", Title: "Manage applications",
-		Permissions: grant(false, allRW, appPaths...)},
+		Permissions: grant(false, allRW, appPaths...), ConsumerEntities: true},
 	{Name: "manage-global-policies", Title: "Manage global policies",
 		Permissions: grant(false, allRW, "/plugins", "/policies")},
 	{Name: "manage-threat-protection", Title: "Manage threat protection configurations",
@@ -299,7 +321,7 @@ func RolePermissions(ctx context.Context, st *store.Store, roles []string) ([]Pe
 		}
 		for _, pn := range privileges {
 			if b, ok := PrivilegeByName(pn); ok {
-				for _, p := range b.Permissions {
+				for _, p := range b.Expand(st.Registry()) {
 					p.Role = name
 					out = append(out, p)
 				}

@@ -533,6 +533,7 @@ func endpointMap(perms []Permission) map[string]any {
 func (h *rbacHandler) privileges(w http.ResponseWriter, r *http.Request) {
 	data := make([]any, 0, len(Privileges))
 	for _, p := range Privileges {
+		p.Permissions = p.Expand(h.st.Registry())
 		data = append(data, p)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": data, "next": nil})
