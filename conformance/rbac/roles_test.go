@@ -117,12 +117,14 @@ func TestAPIProvider(t *testing.T) {
 		t.Errorf("DELETE through ..: %d %s", code, b)
 	}
 	e.want(rootToken, "GET", "/rbac/users/kong_admin", nil, 200)
-	// read-only lists but cannot create, nor read /rbac.
+	// read-only lists but cannot create; it reads /rbac (as Kong
+	// Enterprise's read-only does) but cannot write it.
 	r := e.createUser("reader", "read-only")
 	e.want(r, "GET", "/services", nil, 200)
 	e.want(r, "GET", "/consumers/app1/key-auth", nil, 200)
 	e.wantBody(r, "POST", "/services", svc("x"), 403, forbidden("reader", "create"))
-	e.wantBody(r, "GET", "/rbac/roles", nil, 403, forbidden("reader", "read"))
+	e.want(r, "GET", "/rbac/roles", nil, 200)
+	e.wantBody(r, "POST", "/rbac/roles", map[string]any{"name": "mine"}, 403, forbidden("reader", "create"))
 }
 
 // TestCustomRole: a role with endpoint permissions and another's
@@ -296,7 +298,7 @@ func TestRBACConcurrentTokens(t *testing.T) {
 		clients = append(clients, &client{name: name, token: e.createUser(name, role)})
 	}
 	expect := map[string]map[string]int{
-		"read-only":    {"GET /services": 200, "POST /services": 403, "GET /rbac/users": 403, "GET /consumers": 200},
+		"read-only":    {"GET /services": 200, "POST /services": 403, "GET /rbac/users": 200, "GET /consumers": 200},
 		"api-provider": {"GET /services": 200, "POST /services": 201, "GET /rbac/users": 403, "GET /consumers": 200},
 		"admin":        {"GET /services": 200, "POST /services": 201, "GET /rbac/users": 403, "GET /consumers": 200},
 		"svc-reader":   {"GET /services": 200, "POST /services": 403, "GET /rbac/users": 403, "GET /consumers": 403},

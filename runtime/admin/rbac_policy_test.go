@@ -163,3 +163,31 @@ func TestAuthorizeFailsClosed(t *testing.T) {
 		t.Errorf("a user without roles: %d, want 403 (deny by default)", got)
 	}
 }
+
+// TestSeedRolesDropsStaleEndpoints: an endpoint stored for a predefined
+// role that the role no longer grants (seeded by an earlier version) is
+// removed by the next seeding; the granted ones stay.
+func TestSeedRolesDropsStaleEndpoints(t *testing.T) {
+	ctx := context.Background()
+	st := rbacStore(t)
+	role, err := st.Get(ctx, "rbac_roles", "read-only")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := role["id"].(string)
+	if _, err := st.Insert(ctx, "rbac_role_endpoints", map[string]any{"role": map[string]any{"id": id},
+		"workspace": "*", "endpoint": "/rbac", "actions": []any{"read"}, "negative": true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := SeedRoles(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	eps, err := roleEndpoints(ctx, st, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, _ := Predefined("read-only")
+	if len(eps) != len(pr.Permissions) || findEndpoint(eps, "*", "/rbac") != nil {
+		t.Fatalf("read-only's stored endpoints after seeding: %v, want exactly %v", eps, pr.Permissions)
+	}
+}

@@ -155,7 +155,8 @@ type PredefinedRole struct {
 
 // PredefinedRoles are super-admin (everything), admin (everything but
 // /rbac and /teams, as Kong Enterprise's admin: "*" and negative /rbac
-// endpoints), read-only (reads everything but /rbac) and api-provider
+// endpoints), read-only (reads everything, /rbac included, as Kong
+// Enterprise's: tokens are never readable) and api-provider
 // (webMethods' API Provider: APIs, applications, import/export, reads of
 // the node's configuration and of plugins).
 var PredefinedRoles = []PredefinedRole{
@@ -163,8 +164,8 @@ var PredefinedRoles = []PredefinedRole{
 		Permissions: grant(false, allRW, "=*")},
 	{Name: "admin", Comment: "Full access to all endpoints, but /rbac and /teams",
 		Permissions: append(grant(false, allRW, "=*"), grant(true, allRW, usrPaths...)...)},
-	{Name: "read-only", Comment: "Read access to all endpoints, but /rbac",
-		Permissions: append(grant(false, readOnly, "=*"), grant(true, readOnly, "/rbac")...)},
+	{Name: "read-only", Comment: "Read access to all endpoints, across all workspaces",
+		Permissions: grant(false, readOnly, "=*")},
 	{Name: "api-provider", Comment: "webMethods API Provider: APIs, applications, import/export",
 		Permissions: grant(false, readOnly, "=/plugins", "=/plugins/*"),
 		Privileges:  []string{"manage-apis", "manage-applications", "import-export", "view-administration-configurations"}},
@@ -220,6 +221,18 @@ func SeedRoles(ctx context.Context, st *store.Store) error {
 				"workspace": p.Workspace, "endpoint": p.Endpoint, "actions": toAny(p.Actions), "negative": p.Negative})
 			if err != nil && !isUniqueViolation(err) {
 				return fmt.Errorf("rbac: seeding role %s endpoint %s: %w", pr.Name, p.Endpoint, err)
+			}
+		}
+		// Endpoints an earlier version seeded and this one does not grant.
+		for _, rec := range have {
+			ws, _ := rec["workspace"].(string)
+			ep, _ := rec["endpoint"].(string)
+			if slices.ContainsFunc(pr.Permissions, func(p Permission) bool { return p.Workspace == ws && p.Endpoint == ep }) {
+				continue
+			}
+			epID, _ := rec["id"].(string)
+			if _, err := st.Delete(ctx, "rbac_role_endpoints", epID); err != nil && !store.IsNotFound(err) {
+				return fmt.Errorf("rbac: seeding role %s: dropping endpoint %s: %w", pr.Name, ep, err)
 			}
 		}
 	}
