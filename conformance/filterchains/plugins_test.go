@@ -67,8 +67,10 @@ func startFilterNode(t *testing.T, dir string, settings map[string]string) *node
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A 2 s call limit, as conformance/proxywasm's: under -race on a
+	// loaded 2-core machine the default 100 ms fails requests closed.
 	p, names, err := wasmplugins.Filters(dir, nil, wasmplugins.Options{Prefix: t.TempDir(), CacheDir: cache,
-		Logger: slog.New(slog.DiscardHandler)})
+		Timeout: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil || p == nil {
 		t.Fatalf("filters: %v (%v)", err, names)
 	}
