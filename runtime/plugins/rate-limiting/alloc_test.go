@@ -1,0 +1,145 @@
+package ratelimiting_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/hostabi"
+	"github.com/gatehouse/gatehouse/runtime/chain"
+	"github.com/gatehouse/gatehouse/sdk/plugintest"
+)
+
+// direct runs a plugin's access phase on one Kong through chain.Call with
+// a single chain.Instance, as the node runs a planned instance
+// (plugintest.Call makes an Instance per call, which the node does not).
+type direct struct {
+	in *chain.Instance
+	k  *plugintest.Kong
+}
+
+func newDirect(plugin any, k *plugintest.Kong) direct {
+	in := &chain.Instance{Name: "rate-limiting", Plugin: plugin}
+	in.Bind()
+	return direct{in: in, k: k}
+}
+
+func (d direct) access() error {
+	d.k.Reset()
+	d.k.SetPhase(hostabi.PhaseAccess)
+	if f := chain.Call(d.in, hostabi.PhaseAccess, d.k); f != nil {
+		return f.Err
+	}
+	return nil
+}
+
+// TestAccessNoAlloc: an accepted request of the local policy allocates
+// nothing (the counters exist; header numbers come from numText's blocks,
+// one allocation per few hundred numbers, which AllocsPerRun's per-run
+// integer average shows as 0), whatever it is limited by.
+func TestAccessNoAlloc(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates; allocation counts are checked without -race")
+	}
+	consumer := hostabi.Entity{"id": "5f4e3d2c-1b0a-4988-8776-655443322110"}
+	cases := []struct {
+		name string
+		cfg  map[string]any
+		req  *plugintest.Request
+	}{
+		{"ip, second+minute+hour", map[string]any{"second": 1e9, "minute": 1e9, "hour": 1e9, "limit_by": "ip"}, get()},
+		{"consumer, minute", map[string]any{"minute": 1e9}, get().WithIdentity(consumer, nil)},
+		{"header, day+month+year", map[string]any{"day": 1e9, "month": 1e9, "year": 1e9, "limit_by": "header", "header_name": "x-tenant"},
+			get().WithHeader("x-tenant", "acme")},
+		{"hidden headers", map[string]any{"minute": 1e9, "hide_client_headers": true}, get()},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClock(at("2024-05-01T10:00:00Z"))
+			p := newPlugin(t, tc.cfg, c)
+			d := newDirect(p, plugintest.NewEnv().NewKong(tc.req))
+			if err := d.access(); err != nil { // creates the counters
+				t.Fatal(err)
+			}
+			var failed error
+			n := testing.AllocsPerRun(2000, func() {
+				if err := d.access(); err != nil || d.k.Response().Exited() {
+					failed = err
+				}
+			})
+			if n != 0 {
+				t.Errorf("%v allocations per request, want 0", n)
+			}
+			if failed != nil || d.k.Response().Exited() {
+				t.Fatalf("request failed: %v", failed)
+			}
+		})
+	}
+}
+
+// TestHeaderNumbersStay: the numbers of many requests' headers, kept by
+// their holders while later requests format theirs, keep their values
+// (numText never rewrites digits it handed out).
+func TestHeaderNumbersStay(t *testing.T) {
+	c := newClock(at("2024-05-01T10:00:00Z"))
+	const limit = 1_000_000
+	p := newPlugin(t, map[string]any{"minute": limit, "hour": limit * 3}, c)
+	env := plugintest.NewEnv()
+	const n = 3000 // several numText blocks
+	results := make([]*plugintest.Result, n)
+	for i := range results {
+		results[i] = env.Run(t, p, hostabi.PhaseAccess, get())
+		if i%500 == 499 {
+			c.advance(time.Second) // new RateLimit-Reset values too
+		}
+	}
+	for i, res := range results {
+		want := itoa(int64(limit - 1 - i))
+		if got := res.RespHeader("X-RateLimit-Remaining-Minute"); got != want {
+			t.Fatalf("request %d: X-RateLimit-Remaining-Minute = %q, want %q", i, got, want)
+		}
+		if got := res.RespHeader("RateLimit-Remaining"); got != want {
+			t.Fatalf("request %d: RateLimit-Remaining = %q, want %q", i, got, want)
+		}
+		if got, want := res.RespHeader("X-RateLimit-Remaining-Hour"), itoa(int64(3*limit-1-i)); got != want {
+			t.Fatalf("request %d: X-RateLimit-Remaining-Hour = %q, want %q", i, got, want)
+		}
+		if got, want := res.RespHeader("RateLimit-Reset"), itoa(int64(60-i/500)); got != want {
+			t.Fatalf("request %d: RateLimit-Reset = %q, want %q", i, got, want)
+		}
+	}
+}
+
+// TestRolloverUnderConcurrency: concurrent requests fill a second's window
+// exactly; in the next second the same identifier's counters start over
+// and are filled exactly again, while the minute window keeps counting.
+func TestRolloverUnderConcurrency(t *testing.T) {
+	c := newClock(at("2024-05-01T10:00:10Z"))
+	p := newPlugin(t, map[string]any{"second": 100, "minute": 250}, c)
+	env := plugintest.NewEnv()
+	for i, want := range []int64{100, 100, 50, 0} {
+		passed, rejected := hammer(t, env, []hostabi.Accessor{p}, func() *plugintest.Request { return get() }, 16, 20)
+		if passed != want || rejected != 320-want {
+			t.Fatalf("second %d: passed %d rejected %d, want %d passed", i, passed, rejected, want)
+		}
+		c.advance(time.Second)
+	}
+	// A new minute: the minute window starts over too.
+	c.set(at("2024-05-01T10:01:00Z"))
+	if passed, _ := hammer(t, env, []hostabi.Accessor{p}, func() *plugintest.Request { return get() }, 16, 20); passed != 100 {
+		t.Fatalf("next minute: passed %d, want 100", passed)
+	}
+}
+
+// BenchmarkAccessDirect is BenchmarkAccess without the harness's
+// per-call Instance: the plugin's own cost as the node pays it.
+func BenchmarkAccessDirect(b *testing.B) {
+	c := newClock(time.Now())
+	p := newPlugin(b, map[string]any{"minute": 1e12, "hour": 1e12}, c)
+	d := newDirect(p, plugintest.NewEnv().NewKong(get()))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := d.access(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
