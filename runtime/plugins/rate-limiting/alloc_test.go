@@ -143,3 +143,35 @@ func BenchmarkAccessDirect(b *testing.B) {
 		}
 	}
 }
+
+// TestBatchedNoAlloc: with the redis policy and a sync_rate, an accepted
+// request whose windows this node counts already allocates nothing: its
+// counters are found by identifier, period and window start, no key is
+// built and Redis is not contacted (the sync, every 60 s, is not due
+// during the test).
+func TestBatchedNoAlloc(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates; allocation counts are checked without -race")
+	}
+	c := newClock(time.Now())
+	p := redisNode(t, map[string]any{"minute": 1e9, "hour": 1e9, "sync_rate": 60}, c)
+	d := newDirect(p, plugintest.NewEnv().NewKong(redisGet(uniqueID(t))))
+	if err := d.access(); err != nil { // reads the counters from Redis
+		t.Fatal(err)
+	}
+	var failed error
+	n := testing.AllocsPerRun(1000, func() {
+		if err := d.access(); err != nil {
+			failed = err
+		}
+	})
+	if failed != nil || d.k.Response().Exited() {
+		t.Fatalf("request failed: %v", failed)
+	}
+	if n != 0 {
+		t.Errorf("%v allocations per request, want 0", n)
+	}
+	if got, want := d.k.Result().RespHeader("X-RateLimit-Remaining-Minute"), itoa(1e9-1002); got != want {
+		t.Errorf("X-RateLimit-Remaining-Minute = %q, want %q", got, want)
+	}
+}
