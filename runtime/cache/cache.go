@@ -88,7 +88,9 @@ func (c *Cache) onEvent(ev store.Event) {
 		c.states.bumpAll()
 		return
 	}
-	c.states.get(ev.Entity).gen.Add(1)
+	// Only entities the cache serves have a state (and a 128 KiB front
+	// table); changes to the others (routes, services...) cost nothing.
+	c.states.bump(ev.Entity)
 }
 
 // key is the ristretto key of an entity's lookup at generation gen.

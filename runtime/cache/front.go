@@ -132,6 +132,19 @@ func lenOf(m *map[string]*entityState) int {
 	return len(*m)
 }
 
+// bump advances an entity's generation if the entity has a state. One
+// without is never created for it: a state made after this call began
+// was made after the change the event reports committed, so what it
+// loads is current, and a state made before is bumped; the atomic map
+// orders the two.
+func (s *states) bump(entity string) {
+	if m := s.m.Load(); m != nil {
+		if es := (*m)[entity]; es != nil {
+			es.gen.Add(1)
+		}
+	}
+}
+
 // bumpAll advances every entity's generation. It holds mu so that an
 // entity created concurrently is either bumped or created after the
 // change it follows.
