@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -108,10 +109,12 @@ func (c *Cache) fromFront(es *entityState, field, value string, gen uint64) *fro
 	return e
 }
 
-// toFront stores an answer loaded at gen in the front table.
+// toFront stores an answer loaded at gen in the front table. The entry
+// keeps copies of field and value: a caller's string may be a view of a
+// buffer reused by the next request.
 func (c *Cache) toFront(es *entityState, field, value string, gen uint64, val any, at time.Time) {
 	now := c.clock.now.Load()
-	es.front.put(&frontEntry{field: field, value: value, gen: gen, val: val, at: at,
+	es.front.put(&frontEntry{field: strings.Clone(field), value: strings.Clone(value), gen: gen, val: val, at: at,
 		dies: now + int64(DefaultTTL)}, now)
 }
 

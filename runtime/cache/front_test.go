@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	"github.com/gatehouse/gatehouse/runtime/cache"
 	"github.com/gatehouse/gatehouse/store"
@@ -256,5 +257,35 @@ func BenchmarkCredential(b *testing.B) {
 		if con, err := f.c.Consumer(ctx, conID, false); err != nil || con == nil {
 			b.Fatal(con, err)
 		}
+	}
+}
+
+// TestFrontKeepsItsOwnKey: the value a lookup was made with may be a view
+// of a buffer the caller reuses (a request's header bytes); rewriting it
+// after the lookup must not make the entry match the new text. The new
+// text is chosen in the same set of the front table as "k1".
+func TestFrontKeepsItsOwnKey(t *testing.T) {
+	f := newCredFixture(t)
+	ctx := context.Background()
+	other := ""
+	for i := 0; i < 1<<16 && other == ""; i++ {
+		if s := string([]byte{byte(i >> 8), byte(i)}); s != "k1" && cache.FrontSet("key", s) == cache.FrontSet("key", "k1") {
+			other = s
+		}
+	}
+	if other == "" {
+		t.Fatal("no two-byte key shares k1's set")
+	}
+	buf := []byte("k1")
+	view := unsafe.String(&buf[0], len(buf))
+	if cred, err := f.c.Credential(ctx, "keyauth_credentials", "key", view); err != nil || cred == nil {
+		t.Fatalf("k1: %v %v", cred, err)
+	}
+	copy(buf, other) // the caller's next request
+	if cred, err := f.c.Credential(ctx, "keyauth_credentials", "key", other); err != nil || cred != nil {
+		t.Fatalf("%q matched k1's entry: %v %v", other, cred, err)
+	}
+	if cred, err := f.c.Credential(ctx, "keyauth_credentials", "key", "k1"); err != nil || cred == nil || cred["id"] != f.cred["id"] {
+		t.Fatalf("k1 after the buffer changed: %v %v", cred, err)
 	}
 }
