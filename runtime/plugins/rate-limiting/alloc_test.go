@@ -3,9 +3,11 @@ package ratelimiting_test
 import (
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/chain"
+	ratelimiting "github.com/gatehouse/gatehouse/runtime/plugins/rate-limiting"
 	"github.com/gatehouse/gatehouse/sdk/plugintest"
 )
 
@@ -173,5 +175,60 @@ func TestBatchedNoAlloc(t *testing.T) {
 	}
 	if got, want := d.k.Result().RespHeader("X-RateLimit-Remaining-Minute"), itoa(1e9-1002); got != want {
 		t.Errorf("X-RateLimit-Remaining-Minute = %q, want %q", got, want)
+	}
+}
+
+// viewKong is a Kong whose request headers are views of a buffer, as a
+// node that does not copy header values would hand them out.
+type viewKong struct {
+	*plugintest.Kong
+	header string
+}
+
+func (k *viewKong) Request() hostabi.Request { return viewRequest{k.Kong.Request(), k.header} }
+
+type viewRequest struct {
+	hostabi.Request
+	header string
+}
+
+func (r viewRequest) Header(string) string { return r.header }
+
+// TestIdentifierCopied: an identifier that views a buffer the node reuses
+// is copied when its counters are created, so rewriting the buffer does
+// not lose them (which would let the identifier start over).
+func TestIdentifierCopied(t *testing.T) {
+	for _, policy := range []string{"local", "redis"} {
+		t.Run(policy, func(t *testing.T) {
+			c := newClock(at("2024-05-01T10:00:00Z"))
+			cfg := map[string]any{"minute": 1, "limit_by": "header", "header_name": "x-tenant"}
+			var p *ratelimiting.Plugin
+			if policy == "redis" {
+				cfg["sync_rate"] = 60
+				p = redisNode(t, cfg, c)
+			} else {
+				p = newPlugin(t, cfg, c)
+			}
+			env := plugintest.NewEnv()
+			access := func(tenant string) bool {
+				k := &viewKong{Kong: env.NewKong(redisGet(uniqueID(t))), header: tenant}
+				k.SetPhase(hostabi.PhaseAccess)
+				if err := p.Access(k); err != nil {
+					t.Fatal(err)
+				}
+				return !k.Response().Exited()
+			}
+			buf := []byte("tenant-a")
+			if !access(unsafe.String(&buf[0], len(buf))) {
+				t.Fatal("first request rejected")
+			}
+			copy(buf, "xxxxxxxx") // the node's next request
+			if access("tenant-a") {
+				t.Fatal("tenant-a's second request in the minute passed: its counters were lost")
+			}
+			if !access("xxxxxxxx") {
+				t.Fatal("another tenant was counted as tenant-a")
+			}
+		})
 	}
 }

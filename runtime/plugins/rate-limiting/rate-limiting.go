@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -352,8 +353,9 @@ func (p *Plugin) take(id string, now int64) usage {
 	}
 	c := s.m[id]
 	if c == nil {
+		// The map keeps a copy: id may view a buffer the node reuses.
 		c = new(counters)
-		s.m[id] = c
+		s.m[strings.Clone(id)] = c
 	}
 	for _, per := range p.periods {
 		if c.start[per] != u.starts[per] {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -156,7 +157,7 @@ func (s *sharedPolicy) load(ctx context.Context, id string, ws []window) error {
 	}
 	s.mu.Lock()
 	for i, w := range missing {
-		if cid := (counterID{id, w.per, w.start}); s.pending[cid] == nil {
+		if cid := (counterID{strings.Clone(id), w.per, w.start}); s.pending[cid] == nil {
 			s.pending[cid] = &sharedCounter{synced: values[i], w: w}
 		}
 	}
@@ -181,6 +182,7 @@ func (s *sharedPolicy) count(u usage, id string, ws []window) (usage, bool) {
 				return u, false
 			}
 			c = &sharedCounter{w: ws[i]}
+			cid.id = strings.Clone(id) // id may view a buffer the node reuses
 			s.pending[cid] = c
 		}
 		cs[i] = c
