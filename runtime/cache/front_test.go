@@ -289,3 +289,26 @@ func TestFrontKeepsItsOwnKey(t *testing.T) {
 		t.Fatalf("k1 after the buffer changed: %v %v", cred, err)
 	}
 }
+
+// BenchmarkCredentialParallel is BenchmarkCredential from every P at once:
+// front hits read shared memory without writing it, so they do not
+// contend.
+func BenchmarkCredentialParallel(b *testing.B) {
+	f := newCredFixture(b)
+	ctx := context.Background()
+	conID := f.consumer["id"].(string)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			cred, err := f.c.Credential(ctx, "keyauth_credentials", "key", "k1")
+			if err != nil || cred == nil {
+				b.Error(cred, err)
+				return
+			}
+			if con, err := f.c.Consumer(ctx, conID, false); err != nil || con == nil {
+				b.Error(con, err)
+				return
+			}
+		}
+	})
+}
