@@ -202,6 +202,7 @@ func TestIdentifierCopied(t *testing.T) {
 		t.Run(policy, func(t *testing.T) {
 			c := newClock(at("2024-05-01T10:00:00Z"))
 			cfg := map[string]any{"minute": 1, "limit_by": "header", "header_name": "x-tenant"}
+			route := uniqueID(t)
 			var p *ratelimiting.Plugin
 			if policy == "redis" {
 				cfg["sync_rate"] = 60
@@ -211,7 +212,7 @@ func TestIdentifierCopied(t *testing.T) {
 			}
 			env := plugintest.NewEnv()
 			access := func(tenant string) bool {
-				k := &viewKong{Kong: env.NewKong(redisGet(uniqueID(t))), header: tenant}
+				k := &viewKong{Kong: env.NewKong(redisGet(route)), header: tenant}
 				k.SetPhase(hostabi.PhaseAccess)
 				if err := p.Access(k); err != nil {
 					t.Fatal(err)
@@ -232,3 +233,4 @@ func TestIdentifierCopied(t *testing.T) {
 		})
 	}
 }
+
