@@ -233,4 +233,3 @@ func TestIdentifierCopied(t *testing.T) {
 		})
 	}
 }
-
