@@ -3,8 +3,11 @@
 // entries for misses, so the hot path does not query the database. Change
 // events invalidate by entity type: every key embeds its entity's
 // generation, and a change bumps the generation, so a lookup racing with a
-// change can never store a stale value under a live key. It also serves as
-// kong.cache for plugins.
+// change can never store a stale value under a live key. In front of
+// ristretto, a lock-free table per entity (front.go) answers repeated
+// lookups without building a key or allocating; its entries carry the
+// generation too and die with it. It also serves as kong.cache for
+// plugins.
 package cache
 
 import (
@@ -12,8 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/ristretto/v2"
@@ -35,7 +38,8 @@ var notFound = miss{}
 type Cache struct {
 	rc     *ristretto.Cache[string, any]
 	store  *store.Store
-	gens   sync.Map // entity -> *atomic.Uint64
+	states states // entity -> generation and front table
+	clock  *coarseClock
 	flight flightGroup
 	cancel func()
 
@@ -64,7 +68,7 @@ func New(st *store.Store) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
-	c := &Cache{rc: rc, store: st}
+	c := &Cache{rc: rc, store: st, clock: newCoarseClock()}
 	if st != nil {
 		c.cancel = st.Bus().Subscribe(c.onEvent)
 	}
@@ -77,29 +81,41 @@ func (c *Cache) Close() {
 		c.cancel()
 	}
 	c.rc.Close()
-}
-
-func (c *Cache) gen(entity string) *atomic.Uint64 {
-	if g, ok := c.gens.Load(entity); ok {
-		return g.(*atomic.Uint64)
-	}
-	g, _ := c.gens.LoadOrStore(entity, new(atomic.Uint64))
-	return g.(*atomic.Uint64)
+	c.clock.close()
 }
 
 func (c *Cache) onEvent(ev store.Event) {
 	if ev.Op == store.OpReload || ev.Entity == "" {
-		c.gens.Range(func(_, g any) bool {
-			g.(*atomic.Uint64).Add(1)
-			return true
-		})
+		c.states.bumpAll()
 		return
 	}
-	c.gen(ev.Entity).Add(1)
+	// Only entities the cache serves have a state (and a 128 KiB front
+	// table); changes to the others (routes, services...) cost nothing.
+	c.states.bump(ev.Entity)
 }
 
-func (c *Cache) key(entity, rest string) string {
-	return entity + "\x00" + strconv.FormatUint(c.gen(entity).Load(), 10) + "\x00" + rest
+// key is the ristretto key of an entity's lookup at generation gen.
+func keyOf(entity string, gen uint64, rest string) string {
+	return entity + "\x00" + strconv.FormatUint(gen, 10) + "\x00" + rest
+}
+
+// fromFront returns the front table's answer for an entity lookup: the
+// entry, or nil when it has none at gen.
+func (c *Cache) fromFront(es *entityState, field, value string, gen uint64) *frontEntry {
+	e := es.front.get(field, value, gen, c.clock.now.Load())
+	if e == nil || (!e.at.IsZero() && !time.Now().Before(e.at)) {
+		return nil
+	}
+	return e
+}
+
+// toFront stores an answer loaded at gen in the front table. The entry
+// keeps copies of field and value: a caller's string may be a view of a
+// buffer reused by the next request.
+func (c *Cache) toFront(es *entityState, field, value string, gen uint64, val any, at time.Time) {
+	now := c.clock.now.Load()
+	es.front.put(&frontEntry{field: strings.Clone(field), value: strings.Clone(value), gen: gen, val: val, at: at,
+		dies: now + int64(DefaultTTL)}, now)
 }
 
 // Get implements hostabi.Cache.
@@ -231,7 +247,13 @@ func (c *Cache) getOrLoad(key string, ttl time.Duration, load func() (any, error
 // A credential with a ttl (key-auth) is cached with its expiry and is not
 // returned once that passes, as Kong caches it for its ttl.
 func (c *Cache) Credential(ctx context.Context, entity, field, value string) (hostabi.Entity, error) {
-	key := c.key(entity, field+"\x00"+value)
+	es := c.states.get(entity)
+	gen := es.gen.Load()
+	if e := c.fromFront(es, field, value, gen); e != nil {
+		rec, _ := e.val.(hostabi.Entity)
+		return rec, nil
+	}
+	key := keyOf(entity, gen, field+"\x00"+value)
 	v, err := c.getOrLoad(key, DefaultTTL, func() (any, error) {
 		rec, err := c.store.FindUnique(ctx, entity, field, value)
 		if store.IsNotFound(err) {
@@ -247,8 +269,12 @@ func (c *Cache) Credential(ctx context.Context, entity, field, value string) (ho
 		}
 		return rec, nil
 	})
-	if v == nil || err != nil {
+	if err != nil {
 		return nil, err
+	}
+	if v == nil {
+		c.toFront(es, field, value, gen, nil, time.Time{})
+		return nil, nil
 	}
 	if x, ok := v.(expiring); ok {
 		if !time.Now().Before(x.at) {
@@ -259,9 +285,12 @@ func (c *Cache) Credential(ctx context.Context, entity, field, value string) (ho
 			}
 			return rec, err
 		}
+		c.toFront(es, field, value, gen, x.rec, x.at)
 		return x.rec, nil
 	}
-	return v.(map[string]any), nil
+	rec := v.(map[string]any)
+	c.toFront(es, field, value, gen, rec, time.Time{})
+	return rec, nil
 }
 
 // expiring is a cached record that is gone after at.
@@ -272,7 +301,12 @@ type expiring struct {
 
 // ConsumerCredentials implements hostabi.Credentials.
 func (c *Cache) ConsumerCredentials(ctx context.Context, entity, consumerID string) ([]hostabi.Entity, error) {
-	v, err := c.getOrLoad(c.key(entity, "consumer\x00"+consumerID), DefaultTTL, func() (any, error) {
+	es := c.states.get(entity)
+	gen := es.gen.Load()
+	if e := c.fromFront(es, fieldByConsumer, consumerID, gen); e != nil {
+		return e.val.([]hostabi.Entity), nil
+	}
+	v, err := c.getOrLoad(keyOf(entity, gen, "consumer\x00"+consumerID), DefaultTTL, func() (any, error) {
 		var out []hostabi.Entity
 		offset := ""
 		for {
@@ -298,8 +332,14 @@ func (c *Cache) ConsumerCredentials(ctx context.Context, entity, consumerID stri
 	if err != nil || v == nil {
 		return nil, err
 	}
-	return v.([]hostabi.Entity), nil
+	list := v.([]hostabi.Entity)
+	c.toFront(es, fieldByConsumer, consumerID, gen, list, time.Time{})
+	return list, nil
 }
+
+// fieldByConsumer is the front table's field of ConsumerCredentials
+// lists; no entity has a field of that name.
+const fieldByConsumer = "\x00consumer"
 
 // Consumer finds a consumer by id, or by username when byUsername; nil when
 // there is none.
@@ -308,7 +348,13 @@ func (c *Cache) Consumer(ctx context.Context, key string, byUsername bool) (map[
 	if byUsername {
 		field = "username"
 	}
-	v, err := c.getOrLoad(c.key("consumers", field+"\x00"+key), DefaultTTL, func() (any, error) {
+	es := c.states.get("consumers")
+	gen := es.gen.Load()
+	if e := c.fromFront(es, field, key, gen); e != nil {
+		rec, _ := e.val.(map[string]any)
+		return rec, nil
+	}
+	v, err := c.getOrLoad(keyOf("consumers", gen, field+"\x00"+key), DefaultTTL, func() (any, error) {
 		var rec map[string]any
 		var err error
 		if byUsername {
@@ -324,10 +370,12 @@ func (c *Cache) Consumer(ctx context.Context, key string, byUsername bool) (map[
 		}
 		return rec, err
 	})
-	if v == nil || err != nil {
+	if err != nil {
 		return nil, err
 	}
-	return v.(map[string]any), nil
+	rec, _ := v.(map[string]any)
+	c.toFront(es, field, key, gen, rec, time.Time{})
+	return rec, nil
 }
 
 // flightGroup runs one load per key at a time; concurrent callers share

@@ -14,7 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/store/sqlite"
 )
 
-func newStore(t *testing.T) *store.Store {
+func newStore(t testing.TB) *store.Store {
 	b, err := sqlite.Open(context.Background(), sqlite.Memory)
 	if err != nil {
 		t.Fatal(err)

@@ -142,7 +142,12 @@ func (p *Plugin) check(k hostabi.Kong) (hostabi.Entity, *authn.Failure, error) {
 			}
 		}
 		if val == nil && p.conf.KeyInQuery {
-			val = queryValue(req.RawQuery(), kn.name)
+			switch v, st := queryValue(req.RawQuery(), kn.name); st {
+			case argValue:
+				val = v
+			case argDuplicate:
+				val = duplicate{}
+			}
 		}
 		if val == nil && p.conf.KeyInBody {
 			loadBody()
@@ -210,30 +215,43 @@ func expired(cred hostabi.Entity) bool {
 	return false
 }
 
-// queryValue returns a query argument as nginx's get_uri_args sees it: the
-// string value, duplicate{} when given more than once, or nil when absent
-// or given without "=" (a boolean in Kong, which key-auth skips).
-func queryValue(raw, name string) any {
-	var val any
-	n := 0
-	for _, a := range ngxargs.All(raw) {
-		if a.Key != name {
+// The states of a query argument (queryValue).
+const (
+	argAbsent    = iota // absent, or given without "="
+	argValue            // given once, with a value
+	argDuplicate        // given more than once
+)
+
+// queryValue returns a query argument as nginx's get_uri_args sees it: its
+// value and argValue; argDuplicate when given more than once; argAbsent
+// when absent or given last without "=" (a boolean in Kong, which key-auth
+// skips). It walks the arguments as ngxargs.All does, without the
+// iterator's closure, and returns no interface, so that a request does
+// not allocate; ngxargs.Unescape returns its argument when there is
+// nothing to decode.
+func queryValue(raw, name string) (string, int) {
+	val, state, n := "", argAbsent, 0
+	for raw != "" {
+		var part string
+		part, raw, _ = strings.Cut(raw, "&")
+		if part == "" {
+			continue
+		}
+		k, v, hasValue := strings.Cut(part, "=")
+		if ngxargs.Unescape(k) != name {
 			continue
 		}
 		n++
-		if a.Flag {
-			val = nil
+		if hasValue {
+			val, state = ngxargs.Unescape(v), argValue
 		} else {
-			val = a.Value
+			val, state = "", argAbsent
 		}
 	}
-	switch {
-	case n > 1:
-		return duplicate{}
-	case n == 1:
-		return val
+	if n > 1 {
+		return "", argDuplicate
 	}
-	return nil
+	return val, state
 }
 
 var _ hostabi.Accessor = (*Plugin)(nil)

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -162,6 +163,9 @@ type Plugin struct {
 	// limitText is each limit as sent in headers.
 	limitText [numPeriods]string
 	now       func() time.Time
+	// calendar is set when a month or year window is configured: only
+	// then do window starts need calendar arithmetic.
+	calendar bool
 	// sweepEvery is how often a shard drops expired counters (seconds).
 	sweepEvery int64
 	// cursor picks the shard a request also sweeps, round-robin, so that
@@ -180,13 +184,14 @@ const numShards = 64
 // makes a request's check and increment of every window atomic.
 type shard struct {
 	mu        sync.Mutex
-	m         map[string]counters
+	m         map[string]*counters
 	nextSweep int64
 	_         [40]byte // keep shards on separate cache lines
 }
 
 // counters are one identifier's windows: the window start (Unix seconds)
-// and the requests counted in it.
+// and the requests counted in it. They are updated in place under their
+// shard's mutex, so a steady request does one map lookup and no write.
 type counters struct {
 	start [numPeriods]int64
 	count [numPeriods]int64
@@ -209,6 +214,7 @@ func NewPlugin(c Config) (*Plugin, error) {
 			p.limitText[per] = formatNumber(p.limits[per])
 		}
 	}
+	p.calendar = p.limits[Month] > 0 || p.limits[Year] > 0
 	if len(p.periods) == 0 {
 		return nil, errors.New("rate-limiting: at least one of second, minute, hour, day, month or year must be set")
 	}
@@ -264,17 +270,24 @@ func (p *Plugin) Len() int {
 
 // windowStarts returns the start of every window containing now, in UTC
 // (kong.tools.timestamp.get_timestamps).
-func windowStarts(now int64) [numPeriods]int64 {
-	t := time.Unix(now, 0).UTC()
-	y, mo, _ := t.Date()
-	return [numPeriods]int64{
+func windowStarts(now int64) [numPeriods]int64 { return windowStartsOf(now, true) }
+
+// windowStartsOf is windowStarts; without calendar, the month and year
+// starts (calendar arithmetic) are left 0, for instances without those
+// windows.
+func windowStartsOf(now int64, calendar bool) [numPeriods]int64 {
+	starts := [numPeriods]int64{
 		now,
 		now - mod(now, 60),
 		now - mod(now, 3600),
 		now - mod(now, 86400),
-		time.Date(y, mo, 1, 0, 0, 0, 0, time.UTC).Unix(),
-		time.Date(y, time.January, 1, 0, 0, 0, 0, time.UTC).Unix(),
 	}
+	if calendar {
+		y, mo, _ := time.Unix(now, 0).UTC().Date()
+		starts[Month] = time.Date(y, mo, 1, 0, 0, 0, 0, time.UTC).Unix()
+		starts[Year] = time.Date(y, time.January, 1, 0, 0, 0, 0, time.UTC).Unix()
+	}
+	return starts
 }
 
 func mod(a, b int64) int64 {
@@ -328,17 +341,22 @@ type usage struct {
 
 // take counts a request for id unless a window is exhausted.
 func (p *Plugin) take(id string, now int64) usage {
-	u := usage{starts: windowStarts(now), stop: -1}
+	u := usage{starts: windowStartsOf(now, p.calendar), stop: -1}
 	s := &p.shards[fnv(id)%numShards]
 	s.mu.Lock()
 	if s.m == nil {
-		s.m = map[string]counters{}
+		s.m = map[string]*counters{}
 	}
 	if now >= s.nextSweep {
 		p.sweep(s, u.starts)
 		s.nextSweep = now + p.sweepEvery
 	}
 	c := s.m[id]
+	if c == nil {
+		// The map keeps a copy: id may view a buffer the node reuses.
+		c = new(counters)
+		s.m[strings.Clone(id)] = c
+	}
 	for _, per := range p.periods {
 		if c.start[per] != u.starts[per] {
 			c.start[per], c.count[per] = u.starts[per], 0
@@ -353,7 +371,6 @@ func (p *Plugin) take(id string, now int64) usage {
 			c.count[per]++
 		}
 	}
-	s.m[id] = c
 	s.mu.Unlock()
 
 	// Amortized cleanup: sweep one more shard, round-robin, if it is due
@@ -424,7 +441,8 @@ func (p *Plugin) Access(k hostabi.Kong) error {
 	}
 	var reset int64
 	if !p.conf.HideClientHeaders {
-		var limit string
+		nt := getNumText()
+		var limit, remainingText string
 		var remaining float64
 		var window int64
 		chosen := false
@@ -436,32 +454,33 @@ func (p *Plugin) Access(k hostabi.Kong) error {
 				rem--
 			}
 			rem = math.Max(0, rem)
+			remText := nt.number(rem)
 			if !chosen || rem < remaining || (rem == remaining && expirations[per] > window) {
-				chosen, limit, remaining, window = true, p.limitText[per], rem, expirations[per]
+				chosen, limit, remaining, remainingText, window = true, p.limitText[per], rem, remText, expirations[per]
 				reset = max(1, window-(now-u.starts[per]))
 			}
 			if headers != nil {
 				headers[headerLimit[per]] = p.limitText[per]
-				headers[headerRemaining[per]] = formatNumber(rem)
+				headers[headerRemaining[per]] = remText
 			} else {
 				resp.SetHeader(headerLimit[per], p.limitText[per])
-				resp.SetHeader(headerRemaining[per], formatNumber(rem))
+				resp.SetHeader(headerRemaining[per], remText)
 			}
 		}
+		resetText := nt.int(reset)
+		putNumText(nt)
 		if headers != nil {
 			headers[headerRateLimitLimit] = limit
-			headers[headerRateLimitRemaining] = formatNumber(remaining)
-			headers[headerRateLimitReset] = strconv.FormatInt(reset, 10)
+			headers[headerRateLimitRemaining] = remainingText
+			headers[headerRateLimitReset] = resetText
+			headers[headerRetryAfter] = resetText
 		} else {
 			resp.SetHeader(headerRateLimitLimit, limit)
-			resp.SetHeader(headerRateLimitRemaining, formatNumber(remaining))
-			resp.SetHeader(headerRateLimitReset, strconv.FormatInt(reset, 10))
+			resp.SetHeader(headerRateLimitRemaining, remainingText)
+			resp.SetHeader(headerRateLimitReset, resetText)
 		}
 	}
 	if u.stop >= 0 {
-		if reset > 0 {
-			headers[headerRetryAfter] = strconv.FormatInt(reset, 10)
-		}
 		code := p.conf.ErrorCode
 		if code < 100 || code > 599 || code != math.Trunc(code) {
 			return fmt.Errorf("rate-limiting: error_code %v is not an HTTP status code between 100 and 599", code)

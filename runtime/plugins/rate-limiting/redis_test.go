@@ -37,9 +37,10 @@ func redisNode(t testing.TB, cfg map[string]any, c *clock) *ratelimiting.Plugin 
 }
 
 // uniqueID keeps tests (and reruns) from sharing Redis counters: the
-// route id the test's plugin instances are scoped to, one per test.
+// route id the test's plugin instances are scoped to, one per test run
+// (keyed by the test's T, so that -count reruns get their own).
 func uniqueID(t testing.TB) string {
-	id, _ := uniqueIDs.LoadOrStore(t.Name(), fmt.Sprintf("%s-%d", t.Name(), time.Now().UnixNano()))
+	id, _ := uniqueIDs.LoadOrStore(t, fmt.Sprintf("%s-%d", t.Name(), time.Now().UnixNano()))
 	return id.(string)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +18,16 @@ type window struct {
 	limit  float64
 	length int64 // seconds (the counter's expiration)
 	start  int64 // Unix seconds
+	per    Period
+}
+
+// counterID names a window's counter in batched mode without building its
+// key: a request finds its counters by identifier, period and window
+// start, and the key string is made once, when the counter is created.
+type counterID struct {
+	id    string
+	per   Period
+	start int64
 }
 
 // counterServer keeps counters shared by every node using it: a Redis
@@ -47,7 +58,7 @@ type sharedPolicy struct {
 
 	// Batched mode (sync_rate > 0).
 	mu      sync.Mutex
-	pending map[string]*sharedCounter
+	pending map[counterID]*sharedCounter
 	// lastNow is the time (Unix seconds) of the latest request counted,
 	// which tells flush the windows that have ended.
 	lastNow int64
@@ -65,7 +76,7 @@ type sharedCounter struct {
 func newSharedPolicy(p *Plugin, server counterServer, timeout time.Duration, syncRate float64) *sharedPolicy {
 	s := &sharedPolicy{p: p, server: server, timeout: timeout}
 	if syncRate > 0 {
-		s.pending = map[string]*sharedCounter{}
+		s.pending = map[counterID]*sharedCounter{}
 		s.stop = make(chan struct{})
 		s.done = make(chan struct{})
 		go s.syncLoop(time.Duration(syncRate * float64(time.Second)))
@@ -82,23 +93,31 @@ func counterKey(scope, id string, start int64, per Period) string {
 
 // take counts a request on the server (or locally, batched).
 func (s *sharedPolicy) take(k hostabi.Kong, scope, id string, now int64) (usage, error) {
-	u := usage{starts: windowStarts(now), stop: -1}
+	u := usage{starts: windowStartsOf(now, s.p.calendar), stop: -1}
 	if err := s.server.bind(k); err != nil {
 		return u, err
+	}
+	if s.pending != nil {
+		// The steady state: every window is counted on this node already,
+		// no key is built and the server is not contacted.
+		if counted, ok := s.count(u, id, nil); ok {
+			return counted, nil
+		}
 	}
 	pers := s.p.periods
 	ws := make([]window, len(pers))
 	for i, per := range pers {
 		ws[i] = window{key: counterKey(scope, id, u.starts[per], per), limit: s.p.limits[per],
-			length: expirations[per], start: u.starts[per]}
+			length: expirations[per], start: u.starts[per], per: per}
 	}
 	ctx, cancel := context.WithTimeout(k.Context(), s.timeout)
 	defer cancel()
 	if s.pending != nil {
-		if err := s.load(ctx, ws); err != nil {
+		if err := s.load(ctx, id, ws); err != nil {
 			return u, err
 		}
-		return s.takeBatched(u, ws), nil
+		counted, _ := s.count(u, id, ws)
+		return counted, nil
 	}
 	counts, stop, err := s.server.take(ctx, ws)
 	if err != nil {
@@ -117,11 +136,11 @@ func (s *sharedPolicy) take(k hostabi.Kong, scope, id string, now int64) (usage,
 // counted in yet (as Kong reads a counter it has no local copy of), so a
 // node joining a window sees the other nodes' requests at once, not
 // after its first sync.
-func (s *sharedPolicy) load(ctx context.Context, ws []window) error {
+func (s *sharedPolicy) load(ctx context.Context, id string, ws []window) error {
 	s.mu.Lock()
 	var missing []window
 	for _, w := range ws {
-		if s.pending[w.key] == nil {
+		if s.pending[counterID{id, w.per, w.start}] == nil {
 			missing = append(missing, w)
 		}
 	}
@@ -138,38 +157,50 @@ func (s *sharedPolicy) load(ctx context.Context, ws []window) error {
 	}
 	s.mu.Lock()
 	for i, w := range missing {
-		if s.pending[w.key] == nil {
-			s.pending[w.key] = &sharedCounter{synced: values[i], w: w}
+		if cid := (counterID{strings.Clone(id), w.per, w.start}); s.pending[cid] == nil {
+			s.pending[cid] = &sharedCounter{synced: values[i], w: w}
 		}
 	}
 	s.mu.Unlock()
 	return nil
 }
 
-func (s *sharedPolicy) takeBatched(u usage, ws []window) usage {
+// count counts a request in batched mode unless a window is exhausted.
+// With ws nil it only uses counters that exist and reports false, having
+// counted nothing, when one is missing; with ws (the request's windows)
+// it creates the missing ones.
+func (s *sharedPolicy) count(u usage, id string, ws []window) (usage, bool) {
 	pers := s.p.periods
+	var cs [numPeriods]*sharedCounter
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.lastNow = max(s.lastNow, u.starts[Second])
-	cs := make([]*sharedCounter, len(pers))
 	for i, per := range pers {
-		c := s.pending[ws[i].key]
+		cid := counterID{id, per, u.starts[per]}
+		c := s.pending[cid]
 		if c == nil {
+			if ws == nil {
+				return u, false
+			}
 			c = &sharedCounter{w: ws[i]}
-			s.pending[ws[i].key] = c
+			cid.id = strings.Clone(id) // id may view a buffer the node reuses
+			s.pending[cid] = c
 		}
 		cs[i] = c
+	}
+	s.lastNow = max(s.lastNow, u.starts[Second])
+	for i, per := range pers {
+		c := cs[i]
 		u.count[per] = c.synced + c.delta
 		if u.stop < 0 && s.p.limits[per]-float64(u.count[per]) <= 0 {
 			u.stop = per
 		}
 	}
 	if u.stop < 0 {
-		for _, c := range cs {
+		for _, c := range cs[:len(pers)] {
 			c.delta++
 		}
 	}
-	return u
+	return u, true
 }
 
 func (s *sharedPolicy) syncLoop(every time.Duration) {
@@ -194,14 +225,15 @@ func (s *sharedPolicy) flush() {
 	s.mu.Lock()
 	starts := windowStarts(s.lastNow)
 	ws := make([]window, 0, len(s.pending))
+	ids := make([]counterID, 0, len(s.pending))
 	sent := make([]int64, 0, len(s.pending))
-	for k, c := range s.pending {
-		per := periodOfExpiration(c.w.length)
-		if c.w.start < starts[per] && c.delta == 0 {
-			delete(s.pending, k)
+	for cid, c := range s.pending {
+		if c.w.start < starts[c.w.per] && c.delta == 0 {
+			delete(s.pending, cid)
 			continue
 		}
 		ws = append(ws, c.w)
+		ids = append(ids, cid)
 		sent = append(sent, c.delta)
 	}
 	s.mu.Unlock()
@@ -215,22 +247,13 @@ func (s *sharedPolicy) flush() {
 		return // kept: the next flush sends the increments again
 	}
 	s.mu.Lock()
-	for i, w := range ws {
-		if c := s.pending[w.key]; c != nil {
+	for i := range ws {
+		if c := s.pending[ids[i]]; c != nil {
 			c.delta -= sent[i]
 			c.synced = values[i]
 		}
 	}
 	s.mu.Unlock()
-}
-
-func periodOfExpiration(e int64) Period {
-	for p, v := range expirations {
-		if v == e {
-			return Period(p)
-		}
-	}
-	return Second
 }
 
 func (s *sharedPolicy) close() error {
