@@ -125,6 +125,7 @@ func runLoop(b *testing.B, handler fasthttp.RequestHandler, headers map[string]s
 	for i := 0; i < b.N; i++ {
 		fctx.Request.Reset()
 		fctx.Response.Reset()
+		fctx.Request.Header.SetMethod(fasthttp.MethodGet) // as a parsed request has it
 		fctx.Request.SetRequestURI("/hello?x=1")
 		fctx.Request.Header.SetHost("example.com")
 		for k, v := range headers {
