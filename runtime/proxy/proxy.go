@@ -6,6 +6,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -213,6 +214,10 @@ type state struct {
 	ipLen     int
 	ipText    string
 	ipTrusted bool
+	// client is the upstream client last used for clientKey (outlives
+	// reset; see stateClient).
+	client    *fasthttp.HostClient
+	clientKey clientKey
 
 	clientBody bodyReader
 	// bodyLimit bounds a streamed client body (hostabi.BodyLimiter): the
@@ -594,7 +599,16 @@ func lastForwarded(v string) string {
 	return strings.TrimSpace(v)
 }
 
-var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade"}
+// hopNames are the hop-by-hop headers the proxy drops; hopConnection and
+// hopTrailer index the two fasthttp keeps apart.
+var hopNames = [...]string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+const (
+	hopConnection = 0
+	hopTrailer    = 6
+)
+
+var hopHeaders = hopNames[:]
 
 // Header names the proxy sets, in canonical form (SetCanonical skips the
 // normalisation pass).
@@ -619,6 +633,29 @@ var (
 		return out
 	}()
 )
+
+// dropHopHeaders removes the hop-by-hop headers (hopHeaders) from h. One
+// pass over the header names finds those present, so a request without
+// any pays no deletion (each deletion normalises its name and scans every
+// header). "Connection: close" and Trailer are kept apart from the other
+// headers by fasthttp; their deletion resets them.
+func dropHopHeaders(h *fasthttp.RequestHeader) {
+	var present [len(hopNames)]bool
+	present[hopConnection] = h.ConnectionClose()
+	present[hopTrailer] = len(h.PeekTrailerKeys()) > 0
+	for _, k := range h.PeekKeys() {
+		for i, hop := range hopKeys {
+			if len(k) == len(hop) && bytes.EqualFold(k, hop) {
+				present[i] = true
+			}
+		}
+	}
+	for i, p := range present {
+		if p {
+			h.DelBytes(hopKeys[i])
+		}
+	}
+}
 
 // stringBytes views s as bytes, for fasthttp setters that copy them.
 func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
@@ -659,9 +696,7 @@ func (srv *Server) prepareUpstream(st *state, up *fasthttp.Request) {
 		fctx.Request.Header.CopyTo(&up.Header)
 		up.Header.SetMethodBytes(fctx.Method())
 	}
-	for _, h := range hopKeys {
-		up.Header.DelBytes(h)
-	}
+	dropHopHeaders(&up.Header)
 
 	st.scratch = st.scratch[:0]
 	if prev := fctx.Request.Header.Peek("X-Forwarded-For"); len(prev) > 0 {
@@ -847,6 +882,18 @@ func headerOr(fctx *fasthttp.RequestCtx, name, def string) string {
 	return def
 }
 
+// stateClient is hostClient behind the state's memory of its last client:
+// clients are never removed, so a pooled state that forwards to the same
+// address again skips the lock and the map.
+func (srv *Server) stateClient(st *state, scheme, addr string, svc *snapshot.Service) *fasthttp.HostClient {
+	key := clientKey{scheme: scheme, addr: addr, connect: svc.ConnectTimeout, write: svc.WriteTimeout, read: svc.ReadTimeout}
+	if st.client != nil && st.clientKey == key {
+		return st.client
+	}
+	st.client, st.clientKey = srv.hostClient(scheme, addr, svc), key
+	return st.client
+}
+
 // hostClient returns the pooled keep-alive client for an address.
 func (srv *Server) hostClient(scheme, addr string, svc *snapshot.Service) *fasthttp.HostClient {
 	key := clientKey{scheme: scheme, addr: addr, connect: svc.ConnectTimeout, write: svc.WriteTimeout, read: svc.ReadTimeout}
@@ -953,7 +1000,7 @@ func (srv *Server) forward(st *state, proxied time.Time) {
 			uri.SetScheme("https")
 		}
 		uri.SetHost(addr)
-		client := srv.hostClient(scheme, addr, svc)
+		client := srv.stateClient(st, scheme, addr, svc)
 		began := pickAt
 		if peer != nil {
 			began = time.Now() // the balancer's time is logged
