@@ -916,7 +916,11 @@ func (srv *Server) hostClient(scheme, addr string, svc *snapshot.Service) *fasth
 		ReadTimeout:               svc.ReadTimeout,
 		WriteTimeout:              svc.WriteTimeout,
 		Dial: func(a string) (net.Conn, error) {
-			return fasthttp.DialTimeout(a, svc.ConnectTimeout)
+			c, err := fasthttp.DialTimeout(a, svc.ConnectTimeout)
+			if err != nil {
+				return nil, err
+			}
+			return newDeadlineConn(c, svc.ReadTimeout, svc.WriteTimeout), nil
 		},
 	}
 	srv.clientsMu.Lock()
