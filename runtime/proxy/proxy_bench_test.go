@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/balancer"
 	"github.com/gatehouse/gatehouse/runtime/cache"
 	"github.com/gatehouse/gatehouse/runtime/config"
+	"github.com/gatehouse/gatehouse/runtime/internal/httpguard"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle"
 	"github.com/gatehouse/gatehouse/runtime/proxy"
@@ -168,4 +169,75 @@ func runLoop(b *testing.B, handler fasthttp.RequestHandler, headers map[string]s
 			b.Fatalf("status %d: %s", fctx.Response.StatusCode(), fctx.Response.Body())
 		}
 	}
+}
+
+// BenchmarkListenerNoPlugins is BenchmarkServeNoPlugins through the whole
+// server side too: a keep-alive client over 127.0.0.1, the request-
+// smuggling guard's listener and a fasthttp server (as the node runs
+// them, Fiber aside), the proxy, the loopback upstream. cpu-ns/op is the
+// process's CPU per request, client and upstream included: compare it with
+// BenchmarkListenerForwarder's in the same run.
+func BenchmarkListenerNoPlugins(b *testing.B) {
+	body := make([]byte, 1024)
+	srv, _ := startProxy(b, func(ctx *fasthttp.RequestCtx) { ctx.SetBody(body) }, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	front := &fasthttp.Server{Handler: srv.ServeFastHTTP,
+		StreamRequestBody: true, DisablePreParseMultipartForm: true, NoDefaultDate: true}
+	runListener(b, front, httpguard.NewListener(ln, httpguard.Limits{}))
+}
+
+// BenchmarkListenerForwarder is the bare forwarder (conformance/bench/
+// forwarder's handler) behind a plain listener and a fasthttp server, with
+// the same client and upstream as BenchmarkListenerNoPlugins.
+func BenchmarkListenerForwarder(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := make([]byte, 1024)
+	upLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBody(body) }}
+	upDone := make(chan struct{})
+	go func() { defer close(upDone); up.Serve(upLn) }()
+	defer func() { up.Shutdown(); <-upDone }()
+	client := &fasthttp.HostClient{Addr: upLn.Addr().String(), MaxConns: 4096, NoDefaultUserAgentHeader: true}
+	front := &fasthttp.Server{Handler: func(fctx *fasthttp.RequestCtx) {
+		fctx.Request.Header.Del("Connection")
+		if err := client.Do(&fctx.Request, &fctx.Response); err != nil {
+			fctx.Error(err.Error(), fasthttp.StatusBadGateway)
+		}
+	}}
+	runListener(b, front, ln)
+}
+
+// runListener serves front on ln and sends b.N requests over one
+// keep-alive connection.
+func runListener(b *testing.B, front *fasthttp.Server, ln net.Listener) {
+	done := make(chan struct{})
+	go func() { defer close(done); front.Serve(ln) }()
+	defer func() { front.Shutdown(); <-done }()
+	hc := &fasthttp.HostClient{Addr: ln.Addr().String(), MaxConns: 1}
+	defer hc.CloseIdleConnections()
+	var req fasthttp.Request
+	var resp fasthttp.Response
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := processCPU(b)
+	for i := 0; i < b.N; i++ {
+		req.Reset()
+		req.SetRequestURI("http://example.com/hello?x=1")
+		if err := hc.Do(&req, &resp); err != nil {
+			b.Fatal(err)
+		}
+		if resp.StatusCode() != 200 {
+			b.Fatalf("status %d: %s", resp.StatusCode(), resp.Body())
+		}
+	}
+	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
 }
