@@ -28,7 +28,8 @@ func echoUpstream(ctx *fasthttp.RequestCtx) {
 // The upstream must see exactly each client's own request (no buffer of
 // one request outlives it into another's), with Kong's X-Forwarded-*
 // headers and no hop-by-hop header, on the no-plugin path (the client's
-// request reused for the upstream) and on a route with a plugin (a copy).
+// request reused for the upstream, with and without preserve_host) and on
+// a route with a plugin (a copy).
 func TestConcurrentKeepAliveClients(t *testing.T) {
 	srv, upAddr := startProxy(t, echoUpstream, func(st *store.Store) {
 		ctx := context.Background()
@@ -38,6 +39,10 @@ func TestConcurrentKeepAliveClients(t *testing.T) {
 		}
 		if _, err := st.Insert(ctx, "plugins", map[string]any{"name": "request-transformer", "route": map[string]any{"id": r["id"]},
 			"config": map[string]any{"add": map[string]any{"headers": []any{"X-Added:yes"}}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Insert(ctx, "routes", map[string]any{"name": "preserved", "paths": []any{"/preserved"}, "preserve_host": true,
+			"strip_path": false, "service": map[string]any{"name": "s"}}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -84,10 +89,13 @@ func oneRequest(hc *fasthttp.HostClient, upAddr string, c, i int) error {
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	id := fmt.Sprintf("c%d-r%d", c, i)
-	plugged := i%3 == 0
+	plugged, preserved := i%3 == 0, i%4 == 1 && i%3 != 0
 	path := "/" + id + "/x"
-	if plugged {
+	switch {
+	case plugged:
 		path = "/plugged/" + id
+	case preserved:
+		path = "/preserved/" + id
 	}
 	method := []string{"GET", "POST", "PUT"}[i%3]
 	body := ""
@@ -110,13 +118,16 @@ func oneRequest(hc *fasthttp.HostClient, upAddr string, c, i int) error {
 	if resp.StatusCode() != 200 {
 		return fmt.Errorf("status %d: %s", resp.StatusCode(), resp.Body())
 	}
-	added, upPath, prefix := "", path, ""
-	if plugged {
+	added, upPath, prefix, host := "", path, "", upAddr
+	switch {
+	case plugged:
 		// The route strips its path (strip_path's default).
 		added, upPath, prefix = "yes", "/"+id, "/plugged"
+	case preserved:
+		host = id + ".example.com" // preserve_host: the client's Host
 	}
 	want := fmt.Sprintf("method=%s\nuri=%s?q=%s\nhost=%s\nid=%s\nxff=192.0.2.%d, 127.0.0.1\nxfpath=%s\nxfprefix=%s\nreal=127.0.0.1\nconn=\nadded=%s\nbody=%s",
-		method, upPath, id, upAddr, id, c, path, prefix, added, body)
+		method, upPath, id, host, id, c, path, prefix, added, body)
 	if got := string(resp.Body()); got != want {
 		return fmt.Errorf("upstream saw\n%s\nwant\n%s", got, want)
 	}
