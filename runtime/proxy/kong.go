@@ -310,18 +310,15 @@ func (r kServiceRequest) SetHeader(name, value string) {
 	if strings.EqualFold(name, "host") {
 		r.s.hostOverride = value
 	}
-	// Kong's set_header replaces every value: fasthttp's Set replaces
-	// only the first.
-	r.s.upstream().Header.Del(name)
-	r.s.upstream().Header.Set(name, value)
+	r.s.changeHeader(headerOp{name: name, value: value, op: opSet})
 }
 func (r kServiceRequest) AddHeader(name, value string) {
 	hostabi.Check(hostabi.OpServiceRequestAddHeader, r.s.phase)
-	r.s.upstream().Header.Add(name, value)
+	r.s.changeHeader(headerOp{name: name, value: value, op: opAdd})
 }
 func (r kServiceRequest) ClearHeader(name string) {
 	hostabi.Check(hostabi.OpServiceRequestClearHeader, r.s.phase)
-	r.s.upstream().Header.Del(name)
+	r.s.changeHeader(headerOp{name: name, op: opDel})
 }
 func (r kServiceRequest) SetHeaders(headers map[string][]string) {
 	hostabi.Check(hostabi.OpServiceRequestSetHeaders, r.s.phase)

@@ -126,6 +126,9 @@ const (
 	opSet headerOpKind = iota
 	opAdd
 	opDel
+	// opPrefix applies X-Forwarded-Prefix (upstream request only): the
+	// route became known at this point of a deferred op list.
+	opPrefix
 )
 
 type headerOp struct {
@@ -177,9 +180,13 @@ type state struct {
 	// up is the upstream request when a plugin may need it apart from the
 	// client's (see upstream); upReady says it was built. routed says the
 	// route is known (X-Forwarded-Prefix applies).
-	up             fasthttp.Request
-	upReady        bool
-	routed         bool
+	up      fasthttp.Request
+	upReady bool
+	routed  bool
+	// reqOps are the header changes plugins made to the upstream request
+	// before it was built (kong.service.request set/add/clear_header),
+	// replayed on it when it is (see upstream and forward).
+	reqOps         []headerOp
 	upResp         *fasthttp.Response
 	upStatus       int
 	upScheme       string
@@ -243,6 +250,8 @@ func (s *state) reset() {
 		s.up.Reset()
 	}
 	s.upReady, s.routed = false, false
+	clear(s.reqOps)
+	s.reqOps = s.reqOps[:0]
 	s.clientBody = bodyReader{}
 	s.bodyLimit, s.limitStatus, s.limitMsg = 0, 0, ""
 	s.upResp = nil
@@ -660,28 +669,80 @@ func dropHopHeaders(h *fasthttp.RequestHeader) {
 // stringBytes views s as bytes, for fasthttp setters that copy them.
 func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-// upstream returns the upstream request plugins change through
-// ServiceRequest, building it from the client's on first use: the
-// client's request is then kept as it arrived for kong.request and the
-// later phases.
+// upstream returns the upstream request as a copy of the client's, built
+// on first need (a plugin reading it, changing its method or body, or
+// forward finding the client's request must stay as it arrived): the
+// header changes plugins made before are replayed on it.
 func (st *state) upstream() *fasthttp.Request {
 	if !st.upReady {
 		st.upReady = true
 		st.srv.prepareUpstream(st, &st.up)
+		st.replayOps(&st.up)
 	}
 	return &st.up
 }
 
+// changeHeader changes the upstream request's headers: on the request when it
+// exists, else recorded for replay (the client's request stays as it
+// arrived for kong.request meanwhile).
+func (st *state) changeHeader(op headerOp) {
+	if !st.upReady && strings.EqualFold(op.name, fasthttp.HeaderAccept) {
+		// The proxy's own error bodies follow the client's Accept, read
+		// after forwarding: a changed Accept needs a copy.
+		st.upstream()
+	}
+	if st.upReady {
+		st.applyOp(&st.up, op)
+		return
+	}
+	st.reqOps = append(st.reqOps, op)
+}
+
+func (st *state) replayOps(up *fasthttp.Request) {
+	for _, op := range st.reqOps {
+		st.applyOp(up, op)
+	}
+	clear(st.reqOps)
+	st.reqOps = st.reqOps[:0]
+}
+
+func (st *state) applyOp(up *fasthttp.Request, op headerOp) {
+	switch op.op {
+	case opSet:
+		// Kong's set_header replaces every value: fasthttp's Set replaces
+		// only the first.
+		up.Header.Del(op.name)
+		up.Header.Set(op.name, op.value)
+	case opAdd:
+		up.Header.Add(op.name, op.value)
+	case opDel:
+		up.Header.Del(op.name)
+	case opPrefix:
+		st.srv.forwardedPrefix(st, up)
+	}
+}
+
 // reuseClientRequest reports whether the client's request itself can go
-// upstream (changed in place) instead of a copy: no plugin ran or will
-// run on this request, so nothing reads the request as it arrived after
-// the proxy changed it, its body is not a stream the server owns, and no
-// ring-balancer may hash on its headers, cookies or query for a pick (a
-// retry picks again after the request went out).
+// upstream (changed in place) instead of a copy. That holds when nothing
+// reads the request as it arrived once the proxy changed it: no planned
+// plugin has a phase after the access phase (response, header_filter,
+// body_filter, log: each may read kong.request), no plugin read or
+// rebuilt the upstream request (it is then a copy already); when its body
+// is not a stream the server owns (it would be released twice); and when
+// no ring-balancer or plugin-chosen target picks the peer (a retry's hash
+// pick reads the client's headers, cookies or query again).
 func (st *state) reuseClientRequest() bool {
-	return !st.upReady && st.current == nil && len(st.plan.Ran()) == 0 &&
-		st.service.Upstream == nil && st.upstreamOverride == nil && st.targetOverride == "" &&
-		!st.fctx.Request.IsBodyStream()
+	if st.upReady || st.buffered || st.service.Upstream != nil || st.upstreamOverride != nil ||
+		st.targetOverride != "" || st.fctx.Request.IsBodyStream() {
+		return false
+	}
+	for _, in := range st.plan.Ran() {
+		if in.Has(hostabi.PhaseResponse) || in.Has(hostabi.PhaseHeaderFilter) ||
+			in.Has(hostabi.PhaseBodyFilter) || in.Has(hostabi.PhaseLog) {
+			return false
+		}
+	}
+	return true
 }
 
 // prepareUpstream makes up, a copy of the client's request or the
@@ -717,9 +778,6 @@ func (srv *Server) prepareUpstream(st *state, up *fasthttp.Request) {
 	up.Header.SetCanonical(hdrXFPort, stringBytes(port))
 	up.Header.SetCanonical(hdrXFPath, fctx.URI().PathOriginal())
 	up.Header.SetCanonical(hdrXRealIP, stringBytes(st.clientIP))
-	if st.routed {
-		srv.forwardedPrefix(st, up)
-	}
 }
 
 // routeUpstream completes the upstream request once the route is known:
@@ -733,9 +791,7 @@ func (srv *Server) routeUpstream(st *state) {
 		st.upPath = st.match.UpstreamPath
 	}
 	st.routed = true
-	if st.upReady {
-		srv.forwardedPrefix(st, &st.up)
-	}
+	st.changeHeader(headerOp{op: opPrefix})
 }
 
 // forwardedPrefix sets X-Forwarded-Prefix on up from the matched prefix
@@ -954,11 +1010,12 @@ func (srv *Server) forward(st *state, proxied time.Time) {
 	}
 	var up *fasthttp.Request
 	if st.reuseClientRequest() {
-		// No plugin: the client's request goes upstream as it is, changed
-		// in place (fasthttp's server already noted its Connection and
-		// keep-alive wishes), with no header copy.
+		// Nothing reads the client's request after this: it goes upstream
+		// itself, changed in place (fasthttp's server already noted its
+		// Connection and keep-alive wishes), with no header copy.
 		up = &fctx.Request
 		srv.prepareUpstream(st, up)
+		st.replayOps(up)
 	} else {
 		up = st.upstream()
 	}

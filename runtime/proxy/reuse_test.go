@@ -29,7 +29,9 @@ func echoUpstream(ctx *fasthttp.RequestCtx) {
 // one request outlives it into another's), with Kong's X-Forwarded-*
 // headers and no hop-by-hop header, on the no-plugin path (the client's
 // request reused for the upstream, with and without preserve_host) and on
-// a route with a plugin (a copy).
+// routes with plugins: one with only an access phase (its header changes
+// replayed on the client's request) and one with a header_filter (a
+// copy).
 func TestConcurrentKeepAliveClients(t *testing.T) {
 	srv, upAddr := startProxy(t, echoUpstream, func(st *store.Store) {
 		ctx := context.Background()
@@ -39,6 +41,16 @@ func TestConcurrentKeepAliveClients(t *testing.T) {
 		}
 		if _, err := st.Insert(ctx, "plugins", map[string]any{"name": "request-transformer", "route": map[string]any{"id": r["id"]},
 			"config": map[string]any{"add": map[string]any{"headers": []any{"X-Added:yes"}}}}); err != nil {
+			t.Fatal(err)
+		}
+		// correlation-id has a header_filter phase, which may read the
+		// client's request: its route takes the copy path.
+		r, err = st.Insert(ctx, "routes", map[string]any{"name": "copied", "paths": []any{"/copied"}, "service": map[string]any{"name": "s"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Insert(ctx, "plugins", map[string]any{"name": "correlation-id", "route": map[string]any{"id": r["id"]},
+			"config": map[string]any{"header_name": "X-Added", "generator": "uuid", "echo_downstream": true}}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := st.Insert(ctx, "routes", map[string]any{"name": "preserved", "paths": []any{"/preserved"}, "preserve_host": true,
@@ -89,13 +101,15 @@ func oneRequest(hc *fasthttp.HostClient, upAddr string, c, i int) error {
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	id := fmt.Sprintf("c%d-r%d", c, i)
-	plugged, preserved := i%3 == 0, i%4 == 1 && i%3 != 0
+	plugged, preserved, copied := i%3 == 0, i%4 == 1 && i%3 != 0, i%5 == 2 && i%3 != 0 && i%4 != 1
 	path := "/" + id + "/x"
 	switch {
 	case plugged:
 		path = "/plugged/" + id
 	case preserved:
 		path = "/preserved/" + id
+	case copied:
+		path = "/copied/" + id
 	}
 	method := []string{"GET", "POST", "PUT"}[i%3]
 	body := ""
@@ -125,6 +139,12 @@ func oneRequest(hc *fasthttp.HostClient, upAddr string, c, i int) error {
 		added, upPath, prefix = "yes", "/"+id, "/plugged"
 	case preserved:
 		host = id + ".example.com" // preserve_host: the client's Host
+	case copied:
+		// The correlation id the upstream saw is the one echoed back.
+		added, upPath, prefix = string(resp.Header.Peek("X-Added")), "/"+id, "/copied"
+		if len(added) != 36 {
+			return fmt.Errorf("correlation id %q", added)
+		}
 	}
 	want := fmt.Sprintf("method=%s\nuri=%s?q=%s\nhost=%s\nid=%s\nxff=192.0.2.%d, 127.0.0.1\nxfpath=%s\nxfprefix=%s\nreal=127.0.0.1\nconn=\nadded=%s\nbody=%s",
 		method, upPath, id, host, id, c, path, prefix, added, body)
