@@ -736,13 +736,19 @@ func (st *state) reuseClientRequest() bool {
 		st.targetOverride != "" || st.fctx.Request.IsBodyStream() {
 		return false
 	}
+	return !st.latePhases()
+}
+
+// latePhases reports whether a planned plugin has a phase after the
+// request went upstream (response, header_filter, body_filter, log).
+func (st *state) latePhases() bool {
 	for _, in := range st.plan.Ran() {
 		if in.Has(hostabi.PhaseResponse) || in.Has(hostabi.PhaseHeaderFilter) ||
 			in.Has(hostabi.PhaseBodyFilter) || in.Has(hostabi.PhaseLog) {
-			return false
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // prepareUpstream makes up, a copy of the client's request or the
@@ -1341,10 +1347,10 @@ func (srv *Server) finish(st *state, start, proxied time.Time) bool {
 	if srv.headers.requestID {
 		fctx.Response.Header.Set("X-Kong-Request-Id", st.reqID())
 	}
-	// With no plugin after the upstream answered, the answer's clock read
+	// With no plugin phase after the upstream answered, the answer's clock read
 	// is the response's: one read less per request.
 	now := st.respondedAt
-	if now.IsZero() || len(st.plan.Ran()) > 0 {
+	if now.IsZero() || st.latePhases() {
 		now = time.Now()
 	}
 	st.proxiedAt, st.doneAt = proxied, now
