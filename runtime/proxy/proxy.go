@@ -177,12 +177,12 @@ type state struct {
 	match   router.Match
 	service *snapshot.Service
 
-	// up is the upstream request when a plugin may need it apart from the
-	// client's (see upstream); upReady says it was built. routed says the
-	// route is known (X-Forwarded-Prefix applies).
-	up      fasthttp.Request
-	upReady bool
-	routed  bool
+	// up is the upstream request when it must exist apart from the
+	// client's (see upstream); upReady says it was built. clientPrefix
+	// is a trusted client's X-Forwarded-Prefix, read before any change.
+	up           fasthttp.Request
+	upReady      bool
+	clientPrefix string
 	// reqOps are the header changes plugins made to the upstream request
 	// before it was built (kong.service.request set/add/clear_header),
 	// replayed on it when it is (see upstream and forward).
@@ -249,7 +249,7 @@ func (s *state) reset() {
 	if s.upReady {
 		s.up.Reset()
 	}
-	s.upReady, s.routed = false, false
+	s.upReady, s.clientPrefix = false, ""
 	clear(s.reqOps)
 	s.reqOps = s.reqOps[:0]
 	s.clientBody = bodyReader{}
@@ -427,10 +427,10 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 		}
 	}
 
-	// The upstream request is built on a plugin's first use of
-	// ServiceRequest (state.upstream), as it stood before the rewrite
-	// phase; with no plugin the client's request itself goes upstream
-	// (forward).
+	// The upstream request is built when first needed (state.upstream),
+	// as it stood before the rewrite phase with the plugins' header
+	// changes replayed; otherwise the client's request itself goes
+	// upstream, changed in place (forward).
 
 	// rewrite: global plugins, before routing.
 	st.phase = hostabi.PhaseRewrite
@@ -753,9 +753,9 @@ func (st *state) latePhases() bool {
 
 // prepareUpstream makes up, a copy of the client's request or the
 // client's request itself, the upstream request: hop-by-hop headers
-// dropped, X-Forwarded-*, X-Real-IP (and X-Forwarded-Prefix once routed)
-// set as Kong's nginx sets them. Every value is read from the client's
-// request before up changes.
+// dropped, X-Forwarded-*, X-Real-IP set as Kong's nginx sets them
+// (X-Forwarded-Prefix follows once routed: opPrefix). Every value is read
+// from the client's request before up changes.
 func (srv *Server) prepareUpstream(st *state, up *fasthttp.Request) {
 	fctx := st.fctx
 	inPlace := up == &fctx.Request
@@ -777,6 +777,9 @@ func (srv *Server) prepareUpstream(st *state, up *fasthttp.Request) {
 		proto = headerOr(fctx, "X-Forwarded-Proto", proto)
 		host = headerOr(fctx, "X-Forwarded-Host", host)
 		port = headerOr(fctx, "X-Forwarded-Port", port)
+		// Read now: replayed changes may rewrite the client's request
+		// before the prefix is set.
+		st.clientPrefix = headerOr(fctx, "X-Forwarded-Prefix", "")
 	}
 	up.Header.SetCanonical(hdrXFF, st.scratch)
 	up.Header.SetCanonical(hdrXFProto, stringBytes(proto))
@@ -796,7 +799,6 @@ func (srv *Server) routeUpstream(st *state) {
 	if st.upPath == "" {
 		st.upPath = st.match.UpstreamPath
 	}
-	st.routed = true
 	st.changeHeader(headerOp{op: opPrefix})
 }
 
@@ -804,8 +806,8 @@ func (srv *Server) routeUpstream(st *state) {
 // (or a trusted client's value).
 func (srv *Server) forwardedPrefix(st *state, up *fasthttp.Request) {
 	prefix := st.match.Prefix
-	if st.trusted {
-		prefix = headerOr(st.fctx, "X-Forwarded-Prefix", prefix)
+	if st.trusted && st.clientPrefix != "" {
+		prefix = st.clientPrefix
 	}
 	if prefix != "" && prefix != "/" {
 		up.Header.SetCanonical(hdrXFPrefix, stringBytes(prefix))
