@@ -82,6 +82,11 @@ func benchServe(b *testing.B, setup func(*store.Store), headers map[string]strin
 // what setup adds, and the upstream's address; everything stops when tb
 // ends.
 func startProxy(tb testing.TB, upstream fasthttp.RequestHandler, setup func(*store.Store)) (*proxy.Server, string) {
+	return startProxyWith(tb, config.Defaults(), upstream, setup)
+}
+
+// startProxyWith is startProxy with the node's configuration cfg.
+func startProxyWith(tb testing.TB, cfg *config.Config, upstream fasthttp.RequestHandler, setup func(*store.Store)) (*proxy.Server, string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -123,7 +128,7 @@ func startProxy(tb testing.TB, upstream fasthttp.RequestHandler, setup func(*sto
 		tb.Fatal(err)
 	}
 	tb.Cleanup(c.Close)
-	srv := proxy.New(proxy.Options{Snapshots: snaps, Config: config.Defaults(), Version: "bench", Cache: c, Credentials: c, Consumers: c})
+	srv := proxy.New(proxy.Options{Snapshots: snaps, Config: cfg, Version: "bench", Cache: c, Credentials: c, Consumers: c})
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

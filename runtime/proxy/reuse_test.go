@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/runtime/config"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/valyala/fasthttp"
 )
@@ -163,4 +164,76 @@ func oneRequest(hc *fasthttp.HostClient, upAddr string, c, i int) error {
 		return fmt.Errorf("client asked Connection: close = %v, answer closes = %v", closing, resp.ConnectionClose())
 	}
 	return nil
+}
+
+// TestTrustedForwardedHeaders: a client within trusted_ips has its
+// X-Forwarded-* values passed on, on the reused path (no plugin) and on
+// the copy path (a header_filter plugin) alike, and an untrusted one's
+// are replaced; the route's prefix applies when a trusted client sends
+// none.
+func TestTrustedForwardedHeaders(t *testing.T) {
+	echo := func(ctx *fasthttp.RequestCtx) {
+		h := &ctx.Request.Header
+		fmt.Fprintf(ctx, "%s|%s|%s|%s|%s", h.Peek("X-Forwarded-Proto"), h.Peek("X-Forwarded-Host"),
+			h.Peek("X-Forwarded-Port"), h.Peek("X-Forwarded-Prefix"), h.Peek("X-Real-IP"))
+	}
+	setup := func(st *store.Store) {
+		ctx := context.Background()
+		r, err := st.Insert(ctx, "routes", map[string]any{"name": "copied", "paths": []any{"/copied"}, "service": map[string]any{"name": "s"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Insert(ctx, "plugins", map[string]any{"name": "correlation-id", "route": map[string]any{"id": r["id"]},
+			"config": map[string]any{"header_name": "X-Corr", "echo_downstream": true}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "front.example",
+		"X-Forwarded-Port": "8443", "X-Forwarded-Prefix": "/outer"}
+	tests := []struct {
+		name    string
+		trusted []string
+		path    string
+		headers map[string]string
+		want    string
+	}{
+		{"trusted, reused", []string{"127.0.0.1"}, "/a", sent, "https|front.example|8443|/outer|127.0.0.1"},
+		{"trusted, copied", []string{"127.0.0.1"}, "/copied/a", sent, "https|front.example|8443|/outer|127.0.0.1"},
+		{"trusted, none sent, copied", []string{"127.0.0.1"}, "/copied/a", nil, "http|in.example|PORT|/copied|127.0.0.1"},
+		{"untrusted, reused", nil, "/a", sent, "http|in.example|PORT||127.0.0.1"},
+		{"untrusted, copied", nil, "/copied/a", sent, "http|in.example|PORT|/copied|127.0.0.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := config.Defaults()
+			cfg.TrustedIPs = tt.trusted
+			srv, _ := startProxyWith(t, cfg, echo, setup)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			front := &fasthttp.Server{Handler: srv.ServeFastHTTP}
+			done := make(chan struct{})
+			go func() { defer close(done); front.Serve(ln) }()
+			defer func() { front.Shutdown(); <-done }()
+			_, port, _ := net.SplitHostPort(ln.Addr().String())
+
+			hc := &fasthttp.HostClient{Addr: ln.Addr().String()}
+			defer hc.CloseIdleConnections()
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.SetRequestURI("http://in.example" + tt.path)
+			for k, v := range tt.headers {
+				req.Header.Set(k, v)
+			}
+			if err := hc.DoTimeout(req, resp, 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			want := strings.ReplaceAll(tt.want, "PORT", port)
+			if got := string(resp.Body()); resp.StatusCode() != 200 || got != want {
+				t.Fatalf("%d: upstream saw %q, want %q", resp.StatusCode(), got, want)
+			}
+		})
+	}
 }
