@@ -66,11 +66,7 @@ func (r kRequest) Host() string {
 }
 
 func (r kRequest) hostNoCheck() string {
-	h := string(r.s.fctx.Request.Host())
-	if host, _, err := net.SplitHostPort(h); err == nil {
-		return host
-	}
-	return h
+	return hostOnly(string(r.s.fctx.Request.Host()))
 }
 
 // Var implements hostabi.Request: ngx.var for the names of
@@ -307,32 +303,29 @@ func (r kServiceRequest) SetRawQuery(query string) {
 }
 func (r kServiceRequest) SetMethod(method string) {
 	hostabi.Check(hostabi.OpServiceRequestSetMethod, r.s.phase)
-	r.s.up.Header.SetMethod(method)
+	r.s.upstream().Header.SetMethod(method)
 }
 func (r kServiceRequest) SetHeader(name, value string) {
 	hostabi.Check(hostabi.OpServiceRequestSetHeader, r.s.phase)
 	if strings.EqualFold(name, "host") {
 		r.s.hostOverride = value
 	}
-	// Kong's set_header replaces every value: fasthttp's Set replaces
-	// only the first.
-	r.s.up.Header.Del(name)
-	r.s.up.Header.Set(name, value)
+	r.s.changeHeader(headerOp{name: name, value: value, op: opSet})
 }
 func (r kServiceRequest) AddHeader(name, value string) {
 	hostabi.Check(hostabi.OpServiceRequestAddHeader, r.s.phase)
-	r.s.up.Header.Add(name, value)
+	r.s.changeHeader(headerOp{name: name, value: value, op: opAdd})
 }
 func (r kServiceRequest) ClearHeader(name string) {
 	hostabi.Check(hostabi.OpServiceRequestClearHeader, r.s.phase)
-	r.s.up.Header.Del(name)
+	r.s.changeHeader(headerOp{name: name, op: opDel})
 }
 func (r kServiceRequest) SetHeaders(headers map[string][]string) {
 	hostabi.Check(hostabi.OpServiceRequestSetHeaders, r.s.phase)
 	for k, vs := range headers {
-		r.s.up.Header.Del(k)
+		r.s.upstream().Header.Del(k)
 		for _, v := range vs {
-			r.s.up.Header.Add(k, v)
+			r.s.upstream().Header.Add(k, v)
 		}
 	}
 }
@@ -343,7 +336,7 @@ func (r kServiceRequest) SetQuery(args map[string][]string) {
 func (r kServiceRequest) SetRawBody(body []byte) {
 	hostabi.Check(hostabi.OpServiceRequestSetRawBody, r.s.phase)
 	r.s.bodySet = true
-	r.s.up.SetBody(body)
+	r.s.upstream().SetBody(body)
 }
 func (r kServiceRequest) SetBody(args map[string]any, mimeType string) error {
 	hostabi.Check(hostabi.OpServiceRequestSetBody, r.s.phase)
@@ -355,9 +348,9 @@ func (r kServiceRequest) SetBody(args map[string]any, mimeType string) error {
 	if err != nil {
 		return err
 	}
-	r.s.up.Header.SetContentType(mimeType)
+	r.s.upstream().Header.SetContentType(mimeType)
 	r.s.bodySet = true
-	r.s.up.SetBody(body)
+	r.s.upstream().SetBody(body)
 	return nil
 }
 
@@ -381,7 +374,7 @@ func lowerAll(names []string) []string {
 // the headers the proxy manages itself (proxyHeaders).
 func (r kServiceRequest) UpstreamHeaders() map[string][]string {
 	hostabi.Check(hostabi.OpServiceRequestSetHeaders, r.s.phase)
-	out := headerMap(&r.s.up.Header)
+	out := headerMap(&r.s.upstream().Header)
 	for _, name := range proxyHeaders {
 		delete(out, name)
 		if vs := (kRequest{r.s}).HeaderValues(name); vs != nil {
@@ -397,7 +390,7 @@ func (r kServiceRequest) UpstreamBody() ([]byte, bool) {
 	if !r.s.bodySet {
 		return nil, false
 	}
-	return r.s.up.Body(), true
+	return r.s.upstream().Body(), true
 }
 
 var _ hostabi.ServiceRequestReader = kServiceRequest{}
@@ -689,8 +682,12 @@ func (l kLog) Serialize() map[string]any {
 			rec.ReceiveLatency = s.doneAt.Sub(s.respondedAt)
 		}
 		rec.UpstreamURI = s.upPath
-		if s.upQuery != "" {
-			rec.UpstreamURI += "?" + s.upQuery
+		query := s.upQuery
+		if !s.queryChanged {
+			query = string(fctx.URI().QueryString()) // the client's, unchanged
+		}
+		if query != "" {
+			rec.UpstreamURI += "?" + query
 		}
 		if s.upStatus != 0 {
 			rec.UpstreamStatus = strconv.Itoa(s.upStatus)

@@ -6,6 +6,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -77,6 +78,9 @@ type Server struct {
 		upstreamLatency, proxyLatency, responseLatency, via, server, upstreamStatus, requestID bool
 	}
 	serverToken string
+	// via and server are the Via and Server response header values,
+	// built once.
+	via, server []byte
 	lastPort    atomic.Pointer[portText]
 	logs        *chain.Pool[*state]
 	timers      *chain.Timers
@@ -111,6 +115,8 @@ func New(opts Options) *Server {
 		s.headers.requestID = c.HeaderEnabled("X-Kong-Request-Id")
 	}
 	s.serverToken = "gatehouse/" + opts.Version
+	s.via = []byte("1.1 " + s.serverToken)
+	s.server = []byte(s.serverToken)
 	return s
 }
 
@@ -120,6 +126,9 @@ const (
 	opSet headerOpKind = iota
 	opAdd
 	opDel
+	// opPrefix applies X-Forwarded-Prefix (upstream request only): the
+	// route became known at this point of a deferred op list.
+	opPrefix
 )
 
 type headerOp struct {
@@ -168,7 +177,16 @@ type state struct {
 	match   router.Match
 	service *snapshot.Service
 
-	up             fasthttp.Request
+	// up is the upstream request when it must exist apart from the
+	// client's (see upstream); upReady says it was built. clientPrefix
+	// is a trusted client's X-Forwarded-Prefix, read before any change.
+	up           fasthttp.Request
+	upReady      bool
+	clientPrefix string
+	// reqOps are the header changes plugins made to the upstream request
+	// before it was built (kong.service.request set/add/clear_header),
+	// replayed on it when it is (see upstream and forward).
+	reqOps         []headerOp
 	upResp         *fasthttp.Response
 	upStatus       int
 	upScheme       string
@@ -196,6 +214,18 @@ type state struct {
 
 	scratch []byte
 
+	// ipKey, ipText and ipTrusted remember the last remote address this
+	// pooled state formatted, and whether trusted_ips hold it: a
+	// keep-alive client is formatted once. They outlive reset.
+	ipKey     [net.IPv6len]byte
+	ipLen     int
+	ipText    string
+	ipTrusted bool
+	// client is the upstream client last used for clientKey (outlives
+	// reset; see stateClient).
+	client    *fasthttp.HostClient
+	clientKey clientKey
+
 	clientBody bodyReader
 	// bodyLimit bounds a streamed client body (hostabi.BodyLimiter): the
 	// bytes allowed plus one, 0 for no limit; reading that many ends the
@@ -209,11 +239,19 @@ type state struct {
 
 	consumerFn func() string
 	exitedFn   func() bool
+	// headerFn is requestHeader as a func value, made once per state (a
+	// method value made per request would allocate).
+	headerFn func(string) []string
 }
 
 func (s *state) reset() {
 	s.closeTap()
-	s.up.Reset()
+	if s.upReady {
+		s.up.Reset()
+	}
+	s.upReady, s.clientPrefix = false, ""
+	clear(s.reqOps)
+	s.reqOps = s.reqOps[:0]
 	s.clientBody = bodyReader{}
 	s.bodyLimit, s.limitStatus, s.limitMsg = 0, 0, ""
 	s.upResp = nil
@@ -345,6 +383,7 @@ func (srv *Server) ServeFastHTTP(fctx *fasthttp.RequestCtx) {
 	if st.consumerFn == nil {
 		st.consumerFn = func() string { return st.consumerID }
 		st.exitedFn = func() bool { return st.exited }
+		st.headerFn = st.requestHeader
 	}
 	logAsync := srv.serve(st, start)
 	if !logAsync {
@@ -377,16 +416,21 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 	// What ngx.var serves, kept for the log phase's detached copy.
 	st.connID, st.connReqs = fctx.ConnID(), fctx.ConnRequestNum()
 	srv.clientAddress(st)
-	st.path = string(fctx.Path())
+	// A pooled state keeps its last path: a string is immutable, so a
+	// client asking for the same path again shares it (no copy).
+	if p := fctx.Path(); string(p) != st.path {
+		st.path = string(p)
+	}
 	if ds := st.snap.DeniedIPs; ds.Len() > 0 {
 		if d, denied := ds.Lookup(st.clientIP, start); denied {
 			return srv.deniedIP(st, d, start)
 		}
 	}
 
-	// The upstream request exists before the rewrite phase, so rewrite
-	// plugins can change it through ServiceRequest as in Kong.
-	srv.prepareUpstream(st)
+	// The upstream request is built when first needed (state.upstream),
+	// as it stood before the rewrite phase with the plugins' header
+	// changes replayed; otherwise the client's request itself goes
+	// upstream, changed in place (forward).
 
 	// rewrite: global plugins, before routing.
 	st.phase = hostabi.PhaseRewrite
@@ -400,8 +444,13 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 
 	// Method and Host are views of the request's bytes (the router keeps
 	// neither); Path is copied, since captures may outlive the request.
+	// st.path is reused when the raw path is the normalised one.
+	rawPath := st.path
+	if orig := fctx.URI().PathOriginal(); string(orig) != st.path {
+		rawPath = string(orig)
+	}
 	st.rreq = router.Request{Method: bytesView(fctx.Method()), Host: bytesView(fctx.Host()),
-		Path: string(fctx.URI().PathOriginal()), Scheme: st.scheme, Port: st.localPort, Header: st.requestHeader}
+		Path: rawPath, Scheme: st.scheme, Port: st.localPort, Header: st.headerFn}
 	if cs := fctx.TLSConnectionState(); cs != nil {
 		st.rreq.SNI = cs.ServerName
 	}
@@ -441,7 +490,7 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 		return srv.finish(st, start, time.Time{})
 	}
 	proxied := time.Now()
-	srv.forward(st)
+	srv.forward(st, proxied)
 	st.closeTap()
 	return srv.finish(st, start, proxied)
 }
@@ -498,21 +547,18 @@ type portText struct {
 // real_ip_header, as Kong's realip handling does.
 func (srv *Server) clientAddress(st *state) {
 	addr := st.fctx.RemoteAddr()
-	if a, ok := addr.(*net.TCPAddr); ok {
-		st.remoteIP, st.remotePort = a.IP.String(), a.Port
+	if a, ok := addr.(*net.TCPAddr); ok && len(a.IP) <= net.IPv6len {
+		if st.ipText == "" || string(a.IP) != string(st.ipKey[:st.ipLen]) {
+			st.ipLen = copy(st.ipKey[:], a.IP)
+			st.ipText = a.IP.String()
+			st.ipTrusted = srv.trustedIP(st.ipText)
+		}
+		st.remoteIP, st.remotePort, st.trusted = st.ipText, a.Port, st.ipTrusted
 	} else {
 		st.remoteIP = addr.String()
+		st.trusted = srv.trustedIP(st.remoteIP)
 	}
 	st.clientIP = st.remoteIP
-	st.trusted = false
-	if ip, err := netip.ParseAddr(st.remoteIP); err == nil {
-		for _, p := range srv.trusted {
-			if p.Contains(ip.Unmap()) {
-				st.trusted = true
-				break
-			}
-		}
-	}
 	if st.trusted && srv.opts.Config != nil {
 		h := srv.opts.Config.RealIPHeader
 		v := string(st.fctx.Request.Header.Peek(h))
@@ -525,6 +571,36 @@ func (srv *Server) clientAddress(st *state) {
 	}
 }
 
+// trustedIP reports whether the remote address ip is within trusted_ips.
+func (srv *Server) trustedIP(ip string) bool {
+	if len(srv.trusted) == 0 {
+		return false
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range srv.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostOnly strips the port from a Host header value as net.SplitHostPort
+// does, without its error allocation for a host with no port.
+func hostOnly(h string) string {
+	if strings.IndexByte(h, ':') < 0 {
+		return h // SplitHostPort fails on it: missing port
+	}
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		return host
+	}
+	return h
+}
+
 func lastForwarded(v string) string {
 	if i := strings.LastIndexByte(v, ','); i >= 0 {
 		return strings.TrimSpace(v[i+1:])
@@ -532,40 +608,185 @@ func lastForwarded(v string) string {
 	return strings.TrimSpace(v)
 }
 
-var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade"}
+// hopNames are the hop-by-hop headers the proxy drops; hopConnection and
+// hopTrailer index the two fasthttp keeps apart.
+var hopNames = [...]string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade"}
 
-// prepareUpstream builds the upstream request from the client's before
-// the rewrite phase, so plugins change it through ServiceRequest.
-func (srv *Server) prepareUpstream(st *state) {
-	fctx := st.fctx
-	up := &st.up
-	fctx.Request.Header.CopyTo(&up.Header)
-	for _, h := range hopHeaders {
-		up.Header.Del(h)
+const (
+	hopConnection = 0
+	hopTrailer    = 6
+)
+
+var hopHeaders = hopNames[:]
+
+// Header names the proxy sets, in canonical form (SetCanonical skips the
+// normalisation pass).
+var (
+	hdrXFF       = []byte("X-Forwarded-For")
+	hdrXFProto   = []byte("X-Forwarded-Proto")
+	hdrXFHost    = []byte("X-Forwarded-Host")
+	hdrXFPort    = []byte("X-Forwarded-Port")
+	hdrXFPath    = []byte("X-Forwarded-Path")
+	hdrXFPrefix  = []byte("X-Forwarded-Prefix")
+	hdrXRealIP   = []byte("X-Real-IP")
+	hdrVia       = []byte("Via")
+	hdrServer    = []byte("Server")
+	hdrUpLatency = []byte("X-Kong-Upstream-Latency")
+	hdrPxLatency = []byte("X-Kong-Proxy-Latency")
+	hdrRsLatency = []byte("X-Kong-Response-Latency")
+	hopKeys      = func() [][]byte {
+		out := make([][]byte, len(hopHeaders))
+		for i, h := range hopHeaders {
+			out[i] = []byte(h)
+		}
+		return out
+	}()
+)
+
+// dropHopHeaders removes the hop-by-hop headers (hopHeaders) from h. One
+// pass over the header names finds those present, so a request without
+// any pays no deletion (each deletion normalises its name and scans every
+// header). "Connection: close" and Trailer are kept apart from the other
+// headers by fasthttp; their deletion resets them.
+func dropHopHeaders(h *fasthttp.RequestHeader) {
+	var present [len(hopNames)]bool
+	present[hopConnection] = h.ConnectionClose()
+	present[hopTrailer] = len(h.PeekTrailerKeys()) > 0
+	for _, k := range h.PeekKeys() {
+		for i, hop := range hopKeys {
+			if len(k) == len(hop) && bytes.EqualFold(k, hop) {
+				present[i] = true
+			}
+		}
 	}
-	up.Header.SetMethodBytes(fctx.Method())
-	st.upQuery = string(fctx.URI().QueryString())
+	for i, p := range present {
+		if p {
+			h.DelBytes(hopKeys[i])
+		}
+	}
+}
+
+// stringBytes views s as bytes, for fasthttp setters that copy them.
+func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// upstream returns the upstream request as a copy of the client's, built
+// on first need (a plugin reading it, changing its method or body, or
+// forward finding the client's request must stay as it arrived): the
+// header changes plugins made before are replayed on it.
+func (st *state) upstream() *fasthttp.Request {
+	if !st.upReady {
+		st.upReady = true
+		st.srv.prepareUpstream(st, &st.up)
+		st.replayOps(&st.up)
+	}
+	return &st.up
+}
+
+// changeHeader changes the upstream request's headers: on the request when it
+// exists, else recorded for replay (the client's request stays as it
+// arrived for kong.request meanwhile).
+func (st *state) changeHeader(op headerOp) {
+	if !st.upReady && strings.EqualFold(op.name, fasthttp.HeaderAccept) {
+		// The proxy's own error bodies follow the client's Accept, read
+		// after forwarding: a changed Accept needs a copy.
+		st.upstream()
+	}
+	if st.upReady {
+		st.applyOp(&st.up, op)
+		return
+	}
+	st.reqOps = append(st.reqOps, op)
+}
+
+func (st *state) replayOps(up *fasthttp.Request) {
+	for _, op := range st.reqOps {
+		st.applyOp(up, op)
+	}
+	clear(st.reqOps)
+	st.reqOps = st.reqOps[:0]
+}
+
+func (st *state) applyOp(up *fasthttp.Request, op headerOp) {
+	switch op.op {
+	case opSet:
+		// Kong's set_header replaces every value: fasthttp's Set replaces
+		// only the first.
+		up.Header.Del(op.name)
+		up.Header.Set(op.name, op.value)
+	case opAdd:
+		up.Header.Add(op.name, op.value)
+	case opDel:
+		up.Header.Del(op.name)
+	case opPrefix:
+		st.srv.forwardedPrefix(st, up)
+	}
+}
+
+// reuseClientRequest reports whether the client's request itself can go
+// upstream (changed in place) instead of a copy. That holds when nothing
+// reads the request as it arrived once the proxy changed it: no planned
+// plugin has a phase after the access phase (response, header_filter,
+// body_filter, log: each may read kong.request), no plugin read or
+// rebuilt the upstream request (it is then a copy already); when its body
+// is not a stream the server owns (it would be released twice); and when
+// no ring-balancer or plugin-chosen target picks the peer (a retry's hash
+// pick reads the client's headers, cookies or query again).
+func (st *state) reuseClientRequest() bool {
+	if st.upReady || st.buffered || st.service.Upstream != nil || st.upstreamOverride != nil ||
+		st.targetOverride != "" || st.fctx.Request.IsBodyStream() {
+		return false
+	}
+	return !st.latePhases()
+}
+
+// latePhases reports whether a planned plugin has a phase after the
+// request went upstream (response, header_filter, body_filter, log).
+func (st *state) latePhases() bool {
+	for _, in := range st.plan.Ran() {
+		if in.Has(hostabi.PhaseResponse) || in.Has(hostabi.PhaseHeaderFilter) ||
+			in.Has(hostabi.PhaseBodyFilter) || in.Has(hostabi.PhaseLog) {
+			return true
+		}
+	}
+	return false
+}
+
+// prepareUpstream makes up, a copy of the client's request or the
+// client's request itself, the upstream request: hop-by-hop headers
+// dropped, X-Forwarded-*, X-Real-IP set as Kong's nginx sets them
+// (X-Forwarded-Prefix follows once routed: opPrefix). Every value is read
+// from the client's request before up changes.
+func (srv *Server) prepareUpstream(st *state, up *fasthttp.Request) {
+	fctx := st.fctx
+	inPlace := up == &fctx.Request
+	if !inPlace {
+		fctx.Request.Header.CopyTo(&up.Header)
+		up.Header.SetMethodBytes(fctx.Method())
+	}
+	dropHopHeaders(&up.Header)
 
 	st.scratch = st.scratch[:0]
 	if prev := fctx.Request.Header.Peek("X-Forwarded-For"); len(prev) > 0 {
 		st.scratch = append(append(st.scratch, prev...), ", "...)
 	}
 	st.scratch = append(st.scratch, st.remoteIP...)
-	up.Header.SetBytesV("X-Forwarded-For", st.scratch)
-	proto, host, port := st.scheme, string(fctx.Host()), srv.portString(st.localPort)
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
+	// Host is a view of the request URI's host buffer, which no header
+	// change below touches; the trusted values are copies.
+	proto, host, port := st.scheme, hostOnly(bytesView(fctx.Host())), srv.portString(st.localPort)
 	if st.trusted {
 		proto = headerOr(fctx, "X-Forwarded-Proto", proto)
 		host = headerOr(fctx, "X-Forwarded-Host", host)
 		port = headerOr(fctx, "X-Forwarded-Port", port)
+		// Read now: replayed changes may rewrite the client's request
+		// before the prefix is set.
+		st.clientPrefix = headerOr(fctx, "X-Forwarded-Prefix", "")
 	}
-	up.Header.Set("X-Forwarded-Proto", proto)
-	up.Header.Set("X-Forwarded-Host", host)
-	up.Header.Set("X-Forwarded-Port", port)
-	up.Header.Set("X-Forwarded-Path", string(fctx.URI().PathOriginal()))
-	up.Header.Set("X-Real-IP", st.clientIP)
+	up.Header.SetCanonical(hdrXFF, st.scratch)
+	up.Header.SetCanonical(hdrXFProto, stringBytes(proto))
+	up.Header.SetCanonical(hdrXFHost, stringBytes(host))
+	up.Header.SetCanonical(hdrXFPort, stringBytes(port))
+	up.Header.SetCanonical(hdrXFPath, fctx.URI().PathOriginal())
+	up.Header.SetCanonical(hdrXRealIP, stringBytes(st.clientIP))
 }
 
 // routeUpstream completes the upstream request once the route is known:
@@ -578,14 +799,20 @@ func (srv *Server) routeUpstream(st *state) {
 	if st.upPath == "" {
 		st.upPath = st.match.UpstreamPath
 	}
+	st.changeHeader(headerOp{op: opPrefix})
+}
+
+// forwardedPrefix sets X-Forwarded-Prefix on up from the matched prefix
+// (or a trusted client's value).
+func (srv *Server) forwardedPrefix(st *state, up *fasthttp.Request) {
 	prefix := st.match.Prefix
-	if st.trusted {
-		prefix = headerOr(st.fctx, "X-Forwarded-Prefix", prefix)
+	if st.trusted && st.clientPrefix != "" {
+		prefix = st.clientPrefix
 	}
 	if prefix != "" && prefix != "/" {
-		st.up.Header.Set("X-Forwarded-Prefix", prefix)
+		up.Header.SetCanonical(hdrXFPrefix, stringBytes(prefix))
 	} else {
-		st.up.Header.Del("X-Forwarded-Prefix")
+		up.Header.DelBytes(hdrXFPrefix)
 	}
 }
 
@@ -593,7 +820,7 @@ func (srv *Server) routeUpstream(st *state) {
 // set one: streamed through when the server is streaming it (large bodies
 // never sit in memory), else the buffered bytes. It reports whether the
 // body is streamed (and so cannot be sent twice).
-func attachBody(st *state) bool {
+func attachBody(st *state, up *fasthttp.Request) bool {
 	if st.bodySet {
 		return false
 	}
@@ -608,11 +835,11 @@ func attachBody(st *state) bool {
 		// request only reads it.
 		st.clientBody = bodyReader{r: fctx.RequestBodyStream(), size: fctx.Request.Header.ContentLength(), limit: st.bodyLimit, tap: st.tap}
 		st.tap = nil
-		st.up.SetBodyStream(&st.clientBody, fctx.Request.Header.ContentLength())
+		up.SetBodyStream(&st.clientBody, fctx.Request.Header.ContentLength())
 		return true
 	}
 	if body := fctx.Request.Body(); len(body) > 0 {
-		st.up.SetBodyRaw(body)
+		up.SetBodyRaw(body)
 	}
 	return false
 }
@@ -719,6 +946,18 @@ func headerOr(fctx *fasthttp.RequestCtx, name, def string) string {
 	return def
 }
 
+// stateClient is hostClient behind the state's memory of its last client:
+// clients are never removed, so a pooled state that forwards to the same
+// address again skips the lock and the map.
+func (srv *Server) stateClient(st *state, scheme, addr string, svc *snapshot.Service) *fasthttp.HostClient {
+	key := clientKey{scheme: scheme, addr: addr, connect: svc.ConnectTimeout, write: svc.WriteTimeout, read: svc.ReadTimeout}
+	if st.client != nil && st.clientKey == key {
+		return st.client
+	}
+	st.client, st.clientKey = srv.hostClient(scheme, addr, svc), key
+	return st.client
+}
+
 // hostClient returns the pooled keep-alive client for an address.
 func (srv *Server) hostClient(scheme, addr string, svc *snapshot.Service) *fasthttp.HostClient {
 	key := clientKey{scheme: scheme, addr: addr, connect: svc.ConnectTimeout, write: svc.WriteTimeout, read: svc.ReadTimeout}
@@ -741,7 +980,11 @@ func (srv *Server) hostClient(scheme, addr string, svc *snapshot.Service) *fasth
 		ReadTimeout:               svc.ReadTimeout,
 		WriteTimeout:              svc.WriteTimeout,
 		Dial: func(a string) (net.Conn, error) {
-			return fasthttp.DialTimeout(a, svc.ConnectTimeout)
+			c, err := fasthttp.DialTimeout(a, svc.ConnectTimeout)
+			if err != nil {
+				return nil, err
+			}
+			return newDeadlineConn(c, svc.ReadTimeout, svc.WriteTimeout), nil
 		},
 	}
 	srv.clientsMu.Lock()
@@ -764,8 +1007,26 @@ type clientKey struct {
 
 // forward sends the upstream request, retrying connection failures on
 // other peers up to the service's retries, and copies the response.
-func (srv *Server) forward(st *state) {
-	fctx, svc, up := st.fctx, st.service, &st.up
+// proxied is when the request went upstream (the first attempt's clock).
+func (srv *Server) forward(st *state, proxied time.Time) {
+	fctx, svc := st.fctx, st.service
+	// The Host sent upstream with preserve_host is the client's, read
+	// before the URI's host becomes the dialled address.
+	clientHost := ""
+	if st.hostOverride == "" && st.match.Route.PreserveHost {
+		clientHost = string(fctx.Host())
+	}
+	var up *fasthttp.Request
+	if st.reuseClientRequest() {
+		// Nothing reads the client's request after this: it goes upstream
+		// itself, changed in place (fasthttp's server already noted its
+		// Connection and keep-alive wishes), with no header copy.
+		up = &fctx.Request
+		srv.prepareUpstream(st, up)
+		st.replayOps(up)
+	} else {
+		up = st.upstream()
+	}
 	uri := up.URI()
 	// fasthttp turns URI userinfo into an Authorization header when it
 	// writes the request; the client's never reaches the upstream (the
@@ -773,7 +1034,9 @@ func (srv *Server) forward(st *state) {
 	uri.SetUsername("")
 	uri.SetPassword("")
 	uri.SetPath(st.upPath)
-	uri.SetQueryString(st.upQuery)
+	if st.queryChanged {
+		uri.SetQueryString(st.upQuery)
+	}
 	scheme := st.upScheme
 	// The upstream's response is read straight into the client's response:
 	// no copy of headers or body. Bodies over streamThreshold stay a stream
@@ -783,12 +1046,15 @@ func (srv *Server) forward(st *state) {
 	st.upResp = resp
 	var tried []string
 	attempts := svc.Retries + 1
-	if attachBody(st) {
+	if up != &fctx.Request && attachBody(st, up) {
 		attempts = 1 // a streamed body cannot be replayed
 	}
 	var lastErr error
 	for attempt := 0; attempt < attempts; attempt++ {
-		pickAt := time.Now()
+		pickAt := proxied
+		if attempt > 0 {
+			pickAt = time.Now()
+		}
 		addr, peer, err := srv.pickAddr(st, tried)
 		if err != nil {
 			srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgNoPeer, st.reqID())
@@ -797,14 +1063,17 @@ func (srv *Server) forward(st *state) {
 		}
 		tried = append(tried, addr)
 		up.UseHostHeader = true // the Host header is ours, not the dialled address
-		up.Header.SetHost(srv.upstreamHost(st, peer))
+		up.Header.SetHost(srv.upstreamHost(st, peer, clientHost))
 		uri.SetScheme("http")
 		if scheme == "https" {
 			uri.SetScheme("https")
 		}
 		uri.SetHost(addr)
-		client := srv.hostClient(scheme, addr, svc)
-		began := time.Now()
+		client := srv.stateClient(st, scheme, addr, svc)
+		began := pickAt
+		if peer != nil {
+			began = time.Now() // the balancer's time is logged
+		}
 		st.tries = append(st.tries, newTry(pickAt, began, addr))
 		err = client.Do(up, resp)
 		if peer != nil {
@@ -912,12 +1181,12 @@ func newTry(pickAt, began time.Time, addr string) hostabi.LogTry {
 // preserve_host, else the service host (or, behind an upstream, its
 // host_header or the target's host), with the port when it is not the
 // scheme's default, as Kong sets it.
-func (srv *Server) upstreamHost(st *state, peer *balancer.Peer) string {
+func (srv *Server) upstreamHost(st *state, peer *balancer.Peer, clientHost string) string {
 	if st.hostOverride != "" {
 		return st.hostOverride
 	}
 	if st.match.Route.PreserveHost {
-		return string(st.fctx.Host())
+		return clientHost
 	}
 	svc := st.service
 	if peer == nil && st.upScheme == svc.Protocol {
@@ -946,7 +1215,7 @@ func (srv *Server) pickAddr(st *state, tried []string) (string, *balancer.Peer, 
 		return svc.Addr, nil, nil
 	}
 	in := balancer.HashInput{ConsumerID: st.consumerID, ClientIP: st.clientIP, Path: st.path,
-		Header: st.requestHeader,
+		Header: st.headerFn,
 		Cookie: func(n string) (string, bool) {
 			v := st.fctx.Request.Header.Cookie(n)
 			return string(v), v != nil
@@ -1080,27 +1349,40 @@ func (srv *Server) finish(st *state, start, proxied time.Time) bool {
 	if srv.headers.requestID {
 		fctx.Response.Header.Set("X-Kong-Request-Id", st.reqID())
 	}
-	now := time.Now()
+	// With no plugin phase after the upstream answered, the answer's clock read
+	// is the response's: one read less per request.
+	now := st.respondedAt
+	if now.IsZero() || st.latePhases() {
+		now = time.Now()
+	}
 	st.proxiedAt, st.doneAt = proxied, now
+	h := &fctx.Response.Header
 	if !proxied.IsZero() {
 		if srv.headers.upstreamLatency {
-			fctx.Response.Header.Set("X-Kong-Upstream-Latency", strconv.FormatInt(now.Sub(proxied).Milliseconds(), 10))
+			h.SetCanonical(hdrUpLatency, st.millis(now.Sub(proxied)))
 		}
 		if srv.headers.proxyLatency {
-			fctx.Response.Header.Set("X-Kong-Proxy-Latency", strconv.FormatInt(proxied.Sub(start).Milliseconds(), 10))
+			h.SetCanonical(hdrPxLatency, st.millis(proxied.Sub(start)))
 		}
 		if srv.headers.via {
-			fctx.Response.Header.Set("Via", "1.1 "+srv.serverToken)
+			h.SetCanonical(hdrVia, srv.via)
 		}
 	} else {
 		if srv.headers.responseLatency {
-			fctx.Response.Header.Set("X-Kong-Response-Latency", strconv.FormatInt(now.Sub(start).Milliseconds(), 10))
+			h.SetCanonical(hdrRsLatency, st.millis(now.Sub(start)))
 		}
 		if srv.headers.server {
-			fctx.Response.Header.Set("Server", srv.serverToken)
+			h.SetCanonical(hdrServer, srv.server)
 		}
 	}
 	return srv.logPhase(st)
+}
+
+// millis formats d in whole milliseconds into the state's scratch buffer
+// (valid until its next use; fasthttp copies header values).
+func (st *state) millis(d time.Duration) []byte {
+	st.scratch = strconv.AppendInt(st.scratch[:0], d.Milliseconds(), 10)
+	return st.scratch
 }
 
 func (srv *Server) failLate(st *state, f *chain.Fault) bool {
@@ -1191,7 +1473,7 @@ func (srv *Server) ServerError(fctx *fasthttp.RequestCtx, status int) {
 // when server_tokens are on.
 func (srv *Server) serverHeader(fctx *fasthttp.RequestCtx) {
 	if srv.headers.server {
-		fctx.Response.Header.Set("Server", srv.serverToken)
+		fctx.Response.Header.SetCanonical(hdrServer, srv.server)
 	}
 }
 
