@@ -34,6 +34,32 @@ import (
 // NAME.meta.json declares an object config), "pw-b" and "pw-c" (no
 // schema: a string config), as route, service and chain filters.
 
+// testLog keeps the filter host's warnings and errors, shown when the test
+// fails (why a request failed closed).
+type testLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// attach prints the log at the end of a failed test (after the node,
+// started later, has stopped).
+func (l *testLog) attach(t *testing.T) *testLog {
+	t.Cleanup(func() {
+		if t.Failed() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			t.Logf("filter host log:\n%s", l.buf.String())
+		}
+	})
+	return l
+}
+
 // filterPluginsDir builds the filter into a wasm_filters_path as pw-a,
 // pw-b and pw-c, with pw-a's metadata.
 func filterPluginsDir(t *testing.T) string {
@@ -70,7 +96,7 @@ func startFilterNode(t *testing.T, dir string, settings map[string]string) *node
 	// A 2 s call limit, as conformance/proxywasm's: under -race on a
 	// loaded 2-core machine the default 100 ms fails requests closed.
 	p, names, err := wasmplugins.Filters(dir, nil, wasmplugins.Options{Prefix: t.TempDir(), CacheDir: cache,
-		Timeout: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+		Timeout: 2 * time.Second, Logger: slog.New(slog.NewTextHandler((&testLog{}).attach(t), &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil || p == nil {
 		t.Fatalf("filters: %v (%v)", err, names)
 	}
