@@ -309,24 +309,35 @@ func endpointInput(in map[string]any, creating bool) (map[string]any, error) {
 	return out, nil
 }
 
+// endpointBody reads the body of a permission's create or update for a
+// role, answering errors itself: a predefined role's permissions are
+// fixed (400).
+func (h *rbacHandler) endpointBody(w http.ResponseWriter, r *http.Request, role map[string]any, creating bool) (map[string]any, bool) {
+	if isPredefined(role) {
+		name, _ := role["name"].(string)
+		writeJSON(w, http.StatusBadRequest, errPredefined(name, "given other endpoints"))
+		return nil, false
+	}
+	raw, err := readInput(r)
+	if err != nil {
+		badRequest(w, err.Error())
+		return nil, false
+	}
+	in, err := endpointInput(raw, creating)
+	if err != nil {
+		badRequest(w, err.Error())
+		return nil, false
+	}
+	return in, true
+}
+
 func (h *rbacHandler) createEndpoint(w http.ResponseWriter, r *http.Request) {
 	rec, ok := h.role(w, r)
 	if !ok {
 		return
 	}
-	name, _ := rec["name"].(string)
-	if isPredefined(rec) {
-		writeJSON(w, http.StatusBadRequest, errPredefined(name, "given other endpoints"))
-		return
-	}
-	raw, err := readInput(r)
-	if err != nil {
-		badRequest(w, err.Error())
-		return
-	}
-	in, err := endpointInput(raw, true)
-	if err != nil {
-		badRequest(w, err.Error())
+	in, ok := h.endpointBody(w, r, rec, true)
+	if !ok {
 		return
 	}
 	id, _ := rec["id"].(string)
@@ -387,19 +398,8 @@ func (h *rbacHandler) patchEndpoint(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	name, _ := role["name"].(string)
-	if isPredefined(role) {
-		writeJSON(w, http.StatusBadRequest, errPredefined(name, "given other endpoints"))
-		return
-	}
-	raw, err := readInput(r)
-	if err != nil {
-		badRequest(w, err.Error())
-		return
-	}
-	in, err := endpointInput(raw, false)
-	if err != nil {
-		badRequest(w, err.Error())
+	in, ok := h.endpointBody(w, r, role, false)
+	if !ok {
 		return
 	}
 	delete(in, "endpoint")
