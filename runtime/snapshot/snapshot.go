@@ -205,6 +205,15 @@ type Builder struct {
 // proxied lists the entities a snapshot is built from.
 var proxied = []string{"services", "routes", "upstreams", "targets", "plugins", "certificates", "snis", "filter_chains", "policies", "denied_ips"}
 
+// isProxied is proxied as a set.
+var isProxied = func() map[string]bool {
+	m := make(map[string]bool, len(proxied))
+	for _, name := range proxied {
+		m[name] = true
+	}
+	return m
+}()
+
 // entitySet holds entities by type and id.
 type entitySet map[string]map[string]map[string]any
 
@@ -300,6 +309,11 @@ func NewBuilder(ctx context.Context, st *store.Store, catalog *plugin.Catalog, l
 	}
 	// Follow events before the first read, so none falls between the two.
 	b.cancel = st.Bus().Subscribe(func(ev store.Event) {
+		if ev.Op != store.OpReload && !isProxied[ev.Entity] {
+			// Consumers, credentials, the audit log...: nothing a
+			// snapshot is built from, so no rebuild.
+			return
+		}
 		b.record(ev)
 		select {
 		case b.kick <- struct{}{}:
@@ -503,7 +517,14 @@ func (b *Builder) build(ctx context.Context) (_ *Snapshot, err error) {
 		}
 		snap.Services[id] = svc
 	}
-	r, err := router.Compile(routes, svcRaw)
+	// The router compiles only what changed: routes and services whose
+	// stored maps are the previous snapshot's keep their compiled form
+	// (the entity set hands on unchanged entities as the same maps).
+	var prevRouter *router.Router
+	if cur := b.current.Load(); cur != nil {
+		prevRouter = cur.Router
+	}
+	r, err := prevRouter.Update(routes, svcRaw)
 	if r == nil {
 		return nil, fmt.Errorf("snapshot: compiling routes: %w", err)
 	}
