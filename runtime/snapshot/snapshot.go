@@ -375,10 +375,31 @@ func (b *Builder) Rebuild(ctx context.Context) error {
 // database was away is not left unapplied until the next change.
 var retryMax = 5 * time.Second
 
+// coalesceMin is how long the builder waits after a change event before
+// rebuilding, so a burst of events makes one rebuild; coalesceMax bounds
+// the longer wait a costly build earns (see loop).
+const (
+	coalesceMin = 5 * time.Millisecond
+	coalesceMax = 200 * time.Millisecond
+)
+
+// coalesceWait is how long to wait before the next build: coalesceMin, or
+// until twice the last build's cost has passed since it ended, whichever
+// is longer, up to coalesceMax. A stream of writes to a large
+// configuration (an Admin API client creating 10,000 routes one by one)
+// then spends at most about a third of a core on rebuilds instead of
+// rebuilding back to back, while a single change still reaches the proxy
+// within coalesceMin plus one build.
+func coalesceWait(cost, sinceLast time.Duration) time.Duration {
+	return min(max(coalesceMin, 2*cost-sinceLast), coalesceMax)
+}
+
 func (b *Builder) loop() {
 	defer b.wg.Done()
 	var retry <-chan time.Time
 	delay := time.Second
+	var cost time.Duration
+	var lastEnd time.Time
 	for {
 		select {
 		case <-b.done:
@@ -386,7 +407,13 @@ func (b *Builder) loop() {
 		case <-retry:
 		case <-b.kick:
 			// Coalesce a burst of events into one rebuild.
-			time.Sleep(5 * time.Millisecond)
+			wait := time.NewTimer(coalesceWait(cost, time.Since(lastEnd)))
+			select {
+			case <-b.done:
+				wait.Stop()
+				return
+			case <-wait.C:
+			}
 			select {
 			case <-b.kick:
 			default:
@@ -394,7 +421,11 @@ func (b *Builder) loop() {
 		}
 		retry = nil
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := b.Rebuild(ctx); err != nil {
+		start := time.Now()
+		err := b.Rebuild(ctx)
+		lastEnd = time.Now()
+		cost = lastEnd.Sub(start)
+		if err != nil {
 			retry = time.After(min(delay, retryMax))
 			delay = min(delay*2, retryMax)
 		} else {
