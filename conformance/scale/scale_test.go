@@ -455,8 +455,8 @@ type onceTB struct {
 
 var errOnceFatal = fmt.Errorf("load failed")
 
-func (o *onceTB) Helper()                   {}
-func (o *onceTB) Cleanup(func())            {}
+func (o *onceTB) Helper()        {}
+func (o *onceTB) Cleanup(func()) {}
 func (o *onceTB) TempDir() string {
 	d, err := os.MkdirTemp("", "gatehouse-scale")
 	if err != nil {
@@ -601,6 +601,6 @@ func BenchmarkProxyRatio(b *testing.B) {
 	b.ReportMetric(ratios[0], "rate-ratio-min")
 	b.ReportMetric(ratios[len(ratios)-1], "rate-ratio-max")
 	b.ReportMetric(cpuRatios[len(cpuRatios)/2], "cpu-ratio-median")
-	b.ReportMetric(float64((cpuSmall/n).Microseconds()), "cpu-µs/req-10")
-	b.ReportMetric(float64((cpuBig/n).Microseconds()), "cpu-µs/req-10000")
+	b.ReportMetric(float64((cpuSmall / n).Microseconds()), "cpu-µs/req-10")
+	b.ReportMetric(float64((cpuBig / n).Microseconds()), "cpu-µs/req-10000")
 }
