@@ -6,7 +6,7 @@ import (
 )
 
 // TestCoalesceWait: a cheap build keeps the 5 ms coalescing; a costly one
-// makes the next wait until twice its cost has passed since it ended,
+// makes the next wait until its cost has passed again since it ended,
 // never more than coalesceMax.
 func TestCoalesceWait(t *testing.T) {
 	ms := time.Millisecond
@@ -15,8 +15,9 @@ func TestCoalesceWait(t *testing.T) {
 	}{
 		{0, 0, coalesceMin},
 		{ms, 0, coalesceMin},
-		{20 * ms, 0, 40 * ms},
-		{20 * ms, 30 * ms, 10 * ms},
+		{20 * ms, 0, 20 * ms},
+		{20 * ms, 12 * ms, 8 * ms},
+		{20 * ms, 18 * ms, coalesceMin},
 		{20 * ms, time.Second, coalesceMin},
 		{time.Second, 0, coalesceMax},
 	} {

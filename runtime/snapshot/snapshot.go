@@ -384,14 +384,14 @@ const (
 )
 
 // coalesceWait is how long to wait before the next build: coalesceMin, or
-// until twice the last build's cost has passed since it ended, whichever
+// until the last build's cost has passed again since it ended, whichever
 // is longer, up to coalesceMax. A stream of writes to a large
 // configuration (an Admin API client creating 10,000 routes one by one)
-// then spends at most about a third of a core on rebuilds instead of
-// rebuilding back to back, while a single change still reaches the proxy
-// within coalesceMin plus one build.
+// then spends at most about half a core on rebuilds instead of rebuilding
+// back to back, while a single change still reaches the proxy within
+// coalesceMin plus one build (two when it follows a build at once).
 func coalesceWait(cost, sinceLast time.Duration) time.Duration {
-	return min(max(coalesceMin, 2*cost-sinceLast), coalesceMax)
+	return min(max(coalesceMin, cost-sinceLast), coalesceMax)
 }
 
 func (b *Builder) loop() {
