@@ -378,10 +378,6 @@ func compile(prev *Router, routes []map[string]any, services map[string]map[stri
 	r := &Router{opts: opts, byID: make(map[string]*Route, len(routes))}
 	var errs []*RouteError
 	var fresh []matcher
-	var kept map[*Route]bool
-	if prev != nil {
-		kept = make(map[*Route]bool, len(prev.routes))
-	}
 	for i, raw := range routes {
 		if prev != nil {
 			if old := prev.byID[str(raw["id"])]; old != nil && sameMap(old.Raw, raw) && old.sameService(services) {
@@ -395,7 +391,6 @@ func compile(prev *Router, routes []map[string]any, services map[string]map[stri
 				}
 				if old.served {
 					r.routes = append(r.routes, old)
-					kept[old] = true
 				}
 				continue
 			}
@@ -433,12 +428,13 @@ func compile(prev *Router, routes []map[string]any, services map[string]map[stri
 		r.ms = fresh
 	} else {
 		// prev's matchers are in order already: keep those of kept
-		// routes and merge the new ones in.
+		// routes (the Route objects r now holds) and merge the new
+		// ones in.
 		r.ms = make([]matcher, 0, len(prev.ms)+len(fresh))
 		j := 0
 		for i := range prev.ms {
 			m := &prev.ms[i]
-			if !kept[m.route] {
+			if r.byID[m.route.ID] != m.route {
 				continue
 			}
 			for j < len(fresh) && fresh[j].key.before(&m.key) {
