@@ -34,12 +34,26 @@ type node struct {
 	regex    []int32 // regex matchers whose literal prefix ends here
 }
 
+// nodeSlab hands out the nodes of one index from chunks, so that a
+// router's tens of thousands of nodes are a few allocations, not one each.
+type nodeSlab struct{ free []node }
+
+func (a *nodeSlab) new() *node {
+	if len(a.free) == 0 {
+		a.free = make([]node, 512)
+	}
+	n := &a.free[0]
+	a.free = a.free[1:]
+	return n
+}
+
 // insert returns the node for path s below n, creating it.
-func (n *node) insert(s string) *node {
+func (n *node) insert(s string, a *nodeSlab) *node {
 	for s != "" {
 		i := strings.IndexByte(n.indices, s[0])
 		if i < 0 {
-			c := &node{label: s}
+			c := a.new()
+			c.label = s
 			n.indices += s[:1]
 			n.children = append(n.children, c)
 			return c
@@ -48,7 +62,8 @@ func (n *node) insert(s string) *node {
 		l := commonPrefix(c.label, s)
 		if l < len(c.label) {
 			// split c at l
-			tail := &node{label: c.label[l:], indices: c.indices, children: c.children, prefix: c.prefix, regex: c.regex}
+			tail := a.new()
+			*tail = node{label: c.label[l:], indices: c.indices, children: c.children, prefix: c.prefix, regex: c.regex}
 			*c = node{label: c.label[:l], indices: tail.label[:1], children: []*node{tail}}
 		}
 		n, s = c, s[l:]
@@ -113,6 +128,7 @@ func (r *Router) buildIndex() {
 	r.anyHost = &bucket{}
 	names := map[string]bool{}
 	var buckets []*bucket
+	var slab nodeSlab
 	for i := range r.ms {
 		m := &r.ms[i]
 		id := int32(i)
@@ -156,14 +172,14 @@ func (r *Router) buildIndex() {
 				b.noPath = append(b.noPath, id)
 			case pathPrefix:
 				for _, p := range m.prefixes {
-					n := b.root.insert(p)
+					n := b.root.insert(p, &slab)
 					if !containsID(n.prefix, id) {
 						n.prefix = append(n.prefix, id)
 					}
 				}
 			case pathRegex:
 				for _, lit := range m.literals {
-					n := b.root.insert(lit)
+					n := b.root.insert(lit, &slab)
 					if !containsID(n.regex, id) {
 						n.regex = append(n.regex, id)
 					}
