@@ -34,9 +34,28 @@ type node struct {
 	regex    []int32 // regex matchers whose literal prefix ends here
 }
 
-// nodeSlab hands out the nodes of one index from chunks, so that a
-// router's tens of thousands of nodes are a few allocations, not one each.
-type nodeSlab struct{ free []node }
+// nodeSlab hands out the nodes of one index, and the first element of
+// their matcher lists, from chunks, so that a router's tens of thousands
+// of nodes and lists are a few allocations, not one each.
+type nodeSlab struct {
+	free []node
+	ids  []int32
+}
+
+// appendID is append(list, id), the first id taken from a chunk (a list
+// of one has no room to grow into its neighbours: the next append copies).
+func (a *nodeSlab) appendID(list []int32, id int32) []int32 {
+	if len(list) > 0 {
+		return append(list, id)
+	}
+	if len(a.ids) == 0 {
+		a.ids = make([]int32, 2048)
+	}
+	l := a.ids[:1:1]
+	a.ids = a.ids[1:]
+	l[0] = id
+	return l
+}
 
 func (a *nodeSlab) new() *node {
 	if len(a.free) == 0 {
@@ -174,14 +193,14 @@ func (r *Router) buildIndex() {
 				for _, p := range m.prefixes {
 					n := b.root.insert(p, &slab)
 					if !containsID(n.prefix, id) {
-						n.prefix = append(n.prefix, id)
+						n.prefix = slab.appendID(n.prefix, id)
 					}
 				}
 			case pathRegex:
 				for _, lit := range m.literals {
 					n := b.root.insert(lit, &slab)
 					if !containsID(n.regex, id) {
-						n.regex = append(n.regex, id)
+						n.regex = slab.appendID(n.regex, id)
 					}
 				}
 			}
