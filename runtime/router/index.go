@@ -38,8 +38,35 @@ type node struct {
 // their matcher lists, from chunks, so that a router's tens of thousands
 // of nodes and lists are a few allocations, not one each.
 type nodeSlab struct {
-	free []node
-	ids  []int32
+	free    []node
+	ids     []int32
+	kids    []*node
+	buckets []bucket
+}
+
+// newBucket returns an empty bucket from a chunk.
+func (a *nodeSlab) newBucket() *bucket {
+	if len(a.buckets) == 0 {
+		a.buckets = make([]bucket, 256)
+	}
+	b := &a.buckets[0]
+	a.buckets = a.buckets[1:]
+	return b
+}
+
+// appendChild is append(list, c), a first child's list taken from a
+// chunk as appendID does.
+func (a *nodeSlab) appendChild(list []*node, c *node) []*node {
+	if len(list) > 0 {
+		return append(list, c)
+	}
+	if len(a.kids) == 0 {
+		a.kids = make([]*node, 1024)
+	}
+	l := a.kids[:1:1]
+	a.kids = a.kids[1:]
+	l[0] = c
+	return l
 }
 
 // appendID is append(list, id), the first id taken from a chunk (a list
@@ -74,7 +101,7 @@ func (n *node) insert(s string, a *nodeSlab) *node {
 			c := a.new()
 			c.label = s
 			n.indices += s[:1]
-			n.children = append(n.children, c)
+			n.children = a.appendChild(n.children, c)
 			return c
 		}
 		c := n.children[i]
@@ -83,7 +110,7 @@ func (n *node) insert(s string, a *nodeSlab) *node {
 			// split c at l
 			tail := a.new()
 			*tail = node{label: c.label[l:], indices: c.indices, children: c.children, prefix: c.prefix, regex: c.regex}
-			*c = node{label: c.label[:l], indices: tail.label[:1], children: []*node{tail}}
+			*c = node{label: c.label[:l], indices: tail.label[:1], children: a.appendChild(nil, tail)}
 		}
 		n, s = c, s[l:]
 	}
@@ -98,7 +125,7 @@ func commonPrefix(a, b string) int {
 	return i
 }
 
-func (r *Router) bucketFor(p hostPat) *bucket {
+func (r *Router) bucketFor(p hostPat, a *nodeSlab) *bucket {
 	var m map[string]*bucket
 	var odd *[]patBucket
 	switch p.kind {
@@ -125,7 +152,7 @@ func (r *Router) bucketFor(p hostPat) *bucket {
 		}
 		b := m[p.val]
 		if b == nil {
-			b = &bucket{}
+			b = a.newBucket()
 			m[p.val] = b
 		}
 		return b
@@ -174,7 +201,7 @@ func (r *Router) buildIndex() {
 			buckets = append(buckets, r.anyHost)
 		}
 		for _, h := range m.hosts {
-			b := r.bucketFor(h)
+			b := r.bucketFor(h, &slab)
 			dup := false
 			for _, x := range buckets {
 				if x == b {
