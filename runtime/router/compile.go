@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/gatehouse/gatehouse/store/routeregex"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -253,8 +254,28 @@ func buildMatchers(rt *Route, opts Options) ([]matcher, []error) {
 	return out, errs
 }
 
-func sortMatchers(ms []matcher) {
-	sort.SliceStable(ms, func(i, j int) bool { return ms[i].key.before(&ms[j].key) })
+// sortMatchers returns ms in rank order (stable: equal keys keep their
+// order). It sorts a permutation and moves each matcher once, not the
+// large matchers at every step.
+func sortMatchers(ms []matcher) []matcher {
+	perm := make([]int32, len(ms))
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	slices.SortStableFunc(perm, func(a, b int32) int {
+		switch {
+		case ms[a].key.before(&ms[b].key):
+			return -1
+		case ms[b].key.before(&ms[a].key):
+			return 1
+		}
+		return 0
+	})
+	out := make([]matcher, len(ms))
+	for i, p := range perm {
+		out[i] = ms[p]
+	}
+	return out
 }
 
 // splitHostPort is Kong's split_host_port: the part after the first ":" is

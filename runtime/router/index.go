@@ -34,22 +34,83 @@ type node struct {
 	regex    []int32 // regex matchers whose literal prefix ends here
 }
 
+// nodeSlab hands out the nodes of one index, and the first element of
+// their matcher lists, from chunks, so that a router's tens of thousands
+// of nodes and lists are a few allocations, not one each.
+type nodeSlab struct {
+	free    []node
+	ids     []int32
+	kids    []*node
+	buckets []bucket
+}
+
+// newBucket returns an empty bucket from a chunk.
+func (a *nodeSlab) newBucket() *bucket {
+	if len(a.buckets) == 0 {
+		a.buckets = make([]bucket, 256)
+	}
+	b := &a.buckets[0]
+	a.buckets = a.buckets[1:]
+	return b
+}
+
+// appendChild is append(list, c), a first child's list taken from a
+// chunk as appendID does.
+func (a *nodeSlab) appendChild(list []*node, c *node) []*node {
+	if len(list) > 0 {
+		return append(list, c)
+	}
+	if len(a.kids) == 0 {
+		a.kids = make([]*node, 1024)
+	}
+	l := a.kids[:1:1]
+	a.kids = a.kids[1:]
+	l[0] = c
+	return l
+}
+
+// appendID is append(list, id), the first id taken from a chunk (a list
+// of one has no room to grow into its neighbours: the next append copies).
+func (a *nodeSlab) appendID(list []int32, id int32) []int32 {
+	if len(list) > 0 {
+		return append(list, id)
+	}
+	if len(a.ids) == 0 {
+		a.ids = make([]int32, 2048)
+	}
+	l := a.ids[:1:1]
+	a.ids = a.ids[1:]
+	l[0] = id
+	return l
+}
+
+func (a *nodeSlab) new() *node {
+	if len(a.free) == 0 {
+		a.free = make([]node, 512)
+	}
+	n := &a.free[0]
+	a.free = a.free[1:]
+	return n
+}
+
 // insert returns the node for path s below n, creating it.
-func (n *node) insert(s string) *node {
+func (n *node) insert(s string, a *nodeSlab) *node {
 	for s != "" {
 		i := strings.IndexByte(n.indices, s[0])
 		if i < 0 {
-			c := &node{label: s}
+			c := a.new()
+			c.label = s
 			n.indices += s[:1]
-			n.children = append(n.children, c)
+			n.children = a.appendChild(n.children, c)
 			return c
 		}
 		c := n.children[i]
 		l := commonPrefix(c.label, s)
 		if l < len(c.label) {
 			// split c at l
-			tail := &node{label: c.label[l:], indices: c.indices, children: c.children, prefix: c.prefix, regex: c.regex}
-			*c = node{label: c.label[:l], indices: tail.label[:1], children: []*node{tail}}
+			tail := a.new()
+			*tail = node{label: c.label[l:], indices: c.indices, children: c.children, prefix: c.prefix, regex: c.regex}
+			*c = node{label: c.label[:l], indices: tail.label[:1], children: a.appendChild(nil, tail)}
 		}
 		n, s = c, s[l:]
 	}
@@ -64,7 +125,7 @@ func commonPrefix(a, b string) int {
 	return i
 }
 
-func (r *Router) bucketFor(p hostPat) *bucket {
+func (r *Router) bucketFor(p hostPat, a *nodeSlab) *bucket {
 	var m map[string]*bucket
 	var odd *[]patBucket
 	switch p.kind {
@@ -91,7 +152,7 @@ func (r *Router) bucketFor(p hostPat) *bucket {
 		}
 		b := m[p.val]
 		if b == nil {
-			b = &bucket{}
+			b = a.newBucket()
 			m[p.val] = b
 		}
 		return b
@@ -113,6 +174,7 @@ func (r *Router) buildIndex() {
 	r.anyHost = &bucket{}
 	names := map[string]bool{}
 	var buckets []*bucket
+	var slab nodeSlab
 	for i := range r.ms {
 		m := &r.ms[i]
 		id := int32(i)
@@ -139,7 +201,7 @@ func (r *Router) buildIndex() {
 			buckets = append(buckets, r.anyHost)
 		}
 		for _, h := range m.hosts {
-			b := r.bucketFor(h)
+			b := r.bucketFor(h, &slab)
 			dup := false
 			for _, x := range buckets {
 				if x == b {
@@ -156,16 +218,16 @@ func (r *Router) buildIndex() {
 				b.noPath = append(b.noPath, id)
 			case pathPrefix:
 				for _, p := range m.prefixes {
-					n := b.root.insert(p)
+					n := b.root.insert(p, &slab)
 					if !containsID(n.prefix, id) {
-						n.prefix = append(n.prefix, id)
+						n.prefix = slab.appendID(n.prefix, id)
 					}
 				}
 			case pathRegex:
 				for _, lit := range m.literals {
-					n := b.root.insert(lit)
+					n := b.root.insert(lit, &slab)
 					if !containsID(n.regex, id) {
-						n.regex = append(n.regex, id)
+						n.regex = slab.appendID(n.regex, id)
 					}
 				}
 			}

@@ -79,6 +79,7 @@ package router
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -113,6 +114,11 @@ type Route struct {
 	Service map[string]any
 
 	servicePath string
+	// groupErrs are the errors of path groups left out (the route
+	// serves the others), reported again when an Update keeps the route.
+	groupErrs []error
+	// served is set when the route has a matcher (it is in Routes).
+	served bool
 }
 
 // HasProtocol reports whether the route lists protocol p.
@@ -312,7 +318,8 @@ func (e *CompileError) Unwrap() []error {
 // Router is a compiled set of routes.
 type Router struct {
 	routes []*Route
-	ms     []matcher // by rank: ms[0] is tried first
+	ms     []matcher         // by rank: ms[0] is tried first
+	byID   map[string]*Route // every route parsed, served or not
 
 	exact     map[string]*bucket
 	suffix    map[string]*bucket // "*.example.com" under ".example.com"
@@ -344,16 +351,55 @@ func Compile(routes []map[string]any, services map[string]map[string]any) (*Rout
 
 // CompileWithOptions is Compile with options.
 func CompileWithOptions(routes []map[string]any, services map[string]map[string]any, opts Options) (*Router, error) {
-	r := &Router{opts: opts}
+	return compile(nil, routes, services, opts)
+}
+
+// Update compiles routes with their services as Compile does, reusing
+// what r compiled for every route whose stored map, and its service's
+// stored map, are the very objects r was compiled from: the store hands
+// out a new map for every change and the caller must not modify one in
+// place, so an unchanged map means an unchanged route. Only new and
+// changed routes are parsed and their matchers built; the kept matchers
+// stay in order and the new ones are merged in, so one change to a large
+// configuration costs its own compilation plus the index, not a full
+// Compile. The result is the Router Compile would give (matchers of equal
+// priority and id, which Kong leaves unordered, may be tried in another
+// order). r is not changed; a nil r compiles everything.
+func (r *Router) Update(routes []map[string]any, services map[string]map[string]any) (*Router, error) {
+	if r == nil {
+		return Compile(routes, services)
+	}
+	return compile(r, routes, services, r.opts)
+}
+
+// compile builds a Router from routes, reusing prev's compiled routes
+// where their stored maps did not change (prev may be nil).
+func compile(prev *Router, routes []map[string]any, services map[string]map[string]any, opts Options) (*Router, error) {
+	r := &Router{opts: opts, byID: make(map[string]*Route, len(routes))}
 	var errs []*RouteError
-	seen := make(map[string]bool, len(routes))
-	var ms []matcher
+	var fresh []matcher
 	for i, raw := range routes {
+		if prev != nil {
+			if old := prev.byID[str(raw["id"])]; old != nil && sameMap(old.Raw, raw) && old.sameService(services) {
+				if r.byID[old.ID] != nil {
+					errs = append(errs, &RouteError{RouteID: old.ID, RouteName: old.Name, Err: errors.New("duplicate id")})
+					continue
+				}
+				r.byID[old.ID] = old
+				for _, e := range old.groupErrs {
+					errs = append(errs, &RouteError{RouteID: old.ID, RouteName: old.Name, Err: e})
+				}
+				if old.served {
+					r.routes = append(r.routes, old)
+				}
+				continue
+			}
+		}
 		rt, skip, err := parseRoute(raw, services)
 		if skip {
 			continue
 		}
-		if err == nil && rt.ID != "" && seen[rt.ID] {
+		if err == nil && rt.ID != "" && r.byID[rt.ID] != nil {
 			err = errors.New("duplicate id")
 		}
 		if err != nil {
@@ -364,24 +410,61 @@ func CompileWithOptions(routes []map[string]any, services map[string]map[string]
 			errs = append(errs, &RouteError{RouteID: id, RouteName: name, Err: err})
 			continue
 		}
-		seen[rt.ID] = true
+		r.byID[rt.ID] = rt // a later route with this id is a duplicate
 		built, gerrs := buildMatchers(rt, opts)
+		rt.groupErrs = gerrs
 		for _, e := range gerrs {
 			errs = append(errs, &RouteError{RouteID: rt.ID, RouteName: rt.Name, Err: e})
 		}
 		if len(built) == 0 {
 			continue
 		}
+		rt.served = true
 		r.routes = append(r.routes, rt)
-		ms = append(ms, built...)
+		fresh = append(fresh, built...)
 	}
-	sortMatchers(ms)
-	r.ms = ms
+	fresh = sortMatchers(fresh)
+	if prev == nil {
+		r.ms = fresh
+	} else {
+		// prev's matchers are in order already: keep those of kept
+		// routes (the Route objects r now holds) and merge the new
+		// ones in.
+		r.ms = make([]matcher, 0, len(prev.ms)+len(fresh))
+		j := 0
+		for i := range prev.ms {
+			m := &prev.ms[i]
+			if r.byID[m.route.ID] != m.route {
+				continue
+			}
+			for j < len(fresh) && fresh[j].key.before(&m.key) {
+				r.ms = append(r.ms, fresh[j])
+				j++
+			}
+			r.ms = append(r.ms, *m)
+		}
+		r.ms = append(r.ms, fresh[j:]...)
+	}
 	r.buildIndex()
 	if len(errs) > 0 {
 		return r, &CompileError{Routes: errs}
 	}
 	return r, nil
+}
+
+// sameMap reports whether a and b are the same map object.
+func sameMap(a, b map[string]any) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+// sameService reports whether the route's service is the very object
+// services holds for it now (or the route has none).
+func (rt *Route) sameService(services map[string]map[string]any) bool {
+	if rt.ServiceID == "" {
+		return true
+	}
+	svc, ok := services[rt.ServiceID]
+	return ok && sameMap(rt.Service, svc)
 }
 
 // matcher is one ATC matcher: a route, or one path group of it.

@@ -82,5 +82,11 @@ func Open(ctx context.Context, path string) (*sqlstore.Backend, error) {
 		b.Close()
 		return nil, fmt.Errorf("sqlite: migrating %s: %w", path, err)
 	}
+	// SQLite parses every statement it is sent: the store's statements are
+	// prepared once per connection pool instead.
+	if err := b.PrepareStatements(ctx); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
 	return b, nil
 }

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -45,5 +46,67 @@ func TestMemory(t *testing.T) {
 	}
 	if n, _ := s.Count(context.Background(), "consumers"); n != 1 {
 		t.Fatalf("count = %d", n)
+	}
+}
+
+// openFile opens a SQLite file in a temporary folder.
+func openFile(tb testing.TB) *store.Store {
+	tb.Helper()
+	b, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "gatehouse.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { b.Close() })
+	return store.New(b, store.Options{})
+}
+
+// BenchmarkInsertRoute is one route create on a file database holding
+// thousands of them, as the Admin API's POST /routes does it (validation,
+// the service's existence, the name's uniqueness, the row and its index
+// rows, the commit in WAL mode).
+func BenchmarkInsertRoute(b *testing.B) {
+	ctx := context.Background()
+	s := openFile(b)
+	svc, err := s.Insert(ctx, "services", map[string]any{"name": "s", "host": "example.com"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ref := map[string]any{"id": svc["id"]}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Insert(ctx, "routes", map[string]any{"name": fmt.Sprintf("r%d", i),
+			"paths": []any{fmt.Sprintf("/r%d/", i)}, "service": ref}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkInsertConsumer is one consumer create on a file database.
+func BenchmarkInsertConsumer(b *testing.B) {
+	ctx := context.Background()
+	s := openFile(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Insert(ctx, "consumers", map[string]any{"username": fmt.Sprintf("c%d", i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGetRoute reads a route by name, as every Admin API read does.
+func BenchmarkGetRoute(b *testing.B) {
+	ctx := context.Background()
+	s := openFile(b)
+	if _, err := s.Insert(ctx, "routes", map[string]any{"name": "r", "paths": []any{"/r"}}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Get(ctx, "routes", "r"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
