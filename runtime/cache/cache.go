@@ -60,10 +60,13 @@ var errAbandoned = errors.New("cache: the load was abandoned")
 
 // New returns a cache over st, invalidated by st's change events.
 func New(st *store.Store) (*Cache, error) {
-	// Entries cost 1: up to 16,384 consumers and credentials stay hot;
-	// ristretto wants about ten counters per entry.
+	// Entries cost 1, ristretto's own per-item overhead left out of the
+	// cost (IgnoreInternalCost; counted in, it let only a few hundred
+	// entries fit): up to 131,072 consumers and credentials stay hot,
+	// 10,000 consumers with a credential each among them; ristretto wants
+	// about ten counters per entry.
 	rc, err := ristretto.NewCache(&ristretto.Config[string, any]{
-		NumCounters: 1 << 17, MaxCost: 1 << 14, BufferItems: 64,
+		NumCounters: 1 << 20, MaxCost: 1 << 17, BufferItems: 64, IgnoreInternalCost: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)

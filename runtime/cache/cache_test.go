@@ -161,3 +161,33 @@ func TestLookupLeases(t *testing.T) {
 		t.Fatalf("waiting past the deadline: %v", err)
 	}
 }
+
+// TestHoldsTensOfThousands: 20,000 loaded keys (10,000 consumers and a
+// credential each) all stay in the cache; with ristretto's internal cost
+// counted, only a few hundred did.
+func TestHoldsTensOfThousands(t *testing.T) {
+	c, err := cache.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const n = 20000
+	for i := 0; i < n; i++ {
+		if _, err := c.GetOrLoad(fmt.Sprintf("k%d", i), 0, func() (any, error) { return i, nil }); err != nil {
+			t.Fatal(err)
+		}
+		if i%1000 == 999 {
+			c.Wait() // let ristretto apply its buffered sets, as traffic spread over time does
+		}
+	}
+	c.Wait()
+	held := 0
+	for i := 0; i < n; i++ {
+		if v, ok := c.Get(fmt.Sprintf("k%d", i)); ok && v == i {
+			held++
+		}
+	}
+	if held < n*95/100 {
+		t.Fatalf("%d of %d keys held, want at least 95%%", held, n)
+	}
+}
