@@ -576,18 +576,6 @@ type ScenarioResult struct {
 	HalfRate map[string]loadResult `json:"half_rate"`
 }
 
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 func run(o options) error {
 	var missing []string
 	for _, tool := range []string{"nginx", "wrk", "taskset"} {
