@@ -99,13 +99,13 @@ func cut(h string) (string, string, bool) {
 }
 
 // fixedRate runs the generator pinned to CPU 0 as a child process.
-func fixedRate(o options, target, header string, rate float64) (loadResult, error) {
+func fixedRate(o options, target, header string, rate float64, conns int) (loadResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return loadResult{}, err
 	}
 	args := []string{"-loadgen", target, "-rate", strconv.FormatFloat(rate, 'f', 0, 64),
-		"-duration", o.duration.String(), "-connections", strconv.Itoa(o.connections)}
+		"-duration", o.duration.String(), "-connections", strconv.Itoa(conns)}
 	if header != "" {
 		args = append(args, "-header", header)
 	}

@@ -22,7 +22,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +33,8 @@ type options struct {
 	rounds      int
 	duration    time.Duration
 	warmup      time.Duration
-	connections int
+	connections string
+	gobench     string
 	gatehouse   string
 	out         string
 	scenarios   string
@@ -43,10 +43,11 @@ type options struct {
 
 func main() {
 	var o options
-	flag.IntVar(&o.rounds, "rounds", 3, "rounds per scenario (proxies alternate within a round)")
+	flag.IntVar(&o.rounds, "rounds", 5, "rounds per scenario (proxies alternate within a round)")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured load per run")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each run")
-	flag.IntVar(&o.connections, "connections", 50, "wrk keep-alive connections")
+	flag.StringVar(&o.connections, "connections", "16,50,256", "keep-alive connections, comma-separated: every scenario is measured at each")
+	flag.StringVar(&o.gobench, "gobench", "", "`go test -bench` output whose figures join the targets table (make bench writes it)")
 	flag.StringVar(&o.gatehouse, "gatehouse", "bin/gatehouse", "Gatehouse binary")
 	flag.StringVar(&o.out, "out", "bench-results.json", "JSON results file")
 	flag.BoolVar(&o.quick, "quick", false, "skip the fixed-rate latency runs and the idle-memory measure")
@@ -56,7 +57,12 @@ func main() {
 	header := flag.String("header", "", "internal: a request header for -loadgen")
 	flag.Parse()
 	if *loadgen != "" {
-		if err := runLoadgen(*loadgen, *header, *rate, o.duration, o.connections); err != nil {
+		conns, err := parseConnections(o.connections)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		if err := runLoadgen(*loadgen, *header, *rate, o.duration, conns[0]); err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen:", err)
 			os.Exit(1)
 		}
@@ -158,27 +164,58 @@ http {
 	return p, nil
 }
 
-// result is one wrk run.
+// result is one wrk run, with the CPU the proxy used during it.
 type result struct {
 	RPS   float64 `json:"requests_per_second"`
 	P50ms float64 `json:"p50_ms"`
 	P99ms float64 `json:"p99_ms"`
+	// Requests is the number of requests wrk completed.
+	Requests int64 `json:"requests"`
+	// CPUus is the proxy's CPU time (user and system, every thread)
+	// during the run divided by Requests, in microseconds.
+	CPUus float64 `json:"cpu_us_per_request"`
 }
 
 var (
 	rpsRE = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	reqRE = regexp.MustCompile(`(?m)^\s*([0-9]+) requests in `)
 	latRE = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)\s*$`)
 )
 
-func wrk(o options, target string, header string, d time.Duration) (result, error) {
-	args := []string{"-t1", "-c" + strconv.Itoa(o.connections), "-d" + strconv.Itoa(int(d.Seconds())) + "s", "--latency"}
+// wrkSeconds is wrk's -d: whole seconds, at least one.
+func wrkSeconds(d time.Duration) string {
+	s := int((d + time.Second - 1) / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return strconv.Itoa(s) + "s"
+}
+
+// wrk drives target with conns keep-alive connections for d. When pid is
+// not 0, the CPU time that process uses during the run, divided by the
+// requests wrk completed, is the result's CPU per request.
+func wrk(target string, header string, conns int, d time.Duration, pid int) (result, error) {
+	args := []string{"-t1", "-c" + strconv.Itoa(conns), "-d" + wrkSeconds(d), "--latency"}
 	if header != "" {
 		args = append(args, "-H", header)
 	}
 	args = append(args, target)
+	var cpu0 time.Duration
+	if pid != 0 {
+		var err error
+		if cpu0, err = cpuTime(pid); err != nil {
+			return result{}, fmt.Errorf("CPU time of %s: %w", target, err)
+		}
+	}
 	out, err := pinned(0, nil, "wrk", args...).CombinedOutput()
 	if err != nil {
 		return result{}, fmt.Errorf("wrk %s: %v\n%s", target, err, out)
+	}
+	var cpu1 time.Duration
+	if pid != 0 {
+		if cpu1, err = cpuTime(pid); err != nil {
+			return result{}, fmt.Errorf("CPU time of %s: %w", target, err)
+		}
 	}
 	var r result
 	m := rpsRE.FindSubmatch(out)
@@ -186,6 +223,15 @@ func wrk(o options, target string, header string, d time.Duration) (result, erro
 		return r, fmt.Errorf("wrk output without Requests/sec:\n%s", out)
 	}
 	r.RPS, _ = strconv.ParseFloat(string(m[1]), 64)
+	if m := reqRE.FindSubmatch(out); m != nil {
+		r.Requests, _ = strconv.ParseInt(string(m[1]), 10, 64)
+	}
+	if pid != 0 {
+		if r.Requests <= 0 {
+			return r, fmt.Errorf("wrk output without a request count:\n%s", out)
+		}
+		r.CPUus = float64((cpu1 - cpu0).Nanoseconds()) / 1000 / float64(r.Requests)
+	}
 	for _, lm := range latRE.FindAllSubmatch(out, -1) {
 		v, _ := strconv.ParseFloat(string(lm[2]), 64)
 		switch string(lm[3]) {
@@ -502,21 +548,6 @@ func checkUpstreamSees(addr, header, want string, timeout time.Duration) error {
 	}
 }
 
-// comparison is one line: a scenario's Gatehouse against its baseline's,
-// the median of the per-round ratios with their range, and both medians.
-func comparison(res ScenarioResult, baseline string) string {
-	k := "gatehouse/gatehouse-" + baseline
-	v := res.RatioRounds[k]
-	lo, hi := 0.0, 0.0
-	if len(v) > 0 {
-		s := append([]float64(nil), v...)
-		sort.Float64s(s)
-		lo, hi = s[0], s[len(s)-1]
-	}
-	return fmt.Sprintf("%s/%s %.3f [%.3f–%.3f] (%.0f vs %.0f r/s, rss %.1f vs %.1f MiB)", res.Scenario, baseline, res.Ratios[k], lo, hi,
-		res.Median["gatehouse"].RPS, res.Median["gatehouse-"+baseline].RPS, res.RSSMiB, res.BaselineRSSMiB["gatehouse-"+baseline])
-}
-
 func startGatehouse(o options, dir, upstream string, extraEnv ...string) (*proc, admin, error) {
 	proxyAddr, err := freeAddr()
 	if err != nil {
@@ -559,24 +590,157 @@ func rssMiB(pid int) float64 {
 	return 0
 }
 
+// ConnResult is a scenario's figures at one connection count.
+type ConnResult struct {
+	Connections int                 `json:"connections"`
+	Rounds      map[string][]result `json:"rounds"`
+	// RPS and CPU are, per proxy, requests per second and CPU
+	// microseconds per request over the rounds.
+	RPS map[string]Figure `json:"requests_per_second"`
+	CPU map[string]Figure `json:"cpu_us_per_request"`
+	// Ratios are the per-round ratios of this scenario's Gatehouse to
+	// each other proxy of the round ("gatehouse/ceiling req/s"); for CPU
+	// the inverse, the other's CPU per request over Gatehouse's, so that
+	// for both higher is better and one target applies.
+	Ratios map[string]Figure `json:"ratios"`
+}
+
 // ScenarioResult is one scenario's figures, as written to the JSON file.
 type ScenarioResult struct {
-	Scenario string              `json:"scenario"`
-	Rounds   map[string][]result `json:"rounds"`
-	Median   map[string]result   `json:"median"`
-	RSSMiB   float64             `json:"gatehouse_rss_mib"`
-	Ratios   map[string]float64  `json:"ratios"`
-	// RatioRounds is, per baseline, the ratio of every round
-	// (gatehouse/gatehouse-<baseline>); Ratios holds their median.
-	RatioRounds map[string][]float64 `json:"ratio_rounds,omitempty"`
+	Scenario      string       `json:"scenario"`
+	ByConnections []ConnResult `json:"by_connections"`
+	RSSMiB        float64      `json:"gatehouse_rss_mib"`
 	// BaselineRSSMiB is each baseline Gatehouse's resident memory after
 	// the rounds.
 	BaselineRSSMiB map[string]float64 `json:"baseline_rss_mib,omitempty"`
-	// HalfRate is the latency at half of nginx's maximum rate, per proxy.
-	HalfRate map[string]loadResult `json:"half_rate"`
+	// HalfRate is the fixed-rate latency at half of this Gatehouse's
+	// median maximum rate (at HalfRateConnections), per proxy and round,
+	// and P99Ratio the per-round Gatehouse p99 over nginx's.
+	HalfRateConnections int                     `json:"half_rate_connections,omitempty"`
+	HalfRate            map[string][]loadResult `json:"half_rate,omitempty"`
+	P99Ratio            Figure                  `json:"p99_ratio_gatehouse_nginx"`
+}
+
+// connResult runs o.rounds rounds of every proxy at conns connections.
+func connResult(o options, conns int, procs []*proc, headers map[*proc]string) (ConnResult, error) {
+	cr := ConnResult{Connections: conns, Rounds: map[string][]result{}, RPS: map[string]Figure{},
+		CPU: map[string]Figure{}, Ratios: map[string]Figure{}}
+	rps, cpu := map[string][]float64{}, map[string][]float64{}
+	ratios := map[string][]float64{}
+	for round := 0; round < o.rounds; round++ {
+		this := map[string]result{}
+		for _, p := range procs {
+			target := "http://" + p.addr + "/"
+			if _, err := wrk(target, headers[p], conns, o.warmup, 0); err != nil {
+				return cr, err
+			}
+			r, err := wrk(target, headers[p], conns, o.duration, p.cmd.Process.Pid)
+			if err != nil {
+				return cr, err
+			}
+			cr.Rounds[p.name] = append(cr.Rounds[p.name], r)
+			rps[p.name] = append(rps[p.name], r.RPS)
+			cpu[p.name] = append(cpu[p.name], r.CPUus)
+			this[p.name] = r
+		}
+		gh := this["gatehouse"]
+		for _, p := range procs {
+			if p.name == "gatehouse" {
+				continue
+			}
+			other := this[p.name]
+			ratios["gatehouse/"+p.name+" req/s"] = append(ratios["gatehouse/"+p.name+" req/s"], gh.RPS/other.RPS)
+			ratios["gatehouse/"+p.name+" cpu"] = append(ratios["gatehouse/"+p.name+" cpu"], other.CPUus/gh.CPUus)
+		}
+	}
+	for k, v := range rps {
+		cr.RPS[k] = newFigure(v)
+	}
+	for k, v := range cpu {
+		cr.CPU[k] = newFigure(v)
+	}
+	for k, v := range ratios {
+		cr.Ratios[k] = newFigure(v)
+	}
+	return cr, nil
+}
+
+// halfRate measures p99 at half of Gatehouse's median maximum rate, for
+// nginx and Gatehouse alternating over the rounds.
+func halfRate(o options, res *ScenarioResult, cr ConnResult, nginx, gh *proc, header string) error {
+	rate := cr.RPS["gatehouse"].Median / 2
+	if rate < 1 {
+		return fmt.Errorf("%s: no maximum rate to halve", res.Scenario)
+	}
+	res.HalfRateConnections = cr.Connections
+	res.HalfRate = map[string][]loadResult{}
+	var ratios []float64
+	for round := 0; round < o.rounds; round++ {
+		n, err := fixedRate(o, "http://"+nginx.addr+"/", "", rate, cr.Connections)
+		if err != nil {
+			return err
+		}
+		g, err := fixedRate(o, "http://"+gh.addr+"/", header, rate, cr.Connections)
+		if err != nil {
+			return err
+		}
+		res.HalfRate["nginx-proxy"] = append(res.HalfRate["nginx-proxy"], n)
+		res.HalfRate["gatehouse"] = append(res.HalfRate["gatehouse"], g)
+		if n.P99ms > 0 {
+			ratios = append(ratios, g.P99ms/n.P99ms)
+		}
+	}
+	res.P99Ratio = newFigure(ratios)
+	return nil
+}
+
+// parseConnections reads -connections: a comma-separated list of
+// positive counts.
+func parseConnections(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-connections: %q is not a positive count", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// fmtFigure prints a figure as median [min–max ±spread %], with noisy
+// marked.
+func fmtFigure(f Figure, format string) string {
+	if !f.measured() {
+		return "not measured"
+	}
+	s := fmt.Sprintf(format, f.Median)
+	if sp := f.spread(format); sp != "" && sp != "one run" {
+		s += " [" + sp + "]"
+	}
+	if f.Noisy {
+		s += fmt.Sprintf(" noisy (±%.1f %%)", f.SpreadPct)
+	}
+	return s
 }
 
 func run(o options) error {
+	conns, err := parseConnections(o.connections)
+	if err != nil {
+		return err
+	}
+	var gb goBench
+	if o.gobench != "" {
+		f, err := os.Open(o.gobench)
+		if err != nil {
+			return fmt.Errorf("-gobench: %w", err)
+		}
+		gb, err = parseGoBench(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("-gobench %s: %w", o.gobench, err)
+		}
+	}
 	var missing []string
 	for _, tool := range []string{"nginx", "wrk", "taskset"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -589,6 +753,14 @@ func run(o options) error {
 	}
 	if _, err := os.Stat(o.gatehouse); err != nil {
 		return fmt.Errorf("no Gatehouse binary at %s: run `make build` first", o.gatehouse)
+	}
+	wanted := map[string]bool{}
+	for _, s := range strings.Split(o.scenarios, ",") {
+		s = strings.TrimSpace(s)
+		if _, ok := scenarioNamed(s); !ok {
+			return fmt.Errorf("-scenarios: no scenario %q", s)
+		}
+		wanted[s] = true
 	}
 	dir, err := os.MkdirTemp("", "gatehouse-bench-")
 	if err != nil {
@@ -627,179 +799,137 @@ func run(o options) error {
 		return err
 	}
 
-	fmt.Printf("machine: %d CPUs; upstream nginx and wrk on CPU 0, proxy under test on CPU 1; %d connections, %v per run, %d rounds\n",
-		numCPU(), o.connections, o.duration, o.rounds)
-	wanted := map[string]bool{}
-	for _, s := range strings.Split(o.scenarios, ",") {
-		s = strings.TrimSpace(s)
-		if _, ok := scenarioNamed(s); !ok {
-			return fmt.Errorf("-scenarios: no scenario %q", s)
-		}
-		wanted[s] = true
-	}
+	fmt.Printf("machine: %d CPUs; upstream nginx and wrk on CPU 0, proxy under test on CPU 1; connections %v, %v per run after %v warm-up, %d rounds; a figure is noisy when a round is more than ±%.0f %% from the median\n",
+		numCPU(), conns, o.duration, o.warmup, o.rounds, noiseLimit)
 	var all []ScenarioResult
-	var noPluginRPS float64
 	for _, sc := range scenarios {
 		if !wanted[sc.name] {
 			continue
 		}
-		gh, err := startScenario(o, dir, upstream.addr, sc)
+		res, err := runScenario(o, conns, dir, upstream.addr, nginx, forwarder, sc)
 		if err != nil {
 			return err
 		}
-		gh.name = "gatehouse"
-		procs := []*proc{nginx, forwarder, gh}
-		headers := map[*proc]string{gh: sc.header}
-		var bases []*proc
-		stopAll := func() {
-			gh.stop()
-			for _, b := range bases {
-				b.stop()
-			}
-		}
-		for _, bname := range sc.baselines {
-			bsc, ok := scenarioNamed(bname)
-			if !ok {
-				stopAll()
-				return fmt.Errorf("%s: no baseline scenario %q", sc.name, bname)
-			}
-			base, err := startScenario(o, dir, upstream.addr, bsc)
-			if err != nil {
-				stopAll()
-				return fmt.Errorf("%s: baseline: %w", sc.name, err)
-			}
-			base.name = "gatehouse-" + bname
-			bases = append(bases, base)
-			procs = append(procs, base)
-			headers[base] = bsc.header
-		}
-		res := ScenarioResult{Scenario: sc.name, Rounds: map[string][]result{}, Median: map[string]result{},
-			Ratios: map[string]float64{}, RatioRounds: map[string][]float64{}}
-		var vsNginx, vsCeiling []float64
-		for round := 0; round < o.rounds; round++ {
-			perRound := map[string]float64{}
-			for _, p := range procs {
-				header := headers[p]
-				target := "http://" + p.addr + "/"
-				if _, err := wrk(o, target, header, o.warmup); err != nil {
-					stopAll()
-					return err
-				}
-				r, err := wrk(o, target, header, o.duration)
-				if err != nil {
-					stopAll()
-					return err
-				}
-				res.Rounds[p.name] = append(res.Rounds[p.name], r)
-				perRound[p.name] = r.RPS
-			}
-			vsNginx = append(vsNginx, perRound["gatehouse"]/perRound["nginx-proxy"])
-			vsCeiling = append(vsCeiling, perRound["gatehouse"]/perRound["ceiling"])
-			for _, b := range bases {
-				k := "gatehouse/" + b.name
-				res.RatioRounds[k] = append(res.RatioRounds[k], perRound["gatehouse"]/perRound[b.name])
-			}
-		}
-		if len(bases) > 0 {
-			res.BaselineRSSMiB = map[string]float64{}
-		}
-		for _, b := range bases {
-			res.BaselineRSSMiB[b.name] = rssMiB(b.cmd.Process.Pid)
-			b.stop()
-		}
-		bases = nil
-		res.RSSMiB = rssMiB(gh.cmd.Process.Pid)
-		// Latency at the same offered load: half of nginx's median maximum.
-		var nginxRPS []float64
-		for _, r := range res.Rounds["nginx-proxy"] {
-			nginxRPS = append(nginxRPS, r.RPS)
-		}
-		half := median(nginxRPS) / 2
-		res.HalfRate = map[string]loadResult{}
-		for _, p := range []*proc{nginx, forwarder, gh} {
-			if o.quick {
-				break
-			}
-			header := ""
-			if p == gh {
-				header = sc.header
-			}
-			lr, err := fixedRate(o, "http://"+p.addr+"/", header, half)
-			if err != nil {
-				gh.stop()
-				return err
-			}
-			res.HalfRate[p.name] = lr
-		}
-		if n := res.HalfRate["nginx-proxy"].P99ms; n > 0 {
-			res.Ratios["p99@half-rate gatehouse/nginx"] = res.HalfRate["gatehouse"].P99ms / n
-		}
-		gh.stop()
-		for name, rs := range res.Rounds {
-			var rps, p50, p99 []float64
-			for _, r := range rs {
-				rps, p50, p99 = append(rps, r.RPS), append(p50, r.P50ms), append(p99, r.P99ms)
-			}
-			res.Median[name] = result{RPS: median(rps), P50ms: median(p50), P99ms: median(p99)}
-		}
-		for k, v := range res.RatioRounds {
-			res.Ratios[k] = median(v)
-		}
-		res.Ratios["gatehouse/nginx"] = median(vsNginx)
-		res.Ratios["gatehouse/ceiling"] = median(vsCeiling)
-		if sc.name == "no-plugins" {
-			noPluginRPS = res.Median["gatehouse"].RPS
-		} else if noPluginRPS > 0 {
-			res.Ratios["gatehouse/gatehouse-no-plugins"] = res.Median["gatehouse"].RPS / noPluginRPS
-		}
 		all = append(all, res)
-		m := res.Median
-		fmt.Printf("%-24s nginx %7.0f r/s p50 %.2fms p99 %.2fms | ceiling %7.0f r/s p50 %.2fms p99 %.2fms | gatehouse %7.0f r/s p50 %.2fms p99 %.2fms rss %.1fMiB",
-			sc.name, m["nginx-proxy"].RPS, m["nginx-proxy"].P50ms, m["nginx-proxy"].P99ms,
-			m["ceiling"].RPS, m["ceiling"].P50ms, m["ceiling"].P99ms,
-			m["gatehouse"].RPS, m["gatehouse"].P50ms, m["gatehouse"].P99ms, res.RSSMiB)
-		if r, ok := res.Ratios["gatehouse/gatehouse-no-plugins"]; ok {
-			fmt.Printf(" gatehouse/no-plugins %.2f", r)
-		}
-		fmt.Println()
-		if h := res.HalfRate; !o.quick {
-			fmt.Printf("%-24s at %.0f r/s: p99 nginx %.2fms ceiling %.2fms gatehouse %.2fms (gatehouse/nginx %.2f)\n", sc.name, half,
-				h["nginx-proxy"].P99ms, h["ceiling"].P99ms, h["gatehouse"].P99ms, res.Ratios["p99@half-rate gatehouse/nginx"])
-		}
-		fmt.Printf("%s gatehouse/nginx %.2f gatehouse/ceiling %.2f\n", sc.name, res.Ratios["gatehouse/nginx"], res.Ratios["gatehouse/ceiling"])
-		for _, bname := range sc.baselines {
-			fmt.Println(comparison(res, bname))
-		}
-	}
-	// The comparisons between Gatehouse configurations, together at the
-	// end: each measured in the same rounds, alternating.
-	var compared bool
-	for _, res := range all {
-		sc, _ := scenarioNamed(res.Scenario)
-		for _, bname := range sc.baselines {
-			if !compared {
-				fmt.Println("comparisons (median of the per-round ratios, [min–max] over the rounds):")
-				compared = true
-			}
-			fmt.Println("  " + comparison(res, bname))
-		}
 	}
 	var idle float64
 	if !o.quick {
 		if idle, err = idleRSS(o, dir, upstream.addr, 1000); err != nil {
 			return err
 		}
-	}
-	if !o.quick {
 		fmt.Printf("idle RSS with 1,000 routes: %.1f MiB\n", idle)
 	}
-	out, _ := json.MarshalIndent(map[string]any{"scenarios": all, "idle_rss_1000_routes_mib": idle,
-		"connections": o.connections, "duration_s": o.duration.Seconds(), "rounds": o.rounds}, "", "  ")
+	rows := targetRows(all, gb, o.gobench != "")
+	fmt.Println()
+	fmt.Print(formatTargets(rows))
+	out, err := json.MarshalIndent(map[string]any{"scenarios": all, "idle_rss_1000_routes_mib": idle, "targets": rows,
+		"connections": conns, "duration_s": o.duration.Seconds(), "warmup_s": o.warmup.Seconds(), "rounds": o.rounds,
+		"noise_limit_pct": noiseLimit}, "", "  ")
+	if err != nil {
+		return err
+	}
 	if err := os.WriteFile(o.out, out, 0o644); err != nil {
 		return err
 	}
 	fmt.Println("wrote", o.out)
 	return nil
+}
+
+// runScenario measures one scenario: its Gatehouse, its baselines (and
+// no-plugins, for every scenario with plugins), nginx and the forwarder,
+// alternating in every round, at every connection count.
+func runScenario(o options, conns []int, dir, upstream string, nginx, forwarder *proc, sc scenario) (ScenarioResult, error) {
+	res := ScenarioResult{Scenario: sc.name}
+	gh, err := startScenario(o, dir, upstream, sc)
+	if err != nil {
+		return res, err
+	}
+	gh.name = "gatehouse"
+	procs := []*proc{nginx, forwarder, gh}
+	headers := map[*proc]string{gh: sc.header}
+	var bases []*proc
+	defer func() {
+		gh.stop()
+		for _, b := range bases {
+			b.stop()
+		}
+	}()
+	baselines := sc.baselines
+	if sc.name != "no-plugins" {
+		baselines = append([]string{"no-plugins"}, baselines...)
+	}
+	for _, bname := range baselines {
+		bsc, ok := scenarioNamed(bname)
+		if !ok {
+			return res, fmt.Errorf("%s: no baseline scenario %q", sc.name, bname)
+		}
+		base, err := startScenario(o, dir, upstream, bsc)
+		if err != nil {
+			return res, fmt.Errorf("%s: baseline: %w", sc.name, err)
+		}
+		base.name = "gatehouse-" + bname
+		bases = append(bases, base)
+		procs = append(procs, base)
+		headers[base] = bsc.header
+	}
+	for _, c := range conns {
+		cr, err := connResult(o, c, procs, headers)
+		if err != nil {
+			return res, fmt.Errorf("%s at %d connections: %w", sc.name, c, err)
+		}
+		res.ByConnections = append(res.ByConnections, cr)
+		fmt.Printf("%s, %d connections (median [min–max ±spread]):\n", sc.name, c)
+		for _, p := range procs {
+			fmt.Printf("  %-32s %s r/s  %s µs CPU/req  p99 %.2f ms\n", p.name, fmtFigure(cr.RPS[p.name], "%.0f"),
+				fmtFigure(cr.CPU[p.name], "%.2f"), median(p99s(cr.Rounds[p.name])))
+		}
+		for _, p := range procs {
+			if p == gh {
+				continue
+			}
+			fmt.Printf("  gatehouse/%-22s req/s %s  CPU/req %s\n", p.name, fmtFigure(cr.Ratios["gatehouse/"+p.name+" req/s"], "%.3f"),
+				fmtFigure(cr.Ratios["gatehouse/"+p.name+" cpu"], "%.3f"))
+		}
+	}
+	if len(bases) > 0 {
+		res.BaselineRSSMiB = map[string]float64{}
+	}
+	for _, b := range bases {
+		res.BaselineRSSMiB[b.name] = rssMiB(b.cmd.Process.Pid)
+	}
+	res.RSSMiB = rssMiB(gh.cmd.Process.Pid)
+	if !o.quick {
+		cr := res.ByConnections[0]
+		for _, c := range res.ByConnections {
+			if c.Connections == 50 {
+				cr = c
+			}
+		}
+		if err := halfRate(o, &res, cr, nginx, gh, sc.header); err != nil {
+			return res, err
+		}
+		fmt.Printf("  at %.0f r/s (half of Gatehouse's maximum, %d connections): p99 nginx %.2f ms, gatehouse %.2f ms; gatehouse/nginx %s\n",
+			cr.RPS["gatehouse"].Median/2, cr.Connections, median(loadP99s(res.HalfRate["nginx-proxy"])),
+			median(loadP99s(res.HalfRate["gatehouse"])), fmtFigure(res.P99Ratio, "%.2f"))
+	}
+	fmt.Printf("  rss gatehouse %.1f MiB\n", res.RSSMiB)
+	return res, nil
+}
+
+func p99s(rs []result) []float64 {
+	var v []float64
+	for _, r := range rs {
+		v = append(v, r.P99ms)
+	}
+	return v
+}
+
+func loadP99s(rs []loadResult) []float64 {
+	var v []float64
+	for _, r := range rs {
+		v = append(v, r.P99ms)
+	}
+	return v
 }
 
 // idleRSS configures n routes and reads Gatehouse's resident memory once it
