@@ -39,6 +39,7 @@ type options struct {
 	out         string
 	scenarios   string
 	quick       bool
+	tableOnly   bool
 }
 
 func main() {
@@ -52,6 +53,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench-results.json", "JSON results file")
 	flag.BoolVar(&o.quick, "quick", false, "skip the fixed-rate latency runs and the idle-memory measure")
 	flag.StringVar(&o.scenarios, "scenarios", "no-plugins,key-auth+rate-limiting,key-auth,key-auth+acl,request-transformer,lua-pre-function,wasm-header-rewrite,http-wasm-add-header,proxy-wasm-add-header", "scenarios to run, comma-separated (a scenario's baselines run with it, listed or not)")
+	flag.BoolVar(&o.tableOnly, "table-only", false, "run no proxies: print the targets table of the -gobench output alone")
 	loadgen := flag.String("loadgen", "", "internal: run the fixed-rate generator against this URL")
 	rate := flag.Float64("rate", 0, "internal: requests per second for -loadgen")
 	header := flag.String("header", "", "internal: a request header for -loadgen")
@@ -741,6 +743,11 @@ func run(o options) error {
 			return fmt.Errorf("-gobench %s: %w", o.gobench, err)
 		}
 	}
+	if o.tableOnly {
+		rows := targetRows(nil, gb, o.gobench != "")
+		fmt.Print(formatTargets(rows))
+		return writeJSON(o.out, map[string]any{"targets": rows, "noise_limit_pct": noiseLimit})
+	}
 	var missing []string
 	for _, tool := range []string{"nginx", "wrk", "taskset"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -822,16 +829,21 @@ func run(o options) error {
 	rows := targetRows(all, gb, o.gobench != "")
 	fmt.Println()
 	fmt.Print(formatTargets(rows))
-	out, err := json.MarshalIndent(map[string]any{"scenarios": all, "idle_rss_1000_routes_mib": idle, "targets": rows,
+	return writeJSON(o.out, map[string]any{"scenarios": all, "idle_rss_1000_routes_mib": idle, "targets": rows,
 		"connections": conns, "duration_s": o.duration.Seconds(), "warmup_s": o.warmup.Seconds(), "rounds": o.rounds,
-		"noise_limit_pct": noiseLimit}, "", "  ")
+		"noise_limit_pct": noiseLimit})
+}
+
+// writeJSON writes the results file.
+func writeJSON(path string, v any) error {
+	out, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		return err
+		return fmt.Errorf("results: %w", err)
 	}
-	if err := os.WriteFile(o.out, out, 0o644); err != nil {
-		return err
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		return fmt.Errorf("results: %w", err)
 	}
-	fmt.Println("wrote", o.out)
+	fmt.Println("wrote", path)
 	return nil
 }
 
