@@ -209,3 +209,57 @@ func FuzzParseStatCPU(f *testing.F) {
 		}
 	})
 }
+
+const sampleWrk = `Running 10s test @ http://127.0.0.1:4000/
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.20ms  300.00us  12.00ms   90.00%
+    Req/Sec    40.12k     1.00k   42.00k    70.00%
+  Latency Distribution
+     50%    1.10ms
+     75%    1.30ms
+     90%    1.50ms
+     99%  850.00us
+  401234 requests in 10.00s, 450.00MB read
+Requests/sec:  40123.40
+Transfer/sec:     45.00MB
+`
+
+func TestParseWrk(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		in   string
+		want result
+		err  bool
+	}{
+		{name: "ok", in: sampleWrk, want: result{RPS: 40123.40, P50ms: 1.10, P99ms: 0.85, Requests: 401234}},
+		{name: "seconds", in: strings.Replace(sampleWrk, "850.00us", "1.50s", 1), want: result{RPS: 40123.40, P50ms: 1.10, P99ms: 1500, Requests: 401234}},
+		{name: "errors", in: sampleWrk + "  Non-2xx or 3xx responses: 12\n", err: true},
+		{name: "no rate", in: "unable to connect to 127.0.0.1:4000 Connection refused\n", err: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := parseWrk([]byte(c.in))
+			if (err != nil) != c.err {
+				t.Fatalf("error %v, want error %v", err, c.err)
+			}
+			if c.err {
+				return
+			}
+			near := func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+			if !near(got.RPS, c.want.RPS) || !near(got.P50ms, c.want.P50ms) || !near(got.P99ms, c.want.P99ms) || got.Requests != c.want.Requests {
+				t.Fatalf("got %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+// FuzzParseWrk: wrk's output never panics the parser.
+func FuzzParseWrk(f *testing.F) {
+	f.Add(sampleWrk)
+	f.Add("Requests/sec: 1.\n 99% 9s\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		if r, err := parseWrk([]byte(s)); err == nil && r.RPS < 0 {
+			t.Fatalf("negative rate from %q", s)
+		}
+	})
+}

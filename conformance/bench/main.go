@@ -219,23 +219,41 @@ func wrk(target string, header string, conns int, d time.Duration, pid int) (res
 			return result{}, fmt.Errorf("CPU time of %s: %w", target, err)
 		}
 	}
-	var r result
-	m := rpsRE.FindSubmatch(out)
-	if m == nil {
-		return r, fmt.Errorf("wrk output without Requests/sec:\n%s", out)
-	}
-	r.RPS, _ = strconv.ParseFloat(string(m[1]), 64)
-	if m := reqRE.FindSubmatch(out); m != nil {
-		r.Requests, _ = strconv.ParseInt(string(m[1]), 10, 64)
+	r, err := parseWrk(out)
+	if err != nil {
+		return r, fmt.Errorf("wrk %s: %w", target, err)
 	}
 	if pid != 0 {
 		if r.Requests <= 0 {
-			return r, fmt.Errorf("wrk output without a request count:\n%s", out)
+			return r, fmt.Errorf("wrk %s: no requests completed:\n%s", target, out)
 		}
 		r.CPUus = float64((cpu1 - cpu0).Nanoseconds()) / 1000 / float64(r.Requests)
 	}
+	return r, nil
+}
+
+// parseWrk reads wrk's --latency output: requests per second, the request
+// count, p50 and p99 (in ms). Error responses are an error.
+func parseWrk(out []byte) (result, error) {
+	var r result
+	m := rpsRE.FindSubmatch(out)
+	if m == nil {
+		return r, fmt.Errorf("output without Requests/sec:\n%s", out)
+	}
+	var err error
+	if r.RPS, err = strconv.ParseFloat(string(m[1]), 64); err != nil {
+		return r, fmt.Errorf("Requests/sec %q: %w", m[1], err)
+	}
+	if m := reqRE.FindSubmatch(out); m != nil {
+		if r.Requests, err = strconv.ParseInt(string(m[1]), 10, 64); err != nil {
+			return r, fmt.Errorf("request count %q: %w", m[1], err)
+		}
+	}
 	for _, lm := range latRE.FindAllSubmatch(out, -1) {
-		v, _ := strconv.ParseFloat(string(lm[2]), 64)
+		v, err := strconv.ParseFloat(string(lm[2]), 64)
+		if err != nil {
+			return r, fmt.Errorf("latency %q: %w", lm[2], err)
+		}
 		switch string(lm[3]) {
 		case "us":
 			v /= 1000
@@ -249,7 +267,7 @@ func wrk(target string, header string, conns int, d time.Duration, pid int) (res
 		}
 	}
 	if bytes.Contains(out, []byte("Non-2xx or 3xx responses")) {
-		return r, fmt.Errorf("wrk saw error responses from %s:\n%s", target, out)
+		return r, fmt.Errorf("error responses:\n%s", out)
 	}
 	return r, nil
 }
