@@ -148,6 +148,9 @@ type state struct {
 	start    time.Time
 	deadline time.Time
 	reqCtx   *chain.Context
+	// ctxs hands out reqCtx: each context once, from blocks, so a
+	// request's context costs no allocation of its own.
+	ctxs chain.Contexts
 	// proxiedAt is when the request went upstream (zero: it did not);
 	// doneAt when the response was ready. serialize holds
 	// kong.log.set_serialize_value's changes.
@@ -280,10 +283,11 @@ func (s *state) reset() {
 const DefaultTimeout = 60 * time.Second
 
 // context returns the request's context, made on first use: plugins that
-// never ask for it cost nothing.
+// never ask for it cost nothing. It comes from the state's blocks and is
+// never handed out again, whatever holds it after the request.
 func (s *state) context() context.Context {
 	if s.reqCtx == nil {
-		s.reqCtx = chain.NewContext(s.deadline)
+		s.reqCtx = s.ctxs.New(s.deadline)
 	}
 	return s.reqCtx
 }
