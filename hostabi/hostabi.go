@@ -18,7 +18,7 @@ import (
 // Version is the version of this ABI (semantic versioning). Wasm guests
 // declare the version they were built against; a host refuses a guest whose
 // major version differs.
-const Version = "2.5.0"
+const Version = "2.6.0"
 
 // Phase is a point in the request's life where plugins run.
 type Phase uint8
@@ -117,6 +117,20 @@ type Request interface {
 // request id.
 var VarNames = []string{"server_addr", "server_port", "remote_addr", "remote_port", "connection",
 	"connection_requests", "request", "request_uri", "scheme", "host", "request_id"}
+
+// HeaderPeeker is implemented by a host's Request that can show one
+// header's first value without copying it (a Gatehouse extension for
+// native plugins that read a header on every request, as key-auth reads
+// its key). PeekHeader returns what HeaderValues(name) would hold, as
+// count = len(HeaderValues(name)) and, when count > 0, value =
+// HeaderValues(name)[0], in every phase HeaderValues is allowed in. value
+// is a view of the host's buffer: it is valid only until the plugin's
+// phase handler returns, must not be modified, and is copied by a plugin
+// that keeps it (a string made from it without copying, as well). Plugins
+// test for it with a type assertion and otherwise call HeaderValues.
+type HeaderPeeker interface {
+	PeekHeader(name string) (value []byte, count int)
+}
 
 // BodyLimiter is implemented by a host's Request that can bound the
 // request body without reading it whole (a Gatehouse extension; Kong reads
@@ -386,7 +400,9 @@ type Plugin interface {
 
 // Credentials looks up credentials by their unique key, through the node's
 // cache, for authentication plugins. entity is a credential entity name
-// ("keyauth_credentials"); field is its unique field ("key").
+// ("keyauth_credentials"); field is its unique field ("key"). An
+// implementation reads value only during the call and copies what it
+// keeps: a caller may pass a view of the request (HeaderPeeker).
 type Credentials interface {
 	Credential(ctx context.Context, entity, field, value string) (Entity, error)
 	// ConsumerCredentials lists one consumer's credentials of an entity

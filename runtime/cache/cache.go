@@ -256,6 +256,9 @@ func (c *Cache) Credential(ctx context.Context, entity, field, value string) (ho
 		rec, _ := e.val.(hostabi.Entity)
 		return rec, nil
 	}
+	// Past the front table value is kept (in a loader, a store query):
+	// a copy, as the caller's may be a view of a request (hostabi.Credentials).
+	value = strings.Clone(value)
 	key := keyOf(entity, gen, field+"\x00"+value)
 	v, err := c.getOrLoad(key, DefaultTTL, func() (any, error) {
 		rec, err := c.store.FindUnique(ctx, entity, field, value)

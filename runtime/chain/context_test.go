@@ -81,3 +81,47 @@ func TestCallFaults(t *testing.T) {
 		t.Fatal("a missing body filter ran")
 	}
 }
+
+// TestContextsHandOutOnce: every context Contexts hands out is a fresh
+// one, across blocks, with its own deadline; ending one leaves the others
+// alive, and one kept after its request ended keeps answering for that
+// request.
+func TestContextsHandOutOnce(t *testing.T) {
+	var a chain.Contexts
+	base := time.Now().Add(time.Hour)
+	seen := map[*chain.Context]bool{}
+	var all []*chain.Context
+	for i := 0; i < 200; i++ { // over three blocks
+		c := a.New(base.Add(time.Duration(i) * time.Second))
+		if seen[c] {
+			t.Fatalf("context %d handed out twice", i)
+		}
+		seen[c] = true
+		all = append(all, c)
+		if i%2 == 0 {
+			c.End()
+		}
+	}
+	for i, c := range all {
+		if d, _ := c.Deadline(); !d.Equal(base.Add(time.Duration(i) * time.Second)) {
+			t.Errorf("context %d: deadline %v", i, d)
+		}
+		want := error(nil)
+		if i%2 == 0 {
+			want = context.Canceled
+		}
+		if !errors.Is(c.Err(), want) {
+			t.Errorf("context %d: Err = %v, want %v", i, c.Err(), want)
+		}
+	}
+}
+
+// TestContextsAllocs: contexts come from blocks: fewer than one
+// allocation per context.
+func TestContextsAllocs(t *testing.T) {
+	var a chain.Contexts
+	deadline := time.Now().Add(time.Hour)
+	if n := testing.AllocsPerRun(1000, func() { a.New(deadline).End() }); n >= 1 {
+		t.Fatalf("%v allocations per context, want fewer than 1", n)
+	}
+}

@@ -49,8 +49,9 @@ func (s *state) DB() hostabi.DB {
 func (s *state) Running(in *chain.Instance) { s.current = in }
 
 var (
-	_ hostabi.Kong  = (*state)(nil)
-	_ chain.Tracker = (*state)(nil)
+	_ hostabi.Kong         = (*state)(nil)
+	_ chain.Tracker        = (*state)(nil)
+	_ hostabi.HeaderPeeker = kRequest{}
 )
 
 // kRequest: kong.request.
@@ -190,23 +191,11 @@ func (r kRequest) Headers() map[string][]string {
 // those Headers reports for the name.
 func (r kRequest) HeaderValues(name string) []string {
 	hostabi.Check(hostabi.OpRequestHeaderValues, r.s.phase)
-	h := &r.s.fctx.Request.Header
-	cookie := strings.EqualFold(name, fasthttp.HeaderCookie)
-	if cookie {
-		// Headers (VisitAll) parses the cookies and reports them as one
-		// value; PeekAll does so too once they are parsed.
-		h.Cookie("")
-	}
-	vs := h.PeekAll(name)
-	switch {
-	case len(vs) == 0:
+	vs := r.peekAll(name)
+	switch len(vs) {
+	case 0:
 		return nil
-	case len(vs) == 1:
-		if len(vs[0]) == 0 && (cookie || strings.EqualFold(name, fasthttp.HeaderContentLength) ||
-			strings.EqualFold(name, fasthttp.HeaderTrailer)) {
-			// PeekAll reports these even when the request has none.
-			return nil
-		}
+	case 1:
 		return []string{string(vs[0])}
 	}
 	n := 0
@@ -224,6 +213,41 @@ func (r kRequest) HeaderValues(name string) []string {
 		out[i], all = all[:len(v)], all[len(v):]
 	}
 	return out
+}
+
+// PeekHeader implements hostabi.HeaderPeeker: the first of the values
+// HeaderValues reports and their number, as a view of the client's
+// request. The client's request is not changed while plugins run (the
+// upstream request is built copy on write, its changes recorded and
+// replayed only when it goes upstream), so the view holds for the whole
+// phase handler, as the ABI promises.
+func (r kRequest) PeekHeader(name string) ([]byte, int) {
+	hostabi.Check(hostabi.OpRequestHeaderValues, r.s.phase)
+	vs := r.peekAll(name)
+	if len(vs) == 0 {
+		return nil, 0
+	}
+	return vs[0], len(vs)
+}
+
+// peekAll returns the values of one header HeaderValues reports, as views
+// of fasthttp's buffers (the slice itself is fasthttp's, reused by the
+// next PeekAll).
+func (r kRequest) peekAll(name string) [][]byte {
+	h := &r.s.fctx.Request.Header
+	cookie := strings.EqualFold(name, fasthttp.HeaderCookie)
+	if cookie {
+		// Headers (VisitAll) parses the cookies and reports them as one
+		// value; PeekAll does so too once they are parsed.
+		h.Cookie("")
+	}
+	vs := h.PeekAll(name)
+	if len(vs) == 1 && len(vs[0]) == 0 && (cookie || strings.EqualFold(name, fasthttp.HeaderContentLength) ||
+		strings.EqualFold(name, fasthttp.HeaderTrailer)) {
+		// PeekAll reports these even when the request has none.
+		return nil
+	}
+	return vs
 }
 func (r kRequest) RawBody() ([]byte, error) {
 	hostabi.Check(hostabi.OpRequestRawBody, r.s.phase)

@@ -79,12 +79,14 @@ type Server struct {
 	}
 	serverToken string
 	// via and server are the Via and Server response header values,
-	// built once.
-	via, server []byte
-	lastPort    atomic.Pointer[portText]
-	logs        *chain.Pool[*state]
-	timers      *chain.Timers
-	http        chain.HTTPClient
+	// built once; viaIn11 and viaIn10 what Kong appends to the upstream
+	// request's Via for an HTTP/1.1 and an HTTP/1.0 client.
+	via, server      []byte
+	viaIn11, viaIn10 []byte
+	lastPort         atomic.Pointer[portText]
+	logs             *chain.Pool[*state]
+	timers           *chain.Timers
+	http             chain.HTTPClient
 }
 
 func newLogs(workers, queue int, run func(*state)) *chain.Pool[*state] {
@@ -116,6 +118,8 @@ func New(opts Options) *Server {
 	}
 	s.serverToken = "gatehouse/" + opts.Version
 	s.via = []byte("1.1 " + s.serverToken)
+	// Kong writes the client's HTTP version as a Lua number: 1.0 is "1".
+	s.viaIn11, s.viaIn10 = []byte("1.1 "+s.serverToken), []byte("1 "+s.serverToken)
 	s.server = []byte(s.serverToken)
 	return s
 }
@@ -148,6 +152,9 @@ type state struct {
 	start    time.Time
 	deadline time.Time
 	reqCtx   *chain.Context
+	// ctxs hands out reqCtx: each context once, from blocks, so a
+	// request's context costs no allocation of its own.
+	ctxs chain.Contexts
 	// proxiedAt is when the request went upstream (zero: it did not);
 	// doneAt when the response was ready. serialize holds
 	// kong.log.set_serialize_value's changes.
@@ -280,10 +287,11 @@ func (s *state) reset() {
 const DefaultTimeout = 60 * time.Second
 
 // context returns the request's context, made on first use: plugins that
-// never ask for it cost nothing.
+// never ask for it cost nothing. It comes from the state's blocks and is
+// never handed out again, whatever holds it after the request.
 func (s *state) context() context.Context {
 	if s.reqCtx == nil {
-		s.reqCtx = chain.NewContext(s.deadline)
+		s.reqCtx = s.ctxs.New(s.deadline)
 	}
 	return s.reqCtx
 }
@@ -787,6 +795,21 @@ func (srv *Server) prepareUpstream(st *state, up *fasthttp.Request) {
 	up.Header.SetCanonical(hdrXFPort, stringBytes(port))
 	up.Header.SetCanonical(hdrXFPath, fctx.URI().PathOriginal())
 	up.Header.SetCanonical(hdrXRealIP, stringBytes(st.clientIP))
+
+	// Via, as Kong ≥ 3.8 sets it: the client's first Via, if any, then
+	// its HTTP version and the server token; one Via replaces them all.
+	in := srv.viaIn10
+	if fctx.Request.Header.IsHTTP11() {
+		in = srv.viaIn11
+	}
+	if vs := fctx.Request.Header.PeekAll(fasthttp.HeaderVia); len(vs) > 0 {
+		st.scratch = append(append(append(st.scratch[:0], vs[0]...), ", "...), in...)
+		in = st.scratch
+		if len(vs) > 1 {
+			up.Header.DelBytes(hdrVia) // SetCanonical replaces only the first
+		}
+	}
+	up.Header.SetCanonical(hdrVia, in)
 }
 
 // routeUpstream completes the upstream request once the route is known:
@@ -1365,7 +1388,21 @@ func (srv *Server) finish(st *state, start, proxied time.Time) bool {
 			h.SetCanonical(hdrPxLatency, st.millis(proxied.Sub(start)))
 		}
 		if srv.headers.via {
-			h.SetCanonical(hdrVia, srv.via)
+			// Kong appends its own to the upstream's Via lines, joined
+			// (nginx's $upstream_http_via), in one Via.
+			via := srv.via
+			if vs := h.PeekAll(fasthttp.HeaderVia); len(vs) > 0 {
+				st.scratch = st.scratch[:0]
+				for _, v := range vs {
+					st.scratch = append(append(st.scratch, v...), ", "...)
+				}
+				via = append(st.scratch, via...)
+				st.scratch = via
+				if len(vs) > 1 {
+					h.DelBytes(hdrVia) // SetCanonical replaces only the first
+				}
+			}
+			h.SetCanonical(hdrVia, via)
 		}
 	} else {
 		if srv.headers.responseLatency {

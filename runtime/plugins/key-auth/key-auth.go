@@ -7,6 +7,7 @@ package keyauth
 
 import (
 	"strings"
+	"unsafe"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/ngxargs"
@@ -107,6 +108,23 @@ func (p *Plugin) Access(k hostabi.Kong) error {
 	return p.flow.Access(k, p.check)
 }
 
+// headerValue returns the first value of a header and how many values
+// the request has for it. With a host that peeks (hostabi.HeaderPeeker)
+// the value is a view of the request's buffer, valid until this handler
+// returns and not copied: the key is only compared and looked up
+// (hostabi.Credentials copies what it keeps), never kept by the plugin.
+func headerValue(req hostabi.Request, name string) (string, int) {
+	if p, ok := req.(hostabi.HeaderPeeker); ok {
+		b, n := p.PeekHeader(name)
+		return unsafe.String(unsafe.SliceData(b), len(b)), n
+	}
+	vs := req.HeaderValues(name)
+	if len(vs) == 0 {
+		return "", 0
+	}
+	return vs[0], len(vs)
+}
+
 // check finds the key and its credential (authn.Check).
 func (p *Plugin) check(k hostabi.Kong) (hostabi.Entity, *authn.Failure, error) {
 	req := k.Request()
@@ -131,13 +149,13 @@ func (p *Plugin) check(k hostabi.Kong) (hostabi.Entity, *authn.Failure, error) {
 	for _, kn := range p.names {
 		var val any // string, or a multi-valued marker
 		if p.conf.KeyInHeader {
-			vs := req.HeaderValues(kn.header)
-			if vs == nil && kn.alt != "" {
-				vs = req.HeaderValues(kn.alt)
+			v, n := headerValue(req, kn.header)
+			if n == 0 && kn.alt != "" {
+				v, n = headerValue(req, kn.alt)
 			}
-			if len(vs) == 1 {
-				val = vs[0]
-			} else if len(vs) > 1 {
+			if n == 1 {
+				val = v
+			} else if n > 1 {
 				val = duplicate{}
 			}
 		}
