@@ -42,8 +42,8 @@ test: fmt vet
 # figures (10,000 routes and consumers) first, into build/gobench.txt, whose
 # figures with targets join the table conformance/bench prints at the end
 # (a benchmark missing from it is "not measured" there).
-BENCH_MICRO_PKGS := ./plugins-wasm/gatehouse ./plugins-lua/pdk ./runtime/policy ./runtime/cache ./runtime/proxy ./runtime/snapshot
-BENCH_MICRO := ^(BenchmarkWasmAccess|BenchmarkNativeAccess|BenchmarkHook|BenchmarkACLCached|BenchmarkACLUncached|BenchmarkCredential|BenchmarkServeNoPlugins|BenchmarkServeKeyAuthRateLimit|BenchmarkForwarder|BenchmarkRebuild10000)$$
+BENCH_MICRO_PKGS := ./plugins-wasm/gatehouse ./plugins-wasm/httpwasm ./plugins-wasm/proxywasm ./plugins-lua/pdk ./runtime/policy ./runtime/cache ./runtime/proxy ./runtime/snapshot
+BENCH_MICRO := ^(BenchmarkWasmAccess|BenchmarkHTTPWasmAccess|BenchmarkProxyWasmAccess|BenchmarkNativeAccess|BenchmarkHook|BenchmarkACLCached|BenchmarkACLUncached|BenchmarkCredential|BenchmarkServeNoPlugins|BenchmarkServeKeyAuthRateLimit|BenchmarkForwarder|BenchmarkRebuild10000)$$
 bench: build
 	@mkdir -p build
 	$(GO) test -run '^$$' -bench '$(BENCH_MICRO)' -benchmem -count 5 $(BENCH_MICRO_PKGS) 2>&1 | tee build/gobench.txt

@@ -162,9 +162,8 @@ func targetRows(all []ScenarioResult, gb goBench, haveGB bool) []TargetRow {
 	us := 1.0 / 1000
 	bench("Wasm hook round trip (BenchmarkWasmAccess)", "BenchmarkWasmAccess", "ns/op", us, "%.2f", "µs", &goal{limit: 3, unit: "µs"})
 	bench("Lua hook round trip (BenchmarkHook)", "BenchmarkHook", "ns/op", us, "%.2f", "µs", &goal{limit: 3, unit: "µs"})
-	rows = append(rows,
-		notMeasured("http-wasm hook round trip", "no benchmark exists", &goal{limit: 3, unit: "µs"}),
-		notMeasured("proxy-wasm hook round trip", "no benchmark exists", &goal{limit: 3, unit: "µs"}))
+	bench("http-wasm hook round trip, with handle_response (BenchmarkHTTPWasmAccess)", "BenchmarkHTTPWasmAccess", "ns/op", us, "%.2f", "µs", &goal{limit: 3, unit: "µs"})
+	bench("proxy-wasm hook round trip, with the context's end (BenchmarkProxyWasmAccess)", "BenchmarkProxyWasmAccess", "ns/op", us, "%.2f", "µs", &goal{limit: 3, unit: "µs"})
 	bench("OPA steady-state decision (BenchmarkACLCached)", "BenchmarkACLCached", "ns/op", us, "%.3f", "µs", &goal{limit: 1, unit: "µs"})
 	bench("snapshot rebuild after one change, 10,000 routes (BenchmarkRebuild10000)", "BenchmarkRebuild10000", "ms/change", 1, "%.1f", "ms", &goal{limit: 100, unit: "ms"})
 	bench("PATCH to the proxy serving it, 10,000 (BenchmarkScale10000)", "BenchmarkScale10000/patch-to-proxy", "ms/patch", 1, "%.1f", "ms", &goal{limit: 100, unit: "ms"})

@@ -43,7 +43,7 @@ BenchmarkProxyRatio-2 1 1 ns/op 0.96 rate-ratio-median 0.95 rate-ratio-min 0.97 
 		"no-plugins p99 at half its max rate / nginx's, 50 conns":                         "met",
 		"Wasm hook round trip (BenchmarkWasmAccess)":                                      "met",
 		"Lua hook round trip (BenchmarkHook)":                                             "missed",
-		"http-wasm hook round trip":                                                       "not measured (no benchmark exists)",
+		"http-wasm hook round trip, with handle_response (BenchmarkHTTPWasmAccess)":       "not measured (BenchmarkHTTPWasmAccess ns/op not in the output)",
 		"OPA steady-state decision (BenchmarkACLCached)":                                  "not measured (BenchmarkACLCached ns/op not in the output)",
 		"10,000 routes created through the Admin API (BenchmarkScale10000)":               "met",
 		"10,000 consumers created through the Admin API (BenchmarkScale10000)":            "missed",
