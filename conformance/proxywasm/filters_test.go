@@ -341,7 +341,7 @@ func TestHostileFilter(t *testing.T) {
 	up := newEcho(t)
 	nd.route("hostile", up.URL, "/hostile", "hostile", "", false)
 	nd.waitFilter("/hostile", "X-Pairs-Status", "X-Attack", "pairs")
-	for _, attack := range []string{"pointer", "loop", "action", "allocator"} {
+	for _, attack := range []string{"pointer", "loop", "action", "allocator", "spinning-allocator"} {
 		before := up.hits.Load()
 		status, _, body := nd.do("GET", "/hostile", "", "X-Attack", attack)
 		if status != 500 || up.hits.Load() != before {

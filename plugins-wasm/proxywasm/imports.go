@@ -314,14 +314,21 @@ func putU32(m api.Module, ptr, v uint32) {
 func give(ctx context.Context, m api.Module, data []byte, ptrPtr, sizePtr uint32) {
 	var ptr uint32
 	if len(data) > 0 {
-		f := m.ExportedFunction("proxy_on_memory_allocate")
+		export := m.ExportedFunction
+		if cl, ok := wasmhost.State(ctx).(*call); ok && cl.in != nil {
+			export = cl.in.Export // looked up once per instance
+		}
+		f := export("proxy_on_memory_allocate")
 		if f == nil {
-			f = m.ExportedFunction("malloc")
+			f = export("malloc")
 		}
 		if f == nil {
 			wasmhost.Trapf("the filter exports neither proxy_on_memory_allocate nor malloc")
 		}
-		res, err := f.Call(ctx, uint64(len(data)))
+		// The running call's watcher already ends the whole instance at
+		// its time limit; a context without Done spares wazero a watcher
+		// goroutine for this nested call.
+		res, err := f.Call(context.WithoutCancel(ctx), uint64(len(data)))
 		if err != nil {
 			wasmhost.Trap(fmt.Errorf("proxy_on_memory_allocate: %w", err))
 		}

@@ -123,6 +123,22 @@ func (in *Instance) Call(parent context.Context, phase string, state any, fn str
 	return in.CallWithin(parent, in.module.rt.opts.Timeout, phase, state, fn, params...)
 }
 
+// Export returns the instance's exported function name (nil when it has
+// none), looked up once per instance: wazero builds a call engine for
+// every lookup, about 20 KiB, so host functions that call back into the
+// guest (an allocator) use this instead of api.Module.ExportedFunction.
+// Like the instance, it is used by one goroutine at a time.
+func (in *Instance) Export(name string) api.Function {
+	if f := in.fns[name]; f != nil {
+		return f
+	}
+	f := in.mod.ExportedFunction(name)
+	if f != nil {
+		in.fns[name] = f
+	}
+	return f
+}
+
 // CallWithin is Call with another time limit than Options.Timeout: a
 // flavour's start function, or a timer that waits on the network.
 func (in *Instance) CallWithin(parent context.Context, limit time.Duration, phase string, state any, fn string, params ...uint64) ([]uint64, error) {

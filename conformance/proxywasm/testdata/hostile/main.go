@@ -23,10 +23,11 @@ func getHeaderMapValue(mt, kp, ks, rp, rs uint32) uint32
 func sendLocalResponse(status, dp, ds, bp, bs, hp, hs uint32, grpc int32) uint32
 
 var (
-	slots   [2]uint32
-	pins    [][]byte
-	badHeap bool
-	spin    uint64
+	slots     [2]uint32
+	pins      [][]byte
+	badHeap   bool
+	spinAlloc bool
+	spin      uint64
 )
 
 func sp(s string) uint32 { return uint32(uintptr(unsafe.Pointer(unsafe.StringData(s)))) }
@@ -39,13 +40,16 @@ func allocate(n uint32) uint32 {
 	if badHeap {
 		return 0xfffffff0
 	}
+	for spinAlloc { // never returns: the call's time limit must end it
+		spin++
+	}
 	b := make([]byte, n)
 	pins = append(pins, b)
 	return uint32(uintptr(unsafe.Pointer(&b[0])))
 }
 
 //go:wasmexport proxy_on_context_create
-func onContextCreate(id, parent uint32) { pins = pins[:0]; badHeap = false }
+func onContextCreate(id, parent uint32) { pins = pins[:0]; badHeap = false; spinAlloc = false }
 
 func attack() string {
 	name := "x-attack"
@@ -79,6 +83,9 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 	case "allocator":
 		badHeap = true
 		attack() // the host copies the header into a pointer outside memory
+	case "spinning-allocator":
+		spinAlloc = true
+		attack() // the host's nested call into the allocator never returns
 	}
 	return 0
 }
