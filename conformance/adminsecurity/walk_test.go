@@ -17,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,24 +26,6 @@ import (
 )
 
 const rootToken = "walk-root-token-5d0c3b8e1a7f4c29"
-
-// syncBuffer is a log sink safe for the node's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // write is one write call of the walk, as the audit log must show it.
 type write struct {
@@ -56,7 +37,7 @@ type walk struct {
 	t      *testing.T
 	admin  string
 	prefix string
-	logs   *syncBuffer
+	logs   *testnode.LogBuffer
 	client *http.Client
 	// names maps tokens to admin names; writes lists every write sent.
 	names  map[string]string
@@ -66,7 +47,7 @@ type walk struct {
 func start(t *testing.T) *walk {
 	t.Setenv("GATEHOUSE_RBAC_BOOTSTRAP_TOKEN", rootToken)
 	prefix := t.TempDir()
-	logs := &syncBuffer{}
+	logs := &testnode.LogBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	n := testnode.StartWith(t, map[string]string{
 		"prefix": prefix, "enforce_rbac": "on", "enable_teams": "on", "audit_log": "on", "log_level": "debug",

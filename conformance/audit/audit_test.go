@@ -25,33 +25,15 @@ import (
 	"github.com/gatehouse/gatehouse/store"
 )
 
-// syncBuffer is a log sink safe for the node's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type env struct {
 	t     *testing.T
 	admin string
-	logs  *syncBuffer
+	logs  *testnode.LogBuffer
 	c     *http.Client
 }
 
 func start(t *testing.T, settings map[string]string) *env {
-	logs := &syncBuffer{}
+	logs := &testnode.LogBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := map[string]string{"audit_log": "on", "log_level": "debug"}
 	for k, v := range settings {
@@ -324,7 +306,7 @@ func TestAuditTTL(t *testing.T) {
 // request id.
 func TestAuditOff(t *testing.T) {
 	n := testnode.Start(t, nil)
-	e := &env{t: t, admin: "http://" + n.Addr("admin"), logs: &syncBuffer{}, c: &http.Client{}}
+	e := &env{t: t, admin: "http://" + n.Addr("admin"), logs: &testnode.LogBuffer{}, c: &http.Client{}}
 	e.must("POST", "/consumers", map[string]any{"username": "carol"}, 201)
 	if code, b, id := e.call("GET", "/audit/requests", nil); code != 404 || id != "" {
 		t.Fatalf("GET /audit/requests with audit_log off: %d %s (request id %q)", code, b, id)
@@ -364,7 +346,7 @@ func (readOnlyAuthorizer) Visible(context.Context, admin.Call, string, map[strin
 // that refused calls, reads included, are recorded with their status (a
 // 403, or the 404 of an entity the authorizer hides).
 func TestAuditRefusalsAndActor(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testnode.LogBuffer{}
 	n := testnode.StartWith(t, map[string]string{"audit_log": "on"}, app.Options{
 		Logger:          slog.New(slog.NewTextHandler(logs, nil)),
 		AdminIdentifier: tokenIdentifier{}, AdminAuthorizer: readOnlyAuthorizer{}})

@@ -21,27 +21,9 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/config"
 )
 
-// lockedBuffer is a log sink safe for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startLogged is start with the node's log lines kept in logs and the
 // given lua_timeout (0: the default).
-func startLogged(t *testing.T, logs *lockedBuffer, timeout time.Duration, names ...string) *node {
+func startLogged(t *testing.T, logs *testnode.LogBuffer, timeout time.Duration, names ...string) *node {
 	t.Helper()
 	settings := map[string]string{"plugins": "bundled," + strings.Join(names, ",")}
 	cfg, err := config.Load(config.LoadOptions{Flags: settings})
@@ -96,7 +78,7 @@ func jsonOf(v any) string {
 // TestAPIModern: api.lua in Kong 1.x-3.x form (`schema` + `methods`,
 // handlers given kong.db) served on the Admin API over HTTP.
 func TestAPIModern(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &testnode.LogBuffer{}
 	// lua_timeout: 1 s, which a loaded machine under -race keeps (the
 	// spinning handler takes that long to stop)
 	nd := startLogged(t, logs, time.Second, "token-desk")
@@ -268,7 +250,7 @@ func TestAPIModern(t *testing.T) {
 // `before`, the DAO factory, kong.tools.responses, ngx.say + ngx.exit,
 // helpers.yield_error with the old DAO's errors), laid out by a rockspec.
 func TestAPILegacy(t *testing.T) {
-	nd := startLogged(t, &lockedBuffer{}, 2*time.Second, "legacy-desk")
+	nd := startLogged(t, &testnode.LogBuffer{}, 2*time.Second, "legacy-desk")
 	c := &http.Client{}
 	nd.form("POST", "/consumers/", "username=grace")
 	nd.form("POST", "/consumers/grace/acls", "group=ops")
@@ -335,7 +317,7 @@ func TestAPILegacy(t *testing.T) {
 func TestAPIConcurrent(t *testing.T) {
 	// A lua_timeout for a loaded machine under -race: calls queue for
 	// the pool's states up to it.
-	nd := startLogged(t, &lockedBuffer{}, 5*time.Second, "token-desk")
+	nd := startLogged(t, &testnode.LogBuffer{}, 5*time.Second, "token-desk")
 	const clients, calls = 8, 25
 	var wg sync.WaitGroup
 	errs := make(chan error, clients*calls)
