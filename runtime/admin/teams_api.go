@@ -219,17 +219,18 @@ func teamRef(team map[string]any) map[string]any {
 	return map[string]any{"id": team["id"], "name": team["name"]}
 }
 
-func (h *teamHandler) members(w http.ResponseWriter, r *http.Request) {
+// listOfTeam answers the list of the entity's records that belong to the
+// team the path names (by their "team" foreign key), each shown by show.
+func (h *teamHandler) listOfTeam(w http.ResponseWriter, r *http.Request, entity string, show func(rec map[string]any) any) {
 	team, ok := h.team(w, r)
 	if !ok {
 		return
 	}
 	data := []any{}
 	byTeam := store.ListQuery{ForeignField: "team", ForeignKey: team["id"].(string)}
-	err := listWhere(r.Context(), h.st, "team_members", byTeam, func(rec map[string]any) {
+	err := listWhere(r.Context(), h.st, entity, byTeam, func(rec map[string]any) {
 		if foreignKey(rec["team"]) == team["id"] {
-			data = append(data, map[string]any{"user": h.userRef(r, foreignKey(rec["user"])),
-				"admin": rec["admin"], "created_at": rec["created_at"]})
+			data = append(data, show(rec))
 		}
 	})
 	if err != nil {
@@ -237,6 +238,13 @@ func (h *teamHandler) members(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	teamJSON(w, http.StatusOK, map[string]any{"data": data, "next": nil})
+}
+
+func (h *teamHandler) members(w http.ResponseWriter, r *http.Request) {
+	h.listOfTeam(w, r, "team_members", func(rec map[string]any) any {
+		return map[string]any{"user": h.userRef(r, foreignKey(rec["user"])),
+			"admin": rec["admin"], "created_at": rec["created_at"]}
+	})
 }
 
 func (h *teamHandler) addMember(w http.ResponseWriter, r *http.Request) {
@@ -531,22 +539,7 @@ func (h *teamHandler) unassignAsset(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *teamHandler) rules(w http.ResponseWriter, r *http.Request) {
-	team, ok := h.team(w, r)
-	if !ok {
-		return
-	}
-	data := []any{}
-	byTeam := store.ListQuery{ForeignField: "team", ForeignKey: team["id"].(string)}
-	err := listWhere(r.Context(), h.st, "team_rules", byTeam, func(rec map[string]any) {
-		if foreignKey(rec["team"]) == team["id"] {
-			data = append(data, rec)
-		}
-	})
-	if err != nil {
-		h.fail(w, err)
-		return
-	}
-	teamJSON(w, http.StatusOK, map[string]any{"data": data, "next": nil})
+	h.listOfTeam(w, r, "team_rules", func(rec map[string]any) any { return rec })
 }
 
 // addRule stores an assignment rule and applies it to the existing
