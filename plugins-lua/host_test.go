@@ -464,10 +464,18 @@ return { PRIORITY = 1, VERSION = a.v .. b.v .. c.v .. tostring(extra_lib_runs), 
 // TestCoroutines: coroutines cost no goroutine per creation, and a loop
 // inside one is stopped by the timeout.
 func TestCoroutines(t *testing.T) {
-	h, _ := newProvider(t, func(o *luahost.Options) { o.Timeout = 50 * time.Millisecond; o.PoolSize = 1 })
+	// A generous limit for the calls that must finish (CI's machine is
+	// loaded), a short one for the loop that must be stopped.
+	h, _ := newProvider(t, func(o *luahost.Options) { o.Timeout = 10 * time.Second; o.PoolSize = 1 })
 	inst := newInstance(t, h, "faulty", map[string]any{})
+	short, _ := newProvider(t, func(o *luahost.Options) { o.Timeout = 50 * time.Millisecond; o.PoolSize = 1 })
+	shortInst := newInstance(t, short, "faulty", map[string]any{})
 	run := func(mode string) *plugintest.Result {
-		return plugintest.Run(t, inst, hostabi.PhaseAccess, plugintest.NewRequest("GET", "/").WithHeader("X-Mode", mode))
+		i := inst
+		if mode == "coroutine-loop" {
+			i = shortInst
+		}
+		return plugintest.Run(t, i, hostabi.PhaseAccess, plugintest.NewRequest("GET", "/").WithHeader("X-Mode", mode))
 	}
 	run("coroutines")
 	before := runtime.NumGoroutine()

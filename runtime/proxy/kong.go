@@ -437,27 +437,25 @@ func (r kResponse) SetStatus(status int) {
 }
 func (r kResponse) Header(name string) string {
 	hostabi.Check(hostabi.OpResponseHeader, r.s.phase)
+	r.s.flushRespOps()
 	return string(r.s.fctx.Response.Header.Peek(name))
 }
 func (r kResponse) Headers() map[string][]string {
 	hostabi.Check(hostabi.OpResponseHeaders, r.s.phase)
+	r.s.flushRespOps()
 	return responseHeaderMap(&r.s.fctx.Response.Header)
 }
 func (r kResponse) SetHeader(name, value string) {
 	hostabi.Check(hostabi.OpResponseSetHeader, r.s.phase)
-	r.s.fctx.Response.Header.Del(name) // every value, as Kong's set_header
-	r.s.fctx.Response.Header.Set(name, value)
-	r.s.respOps = append(r.s.respOps, headerOp{name: name, value: value, op: opSet})
+	r.s.respOp(headerOp{name: name, value: value, op: opSet})
 }
 func (r kResponse) AddHeader(name, value string) {
 	hostabi.Check(hostabi.OpResponseAddHeader, r.s.phase)
-	r.s.fctx.Response.Header.Add(name, value)
-	r.s.respOps = append(r.s.respOps, headerOp{name: name, value: value, op: opAdd})
+	r.s.respOp(headerOp{name: name, value: value, op: opAdd})
 }
 func (r kResponse) ClearHeader(name string) {
 	hostabi.Check(hostabi.OpResponseClearHeader, r.s.phase)
-	r.s.fctx.Response.Header.Del(name)
-	r.s.respOps = append(r.s.respOps, headerOp{name: name, op: opDel})
+	r.s.respOp(headerOp{name: name, op: opDel})
 }
 func (r kResponse) Source() string {
 	hostabi.Check(hostabi.OpResponseSource, r.s.phase)
@@ -472,6 +470,7 @@ func (r kResponse) Source() string {
 func (r kResponse) Exit(status int, body []byte, headers map[string]string) {
 	hostabi.Check(hostabi.OpResponseExit, r.s.phase)
 	s := r.s
+	s.flushRespOps()
 	s.exited = true
 	s.fctx.Response.SetStatusCode(status)
 	for k, v := range headers {
@@ -486,6 +485,7 @@ func (r kResponse) Exit(status int, body []byte, headers map[string]string) {
 func (r kResponse) Error(status int, message string, headers map[string]string) {
 	hostabi.Check(hostabi.OpResponseError, r.s.phase)
 	s := r.s
+	s.flushRespOps()
 	if message == "" {
 		message = hostabi.ErrorMessage(status)
 	}

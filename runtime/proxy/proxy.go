@@ -217,7 +217,10 @@ type state struct {
 	pluginCtx            map[*chain.Instance]map[string]any
 	current              *chain.Instance
 	respOps              []headerOp
-	plan                 chain.Plan
+	// respPending: respOps were recorded before any response existed
+	// (rewrite, access) and are not on fctx.Response yet (flushRespOps).
+	respPending bool
+	plan        chain.Plan
 
 	scratch []byte
 
@@ -275,7 +278,9 @@ func (s *state) reset() {
 	s.buffered, s.bodySet, s.exited, s.failed = false, false, false, false
 	s.consumer, s.credential, s.consumerID = nil, nil, ""
 	s.shared, s.pluginCtx, s.current = nil, nil, nil
+	clear(s.respOps)
 	s.respOps = s.respOps[:0]
+	s.respPending = false
 	s.plan.Reset()
 	s.match.Route = nil // the Match keeps its buffers for the next request
 	s.service = nil
@@ -463,6 +468,7 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 		st.rreq.SNI = cs.ServerName
 	}
 	if !st.snap.Router.Match(&st.rreq, &st.match) {
+		st.flushRespOps()
 		srv.errorResponse(fctx, fasthttp.StatusNotFound, msgNoRoute, st.reqID())
 		st.snap.Plugins.CollectGlobals(&st.plan, st.scheme)
 		return srv.finish(st, start, time.Time{})
@@ -474,6 +480,7 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 	}
 	st.service = st.snap.Services[route.ServiceID]
 	if st.service == nil {
+		st.flushRespOps()
 		srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgNoService, st.reqID())
 		st.snap.Plugins.CollectGlobals(&st.plan, st.scheme)
 		return srv.finish(st, start, time.Time{})
@@ -494,6 +501,7 @@ func (srv *Server) serve(st *state, start time.Time) bool {
 	}
 	if r := st.tapBuffered(); r != nil {
 		// A tapped body a later plugin read whole: the tap judges it here.
+		st.flushRespOps()
 		srv.errorResponse(fctx, r.Status, r.Message, st.reqID())
 		return srv.finish(st, start, time.Time{})
 	}
@@ -704,6 +712,91 @@ func (st *state) changeHeader(op headerOp) {
 		return
 	}
 	st.reqOps = append(st.reqOps, op)
+}
+
+// respOp records a plugin's change to the response headers. Before any
+// response exists (rewrite, access) it is only recorded: the upstream's
+// answer replaces the response, and forward applies the changes to it once;
+// an exit or an error response gets them through flushRespOps. Later, or
+// after an exit, it changes the response at once.
+func (st *state) respOp(op headerOp) {
+	st.respOps = append(st.respOps, op)
+	if !st.exited && st.upResp == nil && (st.phase == hostabi.PhaseRewrite || st.phase == hostabi.PhaseAccess) {
+		st.respPending = true
+		return
+	}
+	applyRespOp(&st.fctx.Response.Header, op)
+}
+
+// flushRespOps puts the recorded response header changes on the response
+// when they are still pending: before a plugin reads the response headers,
+// and before a response other than the upstream's is sent.
+func (st *state) flushRespOps() {
+	if !st.respPending {
+		return
+	}
+	st.respPending = false
+	for _, op := range st.respOps {
+		applyRespOp(&st.fctx.Response.Header, op)
+	}
+}
+
+// applyRespOp applies one header change to a response. Kong's set_header
+// replaces every value (fasthttp's Set replaces only the first). A name
+// already in canonical form with a value free of CR and LF (what plugins
+// set: rate-limiting's counters) goes in without fasthttp's copy,
+// normalisation and line scrubbing.
+func applyRespOp(h *fasthttp.ResponseHeader, op headerOp) {
+	switch op.op {
+	case opSet:
+		h.Del(op.name)
+		if canonicalHeaderName(op.name) && !strings.ContainsAny(op.value, "\r\n") {
+			h.SetCanonical(stringBytes(op.name), stringBytes(op.value))
+		} else {
+			h.Set(op.name, op.value)
+		}
+	case opAdd:
+		h.Add(op.name, op.value)
+	case opDel:
+		h.Del(op.name)
+	}
+}
+
+// canonicalHeaderName reports whether name is a header token that
+// fasthttp's normalisation leaves as it is (the first byte and the byte
+// after each '-' upper case, every other letter lower case), so that
+// SetCanonical may take it unchanged.
+func canonicalHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !tokenByte(c) {
+			return false
+		}
+		upperSlot := i == 0
+		if c == '-' && i+1 < len(name) {
+			i++ // the byte after '-' is upper-cased, even a second '-'
+			c, upperSlot = name[i], true
+			if !tokenByte(c) {
+				return false
+			}
+		}
+		if upperSlot && c >= 'a' && c <= 'z' || !upperSlot && c >= 'A' && c <= 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// tokenByte reports whether c may appear in a header name (RFC 9110 tchar).
+func tokenByte(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
 func (st *state) replayOps(up *fasthttp.Request) {
@@ -1080,6 +1173,9 @@ func (srv *Server) forward(st *state, proxied time.Time) {
 		}
 		addr, peer, err := srv.pickAddr(st, tried)
 		if err != nil {
+			if attempt == 0 {
+				st.flushRespOps() // no attempt reset the response
+			}
 			srv.errorResponse(fctx, fasthttp.StatusServiceUnavailable, msgNoPeer, st.reqID())
 			st.failed = true
 			return
@@ -1126,6 +1222,7 @@ func (srv *Server) forward(st *state, proxied time.Time) {
 	st.respondedAt = time.Now()
 	if lastErr != nil {
 		st.failed = true
+		st.respPending = false // an attempt reset the response: as before
 		resp.Reset()
 		if st.clientBody.over {
 			// A plugin's body limit (hostabi.BodyLimiter): the rest of
@@ -1168,16 +1265,9 @@ func (srv *Server) forward(st *state, proxied time.Time) {
 		resp.Header.Add("Set-Cookie", st.hashCookie)
 	}
 	for _, op := range st.respOps {
-		switch op.op {
-		case opSet:
-			resp.Header.Del(op.name)
-			resp.Header.Set(op.name, op.value)
-		case opAdd:
-			resp.Header.Add(op.name, op.value)
-		case opDel:
-			resp.Header.Del(op.name)
-		}
+		applyRespOp(&resp.Header, op)
 	}
+	st.respPending = false
 	if resp.BodyStream() != nil {
 		if cl := resp.Header.ContentLength(); cl >= 0 && cl <= streamThreshold {
 			// The client read a small body whole: drop the stream wrapper,
@@ -1321,6 +1411,7 @@ func (srv *Server) redirectHTTPS(st *state, start time.Time) bool {
 func (srv *Server) fail(st *state, f *chain.Fault, start time.Time) bool {
 	srv.log.Error("plugin failed; request ended with 500", "plugin", f.Plugin, "phase", f.Phase.String(), "error", f.Err, "request_id", st.reqID())
 	st.failed = true
+	st.respPending = false
 	st.fctx.Response.Reset()
 	srv.errorResponse(st.fctx, fasthttp.StatusInternalServerError, msgUnexpected, st.reqID())
 	return srv.finish(st, start, time.Time{})
@@ -1330,6 +1421,7 @@ func (srv *Server) fail(st *state, f *chain.Fault, start time.Time) bool {
 // state to the log phase.
 func (srv *Server) finish(st *state, start, proxied time.Time) bool {
 	fctx := st.fctx
+	st.flushRespOps()
 	if len(st.plan.Ran()) > 0 && !st.failed {
 		if st.buffered && !st.exited {
 			st.phase = hostabi.PhaseResponse
