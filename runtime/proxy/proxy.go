@@ -221,6 +221,10 @@ type state struct {
 	// (rewrite, access) and are not on fctx.Response yet (flushRespOps).
 	respPending bool
 	plan        chain.Plan
+	// canon caches canonical header names (canonicalName); it outlives
+	// reset.
+	canon     [canonNames]canonName
+	canonNext int
 
 	scratch []byte
 
@@ -725,7 +729,7 @@ func (st *state) respOp(op headerOp) {
 		st.respPending = true
 		return
 	}
-	applyRespOp(&st.fctx.Response.Header, op)
+	st.applyRespOp(&st.fctx.Response.Header, op)
 }
 
 // flushRespOps puts the recorded response header changes on the response
@@ -737,24 +741,26 @@ func (st *state) flushRespOps() {
 	}
 	st.respPending = false
 	for _, op := range st.respOps {
-		applyRespOp(&st.fctx.Response.Header, op)
+		st.applyRespOp(&st.fctx.Response.Header, op)
 	}
 }
 
 // applyRespOp applies one header change to a response. Kong's set_header
-// replaces every value (fasthttp's Set replaces only the first). A name
-// already in canonical form with a value free of CR and LF (what plugins
-// set: rate-limiting's counters) goes in without fasthttp's copy,
-// normalisation and line scrubbing.
-func applyRespOp(h *fasthttp.ResponseHeader, op headerOp) {
+// replaces every value (fasthttp's Set replaces only the first). A token
+// name with a value free of CR and LF (what plugins set: rate-limiting's
+// counters, key-auth's consumer headers) goes in under its cached
+// canonical form, without fasthttp's per-call copy, normalisation and line
+// scrubbing.
+func (st *state) applyRespOp(h *fasthttp.ResponseHeader, op headerOp) {
 	switch op.op {
 	case opSet:
-		h.Del(op.name)
-		if canonicalHeaderName(op.name) && !strings.ContainsAny(op.value, "\r\n") {
-			h.SetCanonical(stringBytes(op.name), stringBytes(op.value))
-		} else {
-			h.Set(op.name, op.value)
+		if canon := st.canonicalName(op.name); canon != nil && cleanValue(op.value) {
+			h.DelBytes(canon)
+			h.SetCanonical(canon, stringBytes(op.value))
+			return
 		}
+		h.Del(op.name)
+		h.Set(op.name, op.value)
 	case opAdd:
 		h.Add(op.name, op.value)
 	case opDel:
@@ -762,32 +768,63 @@ func applyRespOp(h *fasthttp.ResponseHeader, op headerOp) {
 	}
 }
 
-// canonicalHeaderName reports whether name is a header token that
-// fasthttp's normalisation leaves as it is (the first byte and the byte
-// after each '-' upper case, every other letter lower case), so that
-// SetCanonical may take it unchanged.
-func canonicalHeaderName(name string) bool {
-	if name == "" {
-		return false
+// cleanValue reports whether a header value holds no CR or LF.
+func cleanValue(v string) bool {
+	return strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0
+}
+
+// canonNames is how many header names a state remembers in canonical form.
+const canonNames = 16
+
+// canonName is a header name and its canonical form (fasthttp's
+// normalisation).
+type canonName struct {
+	name  string
+	canon []byte
+}
+
+// canonicalName returns name in fasthttp's canonical form (the first byte
+// and the byte after each '-' upper case, every other byte lower case),
+// from the state's small cache (a pooled state keeps it across requests,
+// and plugins set the same few names each time), or nil when name is not
+// a header token.
+func (st *state) canonicalName(name string) []byte {
+	for i := range st.canon {
+		if c := &st.canon[i]; c.canon != nil && c.name == name {
+			return c.canon
+		}
 	}
+	if name == "" {
+		return nil
+	}
+	b := make([]byte, len(name))
+	// As fasthttp's normalizeHeaderKey: the first byte is upper-cased
+	// whatever it is; a '-' after it upper-cases the next byte.
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if !tokenByte(c) {
-			return false
+			return nil
 		}
-		upperSlot := i == 0
-		if c == '-' && i+1 < len(name) {
+		upper := i == 0
+		if c == '-' && i > 0 && i+1 < len(name) {
+			b[i] = c
 			i++ // the byte after '-' is upper-cased, even a second '-'
-			c, upperSlot = name[i], true
+			c, upper = name[i], true
 			if !tokenByte(c) {
-				return false
+				return nil
 			}
 		}
-		if upperSlot && c >= 'a' && c <= 'z' || !upperSlot && c >= 'A' && c <= 'Z' {
-			return false
+		switch {
+		case upper && c >= 'a' && c <= 'z':
+			c -= 'a' - 'A'
+		case !upper && c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
 		}
+		b[i] = c
 	}
-	return true
+	st.canon[st.canonNext%canonNames] = canonName{name: name, canon: b}
+	st.canonNext++
+	return b
 }
 
 // tokenByte reports whether c may appear in a header name (RFC 9110 tchar).
@@ -811,7 +848,12 @@ func (st *state) applyOp(up *fasthttp.Request, op headerOp) {
 	switch op.op {
 	case opSet:
 		// Kong's set_header replaces every value: fasthttp's Set replaces
-		// only the first.
+		// only the first. Names as in applyRespOp.
+		if canon := st.canonicalName(op.name); canon != nil && cleanValue(op.value) {
+			up.Header.DelBytes(canon)
+			up.Header.SetCanonical(canon, stringBytes(op.value))
+			return
+		}
 		up.Header.Del(op.name)
 		up.Header.Set(op.name, op.value)
 	case opAdd:
@@ -1265,7 +1307,7 @@ func (srv *Server) forward(st *state, proxied time.Time) {
 		resp.Header.Add("Set-Cookie", st.hashCookie)
 	}
 	for _, op := range st.respOps {
-		applyRespOp(&resp.Header, op)
+		st.applyRespOp(&resp.Header, op)
 	}
 	st.respPending = false
 	if resp.BodyStream() != nil {
