@@ -44,11 +44,14 @@ test: fmt vet
 # (a benchmark missing from it is "not measured" there).
 BENCH_MICRO_PKGS := ./plugins-wasm/gatehouse ./plugins-wasm/httpwasm ./plugins-wasm/proxywasm ./plugins-lua/pdk ./runtime/policy ./runtime/cache ./runtime/proxy ./runtime/snapshot
 BENCH_MICRO := ^(BenchmarkWasmAccess|BenchmarkHTTPWasmAccess|BenchmarkProxyWasmAccess|BenchmarkNativeAccess|BenchmarkHook|BenchmarkACLCached|BenchmarkACLUncached|BenchmarkCredential|BenchmarkServeNoPlugins|BenchmarkServeKeyAuthRateLimit|BenchmarkForwarder|BenchmarkRebuild10000)$$
+# BENCH_FLAGS passes conformance/bench's flags (e.g. "-duration 4s -warmup 1s"
+# for a shorter run; see conformance/bench/README.md).
+BENCH_FLAGS ?=
 bench: build
 	@mkdir -p build
 	$(GO) test -run '^$$' -bench '$(BENCH_MICRO)' -benchmem -count 5 $(BENCH_MICRO_PKGS) 2>&1 | tee build/gobench.txt
 	GATEHOUSE_SCALE=1 $(GO) test -run '^$$' -bench '^(BenchmarkScale10000|BenchmarkProxyRatio)$$' -benchtime 1x -timeout 30m ./conformance/scale 2>&1 | tee -a build/gobench.txt
-	$(GO) run ./conformance/bench -gatehouse $(BIN) -gobench build/gobench.txt
+	$(GO) run ./conformance/bench -gatehouse $(BIN) -gobench build/gobench.txt $(BENCH_FLAGS)
 
 # Each folder of examples/ is a Wasm plugin (package main over sdk/), or a
 # proxy-wasm filter (pw-*, over sdk/proxywasm), built with the standard
