@@ -1,6 +1,9 @@
 // Package app assembles a Gatehouse node from its configuration: it opens the
-// store, enables plugins, and serves the Admin API, the status API and the
-// proxy on their listeners. It also carries out the CLI's maintenance
+// store, enables plugins, and serves the Admin API, the status API, the
+// proxy, Kong Manager (admin_gui_listen) and, with portal = on, the
+// Developer Portal (portal_gui_listen) and the portal API
+// (portal_api_listen) on their listeners, TLS ones with the configured
+// certificates or a self-signed one generated into <prefix>/ssl. It also carries out the CLI's maintenance
 // commands (migrations, db_import, db_export, config parse), so that
 // cmd/gatehouse only parses arguments.
 package app
