@@ -509,3 +509,36 @@ func startErr(settings map[string]string) error {
 	}
 	return errors.Join(errors.New("started"), n.Close())
 }
+
+// TestSlowClientsCut: Kong Manager and the portal listen on 0.0.0.0 by
+// default; a client that sends half a request head, or idles on a
+// keep-alive connection, is cut after nginx_http_client_header_timeout /
+// nginx_http_keepalive_timeout instead of holding a connection forever.
+func TestSlowClientsCut(t *testing.T) {
+	s := allOn(t.TempDir())
+	s["nginx_http_client_header_timeout"] = "1s"
+	s["nginx_http_keepalive_timeout"] = "1s"
+	n := start(t, s, nil)
+	for _, kind := range []string{"admin_gui", "portal_gui", "portal_api"} {
+		t.Run(kind, func(t *testing.T) {
+			for _, first := range []string{"GET / HTTP/1.1\r\nHost: x\r\n", "GET / HTTP/1.1\r\nHost: x\r\n\r\n"} {
+				conn, err := net.Dial("tcp", n.Addr(kind))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				if _, err := conn.Write([]byte(first)); err != nil {
+					t.Fatal(err)
+				}
+				// Read whatever the server answers until it closes; it
+				// must close well before our own deadline.
+				_ = conn.SetReadDeadline(time.Now().Add(8 * time.Second))
+				began := time.Now()
+				_, err = io.Copy(io.Discard, conn)
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					t.Fatalf("%q: the connection is still open after %v", first, time.Since(began))
+				}
+			}
+		})
+	}
+}

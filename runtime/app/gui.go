@@ -33,7 +33,7 @@ func (n *Node) guiListeners() []listenGroup {
 				n.log.Warn("admin_gui_auth is set but enforce_rbac is off: signed-in admins are not limited by their roles")
 			}
 			out = append(out, listenGroup{kind: config.KindAdminGUI, build: func() *fiber.App {
-				return secure(manager.App(manager.Options{
+				return n.secure(manager.App(manager.Options{
 					AdminAPIURL:  cfg.AdminGUIAPIURL,
 					AdminAPIPort: n.adminPort(),
 					Path:         cfg.AdminGUIPath,
@@ -46,17 +46,27 @@ func (n *Node) guiListeners() []listenGroup {
 	if cfg.Portal {
 		out = append(out,
 			listenGroup{kind: config.KindPortalGUI, build: func() *fiber.App {
-				return secure(portal.App(portal.Options{Host: cfg.PortalGUIHost, Version: Version}))
+				return n.secure(portal.App(portal.Options{Host: cfg.PortalGUIHost, Version: Version}))
 			}},
-			listenGroup{kind: config.KindPortalAPI, build: func() *fiber.App { return secure(portalAPIApp()) }})
+			listenGroup{kind: config.KindPortalAPI, build: func() *fiber.App { return n.secure(portalAPIApp()) }})
 	}
 	return out
 }
 
 // secure keeps raw requests (cookies, credentials) out of the server's
-// error logs, as for the other listeners.
-func secure(a *fiber.App) *fiber.App {
-	a.Server().SecureErrorLogMessage = true
+// error logs, as for the other listeners, and bounds slow and idle
+// clients of these public listeners (0.0.0.0 by default) by
+// nginx_http_client_header_timeout and nginx_http_keepalive_timeout when
+// the application sets no limit of its own.
+func (n *Node) secure(a *fiber.App) *fiber.App {
+	s := a.Server()
+	s.SecureErrorLogMessage = true
+	if s.ReadTimeout <= 0 {
+		s.ReadTimeout = n.cfg.ClientHeaderTimeout()
+	}
+	if s.IdleTimeout <= 0 {
+		s.IdleTimeout = n.cfg.KeepaliveTimeout()
+	}
 	return a
 }
 
