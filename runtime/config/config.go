@@ -231,8 +231,9 @@ type Config struct {
 	// (admin_gui_path, "/").
 	AdminGUIPath string `conf:"admin_gui_path"`
 	// AdminGUIAPIURL is where Kong Manager sends its Admin API calls
-	// (admin_gui_api_url); empty means the page's host on the first
-	// admin_listen port.
+	// (admin_gui_api_url): [<scheme>://]<host>[:<port>][/<path>], the
+	// page's scheme when none is given; empty means the page's host on
+	// the first admin_listen port.
 	AdminGUIAPIURL string `conf:"admin_gui_api_url"`
 	// AdminGUIAuth is Kong Enterprise's admin_gui_auth: "" (no sign-in)
 	// or "basic-auth".
@@ -394,7 +395,7 @@ var checks = map[string]func(v reflect.Value) error{
 	"nginx_main_worker_shutdown_timeout":     checkNginxTime,
 	"admin_gui_url":                          checkGUIURLs,
 	"admin_gui_path":                         checkGUIPath,
-	"admin_gui_api_url":                      checkOptionalURL,
+	"admin_gui_api_url":                      checkAPIURL,
 	"admin_gui_auth":                         checkGUIAuth,
 	"admin_gui_session_conf":                 checkSessionConf,
 	"portal_gui_host":                        checkHostPort,

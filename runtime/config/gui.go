@@ -212,6 +212,21 @@ func checkOptionalURL(v reflect.Value) error {
 	return checkHTTPURL(v.String())
 }
 
+// checkAPIURL accepts admin_gui_api_url: Kong calls it the hierarchical
+// part of a URI, so besides <scheme>://<host>[:<port>][/<path>] it takes
+// <host>[:<port>][/<path>] and //<host>..., to which Kong Manager adds the
+// page's scheme.
+func checkAPIURL(v reflect.Value) error {
+	s := v.String()
+	if s == "" || strings.Contains(s, "://") {
+		return checkOptionalURL(v)
+	}
+	if err := checkHTTPURL("http://" + strings.TrimPrefix(s, "//")); err != nil {
+		return fmt.Errorf("invalid URL %q, expected [<scheme>://]<host>[:<port>][/<path>] with scheme http or https", s)
+	}
+	return nil
+}
+
 func checkHTTPURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
