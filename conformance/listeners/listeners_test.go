@@ -542,3 +542,30 @@ func TestSlowClientsCut(t *testing.T) {
 		})
 	}
 }
+
+// TestUnsavableDefaultCertificate: when <prefix>/ssl cannot be written the
+// node still starts, warns, and serves one certificate on every TLS
+// listener.
+func TestUnsavableDefaultCertificate(t *testing.T) {
+	prefix := t.TempDir()
+	if err := os.WriteFile(filepath.Join(prefix, "ssl"), []byte("not a folder"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs testnode.LogBuffer
+	n := start(t, allOn(prefix), &logs)
+	if !strings.Contains(logs.String(), "the generated default certificate could not be saved") {
+		t.Errorf("no warning in the logs: %s", logs.String())
+	}
+	var first []byte
+	for _, kind := range []string{"proxy_ssl", "admin_ssl", "admin_gui_ssl", "portal_gui_ssl", "portal_api_ssl"} {
+		r := do(t, insecure(t), "GET", "https://"+n.Addr(kind)+"/", nil)
+		if r.cert == nil {
+			t.Fatalf("%s: no certificate", kind)
+		}
+		if first == nil {
+			first = r.cert.Raw
+		} else if !bytes.Equal(first, r.cert.Raw) {
+			t.Errorf("%s serves another certificate than proxy_ssl", kind)
+		}
+	}
+}

@@ -157,6 +157,7 @@ type Node struct {
 	snapshots *snapshot.Builder
 	proxy     *proxyserver.Server
 
+	defCert     *tls.Certificate // see defaultCert
 	closeOnce   sync.Once
 	guardLimits httpguard.Limits
 	guards      []*httpguard.Listener
@@ -531,7 +532,7 @@ func (n *Node) tlsConfig(kind string) (*tls.Config, error) {
 	}
 	var def *tls.Certificate
 	if len(configured) == 0 {
-		if def, err = defaultCertificate(n.cfg.Prefix); err != nil {
+		if def, err = n.defaultCert(); err != nil {
 			return nil, err
 		}
 	}
