@@ -58,7 +58,7 @@ func TestNode(t *testing.T) {
 	}
 	cfg, err := config.Load(config.LoadOptions{Flags: map[string]string{
 		"prefix": t.TempDir(), "admin_listen": "127.0.0.1:0", "proxy_listen": "127.0.0.1:0",
-		"status_listen": "off", "log_level": "crit", "plugins": "bundled,crafter,faulty,modern",
+		"status_listen": "off", "admin_gui_listen": "off", "log_level": "crit", "plugins": "bundled,crafter,faulty,modern",
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,5 +1,5 @@
-// Command gatehouse is the Gatehouse API gateway: a Kong-compatible proxy
-// and Admin API in one binary.
+// Command gatehouse is the Gatehouse API gateway: a Kong-compatible proxy,
+// Admin API, Kong Manager and Developer Portal in one binary.
 //
 //	gatehouse start [-c FILE] [-p PREFIX] [--set name=value ...]
 //	gatehouse migrations bootstrap|up|list|reset [--yes]
@@ -31,7 +31,13 @@ import (
 const usage = `Usage: gatehouse COMMAND [OPTIONS]
 
 Commands:
-  start                          start the gateway
+  start                          start the gateway: by default the proxy on
+                                 :8000 and :8443 (TLS), the Admin API on
+                                 127.0.0.1:8001 and :8444 (TLS), Kong Manager on
+                                 :8002 and :8445 (TLS); with portal=on the
+                                 Developer Portal on :8003/:8446 and its API on
+                                 :8004/:8447. TLS uses ssl_cert, admin_ssl_cert...
+                                 or a self-signed certificate made in PREFIX/ssl
   migrations bootstrap|up|list|reset [--yes]
                                  manage the database schema
   config db_import FILE          import a declarative file into the database

@@ -45,7 +45,7 @@ func (routesOff) Visible(_ context.Context, _ admin.Call, entity string, rec map
 func TestNodeAdminAuthorizer(t *testing.T) {
 	cfg, err := config.Load(config.LoadOptions{Flags: map[string]string{
 		"prefix": t.TempDir(), "admin_listen": "127.0.0.1:0", "proxy_listen": "127.0.0.1:0",
-		"status_listen": "off", "log_level": "crit",
+		"status_listen": "off", "admin_gui_listen": "off", "log_level": "crit",
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -23,7 +23,7 @@ func BenchmarkAdminRoutes10k(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		cfg, err := config.Load(config.LoadOptions{Flags: map[string]string{
 			"prefix": b.TempDir(), "admin_listen": "127.0.0.1:0", "proxy_listen": "off",
-			"status_listen": "off", "log_level": "error"}})
+			"status_listen": "off", "admin_gui_listen": "off", "log_level": "error"}})
 		if err != nil {
 			b.Fatal(err)
 		}

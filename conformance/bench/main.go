@@ -582,7 +582,7 @@ func startGatehouse(o options, dir, upstream string, extraEnv ...string) (*proc,
 		return nil, admin{}, err
 	}
 	cmd := pinned(1, append([]string{"GOMAXPROCS=1", "GATEHOUSE_PREFIX=" + prefix, "GATEHOUSE_PROXY_LISTEN=" + proxyAddr,
-		"GATEHOUSE_ADMIN_LISTEN=" + adminAddr, "GATEHOUSE_STATUS_LISTEN=off", "GATEHOUSE_LOG_LEVEL=error"}, extraEnv...), o.gatehouse, "start")
+		"GATEHOUSE_ADMIN_LISTEN=" + adminAddr, "GATEHOUSE_STATUS_LISTEN=off", "GATEHOUSE_ADMIN_GUI_LISTEN=off", "GATEHOUSE_LOG_LEVEL=error"}, extraEnv...), o.gatehouse, "start")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, admin{}, err

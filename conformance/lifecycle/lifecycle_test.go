@@ -136,7 +136,7 @@ func start(t *testing.T, opts app.Options) *app.Node {
 	t.Helper()
 	cfg, err := config.Load(config.LoadOptions{Flags: map[string]string{
 		"prefix": t.TempDir(), "admin_listen": "127.0.0.1:0", "proxy_listen": "127.0.0.1:0",
-		"status_listen": "off", "log_level": "crit", "plugins": "bundled," + probeName + "," + faultName,
+		"status_listen": "off", "admin_gui_listen": "off", "log_level": "crit", "plugins": "bundled," + probeName + "," + faultName,
 	}})
 	if err != nil {
 		t.Fatal(err)

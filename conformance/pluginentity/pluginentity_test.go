@@ -166,7 +166,7 @@ func start(t *testing.T, settings map[string]string, opts app.Options) *app.Node
 	t.Helper()
 	flags := map[string]string{
 		"prefix": t.TempDir(), "admin_listen": "127.0.0.1:0", "proxy_listen": "127.0.0.1:0",
-		"status_listen": "off", "log_level": "crit", "plugins": "bundled," + pluginName,
+		"status_listen": "off", "admin_gui_listen": "off", "log_level": "crit", "plugins": "bundled," + pluginName,
 	}
 	for k, v := range settings {
 		flags[k] = v

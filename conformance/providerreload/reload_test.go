@@ -125,7 +125,7 @@ func start(t *testing.T, p *provider) *app.Node {
 	t.Helper()
 	cfg, err := config.Load(config.LoadOptions{Flags: map[string]string{
 		"prefix": t.TempDir(), "admin_listen": "127.0.0.1:0", "proxy_listen": "127.0.0.1:0",
-		"status_listen": "off", "log_level": "crit", "plugins": "bundled," + probeName,
+		"status_listen": "off", "admin_gui_listen": "off", "log_level": "crit", "plugins": "bundled," + probeName,
 	}})
 	if err != nil {
 		t.Fatal(err)

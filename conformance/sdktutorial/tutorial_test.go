@@ -109,7 +109,9 @@ func TestTutorial(t *testing.T) {
 	dir := t.TempDir()
 	pwdFile := filepath.Join(t.TempDir(), "pwd")
 	env := append(os.Environ(), "GATEHOUSE="+repo, "TUTORIAL_PWD="+pwdFile,
-		"GOFLAGS=", "GOWORK=off", "GOPROXY=off", "GOTOOLCHAIN=local")
+		"GOFLAGS=", "GOWORK=off", "GOPROXY=off", "GOTOOLCHAIN=local",
+		// Kong Manager's default ports (8002, 8445) stay free for other tests.
+		"GATEHOUSE_ADMIN_GUI_LISTEN=off")
 	start := time.Now()
 	var output strings.Builder
 	for _, b := range blocks {

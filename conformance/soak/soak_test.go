@@ -126,6 +126,7 @@ func startGateway(t *testing.T) *gateway {
 		"--set", "admin_listen="+g.admin,
 		"--set", "proxy_listen="+g.proxy,
 		"--set", "status_listen=off",
+		"--set", "admin_gui_listen=off",
 		"--set", "log_level=error",
 		"--set", "nginx_http_client_header_timeout="+fmt.Sprint(headerTimeout.Seconds())+"s",
 		"--set", "nginx_http_client_body_timeout="+fmt.Sprint(bodyTimeout.Seconds())+"s",

@@ -600,7 +600,7 @@ func TestTeamsConcurrent(t *testing.T) {
 // without a database, is a clear start-up error.
 func TestTeamsNeedRBACAndDatabase(t *testing.T) {
 	base := map[string]string{"prefix": t.TempDir(), "admin_listen": "127.0.0.1:0", "proxy_listen": "127.0.0.1:0",
-		"status_listen": "off", "log_level": "crit"}
+		"status_listen": "off", "admin_gui_listen": "off", "log_level": "crit"}
 	if _, err := config.Load(config.LoadOptions{Flags: with(base, "enable_teams", "on")}); err == nil ||
 		!strings.Contains(err.Error(), "enable_teams = on needs enforce_rbac = on") {
 		t.Fatalf("config.Load: %v", err)

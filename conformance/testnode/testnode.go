@@ -26,6 +26,9 @@ func StartWith(t testing.TB, settings map[string]string, opts app.Options) *app.
 	flags := map[string]string{
 		"prefix": t.TempDir(), "admin_listen": "127.0.0.1:0", "proxy_listen": "127.0.0.1:0",
 		"status_listen": "off", "log_level": "crit",
+		// Kong Manager's default listeners (0.0.0.0:8002, :8445) would
+		// collide between test processes: a test opens them explicitly.
+		"admin_gui_listen": "off",
 	}
 	for k, v := range settings {
 		flags[k] = v

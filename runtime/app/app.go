@@ -1,6 +1,9 @@
 // Package app assembles a Gatehouse node from its configuration: it opens the
-// store, enables plugins, and serves the Admin API, the status API and the
-// proxy on their listeners. It also carries out the CLI's maintenance
+// store, enables plugins, and serves the Admin API, the status API, the
+// proxy, Kong Manager (admin_gui_listen) and, with portal = on, the
+// Developer Portal (portal_gui_listen) and the portal API
+// (portal_api_listen) on their listeners, TLS ones with the configured
+// certificates or a self-signed one generated into <prefix>/ssl. It also carries out the CLI's maintenance
 // commands (migrations, db_import, db_export, config parse), so that
 // cmd/gatehouse only parses arguments.
 package app
@@ -154,6 +157,7 @@ type Node struct {
 	snapshots *snapshot.Builder
 	proxy     *proxyserver.Server
 
+	defCert     *tls.Certificate // see defaultCert
 	closeOnce   sync.Once
 	guardLimits httpguard.Limits
 	guards      []*httpguard.Listener
@@ -377,20 +381,21 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 		// Cookie included), and the Admin API shows them: keep them out.
 		a.Server().SecureErrorLogMessage = true
 	}
-	for _, l := range []struct {
-		name string
-		app  *fiber.App
-		ls   []config.Listener
-	}{{"admin", n.admin.App(), cfg.AdminListen}, {"status", status, cfg.StatusListen}, {"proxy", proxy, cfg.ProxyListen}} {
-		for _, lis := range l.ls {
+	groups := []listenGroup{{kind: config.KindAdmin, app: n.admin.App()}, {kind: config.KindStatus, app: status}, {kind: config.KindProxy, app: proxy}}
+	groups = append(groups, n.guiListeners()...) // gui.go: after admin, whose port the GUI needs
+	for _, g := range groups {
+		if g.app == nil {
+			g.app = g.build()
+		}
+		for _, lis := range cfg.Listen(g.kind) {
 			var tlsConf *tls.Config
 			if lis.SSL {
-				if tlsConf, err = n.tlsConfig(l.name == "proxy"); err != nil {
+				if tlsConf, err = n.tlsConfig(g.kind); err != nil {
 					n.Close()
 					return nil, err
 				}
 			}
-			if err := n.serve(l.name, l.app, lis.Addr, tlsConf); err != nil {
+			if err := n.serve(g.kind, g.app, lis.Addr, tlsConf); err != nil {
 				n.Close()
 				return nil, err
 			}
@@ -405,7 +410,7 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 		defer n.wg.Done()
 		(&memreturn.Watcher{Activity: n.requests.Load}).Run(memCtx)
 	}()
-	log.Info("gatehouse started", "version", Version, "database", st.Backend().Name(), "admin", n.addrs["admin"], "proxy", n.addrs["proxy"])
+	n.logStarted()
 	n.providers, started = o.Providers, true // from now on Close closes them
 	return n, nil
 }
@@ -514,14 +519,24 @@ func (n *Node) serve(name string, a *fiber.App, addr string, tlsConf *tls.Config
 	return nil
 }
 
-// tlsConfig serves TLS listeners: on the proxy, the certificate whose SNI
-// matches the client's server name, else the node's default certificate
-// (self-signed, generated once into the prefix, as Kong does).
-func (n *Node) tlsConfig(proxy bool) (*tls.Config, error) {
-	def, err := defaultCertificate(n.cfg.Prefix)
+// tlsConfig serves the TLS listeners of a kind: on the proxy, the
+// certificate whose SNI matches the client's server name; else the
+// certificates configured for the kind (ssl_cert, admin_ssl_cert, ...:
+// the one matching the client, the first otherwise); else the node's
+// default certificate (self-signed, generated once into <prefix>/ssl,
+// as Kong does).
+func (n *Node) tlsConfig(kind string) (*tls.Config, error) {
+	configured, err := n.cfg.ListenerCertificates(kind)
 	if err != nil {
 		return nil, err
 	}
+	var def *tls.Certificate
+	if len(configured) == 0 {
+		if def, err = n.defaultCert(); err != nil {
+			return nil, err
+		}
+	}
+	proxy := kind == config.KindProxy
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
@@ -532,13 +547,24 @@ func (n *Node) tlsConfig(proxy bool) (*tls.Config, error) {
 					}
 				}
 			}
-			return def, nil
+			if def != nil {
+				return def, nil
+			}
+			// An RSA and an ECDSA certificate, as Kong allows: the first
+			// the client supports.
+			for i := range configured {
+				if hello.SupportsCertificate(&configured[i]) == nil {
+					return &configured[i], nil
+				}
+			}
+			return &configured[0], nil
 		},
 	}, nil
 }
 
 // Addr returns the first bound address of a listener kind ("admin",
-// "proxy", "status"), or "".
+// "proxy", "status", "admin_gui", "portal_gui", "portal_api"; with "_ssl"
+// appended, of its TLS listeners), or "".
 func (n *Node) Addr(kind string) string {
 	if a := n.addrs[kind]; len(a) > 0 {
 		return a[0]

@@ -186,6 +186,86 @@ type Config struct {
 	// WorkerShutdownTimeoutValue is nginx_main_worker_shutdown_timeout;
 	// see WorkerShutdownTimeout.
 	WorkerShutdownTimeoutValue string `conf:"nginx_main_worker_shutdown_timeout"`
+
+	// The TLS certificates of the listeners (gui.go): each a list of PEM
+	// files or inline PEM (optionally base64-encoded) values, certificate
+	// i going with key i. Empty means the default certificate Gatehouse
+	// generates into <prefix>/ssl. See ListenerCertificates.
+
+	// SSLCert is the proxy's ssl_cert.
+	SSLCert []string `conf:"ssl_cert"`
+	// SSLCertKey is the proxy's ssl_cert_key.
+	SSLCertKey []string `conf:"ssl_cert_key"`
+	// AdminSSLCert is the Admin API's admin_ssl_cert.
+	AdminSSLCert []string `conf:"admin_ssl_cert"`
+	// AdminSSLCertKey is admin_ssl_cert_key.
+	AdminSSLCertKey []string `conf:"admin_ssl_cert_key"`
+	// AdminGUISSLCert is Kong Manager's admin_gui_ssl_cert.
+	AdminGUISSLCert []string `conf:"admin_gui_ssl_cert"`
+	// AdminGUISSLCertKey is admin_gui_ssl_cert_key.
+	AdminGUISSLCertKey []string `conf:"admin_gui_ssl_cert_key"`
+	// StatusSSLCert is the Status API's status_ssl_cert.
+	StatusSSLCert []string `conf:"status_ssl_cert"`
+	// StatusSSLCertKey is status_ssl_cert_key.
+	StatusSSLCertKey []string `conf:"status_ssl_cert_key"`
+	// PortalGUISSLCert is the Developer Portal's portal_gui_ssl_cert
+	// (Kong Enterprise).
+	PortalGUISSLCert []string `conf:"portal_gui_ssl_cert"`
+	// PortalGUISSLCertKey is portal_gui_ssl_cert_key.
+	PortalGUISSLCertKey []string `conf:"portal_gui_ssl_cert_key"`
+	// PortalAPISSLCert is the portal API's portal_api_ssl_cert (Kong
+	// Enterprise).
+	PortalAPISSLCert []string `conf:"portal_api_ssl_cert"`
+	// PortalAPISSLCertKey is portal_api_ssl_cert_key.
+	PortalAPISSLCertKey []string `conf:"portal_api_ssl_cert_key"`
+
+	// AdminGUIListen lists Kong Manager's listeners (admin_gui_listen);
+	// empty means off. Kong Manager is served only when admin_listen has
+	// a listener too, as in Kong.
+	AdminGUIListen []Listener `conf:"admin_gui_listen"`
+	// AdminGUIURL lists the URLs Kong Manager is reached at
+	// (admin_gui_url), e.g. http://localhost:8002; empty means any. See
+	// AdminGUIOrigins.
+	AdminGUIURL []string `conf:"admin_gui_url"`
+	// AdminGUIPath is the path Kong Manager is served under
+	// (admin_gui_path, "/").
+	AdminGUIPath string `conf:"admin_gui_path"`
+	// AdminGUIAPIURL is where Kong Manager sends its Admin API calls
+	// (admin_gui_api_url): [<scheme>://]<host>[:<port>][/<path>], the
+	// page's scheme when none is given; empty means the page's host on
+	// the first admin_listen port.
+	AdminGUIAPIURL string `conf:"admin_gui_api_url"`
+	// AdminGUIAuth is Kong Enterprise's admin_gui_auth: "" (no sign-in)
+	// or "basic-auth".
+	AdminGUIAuth string `conf:"admin_gui_auth"`
+	// AdminGUISessionConf is admin_gui_session_conf, the JSON
+	// configuration of Kong Manager's sessions; see AdminGUISession.
+	AdminGUISessionConf string `conf:"admin_gui_session_conf"`
+	// Portal is Kong Enterprise's portal: the Developer Portal and its
+	// listeners run only when it is on (off by default).
+	Portal bool `conf:"portal"`
+	// PortalGUIListen lists the Developer Portal's listeners
+	// (portal_gui_listen), opened when portal is on; empty means off.
+	PortalGUIListen []Listener `conf:"portal_gui_listen"`
+	// PortalAPIListen lists the portal API's listeners
+	// (portal_api_listen), opened when portal is on; empty means off.
+	PortalAPIListen []Listener `conf:"portal_api_listen"`
+	// PortalGUIHost is the host[:port] developers reach the portal at
+	// (portal_gui_host).
+	PortalGUIHost string `conf:"portal_gui_host"`
+	// PortalGUIProtocol is the scheme of the portal's URL
+	// (portal_gui_protocol): http or https.
+	PortalGUIProtocol string `conf:"portal_gui_protocol"`
+	// PortalAPIURL is the URL the portal's pages call the portal API at
+	// (portal_api_url); empty means the page's host on the first
+	// portal_api_listen port.
+	PortalAPIURL string `conf:"portal_api_url"`
+	// PortalAuth is portal_auth, how developers sign in: "" (no sign-in)
+	// or "basic-auth".
+	PortalAuth string `conf:"portal_auth"`
+	// PortalSessionConf is portal_session_conf, the JSON configuration of
+	// developers' sessions; see PortalSession.
+	PortalSessionConf string `conf:"portal_session_conf"`
 }
 
 // LoadOptions tells Load where to read settings from.
@@ -220,8 +300,8 @@ var defaults = map[string]string{
 	"pg_ssl":              "off",
 	"pg_timeout":          "5000",
 	"db_update_frequency": "5",
-	"proxy_listen":        "0.0.0.0:8000",
-	"admin_listen":        "127.0.0.1:8001",
+	"proxy_listen":        "0.0.0.0:8000 reuseport backlog=16384, 0.0.0.0:8443 http2 ssl reuseport backlog=16384",
+	"admin_listen":        "127.0.0.1:8001 reuseport backlog=16384, 127.0.0.1:8444 http2 ssl reuseport backlog=16384",
 	"status_listen":       "127.0.0.1:8100",
 	"declarative_config":  "",
 	"plugins":             "bundled",
@@ -256,6 +336,33 @@ var defaults = map[string]string{
 	"nginx_http_keepalive_timeout":           "75s",
 	"nginx_http_large_client_header_buffers": "4 8k",
 	"nginx_main_worker_shutdown_timeout":     "10s",
+	// Kong's TLS and Kong Manager settings; Kong Enterprise's portal.
+	"ssl_cert":                "",
+	"ssl_cert_key":            "",
+	"admin_ssl_cert":          "",
+	"admin_ssl_cert_key":      "",
+	"admin_gui_ssl_cert":      "",
+	"admin_gui_ssl_cert_key":  "",
+	"status_ssl_cert":         "",
+	"status_ssl_cert_key":     "",
+	"portal_gui_ssl_cert":     "",
+	"portal_gui_ssl_cert_key": "",
+	"portal_api_ssl_cert":     "",
+	"portal_api_ssl_cert_key": "",
+	"admin_gui_listen":        "0.0.0.0:8002, 0.0.0.0:8445 ssl",
+	"admin_gui_url":           "",
+	"admin_gui_path":          "/",
+	"admin_gui_api_url":       "",
+	"admin_gui_auth":          "",
+	"admin_gui_session_conf":  "",
+	"portal":                  "off",
+	"portal_gui_listen":       "0.0.0.0:8003, 0.0.0.0:8446 ssl",
+	"portal_api_listen":       "0.0.0.0:8004, 0.0.0.0:8447 ssl",
+	"portal_gui_host":         "127.0.0.1:8003",
+	"portal_gui_protocol":     "http",
+	"portal_api_url":          "",
+	"portal_auth":             "",
+	"portal_session_conf":     "",
 }
 
 // checks holds extra validation for settings beyond their Go type.
@@ -286,6 +393,16 @@ var checks = map[string]func(v reflect.Value) error{
 	"nginx_http_keepalive_timeout":           checkNginxTime,
 	"nginx_http_large_client_header_buffers": checkHeaderBuffers,
 	"nginx_main_worker_shutdown_timeout":     checkNginxTime,
+	"admin_gui_url":                          checkGUIURLs,
+	"admin_gui_path":                         checkGUIPath,
+	"admin_gui_api_url":                      checkAPIURL,
+	"admin_gui_auth":                         checkGUIAuth,
+	"admin_gui_session_conf":                 checkSessionConf,
+	"portal_gui_host":                        checkHostPort,
+	"portal_gui_protocol":                    checkEnum("http", "https"),
+	"portal_api_url":                         checkOptionalURL,
+	"portal_auth":                            checkGUIAuth,
+	"portal_session_conf":                    checkSessionConf,
 }
 
 var (
@@ -366,12 +483,16 @@ func Load(opts LoadOptions) (*Config, error) {
 }
 
 // Check reports the settings that cannot be combined: enable_teams = on
-// needs enforce_rbac = on.
+// needs enforce_rbac = on; a listener setting with an "ssl" entry needs
+// its certificates and keys in pairs that load; admin_gui_auth and
+// portal_auth need their session configuration with a secret.
 func (c *Config) Check() error {
+	var errs []error
 	if c.EnableTeams && !c.EnforceRBAC {
-		return errors.New("enable_teams = on needs enforce_rbac = on: teams scope RBAC users")
+		errs = append(errs, errors.New("enable_teams = on needs enforce_rbac = on: teams scope RBAC users"))
 	}
-	return nil
+	errs = append(errs, c.checkCertificates(), c.checkAuth())
+	return errors.Join(errs...)
 }
 
 // applyConf parses a kong.conf-style file and applies its settings.
@@ -871,9 +992,11 @@ func (c *Config) TrustedPrefixes() (prefixes []netip.Prefix, unix bool) {
 // their entries ("off" when empty). It adds Kong's derived keys:
 // proxy_listeners, admin_listeners and status_listeners (parsed entries
 // with ip, port, listener and one boolean per flag), proxy_ssl_enabled,
-// admin_ssl_enabled, status_ssl_enabled and enabled_headers. sqlite_path
-// is shown resolved, and a non-empty pg_password is redacted as "******",
-// like Kong does.
+// admin_ssl_enabled, status_ssl_enabled and enabled_headers (and the same
+// for admin_gui_listen, portal_gui_listen and portal_api_listen), and
+// admin_gui_origin (see AdminGUIOrigins). sqlite_path is shown resolved;
+// pg_password, the *_ssl_cert_key settings and the session
+// configurations are redacted as "******" when set, like Kong does.
 func (c *Config) Values() map[string]any {
 	m := map[string]any{}
 	rv := reflect.ValueOf(c).Elem()
@@ -909,9 +1032,19 @@ func (c *Config) Values() map[string]any {
 		}
 	}
 	m["sqlite_path"] = c.SQLitePath()
-	if c.PGPassword != "" {
-		m["pg_password"] = "******"
+	for _, name := range sensitive {
+		switch v := m[name].(type) {
+		case string:
+			if v != "" {
+				m[name] = "******"
+			}
+		case []string:
+			for i := range v {
+				v[i] = "******"
+			}
+		}
 	}
+	m["admin_gui_origin"] = c.AdminGUIOrigins()
 	m["enabled_headers"] = c.enabledHeaders()
 	return m
 }

@@ -29,8 +29,27 @@ func TestDefaults(t *testing.T) {
 		{"pg_ssl", false},
 		{"pg_timeout", 5000},
 		{"db_update_frequency", 5.0},
-		{"proxy_listen", []string{"0.0.0.0:8000"}},
-		{"admin_listen", []string{"127.0.0.1:8001"}},
+		{"proxy_listen", []string{"0.0.0.0:8000 reuseport backlog=16384", "0.0.0.0:8443 ssl http2 reuseport backlog=16384"}},
+		{"admin_listen", []string{"127.0.0.1:8001 reuseport backlog=16384", "127.0.0.1:8444 ssl http2 reuseport backlog=16384"}},
+		{"admin_gui_listen", []string{"0.0.0.0:8002", "0.0.0.0:8445 ssl"}},
+		{"portal_gui_listen", []string{"0.0.0.0:8003", "0.0.0.0:8446 ssl"}},
+		{"portal_api_listen", []string{"0.0.0.0:8004", "0.0.0.0:8447 ssl"}},
+		{"admin_gui_ssl_enabled", true},
+		{"portal", false},
+		{"admin_gui_path", "/"},
+		{"admin_gui_url", []string{}},
+		{"admin_gui_origin", []string{}},
+		{"admin_gui_api_url", ""},
+		{"admin_gui_auth", ""},
+		{"admin_gui_session_conf", ""},
+		{"portal_gui_host", "127.0.0.1:8003"},
+		{"portal_gui_protocol", "http"},
+		{"portal_api_url", ""},
+		{"portal_auth", ""},
+		{"portal_session_conf", ""},
+		{"ssl_cert", []string{}},
+		{"ssl_cert_key", []string{}},
+		{"admin_gui_ssl_cert_key", []string{}},
 		{"status_listen", []string{"127.0.0.1:8100"}},
 		{"declarative_config", ""},
 		{"plugins", []string{"bundled"}},
@@ -59,10 +78,24 @@ func TestDefaults(t *testing.T) {
 		{"nginx_http_keepalive_timeout", "75s"},
 		{"nginx_http_large_client_header_buffers", "4 8k"},
 		{"nginx_main_worker_shutdown_timeout", "10s"},
-		{"proxy_ssl_enabled", false},
+		{"proxy_ssl_enabled", true},
+		{"admin_ssl_enabled", true},
 		{"proxy_listeners", []map[string]any{{
-			"ip": "0.0.0.0", "port": 8000, "listener": "0.0.0.0:8000",
+			"ip": "0.0.0.0", "port": 8000, "listener": "0.0.0.0:8000 reuseport backlog=16384",
 			"ssl": false, "http2": false, "proxy_protocol": false, "deferred": false,
+			"bind": false, "reuseport": true, "backlog=16384": true,
+		}, {
+			"ip": "0.0.0.0", "port": 8443, "listener": "0.0.0.0:8443 ssl http2 reuseport backlog=16384",
+			"ssl": true, "http2": true, "proxy_protocol": false, "deferred": false,
+			"bind": false, "reuseport": true, "backlog=16384": true,
+		}}},
+		{"admin_gui_listeners", []map[string]any{{
+			"ip": "0.0.0.0", "port": 8002, "listener": "0.0.0.0:8002",
+			"ssl": false, "http2": false, "proxy_protocol": false, "deferred": false,
+			"bind": false, "reuseport": false, "backlog=%d+": false,
+		}, {
+			"ip": "0.0.0.0", "port": 8445, "listener": "0.0.0.0:8445 ssl",
+			"ssl": true, "http2": false, "proxy_protocol": false, "deferred": false,
 			"bind": false, "reuseport": false, "backlog=%d+": false,
 		}}},
 	}
@@ -78,8 +111,8 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("Values() lacks %q", name)
 		}
 	}
-	if len(Settings()) != 45 {
-		t.Errorf("Settings() has %d names, want 45: %v", len(Settings()), Settings())
+	if len(Settings()) != 71 {
+		t.Errorf("Settings() has %d names, want 71: %v", len(Settings()), Settings())
 	}
 	c := Defaults()
 	if c.AdminMaxBodyBytes() != 10<<20 || c.LuaMaxPostArgs != 100 {
@@ -150,6 +183,12 @@ func TestLoadFile(t *testing.T) {
 		KeepaliveTimeoutValue:         "75s",
 		LargeClientHeaderBuffersValue: "4 8k",
 		WorkerShutdownTimeoutValue:    "10s",
+	}
+	// The settings after nginx_main_worker_shutdown_timeout are not in
+	// the file: their defaults.
+	d, wv := reflect.ValueOf(Defaults()).Elem(), reflect.ValueOf(want).Elem()
+	for _, s := range settings[settingByID["ssl_cert"]:] {
+		wv.Field(s.field).Set(d.Field(s.field))
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load(testdata/gatehouse.conf) =\n%+v\nwant\n%+v", c, want)
