@@ -67,14 +67,14 @@ func artifactDir(t *testing.T) string {
 
 // walk is one browser session against one node and its GUI.
 type walk struct {
-	t      *testing.T
-	ctx    context.Context
-	gui    string // http://127.0.0.1:port/
-	proxy  string
+	t     *testing.T
+	ctx   context.Context
+	gui   string // http://127.0.0.1:port/
+	proxy string
 	// upstream is the host:port of the server the routes proxy to.
 	upstream string
-	shots  []shot
-	client *http.Client
+	shots    []shot
+	client   *http.Client
 }
 
 type shot struct {
@@ -424,4 +424,3 @@ func TestTrainingWalk(t *testing.T) {
 	w.proxyStatus("/echo/hi", http.Header{"Apikey": {"alice-secret"}}, http.StatusOK)
 	w.proxyStatus("/echo/hi", http.Header{"Apikey": {"wrong"}}, http.StatusUnauthorized)
 }
-
