@@ -130,7 +130,7 @@ export function buildForm(fields, opts = {}) {
       });
       register(path, boxes[0] && boxes[0][0], () => {
         const v = boxes.filter(([cb]) => cb.checked).map(([cb]) => cb.value);
-        return v.length ? v : (mode === 'create' ? undefined : []);
+        return v.length ? v : empty();
       }, error);
       return h('fieldset', { 'aria-labelledby': legendId, 'aria-describedby': describedBy, 'data-field': key },
         h('legend', { id: legendId }, name, required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null),
@@ -145,7 +145,7 @@ export function buildForm(fields, opts = {}) {
       const numeric = def.elements.type !== 'string';
       register(path, ta, () => {
         const lines = ta.value.split('\n').map((s) => s.trim()).filter((s) => s !== '');
-        if (!lines.length) return mode === 'create' ? undefined : [];
+        if (!lines.length) return empty();
         return numeric ? lines.map(Number) : lines;
       }, error);
       return h('div', { class: 'field', 'data-field': key }, labelEl(inputId, name, def), ta, hint, error);
@@ -236,6 +236,13 @@ export function buildForm(fields, opts = {}) {
       for (const p of rec.path.slice(0, -1)) o = (o[p] = o[p] && typeof o[p] === 'object' ? o[p] : {});
       o[rec.path[rec.path.length - 1]] = v;
     }
+    if (mode === 'edit' && opts.values) {
+      // PATCH only what changed: an untouched field is not re-validated
+      // against checks it never took part in.
+      for (const k of Object.keys(body)) {
+        if (sameValue(body[k], opts.values[k])) delete body[k];
+      }
+    }
     if (Object.keys(problems).length) {
       const err = new Error('Some fields are not valid');
       err.fieldErrors = problems;
@@ -286,6 +293,27 @@ export function buildForm(fields, opts = {}) {
   }
 
   return { el, read, setErrors };
+}
+
+// norm maps the empty forms of a value (undefined, null, [], {} and
+// records of nothing but those) to null, for comparison.
+function norm(v) {
+  if (v === undefined || v === null) return null;
+  if (Array.isArray(v)) return v.length ? v.map(norm) : null;
+  if (typeof v === 'object') {
+    const o = {};
+    for (const k of Object.keys(v).sort()) {
+      const n = norm(v[k]);
+      if (n !== null) o[k] = n;
+    }
+    return Object.keys(o).length ? o : null;
+  }
+  return v;
+}
+
+/** sameValue tells whether a form value equals the entity's value. */
+export function sameValue(a, b) {
+  return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
 }
 
 /** FieldError is a value the browser could not turn into JSON. */
