@@ -26,6 +26,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse/gatehouse/conformance/testnode"
+	"github.com/gatehouse/gatehouse/runtime/app"
 	"github.com/gatehouse/gatehouse/runtime/manager"
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle"
 )
@@ -110,13 +111,19 @@ func serveGUI(t *testing.T, o manager.Options) string {
 }
 
 func newWalk(t *testing.T) *walk {
+	return newWalkWith(t, nil, app.Options{})
+}
+
+// newWalkWith is newWalk on a node with these settings and options (Lua
+// or Wasm plugin providers).
+func newWalkWith(t *testing.T, settings map[string]string, opts app.Options) *walk {
 	chrome := findChromium(t)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintf(w, "upstream saw %s %s", r.Method, r.URL.Path)
 	}))
 	t.Cleanup(up.Close)
-	n := testnode.Start(t, nil)
+	n := testnode.StartWith(t, settings, opts)
 	admin := n.Addr("admin")
 	_, portStr, err := net.SplitHostPort(admin)
 	if err != nil {
@@ -128,13 +135,13 @@ func newWalk(t *testing.T) *walk {
 	// Admin API cross-origin (the Admin API answers CORS).
 	gui := serveGUI(t, manager.Options{AdminAPIPort: port, Version: "test"})
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+	flags := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chrome),
 		chromedp.NoSandbox,
 		chromedp.Flag("headless", "new"),
 		chromedp.WindowSize(1280, 900),
 	)
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), flags...)
 	bctx, cancelC := chromedp.NewContext(actx)
 	w := &walk{t: t, ctx: bctx, gui: gui, proxy: "http://" + n.Addr("proxy"), admin: "http://" + admin, upstream: strings.TrimPrefix(up.URL, "http://"), client: &http.Client{Timeout: 10 * time.Second}}
 	t.Cleanup(func() {
@@ -369,4 +376,16 @@ func (w *walk) mustAPI(want int, method, path string, body any, out any) {
 			w.t.Fatal(err)
 		}
 	}
+}
+
+// upstreamHost and upstreamPort split the upstream server's address.
+func (w *walk) upstreamHost() string {
+	h, _, _ := net.SplitHostPort(w.upstream)
+	return h
+}
+
+func (w *walk) upstreamPort() int {
+	_, p, _ := net.SplitHostPort(w.upstream)
+	n, _ := strconv.Atoi(p)
+	return n
 }
