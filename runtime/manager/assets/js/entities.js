@@ -30,11 +30,27 @@ export const ENTITIES = {
   upstreams: {
     title: 'Upstreams', schema: 'upstreams', label: 'name',
     columns: ['name', 'algorithm', 'slots', 'tags'],
-    children: ['targets'],
+    children: ['targets'], health: true,
   },
   certificates: {
     title: 'Certificates', schema: 'certificates', label: 'id',
     columns: ['id', 'tags'], textareas: ['cert', 'key', 'cert_alt', 'key_alt'],
+  },
+  snis: {
+    title: 'SNIs', schema: 'snis', label: 'name',
+    columns: ['name', 'certificate', 'tags'],
+  },
+  ca_certificates: {
+    title: 'CA certificates', schema: 'ca_certificates', label: 'id',
+    columns: ['id', 'cert_digest', 'tags'], textareas: ['cert'],
+  },
+  keys: {
+    title: 'Keys', schema: 'keys', label: 'name',
+    columns: ['name', 'kid', 'tags'], textareas: ['jwk', 'private_key', 'public_key'],
+  },
+  policies: {
+    title: 'Policies', schema: 'policies', label: 'name',
+    columns: ['name', 'tags'], textareas: ['rego'],
   },
 };
 

@@ -262,6 +262,7 @@ async function editView(kind, entityId) {
     done: (e) => go(`#/${kind}/${seg(e.id)}`, `Saved ${e[desc.label] || e.id}.`),
   });
   const sections = [];
+  if (desc.health) sections.push(await healthSection(kind, entity));
   for (const child of desc.children || []) {
     sections.push(await childSection(kind, entity, child));
   }
@@ -274,6 +275,26 @@ async function editView(kind, entityId) {
     deleteButton(`/${kind}/${seg(entity.id)}`, name, () => go(`#/${kind}`, `Deleted ${name}.`)),
     sections,
   ];
+}
+
+// healthSection shows GET /upstreams/{id}/health: each target's health
+// as this node's balancer sees it.
+async function healthSection(kind, entity) {
+  let body;
+  try {
+    const res = await request('GET', `/${kind}/${seg(entity.id)}/health`);
+    const rows = (res && res.data) || [];
+    body = rows.length ? h('table', {},
+      h('caption', { class: 'hint' }, 'Target health on this node'),
+      h('thead', {}, h('tr', {}, ['target', 'weight', 'health', 'addresses'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, rows.map((r) => h('tr', {},
+        h('td', {}, r.target), h('td', {}, fmt(r.weight)), h('td', {}, fmt(r.health)),
+        h('td', {}, (((r.data || {}).addresses) || []).map((a) => `${a.ip}:${a.port} ${a.health}`).join(', ') || '—')))))
+      : h('p', {}, 'No targets.');
+  } catch (e) {
+    body = h('p', { class: 'hint' }, `Not available: ${errorText(e)}`);
+  }
+  return h('section', { 'aria-labelledby': 'sec-health' }, h('h2', { id: 'sec-health' }, 'Health'), body);
 }
 
 async function childSection(kind, parent, childKey) {
