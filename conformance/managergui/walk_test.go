@@ -82,6 +82,7 @@ type walk struct {
 	// upstream is the host:port of the server the routes proxy to.
 	upstream string
 	admin    string // http://127.0.0.1:port of the Admin API
+	token    string // Kong-Admin-Token of the test's own Admin API calls
 	shots    []shot
 	client   *http.Client
 }
@@ -346,6 +347,9 @@ func (w *walk) api(method, path string, body any, out any) int {
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if w.token != "" {
+		req.Header.Set("Kong-Admin-Token", w.token)
 	}
 	res, err := w.client.Do(req)
 	if err != nil {
