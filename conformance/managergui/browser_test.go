@@ -25,6 +25,18 @@ func TestTrainingWalk(t *testing.T) {
 	if version == "" || version == "—" || reachable != "yes" {
 		t.Fatalf("dashboard: version %q, database reachable %q", version, reachable)
 	}
+	// First paint and the dashboard filled from two Admin API calls, from
+	// the navigation's start. The issue asks first paint < 300 ms on
+	// loopback; the bound here leaves room for a loaded 2-core machine
+	// running -race, and the log line shows the real figures.
+	var timing pageTiming
+	w.step("timing",
+		into(chromedp.Evaluate[pageTiming](`({ fcp: (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime || -1, ready: Number(document.getElementById('main').dataset.readyAt) })`), &timing),
+	)
+	t.Logf("first contentful paint %.0f ms, dashboard rendered %.0f ms", timing.FCP, timing.Ready)
+	if timing.FCP <= 0 || timing.FCP > 1500 || timing.Ready <= 0 || timing.Ready > 3000 {
+		t.Fatalf("first paint %.0f ms, dashboard %.0f ms", timing.FCP, timing.Ready)
+	}
 
 	// Keyboard: the first Tab lands on the skip link, Enter moves focus
 	// to the main region.
@@ -122,4 +134,11 @@ func TestTrainingWalk(t *testing.T) {
 	w.proxyStatus("/echo/hi", nil, http.StatusUnauthorized)
 	w.proxyStatus("/echo/hi", http.Header{"Apikey": {"alice-secret"}}, http.StatusOK)
 	w.proxyStatus("/echo/hi", http.Header{"Apikey": {"wrong"}}, http.StatusUnauthorized)
+}
+
+// pageTiming is what the browser measured of a page load, in ms from the
+// navigation's start.
+type pageTiming struct {
+	FCP   float64 `json:"fcp"`
+	Ready float64 `json:"ready"`
 }

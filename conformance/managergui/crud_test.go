@@ -185,6 +185,7 @@ func TestNestedErrors(t *testing.T) {
 	)
 	var list struct {
 		Data []struct {
+			ID     string         `json:"id"`
 			Name   string         `json:"name"`
 			Config map[string]any `json:"config"`
 		} `json:"data"`
@@ -192,6 +193,23 @@ func TestNestedErrors(t *testing.T) {
 	w.mustAPI(200, "GET", "/plugins", nil, &list)
 	if len(list.Data) != 1 || list.Data[0].Name != "rate-limiting" || fmt.Sprint(list.Data[0].Config["minute"]) != "5" {
 		t.Fatalf("plugins after the GUI: %+v", list.Data)
+	}
+
+	// Editing one config field keeps the others as they were.
+	w.step("edit the plugin's config",
+		w.open("#/plugins/"+list.Data[0].ID),
+		expectText("#plugin-chosen", "rate-limiting"),
+		fill("config.minute", "10"),
+		fill("config.hour", "100"),
+		submit(),
+		expectText("main .banner.ok", "Saved rate-limiting."),
+	)
+	var after struct {
+		Config map[string]any `json:"config"`
+	}
+	w.mustAPI(200, "GET", "/plugins/"+list.Data[0].ID, nil, &after)
+	if fmt.Sprintf("%v %v %v %v", after.Config["minute"], after.Config["hour"], after.Config["policy"], after.Config["limit_by"]) != "10 100 local consumer" {
+		t.Fatalf("config after the GUI's edit: %v", after.Config)
 	}
 }
 

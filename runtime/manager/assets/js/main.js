@@ -371,6 +371,7 @@ async function render(focus) {
   }
   if (seq !== renderSeq) return; // a newer navigation won
   show(main, message ? banner('ok', message) : null, content);
+  main.dataset.readyAt = String(Math.round(performance.now()));
   main.setAttribute('data-ready', location.hash || '#/');
   if (focus) {
     const h1 = main.querySelector('h1');
