@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -122,6 +123,17 @@ func newWalkWith(t *testing.T, settings map[string]string, opts app.Options) *wa
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintf(w, "upstream saw %s %s", r.Method, r.URL.Path)
+		// Headers a plugin set for the tests to see: X-Gui-*.
+		var names []string
+		for k := range r.Header {
+			if strings.HasPrefix(k, "X-Gui-") {
+				names = append(names, k)
+			}
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			fmt.Fprintf(w, " %s=%s", k, r.Header.Get(k))
+		}
 	}))
 	t.Cleanup(up.Close)
 	n := testnode.StartWith(t, settings, opts)
