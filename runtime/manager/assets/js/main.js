@@ -1,0 +1,396 @@
+// Kong Manager's page: a hash router over one generic entity engine.
+//   #/                          dashboard
+//   #/{kind}?tags=&offset=&q=   list
+//   #/{kind}/new                create (plugins: ?name= after choosing)
+//   #/{kind}/{id}               edit, nested collections, delete
+//   #/{kind}/{id}/{child}/new   create under a parent
+//   #/{kind}/{id}/{child}/{cid} edit under a parent
+
+import { h, show } from './dom.js';
+import { request, schema, seg, token, setToken, APIError, baseURL } from './api.js';
+import { ENTITIES, CHILDREN, parentFieldFor } from './entities.js';
+import { buildForm, fieldList, mergePluginFields } from './form.js';
+
+const main = document.getElementById('main');
+const nav = document.getElementById('nav');
+const PAGE_SIZE = 25;
+let flash = null; // a message for the next page, after a redirect
+
+function go(hash, message) {
+  flash = message || null;
+  if (location.hash === hash) render(); else location.hash = hash;
+}
+
+function parseHash() {
+  const raw = location.hash.replace(/^#/, '') || '/';
+  const [p, q] = raw.split('?');
+  const parts = p.split('/').filter(Boolean).map(decodeURIComponent);
+  return { parts, query: new URLSearchParams(q || '') };
+}
+
+function banner(kind, text) {
+  return h('div', { class: `banner ${kind}`, role: kind === 'err' ? 'alert' : 'status' }, text);
+}
+
+function errorText(e) {
+  if (e instanceof APIError) {
+    return e.status ? `${e.status}: ${e.message}` : e.message;
+  }
+  return e.message || String(e);
+}
+
+function renderNav(active) {
+  const items = [['', 'Dashboard']].concat(Object.entries(ENTITIES).map(([k, v]) => [k, v.title]));
+  show(nav, h('ul', {}, items.map(([k, title]) => h('li', {},
+    h('a', { href: `#/${k}`, 'aria-current': k === active ? 'page' : undefined }, title)))));
+}
+
+function fmt(v) {
+  if (v === null || v === undefined || v === '') return '—';
+  if (Array.isArray(v)) return v.length ? v.map(fmt).join(', ') : '—';
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  if (typeof v === 'object') return v.id ? v.id : JSON.stringify(v);
+  return String(v);
+}
+
+function cell(col, v) {
+  if (v && typeof v === 'object' && !Array.isArray(v) && v.id && ENTITIES[`${col}s`]) {
+    return h('a', { href: `#/${col}s/${seg(v.id)}` }, v.id);
+  }
+  return fmt(v);
+}
+
+// --- dashboard ---------------------------------------------------------
+
+async function dashboard() {
+  const [root, status] = await Promise.all([request('GET', '/'), request('GET', '/status')]);
+  const plugins = (root.plugins && root.plugins.available_on_server) || {};
+  const srv = (status && status.server) || {};
+  const db = (status && status.database) || {};
+  return [
+    h('h1', { tabindex: '-1' }, 'Dashboard'),
+    h('div', { class: 'cards' },
+      h('section', { class: 'card', 'aria-labelledby': 'dash-node' }, h('h2', { id: 'dash-node' }, 'Node'),
+        h('dl', { class: 'facts' },
+          h('dt', {}, 'Version'), h('dd', { id: 'node-version' }, fmt(root.version)),
+          h('dt', {}, 'Hostname'), h('dd', {}, fmt(root.hostname)),
+          h('dt', {}, 'Node ID'), h('dd', {}, fmt(root.node_id)),
+          h('dt', {}, 'Database'), h('dd', {}, fmt(root.configuration && root.configuration.database)),
+          h('dt', {}, 'Plugins available'), h('dd', {}, String(Object.keys(plugins).length)),
+          h('dt', {}, 'Admin API'), h('dd', {}, baseURL()))),
+      h('section', { class: 'card', 'aria-labelledby': 'dash-status' }, h('h2', { id: 'dash-status' }, 'Status'),
+        h('dl', { class: 'facts' },
+          h('dt', {}, 'Database reachable'), h('dd', { id: 'db-reachable' }, fmt(db.reachable)),
+          h('dt', {}, 'Total requests'), h('dd', {}, fmt(srv.total_requests)),
+          h('dt', {}, 'Active connections'), h('dd', {}, fmt(srv.connections_active)),
+          h('dt', {}, 'Accepted connections'), h('dd', {}, fmt(srv.connections_accepted)),
+          h('dt', {}, 'Handled connections'), h('dd', {}, fmt(srv.connections_handled))))),
+  ];
+}
+
+// --- lists -------------------------------------------------------------
+
+// table renders rows with links to their edit pages and a two-step delete.
+function table(rows, columns, linkFor, deletePath, label, caption) {
+  if (!rows.length) return h('p', {}, `No ${caption.toLowerCase()} yet.`);
+  return h('table', {},
+    h('caption', { class: 'hint' }, caption),
+    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c)), h('th', { scope: 'col' }, 'Actions'))),
+    h('tbody', {}, rows.map((r) => h('tr', { 'data-id': r.id },
+      columns.map((c, i) => h('td', {}, i === 0 ? h('a', { href: linkFor(r) }, fmt(r[c]) === '—' ? r.id : fmt(r[c])) : cell(c, r[c]))),
+      h('td', {}, deleteButton(deletePath(r), r[label] || r.id))))));
+}
+
+// deleteButton asks for confirmation in place (no modal dialog).
+function deleteButton(path, name, after) {
+  const wrap = h('span', { class: 'actions' });
+  const ask = h('button', { type: 'button', class: 'secondary', 'aria-label': `Delete ${name}` }, 'Delete');
+  ask.addEventListener('click', () => {
+    const yes = h('button', { type: 'button', class: 'danger' }, `Confirm delete of ${name}`);
+    const no = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+    yes.addEventListener('click', async () => {
+      try {
+        await request('DELETE', path);
+        if (after) after(); else go(location.hash, `Deleted ${name}.`);
+      } catch (e) { show(wrap, banner('err', errorText(e))); }
+    });
+    no.addEventListener('click', () => { show(wrap, ask); ask.focus(); });
+    show(wrap, yes, no);
+    yes.focus();
+  });
+  wrap.append(ask);
+  return wrap;
+}
+
+async function list(kind, query) {
+  const ent = ENTITIES[kind];
+  const q = query.get('q') || '';
+  const tags = query.get('tags') || '';
+  const offset = query.get('offset') || '';
+  let rows = [];
+  let next = null;
+  let notFound = false;
+  if (q) {
+    // Kong's Admin API finds one entity by name or id; lists take no name filter.
+    try { rows = [await request('GET', `/${kind}/${seg(q)}`)]; } catch (e) {
+      if (!(e instanceof APIError) || e.status !== 404) throw e;
+      notFound = true;
+    }
+  } else {
+    const p = new URLSearchParams({ size: String(PAGE_SIZE) });
+    if (tags) p.set('tags', tags);
+    if (offset) p.set('offset', offset);
+    const res = await request('GET', `/${kind}?${p}`);
+    rows = res.data || [];
+    next = res.offset || null;
+  }
+  const form = h('form', { class: 'toolbar', role: 'search', 'aria-label': `Search ${ent.title.toLowerCase()}` },
+    h('div', { class: 'field' }, h('label', { for: 'search-q' }, 'Name or ID'),
+      h('input', { id: 'search-q', name: 'q', type: 'search', value: q })),
+    h('div', { class: 'field' }, h('label', { for: 'search-tags' }, 'Tags'),
+      h('input', { id: 'search-tags', name: 'tags', type: 'text', value: tags, 'aria-describedby': 'tags-hint' }),
+      h('span', { class: 'hint', id: 'tags-hint' }, 'a,b: all of them; a/b: any of them')),
+    h('button', { type: 'submit' }, 'Filter'),
+    h('a', { class: 'button secondary', href: `#/${kind}` }, 'Clear'));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const p = new URLSearchParams();
+    const fq = form.elements.q.value.trim();
+    const ft = form.elements.tags.value.trim();
+    if (fq) p.set('q', fq);
+    if (ft) p.set('tags', ft);
+    go(`#/${kind}${p.toString() ? `?${p}` : ''}`);
+  });
+  const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' },
+    offset ? h('a', { class: 'button secondary', href: `#/${kind}${tags ? `?tags=${encodeURIComponent(tags)}` : ''}` }, 'First page') : null,
+    next ? h('a', { class: 'button secondary', href: `#/${kind}?${new URLSearchParams(tags ? { tags, offset: next } : { offset: next })}` }, 'Next page') : null);
+  return [
+    h('h1', { tabindex: '-1' }, ent.title),
+    h('p', {}, h('a', { class: 'button', href: `#/${kind}/new` }, `New ${ent.title.replace(/s$/, '').toLowerCase()}`)),
+    form,
+    notFound ? h('p', { role: 'status' }, `No ${kind} with name or ID “${q}”.`) :
+      table(rows, ent.columns, (r) => `#/${kind}/${seg(r.id)}`, (r) => `/${kind}/${seg(r.id)}`, ent.label, ent.title),
+    pager,
+  ];
+}
+
+// --- forms -------------------------------------------------------------
+
+// formFields loads the schema fields for an entity kind (plugins: the
+// generic plugin entity merged with that plugin's own schema).
+async function formFields(desc, pluginName) {
+  if (desc.plugin) {
+    const [generic, specific] = await Promise.all([schema('plugins'), schema(`plugins/${seg(pluginName)}`)]);
+    return mergePluginFields(generic, specific);
+  }
+  return fieldList(await schema(desc.schema));
+}
+
+// pluginPicker asks which plugin to add, from GET /plugins/enabled.
+async function pluginPicker(baseHash, title) {
+  const res = await request('GET', '/plugins/enabled');
+  const names = (res.enabled_plugins || []).slice().sort();
+  const form = h('form', {},
+    h('div', { class: 'field' }, h('label', { for: 'plugin-name' }, 'Plugin'),
+      h('select', { id: 'plugin-name', name: 'name' }, names.map((n) => h('option', { value: n }, n)))),
+    h('button', { type: 'submit' }, 'Continue'));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    go(`${baseHash}?name=${encodeURIComponent(form.elements.name.value)}`);
+  });
+  return [h('h1', { tabindex: '-1' }, title), form];
+}
+
+/**
+ * entityForm renders the create or edit form of one entity.
+ * desc: registry entry; entity: current values (edit) or null;
+ * postPath: collection path (create); selfPath: entity path (edit);
+ * skip: fields set by the path; done(entity): after a save.
+ */
+async function entityForm({ desc, entity, pluginName, postPath, selfPath, skip, title, done }) {
+  const fields = await formFields(desc, pluginName);
+  const mode = entity ? 'edit' : 'create';
+  const skipped = [...(skip || [])];
+  if (desc.plugin) skipped.push('name');
+  const f = buildForm(fields, { values: entity || undefined, mode, skip: skipped, textareas: desc.textareas });
+  const status = h('div', { 'aria-live': 'polite' });
+  const submit = h('button', { type: 'submit' }, mode === 'create' ? 'Create' : 'Save');
+  const form = h('form', { novalidate: true, 'aria-label': title },
+    desc.plugin ? h('p', {}, 'Plugin: ', h('strong', { id: 'plugin-chosen' }, pluginName)) : null,
+    f.el, status, submit);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    show(status);
+    let body;
+    try { body = f.read(); } catch (e) {
+      show(status, banner('err', e.message));
+      return;
+    }
+    if (desc.plugin && mode === 'create') body.name = pluginName;
+    submit.disabled = true;
+    try {
+      const saved = mode === 'create' ? await request('POST', postPath, body) : await request('PATCH', selfPath, body);
+      done(saved);
+    } catch (e) {
+      const left = e instanceof APIError ? f.setErrors(e.body) : [];
+      show(status, banner('err', [errorText(e)].concat(left).join(' — ')));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
+}
+
+async function createView(kind, query) {
+  const desc = ENTITIES[kind];
+  const title = `New ${desc.title.replace(/s$/, '').toLowerCase()}`;
+  if (desc.plugin && !query.get('name')) return pluginPicker(`#/${kind}/new`, title);
+  const form = await entityForm({
+    desc, pluginName: query.get('name'), postPath: `/${kind}`, title,
+    done: (e) => go(`#/${kind}/${seg(e.id)}`, `Created ${e[desc.label] || e.id}.`),
+  });
+  return [h('h1', { tabindex: '-1' }, title), form];
+}
+
+async function editView(kind, entityId) {
+  const desc = ENTITIES[kind];
+  const entity = await request('GET', `/${kind}/${seg(entityId)}`);
+  const name = entity[desc.label] || entity.id;
+  const form = await entityForm({
+    desc, entity, pluginName: entity.name, selfPath: `/${kind}/${seg(entity.id)}`,
+    title: `Edit ${name}`,
+    done: (e) => go(`#/${kind}/${seg(e.id)}`, `Saved ${e[desc.label] || e.id}.`),
+  });
+  const sections = [];
+  if (desc.health) sections.push(await healthSection(kind, entity));
+  for (const child of desc.children || []) {
+    sections.push(await childSection(kind, entity, child));
+  }
+  return [
+    h('p', {}, h('a', { href: `#/${kind}` }, `← ${desc.title}`)),
+    h('h1', { tabindex: '-1' }, `${desc.title.replace(/s$/, '')} ${name}`),
+    h('p', { class: 'hint' }, 'ID: ', h('code', {}, entity.id)),
+    form,
+    h('h2', {}, 'Danger zone'),
+    deleteButton(`/${kind}/${seg(entity.id)}`, name, () => go(`#/${kind}`, `Deleted ${name}.`)),
+    sections,
+  ];
+}
+
+// healthSection shows GET /upstreams/{id}/health: each target's health
+// as this node's balancer sees it.
+async function healthSection(kind, entity) {
+  let body;
+  try {
+    const res = await request('GET', `/${kind}/${seg(entity.id)}/health`);
+    const rows = (res && res.data) || [];
+    body = rows.length ? h('table', {},
+      h('caption', { class: 'hint' }, 'Target health on this node'),
+      h('thead', {}, h('tr', {}, ['target', 'weight', 'health', 'addresses'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, rows.map((r) => h('tr', {},
+        h('td', {}, r.target), h('td', {}, fmt(r.weight)), h('td', {}, fmt(r.health)),
+        h('td', {}, (((r.data || {}).addresses) || []).map((a) => `${a.ip}:${a.port} ${a.health}`).join(', ') || '—')))))
+      : h('p', {}, 'No targets.');
+  } catch (e) {
+    body = h('p', { class: 'hint' }, `Not available: ${errorText(e)}`);
+  }
+  return h('section', { 'aria-labelledby': 'sec-health' }, h('h2', { id: 'sec-health' }, 'Health'), body);
+}
+
+async function childSection(kind, parent, childKey) {
+  const c = CHILDREN[childKey];
+  const base = `/${kind}/${seg(parent.id)}/${childKey}`;
+  const headingId = `sec-${childKey}`;
+  let body;
+  try {
+    const res = await request('GET', `${base}?size=100`);
+    const link = (r) => (c.top ? `#/${c.top}/${seg(r.id)}` : `#/${kind}/${seg(parent.id)}/${childKey}/${seg(r.id)}`);
+    body = table(res.data || [], c.columns, link, (r) => `${base}/${seg(r.id)}`, c.label, c.title);
+  } catch (e) {
+    body = h('p', { class: 'hint' }, `Not available: ${errorText(e)}`);
+  }
+  return h('section', { 'aria-labelledby': headingId },
+    h('h2', { id: headingId }, c.title),
+    h('p', {}, h('a', { class: 'button secondary', href: `#/${kind}/${seg(parent.id)}/${childKey}/new` }, `Add ${c.title.replace(/s$/, '').toLowerCase()}`)),
+    body);
+}
+
+async function childCreateView(kind, parentId, childKey, query) {
+  const c = CHILDREN[childKey];
+  const parent = await request('GET', `/${kind}/${seg(parentId)}`);
+  const pname = parent[ENTITIES[kind].label] || parent.id;
+  const title = `New ${c.title.replace(/s$/, '').toLowerCase()} for ${pname}`;
+  const back = `#/${kind}/${seg(parent.id)}`;
+  if (c.plugin && !query.get('name')) return pluginPicker(`${back}/${childKey}/new`, title);
+  const form = await entityForm({
+    desc: c, pluginName: query.get('name'), postPath: `/${kind}/${seg(parent.id)}/${childKey}`, title,
+    skip: [parentFieldFor(kind, childKey)],
+    done: (e) => go(back, `Created ${e[c.label] || e.id}.`),
+  });
+  return [h('p', {}, h('a', { href: back }, `← ${pname}`)), h('h1', { tabindex: '-1' }, title), form];
+}
+
+async function childEditView(kind, parentId, childKey, childId) {
+  const c = CHILDREN[childKey];
+  const self = `/${kind}/${seg(parentId)}/${childKey}/${seg(childId)}`;
+  const entity = await request('GET', self);
+  const back = `#/${kind}/${seg(parentId)}`;
+  const name = entity[c.label] || entity.id;
+  const form = await entityForm({
+    desc: c, entity, pluginName: entity.name, selfPath: self, title: `Edit ${name}`,
+    skip: [parentFieldFor(kind, childKey)],
+    done: () => go(back, `Saved ${name}.`),
+  });
+  return [h('p', {}, h('a', { href: back }, '← back')), h('h1', { tabindex: '-1' }, `${c.title.replace(/s$/, '')} ${name}`), form,
+    h('h2', {}, 'Danger zone'), deleteButton(self, name, () => go(back, `Deleted ${name}.`))];
+}
+
+// --- router ------------------------------------------------------------
+
+let renderSeq = 0;
+
+async function render(focus) {
+  const seq = ++renderSeq;
+  const { parts, query } = parseHash();
+  const [kind, a, b, c] = parts;
+  renderNav(kind && ENTITIES[kind] ? kind : '');
+  const message = flash;
+  flash = null;
+  let content;
+  try {
+    if (!kind) content = await dashboard();
+    else if (!ENTITIES[kind]) content = [h('h1', { tabindex: '-1' }, 'Not found'), h('p', {}, `No page ${kind}.`)];
+    else if (!a) content = await list(kind, query);
+    else if (a === 'new') content = await createView(kind, query);
+    else if (!b) content = await editView(kind, a);
+    else if (!CHILDREN[b] || !(ENTITIES[kind].children || []).includes(b)) content = [h('h1', { tabindex: '-1' }, 'Not found')];
+    else if (c === 'new') content = await childCreateView(kind, a, b, query);
+    else content = await childEditView(kind, a, b, c);
+  } catch (e) {
+    content = [h('h1', { tabindex: '-1' }, 'Error'), banner('err', errorText(e))];
+  }
+  if (seq !== renderSeq) return; // a newer navigation won
+  show(main, message ? banner('ok', message) : null, content);
+  main.dataset.readyAt = String(Math.round(performance.now()));
+  main.setAttribute('data-ready', location.hash || '#/');
+  if (focus) {
+    const h1 = main.querySelector('h1');
+    if (h1) h1.focus();
+  }
+}
+
+function initToken() {
+  const form = document.getElementById('token-form');
+  const input = document.getElementById('admin-token');
+  input.value = token();
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    setToken(input.value.trim());
+    flash = input.value.trim() ? 'Token set for this tab.' : 'Token cleared.';
+    render(true);
+  });
+}
+
+window.addEventListener('hashchange', () => render(true));
+initToken();
+render(false);

@@ -1,0 +1,189 @@
+package manager
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func get(t *testing.T, o Options, method, path string) (*http.Response, string) {
+	t.Helper()
+	res, err := App(o).Test(httptest.NewRequest(method, path, nil), -1)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, string(b)
+}
+
+func TestAssets(t *testing.T) {
+	tests := []struct {
+		name, opath, path string
+		status            int
+		ctype, contains   string
+	}{
+		{"index at root", "", "/", 200, "text/html; charset=utf-8", `<script type="module" src="js/main.js">`},
+		{"index by name", "", "/index.html", 200, "text/html; charset=utf-8", "Skip to content"},
+		{"stylesheet", "", "/app.css", 200, "text/css; charset=utf-8", "--accent"},
+		{"entry module", "", "/js/main.js", 200, "text/javascript; charset=utf-8", "from './form.js'"},
+		{"form engine", "", "/js/form.js", 200, "text/javascript; charset=utf-8", "export function buildForm"},
+		{"config", "", "/kconfig.js", 200, "text/javascript; charset=utf-8", "window.K_CONFIG"},
+		{"missing asset", "", "/js/nope.js", 404, "", ""},
+		{"unknown type", "", "/manager.go", 404, "", ""},
+		{"dot-dot stays inside", "", "/js/../../manager.go", 404, "", ""},
+		{"under a path", "/manager", "/manager/", 200, "text/html; charset=utf-8", "Kong Manager"},
+		{"asset under a path", "/manager/", "/manager/js/api.js", 200, "text/javascript; charset=utf-8", "Kong-Admin-Token"},
+		{"outside the path", "/manager", "/app.css", 404, "", ""},
+		{"path without slash redirects", "/manager", "/manager", 301, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, body := get(t, Options{Path: tt.opath, AdminAPIPort: 8001}, http.MethodGet, tt.path)
+			if res.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", res.StatusCode, tt.status)
+			}
+			if tt.ctype != "" && res.Header.Get("Content-Type") != tt.ctype {
+				t.Fatalf("Content-Type %q, want %q", res.Header.Get("Content-Type"), tt.ctype)
+			}
+			if !strings.Contains(body, tt.contains) {
+				t.Fatalf("body lacks %q:\n%.300s", tt.contains, body)
+			}
+			if tt.status == 301 && res.Header.Get("Location") != "/manager/" {
+				t.Fatalf("Location %q", res.Header.Get("Location"))
+			}
+			if res.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Fatal("missing X-Content-Type-Options: nosniff")
+			}
+		})
+	}
+}
+
+func TestOnlyReads(t *testing.T) {
+	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		res, _ := get(t, Options{}, m, "/")
+		if res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Allow") != "GET, HEAD" {
+			t.Fatalf("%s /: %d Allow %q", m, res.StatusCode, res.Header.Get("Allow"))
+		}
+	}
+}
+
+// kconfig decodes window.K_CONFIG out of /kconfig.js.
+func kconfig(t *testing.T, o Options) Config {
+	t.Helper()
+	_, body := get(t, o, http.MethodGet, basePath(o.Path)+"/kconfig.js")
+	const pre, post = "window.K_CONFIG = Object.freeze(", ");\n"
+	if !strings.HasPrefix(body, pre) || !strings.HasSuffix(body, post) {
+		t.Fatalf("kconfig.js shape: %q", body)
+	}
+	var c Config
+	if err := json.Unmarshal([]byte(strings.TrimSuffix(strings.TrimPrefix(body, pre), post)), &c); err != nil {
+		t.Fatalf("kconfig.js JSON: %v\n%s", err, body)
+	}
+	return c
+}
+
+func TestConfigEndpoint(t *testing.T) {
+	tests := []struct {
+		name string
+		o    Options
+		want Config
+	}{
+		{"port only", Options{AdminAPIPort: 8001, Version: "1.2.3"},
+			Config{AdminAPIPort: 8001, AdminGUIPath: "/", KongVersion: "1.2.3"}},
+		{"explicit URL loses its trailing slash", Options{AdminAPIURL: "https://admin.example.test:8444/", AdminAPIPort: 8001, Path: "manager/", Auth: "basic-auth"},
+			Config{AdminAPIURL: "https://admin.example.test:8444", AdminAPIPort: 8001, AdminGUIPath: "/manager", AdminGUIAuth: "basic-auth"}},
+		{"script-closing text stays data", Options{AdminAPIURL: "http://x/</script><script>alert(1)</script>"},
+			Config{AdminAPIURL: "http://x/</script><script>alert(1)</script>", AdminGUIPath: "/"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := kconfig(t, tt.o); got != tt.want {
+				t.Fatalf("config %+v, want %+v", got, tt.want)
+			}
+			_, raw := get(t, tt.o, http.MethodGet, basePath(tt.o.Path)+"/kconfig.js")
+			if strings.Contains(raw, "</script>") {
+				t.Fatalf("kconfig.js carries a literal </script>: %s", raw)
+			}
+		})
+	}
+}
+
+func TestContentSecurityPolicy(t *testing.T) {
+	tests := []struct {
+		url, connect string
+	}{
+		{"", "connect-src *;"},
+		{"https://admin.example.test:8444", "connect-src 'self' https://admin.example.test:8444;"},
+		{"https://x; script-src *", "connect-src *;"}, // never splices a directive in
+	}
+	for _, tt := range tests {
+		res, _ := get(t, Options{AdminAPIURL: tt.url}, http.MethodGet, "/")
+		csp := res.Header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, tt.connect) || !strings.Contains(csp, "script-src 'self';") || strings.Contains(csp, "script-src *") {
+			t.Fatalf("URL %q: CSP %q, want %q", tt.url, csp, tt.connect)
+		}
+	}
+}
+
+// TestNoThirdPartyCode holds the engineering rule: every script is ours,
+// loaded from the GUI's own origin.
+func TestNoThirdPartyCode(t *testing.T) {
+	entries, err := assets.ReadDir("assets/js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) == 0 {
+		t.Fatal("no scripts embedded")
+	}
+	for _, e := range entries {
+		b, err := assets.ReadFile("assets/js/" + e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		for _, bad := range []string{"http://", "https://", "innerHTML", "eval(", "new Function"} {
+			if strings.Contains(s, bad) {
+				t.Errorf("%s uses %q", e.Name(), bad)
+			}
+		}
+		if !strings.Contains(strings.SplitN(s, "\n", 2)[0], "//") {
+			t.Errorf("%s does not open with a comment saying what it is", e.Name())
+		}
+	}
+}
+
+// FuzzRequestPath: any path gets a 200, 301 or 404 and never anything
+// outside the embedded assets.
+func FuzzRequestPath(f *testing.F) {
+	for _, s := range []string{"/", "/js/main.js", "/../../etc/passwd", "/%2e%2e/manager.go", "/manager", "//x", "/js/./api.js"} {
+		f.Add(s)
+	}
+	a := App(Options{Path: "/"})
+	f.Fuzz(func(t *testing.T, p string) {
+		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, " \t\r\n?#") {
+			return
+		}
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.URL.Path = p
+		req.RequestURI = p
+		res, err := a.Test(req, -1)
+		if err != nil {
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		switch res.StatusCode {
+		case 200, 301, 404, 400:
+		default:
+			t.Fatalf("%q: status %d", p, res.StatusCode)
+		}
+		if strings.Contains(string(b), "package manager") {
+			t.Fatalf("%q served Go source", p)
+		}
+	})
+}
