@@ -569,3 +569,46 @@ func TestUnsavableDefaultCertificate(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminGUIOrigins: with admin_gui_url set, the Admin API's CORS
+// answers name only Kong Manager's origins (Kong's cors_filter): the
+// request's Origin when it is one of them, else the first; credentials
+// stay allowed, preflights included.
+func TestAdminGUIOrigins(t *testing.T) {
+	n := testnode.Start(t, map[string]string{
+		"proxy_listen":  "off",
+		"admin_listen":  "127.0.0.1:0",
+		"admin_gui_url": "http://manager.test:8002, https://gui.test",
+	})
+	base := "http://" + n.Addr("admin")
+	tests := []struct {
+		method, origin, want string
+	}{
+		{"GET", "http://manager.test:8002", "http://manager.test:8002"},
+		{"GET", "https://gui.test", "https://gui.test"},
+		{"GET", "http://evil.test", "http://manager.test:8002"},
+		{"GET", "", "http://manager.test:8002"},
+		{"OPTIONS", "https://gui.test", "https://gui.test"},
+		{"OPTIONS", "http://evil.test", "http://manager.test:8002"},
+	}
+	for _, tc := range tests {
+		req, err := http.NewRequest(tc.method, base+"/services", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.origin != "" {
+			req.Header.Set("Origin", tc.origin)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if got := res.Header.Get("Access-Control-Allow-Origin"); got != tc.want {
+			t.Errorf("%s Origin %q: Access-Control-Allow-Origin %q, want %q", tc.method, tc.origin, got, tc.want)
+		}
+		if got := res.Header.Get("Access-Control-Allow-Credentials"); got != "true" {
+			t.Errorf("%s Origin %q: Access-Control-Allow-Credentials %q", tc.method, tc.origin, got)
+		}
+	}
+}

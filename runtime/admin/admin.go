@@ -13,6 +13,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,6 +47,9 @@ type Options struct {
 	NodeID, Hostname string
 	// Configuration is shown under "configuration" in `GET /`.
 	Configuration map[string]any
+	// AllowedOrigins are the origins CORS answers may name
+	// (admin_gui_origin, from admin_gui_url); empty allows any.
+	AllowedOrigins []string
 	// Plugins lists the plugins available on this node.
 	Plugins map[string]PluginInfo
 	// ServerStats returns the "server" counters of `GET /status`.
@@ -228,7 +232,7 @@ func (s *Server) routes() {
 		c.Set("X-Kong-Admin-Latency", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
 		return err
 	})
-	a.Use(cors)
+	a.Use(s.cors)
 	a.Options("/*", s.preflight)
 	a.Use(s.readBody)
 	a.Use(s.auditCall)
@@ -263,11 +267,17 @@ func (s *Server) routes() {
 	a.All("/*", s.dispatch)
 }
 
-// cors adds Kong's CORS headers (cors_filter) to every answer: the
-// request's Origin, else *, with credentials allowed.
-func cors(c *fiber.Ctx) error {
+// cors adds Kong's CORS headers (cors_filter) to every answer, with
+// credentials allowed: with admin_gui_url set (Options.AllowedOrigins), the
+// request's Origin when it is one of them, else the first of them;
+// otherwise the request's Origin, else *.
+func (s *Server) cors(c *fiber.Ctx) error {
 	origin := c.Get(fiber.HeaderOrigin)
-	if origin == "" {
+	if allowed := s.opts.AllowedOrigins; len(allowed) > 0 {
+		if !slices.Contains(allowed, origin) {
+			origin = allowed[0]
+		}
+	} else if origin == "" {
 		origin = "*"
 	}
 	c.Set(fiber.HeaderAccessControlAllowOrigin, origin)

@@ -276,7 +276,7 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 		}
 	}
 	opts := admin.Options{
-		Store: st, Version: Version, NodeID: n.id, Configuration: cfg.Values(),
+		Store: st, Version: Version, NodeID: n.id, Configuration: cfg.Values(), AllowedOrigins: cfg.AdminGUIOrigins(),
 		Plugins: pluginInfo(catalog), ServerStats: n.serverStats, Logger: log,
 		MaxBodySize: adminBodyLimit(cfg), MaxPostArgs: cfg.LuaMaxPostArgs,
 		ExportConfig: func(ctx context.Context) ([]byte, error) { return declarative.Export(ctx, st) },
