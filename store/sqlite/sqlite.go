@@ -40,12 +40,6 @@ var Dialect = sqlstore.Dialect{
 // The WAL file grows to about 16 MiB; a crash recovery reads it back.
 const walCheckpointPages = 4000
 
-// writerCacheKiB bounds the writer connection's page cache (SQLite's
-// default is 2,000 KiB). Creates change index pages all over the
-// database; a cache that holds more of them reads fewer back. Pages are
-// cached as they are read, up to this.
-const writerCacheKiB = 16 << 10
-
 // Memory is the path that opens a private in-memory database.
 const Memory = ":memory:"
 
@@ -73,10 +67,10 @@ func Open(ctx context.Context, path string) (*sqlstore.Backend, error) {
 		// fsynced: after an OS crash or a power loss the last commits may
 		// roll back; the file never corrupts). FULL would fsync each one.
 		// The writer checkpoints the WAL into the database every
-		// walCheckpointPages pages and caches writerCachePages of them.
+		// walCheckpointPages pages.
 		dsn := "file:" + strings.ReplaceAll(path, "?", "%3F") +
 			"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_txlock=immediate" +
-			"&_pragma=wal_autocheckpoint(" + strconv.Itoa(walCheckpointPages) + ")&_pragma=cache_size(-" + strconv.Itoa(writerCacheKiB) + ")"
+			"&_pragma=wal_autocheckpoint(" + strconv.Itoa(walCheckpointPages) + ")"
 		writer, err = sql.Open("sqlite", dsn)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
