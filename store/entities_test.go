@@ -939,6 +939,26 @@ func TestDBLess(t *testing.T) {
 			}
 		})
 	}
+	// A nested create validates under its parent before the refusal, and
+	// an unknown parent is not found, as the Admin API answers when it
+	// reads the parent first.
+	if err := s.Import(ctx, map[string][]map[string]any{"consumers": {{"username": "bob"}}}, store.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	under := func(key string, in map[string]any) error {
+		_, err := s.InsertUnder(ctx, "keyauth_credentials", store.Parent{Entity: "consumers", Key: key, Field: "consumer"}, in)
+		return err
+	}
+	if err := under("carol", map[string]any{"key": "k"}); !store.IsNotFound(err) {
+		t.Errorf("a key under an unknown consumer: %v", err)
+	}
+	if e, ok := store.AsError(under("bob", map[string]any{"key": "k"})); !ok || e.Code != store.CodeOperationUnsupported ||
+		e.Message != "cannot create 'keyauth_credentials' entities when not using a database" {
+		t.Errorf("a key under bob: %v", e)
+	}
+	if e, ok := store.AsError(under("bob", map[string]any{"key": 5})); !ok || e.Code != store.CodeSchemaViolation {
+		t.Errorf("a bad key under bob: %v", e)
+	}
 	// Reads still work.
 	if _, err := s.Get(ctx, "services", "svc"); !store.IsNotFound(err) {
 		t.Errorf("get in DB-less mode: %v", err)

@@ -100,6 +100,10 @@ func (s *Server) dispatch(c *fiber.Ctx) error {
 	if t.toOne != nil {
 		return s.toOne(c, t)
 	}
+	if t.parentEntity != nil && t.key == "" && c.Method() == fiber.MethodPost && t.entity.Name != "targets" {
+		// A nested create looks its parent up in its own write.
+		return s.createUnder(c, t)
+	}
 	var parent map[string]any
 	if t.parentEntity != nil {
 		var err error
@@ -409,6 +413,26 @@ func (s *Server) create(c *fiber.Ctx, t *target, parent map[string]any) error {
 	}
 	scoped(t, parent, in)
 	rec, err := s.store.Insert(c.UserContext(), t.entity.Name, in)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	return s.entityJSON(c, fiber.StatusCreated, t.entity, rec)
+}
+
+// createUnder is create under a parent (POST /consumers/{c}/key-auth): the
+// store finds the parent in the create's own transaction. An unknown
+// parent is a 404 before a bad body is a 400, as when the parent is read
+// first.
+func (s *Server) createUnder(c *fiber.Ctx, t *target) error {
+	ctx := c.UserContext()
+	in, err := body(c)
+	if err != nil {
+		if _, perr := s.store.Get(ctx, t.parentEntity.Name, t.parentKey); perr != nil {
+			return s.fail(c, perr)
+		}
+		return s.fail(c, err)
+	}
+	rec, err := s.store.InsertUnder(ctx, t.entity.Name, store.Parent{Entity: t.parentEntity.Name, Key: t.parentKey, Field: t.parentField}, in)
 	if err != nil {
 		return s.fail(c, err)
 	}

@@ -44,6 +44,43 @@ var Migrations = []Migration{
 		`CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL, expires_at BIGINT NOT NULL)`,
 		`CREATE INDEX counters_expires_at ON counters (expires_at)`,
 	}},
+	// SQLite writes every B-tree page a commit changes to the WAL, and a
+	// create touched nine B-trees: a rowid table and its primary key for
+	// each of entities, entity_uniques and entity_refs, and three more
+	// indexes. The index tables become WITHOUT ROWID (the primary key is
+	// the table), and one index on the referenced id serves both the
+	// referrers of an entity and the children listed under a parent: a
+	// route or a credential create changes six B-trees, a consumer four.
+	// The entities table keeps its rowid: its rows are large and appended
+	// in rowid order, where a random id as the key would split pages.
+	{Name: "003_sqlite_index_tables", Dialect: "sqlite", Statements: withoutRowid(
+		[]string{"entity_uniques", "entity TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (entity, field, value)",
+			"entity, field, value, id",
+			`CREATE INDEX entity_uniques_by_id ON entity_uniques (entity, id)`},
+		[]string{"entity_refs", "entity TEXT NOT NULL, id TEXT NOT NULL, field TEXT NOT NULL, ref_entity TEXT NOT NULL, ref_id TEXT NOT NULL, PRIMARY KEY (entity, id, field)",
+			"entity, id, field, ref_entity, ref_id",
+			`CREATE INDEX entity_refs_by_ref ON entity_refs (ref_id, entity, field, id)`},
+		[]string{"entity_tags", "entity TEXT NOT NULL, id TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (entity, id, tag)",
+			"entity, id, tag",
+			`CREATE INDEX entity_tags_by_tag ON entity_tags (tag, entity, id)`},
+	)},
+}
+
+// withoutRowid returns the statements that rebuild tables as WITHOUT ROWID
+// tables with their rows; each table is {name, column definitions, column
+// list, index statements...}. Dropping the old table drops its indexes.
+func withoutRowid(tables ...[]string) []string {
+	var out []string
+	for _, t := range tables {
+		name, cols, list := t[0], t[1], t[2]
+		out = append(out,
+			`CREATE TABLE `+name+`_new (`+cols+`) WITHOUT ROWID`,
+			`INSERT INTO `+name+`_new (`+list+`) SELECT `+list+` FROM `+name,
+			`DROP TABLE `+name,
+			`ALTER TABLE `+name+`_new RENAME TO `+name)
+		out = append(out, t[3:]...)
+	}
+	return out
 }
 
 // MigrationsFor returns the migrations that apply to a dialect, oldest first.

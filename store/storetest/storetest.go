@@ -295,6 +295,65 @@ func Run(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("InsertUnder", func(t *testing.T) {
+		s, events := newStore(t, false)
+		c := mustInsert(t, s, "consumers", map[string]any{"username": "alice"})
+		other := mustInsert(t, s, "consumers", map[string]any{"username": "bob"})
+		cases := []struct {
+			name, key string
+			in        map[string]any
+			// code is the error's code; 0 is a create, -1 ErrNotFound.
+			code store.Code
+		}{
+			{name: "by username", key: "alice", in: map[string]any{"key": "k1"}},
+			{name: "by id", key: c["id"].(string), in: map[string]any{"key": "k2"}},
+			// The URL's parent wins over the body's, as Kong's nested
+			// endpoints scope the write.
+			{name: "body names another consumer", key: "alice", in: map[string]any{"key": "k3", "consumer": map[string]any{"id": other["id"]}}},
+			{name: "unknown username", key: "carol", in: map[string]any{"key": "k4"}, code: -1},
+			{name: "unknown id", key: "5cc8dee4-066d-492e-b2f8-bd77eb0a4c86", in: map[string]any{"key": "k5"}, code: -1},
+			{name: "NUL in the key", key: "al\x00ice", in: map[string]any{"key": "k6"}, code: -1},
+			{name: "duplicate key", key: "bob", in: map[string]any{"key": "k1"}, code: store.CodeUniqueViolation},
+			{name: "schema violation", key: "alice", in: map[string]any{"key": "k7", "bogus": true}, code: store.CodeSchemaViolation},
+		}
+		for _, tc := range cases {
+			*events = nil
+			rec, err := s.InsertUnder(ctx, "keyauth_credentials", store.Parent{Entity: "consumers", Key: tc.key, Field: "consumer"}, tc.in)
+			switch tc.code {
+			case 0:
+				if err != nil {
+					t.Fatalf("%s: %v", tc.name, err)
+				}
+				if got := rec["consumer"].(map[string]any)["id"]; got != c["id"] {
+					t.Errorf("%s: consumer %v, want %v", tc.name, got, c["id"])
+				}
+				stored, err := s.Get(ctx, "keyauth_credentials", rec["id"].(string))
+				if err != nil || stored["consumer"].(map[string]any)["id"] != c["id"] {
+					t.Errorf("%s: stored %v %v", tc.name, stored, err)
+				}
+				if len(*events) != 1 || (*events)[0].Op != store.OpCreate || (*events)[0].New["id"] != rec["id"] {
+					t.Errorf("%s: events %v", tc.name, *events)
+				}
+			case -1:
+				if !store.IsNotFound(err) {
+					t.Errorf("%s: %v, want not found", tc.name, err)
+				}
+			default:
+				wantCode(t, err, tc.code)
+			}
+			if tc.code != 0 && len(*events) != 0 {
+				t.Errorf("%s: a refused write published %v", tc.name, *events)
+			}
+		}
+		page, err := s.List(ctx, "keyauth_credentials", store.ListQuery{ForeignField: "consumer", ForeignKey: "alice"})
+		if err != nil || len(page.Data) != 3 {
+			t.Fatalf("alice's keys: %d %v", len(page.Data), err)
+		}
+		if n, _ := s.Count(ctx, "keyauth_credentials"); n != 3 {
+			t.Errorf("%d credentials stored, want 3", n)
+		}
+	})
+
 	t.Run("NestedListing", func(t *testing.T) {
 		s, _ := newStore(t, false)
 		a := mustInsert(t, s, "services", map[string]any{"name": "a", "host": "a.test"})
