@@ -212,6 +212,9 @@ func New(opts Options) *Server {
 		DisablePreParseMultipartForm: true,
 		ReadTimeout:                  60 * time.Second,
 	})
+	// The workspace and portal endpoints come first: a plugin's endpoint
+	// cannot take their paths.
+	s.opts.Endpoints = append(s.portalEndpoints(), opts.Endpoints...)
 	s.startAudit()
 	s.routes()
 	return s
@@ -222,6 +225,7 @@ func (s *Server) App() *fiber.App { return s.app }
 
 func (s *Server) routes() {
 	a := s.app
+	a.Use(s.workspacePrefix) // workspaces.go: /default/... is /...
 	a.Use(func(c *fiber.Ctx) error {
 		start := time.Now()
 		err := c.Next()
@@ -690,6 +694,9 @@ func (s *Server) endpointList() []string {
 	for _, e := range reg.All() {
 		if store.IsTeamEntity(e.Name) {
 			continue // served by TeamEndpoints (teams_api.go) when enable_teams is on
+		}
+		if store.IsPortalEntity(e.Name) {
+			continue // served by portalEndpoints (portal_common.go), listed from there
 		}
 		param := "{" + strings.TrimSuffix(e.Name, "s") + "s}"
 		set["/"+e.Path] = true
