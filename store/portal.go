@@ -90,7 +90,7 @@ func Workspaces() *Entity {
 // contents.
 func PortalFiles() *Entity {
 	return &Entity{
-		Name: "files", Path: "portal/files", EndpointKey: "path",
+		Name: "files", Path: "files/files", EndpointKey: "path",
 		Schema: &schema.Schema{
 			Fields: []*schema.Field{
 				idField(),
@@ -131,7 +131,7 @@ var DeveloperStatusNames = []string{"approved", "pending", "rejected", "revoked"
 // Kong keeps it), status, custom_id and the developer roles granted.
 func Developers() *Entity {
 	return &Entity{
-		Name: "developers", Path: "portal/developers", EndpointKey: "email",
+		Name: "developers", Path: "developers/developers", EndpointKey: "email",
 		Schema: &schema.Schema{
 			Fields: []*schema.Field{
 				idField(),
@@ -172,7 +172,7 @@ func Developers() *Entity {
 // RBAC roles), named in a file's readable_by.
 func DeveloperRoles() *Entity {
 	return &Entity{
-		Name: "developer_roles", Path: "portal/developer_roles", EndpointKey: "name",
+		Name: "developer_roles", Path: "developers/roles", EndpointKey: "name",
 		Schema: &schema.Schema{
 			Fields: []*schema.Field{
 				idField(),
