@@ -57,8 +57,9 @@ func Workspaces() *Entity {
 					boolean("portal_application_request_email"),
 					boolean("portal_application_status_email"),
 					boolean("portal_approved_email"),
-					{Name: "portal_auth", Type: schema.String,
-						OneOf: oneOf("basic-auth", "key-auth", "openid-connect")},
+					// The name of the portal's authentication plugin; the
+					// portal decides which it supports.
+					{Name: "portal_auth", Type: schema.String, LenMax: 256},
 					str("portal_auth_conf"),
 					boolean("portal_auto_approve"),
 					strings("portal_cors_origins"),

@@ -168,7 +168,7 @@ func TestWorkspaces(t *testing.T) {
 			}},
 		{"GET by name", "GET", "/workspaces/default", "", "", 200,
 			func(b map[string]any) bool { return b["id"] == id && b["config"].(map[string]any)["portal_auto_approve"] == true }},
-		{"bad portal_auth", "PATCH", "/workspaces/default", ctJSON, `{"config":{"portal_auth":"magic"}}`, 400,
+		{"bad portal_token_exp", "PATCH", "/workspaces/default", ctJSON, `{"config":{"portal_token_exp":-1}}`, 400,
 			func(b map[string]any) bool { return b["name"] == "schema violation" && b["code"] == 2.0 }},
 		{"bad boolean", "PATCH", "/workspaces/default", ctForm, "config.portal=maybe", 400,
 			func(b map[string]any) bool { return b["name"] == "schema violation" }},
