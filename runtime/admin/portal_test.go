@@ -167,7 +167,9 @@ func TestWorkspaces(t *testing.T) {
 					b["meta"].(map[string]any)["color"] == "#1155cc"
 			}},
 		{"GET by name", "GET", "/workspaces/default", "", "", 200,
-			func(b map[string]any) bool { return b["id"] == id && b["config"].(map[string]any)["portal_auto_approve"] == true }},
+			func(b map[string]any) bool {
+				return b["id"] == id && b["config"].(map[string]any)["portal_auto_approve"] == true
+			}},
 		{"bad portal_token_exp", "PATCH", "/workspaces/default", ctJSON, `{"config":{"portal_token_exp":-1}}`, 400,
 			func(b map[string]any) bool { return b["name"] == "schema violation" && b["code"] == 2.0 }},
 		{"bad boolean", "PATCH", "/workspaces/default", ctForm, "config.portal=maybe", 400,
@@ -222,7 +224,9 @@ func TestPortalFiles(t *testing.T) {
 			func(b map[string]any) bool { return len(b["data"].([]any)) == 1 && b["next"] == nil }},
 		{"patch contents", "PATCH", "/default/files/specs/iam-training.yml", ctJSON,
 			`{"contents":"x-headmatter:\n  readable_by:\n    - dev\n    - partner\nswagger: '2.0'\n"}`, 200,
-			func(b map[string]any) bool { return b["checksum"] != sum && strings.Contains(b["contents"].(string), "partner") }},
+			func(b map[string]any) bool {
+				return b["checksum"] != sum && strings.Contains(b["contents"].(string), "partner")
+			}},
 		{"spec not an object", "POST", "/files", ctJSON, `{"path":"specs/bad.yml","contents":"- a\n- b\n"}`, 400,
 			func(b map[string]any) bool {
 				f, _ := b["fields"].(map[string]any)
@@ -239,7 +243,9 @@ func TestPortalFiles(t *testing.T) {
 		{"duplicate path", "POST", "/files", ctJSON, `{"path":"specs/orders.json","contents":"{}"}`, 409,
 			func(b map[string]any) bool { return b["name"] == "unique constraint violation" }},
 		{"missing contents", "POST", "/files", ctJSON, `{"path":"specs/x.yml"}`, 400,
-			func(b map[string]any) bool { return b["fields"].(map[string]any)["contents"] == "required field missing" }},
+			func(b map[string]any) bool {
+				return b["fields"].(map[string]any)["contents"] == "required field missing"
+			}},
 		{"path traversal", "POST", "/files", ctJSON, `{"path":"specs/../../etc/passwd","contents":"a: 1"}`, 400,
 			func(b map[string]any) bool { return b["fields"].(map[string]any)["path"] != nil }},
 		{"absolute path", "POST", "/files", ctJSON, `{"path":"/specs/a.yml","contents":"a: 1"}`, 400,
@@ -290,7 +296,9 @@ func TestDevelopers(t *testing.T) {
 		{"grant role", "PATCH", "/default/developers/ada@example.test", ctJSON, `{"roles":["dev"]}`, 200,
 			func(b map[string]any) bool { r := b["roles"].([]any); return len(r) == 1 && r[0] == "dev" }},
 		{"unknown role", "PATCH", "/developers/ada@example.test", ctJSON, `{"roles":["ghost"]}`, 400,
-			func(b map[string]any) bool { return strings.Contains(b["message"].(string), "role not found with name 'ghost'") }},
+			func(b map[string]any) bool {
+				return strings.Contains(b["message"].(string), "role not found with name 'ghost'")
+			}},
 		{"bad status", "PATCH", "/developers/ada@example.test", ctJSON, `{"status":9}`, 400,
 			func(b map[string]any) bool { return b["name"] == "schema violation" }},
 		{"bad meta", "PATCH", "/developers/ada@example.test", ctJSON, `{"meta":"not json"}`, 400,
