@@ -126,6 +126,9 @@ func (h *portalHandler) developerInput(ctx context.Context, in map[string]any) (
 			}
 			out[k] = n
 		case "roles":
+			if !isRoleList(v) {
+				return nil, violation("roles", "expected a list of role names")
+			}
 			roles := splitRoles(v)
 			if roles == nil {
 				roles = []string{}
@@ -384,4 +387,21 @@ func anyList(l []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// isRoleList reports whether v is a role list a client may send: a
+// comma-separated string or an array of strings.
+func isRoleList(v any) bool {
+	switch l := v.(type) {
+	case string:
+		return true
+	case []any:
+		for _, e := range l {
+			if _, ok := e.(string); !ok {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
