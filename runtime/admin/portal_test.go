@@ -218,6 +218,8 @@ func TestPortalFiles(t *testing.T) {
 			func(b map[string]any) bool { return b["id"] == file["id"] }},
 		{"get by escaped path", "GET", "/files/specs%2Fiam-training.yml", "", "", 200,
 			func(b map[string]any) bool { return b["id"] == file["id"] }},
+		{"get by escaped path under /default", "GET", "/default/files/specs%2Fiam-training.yml", "", "", 200,
+			func(b map[string]any) bool { return b["id"] == file["id"] }},
 		{"get by id", "GET", "/files/" + file["id"].(string), "", "", 200,
 			func(b map[string]any) bool { return b["path"] == "specs/iam-training.yml" }},
 		{"list", "GET", "/default/files", "", "", 200,
@@ -428,5 +430,34 @@ func TestPortalEntitiesNotDeclarative(t *testing.T) {
 	if strings.Contains(string(b), "/files/files") || strings.Contains(string(b), "/developers/developers") {
 		t.Errorf("/endpoints lists an internal path: %s", b)
 	}
-	_ = http.StatusOK
+}
+
+// TestPortalPreflight: a browser's CORS preflight (Kong Manager on :8002
+// calling :8001) is answered on the portal paths, with or without
+// /default, nested file paths included.
+func TestPortalPreflight(t *testing.T) {
+	s := portalServer(t)
+	tests := []struct{ path, want string }{
+		{"/default/files/specs/iam-training.yml", "DELETE, GET, HEAD, OPTIONS, PATCH"},
+		{"/files/specs/a/b/c.yml", "DELETE, GET, HEAD, OPTIONS, PATCH"},
+		{"/default/files", "GET, HEAD, OPTIONS, POST"},
+		{"/default/developers/roles", "GET, HEAD, OPTIONS, POST"},
+		{"/default/developers/ada@example.test", "DELETE, GET, HEAD, OPTIONS, PATCH"},
+		{"/default/workspaces/default", "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"},
+		{"/default/document_objects", "GET, HEAD, OPTIONS, POST"},
+	}
+	for _, tc := range tests {
+		req := httptest.NewRequest("OPTIONS", tc.path, nil)
+		req.Header.Set("Origin", "http://localhost:8002")
+		req.Header.Set("Access-Control-Request-Method", "PATCH")
+		res, err := s.App().Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusNoContent || res.Header.Get("Allow") != tc.want ||
+			res.Header.Get("Access-Control-Allow-Origin") != "http://localhost:8002" {
+			t.Errorf("OPTIONS %s: %d Allow %q, want 204 %q", tc.path, res.StatusCode, res.Header.Get("Allow"), tc.want)
+		}
+	}
 }
