@@ -718,6 +718,9 @@ func (s *Server) endpointList() []string {
 			if strings.HasPrefix(seg, ":") {
 				segs[i] = "{" + seg[1:] + "}"
 			}
+			if seg == "*" && i > 0 { // a wildcard key (/files/*): named after its collection
+				segs[i] = "{" + segs[i-1] + "}"
+			}
 		}
 		set[strings.Join(segs, "/")] = true
 	}

@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -422,7 +423,8 @@ func TestPortalEntitiesNotDeclarative(t *testing.T) {
 	s := portalServer(t)
 	_, ep := call(t, s, "GET", "/endpoints", "", nil)
 	b, _ := json.Marshal(ep)
-	for _, want := range []string{`"/workspaces"`, `"/files"`, `"/developers/roles"`, `"/document_objects"`} {
+	for _, want := range []string{`"/workspaces"`, `"/workspaces/{workspace}"`, `"/files"`, `"/files/{files}"`,
+		`"/developers/roles"`, `"/developers/{developer}"`, `"/document_objects"`, `"/services/{services}/document_objects"`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("/endpoints lacks %s", want)
 		}
@@ -460,4 +462,56 @@ func TestPortalPreflight(t *testing.T) {
 			t.Errorf("OPTIONS %s: %d Allow %q, want 204 %q", tc.path, res.StatusCode, res.Header.Get("Allow"), tc.want)
 		}
 	}
+}
+
+// FuzzPortalBodies sends arbitrary bodies to the portal writes: each is
+// answered with a 2xx or a 4xx in Kong's JSON shape, never a 5xx.
+func FuzzPortalBodies(f *testing.F) {
+	seeds := []struct{ route, ctype, body string }{
+		{"POST /developers", ctJSON, `{"email":"a@b.test","password":"p","meta":{"full_name":"A"},"roles":[]}`},
+		{"PATCH /developers/a@b.test", ctJSON, `{"status":"approved","roles":"dev"}`},
+		{"POST /files", ctJSON, `{"path":"specs/a.yml","contents":"x-headmatter:\n  readable_by: [dev]\n"}`},
+		{"PATCH /files/specs/a.yml", ctForm, "contents=a%3A+1"},
+		{"PATCH /workspaces/default", ctForm, "config.portal=true&config.portal_cors_origins=http://a"},
+		{"POST /developers/roles", ctJSON, `{"name":"dev","comment":"x"}`},
+		{"PATCH /developers/roles/dev", ctJSON, `{"name":"ops"}`},
+	}
+	for _, s := range seeds {
+		f.Add(s.route, s.ctype, s.body)
+	}
+	s := portalServer(f)
+	call(f, s, "POST", "/developers/roles", ctForm, []byte("name=dev"))
+	call(f, s, "POST", "/developers", ctForm, []byte("email=a@b.test&password=p"))
+	call(f, s, "POST", "/files", ctJSON, []byte(`{"path":"specs/a.yml","contents":"a: 1"}`))
+	f.Fuzz(func(t *testing.T, route, ctype, body string) {
+		method, path, ok := strings.Cut(route, " ")
+		if !ok || !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " ?#\r\n\t") {
+			return
+		}
+		switch method {
+		case "POST", "PATCH", "PUT", "DELETE", "GET":
+		default:
+			return
+		}
+		if _, err := url.ParseRequestURI("/default" + path); err != nil {
+			return // not a request a client can send
+		}
+		if ctype != ctJSON && ctype != ctForm {
+			ctype = ctJSON
+		}
+		req := httptest.NewRequest(method, "/default"+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", ctype)
+		res, err := s.App().Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode >= 500 {
+			t.Fatalf("%s %s %q: %d %s", method, path, body, res.StatusCode, raw)
+		}
+		if len(raw) > 0 && res.StatusCode != http.StatusUnsupportedMediaType && !json.Valid(raw) {
+			t.Fatalf("%s %s: body %q is not JSON", method, path, raw)
+		}
+	})
 }
