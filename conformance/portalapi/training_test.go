@@ -317,6 +317,23 @@ func (w *walk) all() {
 	w.want("viewer deletes a spec", w.do("DELETE", "/default/files/specs/iam-training.yml", "viewer-token", nil), 403)
 	w.want("viewer adds a document object", w.do("POST", "/default/document_objects", "viewer-token",
 		map[string]any{"service": map[string]any{"id": serviceID}, "path": "specs/x.yml"}), 403)
+	// A role whose endpoint permissions name the workspace grants exactly
+	// them under /default: the portal editor writes specs, reads no
+	// developer, changes no workspace.
+	w.want("editor role", w.do("POST", "/rbac/roles", adminToken, map[string]any{"name": "portal-editor"}), 201)
+	for _, ep := range []map[string]any{
+		{"endpoint": "/files", "actions": "read,create", "workspace": "default"},
+		{"endpoint": "/files/*/*", "actions": "read,update", "workspace": "default"},
+	} {
+		w.want("editor endpoint "+ep["endpoint"].(string), w.do("POST", "/rbac/roles/portal-editor/endpoints", adminToken, ep), 201)
+	}
+	w.want("editor", w.do("POST", "/rbac/users", adminToken, map[string]any{"name": "editor", "user_token": "editor-token"}), 201)
+	w.want("editor's role", w.do("POST", "/rbac/users/editor/roles", adminToken, map[string]any{"roles": "portal-editor"}), 201)
+	w.want("editor adds a spec", w.do("POST", "/default/files", "editor-token", map[string]any{"path": "specs/orders.yml", "contents": "openapi: 3.0.0\n"}), 201)
+	w.want("editor changes it", w.do("PATCH", "/default/files/specs/orders.yml", "editor-token", map[string]any{"contents": "openapi: 3.0.1\n"}), 200)
+	w.want("editor deletes it", w.do("DELETE", "/default/files/specs/orders.yml", "editor-token", nil), 403)
+	w.want("editor reads developers", w.do("GET", "/default/developers", "editor-token", nil), 403)
+	w.want("editor patches the workspace", w.do("PATCH", "/workspaces/default", "editor-token", map[string]any{"config": map[string]any{"portal": false}}), 403)
 	// Another workspace is Kong's 404, even for the super admin.
 	if m := w.want("other workspace", w.do("GET", "/prod/routes", adminToken, nil), 404); m["message"] != "Not found" {
 		t.Fatalf("other workspace: %v", m)
