@@ -72,8 +72,8 @@ func TestHostileInput(t *testing.T) {
 		{"traversal", "POST", "/files", "application/json", `{"path":"specs/../../x.yml","contents":"a: 1"}`, 400},
 		{"contents not a string", "POST", "/files", "application/json", `{"path":"specs/n.yml","contents":{"a":1}}`, 400},
 		{"broken json", "POST", "/default/developers", "application/json", `{"email":`, 400},
-		{"status an object", "POST", "/developers", "application/json", `{"email":"a@b.test","password":"p","status":{}}`, 400},
-		{"roles a number", "POST", "/developers", "application/json", `{"email":"a@b.test","password":"p","roles":5}`, 400},
+		{"status an object", "POST", "/developers", "application/json", `{"email":"a@b.test","password":"p","meta":{"full_name":"A"},"status":{}}`, 400},
+		{"roles a number", "POST", "/developers", "application/json", `{"email":"a@b.test","password":"p","meta":{"full_name":"A"},"roles":5}`, 400},
 		{"huge meta", "POST", "/developers", "application/json", `{"email":"a@b.test","password":"p","meta":"{\"x\":\"` + strings.Repeat("y", 70000) + `\"}"}`, 400},
 		{"comma role", "POST", "/developers/roles", "application/json", `{"name":"a,b"}`, 400},
 		{"config not an object", "PATCH", "/workspaces/default", "application/json", `{"config":5}`, 400},
@@ -120,7 +120,7 @@ func TestConcurrentPortalCalls(t *testing.T) {
 					method, path, ctype, body string
 					status                    int
 				}{
-					{"POST", "/default/developers", "application/json", `{"email":"` + email + `","password":"pw"}`, 201},
+					{"POST", "/default/developers", "application/json", `{"email":"` + email + `","password":"pw","meta":{"full_name":"D"}}`, 201},
 					{"PATCH", "/default/developers/" + email, "application/json", `{"status":0,"roles":["dev"]}`, 200},
 					{"POST", "/default/files", "application/json", fmt.Sprintf(`{"path":"specs/%d-%d.yml","contents":"x-headmatter:\n  readable_by: [dev]\n"}`, w, i), 201},
 					{"GET", "/workspaces/default", "", "", 200},

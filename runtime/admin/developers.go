@@ -18,8 +18,9 @@ import (
 // stored as a PBKDF2 hash and never shown. status is Kong's integer (0
 // approved, 1 pending, 2 rejected, 3 revoked, 4 invited); writes accept
 // the integer or its name. A new developer is pending unless the
-// workspace's config.portal_auto_approve is on. roles (names of
-// developer roles) is granted with PATCH.
+// workspace's config.portal_auto_approve is on; its meta must give the
+// required fields of config.portal_developer_meta_fields (Kong's default:
+// full_name). roles (names of developer roles) is granted with PATCH.
 
 // publicDeveloper is a developer as the Admin API shows it: no password.
 func publicDeveloper(rec map[string]any) map[string]any {
@@ -182,12 +183,18 @@ func (h *portalHandler) createDeveloper(w http.ResponseWriter, r *http.Request) 
 		portalFail(w, violation("password", "required field missing"))
 		return
 	}
+	cfg, err := DefaultWorkspaceConfig(ctx, h.st)
+	if err != nil {
+		portalFail(w, err)
+		return
+	}
+	fields, _ := cfg["portal_developer_meta_fields"].(string)
+	meta, _ := in["meta"].(string)
+	if err := store.CheckDeveloperMeta(meta, fields); err != nil {
+		portalFail(w, violation("meta", err.Error()))
+		return
+	}
 	if _, ok := in["status"]; !ok {
-		cfg, err := DefaultWorkspaceConfig(ctx, h.st)
-		if err != nil {
-			portalFail(w, err)
-			return
-		}
 		in["status"] = store.DeveloperPending
 		if cfg["portal_auto_approve"] == true {
 			in["status"] = store.DeveloperApproved

@@ -312,11 +312,13 @@ func TestDevelopers(t *testing.T) {
 			func(b map[string]any) bool { return b["fields"].(map[string]any)["meta"] != nil }},
 		{"training's PATCH on the collection", "PATCH", "/default/developers/", ctJSON, `{"roles":["dev"]}`, 405,
 			func(b map[string]any) bool { return b["message"] == "Method not allowed" }},
-		{"duplicate email", "POST", "/developers", ctJSON, `{"email":"ada@example.test","password":"x"}`, 409,
+		{"duplicate email", "POST", "/developers", ctJSON, `{"email":"ada@example.test","password":"x","meta":{"full_name":"Ada"}}`, 409,
 			func(b map[string]any) bool { return b["name"] == "unique constraint violation" }},
+		{"no full name", "POST", "/developers", ctJSON, `{"email":"bob@example.test","password":"x"}`, 400,
+			func(b map[string]any) bool { return b["fields"].(map[string]any)["meta"] == "full_name is required" }},
 		{"no password", "POST", "/developers", ctJSON, `{"email":"bob@example.test"}`, 400,
 			func(b map[string]any) bool { return b["fields"].(map[string]any)["password"] != nil }},
-		{"bad email", "POST", "/developers", ctJSON, `{"email":"bob","password":"x"}`, 400,
+		{"bad email", "POST", "/developers", ctJSON, `{"email":"bob","password":"x","meta":{"full_name":"Bob"}}`, 400,
 			func(b map[string]any) bool { return b["fields"].(map[string]any)["email"] != nil }},
 		{"role listed", "GET", "/developers/roles", "", "", 200,
 			func(b map[string]any) bool { return len(b["data"].([]any)) == 1 }},
@@ -346,7 +348,7 @@ func TestDevelopers(t *testing.T) {
 // against the clear one, and no answer shows it.
 func TestDeveloperPasswordHashed(t *testing.T) {
 	s := portalServer(t)
-	st, _ := call(t, s, "POST", "/developers", ctForm, []byte("email=eve@example.test&password=s3cret-pw"))
+	st, _ := call(t, s, "POST", "/developers", ctForm, []byte("email=eve@example.test&password=s3cret-pw&meta=%7B%22full_name%22%3A%22Eve%22%7D"))
 	if st != 201 {
 		t.Fatalf("POST /developers: %d", st)
 	}
@@ -379,7 +381,7 @@ func TestAutoApprove(t *testing.T) {
 	if st, _ := call(t, s, "PATCH", "/workspaces/default", ctForm, []byte("config.portal_auto_approve=true")); st != 200 {
 		t.Fatal(st)
 	}
-	st, dev := call(t, s, "POST", "/developers", ctJSON, []byte(`{"email":"al@example.test","password":"pw"}`))
+	st, dev := call(t, s, "POST", "/developers", ctJSON, []byte(`{"email":"al@example.test","password":"pw","meta":{"full_name":"Al"}}`))
 	if st != 201 || dev["status"] != 0.0 {
 		t.Fatalf("POST /developers: %d %v", st, dev)
 	}
@@ -481,7 +483,7 @@ func FuzzPortalBodies(f *testing.F) {
 	}
 	s := portalServer(f)
 	call(f, s, "POST", "/developers/roles", ctForm, []byte("name=dev"))
-	call(f, s, "POST", "/developers", ctForm, []byte("email=a@b.test&password=p"))
+	call(f, s, "POST", "/developers", ctJSON, []byte(`{"email":"a@b.test","password":"p","meta":{"full_name":"A"}}`))
 	call(f, s, "POST", "/files", ctJSON, []byte(`{"path":"specs/a.yml","contents":"a: 1"}`))
 	f.Fuzz(func(t *testing.T, route, ctype, body string) {
 		method, path, ok := strings.Cut(route, " ")
