@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/declarative"
 	"github.com/gatehouse/gatehouse/store/sqlite"
 )
 
@@ -516,4 +517,44 @@ func FuzzPortalBodies(f *testing.F) {
 			t.Fatalf("%s %s: body %q is not JSON", method, path, raw)
 		}
 	})
+}
+
+// TestPortalEntitiesStayOutOfKongYML: the declarative export (db_export,
+// GET /config) leaves the workspace and portal entities out, and a
+// kong.yml giving them is refused.
+func TestPortalEntitiesStayOutOfKongYML(t *testing.T) {
+	s := portalServer(t)
+	_, svc := call(t, s, "POST", "/services", ctForm, []byte("name=crud&url=http://example.test"))
+	for _, c := range []struct{ method, path, body string }{
+		{"PATCH", "/workspaces/default", `{"config":{"portal":true}}`},
+		{"POST", "/files", `{"path":"specs/a.yml","contents":"a: 1"}`},
+		{"POST", "/developers/roles", `{"name":"dev"}`},
+		{"POST", "/developers", `{"email":"a@b.test","password":"secret-pw","meta":{"full_name":"A"}}`},
+		{"POST", "/document_objects", `{"service":{"id":"` + svc["id"].(string) + `"},"path":"specs/a.yml"}`},
+	} {
+		if st, b := call(t, s, c.method, c.path, ctJSON, []byte(c.body)); st >= 300 {
+			t.Fatalf("%s %s: %d %v", c.method, c.path, st, b)
+		}
+	}
+	out, err := declarative.Export(context.Background(), s.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, word := range []string{"workspaces", "files:", "developers", "developer_roles", "document_objects", "secret-pw", "pbkdf2"} {
+		if bytes.Contains(out, []byte(word)) {
+			t.Errorf("the export holds %q:\n%s", word, out)
+		}
+	}
+	if !bytes.Contains(out, []byte("crud")) {
+		t.Fatalf("the export lacks the service: %s", out)
+	}
+	for _, doc := range []string{
+		"_format_version: \"3.0\"\nfiles:\n- path: specs/a.yml\n  contents: 'a: 1'\n",
+		"_format_version: \"3.0\"\ndevelopers:\n- email: a@b.test\n",
+		"_format_version: \"3.0\"\nworkspaces:\n- name: default\n",
+	} {
+		if _, err := declarative.Parse([]byte(doc), s.store.Registry()); err == nil {
+			t.Errorf("kong.yml accepted:\n%s", doc)
+		}
+	}
 }
