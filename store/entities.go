@@ -798,11 +798,12 @@ func CACertificates() *Entity {
 // dependency order. Entities owned by plugins (credentials, ACL groups) are
 // declared by their plugins and given to New through Options.
 func KongEntities() []*Entity {
-	return []*Entity{
+	all := []*Entity{
 		Certificates(), CACertificates(), SNIs(), Services(), Routes(), Consumers(), Upstreams(), Targets(),
 		Plugins(), KeySets(), Keys(), FilterChains(), Policies(), DeniedIPs(), RBACRoles(), RBACRoleEndpoints(),
 		RBACUsers(), Teams(), TeamMembers(), TeamAssets(), TeamRules(),
 	}
+	return append(all, PortalEntities()...)
 }
 
 // foreignID returns the id inside a foreign-key value, or "".

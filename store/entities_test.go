@@ -1103,6 +1103,11 @@ func TestEntityDeclarations(t *testing.T) {
 			[]foreign{{"team", "teams", "cascade"}, {"user", "rbac_users", "cascade"}}},
 		{"team_assets", "teams/assets", "teams/assets", "", []string{"team", "entity_type", "entity_id"}, nil, []foreign{{"team", "teams", "cascade"}}},
 		{"team_rules", "teams/rules", "teams/rules", "", nil, nil, []foreign{{"team", "teams", "cascade"}}},
+		{"workspaces", "workspaces/workspaces", "workspaces/workspaces", "name", nil, []string{"name"}, nil},
+		{"files", "files/files", "files/files", "path", nil, []string{"path"}, nil},
+		{"developers", "developers/developers", "developers/developers", "email", nil, []string{"email", "custom_id"}, nil},
+		{"developer_roles", "developers/roles", "developers/roles", "name", nil, []string{"name"}, nil},
+		{"document_objects", "document_objects", "document_objects", "", nil, nil, []foreign{{"service", "services", "cascade"}}},
 	}
 	reg, err := store.NewRegistry(store.MergeEntities(store.KongEntities(), storetest.TestPlugins{}.Entities())...)
 	if err != nil {

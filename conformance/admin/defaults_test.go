@@ -144,6 +144,7 @@ func TestSchemaDefaultsMatchStore(t *testing.T) {
 		{"policies", "/schemas/policies", "/policies", map[string]any{"name": "p", "rego": "package p\nallow := true\n"}, nil},
 		{"denied_ips", "/schemas/denied_ips", "/denied-ips", map[string]any{"ip": "192.0.2.1"}, nil},
 		{"rbac_users", "/schemas/rbac_users", "/rbac/users", map[string]any{"name": "u1"}, []string{"user_token"}},
+		{"document_objects", "/schemas/document_objects", "/document_objects", map[string]any{"service": ref(service), "path": "specs/a.yml"}, nil},
 		{"plugins: threat-protection", "/schemas/plugins/threat-protection", "/plugins", map[string]any{"name": "threat-protection"}, nil},
 		{"plugins: acl", "/schemas/plugins/acl", "/plugins", map[string]any{"name": "acl", "config": map[string]any{"allow": []any{"admin"}}}, nil},
 		{"plugins: redirect", "/schemas/plugins/redirect", "/plugins", map[string]any{"name": "redirect", "config": map[string]any{"location": "https://example.com"}}, nil},
@@ -227,8 +228,8 @@ func servedEntities(t *testing.T, c *client) []string {
 	t.Helper()
 	byPath := map[string]string{}
 	for _, e := range store.KongEntities() {
-		if store.IsTeamEntity(e.Name) {
-			continue // served through /teams only when enable_teams is on
+		if store.IsTeamEntity(e.Name) || store.IsPortalEntity(e.Name) {
+			continue // served through /teams only when enable_teams is on; portal entities by their own handlers
 		}
 		byPath[strings.Split(e.Path, "/")[0]] = e.Name // rbac_users: /rbac/users
 	}

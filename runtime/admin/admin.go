@@ -216,6 +216,9 @@ func New(opts Options) *Server {
 		DisablePreParseMultipartForm: true,
 		ReadTimeout:                  60 * time.Second,
 	})
+	// The workspace and portal endpoints come first: a plugin's endpoint
+	// cannot take their paths.
+	s.opts.Endpoints = append(s.portalEndpoints(), opts.Endpoints...)
 	s.startAudit()
 	s.routes()
 	return s
@@ -226,6 +229,7 @@ func (s *Server) App() *fiber.App { return s.app }
 
 func (s *Server) routes() {
 	a := s.app
+	a.Use(s.workspacePrefix) // workspaces.go: /default/... is /...
 	a.Use(func(c *fiber.Ctx) error {
 		start := time.Now()
 		err := c.Next()
@@ -701,6 +705,9 @@ func (s *Server) endpointList() []string {
 		if store.IsTeamEntity(e.Name) {
 			continue // served by TeamEndpoints (teams_api.go) when enable_teams is on
 		}
+		if store.IsPortalEntity(e.Name) {
+			continue // served by portalEndpoints (portal_common.go), listed from there
+		}
 		param := "{" + strings.TrimSuffix(e.Name, "s") + "s}"
 		set["/"+e.Path] = true
 		set["/"+e.Path+"/"+param] = true
@@ -720,6 +727,9 @@ func (s *Server) endpointList() []string {
 		for i, seg := range segs {
 			if strings.HasPrefix(seg, ":") {
 				segs[i] = "{" + seg[1:] + "}"
+			}
+			if seg == "*" && i > 0 { // a wildcard key (/files/*): named after its collection
+				segs[i] = "{" + segs[i-1] + "}"
 			}
 		}
 		set[strings.Join(segs, "/")] = true

@@ -173,8 +173,15 @@ func (s *Server) pluginOtherMethods(c *fiber.Ctx) error {
 }
 
 // matchSegs reports whether a path's segments match a route's, whose
-// ":name" segments match any one segment.
+// ":name" segments match any one segment and whose trailing "*" (Fiber's
+// wildcard, as in /files/*) matches one or more.
 func matchSegs(route, path []string) bool {
+	if n := len(route); n > 0 && route[n-1] == "*" {
+		if len(path) < n {
+			return false
+		}
+		route, path = route[:n-1], path[:n-1]
+	}
 	if len(route) != len(path) {
 		return false
 	}

@@ -1,0 +1,141 @@
+package admin
+
+import (
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// Portal files (Kong Enterprise's /files): specs under specs/ and content
+// pages, named by path (`/files/specs/orders.yml`, slashes and all). A
+// spec must be a YAML or JSON object; a file's headmatter (a spec's
+// `x-headmatter`, a page's front matter) must be well formed, readable_by
+// a list of role names or "*". The checksum is the SHA-256 of contents.
+
+// filePath is the path a /files/* call names.
+func filePath(r *http.Request) string { return pathParam(r, "*1") }
+
+// checkFile refuses contents whose headmatter ParseHeadmatter rejects.
+func checkFile(path, contents string) error {
+	if _, err := store.ParseHeadmatter(path, contents); err != nil {
+		return violation("contents", err.Error())
+	}
+	return nil
+}
+
+// fileInput keeps the writable fields of a file: path and contents.
+func fileInput(in map[string]any) (map[string]any, error) {
+	out := map[string]any{}
+	for k, v := range in {
+		switch k {
+		case "path", "contents":
+			out[k] = v
+		case "id", "checksum", "created_at", "updated_at":
+			return nil, violation(k, "cannot be set")
+		default:
+			return nil, violation(k, "unknown field")
+		}
+	}
+	return out, nil
+}
+
+func (h *portalHandler) listFiles(w http.ResponseWriter, r *http.Request) {
+	h.listPage(w, r, "files", "/files", nil, nil)
+}
+
+func (h *portalHandler) createFile(w http.ResponseWriter, r *http.Request) {
+	raw, ctx, err := h.input(r)
+	if err != nil {
+		portalFail(w, err)
+		return
+	}
+	in, err := fileInput(raw)
+	if err != nil {
+		portalFail(w, err)
+		return
+	}
+	path, _ := in["path"].(string)
+	contents, _ := in["contents"].(string)
+	if path != "" && contents != "" {
+		if err := checkFile(path, contents); err != nil {
+			portalFail(w, err)
+			return
+		}
+	}
+	rec, err := h.st.Insert(ctx, "files", in)
+	if err != nil {
+		portalFail(w, err)
+		return
+	}
+	writeKong(w, http.StatusCreated, rec)
+}
+
+func (h *portalHandler) getFile(w http.ResponseWriter, r *http.Request) {
+	key := filePath(r)
+	if key == "" {
+		h.listFiles(w, r)
+		return
+	}
+	rec, err := h.st.Get(r.Context(), "files", key)
+	if err != nil {
+		portalFail(w, err)
+		return
+	}
+	writeKong(w, http.StatusOK, rec)
+}
+
+func (h *portalHandler) patchFile(w http.ResponseWriter, r *http.Request) {
+	key := filePath(r)
+	if key == "" {
+		writeKong(w, http.StatusMethodNotAllowed, map[string]any{"message": "Method not allowed"})
+		return
+	}
+	old, err := h.st.Get(r.Context(), "files", key)
+	if err != nil {
+		portalFail(w, err)
+		return
+	}
+	raw, ctx, err := h.input(r)
+	if err != nil {
+		portalFail(w, err)
+		return
+	}
+	in, err := fileInput(raw)
+	if err != nil {
+		portalFail(w, err)
+		return
+	}
+	path, _ := old["path"].(string)
+	contents, _ := old["contents"].(string)
+	if v, ok := in["path"].(string); ok {
+		path = v
+	}
+	if v, ok := in["contents"].(string); ok {
+		contents = v
+	}
+	if path != "" && contents != "" {
+		if err := checkFile(path, contents); err != nil {
+			portalFail(w, err)
+			return
+		}
+	}
+	rec, err := h.st.Update(ctx, "files", old["id"].(string), in)
+	if err != nil {
+		portalFail(w, err)
+		return
+	}
+	writeKong(w, http.StatusOK, rec)
+}
+
+func (h *portalHandler) deleteFile(w http.ResponseWriter, r *http.Request) {
+	key := filePath(r)
+	if key == "" {
+		writeKong(w, http.StatusMethodNotAllowed, map[string]any{"message": "Method not allowed"})
+		return
+	}
+	if _, err := h.st.Delete(r.Context(), "files", key); err != nil {
+		portalFail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
