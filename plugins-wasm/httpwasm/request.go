@@ -16,6 +16,9 @@ import (
 // guest is an instance's state: the features it enabled when it started.
 type guest struct {
 	features handler.Features
+	// cl is the state of the call running on the instance, reused by
+	// every request's calls (an instance runs one call at a time).
+	cl call
 }
 
 // call is the state of one export call, found by the host functions with
@@ -26,6 +29,7 @@ type call struct {
 	config []byte
 	k      hostabi.Kong
 	rs     *request
+	in     *wasmhost.Instance // the instance running the call; nil while it starts
 }
 
 // request is what the guest sees of one request from handle_request to
@@ -206,6 +210,10 @@ func (rs *request) headerValues(k hostabi.Kong, kind handler.HeaderKind, name st
 	name = strings.ToLower(name)
 	switch kind {
 	case handler.HeaderKindRequest:
+		if rs.reqHeaders == nil {
+			// unchanged: the request's own, without a copy of them all
+			return k.Request().HeaderValues(name)
+		}
 		return rs.requestHeaders(k)[name]
 	case handler.HeaderKindResponse:
 		return rs.responseHeaders(k)[name]

@@ -72,6 +72,9 @@ type call struct {
 	where       string         // a root callback: "configure", "tick", "queue", "http_call"
 	record      map[string]any // kong.log.serialize's record, read once per log-phase call
 	rootPending []httpCall     // dispatched by the running root callback
+	// alloc is the parameter and result stack of the guest allocator's
+	// calls (give), reused so that they allocate nothing.
+	alloc [1]uint64
 }
 
 // stream is one request's HTTP context.
@@ -315,7 +318,8 @@ func give(ctx context.Context, m api.Module, data []byte, ptrPtr, sizePtr uint32
 	var ptr uint32
 	if len(data) > 0 {
 		export := m.ExportedFunction
-		if cl, ok := wasmhost.State(ctx).(*call); ok && cl.in != nil {
+		cl, _ := wasmhost.State(ctx).(*call)
+		if cl != nil && cl.in != nil {
 			export = cl.in.Export // looked up once per instance
 		}
 		f := export("proxy_on_memory_allocate")
@@ -325,14 +329,19 @@ func give(ctx context.Context, m api.Module, data []byte, ptrPtr, sizePtr uint32
 		if f == nil {
 			wasmhost.Trapf("the filter exports neither proxy_on_memory_allocate nor malloc")
 		}
-		// The running call's watcher already ends the whole instance at
-		// its time limit; a context without Done spares wazero a watcher
-		// goroutine for this nested call.
-		res, err := f.Call(context.WithoutCancel(ctx), uint64(len(data)))
-		if err != nil {
+		// The running call's time limit ends this nested call too: it runs
+		// under the same context, whose Done the instance's timer closes.
+		var stack []uint64
+		if cl != nil {
+			stack = cl.alloc[:]
+		} else {
+			stack = make([]uint64, 1)
+		}
+		stack[0] = uint64(len(data))
+		if err := f.CallWithStack(ctx, stack); err != nil {
 			wasmhost.Trap(fmt.Errorf("proxy_on_memory_allocate: %w", err))
 		}
-		ptr = uint32(res[0])
+		ptr = uint32(stack[0])
 		if ptr == 0 || !m.Memory().Write(ptr, data) {
 			wasmhost.Trapf("proxy_on_memory_allocate(%d) returned an unusable pointer %d", len(data), ptr)
 		}

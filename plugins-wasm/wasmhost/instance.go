@@ -24,6 +24,17 @@ type Instance struct {
 	mod    api.Module
 	mem    api.Memory
 	fns    map[string]api.Function
+	// calls holds the exports CallWithin ran, with the size of the
+	// stack their parameters and results need.
+	calls map[string]export
+	// stack is the parameter and result stack of the outermost call,
+	// reused by every call (CallWithStack), so that a call allocates
+	// neither its parameters nor its results; depth counts the calls
+	// running (a host function may call the guest again).
+	stack []uint64
+	depth int
+	// names interns the names guests write (Name).
+	names map[string]string
 	stdout *lineLogger
 	stderr *lineLogger
 	broken bool
@@ -139,8 +150,39 @@ func (in *Instance) Export(name string) api.Function {
 	return f
 }
 
+// export is an exported function with the sizes of its parameters and
+// results.
+type export struct {
+	f        api.Function
+	params   int
+	results  int
+	stackLen int // max(params, results)
+}
+
+// lookup returns the export fn, looked up once per instance.
+func (in *Instance) lookup(fn string) (export, bool) {
+	if e, ok := in.calls[fn]; ok {
+		return e, true
+	}
+	f := in.Export(fn)
+	if f == nil {
+		return export{}, false
+	}
+	def := f.Definition()
+	e := export{f: f, params: len(def.ParamTypes()), results: len(def.ResultTypes())}
+	e.stackLen = max(e.params, e.results, 1)
+	if in.calls == nil {
+		in.calls = map[string]export{}
+	}
+	in.calls[fn] = e
+	return e, true
+}
+
 // CallWithin is Call with another time limit than Options.Timeout: a
 // flavour's start function, or a timer that waits on the network.
+//
+// The results are a view of the instance's reused stack: valid until the
+// next call on the instance (copy them to keep them longer).
 func (in *Instance) CallWithin(parent context.Context, limit time.Duration, phase string, state any, fn string, params ...uint64) ([]uint64, error) {
 	if in.broken {
 		return nil, &Fault{Plugin: in.module.Name, Phase: phase, Kind: FaultTrap, Err: errors.New("the instance was closed")}
@@ -150,13 +192,12 @@ func (in *Instance) CallWithin(parent context.Context, limit time.Duration, phas
 		return nil, &Fault{Plugin: in.module.Name, Phase: phase, Kind: FaultTrap, Err: errRuntimeClosed}
 	}
 	defer rt.leave()
-	f := in.fns[fn]
-	if f == nil {
-		f = in.mod.ExportedFunction(fn)
-		if f == nil {
-			return nil, &Fault{Plugin: in.module.Name, Phase: phase, Kind: FaultMissing, Err: fmt.Errorf("no export %q", fn)}
-		}
-		in.fns[fn] = f
+	e, ok := in.lookup(fn)
+	if !ok {
+		return nil, &Fault{Plugin: in.module.Name, Phase: phase, Kind: FaultMissing, Err: fmt.Errorf("no export %q", fn)}
+	}
+	if len(params) != e.params {
+		return nil, in.fault(phase, fmt.Errorf("export %q takes %d parameters, not %d", fn, e.params, len(params)), limit, false)
 	}
 	byRequest := false
 	if parent != nil {
@@ -175,11 +216,36 @@ func (in *Instance) CallWithin(parent context.Context, limit time.Duration, phas
 		in.timer = time.AfterFunc(time.Hour, func() { close(done) })
 		in.timer.Stop()
 	}
+	// The outermost call uses the instance's stack; a call from inside a
+	// host function (the outer call's stack holds its results to come)
+	// gets its own.
+	var stack []uint64
+	if in.depth == 0 {
+		if cap(in.stack) < e.stackLen {
+			in.stack = make([]uint64, e.stackLen)
+		}
+		stack = in.stack[:e.stackLen]
+	} else {
+		stack = make([]uint64, e.stackLen)
+	}
+	copy(stack, params)
+	prevState := in.ctx.state
 	in.ctx.state = state
-	in.timer.Reset(limit)
-	res, err := f.Call(in.ctx, params...)
-	fired := !in.timer.Stop()
-	in.ctx.state = nil
+	// The outermost call arms the time limit; a nested call runs within
+	// it (re-arming it would extend it, and stopping it would leave the
+	// outer call unbounded).
+	outer := in.depth == 0
+	if outer {
+		in.timer.Reset(limit)
+	}
+	in.depth++
+	err := e.f.CallWithStack(in.ctx, stack)
+	in.depth--
+	fired := false
+	if outer {
+		fired = !in.timer.Stop()
+	}
+	in.ctx.state = prevState
 	if err != nil {
 		return nil, in.fault(phase, err, limit, byRequest)
 	}
@@ -187,7 +253,7 @@ func (in *Instance) CallWithin(parent context.Context, limit time.Duration, phas
 		in.broken = true
 		_ = in.mod.Close(context.Background())
 	}
-	return res, nil
+	return stack[:e.results], nil
 }
 
 // fault maps a call's error to a Fault and breaks the instance.
@@ -451,4 +517,30 @@ func (l *lineLogger) last() string {
 		}
 	}
 	return ""
+}
+
+// Name returns the guest's bytes at ptr (n bytes) as a string to keep, as
+// ReadString, but interned per instance: a header name a guest writes on
+// every request is copied once, not per call. Names longer than 64 bytes,
+// and any beyond the first 256 distinct ones, are plain copies. The
+// instance must be the one running (the intern table is not locked).
+func (in *Instance) Name(ptr, n uint32) string {
+	b := Read(in.mod, ptr, n)
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > 64 {
+		return string(b)
+	}
+	if s, ok := in.names[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(b)
+	if len(in.names) < 256 {
+		if in.names == nil {
+			in.names = map[string]string{}
+		}
+		in.names[s] = s
+	}
+	return s
 }

@@ -25,8 +25,9 @@ type Pool struct {
 	idle   []*Instance
 	busy   int
 	closed bool
-	// returned is closed (and replaced) whenever an instance comes back:
-	// Take's waiters look again.
+	// returned is closed whenever an instance comes back, and Take's
+	// waiters look again; nil while none waits (a Put then allocates
+	// nothing).
 	returned chan struct{}
 	// trim is armed while more than one instance is idle: it closes the
 	// idle instances beyond one that were idle for IdleTimeout.
@@ -36,7 +37,7 @@ type Pool struct {
 // NewPool returns an empty pool of module's instances; setup (may be nil)
 // prepares each new instance and may refuse it.
 func NewPool(m *Module, setup func(ctx context.Context, in *Instance) error) *Pool {
-	return &Pool{module: m, setup: setup, tokens: make(chan struct{}, m.rt.opts.MaxInstances), returned: make(chan struct{})}
+	return &Pool{module: m, setup: setup, tokens: make(chan struct{}, m.rt.opts.MaxInstances)}
 }
 
 // Module returns the pool's module.
@@ -194,8 +195,10 @@ func (p *Pool) Release(in *Instance) {
 
 // signal wakes Take's waiters; p.mu is held.
 func (p *Pool) signal() {
-	close(p.returned)
-	p.returned = make(chan struct{})
+	if p.returned != nil {
+		close(p.returned)
+		p.returned = nil
+	}
 }
 
 // ErrInstanceGone is Take of an instance that was discarded or closed.
@@ -215,6 +218,9 @@ func (p *Pool) Take(ctx context.Context, in *Instance) (*Instance, error) {
 		if in.gone {
 			p.mu.Unlock()
 			return nil, ErrInstanceGone
+		}
+		if p.returned == nil {
+			p.returned = make(chan struct{})
 		}
 		wait := p.returned
 		idx := -1
