@@ -34,7 +34,7 @@ type Instance struct {
 	stack []uint64
 	depth int
 	// names interns the names guests write (Name).
-	names map[string]string
+	names  map[string]string
 	stdout *lineLogger
 	stderr *lineLogger
 	broken bool
