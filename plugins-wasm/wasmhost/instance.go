@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -33,6 +34,10 @@ type Instance struct {
 	// running (a host function may call the guest again).
 	stack []uint64
 	depth int
+	// closed is the module's Closed word that the timer sets when the
+	// time limit strikes (deadline.go); nil: wazero's per-call watcher
+	// ends the call.
+	closed *atomic.Uint64
 	// names interns the names guests write (Name).
 	names  map[string]string
 	stdout *lineLogger
@@ -72,6 +77,17 @@ func (in *Instance) Close(ctx context.Context) error {
 	}
 	if in.mod == nil {
 		return nil
+	}
+	return in.closeModule(ctx)
+}
+
+// closeModule closes the guest's module. A Closed word the timer set
+// (which wazero's own Close would take for a close done, leaving the
+// module in its store) is cleared first; the timer has run by then (the
+// callers wait for it), so it cannot set the word again.
+func (in *Instance) closeModule(ctx context.Context) error {
+	if in.closed != nil {
+		in.closed.CompareAndSwap(deadlineClosed, 0)
 	}
 	return in.mod.Close(ctx)
 }
@@ -213,7 +229,13 @@ func (in *Instance) CallWithin(parent context.Context, limit time.Duration, phas
 	if in.ctx == nil {
 		done := make(chan struct{})
 		in.ctx = &callCtx{Context: context.Background(), done: done}
-		in.timer = time.AfterFunc(time.Hour, func() { close(done) })
+		closed := in.closed
+		in.timer = time.AfterFunc(time.Hour, func() {
+			if closed != nil {
+				closed.CompareAndSwap(0, deadlineClosed) // the guest ends at its next check
+			}
+			close(done)
+		})
 		in.timer.Stop()
 	}
 	// The outermost call uses the instance's stack; a call from inside a
@@ -242,8 +264,9 @@ func (in *Instance) CallWithin(parent context.Context, limit time.Duration, phas
 	err := e.f.CallWithStack(in.ctx, stack)
 	in.depth--
 	fired := false
-	if outer {
-		fired = !in.timer.Stop()
+	if outer && !in.timer.Stop() {
+		fired = true
+		<-in.ctx.done // the timer's function ran to its end
 	}
 	in.ctx.state = prevState
 	if err != nil {
@@ -251,7 +274,7 @@ func (in *Instance) CallWithin(parent context.Context, limit time.Duration, phas
 	}
 	if fired { // the limit struck as the call returned: the instance is done
 		in.broken = true
-		_ = in.mod.Close(context.Background())
+		_ = in.closeModule(context.Background())
 	}
 	return stack[:e.results], nil
 }
@@ -260,7 +283,7 @@ func (in *Instance) CallWithin(parent context.Context, limit time.Duration, phas
 func (in *Instance) fault(phase string, err error, limit time.Duration, byRequest bool) *Fault {
 	in.broken = true
 	if in.mod != nil {
-		_ = in.mod.Close(context.Background())
+		_ = in.closeModule(context.Background())
 	}
 	f := &Fault{Plugin: in.module.Name, Phase: phase, Kind: FaultTrap, Err: err}
 	var exit *sys.ExitError
