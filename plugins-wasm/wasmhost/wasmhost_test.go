@@ -599,7 +599,7 @@ func TestNestedCall(t *testing.T) {
 	if err != nil || len(outer) != 1 || outer[0] != 7 {
 		t.Fatalf("seven = %v, %v", outer, err)
 	}
-	in.depth = 1 // as inside a host function of a running call
+	in.depth = 1  // as inside a host function of a running call
 	outer[0] = 42 // the outer call's results to come, in the instance's stack
 	res, err := in.Call(context.Background(), "access", nil, "seven")
 	in.depth = 0
