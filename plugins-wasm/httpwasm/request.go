@@ -47,7 +47,12 @@ type request struct {
 	uriSet    bool
 
 	reqHeaders headers
-	reqBody    []byte
+	// reqPend holds the guest's first request header changes while
+	// reqHeaders is not loaded: a guest that only writes headers, or
+	// reads before it writes, never needs the copy of them all.
+	reqPend  [4]headerChange
+	reqPendN int
+	reqBody  []byte
 	reqLoaded  bool
 	reqOff     int
 	reqOut     []byte
@@ -84,10 +89,32 @@ func loadHeaders(m map[string][]string) headers {
 	return h
 }
 
+// headerChange is one change of a header (name lower-cased).
+type headerChange struct {
+	op          headerOp
+	name, value string
+}
+
+// apply makes the change on h.
+func (c headerChange) apply(h headers) {
+	switch c.op {
+	case opSet:
+		h[c.name] = []string{c.value}
+	case opAdd:
+		h[c.name] = append(h[c.name], c.value)
+	case opRemove:
+		delete(h, c.name)
+	}
+}
+
 // requestHeaders returns the request's headers with the guest's changes.
 func (rs *request) requestHeaders(k hostabi.Kong) headers {
 	if rs.reqHeaders == nil {
 		rs.reqHeaders = loadHeaders(k.Request().Headers())
+		for _, c := range rs.reqPend[:rs.reqPendN] {
+			c.apply(rs.reqHeaders)
+		}
+		rs.reqPend, rs.reqPendN = [4]headerChange{}, 0
 	}
 	return rs.reqHeaders
 }
@@ -210,7 +237,7 @@ func (rs *request) headerValues(k hostabi.Kong, kind handler.HeaderKind, name st
 	name = strings.ToLower(name)
 	switch kind {
 	case handler.HeaderKindRequest:
-		if rs.reqHeaders == nil {
+		if rs.reqHeaders == nil && rs.reqPendN == 0 {
 			// unchanged: the request's own, without a copy of them all
 			return k.Request().HeaderValues(name)
 		}
@@ -271,7 +298,9 @@ func (rs *request) changeHeader(k hostabi.Kong, kind handler.HeaderKind, op head
 	switch kind {
 	case handler.HeaderKindRequest:
 		rs.mustBeforeNext(op.String(), "request header")
-		h = rs.requestHeaders(k)
+		if rs.reqHeaders != nil || rs.reqPendN == len(rs.reqPend) {
+			h = rs.requestHeaders(k)
+		}
 		sr := k.ServiceRequest()
 		switch op {
 		case opSet:
@@ -298,15 +327,13 @@ func (rs *request) changeHeader(k hostabi.Kong, kind handler.HeaderKind, op head
 	default:
 		wasmhost.Trapf("unsupported header kind: %d", kind)
 	}
-	ln := strings.ToLower(name)
-	switch op {
-	case opSet:
-		h[ln] = []string{value}
-	case opAdd:
-		h[ln] = append(h[ln], value)
-	case opRemove:
-		delete(h, ln)
+	c := headerChange{op: op, name: strings.ToLower(name), value: value}
+	if h == nil { // request headers not loaded: kept until they are
+		rs.reqPend[rs.reqPendN] = c
+		rs.reqPendN++
+		return
 	}
+	c.apply(h)
 }
 
 // readBody reads up to limit bytes of a body from the guest's position:
