@@ -50,9 +50,9 @@ type request struct {
 	// reqPend holds the guest's first request header changes while
 	// reqHeaders is not loaded: a guest that only writes headers, or
 	// reads before it writes, never needs the copy of them all.
-	reqPend  [4]headerChange
-	reqPendN int
-	reqBody  []byte
+	reqPend    [4]headerChange
+	reqPendN   int
+	reqBody    []byte
 	reqLoaded  bool
 	reqOff     int
 	reqOut     []byte
