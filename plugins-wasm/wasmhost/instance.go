@@ -96,12 +96,13 @@ type stateKey struct{}
 
 // callCtx is the context a call runs under and host functions get: the
 // running call's state, and a Done channel the instance's timer closes
-// when the time limit strikes. wazero (WithCloseOnContextDone) then marks
-// the module exited, and the guest stops at its next check; nothing is
-// closed on the timer's goroutine, so a guest inside a host or WASI
-// function is never raced. One per instance, reused by every call: the
-// channel is closed at most once, and an instance whose limit struck never
-// runs again.
+// when the time limit strikes. The timer marks the module exited itself
+// (deadline.go), or, when wazero's internals are not the expected ones,
+// wazero's watcher (WithCloseOnContextDone) does on Done; the guest stops
+// at its next check. Nothing is closed on the timer's goroutine, so a
+// guest inside a host or WASI function is never raced. One per instance,
+// reused by every call: the channel is closed at most once, and an
+// instance whose limit struck never runs again.
 type callCtx struct {
 	context.Context
 	state any
@@ -145,7 +146,8 @@ func State(ctx context.Context) any {
 // names the call in faults ("access", "configure"). Any failure is a
 // *Fault, and the instance is then broken, except FaultMissing (no such
 // export), which leaves the instance usable. An instance runs one call at
-// a time.
+// a time. The results are a view of the instance's reused stack, valid
+// until its next call.
 func (in *Instance) Call(parent context.Context, phase string, state any, fn string, params ...uint64) ([]uint64, error) {
 	return in.CallWithin(parent, in.module.rt.opts.Timeout, phase, state, fn, params...)
 }
