@@ -37,6 +37,7 @@ type call struct {
 // builds before next, the bodies' read positions and written bodies.
 type request struct {
 	features  handler.Features
+	in        *wasmhost.Instance // the instance running the request's call (Lower); nil in tests
 	afterNext bool
 	next      bool
 	reqCtx    uint32
@@ -327,7 +328,13 @@ func (rs *request) changeHeader(k hostabi.Kong, kind handler.HeaderKind, op head
 	default:
 		wasmhost.Trapf("unsupported header kind: %d", kind)
 	}
-	c := headerChange{op: op, name: strings.ToLower(name), value: value}
+	ln := ""
+	if rs.in != nil {
+		ln = rs.in.Lower(name) // interned: no copy per request for a mixed-case name
+	} else {
+		ln = strings.ToLower(name)
+	}
+	c := headerChange{op: op, name: ln, value: value}
 	if h == nil { // request headers not loaded: kept until they are
 		rs.reqPend[rs.reqPendN] = c
 		rs.reqPendN++

@@ -38,8 +38,10 @@ type Instance struct {
 	// time limit strikes (deadline.go); nil: wazero's per-call watcher
 	// ends the call.
 	closed *atomic.Uint64
-	// names interns the names guests write (Name).
+	// names interns the names guests write (Name), lowers their lower
+	// case (Lower).
 	names  map[string]string
+	lowers map[string]string
 	stdout *lineLogger
 	stderr *lineLogger
 	broken bool
@@ -568,4 +570,24 @@ func (in *Instance) Name(ptr, n uint32) string {
 		in.names[s] = s
 	}
 	return s
+}
+
+// Lower returns strings.ToLower(s), interned per instance like Name: a
+// header name a guest writes in mixed case on every request is lowered
+// once. The instance must be the one running.
+func (in *Instance) Lower(s string) string {
+	if l, ok := in.lowers[s]; ok {
+		return l
+	}
+	l := strings.ToLower(s)
+	if l == s || len(s) > 64 {
+		return l // nothing to save, or too long to keep
+	}
+	if len(in.lowers) < 256 {
+		if in.lowers == nil {
+			in.lowers = map[string]string{}
+		}
+		in.lowers[s] = l
+	}
+	return l
 }

@@ -613,3 +613,39 @@ func TestNestedCall(t *testing.T) {
 		t.Fatal("the nested call armed the instance's timer")
 	}
 }
+
+// TestIntern: Name copies the guest's bytes (the copy outlives a change of
+// the memory) and returns the same string for the same bytes without
+// allocating again; Lower lowers, and a mixed-case name's lower case is
+// kept.
+func TestIntern(t *testing.T) {
+	in, err := newModule(t, Options{}).Instantiate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close(context.Background())
+	in.Memory().WriteString(16, "X-Trace")
+	got := in.Name(16, 7)
+	if got != "X-Trace" {
+		t.Fatalf("Name = %q", got)
+	}
+	if n := testing.AllocsPerRun(50, func() { _ = in.Name(16, 7) }); n != 0 {
+		t.Fatalf("Name of a known name allocates %v times", n)
+	}
+	if l := in.Lower(got); l != "x-trace" {
+		t.Fatalf("Lower = %q", l)
+	}
+	if n := testing.AllocsPerRun(50, func() { _ = in.Lower(got) }); n != 0 {
+		t.Fatalf("Lower of a known name allocates %v times", n)
+	}
+	in.Memory().WriteString(16, "y-other")
+	if got != "X-Trace" {
+		t.Fatalf("the interned name changed with the memory: %q", got)
+	}
+	if n := in.Name(16, 7); n != "y-other" {
+		t.Fatalf("Name after a change = %q", n)
+	}
+	if in.Name(16, 0) != "" {
+		t.Fatal("an empty name")
+	}
+}
