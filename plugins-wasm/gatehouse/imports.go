@@ -67,6 +67,15 @@ func current(ctx context.Context) *call {
 
 // kong returns the request's Kong after the phase check of op; it traps
 // outside a request phase.
+// name reads a header name the guest writes, interned per instance
+// (wasmhost.Instance.Name) when the call runs on one.
+func (c *call) name(m api.Module, ptr, n uint32) string {
+	if c.inst != nil {
+		return c.inst.Name(ptr, n)
+	}
+	return wasmhost.ReadString(m, ptr, n)
+}
+
 func (c *call) kong(op hostabi.Op) hostabi.Kong {
 	if c.k == nil {
 		wasmhost.Trapf("%s is not available in %s", op, c.export)
@@ -171,13 +180,15 @@ func requestGetRawBody(ctx context.Context, m api.Module, s []uint64) {
 }
 
 func serviceRequestSetHeader(ctx context.Context, m api.Module, s []uint64) {
-	k := current(ctx).kong(hostabi.OpServiceRequestSetHeader)
-	k.ServiceRequest().SetHeader(wasmhost.ReadString(m, u32(s[0]), u32(s[1])), wasmhost.ReadString(m, u32(s[2]), u32(s[3])))
+	c := current(ctx)
+	k := c.kong(hostabi.OpServiceRequestSetHeader)
+	k.ServiceRequest().SetHeader(c.name(m, u32(s[0]), u32(s[1])), wasmhost.ReadString(m, u32(s[2]), u32(s[3])))
 }
 
 func serviceRequestAddHeader(ctx context.Context, m api.Module, s []uint64) {
-	k := current(ctx).kong(hostabi.OpServiceRequestAddHeader)
-	k.ServiceRequest().AddHeader(wasmhost.ReadString(m, u32(s[0]), u32(s[1])), wasmhost.ReadString(m, u32(s[2]), u32(s[3])))
+	c := current(ctx)
+	k := c.kong(hostabi.OpServiceRequestAddHeader)
+	k.ServiceRequest().AddHeader(c.name(m, u32(s[0]), u32(s[1])), wasmhost.ReadString(m, u32(s[2]), u32(s[3])))
 }
 
 func serviceRequestClearHeader(ctx context.Context, m api.Module, s []uint64) {
@@ -215,13 +226,15 @@ func responseGetHeader(ctx context.Context, m api.Module, s []uint64) {
 }
 
 func responseSetHeader(ctx context.Context, m api.Module, s []uint64) {
-	k := current(ctx).kong(hostabi.OpResponseSetHeader)
-	k.Response().SetHeader(wasmhost.ReadString(m, u32(s[0]), u32(s[1])), wasmhost.ReadString(m, u32(s[2]), u32(s[3])))
+	c := current(ctx)
+	k := c.kong(hostabi.OpResponseSetHeader)
+	k.Response().SetHeader(c.name(m, u32(s[0]), u32(s[1])), wasmhost.ReadString(m, u32(s[2]), u32(s[3])))
 }
 
 func responseAddHeader(ctx context.Context, m api.Module, s []uint64) {
-	k := current(ctx).kong(hostabi.OpResponseAddHeader)
-	k.Response().AddHeader(wasmhost.ReadString(m, u32(s[0]), u32(s[1])), wasmhost.ReadString(m, u32(s[2]), u32(s[3])))
+	c := current(ctx)
+	k := c.kong(hostabi.OpResponseAddHeader)
+	k.Response().AddHeader(c.name(m, u32(s[0]), u32(s[1])), wasmhost.ReadString(m, u32(s[2]), u32(s[3])))
 }
 
 func responseClearHeader(ctx context.Context, m api.Module, s []uint64) {

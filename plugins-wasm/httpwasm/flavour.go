@@ -272,8 +272,12 @@ func (c *Config) handleRequest(k hostabi.Kong) error {
 	in := lease.Instance()
 	g := in.Data.(*guest)
 	rs := &request{features: g.features & c.plugin.supported()}
-	cl := &call{plugin: c.plugin, guest: g, config: c.raw, k: k, rs: rs}
+	rs.in = in
+	cl := &g.cl
+	*cl = call{plugin: c.plugin, guest: g, config: c.raw, k: k, rs: rs, in: in}
 	res, err := in.Call(k.Context(), "access", cl, handler.FuncHandleRequest)
+	*cl = call{} // nothing of the request stays on the instance
+	rs.in = nil
 	if err == nil && len(res) != 1 {
 		err = &wasmhost.Fault{Plugin: c.plugin.module.Name, Phase: "access", Kind: wasmhost.FaultTrap,
 			Err: fmt.Errorf("%s returned %d values", handler.FuncHandleRequest, len(res))}
@@ -328,8 +332,13 @@ func (c *Config) handleResponse(k hostabi.Kong) error {
 		isError = 1
 	}
 	g := in.Data.(*guest)
-	cl := &call{plugin: c.plugin, guest: g, config: c.raw, k: k, rs: rs}
-	if _, err := in.Call(k.Context(), phase, cl, handler.FuncHandleResponse, uint64(rs.reqCtx), isError); err != nil {
+	rs.in = in
+	cl := &g.cl
+	*cl = call{plugin: c.plugin, guest: g, config: c.raw, k: k, rs: rs, in: in}
+	_, err = in.Call(k.Context(), phase, cl, handler.FuncHandleResponse, uint64(rs.reqCtx), isError)
+	*cl = call{}
+	rs.in = nil
+	if err != nil {
 		return err
 	}
 	if rs.respBodyWritten {

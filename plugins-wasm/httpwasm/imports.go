@@ -226,12 +226,16 @@ func writeNULTerminated(m api.Module, buf, limit uint32, ss []string) uint64 {
 		wasmhost.Trapf("header list of %d bytes is too large", n)
 	}
 	if n <= uint64(limit) {
-		out := make([]byte, 0, n)
-		for _, s := range ss {
-			out = append(append(out, s...), 0)
-		}
-		if !m.Memory().Write(buf, out) {
+		// written in place: a view of the guest's buffer, no copy between
+		out, ok := m.Memory().Read(buf, uint32(n))
+		if !ok {
 			wasmhost.Trapf("pointer out of memory: buffer [%d, %d) is outside the guest's %d bytes", buf, uint64(buf)+n, m.Memory().Size())
+		}
+		i := 0
+		for _, s := range ss {
+			i += copy(out[i:], s)
+			out[i] = 0
+			i++
 		}
 	}
 	return uint64(len(ss))<<32 | n
@@ -249,19 +253,25 @@ func getHeaderValues(ctx context.Context, m api.Module, stack []uint64) {
 	if uint32(stack[2]) == 0 {
 		wasmhost.Trapf("HTTP header name cannot be empty")
 	}
-	name := wasmhost.ReadString(m, uint32(stack[1]), uint32(stack[2]))
+	name := wasmhost.ViewString(m, uint32(stack[1]), uint32(stack[2])) // a lookup: nothing keeps it
 	stack[0] = writeNULTerminated(m, uint32(stack[3]), uint32(stack[4]), rs.headerValues(k, kind, name))
 }
 
 func headerChanger(op headerOp) api.GoModuleFunc {
 	fn := map[headerOp]string{opSet: handler.FuncSetHeaderValue, opAdd: handler.FuncAddHeaderValue, opRemove: handler.FuncRemoveHeader}[op]
 	return func(ctx context.Context, m api.Module, stack []uint64) {
-		k, rs := current(ctx).request(fn)
+		c := current(ctx)
+		k, rs := c.request(fn)
 		kind := handler.HeaderKind(uint32(stack[0]))
 		if uint32(stack[2]) == 0 {
 			wasmhost.Trapf("HTTP header name cannot be empty")
 		}
-		name := wasmhost.ReadString(m, uint32(stack[1]), uint32(stack[2]))
+		var name string
+		if c.in != nil {
+			name = c.in.Name(uint32(stack[1]), uint32(stack[2])) // interned: a guest sets the same names on every request
+		} else {
+			name = wasmhost.ReadString(m, uint32(stack[1]), uint32(stack[2]))
+		}
 		var value string
 		if op != opRemove {
 			value = wasmhost.ReadString(m, uint32(stack[3]), uint32(stack[4]))

@@ -16,6 +16,9 @@ import (
 // guest is an instance's state: the features it enabled when it started.
 type guest struct {
 	features handler.Features
+	// cl is the state of the call running on the instance, reused by
+	// every request's calls (an instance runs one call at a time).
+	cl call
 }
 
 // call is the state of one export call, found by the host functions with
@@ -26,6 +29,7 @@ type call struct {
 	config []byte
 	k      hostabi.Kong
 	rs     *request
+	in     *wasmhost.Instance // the instance running the call; nil while it starts
 }
 
 // request is what the guest sees of one request from handle_request to
@@ -33,6 +37,7 @@ type call struct {
 // builds before next, the bodies' read positions and written bodies.
 type request struct {
 	features  handler.Features
+	in        *wasmhost.Instance // the instance running the request's call (Lower); nil in tests
 	afterNext bool
 	next      bool
 	reqCtx    uint32
@@ -43,6 +48,11 @@ type request struct {
 	uriSet    bool
 
 	reqHeaders headers
+	// reqPend holds the guest's first request header changes while
+	// reqHeaders is not loaded: a guest that only writes headers, or
+	// reads before it writes, never needs the copy of them all.
+	reqPend    [4]headerChange
+	reqPendN   int
 	reqBody    []byte
 	reqLoaded  bool
 	reqOff     int
@@ -80,10 +90,32 @@ func loadHeaders(m map[string][]string) headers {
 	return h
 }
 
+// headerChange is one change of a header (name lower-cased).
+type headerChange struct {
+	op          headerOp
+	name, value string
+}
+
+// apply makes the change on h.
+func (c headerChange) apply(h headers) {
+	switch c.op {
+	case opSet:
+		h[c.name] = []string{c.value}
+	case opAdd:
+		h[c.name] = append(h[c.name], c.value)
+	case opRemove:
+		delete(h, c.name)
+	}
+}
+
 // requestHeaders returns the request's headers with the guest's changes.
 func (rs *request) requestHeaders(k hostabi.Kong) headers {
 	if rs.reqHeaders == nil {
 		rs.reqHeaders = loadHeaders(k.Request().Headers())
+		for _, c := range rs.reqPend[:rs.reqPendN] {
+			c.apply(rs.reqHeaders)
+		}
+		rs.reqPend, rs.reqPendN = [4]headerChange{}, 0
 	}
 	return rs.reqHeaders
 }
@@ -206,6 +238,10 @@ func (rs *request) headerValues(k hostabi.Kong, kind handler.HeaderKind, name st
 	name = strings.ToLower(name)
 	switch kind {
 	case handler.HeaderKindRequest:
+		if rs.reqHeaders == nil && rs.reqPendN == 0 {
+			// unchanged: the request's own, without a copy of them all
+			return k.Request().HeaderValues(name)
+		}
 		return rs.requestHeaders(k)[name]
 	case handler.HeaderKindResponse:
 		return rs.responseHeaders(k)[name]
@@ -263,7 +299,9 @@ func (rs *request) changeHeader(k hostabi.Kong, kind handler.HeaderKind, op head
 	switch kind {
 	case handler.HeaderKindRequest:
 		rs.mustBeforeNext(op.String(), "request header")
-		h = rs.requestHeaders(k)
+		if rs.reqHeaders != nil || rs.reqPendN == len(rs.reqPend) {
+			h = rs.requestHeaders(k)
+		}
 		sr := k.ServiceRequest()
 		switch op {
 		case opSet:
@@ -290,15 +328,19 @@ func (rs *request) changeHeader(k hostabi.Kong, kind handler.HeaderKind, op head
 	default:
 		wasmhost.Trapf("unsupported header kind: %d", kind)
 	}
-	ln := strings.ToLower(name)
-	switch op {
-	case opSet:
-		h[ln] = []string{value}
-	case opAdd:
-		h[ln] = append(h[ln], value)
-	case opRemove:
-		delete(h, ln)
+	ln := ""
+	if rs.in != nil {
+		ln = rs.in.Lower(name) // interned: no copy per request for a mixed-case name
+	} else {
+		ln = strings.ToLower(name)
 	}
+	c := headerChange{op: op, name: ln, value: value}
+	if h == nil { // request headers not loaded: kept until they are
+		rs.reqPend[rs.reqPendN] = c
+		rs.reqPendN++
+		return
+	}
+	c.apply(h)
 }
 
 // readBody reads up to limit bytes of a body from the guest's position:

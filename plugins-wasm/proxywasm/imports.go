@@ -72,6 +72,9 @@ type call struct {
 	where       string         // a root callback: "configure", "tick", "queue", "http_call"
 	record      map[string]any // kong.log.serialize's record, read once per log-phase call
 	rootPending []httpCall     // dispatched by the running root callback
+	// alloc is the parameter and result stack of the guest allocator's
+	// calls (give), reused so that they allocate nothing.
+	alloc [1]uint64
 }
 
 // stream is one request's HTTP context.
@@ -126,6 +129,24 @@ func (h *headers) get(name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// joined returns name's values joined by commas (the first itself when
+// it is the only one, without a copy); false for none.
+func (h *headers) joined(name string) (string, bool) {
+	first, n := "", 0
+	for _, p := range h.list {
+		if p[0] == name {
+			if n == 0 {
+				first = p[1]
+			}
+			n++
+		}
+	}
+	if n <= 1 {
+		return first, n == 1
+	}
+	return strings.Join(h.values(name), ","), true
 }
 
 func (h *headers) values(name string) []string {
@@ -312,10 +333,22 @@ func putU32(m api.Module, ptr, v uint32) {
 // proxy_on_memory_allocate, or malloc) and writes the pointer and size to
 // the guest's return slots.
 func give(ctx context.Context, m api.Module, data []byte, ptrPtr, sizePtr uint32) {
+	giveData(ctx, m, "", data, ptrPtr, sizePtr)
+}
+
+// giveString is give for a string, without a copy to bytes first.
+func giveString(ctx context.Context, m api.Module, data string, ptrPtr, sizePtr uint32) {
+	giveData(ctx, m, data, nil, ptrPtr, sizePtr)
+}
+
+// giveData gives str, or b when str is empty.
+func giveData(ctx context.Context, m api.Module, str string, b []byte, ptrPtr, sizePtr uint32) {
 	var ptr uint32
-	if len(data) > 0 {
+	n := len(str) + len(b)
+	if n > 0 {
 		export := m.ExportedFunction
-		if cl, ok := wasmhost.State(ctx).(*call); ok && cl.in != nil {
+		cl, _ := wasmhost.State(ctx).(*call)
+		if cl != nil && cl.in != nil {
 			export = cl.in.Export // looked up once per instance
 		}
 		f := export("proxy_on_memory_allocate")
@@ -325,20 +358,32 @@ func give(ctx context.Context, m api.Module, data []byte, ptrPtr, sizePtr uint32
 		if f == nil {
 			wasmhost.Trapf("the filter exports neither proxy_on_memory_allocate nor malloc")
 		}
-		// The running call's watcher already ends the whole instance at
-		// its time limit; a context without Done spares wazero a watcher
-		// goroutine for this nested call.
-		res, err := f.Call(context.WithoutCancel(ctx), uint64(len(data)))
-		if err != nil {
+		// The running call's time limit ends this nested call too: the
+		// instance's timer closes the module, which the guest checks at
+		// every loop (or wazero's watcher does, on the same context).
+		var stack []uint64
+		if cl != nil {
+			stack = cl.alloc[:]
+		} else {
+			stack = make([]uint64, 1)
+		}
+		stack[0] = uint64(n)
+		if err := f.CallWithStack(ctx, stack); err != nil {
 			wasmhost.Trap(fmt.Errorf("proxy_on_memory_allocate: %w", err))
 		}
-		ptr = uint32(res[0])
-		if ptr == 0 || !m.Memory().Write(ptr, data) {
-			wasmhost.Trapf("proxy_on_memory_allocate(%d) returned an unusable pointer %d", len(data), ptr)
+		ptr = uint32(stack[0])
+		ok := ptr != 0
+		if ok && str != "" {
+			ok = m.Memory().WriteString(ptr, str)
+		} else if ok {
+			ok = m.Memory().Write(ptr, b)
+		}
+		if !ok {
+			wasmhost.Trapf("proxy_on_memory_allocate(%d) returned an unusable pointer %d", n, ptr)
 		}
 	}
 	putU32(m, ptrPtr, ptr)
-	putU32(m, sizePtr, uint32(len(data)))
+	putU32(m, sizePtr, uint32(n))
 }
 
 func noop(context.Context, api.Module, []uint64) {}
@@ -504,25 +549,41 @@ type headerWriter interface {
 	ClearHeader(name string)
 }
 
-// passOn returns the apply function of a header map: it gives w the
-// name's values as the map now holds them (none: the header is cleared).
-func passOn(h *headers, w headerWriter) func(name string) {
-	return func(name string) {
-		vs := h.values(name)
-		if len(vs) == 0 {
-			w.ClearHeader(name)
-			return
+// passOn gives w the name's values as h now holds them (none: the header
+// is cleared).
+func passOn(h *headers, w headerWriter, name string) {
+	first, n := "", 0
+	for _, p := range h.list {
+		if p[0] == name {
+			if n == 0 {
+				first = p[1]
+			}
+			n++
 		}
-		w.SetHeader(name, vs[0])
-		for _, v := range vs[1:] {
-			w.AddHeader(name, v)
+	}
+	if n == 0 {
+		w.ClearHeader(name)
+		return
+	}
+	w.SetHeader(name, first)
+	if n == 1 {
+		return
+	}
+	seen := 0
+	for _, p := range h.list {
+		if p[0] == name {
+			if seen > 0 {
+				w.AddHeader(name, p[1])
+			}
+			seen++
 		}
 	}
 }
 
-// headerMap returns the map a map type names, with its apply function
-// that passes a name's new values on; nil for a map not available now.
-func (c *call) headerMap(mt uint32) (*headers, func(name string)) {
+// headerMap returns the map a map type names, with the writer its
+// changes pass on to (passOn; nil: read only); nil for a map not
+// available now.
+func (c *call) headerMap(mt uint32) (*headers, headerWriter) {
 	switch {
 	case mt == mapHTTPCallResponseHeaders && c.resp != nil:
 		return c.resp.headers, nil
@@ -539,13 +600,13 @@ func (c *call) headerMap(mt uint32) (*headers, func(name string)) {
 			return st.requestHeaders(k), nil // read only
 		}
 		h := st.requestHeaders(k)
-		return h, passOn(h, k.ServiceRequest())
+		return h, k.ServiceRequest()
 	case mapResponseHeaders:
 		h := st.responseHeaders(k)
 		if st.local != nil || !st.response || c.logging {
 			return h, nil
 		}
-		return h, passOn(h, k.Response())
+		return h, k.Response()
 	case mapRequestTrailers, mapResponseTrailers:
 		// HTTP/1.1 trailers are not passed to filters (as in Kong): the
 		// trailer maps read empty and refuse changes
@@ -606,8 +667,8 @@ func getHeaderMapSize(ctx context.Context, m api.Module, stack []uint64) {
 
 func setHeaderMapPairs(ctx context.Context, m api.Module, stack []uint64) {
 	c := current(ctx)
-	h, apply := c.headerMap(uint32(stack[0]))
-	if h == nil || apply == nil {
+	h, w := c.headerMap(uint32(stack[0]))
+	if h == nil || w == nil {
 		ret(stack, statusBadArgument)
 		return
 	}
@@ -630,7 +691,7 @@ func setHeaderMapPairs(ctx context.Context, m api.Module, stack []uint64) {
 		touched[n] = true
 	}
 	for n := range touched {
-		apply(n)
+		passOn(h, w, n)
 	}
 	ret(stack, statusOK)
 }
@@ -646,14 +707,13 @@ func getHeaderMapValue(ctx context.Context, m api.Module, stack []uint64) {
 	name := strings.ToLower(wasmhost.ViewString(m, uint32(stack[1]), uint32(stack[2])))
 	v, ok := c.pseudo(mt, name)
 	if !ok {
-		vs := h.values(name)
-		if len(vs) == 0 {
+		v, ok = h.joined(name)
+		if !ok {
 			ret(stack, statusNotFound)
 			return
 		}
-		v = strings.Join(vs, ",")
 	}
-	give(ctx, m, []byte(v), uint32(stack[3]), uint32(stack[4]))
+	giveString(ctx, m, v, uint32(stack[3]), uint32(stack[4]))
 	ret(stack, statusOK)
 }
 
@@ -669,12 +729,17 @@ func headerOp(o op) api.GoModuleFunc {
 	return func(ctx context.Context, m api.Module, stack []uint64) {
 		c := current(ctx)
 		mt := uint32(stack[0])
-		h, apply := c.headerMap(mt)
-		if h == nil || apply == nil {
+		h, w := c.headerMap(mt)
+		if h == nil || w == nil {
 			ret(stack, statusBadArgument)
 			return
 		}
-		name := strings.ToLower(wasmhost.ReadString(m, uint32(stack[1]), uint32(stack[2])))
+		var name string
+		if c.in != nil { // interned: a filter changes the same names on every request
+			name = strings.ToLower(c.in.Name(uint32(stack[1]), uint32(stack[2])))
+		} else {
+			name = strings.ToLower(wasmhost.ReadString(m, uint32(stack[1]), uint32(stack[2])))
+		}
 		if name == "" {
 			ret(stack, statusBadArgument)
 			return
@@ -692,7 +757,7 @@ func headerOp(o op) api.GoModuleFunc {
 		case opRemove:
 			h.remove(name)
 		}
-		apply(name)
+		passOn(h, w, name)
 		ret(stack, statusOK)
 	}
 }

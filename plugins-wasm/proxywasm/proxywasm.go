@@ -448,20 +448,26 @@ func (cl *call) callback(phase, fn string, params ...uint64) error {
 		return nil
 	}
 	res, err := cl.in.Call(cl.k.Context(), phase, cl, fn, params...)
+	// the results are the instance's reused stack: read before dispatch
+	// calls the guest again
+	action, hasAction := uint32(0), len(res) == 1
+	if hasAction {
+		action = uint32(res[0])
+	}
 	if err == nil {
 		err = cl.dispatch(phase)
 	}
 	if err != nil {
 		return err
 	}
-	if len(res) == 1 {
-		switch uint32(res[0]) {
+	if hasAction {
+		switch action {
 		case actionContinue, actionPause:
 			// Pause with nothing pending: the stream goes on (the whole
 			// body is already buffered).
 		default:
 			return &wasmhost.Fault{Plugin: cl.config.filter.module.Name, Phase: phase, Kind: wasmhost.FaultHost,
-				Err: fmt.Errorf("%s returned the unknown action %d", fn, uint32(res[0]))}
+				Err: fmt.Errorf("%s returned the unknown action %d", fn, action)}
 		}
 	}
 	return nil

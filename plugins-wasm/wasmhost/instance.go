@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -24,6 +25,23 @@ type Instance struct {
 	mod    api.Module
 	mem    api.Memory
 	fns    map[string]api.Function
+	// calls holds the exports CallWithin ran, with the size of the
+	// stack their parameters and results need.
+	calls map[string]export
+	// stack is the parameter and result stack of the outermost call,
+	// reused by every call (CallWithStack), so that a call allocates
+	// neither its parameters nor its results; depth counts the calls
+	// running (a host function may call the guest again).
+	stack []uint64
+	depth int
+	// closed is the module's Closed word that the timer sets when the
+	// time limit strikes (deadline.go); nil: wazero's per-call watcher
+	// ends the call.
+	closed *atomic.Uint64
+	// names interns the names guests write (Name), lowers their lower
+	// case (Lower).
+	names  map[string]string
+	lowers map[string]string
 	stdout *lineLogger
 	stderr *lineLogger
 	broken bool
@@ -62,6 +80,17 @@ func (in *Instance) Close(ctx context.Context) error {
 	if in.mod == nil {
 		return nil
 	}
+	return in.closeModule(ctx)
+}
+
+// closeModule closes the guest's module. A Closed word the timer set
+// (which wazero's own Close would take for a close done, leaving the
+// module in its store) is cleared first; the timer has run by then (the
+// callers wait for it), so it cannot set the word again.
+func (in *Instance) closeModule(ctx context.Context) error {
+	if in.closed != nil {
+		in.closed.CompareAndSwap(deadlineClosed, 0)
+	}
 	return in.mod.Close(ctx)
 }
 
@@ -69,12 +98,13 @@ type stateKey struct{}
 
 // callCtx is the context a call runs under and host functions get: the
 // running call's state, and a Done channel the instance's timer closes
-// when the time limit strikes. wazero (WithCloseOnContextDone) then marks
-// the module exited, and the guest stops at its next check; nothing is
-// closed on the timer's goroutine, so a guest inside a host or WASI
-// function is never raced. One per instance, reused by every call: the
-// channel is closed at most once, and an instance whose limit struck never
-// runs again.
+// when the time limit strikes. The timer marks the module exited itself
+// (deadline.go), or, when wazero's internals are not the expected ones,
+// wazero's watcher (WithCloseOnContextDone) does on Done; the guest stops
+// at its next check. Nothing is closed on the timer's goroutine, so a
+// guest inside a host or WASI function is never raced. One per instance,
+// reused by every call: the channel is closed at most once, and an
+// instance whose limit struck never runs again.
 type callCtx struct {
 	context.Context
 	state any
@@ -118,7 +148,8 @@ func State(ctx context.Context) any {
 // names the call in faults ("access", "configure"). Any failure is a
 // *Fault, and the instance is then broken, except FaultMissing (no such
 // export), which leaves the instance usable. An instance runs one call at
-// a time.
+// a time. The results are a view of the instance's reused stack, valid
+// until its next call.
 func (in *Instance) Call(parent context.Context, phase string, state any, fn string, params ...uint64) ([]uint64, error) {
 	return in.CallWithin(parent, in.module.rt.opts.Timeout, phase, state, fn, params...)
 }
@@ -139,8 +170,39 @@ func (in *Instance) Export(name string) api.Function {
 	return f
 }
 
+// export is an exported function with the sizes of its parameters and
+// results.
+type export struct {
+	f        api.Function
+	params   int
+	results  int
+	stackLen int // max(params, results)
+}
+
+// lookup returns the export fn, looked up once per instance.
+func (in *Instance) lookup(fn string) (export, bool) {
+	if e, ok := in.calls[fn]; ok {
+		return e, true
+	}
+	f := in.Export(fn)
+	if f == nil {
+		return export{}, false
+	}
+	def := f.Definition()
+	e := export{f: f, params: len(def.ParamTypes()), results: len(def.ResultTypes())}
+	e.stackLen = max(e.params, e.results, 1)
+	if in.calls == nil {
+		in.calls = map[string]export{}
+	}
+	in.calls[fn] = e
+	return e, true
+}
+
 // CallWithin is Call with another time limit than Options.Timeout: a
 // flavour's start function, or a timer that waits on the network.
+//
+// The results are a view of the instance's reused stack: valid until the
+// next call on the instance (copy them to keep them longer).
 func (in *Instance) CallWithin(parent context.Context, limit time.Duration, phase string, state any, fn string, params ...uint64) ([]uint64, error) {
 	if in.broken {
 		return nil, &Fault{Plugin: in.module.Name, Phase: phase, Kind: FaultTrap, Err: errors.New("the instance was closed")}
@@ -150,13 +212,12 @@ func (in *Instance) CallWithin(parent context.Context, limit time.Duration, phas
 		return nil, &Fault{Plugin: in.module.Name, Phase: phase, Kind: FaultTrap, Err: errRuntimeClosed}
 	}
 	defer rt.leave()
-	f := in.fns[fn]
-	if f == nil {
-		f = in.mod.ExportedFunction(fn)
-		if f == nil {
-			return nil, &Fault{Plugin: in.module.Name, Phase: phase, Kind: FaultMissing, Err: fmt.Errorf("no export %q", fn)}
-		}
-		in.fns[fn] = f
+	e, ok := in.lookup(fn)
+	if !ok {
+		return nil, &Fault{Plugin: in.module.Name, Phase: phase, Kind: FaultMissing, Err: fmt.Errorf("no export %q", fn)}
+	}
+	if len(params) != e.params {
+		return nil, in.fault(phase, fmt.Errorf("export %q takes %d parameters, not %d", fn, e.params, len(params)), limit, false)
 	}
 	byRequest := false
 	if parent != nil {
@@ -172,29 +233,61 @@ func (in *Instance) CallWithin(parent context.Context, limit time.Duration, phas
 	if in.ctx == nil {
 		done := make(chan struct{})
 		in.ctx = &callCtx{Context: context.Background(), done: done}
-		in.timer = time.AfterFunc(time.Hour, func() { close(done) })
+		closed := in.closed
+		in.timer = time.AfterFunc(time.Hour, func() {
+			if closed != nil {
+				closed.CompareAndSwap(0, deadlineClosed) // the guest ends at its next check
+			}
+			close(done)
+		})
 		in.timer.Stop()
 	}
+	// The outermost call uses the instance's stack; a call from inside a
+	// host function (the outer call's stack holds its results to come)
+	// gets its own.
+	var stack []uint64
+	if in.depth == 0 {
+		if cap(in.stack) < e.stackLen {
+			in.stack = make([]uint64, e.stackLen)
+		}
+		stack = in.stack[:e.stackLen]
+	} else {
+		stack = make([]uint64, e.stackLen)
+	}
+	copy(stack, params)
+	prevState := in.ctx.state
 	in.ctx.state = state
-	in.timer.Reset(limit)
-	res, err := f.Call(in.ctx, params...)
-	fired := !in.timer.Stop()
-	in.ctx.state = nil
+	// The outermost call arms the time limit; a nested call runs within
+	// it (re-arming it would extend it, and stopping it would leave the
+	// outer call unbounded).
+	outer := in.depth == 0
+	if outer {
+		in.timer.Reset(limit)
+	}
+	in.depth++
+	err := e.f.CallWithStack(in.ctx, stack)
+	in.depth--
+	fired := false
+	if outer && !in.timer.Stop() {
+		fired = true
+		<-in.ctx.done // the timer's function ran to its end
+	}
+	in.ctx.state = prevState
 	if err != nil {
 		return nil, in.fault(phase, err, limit, byRequest)
 	}
 	if fired { // the limit struck as the call returned: the instance is done
 		in.broken = true
-		_ = in.mod.Close(context.Background())
+		_ = in.closeModule(context.Background())
 	}
-	return res, nil
+	return stack[:e.results], nil
 }
 
 // fault maps a call's error to a Fault and breaks the instance.
 func (in *Instance) fault(phase string, err error, limit time.Duration, byRequest bool) *Fault {
 	in.broken = true
 	if in.mod != nil {
-		_ = in.mod.Close(context.Background())
+		_ = in.closeModule(context.Background())
 	}
 	f := &Fault{Plugin: in.module.Name, Phase: phase, Kind: FaultTrap, Err: err}
 	var exit *sys.ExitError
@@ -451,4 +544,50 @@ func (l *lineLogger) last() string {
 		}
 	}
 	return ""
+}
+
+// Name returns the guest's bytes at ptr (n bytes) as a string to keep, as
+// ReadString, but interned per instance: a header name a guest writes on
+// every request is copied once, not per call. Names longer than 64 bytes,
+// and any beyond the first 256 distinct ones, are plain copies. The
+// instance must be the one running (the intern table is not locked).
+func (in *Instance) Name(ptr, n uint32) string {
+	b := Read(in.mod, ptr, n)
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > 64 {
+		return string(b)
+	}
+	if s, ok := in.names[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(b)
+	if len(in.names) < 256 {
+		if in.names == nil {
+			in.names = map[string]string{}
+		}
+		in.names[s] = s
+	}
+	return s
+}
+
+// Lower returns strings.ToLower(s), interned per instance like Name: a
+// header name a guest writes in mixed case on every request is lowered
+// once. The instance must be the one running.
+func (in *Instance) Lower(s string) string {
+	if l, ok := in.lowers[s]; ok {
+		return l
+	}
+	l := strings.ToLower(s)
+	if l == s || len(s) > 64 {
+		return l // nothing to save, or too long to keep
+	}
+	if len(in.lowers) < 256 {
+		if in.lowers == nil {
+			in.lowers = map[string]string{}
+		}
+		in.lowers[s] = l
+	}
+	return l
 }

@@ -25,18 +25,31 @@ type Pool struct {
 	idle   []*Instance
 	busy   int
 	closed bool
-	// returned is closed (and replaced) whenever an instance comes back:
-	// Take's waiters look again.
+	// returned is closed whenever an instance comes back, and Take's
+	// waiters look again; nil while none waits (a Put then allocates
+	// nothing).
 	returned chan struct{}
 	// trim is armed while more than one instance is idle: it closes the
 	// idle instances beyond one that were idle for IdleTimeout.
 	trim *time.Timer
+
+	// parked holds the leases waiting for their request's next phase;
+	// sweep, armed (sweepArmed) while any is parked, checks every
+	// sweepPeriod whether their requests' contexts ended and reclaims
+	// those whose grace period passed (sweepParked). One timer per pool
+	// instead of a context.AfterFunc per request (which, on a request
+	// context that is not a context package type, is a goroutine).
+	parked      map[*Lease]struct{}
+	sweep       *time.Timer
+	sweepArmed  bool
+	sweepPeriod time.Duration
+	sweepBuf    []*Lease
 }
 
 // NewPool returns an empty pool of module's instances; setup (may be nil)
 // prepares each new instance and may refuse it.
 func NewPool(m *Module, setup func(ctx context.Context, in *Instance) error) *Pool {
-	return &Pool{module: m, setup: setup, tokens: make(chan struct{}, m.rt.opts.MaxInstances), returned: make(chan struct{})}
+	return &Pool{module: m, setup: setup, tokens: make(chan struct{}, m.rt.opts.MaxInstances)}
 }
 
 // Module returns the pool's module.
@@ -194,8 +207,10 @@ func (p *Pool) Release(in *Instance) {
 
 // signal wakes Take's waiters; p.mu is held.
 func (p *Pool) signal() {
-	close(p.returned)
-	p.returned = make(chan struct{})
+	if p.returned != nil {
+		close(p.returned)
+		p.returned = nil
+	}
 }
 
 // ErrInstanceGone is Take of an instance that was discarded or closed.
@@ -215,6 +230,9 @@ func (p *Pool) Take(ctx context.Context, in *Instance) (*Instance, error) {
 		if in.gone {
 			p.mu.Unlock()
 			return nil, ErrInstanceGone
+		}
+		if p.returned == nil {
+			p.returned = make(chan struct{})
 		}
 		wait := p.returned
 		idx := -1
@@ -296,8 +314,11 @@ type Lease struct {
 	uses     uint64
 	inUse    bool
 	released bool
-	stop     func() bool
-	slow     bool // the next phase may come long after the context ends
+	// Between phases (parked): the request's context, the grace period
+	// after its end and when the pool's sweep first saw it ended.
+	ctx     context.Context
+	grace   time.Duration
+	endedAt time.Time
 }
 
 // Instance returns the leased instance.
@@ -307,7 +328,9 @@ func (l *Lease) Instance() *Instance { return l.in }
 // before the instance is reclaimed. A context ends when the request is
 // routed (after rewrite) and when it is over (before the log phase): the
 // access phase follows routing at once, the log phase waits in the log
-// queue.
+// queue. The pool's sweep sees an ended context within a quarter of the
+// grace period, so the instance comes back between the grace period and
+// 1.25 times it after the end.
 var (
 	leaseGrace     = time.Second
 	leaseSlowGrace = time.Minute
@@ -329,11 +352,9 @@ func (p *Pool) Pin(k hostabi.Kong, phase hostabi.Phase, final bool) (*Lease, err
 			if !l.released && !l.inUse {
 				l.inUse = true
 				l.uses++
-				if l.stop != nil {
-					l.stop()
-					l.stop = nil
-				}
+				l.ctx = nil
 				l.mu.Unlock()
+				p.unpark(l)
 				return l, nil
 			}
 			l.mu.Unlock()
@@ -380,29 +401,86 @@ func (l *Lease) Done(k hostabi.Kong, final, slowNext bool) {
 		l.pool.Put(l.in)
 		return
 	}
-	l.slow = slowNext
-	uses := l.uses
-	l.stop = context.AfterFunc(k.Context(), func() { l.expire(uses) })
+	l.ctx = k.Context()
+	l.grace = leaseGrace
+	if slowNext {
+		l.grace = leaseSlowGrace
+	}
+	l.endedAt = time.Time{}
+	grace := l.grace
 	l.mu.Unlock()
+	l.pool.park(l, grace)
 }
 
-// expire reclaims a lease whose request context ended, unless a phase uses
-// it within the grace period.
-func (l *Lease) expire(uses uint64) {
-	grace := leaseGrace
-	l.mu.Lock()
-	if l.slow {
-		grace = leaseSlowGrace
+// park adds a lease to those the sweep watches, and arms the sweep.
+func (p *Pool) park(l *Lease, grace time.Duration) {
+	period := max(grace/4, time.Millisecond)
+	p.mu.Lock()
+	if p.parked == nil {
+		p.parked = map[*Lease]struct{}{}
 	}
-	l.mu.Unlock()
-	time.AfterFunc(grace, func() {
+	p.parked[l] = struct{}{}
+	switch {
+	case p.sweep == nil:
+		p.sweepPeriod, p.sweepArmed = period, true
+		p.sweep = time.AfterFunc(period, p.sweepParked)
+	case !p.sweepArmed || period < p.sweepPeriod:
+		// idle, or armed for longer graces than this one's
+		p.sweepPeriod, p.sweepArmed = period, true
+		p.sweep.Reset(period)
+	}
+	p.mu.Unlock()
+}
+
+// unpark removes a lease from those the sweep watches.
+func (p *Pool) unpark(l *Lease) {
+	p.mu.Lock()
+	delete(p.parked, l)
+	p.mu.Unlock()
+}
+
+// sweepParked reclaims the parked leases whose request context ended at
+// least their grace period ago (unless a phase took them meanwhile), and
+// arms the sweep again while leases stay parked.
+func (p *Pool) sweepParked() {
+	p.mu.Lock()
+	p.sweepArmed = false
+	buf := p.sweepBuf[:0]
+	for l := range p.parked {
+		buf = append(buf, l)
+	}
+	p.sweepBuf = nil // this sweep's own while it runs
+	p.mu.Unlock()
+	now := time.Now()
+	for i, l := range buf {
+		buf[i] = nil
 		l.mu.Lock()
-		if l.released || l.inUse || l.uses != uses {
+		if l.released || l.inUse || l.ctx == nil {
 			l.mu.Unlock()
-			return
+			continue // Pin or Done took it off
+		}
+		if l.ctx.Err() == nil {
+			l.mu.Unlock()
+			continue
+		}
+		if l.endedAt.IsZero() {
+			l.endedAt = now
+		}
+		if now.Sub(l.endedAt) < l.grace {
+			l.mu.Unlock()
+			continue
 		}
 		l.released = true
+		l.ctx = nil
 		l.mu.Unlock()
-		l.pool.Put(l.in)
-	})
+		p.unpark(l)
+		p.Put(l.in)
+	}
+	p.mu.Lock()
+	p.sweepBuf = buf[:0]
+	if len(p.parked) > 0 && !p.sweepArmed {
+		p.sweepArmed = true
+		p.sweep.Reset(p.sweepPeriod)
+	}
+	p.mu.Unlock()
 }

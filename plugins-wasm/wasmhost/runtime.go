@@ -335,10 +335,12 @@ func (m *Module) Instantiate(ctx context.Context) (*Instance, error) {
 		return nil, fmt.Errorf("%s.wasm: the module exports no memory", m.Name)
 	}
 	in.fns = map[string]api.Function{}
+	in.closed = fastDeadline(mod)
 	if m.Exports("_initialize") {
-		if _, err := mod.ExportedFunction("_initialize").Call(ictx); err != nil {
-			mod.Close(ctx)
-			return nil, in.fault("_initialize", err, m.rt.opts.InitTimeout, false)
+		// under the init time limit (and ctx's deadline), by the
+		// instance's own timer like every call
+		if _, err := in.CallWithin(ctx, m.rt.opts.InitTimeout, "_initialize", nil, "_initialize"); err != nil {
+			return nil, err
 		}
 	}
 	return in, nil

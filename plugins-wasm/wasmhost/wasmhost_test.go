@@ -537,3 +537,115 @@ func TestCloseWaitsForCalls(t *testing.T) {
 		t.Fatalf("an instantiation after Close: %v", err)
 	}
 }
+
+// TestFastDeadline: with wazero's internals as expected, an instance's
+// calls run without wazero's watcher goroutine (a call allocates
+// nothing), an endless loop still ends at the time limit, and the module
+// a timeout broke is closed through wazero's own Close (its Closed word
+// holds the resources-closed flag, which only Close sets, and Close also
+// removes the module from wazero's store).
+func TestFastDeadline(t *testing.T) {
+	m := newModule(t, Options{Timeout: 50 * time.Millisecond})
+	in, err := m.Instantiate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close(context.Background())
+	if in.closed == nil {
+		t.Fatal("the fast time limit is off: wazero's internals changed (see deadline.go)")
+	}
+	ctx := context.Background()
+	allocs := testing.AllocsPerRun(200, func() {
+		res, err := in.Call(ctx, "access", nil, "seven")
+		if err != nil || len(res) != 1 || res[0] != 7 {
+			t.Fatalf("seven = %v, %v", res, err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("a call allocates %v times, want 0", allocs)
+	}
+	start := time.Now()
+	_, err = in.Call(ctx, "access", nil, "spin")
+	var f *Fault
+	if !errors.As(err, &f) || f.Kind != FaultTimeout {
+		t.Fatalf("spin: err = %v, want a timeout", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("spin ended after %v", d)
+	}
+	if !in.Broken() || !in.mod.IsClosed() {
+		t.Fatal("the timed-out instance is not closed")
+	}
+	if w := in.closed.Load(); w == deadlineClosed || w&0xff != 1 {
+		t.Fatalf("Closed = %#x: the module was not closed by wazero's Close", w)
+	}
+	if _, err := in.Call(ctx, "access", nil, "seven"); err == nil {
+		t.Fatal("a broken instance ran again")
+	}
+}
+
+// TestNestedCall: a call from inside a running call (a host function
+// calling the guest) gets its own stack and keeps the outer call's time
+// limit armed: the outer results are intact and a spin in the nested
+// call still ends.
+func TestNestedCall(t *testing.T) {
+	m := newModule(t, Options{Timeout: 50 * time.Millisecond})
+	in, err := m.Instantiate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close(context.Background())
+	outer, err := in.Call(context.Background(), "access", nil, "seven")
+	if err != nil || len(outer) != 1 || outer[0] != 7 {
+		t.Fatalf("seven = %v, %v", outer, err)
+	}
+	in.depth = 1  // as inside a host function of a running call
+	outer[0] = 42 // the outer call's results to come, in the instance's stack
+	res, err := in.Call(context.Background(), "access", nil, "seven")
+	in.depth = 0
+	if err != nil || len(res) != 1 || res[0] != 7 {
+		t.Fatalf("nested seven = %v, %v", res, err)
+	}
+	if outer[0] != 42 {
+		t.Fatalf("the nested call wrote the outer call's stack: %d", outer[0])
+	}
+	if in.timer.Stop() {
+		t.Fatal("the nested call armed the instance's timer")
+	}
+}
+
+// TestIntern: Name copies the guest's bytes (the copy outlives a change of
+// the memory) and returns the same string for the same bytes without
+// allocating again; Lower lowers, and a mixed-case name's lower case is
+// kept.
+func TestIntern(t *testing.T) {
+	in, err := newModule(t, Options{}).Instantiate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close(context.Background())
+	in.Memory().WriteString(16, "X-Trace")
+	got := in.Name(16, 7)
+	if got != "X-Trace" {
+		t.Fatalf("Name = %q", got)
+	}
+	if n := testing.AllocsPerRun(50, func() { _ = in.Name(16, 7) }); n != 0 {
+		t.Fatalf("Name of a known name allocates %v times", n)
+	}
+	if l := in.Lower(got); l != "x-trace" {
+		t.Fatalf("Lower = %q", l)
+	}
+	if n := testing.AllocsPerRun(50, func() { _ = in.Lower(got) }); n != 0 {
+		t.Fatalf("Lower of a known name allocates %v times", n)
+	}
+	in.Memory().WriteString(16, "y-other")
+	if got != "X-Trace" {
+		t.Fatalf("the interned name changed with the memory: %q", got)
+	}
+	if n := in.Name(16, 7); n != "y-other" {
+		t.Fatalf("Name after a change = %q", n)
+	}
+	if in.Name(16, 0) != "" {
+		t.Fatal("an empty name")
+	}
+}
