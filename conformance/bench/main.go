@@ -40,6 +40,7 @@ type options struct {
 	scenarios   string
 	quick       bool
 	tableOnly   bool
+	from        string
 }
 
 func main() {
@@ -53,7 +54,8 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench-results.json", "JSON results file")
 	flag.BoolVar(&o.quick, "quick", false, "skip the fixed-rate latency runs and the idle-memory measure")
 	flag.StringVar(&o.scenarios, "scenarios", "no-plugins,key-auth+rate-limiting,key-auth,key-auth+acl,request-transformer,lua-pre-function,wasm-header-rewrite,http-wasm-add-header,proxy-wasm-add-header", "scenarios to run, comma-separated (a scenario's baselines run with it, listed or not)")
-	flag.BoolVar(&o.tableOnly, "table-only", false, "run no proxies: print the targets table of the -gobench output alone")
+	flag.BoolVar(&o.tableOnly, "table-only", false, "run no proxies: print the targets table of the -gobench output alone (and of -from's scenarios)")
+	flag.StringVar(&o.from, "from", "", "with -table-only: a results file of an earlier run whose scenarios join the table (judged again)")
 	loadgen := flag.String("loadgen", "", "internal: run the fixed-rate generator against this URL")
 	rate := flag.Float64("rate", 0, "internal: requests per second for -loadgen")
 	header := flag.String("header", "", "internal: a request header for -loadgen")
@@ -762,7 +764,21 @@ func run(o options) error {
 		}
 	}
 	if o.tableOnly {
-		rows := targetRows(nil, gb, o.gobench != "")
+		var earlier []ScenarioResult
+		if o.from != "" {
+			data, err := os.ReadFile(o.from)
+			if err != nil {
+				return fmt.Errorf("-from: %w", err)
+			}
+			var res struct {
+				Scenarios []ScenarioResult `json:"scenarios"`
+			}
+			if err := json.Unmarshal(data, &res); err != nil {
+				return fmt.Errorf("-from %s: %w", o.from, err)
+			}
+			earlier = res.Scenarios
+		}
+		rows := targetRows(earlier, gb, o.gobench != "")
 		fmt.Print(formatTargets(rows))
 		return writeJSON(o.out, map[string]any{"targets": rows, "noise_limit_pct": noiseLimit})
 	}
