@@ -136,6 +136,12 @@ func App(o Options) *fiber.App {
 			c.Set(fiber.HeaderContentType, contentTypes[".js"])
 			return c.Send(kconfig)
 		}
+		if path.Ext(name) == "" {
+			// Kong Manager's own page paths (/services,
+			// /default/portal/permissions/, as the training's Referer
+			// headers show) land on the same view here, a hash route.
+			return c.Redirect(base+"/#/"+name, fiber.StatusFound)
+		}
 		ct, ok := contentTypes[path.Ext(name)]
 		if !ok {
 			return c.SendStatus(fiber.StatusNotFound)

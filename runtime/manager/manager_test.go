@@ -41,6 +41,8 @@ func TestAssets(t *testing.T) {
 		{"asset under a path", "/manager/", "/manager/js/api.js", 200, "text/javascript; charset=utf-8", "Kong-Admin-Token"},
 		{"outside the path", "/manager", "/app.css", 404, "", ""},
 		{"path without slash redirects", "/manager", "/manager", 301, "", ""},
+		{"Kong Manager page path", "", "/default/portal/permissions/", 302, "", ""},
+		{"page path under a path", "/manager", "/manager/services", 302, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,6 +58,10 @@ func TestAssets(t *testing.T) {
 			}
 			if tt.status == 301 && res.Header.Get("Location") != "/manager/" {
 				t.Fatalf("Location %q", res.Header.Get("Location"))
+			}
+			if want := map[string]string{"/default/portal/permissions/": "/#/default/portal/permissions",
+				"/manager/services": "/manager/#/services"}[tt.path]; tt.status == 302 && res.Header.Get("Location") != want {
+				t.Fatalf("Location %q, want %q", res.Header.Get("Location"), want)
 			}
 			if res.Header.Get("X-Content-Type-Options") != "nosniff" {
 				t.Fatal("missing X-Content-Type-Options: nosniff")
@@ -178,7 +184,7 @@ func FuzzRequestPath(f *testing.F) {
 		}
 		b, _ := io.ReadAll(res.Body)
 		switch res.StatusCode {
-		case 200, 301, 404, 400:
+		case 200, 301, 302, 404, 400:
 		default:
 			t.Fatalf("%q: status %d", p, res.StatusCode)
 		}
