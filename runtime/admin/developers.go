@@ -253,18 +253,7 @@ func (h *portalHandler) deleteDeveloper(w http.ResponseWriter, r *http.Request) 
 
 // developerRoleInput keeps a developer role's writable fields: name, comment.
 func developerRoleInput(in map[string]any) (map[string]any, error) {
-	out := map[string]any{}
-	for k, v := range in {
-		switch k {
-		case "name", "comment":
-			out[k] = v
-		case "id", "created_at":
-			return nil, violation(k, "cannot be set")
-		default:
-			return nil, violation(k, "unknown field")
-		}
-	}
-	return out, nil
+	return writableFields(in, []string{"name", "comment"}, []string{"id", "created_at"})
 }
 
 func (h *portalHandler) listRoles(w http.ResponseWriter, r *http.Request) {
@@ -272,14 +261,8 @@ func (h *portalHandler) listRoles(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *portalHandler) createRole(w http.ResponseWriter, r *http.Request) {
-	raw, ctx, err := h.input(r)
-	if err != nil {
-		portalFail(w, err)
-		return
-	}
-	in, err := developerRoleInput(raw)
-	if err != nil {
-		portalFail(w, err)
+	in, ctx, ok := h.decode(w, r, developerRoleInput)
+	if !ok {
 		return
 	}
 	rec, err := h.st.Insert(ctx, "developer_roles", in)
@@ -307,14 +290,8 @@ func (h *portalHandler) patchRole(w http.ResponseWriter, r *http.Request) {
 		portalFail(w, err)
 		return
 	}
-	raw, ctx, err := h.input(r)
-	if err != nil {
-		portalFail(w, err)
-		return
-	}
-	in, err := developerRoleInput(raw)
-	if err != nil {
-		portalFail(w, err)
+	in, ctx, ok := h.decode(w, r, developerRoleInput)
+	if !ok {
 		return
 	}
 	rec, err := h.st.Update(ctx, "developer_roles", old["id"].(string), in)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -142,6 +143,38 @@ func (h *portalHandler) input(r *http.Request) (map[string]any, context.Context,
 		in = map[string]any{}
 	}
 	return in, ctx, nil
+}
+
+// writableFields keeps the fields of a portal entity's input that a client
+// may set; a read-only field or an unknown one is refused with Kong's
+// schema violation.
+func writableFields(in map[string]any, settable, readOnly []string) (map[string]any, error) {
+	out := map[string]any{}
+	for k, v := range in {
+		switch {
+		case slices.Contains(settable, k):
+			out[k] = v
+		case slices.Contains(readOnly, k):
+			return nil, violation(k, "cannot be set")
+		default:
+			return nil, violation(k, "unknown field")
+		}
+	}
+	return out, nil
+}
+
+// decode reads the request's body and keeps its writable fields (keep);
+// on failure it answers the request and returns ok false.
+func (h *portalHandler) decode(w http.ResponseWriter, r *http.Request, keep func(map[string]any) (map[string]any, error)) (map[string]any, context.Context, bool) {
+	raw, ctx, err := h.input(r)
+	if err == nil {
+		raw, err = keep(raw)
+	}
+	if err != nil {
+		portalFail(w, err)
+		return nil, nil, false
+	}
+	return raw, ctx, true
 }
 
 // pathParam returns a path parameter, unescaped.

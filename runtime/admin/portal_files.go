@@ -25,18 +25,7 @@ func checkFile(path, contents string) error {
 
 // fileInput keeps the writable fields of a file: path and contents.
 func fileInput(in map[string]any) (map[string]any, error) {
-	out := map[string]any{}
-	for k, v := range in {
-		switch k {
-		case "path", "contents":
-			out[k] = v
-		case "id", "checksum", "created_at", "updated_at":
-			return nil, violation(k, "cannot be set")
-		default:
-			return nil, violation(k, "unknown field")
-		}
-	}
-	return out, nil
+	return writableFields(in, []string{"path", "contents"}, []string{"id", "checksum", "created_at", "updated_at"})
 }
 
 func (h *portalHandler) listFiles(w http.ResponseWriter, r *http.Request) {
@@ -44,14 +33,8 @@ func (h *portalHandler) listFiles(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *portalHandler) createFile(w http.ResponseWriter, r *http.Request) {
-	raw, ctx, err := h.input(r)
-	if err != nil {
-		portalFail(w, err)
-		return
-	}
-	in, err := fileInput(raw)
-	if err != nil {
-		portalFail(w, err)
+	in, ctx, ok := h.decode(w, r, fileInput)
+	if !ok {
 		return
 	}
 	path, _ := in["path"].(string)
@@ -95,14 +78,8 @@ func (h *portalHandler) patchFile(w http.ResponseWriter, r *http.Request) {
 		portalFail(w, err)
 		return
 	}
-	raw, ctx, err := h.input(r)
-	if err != nil {
-		portalFail(w, err)
-		return
-	}
-	in, err := fileInput(raw)
-	if err != nil {
-		portalFail(w, err)
+	in, ctx, ok := h.decode(w, r, fileInput)
+	if !ok {
 		return
 	}
 	path, _ := old["path"].(string)
