@@ -176,6 +176,11 @@ func AdminEntities() []*Entity {
 var adminEntities = map[string]bool{"admins": true, "admin_credentials": true, "reset_secrets": true,
 	"sessions": true, "login_attempts": true}
 
+// IsAdminEntity reports whether name is one of the admin and session
+// entities, which runtime/admin serves only through its own handlers
+// (/admins, /auth, /userinfo) or not at all.
+func IsAdminEntity(name string) bool { return adminEntities[name] }
+
 // HashAdminPassword hashes an admin's sign-in password, with the
 // developers' hasher (PBKDF2).
 func HashAdminPassword(password string) (string, error) { return HashDeveloperPassword(password) }

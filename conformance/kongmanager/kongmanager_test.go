@@ -223,6 +223,24 @@ func TestTrainingAdminsWalk(t *testing.T) {
 	c.must(200, c.do("GET", "/routes", withSession(bob, "bob"), nil), "bob after alice signed out")
 	// The token path still works (§10.3.1).
 	c.must(200, c.root("GET", "/routes", nil), "token")
+
+	// The sign-in state is reachable through no generic route, even for
+	// the super-admin, and /endpoints lists none.
+	bobID := c.root("GET", "/admins/bob", nil).body["id"].(string)
+	for _, p := range []string{"/sessions/sessions", "/sessions", "/admins/credentials", "/admins/reset_secrets",
+		"/admins/login_attempts", "/admins/admins/" + bobID, "/admins/admins/" + bobID + "/admins/credentials",
+		"/rbac/users/kong_admin/admins/admins", "/admin_credentials", "/reset_secrets", "/login_attempts"} {
+		if a := c.root("GET", p, nil); a.status != 404 {
+			t.Errorf("GET %s: %d %s, want 404", p, a.status, a.raw)
+		}
+	}
+	eps := c.must(200, c.root("GET", "/endpoints", nil), "endpoints")
+	for _, e := range eps.body["data"].([]any) {
+		if s := e.(string); strings.Contains(s, "session") || strings.Contains(s, "credentials/") && strings.HasPrefix(s, "/admins") ||
+			strings.Contains(s, "reset_secrets") || strings.Contains(s, "login_attempts") {
+			t.Errorf("/endpoints lists %s", s)
+		}
+	}
 }
 
 // TestConcurrentSessions: many keep-alive clients use their sessions at
