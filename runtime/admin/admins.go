@@ -94,9 +94,10 @@ func (a *Admins) log() *slog.Logger {
 	return slog.Default()
 }
 
-// storesCredentials reports whether admin_gui_auth keeps passwords
-// (basic-auth): only then can admins register and reset passwords.
-func (a *Admins) storesCredentials() bool { return a.Auth == "basic-auth" }
+// storesCredentials reports whether admin_gui_auth keeps passwords: only
+// then can admins register and reset passwords. The configuration accepts
+// only basic-auth (Kong's other methods are refused), which does.
+func (a *Admins) storesCredentials() bool { return a.Auth != "" }
 
 // errAdminExists is Kong's 409 for a duplicate admin.
 var errAdminExists = errors.New("user already exists with same username, email, or custom_id")

@@ -126,15 +126,17 @@ func App(o Options) *fiber.App {
 			p = strings.TrimPrefix(p, base)
 		}
 		name := strings.TrimPrefix(path.Clean("/"+p), "/")
-		switch name {
-		case "", "index.html", "register":
-			// register: the page an invited admin's register_url opens
-			// (<admin_gui_url>/register?email=&username=&token=); the
-			// shell renders it from location.pathname.
+		switch {
+		case name == "" || name == "index.html" || path.Ext(name) == "":
+			// Any page path without an extension is the shell (Kong
+			// Manager's history-mode routes), among them /register, the
+			// page an invited admin's register_url opens
+			// (<admin_gui_url>/register?email=&username=&token=), which
+			// the shell renders from location.pathname.
 			c.Set(fiber.HeaderCacheControl, "no-cache")
 			c.Set(fiber.HeaderContentType, contentTypes[".html"])
 			return c.Send(index)
-		case "kconfig.js":
+		case name == "kconfig.js":
 			c.Set(fiber.HeaderCacheControl, "no-store")
 			c.Set(fiber.HeaderContentType, contentTypes[".js"])
 			return c.Send(kconfig)

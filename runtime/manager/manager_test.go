@@ -35,6 +35,7 @@ func TestAssets(t *testing.T) {
 		{"form engine", "", "/js/form.js", 200, "text/javascript; charset=utf-8", "export function buildForm"},
 		{"config", "", "/kconfig.js", 200, "text/javascript; charset=utf-8", "window.K_CONFIG"},
 		{"missing asset", "", "/js/nope.js", 404, "", ""},
+		{"page route serves the shell", "", "/services", 200, "text/html; charset=utf-8", "Skip to content"},
 		{"register page", "", "/register?email=a%40b.test&username=a&token=x.y.z", 200, "text/html; charset=utf-8", "Skip to content"},
 		{"register page under a path", "/manager", "/manager/register", 200, "text/html; charset=utf-8", "Kong Manager"},
 		{"admins module", "", "/js/admins.js", 200, "text/javascript; charset=utf-8", "/admins/register"},
