@@ -243,6 +243,27 @@ func TestTrainingAdminsWalk(t *testing.T) {
 	}
 }
 
+// TestBootstrapAdmin: as Kong's KONG_PASSWORD bootstrap, the first
+// super-admin kong_admin signs in to Kong Manager with that password.
+func TestBootstrapAdmin(t *testing.T) {
+	t.Setenv("GATEHOUSE_RBAC_BOOTSTRAP_TOKEN", "")
+	t.Setenv("KONG_PASSWORD", "kong")
+	n := testnode.Start(t, guiSettings(nil))
+	c := newClient(t, n)
+	if a := c.do("GET", "/auth", map[string]string{"Authorization": basic("kong_admin", "wrong"), "Kong-Admin-User": "kong_admin"}, nil); a.status != 401 {
+		t.Fatalf("wrong password: %d %s", a.status, a.raw)
+	}
+	a := c.must(200, c.do("GET", "/auth", map[string]string{"Authorization": basic("kong_admin", "kong"), "Kong-Admin-User": "kong_admin"}, nil), "sign in")
+	if len(a.cookies) != 1 {
+		t.Fatalf("cookies %v", a.cookies)
+	}
+	c.must(201, c.do("POST", "/services", withSession(a.cookies[0], "kong_admin"), map[string]any{"name": "s", "url": "http://127.0.0.1:9"}), "super-admin write")
+	c.must(200, c.do("GET", "/routes", map[string]string{"Kong-Admin-Token": "kong"}, nil), "the token still works")
+	if u := c.do("GET", "/userinfo", withSession(a.cookies[0], "kong_admin"), nil); u.status != 200 || u.body["admin"].(map[string]any)["status"] != 0.0 {
+		t.Fatalf("userinfo %d %s", u.status, u.raw)
+	}
+}
+
 // TestConcurrentSessions: many keep-alive clients use their sessions at
 // once (run with -race).
 func TestConcurrentSessions(t *testing.T) {

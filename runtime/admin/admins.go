@@ -420,3 +420,40 @@ func (a *Admins) defaultWorkspaceRecord(ctx context.Context) (map[string]any, er
 	h := &portalHandler{st: a.Store}
 	return h.defaultWorkspace(ctx)
 }
+
+// EnsureBootstrapAdmin makes the RBAC user name (the bootstrapped
+// super-admin, kong_admin) an approved admin who signs in to Kong
+// Manager with password, as Kong's bootstrap with KONG_PASSWORD does. It
+// does nothing when password is empty, the store is read-only, the admin
+// exists, the RBAC user does not, or the user is already an admin's
+// (nodes starting together: the loser of the insert does nothing).
+func EnsureBootstrapAdmin(ctx context.Context, st *store.Store, name, password string) error {
+	if password == "" || st.ReadOnly() {
+		return nil
+	}
+	if _, err := st.Get(ctx, "admins", name); err == nil {
+		return nil
+	} else if !store.IsNotFound(err) {
+		return fmt.Errorf("admins: reading %s: %w", name, err)
+	}
+	user, err := st.Get(ctx, "rbac_users", name)
+	if store.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("admins: reading the RBAC user %s: %w", name, err)
+	}
+	a := &Admins{Store: st}
+	if _, err := a.adminOfUser(ctx, str(user, "id")); err == nil {
+		return nil
+	}
+	rec, err := st.Insert(ctx, "admins", map[string]any{"username": name, "status": int64(store.AdminApproved),
+		"rbac_user": map[string]any{"id": user["id"]}})
+	if e, ok := store.AsError(err); ok && e.Code == store.CodeUniqueViolation {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("admins: creating the admin %s: %w", name, err)
+	}
+	return a.setPassword(ctx, str(rec, "id"), password)
+}

@@ -1,8 +1,10 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/gatehouse/gatehouse/runtime/admin"
@@ -15,7 +17,19 @@ import (
 // runtime/admin/admins.go) from the configuration: with admin_gui_auth
 // set, sessions of audience "admin" kept as admin_gui_session_conf says
 // (storage "kong": in the database, seen by every node).
-func adminsFor(cfg *config.Config, st *store.Store, log *slog.Logger) (*admin.Admins, error) {
+//
+// The bootstrapped super-admin (kong_admin, from GATEHOUSE_RBAC_BOOTSTRAP_TOKEN
+// or KONG_PASSWORD) becomes an admin signing in with that value as its
+// password, as Kong's bootstrap does.
+func adminsFor(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger) (*admin.Admins, error) {
+	for _, name := range BootstrapTokenEnv {
+		if pw := os.Getenv(name); pw != "" {
+			if err := admin.EnsureBootstrapAdmin(ctx, st, BootstrapAdmin, pw); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
 	a := &admin.Admins{
 		Store: st, Auth: cfg.AdminGUIAuth, EnforceRBAC: cfg.EnforceRBAC, GUIPath: cfg.AdminGUIPath,
 		InvitationExpiry: time.Duration(cfg.AdminInvitationExpiry) * time.Second,

@@ -290,7 +290,7 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 		return nil, err
 	}
 	opts.Endpoints = append(opts.Endpoints, admin.RBACEndpoints(st)...)
-	admins, err := adminsFor(cfg, st, log) // admins.go
+	admins, err := adminsFor(ctx, cfg, st, log) // admins.go
 	if err != nil {
 		st.Backend().Close()
 		return nil, err
