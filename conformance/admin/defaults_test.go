@@ -228,7 +228,7 @@ func servedEntities(t *testing.T, c *client) []string {
 	t.Helper()
 	byPath := map[string]string{}
 	for _, e := range store.KongEntities() {
-		if store.IsTeamEntity(e.Name) || store.IsPortalEntity(e.Name) {
+		if store.IsTeamEntity(e.Name) || store.IsPortalEntity(e.Name) || store.IsAdminEntity(e.Name) {
 			continue // served through /teams only when enable_teams is on; portal entities by their own handlers
 		}
 		byPath[strings.Split(e.Path, "/")[0]] = e.Name // rbac_users: /rbac/users

@@ -310,11 +310,16 @@ var entityBases = map[string][]map[string]any{
 	"policies":              {{"name": "readers", "rego": "package p\nallow := true\n"}},
 	"denied_ips":            {{"ip": "192.0.2.0/24", "reason": "abuse", "expires_at": 4102444800}},
 	"rbac_users":            {{"name": "u1", "user_token": "0123456789abcdef", "comment": "c"}},
-	"rbac_roles":            {{"name": "dev", "comment": "c", "privileges": []any{"manage-apis"}}},
-	"rbac_role_endpoints":   {{"role": map[string]any{"id": someID}, "endpoint": "/services/*", "actions": []any{"read"}, "negative": true}},
-	"teams":                 {{"name": "t1", "description": "d", "roles": []any{"read-only"}}},
-	"team_members":          {{"team": map[string]any{"id": someID}, "user": map[string]any{"id": someID}, "admin": true}},
-	"team_assets":           {{"team": map[string]any{"id": someID}, "entity_type": "services", "entity_id": someID, "via_rule": false}},
+	"admin_credentials":     {{"admin": map[string]any{"id": someID}, "password_hash": "h"}},
+	"reset_secrets":         {{"subject": "admin:x", "secret": "0123456789abcdef0123456789abcdef", "status": 2, "client_addr": "127.0.0.1"}},
+	"sessions": {{"session_id": "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "audience": "admin",
+		"subject": "s", "created": 1, "last_seen": 2, "rolling_expires": 3, "absolute_expires": 4}},
+	"login_attempts":      {{"subject": "admin:x", "attempts": 3}},
+	"rbac_roles":          {{"name": "dev", "comment": "c", "privileges": []any{"manage-apis"}}},
+	"rbac_role_endpoints": {{"role": map[string]any{"id": someID}, "endpoint": "/services/*", "actions": []any{"read"}, "negative": true}},
+	"teams":               {{"name": "t1", "description": "d", "roles": []any{"read-only"}}},
+	"team_members":        {{"team": map[string]any{"id": someID}, "user": map[string]any{"id": someID}, "admin": true}},
+	"team_assets":         {{"team": map[string]any{"id": someID}, "entity_type": "services", "entity_id": someID, "via_rule": false}},
 	"team_rules": {{"team": map[string]any{"id": someID}, "entity_type": "services", "join": "or",
 		"conditions": []any{map[string]any{"field": "tags", "op": "contains", "value": "prod"}}}},
 	"filter_chains":              {{"service": map[string]any{"id": someID}, "filters": []any{map[string]any{"name": "f", "enabled": true, "config": "c"}}}},
@@ -329,7 +334,7 @@ var entityBases = map[string][]map[string]any{
 // their rendering round-trips, but their validation cannot until those
 // become named validators and entity checks as data. The test fails when
 // this list is stale, in either direction.
-var goOnlyEntities = []string{"ca_certificates", "certificates", "consumers", "developer_roles", "developers",
+var goOnlyEntities = []string{"admins", "ca_certificates", "certificates", "consumers", "developer_roles", "developers",
 	"document_objects", "files", "keys", "plugins", "routes", "services", "snis", "targets", "upstreams"}
 
 // validate runs the write pipeline's schema steps: coercion, defaults,

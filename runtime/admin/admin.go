@@ -708,6 +708,9 @@ func (s *Server) endpointList() []string {
 		if store.IsPortalEntity(e.Name) {
 			continue // served by portalEndpoints (portal_common.go), listed from there
 		}
+		if store.IsAdminEntity(e.Name) {
+			continue // served by AdminEndpoints (admins_api.go), listed from there
+		}
 		param := "{" + strings.TrimSuffix(e.Name, "s") + "s}"
 		set["/"+e.Path] = true
 		set["/"+e.Path+"/"+param] = true

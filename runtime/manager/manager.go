@@ -126,12 +126,16 @@ func App(o Options) *fiber.App {
 			p = strings.TrimPrefix(p, base)
 		}
 		name := strings.TrimPrefix(path.Clean("/"+p), "/")
-		switch name {
-		case "", "index.html":
+		switch {
+		case name == "" || name == "index.html" || name == "register":
+			// The shell; /register is the page an invited admin's
+			// register_url opens (<admin_gui_url>/register?email=&
+			// username=&token=), which the shell renders from
+			// location.pathname.
 			c.Set(fiber.HeaderCacheControl, "no-cache")
 			c.Set(fiber.HeaderContentType, contentTypes[".html"])
 			return c.Send(index)
-		case "kconfig.js":
+		case name == "kconfig.js":
 			c.Set(fiber.HeaderCacheControl, "no-store")
 			c.Set(fiber.HeaderContentType, contentTypes[".js"])
 			return c.Send(kconfig)

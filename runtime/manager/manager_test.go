@@ -35,6 +35,12 @@ func TestAssets(t *testing.T) {
 		{"form engine", "", "/js/form.js", 200, "text/javascript; charset=utf-8", "export function buildForm"},
 		{"config", "", "/kconfig.js", 200, "text/javascript; charset=utf-8", "window.K_CONFIG"},
 		{"missing asset", "", "/js/nope.js", 404, "", ""},
+		{"register page serves the shell", "", "/register", 200, "text/html; charset=utf-8", "Skip to content"},
+		{"page route goes to its hash route", "", "/services", 302, "", ""},
+		{"register page", "", "/register?email=a%40b.test&username=a&token=x.y.z", 200, "text/html; charset=utf-8", "Skip to content"},
+		{"register page under a path", "/manager", "/manager/register", 200, "text/html; charset=utf-8", "Kong Manager"},
+		{"admins module", "", "/js/admins.js", 200, "text/javascript; charset=utf-8", "/admins/register"},
+		{"sign-in sends the admin's name", "", "/js/api.js", 200, "text/javascript; charset=utf-8", "headers['Kong-Admin-User']"},
 		{"unknown type", "", "/manager.go", 404, "", ""},
 		{"dot-dot stays inside", "", "/js/../../manager.go", 404, "", ""},
 		{"under a path", "/manager", "/manager/", 200, "text/html; charset=utf-8", "Kong Manager"},
@@ -60,7 +66,7 @@ func TestAssets(t *testing.T) {
 				t.Fatalf("Location %q", res.Header.Get("Location"))
 			}
 			if want := map[string]string{"/default/portal/permissions/": "/#/default/portal/permissions",
-				"/manager/services": "/manager/#/services"}[tt.path]; tt.status == 302 && res.Header.Get("Location") != want {
+				"/manager/services": "/manager/#/services", "/services": "/#/services"}[tt.path]; tt.status == 302 && res.Header.Get("Location") != want {
 				t.Fatalf("Location %q, want %q", res.Header.Get("Location"), want)
 			}
 			if res.Header.Get("X-Content-Type-Options") != "nosniff" {
