@@ -255,7 +255,9 @@ func (w *appWalk) run() {
 
 	// Get a token with the training's call on the TLS listener.
 	tokenRepl := []string{"2TXNvDqjeVMHydJbjv9t96lWTXOKAtU8", clientID, "V6Vma6AtIvl04UYssz6gAxPc92eCF4KR", secret}
-	tok := w.want("get-token", w.command("get-token", tokenRepl...), 200)
+	// (The proxy applies configuration changes asynchronously: the first
+	// calls through a new route or plugin poll until it serves them.)
+	tok := w.eventually("get-token", func() answer { return w.command("get-token", tokenRepl...) }, 200).json(t)
 	access, _ := tok["access_token"].(string)
 	if access == "" || tok["token_type"] != "bearer" || tok["expires_in"] != 7200.0 {
 		t.Fatalf("get-token: %v", tok)
@@ -289,8 +291,10 @@ func (w *appWalk) run() {
 		t.Fatalf("register to other: %v", pending)
 	}
 	// Registered but not approved: a token is issued, the API refuses it.
-	otherTok := w.want("token for other", w.send(w.tls, "POST", w.proxy+"/other/oauth2/token",
-		"grant_type=client_credentials&client_id="+clientID+"&client_secret="+secret, nil), 200)
+	otherTok := w.eventually("token for other", func() answer {
+		return w.send(w.tls, "POST", w.proxy+"/other/oauth2/token",
+			"grant_type=client_credentials&client_id="+clientID+"&client_secret="+secret, nil)
+	}, 200).json(t)
 	otherAccess := otherTok["access_token"].(string)
 	callOther := func() answer {
 		return w.send(w.tls, "GET", w.proxy+"/other/x", nil, map[string]string{"Authorization": "Bearer " + otherAccess})
@@ -318,6 +322,9 @@ func (w *appWalk) run() {
 	if d, _ := da["data"].([]any); len(d) != 1 || d[0].(map[string]any)["id"] != appID {
 		t.Fatalf("developer applications: %v", da)
 	}
+	// The developer's record (and password hash) is not reachable
+	// through the application's foreign key.
+	w.want("developer through the application", w.do("GET", "/default/applications/"+appID+"/developer", "", nil), 404)
 	// Revoked: refused again.
 	w.want("admin revokes", w.do("PATCH", "/default/services/other/application_instances/"+instID, "",
 		map[string]any{"status": 3}), 200)
