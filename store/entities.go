@@ -803,6 +803,7 @@ func KongEntities() []*Entity {
 		Plugins(), KeySets(), Keys(), FilterChains(), Policies(), DeniedIPs(), RBACRoles(), RBACRoleEndpoints(),
 		RBACUsers(), Teams(), TeamMembers(), TeamAssets(), TeamRules(),
 	}
+	all = append(all, AdminEntities()...)
 	return append(all, PortalEntities()...)
 }
 

@@ -38,7 +38,7 @@ func NotDeclarative(name string) bool {
 	case "rbac_users", "rbac_roles", "rbac_role_endpoints":
 		return true
 	}
-	return teamEntities[name] || portalEntities[name]
+	return teamEntities[name] || portalEntities[name] || adminEntities[name]
 }
 
 // The rbac_roles entity: Kong Enterprise's RBAC roles. A role grants the

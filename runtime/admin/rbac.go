@@ -38,6 +38,10 @@ type RBAC struct {
 	Policies func() *policy.Set
 	// Timeout bounds each evaluation; 0 is DefaultAdminPolicyTimeout.
 	Timeout time.Duration
+	// Admins, when set with a session manager (admin_gui_auth), identifies
+	// the calls that carry no Kong-Admin-Token by Kong Manager's session
+	// cookie and Kong-Admin-User (Admins.IdentifySession).
+	Admins *Admins
 
 	fallback    sync.Once
 	fallbackSet *policy.Set
@@ -66,9 +70,29 @@ func NewToken() (string, error) {
 }
 
 // Identify finds the enabled RBAC user whose token the call carries; a
-// missing, unknown or disabled token is refused with Kong's 401.
+// missing, unknown or disabled token is refused with Kong's 401. Without
+// a token and with Admins set (admin_gui_auth), the call is identified by
+// its Kong Manager session instead. The open paths (/auth,
+// /admins/register, /admins/password_resets) need no caller: a valid
+// token still names one, anything else is anonymous.
 func (r *RBAC) Identify(ctx context.Context, req RequestInfo) (store.Actor, error) {
 	token := req.Header(TokenHeader)
+	if IsOpenPath(req.Path) {
+		if token != "" {
+			if actor, err := r.identifyToken(ctx, token); err == nil {
+				return actor, nil
+			}
+		}
+		return store.Anonymous, nil
+	}
+	if token == "" && r.Admins != nil && r.Admins.Sessions != nil {
+		return r.Admins.IdentifySession(ctx, req)
+	}
+	return r.identifyToken(ctx, token)
+}
+
+// identifyToken is the token path of Identify.
+func (r *RBAC) identifyToken(ctx context.Context, token string) (store.Actor, error) {
 	if token == "" {
 		return store.Anonymous, Unauthorized("")
 	}
@@ -95,8 +119,14 @@ func (r *RBAC) Identify(ctx context.Context, req RequestInfo) (store.Actor, erro
 // 403, a user rule's refusal a 403 with its message, an evaluation error
 // or timeout an error (500).
 func (r *RBAC) Authorize(ctx context.Context, call Call) error {
+	if IsOpenPath(call.Path) {
+		return nil // the handlers check their own credentials
+	}
 	if call.Actor.IsAnonymous() {
 		return Unauthorized("")
+	}
+	if IsSelfPath(call.Path) {
+		return nil // any identified caller may describe or manage itself
 	}
 	rec, err := r.Store.Get(ctx, "rbac_users", call.Actor.ID)
 	if store.IsNotFound(err) {

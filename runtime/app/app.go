@@ -290,9 +290,21 @@ func StartWith(ctx context.Context, cfg *config.Config, o Options) (*Node, error
 		return nil, err
 	}
 	opts.Endpoints = append(opts.Endpoints, admin.RBACEndpoints(st)...)
-	if cfg.EnforceRBAC && o.AdminIdentifier == nil && o.AdminAuthorizer == nil {
-		rbac := &admin.RBAC{Store: st, Policies: n.policySet}
-		opts.Identifier, opts.Authorizer = rbac, rbac
+	admins, err := adminsFor(cfg, st, log) // admins.go
+	if err != nil {
+		st.Backend().Close()
+		return nil, err
+	}
+	opts.Endpoints = append(opts.Endpoints, admin.AdminEndpoints(admins)...)
+	if (cfg.EnforceRBAC || cfg.AdminGUIAuth != "") && o.AdminIdentifier == nil && o.AdminAuthorizer == nil {
+		// admin_gui_auth without enforce_rbac still requires a session
+		// (Kong's authenticate runs when either is on); roles then do
+		// not limit the signed-in admins.
+		rbac := &admin.RBAC{Store: st, Policies: n.policySet, Admins: admins}
+		opts.Identifier = rbac
+		if cfg.EnforceRBAC {
+			opts.Authorizer = rbac
+		}
 	}
 	if err := n.startTeams(ctx, &opts); err != nil { // teams.go
 		st.Backend().Close()

@@ -241,6 +241,16 @@ type Config struct {
 	// AdminGUISessionConf is admin_gui_session_conf, the JSON
 	// configuration of Kong Manager's sessions; see AdminGUISession.
 	AdminGUISessionConf string `conf:"admin_gui_session_conf"`
+	// AdminGUIAuthHeader is admin_gui_auth_header: the header Kong
+	// Manager names the signed-in admin in ("Kong-Admin-User").
+	AdminGUIAuthHeader string `conf:"admin_gui_auth_header"`
+	// AdminInvitationExpiry is admin_invitation_expiry: how long an
+	// admin's register (and password reset) link lives, in seconds.
+	AdminInvitationExpiry int `conf:"admin_invitation_expiry"`
+	// AdminGUIAuthLoginAttempts is admin_gui_auth_login_attempts: the
+	// failed sign-ins that lock an admin out until a password reset (0:
+	// no lockout).
+	AdminGUIAuthLoginAttempts int `conf:"admin_gui_auth_login_attempts"`
 	// Portal is Kong Enterprise's portal: the Developer Portal and its
 	// listeners run only when it is on (off by default).
 	Portal bool `conf:"portal"`
@@ -337,32 +347,35 @@ var defaults = map[string]string{
 	"nginx_http_large_client_header_buffers": "4 8k",
 	"nginx_main_worker_shutdown_timeout":     "10s",
 	// Kong's TLS and Kong Manager settings; Kong Enterprise's portal.
-	"ssl_cert":                "",
-	"ssl_cert_key":            "",
-	"admin_ssl_cert":          "",
-	"admin_ssl_cert_key":      "",
-	"admin_gui_ssl_cert":      "",
-	"admin_gui_ssl_cert_key":  "",
-	"status_ssl_cert":         "",
-	"status_ssl_cert_key":     "",
-	"portal_gui_ssl_cert":     "",
-	"portal_gui_ssl_cert_key": "",
-	"portal_api_ssl_cert":     "",
-	"portal_api_ssl_cert_key": "",
-	"admin_gui_listen":        "0.0.0.0:8002, 0.0.0.0:8445 ssl",
-	"admin_gui_url":           "",
-	"admin_gui_path":          "/",
-	"admin_gui_api_url":       "",
-	"admin_gui_auth":          "",
-	"admin_gui_session_conf":  "",
-	"portal":                  "off",
-	"portal_gui_listen":       "0.0.0.0:8003, 0.0.0.0:8446 ssl",
-	"portal_api_listen":       "0.0.0.0:8004, 0.0.0.0:8447 ssl",
-	"portal_gui_host":         "127.0.0.1:8003",
-	"portal_gui_protocol":     "http",
-	"portal_api_url":          "",
-	"portal_auth":             "",
-	"portal_session_conf":     "",
+	"ssl_cert":                      "",
+	"ssl_cert_key":                  "",
+	"admin_ssl_cert":                "",
+	"admin_ssl_cert_key":            "",
+	"admin_gui_ssl_cert":            "",
+	"admin_gui_ssl_cert_key":        "",
+	"status_ssl_cert":               "",
+	"status_ssl_cert_key":           "",
+	"portal_gui_ssl_cert":           "",
+	"portal_gui_ssl_cert_key":       "",
+	"portal_api_ssl_cert":           "",
+	"portal_api_ssl_cert_key":       "",
+	"admin_gui_listen":              "0.0.0.0:8002, 0.0.0.0:8445 ssl",
+	"admin_gui_url":                 "",
+	"admin_gui_path":                "/",
+	"admin_gui_api_url":             "",
+	"admin_gui_auth":                "",
+	"admin_gui_session_conf":        "",
+	"admin_gui_auth_header":         "Kong-Admin-User",
+	"admin_invitation_expiry":       "259200",
+	"admin_gui_auth_login_attempts": "0",
+	"portal":                        "off",
+	"portal_gui_listen":             "0.0.0.0:8003, 0.0.0.0:8446 ssl",
+	"portal_api_listen":             "0.0.0.0:8004, 0.0.0.0:8447 ssl",
+	"portal_gui_host":               "127.0.0.1:8003",
+	"portal_gui_protocol":           "http",
+	"portal_api_url":                "",
+	"portal_auth":                   "",
+	"portal_session_conf":           "",
 }
 
 // checks holds extra validation for settings beyond their Go type.
@@ -398,6 +411,9 @@ var checks = map[string]func(v reflect.Value) error{
 	"admin_gui_api_url":                      checkAPIURL,
 	"admin_gui_auth":                         checkGUIAuth,
 	"admin_gui_session_conf":                 checkSessionConf,
+	"admin_gui_auth_header":                  checkToken,
+	"admin_invitation_expiry":                checkIntRange(1, 100000000),
+	"admin_gui_auth_login_attempts":          checkIntRange(0, 1000000),
 	"portal_gui_host":                        checkHostPort,
 	"portal_gui_protocol":                    checkEnum("http", "https"),
 	"portal_api_url":                         checkOptionalURL,

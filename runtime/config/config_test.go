@@ -111,8 +111,8 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("Values() lacks %q", name)
 		}
 	}
-	if len(Settings()) != 71 {
-		t.Errorf("Settings() has %d names, want 71: %v", len(Settings()), Settings())
+	if len(Settings()) != 74 {
+		t.Errorf("Settings() has %d names, want 74: %v", len(Settings()), Settings())
 	}
 	c := Defaults()
 	if c.AdminMaxBodyBytes() != 10<<20 || c.LuaMaxPostArgs != 100 {

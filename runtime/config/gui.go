@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Listener kinds, as ListenerCertificates and ListenKinds name them: each
@@ -286,23 +287,169 @@ func checkGUIAuth(v reflect.Value) error {
 
 // SessionConf is the part of an admin_gui_session_conf or
 // portal_session_conf (the session plugin's configuration, as JSON) that
-// Gatehouse reads; the other keys are kept in Raw.
+// Gatehouse reads; the other keys are kept in Raw. Both the session
+// plugin's 3.x keys (rolling_timeout, idling_timeout, absolute_timeout,
+// stale_ttl, cookie_same_site, cookie_http_only, cookie_path,
+// cookie_domain) and its 2.x names (cookie_lifetime, cookie_idletime,
+// cookie_samesite, cookie_httponly, cookie_discard) are accepted; a 3.x
+// key wins over its 2.x alias. The methods (Name, Rolling, ...) give the
+// effective values with Kong's defaults.
 type SessionConf struct {
 	// Secret signs the session cookies.
 	Secret string `json:"secret"`
-	// Storage is "kong" (server-side sessions, Kong's) or "cookie".
+	// Storage is "kong" (server-side sessions, Kong's) or "cookie"
+	// ("": cookie, the session plugin's default).
 	Storage string `json:"storage"`
 	// CookieName is the session cookie's name ("session" by default).
 	CookieName string `json:"cookie_name"`
 	// CookieSecure sets the cookie's Secure flag (nil: the default, on).
 	CookieSecure *bool `json:"cookie_secure"`
-	// CookieLifetime is the session's lifetime in seconds (0: the
-	// default, 3600).
+	// CookieLifetime is the 2.x name of rolling_timeout, in seconds (0:
+	// not given).
 	CookieLifetime float64 `json:"cookie_lifetime"`
-	// CookieSameSite is Strict, Lax, None or off ("": Strict).
+	// CookieIdletime is the 2.x name of idling_timeout (nil: not given).
+	CookieIdletime *float64 `json:"cookie_idletime"`
+	// CookieDiscard is the 2.x name of stale_ttl (nil: not given).
+	CookieDiscard *float64 `json:"cookie_discard"`
+	// CookieSameSite is the 2.x cookie_samesite: Strict, Lax, None or
+	// off ("": not given).
 	CookieSameSite string `json:"cookie_samesite"`
+	// CookieHttponly is the 2.x name of cookie_http_only.
+	CookieHttponly *bool `json:"cookie_httponly"`
+	// RollingTimeout is the 3.x rolling_timeout in seconds: a session
+	// not renewed within it ends (nil: not given; 0: no limit).
+	RollingTimeout *float64 `json:"rolling_timeout"`
+	// IdlingTimeout is idling_timeout: a session unused for that long
+	// ends (nil: not given; 0: no limit).
+	IdlingTimeout *float64 `json:"idling_timeout"`
+	// AbsoluteTimeout is absolute_timeout: no session outlives it (nil:
+	// not given; 0: no limit).
+	AbsoluteTimeout *float64 `json:"absolute_timeout"`
+	// StaleTTL is stale_ttl (nil: not given).
+	StaleTTL *float64 `json:"stale_ttl"`
+	// CookieSameSite3 is the 3.x cookie_same_site: Strict, Lax, None or
+	// Default ("": not given).
+	CookieSameSite3 string `json:"cookie_same_site"`
+	// CookieHTTPOnly is the 3.x cookie_http_only (nil: not given).
+	CookieHTTPOnly *bool `json:"cookie_http_only"`
+	// CookiePath is cookie_path ("": "/").
+	CookiePath string `json:"cookie_path"`
+	// CookieDomain is cookie_domain ("": none).
+	CookieDomain string `json:"cookie_domain"`
+	// Remember is the session plugin's remember: the cookie gets an
+	// expiry and outlives the browser session.
+	Remember bool `json:"remember"`
 	// Raw is the whole JSON object.
 	Raw map[string]any `json:"-"`
+}
+
+// The session plugin's 3.x defaults, in seconds.
+const (
+	DefaultRollingTimeout  = 3600
+	DefaultIdlingTimeout   = 900
+	DefaultAbsoluteTimeout = 86400
+	DefaultStaleTTL        = 10
+)
+
+// seconds turns a number of seconds into a duration.
+func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+
+// Name returns the cookie name: cookie_name, else "session".
+func (sc SessionConf) Name() string {
+	if sc.CookieName != "" {
+		return sc.CookieName
+	}
+	return "session"
+}
+
+// ServerSide reports whether sessions live in the database (storage
+// "kong") rather than in the cookie.
+func (sc SessionConf) ServerSide() bool { return sc.Storage == "kong" }
+
+// Rolling returns the rolling timeout (rolling_timeout, else
+// cookie_lifetime, else 3600 s); 0 means none.
+func (sc SessionConf) Rolling() time.Duration {
+	switch {
+	case sc.RollingTimeout != nil:
+		return seconds(*sc.RollingTimeout)
+	case sc.CookieLifetime > 0:
+		return seconds(sc.CookieLifetime)
+	}
+	return DefaultRollingTimeout * time.Second
+}
+
+// Idling returns the idling timeout (idling_timeout, else
+// cookie_idletime, else 900 s); 0 means none.
+func (sc SessionConf) Idling() time.Duration {
+	switch {
+	case sc.IdlingTimeout != nil:
+		return seconds(*sc.IdlingTimeout)
+	case sc.CookieIdletime != nil:
+		return seconds(*sc.CookieIdletime)
+	}
+	return DefaultIdlingTimeout * time.Second
+}
+
+// Absolute returns the absolute timeout (absolute_timeout, else 86400
+// s); 0 means none.
+func (sc SessionConf) Absolute() time.Duration {
+	if sc.AbsoluteTimeout != nil {
+		return seconds(*sc.AbsoluteTimeout)
+	}
+	return DefaultAbsoluteTimeout * time.Second
+}
+
+// Stale returns stale_ttl (else cookie_discard, else 10 s).
+func (sc SessionConf) Stale() time.Duration {
+	switch {
+	case sc.StaleTTL != nil:
+		return seconds(*sc.StaleTTL)
+	case sc.CookieDiscard != nil:
+		return seconds(*sc.CookieDiscard)
+	}
+	return DefaultStaleTTL * time.Second
+}
+
+// SameSite returns the cookie's SameSite value: cookie_same_site, else
+// cookie_samesite (off read as Lax), else Strict; "Default" leaves the
+// attribute out ("").
+func (sc SessionConf) SameSite() string {
+	v := sc.CookieSameSite3
+	if v == "" {
+		v = sc.CookieSameSite
+	}
+	switch v {
+	case "":
+		return "Strict"
+	case "off":
+		return "Lax"
+	case "Default":
+		return ""
+	}
+	return v
+}
+
+// HTTPOnly returns the cookie's HttpOnly flag (cookie_http_only, else
+// cookie_httponly, else on).
+func (sc SessionConf) HTTPOnly() bool {
+	switch {
+	case sc.CookieHTTPOnly != nil:
+		return *sc.CookieHTTPOnly
+	case sc.CookieHttponly != nil:
+		return *sc.CookieHttponly
+	}
+	return true
+}
+
+// Secure returns the cookie's Secure flag (cookie_secure, else on).
+func (sc SessionConf) Secure() bool { return sc.CookieSecure == nil || *sc.CookieSecure }
+
+// Path returns the cookie's path (cookie_path, else "/").
+func (sc SessionConf) Path() string {
+	if sc.CookiePath != "" {
+		return sc.CookiePath
+	}
+	return "/"
 }
 
 // parseSessionConf parses a session configuration; "" gives the zero
@@ -332,13 +479,43 @@ func parseSessionConf(s string) (SessionConf, error) {
 	default:
 		return SessionConf{}, fmt.Errorf("cookie_samesite: expected Strict, Lax, None or off, got %q", sc.CookieSameSite)
 	}
+	switch sc.CookieSameSite3 {
+	case "", "Strict", "Lax", "None", "Default":
+	default:
+		return SessionConf{}, fmt.Errorf("cookie_same_site: expected Strict, Lax, None or Default, got %q", sc.CookieSameSite3)
+	}
 	if sc.CookieLifetime < 0 {
 		return SessionConf{}, fmt.Errorf("cookie_lifetime: must not be negative, got %v", sc.CookieLifetime)
+	}
+	for _, n := range []struct {
+		name string
+		v    *float64
+	}{
+		{"rolling_timeout", sc.RollingTimeout}, {"idling_timeout", sc.IdlingTimeout},
+		{"absolute_timeout", sc.AbsoluteTimeout}, {"stale_ttl", sc.StaleTTL},
+		{"cookie_idletime", sc.CookieIdletime}, {"cookie_discard", sc.CookieDiscard},
+	} {
+		if n.v != nil && (*n.v < 0 || *n.v > 1e9) {
+			return SessionConf{}, fmt.Errorf("%s: expected a number of seconds between 0 and 1e9, got %v", n.name, *n.v)
+		}
+	}
+	if sc.CookieLifetime > 1e9 {
+		return SessionConf{}, fmt.Errorf("cookie_lifetime: expected a number of seconds between 0 and 1e9, got %v", sc.CookieLifetime)
 	}
 	if strings.ContainsFunc(sc.CookieName, func(r rune) bool {
 		return r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r)
 	}) {
 		return SessionConf{}, fmt.Errorf("cookie_name: invalid cookie name %q", sc.CookieName)
+	}
+	if sc.CookiePath != "" && (!strings.HasPrefix(sc.CookiePath, "/") || strings.ContainsFunc(sc.CookiePath, func(r rune) bool {
+		return r < ' ' || r >= 0x7f || r == ';'
+	})) {
+		return SessionConf{}, fmt.Errorf("cookie_path: expected a path starting with /, got %q", sc.CookiePath)
+	}
+	if strings.ContainsFunc(sc.CookieDomain, func(r rune) bool {
+		return r <= ' ' || r >= 0x7f || r == ';' || r == ','
+	}) {
+		return SessionConf{}, fmt.Errorf("cookie_domain: invalid domain %q", sc.CookieDomain)
 	}
 	return sc, nil
 }

@@ -327,3 +327,89 @@ func FuzzHostPort(f *testing.F) {
 		}
 	})
 }
+
+// TestSessionConfNames: the session plugin's 3.x keys and their 2.x
+// aliases give the effective values, with Kong's defaults; a 3.x key wins
+// over its alias.
+func TestSessionConfNames(t *testing.T) {
+	type eff struct {
+		name, sameSite, path    string
+		rolling, idling, abs    time.Duration
+		stale                   time.Duration
+		secure, httpOnly, store bool
+	}
+	def := eff{"session", "Strict", "/", time.Hour, 15 * time.Minute, 24 * time.Hour, 10 * time.Second, true, true, false}
+	for _, tc := range []struct {
+		name, conf string
+		want       func(e eff) eff
+		err        string
+	}{
+		{"defaults", `{"secret":"x"}`, func(e eff) eff { return e }, ""},
+		{"training", `{"secret":"SYS","storage":"kong","cookie_secure":false}`,
+			func(e eff) eff { e.secure, e.store = false, true; return e }, ""},
+		{"2.x names", `{"cookie_lifetime":600,"cookie_idletime":60,"cookie_samesite":"off","cookie_httponly":false,"cookie_discard":3}`,
+			func(e eff) eff {
+				e.rolling, e.idling, e.sameSite, e.httpOnly, e.stale = 10*time.Minute, time.Minute, "Lax", false, 3*time.Second
+				return e
+			}, ""},
+		{"3.x names win", `{"cookie_lifetime":600,"rolling_timeout":120,"cookie_idletime":60,"idling_timeout":0,"absolute_timeout":7200,
+			"cookie_samesite":"Lax","cookie_same_site":"None","cookie_httponly":true,"cookie_http_only":false,"stale_ttl":1,"cookie_discard":5,
+			"cookie_path":"/manager","cookie_name":"admin_session"}`,
+			func(e eff) eff {
+				e.rolling, e.idling, e.abs, e.sameSite, e.httpOnly, e.stale, e.path, e.name =
+					2*time.Minute, 0, 2*time.Hour, "None", false, time.Second, "/manager", "admin_session"
+				return e
+			}, ""},
+		{"Default same site", `{"cookie_same_site":"Default"}`, func(e eff) eff { e.sameSite = ""; return e }, ""},
+		{"bad same site", `{"cookie_same_site":"Sometimes"}`, nil, "cookie_same_site"},
+		{"negative timeout", `{"idling_timeout":-1}`, nil, "idling_timeout"},
+		{"huge timeout", `{"rolling_timeout":1e12}`, nil, "rolling_timeout"},
+		{"relative path", `{"cookie_path":"manager"}`, nil, "cookie_path"},
+		{"bad domain", `{"cookie_domain":"a;b"}`, nil, "cookie_domain"},
+		{"timeout type", `{"absolute_timeout":"1h"}`, nil, "absolute_timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc, err := parseSessionConf(tc.conf)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := eff{sc.Name(), sc.SameSite(), sc.Path(), sc.Rolling(), sc.Idling(), sc.Absolute(), sc.Stale(),
+				sc.Secure(), sc.HTTPOnly(), sc.ServerSide()}
+			if want := tc.want(def); got != want {
+				t.Errorf("effective %+v, want %+v", got, want)
+			}
+		})
+	}
+}
+
+// TestAdminGUISettings: admin_gui_auth_header, admin_invitation_expiry and
+// admin_gui_auth_login_attempts, with Kong's defaults.
+func TestAdminGUISettings(t *testing.T) {
+	c, err := Load(LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AdminGUIAuthHeader != "Kong-Admin-User" || c.AdminInvitationExpiry != 259200 || c.AdminGUIAuthLoginAttempts != 0 {
+		t.Errorf("defaults: %q %d %d", c.AdminGUIAuthHeader, c.AdminInvitationExpiry, c.AdminGUIAuthLoginAttempts)
+	}
+	for _, tc := range []struct {
+		flags map[string]string
+		err   string
+	}{
+		{map[string]string{"admin_gui_auth_header": "X-Admin", "admin_invitation_expiry": "60", "admin_gui_auth_login_attempts": "5"}, ""},
+		{map[string]string{"admin_gui_auth_header": "bad header"}, "admin_gui_auth_header"},
+		{map[string]string{"admin_invitation_expiry": "0"}, "admin_invitation_expiry"},
+		{map[string]string{"admin_gui_auth_login_attempts": "-1"}, "admin_gui_auth_login_attempts"},
+	} {
+		_, err := Load(LoadOptions{Flags: tc.flags})
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%v: error %v, want %q", tc.flags, err, tc.err)
+		}
+	}
+}

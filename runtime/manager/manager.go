@@ -127,7 +127,10 @@ func App(o Options) *fiber.App {
 		}
 		name := strings.TrimPrefix(path.Clean("/"+p), "/")
 		switch name {
-		case "", "index.html":
+		case "", "index.html", "register":
+			// register: the page an invited admin's register_url opens
+			// (<admin_gui_url>/register?email=&username=&token=); the
+			// shell renders it from location.pathname.
 			c.Set(fiber.HeaderCacheControl, "no-cache")
 			c.Set(fiber.HeaderContentType, contentTypes[".html"])
 			return c.Send(index)

@@ -50,10 +50,11 @@ type notice struct {
 // reading "after the last id seen" never skips a change.
 func LogChanges(b *sqlstore.Backend, node string) {
 	b.BeforeCommit(func(ctx context.Context, tx *sql.Tx, entities []string) error {
-		// Audit records change no node's configuration: a write of
-		// nothing else reloads no node.
+		// Audit records and sign-in sessions change no node's
+		// configuration (sessions are read from the database on every
+		// use): a write of nothing else reloads no node.
 		entities = slices.DeleteFunc(slices.Clone(entities), func(e string) bool {
-			return e == store.AuditRequests || e == store.AuditObjects
+			return e == store.AuditRequests || e == store.AuditObjects || e == "sessions" || e == "login_attempts"
 		})
 		if len(entities) == 0 {
 			return nil

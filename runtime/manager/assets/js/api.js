@@ -1,5 +1,7 @@
 // The Admin API client: every call the GUI makes goes through request(),
-// to the URL /kconfig.js names, with the admin's token when one is set.
+// to the URL /kconfig.js names, with the admin's token when one is set
+// and, with admin_gui_auth, the signed-in admin's name (Kong-Admin-User)
+// beside the session cookie (credentials: 'include').
 
 const cfg = window.K_CONFIG || {};
 
@@ -23,6 +25,50 @@ export function setToken(t) {
   else sessionStorage.removeItem(TOKEN_KEY);
 }
 
+const USER_KEY = 'gatehouse.admin-user';
+
+/** authEnabled reports whether admins sign in (admin_gui_auth is set). */
+export function authEnabled() {
+  return !!cfg.ADMIN_GUI_AUTH;
+}
+
+/** The signed-in admin's username ('' for none); not a secret. */
+export function adminUser() {
+  return localStorage.getItem(USER_KEY) || '';
+}
+
+/** setAdminUser remembers (or, with '', forgets) the signed-in admin. */
+export function setAdminUser(u) {
+  if (u) localStorage.setItem(USER_KEY, u);
+  else localStorage.removeItem(USER_KEY);
+}
+
+/** basic encodes Basic credentials (UTF-8). */
+function basic(user, password) {
+  const bytes = new TextEncoder().encode(`${user}:${password}`);
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return `Basic ${btoa(bin)}`;
+}
+
+/**
+ * signIn is GET /auth with the admin's Basic credentials: the Admin API
+ * answers with the session cookie, which the browser keeps.
+ */
+export async function signIn(user, password) {
+  await request('GET', '/auth', undefined, { Authorization: basic(user, password), 'Kong-Admin-User': user });
+  setAdminUser(user);
+}
+
+/** signOut ends the session (DELETE /auth) and forgets the admin. */
+export async function signOut() {
+  try {
+    await request('DELETE', '/auth?session_logout=true');
+  } finally {
+    setAdminUser('');
+  }
+}
+
 /** APIError carries Kong's error body (message, fields, code, name). */
 export class APIError extends Error {
   constructor(status, body) {
@@ -36,10 +82,13 @@ export class APIError extends Error {
  * request sends one Admin API call and returns the decoded JSON body
  * (null for 204). Non-2xx answers throw APIError.
  */
-export async function request(method, path, body) {
+export async function request(method, path, body, extraHeaders) {
   const headers = { Accept: 'application/json' };
   const t = token();
   if (t) headers['Kong-Admin-Token'] = t;
+  const u = adminUser();
+  if (u && authEnabled()) headers['Kong-Admin-User'] = u;
+  Object.assign(headers, extraHeaders || {});
   const init = { method, headers, credentials: 'include' };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';

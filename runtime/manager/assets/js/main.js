@@ -5,9 +5,13 @@
 //   #/{kind}/{id}               edit, nested collections, delete
 //   #/{kind}/{id}/{child}/new   create under a parent
 //   #/{kind}/{id}/{child}/{cid} edit under a parent
+//   #/admins, #/admins/{id}     Teams → Admins (invite, generate link)
+//   #/login                     sign-in (admin_gui_auth = basic-auth)
+//   <path>/register?email&username&token   an invited admin's activation
 
 import { h, show } from './dom.js';
-import { request, schema, seg, token, setToken, APIError, baseURL } from './api.js';
+import { request, schema, seg, token, setToken, APIError, baseURL, authEnabled, adminUser, signOut } from './api.js';
+import { loginView, registerView, adminsList, adminInvite, adminView } from './admins.js';
 import { ENTITIES, CHILDREN, parentFieldFor } from './entities.js';
 import { buildForm, fieldList, mergePluginFields } from './form.js';
 
@@ -40,7 +44,7 @@ function errorText(e) {
 }
 
 function renderNav(active) {
-  const items = [['', 'Dashboard']].concat(Object.entries(ENTITIES).map(([k, v]) => [k, v.title]));
+  const items = [['', 'Dashboard']].concat(Object.entries(ENTITIES).map(([k, v]) => [k, v.title]), [['admins', 'Teams · Admins']]);
   show(nav, h('ul', {}, items.map(([k, title]) => h('li', {},
     h('a', { href: `#/${k}`, 'aria-current': k === active ? 'page' : undefined }, title)))));
 }
@@ -349,27 +353,73 @@ async function childEditView(kind, parentId, childKey, childId) {
 
 let renderSeq = 0;
 
-async function render(focus) {
+// isRegisterPage: the page was opened at <admin_gui_path>/register.
+function isRegisterPage() {
+  return /\/register\/?$/.test(location.pathname);
+}
+
+// afterRegister leaves the register page for the sign-in form.
+function afterRegister(message) {
+  history.replaceState(null, '', location.pathname.replace(/register\/?$/, '') + '#/login');
+  flash = message;
+  render(true);
+}
+
+// renderUser shows who is signed in, with a sign-out button.
+function renderUser() {
+  let area = document.getElementById('user-area');
+  if (!area) {
+    area = h('div', { id: 'user-area', class: 'token' });
+    document.querySelector('header.top').append(area);
+  }
+  const user = adminUser();
+  if (!authEnabled() || !user) { show(area); return; }
+  const out = h('button', { type: 'button', class: 'secondary', id: 'sign-out' }, 'Sign out');
+  out.addEventListener('click', async () => {
+    try { await signOut(); } catch { /* the session is gone either way */ }
+    go('#/login', 'Signed out.');
+  });
+  show(area, h('span', { id: 'signed-in-as' }, `Signed in as ${user}`), out);
+}
+
+async function route(kind, a, b, c, query) {
+  if (kind === 'login') return loginView(null, (msg) => go('#/', msg));
+  if (authEnabled() && !adminUser() && !token()) return loginView(null, (msg) => render(true, msg));
+  if (!kind) return dashboard();
+  if (kind === 'admins') {
+    if (a === 'new') return adminInvite(go);
+    return a ? adminView(a, go) : adminsList(go);
+  }
+  if (!ENTITIES[kind]) return [h('h1', { tabindex: '-1' }, 'Not found'), h('p', {}, `No page ${kind}.`)];
+  if (!a) return list(kind, query);
+  if (a === 'new') return createView(kind, query);
+  if (!b) return editView(kind, a);
+  if (!CHILDREN[b] || !(ENTITIES[kind].children || []).includes(b)) return [h('h1', { tabindex: '-1' }, 'Not found')];
+  if (c === 'new') return childCreateView(kind, a, b, query);
+  return childEditView(kind, a, b, c);
+}
+
+async function render(focus, note) {
   const seq = ++renderSeq;
   const { parts, query } = parseHash();
   const [kind, a, b, c] = parts;
-  renderNav(kind && ENTITIES[kind] ? kind : '');
-  const message = flash;
+  renderNav(kind && (ENTITIES[kind] || kind === 'admins') ? kind : '');
+  renderUser();
+  const message = note || flash;
   flash = null;
   let content;
   try {
-    if (!kind) content = await dashboard();
-    else if (!ENTITIES[kind]) content = [h('h1', { tabindex: '-1' }, 'Not found'), h('p', {}, `No page ${kind}.`)];
-    else if (!a) content = await list(kind, query);
-    else if (a === 'new') content = await createView(kind, query);
-    else if (!b) content = await editView(kind, a);
-    else if (!CHILDREN[b] || !(ENTITIES[kind].children || []).includes(b)) content = [h('h1', { tabindex: '-1' }, 'Not found')];
-    else if (c === 'new') content = await childCreateView(kind, a, b, query);
-    else content = await childEditView(kind, a, b, c);
+    if (isRegisterPage()) content = registerView(new URLSearchParams(location.search), afterRegister);
+    else content = await route(kind, a, b, c, query);
   } catch (e) {
-    content = [h('h1', { tabindex: '-1' }, 'Error'), banner('err', errorText(e))];
+    if (e instanceof APIError && e.status === 401 && authEnabled() && !token()) {
+      content = loginView(`${errorText(e)}: sign in again.`, (msg) => render(true, msg));
+    } else {
+      content = [h('h1', { tabindex: '-1' }, 'Error'), banner('err', errorText(e))];
+    }
   }
   if (seq !== renderSeq) return; // a newer navigation won
+  renderUser();
   show(main, message ? banner('ok', message) : null, content);
   main.dataset.readyAt = String(Math.round(performance.now()));
   main.setAttribute('data-ready', location.hash || '#/');

@@ -1,0 +1,190 @@
+// Kong Manager's sign-in, register and Teams → Admins pages. Everything
+// goes through the Admin API: GET /auth (Basic credentials and
+// Kong-Admin-User) for the session cookie, POST /admins/register with the
+// invitation token, /admins and /admins/{a}/roles for the team.
+
+import { h, show } from './dom.js';
+import { request, seg, signIn, APIError } from './api.js';
+
+function banner(kind, text) {
+  return h('div', { class: `banner ${kind}`, role: kind === 'err' ? 'alert' : 'status' }, text);
+}
+
+function errorText(e) {
+  if (e instanceof APIError) return e.status ? `${e.status}: ${e.message}` : e.message;
+  return e.message || String(e);
+}
+
+function field(idName, label, attrs) {
+  return h('div', { class: 'field' }, h('label', { for: idName }, label),
+    h('input', Object.assign({ id: idName, name: idName }, attrs || {})));
+}
+
+const STATUS = ['approved', 'pending', 'rejected', 'revoked', 'invited', 'unverified'];
+
+/** statusName is an admin status's label. */
+export function statusName(n) {
+  return STATUS[n] || String(n);
+}
+
+/**
+ * loginView is the sign-in page: username and password, GET /auth, then
+ * done() (the caller re-renders what was asked).
+ */
+export function loginView(message, done) {
+  const status = h('div', { 'aria-live': 'polite' }, message ? banner('err', message) : null);
+  const submit = h('button', { type: 'submit', id: 'login-submit' }, 'Sign in');
+  const form = h('form', { 'aria-label': 'Sign in', id: 'login-form' },
+    field('login-username', 'Username', { type: 'text', autocomplete: 'username', required: true }),
+    field('login-password', 'Password', { type: 'password', autocomplete: 'current-password', required: true }),
+    status, submit);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const user = form.elements['login-username'].value.trim();
+    const pw = form.elements['login-password'].value;
+    if (!user || !pw) {
+      show(status, banner('err', 'Username and password are required.'));
+      return;
+    }
+    submit.disabled = true;
+    try {
+      await signIn(user, pw);
+      done(`Signed in as ${user}.`);
+    } catch (e) {
+      show(status, banner('err', errorText(e)));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return [h('h1', { tabindex: '-1' }, 'Sign in to Kong Manager'), form];
+}
+
+/**
+ * registerView is the page an invited admin's register_url opens
+ * (<admin_gui_url>/register?email=&username=&token=): it sets the
+ * password with POST /admins/register, then leads to sign-in.
+ */
+export function registerView(params, done) {
+  const email = params.get('email') || '';
+  const username = params.get('username') || '';
+  const tok = params.get('token') || '';
+  const status = h('div', { 'aria-live': 'polite' });
+  const submit = h('button', { type: 'submit', id: 'register-submit' }, 'Set password');
+  const form = h('form', { 'aria-label': 'Register', id: 'register-form' },
+    h('dl', { class: 'facts' }, h('dt', {}, 'Username'), h('dd', { id: 'register-username' }, username || '—'),
+      h('dt', {}, 'E-mail'), h('dd', {}, email || '—')),
+    field('register-password', 'Password', { type: 'password', autocomplete: 'new-password', required: true }),
+    field('register-confirm', 'Confirm password', { type: 'password', autocomplete: 'new-password', required: true }),
+    status, submit);
+  if (!tok) show(status, banner('err', 'This link has no invitation token: ask an administrator for a new one.'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const pw = form.elements['register-password'].value;
+    if (!pw) { show(status, banner('err', 'A password is required.')); return; }
+    if (pw !== form.elements['register-confirm'].value) { show(status, banner('err', 'The passwords differ.')); return; }
+    submit.disabled = true;
+    try {
+      await request('POST', '/admins/register', { username, email, token: tok, password: pw });
+      done(`Password set for ${username}: sign in.`);
+    } catch (e) {
+      show(status, banner('err', errorText(e)));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return [h('h1', { tabindex: '-1' }, 'Activate your Kong Manager account'), form];
+}
+
+// inviteForm is the invite form: POST /admins, then the chosen role
+// (POST /admins/{a}/roles), then the new admin's page.
+async function inviteForm(go) {
+  const roles = await request('GET', '/rbac/roles?size=100');
+  const roleNames = ((roles && roles.data) || []).map((r) => r.name).sort();
+  const status = h('div', { 'aria-live': 'polite' });
+  const form = h('form', { 'aria-label': 'Invite admin', id: 'invite-form' },
+    field('invite-email', 'E-mail', { type: 'email', required: true }),
+    field('invite-username', 'Username', { type: 'text', required: true }),
+    field('invite-custom-id', 'Custom ID (optional)', { type: 'text' }),
+    h('div', { class: 'field' }, h('label', { for: 'invite-role' }, 'Role'),
+      h('select', { id: 'invite-role', name: 'invite-role' },
+        h('option', { value: '' }, '(none)'), roleNames.map((n) => h('option', { value: n }, n)))),
+    status, h('button', { type: 'submit' }, 'Invite admin'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { email: form.elements['invite-email'].value.trim(), username: form.elements['invite-username'].value.trim() };
+    const cid = form.elements['invite-custom-id'].value.trim();
+    if (cid) body.custom_id = cid;
+    const role = form.elements['invite-role'].value;
+    try {
+      const created = await request('POST', '/admins', body);
+      const a = created.admin;
+      if (role) await request('POST', `/admins/${seg(a.id)}/roles`, { roles: role });
+      go(`#/admins/${seg(a.id)}`, `Invited ${a.username}.`);
+    } catch (e) {
+      show(status, banner('err', errorText(e)));
+    }
+  });
+  return form;
+}
+
+/** adminsList is Teams → Admins: the list and the invite form. */
+export async function adminsList(go) {
+  const [res, form] = await Promise.all([request('GET', '/admins?size=100'), inviteForm(go)]);
+  const rows = res.data || [];
+  const table = rows.length ? h('table', {},
+    h('caption', { class: 'hint' }, 'Admins'),
+    h('thead', {}, h('tr', {}, ['username', 'email', 'status'].map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, rows.map((r) => h('tr', { 'data-id': r.id },
+      h('td', {}, h('a', { href: `#/admins/${seg(r.id)}` }, r.username)),
+      h('td', {}, r.email || '—'), h('td', {}, statusName(r.status))))))
+    : h('p', {}, 'No admins yet.');
+  return [h('h1', { tabindex: '-1' }, 'Admins'), h('p', {}, h('a', { class: 'button', href: '#/admins/new' }, 'Invite admin')),
+    table, h('h2', {}, 'Invite an admin'), form];
+}
+
+/** adminInvite is the invite page on its own (#/admins/new). */
+export async function adminInvite(go) {
+  return [h('p', {}, h('a', { href: '#/admins' }, '← Admins')), h('h1', { tabindex: '-1' }, 'Invite an admin'), await inviteForm(go)];
+}
+
+/** adminView shows one admin, its roles and the "Generate link" action. */
+export async function adminView(id, go) {
+  const [a, roles] = await Promise.all([request('GET', `/admins/${seg(id)}`), request('GET', `/admins/${seg(id)}/roles`)]);
+  const linkOut = h('div', { 'aria-live': 'polite', id: 'register-link' });
+  const gen = h('button', { type: 'button', id: 'generate-link' }, 'Generate link');
+  gen.addEventListener('click', async () => {
+    try {
+      const res = await request('GET', `/admins/${seg(a.id)}?generate_register_url=true`);
+      if (res.register_url) {
+        const url = new URL(res.register_url, location.href).href;
+        show(linkOut, h('p', {}, 'Registration link (give it to the admin; it replaces earlier links): '),
+          h('p', {}, h('a', { href: url, id: 'register-url' }, url)));
+      } else {
+        show(linkOut, banner('err', 'No link: the admin has already registered.'));
+      }
+    } catch (e) {
+      show(linkOut, banner('err', errorText(e)));
+    }
+  });
+  const del = h('button', { type: 'button', class: 'danger' }, `Delete ${a.username}`);
+  del.addEventListener('click', async () => {
+    try {
+      await request('DELETE', `/admins/${seg(a.id)}`);
+      go('#/admins', `Deleted ${a.username}.`);
+    } catch (e) {
+      show(linkOut, banner('err', errorText(e)));
+    }
+  });
+  return [
+    h('p', {}, h('a', { href: '#/admins' }, '← Admins')),
+    h('h1', { tabindex: '-1' }, `Admin ${a.username}`),
+    h('dl', { class: 'facts' },
+      h('dt', {}, 'E-mail'), h('dd', {}, a.email || '—'),
+      h('dt', {}, 'Custom ID'), h('dd', {}, a.custom_id || '—'),
+      h('dt', {}, 'Status'), h('dd', { id: 'admin-status' }, statusName(a.status)),
+      h('dt', {}, 'Roles'), h('dd', { id: 'admin-roles' }, ((roles && roles.roles) || []).map((r) => r.name).join(', ') || '—')),
+    a.status === 4 ? h('p', {}, gen) : null,
+    linkOut,
+    h('h2', {}, 'Danger zone'), del,
+  ];
+}
