@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gofiber/fiber/v2"
@@ -41,13 +40,13 @@ func statusLabel(v any) string {
 	return store.InstanceStatusNames[n]
 }
 
-// sessionConf is the portal_session_conf in force: the workspace's,
-// else kong.conf's.
-func (a *api) sessionConf(c *fiber.Ctx) sessionConf {
+// sessionConf is the portal_session_conf in force (a JSON object): the
+// workspace's, else kong.conf's.
+func (a *api) sessionConf(c *fiber.Ctx) string {
 	if s, _ := config(c)["portal_session_conf"].(string); strings.TrimSpace(s) != "" {
-		return parseSessionConf(s)
+		return s
 	}
-	return parseSessionConf(a.opts.SessionConf)
+	return a.opts.SessionConf
 }
 
 // signedIn returns the request's signed-in, approved developer; without
@@ -61,13 +60,18 @@ func (a *api) signedIn(c *fiber.Ctx) (map[string]any, error) {
 		return nil, message(c, fiber.StatusNotFound, msgNotFound)
 	}
 	sc := a.sessionConf(c)
-	id, ok := a.sessions.load(c, sc)
+	sess, _, ok, err := a.sessions.load(c, sc)
+	if err != nil {
+		return nil, a.fail(c, err)
+	}
 	if !ok {
 		return nil, message(c, fiber.StatusUnauthorized, msgInvalidCreds)
 	}
-	dev, err := a.opts.Store.Get(c.UserContext(), "developers", id)
+	dev, err := a.opts.Store.Get(c.UserContext(), "developers", sess.Subject)
 	if store.IsNotFound(err) {
-		a.sessions.destroy(c, sc)
+		if err := a.sessions.destroy(c, sc); err != nil {
+			return nil, a.fail(c, err)
+		}
 		return nil, message(c, fiber.StatusUnauthorized, msgInvalidCreds)
 	}
 	if err != nil {
@@ -86,11 +90,11 @@ func (a *api) optionalDeveloper(c *fiber.Ctx) map[string]any {
 	if a.authMethod(c) != basicAuth {
 		return nil
 	}
-	id, ok := a.sessions.load(c, a.sessionConf(c))
-	if !ok {
+	sess, _, ok, err := a.sessions.load(c, a.sessionConf(c))
+	if err != nil || !ok {
 		return nil
 	}
-	dev, err := a.opts.Store.Get(c.UserContext(), "developers", id)
+	dev, err := a.opts.Store.Get(c.UserContext(), "developers", sess.Subject)
 	if err != nil {
 		return nil
 	}
@@ -205,8 +209,8 @@ func (a *api) signIn(c *fiber.Ctx) error {
 		return message(c, fiber.StatusUnauthorized, msgUnauthorized+": Developer status: "+statusLabel(dev["status"]))
 	}
 	id, _ := dev["id"].(string)
-	if !a.sessions.start(c, a.sessionConf(c), id) {
-		return message(c, fiber.StatusServiceUnavailable, "Too many sessions")
+	if err := a.sessions.start(c, a.sessionConf(c), id); err != nil {
+		return a.fail(c, err)
 	}
 	c.Status(fiber.StatusOK)
 	return nil
@@ -217,7 +221,9 @@ func (a *api) signOut(c *fiber.Ctx) error {
 	if a.authMethod(c) != basicAuth {
 		return message(c, fiber.StatusNotFound, msgNotFound)
 	}
-	a.sessions.destroy(c, a.sessionConf(c))
+	if err := a.sessions.destroy(c, a.sessionConf(c)); err != nil {
+		return a.fail(c, err)
+	}
 	c.Status(fiber.StatusOK)
 	return nil
 }
@@ -227,15 +233,14 @@ func (a *api) session(c *fiber.Ctx) error {
 	if dev, err := a.signedIn(c); dev == nil {
 		return err
 	}
-	sc := a.sessionConf(c)
-	exp, _ := a.sessions.expiresIn(c, sc)
-	life := int64(sc.lifetime() / time.Second)
-	left := int64(time.Until(exp) / time.Second)
-	return send(c, fiber.StatusOK, map[string]any{"session": map[string]any{
-		"rolling_timeout": life, "idling_timeout": 0, "absolute_timeout": 0, "stale_ttl": 10,
-		"expires_in": left, "expires": exp.Unix(),
-		"cookie": map[string]any{"discard": 10, "renew": life - life*3/4, "idletime": 0, "lifetime": life},
-	}})
+	sess, m, ok, err := a.sessions.load(c, a.sessionConf(c))
+	if err != nil {
+		return a.fail(c, err)
+	}
+	if !ok {
+		return message(c, fiber.StatusUnauthorized, msgInvalidCreds)
+	}
+	return send(c, fiber.StatusOK, map[string]any{"session": m.Info(sess)})
 }
 
 // metaFields is GET /developer/meta_fields: the registration form's fields.

@@ -72,7 +72,7 @@ type api struct {
 
 // App returns the Fiber application serving the portal API.
 func App(opts Options) *fiber.App {
-	a := &api{opts: opts, sessions: newSessions(), log: opts.Log}
+	a := &api{opts: opts, sessions: newSessions(opts.Store), log: opts.Log}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}

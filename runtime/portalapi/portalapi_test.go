@@ -374,19 +374,34 @@ func FuzzBasicCredentials(f *testing.F) {
 	})
 }
 
-// FuzzSessionCookie: a cookie value verifies only when signed with the
-// secret; a session conf of any shape parses to defaults or values.
+// FuzzSessionCookie: a cookie value opens a session only when it is the
+// one Start issued; a portal_session_conf of any shape gives a working
+// configuration (storage kong, a cookie name, a secret).
 func FuzzSessionCookie(f *testing.F) {
-	s := newSessions()
-	sc := sessionConf{Secret: "k"}
-	f.Add(s.sign(sc, "abc"), `{"secret":"k"}`)
-	f.Add("abc.", `{"cookie_name":5}`)
-	f.Add(".", "")
-	f.Fuzz(func(t *testing.T, cookie, conf string) {
-		_ = parseSessionConf(conf)
-		id, ok := s.verify(sc, cookie)
-		if ok && s.sign(sc, id) != cookie {
-			t.Fatalf("%q verified as %q", cookie, id)
+	s := newSessions(nil)
+	m, err := s.manager(`{"secret":"k","cookie_name":"portal_session"}`)
+	if err != nil {
+		f.Fatal(err)
+	}
+	cookie, err := m.Start(context.Background(), "dev-1")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(cookie.Value, `{"secret":"k"}`)
+	f.Add(cookie.Value+"x", `{"cookie_name":5}`)
+	f.Add("abc.def", "")
+	f.Add(".", `[1,2]`)
+	f.Fuzz(func(t *testing.T, value, conf string) {
+		sc := s.portalSessionConf(conf)
+		if sc.Storage != "kong" || sc.CookieName == "" || sc.Secret == "" {
+			t.Fatalf("%q: %+v", conf, sc)
+		}
+		sess, ok, err := m.Load(context.Background(), value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok != (value == cookie.Value) || ok && sess.Subject != "dev-1" {
+			t.Fatalf("%q opened %v (%+v)", value, ok, sess)
 		}
 	})
 }

@@ -1,208 +1,138 @@
 package portalapi
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
-	"time"
 
+	gwconfig "github.com/gatehouse/gatehouse/runtime/config"
+	"github.com/gatehouse/gatehouse/runtime/session"
+	"github.com/gatehouse/gatehouse/store"
 	"github.com/gofiber/fiber/v2"
 )
 
-// The portal's sessions: server-side (Kong's storage "kong"; the portal
-// forces it), the cookie holding only a random session id and its
-// HMAC-SHA256 under the configuration's secret. The sessions live in the
-// node's memory: a restart, or another node, signs every developer out
-// (runtime/session, the store-backed sessions of Kong Manager, was not
-// on the branch when this was written; see README.md).
+// The portal's sessions are runtime/session's, audience "portal": rows of
+// the store's sessions entity (Kong forces storage "kong" on the portal),
+// seen by every node on the database; the cookie holds a random id and
+// its HMAC under the configuration's secret.
 
-// sessionConf is the part of portal_session_conf the portal reads.
-type sessionConf struct {
-	Secret         string  `json:"secret"`
-	CookieName     string  `json:"cookie_name"`
-	CookieSecure   *bool   `json:"cookie_secure"`
-	CookieLifetime float64 `json:"cookie_lifetime"`
-	CookieSameSite string  `json:"cookie_samesite"`
-	// CookieSameSite3x is the 3.x spelling of cookie_samesite.
-	CookieSameSite3x string `json:"cookie_same_site"`
-	// RollingTimeout is the 3.x lifetime key.
-	RollingTimeout float64 `json:"rolling_timeout"`
+// defaultCookieName is the portal cookie's name when portal_session_conf
+// gives none: Kong's <workspace>_portal_session.
+const defaultCookieName = store.DefaultWorkspace + "_portal_session"
+
+// maxManagers bounds the session configurations kept (one per distinct
+// portal_session_conf seen; a change of the workspace's adds one).
+const maxManagers = 16
+
+// sessions holds a session.Manager per portal_session_conf.
+type sessions struct {
+	st *store.Store
+	// secret signs cookies when the configuration gives none: random per
+	// node, so such sessions do not cross nodes (a configuration should
+	// set one).
+	secret string
+	mu     sync.Mutex
+	m      map[string]*session.Manager
+	// storage is where sessions live: st's sessions entity, or memory for
+	// an API without a store.
+	storage session.Storage
 }
 
-// defaultLifetime is the session's lifetime without a configured one
-// (the session plugin's 3600 s).
-const defaultLifetime = 3600 * time.Second
+func newSessions(st *store.Store) *sessions {
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw) // crypto/rand never fails on supported platforms
+	s := &sessions{st: st, secret: hex.EncodeToString(raw), m: map[string]*session.Manager{}}
+	if st != nil {
+		s.storage = session.StoreStorage{Store: st}
+	} else {
+		s.storage = &session.MemoryStorage{}
+	}
+	return s
+}
 
-// maxSessions bounds the sessions one node keeps: past it, signing in
-// drops the expired ones, then refuses to grow.
-const maxSessions = 100_000
-
-// parseSessionConf reads a portal_session_conf JSON object; a malformed
-// one gives the defaults (the Admin API validated it when it was set).
-func parseSessionConf(s string) sessionConf {
-	var sc sessionConf
-	if strings.TrimSpace(s) != "" {
-		_ = json.Unmarshal([]byte(s), &sc)
+// portalSessionConf reads a portal_session_conf JSON object the portal's
+// way: storage forced to kong, the cookie named
+// default_portal_session when unnamed, the node's secret when none. A
+// malformed object gives the defaults (the Admin API validated it).
+func (s *sessions) portalSessionConf(conf string) gwconfig.SessionConf {
+	var sc gwconfig.SessionConf
+	if strings.TrimSpace(conf) != "" {
+		if err := json.Unmarshal([]byte(conf), &sc); err != nil {
+			sc = gwconfig.SessionConf{}
+		}
+	}
+	sc.Storage = "kong"
+	if sc.CookieName == "" {
+		sc.CookieName = defaultCookieName
+	}
+	if sc.Secret == "" {
+		sc.Secret = s.secret
 	}
 	return sc
 }
 
-// cookieName is the session cookie's name: cookie_name, else
-// <workspace>_portal_session as Kong names it.
-func (sc sessionConf) cookieName() string {
-	if sc.CookieName != "" {
-		return sc.CookieName
-	}
-	return "default_portal_session"
-}
-
-func (sc sessionConf) lifetime() time.Duration {
-	switch {
-	case sc.RollingTimeout > 0:
-		return time.Duration(sc.RollingTimeout * float64(time.Second))
-	case sc.CookieLifetime > 0:
-		return time.Duration(sc.CookieLifetime * float64(time.Second))
-	}
-	return defaultLifetime
-}
-
-func (sc sessionConf) sameSite() string {
-	s := sc.CookieSameSite3x
-	if s == "" {
-		s = sc.CookieSameSite
-	}
-	switch s {
-	case "Lax":
-		return fiber.CookieSameSiteLaxMode
-	case "None":
-		return fiber.CookieSameSiteNoneMode
-	case "off":
-		return fiber.CookieSameSiteDisabled
-	}
-	return fiber.CookieSameSiteStrictMode
-}
-
-// session is one signed-in developer.
-type session struct {
-	developerID string
-	expires     time.Time
-}
-
-// sessions holds the live sessions by id.
-type sessions struct {
-	mu sync.Mutex
-	m  map[string]session
-	// key signs cookies when the configuration gives no secret.
-	key []byte
-}
-
-func newSessions() *sessions {
-	key := make([]byte, 32)
-	_, _ = rand.Read(key) // crypto/rand never fails on supported platforms
-	return &sessions{m: map[string]session{}, key: key}
-}
-
-func (s *sessions) secret(sc sessionConf) []byte {
-	if sc.Secret != "" {
-		return []byte(sc.Secret)
-	}
-	return s.key
-}
-
-// sign returns the cookie value of a session id.
-func (s *sessions) sign(sc sessionConf, id string) string {
-	m := hmac.New(sha256.New, s.secret(sc))
-	m.Write([]byte(id))
-	return id + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-// verify returns the session id of a cookie value whose signature holds.
-func (s *sessions) verify(sc sessionConf, value string) (string, bool) {
-	id, _, ok := strings.Cut(value, ".")
-	if !ok || id == "" {
-		return "", false
-	}
-	want := s.sign(sc, id)
-	if subtle.ConstantTimeCompare([]byte(want), []byte(value)) != 1 {
-		return "", false
-	}
-	return id, true
-}
-
-// start opens a session for the developer and sets its cookie; false
-// when the node holds too many sessions.
-func (s *sessions) start(c *fiber.Ctx, sc sessionConf, developerID string) bool {
-	raw := make([]byte, 32)
-	_, _ = rand.Read(raw)
-	id := base64.RawURLEncoding.EncodeToString(raw)
-	now := time.Now()
-	life := sc.lifetime()
-	s.mu.Lock()
-	if len(s.m) >= maxSessions {
-		for k, v := range s.m {
-			if !now.Before(v.expires) {
-				delete(s.m, k)
-			}
-		}
-	}
-	if len(s.m) >= maxSessions {
-		s.mu.Unlock()
-		return false
-	}
-	s.m[id] = session{developerID: developerID, expires: now.Add(life)}
-	s.mu.Unlock()
-	c.Cookie(&fiber.Cookie{
-		Name: sc.cookieName(), Value: s.sign(sc, id), Path: "/", HTTPOnly: true,
-		Secure: sc.CookieSecure == nil || *sc.CookieSecure, SameSite: sc.sameSite(),
-		Expires: now.Add(life), MaxAge: int(life / time.Second),
-	})
-	return true
-}
-
-// load returns the developer id of the request's live session.
-func (s *sessions) load(c *fiber.Ctx, sc sessionConf) (string, bool) {
-	id, ok := s.verify(sc, c.Cookies(sc.cookieName()))
-	if !ok {
-		return "", false
-	}
+// manager returns the Manager of a portal_session_conf.
+func (s *sessions) manager(conf string) (*session.Manager, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sess, ok := s.m[id]
-	if !ok {
-		return "", false
+	if m, ok := s.m[conf]; ok {
+		return m, nil
 	}
-	if !time.Now().Before(sess.expires) {
-		delete(s.m, id)
-		return "", false
+	m, err := session.New(s.portalSessionConf(conf), session.AudiencePortal, s.storage)
+	if err != nil {
+		return nil, fmt.Errorf("portal api: session configuration: %w", err)
 	}
-	return sess.developerID, true
+	if len(s.m) >= maxManagers {
+		clear(s.m)
+	}
+	s.m[conf] = m
+	return m, nil
 }
 
-// destroy ends the request's session and clears its cookie.
-func (s *sessions) destroy(c *fiber.Ctx, sc sessionConf) {
-	if id, ok := s.verify(sc, c.Cookies(sc.cookieName())); ok {
-		s.mu.Lock()
-		delete(s.m, id)
-		s.mu.Unlock()
+// start opens a session for the developer and sets its cookie.
+func (s *sessions) start(c *fiber.Ctx, conf, developerID string) error {
+	m, err := s.manager(conf)
+	if err != nil {
+		return err
 	}
-	c.Cookie(&fiber.Cookie{Name: sc.cookieName(), Value: "", Path: "/", HTTPOnly: true,
-		Secure: sc.CookieSecure == nil || *sc.CookieSecure, SameSite: sc.sameSite(),
-		Expires: time.Unix(0, 0), MaxAge: -1})
+	cookie, err := m.Start(c.UserContext(), developerID)
+	if err != nil {
+		return err
+	}
+	c.Append(fiber.HeaderSetCookie, cookie.String())
+	return nil
 }
 
-// expiresIn is the seconds the request's session has left (0 when none).
-func (s *sessions) expiresIn(c *fiber.Ctx, sc sessionConf) (time.Time, bool) {
-	id, ok := s.verify(sc, c.Cookies(sc.cookieName()))
-	if !ok {
-		return time.Time{}, false
+// load returns the request's live session (ok false: none); a renewed
+// session's cookie is set again. err is a storage failure.
+func (s *sessions) load(c *fiber.Ctx, conf string) (session.Session, *session.Manager, bool, error) {
+	m, err := s.manager(conf)
+	if err != nil {
+		return session.Session{}, nil, false, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess, ok := s.m[id]
-	return sess.expires, ok
+	sess, ok, err := m.LoadHeader(c.UserContext(), c.Get(fiber.HeaderCookie))
+	if err != nil || !ok {
+		return session.Session{}, m, false, err
+	}
+	if sess.Cookie != nil {
+		c.Append(fiber.HeaderSetCookie, sess.Cookie.String())
+	}
+	return sess, m, true, nil
+}
+
+// destroy ends the request's sessions and clears the cookie.
+func (s *sessions) destroy(c *fiber.Ctx, conf string) error {
+	m, err := s.manager(conf)
+	if err != nil {
+		return err
+	}
+	clearCookie, err := m.DestroyHeader(c.UserContext(), c.Get(fiber.HeaderCookie))
+	if err != nil {
+		return err
+	}
+	c.Append(fiber.HeaderSetCookie, clearCookie.String())
+	return nil
 }
