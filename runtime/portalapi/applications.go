@@ -95,6 +95,81 @@ func (s Applications) Create(ctx context.Context, developerID string, in map[str
 	return rec, nil
 }
 
+// Update changes an application's name, description, redirect_uri,
+// custom_id or meta; a new name renames its consumer, and a new name or
+// redirect_uri follows into its oauth2 credentials.
+func (s Applications) Update(ctx context.Context, app map[string]any, in map[string]any) (map[string]any, error) {
+	ctx = store.WithTypedInput(ctx)
+	upd := map[string]any{}
+	for _, k := range []string{"name", "description", "redirect_uri", "custom_id", "meta"} {
+		v, ok := in[k]
+		if !ok {
+			continue
+		}
+		if v == nil {
+			if k == "name" || k == "redirect_uri" {
+				return nil, &AppError{Status: 400, Message: "schema violation (" + k + ": required field missing)"}
+			}
+			upd[k] = nil
+			continue
+		}
+		sv, ok := v.(string)
+		if !ok {
+			return nil, &AppError{Status: 400, Message: "schema violation (" + k + ": expected a string)"}
+		}
+		if k == "name" {
+			sv = strings.TrimRight(sv, " \t")
+			if sv == "" {
+				return nil, &AppError{Status: 400, Message: "schema violation (name: length must be at least 1)"}
+			}
+		}
+		upd[k] = sv
+	}
+	consumerID := store.ForeignID(app["consumer"])
+	if name, ok := upd["name"].(string); ok && name != app["name"] {
+		_, err := s.Store.Update(ctx, "consumers", consumerID,
+			map[string]any{"username": store.ForeignID(app["developer"]) + "_" + name})
+		if e, ok := store.AsError(err); ok && e.Code == store.CodeUniqueViolation {
+			return nil, &AppError{Status: 409, Message: fmt.Sprintf("application already exists with name: '%s'", name)}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("application %v: renaming its consumer: %w", app["id"], err)
+		}
+	}
+	rec, err := s.Store.Update(ctx, store.ApplicationEntity, fmt.Sprint(app["id"]), upd)
+	if err != nil {
+		return nil, err
+	}
+	if rec["name"] == app["name"] && rec["redirect_uri"] == app["redirect_uri"] {
+		return rec, nil
+	}
+	var creds []string
+	q := store.ListQuery{Size: store.MaxPageSize, ForeignField: "consumer", ForeignKey: consumerID}
+	for {
+		p, err := s.Store.List(ctx, oauth2Credentials, q)
+		if err != nil {
+			return nil, fmt.Errorf("application %v: credentials: %w", app["id"], err)
+		}
+		for _, c := range p.Data {
+			creds = append(creds, fmt.Sprint(c["id"]))
+		}
+		if p.Offset == "" {
+			break
+		}
+		q.Offset = p.Offset
+	}
+	change := map[string]any{"name": rec["name"], "redirect_uris": nil}
+	if uri, _ := rec["redirect_uri"].(string); uri != "" {
+		change["redirect_uris"] = []any{uri}
+	}
+	for _, id := range creds {
+		if _, err := s.Store.Update(ctx, oauth2Credentials, id, change); err != nil && !store.IsNotFound(err) {
+			return nil, fmt.Errorf("application %v: credential %s: %w", app["id"], id, err)
+		}
+	}
+	return rec, nil
+}
+
 // AddCredential gives an application one more oauth2 credential (in may
 // set client_id, client_secret, hash_secret) and its key-auth key.
 func (s Applications) AddCredential(ctx context.Context, app map[string]any, in map[string]any) (map[string]any, error) {
@@ -299,6 +374,22 @@ func (a *api) getApplication(c *fiber.Ctx) error {
 		return err
 	}
 	return send(c, fiber.StatusOK, app)
+}
+
+func (a *api) patchApplication(c *fiber.Ctx) error {
+	_, app, err := a.ownApp(c)
+	if app == nil {
+		return err
+	}
+	in, err := a.input(c)
+	if err != nil {
+		return a.fail(c, err)
+	}
+	rec, err := a.apps().Update(c.UserContext(), app, in)
+	if err != nil {
+		return a.appFail(c, err)
+	}
+	return send(c, fiber.StatusOK, rec)
 }
 
 func (a *api) deleteApplication(c *fiber.Ctx) error {

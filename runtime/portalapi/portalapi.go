@@ -97,6 +97,7 @@ func App(opts Options) *fiber.App {
 	app.Get("/applications", a.listApplications)
 	app.Post("/applications", a.createApplication)
 	app.Get("/applications/:app", a.getApplication)
+	app.Patch("/applications/:app", a.patchApplication)
 	app.Delete("/applications/:app", a.deleteApplication)
 	app.Get("/applications/:app/application_instances", a.listInstances)
 	app.Post("/applications/:app/application_instances", a.createInstance)

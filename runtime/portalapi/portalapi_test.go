@@ -323,6 +323,33 @@ func TestApplications(t *testing.T) {
 	if s, _, _ := bob.call("GET", "/application_services?app_id="+id, ""); s != 404 {
 		t.Fatalf("other's app_id: %d", s)
 	}
+	// Renaming it renames its consumer and its credential; the new
+	// redirect_uri follows into the credential.
+	patches := []struct {
+		name, body string
+		c          *client
+		status     int
+	}{
+		{"rename", `{"name":"renamed","redirect_uri":"http://new.test/cb"}`, ann, 200},
+		{"other's", `{"name":"x"}`, bob, 404},
+		{"empty name", `{"name":" "}`, ann, 400},
+		{"name not a string", `{"name":5}`, ann, 400},
+		{"redirect_uri removed", `{"redirect_uri":null}`, ann, 400},
+	}
+	for _, p := range patches {
+		if s, b, _ := p.c.call("PATCH", "/applications/"+id, p.body); s != p.status {
+			t.Fatalf("patch %s: %d %v", p.name, s, b)
+		}
+	}
+	s, cr, _ = ann.call("GET", "/applications/"+id+"/credentials", "")
+	c0 := cr["data"].([]any)[0].(map[string]any)
+	if s != 200 || c0["name"] != "renamed" || c0["redirect_uris"].([]any)[0] != "http://new.test/cb" {
+		t.Fatalf("credential after rename: %d %v", s, cr)
+	}
+	if cons, err := st.Get(context.Background(), "consumers", store.ForeignID(a["consumer"])); err != nil ||
+		!strings.HasSuffix(cons["username"].(string), "_renamed") {
+		t.Fatalf("consumer after rename: %v %v", cons, err)
+	}
 	// Deleting the app deletes its consumer, credentials, registrations.
 	if s, _, _ := ann.call("DELETE", "/applications/"+id, ""); s != 204 {
 		t.Fatalf("delete: %d", s)
