@@ -13,17 +13,18 @@ import (
 // minimalConfigs are the smallest valid configurations of bundled plugins
 // whose schema requires something; the others validate with {}.
 var minimalConfigs = map[string]map[string]any{
-	"response-ratelimiting": {"limits": map[string]any{"videos": map[string]any{"minute": 5}}},
-	"rate-limiting":         {"minute": 5},
-	"proxy-cache":           {"strategy": "memory"},
-	"http-log":              {"http_endpoint": "http://127.0.0.1:9/log"},
-	"file-log":              {"path": "/dev/null"},
-	"tcp-log":               {"host": "127.0.0.1", "port": 9},
-	"udp-log":               {"host": "127.0.0.1", "port": 9},
-	"oauth2":                {"enable_client_credentials": true},
-	"ip-restriction":        {"allow": []any{"10.0.0.0/8"}},
-	"redirect":              {"location": "https://example.com"},
-	"acl":                   {"allow": []any{"admin"}},
+	"response-ratelimiting":    {"limits": map[string]any{"videos": map[string]any{"minute": 5}}},
+	"rate-limiting":            {"minute": 5},
+	"proxy-cache":              {"strategy": "memory"},
+	"http-log":                 {"http_endpoint": "http://127.0.0.1:9/log"},
+	"file-log":                 {"path": "/dev/null"},
+	"tcp-log":                  {"host": "127.0.0.1", "port": 9},
+	"udp-log":                  {"host": "127.0.0.1", "port": 9},
+	"oauth2":                   {"enable_client_credentials": true},
+	"application-registration": {"display_name": "api"},
+	"ip-restriction":           {"allow": []any{"10.0.0.0/8"}},
+	"redirect":                 {"location": "https://example.com"},
+	"acl":                      {"allow": []any{"admin"}},
 }
 
 // TestBundledPhasesMatchInstances: the phases a native plugin declares are

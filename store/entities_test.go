@@ -1114,6 +1114,10 @@ func TestEntityDeclarations(t *testing.T) {
 		{"developers", "developers/developers", "developers/developers", "email", nil, []string{"email", "custom_id"}, nil},
 		{"developer_roles", "developers/roles", "developers/roles", "name", nil, []string{"name"}, nil},
 		{"document_objects", "document_objects", "document_objects", "", nil, nil, []foreign{{"service", "services", "cascade"}}},
+		{"applications", "applications", "applications", "", []string{"developer", "name"}, []string{"custom_id"},
+			[]foreign{{"consumer", "consumers", "cascade"}, {"developer", "developers", "cascade"}}},
+		{"application_instances", "application_instances", "application_instances", "composite_id", nil, []string{"composite_id"},
+			[]foreign{{"application", "applications", "cascade"}, {"service", "services", "cascade"}}},
 	}
 	reg, err := store.NewRegistry(store.MergeEntities(store.KongEntities(), storetest.TestPlugins{}.Entities())...)
 	if err != nil {
@@ -1164,7 +1168,7 @@ func TestEntityDeclarations(t *testing.T) {
 	for _, r := range reg.Referencing("consumers") {
 		refs = append(refs, r.Entity.Name+"."+r.Field.Name)
 	}
-	want := []string{"plugins.consumer", "keyauth_credentials.consumer", "basicauth_credentials.consumer",
+	want := []string{"plugins.consumer", "applications.consumer", "keyauth_credentials.consumer", "basicauth_credentials.consumer",
 		"jwt_secrets.consumer", "acls.consumer", "hmacauth_credentials.consumer", "oauth2_credentials.consumer"}
 	if !reflect.DeepEqual(refs, want) {
 		t.Errorf("Referencing(consumers) = %v", refs)

@@ -207,7 +207,8 @@ func DocumentObjects() *Entity {
 // PortalEntities returns the declarations of the workspace and portal
 // entities, for KongEntities.
 func PortalEntities() []*Entity {
-	return []*Entity{Workspaces(), PortalFiles(), Developers(), DeveloperRoles(), DocumentObjects()}
+	return []*Entity{Workspaces(), PortalFiles(), Developers(), DeveloperRoles(), DocumentObjects(),
+		Applications(), ApplicationInstances()}
 }
 
 // portalOwnRoutes are the portal entities runtime/admin serves with its own

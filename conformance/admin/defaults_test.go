@@ -81,6 +81,8 @@ func TestSchemaDefaultsMatchStore(t *testing.T) {
 	consumer := post("/consumers", map[string]any{"username": "alice"})
 	upstream := post("/upstreams", map[string]any{"name": "up.test"})
 	service := post("/services", map[string]any{"host": "svc.test"})
+	developer := post("/developers", map[string]any{"email": "dev@defaults.test", "password": "pw", "meta": `{"full_name":"D"}`})
+	application := post("/applications", map[string]any{"name": "app", "consumer": ref(consumer), "developer": ref(developer)})
 
 	type check struct {
 		name   string
@@ -145,6 +147,11 @@ func TestSchemaDefaultsMatchStore(t *testing.T) {
 		{"denied_ips", "/schemas/denied_ips", "/denied-ips", map[string]any{"ip": "192.0.2.1"}, nil},
 		{"rbac_users", "/schemas/rbac_users", "/rbac/users", map[string]any{"name": "u1"}, []string{"user_token"}},
 		{"document_objects", "/schemas/document_objects", "/document_objects", map[string]any{"service": ref(service), "path": "specs/a.yml"}, nil},
+		{"applications", "/schemas/applications", "/applications", map[string]any{"name": "app2", "consumer": ref(consumer), "developer": ref(developer)}, nil},
+		{"application_instances", "/schemas/application_instances", "/application_instances",
+			map[string]any{"application": ref(application), "service": ref(service)}, []string{"composite_id"}},
+		{"plugins: application-registration", "/schemas/plugins/application-registration", "/plugins", map[string]any{"name": "application-registration",
+			"service": ref(service), "config": map[string]any{"display_name": "d", "provision_key": "pk"}}, nil},
 		{"plugins: threat-protection", "/schemas/plugins/threat-protection", "/plugins", map[string]any{"name": "threat-protection"}, nil},
 		{"plugins: acl", "/schemas/plugins/acl", "/plugins", map[string]any{"name": "acl", "config": map[string]any{"allow": []any{"admin"}}}, nil},
 		{"plugins: redirect", "/schemas/plugins/redirect", "/plugins", map[string]any{"name": "redirect", "config": map[string]any{"location": "https://example.com"}}, nil},

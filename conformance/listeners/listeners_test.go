@@ -197,8 +197,8 @@ func TestOutOfTheBoxTLS(t *testing.T) {
 
 // TestEachListenerServesItsApplication checks what answers on each port:
 // Kong Manager (:8002/:8445), the Developer Portal (:8003/:8446) and the
-// portal API (:8004/:8447, Kong's JSON 404 until it is built), with
-// keep-alive clients in parallel.
+// portal API (:8004/:8447: Kong's JSON 404 `Not Found` while the
+// workspace's config.portal is off), with keep-alive clients in parallel.
 func TestEachListenerServesItsApplication(t *testing.T) {
 	prefix := t.TempDir()
 	n := start(t, allOn(prefix), nil)
@@ -217,8 +217,8 @@ func TestEachListenerServesItsApplication(t *testing.T) {
 		{"admin_gui_ssl", 200, "text/html", "Kong Manager"},
 		{"portal_gui", 200, "text/html", "Portal"},
 		{"portal_gui_ssl", 200, "text/html", "Portal"},
-		{"portal_api", 404, "application/json", `{"message":"Not found"}`},
-		{"portal_api_ssl", 404, "application/json", `{"message":"Not found"}`},
+		{"portal_api", 404, "application/json", `{"message":"Not Found"}`},
+		{"portal_api_ssl", 404, "application/json", `{"message":"Not Found"}`},
 	}
 	var wg sync.WaitGroup
 	errs := make(chan string, 100)
@@ -259,7 +259,7 @@ func TestEachListenerServesItsApplication(t *testing.T) {
 	}
 	// The portal API's 404 is exactly Kong's body, on any method.
 	r := do(t, plain, "POST", "http://"+n.Addr("portal_api")+"/register", url.Values{"email": {"a@b.c"}})
-	if r.status != 404 || r.body != `{"message":"Not found"}` || r.ctype != "application/json; charset=utf-8" {
+	if r.status != 404 || r.body != `{"message":"Not Found"}` || r.ctype != "application/json; charset=utf-8" {
 		t.Errorf("POST portal_api /register: %d %q %q", r.status, r.ctype, r.body)
 	}
 }

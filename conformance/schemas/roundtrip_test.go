@@ -70,6 +70,10 @@ var validConfigs = map[string][]map[string]any{
 	"file-log": {{"path": "/tmp/gatehouse-file-log.json", "reopen": true}},
 	"tcp-log":  {{"host": "127.0.0.1", "port": 9, "tls": true, "tls_sni": "logs.test"}},
 	"udp-log":  {{"host": "logs.test", "port": 514, "timeout": 100}},
+	"application-registration": {
+		{"display_name": "auth", "auto_approve": true},
+		{"display_name": "auth2", "auth_header_name": "authorization", "auto_approve": true, "enable_client_credentials": true},
+	},
 	"oauth2": {
 		{"enable_client_credentials": true},
 		{"enable_authorization_code": true, "mandatory_scope": true, "scopes": []any{"email"}, "pkce": "strict", "provision_key": "pk"},
@@ -326,6 +330,9 @@ var entityBases = map[string][]map[string]any{
 	"oauth2_authorization_codes": {{"credential": map[string]any{"id": someID}, "code": "c", "challenge_method": "S256"}},
 	"oauth2_tokens":              {{"credential": map[string]any{"id": someID}, "expires_in": 10, "refresh_token": "r", "scope": "s"}},
 	"workspaces":                 {{"name": "default", "comment": "c", "config": map[string]any{"portal": true}}},
+	"applications": {{"name": "app", "redirect_uri": "https://app.test/cb", "custom_id": "c1",
+		"consumer": map[string]any{"id": someID}, "developer": map[string]any{"id": someID}}},
+	"application_instances": {{"application": map[string]any{"id": someID}, "service": map[string]any{"id": someID}, "status": 0}},
 }
 
 // goOnlyEntities are the core entities whose schemas still hold Go-only

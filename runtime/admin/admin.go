@@ -715,6 +715,9 @@ func (s *Server) endpointList() []string {
 		set["/"+e.Path] = true
 		set["/"+e.Path+"/"+param] = true
 		for _, f := range e.Foreigns() {
+			if store.IsPortalEntity(f.Reference) {
+				continue // no generic route under or to a portal entity (entities.go resolve)
+			}
 			parent, _ := reg.Entity(f.Reference)
 			pp := "/" + parent.Path + "/{" + parent.Name + "}"
 			set[pp+"/"+e.NestedSegment()] = true

@@ -236,6 +236,9 @@ func (h *portalHandler) patchDeveloper(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec, err := h.st.Update(ctx, "developers", old["id"].(string), in)
+	if err == nil {
+		err = h.syncSuspended(ctx, rec) // portal_apps.go
+	}
 	if err != nil {
 		portalFail(w, err)
 		return

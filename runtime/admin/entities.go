@@ -50,7 +50,9 @@ func (s *Server) resolve(segs []string) (*target, bool) {
 		}
 		if len(segs) == 3 {
 			// /routes/{r}/service: the entity a foreign key points at.
-			if f := parent.Schema.Field(segs[2]); f != nil && f.Type == schema.Foreign {
+			// A portal entity (a developer) is never read through another's
+			// foreign key: its own handlers hide its secrets.
+			if f := parent.Schema.Field(segs[2]); f != nil && f.Type == schema.Foreign && !store.IsPortalEntity(f.Reference) {
 				return &target{entity: parent, key: segs[1], toOne: f}, true
 			}
 		}

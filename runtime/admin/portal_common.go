@@ -41,7 +41,7 @@ func (s *Server) portalEndpoints() []Endpoint {
 	ep := func(method, path, resource string, fn http.HandlerFunc) Endpoint {
 		return Endpoint{Method: method, Path: path, Resource: resource, Handler: fn}
 	}
-	return []Endpoint{
+	return append([]Endpoint{
 		ep(http.MethodGet, "/workspaces", ResourceWorkspaces, h.listWorkspaces),
 		ep(http.MethodPost, "/workspaces", ResourceWorkspaces, h.createWorkspace),
 		ep(http.MethodGet, "/workspaces/:workspace", ResourceWorkspaces, h.getWorkspace),
@@ -65,7 +65,7 @@ func (s *Server) portalEndpoints() []Endpoint {
 		ep(http.MethodGet, "/developers/:developer", ResourceDevelopers, h.getDeveloper),
 		ep(http.MethodPatch, "/developers/:developer", ResourceDevelopers, h.patchDeveloper),
 		ep(http.MethodDelete, "/developers/:developer", ResourceDevelopers, h.deleteDeveloper),
-	}
+	}, h.applicationEndpoints()...) // portal_apps.go
 }
 
 // writeKong answers with v as JSON, without HTML escaping (as Kong's cjson).

@@ -7,6 +7,7 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/config"
 	"github.com/gatehouse/gatehouse/runtime/manager"
 	"github.com/gatehouse/gatehouse/runtime/portal"
+	"github.com/gatehouse/gatehouse/runtime/portalapi"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -48,7 +49,18 @@ func (n *Node) guiListeners() []listenGroup {
 			listenGroup{kind: config.KindPortalGUI, build: func() *fiber.App {
 				return n.secure(portal.App(portal.Options{Host: cfg.PortalGUIHost, Version: Version}))
 			}},
-			listenGroup{kind: config.KindPortalAPI, build: func() *fiber.App { return n.secure(portalAPIApp()) }})
+			listenGroup{kind: config.KindPortalAPI, build: func() *fiber.App {
+				var origins []string
+				if cfg.PortalGUIHost != "" {
+					proto := cfg.PortalGUIProtocol
+					if proto == "" {
+						proto = "http"
+					}
+					origins = []string{proto + "://" + cfg.PortalGUIHost}
+				}
+				return n.secure(portalapi.App(portalapi.Options{Store: n.store, Auth: cfg.PortalAuth,
+					SessionConf: cfg.PortalSessionConf, CORSOrigins: origins, Log: n.log}))
+			}})
 	}
 	return out
 }
@@ -83,18 +95,6 @@ func (n *Node) adminPort() int {
 	}
 	p, _ := strconv.Atoi(port)
 	return p
-}
-
-// portalAPIApp serves portal_api_listen. The portal API (developer
-// sign-up, applications, files for the portal) comes in a later slice:
-// until then every request gets Kong's 404.
-func portalAPIApp() *fiber.App {
-	a := fiber.New(fiber.Config{DisableStartupMessage: true})
-	a.Use(func(c *fiber.Ctx) error {
-		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
-		return c.Status(fiber.StatusNotFound).SendString(`{"message":"Not found"}`)
-	})
-	return a
 }
 
 // listenerKinds orders the listener names of the start-up log.

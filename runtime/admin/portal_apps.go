@@ -1,0 +1,239 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/runtime/portalapi"
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// The Developer Portal's applications on the Admin API (Kong Enterprise's
+// /applications, /developers/{d}/applications, /services/{s}/applications,
+// PORTALSPEC §5). The generic entity routes serve the rest:
+// GET|PATCH /applications/{a}, GET|PATCH|DELETE
+// /applications/{a}/application_instances/{i} and
+// /services/{s}/application_instances[/{i}] — a PATCH {"status":0}
+// approves a registration, {"status":3} revokes it, and the
+// application-registration plugin reads the instance on every request.
+// The endpoints here are those with side effects: creating an
+// application creates its consumer and oauth2 credential, deleting it
+// deletes them, and registering it to a service needs the service's
+// application-registration plugin (auto_approve approves at once).
+
+// ResourceApplications is the resource the application endpoints are
+// authorized as.
+const ResourceApplications = "applications"
+
+// applicationEndpoints are the application endpoints with side effects.
+func (h *portalHandler) applicationEndpoints() []Endpoint {
+	ep := func(method, path string, fn http.HandlerFunc) Endpoint {
+		return Endpoint{Method: method, Path: path, Resource: ResourceApplications, Handler: fn}
+	}
+	return []Endpoint{
+		ep(http.MethodGet, "/developers/:developer/applications", h.listDeveloperApps),
+		ep(http.MethodPost, "/developers/:developer/applications", h.createDeveloperApp),
+		ep(http.MethodGet, "/developers/:developer/applications/:application", h.getDeveloperApp),
+		ep(http.MethodDelete, "/developers/:developer/applications/:application", h.deleteDeveloperApp),
+		ep(http.MethodDelete, "/applications/:application", h.deleteApp),
+		ep(http.MethodPost, "/applications/:application/application_instances", h.registerApp),
+		ep(http.MethodGet, "/services/:service/applications", h.serviceApps),
+	}
+}
+
+func (h *portalHandler) apps() portalapi.Applications { return portalapi.Applications{Store: h.st} }
+
+// appFail answers an application refusal with its status and message,
+// anything else as portalFail.
+func appFail(w http.ResponseWriter, err error) {
+	var ae *portalapi.AppError
+	if errors.As(err, &ae) {
+		writeKong(w, ae.Status, map[string]any{"message": ae.Message})
+		return
+	}
+	portalFail(w, err)
+}
+
+// developerApp reads the path's developer and, when named, its application.
+func (h *portalHandler) developerApp(w http.ResponseWriter, r *http.Request) (dev, app map[string]any, ok bool) {
+	dev, err := h.st.Get(r.Context(), "developers", pathParam(r, "developer"))
+	if err != nil {
+		portalFail(w, err)
+		return nil, nil, false
+	}
+	if key := pathParam(r, "application"); key != "" {
+		app, err = h.apps().OfDeveloper(r.Context(), fmt.Sprint(dev["id"]), key)
+		if err != nil {
+			appFail(w, err)
+			return nil, nil, false
+		}
+	}
+	return dev, app, true
+}
+
+func (h *portalHandler) listDeveloperApps(w http.ResponseWriter, r *http.Request) {
+	dev, _, ok := h.developerApp(w, r)
+	if !ok {
+		return
+	}
+	data := []any{}
+	err := listWhere(r.Context(), h.st, store.ApplicationEntity,
+		store.ListQuery{ForeignField: "developer", ForeignKey: fmt.Sprint(dev["id"])},
+		func(app map[string]any) { data = append(data, app) })
+	if err != nil {
+		portalFail(w, err)
+		return
+	}
+	writeKong(w, http.StatusOK, map[string]any{"data": data, "next": nil, "total": len(data)})
+}
+
+func (h *portalHandler) createDeveloperApp(w http.ResponseWriter, r *http.Request) {
+	dev, _, ok := h.developerApp(w, r)
+	if !ok {
+		return
+	}
+	in, ctx, err := h.input(r)
+	if err != nil {
+		portalFail(w, err)
+		return
+	}
+	app, err := h.apps().Create(ctx, fmt.Sprint(dev["id"]), in)
+	if err != nil {
+		appFail(w, err)
+		return
+	}
+	writeKong(w, http.StatusCreated, app)
+}
+
+func (h *portalHandler) getDeveloperApp(w http.ResponseWriter, r *http.Request) {
+	if _, app, ok := h.developerApp(w, r); ok {
+		writeKong(w, http.StatusOK, app)
+	}
+}
+
+func (h *portalHandler) deleteDeveloperApp(w http.ResponseWriter, r *http.Request) {
+	_, app, ok := h.developerApp(w, r)
+	if !ok {
+		return
+	}
+	if err := h.apps().Delete(r.Context(), app); err != nil {
+		portalFail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// deleteApp is DELETE /applications/{a}: the application with its
+// consumer, credentials and registrations; 204 for an unknown one too.
+func (h *portalHandler) deleteApp(w http.ResponseWriter, r *http.Request) {
+	app, err := h.st.Get(r.Context(), store.ApplicationEntity, pathParam(r, "application"))
+	if store.IsNotFound(err) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if err == nil {
+		err = h.apps().Delete(r.Context(), app)
+	}
+	if err != nil {
+		portalFail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// registerApp is POST /applications/{a}/application_instances
+// {"service":{"id":...}}: 201 with the instance; its status is the
+// service's plugin's auto_approve, not the body's.
+func (h *portalHandler) registerApp(w http.ResponseWriter, r *http.Request) {
+	app, err := h.st.Get(r.Context(), store.ApplicationEntity, pathParam(r, "application"))
+	if err != nil {
+		portalFail(w, err)
+		return
+	}
+	in, ctx, err := h.input(r)
+	if err != nil {
+		portalFail(w, err)
+		return
+	}
+	svc, _ := in["service"].(map[string]any)
+	sid, _ := svc["id"].(string)
+	if sid == "" {
+		writeKong(w, http.StatusBadRequest, map[string]any{"message": "service.id required"})
+		return
+	}
+	inst, err := h.apps().Register(ctx, app, sid)
+	if err != nil {
+		appFail(w, err)
+		return
+	}
+	writeKong(w, http.StatusCreated, inst)
+}
+
+// serviceApps is GET /services/{s}/applications: the applications
+// registered to the service (Kong Manager's "Service Contracts").
+func (h *portalHandler) serviceApps(w http.ResponseWriter, r *http.Request) {
+	svc, err := h.st.Get(r.Context(), "services", pathParam(r, "service"))
+	if err != nil {
+		portalFail(w, err)
+		return
+	}
+	var ids []string
+	err = listWhere(r.Context(), h.st, store.ApplicationInstanceEntity,
+		store.ListQuery{ForeignField: "service", ForeignKey: fmt.Sprint(svc["id"])},
+		func(inst map[string]any) { ids = append(ids, store.ForeignID(inst["application"])) })
+	if err != nil {
+		portalFail(w, err)
+		return
+	}
+	data := []any{}
+	for _, id := range ids {
+		app, err := h.st.Get(r.Context(), store.ApplicationEntity, id)
+		if store.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			portalFail(w, err)
+			return
+		}
+		data = append(data, app)
+	}
+	writeKong(w, http.StatusOK, map[string]any{"data": data, "total": len(data)})
+}
+
+// syncSuspended applies a developer's status to the registrations of
+// their applications: suspended unless the developer is approved, so a
+// rejected or revoked developer's applications stop consuming services
+// (the application-registration plugin refuses suspended registrations)
+// and an approved one's resume.
+func (h *portalHandler) syncSuspended(ctx context.Context, dev map[string]any) error {
+	suspended := fmt.Sprint(dev["status"]) != fmt.Sprint(store.DeveloperApproved)
+	var apps []string
+	err := listWhere(ctx, h.st, store.ApplicationEntity,
+		store.ListQuery{ForeignField: "developer", ForeignKey: fmt.Sprint(dev["id"])},
+		func(app map[string]any) { apps = append(apps, fmt.Sprint(app["id"])) })
+	if err != nil {
+		return err
+	}
+	var change []string
+	for _, id := range apps {
+		err := listWhere(ctx, h.st, store.ApplicationInstanceEntity,
+			store.ListQuery{ForeignField: "application", ForeignKey: id},
+			func(inst map[string]any) {
+				if (inst["suspended"] == true) != suspended {
+					change = append(change, fmt.Sprint(inst["id"]))
+				}
+			})
+		if err != nil {
+			return err
+		}
+	}
+	for _, id := range change {
+		_, err := h.st.Update(store.WithTypedInput(ctx), store.ApplicationInstanceEntity, id, map[string]any{"suspended": suspended})
+		if err != nil && !store.IsNotFound(err) {
+			return fmt.Errorf("developer %v: suspending registration %s: %w", dev["id"], id, err)
+		}
+	}
+	return nil
+}

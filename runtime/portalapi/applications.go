@@ -1,0 +1,559 @@
+package portalapi
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/store"
+	"github.com/gofiber/fiber/v2"
+)
+
+// The entities of the application's credentials: the oauth2 plugin's
+// client applications and key-auth's keys (each app gets a key equal to
+// its client_id, as in Kong).
+const (
+	oauth2Credentials  = "oauth2_credentials"
+	keyauthCredentials = "keyauth_credentials"
+)
+
+// Applications is the Developer Portal's application logic, shared by the
+// portal API and the Admin API (runtime/admin/portal_apps.go): an
+// application is backed by a consumer (username "<developer id>_<name>")
+// holding its oauth2 credential; deleting the consumer deletes the
+// application, its registrations and its credentials.
+type Applications struct {
+	// Store holds the entities.
+	Store *store.Store
+}
+
+// AppError is an application operation's refusal, answered with Status
+// and {"message": Message}.
+type AppError struct {
+	Status  int
+	Message string
+}
+
+func (e *AppError) Error() string { return e.Message }
+
+// Create creates an application of the developer from the fields name,
+// description, redirect_uri, custom_id and meta, with its consumer, an
+// oauth2 credential (client_id, client_secret generated) and a key-auth
+// key equal to the client_id.
+func (s Applications) Create(ctx context.Context, developerID string, in map[string]any) (map[string]any, error) {
+	ctx = store.WithTypedInput(ctx)
+	app := map[string]any{}
+	for _, k := range []string{"name", "description", "redirect_uri", "custom_id", "meta"} {
+		if v, ok := in[k]; ok && v != nil {
+			sv, ok := v.(string)
+			if !ok {
+				return nil, &AppError{Status: 400, Message: "schema violation (" + k + ": expected a string)"}
+			}
+			app[k] = sv
+		}
+	}
+	name, _ := app["name"].(string)
+	name = strings.TrimRight(name, " \t")
+	app["name"] = name
+	if name == "" {
+		return nil, &AppError{Status: 400, Message: "schema violation (name: required field missing)"}
+	}
+	redirect, _ := app["redirect_uri"].(string)
+	if redirect == "" {
+		return nil, &AppError{Status: 400, Message: "schema violation (redirect_uri: required field missing)"}
+	}
+	consumer := map[string]any{"username": developerID + "_" + name}
+	if cid, ok := app["custom_id"].(string); ok {
+		consumer["custom_id"] = cid
+	}
+	cons, err := s.Store.Insert(ctx, "consumers", consumer)
+	if e, ok := store.AsError(err); ok && e.Code == store.CodeUniqueViolation {
+		if _, ok := e.Fields["custom_id"]; ok {
+			return nil, &AppError{Status: 409, Message: fmt.Sprintf("application already exists with custom_id: '%s'", consumer["custom_id"])}
+		}
+		return nil, &AppError{Status: 409, Message: fmt.Sprintf("application already exists with name: '%s'", name)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	consumerID, _ := cons["id"].(string)
+	undo := func() { _, _ = s.Store.Delete(context.WithoutCancel(ctx), "consumers", consumerID) }
+	app["consumer"] = map[string]any{"id": consumerID}
+	app["developer"] = map[string]any{"id": developerID}
+	rec, err := s.Store.Insert(ctx, store.ApplicationEntity, app)
+	if err != nil {
+		undo()
+		if e, ok := store.AsError(err); ok && e.Code == store.CodeUniqueViolation {
+			return nil, &AppError{Status: 409, Message: fmt.Sprintf("application already exists with name: '%s'", name)}
+		}
+		return nil, err
+	}
+	if _, err := s.AddCredential(ctx, rec, map[string]any{}); err != nil {
+		undo()
+		return nil, err
+	}
+	return rec, nil
+}
+
+// Update changes an application's name, description, redirect_uri,
+// custom_id or meta; a new name renames its consumer, and a new name or
+// redirect_uri follows into its oauth2 credentials.
+func (s Applications) Update(ctx context.Context, app map[string]any, in map[string]any) (map[string]any, error) {
+	ctx = store.WithTypedInput(ctx)
+	upd := map[string]any{}
+	for _, k := range []string{"name", "description", "redirect_uri", "custom_id", "meta"} {
+		v, ok := in[k]
+		if !ok {
+			continue
+		}
+		if v == nil {
+			if k == "name" || k == "redirect_uri" {
+				return nil, &AppError{Status: 400, Message: "schema violation (" + k + ": required field missing)"}
+			}
+			upd[k] = nil
+			continue
+		}
+		sv, ok := v.(string)
+		if !ok {
+			return nil, &AppError{Status: 400, Message: "schema violation (" + k + ": expected a string)"}
+		}
+		if k == "name" {
+			sv = strings.TrimRight(sv, " \t")
+			if sv == "" {
+				return nil, &AppError{Status: 400, Message: "schema violation (name: length must be at least 1)"}
+			}
+		}
+		upd[k] = sv
+	}
+	consumerID := store.ForeignID(app["consumer"])
+	if name, ok := upd["name"].(string); ok && name != app["name"] {
+		_, err := s.Store.Update(ctx, "consumers", consumerID,
+			map[string]any{"username": store.ForeignID(app["developer"]) + "_" + name})
+		if e, ok := store.AsError(err); ok && e.Code == store.CodeUniqueViolation {
+			return nil, &AppError{Status: 409, Message: fmt.Sprintf("application already exists with name: '%s'", name)}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("application %v: renaming its consumer: %w", app["id"], err)
+		}
+	}
+	rec, err := s.Store.Update(ctx, store.ApplicationEntity, fmt.Sprint(app["id"]), upd)
+	if err != nil {
+		return nil, err
+	}
+	if rec["name"] == app["name"] && rec["redirect_uri"] == app["redirect_uri"] {
+		return rec, nil
+	}
+	var creds []string
+	q := store.ListQuery{Size: store.MaxPageSize, ForeignField: "consumer", ForeignKey: consumerID}
+	for {
+		p, err := s.Store.List(ctx, oauth2Credentials, q)
+		if err != nil {
+			return nil, fmt.Errorf("application %v: credentials: %w", app["id"], err)
+		}
+		for _, c := range p.Data {
+			creds = append(creds, fmt.Sprint(c["id"]))
+		}
+		if p.Offset == "" {
+			break
+		}
+		q.Offset = p.Offset
+	}
+	change := map[string]any{"name": rec["name"], "redirect_uris": nil}
+	if uri, _ := rec["redirect_uri"].(string); uri != "" {
+		change["redirect_uris"] = []any{uri}
+	}
+	for _, id := range creds {
+		if _, err := s.Store.Update(ctx, oauth2Credentials, id, change); err != nil && !store.IsNotFound(err) {
+			return nil, fmt.Errorf("application %v: credential %s: %w", app["id"], id, err)
+		}
+	}
+	return rec, nil
+}
+
+// AddCredential gives an application one more oauth2 credential (in may
+// set client_id, client_secret, hash_secret) and its key-auth key.
+func (s Applications) AddCredential(ctx context.Context, app map[string]any, in map[string]any) (map[string]any, error) {
+	ctx = store.WithTypedInput(ctx)
+	cred := map[string]any{"consumer": app["consumer"], "name": app["name"]}
+	if uri, _ := app["redirect_uri"].(string); uri != "" {
+		cred["redirect_uris"] = []any{uri}
+	}
+	for _, k := range []string{"client_id", "client_secret", "hash_secret"} {
+		if v, ok := in[k]; ok {
+			cred[k] = v
+		}
+	}
+	rec, err := s.Store.Insert(ctx, oauth2Credentials, cred)
+	if err != nil {
+		return nil, fmt.Errorf("application %v: oauth2 credential: %w", app["id"], err)
+	}
+	if _, ok := s.Store.Registry().Entity(keyauthCredentials); ok {
+		if _, err := s.Store.Insert(ctx, keyauthCredentials, map[string]any{"consumer": app["consumer"], "key": rec["client_id"]}); err != nil {
+			return nil, fmt.Errorf("application %v: key-auth key: %w", app["id"], err)
+		}
+	}
+	return rec, nil
+}
+
+// Delete deletes an application through its consumer: the cascade takes
+// the application, its registrations and credentials.
+func (s Applications) Delete(ctx context.Context, app map[string]any) error {
+	if id := store.ForeignID(app["consumer"]); id != "" {
+		if _, err := s.Store.Delete(ctx, "consumers", id); err != nil {
+			return fmt.Errorf("application %v: deleting its consumer: %w", app["id"], err)
+		}
+	}
+	if _, err := s.Store.Delete(ctx, store.ApplicationEntity, fmt.Sprint(app["id"])); err != nil {
+		return fmt.Errorf("application %v: %w", app["id"], err)
+	}
+	return nil
+}
+
+// RegistrationConfig returns the config of the service's enabled
+// application-registration plugin, or nil when it has none.
+func (s Applications) RegistrationConfig(ctx context.Context, serviceID string) (map[string]any, error) {
+	var cfg map[string]any
+	q := store.ListQuery{Size: store.MaxPageSize, ForeignField: "service", ForeignKey: serviceID}
+	for {
+		p, err := s.Store.List(ctx, "plugins", q)
+		if err != nil {
+			return nil, fmt.Errorf("service %s: plugins: %w", serviceID, err)
+		}
+		for _, pl := range p.Data {
+			if pl["name"] == AppRegistrationPlugin && pl["enabled"] != false {
+				cfg, _ = pl["config"].(map[string]any)
+				if cfg == nil {
+					cfg = map[string]any{}
+				}
+			}
+		}
+		if p.Offset == "" || cfg != nil {
+			return cfg, nil
+		}
+		q.Offset = p.Offset
+	}
+}
+
+// Register registers an application to a service: 400 without the
+// service's application-registration plugin; approved at once when the
+// plugin's auto_approve is on, else pending; suspended when the
+// developer is not approved.
+func (s Applications) Register(ctx context.Context, app map[string]any, serviceID string) (map[string]any, error) {
+	ctx = store.WithTypedInput(ctx)
+	svc, err := s.Store.Get(ctx, "services", serviceID)
+	if store.IsNotFound(err) {
+		return nil, &AppError{Status: 404, Message: "Not found"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := s.RegistrationConfig(ctx, fmt.Sprint(svc["id"]))
+	if err != nil {
+		return nil, err
+	}
+	if cfg == nil {
+		return nil, &AppError{Status: 400, Message: msgPluginMissing}
+	}
+	status := store.InstancePending
+	if cfg["auto_approve"] == true {
+		status = store.InstanceApproved
+	}
+	suspended := false
+	if dev, err := s.Store.Get(ctx, "developers", store.ForeignID(app["developer"])); err == nil {
+		n, _ := intOf(dev["status"])
+		suspended = n != store.DeveloperApproved
+	}
+	return s.Store.Insert(ctx, store.ApplicationInstanceEntity, map[string]any{
+		"application": map[string]any{"id": app["id"]}, "service": map[string]any{"id": svc["id"]},
+		"status": status, "suspended": suspended,
+	})
+}
+
+// OfDeveloper returns the developer's application with id, or a 404
+// AppError when it is another's or unknown.
+func (s Applications) OfDeveloper(ctx context.Context, developerID, id string) (map[string]any, error) {
+	app, err := s.Store.Get(ctx, store.ApplicationEntity, id)
+	if store.IsNotFound(err) || (err == nil && store.ForeignID(app["developer"]) != developerID) {
+		return nil, &AppError{Status: 404, Message: "Not found"}
+	}
+	return app, err
+}
+
+// Instance returns the application's instance with id, or a 404
+// AppError when it is another application's or unknown.
+func (s Applications) Instance(ctx context.Context, app map[string]any, id string) (map[string]any, error) {
+	inst, err := s.Store.Get(ctx, store.ApplicationInstanceEntity, id)
+	if store.IsNotFound(err) || (err == nil && store.ForeignID(inst["application"]) != app["id"]) {
+		return nil, &AppError{Status: 404, Message: "Not found"}
+	}
+	return inst, err
+}
+
+// --- portal API handlers ---
+
+func (a *api) apps() Applications { return Applications{Store: a.opts.Store} }
+
+// appFail answers an AppError with its status, anything else as fail.
+func (a *api) appFail(c *fiber.Ctx, err error) error {
+	if e, ok := err.(*AppError); ok {
+		return message(c, e.Status, e.Message)
+	}
+	return a.fail(c, err)
+}
+
+// ownApp is the signed-in developer and their application :app; nil
+// when it answered.
+func (a *api) ownApp(c *fiber.Ctx) (dev, app map[string]any, err error) {
+	dev, err = a.signedIn(c)
+	if dev == nil {
+		return nil, nil, err
+	}
+	app, err = a.apps().OfDeveloper(c.UserContext(), fmt.Sprint(dev["id"]), param(c, "app"))
+	if err != nil {
+		return nil, nil, a.appFail(c, err)
+	}
+	return dev, app, nil
+}
+
+func (a *api) listApplications(c *fiber.Ctx) error {
+	dev, err := a.signedIn(c)
+	if dev == nil {
+		return err
+	}
+	withInstances := c.Query("include_instances") == "true"
+	var data []any
+	var failed error
+	err = a.listWhere(c.UserContext(), store.ApplicationEntity,
+		store.ListQuery{ForeignField: "developer", ForeignKey: fmt.Sprint(dev["id"])}, func(app map[string]any) {
+			if withInstances && failed == nil {
+				insts, err := a.instancesOf(c.UserContext(), app)
+				if err != nil {
+					failed = err
+					return
+				}
+				app["application_instances"] = insts
+			}
+			data = append(data, app)
+		})
+	if err == nil {
+		err = failed
+	}
+	if err != nil {
+		return a.fail(c, err)
+	}
+	return page(c, data)
+}
+
+func (a *api) instancesOf(ctx context.Context, app map[string]any) ([]any, error) {
+	out := []any{}
+	err := a.listWhere(ctx, store.ApplicationInstanceEntity,
+		store.ListQuery{ForeignField: "application", ForeignKey: fmt.Sprint(app["id"])},
+		func(inst map[string]any) { out = append(out, inst) })
+	return out, err
+}
+
+func (a *api) createApplication(c *fiber.Ctx) error {
+	dev, err := a.signedIn(c)
+	if dev == nil {
+		return err
+	}
+	in, err := a.input(c)
+	if err != nil {
+		return a.fail(c, err)
+	}
+	app, err := a.apps().Create(c.UserContext(), fmt.Sprint(dev["id"]), in)
+	if err != nil {
+		return a.appFail(c, err)
+	}
+	return send(c, fiber.StatusOK, app)
+}
+
+func (a *api) getApplication(c *fiber.Ctx) error {
+	_, app, err := a.ownApp(c)
+	if app == nil {
+		return err
+	}
+	return send(c, fiber.StatusOK, app)
+}
+
+func (a *api) patchApplication(c *fiber.Ctx) error {
+	_, app, err := a.ownApp(c)
+	if app == nil {
+		return err
+	}
+	in, err := a.input(c)
+	if err != nil {
+		return a.fail(c, err)
+	}
+	rec, err := a.apps().Update(c.UserContext(), app, in)
+	if err != nil {
+		return a.appFail(c, err)
+	}
+	return send(c, fiber.StatusOK, rec)
+}
+
+func (a *api) deleteApplication(c *fiber.Ctx) error {
+	_, app, err := a.ownApp(c)
+	if app == nil {
+		return err
+	}
+	if err := a.apps().Delete(c.UserContext(), app); err != nil {
+		return a.fail(c, err)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (a *api) listInstances(c *fiber.Ctx) error {
+	dev, app, err := a.ownApp(c)
+	if app == nil {
+		return err
+	}
+	want, filter := -1, c.Query("status") != ""
+	if filter {
+		n, ok := intOf(c.QueryInt("status", -1))
+		if !ok || n < 0 {
+			return message(c, fiber.StatusBadRequest, "invalid status")
+		}
+		want = n
+	}
+	insts, err := a.instancesOf(c.UserContext(), app)
+	if err != nil {
+		return a.fail(c, err)
+	}
+	var data []any
+	for _, v := range insts {
+		inst := v.(map[string]any)
+		if n, _ := intOf(inst["status"]); filter && n != want {
+			continue
+		}
+		full := map[string]any{}
+		for k, x := range app {
+			full[k] = x
+		}
+		full["developer"] = publicDeveloper(dev)
+		inst["application"] = full
+		data = append(data, inst)
+	}
+	return page(c, data)
+}
+
+func (a *api) createInstance(c *fiber.Ctx) error {
+	_, app, err := a.ownApp(c)
+	if app == nil {
+		return err
+	}
+	in, err := a.input(c)
+	if err != nil {
+		return a.fail(c, err)
+	}
+	svc, _ := in["service"].(map[string]any)
+	sid, _ := svc["id"].(string)
+	if sid == "" {
+		return message(c, fiber.StatusBadRequest, "service.id required")
+	}
+	inst, err := a.apps().Register(c.UserContext(), app, sid)
+	if err != nil {
+		return a.appFail(c, err)
+	}
+	return send(c, fiber.StatusCreated, inst)
+}
+
+func (a *api) getInstance(c *fiber.Ctx) error {
+	_, app, err := a.ownApp(c)
+	if app == nil {
+		return err
+	}
+	inst, err := a.apps().Instance(c.UserContext(), app, param(c, "instance"))
+	if err != nil {
+		return a.appFail(c, err)
+	}
+	return send(c, fiber.StatusOK, inst)
+}
+
+func (a *api) deleteInstance(c *fiber.Ctx) error {
+	_, app, err := a.ownApp(c)
+	if app == nil {
+		return err
+	}
+	inst, err := a.apps().Instance(c.UserContext(), app, param(c, "instance"))
+	if err != nil {
+		return a.appFail(c, err)
+	}
+	if _, err := a.opts.Store.Delete(c.UserContext(), store.ApplicationInstanceEntity, fmt.Sprint(inst["id"])); err != nil {
+		return a.fail(c, err)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// listCredentials is GET /applications/{id}/credentials: the app's
+// oauth2 credentials, client_id and client_secret included.
+func (a *api) listCredentials(c *fiber.Ctx) error {
+	_, app, err := a.ownApp(c)
+	if app == nil {
+		return err
+	}
+	var data []any
+	err = a.listWhere(c.UserContext(), oauth2Credentials,
+		store.ListQuery{ForeignField: "consumer", ForeignKey: store.ForeignID(app["consumer"])},
+		func(cred map[string]any) { data = append(data, cred) })
+	if err != nil {
+		return a.fail(c, err)
+	}
+	return page(c, data)
+}
+
+// authFields are the oauth2 fields of auth_plugin_config.
+var authFields = []string{"scopes", "auth_header_name", "provision_key", "enable_implicit_grant",
+	"enable_password_grant", "enable_client_credentials", "enable_authorization_code"}
+
+// applicationServices is GET /application_services: the services with
+// an application-registration plugin, with the instance of app_id's
+// application when given.
+func (a *api) applicationServices(c *fiber.Ctx) error {
+	dev, err := a.signedIn(c)
+	if dev == nil {
+		return err
+	}
+	ctx := c.UserContext()
+	var app map[string]any
+	if id := c.Query("app_id"); id != "" {
+		app, err = a.apps().OfDeveloper(ctx, fmt.Sprint(dev["id"]), id)
+		if err != nil {
+			if _, ok := err.(*AppError); ok {
+				return message(c, fiber.StatusNotFound, "Application not found")
+			}
+			return a.fail(c, err)
+		}
+	}
+	var plugins []map[string]any
+	err = a.listWhere(ctx, "plugins", store.ListQuery{}, func(pl map[string]any) {
+		if pl["name"] == AppRegistrationPlugin && pl["enabled"] != false && store.ForeignID(pl["service"]) != "" {
+			plugins = append(plugins, pl)
+		}
+	})
+	if err != nil {
+		return a.fail(c, err)
+	}
+	var data []any
+	for _, pl := range plugins {
+		cfg, _ := pl["config"].(map[string]any)
+		sid := store.ForeignID(pl["service"])
+		auth := map[string]any{}
+		for _, f := range authFields {
+			auth[f] = cfg[f]
+		}
+		row := map[string]any{"id": sid, "name": cfg["display_name"], "app_registration_config": cfg,
+			"auth_plugin_config": auth}
+		if app != nil {
+			inst, err := a.opts.Store.Get(ctx, store.ApplicationInstanceEntity, store.CompositeID(fmt.Sprint(app["id"]), sid))
+			switch {
+			case err == nil:
+				row["instance"] = inst
+			case !store.IsNotFound(err):
+				return a.fail(c, err)
+			}
+		}
+		data = append(data, row)
+	}
+	return page(c, data)
+}

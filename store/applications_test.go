@@ -1,0 +1,102 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/store"
+)
+
+func TestInstanceAllows(t *testing.T) {
+	tests := []struct {
+		name string
+		inst map[string]any
+		want bool
+	}{
+		{"approved", map[string]any{"status": int64(0), "suspended": false}, true},
+		{"approved as float", map[string]any{"status": 0.0}, true},
+		{"approved, suspended", map[string]any{"status": int64(0), "suspended": true}, false},
+		{"pending", map[string]any{"status": int64(1)}, false},
+		{"revoked", map[string]any{"status": int64(3)}, false},
+		{"no status", map[string]any{}, false},
+		{"status a string", map[string]any{"status": "0"}, false},
+		{"none", nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := store.InstanceAllows(tc.inst); got != tc.want {
+				t.Fatalf("InstanceAllows(%v) = %v", tc.inst, got)
+			}
+		})
+	}
+}
+
+func TestApplicationEntities(t *testing.T) {
+	st := openStore(t, store.Options{})
+	ctx := store.WithTypedInput(context.Background())
+	ref := func(rec map[string]any) map[string]any { return map[string]any{"id": rec["id"]} }
+	must := func(rec map[string]any, err error) map[string]any {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	dev := must(st.Insert(ctx, "developers", map[string]any{"email": "a@x.test"}))
+	other := must(st.Insert(ctx, "developers", map[string]any{"email": "b@x.test"}))
+	svc := must(st.Insert(ctx, "services", map[string]any{"host": "up.test"}))
+	c1 := must(st.Insert(ctx, "consumers", map[string]any{"username": "c1"}))
+	c2 := must(st.Insert(ctx, "consumers", map[string]any{"username": "c2"}))
+	c3 := must(st.Insert(ctx, "consumers", map[string]any{"username": "c3"}))
+
+	app := must(st.Insert(ctx, store.ApplicationEntity, map[string]any{"name": "app  ", "redirect_uri": "http://cb.test/",
+		"consumer": ref(c1), "developer": ref(dev)}))
+	if app["name"] != "app" {
+		t.Fatalf("name not trimmed: %v", app)
+	}
+	tests := []struct {
+		name string
+		in   map[string]any
+		code store.Code // 0: accepted
+	}{
+		{"same name, same developer", map[string]any{"name": "app", "consumer": ref(c2), "developer": ref(dev)}, store.CodeUniqueViolation},
+		{"same name, other developer", map[string]any{"name": "app", "consumer": ref(c2), "developer": ref(other)}, 0},
+		{"bad redirect_uri", map[string]any{"name": "x", "redirect_uri": "nope", "consumer": ref(c3), "developer": ref(dev)}, store.CodeSchemaViolation},
+		{"no developer", map[string]any{"name": "y", "consumer": ref(c3)}, store.CodeSchemaViolation},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := st.Insert(ctx, store.ApplicationEntity, tc.in)
+			if tc.code == 0 && err != nil {
+				t.Fatal(err)
+			}
+			if e, ok := store.AsError(err); tc.code != 0 && (!ok || e.Code != tc.code) {
+				t.Fatalf("err %v, want code %v", err, tc.code)
+			}
+		})
+	}
+
+	inst := must(st.Insert(ctx, store.ApplicationInstanceEntity, map[string]any{"application": ref(app), "service": ref(svc)}))
+	if inst["composite_id"] != store.CompositeID(app["id"].(string), svc["id"].(string)) || inst["status"] != int64(1) && inst["status"] != 1.0 {
+		t.Fatalf("instance: %v", inst)
+	}
+	if _, err := st.Insert(ctx, store.ApplicationInstanceEntity, map[string]any{"application": ref(app), "service": ref(svc)}); err == nil {
+		t.Fatal("second instance of the same application and service accepted")
+	}
+	got := must(st.FindUnique(ctx, store.ApplicationInstanceEntity, "composite_id", inst["composite_id"].(string)))
+	if got["id"] != inst["id"] {
+		t.Fatalf("by composite_id: %v", got)
+	}
+	// Deleting the developer deletes its applications and their instances.
+	if _, err := st.Delete(ctx, "developers", dev["id"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []struct{ entity, id string }{{store.ApplicationEntity, app["id"].(string)}, {store.ApplicationInstanceEntity, inst["id"].(string)}} {
+		if _, err := st.Get(ctx, e.entity, e.id); !store.IsNotFound(err) {
+			t.Fatalf("%s left after the developer's deletion: %v", e.entity, err)
+		}
+	}
+	if !store.NotDeclarative(store.ApplicationEntity) || !store.NotDeclarative(store.ApplicationInstanceEntity) {
+		t.Fatal("applications are declarative")
+	}
+}
