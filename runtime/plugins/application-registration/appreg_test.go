@@ -27,7 +27,7 @@ const (
 // fixture is a store with an application (its consumer, oauth2
 // credential, a token for svc) registered to svc, and bob, a plain
 // consumer with a credential and a token for svc.
-func fixture(t *testing.T) (*plugintest.Env, *store.Store) {
+func fixture(t testing.TB) (*plugintest.Env, *store.Store) {
 	t.Helper()
 	st, _ := catalogtest.OpenStore(t, oauth2.Name, appreg.Name)
 	ctx := store.WithTypedInput(context.Background())
@@ -61,7 +61,7 @@ func fixture(t *testing.T) (*plugintest.Env, *store.Store) {
 	return env, st
 }
 
-func newPlugin(t *testing.T, cfg map[string]any) any {
+func newPlugin(t testing.TB, cfg map[string]any) any {
 	t.Helper()
 	p, err := appreg.New(plugintest.Config(t, appreg.Schema(), cfg))
 	if err != nil {
@@ -230,5 +230,31 @@ func TestConfigModes(t *testing.T) {
 				t.Fatalf("oauth2 config %+v", oc)
 			}
 		})
+	}
+}
+
+// BenchmarkAccess: an approved application's bearer token on its service,
+// with the training's configuration (the token checked through the oauth2
+// code, then the registration).
+func BenchmarkAccess(b *testing.B) {
+	env, st := fixture(b)
+	if _, err := st.Update(store.WithTypedInput(context.Background()), store.ApplicationInstanceEntity, instID,
+		map[string]any{"status": store.InstanceApproved}); err != nil {
+		b.Fatal(err)
+	}
+	p := plugintest.OnStore{Plugin: newPlugin(b, legacy), Store: st}
+	r := plugintest.NewRequest("GET", "/api/x").WithService(hostabi.Entity{"id": svcID}).
+		WithHeader("Authorization", "Bearer app-cid-token")
+	r.Scheme = "https"
+	k := env.NewKong(r)
+	b.ReportAllocs()
+	for b.Loop() {
+		k.Reset()
+		if err := plugintest.Call(k, p, hostabi.PhaseAccess); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if res := k.Result(); res.Exited {
+		b.Fatalf("refused %d: %s", res.Status, res.ExitBody)
 	}
 }
