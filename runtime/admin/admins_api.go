@@ -446,6 +446,27 @@ func passwordInput(w http.ResponseWriter, in map[string]any) string {
 	return pw
 }
 
+// tokenSubject checks the input's token (a register or reset link's) and
+// returns the admin id it was issued for; otherwise it answers (400
+// without a token, 401 for a bad one) and returns ok false.
+func (a *Admins) tokenSubject(w http.ResponseWriter, ctx context.Context, in map[string]any) (string, bool) {
+	token, _ := in["token"].(string)
+	if token == "" {
+		message(w, http.StatusBadRequest, "token is required")
+		return "", false
+	}
+	id, err := a.checkToken(ctx, token)
+	if errors.Is(err, errBadToken) {
+		message(w, http.StatusUnauthorized, "Unauthorized")
+		return "", false
+	}
+	if err != nil {
+		a.fail(w, err)
+		return "", false
+	}
+	return id, true
+}
+
 // register is POST /admins/register: an invited admin sets its password
 // with its token; 201, empty body.
 func (a *Admins) register(w http.ResponseWriter, r *http.Request) {
@@ -471,18 +492,8 @@ func (a *Admins) register(w http.ResponseWriter, r *http.Request) {
 		message(w, http.StatusBadRequest, "Invalid email: "+reason)
 		return
 	}
-	token, _ := in["token"].(string)
-	if token == "" {
-		message(w, http.StatusBadRequest, "token is required")
-		return
-	}
-	id, err := a.checkToken(ctx, token)
-	if errors.Is(err, errBadToken) {
-		message(w, http.StatusUnauthorized, "Unauthorized")
-		return
-	}
-	if err != nil {
-		a.fail(w, err)
+	id, ok := a.tokenSubject(w, ctx, in)
+	if !ok {
 		return
 	}
 	rec, err := a.findAdmin(ctx, id)
@@ -578,18 +589,8 @@ func (a *Admins) reset(w http.ResponseWriter, r *http.Request) {
 		message(w, http.StatusBadRequest, "email is required")
 		return
 	}
-	token, _ := in["token"].(string)
-	if token == "" {
-		message(w, http.StatusBadRequest, "token is required")
-		return
-	}
-	id, err := a.checkToken(ctx, token)
-	if errors.Is(err, errBadToken) {
-		message(w, http.StatusUnauthorized, "Unauthorized")
-		return
-	}
-	if err != nil {
-		a.fail(w, err)
+	id, ok := a.tokenSubject(w, ctx, in)
+	if !ok {
 		return
 	}
 	rec, err := a.Store.FindUnique(ctx, "admins", "email", strings.ToLower(email))
