@@ -10,13 +10,18 @@ BIN     := bin/gatehouse
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/gatehouse/gatehouse/runtime/app.Version=$(VERSION)
 
-.PHONY: build run test bench fmt vet services-stop clean examples filters
+.PHONY: build run test bench fmt vet services-stop clean examples filters vendor-swagger-ui
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/gatehouse
 
 run: build
 	./$(BIN) start
+
+# Re-downloads the Developer Portal's OpenAPI renderer (swagger-ui-dist, pinned
+# with its npm sha512 integrity) into runtime/portal/assets/vendor/swagger-ui.
+vendor-swagger-ui:
+	runtime/portal/vendor-swagger-ui.sh
 
 fmt:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \

@@ -46,9 +46,6 @@ func (n *Node) guiListeners() []listenGroup {
 	}
 	if cfg.Portal {
 		out = append(out,
-			listenGroup{kind: config.KindPortalGUI, build: func() *fiber.App {
-				return n.secure(portal.App(portal.Options{Host: cfg.PortalGUIHost, Version: Version}))
-			}},
 			listenGroup{kind: config.KindPortalAPI, build: func() *fiber.App {
 				var origins []string
 				if cfg.PortalGUIHost != "" {
@@ -60,6 +57,18 @@ func (n *Node) guiListeners() []listenGroup {
 				}
 				return n.secure(portalapi.App(portalapi.Options{Store: n.store, Auth: cfg.PortalAuth,
 					SessionConf: cfg.PortalSessionConf, CORSOrigins: origins, Log: n.log}))
+			}},
+			// After the portal API: the portal's pages call its bound port
+			// when portal_api_url is not set.
+			listenGroup{kind: config.KindPortalGUI, build: func() *fiber.App {
+				kind := config.KindPortalAPI
+				if len(cfg.PortalAPIListen) > 0 && cfg.PortalAPIListen[0].SSL {
+					kind += "_ssl"
+				}
+				_, port, _ := net.SplitHostPort(n.Addr(kind))
+				apiPort, _ := strconv.Atoi(port)
+				return n.secure(portal.App(portal.Options{Host: cfg.PortalGUIHost, Version: Version,
+					APIURL: cfg.PortalAPIURL, APIPort: apiPort}))
 			}})
 	}
 	return out
