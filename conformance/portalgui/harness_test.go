@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse/gatehouse/conformance/testnode"
@@ -142,10 +144,32 @@ func newWalk(t *testing.T) *walk {
 		cancelA()
 		tr.CloseIdleConnections()
 	})
-	if err := chromedp.Do(bctx); err != nil {
+	if err := chromedp.Do(bctx, recordCSPViolations()); err != nil {
 		t.Fatalf("start chromium %s: %v", chrome, err)
 	}
 	return w
+}
+
+// recordCSPViolations makes every page keep the Content-Security-Policy
+// violations it reports in window.__csp, so a test sees what the policy
+// blocked (Swagger UI's needs included).
+func recordCSPViolations() chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `window.__csp = []; document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));`,
+		})
+		return chromedp.Void{}, err
+	}
+}
+
+// cspViolations returns what the page's policy blocked so far.
+func (w *walk) cspViolations(page string) {
+	w.t.Helper()
+	var v []string
+	w.step("CSP violations on "+page, into(chromedp.Evaluate[[]string](`window.__csp || ['recorder missing']`), &v))
+	if len(v) > 0 {
+		w.t.Errorf("%s: the Content-Security-Policy blocked %v", page, v)
+	}
 }
 
 // step runs browser actions, then screenshots the page (kept in memory,

@@ -1,6 +1,7 @@
 package portalgui_test
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -186,6 +188,7 @@ func TestTrainingWalk(t *testing.T) {
 		expectText(allPersons+` .live-responses-table tr.response .response-col_status`, "200"),
 	)
 	w.readme("try-it-out.png")
+	w.cspViolations("spec page after Try it out")
 
 	// §9.1, §9.2: basic-auth, the dev role, the spec readable by dev only:
 	// an anonymous visitor no longer sees it.
@@ -271,6 +274,7 @@ func TestTrainingWalk(t *testing.T) {
 		into(chromedp.Text(chromedp.CSS(`main [data-cred="client_secret"]`)), &secret),
 	)
 	w.readme("my-apps.png")
+	w.cspViolations("application")
 	if len(clientID) < 8 || len(secret) < 8 {
 		t.Fatalf("credentials on the page: %q / %q", clientID, secret)
 	}
@@ -313,6 +317,17 @@ func TestTrainingWalk(t *testing.T) {
 		t.Fatalf("deleted application still listed: %q", listed)
 	}
 
+	// The policy holds in the browser: an injected inline script does not
+	// run, and the recorder the checks above rely on sees the violation.
+	var ran bool
+	w.step("CSP refuses an inline script",
+		into(chromedp.Evaluate[bool](`(() => { const s = document.createElement('script'); s.textContent = 'window.__ran = true'; document.body.append(s); return !!window.__ran; })()`), &ran),
+		waitTrue(`window.__csp.some((v) => v.startsWith('script-src'))`),
+	)
+	if ran {
+		t.Fatal("an inline script ran despite script-src 'self'")
+	}
+
 	// Sign out: the header offers sign-in again, My Apps asks for it.
 	w.step("sign out",
 		chromedp.Click(chromedp.CSS(`#sign-out`)),
@@ -327,4 +342,21 @@ func TestTrainingWalk(t *testing.T) {
 type pageTiming struct {
 	FCP   float64 `json:"fcp"`
 	Ready float64 `json:"ready"`
+}
+
+// waitTrue polls a JavaScript expression until it is true.
+func waitTrue(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		for {
+			ok, err := chromedp.Evaluate[bool](expr)(ctx, tg)
+			if err == nil && ok {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for %s (%v): %w", expr, err, ctx.Err())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
 }
