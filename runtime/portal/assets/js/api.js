@@ -86,12 +86,17 @@ export function signOut() {
   return request('DELETE', '/auth?session_logout=true');
 }
 
-/** me returns the signed-in developer, or null (401/404: nobody). */
-export async function me() {
+/**
+ * session returns {developer, auth}: the signed-in developer (or null) and
+ * whether the portal has sign-in at all (portal_auth set: /developer
+ * answers 401 without a session; without portal_auth it answers 404).
+ */
+export async function session() {
   try {
-    return await request('GET', '/developer');
+    return { developer: await request('GET', '/developer'), auth: true };
   } catch (e) {
-    if (e.status === 401 || e.status === 404) return null;
+    if (e.status === 401) return { developer: null, auth: true };
+    if (e.status === 404) return { developer: null, auth: false };
     throw e;
   }
 }

@@ -14,6 +14,7 @@ const main = document.getElementById('main');
 const STATUS = { 0: 'approved', 1: 'pending', 2: 'rejected', 3: 'revoked', 4: 'invited', 5: 'unverified' };
 
 let developer = null; // the signed-in developer, or null
+let authOn = true; // portal_auth is set (sign-in exists)
 
 function route() {
   const hash = location.hash.replace(/^#/, '');
@@ -50,12 +51,15 @@ function statusText(code) {
 /** refreshSession asks the portal API who is signed in and updates the header. */
 async function refreshSession() {
   try {
-    developer = await api.me();
+    ({ developer, auth: authOn } = await api.session());
   } catch {
     developer = null;
+    authOn = true;
   }
   for (const li of document.querySelectorAll('#nav [data-when]')) {
-    li.hidden = (li.dataset.when === 'in') !== !!developer;
+    // Without portal_auth nobody signs in: no Register, Sign in, My Apps.
+    const when = li.dataset.when;
+    li.hidden = !authOn || (when === 'in' && !developer) || (when === 'out' && !!developer);
   }
   document.getElementById('who').textContent = developer ? `Signed in as ${developer.email}` : '';
 }
@@ -103,7 +107,7 @@ async function catalogue() {
     }
   }
   const specs = files.filter(isSpec).sort((a, b) => a.path.localeCompare(b.path));
-  if (!developer && !note) note = h('p', { class: 'hint' }, 'Some specs are visible only to signed-in developers. ', h('a', { href: '#/login' }, 'Sign in'), '.');
+  if (authOn && !developer && !note) note = h('p', { class: 'hint' }, 'Some specs are visible only to signed-in developers. ', h('a', { href: '#/login' }, 'Sign in'), '.');
   return [
     heading('Catalogue'),
     note,
