@@ -126,11 +126,18 @@ async function specPage(name) {
   try {
     file = (await api.request('GET', `/files/${api.filePath(path)}`)).data;
   } catch (e) {
-    if (e.status === 401 || e.status === 404) {
+    if (e.status === 401) {
+      // Files need a session (Kong's portal API): an anonymous visitor
+      // reads only what /files/unauthenticated gives.
+      const pub = (await api.request('GET', '/files/unauthenticated')).data || [];
+      file = pub.find((f) => f.path === path);
+      if (!file) return [heading('Sign in to read this spec'), banner('err', 'Sign in to read this spec.'), h('p', {}, h('a', { href: '#/login' }, 'Sign in'), ' or ', h('a', { href: '#/register' }, 'register'), '.')];
+    } else if (e.status === 404) {
       const signIn = developer ? null : h('p', {}, 'This spec may be published for signed-in developers only: ', h('a', { href: '#/login' }, 'sign in'), '.');
-      return [heading('Spec not found'), banner('err', e.status === 401 ? 'Sign in to read this spec.' : `Not found: ${path}`), signIn];
+      return [heading('Spec not found'), banner('err', `Not found: ${path}`), signIn];
+    } else {
+      throw e;
     }
-    throw e;
   }
   if (!file) return [heading('Spec not found'), banner('err', `Not found: ${path}`)];
   const holder = h('div', { id: 'spec', 'aria-label': 'API reference' });

@@ -53,6 +53,7 @@ export async function render(el, text) {
     presets: [SwaggerUIBundle.presets.apis],
     layout: 'BaseLayout',
   });
+  labelControls(el);
   ui.specActions.updateUrl('');
   ui.specActions.updateLoadingStatus('success');
   ui.specActions.updateSpec(text);
@@ -61,4 +62,24 @@ export async function render(el, text) {
   const errs = ui.errSelectors.allErrors().toJS().filter((e) => e.source === 'parser');
   if (errs.length > 0) throw new Error(errs[0].message);
   return ui;
+}
+
+/**
+ * labelControls gives Swagger UI's form controls that have no label of
+ * their own (the parameter inputs of "Try it out", which Swagger UI
+ * places beside a name cell without a <label>) an aria-label: the
+ * parameter's name, else the control's placeholder. Swagger UI renders as
+ * the user works, so a MutationObserver keeps up.
+ */
+function labelControls(root) {
+  const fix = () => {
+    for (const c of root.querySelectorAll('input:not([aria-label]), select:not([aria-label]), textarea:not([aria-label])')) {
+      if (c.type === 'hidden' || c.labels.length > 0 || c.getAttribute('aria-labelledby')) continue;
+      const row = c.closest('tr[data-param-name]');
+      const name = row ? `${row.dataset.paramName} (${row.dataset.paramIn || 'parameter'})` : (c.getAttribute('placeholder') || c.getAttribute('title') || c.name);
+      if (name) c.setAttribute('aria-label', name);
+    }
+  };
+  new MutationObserver(fix).observe(root, { childList: true, subtree: true });
+  fix();
 }

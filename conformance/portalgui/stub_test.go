@@ -1,0 +1,160 @@
+package portalgui_test
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse/gatehouse/runtime/portal"
+)
+
+// stubAPI is a portal API that answers as Kong's does when /files needs a
+// session (Kong EE answers 401 there; Gatehouse's portal API serves the
+// public files instead): the GUI must fall back to /files/unauthenticated.
+// It also serves, under /api, the upstream an OpenAPI 3 spec's servers
+// name, with CORS, for "Try it out".
+func stubAPI(t *testing.T, specs map[string]string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		h := rw.Header()
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			h.Set("Access-Control-Allow-Origin", "*")
+			h.Set("Content-Type", "application/json")
+			_ = json.NewEncoder(rw).Encode([]map[string]any{{"id": 1, "name": "stub pet " + r.URL.Path}})
+			return
+		}
+		h.Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
+		h.Set("Access-Control-Allow-Credentials", "true")
+		h.Set("Content-Type", "application/json")
+		if r.Method == http.MethodOptions {
+			h.Set("Access-Control-Allow-Headers", r.Header.Get("Access-Control-Request-Headers"))
+			rw.WriteHeader(http.StatusNoContent)
+			return
+		}
+		p := strings.TrimPrefix(r.URL.Path, "/default")
+		switch {
+		case p == "/files/unauthenticated":
+			var data []map[string]any
+			for path, contents := range specs {
+				if !strings.Contains(path, "private") {
+					data = append(data, map[string]any{"path": path, "contents": contents})
+				}
+			}
+			_ = json.NewEncoder(rw).Encode(map[string]any{"data": data, "total": len(data)})
+		case p == "/developer/meta_fields":
+			_, _ = rw.Write([]byte(`[{"label":"Full Name","title":"full_name","is_required":true,"validator":{"required":true,"type":"string"}}]`))
+		case p == "/developer", p == "/files", strings.HasPrefix(p, "/files/"):
+			rw.WriteHeader(http.StatusUnauthorized)
+			_, _ = rw.Write([]byte(`{"message":"Invalid authentication credentials"}`))
+		default:
+			rw.WriteHeader(http.StatusNotFound)
+			_, _ = rw.Write([]byte(`{"message":"Not found"}`))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// servePortal serves portal.App on 127.0.0.1, port 0, until the test ends.
+func servePortal(t *testing.T, o portal.Options) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := portal.App(o)
+	done := make(chan error, 1)
+	go func() { done <- a.Listener(ln) }()
+	t.Cleanup(func() {
+		if err := a.Shutdown(); err != nil {
+			t.Errorf("portal shutdown: %v", err)
+		}
+		<-done
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// TestAnonymousAndOpenAPI3 runs the GUI against a stub portal API whose
+// /files needs a session: the anonymous catalogue comes from
+// /files/unauthenticated, a private spec asks to sign in, an OpenAPI 3
+// spec (JSON) renders and its "Try it out" reaches the server its
+// servers list names, and a spec that does not parse says so.
+func TestAnonymousAndOpenAPI3(t *testing.T) {
+	chrome := findChromium(t)
+	upstream := stubAPI(t, nil) // for its URL only
+	oas3, err := os.ReadFile("testdata/pets-openapi3.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := map[string]string{
+		"specs/pets.json":    strings.ReplaceAll(string(oas3), "{{SERVER}}", upstream.URL+"/api"),
+		"specs/broken.yml":   "openapi: 3.0.0\ninfo: [unclosed\n  paths: {\n",
+		"specs/private.yml":  "swagger: '2.0'\ninfo:\n  title: Private\n  version: '1'\npaths: {}\n",
+		"pages/about.txt":    "not a spec",
+		"specs/public-2.yml": "swagger: '2.0'\ninfo:\n  title: \"Public Two\"\n  version: '1'\npaths: {}\n",
+	}
+	api := stubAPI(t, specs)
+	gui := servePortal(t, portal.Options{APIURL: api.URL + "/", Version: "test"})
+
+	flags := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.Flag("headless", "new"), chromedp.WindowSize(1280, 900))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), flags...)
+	bctx, cancelC := chromedp.NewContext(actx)
+	w := &walk{t: t, ctx: bctx, gui: gui}
+	t.Cleanup(func() {
+		if t.Failed() || os.Getenv("GATEHOUSE_SCREENSHOTS") != "" {
+			w.saveShots()
+		}
+		cancelC()
+		cancelA()
+	})
+	if err := chromedp.Do(bctx, recordCSPViolations()); err != nil {
+		t.Fatalf("start chromium %s: %v", chrome, err)
+	}
+
+	var cards string
+	w.step("anonymous catalogue from /files/unauthenticated",
+		w.open("#/"),
+		expectText("main [role=status]", "Sign in to see the specs published for your roles."),
+		expectText("main .cards", "Pets (OpenAPI 3)"),
+		expectText("main .cards", "Public Two"),
+		into(chromedp.Text(chromedp.CSS("main .cards")), &cards),
+	)
+	if strings.Contains(cards, "Private") || strings.Contains(cards, "about.txt") {
+		t.Fatalf("catalogue lists a private spec or a non-spec file: %q", cards)
+	}
+	w.step("private spec asks to sign in",
+		w.open("#/specs/private.yml"),
+		expectText("main [role=alert]", "Sign in to read this spec."),
+		chromedp.WaitVisible(chromedp.CSS(`main a[href="#/login"]`)),
+	)
+	w.step("OpenAPI 3 spec renders",
+		w.open("#/specs/pets.json"),
+		chromedp.WaitVisible(chromedp.CSS(`#spec[data-rendered="true"] #operations-pets-listPets`)),
+		expectText("#spec .info .title", "Pets (OpenAPI 3)"),
+		expectText("#spec .servers", upstream.URL+"/api"),
+	)
+	w.accessible("OpenAPI 3 spec")
+	w.step("OpenAPI 3 try it out",
+		chromedp.Click(chromedp.CSS(`#operations-pets-listPets .opblock-summary-control`)),
+		chromedp.Click(chromedp.CSS(`#operations-pets-listPets .try-out__btn`)),
+		chromedp.Click(chromedp.CSS(`#operations-pets-listPets .btn.execute`)),
+		expectText(`#operations-pets-listPets .live-responses-table`, "stub pet /api/pets"),
+	)
+	w.accessible("OpenAPI 3 answer")
+	w.cspViolations("OpenAPI 3 spec")
+	w.step("a spec that does not parse",
+		w.open("#/specs/broken.yml"),
+		expectText("main [role=alert]", "Cannot render this spec"),
+	)
+	w.step("unknown page", w.open("#/nowhere"), expectText("main [role=alert]", "No page at /nowhere."))
+	w.step("page path without a hash", chromedp.Navigate("about:blank"), chromedp.Navigate(gui+"/register"),
+		ready("#/register"), chromedp.WaitVisible(chromedp.CSS(`main [name="meta.full_name"]`)))
+}
