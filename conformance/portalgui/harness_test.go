@@ -136,6 +136,13 @@ func newWalk(t *testing.T) *walk {
 	if w.gui != "http://"+guiAddr {
 		t.Fatalf("portal GUI on %s, want %s", w.gui, guiAddr)
 	}
+	// The node hands the page the portal API's bound port (the GUI's
+	// listener is built after the portal API's).
+	_, apiPort, _ := net.SplitHostPort(n.Addr("portal_api"))
+	if kc := w.send("GET", w.gui+"/kconfig.js", nil, nil); kc.status != 200 ||
+		!strings.Contains(string(kc.body), `"PORTAL_API_PORT":`+apiPort+`,`) || !strings.Contains(string(kc.body), `"PORTAL_GUI_HOST":"`+guiAddr+`"`) {
+		t.Fatalf("kconfig.js: %d %s (portal API on port %s)", kc.status, kc.body, apiPort)
+	}
 	t.Cleanup(func() {
 		if t.Failed() || os.Getenv("GATEHOUSE_SCREENSHOTS") != "" {
 			w.saveShots()
