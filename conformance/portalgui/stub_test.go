@@ -98,6 +98,11 @@ func TestAnonymousAndOpenAPI3(t *testing.T) {
 		"specs/broken.yml":   "openapi: 3.0.0\ninfo: [unclosed\n  paths: {\n",
 		"specs/private.yml":  "swagger: '2.0'\ninfo:\n  title: Private\n  version: '1'\npaths: {}\n",
 		"pages/about.txt":    "not a spec",
+		// Markup in a spec is text to the catalogue and sanitised
+		// markdown to Swagger UI; the CSP refuses inline scripts anyway.
+		"specs/hostile.yml": "swagger: '2.0'\ninfo:\n  title: \"<img src=x onerror=window.__pwned=1>Hostile\"\n" +
+			"  description: \"<script>window.__pwned=2</script><img src=x onerror=\\\"window.__pwned=3\\\"><a href=\\\"javascript:window.__pwned=4\\\">link</a>\"\n" +
+			"  version: '1'\npaths: {}\n",
 		"specs/public-2.yml": "swagger: '2.0'\ninfo:\n  title: \"Public Two\"\n  version: '1'\npaths: {}\n",
 	}
 	api := stubAPI(t, specs)
@@ -150,6 +155,19 @@ func TestAnonymousAndOpenAPI3(t *testing.T) {
 	)
 	w.accessible("OpenAPI 3 answer")
 	w.cspViolations("OpenAPI 3 spec")
+	var pwned bool
+	var cardText string
+	w.step("hostile markup stays text",
+		w.open("#/"),
+		into(chromedp.Text(chromedp.CSS("main .cards")), &cardText),
+		w.open("#/specs/hostile.yml"),
+		chromedp.WaitVisible(chromedp.CSS(`#spec[data-rendered="true"] .info`)),
+		chromedp.Click(chromedp.CSS(`#spec .info a`), chromedp.AtLeast(0)),
+		into(chromedp.Evaluate[bool](`window.__pwned !== undefined || document.querySelectorAll('#spec script, #spec [onerror]').length > 0`), &pwned),
+	)
+	if pwned || !strings.Contains(cardText, "<img src=x onerror=window.__pwned=1>Hostile") {
+		t.Fatalf("hostile spec: script ran or markup kept = %v; card text %q", pwned, cardText)
+	}
 	w.step("a spec that does not parse",
 		w.open("#/specs/broken.yml"),
 		expectText("main [role=alert]", "Cannot render this spec"),

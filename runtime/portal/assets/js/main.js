@@ -176,8 +176,10 @@ async function registerPage() {
       const dev = (res && res.developer) || {};
       if (dev.status === 0) {
         show(msg, banner('ok', `Registered ${dev.email}: your account is approved, you can sign in.`));
+      } else if (dev.status === 1) {
+        show(msg, banner('info', `Registered ${dev.email}: your account is pending approval by an administrator. You can sign in once approved.`));
       } else {
-        show(msg, banner('info', `Registered ${dev.email}: your account is ${statusText(dev.status)} approval by an administrator (pending). You can sign in once approved.`));
+        show(msg, banner('info', `Registered ${dev.email}: your account is ${statusText(dev.status)}.`));
       }
       form.reset();
     } catch (e) {
