@@ -94,10 +94,10 @@ func TestAnonymousAndOpenAPI3(t *testing.T) {
 		t.Fatal(err)
 	}
 	specs := map[string]string{
-		"specs/pets.json":    strings.ReplaceAll(string(oas3), "{{SERVER}}", upstream.URL+"/api"),
-		"specs/broken.yml":   "openapi: 3.0.0\ninfo: [unclosed\n  paths: {\n",
-		"specs/private.yml":  "swagger: '2.0'\ninfo:\n  title: Private\n  version: '1'\npaths: {}\n",
-		"pages/about.txt":    "not a spec",
+		"specs/pets.json":   strings.ReplaceAll(string(oas3), "{{SERVER}}", upstream.URL+"/api"),
+		"specs/broken.yml":  "openapi: 3.0.0\ninfo: [unclosed\n  paths: {\n",
+		"specs/private.yml": "swagger: '2.0'\ninfo:\n  title: Private\n  version: '1'\npaths: {}\n",
+		"pages/about.txt":   "not a spec",
 		// Markup in a spec is text to the catalogue and sanitised
 		// markdown to Swagger UI; the CSP refuses inline scripts anyway.
 		"specs/hostile.yml": "swagger: '2.0'\ninfo:\n  title: \"<img src=x onerror=window.__pwned=1>Hostile\"\n" +
