@@ -172,6 +172,12 @@ func TestAnonymousAndOpenAPI3(t *testing.T) {
 		w.open("#/specs/broken.yml"),
 		expectText("main [role=alert]", "Cannot render this spec"),
 	)
+	w.step("Kong's documentation path under the workspace",
+		chromedp.Navigate("about:blank"), chromedp.Navigate(gui+"/default/documentation/pets"),
+		ready("#/specs/pets"),
+		chromedp.WaitVisible(chromedp.CSS(`#spec[data-rendered="true"] #operations-pets-listPets`)),
+		expectText("main .hint", "specs/pets.json"),
+	)
 	w.step("unknown page", w.open("#/nowhere"), expectText("main [role=alert]", "No page at /nowhere."))
 	w.step("page path without a hash", chromedp.Navigate("about:blank"), chromedp.Navigate(gui+"/register"),
 		ready("#/register"), chromedp.WaitVisible(chromedp.CSS(`main [name="meta.full_name"]`)))

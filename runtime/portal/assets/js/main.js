@@ -19,10 +19,24 @@ let authOn = true; // portal_auth is set (sign-in exists)
 function route() {
   const hash = location.hash.replace(/^#/, '');
   if (hash) return hash;
-  const p = location.pathname.replace(/\/+$/, '');
+  let p = location.pathname.replace(/\/+$/, '');
+  // Kong's portal pages live under the workspace (/default/documentation/x).
+  const ws = `/${(window.K_CONFIG || {}).WORKSPACE || 'default'}`;
+  if (p === ws || p.startsWith(ws + '/')) p = p.slice(ws.length);
   if (!p || p === '/index.html') return '/';
   if (p.startsWith('/documentation/')) return '/specs/' + p.slice('/documentation/'.length);
   return p;
+}
+
+/**
+ * findSpec picks path out of a file list; a name without an extension
+ * (Kong's /documentation/<name> routes) matches <name>.yml, .yaml or
+ * .json.
+ */
+function findSpec(files, path) {
+  const exact = files.find((f) => f.path === path);
+  if (exact || /\.[A-Za-z]+$/.test(path)) return exact;
+  return files.find((f) => ['yml', 'yaml', 'json'].some((ext) => f.path === `${path}.${ext}`));
 }
 
 function banner(kind, text) {
@@ -121,16 +135,24 @@ async function catalogue() {
 // ---- spec page ----
 
 async function specPage(name) {
-  const path = 'specs/' + decodeURIComponent(name);
+  let path = 'specs/' + decodeURIComponent(name);
   let file;
   try {
-    file = (await api.request('GET', `/files/${api.filePath(path)}`)).data;
+    if (/\.[A-Za-z]+$/.test(path)) {
+      file = (await api.request('GET', `/files/${api.filePath(path)}`)).data;
+    } else {
+      // Kong's documentation route names the spec without its extension.
+      file = findSpec((await api.request('GET', '/files')).data || [], path);
+      if (!file) throw new api.APIError(404, { message: 'Not found' });
+      path = file.path;
+    }
   } catch (e) {
     if (e.status === 401) {
       // Files need a session (Kong's portal API): an anonymous visitor
       // reads only what /files/unauthenticated gives.
       const pub = (await api.request('GET', '/files/unauthenticated')).data || [];
-      file = pub.find((f) => f.path === path);
+      file = findSpec(pub, path);
+      if (file) path = file.path;
       if (!file) return [heading('Sign in to read this spec'), banner('err', 'Sign in to read this spec.'), h('p', {}, h('a', { href: '#/login' }, 'Sign in'), ' or ', h('a', { href: '#/register' }, 'register'), '.')];
     } else if (e.status === 404) {
       const signIn = developer ? null : h('p', {}, 'This spec may be published for signed-in developers only: ', h('a', { href: '#/login' }, 'sign in'), '.');
