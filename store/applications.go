@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"fmt"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/store/schema"
@@ -126,4 +128,116 @@ func InstanceAllows(inst map[string]any) bool {
 		return n == InstanceApproved
 	}
 	return false
+}
+
+// Application consumers are hidden (PORTALSPEC §7.6 [D]): Kong gives an
+// application's consumer the type APPLICATION and keeps it out of the
+// generic /consumers routes and of declarative exports. Gatehouse has no
+// consumer type column; a consumer is an application's when an
+// applications row references it, which the functions below look up
+// (the applications.consumer foreign key is indexed). The proxy is not
+// concerned: the snapshot and the credential cache still load these
+// consumers, so their credentials authenticate.
+
+// IsApplicationConsumer reports whether the consumer with this id backs
+// a Developer Portal application. A store without the applications
+// entity has none.
+func (s *Store) IsApplicationConsumer(ctx context.Context, consumerID string) (bool, error) {
+	if consumerID == "" || !s.hasEntity(ApplicationEntity) {
+		return false, nil
+	}
+	page, err := s.List(ctx, ApplicationEntity, ListQuery{Size: 1, ForeignField: "consumer", ForeignKey: consumerID})
+	if IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("looking up the application of consumer %s: %w", consumerID, err)
+	}
+	return len(page.Data) > 0, nil
+}
+
+// ApplicationConsumerIDs returns the ids of every consumer that backs a
+// Developer Portal application (one read of the applications, page by
+// page).
+func (s *Store) ApplicationConsumerIDs(ctx context.Context) (map[string]bool, error) {
+	ids := map[string]bool{}
+	if !s.hasEntity(ApplicationEntity) {
+		return ids, nil
+	}
+	q := ListQuery{Size: MaxPageSize}
+	for {
+		page, err := s.List(ctx, ApplicationEntity, q)
+		if err != nil {
+			return nil, fmt.Errorf("listing the applications' consumers: %w", err)
+		}
+		for _, app := range page.Data {
+			if id := ForeignID(app["consumer"]); id != "" {
+				ids[id] = true
+			}
+		}
+		if page.Offset == "" {
+			return ids, nil
+		}
+		q.Offset = page.Offset
+	}
+}
+
+// HideApplicationConsumers removes from an export (Store.Export's map)
+// the consumers that back applications and, transitively, every record
+// that references a removed one through a foreign key (their oauth2 and
+// key-auth credentials, oauth2 tokens, ACLs, consumer-scoped plugins),
+// so what is left loads without dangling references. The applications
+// rows themselves stay (declarative export leaves portal entities out).
+func (s *Store) HideApplicationConsumers(data map[string][]map[string]any) {
+	removed := map[string]map[string]bool{"consumers": {}}
+	for _, app := range data[ApplicationEntity] {
+		if id := ForeignID(app["consumer"]); id != "" {
+			removed["consumers"][id] = true
+		}
+	}
+	if len(removed["consumers"]) == 0 {
+		return
+	}
+	data["consumers"] = dropRecords(data["consumers"], func(rec map[string]any) bool {
+		id, _ := rec["id"].(string)
+		return removed["consumers"][id]
+	})
+	// Entities come in dependency order: a record's references are
+	// settled before it is looked at.
+	for _, e := range s.registry.All() {
+		if e.Name == ApplicationEntity || e.Name == "consumers" || len(data[e.Name]) == 0 {
+			continue
+		}
+		foreigns := e.Foreigns()
+		data[e.Name] = dropRecords(data[e.Name], func(rec map[string]any) bool {
+			for _, f := range foreigns {
+				if removed[f.Reference][ForeignID(rec[f.Name])] {
+					if removed[e.Name] == nil {
+						removed[e.Name] = map[string]bool{}
+					}
+					id, _ := rec["id"].(string)
+					removed[e.Name][id] = true
+					return true
+				}
+			}
+			return false
+		})
+	}
+}
+
+// dropRecords removes the records drop selects, in place.
+func dropRecords(recs []map[string]any, drop func(map[string]any) bool) []map[string]any {
+	kept := recs[:0]
+	for _, rec := range recs {
+		if !drop(rec) {
+			kept = append(kept, rec)
+		}
+	}
+	clear(recs[len(kept):])
+	return kept
+}
+
+func (s *Store) hasEntity(name string) bool {
+	_, ok := s.registry.Entity(name)
+	return ok
 }

@@ -237,3 +237,56 @@ func (h *portalHandler) syncSuspended(ctx context.Context, dev map[string]any) e
 	}
 	return nil
 }
+
+// Application consumers (PORTALSPEC §7.6 [D]): the consumer behind a
+// Developer Portal application is Kong's type APPLICATION, which the
+// generic /consumers routes do not show. The proxy still authenticates
+// its credentials, and /oauth2 and /key-auths still list them.
+
+// msgConsumerNotFound is Kong's 404 message for a consumer of another
+// type than proxy.
+const msgConsumerNotFound = "Not Found"
+
+// applicationConsumer reports whether the consumer a /consumers/{key}
+// path names (id or username) backs an application. An unknown consumer
+// is not one (the generic route answers for it).
+func (s *Server) applicationConsumer(ctx context.Context, key string) (bool, error) {
+	rec, err := s.store.Get(ctx, "consumers", key)
+	if store.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	id, _ := rec["id"].(string)
+	return s.store.IsApplicationConsumer(ctx, id)
+}
+
+// withoutApplicationConsumers drops, in place, the consumers of a
+// /consumers page that back applications. The page may come out shorter
+// than asked (or empty with a next link), as a filtered page may.
+func (s *Server) withoutApplicationConsumers(ctx context.Context, recs []map[string]any) ([]map[string]any, error) {
+	if len(recs) == 0 {
+		return recs, nil
+	}
+	if len(recs) == 1 {
+		id, _ := recs[0]["id"].(string)
+		hidden, err := s.store.IsApplicationConsumer(ctx, id)
+		if err != nil || !hidden {
+			return recs, err
+		}
+		return recs[:0], nil
+	}
+	hidden, err := s.store.ApplicationConsumerIDs(ctx)
+	if err != nil || len(hidden) == 0 {
+		return recs, err
+	}
+	out := recs[:0]
+	for _, rec := range recs {
+		if id, _ := rec["id"].(string); !hidden[id] {
+			out = append(out, rec)
+		}
+	}
+	clear(recs[len(out):])
+	return out, nil
+}
