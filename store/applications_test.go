@@ -101,12 +101,13 @@ func TestApplicationEntities(t *testing.T) {
 	}
 }
 
-// TestApplicationConsumersHidden: the consumer behind an application is
-// recognised by the applications row referencing it, and an export
+// TestPortalConsumersHidden: the consumer behind an application (or a
+// developer's own) is recognised (the applications row referencing it,
+// the username naming a developer), and an export
 // leaves it out with every record that references it (an ACL, a
 // credential, a plugin scoped to it), while a proxy consumer and its
 // records stay.
-func TestApplicationConsumersHidden(t *testing.T) {
+func TestPortalConsumersHidden(t *testing.T) {
 	st := openStore(t, store.Options{})
 	ctx := store.WithTypedInput(context.Background())
 	must := func(rec map[string]any, err error) map[string]any {
@@ -127,19 +128,30 @@ func TestApplicationConsumersHidden(t *testing.T) {
 		must(st.Insert(ctx, "basicauth_credentials", map[string]any{"consumer": ref(c), "username": c["username"], "password": "pw"}))
 	}
 
+	devCons := must(st.Insert(ctx, "consumers", map[string]any{"username": store.DeveloperConsumerUsername(dev["id"].(string))}))
+	must(st.Insert(ctx, "acls", map[string]any{"consumer": ref(devCons), "group": "g"}))
+	// A consumer named like a UUID that is no developer's is a proxy one.
+	uuidCons := must(st.Insert(ctx, "consumers", map[string]any{"username": "5b1b6f2a-0d55-4d63-9a0f-6f6a3b2a00ff"}))
+	set, err := st.PortalConsumerSet(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
-		id   string
+		name string
+		rec  map[string]any
 		want bool
-	}{{appCons["id"].(string), true}, {proxyCons["id"].(string), false}, {"", false},
-		{"5b1b6f2a-0d55-4d63-9a0f-6f6a3b2a00ff", false}} {
-		got, err := st.IsApplicationConsumer(ctx, tc.id)
+	}{{"application's", appCons, true}, {"developer's", devCons, true}, {"proxy", proxyCons, false},
+		{"uuid-named proxy", uuidCons, false}, {"empty", map[string]any{}, false}} {
+		got, err := st.IsPortalConsumer(ctx, tc.rec)
 		if err != nil || got != tc.want {
-			t.Errorf("IsApplicationConsumer(%q) = %v, %v; want %v", tc.id, got, err, tc.want)
+			t.Errorf("IsPortalConsumer(%s) = %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+		if set.Has(tc.rec) != tc.want {
+			t.Errorf("PortalConsumerSet.Has(%s) = %v; want %v", tc.name, !tc.want, tc.want)
 		}
 	}
-	ids, err := st.ApplicationConsumerIDs(ctx)
-	if err != nil || len(ids) != 1 || !ids[appCons["id"].(string)] {
-		t.Fatalf("ApplicationConsumerIDs = %v, %v", ids, err)
+	if _, err := st.Delete(ctx, "consumers", uuidCons["id"].(string)); err != nil {
+		t.Fatal(err)
 	}
 
 	data, err := st.Export(ctx)
@@ -162,11 +174,14 @@ func TestApplicationConsumersHidden(t *testing.T) {
 	if _, err := st.Get(ctx, "consumers", appCons["id"].(string)); err != nil {
 		t.Fatalf("application consumer gone from the store: %v", err)
 	}
-	// Without applications, nothing is hidden.
+	// Without applications nor developers, nothing is hidden.
 	if _, err := st.Delete(ctx, store.ApplicationEntity, app["id"].(string)); err != nil {
 		t.Fatal(err)
 	}
-	if data, err = st.Export(ctx); err != nil || len(data["consumers"]) != 2 || len(data["acls"]) != 2 {
+	if _, err := st.Delete(ctx, "developers", dev["id"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	if data, err = st.Export(ctx); err != nil || len(data["consumers"]) != 3 || len(data["acls"]) != 3 {
 		t.Fatalf("export after the application went: %v, %v", data, err)
 	}
 }

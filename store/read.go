@@ -260,8 +260,8 @@ func (s *Store) Count(ctx context.Context, entity string) (int, error) {
 }
 
 // Export returns every entity, grouped by entity name, each group ordered by
-// id, less the consumers that back Developer Portal applications and what
-// references them (HideApplicationConsumers).
+// id, less the Developer Portal's consumers (applications', developers') and what
+// references them (HidePortalConsumers).
 func (s *Store) Export(ctx context.Context) (map[string][]map[string]any, error) {
 	out := map[string][]map[string]any{}
 	err := s.backend.View(ctx, func(tx Tx) error {
@@ -293,7 +293,7 @@ func (s *Store) Export(ctx context.Context) (map[string][]map[string]any, error)
 		return nil
 	})
 	if err == nil {
-		s.HideApplicationConsumers(out) // PORTALSPEC §7.6, store/applications.go
+		s.HidePortalConsumers(out) // PORTALSPEC §7.6, store/applications.go
 	}
 	return out, err
 }

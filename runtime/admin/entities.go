@@ -100,8 +100,8 @@ func (s *Server) dispatch(c *fiber.Ctx) error {
 	typedContext(c)
 	ctx := c.UserContext()
 	if t.entity.Name == "consumers" && t.parentEntity == nil && t.key != "" {
-		// An application's consumer is not a proxy consumer (portal_apps.go).
-		if hidden, err := s.applicationConsumer(ctx, t.key); err != nil {
+		// A portal consumer is not a proxy consumer (portal_apps.go).
+		if hidden, err := s.portalConsumer(ctx, t.key); err != nil {
 			return s.fail(c, err)
 		} else if hidden {
 			return s.json(c, fiber.StatusNotFound, map[string]any{"message": msgConsumerNotFound})
@@ -330,7 +330,7 @@ func (s *Server) list(c *fiber.Ctx, t *target, parent map[string]any) error {
 			rec, err := s.store.FindUnique(ctx, t.entity.Name, field, v)
 			if err == nil && (parent == nil || foreignID(rec[t.parentField]) == parent["id"]) && s.isVisible(c, t.entity.Name, rec) {
 				if t.entity.Name == "consumers" && parent == nil {
-					kept, herr := s.withoutApplicationConsumers(ctx, []map[string]any{rec})
+					kept, herr := s.withoutPortalConsumers(ctx, []map[string]any{rec})
 					if herr != nil {
 						return s.fail(c, herr)
 					}
@@ -368,7 +368,7 @@ func (s *Server) list(c *fiber.Ctx, t *target, parent map[string]any) error {
 	}
 	page.Data = s.visible(c, t.entity.Name, page.Data)
 	if t.entity.Name == "consumers" && parent == nil {
-		if page.Data, err = s.withoutApplicationConsumers(ctx, page.Data); err != nil {
+		if page.Data, err = s.withoutPortalConsumers(ctx, page.Data); err != nil {
 			return s.fail(c, err)
 		}
 	}

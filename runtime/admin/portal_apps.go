@@ -40,6 +40,7 @@ func (h *portalHandler) applicationEndpoints() []Endpoint {
 		ep(http.MethodDelete, "/applications/:application", h.deleteApp),
 		ep(http.MethodPost, "/applications/:application/application_instances", h.registerApp),
 		ep(http.MethodGet, "/services/:service/applications", h.serviceApps),
+		{Method: http.MethodPost, Path: "/developers/invite", Resource: ResourceDevelopers, Handler: http.HandlerFunc(h.inviteDevelopers)},
 	}
 }
 
@@ -238,19 +239,20 @@ func (h *portalHandler) syncSuspended(ctx context.Context, dev map[string]any) e
 	return nil
 }
 
-// Application consumers (PORTALSPEC §7.6 [D]): the consumer behind a
-// Developer Portal application is Kong's type APPLICATION, which the
-// generic /consumers routes do not show. The proxy still authenticates
-// its credentials, and /oauth2 and /key-auths still list them.
+// Portal consumers (PORTALSPEC §7.6 [D]): the consumer behind a
+// Developer Portal application (Kong's type APPLICATION) or a developer's
+// own consumer (type DEVELOPER, store.DeveloperConsumerUsername) is not
+// shown by the generic /consumers routes. The proxy still authenticates
+// its credentials, and /oauth2, /key-auths... still list them.
 
 // msgConsumerNotFound is Kong's 404 message for a consumer of another
 // type than proxy.
 const msgConsumerNotFound = "Not Found"
 
-// applicationConsumer reports whether the consumer a /consumers/{key}
-// path names (id or username) backs an application. An unknown consumer
-// is not one (the generic route answers for it).
-func (s *Server) applicationConsumer(ctx context.Context, key string) (bool, error) {
+// portalConsumer reports whether the consumer a /consumers/{key} path
+// names (id or username) is one of the portal's. An unknown consumer is
+// not (the generic route answers for it).
+func (s *Server) portalConsumer(ctx context.Context, key string) (bool, error) {
 	rec, err := s.store.Get(ctx, "consumers", key)
 	if store.IsNotFound(err) {
 		return false, nil
@@ -258,32 +260,30 @@ func (s *Server) applicationConsumer(ctx context.Context, key string) (bool, err
 	if err != nil {
 		return false, err
 	}
-	id, _ := rec["id"].(string)
-	return s.store.IsApplicationConsumer(ctx, id)
+	return s.store.IsPortalConsumer(ctx, rec)
 }
 
-// withoutApplicationConsumers drops, in place, the consumers of a
-// /consumers page that back applications. The page may come out shorter
-// than asked (or empty with a next link), as a filtered page may.
-func (s *Server) withoutApplicationConsumers(ctx context.Context, recs []map[string]any) ([]map[string]any, error) {
+// withoutPortalConsumers drops, in place, the portal's consumers from a
+// /consumers page. The page may come out shorter than asked (or empty
+// with a next link), as a filtered page may.
+func (s *Server) withoutPortalConsumers(ctx context.Context, recs []map[string]any) ([]map[string]any, error) {
 	if len(recs) == 0 {
 		return recs, nil
 	}
 	if len(recs) == 1 {
-		id, _ := recs[0]["id"].(string)
-		hidden, err := s.store.IsApplicationConsumer(ctx, id)
+		hidden, err := s.store.IsPortalConsumer(ctx, recs[0])
 		if err != nil || !hidden {
 			return recs, err
 		}
 		return recs[:0], nil
 	}
-	hidden, err := s.store.ApplicationConsumerIDs(ctx)
-	if err != nil || len(hidden) == 0 {
+	portal, err := s.store.PortalConsumerSet(ctx)
+	if err != nil || portal.Empty() {
 		return recs, err
 	}
 	out := recs[:0]
 	for _, rec := range recs {
-		if id, _ := rec["id"].(string); !hidden[id] {
+		if !portal.Has(rec) {
 			out = append(out, rec)
 		}
 	}
