@@ -1,6 +1,7 @@
 package portalapi
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -209,4 +210,70 @@ func TestApprovalPropagatesSQLite(t *testing.T) {
 
 func TestApprovalPropagatesPostgres(t *testing.T) {
 	checkApprovalPropagates(t, testpg.Settings(t))
+}
+
+// checkDeveloperAccount: over HTTP, the developer gaps of PORTALSPEC
+// §3.6, §3.11 and §5.1: an administrator invites (no SMTP: smtp_mock)
+// and approves with Kong Manager's wrapped body; the developer changes
+// their password, makes a key-auth credential of their own that the
+// proxy authenticates (their consumer hidden from /consumers), and
+// closes their account, after which the key is refused.
+func checkDeveloperAccount(t *testing.T, settings map[string]string) {
+	w := newAppWalk(t, settings)
+	upstream := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(rw).Encode(map[string]any{"consumer": r.Header.Get("X-Consumer-Username")})
+	}))
+	t.Cleanup(upstream.Close)
+	w.want("portal on", w.do("PATCH", "/default/workspaces/default", "", map[string]any{"config": map[string]any{
+		"portal": true, "portal_auth": "basic-auth", "portal_session_conf": portalSessionConf}}), 200)
+	w.want("service", w.do("POST", "/services", "", map[string]any{"name": "keyed", "url": upstream.URL}), 201)
+	w.want("route", w.do("POST", "/services/keyed/routes", "", map[string]any{"paths": []string{"/keyed"}}), 201)
+	w.want("key-auth", w.do("POST", "/services/keyed/plugins", "", map[string]any{"name": "key-auth"}), 201)
+
+	inv := w.want("invite", w.do("POST", "/default/developers/invite", "", map[string]any{"emails": []string{"dev@example.test", "bad"}}), 200)
+	if inv["smtp_mock"] != true || inv["sent"].(map[string]any)["count"] != 1.0 || inv["error"].(map[string]any)["count"] != 1.0 {
+		t.Fatalf("invite: %v", inv)
+	}
+	w.want("register", w.portalCall("POST", "/register", map[string]any{
+		"email": "dev@example.test", "password": "dev-password", "meta": `{"full_name":"Dev"}`}), 200)
+	d := w.want("approve (wrapped)", w.do("PATCH", "/default/developers/dev@example.test", "", map[string]any{
+		"developer": map[string]any{"status": 0}}), 200)
+	if d["status"] != 0.0 {
+		t.Fatalf("approve: %v", d)
+	}
+	basic := func(pw string) map[string]string {
+		return map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("dev@example.test:"+pw))}
+	}
+	w.want("sign-in", w.send(w.dev, "GET", w.portal+"/default/auth", nil, basic("dev-password")), 200)
+	w.want("wrong old password", w.portalCall("PATCH", "/developer/password", map[string]any{"old_password": "x", "password": "new-password"}), 400)
+	w.want("password", w.portalCall("PATCH", "/developer/password", map[string]any{"old_password": "dev-password", "password": "new-password"}), 204)
+	w.want("old password refused", w.send(w.tls, "GET", w.portal+"/default/auth", nil, basic("dev-password")), 401)
+	w.want("new password", w.send(w.tls, "GET", w.portal+"/default/auth", nil, basic("new-password")), 200)
+
+	cred := w.want("own key", w.portalCall("POST", "/credentials/key-auth", map[string]any{"key": "dev-own-key"}), 201)
+	devID := d["id"].(string)
+	callKeyed := func() answer {
+		return w.send(w.tls, "GET", w.plain+"/keyed/x", nil, map[string]string{"apikey": "dev-own-key"})
+	}
+	if m := w.eventually("own key proxies", callKeyed, 200).json(t); m["consumer"] != devID {
+		t.Fatalf("own key: %v", m)
+	}
+	if rows := w.listAll("/consumers", 1000); len(rows) != 0 {
+		t.Fatalf("/consumers shows the developer's consumer: %v", rows)
+	}
+	consID := cred["consumer"].(map[string]any)["id"].(string)
+	w.want("developer's consumer by id", w.do("GET", "/consumers/"+consID, "", nil), 404)
+	w.want("close the account", w.portalCall("DELETE", "/developer", nil), 204)
+	w.want("session gone", w.portalCall("GET", "/developer", nil), 401)
+	w.eventually("key after the account closed", callKeyed, 401)
+	w.want("developer gone", w.do("GET", "/default/developers/dev@example.test", "", nil), 404)
+}
+
+func TestDeveloperAccountSQLite(t *testing.T) {
+	checkDeveloperAccount(t, map[string]string{"prefix": t.TempDir()})
+}
+
+func TestDeveloperAccountPostgres(t *testing.T) {
+	checkDeveloperAccount(t, testpg.Settings(t))
 }
