@@ -99,9 +99,9 @@ func (s *Server) dispatch(c *fiber.Ctx) error {
 	}
 	typedContext(c)
 	ctx := c.UserContext()
-	if t.entity.Name == "consumers" && t.parentEntity == nil && t.key != "" {
+	if key, ok := consumerGuarded(t, c.Method()); ok {
 		// A portal consumer is not a proxy consumer (portal_apps.go).
-		if hidden, err := s.portalConsumer(ctx, t.key); err != nil {
+		if hidden, err := s.portalConsumer(ctx, key); err != nil {
 			return s.fail(c, err)
 		} else if hidden {
 			return s.json(c, fiber.StatusNotFound, map[string]any{"message": msgConsumerNotFound})
@@ -333,6 +333,11 @@ func (s *Server) list(c *fiber.Ctx, t *target, parent map[string]any) error {
 					kept, herr := s.withoutPortalConsumers(ctx, []map[string]any{rec})
 					if herr != nil {
 						return s.fail(c, herr)
+					}
+					if len(kept) == 0 && field == "custom_id" {
+						// Kong EE: a custom_id search finding a
+						// non-proxy consumer answers 404.
+						return s.json(c, fiber.StatusNotFound, map[string]any{"message": msgConsumerNotFound})
 					}
 					if len(kept) == 0 {
 						return s.json(c, fiber.StatusOK, out)

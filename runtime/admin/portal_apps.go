@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/runtime/portalapi"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gofiber/fiber/v2"
 )
 
 // The Developer Portal's applications on the Admin API (Kong Enterprise's
@@ -248,6 +249,25 @@ func (h *portalHandler) syncSuspended(ctx context.Context, dev map[string]any) e
 // msgConsumerNotFound is Kong's 404 message for a consumer of another
 // type than proxy.
 const msgConsumerNotFound = "Not Found"
+
+// consumerGuarded returns the consumer key of the paths Kong EE guards
+// against non-proxy consumers: /consumers/{c} (every method [D]: Kong
+// lets PUT, and in later releases DELETE, through to the generic
+// handler, which would overwrite or delete the application's consumer
+// behind the portal's back) and /consumers/{c}/plugins[/{p}] — except
+// a POST creating a plugin there, which keeps the nested create's one
+// write transaction (createunder_test.go) and scopes a plugin to the
+// consumer as an administrator asked.
+func consumerGuarded(t *target, method string) (string, bool) {
+	switch {
+	case t.entity.Name == "consumers" && t.parentEntity == nil && t.key != "":
+		return t.key, true
+	case t.parentEntity != nil && t.parentEntity.Name == "consumers" && t.entity.Name == "plugins" &&
+		(method != fiber.MethodPost || t.key != ""):
+		return t.parentKey, true
+	}
+	return "", false
+}
 
 // portalConsumer reports whether the consumer a /consumers/{key} path
 // names (id or username) is one of the portal's. An unknown consumer is
