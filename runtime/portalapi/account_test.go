@@ -82,6 +82,25 @@ func TestAccountRoutes(t *testing.T) {
 	if status, body, _ := ada.call("GET", "/developer", ""); status != 200 || body["email"] != "ada2@x.test" {
 		t.Fatalf("developer: %d %v", status, body)
 	}
+	// A developer revoked since signing in can change nothing.
+	if _, err := st.Update(store.WithTypedInput(ctx), "developers", "bob@x.test", map[string]any{"status": store.DeveloperRevoked}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ method, path, body string }{
+		{"PATCH", "/developer/email", `{"email":"bob2@x.test"}`},
+		{"PATCH", "/developer/password", `{"old_password":"pw-123456","password":"other-pw"}`},
+		{"PUT", "/developer/meta", `{"meta":"{\"full_name\":\"B\"}"}`},
+		{"DELETE", "/developer", ""},
+		{"POST", "/credentials/key-auth", `{"key":"bob-key"}`},
+	} {
+		status, body, _ := bob.call(tc.method, tc.path, tc.body)
+		if status != 401 || body["message"] != msgUnauthorized+": Developer status: REVOKED" {
+			t.Fatalf("revoked %s %s: %d %v", tc.method, tc.path, status, body)
+		}
+	}
+	if _, err := st.Get(ctx, "developers", "bob@x.test"); err != nil {
+		t.Fatalf("revoked bob: %v", err)
+	}
 }
 
 // TestDeleteAccount: DELETE /developer deletes the signed-in developer
