@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"fmt"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/store/schema"
@@ -126,4 +128,177 @@ func InstanceAllows(inst map[string]any) bool {
 		return n == InstanceApproved
 	}
 	return false
+}
+
+// Portal consumers are hidden (PORTALSPEC §7.6 [D]): Kong gives an
+// application's consumer the type APPLICATION, a developer's the type
+// DEVELOPER, and keeps both out of the generic /consumers routes and of
+// declarative exports. Gatehouse has no consumer type column; a consumer
+// is
+//   - an application's when an applications row references it (the
+//     applications.consumer foreign key is indexed);
+//   - a developer's when its username is the id of a developer
+//     (DeveloperConsumerUsername: the consumer the portal API creates
+//     for a developer's own credentials, /credentials/{plugin}).
+// The proxy is not concerned: the credential cache still loads these
+// consumers, so their credentials authenticate.
+
+// DeveloperConsumerUsername is the username of a developer's own
+// consumer: the developer's id [D] (Kong uses the email, which changes;
+// an application's consumer is "<developer id>_<name>", never a bare id).
+func DeveloperConsumerUsername(developerID string) string { return developerID }
+
+// IsPortalConsumer reports whether a consumer record backs a Developer
+// Portal application or is a developer's own consumer. A store without
+// the portal entities has none.
+func (s *Store) IsPortalConsumer(ctx context.Context, consumer map[string]any) (bool, error) {
+	id, _ := consumer["id"].(string)
+	if id == "" || !s.hasEntity(ApplicationEntity) {
+		return false, nil
+	}
+	page, err := s.List(ctx, ApplicationEntity, ListQuery{Size: 1, ForeignField: "consumer", ForeignKey: id})
+	if err != nil && !IsNotFound(err) {
+		return false, fmt.Errorf("looking up the application of consumer %s: %w", id, err)
+	}
+	if err == nil && len(page.Data) > 0 {
+		return true, nil
+	}
+	name, _ := consumer["username"].(string)
+	if !IsUUID(name) {
+		return false, nil
+	}
+	_, err = s.Get(ctx, "developers", name)
+	if IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("looking up the developer of consumer %s: %w", id, err)
+	}
+	return true, nil
+}
+
+// PortalConsumers recognises the portal's consumers among many: the
+// applications' consumer ids and the developers' consumer usernames.
+type PortalConsumers struct {
+	ids, usernames map[string]bool
+}
+
+// Has reports whether a consumer record is one of the portal's.
+func (p PortalConsumers) Has(consumer map[string]any) bool {
+	id, _ := consumer["id"].(string)
+	name, _ := consumer["username"].(string)
+	return p.ids[id] || (name != "" && p.usernames[name])
+}
+
+// Empty reports whether there is no portal consumer at all.
+func (p PortalConsumers) Empty() bool { return len(p.ids) == 0 && len(p.usernames) == 0 }
+
+// PortalConsumerSet reads the applications and developers (page by page)
+// into a PortalConsumers.
+func (s *Store) PortalConsumerSet(ctx context.Context) (PortalConsumers, error) {
+	p := PortalConsumers{ids: map[string]bool{}, usernames: map[string]bool{}}
+	if !s.hasEntity(ApplicationEntity) {
+		return p, nil
+	}
+	each := func(entity string, fn func(map[string]any)) error {
+		q := ListQuery{Size: MaxPageSize}
+		for {
+			page, err := s.List(ctx, entity, q)
+			if err != nil {
+				return fmt.Errorf("listing the portal's consumers (%s): %w", entity, err)
+			}
+			for _, rec := range page.Data {
+				fn(rec)
+			}
+			if page.Offset == "" {
+				return nil
+			}
+			q.Offset = page.Offset
+		}
+	}
+	if err := each(ApplicationEntity, func(app map[string]any) {
+		if id := ForeignID(app["consumer"]); id != "" {
+			p.ids[id] = true
+		}
+	}); err != nil {
+		return p, err
+	}
+	err := each("developers", func(dev map[string]any) {
+		if id, _ := dev["id"].(string); id != "" {
+			p.usernames[DeveloperConsumerUsername(id)] = true
+		}
+	})
+	return p, err
+}
+
+// HidePortalConsumers removes from an export (Store.Export's map) the
+// portal's consumers (IsPortalConsumer: the applications' and the
+// developers' own) and, transitively, every record that references a
+// removed one through a foreign key (their oauth2, key-auth and
+// basic-auth credentials, oauth2 tokens, ACLs, consumer-scoped plugins),
+// so what is left loads without dangling references. The applications
+// and developers rows themselves stay (declarative export leaves portal
+// entities out).
+func (s *Store) HidePortalConsumers(data map[string][]map[string]any) {
+	p := PortalConsumers{ids: map[string]bool{}, usernames: map[string]bool{}}
+	for _, app := range data[ApplicationEntity] {
+		if id := ForeignID(app["consumer"]); id != "" {
+			p.ids[id] = true
+		}
+	}
+	for _, dev := range data["developers"] {
+		if id, _ := dev["id"].(string); id != "" {
+			p.usernames[DeveloperConsumerUsername(id)] = true
+		}
+	}
+	if p.Empty() {
+		return
+	}
+	removed := map[string]map[string]bool{"consumers": {}}
+	data["consumers"] = dropRecords(data["consumers"], func(rec map[string]any) bool {
+		if p.Has(rec) {
+			id, _ := rec["id"].(string)
+			removed["consumers"][id] = true
+			return true
+		}
+		return false
+	})
+	// Entities come in dependency order: a record's references are
+	// settled before it is looked at.
+	for _, e := range s.registry.All() {
+		if e.Name == ApplicationEntity || e.Name == "consumers" || len(data[e.Name]) == 0 {
+			continue
+		}
+		foreigns := e.Foreigns()
+		data[e.Name] = dropRecords(data[e.Name], func(rec map[string]any) bool {
+			for _, f := range foreigns {
+				if removed[f.Reference][ForeignID(rec[f.Name])] {
+					if removed[e.Name] == nil {
+						removed[e.Name] = map[string]bool{}
+					}
+					id, _ := rec["id"].(string)
+					removed[e.Name][id] = true
+					return true
+				}
+			}
+			return false
+		})
+	}
+}
+
+// dropRecords removes the records drop selects, in place.
+func dropRecords(recs []map[string]any, drop func(map[string]any) bool) []map[string]any {
+	kept := recs[:0]
+	for _, rec := range recs {
+		if !drop(rec) {
+			kept = append(kept, rec)
+		}
+	}
+	clear(recs[len(kept):])
+	return kept
+}
+
+func (s *Store) hasEntity(name string) bool {
+	_, ok := s.registry.Entity(name)
+	return ok
 }

@@ -100,3 +100,88 @@ func TestApplicationEntities(t *testing.T) {
 		t.Fatal("applications are declarative")
 	}
 }
+
+// TestPortalConsumersHidden: the consumer behind an application (or a
+// developer's own) is recognised (the applications row referencing it,
+// the username naming a developer), and an export
+// leaves it out with every record that references it (an ACL, a
+// credential, a plugin scoped to it), while a proxy consumer and its
+// records stay.
+func TestPortalConsumersHidden(t *testing.T) {
+	st := openStore(t, store.Options{})
+	ctx := store.WithTypedInput(context.Background())
+	must := func(rec map[string]any, err error) map[string]any {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	ref := func(rec map[string]any) map[string]any { return map[string]any{"id": rec["id"]} }
+	dev := must(st.Insert(ctx, "developers", map[string]any{"email": "a@x.test"}))
+	appCons := must(st.Insert(ctx, "consumers", map[string]any{"username": "app-consumer"}))
+	proxyCons := must(st.Insert(ctx, "consumers", map[string]any{"username": "alice"}))
+	app := must(st.Insert(ctx, store.ApplicationEntity, map[string]any{"name": "app", "redirect_uri": "http://cb.test/",
+		"consumer": ref(appCons), "developer": ref(dev)}))
+	for _, c := range []map[string]any{appCons, proxyCons} {
+		must(st.Insert(ctx, "acls", map[string]any{"consumer": ref(c), "group": "g"}))
+		must(st.Insert(ctx, "basicauth_credentials", map[string]any{"consumer": ref(c), "username": c["username"], "password": "pw"}))
+	}
+
+	devCons := must(st.Insert(ctx, "consumers", map[string]any{"username": store.DeveloperConsumerUsername(dev["id"].(string))}))
+	must(st.Insert(ctx, "acls", map[string]any{"consumer": ref(devCons), "group": "g"}))
+	// A consumer named like a UUID that is no developer's is a proxy one.
+	uuidCons := must(st.Insert(ctx, "consumers", map[string]any{"username": "5b1b6f2a-0d55-4d63-9a0f-6f6a3b2a00ff"}))
+	set, err := st.PortalConsumerSet(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		rec  map[string]any
+		want bool
+	}{{"application's", appCons, true}, {"developer's", devCons, true}, {"proxy", proxyCons, false},
+		{"uuid-named proxy", uuidCons, false}, {"empty", map[string]any{}, false}} {
+		got, err := st.IsPortalConsumer(ctx, tc.rec)
+		if err != nil || got != tc.want {
+			t.Errorf("IsPortalConsumer(%s) = %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+		if set.Has(tc.rec) != tc.want {
+			t.Errorf("PortalConsumerSet.Has(%s) = %v; want %v", tc.name, !tc.want, tc.want)
+		}
+	}
+	if _, err := st.Delete(ctx, "consumers", uuidCons["id"].(string)); err != nil {
+		t.Fatal(err)
+	}
+
+	data, err := st.Export(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, entity := range []string{"consumers", "acls", "basicauth_credentials"} {
+		if len(data[entity]) != 1 {
+			t.Fatalf("export %s: %v", entity, data[entity])
+		}
+		rec := data[entity][0]
+		if rec["id"] != proxyCons["id"] && store.ForeignID(rec["consumer"]) != proxyCons["id"] {
+			t.Fatalf("export %s kept %v", entity, rec)
+		}
+	}
+	if len(data[store.ApplicationEntity]) != 1 || data[store.ApplicationEntity][0]["id"] != app["id"] {
+		t.Fatalf("export applications: %v", data[store.ApplicationEntity])
+	}
+	// The consumer itself is still in the store: the proxy loads it.
+	if _, err := st.Get(ctx, "consumers", appCons["id"].(string)); err != nil {
+		t.Fatalf("application consumer gone from the store: %v", err)
+	}
+	// Without applications nor developers, nothing is hidden.
+	if _, err := st.Delete(ctx, store.ApplicationEntity, app["id"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Delete(ctx, "developers", dev["id"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	if data, err = st.Export(ctx); err != nil || len(data["consumers"]) != 3 || len(data["acls"]) != 3 {
+		t.Fatalf("export after the application went: %v, %v", data, err)
+	}
+}

@@ -260,7 +260,8 @@ func (s *Store) Count(ctx context.Context, entity string) (int, error) {
 }
 
 // Export returns every entity, grouped by entity name, each group ordered by
-// id.
+// id, less the Developer Portal's consumers (applications', developers') and what
+// references them (HidePortalConsumers).
 func (s *Store) Export(ctx context.Context) (map[string][]map[string]any, error) {
 	out := map[string][]map[string]any{}
 	err := s.backend.View(ctx, func(tx Tx) error {
@@ -291,5 +292,8 @@ func (s *Store) Export(ctx context.Context) (map[string][]map[string]any, error)
 		}
 		return nil
 	})
+	if err == nil {
+		s.HidePortalConsumers(out) // PORTALSPEC §7.6, store/applications.go
+	}
 	return out, err
 }

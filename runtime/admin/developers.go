@@ -218,7 +218,9 @@ func (h *portalHandler) getDeveloper(w http.ResponseWriter, r *http.Request) {
 }
 
 // patchDeveloper changes a developer: approve (status), grant roles,
-// change email, meta or password.
+// change email, meta or password. The body is flat, or Kong Manager's
+// {"developer": {...}} (UnwrapDeveloper). The answer stays the bare
+// developer (Kong wraps it in {"developer": ...}: see README).
 func (h *portalHandler) patchDeveloper(w http.ResponseWriter, r *http.Request) {
 	old, err := h.st.Get(r.Context(), "developers", pathParam(r, "developer"))
 	if err != nil {
@@ -230,7 +232,7 @@ func (h *portalHandler) patchDeveloper(w http.ResponseWriter, r *http.Request) {
 		portalFail(w, err)
 		return
 	}
-	in, err := h.developerInput(ctx, raw)
+	in, err := h.developerInput(ctx, UnwrapDeveloper(raw))
 	if err != nil {
 		portalFail(w, err)
 		return
@@ -246,12 +248,115 @@ func (h *portalHandler) patchDeveloper(w http.ResponseWriter, r *http.Request) {
 	writeKong(w, http.StatusOK, publicDeveloper(rec))
 }
 
+// deleteDeveloper deletes a developer with their applications and
+// consumers (portalapi.Applications.DeleteDeveloper): none of their
+// consumers outlives them as a visible proxy consumer. 204, known or not.
 func (h *portalHandler) deleteDeveloper(w http.ResponseWriter, r *http.Request) {
-	if _, err := h.st.Delete(r.Context(), "developers", pathParam(r, "developer")); err != nil {
+	dev, err := h.st.Get(r.Context(), "developers", pathParam(r, "developer"))
+	if store.IsNotFound(err) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if err == nil {
+		err = h.apps().DeleteDeveloper(r.Context(), dev["id"].(string))
+	}
+	if err != nil {
 		portalFail(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// UnwrapDeveloper returns the developer fields of a PATCH /developers/{d}
+// body: the object under "developer" when the body is exactly
+// {"developer": {...}} (the wrapper Kong answers with, which clients
+// send back), else the body itself.
+func UnwrapDeveloper(in map[string]any) map[string]any {
+	if len(in) != 1 {
+		return in
+	}
+	if inner, ok := in["developer"].(map[string]any); ok {
+		return inner
+	}
+	return in
+}
+
+// Kong's message for an invitation without emails [I].
+const msgEmailsRequired = "emails param required"
+
+// InviteEmails reads the emails of a POST /developers/invite body: a
+// JSON array of strings, a form's repeated emails[] (decoded as an
+// array), or one comma-separated string. Entries are trimmed; empty ones
+// are dropped and duplicates kept once. ok is false when the value is of
+// another type or holds a non-string.
+func InviteEmails(v any) (emails []string, ok bool) {
+	var raw []string
+	switch l := v.(type) {
+	case nil:
+		return nil, true
+	case string:
+		raw = strings.Split(l, ",")
+	case []any:
+		for _, e := range l {
+			s, isString := e.(string)
+			if !isString {
+				return nil, false
+			}
+			raw = append(raw, s)
+		}
+	case []string:
+		raw = l
+	default:
+		return nil, false
+	}
+	seen := map[string]bool{}
+	for _, e := range raw {
+		e = strings.TrimSpace(e)
+		if e == "" || seen[e] {
+			continue
+		}
+		seen[e] = true
+		emails = append(emails, e)
+	}
+	return emails, true
+}
+
+// inviteDevelopers is POST /developers/invite: Kong mails each address
+// the portal's registration link. Gatehouse has no SMTP: the answer is
+// Kong's with smtp_mock true, every well-formed address counted as sent
+// and each other one under error with its reason; nothing is stored.
+func (h *portalHandler) inviteDevelopers(w http.ResponseWriter, r *http.Request) {
+	raw, _, err := h.input(r)
+	if err != nil {
+		portalFail(w, err)
+		return
+	}
+	v, found := raw["emails"]
+	if !found {
+		v = raw["emails[]"]
+	}
+	emails, ok := InviteEmails(v)
+	if !ok {
+		portalFail(w, violation("emails", "expected an array of strings"))
+		return
+	}
+	if len(emails) == 0 {
+		writeKong(w, http.StatusBadRequest, map[string]any{"message": msgEmailsRequired})
+		return
+	}
+	sent, failed := map[string]any{}, map[string]any{}
+	for _, e := range emails {
+		if reason := checkEmailAddress(e); reason != "" {
+			failed[e] = "Invalid email: " + reason
+			continue
+		}
+		sent[e] = true
+	}
+	writeKong(w, http.StatusOK, map[string]any{
+		"error":     map[string]any{"count": len(failed), "emails": failed},
+		"sent":      map[string]any{"count": len(sent), "emails": sent},
+		"smtp_mock": true,
+	})
 }
 
 // developerRoleInput keeps a developer role's writable fields: name, comment.

@@ -99,6 +99,14 @@ func (s *Server) dispatch(c *fiber.Ctx) error {
 	}
 	typedContext(c)
 	ctx := c.UserContext()
+	if key, ok := consumerGuarded(t, c.Method()); ok {
+		// A portal consumer is not a proxy consumer (portal_apps.go).
+		if hidden, err := s.portalConsumer(ctx, key); err != nil {
+			return s.fail(c, err)
+		} else if hidden {
+			return s.json(c, fiber.StatusNotFound, map[string]any{"message": msgConsumerNotFound})
+		}
+	}
 	if t.toOne != nil {
 		return s.toOne(c, t)
 	}
@@ -321,6 +329,20 @@ func (s *Server) list(c *fiber.Ctx, t *target, parent map[string]any) error {
 			out := map[string]any{"data": []any{}, "next": nil}
 			rec, err := s.store.FindUnique(ctx, t.entity.Name, field, v)
 			if err == nil && (parent == nil || foreignID(rec[t.parentField]) == parent["id"]) && s.isVisible(c, t.entity.Name, rec) {
+				if t.entity.Name == "consumers" && parent == nil {
+					kept, herr := s.withoutPortalConsumers(ctx, []map[string]any{rec})
+					if herr != nil {
+						return s.fail(c, herr)
+					}
+					if len(kept) == 0 && field == "custom_id" {
+						// Kong EE: a custom_id search finding a
+						// non-proxy consumer answers 404.
+						return s.json(c, fiber.StatusNotFound, map[string]any{"message": msgConsumerNotFound})
+					}
+					if len(kept) == 0 {
+						return s.json(c, fiber.StatusOK, out)
+					}
+				}
 				out["data"] = []any{rec}
 			} else if err != nil && !store.IsNotFound(err) {
 				return s.fail(c, err)
@@ -350,6 +372,11 @@ func (s *Server) list(c *fiber.Ctx, t *target, parent map[string]any) error {
 		return s.fail(c, err)
 	}
 	page.Data = s.visible(c, t.entity.Name, page.Data)
+	if t.entity.Name == "consumers" && parent == nil {
+		if page.Data, err = s.withoutPortalConsumers(ctx, page.Data); err != nil {
+			return s.fail(c, err)
+		}
+	}
 	for _, rec := range page.Data {
 		if err := s.present(ctx, t.entity, rec); err != nil {
 			return s.fail(c, err)

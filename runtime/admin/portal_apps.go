@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/runtime/portalapi"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gofiber/fiber/v2"
 )
 
 // The Developer Portal's applications on the Admin API (Kong Enterprise's
@@ -40,6 +41,7 @@ func (h *portalHandler) applicationEndpoints() []Endpoint {
 		ep(http.MethodDelete, "/applications/:application", h.deleteApp),
 		ep(http.MethodPost, "/applications/:application/application_instances", h.registerApp),
 		ep(http.MethodGet, "/services/:service/applications", h.serviceApps),
+		{Method: http.MethodPost, Path: "/developers/invite", Resource: ResourceDevelopers, Handler: http.HandlerFunc(h.inviteDevelopers)},
 	}
 }
 
@@ -236,4 +238,75 @@ func (h *portalHandler) syncSuspended(ctx context.Context, dev map[string]any) e
 		}
 	}
 	return nil
+}
+
+// Portal consumers (PORTALSPEC §7.6 [D]): the consumer behind a
+// Developer Portal application (Kong's type APPLICATION) or a developer's
+// own consumer (type DEVELOPER, store.DeveloperConsumerUsername) is not
+// shown by the generic /consumers routes. The proxy still authenticates
+// its credentials, and /oauth2, /key-auths... still list them.
+
+// msgConsumerNotFound is Kong's 404 message for a consumer of another
+// type than proxy.
+const msgConsumerNotFound = "Not Found"
+
+// consumerGuarded returns the consumer key of the paths Kong EE guards
+// against non-proxy consumers: /consumers/{c} (every method [D]: Kong
+// lets PUT, and in later releases DELETE, through to the generic
+// handler, which would overwrite or delete the application's consumer
+// behind the portal's back) and /consumers/{c}/plugins[/{p}] — except
+// a POST creating a plugin there, which keeps the nested create's one
+// write transaction (createunder_test.go) and scopes a plugin to the
+// consumer as an administrator asked.
+func consumerGuarded(t *target, method string) (string, bool) {
+	switch {
+	case t.entity.Name == "consumers" && t.parentEntity == nil && t.key != "":
+		return t.key, true
+	case t.parentEntity != nil && t.parentEntity.Name == "consumers" && t.entity.Name == "plugins" &&
+		(method != fiber.MethodPost || t.key != ""):
+		return t.parentKey, true
+	}
+	return "", false
+}
+
+// portalConsumer reports whether the consumer a /consumers/{key} path
+// names (id or username) is one of the portal's. An unknown consumer is
+// not (the generic route answers for it).
+func (s *Server) portalConsumer(ctx context.Context, key string) (bool, error) {
+	rec, err := s.store.Get(ctx, "consumers", key)
+	if store.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return s.store.IsPortalConsumer(ctx, rec)
+}
+
+// withoutPortalConsumers drops, in place, the portal's consumers from a
+// /consumers page. The page may come out shorter than asked (or empty
+// with a next link), as a filtered page may.
+func (s *Server) withoutPortalConsumers(ctx context.Context, recs []map[string]any) ([]map[string]any, error) {
+	if len(recs) == 0 {
+		return recs, nil
+	}
+	if len(recs) == 1 {
+		hidden, err := s.store.IsPortalConsumer(ctx, recs[0])
+		if err != nil || !hidden {
+			return recs, err
+		}
+		return recs[:0], nil
+	}
+	portal, err := s.store.PortalConsumerSet(ctx)
+	if err != nil || portal.Empty() {
+		return recs, err
+	}
+	out := recs[:0]
+	for _, rec := range recs {
+		if !portal.Has(rec) {
+			out = append(out, rec)
+		}
+	}
+	clear(recs[len(out):])
+	return out, nil
 }

@@ -11,6 +11,9 @@ package appreg
 
 import (
 	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/runtime/plugin"
@@ -105,6 +108,37 @@ type Plugin struct {
 	// oauth is the embedded oauth2 instance of the legacy mode; nil in
 	// the 3.x mode.
 	oauth *oauth2.Plugin
+	// ids keeps the registrations' composite_ids, so a request does not
+	// build (allocate) its lookup key.
+	ids compositeIDs
+}
+
+// maxCompositeIDs bounds compositeIDs: past it, the memo starts over.
+const maxCompositeIDs = 16384
+
+// compositeIDs memoizes store.CompositeID by application id: a service's
+// requests come from a bounded set of applications.
+type compositeIDs struct {
+	m sync.Map // application id -> *compositeEntry
+	n atomic.Int64
+}
+
+type compositeEntry struct{ svc, id string }
+
+// get returns store.CompositeID(appID, svcID).
+func (c *compositeIDs) get(appID, svcID string) string {
+	if v, ok := c.m.Load(appID); ok {
+		if e := v.(*compositeEntry); e.svc == svcID {
+			return e.id
+		}
+	}
+	id := store.CompositeID(appID, svcID)
+	if c.n.Add(1) > maxCompositeIDs {
+		c.m.Clear()
+		c.n.Store(1)
+	}
+	c.m.Store(strings.Clone(appID), &compositeEntry{svc: strings.Clone(svcID), id: id})
+	return id
 }
 
 // NewPlugin creates an instance from a parsed configuration.
@@ -149,7 +183,7 @@ func (p *Plugin) Access(k hostabi.Kong) error {
 	svcID, _ := k.Router().Service()["id"].(string)
 	appID, _ := apps[0]["id"].(string)
 	inst, err := k.Credentials().Credential(k.Context(), store.ApplicationInstanceEntity, "composite_id",
-		store.CompositeID(appID, svcID))
+		p.ids.get(appID, svcID))
 	if err != nil {
 		return fmt.Errorf("%s: loading the application's registration: %w", Name, err)
 	}

@@ -1,0 +1,5 @@
+//go:build race
+
+package appreg_test
+
+const raceEnabled = true
