@@ -7,12 +7,15 @@
 //   #/{kind}/{id}/{child}/{cid} edit under a parent
 //   #/admins, #/admins/{id}     Teams → Admins (invite, generate link)
 //   #/login                     sign-in (admin_gui_auth = basic-auth)
+//   #/portal/...                Dev Portal: settings, specs, developers,
+//                               developer roles, applications (portal.js)
 //   <path>/register?email&username&token   an invited admin's activation
 
 import { h, show } from './dom.js';
 import { request, schema, seg, token, setToken, APIError, baseURL, authEnabled, adminUser, signOut } from './api.js';
 import { loginView, registerView, adminsList, adminInvite, adminView } from './admins.js';
 import { ENTITIES, CHILDREN, parentFieldFor } from './entities.js';
+import { PORTAL_PAGES, portalRoute, serviceSections } from './portal.js';
 import { buildForm, fieldList, mergePluginFields } from './form.js';
 
 const main = document.getElementById('main');
@@ -45,8 +48,19 @@ function errorText(e) {
 
 function renderNav(active) {
   const items = [['', 'Dashboard']].concat(Object.entries(ENTITIES).map(([k, v]) => [k, v.title]), [['admins', 'Teams · Admins']]);
-  show(nav, h('ul', {}, items.map(([k, title]) => h('li', {},
-    h('a', { href: `#/${k}`, 'aria-current': k === active ? 'page' : undefined }, title)))));
+  const links = (list) => h('ul', {}, list.map(([k, title]) => h('li', {},
+    h('a', { href: `#/${k}`, 'aria-current': k === active ? 'page' : undefined }, title))));
+  show(nav, links(items), h('h2', { class: 'nav-group', id: 'nav-portal' }, 'Dev Portal'),
+    h('div', { role: 'group', 'aria-labelledby': 'nav-portal' }, links(PORTAL_PAGES)));
+}
+
+// navKey is the navigation entry a route belongs to.
+function navKey(kind, a) {
+  if (kind === 'portal') {
+    const page = { files: 'specs' }[a] || a || 'settings';
+    return `portal/${page}`;
+  }
+  return kind && (ENTITIES[kind] || kind === 'admins') ? kind : '';
 }
 
 function fmt(v) {
@@ -267,6 +281,7 @@ async function editView(kind, entityId) {
   });
   const sections = [];
   if (desc.health) sections.push(await healthSection(kind, entity));
+  if (kind === 'services') sections.push(await serviceSections(entity, go));
   for (const child of desc.children || []) {
     sections.push(await childSection(kind, entity, child));
   }
@@ -390,6 +405,7 @@ async function route(kind, a, b, c, query) {
     if (a === 'new') return adminInvite(go);
     return a ? adminView(a, go) : adminsList(go);
   }
+  if (kind === 'portal') return portalRoute(a, b, query, go);
   if (!ENTITIES[kind]) return [h('h1', { tabindex: '-1' }, 'Not found'), h('p', {}, `No page ${kind}.`)];
   if (!a) return list(kind, query);
   if (a === 'new') return createView(kind, query);
@@ -403,7 +419,7 @@ async function render(focus, note) {
   const seq = ++renderSeq;
   const { parts, query } = parseHash();
   const [kind, a, b, c] = parts;
-  renderNav(kind && (ENTITIES[kind] || kind === 'admins') ? kind : '');
+  renderNav(navKey(kind, a));
   renderUser();
   const message = note || flash;
   flash = null;
