@@ -148,6 +148,7 @@ func TestPortalAdminWalk(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#portal-settings-save")),
 		expectText("main .banner.ok", "Saved portal settings."),
 	)
+	w.keep("portal-settings")
 	var ws struct {
 		Config map[string]any `json:"config"`
 	}
@@ -190,6 +191,7 @@ func TestPortalAdminWalk(t *testing.T) {
 		expectText("main .banner.ok", "Uploaded specs/iam-training.yml."),
 		expectText(`tr[data-path="specs/iam-training.yml"]`, "everyone"),
 	)
+	w.keep("portal-specs")
 	var file struct {
 		Contents string `json:"contents"`
 	}
@@ -218,6 +220,7 @@ func TestPortalAdminWalk(t *testing.T) {
 		expectText("main .banner.ok", "Saved permissions of specs/iam-training.yml: dev."),
 		expectText("#file-readable-by", "dev"),
 	)
+	w.keep("portal-spec-permissions")
 	w.mustAPI(http.StatusOK, "GET", "/files/specs/iam-training.yml", nil, &file)
 	if !strings.HasPrefix(file.Contents, "x-headmatter:\n  readable_by:\n    - dev\nswagger: '2.0'\n") {
 		t.Fatalf("readable_by written as %q", file.Contents[:min(len(file.Contents), 80)])
@@ -235,6 +238,7 @@ func TestPortalAdminWalk(t *testing.T) {
 		w.expectLabelled("developers"),
 		chromedp.WaitVisible(chromedp.CSS(row+` [data-status="1"]`)),
 	)
+	w.keep("portal-developers")
 	w.step("pending filter",
 		chromedp.SetValue(chromedp.CSS("#developer-status-filter"), "1"),
 		chromedp.Click(chromedp.CSS(`main form[aria-label="Filter developers"] button`)),
@@ -272,6 +276,7 @@ func TestPortalAdminWalk(t *testing.T) {
 		expectText("main .banner.ok", "Saved the roles of dev@example.test."),
 		expectText("#developer-roles", "dev"),
 	)
+	w.keep("portal-developer")
 	if paths := dev.specPaths(); !contains(paths, "specs/iam-training.yml") {
 		t.Fatalf("the developer with role dev sees %v, want the spec", paths)
 	}
@@ -321,10 +326,14 @@ func TestPortalAdminWalk(t *testing.T) {
 		w.open("#/services/"+svcID),
 		chromedp.WaitVisible(chromedp.CSS(`#sec-contracts ~ * `+irow+` [data-status="1"]`)),
 	)
+	w.keep("service-documentation")
 	w.step("approve the registration on the applications page",
 		w.open("#/portal/applications"),
 		w.expectLabelled("applications"),
 		chromedp.WaitVisible(chromedp.CSS(irow+` [data-status="1"]`)),
+	)
+	w.keep("portal-applications")
+	w.step("approve it",
 		chromedp.Click(chromedp.CSS(irow+` button[data-action="approve"]`)),
 		expectText("main .banner.ok", "Registration approved."),
 		chromedp.WaitVisible(chromedp.CSS(irow+` [data-status="0"]`)),

@@ -406,3 +406,17 @@ func (w *walk) upstreamPort() int {
 	n, _ := strconv.Atoi(p)
 	return n
 }
+
+// keep writes the last step's screenshot to runtime/manager/screenshots
+// as name.png when GATEHOUSE_SCREENSHOTS is set: the README's pictures
+// are made by the tests.
+func (w *walk) keep(name string) {
+	w.t.Helper()
+	if os.Getenv("GATEHOUSE_SCREENSHOTS") == "" || len(w.shots) == 0 {
+		return
+	}
+	dir := filepath.Join("..", "..", "runtime", "manager", "screenshots")
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), w.shots[len(w.shots)-1].png, 0o644); err != nil {
+		w.t.Errorf("screenshot %s: %v", name, err)
+	}
+}
