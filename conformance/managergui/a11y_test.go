@@ -38,6 +38,9 @@ func TestAccessibility(t *testing.T) {
 	w.mustAPI(200, "PATCH", "/workspaces/default", map[string]any{"config": map[string]any{"portal": true, "portal_auth": "basic-auth"}}, nil)
 	w.mustAPI(201, "POST", "/developers/roles", map[string]any{"name": "dev"}, nil)
 	w.mustAPI(201, "POST", "/files", map[string]any{"path": "specs/a11y.yml", "contents": "x-headmatter:\n  readable_by:\n    - dev\nopenapi: 3.0.0\ninfo:\n  title: A11y\n  version: '1'\npaths: {}\n"}, nil)
+	w.mustAPI(201, "POST", "/rbac/roles", map[string]any{"name": "reviewer"}, nil)
+	w.mustAPI(201, "POST", "/rbac/roles/reviewer/endpoints", map[string]any{"endpoint": "/services/*", "actions": "read,update", "negative": true}, nil)
+	w.mustAPI(201, "POST", "/rbac/users", map[string]any{"name": "a11y-user", "roles": "reviewer"}, nil)
 	var dev struct {
 		ID string `json:"id"`
 	}
@@ -45,7 +48,8 @@ func TestAccessibility(t *testing.T) {
 		t.Fatalf("POST /developers: %d %+v", code, dev)
 	}
 	pages := []string{"#/", "#/services", "#/services/a11y", "#/routes/new", "#/plugins/new", "#/plugins/new?name=rate-limiting", "#/certificates/new", "#/upstreams/new",
-		"#/portal/settings", "#/portal/specs", "#/portal/files/specs%2Fa11y.yml", "#/portal/developers", "#/portal/developers/" + dev.ID, "#/portal/roles", "#/portal/applications"}
+		"#/portal/settings", "#/portal/specs", "#/portal/files/specs%2Fa11y.yml", "#/portal/developers", "#/portal/developers/" + dev.ID, "#/portal/roles", "#/portal/applications",
+		"#/rbac/roles", "#/rbac/roles/reviewer", "#/rbac/users", "#/rbac/users/a11y-user", "#/teams"}
 	for _, p := range pages {
 		var bad []string
 		w.step("contrast "+p,

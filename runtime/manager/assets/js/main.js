@@ -7,6 +7,7 @@
 //   #/{kind}/{id}/{child}/{cid} edit under a parent
 //   #/admins, #/admins/{id}     Teams → Admins (invite, generate link)
 //   #/login                     sign-in (admin_gui_auth = basic-auth)
+//   #/rbac/roles[/{r}], #/rbac/users[/{u}], #/teams[/{t}]   RBAC (rbac.js)
 //   #/portal/...                Dev Portal: settings, specs, developers,
 //                               developer roles, applications (portal.js)
 //   <path>/register?email&username&token   an invited admin's activation
@@ -16,6 +17,7 @@ import { request, schema, seg, token, setToken, APIError, baseURL, authEnabled, 
 import { loginView, registerView, adminsList, adminInvite, adminView } from './admins.js';
 import { ENTITIES, CHILDREN, parentFieldFor } from './entities.js';
 import { PORTAL_PAGES, portalRoute, serviceSections } from './portal.js';
+import { RBAC_PAGES, rbacRoute, teamsView, teamView } from './rbac.js';
 import { buildForm, fieldList, mergePluginFields } from './form.js';
 
 const main = document.getElementById('main');
@@ -47,11 +49,13 @@ function errorText(e) {
 }
 
 function renderNav(active) {
-  const items = [['', 'Dashboard']].concat(Object.entries(ENTITIES).map(([k, v]) => [k, v.title]), [['admins', 'Teams · Admins']]);
+  const items = [['', 'Dashboard']].concat(Object.entries(ENTITIES).map(([k, v]) => [k, v.title]));
   const links = (list) => h('ul', {}, list.map(([k, title]) => h('li', {},
     h('a', { href: `#/${k}`, 'aria-current': k === active ? 'page' : undefined }, title))));
-  show(nav, links(items), h('h2', { class: 'nav-group', id: 'nav-portal' }, 'Dev Portal'),
-    h('div', { role: 'group', 'aria-labelledby': 'nav-portal' }, links(PORTAL_PAGES)));
+  const group = (idName, title, list) => [h('h2', { class: 'nav-group', id: idName }, title),
+    h('div', { role: 'group', 'aria-labelledby': idName }, links(list))];
+  show(nav, links(items), group('nav-teams', 'Teams', [['admins', 'Teams · Admins']].concat(RBAC_PAGES)),
+    group('nav-portal', 'Dev Portal', PORTAL_PAGES));
 }
 
 // navKey is the navigation entry a route belongs to.
@@ -60,6 +64,8 @@ function navKey(kind, a) {
     const page = { files: 'specs' }[a] || a || 'settings';
     return `portal/${page}`;
   }
+  if (kind === 'rbac') return `rbac/${a || 'roles'}`;
+  if (kind === 'teams') return 'teams';
   return kind && (ENTITIES[kind] || kind === 'admins') ? kind : '';
 }
 
@@ -406,6 +412,8 @@ async function route(kind, a, b, c, query) {
     return a ? adminView(a, go) : adminsList(go);
   }
   if (kind === 'portal') return portalRoute(a, b, query, go);
+  if (kind === 'rbac') return rbacRoute(a, b, go);
+  if (kind === 'teams') return a ? teamView(a, go) : teamsView(go);
   if (!ENTITIES[kind]) return [h('h1', { tabindex: '-1' }, 'Not found'), h('p', {}, `No page ${kind}.`)];
   if (!a) return list(kind, query);
   if (a === 'new') return createView(kind, query);
