@@ -11,10 +11,12 @@
 //   #/portal/...                Dev Portal: settings, specs, developers,
 //                               developer roles, applications (portal.js)
 //   <path>/register?email&username&token   an invited admin's activation
+//   <path>/forgot-password, #/forgot-password  ask for a password reset
+//   <path>/account/reset-password?email&token (also <path>/reset)  reset
 
 import { h, show } from './dom.js';
 import { request, schema, seg, token, setToken, APIError, baseURL, authEnabled, adminUser, signOut } from './api.js';
-import { loginView, registerView, adminsList, adminInvite, adminView } from './admins.js';
+import { loginView, registerView, adminsList, adminInvite, adminView, forgotView, resetView } from './admins.js';
 import { ENTITIES, CHILDREN, parentFieldFor } from './entities.js';
 import { PORTAL_PAGES, portalRoute, serviceSections } from './portal.js';
 import { RBAC_PAGES, rbacRoute, teamsView, teamView } from './rbac.js';
@@ -374,16 +376,26 @@ async function childEditView(kind, parentId, childKey, childId) {
 
 let renderSeq = 0;
 
-// isRegisterPage: the page was opened at <admin_gui_path>/register.
-function isRegisterPage() {
-  return /\/register\/?$/.test(location.pathname);
+// The pages opened at a path of their own under admin_gui_path.
+const PATH_PAGES = /(register|forgot-password|account\/reset-password|reset)\/?$/;
+
+// pathPage names the page the path opens ('' for the hash router's).
+function pathPage() {
+  const m = location.pathname.match(PATH_PAGES);
+  if (!m) return '';
+  return m[1] === 'account/reset-password' ? 'reset' : m[1];
 }
 
-// afterRegister leaves the register page for the sign-in form.
-function afterRegister(message) {
-  history.replaceState(null, '', location.pathname.replace(/register\/?$/, '') + '#/login');
+// leavePathPage goes from a path page to a hash page of the GUI's root.
+function leavePathPage(hash, message) {
+  history.replaceState(null, '', location.pathname.replace(PATH_PAGES, '') + hash);
   flash = message;
   render(true);
+}
+
+// afterRegister leaves the register (or reset) page for the sign-in form.
+function afterRegister(message) {
+  leavePathPage('#/login', message);
 }
 
 // renderUser shows who is signed in, with a sign-out button.
@@ -405,6 +417,7 @@ function renderUser() {
 
 async function route(kind, a, b, c, query) {
   if (kind === 'login') return loginView(null, (msg) => go('#/', msg));
+  if (kind === 'forgot-password') return forgotView();
   if (authEnabled() && !adminUser() && !token()) return loginView(null, (msg) => render(true, msg));
   if (!kind) return dashboard();
   if (kind === 'admins') {
@@ -433,7 +446,15 @@ async function render(focus, note) {
   flash = null;
   let content;
   try {
-    if (isRegisterPage()) content = registerView(new URLSearchParams(location.search), afterRegister);
+    if (pathPage() && location.hash.length > 1) {
+      // A hash link on a path page (the reset page's "Sign in"): the
+      // hash router's page, at the GUI's root.
+      history.replaceState(null, '', location.pathname.replace(PATH_PAGES, '') + location.hash);
+    }
+    const page = pathPage();
+    if (page === 'register') content = registerView(new URLSearchParams(location.search), afterRegister);
+    else if (page === 'reset') content = resetView(new URLSearchParams(location.search), afterRegister);
+    else if (page === 'forgot-password') content = forgotView();
     else content = await route(kind, a, b, c, query);
   } catch (e) {
     if (e instanceof APIError && e.status === 401 && authEnabled() && !token()) {
