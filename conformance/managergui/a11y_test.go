@@ -49,7 +49,8 @@ func TestAccessibility(t *testing.T) {
 	}
 	pages := []string{"#/", "#/services", "#/services/a11y", "#/routes/new", "#/plugins/new", "#/plugins/new?name=rate-limiting", "#/certificates/new", "#/upstreams/new",
 		"#/portal/settings", "#/portal/specs", "#/portal/files/specs%2Fa11y.yml", "#/portal/developers", "#/portal/developers/" + dev.ID, "#/portal/roles", "#/portal/applications",
-		"#/rbac/roles", "#/rbac/roles/reviewer", "#/rbac/users", "#/rbac/users/a11y-user", "#/teams"}
+		"#/rbac/roles", "#/rbac/roles/reviewer", "#/rbac/users", "#/rbac/users/a11y-user", "#/teams",
+		"#/filter-chains", "#/filter-chains/new", "#/forgot-password"}
 	for _, p := range pages {
 		var bad []string
 		w.step("contrast "+p,

@@ -73,7 +73,8 @@ function navKey(kind, a) {
 
 function fmt(v) {
   if (v === null || v === undefined || v === '') return '—';
-  if (Array.isArray(v)) return v.length ? v.map(fmt).join(', ') : '—';
+  // Arrays of named records (a filter chain's filters) show the names.
+  if (Array.isArray(v)) return v.length ? v.map((e) => (e && typeof e === 'object' && !e.id && e.name ? e.name : fmt(e))).join(', ') : '—';
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
   if (typeof v === 'object') return v.id ? v.id : JSON.stringify(v);
   return String(v);
