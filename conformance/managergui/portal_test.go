@@ -210,6 +210,16 @@ func TestPortalAdminWalk(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-name="dev"]`)),
 	)
 
+	// The training's Referer, Kong Manager's own page path, lands on the
+	// same page.
+	w.step("Kong Manager's /default/portal/permissions/ path",
+		chromedp.Navigate(w.gui+"/default/portal/permissions/"),
+		w.ready("#/default/portal/permissions"),
+		expectText("main h1", "Developer roles"),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-name="dev"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`nav a[href="#/portal/roles"][aria-current="page"]`)),
+	)
+
 	// §9.2.2: Permissions — readable_by [dev] in the spec's x-headmatter.
 	w.step("set readable_by dev",
 		w.open("#/portal/files/"+url.PathEscape("specs/iam-training.yml")),

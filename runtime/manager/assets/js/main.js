@@ -63,7 +63,7 @@ function renderNav(active) {
 // navKey is the navigation entry a route belongs to.
 function navKey(kind, a) {
   if (kind === 'portal') {
-    const page = { files: 'specs' }[a] || a || 'settings';
+    const page = { files: 'specs', permissions: 'roles' }[a] || a || 'settings';
     return `portal/${page}`;
   }
   if (kind === 'rbac') return `rbac/${a || 'roles'}`;
@@ -417,6 +417,9 @@ function renderUser() {
 }
 
 async function route(kind, a, b, c, query) {
+  // Kong Manager's paths name the workspace first (/default/services,
+  // /default/portal/permissions/): the one workspace is "default".
+  if (kind === 'default') return route(a, b, c, undefined, query);
   if (kind === 'login') return loginView(null, (msg) => go('#/', msg));
   if (kind === 'forgot-password') return forgotView();
   if (authEnabled() && !adminUser() && !token()) return loginView(null, (msg) => render(true, msg));
@@ -441,7 +444,7 @@ async function render(focus, note) {
   const seq = ++renderSeq;
   const { parts, query } = parseHash();
   const [kind, a, b, c] = parts;
-  renderNav(navKey(kind, a));
+  renderNav(kind === 'default' ? navKey(a, b) : navKey(kind, a));
   renderUser();
   const message = note || flash;
   flash = null;

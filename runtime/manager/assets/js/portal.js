@@ -611,7 +611,8 @@ export async function portalRoute(a, b, query, go) {
     case 'specs': return specsView(go);
     case 'files': return b ? fileView(b, go) : specsView(go);
     case 'developers': return b ? developerView(b, go) : developersView(query, go);
-    case 'roles': return rolesView(go);
+    case 'roles':
+    case 'permissions': return rolesView(go); // Kong Manager's Permissions page: the roles
     case 'applications': return b ? applicationView(b, go) : applicationsView(go);
     default: return [heading('Not found'), h('p', {}, `No Dev Portal page ${a}.`)];
   }
