@@ -51,6 +51,7 @@ export const ENTITIES = {
   'filter-chains': {
     title: 'Filter chains', schema: 'filter_chains', label: 'name',
     columns: ['name', 'enabled', 'service', 'route', 'filters'],
+    optional: true, // served only with wasm = on (400 otherwise)
   },
   policies: {
     title: 'Policies', schema: 'policies', label: 'name',

@@ -167,7 +167,12 @@ async function list(kind, query) {
     const p = new URLSearchParams({ size: String(PAGE_SIZE) });
     if (tags) p.set('tags', tags);
     if (offset) p.set('offset', offset);
-    const res = await request('GET', `/${kind}?${p}`);
+    let res;
+    try { res = await request('GET', `/${kind}?${p}`); } catch (e) {
+      // Filter chains with wasm off: Kong's 400 says so; not a broken page.
+      if (!(e instanceof APIError) || e.status !== 400 || !ent.optional) throw e;
+      return [h('h1', { tabindex: '-1' }, ent.title), h('p', { role: 'status', id: 'list-unavailable' }, `Not available on this node: ${errorText(e)}`)];
+    }
     rows = res.data || [];
     next = res.offset || null;
   }
