@@ -120,10 +120,13 @@ function prettyJSON(s) {
 
 // --- readable_by in a spec's x-headmatter ----------------------------------
 
-const YAML_PLAIN = /^[A-Za-z0-9_][A-Za-z0-9_. -]*$/;
+// A role name written bare: letters first, words of safe characters, and
+// nothing YAML would read as another type (booleans, null); anything else
+// is written as a double-quoted (JSON) string, which YAML reads as is.
+const YAML_PLAIN = /^[A-Za-z_][A-Za-z0-9_.-]*( [A-Za-z0-9_.-]+)*$/;
 
 function yamlScalar(s) {
-  return YAML_PLAIN.test(s) && !/^(true|false|null|yes|no|on|off|~)$/i.test(s) && !/ $/.test(s) ? s : JSON.stringify(s);
+  return YAML_PLAIN.test(s) && !/^(true|false|null|yes|no|on|off|y|n)$/i.test(s) ? s : JSON.stringify(s);
 }
 
 function unquote(s) {
