@@ -374,6 +374,24 @@ func TestPortalAdminWalk(t *testing.T) {
 		t.Fatalf("developer status after revocation: %d", d.Status)
 	}
 
+	// Authentication back to none, the session configuration emptied,
+	// auto-approve on: nulls on the workspace, and the portal is public.
+	w.step("portal settings: no authentication",
+		w.open("#/portal/settings"),
+		chromedp.SetValue(chromedp.CSS("#portal-auth"), ""),
+		setText("#portal-session-conf", ""),
+		check("#portal-auto-approve"),
+		chromedp.Click(chromedp.CSS("#portal-settings-save")),
+		expectText("main .banner.ok", "Saved portal settings."),
+	)
+	ws.Config = nil
+	w.mustAPI(http.StatusOK, "GET", "/workspaces/default", nil, &ws)
+	if ws.Config["portal"] != true || ws.Config["portal_auth"] != nil || ws.Config["portal_session_conf"] != nil || ws.Config["portal_auto_approve"] != true {
+		t.Fatalf("workspace config after choosing no authentication: %v", ws.Config)
+	}
+	anon := newDeveloper(w, "nobody@example.test", "x")
+	anon.must(http.StatusOK, "GET", "/files", nil, nil)
+
 	// The role and the file deleted in the GUI.
 	w.step("delete the spec",
 		w.open("#/portal/specs"),
@@ -383,5 +401,15 @@ func TestPortalAdminWalk(t *testing.T) {
 	)
 	if code := w.api("GET", "/files/specs/iam-training.yml", nil, nil); code != http.StatusNotFound {
 		t.Fatalf("deleted spec: GET answers %d", code)
+	}
+	w.step("delete role dev",
+		w.open("#/portal/roles"),
+		chromedp.Click(chromedp.CSS(`tr[data-name="dev"] button[data-action="delete"]`)),
+		chromedp.Click(chromedp.CSS(`tr[data-name="dev"] button[data-action="confirm-delete"]`)),
+		expectText("main .banner.ok", "Deleted role dev."),
+	)
+	w.mustAPI(http.StatusOK, "GET", "/developers/dev@example.test", nil, &d)
+	if len(d.Roles) != 0 {
+		t.Fatalf("the deleted role is still granted: %v", d.Roles)
 	}
 }
