@@ -98,6 +98,7 @@ func TestBrowserPasswordReset(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#reset-submit")),
 		expectText("#reset-status [role=alert]", "The passwords differ."),
 	)
+	b.keep("password-reset")
 	b.step("set the new password",
 		chromedp.SetValue(chromedp.CSS("#reset-confirm"), "carol-new-pw"),
 		chromedp.Click(chromedp.CSS("#reset-submit")),

@@ -368,6 +368,7 @@ func TestPortalAdminWalk(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`main button[data-action="revoke"]`)),
 		expectText("main .banner.ok", "dev@example.test is now revoked."),
 		expectText("#developer-status-name", "revoked"),
+		expectText(`main table a[href="#/portal/applications/`+appRes.ID+`"]`, "my-app"),
 	)
 	w.mustAPI(http.StatusOK, "GET", "/developers/dev@example.test", nil, &d)
 	if d.Status != 3 {
