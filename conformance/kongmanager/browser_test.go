@@ -214,3 +214,16 @@ func expectText(sel, want string) chromedp.Action[chromedp.Void] {
 		}
 	})
 }
+
+// keep writes the last step's screenshot to runtime/manager/screenshots
+// as name.png when GATEHOUSE_SCREENSHOTS is set (the README's pictures).
+func (b *browser) keep(name string) {
+	b.t.Helper()
+	if os.Getenv("GATEHOUSE_SCREENSHOTS") == "" || len(b.shots) == 0 {
+		return
+	}
+	f := filepath.Join("..", "..", "runtime", "manager", "screenshots", name+".png")
+	if err := os.WriteFile(f, b.shots[len(b.shots)-1], 0o644); err != nil {
+		b.t.Errorf("screenshot %s: %v", f, err)
+	}
+}

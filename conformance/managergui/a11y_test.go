@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gatehouse/gatehouse/runtime/app"
 )
 
 // lowContrast lists visible text whose colour against its effective
@@ -31,9 +32,25 @@ const lowContrast = `(() => {
 // and a success banner shown), labels on every control, and a consumer
 // created with the keyboard alone.
 func TestAccessibility(t *testing.T) {
-	w := newWalk(t)
+	w := newWalkWith(t, portalSettings(), app.Options{})
 	w.mustAPI(201, "POST", "/services", map[string]any{"name": "a11y", "host": "example.test", "tags": []string{"t"}}, nil)
-	pages := []string{"#/", "#/services", "#/services/a11y", "#/routes/new", "#/plugins/new", "#/plugins/new?name=rate-limiting", "#/certificates/new", "#/upstreams/new"}
+	// The Dev Portal pages, with something in each.
+	w.mustAPI(200, "PATCH", "/workspaces/default", map[string]any{"config": map[string]any{"portal": true, "portal_auth": "basic-auth"}}, nil)
+	w.mustAPI(201, "POST", "/developers/roles", map[string]any{"name": "dev"}, nil)
+	w.mustAPI(201, "POST", "/files", map[string]any{"path": "specs/a11y.yml", "contents": "x-headmatter:\n  readable_by:\n    - dev\nopenapi: 3.0.0\ninfo:\n  title: A11y\n  version: '1'\npaths: {}\n"}, nil)
+	w.mustAPI(201, "POST", "/rbac/roles", map[string]any{"name": "reviewer"}, nil)
+	w.mustAPI(201, "POST", "/rbac/roles/reviewer/endpoints", map[string]any{"endpoint": "/services/*", "actions": "read,update", "negative": true}, nil)
+	w.mustAPI(201, "POST", "/rbac/users", map[string]any{"name": "a11y-user", "roles": "reviewer"}, nil)
+	var dev struct {
+		ID string `json:"id"`
+	}
+	if code := w.api("POST", "/developers", map[string]any{"email": "a11y@example.test", "password": "pw-a11y", "meta": `{"full_name":"A"}`}, &dev); code/100 != 2 || dev.ID == "" {
+		t.Fatalf("POST /developers: %d %+v", code, dev)
+	}
+	pages := []string{"#/", "#/services", "#/services/a11y", "#/routes/new", "#/plugins/new", "#/plugins/new?name=rate-limiting", "#/certificates/new", "#/upstreams/new",
+		"#/portal/settings", "#/portal/specs", "#/portal/files/specs%2Fa11y.yml", "#/portal/developers", "#/portal/developers/" + dev.ID, "#/portal/roles", "#/portal/applications",
+		"#/rbac/roles", "#/rbac/roles/reviewer", "#/rbac/users", "#/rbac/users/a11y-user", "#/teams",
+		"#/filter-chains", "#/filter-chains/new", "#/forgot-password"}
 	for _, p := range pages {
 		var bad []string
 		w.step("contrast "+p,

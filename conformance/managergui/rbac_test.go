@@ -28,13 +28,6 @@ func TestRBACToken(t *testing.T) {
 		w.open("#/consumers"),
 		expectText("main [role=alert]", "401: Invalid credentials. Token or User credentials required"),
 	)
-	setToken := func(tok string) chromedp.Action[chromedp.Void] {
-		return chromedp.Steps(
-			into(chromedp.Evaluate[bool](`(() => { document.getElementById('admin-token').value = ''; return true })()`), new(bool)),
-			chromedp.SendKeys(chromedp.CSS("#admin-token"), tok),
-			chromedp.Click(chromedp.CSS(`#token-form button`)),
-		)
-	}
 	var n int
 	w.step("reader's token: lists work",
 		setToken(readerToken),
@@ -62,4 +55,182 @@ func TestRBACToken(t *testing.T) {
 		expectText("main .banner.ok", "Created allowed."),
 	)
 	w.mustAPI(http.StatusOK, "GET", "/consumers/allowed", nil, nil)
+}
+
+// setToken types a Kong-Admin-Token into the header's form and uses it.
+func setToken(tok string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		into(chromedp.Evaluate[bool](`(() => { document.getElementById('admin-token').value = ''; return true })()`), new(bool)),
+		chromedp.SendKeys(chromedp.CSS("#admin-token"), tok),
+		chromedp.Click(chromedp.CSS(`#token-form button`)),
+	)
+}
+
+// TestRBACRoleScreens: on an enforce_rbac node, the super-admin makes a
+// role in the GUI (read everything, create consumers) and an RBAC user
+// holding it; with that user's token the GUI reads a service but its
+// edit is refused with Kong Enterprise's 403, shown in the form, while a
+// consumer create goes through.
+func TestRBACRoleScreens(t *testing.T) {
+	t.Setenv("GATEHOUSE_RBAC_BOOTSTRAP_TOKEN", rootToken)
+	w := newWalkWith(t, map[string]string{"enforce_rbac": "on"}, app.Options{})
+	w.token = rootToken
+	var svc map[string]any
+	w.mustAPI(201, "POST", "/services", map[string]any{"name": "orders", "host": "orders.test"}, &svc)
+
+	w.step("super-admin creates a role",
+		w.open("#/"),
+		setToken(rootToken),
+		w.open("#/rbac/roles"),
+		w.expectLabelled("rbac roles"),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-name="read-only"]`)),
+		fill("rbac-role-name", "reader-plus"),
+		chromedp.Click(chromedp.CSS("#rbac-role-create")),
+		w.ready("#/rbac/roles/reader-plus"),
+		expectText("main .banner.ok", "Created role reader-plus"),
+	)
+	w.step("read of every endpoint",
+		w.expectLabelled("rbac role"),
+		fill("rbac-endpoint-path", "*"),
+		check("#rbac-action-read"),
+		chromedp.Click(chromedp.CSS("#rbac-endpoint-add")),
+		expectText("main .banner.ok", "Added * to reader-plus."),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-endpoint="*"]`)),
+	)
+	w.step("create of consumers",
+		fill("rbac-endpoint-path", "/consumers"),
+		check("#rbac-action-create"),
+		chromedp.Click(chromedp.CSS("#rbac-endpoint-add")),
+		expectText("main .banner.ok", "Added /consumers to reader-plus."),
+		expectText(`tr[data-endpoint="/consumers"]`, "create"),
+	)
+	w.keep("rbac-role")
+	var eps struct {
+		Data []struct {
+			Endpoint  string   `json:"endpoint"`
+			Actions   []string `json:"actions"`
+			Negative  bool     `json:"negative"`
+			Workspace string   `json:"workspace"`
+		} `json:"data"`
+	}
+	w.mustAPI(http.StatusOK, "GET", "/rbac/roles/reader-plus/endpoints", nil, &eps)
+	if len(eps.Data) != 2 {
+		t.Fatalf("role endpoints: %+v", eps.Data)
+	}
+	for _, e := range eps.Data {
+		if e.Negative || e.Workspace != "default" || len(e.Actions) != 1 {
+			t.Fatalf("role endpoint %+v", e)
+		}
+	}
+
+	var tok string
+	w.step("create an RBAC user with the role",
+		w.open("#/rbac/users"),
+		w.expectLabelled("rbac users"),
+		fill("rbac-user-name", "limited"),
+		chromedp.SetValue(chromedp.CSS("#rbac-user-role"), "reader-plus"),
+		chromedp.Click(chromedp.CSS("#rbac-user-create")),
+		chromedp.WaitVisible(chromedp.CSS("#rbac-user-token-created")),
+		into(chromedp.Text(chromedp.CSS("#rbac-user-token-created")), &tok),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-name="limited"]`)),
+	)
+	if len(tok) < 16 {
+		t.Fatalf("generated token shown: %q", tok)
+	}
+	w.step("the user's page lists the role",
+		chromedp.Click(chromedp.CSS(`tr[data-name="limited"] a`)),
+		w.ready("#/rbac/users/limited"),
+		w.expectLabelled("rbac user"),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-role="reader-plus"]`)),
+	)
+	w.keep("rbac-user")
+
+	w.step("with the user's token: the service reads, its edit is refused",
+		setToken(tok),
+		expectText("main .banner.ok", "Token set for this tab."),
+		w.open("#/services/"+svc["id"].(string)),
+		fill("host", "evil.test"),
+		submit(),
+		expectText("main [role=alert]", "403: limited, you do not have permissions to update this resource"),
+	)
+	w.keep("rbac-refused-edit")
+	var after map[string]any
+	w.mustAPI(http.StatusOK, "GET", "/services/orders", nil, &after)
+	if after["host"] != "orders.test" {
+		t.Fatalf("refused edit changed the service: host %v", after["host"])
+	}
+	w.step("with the user's token: a consumer create goes through",
+		w.open("#/consumers/new"),
+		fill("username", "made-by-limited"),
+		submit(),
+		expectText("main .banner.ok", "Created made-by-limited."),
+	)
+	w.mustAPI(http.StatusOK, "GET", "/consumers/made-by-limited", nil, nil)
+
+	// The super-admin disables the user in the GUI: its token stops working.
+	w.step("disable the user",
+		setToken(rootToken),
+		w.open("#/rbac/users/limited"),
+		chromedp.Click(chromedp.CSS("#rbac-user-edit-enabled")),
+		chromedp.Click(chromedp.CSS("#rbac-user-save")),
+		expectText("main .banner.ok", "Saved limited."),
+		expectText("#rbac-user-enabled-now", "no"),
+	)
+	w.token = tok
+	if code := w.api("GET", "/services", nil, nil); code != http.StatusUnauthorized {
+		t.Fatalf("a disabled user's token: %d, want 401", code)
+	}
+}
+
+// TestTeamsScreens: with enable_teams, a team made in the GUI, an RBAC
+// user added as its member and a role given to it, each checked on the
+// Admin API.
+func TestTeamsScreens(t *testing.T) {
+	t.Setenv("GATEHOUSE_RBAC_BOOTSTRAP_TOKEN", rootToken)
+	w := newWalkWith(t, map[string]string{"enforce_rbac": "on", "enable_teams": "on"}, app.Options{})
+	w.token = rootToken
+	w.mustAPI(201, "POST", "/rbac/users", map[string]any{"name": "member-one"}, nil)
+	w.step("create a team",
+		w.open("#/"),
+		setToken(rootToken),
+		w.open("#/teams"),
+		w.expectLabelled("teams"),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-name="Administrators"]`)),
+		fill("team-name", "payments"),
+		chromedp.Click(chromedp.CSS("#team-create")),
+		w.ready("#/teams/payments"),
+		expectText("main .banner.ok", "Created team payments."),
+	)
+	w.step("add a member and a role",
+		w.expectLabelled("team"),
+		chromedp.SetValue(chromedp.CSS("#team-member-user"), "member-one"),
+		chromedp.Click(chromedp.CSS("#team-member-add")),
+		expectText("main .banner.ok", "Added member-one to payments."),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-member="member-one"]`)),
+		chromedp.SetValue(chromedp.CSS("#team-role"), "read-only"),
+		chromedp.Click(chromedp.CSS("#team-role-add")),
+		expectText("main .banner.ok", "Added role read-only to payments."),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-role="read-only"]`)),
+	)
+	w.keep("teams")
+	var members struct {
+		Data []struct {
+			User struct {
+				Name string `json:"name"`
+			} `json:"user"`
+		} `json:"data"`
+	}
+	w.mustAPI(http.StatusOK, "GET", "/teams/payments/members", nil, &members)
+	if len(members.Data) != 1 || members.Data[0].User.Name != "member-one" {
+		t.Fatalf("team members: %+v", members.Data)
+	}
+	var roles struct {
+		Roles []struct {
+			Name string `json:"name"`
+		} `json:"roles"`
+	}
+	w.mustAPI(http.StatusOK, "GET", "/teams/payments/roles", nil, &roles)
+	if len(roles.Roles) != 1 || roles.Roles[0].Name != "read-only" {
+		t.Fatalf("team roles: %+v", roles.Roles)
+	}
 }

@@ -86,6 +86,7 @@ type walk struct {
 	token    string // Kong-Admin-Token of the test's own Admin API calls
 	shots    []shot
 	client   *http.Client
+	node     *app.Node // the node under test (its listeners' addresses)
 }
 
 type shot struct {
@@ -156,7 +157,7 @@ func newWalkWith(t *testing.T, settings map[string]string, opts app.Options) *wa
 	)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), flags...)
 	bctx, cancelC := chromedp.NewContext(actx)
-	w := &walk{t: t, ctx: bctx, gui: gui, proxy: "http://" + n.Addr("proxy"), admin: "http://" + admin, upstream: strings.TrimPrefix(up.URL, "http://"), client: &http.Client{Timeout: 10 * time.Second}}
+	w := &walk{t: t, ctx: bctx, gui: gui, proxy: "http://" + n.Addr("proxy"), admin: "http://" + admin, upstream: strings.TrimPrefix(up.URL, "http://"), client: &http.Client{Timeout: 10 * time.Second}, node: n}
 	t.Cleanup(func() {
 		if t.Failed() || os.Getenv("GATEHOUSE_SCREENSHOTS") != "" {
 			w.saveShots()
@@ -404,4 +405,18 @@ func (w *walk) upstreamPort() int {
 	_, p, _ := net.SplitHostPort(w.upstream)
 	n, _ := strconv.Atoi(p)
 	return n
+}
+
+// keep writes the last step's screenshot to runtime/manager/screenshots
+// as name.png when GATEHOUSE_SCREENSHOTS is set: the README's pictures
+// are made by the tests.
+func (w *walk) keep(name string) {
+	w.t.Helper()
+	if os.Getenv("GATEHOUSE_SCREENSHOTS") == "" || len(w.shots) == 0 {
+		return
+	}
+	dir := filepath.Join("..", "..", "runtime", "manager", "screenshots")
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), w.shots[len(w.shots)-1].png, 0o644); err != nil {
+		w.t.Errorf("screenshot %s: %v", name, err)
+	}
 }

@@ -106,6 +106,10 @@ func App(o Options) *fiber.App {
 	}
 	base := basePath(o.Path)
 	csp := contentSecurityPolicy(cfg.AdminAPIURL)
+	// The shell is also served at nested paths (/account/reset-password):
+	// its stylesheet and scripts are named from the GUI's root, not
+	// relative to the page.
+	index = rootedAssets(index, base)
 
 	a.Use(func(c *fiber.Ctx) error {
 		c.Set("X-Content-Type-Options", "nosniff")
@@ -127,11 +131,13 @@ func App(o Options) *fiber.App {
 		}
 		name := strings.TrimPrefix(path.Clean("/"+p), "/")
 		switch {
-		case name == "" || name == "index.html" || name == "register":
+		case name == "" || name == "index.html" || shellPages[name]:
 			// The shell; /register is the page an invited admin's
 			// register_url opens (<admin_gui_url>/register?email=&
-			// username=&token=), which the shell renders from
-			// location.pathname.
+			// username=&token=), /account/reset-password (and /reset)
+			// the password reset link's, /forgot-password the reset
+			// request's: the shell renders them from location.pathname,
+			// so their query string must survive (no redirect).
 			c.Set(fiber.HeaderCacheControl, "no-cache")
 			c.Set(fiber.HeaderContentType, contentTypes[".html"])
 			return c.Send(index)
@@ -163,6 +169,21 @@ func App(o Options) *fiber.App {
 		return c.SendStatus(fiber.StatusMethodNotAllowed)
 	})
 	return a
+}
+
+// shellPages are the page paths the shell renders from location.pathname.
+var shellPages = map[string]bool{
+	"register": true, "forgot-password": true, "reset": true, "account/reset-password": true,
+}
+
+// rootedAssets rewrites the shell's relative asset references (app.css,
+// kconfig.js, js/main.js) to absolute paths under base.
+func rootedAssets(index []byte, base string) []byte {
+	out := string(index)
+	for _, ref := range []string{"app.css", "kconfig.js", "js/main.js"} {
+		out = strings.ReplaceAll(out, `"`+ref+`"`, `"`+base+"/"+ref+`"`)
+	}
+	return []byte(out)
 }
 
 // kconfigJS renders /kconfig.js: window.K_CONFIG as a JSON literal

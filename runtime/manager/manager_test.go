@@ -28,7 +28,12 @@ func TestAssets(t *testing.T) {
 		status            int
 		ctype, contains   string
 	}{
-		{"index at root", "", "/", 200, "text/html; charset=utf-8", `<script type="module" src="js/main.js">`},
+		{"index at root", "", "/", 200, "text/html; charset=utf-8", `<script type="module" src="/js/main.js">`},
+		{"assets named from the root under a path", "/manager", "/manager/account/reset-password", 200, "text/html; charset=utf-8", `<link rel="stylesheet" href="/manager/app.css">`},
+		{"reset link keeps its query", "", "/account/reset-password?email=a%40b.test&token=x.y.z", 200, "text/html; charset=utf-8", `<script src="/kconfig.js">`},
+		{"short reset path", "", "/reset?email=a%40b.test&token=x", 200, "text/html; charset=utf-8", "Skip to content"},
+		{"forgot-password page", "", "/forgot-password", 200, "text/html; charset=utf-8", "Skip to content"},
+		{"another nested page path redirects", "", "/account/profile", 302, "", ""},
 		{"index by name", "", "/index.html", 200, "text/html; charset=utf-8", "Skip to content"},
 		{"stylesheet", "", "/app.css", 200, "text/css; charset=utf-8", "--accent"},
 		{"entry module", "", "/js/main.js", 200, "text/javascript; charset=utf-8", "from './form.js'"},
@@ -66,7 +71,7 @@ func TestAssets(t *testing.T) {
 				t.Fatalf("Location %q", res.Header.Get("Location"))
 			}
 			if want := map[string]string{"/default/portal/permissions/": "/#/default/portal/permissions",
-				"/manager/services": "/manager/#/services", "/services": "/#/services"}[tt.path]; tt.status == 302 && res.Header.Get("Location") != want {
+				"/manager/services": "/manager/#/services", "/services": "/#/services", "/account/profile": "/#/account/profile"}[tt.path]; tt.status == 302 && res.Header.Get("Location") != want {
 				t.Fatalf("Location %q, want %q", res.Header.Get("Location"), want)
 			}
 			if res.Header.Get("X-Content-Type-Options") != "nosniff" {

@@ -56,7 +56,8 @@ export function loginView(message, done) {
       submit.disabled = false;
     }
   });
-  return [h('h1', { tabindex: '-1' }, 'Sign in to Kong Manager'), form];
+  return [h('h1', { tabindex: '-1' }, 'Sign in to Kong Manager'), form,
+    h('p', {}, h('a', { href: '#/forgot-password', id: 'forgot-link' }, 'Forgot your password?'))];
 }
 
 /**
@@ -187,4 +188,67 @@ export async function adminView(id, go) {
     linkOut,
     h('h2', {}, 'Danger zone'), del,
   ];
+}
+
+/**
+ * forgotView is Kong Manager's "forgot password" page: POST
+ * /admins/password_resets {email}. The Admin API answers 200 whether or
+ * not the account exists, and (no SMTP) logs the reset link on the node.
+ */
+export function forgotView() {
+  const status = h('div', { 'aria-live': 'polite', id: 'forgot-status' });
+  const submit = h('button', { type: 'submit', id: 'forgot-submit' }, 'Send reset link');
+  const form = h('form', { 'aria-label': 'Forgot password', id: 'forgot-form' },
+    field('forgot-email', 'E-mail', { type: 'email', autocomplete: 'email', required: true }),
+    status, submit);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const email = form.elements['forgot-email'].value.trim();
+    if (!email) { show(status, banner('err', 'An e-mail address is required.')); return; }
+    submit.disabled = true;
+    try {
+      await request('POST', '/admins/password_resets', { email });
+      show(status, banner('ok', `If an admin account uses ${email}, a reset link was issued: the node logs it (no e-mail is sent).`));
+    } catch (e) {
+      show(status, banner('err', errorText(e)));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return [h('h1', { tabindex: '-1' }, 'Reset your Kong Manager password'), form,
+    h('p', {}, h('a', { href: '#/login', id: 'forgot-back' }, '← Sign in'))];
+}
+
+/**
+ * resetView is the page of a reset link
+ * (<admin_gui_url>/account/reset-password?email=&token=, also /reset):
+ * PATCH /admins/password_resets {email, token, password}, then sign-in.
+ */
+export function resetView(params, done) {
+  const email = params.get('email') || '';
+  const tok = params.get('token') || '';
+  const status = h('div', { 'aria-live': 'polite', id: 'reset-status' });
+  const submit = h('button', { type: 'submit', id: 'reset-submit' }, 'Set new password');
+  const form = h('form', { 'aria-label': 'Reset password', id: 'reset-form' },
+    h('dl', { class: 'facts' }, h('dt', {}, 'E-mail'), h('dd', { id: 'reset-email' }, email || '—')),
+    field('reset-password', 'New password', { type: 'password', autocomplete: 'new-password', required: true }),
+    field('reset-confirm', 'Confirm password', { type: 'password', autocomplete: 'new-password', required: true }),
+    status, submit);
+  if (!tok || !email) show(status, banner('err', 'This link has no e-mail or token: ask for a new one.'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const pw = form.elements['reset-password'].value;
+    if (!pw) { show(status, banner('err', 'A password is required.')); return; }
+    if (pw !== form.elements['reset-confirm'].value) { show(status, banner('err', 'The passwords differ.')); return; }
+    submit.disabled = true;
+    try {
+      await request('PATCH', '/admins/password_resets', { email, token: tok, password: pw });
+      done('Password changed: sign in with the new one.');
+    } catch (e) {
+      show(status, banner('err', errorText(e)));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return [h('h1', { tabindex: '-1' }, 'Choose a new password'), form];
 }

@@ -11,12 +11,12 @@ export const ENTITIES = {
   services: {
     title: 'Services', schema: 'services', label: 'name',
     columns: ['name', 'protocol', 'host', 'port', 'path', 'enabled'],
-    children: ['routes', 'plugins'],
+    children: ['routes', 'plugins', 'filter-chains'],
   },
   routes: {
     title: 'Routes', schema: 'routes', label: 'name',
     columns: ['name', 'protocols', 'hosts', 'paths', 'methods', 'service'],
-    children: ['plugins'],
+    children: ['plugins', 'filter-chains'],
   },
   consumers: {
     title: 'Consumers', schema: 'consumers', label: 'username',
@@ -48,6 +48,11 @@ export const ENTITIES = {
     title: 'Keys', schema: 'keys', label: 'name',
     columns: ['name', 'kid', 'tags'], textareas: ['jwk', 'private_key', 'public_key'],
   },
+  'filter-chains': {
+    title: 'Filter chains', schema: 'filter_chains', label: 'name',
+    columns: ['name', 'enabled', 'service', 'route', 'filters'],
+    optional: true, // served only with wasm = on (400 otherwise)
+  },
   policies: {
     title: 'Policies', schema: 'policies', label: 'name',
     columns: ['name', 'tags'], textareas: ['rego'],
@@ -68,6 +73,7 @@ export const CHILDREN = {
   jwt: { title: 'JWT credentials', schema: 'jwt_secrets', parentField: 'consumer', label: 'key', columns: ['key', 'algorithm'], textareas: ['rsa_public_key'] },
   'hmac-auth': { title: 'HMAC credentials', schema: 'hmacauth_credentials', parentField: 'consumer', label: 'username', columns: ['username'] },
   oauth2: { title: 'OAuth2 applications', schema: 'oauth2_credentials', parentField: 'consumer', label: 'name', columns: ['name', 'client_id'] },
+  'filter-chains': { title: 'Filter chains', schema: 'filter_chains', label: 'name', columns: ['name', 'enabled', 'filters'], top: 'filter-chains' },
   acls: { title: 'ACL groups', schema: 'acls', parentField: 'consumer', label: 'group', columns: ['group'] },
 };
 

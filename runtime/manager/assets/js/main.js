@@ -7,12 +7,19 @@
 //   #/{kind}/{id}/{child}/{cid} edit under a parent
 //   #/admins, #/admins/{id}     Teams → Admins (invite, generate link)
 //   #/login                     sign-in (admin_gui_auth = basic-auth)
+//   #/rbac/roles[/{r}], #/rbac/users[/{u}], #/teams[/{t}]   RBAC (rbac.js)
+//   #/portal/...                Dev Portal: settings, specs, developers,
+//                               developer roles, applications (portal.js)
 //   <path>/register?email&username&token   an invited admin's activation
+//   <path>/forgot-password, #/forgot-password  ask for a password reset
+//   <path>/account/reset-password?email&token (also <path>/reset)  reset
 
 import { h, show } from './dom.js';
 import { request, schema, seg, token, setToken, APIError, baseURL, authEnabled, adminUser, signOut } from './api.js';
-import { loginView, registerView, adminsList, adminInvite, adminView } from './admins.js';
+import { loginView, registerView, adminsList, adminInvite, adminView, forgotView, resetView } from './admins.js';
 import { ENTITIES, CHILDREN, parentFieldFor } from './entities.js';
+import { PORTAL_PAGES, portalRoute, serviceSections } from './portal.js';
+import { RBAC_PAGES, rbacRoute, teamsView, teamView } from './rbac.js';
 import { buildForm, fieldList, mergePluginFields } from './form.js';
 
 const main = document.getElementById('main');
@@ -44,14 +51,30 @@ function errorText(e) {
 }
 
 function renderNav(active) {
-  const items = [['', 'Dashboard']].concat(Object.entries(ENTITIES).map(([k, v]) => [k, v.title]), [['admins', 'Teams · Admins']]);
-  show(nav, h('ul', {}, items.map(([k, title]) => h('li', {},
-    h('a', { href: `#/${k}`, 'aria-current': k === active ? 'page' : undefined }, title)))));
+  const items = [['', 'Dashboard']].concat(Object.entries(ENTITIES).map(([k, v]) => [k, v.title]));
+  const links = (list) => h('ul', {}, list.map(([k, title]) => h('li', {},
+    h('a', { href: `#/${k}`, 'aria-current': k === active ? 'page' : undefined }, title))));
+  const group = (idName, title, list) => [h('h2', { class: 'nav-group', id: idName }, title),
+    h('div', { role: 'group', 'aria-labelledby': idName }, links(list))];
+  show(nav, links(items), group('nav-teams', 'Teams', [['admins', 'Teams · Admins']].concat(RBAC_PAGES)),
+    group('nav-portal', 'Dev Portal', PORTAL_PAGES));
+}
+
+// navKey is the navigation entry a route belongs to.
+function navKey(kind, a) {
+  if (kind === 'portal') {
+    const page = { files: 'specs', permissions: 'roles' }[a] || a || 'settings';
+    return `portal/${page}`;
+  }
+  if (kind === 'rbac') return `rbac/${a || 'roles'}`;
+  if (kind === 'teams') return 'teams';
+  return kind && (ENTITIES[kind] || kind === 'admins') ? kind : '';
 }
 
 function fmt(v) {
   if (v === null || v === undefined || v === '') return '—';
-  if (Array.isArray(v)) return v.length ? v.map(fmt).join(', ') : '—';
+  // Arrays of named records (a filter chain's filters) show the names.
+  if (Array.isArray(v)) return v.length ? v.map((e) => (e && typeof e === 'object' && !e.id && e.name ? e.name : fmt(e))).join(', ') : '—';
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
   if (typeof v === 'object') return v.id ? v.id : JSON.stringify(v);
   return String(v);
@@ -144,7 +167,12 @@ async function list(kind, query) {
     const p = new URLSearchParams({ size: String(PAGE_SIZE) });
     if (tags) p.set('tags', tags);
     if (offset) p.set('offset', offset);
-    const res = await request('GET', `/${kind}?${p}`);
+    let res;
+    try { res = await request('GET', `/${kind}?${p}`); } catch (e) {
+      // Filter chains with wasm off: Kong's 400 says so; not a broken page.
+      if (!(e instanceof APIError) || e.status !== 400 || !ent.optional) throw e;
+      return [h('h1', { tabindex: '-1' }, ent.title), h('p', { role: 'status', id: 'list-unavailable' }, `Not available on this node: ${errorText(e)}`)];
+    }
     rows = res.data || [];
     next = res.offset || null;
   }
@@ -267,6 +295,7 @@ async function editView(kind, entityId) {
   });
   const sections = [];
   if (desc.health) sections.push(await healthSection(kind, entity));
+  if (kind === 'services') sections.push(await serviceSections(entity, go));
   for (const child of desc.children || []) {
     sections.push(await childSection(kind, entity, child));
   }
@@ -353,16 +382,26 @@ async function childEditView(kind, parentId, childKey, childId) {
 
 let renderSeq = 0;
 
-// isRegisterPage: the page was opened at <admin_gui_path>/register.
-function isRegisterPage() {
-  return /\/register\/?$/.test(location.pathname);
+// The pages opened at a path of their own under admin_gui_path.
+const PATH_PAGES = /(register|forgot-password|account\/reset-password|reset)\/?$/;
+
+// pathPage names the page the path opens ('' for the hash router's).
+function pathPage() {
+  const m = location.pathname.match(PATH_PAGES);
+  if (!m) return '';
+  return m[1] === 'account/reset-password' ? 'reset' : m[1];
 }
 
-// afterRegister leaves the register page for the sign-in form.
-function afterRegister(message) {
-  history.replaceState(null, '', location.pathname.replace(/register\/?$/, '') + '#/login');
+// leavePathPage goes from a path page to a hash page of the GUI's root.
+function leavePathPage(hash, message) {
+  history.replaceState(null, '', location.pathname.replace(PATH_PAGES, '') + hash);
   flash = message;
   render(true);
+}
+
+// afterRegister leaves the register (or reset) page for the sign-in form.
+function afterRegister(message) {
+  leavePathPage('#/login', message);
 }
 
 // renderUser shows who is signed in, with a sign-out button.
@@ -383,13 +422,20 @@ function renderUser() {
 }
 
 async function route(kind, a, b, c, query) {
+  // Kong Manager's paths name the workspace first (/default/services,
+  // /default/portal/permissions/): the one workspace is "default".
+  if (kind === 'default') return route(a, b, c, undefined, query);
   if (kind === 'login') return loginView(null, (msg) => go('#/', msg));
+  if (kind === 'forgot-password') return forgotView();
   if (authEnabled() && !adminUser() && !token()) return loginView(null, (msg) => render(true, msg));
   if (!kind) return dashboard();
   if (kind === 'admins') {
     if (a === 'new') return adminInvite(go);
     return a ? adminView(a, go) : adminsList(go);
   }
+  if (kind === 'portal') return portalRoute(a, b, query, go);
+  if (kind === 'rbac') return rbacRoute(a, b, go);
+  if (kind === 'teams') return a ? teamView(a, go) : teamsView(go);
   if (!ENTITIES[kind]) return [h('h1', { tabindex: '-1' }, 'Not found'), h('p', {}, `No page ${kind}.`)];
   if (!a) return list(kind, query);
   if (a === 'new') return createView(kind, query);
@@ -403,13 +449,21 @@ async function render(focus, note) {
   const seq = ++renderSeq;
   const { parts, query } = parseHash();
   const [kind, a, b, c] = parts;
-  renderNav(kind && (ENTITIES[kind] || kind === 'admins') ? kind : '');
+  renderNav(kind === 'default' ? navKey(a, b) : navKey(kind, a));
   renderUser();
   const message = note || flash;
   flash = null;
   let content;
   try {
-    if (isRegisterPage()) content = registerView(new URLSearchParams(location.search), afterRegister);
+    if (pathPage() && location.hash.length > 1) {
+      // A hash link on a path page (the reset page's "Sign in"): the
+      // hash router's page, at the GUI's root.
+      history.replaceState(null, '', location.pathname.replace(PATH_PAGES, '') + location.hash);
+    }
+    const page = pathPage();
+    if (page === 'register') content = registerView(new URLSearchParams(location.search), afterRegister);
+    else if (page === 'reset') content = resetView(new URLSearchParams(location.search), afterRegister);
+    else if (page === 'forgot-password') content = forgotView();
     else content = await route(kind, a, b, c, query);
   } catch (e) {
     if (e instanceof APIError && e.status === 401 && authEnabled() && !token()) {
