@@ -36,6 +36,11 @@ func TestAssets(t *testing.T) {
 		{"another nested page path redirects", "", "/account/profile", 302, "", ""},
 		{"index by name", "", "/index.html", 200, "text/html; charset=utf-8", "Skip to content"},
 		{"stylesheet", "", "/app.css", 200, "text/css; charset=utf-8", "--accent"},
+		{"shared stylesheet", "", "/shared/base.css", 200, "text/css; charset=utf-8", "--accent"},
+		{"shared modules under a path", "/manager", "/manager/shared/dom.js", 200, "text/javascript; charset=utf-8", "export function h("},
+		{"nested page path under a path redirects", "/manager", "/manager/services/x/", 302, "", ""},
+		{"shell loads the shared stylesheet under a path", "/manager", "/manager/register", 200, "text/html; charset=utf-8", `<link rel="stylesheet" href="/manager/shared/base.css">`},
+		{"shell body is not a file", "", "/body.html", 404, "", ""},
 		{"entry module", "", "/js/main.js", 200, "text/javascript; charset=utf-8", "from './form.js'"},
 		{"form engine", "", "/js/form.js", 200, "text/javascript; charset=utf-8", "export function buildForm"},
 		{"config", "", "/kconfig.js", 200, "text/javascript; charset=utf-8", "window.K_CONFIG"},
@@ -46,6 +51,7 @@ func TestAssets(t *testing.T) {
 		{"register page under a path", "/manager", "/manager/register", 200, "text/html; charset=utf-8", "Kong Manager"},
 		{"admins module", "", "/js/admins.js", 200, "text/javascript; charset=utf-8", "/admins/register"},
 		{"sign-in sends the admin's name", "", "/js/api.js", 200, "text/javascript; charset=utf-8", "headers['Kong-Admin-User']"},
+		{"Admin API client on the shared client", "", "/js/api.js", 200, "text/javascript; charset=utf-8", "from '../shared/http.js'"},
 		{"unknown type", "", "/manager.go", 404, "", ""},
 		{"dot-dot stays inside", "", "/js/../../manager.go", 404, "", ""},
 		{"under a path", "/manager", "/manager/", 200, "text/html; charset=utf-8", "Kong Manager"},
@@ -71,7 +77,7 @@ func TestAssets(t *testing.T) {
 				t.Fatalf("Location %q", res.Header.Get("Location"))
 			}
 			if want := map[string]string{"/default/portal/permissions/": "/#/default/portal/permissions",
-				"/manager/services": "/manager/#/services", "/services": "/#/services", "/account/profile": "/#/account/profile"}[tt.path]; tt.status == 302 && res.Header.Get("Location") != want {
+				"/manager/services": "/manager/#/services", "/manager/services/x/": "/manager/#/services/x", "/services": "/#/services", "/account/profile": "/#/account/profile"}[tt.path]; tt.status == 302 && res.Header.Get("Location") != want {
 				t.Fatalf("Location %q, want %q", res.Header.Get("Location"), want)
 			}
 			if res.Header.Get("X-Content-Type-Options") != "nosniff" {

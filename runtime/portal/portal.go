@@ -8,18 +8,18 @@
 // cookie (fetch with credentials: "include"). The GUI server serves static
 // files and /kconfig.js, answers only GET and HEAD, and never reads the
 // store. The front end is hand-written HTML, CSS and ES modules embedded
-// with go:embed, plus the vendored swagger-ui-dist bundle (see
+// with go:embed and served by runtime/webui (with the modules it shares
+// with Kong Manager), plus the vendored swagger-ui-dist bundle (see
 // vendor-swagger-ui.sh): no Node at build or run time, no CDN.
 package portal
 
 import (
 	"embed"
-	"encoding/json"
 	"fmt"
 	"io/fs"
-	"path"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/runtime/webui"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -71,98 +71,32 @@ func (o Options) Config() Config {
 	}
 }
 
-// contentTypes are the types of the files the portal ships; anything else
-// is not served.
-var contentTypes = map[string]string{
-	".html": "text/html; charset=utf-8",
-	".css":  "text/css; charset=utf-8",
-	".js":   "text/javascript; charset=utf-8",
-	".svg":  "image/svg+xml",
-	".png":  "image/png",
-	".txt":  "text/plain; charset=utf-8",
-}
-
 // vendorDir holds the vendored renderer; its extension-less files
 // (LICENSE, NOTICE, VERSION) are served as text, not as the shell.
 const vendorDir = "vendor/swagger-ui/"
 
-// App returns the Fiber application that serves the portal GUI.
+// App returns the Fiber application that serves the portal GUI. Every
+// extension-less path (/register, /apps, /documentation/x) is the shell:
+// the page routes on location.
 func App(o Options) *fiber.App {
-	a := fiber.New(fiber.Config{DisableStartupMessage: true})
 	static, err := fs.Sub(assets, "assets")
 	if err != nil {
 		// The embedded tree is fixed at build time: this cannot fail.
 		panic(fmt.Errorf("portal: embedded assets: %w", err))
 	}
-	index, err := fs.ReadFile(static, "index.html")
+	a, err := webui.New(webui.Site{
+		Name:     "portal",
+		Title:    "Developer Portal · Gatehouse",
+		Files:    static,
+		Config:   o.Config(),
+		CSP:      ContentSecurityPolicy,
+		TextDirs: []string{vendorDir},
+	})
 	if err != nil {
-		panic(fmt.Errorf("portal: embedded index.html: %w", err))
+		// body.html is embedded and Config always encodes: a build defect.
+		panic(fmt.Errorf("portal: %w", err))
 	}
-	cfg := o.Config()
-	kconfig, err := kconfigJS(cfg)
-	if err != nil {
-		panic(fmt.Errorf("portal: kconfig.js: %w", err))
-	}
-
-	a.Use(func(c *fiber.Ctx) error {
-		c.Set("X-Content-Type-Options", "nosniff")
-		c.Set("X-Frame-Options", "DENY")
-		c.Set("Referrer-Policy", "no-referrer")
-		c.Set("Content-Security-Policy", ContentSecurityPolicy)
-		return c.Next()
-	})
-	a.Get("/*", func(c *fiber.Ctx) error {
-		name := strings.TrimPrefix(path.Clean("/"+c.Path()), "/")
-		switch {
-		case name == "" || name == "index.html":
-			return sendShell(c, index)
-		case name == "kconfig.js":
-			c.Set(fiber.HeaderCacheControl, "no-store")
-			c.Set(fiber.HeaderContentType, contentTypes[".js"])
-			return c.Send(kconfig)
-		}
-		ct, ok := contentTypes[path.Ext(name)]
-		if path.Ext(name) == "" {
-			if !strings.HasPrefix(name, vendorDir) {
-				// Page paths (/register, /login, /apps, /documentation/x)
-				// are the shell; the page routes on location.
-				return sendShell(c, index)
-			}
-			ct, ok = contentTypes[".txt"], true
-		}
-		if !ok {
-			return c.SendStatus(fiber.StatusNotFound)
-		}
-		data, err := fs.ReadFile(static, name)
-		if err != nil {
-			return c.SendStatus(fiber.StatusNotFound)
-		}
-		c.Set(fiber.HeaderCacheControl, "no-cache")
-		c.Set(fiber.HeaderContentType, ct)
-		return c.Send(data)
-	})
-	a.All("/*", func(c *fiber.Ctx) error {
-		c.Set(fiber.HeaderAllow, "GET, HEAD")
-		return c.SendStatus(fiber.StatusMethodNotAllowed)
-	})
 	return a
-}
-
-// sendShell answers with the single page.
-func sendShell(c *fiber.Ctx, index []byte) error {
-	c.Set(fiber.HeaderCacheControl, "no-cache")
-	c.Set(fiber.HeaderContentType, contentTypes[".html"])
-	return c.Send(index)
-}
-
-// kconfigJS renders /kconfig.js: window.K_CONFIG as a JSON literal
-// (json.Marshal escapes <, > and & so no value can close the script).
-func kconfigJS(cfg Config) ([]byte, error) {
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("encode config: %w", err)
-	}
-	return []byte("window.K_CONFIG = Object.freeze(" + string(b) + ");\n"), nil
 }
 
 // ContentSecurityPolicy is the policy of every answer. Scripts and styles

@@ -3,7 +3,7 @@
 // Kong-Admin-User) for the session cookie, POST /admins/register with the
 // invitation token, /admins and /admins/{a}/roles for the team.
 
-import { h, show } from './dom.js';
+import { h, show } from '../shared/dom.js';
 import { request, seg, signIn, APIError } from './api.js';
 
 function banner(kind, text) {

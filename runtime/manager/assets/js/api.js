@@ -3,6 +3,10 @@
 // and, with admin_gui_auth, the signed-in admin's name (Kong-Admin-User)
 // beside the session cookie (credentials: 'include').
 
+import { client, basic, seg, APIError } from '../shared/http.js';
+
+export { seg, APIError };
+
 const cfg = window.K_CONFIG || {};
 
 /** The Admin API's base URL, without a trailing slash. */
@@ -43,14 +47,6 @@ export function setAdminUser(u) {
   else localStorage.removeItem(USER_KEY);
 }
 
-/** basic encodes Basic credentials (UTF-8). */
-function basic(user, password) {
-  const bytes = new TextEncoder().encode(`${user}:${password}`);
-  let bin = '';
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return `Basic ${btoa(bin)}`;
-}
-
 /**
  * signIn is GET /auth with the admin's Basic credentials: the Admin API
  * answers with the session cookie, which the browser keeps.
@@ -69,50 +65,22 @@ export async function signOut() {
   }
 }
 
-/** APIError carries Kong's error body (message, fields, code, name). */
-export class APIError extends Error {
-  constructor(status, body) {
-    super((body && body.message) || `HTTP ${status}`);
-    this.status = status;
-    this.body = body || {};
-  }
-}
-
 /**
  * request sends one Admin API call and returns the decoded JSON body
  * (null for 204). Non-2xx answers throw APIError.
  */
-export async function request(method, path, body, extraHeaders) {
-  const headers = { Accept: 'application/json' };
-  const t = token();
-  if (t) headers['Kong-Admin-Token'] = t;
-  const u = adminUser();
-  if (u && authEnabled()) headers['Kong-Admin-User'] = u;
-  Object.assign(headers, extraHeaders || {});
-  const init = { method, headers, credentials: 'include' };
-  if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  let res;
-  try {
-    res = await fetch(baseURL() + path, init);
-  } catch (e) {
-    throw new APIError(0, { message: `Admin API unreachable at ${baseURL()}: ${e.message}` });
-  }
-  const text = await res.text();
-  let data = null;
-  if (text) {
-    try { data = JSON.parse(text); } catch { data = { message: text }; }
-  }
-  if (!res.ok) throw new APIError(res.status, data);
-  return data;
-}
-
-/** Encodes one path segment (names and ids the user typed). */
-export function seg(s) {
-  return encodeURIComponent(String(s));
-}
+export const request = client({
+  baseURL,
+  headers() {
+    const headers = {};
+    const t = token();
+    if (t) headers['Kong-Admin-Token'] = t;
+    const u = adminUser();
+    if (u && authEnabled()) headers['Kong-Admin-User'] = u;
+    return headers;
+  },
+  unreachable: (base, e) => `Admin API unreachable at ${base}: ${e.message}`,
+});
 
 // Schemas rarely change while the page is open: one fetch each.
 const schemaCache = new Map();

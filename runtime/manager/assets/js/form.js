@@ -2,7 +2,7 @@
 // array of one-key objects, each with a type, default, one_of, required,
 // nested "fields" for records and "elements" for arrays and sets).
 
-import { h, id } from './dom.js';
+import { h, id } from '../shared/dom.js';
 import { request } from './api.js';
 
 /** Fields a form never shows: set by the Admin API itself. */

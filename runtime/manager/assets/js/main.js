@@ -14,7 +14,7 @@
 //   <path>/forgot-password, #/forgot-password  ask for a password reset
 //   <path>/account/reset-password?email&token (also <path>/reset)  reset
 
-import { h, show } from './dom.js';
+import { h, show } from '../shared/dom.js';
 import { request, schema, seg, token, setToken, APIError, baseURL, authEnabled, adminUser, signOut } from './api.js';
 import { loginView, registerView, adminsList, adminInvite, adminView, forgotView, resetView } from './admins.js';
 import { ENTITIES, CHILDREN, parentFieldFor } from './entities.js';

@@ -8,8 +8,9 @@
 // Element ids and data-action attributes are a contract other tests drive
 // (runtime/manager/README.md, "Selector contract"): keep them stable.
 
-import { h, show } from './dom.js';
+import { h, show } from '../shared/dom.js';
 import { request, seg, APIError } from './api.js';
+import { filePath as encodePath } from '../shared/http.js';
 import { banner, errorText, field, check, heading, back, deleteAction, simpleTable, listAll } from './ui.js';
 
 /** The Dev Portal pages, for the navigation (hash, title). */
@@ -265,7 +266,7 @@ function fileHash(path) {
 }
 
 function filePath(path) {
-  return `/files/${String(path).split('/').map(seg).join('/')}`;
+  return `/files/${encodePath(path)}`;
 }
 
 function readableText(rb) {

@@ -6,7 +6,7 @@
 // Element ids and data-action attributes are part of the selector
 // contract in runtime/manager/README.md.
 
-import { h, show } from './dom.js';
+import { h, show } from '../shared/dom.js';
 import { request, seg, APIError } from './api.js';
 import { banner, errorText, field, check, heading, back, deleteAction, simpleTable, listAll } from './ui.js';
 

@@ -2,7 +2,7 @@
 // password reset): banners, Kong's errors as text, labelled fields and an
 // in-place delete confirmation.
 
-import { h, show } from './dom.js';
+import { h, show } from '../shared/dom.js';
 import { request, APIError } from './api.js';
 
 /** banner is a success (role=status) or error (role=alert) message. */

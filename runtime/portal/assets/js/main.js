@@ -5,7 +5,7 @@
 // data-ready=<route> (tests wait on it) and focus moves to the page's
 // heading, so keyboard and screen-reader users land on the new content.
 
-import { h, id, show } from './dom.js';
+import { h, id, show } from '../shared/dom.js';
 import * as api from './api.js';
 
 const main = document.getElementById('main');

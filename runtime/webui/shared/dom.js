@@ -1,5 +1,5 @@
-// A tiny element builder: h('a', {href: '#/x'}, 'text', child...).
-// Text is always set as text, never as HTML.
+// A tiny element builder, shared by Kong Manager and the Developer Portal:
+// h('a', {href: '#/x'}, 'text', child...). Text is always set as text, never as HTML.
 
 export function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
