@@ -219,8 +219,10 @@ func (h *portalHandler) getDeveloper(w http.ResponseWriter, r *http.Request) {
 
 // patchDeveloper changes a developer: approve (status), grant roles,
 // change email, meta or password. The body is flat, or Kong Manager's
-// {"developer": {...}} (UnwrapDeveloper). The answer stays the bare
-// developer (Kong wraps it in {"developer": ...}: see README).
+// {"developer": {...}} (UnwrapDeveloper). The answer is Kong's:
+// 200 {"developer": {...}} (PORTALSPEC §5.1; Kong's Admin API reference,
+// "Update a developer"), without the "email" result of the approval
+// mail, which Gatehouse does not send.
 func (h *portalHandler) patchDeveloper(w http.ResponseWriter, r *http.Request) {
 	old, err := h.st.Get(r.Context(), "developers", pathParam(r, "developer"))
 	if err != nil {
@@ -245,7 +247,7 @@ func (h *portalHandler) patchDeveloper(w http.ResponseWriter, r *http.Request) {
 		portalFail(w, err)
 		return
 	}
-	writeKong(w, http.StatusOK, publicDeveloper(rec))
+	writeKong(w, http.StatusOK, map[string]any{"developer": publicDeveloper(rec)})
 }
 
 // deleteDeveloper deletes a developer with their applications and

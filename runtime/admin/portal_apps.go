@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 
 	"github.com/gatehouse/gatehouse/runtime/portalapi"
 	"github.com/gatehouse/gatehouse/store"
@@ -16,7 +18,7 @@ import (
 // PORTALSPEC §5). The generic entity routes serve the rest:
 // GET|PATCH /applications/{a}, GET|PATCH|DELETE
 // /applications/{a}/application_instances/{i} and
-// /services/{s}/application_instances[/{i}] — a PATCH {"status":0}
+// /services/{s}/application_instances/{i} — a PATCH {"status":0}
 // approves a registration, {"status":3} revokes it, and the
 // application-registration plugin reads the instance on every request.
 // The endpoints here are those with side effects: creating an
@@ -41,6 +43,9 @@ func (h *portalHandler) applicationEndpoints() []Endpoint {
 		ep(http.MethodDelete, "/applications/:application", h.deleteApp),
 		ep(http.MethodPost, "/applications/:application/application_instances", h.registerApp),
 		ep(http.MethodGet, "/services/:service/applications", h.serviceApps),
+		// Authorized as the generic route it replaces is.
+		{Method: http.MethodGet, Path: "/services/:service/application_instances", Resource: store.ApplicationInstanceEntity,
+			Handler: http.HandlerFunc(h.serviceInstances)},
 		{Method: http.MethodPost, Path: "/developers/invite", Resource: ResourceDevelopers, Handler: http.HandlerFunc(h.inviteDevelopers)},
 	}
 }
@@ -202,6 +207,98 @@ func (h *portalHandler) serviceApps(w http.ResponseWriter, r *http.Request) {
 		data = append(data, app)
 	}
 	writeKong(w, http.StatusOK, map[string]any{"data": data, "total": len(data)})
+}
+
+// serviceInstances is GET /services/{s}/application_instances
+// (?status=n, size, offset): the service's registrations, each with its
+// application embedded and the application's developer embedded in it
+// (PORTALSPEC §5.3; Kong's reference shows the same for a developer's
+// application instances), so Kong Manager's service page names the
+// application and its developer without another call per row.
+func (h *portalHandler) serviceInstances(w http.ResponseWriter, r *http.Request) {
+	svc, err := h.st.Get(r.Context(), "services", pathParam(r, "service"))
+	if err != nil {
+		portalFail(w, err)
+		return
+	}
+	var keep func(map[string]any) bool
+	if v := r.URL.Query().Get("status"); v != "" {
+		want, err := strconv.Atoi(v)
+		if err != nil || want < 0 || want >= len(store.InstanceStatusNames) {
+			portalFail(w, violation("status", fmt.Sprintf("expected an integer between 0 and %d", len(store.InstanceStatusNames)-1)))
+			return
+		}
+		keep = func(inst map[string]any) bool { return fmt.Sprint(inst["status"]) == strconv.Itoa(want) }
+	}
+	svcID := fmt.Sprint(svc["id"])
+	emb := embedder{h: h, apps: map[string]map[string]any{}, devs: map[string]map[string]any{}}
+	h.listPageQuery(w, r, store.ApplicationInstanceEntity, "/services/"+url.PathEscape(svcID)+"/application_instances",
+		store.ListQuery{ForeignField: "service", ForeignKey: svcID}, keep, emb.instance)
+}
+
+// embedder expands application instances, reading each application and
+// developer once per listing.
+type embedder struct {
+	h    *portalHandler
+	apps map[string]map[string]any // by id; nil: gone
+	devs map[string]map[string]any
+}
+
+// instance returns inst with its application expanded, and the
+// application's developer expanded in it (publicDeveloper: no password).
+// A reference whose record is gone (deleted meanwhile) stays {"id"}.
+func (e *embedder) instance(ctx context.Context, inst map[string]any) (map[string]any, error) {
+	appID := store.ForeignID(inst["application"])
+	app, seen := e.apps[appID]
+	if !seen {
+		rec, err := e.h.st.Get(ctx, store.ApplicationEntity, appID)
+		if err != nil && !store.IsNotFound(err) {
+			return nil, fmt.Errorf("application %s of instance %v: %w", appID, inst["id"], err)
+		}
+		if rec != nil {
+			if rec, err = e.developerIn(ctx, rec); err != nil {
+				return nil, err
+			}
+		}
+		e.apps[appID], app = rec, rec
+	}
+	if app == nil {
+		return inst, nil
+	}
+	out := make(map[string]any, len(inst))
+	for k, v := range inst {
+		out[k] = v
+	}
+	out["application"] = app
+	return out, nil
+}
+
+// developerIn returns app with its developer expanded.
+func (e *embedder) developerIn(ctx context.Context, app map[string]any) (map[string]any, error) {
+	devID := store.ForeignID(app["developer"])
+	if devID == "" {
+		return app, nil
+	}
+	dev, seen := e.devs[devID]
+	if !seen {
+		rec, err := e.h.st.Get(ctx, "developers", devID)
+		if err != nil && !store.IsNotFound(err) {
+			return nil, fmt.Errorf("developer %s of application %v: %w", devID, app["id"], err)
+		}
+		if rec != nil {
+			dev = publicDeveloper(rec)
+		}
+		e.devs[devID] = dev
+	}
+	if dev == nil {
+		return app, nil
+	}
+	out := make(map[string]any, len(app))
+	for k, v := range app {
+		out[k] = v
+	}
+	out["developer"] = dev
+	return out, nil
 }
 
 // syncSuspended applies a developer's status to the registrations of

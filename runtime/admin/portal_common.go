@@ -191,7 +191,19 @@ func pathParam(r *http.Request, name string) string {
 // offset when more follow.
 func (h *portalHandler) listPage(w http.ResponseWriter, r *http.Request, entity, base string,
 	keep func(map[string]any) bool, present func(map[string]any) map[string]any) {
-	q := store.ListQuery{Size: 100, Offset: r.URL.Query().Get("offset")}
+	var show func(context.Context, map[string]any) (map[string]any, error)
+	if present != nil {
+		show = func(_ context.Context, rec map[string]any) (map[string]any, error) { return present(rec), nil }
+	}
+	h.listPageQuery(w, r, entity, base, store.ListQuery{}, keep, show)
+}
+
+// listPageQuery is listPage over the rows q selects (its ForeignField and
+// ForeignKey; size and offset come from the request), with a present
+// that may read the store and fail.
+func (h *portalHandler) listPageQuery(w http.ResponseWriter, r *http.Request, entity, base string, q store.ListQuery,
+	keep func(map[string]any) bool, present func(context.Context, map[string]any) (map[string]any, error)) {
+	q.Size, q.Offset = 100, r.URL.Query().Get("offset")
 	if v := r.URL.Query().Get("size"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > store.MaxPageSize {
@@ -211,7 +223,10 @@ func (h *portalHandler) listPage(w http.ResponseWriter, r *http.Request, entity,
 			continue
 		}
 		if present != nil {
-			rec = present(rec)
+			if rec, err = present(r.Context(), rec); err != nil {
+				portalFail(w, err)
+				return
+			}
 		}
 		data = append(data, rec)
 	}
