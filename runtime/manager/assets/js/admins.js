@@ -4,21 +4,9 @@
 // invitation token, /admins and /admins/{a}/roles for the team.
 
 import { h, show } from '../shared/dom.js';
-import { request, seg, signIn, APIError } from './api.js';
+import { request, seg, signIn } from './api.js';
+import { banner, errorText, field } from './ui.js';
 
-function banner(kind, text) {
-  return h('div', { class: `banner ${kind}`, role: kind === 'err' ? 'alert' : 'status' }, text);
-}
-
-function errorText(e) {
-  if (e instanceof APIError) return e.status ? `${e.status}: ${e.message}` : e.message;
-  return e.message || String(e);
-}
-
-function field(idName, label, attrs) {
-  return h('div', { class: 'field' }, h('label', { for: idName }, label),
-    h('input', Object.assign({ id: idName, name: idName }, attrs || {})));
-}
 
 const STATUS = ['approved', 'pending', 'rejected', 'revoked', 'invited', 'unverified'];
 

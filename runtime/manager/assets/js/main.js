@@ -21,6 +21,7 @@ import { ENTITIES, CHILDREN, parentFieldFor } from './entities.js';
 import { PORTAL_PAGES, portalRoute, serviceSections } from './portal.js';
 import { RBAC_PAGES, rbacRoute, teamsView, teamView } from './rbac.js';
 import { buildForm, fieldList, mergePluginFields } from './form.js';
+import { banner, errorText, deleteAction } from './ui.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -37,17 +38,6 @@ function parseHash() {
   const [p, q] = raw.split('?');
   const parts = p.split('/').filter(Boolean).map(decodeURIComponent);
   return { parts, query: new URLSearchParams(q || '') };
-}
-
-function banner(kind, text) {
-  return h('div', { class: `banner ${kind}`, role: kind === 'err' ? 'alert' : 'status' }, text);
-}
-
-function errorText(e) {
-  if (e instanceof APIError) {
-    return e.status ? `${e.status}: ${e.message}` : e.message;
-  }
-  return e.message || String(e);
 }
 
 function renderNav(active) {
@@ -128,25 +118,11 @@ function table(rows, columns, linkFor, deletePath, label, caption) {
       h('td', {}, deleteButton(deletePath(r), r[label] || r.id))))));
 }
 
-// deleteButton asks for confirmation in place (no modal dialog).
+// deleteButton asks for confirmation in place (no modal dialog); by
+// default a deletion reloads the page with "Deleted <name>.". Its buttons
+// carry no data-action (ui.js deleteAction's unmarked form).
 function deleteButton(path, name, after) {
-  const wrap = h('span', { class: 'actions' });
-  const ask = h('button', { type: 'button', class: 'secondary', 'aria-label': `Delete ${name}` }, 'Delete');
-  ask.addEventListener('click', () => {
-    const yes = h('button', { type: 'button', class: 'danger' }, `Confirm delete of ${name}`);
-    const no = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
-    yes.addEventListener('click', async () => {
-      try {
-        await request('DELETE', path);
-        if (after) after(); else go(location.hash, `Deleted ${name}.`);
-      } catch (e) { show(wrap, banner('err', errorText(e))); }
-    });
-    no.addEventListener('click', () => { show(wrap, ask); ask.focus(); });
-    show(wrap, yes, no);
-    yes.focus();
-  });
-  wrap.append(ask);
-  return wrap;
+  return deleteAction(path, name, after || (() => go(location.hash, `Deleted ${name}.`)), false);
 }
 
 async function list(kind, query) {

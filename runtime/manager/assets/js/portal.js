@@ -11,7 +11,7 @@
 import { h, show } from '../shared/dom.js';
 import { request, seg, APIError } from './api.js';
 import { filePath as encodePath } from '../shared/http.js';
-import { banner, errorText, field, check, heading, back, deleteAction, simpleTable, listAll } from './ui.js';
+import { banner, errorText, field, check, heading, back, deleteAction, simpleTable, listAll, nameForm } from './ui.js';
 
 /** The Dev Portal pages, for the navigation (hash, title). */
 export const PORTAL_PAGES = [
@@ -377,11 +377,14 @@ export async function fileView(path, go) {
 
 // --- developers -------------------------------------------------------------
 
-// patchDeveloper sends PATCH /developers/{id}; Kong wraps the answer in
-// {"developer": ...}, the current Admin API may not: both are read.
+// patchDeveloper sends PATCH /developers/{id} and returns the developer
+// of Kong's answer, {"developer": {...}}.
 async function patchDeveloper(id, body) {
   const res = await request('PATCH', `/developers/${seg(id)}`, body);
-  return (res && res.developer) || res;
+  if (!res || typeof res.developer !== 'object' || res.developer === null) {
+    throw new APIError(200, { message: 'The Admin API answered PATCH /developers without {"developer": ...}' });
+  }
+  return res.developer;
 }
 
 /** developersView lists developers by status with approve/reject/revoke. */
@@ -469,21 +472,8 @@ export async function developerView(id, go) {
 /** rolesView lists, creates and deletes developer roles. */
 export async function rolesView(go) {
   const roles = await listAll('/developers/roles');
-  const status = h('div', { 'aria-live': 'polite', id: 'role-status' });
-  const form = h('form', { id: 'role-form', 'aria-label': 'New developer role' },
-    field('role-name', 'Name', { type: 'text', required: true }),
-    field('role-comment', 'Comment', { type: 'text' }),
-    status, h('button', { type: 'submit', id: 'role-create' }, 'Create role'));
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const body = { name: form.elements['role-name'].value.trim() };
-    const comment = form.elements['role-comment'].value.trim();
-    if (comment) body.comment = comment;
-    try {
-      await request('POST', '/developers/roles', body);
-      go('#/portal/roles', `Created role ${body.name}.`);
-    } catch (e) { show(status, banner('err', errorText(e))); }
-  });
+  const form = nameForm({ prefix: 'role', label: 'New developer role', extra: 'comment', extraLabel: 'Comment', submit: 'Create role', path: '/developers/roles' },
+    (r) => go('#/portal/roles', `Created role ${r.name}.`));
   return [heading('Developer roles'),
     simpleTable('Developer roles', roles, [
       ['name', (r) => r.name], ['comment', (r) => r.comment || '—'],

@@ -8,7 +8,7 @@
 
 import { h, show } from '../shared/dom.js';
 import { request, seg, APIError } from './api.js';
-import { banner, errorText, field, check, heading, back, deleteAction, simpleTable, listAll } from './ui.js';
+import { banner, errorText, field, check, heading, back, deleteAction, simpleTable, listAll, nameForm } from './ui.js';
 
 /** The RBAC pages, for the navigation (hash, title). */
 export const RBAC_PAGES = [
@@ -36,21 +36,8 @@ function actionsText(a) {
 /** rolesView lists RBAC roles; creates and deletes them. */
 export async function rolesView(go) {
   const roles = await listAll('/rbac/roles');
-  const status = h('div', { 'aria-live': 'polite', id: 'rbac-role-status' });
-  const form = h('form', { id: 'rbac-role-form', 'aria-label': 'New RBAC role' },
-    field('rbac-role-name', 'Name', { type: 'text', required: true }),
-    field('rbac-role-comment', 'Comment', { type: 'text' }),
-    status, h('button', { type: 'submit', id: 'rbac-role-create' }, 'Create role'));
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const body = { name: form.elements['rbac-role-name'].value.trim() };
-    const comment = form.elements['rbac-role-comment'].value.trim();
-    if (comment) body.comment = comment;
-    try {
-      const r = await request('POST', '/rbac/roles', body);
-      go(`#/rbac/roles/${seg(r.name)}`, `Created role ${r.name}: add its permissions.`);
-    } catch (e) { show(status, banner('err', errorText(e))); }
-  });
+  const form = nameForm({ prefix: 'rbac-role', label: 'New RBAC role', extra: 'comment', extraLabel: 'Comment', submit: 'Create role', path: '/rbac/roles' },
+    (r) => go(`#/rbac/roles/${seg(r.name)}`, `Created role ${r.name}: add its permissions.`));
   return [heading('RBAC roles'),
     simpleTable('RBAC roles', roles, [
       ['name', (r) => h('a', { href: `#/rbac/roles/${seg(r.name)}` }, r.name)],
@@ -229,21 +216,8 @@ async function teamsOff(e) {
 export async function teamsView(go) {
   let teams;
   try { teams = await listAll('/teams'); } catch (e) { return teamsOff(e); }
-  const status = h('div', { 'aria-live': 'polite', id: 'team-status' });
-  const form = h('form', { id: 'team-form', 'aria-label': 'New team' },
-    field('team-name', 'Name', { type: 'text', required: true }),
-    field('team-description', 'Description', { type: 'text' }),
-    status, h('button', { type: 'submit', id: 'team-create' }, 'Create team'));
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const body = { name: form.elements['team-name'].value.trim() };
-    const d = form.elements['team-description'].value.trim();
-    if (d) body.description = d;
-    try {
-      const t = await request('POST', '/teams', body);
-      go(`#/teams/${seg(t.name)}`, `Created team ${t.name}.`);
-    } catch (e) { show(status, banner('err', errorText(e))); }
-  });
+  const form = nameForm({ prefix: 'team', label: 'New team', extra: 'description', extraLabel: 'Description', submit: 'Create team', path: '/teams' },
+    (t) => go(`#/teams/${seg(t.name)}`, `Created team ${t.name}.`));
   return [heading('Teams'),
     simpleTable('Teams', teams, [
       ['name', (t) => h('a', { href: `#/teams/${seg(t.name)}` }, t.name)],

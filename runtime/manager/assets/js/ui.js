@@ -43,13 +43,14 @@ export function back(href, title) {
 
 /**
  * deleteAction is a Delete button that asks for confirmation in place (no
- * modal): data-action="delete", then data-action="confirm-delete".
+ * modal): data-action="delete", then data-action="confirm-delete" (without
+ * them when marked is false, as the generic entity pages have it).
  */
-export function deleteAction(path, name, after) {
+export function deleteAction(path, name, after, marked = true) {
   const wrap = h('span', { class: 'actions' });
-  const ask = h('button', { type: 'button', class: 'secondary', 'data-action': 'delete', 'aria-label': `Delete ${name}` }, 'Delete');
+  const ask = h('button', { type: 'button', class: 'secondary', 'data-action': marked && 'delete', 'aria-label': `Delete ${name}` }, 'Delete');
   ask.addEventListener('click', () => {
-    const yes = h('button', { type: 'button', class: 'danger', 'data-action': 'confirm-delete' }, `Confirm delete of ${name}`);
+    const yes = h('button', { type: 'button', class: 'danger', 'data-action': marked && 'confirm-delete' }, `Confirm delete of ${name}`);
     const no = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
     yes.addEventListener('click', async () => {
       try {
@@ -86,4 +87,29 @@ export async function listAll(path, limit) {
     offset = res && res.offset;
     if (!offset || out.length >= max) return out;
   }
+}
+
+/**
+ * nameForm is the creation form of a named entity with one optional text
+ * field (developer roles, RBAC roles, teams): inputs #<prefix>-name and
+ * #<prefix>-<extra>, status #<prefix>-status, button #<prefix>-create in
+ * form #<prefix>-form. A submit POSTs {name[, <extra>]} to path, then
+ * calls done(created); a refusal is shown in the status.
+ */
+export function nameForm({ prefix, label, extra, extraLabel, submit, path }, done) {
+  const status = h('div', { 'aria-live': 'polite', id: `${prefix}-status` });
+  const form = h('form', { id: `${prefix}-form`, 'aria-label': label },
+    field(`${prefix}-name`, 'Name', { type: 'text', required: true }),
+    field(`${prefix}-${extra}`, extraLabel, { type: 'text' }),
+    status, h('button', { type: 'submit', id: `${prefix}-create` }, submit));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { name: form.elements[`${prefix}-name`].value.trim() };
+    const more = form.elements[`${prefix}-${extra}`].value.trim();
+    if (more) body[extra] = more;
+    try {
+      done(await request('POST', path, body));
+    } catch (e) { show(status, banner('err', errorText(e))); }
+  });
+  return form;
 }
