@@ -248,56 +248,43 @@ type embedder struct {
 // application's developer expanded in it (publicDeveloper: no password).
 // A reference whose record is gone (deleted meanwhile) stays {"id"}.
 func (e *embedder) instance(ctx context.Context, inst map[string]any) (map[string]any, error) {
-	appID := store.ForeignID(inst["application"])
-	app, seen := e.apps[appID]
+	return e.expand(ctx, inst, "application", store.ApplicationEntity, e.apps, func(ctx context.Context, app map[string]any) (map[string]any, error) {
+		return e.expand(ctx, app, "developer", "developers", e.devs, func(_ context.Context, dev map[string]any) (map[string]any, error) {
+			return publicDeveloper(dev), nil
+		})
+	})
+}
+
+// expand returns a copy of rec whose foreign key field holds the record it
+// references (read from entity once, kept in cache, shown by present); rec
+// itself when the field is empty or the record is gone.
+func (e *embedder) expand(ctx context.Context, rec map[string]any, field, entity string, cache map[string]map[string]any,
+	present func(context.Context, map[string]any) (map[string]any, error)) (map[string]any, error) {
+	id := store.ForeignID(rec[field])
+	if id == "" {
+		return rec, nil
+	}
+	ref, seen := cache[id]
 	if !seen {
-		rec, err := e.h.st.Get(ctx, store.ApplicationEntity, appID)
+		got, err := e.h.st.Get(ctx, entity, id)
 		if err != nil && !store.IsNotFound(err) {
-			return nil, fmt.Errorf("application %s of instance %v: %w", appID, inst["id"], err)
+			return nil, fmt.Errorf("%s %s of %v: %w", field, id, rec["id"], err)
 		}
-		if rec != nil {
-			if rec, err = e.developerIn(ctx, rec); err != nil {
+		if got != nil {
+			if got, err = present(ctx, got); err != nil {
 				return nil, err
 			}
 		}
-		e.apps[appID], app = rec, rec
+		cache[id], ref = got, got
 	}
-	if app == nil {
-		return inst, nil
+	if ref == nil {
+		return rec, nil
 	}
-	out := make(map[string]any, len(inst))
-	for k, v := range inst {
+	out := make(map[string]any, len(rec))
+	for k, v := range rec {
 		out[k] = v
 	}
-	out["application"] = app
-	return out, nil
-}
-
-// developerIn returns app with its developer expanded.
-func (e *embedder) developerIn(ctx context.Context, app map[string]any) (map[string]any, error) {
-	devID := store.ForeignID(app["developer"])
-	if devID == "" {
-		return app, nil
-	}
-	dev, seen := e.devs[devID]
-	if !seen {
-		rec, err := e.h.st.Get(ctx, "developers", devID)
-		if err != nil && !store.IsNotFound(err) {
-			return nil, fmt.Errorf("developer %s of application %v: %w", devID, app["id"], err)
-		}
-		if rec != nil {
-			dev = publicDeveloper(rec)
-		}
-		e.devs[devID] = dev
-	}
-	if dev == nil {
-		return app, nil
-	}
-	out := make(map[string]any, len(app))
-	for k, v := range app {
-		out[k] = v
-	}
-	out["developer"] = dev
+	out[field] = ref
 	return out, nil
 }
 

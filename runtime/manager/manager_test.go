@@ -1,26 +1,13 @@
 package manager
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-)
 
-func get(t *testing.T, o Options, method, path string) (*http.Response, string) {
-	t.Helper()
-	res, err := App(o).Test(httptest.NewRequest(method, path, nil), -1)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, string(b)
-}
+	"github.com/gatehouse/gatehouse/runtime/webui/webuitest"
+	"github.com/gofiber/fiber/v2"
+)
 
 func TestAssets(t *testing.T) {
 	tests := []struct {
@@ -63,7 +50,7 @@ func TestAssets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, body := get(t, Options{Path: tt.opath, AdminAPIPort: 8001}, http.MethodGet, tt.path)
+			res, body := webuitest.Get(t, App(Options{Path: tt.opath, AdminAPIPort: 8001}), http.MethodGet, tt.path)
 			if res.StatusCode != tt.status {
 				t.Fatalf("status %d, want %d", res.StatusCode, tt.status)
 			}
@@ -88,26 +75,16 @@ func TestAssets(t *testing.T) {
 }
 
 func TestOnlyReads(t *testing.T) {
-	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-		res, _ := get(t, Options{}, m, "/")
-		if res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Allow") != "GET, HEAD" {
-			t.Fatalf("%s /: %d Allow %q", m, res.StatusCode, res.Header.Get("Allow"))
-		}
-	}
+	webuitest.OnlyReads(t, App(Options{}), "/", "/app.css")
+	webuitest.OnlyReads(t, App(Options{Path: "/manager"}), "/manager/register", "/manager/js/main.js")
 }
 
 // kconfig decodes window.K_CONFIG out of /kconfig.js.
 func kconfig(t *testing.T, o Options) Config {
 	t.Helper()
-	_, body := get(t, o, http.MethodGet, basePath(o.Path)+"/kconfig.js")
-	const pre, post = "window.K_CONFIG = Object.freeze(", ");\n"
-	if !strings.HasPrefix(body, pre) || !strings.HasSuffix(body, post) {
-		t.Fatalf("kconfig.js shape: %q", body)
-	}
+	_, body := webuitest.Get(t, App(o), http.MethodGet, basePath(o.Path)+"/kconfig.js")
 	var c Config
-	if err := json.Unmarshal([]byte(strings.TrimSuffix(strings.TrimPrefix(body, pre), post)), &c); err != nil {
-		t.Fatalf("kconfig.js JSON: %v\n%s", err, body)
-	}
+	webuitest.KConfig(t, body, &c)
 	return c
 }
 
@@ -129,7 +106,7 @@ func TestConfigEndpoint(t *testing.T) {
 			if got := kconfig(t, tt.o); got != tt.want {
 				t.Fatalf("config %+v, want %+v", got, tt.want)
 			}
-			_, raw := get(t, tt.o, http.MethodGet, basePath(tt.o.Path)+"/kconfig.js")
+			_, raw := webuitest.Get(t, App(tt.o), http.MethodGet, basePath(tt.o.Path)+"/kconfig.js")
 			if strings.Contains(raw, "</script>") {
 				t.Fatalf("kconfig.js carries a literal </script>: %s", raw)
 			}
@@ -146,7 +123,7 @@ func TestContentSecurityPolicy(t *testing.T) {
 		{"https://x; script-src *", "connect-src *;"}, // never splices a directive in
 	}
 	for _, tt := range tests {
-		res, _ := get(t, Options{AdminAPIURL: tt.url}, http.MethodGet, "/")
+		res, _ := webuitest.Get(t, App(Options{AdminAPIURL: tt.url}), http.MethodGet, "/")
 		csp := res.Header.Get("Content-Security-Policy")
 		if !strings.Contains(csp, tt.connect) || !strings.Contains(csp, "script-src 'self';") || strings.Contains(csp, "script-src *") {
 			t.Fatalf("URL %q: CSP %q, want %q", tt.url, csp, tt.connect)
@@ -187,26 +164,24 @@ func FuzzRequestPath(f *testing.F) {
 	for _, s := range []string{"/", "/js/main.js", "/../../etc/passwd", "/%2e%2e/manager.go", "/manager", "//x", "/js/./api.js"} {
 		f.Add(s)
 	}
-	a := App(Options{Path: "/"})
+	apps := []*fiber.App{App(Options{Path: "/"}), App(Options{Path: "/manager"})}
 	f.Fuzz(func(t *testing.T, p string) {
-		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, " \t\r\n?#") {
-			return
-		}
-		req := httptest.NewRequest(http.MethodGet, "/", nil)
-		req.URL.Path = p
-		req.RequestURI = p
-		res, err := a.Test(req, -1)
-		if err != nil {
-			return
-		}
-		b, _ := io.ReadAll(res.Body)
-		switch res.StatusCode {
-		case 200, 301, 302, 404, 400:
-		default:
-			t.Fatalf("%q: status %d", p, res.StatusCode)
-		}
-		if strings.Contains(string(b), "package manager") {
-			t.Fatalf("%q served Go source", p)
+		for _, a := range apps {
+			res, b, ok := webuitest.GetPath(a, p)
+			if !ok {
+				return // the request line itself was refused
+			}
+			switch res.StatusCode {
+			case 200, 301, 302, 404, 400:
+			default:
+				t.Fatalf("%q: status %d", p, res.StatusCode)
+			}
+			if strings.Contains(b, "package manager") {
+				t.Fatalf("%q served Go source", p)
+			}
+			if loc := res.Header.Get("Location"); loc != "" && !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") {
+				t.Fatalf("%q redirects off the GUI: %q", p, loc)
+			}
 		}
 	})
 }

@@ -5,29 +5,15 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"io"
 	"io/fs"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
-)
 
-func get(t *testing.T, o Options, method, path string) (*http.Response, string) {
-	t.Helper()
-	res, err := App(o).Test(httptest.NewRequest(method, path, nil), -1)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, string(b)
-}
+	"github.com/gatehouse/gatehouse/runtime/webui/webuitest"
+)
 
 func TestPaths(t *testing.T) {
 	tests := []struct {
@@ -67,7 +53,7 @@ func TestPaths(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, body := get(t, Options{APIPort: 8004}, http.MethodGet, tt.path)
+			res, body := webuitest.Get(t, App(Options{APIPort: 8004}), http.MethodGet, tt.path)
 			if res.StatusCode != tt.status {
 				t.Fatalf("status %d, want %d", res.StatusCode, tt.status)
 			}
@@ -92,16 +78,8 @@ func TestPaths(t *testing.T) {
 }
 
 func TestOnlyReads(t *testing.T) {
-	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-		res, _ := get(t, Options{}, m, "/")
-		if res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Allow") != "GET, HEAD" {
-			t.Fatalf("%s /: %d Allow %q", m, res.StatusCode, res.Header.Get("Allow"))
-		}
-	}
-	res, body := get(t, Options{}, http.MethodHead, "/app.css")
-	if res.StatusCode != http.StatusOK || body != "" {
-		t.Fatalf("HEAD /app.css: %d %q", res.StatusCode, body)
-	}
+	webuitest.OnlyReads(t, App(Options{}), "/", "/app.css")
+	webuitest.OnlyReads(t, App(Options{}), "/apps/1", "/vendor/swagger-ui/LICENSE")
 }
 
 // TestContentSecurityPolicy: scripts and styles only from the portal
@@ -138,18 +116,12 @@ func TestContentSecurityPolicy(t *testing.T) {
 // kconfig decodes window.K_CONFIG out of /kconfig.js.
 func kconfig(t *testing.T, o Options) (Config, string) {
 	t.Helper()
-	res, body := get(t, o, http.MethodGet, "/kconfig.js")
+	res, body := webuitest.Get(t, App(o), http.MethodGet, "/kconfig.js")
 	if res.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("kconfig.js Cache-Control %q", res.Header.Get("Cache-Control"))
 	}
-	const pre, post = "window.K_CONFIG = Object.freeze(", ");\n"
-	if !strings.HasPrefix(body, pre) || !strings.HasSuffix(body, post) {
-		t.Fatalf("kconfig.js shape: %q", body)
-	}
 	var c Config
-	if err := json.Unmarshal([]byte(strings.TrimSuffix(strings.TrimPrefix(body, pre), post)), &c); err != nil {
-		t.Fatalf("kconfig.js JSON: %v\n%s", err, body)
-	}
+	webuitest.KConfig(t, body, &c)
 	return c, body
 }
 
@@ -281,15 +253,10 @@ func FuzzPath(f *testing.F) {
 	}
 	a := App(Options{APIPort: 8004})
 	f.Fuzz(func(t *testing.T, p string) {
-		req := httptest.NewRequest(http.MethodGet, "/", nil)
-		req.URL.Path = "/" + strings.TrimLeft(p, "/")
-		req.URL.RawPath = ""
-		req.RequestURI = req.URL.EscapedPath()
-		res, err := a.Test(req, -1)
-		if err != nil {
+		res, _, ok := webuitest.GetPath(a, p)
+		if !ok {
 			return // the request line itself was refused
 		}
-		defer res.Body.Close()
 		switch res.StatusCode {
 		case http.StatusOK, http.StatusNotFound, http.StatusBadRequest:
 		default:
@@ -299,7 +266,7 @@ func FuzzPath(f *testing.F) {
 			t.Fatalf("GET %q: no CSP", p)
 		}
 		if res.StatusCode == http.StatusOK && strings.HasSuffix(res.Header.Get("Content-Type"), "plain; charset=utf-8") &&
-			!strings.Contains(req.URL.Path, "vendor/swagger-ui/") {
+			!strings.Contains(p, "vendor/swagger-ui/") {
 			t.Fatalf("GET %q: text outside the vendor directory", p)
 		}
 	})
