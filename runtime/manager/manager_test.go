@@ -51,25 +51,15 @@ func TestAssets(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res, body := webuitest.Get(t, App(Options{Path: tt.opath, AdminAPIPort: 8001}), http.MethodGet, tt.path)
-			if res.StatusCode != tt.status {
-				t.Fatalf("status %d, want %d", res.StatusCode, tt.status)
+			loc := map[string]string{"/manager": "/manager/", "/default/portal/permissions/": "/#/default/portal/permissions",
+				"/manager/services": "/manager/#/services", "/manager/services/x/": "/manager/#/services/x", "/services": "/#/services",
+				"/account/profile": "/#/account/profile"}[tt.path]
+			if tt.status != 301 && tt.status != 302 {
+				loc = ""
+			} else if loc == "" {
+				t.Fatalf("redirect of %s has no expected Location in the test", tt.path)
 			}
-			if tt.ctype != "" && res.Header.Get("Content-Type") != tt.ctype {
-				t.Fatalf("Content-Type %q, want %q", res.Header.Get("Content-Type"), tt.ctype)
-			}
-			if !strings.Contains(body, tt.contains) {
-				t.Fatalf("body lacks %q:\n%.300s", tt.contains, body)
-			}
-			if tt.status == 301 && res.Header.Get("Location") != "/manager/" {
-				t.Fatalf("Location %q", res.Header.Get("Location"))
-			}
-			if want := map[string]string{"/default/portal/permissions/": "/#/default/portal/permissions",
-				"/manager/services": "/manager/#/services", "/manager/services/x/": "/manager/#/services/x", "/services": "/#/services", "/account/profile": "/#/account/profile"}[tt.path]; tt.status == 302 && res.Header.Get("Location") != want {
-				t.Fatalf("Location %q, want %q", res.Header.Get("Location"), want)
-			}
-			if res.Header.Get("X-Content-Type-Options") != "nosniff" {
-				t.Fatal("missing X-Content-Type-Options: nosniff")
-			}
+			webuitest.Check(t, res, body, webuitest.Want{Status: tt.status, ContentType: tt.ctype, Contains: tt.contains, Location: loc})
 		})
 	}
 }
@@ -167,20 +157,12 @@ func FuzzRequestPath(f *testing.F) {
 	apps := []*fiber.App{App(Options{Path: "/"}), App(Options{Path: "/manager"})}
 	f.Fuzz(func(t *testing.T, p string) {
 		for _, a := range apps {
-			res, b, ok := webuitest.GetPath(a, p)
+			_, b, ok := webuitest.Fuzzed(t, a, p, contentSecurityPolicy(""))
 			if !ok {
 				return // the request line itself was refused
 			}
-			switch res.StatusCode {
-			case 200, 301, 302, 404, 400:
-			default:
-				t.Fatalf("%q: status %d", p, res.StatusCode)
-			}
 			if strings.Contains(b, "package manager") {
 				t.Fatalf("%q served Go source", p)
-			}
-			if loc := res.Header.Get("Location"); loc != "" && !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") {
-				t.Fatalf("%q redirects off the GUI: %q", p, loc)
 			}
 		}
 	})

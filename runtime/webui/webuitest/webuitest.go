@@ -76,3 +76,67 @@ func GetPath(a *fiber.App, p string) (res *http.Response, body string, ok bool) 
 	b, _ := io.ReadAll(res.Body)
 	return res, string(b), true
 }
+
+// Want is what a test expects of one answer; empty fields are not
+// checked, except that every answer must carry webui's security headers.
+type Want struct {
+	Status      int
+	ContentType string
+	Contains    string // a substring of the body ("" matches any)
+	Location    string
+	CSP         string // the exact Content-Security-Policy
+}
+
+// Check fails unless res and body match w and res carries nosniff, DENY
+// and no-referrer.
+func Check(tb testing.TB, res *http.Response, body string, w Want) {
+	tb.Helper()
+	if res.StatusCode != w.Status {
+		tb.Fatalf("status %d, want %d (Location %q)", res.StatusCode, w.Status, res.Header.Get("Location"))
+	}
+	if w.ContentType != "" && res.Header.Get("Content-Type") != w.ContentType {
+		tb.Fatalf("Content-Type %q, want %q", res.Header.Get("Content-Type"), w.ContentType)
+	}
+	if !strings.Contains(body, w.Contains) {
+		tb.Fatalf("body lacks %q:\n%.400s", w.Contains, body)
+	}
+	if w.Location != "" && res.Header.Get("Location") != w.Location {
+		tb.Fatalf("Location %q, want %q", res.Header.Get("Location"), w.Location)
+	}
+	headers := map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
+	if w.CSP != "" {
+		headers["Content-Security-Policy"] = w.CSP
+	}
+	for k, want := range headers {
+		if got := res.Header.Get(k); got != want {
+			tb.Fatalf("%s %q, want %q", k, got, want)
+		}
+	}
+}
+
+// Fuzzed sends GET p (GetPath) and fails unless the answer is one webui
+// gives: 200, 301, 302, 404 or 400 (a request line fasthttp refuses), the
+// security headers with csp on all but 400, and a redirect only to a path
+// of the same origin. ok is false when the request line itself is refused.
+func Fuzzed(tb testing.TB, a *fiber.App, p, csp string) (res *http.Response, body string, ok bool) {
+	tb.Helper()
+	res, body, ok = GetPath(a, p)
+	if !ok {
+		return nil, "", false
+	}
+	switch res.StatusCode {
+	case http.StatusBadRequest:
+		return res, body, true
+	case http.StatusOK, http.StatusMovedPermanently, http.StatusFound, http.StatusNotFound:
+	default:
+		tb.Fatalf("GET %q: status %d", p, res.StatusCode)
+	}
+	if res.Header.Get("Content-Security-Policy") != csp || res.Header.Get("X-Frame-Options") != "DENY" {
+		tb.Fatalf("GET %q: security headers %v", p, res.Header)
+	}
+	if loc := res.Header.Get("Location"); loc != "" && (!strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") ||
+		strings.ContainsAny(loc, "\r\n")) {
+		tb.Fatalf("GET %q: redirect off the application: %q", p, loc)
+	}
+	return res, body, true
+}

@@ -5,8 +5,7 @@
 
 import { h, show } from '../shared/dom.js';
 import { request, seg, signIn } from './api.js';
-import { banner, errorText, field } from './ui.js';
-
+import { banner, errorText, field, onSubmit, newPassword } from './ui.js';
 
 const STATUS = ['approved', 'pending', 'rejected', 'revoked', 'invited', 'unverified'];
 
@@ -26,23 +25,12 @@ export function loginView(message, done) {
     field('login-username', 'Username', { type: 'text', autocomplete: 'username', required: true }),
     field('login-password', 'Password', { type: 'password', autocomplete: 'current-password', required: true }),
     status, submit);
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
+  onSubmit(form, submit, status, async () => {
     const user = form.elements['login-username'].value.trim();
     const pw = form.elements['login-password'].value;
-    if (!user || !pw) {
-      show(status, banner('err', 'Username and password are required.'));
-      return;
-    }
-    submit.disabled = true;
-    try {
-      await signIn(user, pw);
-      done(`Signed in as ${user}.`);
-    } catch (e) {
-      show(status, banner('err', errorText(e)));
-    } finally {
-      submit.disabled = false;
-    }
+    if (!user || !pw) throw new Error('Username and password are required.');
+    await signIn(user, pw);
+    done(`Signed in as ${user}.`);
   });
   return [h('h1', { tabindex: '-1' }, 'Sign in to Kong Manager'), form,
     h('p', {}, h('a', { href: '#/forgot-password', id: 'forgot-link' }, 'Forgot your password?'))];
@@ -66,20 +54,10 @@ export function registerView(params, done) {
     field('register-confirm', 'Confirm password', { type: 'password', autocomplete: 'new-password', required: true }),
     status, submit);
   if (!tok) show(status, banner('err', 'This link has no invitation token: ask an administrator for a new one.'));
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const pw = form.elements['register-password'].value;
-    if (!pw) { show(status, banner('err', 'A password is required.')); return; }
-    if (pw !== form.elements['register-confirm'].value) { show(status, banner('err', 'The passwords differ.')); return; }
-    submit.disabled = true;
-    try {
-      await request('POST', '/admins/register', { username, email, token: tok, password: pw });
-      done(`Password set for ${username}: sign in.`);
-    } catch (e) {
-      show(status, banner('err', errorText(e)));
-    } finally {
-      submit.disabled = false;
-    }
+  onSubmit(form, submit, status, async () => {
+    const pw = newPassword(form, 'register');
+    await request('POST', '/admins/register', { username, email, token: tok, password: pw });
+    done(`Password set for ${username}: sign in.`);
   });
   return [h('h1', { tabindex: '-1' }, 'Activate your Kong Manager account'), form];
 }
@@ -189,19 +167,11 @@ export function forgotView() {
   const form = h('form', { 'aria-label': 'Forgot password', id: 'forgot-form' },
     field('forgot-email', 'E-mail', { type: 'email', autocomplete: 'email', required: true }),
     status, submit);
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
+  onSubmit(form, submit, status, async () => {
     const email = form.elements['forgot-email'].value.trim();
-    if (!email) { show(status, banner('err', 'An e-mail address is required.')); return; }
-    submit.disabled = true;
-    try {
-      await request('POST', '/admins/password_resets', { email });
-      show(status, banner('ok', `If an admin account uses ${email}, a reset link was issued: the node logs it (no e-mail is sent).`));
-    } catch (e) {
-      show(status, banner('err', errorText(e)));
-    } finally {
-      submit.disabled = false;
-    }
+    if (!email) throw new Error('An e-mail address is required.');
+    await request('POST', '/admins/password_resets', { email });
+    show(status, banner('ok', `If an admin account uses ${email}, a reset link was issued: the node logs it (no e-mail is sent).`));
   });
   return [h('h1', { tabindex: '-1' }, 'Reset your Kong Manager password'), form,
     h('p', {}, h('a', { href: '#/login', id: 'forgot-back' }, '← Sign in'))];
@@ -223,20 +193,10 @@ export function resetView(params, done) {
     field('reset-confirm', 'Confirm password', { type: 'password', autocomplete: 'new-password', required: true }),
     status, submit);
   if (!tok || !email) show(status, banner('err', 'This link has no e-mail or token: ask for a new one.'));
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const pw = form.elements['reset-password'].value;
-    if (!pw) { show(status, banner('err', 'A password is required.')); return; }
-    if (pw !== form.elements['reset-confirm'].value) { show(status, banner('err', 'The passwords differ.')); return; }
-    submit.disabled = true;
-    try {
-      await request('PATCH', '/admins/password_resets', { email, token: tok, password: pw });
-      done('Password changed: sign in with the new one.');
-    } catch (e) {
-      show(status, banner('err', errorText(e)));
-    } finally {
-      submit.disabled = false;
-    }
+  onSubmit(form, submit, status, async () => {
+    const pw = newPassword(form, 'reset');
+    await request('PATCH', '/admins/password_resets', { email, token: tok, password: pw });
+    done('Password changed: sign in with the new one.');
   });
   return [h('h1', { tabindex: '-1' }, 'Choose a new password'), form];
 }

@@ -113,3 +113,33 @@ export function nameForm({ prefix, label, extra, extraLabel, submit, path }, don
   });
   return form;
 }
+
+/**
+ * onSubmit runs send() on the form's submit with the submit button
+ * disabled meanwhile; what send throws (an APIError, or an Error whose
+ * message is the check that failed) is shown in status.
+ */
+export function onSubmit(form, submit, status, send) {
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    submit.disabled = true;
+    try {
+      await send();
+    } catch (e) {
+      show(status, banner('err', errorText(e)));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+}
+
+/**
+ * newPassword is the password typed twice in #<prefix>-password and
+ * #<prefix>-confirm; it throws when it is empty or the two differ.
+ */
+export function newPassword(form, prefix) {
+  const pw = form.elements[`${prefix}-password`].value;
+  if (!pw) throw new Error('A password is required.');
+  if (pw !== form.elements[`${prefix}-confirm`].value) throw new Error('The passwords differ.');
+  return pw;
+}
