@@ -243,7 +243,7 @@ func checkDeveloperAccount(t *testing.T, settings map[string]string) {
 	w.want("register", w.portalCall("POST", "/register", map[string]any{
 		"email": "dev@example.test", "password": "dev-password", "meta": `{"full_name":"Dev"}`}), 200)
 	d := w.want("approve (wrapped)", w.do("PATCH", "/default/developers/dev@example.test", "", map[string]any{
-		"developer": map[string]any{"status": 0}}), 200)
+		"developer": map[string]any{"status": 0}}), 200)["developer"].(map[string]any)
 	if d["status"] != 0.0 {
 		t.Fatalf("approve: %v", d)
 	}
