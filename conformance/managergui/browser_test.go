@@ -27,6 +27,7 @@ func TestTrainingWalk(t *testing.T) {
 	if version == "" || version == "—" || reachable != "yes" {
 		t.Fatalf("dashboard: version %q, database reachable %q", version, reachable)
 	}
+	w.keep("dashboard")
 	// First paint and the dashboard filled from two Admin API calls;
 	// the first Tab lands on the skip link.
 	w.CheckFirstLoad("dashboard")
@@ -46,6 +47,7 @@ func TestTrainingWalk(t *testing.T) {
 		submit(),
 		browser.ExpectText(`main [data-field="port"] .error`, "value should be between 0 and 65535"),
 	)
+	w.keep("service-form-error")
 	var invalid chromedp.AttributeResult
 	w.Step("port marked invalid",
 		browser.Into(chromedp.AttributeValue(chromedp.CSS(`main [name="port"]`), "aria-invalid"), &invalid))
@@ -102,9 +104,12 @@ func TestTrainingWalk(t *testing.T) {
 		browser.Ready("#/services/"+svcID+"/plugins/new?name=key-auth"),
 	)
 	var keyNames string
-	w.Step("enable key-auth from its schema form",
+	w.Step("key-auth's schema form",
 		browser.Labelled("key-auth form"),
 		browser.Into(chromedp.Value(chromedp.CSS(`main [name="config.key_names"]`)), &keyNames),
+	)
+	w.keep("key-auth-plugin-form")
+	w.Step("enable key-auth",
 		submit(),
 		browser.Ready("#/services/"+svcID),
 		browser.ExpectText("#sec-plugins + p + table", "key-auth"),
