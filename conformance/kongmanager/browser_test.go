@@ -39,9 +39,7 @@ func TestBrowserSignIn(t *testing.T) {
 		chromedp.Navigate(gui+link),
 		chromedp.WaitVisible(chromedp.CSS("#register-form")),
 		browser.ExpectText("#register-username", "alice"),
-		chromedp.SendKeys(chromedp.CSS("#register-password"), "alice-pw-1"),
-		chromedp.SendKeys(chromedp.CSS("#register-confirm"), "alice-pw-1"),
-		chromedp.Click(chromedp.CSS("#register-submit")),
+		passwordForm("register", "alice-pw-1", "alice-pw-1"),
 		browser.Ready("#/login"),
 		browser.ExpectText("main .banner.ok", "Password set for alice"),
 	)
@@ -87,6 +85,17 @@ func startGUI(t *testing.T, n *app.Node) (string, *browser.Browser) {
 	t.Helper()
 	gui := browser.Serve(t, manager.App(manager.Options{AdminAPIPort: browser.Port(t, n.Addr("admin")), Auth: "basic-auth", Version: "test"}))
 	return gui, browser.Start(t, "kongmanager")
+}
+
+// passwordForm types a password and its confirmation into Kong
+// Manager's register or reset form (form "register" or "reset") and
+// sends it.
+func passwordForm(form, password, confirm string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.SendKeys(chromedp.CSS("#"+form+"-password"), password),
+		chromedp.SendKeys(chromedp.CSS("#"+form+"-confirm"), confirm),
+		chromedp.Click(chromedp.CSS("#"+form+"-submit")),
+	)
 }
 
 // signIn fills Kong Manager's sign-in form and waits for the header to

@@ -84,9 +84,7 @@ func TestBrowserPasswordReset(t *testing.T) {
 		chromedp.Navigate(gui+link),
 		chromedp.WaitVisible(chromedp.CSS("#reset-form")),
 		browser.ExpectText("#reset-email", "carol@example.test"),
-		chromedp.SendKeys(chromedp.CSS("#reset-password"), "carol-new-pw"),
-		chromedp.SendKeys(chromedp.CSS("#reset-confirm"), "carol-other"),
-		chromedp.Click(chromedp.CSS("#reset-submit")),
+		passwordForm("reset", "carol-new-pw", "carol-other"),
 		browser.ExpectText("#reset-status [role=alert]", "The passwords differ."),
 	)
 	b.Keep("runtime/manager/screenshots", "password-reset.png")
@@ -105,9 +103,7 @@ func TestBrowserPasswordReset(t *testing.T) {
 	b.Step("the used link is refused",
 		chromedp.Navigate(gui+link),
 		chromedp.WaitVisible(chromedp.CSS("#reset-form")),
-		chromedp.SendKeys(chromedp.CSS("#reset-password"), "carol-third"),
-		chromedp.SendKeys(chromedp.CSS("#reset-confirm"), "carol-third"),
-		chromedp.Click(chromedp.CSS("#reset-submit")),
+		passwordForm("reset", "carol-third", "carol-third"),
 		browser.ExpectText("#reset-status [role=alert]", "401"),
 	)
 }

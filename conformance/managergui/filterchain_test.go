@@ -10,10 +10,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse/gatehouse/conformance/browser"
-	"github.com/gatehouse/gatehouse/conformance/wasmnode"
 	"github.com/gatehouse/gatehouse/hostabi"
 	wasmplugins "github.com/gatehouse/gatehouse/plugins-wasm"
-	"github.com/gatehouse/gatehouse/plugins-wasm/wasmbuild"
 	"github.com/gatehouse/gatehouse/runtime/app"
 )
 
@@ -26,11 +24,7 @@ import (
 // next to the field.
 func TestFilterChainScreens(t *testing.T) {
 	// The filter is named after its folder: "filter".
-	dir := wasmnode.GuestDir(t, "../proxywasm/testdata/filter")
-	cache, err := wasmbuild.CompilationCacheDir()
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, cache := wasmGuests(t, "../proxywasm/testdata/filter")
 	p, names, err := wasmplugins.Filters(dir, nil, wasmplugins.Options{Prefix: t.TempDir(), CacheDir: cache,
 		Timeout: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil || p == nil {

@@ -13,15 +13,23 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/app"
 )
 
-// TestWasmPluginForm: a Wasm plugin (examples/header-rewrite, built for
-// wasip1 by the test) gets its form from the schema its module declares,
-// and runs with what the form sent.
-func TestWasmPluginForm(t *testing.T) {
-	dir := wasmnode.GuestDir(t, "../../examples/header-rewrite")
+// wasmGuests builds Go guests (wasip1) into a new folder and returns it
+// with the tests' compilation cache.
+func wasmGuests(t *testing.T, sources ...string) (dir, cache string) {
+	t.Helper()
+	dir = wasmnode.GuestDir(t, sources...)
 	cache, err := wasmbuild.CompilationCacheDir()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir, cache
+}
+
+// TestWasmPluginForm: a Wasm plugin (examples/header-rewrite, built for
+// wasip1 by the test) gets its form from the schema its module declares,
+// and runs with what the form sent.
+func TestWasmPluginForm(t *testing.T) {
+	dir, cache := wasmGuests(t, "../../examples/header-rewrite")
 	prefix := t.TempDir()
 	p, err := wasmplugins.New(wasmplugins.Options{PluginsDir: dir, Prefix: prefix, CacheDir: cache})
 	if err != nil {

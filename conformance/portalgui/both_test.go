@@ -100,7 +100,6 @@ func (g guiAdmin) enableBasicAuth() {
 		chromedp.Click(chromedp.CSS("#portal-settings-save")),
 		saved("Saved portal settings."),
 	)
-	g.w.readmeManager("portal-settings.png")
 	cfg := g.w.api.Must(200, "GET", "/workspaces/default", nil)["config"].(map[string]any)
 	if cfg["portal"] != true || cfg["portal_auth"] != "basic-auth" || cfg["portal_session_conf"] == nil {
 		g.w.t.Fatalf("workspace after the settings page: %v", cfg)
