@@ -341,3 +341,17 @@ func (tab *Tab) CheckFirstLoad(pageName string) {
 		t.Fatalf("%s: first Tab focused %q, want the skip link", pageName, focused)
 	}
 }
+
+// CheckHeadingFocus runs actions (a navigation by the page's own links)
+// as one step and checks that focus then is on the page's h1 reading
+// heading, as both GUIs do after every navigation (keyboard users start
+// from the new page's title). It fails the test now if not.
+func (tab *Tab) CheckHeadingFocus(step, heading string, actions ...chromedp.Action[chromedp.Void]) {
+	t := tab.b.t
+	t.Helper()
+	var active string
+	tab.Step(step, append(actions, ActiveElement(&active))...)
+	if active != "H1:"+heading {
+		t.Fatalf("%s: focus after navigation on %q, want the heading %q", step, active, heading)
+	}
+}
