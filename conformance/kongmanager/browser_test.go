@@ -1,21 +1,14 @@
 package kongmanager_test
 
 import (
-	"context"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/gatehouse/gatehouse/conformance/browser"
 	"github.com/gatehouse/gatehouse/conformance/testnode"
+	"github.com/gatehouse/gatehouse/runtime/app"
 	"github.com/gatehouse/gatehouse/runtime/manager"
 )
 
@@ -26,7 +19,6 @@ import (
 // the Admin API cross-origin with the session cookie and Kong-Admin-User;
 // there is no token anywhere in the browser.
 func TestBrowserSignIn(t *testing.T) {
-	chrome := findChromium(t)
 	t.Setenv("GATEHOUSE_RBAC_BOOTSTRAP_TOKEN", rootToken)
 	// No admin_gui_url: the CORS origin is the page's own (127.0.0.1 on
 	// the GUI's port), and the register URL is relative to the GUI.
@@ -41,53 +33,40 @@ func TestBrowserSignIn(t *testing.T) {
 		t.Fatalf("register_url %q", link)
 	}
 
-	_, portStr, err := net.SplitHostPort(n.Addr("admin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, _ := strconv.Atoi(portStr)
-	gui := serveGUI(t, manager.Options{AdminAPIPort: port, Auth: "basic-auth", Version: "test"})
-	b := newBrowser(t, chrome)
+	gui, b := startGUI(t, n)
 
-	b.step("register page",
+	b.Step("register page",
 		chromedp.Navigate(gui+link),
 		chromedp.WaitVisible(chromedp.CSS("#register-form")),
-		expectText("#register-username", "alice"),
-		chromedp.SendKeys(chromedp.CSS("#register-password"), "alice-pw-1"),
-		chromedp.SendKeys(chromedp.CSS("#register-confirm"), "alice-pw-1"),
-		chromedp.Click(chromedp.CSS("#register-submit")),
-		chromedp.WaitVisible(chromedp.CSS(`main[data-ready="#/login"]`)),
-		expectText("main .banner.ok", "Password set for alice"),
+		browser.ExpectText("#register-username", "alice"),
+		passwordForm("register", "alice-pw-1", "alice-pw-1"),
+		browser.Ready("#/login"),
+		browser.ExpectText("main .banner.ok", "Password set for alice"),
 	)
-	b.step("sign in",
-		chromedp.SendKeys(chromedp.CSS("#login-username"), "alice"),
-		chromedp.SendKeys(chromedp.CSS("#login-password"), "alice-pw-1"),
-		chromedp.Click(chromedp.CSS("#login-submit")),
-		expectText("#signed-in-as", "Signed in as alice"),
-		expectText("main .banner.ok", "Signed in as alice."),
+	b.Step("sign in",
+		signIn("alice", "alice-pw-1"),
+		browser.ExpectText("main .banner.ok", "Signed in as alice."),
 	)
-	b.step("services list",
-		chromedp.Navigate(gui+"/#/services"),
-		chromedp.WaitVisible(chromedp.CSS(`main[data-ready="#/services"]`)),
-		expectText("main table", "walk-svc"),
+	b.Step("services list",
+		browser.Open(gui, "#/services"),
+		browser.ExpectText("main table", "walk-svc"),
 	)
-	b.step("invite an admin",
-		chromedp.Navigate(gui+"/#/admins"),
-		chromedp.WaitVisible(chromedp.CSS(`main[data-ready="#/admins"]`)),
-		expectText("main table", "alice"),
+	b.Step("invite an admin",
+		browser.Open(gui, "#/admins"),
+		browser.ExpectText("main table", "alice"),
 		chromedp.SendKeys(chromedp.CSS("#invite-email"), "bob@example.test"),
 		chromedp.SendKeys(chromedp.CSS("#invite-username"), "bob"),
 		chromedp.SetValue(chromedp.CSS("#invite-role"), "read-only"),
 		chromedp.Click(chromedp.CSS(`#invite-form button[type="submit"]`)),
-		expectText("main .banner.ok", "Invited bob."),
-		expectText("#admin-roles", "read-only"),
+		browser.ExpectText("main .banner.ok", "Invited bob."),
+		browser.ExpectText("#admin-roles", "read-only"),
 		chromedp.Click(chromedp.CSS("#generate-link")),
-		expectText("#register-url", "/register?email=bob%40example.test&username=bob&token="),
+		browser.ExpectText("#register-url", "/register?email=bob%40example.test&username=bob&token="),
 	)
-	b.step("sign out",
+	b.Step("sign out",
 		chromedp.Click(chromedp.CSS("#sign-out")),
-		chromedp.WaitVisible(chromedp.CSS(`main[data-ready="#/login"]`)),
-		expectText("main .banner.ok", "Signed out."),
+		browser.Ready("#/login"),
+		browser.ExpectText("main .banner.ok", "Signed out."),
 	)
 	// The browser's session is over on the server too.
 	if a := c.do("GET", "/admins/bob", map[string]string{"Kong-Admin-User": "alice"}, nil); a.status != 401 {
@@ -98,132 +77,34 @@ func TestBrowserSignIn(t *testing.T) {
 	}
 }
 
-// findChromium returns Debian's chromium; the walk is skipped when it is
-// missing (conformance/managergui installs it where it can).
-func findChromium(t *testing.T) string {
+// startGUI serves Kong Manager with basic-auth sign-in beside node n
+// (its Admin API cross-origin, as users' browsers call it) and starts a
+// browser; screenshots of a failing test go to
+// $GATEHOUSE_ARTIFACTS/kongmanager/<test>/.
+func startGUI(t *testing.T, n *app.Node) (string, *browser.Browser) {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("chromium is missing (apt-get install chromium); the browser walk needs it")
-	return ""
+	gui := browser.Serve(t, manager.App(manager.Options{AdminAPIPort: browser.Port(t, n.Addr("admin")), Auth: "basic-auth", Version: "test"}))
+	return gui, browser.Start(t, "kongmanager")
 }
 
-// serveGUI serves manager.App on 127.0.0.1, port 0, until the test ends.
-func serveGUI(t *testing.T, o manager.Options) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := manager.App(o)
-	done := make(chan error, 1)
-	go func() { done <- a.Listener(ln) }()
-	t.Cleanup(func() {
-		if err := a.Shutdown(); err != nil {
-			t.Errorf("gui shutdown: %v", err)
-		}
-		<-done
-	})
-	return "http://" + ln.Addr().String()
+// passwordForm types a password and its confirmation into Kong
+// Manager's register or reset form (form "register" or "reset") and
+// sends it.
+func passwordForm(form, password, confirm string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.SendKeys(chromedp.CSS("#"+form+"-password"), password),
+		chromedp.SendKeys(chromedp.CSS("#"+form+"-confirm"), confirm),
+		chromedp.Click(chromedp.CSS("#"+form+"-submit")),
+	)
 }
 
-// browser is one headless Chromium session; screenshots of every step
-// are kept and written out when the test fails.
-type browser struct {
-	t     *testing.T
-	ctx   context.Context
-	shots [][]byte
-	names []string
-}
-
-func newBrowser(t *testing.T, chrome string) *browser {
-	flags := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.Flag("headless", "new"), chromedp.WindowSize(1280, 900))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), flags...)
-	bctx, cancelC := chromedp.NewContext(actx)
-	b := &browser{t: t, ctx: bctx}
-	t.Cleanup(func() {
-		if t.Failed() {
-			b.save()
-		}
-		cancelC()
-		cancelA()
-	})
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return b
-}
-
-// step runs actions with a generous deadline (a loaded 2-core machine
-// under -race), then screenshots the page.
-func (b *browser) step(name string, actions ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
-	err := chromedp.Do(ctx, actions...)
-	cancel()
-	sctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
-	if png, serr := chromedp.Run(sctx, chromedp.FullScreenshot(100)); serr == nil {
-		b.shots, b.names = append(b.shots, png), append(b.names, name)
-	}
-	cancel()
-	if err != nil {
-		tctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
-		text, _ := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("main"), chromedp.AtLeast(0)))
-		cancel()
-		b.t.Fatalf("step %q: %v\npage says: %s", name, err, text)
-	}
-}
-
-func (b *browser) save() {
-	dir := os.Getenv("GATEHOUSE_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "build", "artifacts")
-	}
-	dir = filepath.Join(dir, "kongmanager", b.t.Name())
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.t.Logf("screenshots: %v", err)
-		return
-	}
-	clean := regexp.MustCompile(`[^a-z0-9]+`)
-	for i, png := range b.shots {
-		f := filepath.Join(dir, fmt.Sprintf("%02d-%s.png", i+1, clean.ReplaceAllString(strings.ToLower(b.names[i]), "-")))
-		if err := os.WriteFile(f, png, 0o644); err != nil {
-			b.t.Logf("screenshot %s: %v", f, err)
-		}
-	}
-	b.t.Logf("screenshots in %s", dir)
-}
-
-// expectText waits until the element sel contains want.
-func expectText(sel, want string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		for {
-			got, err := chromedp.Text(chromedp.CSS(sel), chromedp.AtLeast(0))(ctx, tg)
-			if err == nil && strings.Contains(got, want) {
-				return nil
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("%s: want text %q, have %q: %w", sel, want, got, ctx.Err())
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	})
-}
-
-// keep writes the last step's screenshot to runtime/manager/screenshots
-// as name.png when GATEHOUSE_SCREENSHOTS is set (the README's pictures).
-func (b *browser) keep(name string) {
-	b.t.Helper()
-	if os.Getenv("GATEHOUSE_SCREENSHOTS") == "" || len(b.shots) == 0 {
-		return
-	}
-	f := filepath.Join("..", "..", "runtime", "manager", "screenshots", name+".png")
-	if err := os.WriteFile(f, b.shots[len(b.shots)-1], 0o644); err != nil {
-		b.t.Errorf("screenshot %s: %v", f, err)
-	}
+// signIn fills Kong Manager's sign-in form and waits for the header to
+// name the admin.
+func signIn(user, password string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.SendKeys(chromedp.CSS("#login-username"), user),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), password),
+		chromedp.Click(chromedp.CSS("#login-submit")),
+		browser.ExpectText("#signed-in-as", "Signed in as "+user),
+	)
 }

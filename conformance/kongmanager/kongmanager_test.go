@@ -8,11 +8,9 @@
 package kongmanager_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"io"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/conformance/browser"
 	"github.com/gatehouse/gatehouse/conformance/testnode"
 	"github.com/gatehouse/gatehouse/conformance/testpg"
 	"github.com/gatehouse/gatehouse/runtime/app"
@@ -45,16 +44,15 @@ func guiSettings(extra map[string]string) map[string]string {
 	return s
 }
 
-// client talks to one node's Admin API over keep-alive connections.
+// client talks to one node's Admin API over keep-alive connections
+// (conformance/browser's Client), answers decoded as Kong's JSON objects.
 type client struct {
-	t     *testing.T
-	base  string
-	http  *http.Client
-	token string
+	t  *testing.T
+	hc *browser.Client
 }
 
 func newClient(t *testing.T, n *app.Node) *client {
-	return &client{t: t, base: "http://" + n.Addr("admin"), http: &http.Client{Timeout: 20 * time.Second}}
+	return &client{t: t, hc: browser.NewClient(t, "http://"+n.Addr("admin"))}
 }
 
 type answer struct {
@@ -67,32 +65,12 @@ type answer struct {
 // do sends one call with the headers (a JSON body when body is not nil).
 func (c *client) do(method, path string, headers map[string]string, body any) answer {
 	c.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
+	a := c.hc.Do(method, path, body, headers)
+	out := answer{status: a.Status, raw: string(a.Body), cookies: a.Cookies}
+	if len(a.Body) > 0 && a.Body[0] == '{' {
+		_ = json.Unmarshal(a.Body, &out.body)
 	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	res, err := c.http.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	a := answer{status: res.StatusCode, raw: string(raw), cookies: res.Cookies()}
-	if len(raw) > 0 && raw[0] == '{' {
-		_ = json.Unmarshal(raw, &a.body)
-	}
-	return a
+	return out
 }
 
 func (c *client) root(method, path string, body any) answer {
@@ -108,9 +86,8 @@ func (c *client) must(want int, a answer, what string) answer {
 	return a
 }
 
-func basic(user, pw string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pw))
-}
+// basic is an Authorization header for HTTP basic authentication.
+var basic = browser.Basic
 
 func withSession(c *http.Cookie, user string) map[string]string {
 	return map[string]string{"Cookie": c.Name + "=" + c.Value, "Kong-Admin-User": user}
@@ -278,18 +255,13 @@ func TestConcurrentSessions(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 20 {
-				req, _ := http.NewRequest("GET", c.base+"/services", nil)
-				req.Header.Set("Cookie", "session="+cookie.Value)
-				req.Header.Set("Kong-Admin-User", "carol")
-				res, err := c.http.Do(req)
+				a, err := c.hc.Try("GET", "/services", nil, withSession(cookie, "carol"))
 				if err != nil {
 					errs <- err.Error()
 					return
 				}
-				io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode != 200 {
-					errs <- res.Status
+				if a.Status != 200 {
+					errs <- fmt.Sprintf("%d %s", a.Status, a.Body)
 					return
 				}
 			}

@@ -3,18 +3,16 @@ package kongmanager_test
 import (
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/gatehouse/gatehouse/conformance/browser"
 	"github.com/gatehouse/gatehouse/conformance/testnode"
 	"github.com/gatehouse/gatehouse/runtime/app"
-	"github.com/gatehouse/gatehouse/runtime/manager"
 )
 
 // resetURL waits for the reset link the node logs for an admin (no SMTP:
@@ -48,7 +46,6 @@ func resetURL(t *testing.T, logs *testnode.LogBuffer, admin string) string {
 // /admins/password_resets) and signs in with it; the old password and
 // the used link no longer work.
 func TestBrowserPasswordReset(t *testing.T) {
-	chrome := findChromium(t)
 	t.Setenv("GATEHOUSE_RBAC_BOOTSTRAP_TOKEN", rootToken)
 	logs := &testnode.LogBuffer{}
 	// No admin_gui_url: the Admin API's CORS allows the page's own origin
@@ -66,22 +63,16 @@ func TestBrowserPasswordReset(t *testing.T) {
 	}
 	c.signUp(ru.Query(), "carol-old-pw")
 
-	_, portStr, err := net.SplitHostPort(n.Addr("admin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, _ := strconv.Atoi(portStr)
-	gui := serveGUI(t, manager.Options{AdminAPIPort: port, Auth: "basic-auth", Version: "test"})
-	b := newBrowser(t, chrome)
+	gui, b := startGUI(t, n)
 
-	b.step("forgot password from the sign-in page",
+	b.Step("forgot password from the sign-in page",
 		chromedp.Navigate(gui+"/#/login"),
 		chromedp.WaitVisible(chromedp.CSS("#login-form")),
 		chromedp.Click(chromedp.CSS("#forgot-link")),
-		chromedp.WaitVisible(chromedp.CSS(`main[data-ready="#/forgot-password"]`)),
+		browser.Ready("#/forgot-password"),
 		chromedp.SendKeys(chromedp.CSS("#forgot-email"), "carol@example.test"),
 		chromedp.Click(chromedp.CSS("#forgot-submit")),
-		expectText("#forgot-status .banner.ok", "a reset link was issued"),
+		browser.ExpectText("#forgot-status .banner.ok", "a reset link was issued"),
 	)
 	logged := resetURL(t, logs, "carol")
 	u, err := url.Parse(logged)
@@ -89,37 +80,30 @@ func TestBrowserPasswordReset(t *testing.T) {
 		t.Fatalf("reset link %q", logged)
 	}
 	link := u.RequestURI()
-	b.step("reset page",
+	b.Step("reset page",
 		chromedp.Navigate(gui+link),
 		chromedp.WaitVisible(chromedp.CSS("#reset-form")),
-		expectText("#reset-email", "carol@example.test"),
-		chromedp.SendKeys(chromedp.CSS("#reset-password"), "carol-new-pw"),
-		chromedp.SendKeys(chromedp.CSS("#reset-confirm"), "carol-other"),
-		chromedp.Click(chromedp.CSS("#reset-submit")),
-		expectText("#reset-status [role=alert]", "The passwords differ."),
+		browser.ExpectText("#reset-email", "carol@example.test"),
+		passwordForm("reset", "carol-new-pw", "carol-other"),
+		browser.ExpectText("#reset-status [role=alert]", "The passwords differ."),
 	)
-	b.keep("password-reset")
-	b.step("set the new password",
+	b.Keep("runtime/manager/screenshots", "password-reset.png")
+	b.Step("set the new password",
 		chromedp.SetValue(chromedp.CSS("#reset-confirm"), "carol-new-pw"),
 		chromedp.Click(chromedp.CSS("#reset-submit")),
-		chromedp.WaitVisible(chromedp.CSS(`main[data-ready="#/login"]`)),
-		expectText("main .banner.ok", "Password changed"),
+		browser.Ready("#/login"),
+		browser.ExpectText("main .banner.ok", "Password changed"),
 	)
-	b.step("sign in with the new password",
-		chromedp.SendKeys(chromedp.CSS("#login-username"), "carol"),
-		chromedp.SendKeys(chromedp.CSS("#login-password"), "carol-new-pw"),
-		chromedp.Click(chromedp.CSS("#login-submit")),
-		expectText("#signed-in-as", "Signed in as carol"),
+	b.Step("sign in with the new password",
+		signIn("carol", "carol-new-pw"),
 	)
 	if a := c.do("GET", "/auth", map[string]string{"Authorization": basic("carol", "carol-old-pw"), "Kong-Admin-User": "carol"}, nil); a.status != 401 {
 		t.Fatalf("old password after the reset: %d %s", a.status, a.raw)
 	}
-	b.step("the used link is refused",
+	b.Step("the used link is refused",
 		chromedp.Navigate(gui+link),
 		chromedp.WaitVisible(chromedp.CSS("#reset-form")),
-		chromedp.SendKeys(chromedp.CSS("#reset-password"), "carol-third"),
-		chromedp.SendKeys(chromedp.CSS("#reset-confirm"), "carol-third"),
-		chromedp.Click(chromedp.CSS("#reset-submit")),
-		expectText("#reset-status [role=alert]", "401"),
+		passwordForm("reset", "carol-third", "carol-third"),
+		browser.ExpectText("#reset-status [role=alert]", "401"),
 	)
 }

@@ -7,11 +7,13 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse/gatehouse/conformance/browser"
 )
 
 // rows counts the rows of the first table in main.
 func rows(n *int) chromedp.Action[chromedp.Void] {
-	return into(chromedp.Evaluate[int](`(() => { const t = document.querySelector('main table'); return t ? t.tBodies[0].rows.length : 0 })()`), n)
+	return browser.Into(chromedp.Evaluate[int](`(() => { const t = document.querySelector('main table'); return t ? t.tBodies[0].rows.length : 0 })()`), n)
 }
 
 // TestEditAndDelete edits a service and a route in the GUI (PATCH with
@@ -25,12 +27,12 @@ func TestEditAndDelete(t *testing.T) {
 	w.proxyStatus("/edit", nil, http.StatusBadGateway) // nothing listens on port 9
 
 	_, port, _ := strings.Cut(w.upstream, ":")
-	w.step("edit the service's port",
+	w.Step("edit the service's port",
 		w.open("#/services/"+svc.ID),
-		w.expectLabelled("edit service"),
-		fill("port", port),
+		browser.Labelled("edit service"),
+		browser.Fill("port", port),
 		submit(),
-		expectText("main .banner.ok", "Saved edit-me."),
+		browser.ExpectText("main .banner.ok", "Saved edit-me."),
 	)
 	var got struct {
 		Port int            `json:"port"`
@@ -44,12 +46,12 @@ func TestEditAndDelete(t *testing.T) {
 	}
 	w.proxyStatus("/edit/x", nil, http.StatusOK)
 
-	w.step("edit the route's paths and tags",
+	w.Step("edit the route's paths and tags",
 		w.open("#/routes/"+route.ID),
-		fill("paths", "/edited\n/second"),
-		fill("tags", "gui\nedited"),
+		browser.Fill("paths", "/edited\n/second"),
+		browser.Fill("tags", "gui\nedited"),
 		submit(),
-		expectText("main .banner.ok", "Saved edit-route."),
+		browser.ExpectText("main .banner.ok", "Saved edit-route."),
 	)
 	var r struct {
 		Paths []string `json:"paths"`
@@ -63,14 +65,14 @@ func TestEditAndDelete(t *testing.T) {
 	w.proxyStatus("/edit/x", nil, http.StatusNotFound)
 
 	var left int
-	w.step("delete the route from its service's page",
+	w.Step("delete the route from its service's page",
 		w.open("#/services/"+svc.ID),
 		chromedp.Click(chromedp.CSS(`main button[aria-label="Delete edit-route"]`)),
-		expectText("main button.danger", "Confirm delete of edit-route"),
+		browser.ExpectText("main button.danger", "Confirm delete of edit-route"),
 		chromedp.Click(chromedp.CSS(`main button.danger`)),
-		expectText("main .banner.ok", "Deleted edit-route."),
-		w.ready("#/services/"+svc.ID),
-		expectText(`section[aria-labelledby="sec-routes"]`, "No routes yet."),
+		browser.ExpectText("main .banner.ok", "Deleted edit-route."),
+		browser.Ready("#/services/"+svc.ID),
+		browser.ExpectText(`section[aria-labelledby="sec-routes"]`, "No routes yet."),
 		rows(&left),
 	)
 	if left != 0 {
@@ -81,7 +83,7 @@ func TestEditAndDelete(t *testing.T) {
 	}
 	w.proxyStatus("/second/y", nil, http.StatusNotFound)
 
-	w.step("cancel keeps the service",
+	w.Step("cancel keeps the service",
 		w.open("#/services"),
 		chromedp.Click(chromedp.CSS(`main button[aria-label="Delete edit-me"]`)),
 		chromedp.Click(chromedp.CSS(`main button.secondary:not([aria-label])`)),
@@ -108,46 +110,46 @@ func TestListPagesTagsAndSearch(t *testing.T) {
 	}
 	var first, second, even, both, any, one, none int
 	var nextRoute string
-	w.step("first page",
+	w.Step("first page",
 		w.open("#/services"),
 		rows(&first),
 		chromedp.Click(chromedp.CSS(`main nav[aria-label="Pages"] a`)),
-		w.readyPrefix("#/services?offset=", &nextRoute),
+		browser.ReadyPrefix("#/services?offset=", &nextRoute),
 		rows(&second),
 	)
 	if first != 25 || second != 5 {
 		t.Fatalf("pages of 30 services: %d then %d rows, want 25 then 5", first, second)
 	}
-	w.step("filter by one tag",
+	w.Step("filter by one tag",
 		w.open("#/services"),
-		fill("tags", "even"),
+		browser.Fill("tags", "even"),
 		chromedp.Click(chromedp.CSS(`main form[role="search"] button[type="submit"]`)),
-		w.ready("#/services?tags=even"),
+		browser.Ready("#/services?tags=even"),
 		rows(&even),
 	)
-	w.step("tags all of",
+	w.Step("tags all of",
 		w.open("#/services?tags=even,third"),
 		rows(&both),
 	)
-	w.step("tags any of",
+	w.Step("tags any of",
 		w.open("#/services?tags=even/third"),
 		rows(&any),
 	)
 	if even != 15 || both != 5 || any != 20 {
 		t.Fatalf("tag filters: even %d (want 15), even,third %d (want 5), even/third %d (want 20)", even, both, any)
 	}
-	w.step("search by name",
+	w.Step("search by name",
 		w.open("#/services"),
-		fill("q", "svc-07"),
+		browser.Fill("q", "svc-07"),
 		chromedp.Click(chromedp.CSS(`main form[role="search"] button[type="submit"]`)),
-		w.ready("#/services?q=svc-07"),
+		browser.Ready("#/services?q=svc-07"),
 		rows(&one),
-		expectText("main table", "svc-07"),
+		browser.ExpectText("main table", "svc-07"),
 	)
-	w.step("search finds nothing",
+	w.Step("search finds nothing",
 		w.open("#/services?q=nope"),
 		rows(&none),
-		expectText("main [role=status]", "No services with name or ID “nope”."),
+		browser.ExpectText("main [role=status]", "No services with name or ID “nope”."),
 	)
 	if one != 1 || none != 0 {
 		t.Fatalf("search: %d rows for svc-07, %d for nope", one, none)
@@ -158,30 +160,30 @@ func TestListPagesTagsAndSearch(t *testing.T) {
 // name (an array element inside config, a whole config record).
 func TestNestedErrors(t *testing.T) {
 	w := newWalk(t)
-	w.step("bad key name inside config",
+	w.Step("bad key name inside config",
 		w.open("#/plugins/new?name=key-auth"),
-		fill("config.key_names", "bad name!"),
+		browser.Fill("config.key_names", "bad name!"),
 		submit(),
-		expectText(`main [data-field="config.key_names"] .error`, "item 1: bad header name 'bad name!'"),
-		expectText(`main [role=alert]`, "schema violation"),
+		browser.ExpectText(`main [data-field="config.key_names"] .error`, "item 1: bad header name 'bad name!'"),
+		browser.ExpectText(`main [role=alert]`, "schema violation"),
 	)
 	var focused string
-	w.step("focus moves to the field in error",
-		into(chromedp.Evaluate[string](`document.activeElement.name`), &focused))
+	w.Step("focus moves to the field in error",
+		browser.Into(chromedp.Evaluate[string](`document.activeElement.name`), &focused))
 	if focused != "config.key_names" {
 		t.Fatalf("focus on %q after a field error, want config.key_names", focused)
 	}
-	w.step("record-level error on config",
+	w.Step("record-level error on config",
 		w.open("#/plugins/new?name=rate-limiting"),
-		w.expectLabelled("rate-limiting form"),
+		browser.Labelled("rate-limiting form"),
 		submit(),
-		expectText(`main fieldset[data-field="config"] > .error`, "at least one of these fields must be non-empty"),
+		browser.ExpectText(`main fieldset[data-field="config"] > .error`, "at least one of these fields must be non-empty"),
 	)
-	w.step("then a valid rate-limiting plugin",
-		fill("config.minute", "5"),
+	w.Step("then a valid rate-limiting plugin",
+		browser.Fill("config.minute", "5"),
 		submit(),
-		w.readyPrefix("#/plugins/", new(string)),
-		expectText("main .banner.ok", "Created rate-limiting."),
+		browser.ReadyPrefix("#/plugins/", new(string)),
+		browser.ExpectText("main .banner.ok", "Created rate-limiting."),
 	)
 	var list struct {
 		Data []struct {
@@ -196,13 +198,13 @@ func TestNestedErrors(t *testing.T) {
 	}
 
 	// Editing one config field keeps the others as they were.
-	w.step("edit the plugin's config",
+	w.Step("edit the plugin's config",
 		w.open("#/plugins/"+list.Data[0].ID),
-		expectText("#plugin-chosen", "rate-limiting"),
-		fill("config.minute", "10"),
-		fill("config.hour", "100"),
+		browser.ExpectText("#plugin-chosen", "rate-limiting"),
+		browser.Fill("config.minute", "10"),
+		browser.Fill("config.hour", "100"),
 		submit(),
-		expectText("main .banner.ok", "Saved rate-limiting."),
+		browser.ExpectText("main .banner.ok", "Saved rate-limiting."),
 	)
 	var after struct {
 		Config map[string]any `json:"config"`
@@ -218,22 +220,22 @@ func TestNestedErrors(t *testing.T) {
 func TestUpstreamTargets(t *testing.T) {
 	w := newWalk(t)
 	var upRoute string
-	w.step("create upstream",
+	w.Step("create upstream",
 		w.open("#/upstreams/new"),
-		w.expectLabelled("new upstream"),
-		fill("name", "pool"),
+		browser.Labelled("new upstream"),
+		browser.Fill("name", "pool"),
 		submit(),
-		w.readyPrefix("#/upstreams/", &upRoute),
+		browser.ReadyPrefix("#/upstreams/", &upRoute),
 	)
-	upID := idFromRoute(upRoute)
-	w.step("add target",
+	upID := browser.IDFromRoute(upRoute)
+	w.Step("add target",
 		w.open("#/upstreams/"+upID+"/targets/new"),
-		w.expectLabelled("new target"),
-		fill("target", w.upstream),
+		browser.Labelled("new target"),
+		browser.Fill("target", w.upstream),
 		submit(),
-		w.ready("#/upstreams/"+upID),
-		expectText("#sec-targets ~ table", w.upstream),
-		expectText(`section[aria-labelledby="sec-health"] table`, "HEALTHCHECKS_OFF"),
+		browser.Ready("#/upstreams/"+upID),
+		browser.ExpectText("#sec-targets ~ table", w.upstream),
+		browser.ExpectText(`section[aria-labelledby="sec-health"] table`, "HEALTHCHECKS_OFF"),
 	)
 	w.mustAPI(201, "POST", "/services", map[string]any{"name": "pooled", "host": "pool"}, nil)
 	w.mustAPI(201, "POST", "/services/pooled/routes", map[string]any{"paths": []string{"/pool"}}, nil)
@@ -249,9 +251,9 @@ func TestUpstreamTargets(t *testing.T) {
 func TestEveryKind(t *testing.T) {
 	w := newWalk(t)
 	var kinds []string
-	w.step("navigation",
+	w.Step("navigation",
 		w.open("#/"),
-		into(chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('nav > ul a')).map(a => a.getAttribute('href').slice(2)).filter(Boolean)`), &kinds),
+		browser.Into(chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('nav > ul a')).map(a => a.getAttribute('href').slice(2)).filter(Boolean)`), &kinds),
 	)
 	if len(kinds) < 10 {
 		t.Fatalf("navigation lists %v", kinds)
@@ -263,22 +265,22 @@ func TestEveryKind(t *testing.T) {
 		if k == "plugins" {
 			newPage += "?name=key-auth"
 		}
-		w.step("list "+k,
+		w.Step("list "+k,
 			w.open("#/"+k),
-			into(chromedp.Text(chromedp.CSS("main h1")), &h1),
+			browser.Into(chromedp.Text(chromedp.CSS("main h1")), &h1),
 		)
 		if h1 == "Error" || h1 == "Not found" {
 			t.Fatalf("%s list: %s", k, h1)
 		}
 		if k == "filter-chains" {
 			// This node has wasm off: Kong's 400 shown as such.
-			w.step("filter chains need wasm", expectText("#list-unavailable", "400: "))
+			w.Step("filter chains need wasm", browser.ExpectText("#list-unavailable", "400: "))
 		}
-		w.step("new "+k,
+		w.Step("new "+k,
 			w.open(newPage),
-			w.expectLabelled(newPage),
-			into(chromedp.Text(chromedp.CSS("main h1")), &h1),
-			into(chromedp.Evaluate[int](`document.querySelectorAll('main form [name]').length`), &fields),
+			browser.Labelled(newPage),
+			browser.Into(chromedp.Text(chromedp.CSS("main h1")), &h1),
+			browser.Into(chromedp.Evaluate[int](`document.querySelectorAll('main form [name]').length`), &fields),
 		)
 		if h1 == "Error" || fields == 0 {
 			t.Fatalf("%s: heading %q, %d fields", newPage, h1, fields)
@@ -288,13 +290,13 @@ func TestEveryKind(t *testing.T) {
 	// A policy made in the GUI (multi-line Rego in a textarea) is stored
 	// as typed.
 	rego := "package admin.gui_guard\n\ndeny contains \"no\" if input.path == \"/forbidden\""
-	w.step("create a policy",
+	w.Step("create a policy",
 		w.open("#/policies/new"),
-		fill("name", "gui-guard"),
-		into(chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const e = document.querySelector('main [name="rego"]'); e.value = %q; return e.tagName === 'TEXTAREA' })()`, rego)), new(bool)),
+		browser.Fill("name", "gui-guard"),
+		browser.Into(chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const e = document.querySelector('main [name="rego"]'); e.value = %q; return e.tagName === 'TEXTAREA' })()`, rego)), new(bool)),
 		submit(),
-		w.readyPrefix("#/policies/", new(string)),
-		expectText("main .banner.ok", "Created gui-guard."),
+		browser.ReadyPrefix("#/policies/", new(string)),
+		browser.ExpectText("main .banner.ok", "Created gui-guard."),
 	)
 	var p struct {
 		Rego string `json:"rego"`

@@ -3,17 +3,15 @@ package managergui_test
 import (
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/gatehouse/gatehouse/conformance/browser"
 	"github.com/gatehouse/gatehouse/hostabi"
 	wasmplugins "github.com/gatehouse/gatehouse/plugins-wasm"
-	"github.com/gatehouse/gatehouse/plugins-wasm/wasmbuild"
 	"github.com/gatehouse/gatehouse/runtime/app"
 )
 
@@ -25,22 +23,8 @@ import (
 // GUI changes what the proxy does; Kong's "no such filter" is shown
 // next to the field.
 func TestFilterChainScreens(t *testing.T) {
-	path, err := wasmbuild.Build("../proxywasm/testdata/filter")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mod, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "gui-filter.wasm"), mod, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cache, err := wasmbuild.CompilationCacheDir()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The filter is named after its folder: "filter".
+	dir, cache := wasmGuests(t, "../proxywasm/testdata/filter")
 	p, names, err := wasmplugins.Filters(dir, nil, wasmplugins.Options{Prefix: t.TempDir(), CacheDir: cache,
 		Timeout: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil || p == nil {
@@ -53,21 +37,21 @@ func TestFilterChainScreens(t *testing.T) {
 	w.mustAPI(201, "POST", "/services/filtered/routes", map[string]any{"paths": []string{"/fc"}}, nil)
 	w.proxyStatus("/fc/x", nil, http.StatusOK)
 
-	w.step("the filter chain form under the service",
+	w.Step("the filter chain form under the service",
 		w.open("#/services/"+svc.ID),
 		chromedp.Click(chromedp.CSS(`a[href="#/services/`+svc.ID+`/filter-chains/new"]`)),
-		w.ready("#/services/"+svc.ID+"/filter-chains/new"),
-		w.expectLabelled("filter chain form"),
-		fill("name", "gui-chain"),
-		setText(`main [name="filters"]`, `[{"name":"no-such-filter"}]`),
+		browser.Ready("#/services/"+svc.ID+"/filter-chains/new"),
+		browser.Labelled("filter chain form"),
+		browser.Fill("name", "gui-chain"),
+		browser.SetText(`main [name="filters"]`, `[{"name":"no-such-filter"}]`),
 		submit(),
-		expectText(`main [data-field="filters"] .error`, "no such filter"),
+		browser.ExpectText(`main [data-field="filters"] .error`, "no such filter"),
 	)
-	w.step("a filter that exists",
-		setText(`main [name="filters"]`, `[{"name":"gui-filter","config":"{\"add_req\":{\"x-gui-chain\":\"from-the-gui\"}}"}]`),
+	w.Step("a filter that exists",
+		browser.SetText(`main [name="filters"]`, `[{"name":"filter","config":"{\"add_req\":{\"x-gui-chain\":\"from-the-gui\"}}"}]`),
 		submit(),
-		w.ready("#/services/"+svc.ID),
-		expectText(`section[aria-labelledby="sec-filter-chains"]`, "gui-chain"),
+		browser.Ready("#/services/"+svc.ID),
+		browser.ExpectText(`section[aria-labelledby="sec-filter-chains"]`, "gui-chain"),
 	)
 	var chains struct {
 		Data []struct {
@@ -84,23 +68,23 @@ func TestFilterChainScreens(t *testing.T) {
 	}
 	w.mustAPI(http.StatusOK, "GET", "/filter-chains", nil, &chains)
 	if len(chains.Data) != 1 || chains.Data[0].Name != "gui-chain" || chains.Data[0].Service.ID != svc.ID ||
-		len(chains.Data[0].Filters) != 1 || chains.Data[0].Filters[0].Name != "gui-filter" || !chains.Data[0].Filters[0].Enabled {
+		len(chains.Data[0].Filters) != 1 || chains.Data[0].Filters[0].Name != "filter" || !chains.Data[0].Filters[0].Enabled {
 		t.Fatalf("GET /filter-chains: %+v", chains.Data)
 	}
 	waitBody(t, w, "/fc/x", "X-Gui-Chain=from-the-gui")
 
-	w.step("the chains list",
+	w.Step("the chains list",
 		w.open("#/filter-chains"),
-		w.expectLabelled("filter chains"),
-		expectText("main table", "gui-filter"),
+		browser.Labelled("filter chains"),
+		browser.ExpectText("main table", "gui-chain"),
 	)
 	w.keep("filter-chains")
-	w.step("edit the chain's configuration",
+	w.Step("edit the chain's configuration",
 		chromedp.Click(chromedp.CSS(`main table a`)),
-		w.ready("#/filter-chains/"+chains.Data[0].ID),
-		setText(`main [name="filters"]`, `[{"name":"gui-filter","config":"{\"add_req\":{\"x-gui-chain\":\"edited\"}}"}]`),
+		browser.Ready("#/filter-chains/"+chains.Data[0].ID),
+		browser.SetText(`main [name="filters"]`, `[{"name":"filter","config":"{\"add_req\":{\"x-gui-chain\":\"edited\"}}"}]`),
 		submit(),
-		expectText("main .banner.ok", "Saved gui-chain."),
+		browser.ExpectText("main .banner.ok", "Saved gui-chain."),
 	)
 	waitBody(t, w, "/fc/x", "X-Gui-Chain=edited")
 }

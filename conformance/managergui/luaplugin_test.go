@@ -6,6 +6,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/gatehouse/gatehouse/conformance/browser"
 	"github.com/gatehouse/gatehouse/hostabi"
 	"github.com/gatehouse/gatehouse/plugins-lua/kongenv"
 	"github.com/gatehouse/gatehouse/runtime/app"
@@ -32,34 +33,34 @@ func TestLuaPluginForm(t *testing.T) {
 	w.mustAPI(201, "POST", "/services/greeted/routes", map[string]any{"paths": []string{"/greet"}}, nil)
 
 	var consumerShown int
-	w.step("pick the Lua plugin",
+	w.Step("pick the Lua plugin",
 		w.open("#/services/"+svc.ID+"/plugins/new"),
-		expectText("#plugin-name", "gui-greeter"),
+		browser.ExpectText("#plugin-name", "gui-greeter"),
 		chromedp.SetValue(chromedp.CSS("#plugin-name"), "gui-greeter"),
 		chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)),
-		w.ready("#/services/"+svc.ID+"/plugins/new?name=gui-greeter"),
-		w.expectLabelled("gui-greeter form"),
-		into(chromedp.Evaluate[int](`document.querySelectorAll('main [name="consumer"]').length`), &consumerShown),
+		browser.Ready("#/services/"+svc.ID+"/plugins/new?name=gui-greeter"),
+		browser.Labelled("gui-greeter form"),
+		browser.Into(chromedp.Evaluate[int](`document.querySelectorAll('main [name="consumer"]').length`), &consumerShown),
 	)
 	if consumerShown != 0 {
 		t.Fatal("the form offers a consumer for a plugin whose schema says no_consumer")
 	}
-	w.step("required greeting is refused empty",
+	w.Step("required greeting is refused empty",
 		submit(),
-		expectText(`main [data-field="config.greeting"] .error`, "required field missing"),
+		browser.ExpectText(`main [data-field="config.greeting"] .error`, "required field missing"),
 	)
-	w.step("fill every kind of field",
-		fill("config.greeting", "hello"),
-		fill("config.times", "2"),
+	w.Step("fill every kind of field",
+		browser.Fill("config.greeting", "hello"),
+		browser.Fill("config.times", "2"),
 		chromedp.SetValue(chromedp.CSS(`main [name="config.style"]`), "loud"),
-		fill("config.extra", "b\na"),
-		fill("config.signature.name", "gui"),
+		browser.Fill("config.extra", "b\na"),
+		browser.Fill("config.signature.name", "gui"),
 		submit(),
-		w.ready("#/services/"+svc.ID),
-		expectText(`section[aria-labelledby="sec-plugins"]`, "gui-greeter"),
+		browser.Ready("#/services/"+svc.ID),
+		browser.ExpectText(`section[aria-labelledby="sec-plugins"]`, "gui-greeter"),
 	)
 	w.proxyStatus("/greet", nil, http.StatusOK)
-	res, err := w.client.Get(w.proxy + "/greet")
+	res, err := w.http.HTTP.Get(w.proxy + "/greet")
 	if err != nil {
 		t.Fatal(err)
 	}

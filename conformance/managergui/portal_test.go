@@ -1,20 +1,17 @@
 package managergui_test
 
 import (
-	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gatehouse/gatehouse/conformance/browser"
 	"github.com/gatehouse/gatehouse/runtime/app"
 )
 
@@ -24,12 +21,12 @@ func portalSettings() map[string]string {
 	return map[string]string{"portal": "on", "portal_api_listen": "127.0.0.1:0", "portal_gui_listen": "off"}
 }
 
-// developer is a developer's browser on the portal API: a cookie jar.
+// developer is a developer's browser on the portal API: a client with
+// a cookie jar.
 type developer struct {
-	w      *walk
-	base   string // http://127.0.0.1:port/default
-	client *http.Client
-	basic  string
+	w     *walk
+	c     *browser.Client
+	basic string
 }
 
 func newDeveloper(w *walk, email, password string) *developer {
@@ -37,41 +34,16 @@ func newDeveloper(w *walk, email, password string) *developer {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	tr := &http.Transport{MaxIdleConnsPerHost: 2}
-	w.t.Cleanup(tr.CloseIdleConnections)
-	return &developer{w: w, base: "http://" + w.node.Addr("portal_api") + "/default",
-		client: &http.Client{Jar: jar, Transport: tr, Timeout: 10 * time.Second},
-		basic:  "Basic " + base64.StdEncoding.EncodeToString([]byte(email+":"+password))}
+	c := browser.NewClient(w.t, "http://"+w.node.Addr("portal_api")+"/default")
+	c.HTTP.Jar = jar
+	return &developer{w: w, c: c, basic: browser.Basic(email, password)}
 }
 
 // call sends one request to the portal API and returns the status and body.
 func (d *developer) call(method, path string, body any, header map[string]string) (int, string) {
 	d.w.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			d.w.t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, d.base+path, rd)
-	if err != nil {
-		d.w.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	res, err := d.client.Do(req)
-	if err != nil {
-		d.w.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
+	a := d.c.Do(method, path, body, header)
+	return a.Status, string(a.Body)
 }
 
 func (d *developer) must(want int, method, path string, body any, header map[string]string) string {
@@ -111,17 +83,6 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// check clicks a checkbox or radio button unless it already is checked.
-func check(sel string) chromedp.Action[chromedp.Void] {
-	return into(chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) throw new Error('no ' + %q); if (!e.checked) e.click(); return e.checked })()`, sel, sel)), new(bool))
-}
-
-// setText sets a textarea's or input's value the way typing would end.
-func setText(sel, text string) chromedp.Action[chromedp.Void] {
-	js, _ := json.Marshal(text)
-	return into(chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.value = %s; e.dispatchEvent(new Event('input', {bubbles: true})); return true })()`, sel, js)), new(bool))
-}
-
 const sessionConf = `{"cookie_secure":false,"cookie_name":"portal_session","secret":"SYS","storage":"kong"}`
 
 // TestPortalAdminWalk is the training's §8–§9 admin side in Kong Manager:
@@ -139,14 +100,14 @@ func TestPortalAdminWalk(t *testing.T) {
 	dev.must(http.StatusNotFound, "POST", "/register", map[string]any{"email": "early@example.test", "password": "p", "meta": `{"full_name":"E"}`}, nil)
 
 	// §8.2, §9.1: Portal settings.
-	w.step("portal settings: enable, basic-auth, session configuration",
+	w.Step("portal settings: enable, basic-auth, session configuration",
 		w.open("#/portal/settings"),
-		w.expectLabelled("portal settings"),
-		check("#portal-enabled"),
+		browser.Labelled("portal settings"),
+		browser.Check("#portal-enabled"),
 		chromedp.SetValue(chromedp.CSS("#portal-auth"), "basic-auth"),
-		setText("#portal-session-conf", sessionConf),
+		browser.SetText("#portal-session-conf", sessionConf),
 		chromedp.Click(chromedp.CSS("#portal-settings-save")),
-		expectText("main .banner.ok", "Saved portal settings."),
+		browser.ExpectText("main .banner.ok", "Saved portal settings."),
 	)
 	w.keep("portal-settings")
 	var ws struct {
@@ -163,18 +124,18 @@ func TestPortalAdminWalk(t *testing.T) {
 	}
 	var authValue string
 	var enabled bool
-	w.step("settings form shows the saved values",
+	w.Step("settings form shows the saved values",
 		w.open("#/portal/settings"),
-		into(chromedp.Value(chromedp.CSS("#portal-auth")), &authValue),
-		into(chromedp.Evaluate[bool](`document.getElementById('portal-enabled').checked`), &enabled),
+		browser.Into(chromedp.Value(chromedp.CSS("#portal-auth")), &authValue),
+		browser.Into(chromedp.Evaluate[bool](`document.getElementById('portal-enabled').checked`), &enabled),
 	)
 	if authValue != "basic-auth" || !enabled {
 		t.Fatalf("settings page shows portal_auth %q, enabled %v", authValue, enabled)
 	}
-	w.step("a session configuration that is not JSON is refused in the page",
-		setText("#portal-session-conf", `{"cookie_name":`),
+	w.Step("a session configuration that is not JSON is refused in the page",
+		browser.SetText("#portal-session-conf", `{"cookie_name":`),
 		chromedp.Click(chromedp.CSS("#portal-settings-save")),
-		expectText("main [role=alert]", "must be a JSON object"),
+		browser.ExpectText("main [role=alert]", "must be a JSON object"),
 	)
 
 	// §8.3: the spec, uploaded from a file as `-F contents=@misc/spec.yml`.
@@ -182,14 +143,14 @@ func TestPortalAdminWalk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.step("upload the spec",
+	w.Step("upload the spec",
 		w.open("#/portal/specs"),
-		w.expectLabelled("specs"),
-		fill("spec-name", "iam-training"),
+		browser.Labelled("specs"),
+		browser.Fill("spec-name", "iam-training"),
 		chromedp.SetUploadFiles(chromedp.CSS("#spec-file"), []string{specFile}),
 		chromedp.Click(chromedp.CSS("#spec-upload")),
-		expectText("main .banner.ok", "Uploaded specs/iam-training.yml."),
-		expectText(`tr[data-path="specs/iam-training.yml"]`, "everyone"),
+		browser.ExpectText("main .banner.ok", "Uploaded specs/iam-training.yml."),
+		browser.ExpectText(`tr[data-path="specs/iam-training.yml"]`, "everyone"),
 	)
 	w.keep("portal-specs")
 	var file struct {
@@ -201,34 +162,34 @@ func TestPortalAdminWalk(t *testing.T) {
 	}
 
 	// §9.2.1: role dev.
-	w.step("create developer role dev",
+	w.Step("create developer role dev",
 		w.open("#/portal/roles"),
-		w.expectLabelled("developer roles"),
-		fill("role-name", "dev"),
+		browser.Labelled("developer roles"),
+		browser.Fill("role-name", "dev"),
 		chromedp.Click(chromedp.CSS("#role-create")),
-		expectText("main .banner.ok", "Created role dev."),
+		browser.ExpectText("main .banner.ok", "Created role dev."),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-name="dev"]`)),
 	)
 
 	// The training's Referer, Kong Manager's own page path, lands on the
 	// same page.
-	w.step("Kong Manager's /default/portal/permissions/ path",
+	w.Step("Kong Manager's /default/portal/permissions/ path",
 		chromedp.Navigate(w.gui+"/default/portal/permissions/"),
-		w.ready("#/default/portal/permissions"),
-		expectText("main h1", "Developer roles"),
+		browser.Ready("#/default/portal/permissions"),
+		browser.ExpectText("main h1", "Developer roles"),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-name="dev"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`nav a[href="#/portal/roles"][aria-current="page"]`)),
 	)
 
 	// §9.2.2: Permissions — readable_by [dev] in the spec's x-headmatter.
-	w.step("set readable_by dev",
+	w.Step("set readable_by dev",
 		w.open("#/portal/files/"+url.PathEscape("specs/iam-training.yml")),
-		w.expectLabelled("file page"),
-		expectText("#file-readable-by", "everyone"),
-		check(`input[name="readable-role"][data-role="dev"]`),
+		browser.Labelled("file page"),
+		browser.ExpectText("#file-readable-by", "everyone"),
+		browser.Check(`input[name="readable-role"][data-role="dev"]`),
 		chromedp.Click(chromedp.CSS("#readable-save")),
-		expectText("main .banner.ok", "Saved permissions of specs/iam-training.yml: dev."),
-		expectText("#file-readable-by", "dev"),
+		browser.ExpectText("main .banner.ok", "Saved permissions of specs/iam-training.yml: dev."),
+		browser.ExpectText("#file-readable-by", "dev"),
 	)
 	w.keep("portal-spec-permissions")
 	w.mustAPI(http.StatusOK, "GET", "/files/specs/iam-training.yml", nil, &file)
@@ -243,21 +204,21 @@ func TestPortalAdminWalk(t *testing.T) {
 		t.Fatalf("a pending developer signs in: %d", code)
 	}
 	row := `tr[data-email="dev@example.test"]`
-	w.step("developer listed as pending",
+	w.Step("developer listed as pending",
 		w.open("#/portal/developers"),
-		w.expectLabelled("developers"),
+		browser.Labelled("developers"),
 		chromedp.WaitVisible(chromedp.CSS(row+` [data-status="1"]`)),
 	)
 	w.keep("portal-developers")
-	w.step("pending filter",
+	w.Step("pending filter",
 		chromedp.SetValue(chromedp.CSS("#developer-status-filter"), "1"),
 		chromedp.Click(chromedp.CSS(`main form[aria-label="Filter developers"] button`)),
-		w.ready("#/portal/developers?status=1"),
+		browser.Ready("#/portal/developers?status=1"),
 		chromedp.WaitVisible(chromedp.CSS(row)),
 	)
-	w.step("approve the developer",
+	w.Step("approve the developer",
 		chromedp.Click(chromedp.CSS(row+` button[data-action="approve"]`)),
-		expectText("main .banner.ok", "dev@example.test is now approved."),
+		browser.ExpectText("main .banner.ok", "dev@example.test is now approved."),
 	)
 	var d struct {
 		ID     string   `json:"id"`
@@ -275,16 +236,16 @@ func TestPortalAdminWalk(t *testing.T) {
 		t.Fatalf("a developer without role dev sees %v", paths)
 	}
 
-	w.step("give the developer role dev",
+	w.Step("give the developer role dev",
 		w.open("#/portal/developers"),
 		chromedp.Click(chromedp.CSS(row+` a`)),
-		w.ready("#/portal/developers/"+d.ID),
-		w.expectLabelled("developer page"),
-		expectText("#developer-status-name", "approved"),
-		check(`input[name="developer-role"][data-role="dev"]`),
+		browser.Ready("#/portal/developers/"+d.ID),
+		browser.Labelled("developer page"),
+		browser.ExpectText("#developer-status-name", "approved"),
+		browser.Check(`input[name="developer-role"][data-role="dev"]`),
 		chromedp.Click(chromedp.CSS("#developer-roles-save")),
-		expectText("main .banner.ok", "Saved the roles of dev@example.test."),
-		expectText("#developer-roles", "dev"),
+		browser.ExpectText("main .banner.ok", "Saved the roles of dev@example.test."),
+		browser.ExpectText("#developer-roles", "dev"),
 	)
 	w.keep("portal-developer")
 	if paths := dev.specPaths(); !contains(paths, "specs/iam-training.yml") {
@@ -295,12 +256,12 @@ func TestPortalAdminWalk(t *testing.T) {
 	var svc, pl map[string]any
 	w.mustAPI(http.StatusCreated, "POST", "/services", map[string]any{"name": "crud", "host": w.upstreamHost(), "port": w.upstreamPort()}, &svc)
 	svcID := svc["id"].(string)
-	w.step("add documentation to the service",
+	w.Step("add documentation to the service",
 		w.open("#/services/"+svcID),
-		w.expectLabelled("service page"),
+		browser.Labelled("service page"),
 		chromedp.SetValue(chromedp.CSS("#documentation-path"), "specs/iam-training.yml"),
 		chromedp.Click(chromedp.CSS("#documentation-add")),
-		expectText("main .banner.ok", "Added documentation."),
+		browser.ExpectText("main .banner.ok", "Added documentation."),
 		chromedp.WaitVisible(chromedp.CSS(`#sec-documentation ~ table tr[data-path="specs/iam-training.yml"]`)),
 	)
 	var docs struct {
@@ -331,31 +292,31 @@ func TestPortalAdminWalk(t *testing.T) {
 		t.Fatalf("registration: %v %s", err, b)
 	}
 	irow := fmt.Sprintf(`tr[data-instance=%q]`, inst.ID)
-	w.step("service contracts list the pending registration",
+	w.Step("service contracts list the pending registration",
 		w.open("#/"), // the service page is open: load it afresh
 		w.open("#/services/"+svcID),
 		chromedp.WaitVisible(chromedp.CSS(`#sec-contracts ~ * `+irow+` [data-status="1"]`)),
 	)
 	w.keep("service-documentation")
-	w.step("approve the registration on the applications page",
+	w.Step("approve the registration on the applications page",
 		w.open("#/portal/applications"),
-		w.expectLabelled("applications"),
+		browser.Labelled("applications"),
 		chromedp.WaitVisible(chromedp.CSS(irow+` [data-status="1"]`)),
 	)
 	w.keep("portal-applications")
-	w.step("approve it",
+	w.Step("approve it",
 		chromedp.Click(chromedp.CSS(irow+` button[data-action="approve"]`)),
-		expectText("main .banner.ok", "Registration approved."),
+		browser.ExpectText("main .banner.ok", "Registration approved."),
 		chromedp.WaitVisible(chromedp.CSS(irow+` [data-status="0"]`)),
 	)
 	w.mustAPI(http.StatusOK, "GET", "/applications/"+appRes.ID+"/application_instances/"+inst.ID, nil, &inst)
 	if inst.Status != 0 {
 		t.Fatalf("registration status after approval: %d", inst.Status)
 	}
-	w.step("revoke it from the application's page",
+	w.Step("revoke it from the application's page",
 		w.open("#/portal/applications/"+appRes.ID),
 		chromedp.Click(chromedp.CSS(irow+` button[data-action="revoke"]`)),
-		expectText("main .banner.ok", "Registration revoked."),
+		browser.ExpectText("main .banner.ok", "Registration revoked."),
 	)
 	w.mustAPI(http.StatusOK, "GET", "/applications/"+appRes.ID+"/application_instances/"+inst.ID, nil, &inst)
 	if inst.Status != 3 {
@@ -363,12 +324,12 @@ func TestPortalAdminWalk(t *testing.T) {
 	}
 
 	// Revoking the developer: the portal refuses their session's calls.
-	w.step("revoke the developer",
+	w.Step("revoke the developer",
 		w.open("#/portal/developers/"+d.ID),
 		chromedp.Click(chromedp.CSS(`main button[data-action="revoke"]`)),
-		expectText("main .banner.ok", "dev@example.test is now revoked."),
-		expectText("#developer-status-name", "revoked"),
-		expectText(`main table a[href="#/portal/applications/`+appRes.ID+`"]`, "my-app"),
+		browser.ExpectText("main .banner.ok", "dev@example.test is now revoked."),
+		browser.ExpectText("#developer-status-name", "revoked"),
+		browser.ExpectText(`main table a[href="#/portal/applications/`+appRes.ID+`"]`, "my-app"),
 	)
 	w.mustAPI(http.StatusOK, "GET", "/developers/dev@example.test", nil, &d)
 	if d.Status != 3 {
@@ -377,13 +338,13 @@ func TestPortalAdminWalk(t *testing.T) {
 
 	// Authentication back to none, the session configuration emptied,
 	// auto-approve on: nulls on the workspace, and the portal is public.
-	w.step("portal settings: no authentication",
+	w.Step("portal settings: no authentication",
 		w.open("#/portal/settings"),
 		chromedp.SetValue(chromedp.CSS("#portal-auth"), ""),
-		setText("#portal-session-conf", ""),
-		check("#portal-auto-approve"),
+		browser.SetText("#portal-session-conf", ""),
+		browser.Check("#portal-auto-approve"),
 		chromedp.Click(chromedp.CSS("#portal-settings-save")),
-		expectText("main .banner.ok", "Saved portal settings."),
+		browser.ExpectText("main .banner.ok", "Saved portal settings."),
 	)
 	ws.Config = nil
 	w.mustAPI(http.StatusOK, "GET", "/workspaces/default", nil, &ws)
@@ -394,20 +355,20 @@ func TestPortalAdminWalk(t *testing.T) {
 	anon.must(http.StatusOK, "GET", "/files", nil, nil)
 
 	// The role and the file deleted in the GUI.
-	w.step("delete the spec",
+	w.Step("delete the spec",
 		w.open("#/portal/specs"),
 		chromedp.Click(chromedp.CSS(`tr[data-path="specs/iam-training.yml"] button[data-action="delete"]`)),
 		chromedp.Click(chromedp.CSS(`tr[data-path="specs/iam-training.yml"] button[data-action="confirm-delete"]`)),
-		expectText("main .banner.ok", "Deleted specs/iam-training.yml."),
+		browser.ExpectText("main .banner.ok", "Deleted specs/iam-training.yml."),
 	)
 	if code := w.api("GET", "/files/specs/iam-training.yml", nil, nil); code != http.StatusNotFound {
 		t.Fatalf("deleted spec: GET answers %d", code)
 	}
-	w.step("delete role dev",
+	w.Step("delete role dev",
 		w.open("#/portal/roles"),
 		chromedp.Click(chromedp.CSS(`tr[data-name="dev"] button[data-action="delete"]`)),
 		chromedp.Click(chromedp.CSS(`tr[data-name="dev"] button[data-action="confirm-delete"]`)),
-		expectText("main .banner.ok", "Deleted role dev."),
+		browser.ExpectText("main .banner.ok", "Deleted role dev."),
 	)
 	w.mustAPI(http.StatusOK, "GET", "/developers/dev@example.test", nil, &d)
 	if len(d.Roles) != 0 {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gatehouse/gatehouse/conformance/browser"
 	"github.com/gatehouse/gatehouse/runtime/app"
 )
 
@@ -24,43 +25,49 @@ func TestRBACToken(t *testing.T) {
 	w.mustAPI(201, "POST", "/rbac/users/reader/roles", map[string]any{"roles": "read-only"}, nil)
 	w.mustAPI(201, "POST", "/consumers", map[string]any{"username": "existing"}, nil)
 
-	w.step("no token: Kong's 401",
+	w.Step("no token: Kong's 401",
 		w.open("#/consumers"),
-		expectText("main [role=alert]", "401: Invalid credentials. Token or User credentials required"),
+		browser.ExpectText("main [role=alert]", "401: Invalid credentials. Token or User credentials required"),
 	)
 	var n int
-	w.step("reader's token: lists work",
+	w.Step("reader's token: lists work",
 		setToken(readerToken),
-		expectText("main .banner.ok", "Token set for this tab."),
-		expectText("main table", "existing"),
+		browser.ExpectText("main .banner.ok", "Token set for this tab."),
+		browser.ExpectText("main table", "existing"),
 		rows(&n),
 	)
 	if n != 1 {
 		t.Fatalf("reader sees %d consumers, want 1", n)
 	}
-	w.step("reader's edit is refused",
+	w.Step("reader's edit is refused",
 		w.open("#/consumers/new"),
-		fill("username", "sneaky"),
+		browser.Fill("username", "sneaky"),
 		submit(),
-		expectText("main [role=alert]", "403: reader, you do not have permissions to create this resource"),
+		browser.ExpectText("main [role=alert]", "403: reader, you do not have permissions to create this resource"),
 	)
 	if code := w.api("GET", "/consumers/sneaky", nil, nil); code != http.StatusNotFound {
 		t.Fatalf("the refused consumer exists: GET answers %d", code)
 	}
-	w.step("super-admin's token: the same create works",
+	w.Step("super-admin's token: the same create works",
 		setToken(rootToken),
 		w.open("#/consumers/new"),
-		fill("username", "allowed"),
+		browser.Fill("username", "allowed"),
 		submit(),
-		expectText("main .banner.ok", "Created allowed."),
+		browser.ExpectText("main .banner.ok", "Created allowed."),
 	)
 	w.mustAPI(http.StatusOK, "GET", "/consumers/allowed", nil, nil)
+}
+
+// openWithToken opens the dashboard, sets the token in the header's
+// form, then opens hash.
+func (w *walk) openWithToken(tok, hash string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(w.open("#/"), setToken(tok), w.open(hash))
 }
 
 // setToken types a Kong-Admin-Token into the header's form and uses it.
 func setToken(tok string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(
-		into(chromedp.Evaluate[bool](`(() => { document.getElementById('admin-token').value = ''; return true })()`), new(bool)),
+		browser.Into(chromedp.Evaluate[bool](`(() => { document.getElementById('admin-token').value = ''; return true })()`), new(bool)),
 		chromedp.SendKeys(chromedp.CSS("#admin-token"), tok),
 		chromedp.Click(chromedp.CSS(`#token-form button`)),
 	)
@@ -78,31 +85,29 @@ func TestRBACRoleScreens(t *testing.T) {
 	var svc map[string]any
 	w.mustAPI(201, "POST", "/services", map[string]any{"name": "orders", "host": "orders.test"}, &svc)
 
-	w.step("super-admin creates a role",
-		w.open("#/"),
-		setToken(rootToken),
-		w.open("#/rbac/roles"),
-		w.expectLabelled("rbac roles"),
+	w.Step("super-admin creates a role",
+		w.openWithToken(rootToken, "#/rbac/roles"),
+		browser.Labelled("rbac roles"),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-name="read-only"]`)),
-		fill("rbac-role-name", "reader-plus"),
+		browser.Fill("rbac-role-name", "reader-plus"),
 		chromedp.Click(chromedp.CSS("#rbac-role-create")),
-		w.ready("#/rbac/roles/reader-plus"),
-		expectText("main .banner.ok", "Created role reader-plus"),
+		browser.Ready("#/rbac/roles/reader-plus"),
+		browser.ExpectText("main .banner.ok", "Created role reader-plus"),
 	)
-	w.step("read of every endpoint",
-		w.expectLabelled("rbac role"),
-		fill("rbac-endpoint-path", "*"),
-		check("#rbac-action-read"),
+	w.Step("read of every endpoint",
+		browser.Labelled("rbac role"),
+		browser.Fill("rbac-endpoint-path", "*"),
+		browser.Check("#rbac-action-read"),
 		chromedp.Click(chromedp.CSS("#rbac-endpoint-add")),
-		expectText("main .banner.ok", "Added * to reader-plus."),
+		browser.ExpectText("main .banner.ok", "Added * to reader-plus."),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-endpoint="*"]`)),
 	)
-	w.step("create of consumers",
-		fill("rbac-endpoint-path", "/consumers"),
-		check("#rbac-action-create"),
+	w.Step("create of consumers",
+		browser.Fill("rbac-endpoint-path", "/consumers"),
+		browser.Check("#rbac-action-create"),
 		chromedp.Click(chromedp.CSS("#rbac-endpoint-add")),
-		expectText("main .banner.ok", "Added /consumers to reader-plus."),
-		expectText(`tr[data-endpoint="/consumers"]`, "create"),
+		browser.ExpectText("main .banner.ok", "Added /consumers to reader-plus."),
+		browser.ExpectText(`tr[data-endpoint="/consumers"]`, "create"),
 	)
 	w.keep("rbac-role")
 	var eps struct {
@@ -124,34 +129,34 @@ func TestRBACRoleScreens(t *testing.T) {
 	}
 
 	var tok string
-	w.step("create an RBAC user with the role",
+	w.Step("create an RBAC user with the role",
 		w.open("#/rbac/users"),
-		w.expectLabelled("rbac users"),
-		fill("rbac-user-name", "limited"),
+		browser.Labelled("rbac users"),
+		browser.Fill("rbac-user-name", "limited"),
 		chromedp.SetValue(chromedp.CSS("#rbac-user-role"), "reader-plus"),
 		chromedp.Click(chromedp.CSS("#rbac-user-create")),
 		chromedp.WaitVisible(chromedp.CSS("#rbac-user-token-created")),
-		into(chromedp.Text(chromedp.CSS("#rbac-user-token-created")), &tok),
+		browser.Into(chromedp.Text(chromedp.CSS("#rbac-user-token-created")), &tok),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-name="limited"]`)),
 	)
 	if len(tok) < 16 {
 		t.Fatalf("generated token shown: %q", tok)
 	}
-	w.step("the user's page lists the role",
+	w.Step("the user's page lists the role",
 		chromedp.Click(chromedp.CSS(`tr[data-name="limited"] a`)),
-		w.ready("#/rbac/users/limited"),
-		w.expectLabelled("rbac user"),
+		browser.Ready("#/rbac/users/limited"),
+		browser.Labelled("rbac user"),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-role="reader-plus"]`)),
 	)
 	w.keep("rbac-user")
 
-	w.step("with the user's token: the service reads, its edit is refused",
+	w.Step("with the user's token: the service reads, its edit is refused",
 		setToken(tok),
-		expectText("main .banner.ok", "Token set for this tab."),
+		browser.ExpectText("main .banner.ok", "Token set for this tab."),
 		w.open("#/services/"+svc["id"].(string)),
-		fill("host", "evil.test"),
+		browser.Fill("host", "evil.test"),
 		submit(),
-		expectText("main [role=alert]", "403: limited, you do not have permissions to update this resource"),
+		browser.ExpectText("main [role=alert]", "403: limited, you do not have permissions to update this resource"),
 	)
 	w.keep("rbac-refused-edit")
 	var after map[string]any
@@ -159,22 +164,22 @@ func TestRBACRoleScreens(t *testing.T) {
 	if after["host"] != "orders.test" {
 		t.Fatalf("refused edit changed the service: host %v", after["host"])
 	}
-	w.step("with the user's token: a consumer create goes through",
+	w.Step("with the user's token: a consumer create goes through",
 		w.open("#/consumers/new"),
-		fill("username", "made-by-limited"),
+		browser.Fill("username", "made-by-limited"),
 		submit(),
-		expectText("main .banner.ok", "Created made-by-limited."),
+		browser.ExpectText("main .banner.ok", "Created made-by-limited."),
 	)
 	w.mustAPI(http.StatusOK, "GET", "/consumers/made-by-limited", nil, nil)
 
 	// The super-admin disables the user in the GUI: its token stops working.
-	w.step("disable the user",
+	w.Step("disable the user",
 		setToken(rootToken),
 		w.open("#/rbac/users/limited"),
 		chromedp.Click(chromedp.CSS("#rbac-user-edit-enabled")),
 		chromedp.Click(chromedp.CSS("#rbac-user-save")),
-		expectText("main .banner.ok", "Saved limited."),
-		expectText("#rbac-user-enabled-now", "no"),
+		browser.ExpectText("main .banner.ok", "Saved limited."),
+		browser.ExpectText("#rbac-user-enabled-now", "no"),
 	)
 	w.token = tok
 	if code := w.api("GET", "/services", nil, nil); code != http.StatusUnauthorized {
@@ -190,26 +195,24 @@ func TestTeamsScreens(t *testing.T) {
 	w := newWalkWith(t, map[string]string{"enforce_rbac": "on", "enable_teams": "on"}, app.Options{})
 	w.token = rootToken
 	w.mustAPI(201, "POST", "/rbac/users", map[string]any{"name": "member-one"}, nil)
-	w.step("create a team",
-		w.open("#/"),
-		setToken(rootToken),
-		w.open("#/teams"),
-		w.expectLabelled("teams"),
+	w.Step("create a team",
+		w.openWithToken(rootToken, "#/teams"),
+		browser.Labelled("teams"),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-name="Administrators"]`)),
-		fill("team-name", "payments"),
+		browser.Fill("team-name", "payments"),
 		chromedp.Click(chromedp.CSS("#team-create")),
-		w.ready("#/teams/payments"),
-		expectText("main .banner.ok", "Created team payments."),
+		browser.Ready("#/teams/payments"),
+		browser.ExpectText("main .banner.ok", "Created team payments."),
 	)
-	w.step("add a member and a role",
-		w.expectLabelled("team"),
+	w.Step("add a member and a role",
+		browser.Labelled("team"),
 		chromedp.SetValue(chromedp.CSS("#team-member-user"), "member-one"),
 		chromedp.Click(chromedp.CSS("#team-member-add")),
-		expectText("main .banner.ok", "Added member-one to payments."),
+		browser.ExpectText("main .banner.ok", "Added member-one to payments."),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-member="member-one"]`)),
 		chromedp.SetValue(chromedp.CSS("#team-role"), "read-only"),
 		chromedp.Click(chromedp.CSS("#team-role-add")),
-		expectText("main .banner.ok", "Added role read-only to payments."),
+		browser.ExpectText("main .banner.ok", "Added role read-only to payments."),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-role="read-only"]`)),
 	)
 	w.keep("teams")

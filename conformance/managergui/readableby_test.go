@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/gatehouse/gatehouse/conformance/browser"
 	"github.com/gatehouse/gatehouse/store"
 )
 
@@ -37,7 +38,7 @@ func TestReadableByEditor(t *testing.T) {
 		{"JSON spec", `{"openapi":"3.0.0","info":{"title":"t","version":"1"},"paths":{}}`, []string{"dev"}, `"openapi": "3.0.0"`},
 		{"CRLF", "swagger: '2.0'\r\npaths: {}\r\n", []string{"dev"}, "paths: {}"},
 	}
-	w.step("page loaded", w.open("#/"))
+	w.Step("page loaded", w.open("#/"))
 	for i, tt := range tests {
 		{ // not t.Run: a failed browser step fails the walk's own test
 			in, _ := json.Marshal(tt.contents)
@@ -46,7 +47,7 @@ func TestReadableByEditor(t *testing.T) {
 				Contents string   `json:"contents"`
 				Back     []string `json:"back"`
 			}
-			w.step("edit "+tt.name, into(chromedp.Evaluate[struct {
+			w.Step("edit "+tt.name, browser.Into(chromedp.Evaluate[struct {
 				Contents string   `json:"contents"`
 				Back     []string `json:"back"`
 			}](fmt.Sprintf(`import('/js/portal.js').then((m) => { const c = m.setReadableBy(%s, %s); return { contents: c, back: m.readableBy(c) }; })`, in, roles),

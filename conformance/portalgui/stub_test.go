@@ -1,9 +1,7 @@
 package portalgui_test
 
 import (
-	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse/gatehouse/conformance/browser"
 
 	"github.com/gatehouse/gatehouse/runtime/portal"
 )
@@ -62,32 +62,12 @@ func stubAPI(t *testing.T, specs map[string]string) *httptest.Server {
 	return srv
 }
 
-// servePortal serves portal.App on 127.0.0.1, port 0, until the test ends.
-func servePortal(t *testing.T, o portal.Options) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := portal.App(o)
-	done := make(chan error, 1)
-	go func() { done <- a.Listener(ln) }()
-	t.Cleanup(func() {
-		if err := a.Shutdown(); err != nil {
-			t.Errorf("portal shutdown: %v", err)
-		}
-		<-done
-	})
-	return "http://" + ln.Addr().String()
-}
-
 // TestAnonymousAndOpenAPI3 runs the GUI against a stub portal API whose
 // /files needs a session: the anonymous catalogue comes from
 // /files/unauthenticated, a private spec asks to sign in, an OpenAPI 3
 // spec (JSON) renders and its "Try it out" reaches the server its
 // servers list names, and a spec that does not parse says so.
 func TestAnonymousAndOpenAPI3(t *testing.T) {
-	chrome := findChromium(t)
 	upstream := stubAPI(t, nil) // for its URL only
 	oas3, err := os.ReadFile("testdata/pets-openapi3.json")
 	if err != nil {
@@ -106,79 +86,65 @@ func TestAnonymousAndOpenAPI3(t *testing.T) {
 		"specs/public-2.yml": "swagger: '2.0'\ninfo:\n  title: \"Public Two\"\n  version: '1'\npaths: {}\n",
 	}
 	api := stubAPI(t, specs)
-	gui := servePortal(t, portal.Options{APIURL: api.URL + "/", Version: "test"})
+	gui := browser.Serve(t, portal.App(portal.Options{APIURL: api.URL + "/", Version: "test"}))
 
-	flags := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.Flag("headless", "new"), chromedp.WindowSize(1280, 900))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), flags...)
-	bctx, cancelC := chromedp.NewContext(actx)
-	w := &walk{t: t, ctx: bctx, gui: gui}
-	t.Cleanup(func() {
-		if t.Failed() || os.Getenv("GATEHOUSE_SCREENSHOTS") != "" {
-			w.saveShots()
-		}
-		cancelC()
-		cancelA()
-	})
-	if err := chromedp.Do(bctx, recordCSPViolations()); err != nil {
-		t.Fatalf("start chromium %s: %v", chrome, err)
-	}
+	w := &walk{Browser: browser.Start(t, "portalgui"), t: t, gui: gui}
 
 	var cards string
-	w.step("anonymous catalogue from /files/unauthenticated",
+	w.Step("anonymous catalogue from /files/unauthenticated",
 		w.open("#/"),
-		expectText("main [role=status]", "Sign in to see the specs published for your roles."),
-		expectText("main .cards", "Pets (OpenAPI 3)"),
-		expectText("main .cards", "Public Two"),
-		into(chromedp.Text(chromedp.CSS("main .cards")), &cards),
+		browser.ExpectText("main [role=status]", "Sign in to see the specs published for your roles."),
+		browser.ExpectText("main .cards", "Pets (OpenAPI 3)"),
+		browser.ExpectText("main .cards", "Public Two"),
+		browser.Into(chromedp.Text(chromedp.CSS("main .cards")), &cards),
 	)
 	if strings.Contains(cards, "Private") || strings.Contains(cards, "about.txt") {
 		t.Fatalf("catalogue lists a private spec or a non-spec file: %q", cards)
 	}
-	w.step("private spec asks to sign in",
+	w.Step("private spec asks to sign in",
 		w.open("#/specs/private.yml"),
-		expectText("main [role=alert]", "Sign in to read this spec."),
+		browser.ExpectText("main [role=alert]", "Sign in to read this spec."),
 		chromedp.WaitVisible(chromedp.CSS(`main a[href="#/login"]`)),
 	)
-	w.step("OpenAPI 3 spec renders",
+	w.Step("OpenAPI 3 spec renders",
 		w.open("#/specs/pets.json"),
 		chromedp.WaitVisible(chromedp.CSS(`#spec[data-rendered="true"] #operations-pets-listPets`)),
-		expectText("#spec .info .title", "Pets (OpenAPI 3)"),
-		expectText("#spec .servers", upstream.URL+"/api"),
+		browser.ExpectText("#spec .info .title", "Pets (OpenAPI 3)"),
+		browser.ExpectText("#spec .servers", upstream.URL+"/api"),
 	)
-	w.accessible("OpenAPI 3 spec")
-	w.step("OpenAPI 3 try it out",
+	w.CheckAccessible("OpenAPI 3 spec")
+	w.Step("OpenAPI 3 try it out",
 		chromedp.Click(chromedp.CSS(`#operations-pets-listPets .opblock-summary-control`)),
 		chromedp.Click(chromedp.CSS(`#operations-pets-listPets .try-out__btn`)),
 		chromedp.Click(chromedp.CSS(`#operations-pets-listPets .btn.execute`)),
-		expectText(`#operations-pets-listPets .live-responses-table`, "stub pet /api/pets"),
+		browser.ExpectText(`#operations-pets-listPets .live-responses-table`, "stub pet /api/pets"),
 	)
-	w.accessible("OpenAPI 3 answer")
-	w.cspViolations("OpenAPI 3 spec")
+	w.CheckAccessible("OpenAPI 3 answer")
+	w.CheckCSP("OpenAPI 3 spec")
 	var pwned bool
 	var cardText string
-	w.step("hostile markup stays text",
+	w.Step("hostile markup stays text",
 		w.open("#/"),
-		into(chromedp.Text(chromedp.CSS("main .cards")), &cardText),
+		browser.Into(chromedp.Text(chromedp.CSS("main .cards")), &cardText),
 		w.open("#/specs/hostile.yml"),
 		chromedp.WaitVisible(chromedp.CSS(`#spec[data-rendered="true"] .info`)),
 		chromedp.Click(chromedp.CSS(`#spec .info a`), chromedp.AtLeast(0)),
-		into(chromedp.Evaluate[bool](`window.__pwned !== undefined || document.querySelectorAll('#spec script, #spec [onerror]').length > 0`), &pwned),
+		browser.Into(chromedp.Evaluate[bool](`window.__pwned !== undefined || document.querySelectorAll('#spec script, #spec [onerror]').length > 0`), &pwned),
 	)
 	if pwned || !strings.Contains(cardText, "<img src=x onerror=window.__pwned=1>Hostile") {
 		t.Fatalf("hostile spec: script ran or markup kept = %v; card text %q", pwned, cardText)
 	}
-	w.step("a spec that does not parse",
+	w.Step("a spec that does not parse",
 		w.open("#/specs/broken.yml"),
-		expectText("main [role=alert]", "Cannot render this spec"),
+		browser.ExpectText("main [role=alert]", "Cannot render this spec"),
 	)
-	w.step("Kong's documentation path under the workspace",
+	w.Step("Kong's documentation path under the workspace",
 		chromedp.Navigate("about:blank"), chromedp.Navigate(gui+"/default/documentation/pets"),
-		ready("#/specs/pets"),
+		browser.Ready("#/specs/pets"),
 		chromedp.WaitVisible(chromedp.CSS(`#spec[data-rendered="true"] #operations-pets-listPets`)),
-		expectText("main .hint", "specs/pets.json"),
+		browser.ExpectText("main .hint", "specs/pets.json"),
 	)
-	w.step("unknown page", w.open("#/nowhere"), expectText("main [role=alert]", "No page at /nowhere."))
-	w.step("page path without a hash", chromedp.Navigate("about:blank"), chromedp.Navigate(gui+"/register"),
-		ready("#/register"), chromedp.WaitVisible(chromedp.CSS(`main [name="meta.full_name"]`)))
+	w.Step("unknown page", w.open("#/nowhere"), browser.ExpectText("main [role=alert]", "No page at /nowhere."))
+	w.Step("page path without a hash", chromedp.Navigate("about:blank"), chromedp.Navigate(gui+"/register"),
+		browser.Ready("#/register"), chromedp.WaitVisible(chromedp.CSS(`main [name="meta.full_name"]`)))
 }
