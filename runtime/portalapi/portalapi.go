@@ -336,22 +336,56 @@ func page(c *fiber.Ctx, data []any) error {
 	return send(c, fiber.StatusOK, map[string]any{"data": data, "total": len(data), "offset": nil, "next": nil})
 }
 
-// listWhere reads every entity q selects, page by page.
-func (a *api) listWhere(ctx context.Context, entity string, q store.ListQuery, fn func(map[string]any)) error {
-	q.Size = store.MaxPageSize
-	for {
-		p, err := a.opts.Store.List(ctx, entity, q)
-		if err != nil {
-			return fmt.Errorf("portal api: listing %s: %w", entity, err)
-		}
-		for _, rec := range p.Data {
-			fn(rec)
-		}
-		if p.Offset == "" {
-			return nil
-		}
-		q.Offset = p.Offset
+// records returns every record of entity that q selects (store.EachRecord).
+func (a *api) records(ctx context.Context, entity string, q store.ListQuery) ([]any, error) {
+	var out []any
+	err := a.opts.Store.EachRecord(ctx, entity, q, func(rec map[string]any) error {
+		out = append(out, rec)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("portal api: %w", err)
 	}
+	return out, nil
+}
+
+// pageOf answers every record of entity that q selects as one page.
+func (a *api) pageOf(c *fiber.Ctx, entity string, q store.ListQuery) error {
+	data, err := a.records(c.UserContext(), entity, q)
+	if err != nil {
+		return a.fail(c, err)
+	}
+	return page(c, data)
+}
+
+// reply answers v with status, or err the portal's way (a.appFail).
+func (a *api) reply(c *fiber.Ctx, status int, v any, err error) error {
+	if err != nil {
+		return a.appFail(c, err)
+	}
+	return send(c, status, v)
+}
+
+// noContent answers 204, or err the portal's way (a.appFail).
+func (a *api) noContent(c *fiber.Ctx, err error) error {
+	if err != nil {
+		return a.appFail(c, err)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// withBody is the request's body once the caller (a signed-in developer,
+// an application...) was found: nil when found is nil (err is its
+// answer) or when the body did not parse (answered).
+func (a *api) withBody(c *fiber.Ctx, found map[string]any, err error) (map[string]any, error) {
+	if found == nil {
+		return nil, err
+	}
+	in, err := a.input(c)
+	if err != nil {
+		return nil, a.fail(c, err)
+	}
+	return in, nil
 }
 
 // stringList reads a list of strings (JSON array or []string).
