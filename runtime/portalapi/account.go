@@ -200,6 +200,11 @@ func (s Applications) DeleteDeveloper(ctx context.Context, developerID string) e
 			return fmt.Errorf("developer %s: deleting their consumer: %w", developerID, err)
 		}
 	}
+	if _, ok := s.Store.Registry().Entity("reset_secrets"); ok {
+		if _, err := s.Store.Delete(ctx, "reset_secrets", resetSubjectPrefix+developerID); err != nil && !store.IsNotFound(err) {
+			return fmt.Errorf("developer %s: deleting their reset token: %w", developerID, err)
+		}
+	}
 	if _, err := s.Store.Delete(ctx, "developers", developerID); err != nil {
 		return fmt.Errorf("developer %s: %w", developerID, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/runtime/internal/reqbody"
 	"github.com/gatehouse/gatehouse/store"
@@ -45,8 +46,14 @@ type Options struct {
 	// 0 is reqbody's default.
 	MaxArgs int
 	// Log receives the notices Kong would mail (a new developer's
-	// access request); nil discards them.
+	// access request, a password reset link); nil discards them.
 	Log *slog.Logger
+	// GUIURL is the portal GUI's URL, the base of the reset link logged
+	// for a forgotten password; "" uses the first of CORSOrigins.
+	GUIURL string
+	// Now is the clock of reset token expiry; nil is time.Now (tests set
+	// it).
+	Now func() time.Time
 }
 
 // Kong's messages.
@@ -89,6 +96,10 @@ func App(opts Options) *fiber.App {
 	app.Get("/auth", a.signIn)
 	app.Delete("/auth", a.signOut)
 	app.Get("/session", a.session)
+	app.Post("/forgot-password", a.forgotPassword)
+	app.Post("/validate-reset", a.validateReset)
+	app.Post("/reset-password", a.resetPassword)
+	app.Patch("/reset-password", a.resetPassword)
 	app.Get("/developer/meta_fields", a.metaFields)
 	app.Get("/developer", a.developer)
 	app.Delete("/developer", a.deleteDeveloper)

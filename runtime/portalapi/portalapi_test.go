@@ -24,6 +24,12 @@ const svcID = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f1"
 // auto-approve), a spec readable by role dev and a public one.
 func testAPI(t *testing.T, wsConfig map[string]any) (*fiber.App, *store.Store) {
 	t.Helper()
+	return testAPIWith(t, wsConfig, Options{})
+}
+
+// testAPIWith is testAPI with options (their Store is the test's).
+func testAPIWith(t *testing.T, wsConfig map[string]any, opts Options) (*fiber.App, *store.Store) {
+	t.Helper()
 	st, _ := catalogtest.OpenStore(t, "bundled")
 	ctx := store.WithTypedInput(context.Background())
 	cfg := map[string]any{"portal": true, "portal_auth": "basic-auth",
@@ -45,7 +51,8 @@ func testAPI(t *testing.T, wsConfig map[string]any) (*fiber.App, *store.Store) {
 		"contents": "x-headmatter:\n  readable_by: [dev]\nopenapi: 3.0.0\n"}))
 	must(st.Insert(ctx, "files", map[string]any{"path": "specs/public.yml", "contents": "openapi: 3.0.0\n"}))
 	must(st.Insert(ctx, "developer_roles", map[string]any{"name": "dev"}))
-	return App(Options{Store: st}), st
+	opts.Store = st
+	return App(opts), st
 }
 
 // client calls the app, keeping the session cookie.
