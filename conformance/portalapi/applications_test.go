@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/conformance/testnode"
 	"github.com/gatehouse/gatehouse/conformance/testpg"
+	"github.com/gatehouse/gatehouse/runtime/app"
 )
 
 // The §9.3 flow of the training end to end, over real HTTP on a real
@@ -42,6 +43,12 @@ type appWalk struct {
 }
 
 func newAppWalk(t *testing.T, settings map[string]string) *appWalk {
+	return newAppWalkWith(t, settings, app.Options{})
+}
+
+// newAppWalkWith is newAppWalk with node options (a logger whose output
+// the test reads).
+func newAppWalkWith(t *testing.T, settings map[string]string, opts app.Options) *appWalk {
 	data, err := os.ReadFile("testdata/appreg.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +68,7 @@ func newAppWalk(t *testing.T, settings map[string]string) *appWalk {
 	for k, v := range settings {
 		all[k] = v
 	}
-	n := testnode.Start(t, all)
+	n := testnode.StartWith(t, all, opts)
 	w := newWalk(t, all)
 	w.admin = "http://" + n.Addr("admin")
 	jar, err := cookiejar.New(nil)

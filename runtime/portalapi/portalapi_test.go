@@ -101,6 +101,7 @@ type routeCase struct {
 	name               string
 	c                  *client
 	method, path, body string
+	header             []string // name, value, ...
 	status             int
 	message            string
 	check              func(t *testing.T, body map[string]any)
@@ -114,7 +115,7 @@ func runRoutes(t *testing.T, cases []routeCase) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := *tc.c // the caller's cookie is kept below
 			c.t = t
-			status, body, _ := c.call(tc.method, tc.path, tc.body)
+			status, body, _ := c.call(tc.method, tc.path, tc.body, tc.header...)
 			tc.c.cookie = c.cookie
 			if status != tc.status {
 				t.Fatalf("%s %s: %d %v, want %d", tc.method, tc.path, status, body, tc.status)

@@ -2,7 +2,6 @@ package portalapi
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -33,7 +32,7 @@ import (
 //     developer's password, once.
 //
 // The token is "<claims>.<random>": base64url JSON {"id": <developer id>,
-// "exp": <unix seconds>} and 32 random bytes. Kong's is an HS256 JWT with
+// "exp": <unix seconds>} and 32 random bytes in hex (store.RandomToken). Kong's is an HS256 JWT with
 // the same claims, signed with a secret kept in consumer_reset_secrets
 // [D]: Gatehouse keeps only the SHA-256 digest of the whole token in
 // reset_secrets (subject "developer:<id>"), so the table holds nothing
@@ -125,15 +124,11 @@ func (a *api) tokenExpiry(c *fiber.Ctx) time.Duration {
 // issueResetToken makes a new reset token of the developer, replacing
 // any earlier one.
 func (a *api) issueResetToken(ctx context.Context, developerID, clientAddr string, expiry time.Duration) (string, error) {
-	random := make([]byte, 32)
-	if _, err := rand.Read(random); err != nil {
-		return "", fmt.Errorf("portal api: reset token: %w", err)
-	}
 	claims, err := json.Marshal(resetClaims{ID: developerID, Exp: a.now().Add(expiry).Unix()})
 	if err != nil {
 		return "", err
 	}
-	token := base64.RawURLEncoding.EncodeToString(claims) + "." + base64.RawURLEncoding.EncodeToString(random)
+	token := base64.RawURLEncoding.EncodeToString(claims) + "." + store.RandomToken() + store.RandomToken()
 	subject := resetSubjectPrefix + developerID
 	in := map[string]any{"subject": subject, "secret": tokenDigest(token), "status": int64(store.ResetSecretPending),
 		"ttl": int64(expiry/time.Second) + 60}
