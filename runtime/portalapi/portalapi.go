@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse/gatehouse/runtime/internal/reqbody"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
 )
 
 // Options configure the portal API.
@@ -89,6 +90,8 @@ func App(opts Options) *fiber.App {
 		ErrorHandler:          a.handleError,
 		BodyLimit:             8 << 20,
 	})
+	// A handler's panic is a 500, never the end of the process.
+	app.Use(recover.New())
 	app.Use(a.workspacePrefix)
 	app.Use(a.portalEnabled)
 

@@ -455,3 +455,17 @@ func FuzzSessionCookie(f *testing.F) {
 		}
 	})
 }
+
+// TestHandlerPanic: a handler's panic answers 500 with Kong's message,
+// and the API keeps serving.
+func TestHandlerPanic(t *testing.T) {
+	app, _ := testAPI(t, nil)
+	app.Get("/boom", func(*fiber.Ctx) error { panic("boom") })
+	c := &client{t: t, app: app}
+	if s, b, _ := c.call("GET", "/boom", ""); s != 500 || b["message"] != msgUnexpected {
+		t.Fatalf("panic: %d %v", s, b)
+	}
+	if s, _, _ := c.call("GET", "/developer/meta_fields", ""); s != 200 {
+		t.Fatalf("after the panic: %d", s)
+	}
+}

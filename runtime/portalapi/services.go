@@ -192,6 +192,20 @@ func (a *api) documentRoute(ctx context.Context, dev map[string]any, serviceID s
 	if err != nil {
 		return "", false, err
 	}
+	if _, ok := hm.Fields["title"]; !ok {
+		// Kong's spec title: the headmatter's, else the spec's info.title.
+		var spec struct {
+			Info struct {
+				Title string `yaml:"title"`
+			} `yaml:"info"`
+		}
+		if yamlObject(contents, &spec) && spec.Info.Title != "" {
+			if hm.Fields == nil { // a spec without x-headmatter
+				hm.Fields = map[string]any{}
+			}
+			hm.Fields["title"] = spec.Info.Title
+		}
+	}
 	return FileRoute(docPath, hm, collections), true, nil
 }
 

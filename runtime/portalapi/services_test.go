@@ -117,6 +117,20 @@ func TestApplicationServices(t *testing.T) {
 		{name: "explicit route, missing file", c: ann, method: "GET", path: "/application_services", status: 200,
 			check: rows("Orders API - -; crud api /apis/crud -")},
 	})
+	// portal.conf.yaml's specs collection, its :title the spec's
+	// info.title when the headmatter has none.
+	if _, err := st.Insert(ctx, "files", map[string]any{"path": "portal.conf.yaml",
+		"contents": "collections:\n  specs:\n    output: true\n    route: /apis/:title\n"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Update(ctx, "files", "specs/public.yml", map[string]any{
+		"contents": "openapi: 3.0.0\ninfo:\n  title: Crud\n"}); err != nil {
+		t.Fatal(err)
+	}
+	runRoutes(t, []routeCase{
+		{name: "collection route of portal.conf.yaml", c: ann, method: "GET", path: "/application_services", status: 200,
+			check: rows("Orders API - -; crud api /apis/Crud -")},
+	})
 }
 
 // TestFileRoute: Kong's routes of portal files (file_helpers.parse_content).
