@@ -193,42 +193,68 @@ func (p PortalConsumers) Has(consumer map[string]any) bool {
 // Empty reports whether there is no portal consumer at all.
 func (p PortalConsumers) Empty() bool { return len(p.ids) == 0 && len(p.usernames) == 0 }
 
+// newPortalConsumers is an empty PortalConsumers.
+func newPortalConsumers() PortalConsumers {
+	return PortalConsumers{ids: map[string]bool{}, usernames: map[string]bool{}}
+}
+
+// addApplication records an application's consumer (never fails: an
+// EachRecord callback).
+func (p PortalConsumers) addApplication(app map[string]any) error {
+	if id := ForeignID(app["consumer"]); id != "" {
+		p.ids[id] = true
+	}
+	return nil
+}
+
+// addDeveloper records a developer's own consumer's username (never
+// fails: an EachRecord callback).
+func (p PortalConsumers) addDeveloper(dev map[string]any) error {
+	if id, _ := dev["id"].(string); id != "" {
+		p.usernames[DeveloperConsumerUsername(id)] = true
+	}
+	return nil
+}
+
 // PortalConsumerSet reads the applications and developers (page by page)
 // into a PortalConsumers.
 func (s *Store) PortalConsumerSet(ctx context.Context) (PortalConsumers, error) {
-	p := PortalConsumers{ids: map[string]bool{}, usernames: map[string]bool{}}
+	p := newPortalConsumers()
 	if !s.hasEntity(ApplicationEntity) {
 		return p, nil
 	}
-	each := func(entity string, fn func(map[string]any)) error {
-		q := ListQuery{Size: MaxPageSize}
-		for {
-			page, err := s.List(ctx, entity, q)
-			if err != nil {
-				return fmt.Errorf("listing the portal's consumers (%s): %w", entity, err)
-			}
-			for _, rec := range page.Data {
-				fn(rec)
-			}
-			if page.Offset == "" {
-				return nil
-			}
-			q.Offset = page.Offset
-		}
+	if err := s.EachRecord(ctx, ApplicationEntity, ListQuery{}, p.addApplication); err != nil {
+		return p, fmt.Errorf("the portal's consumers: %w", err)
 	}
-	if err := each(ApplicationEntity, func(app map[string]any) {
-		if id := ForeignID(app["consumer"]); id != "" {
-			p.ids[id] = true
-		}
-	}); err != nil {
-		return p, err
+	if err := s.EachRecord(ctx, "developers", ListQuery{}, p.addDeveloper); err != nil {
+		return p, fmt.Errorf("the portal's consumers: %w", err)
 	}
-	err := each("developers", func(dev map[string]any) {
-		if id, _ := dev["id"].(string); id != "" {
-			p.usernames[DeveloperConsumerUsername(id)] = true
+	return p, nil
+}
+
+// EachRecord calls fn with every record of entity that q selects, reading
+// MaxPageSize records at a time (the walk sets q.Size and q.Offset). An
+// error of fn ends the walk and is returned as it is; a read error is
+// returned wrapped with the entity's name. It serves the portal's walks
+// (this file, runtime/portalapi) and any other caller that needs every
+// record rather than one page.
+func (s *Store) EachRecord(ctx context.Context, entity string, q ListQuery, fn func(map[string]any) error) error {
+	q.Size, q.Offset = MaxPageSize, ""
+	for {
+		page, err := s.List(ctx, entity, q)
+		if err != nil {
+			return fmt.Errorf("listing %s: %w", entity, err)
 		}
-	})
-	return p, err
+		for _, rec := range page.Data {
+			if err := fn(rec); err != nil {
+				return err
+			}
+		}
+		if page.Offset == "" {
+			return nil
+		}
+		q.Offset = page.Offset
+	}
 }
 
 // HidePortalConsumers removes from an export (Store.Export's map) the
@@ -240,16 +266,12 @@ func (s *Store) PortalConsumerSet(ctx context.Context) (PortalConsumers, error) 
 // and developers rows themselves stay (declarative export leaves portal
 // entities out).
 func (s *Store) HidePortalConsumers(data map[string][]map[string]any) {
-	p := PortalConsumers{ids: map[string]bool{}, usernames: map[string]bool{}}
+	p := newPortalConsumers()
 	for _, app := range data[ApplicationEntity] {
-		if id := ForeignID(app["consumer"]); id != "" {
-			p.ids[id] = true
-		}
+		_ = p.addApplication(app)
 	}
 	for _, dev := range data["developers"] {
-		if id, _ := dev["id"].(string); id != "" {
-			p.usernames[DeveloperConsumerUsername(id)] = true
-		}
+		_ = p.addDeveloper(dev)
 	}
 	if p.Empty() {
 		return

@@ -2,6 +2,9 @@ package store_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/store"
@@ -183,5 +186,58 @@ func TestPortalConsumersHidden(t *testing.T) {
 	}
 	if data, err = st.Export(ctx); err != nil || len(data["consumers"]) != 3 || len(data["acls"]) != 3 {
 		t.Fatalf("export after the application went: %v, %v", data, err)
+	}
+}
+
+// TestEachRecord: the walk sees every selected record once across pages
+// (more than MaxPageSize), whatever Size or Offset the query carried; an
+// error of the callback stops it and comes back unchanged; a read error
+// names the entity.
+func TestEachRecord(t *testing.T) {
+	st := openStore(t, store.Options{})
+	ctx := store.WithTypedInput(context.Background())
+	const n = store.MaxPageSize + 7
+	for i := range n {
+		if _, err := st.Insert(ctx, "consumers", map[string]any{"username": fmt.Sprintf("c%04d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := errors.New("stop")
+	tests := []struct {
+		name    string
+		entity  string
+		q       store.ListQuery
+		stopAt  int // 0: never
+		want    int
+		wantErr func(error) bool
+	}{
+		{"all, across pages", "consumers", store.ListQuery{}, 0, n, nil},
+		{"the query's size and offset are the walk's", "consumers", store.ListQuery{Size: 1, Offset: "bogus"}, 0, n, nil},
+		{"stopped by the callback", "consumers", store.ListQuery{}, 3, 3, func(err error) bool { return err == stop }},
+		{"none", "developers", store.ListQuery{}, 0, 0, nil},
+		{"unknown entity", "nope", store.ListQuery{}, 0, 0, func(err error) bool {
+			return err != nil && strings.Contains(err.Error(), "listing nope")
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			seen := map[any]bool{}
+			err := st.EachRecord(ctx, tc.entity, tc.q, func(rec map[string]any) error {
+				if seen[rec["id"]] {
+					t.Fatalf("%v seen twice", rec["id"])
+				}
+				seen[rec["id"]] = true
+				if len(seen) == tc.stopAt {
+					return stop
+				}
+				return nil
+			})
+			if tc.wantErr == nil && err != nil || tc.wantErr != nil && !tc.wantErr(err) {
+				t.Fatalf("error %v", err)
+			}
+			if len(seen) != tc.want {
+				t.Fatalf("saw %d records, want %d", len(seen), tc.want)
+			}
+		})
 	}
 }

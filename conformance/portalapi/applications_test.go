@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/conformance/testnode"
 	"github.com/gatehouse/gatehouse/conformance/testpg"
+	"github.com/gatehouse/gatehouse/runtime/app"
 )
 
 // The §9.3 flow of the training end to end, over real HTTP on a real
@@ -42,6 +43,12 @@ type appWalk struct {
 }
 
 func newAppWalk(t *testing.T, settings map[string]string) *appWalk {
+	return newAppWalkWith(t, settings, app.Options{})
+}
+
+// newAppWalkWith is newAppWalk with node options (a logger whose output
+// the test reads).
+func newAppWalkWith(t *testing.T, settings map[string]string, opts app.Options) *appWalk {
 	data, err := os.ReadFile("testdata/appreg.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +68,7 @@ func newAppWalk(t *testing.T, settings map[string]string) *appWalk {
 	for k, v := range settings {
 		all[k] = v
 	}
-	n := testnode.Start(t, all)
+	n := testnode.StartWith(t, all, opts)
 	w := newWalk(t, all)
 	w.admin = "http://" + n.Addr("admin")
 	jar, err := cookiejar.New(nil)
@@ -237,11 +244,26 @@ func (w *appWalk) run() {
 	}
 	w.want("duplicate application", w.portalCall("POST", "/applications", map[string]any{
 		"name": "my-app", "redirect_uri": "http://localhost:8003/callback"}), 409)
-	// The catalogue of services the application can register to.
+	// The catalogue of services the application can register to, each
+	// with the portal route of its spec (§8.3's file, §9.3.3's link).
+	w.want("spec", w.do("POST", "/default/files", "", map[string]any{"path": "specs/iam-training.yml",
+		"contents": "openapi: 3.0.0\ninfo:\n  title: IAM training\n"}), 201)
+	w.want("document object", w.do("POST", "/default/document_objects", "", map[string]any{
+		"service": map[string]any{"id": svcID}, "path": "specs/iam-training.yml"}), 201)
 	svcs := w.want("application services", w.portalCall("GET", "/application_services?app_id="+appID, nil), 200)
 	if data, _ := svcs["data"].([]any); len(data) != 1 || data[0].(map[string]any)["id"] != svcID ||
-		data[0].(map[string]any)["name"] != "auth" || data[0].(map[string]any)["instance"] != nil {
+		data[0].(map[string]any)["name"] != "auth" || data[0].(map[string]any)["instance"] != nil ||
+		data[0].(map[string]any)["document_route"] != "/documentation/iam-training" {
 		t.Fatalf("application services: %v", svcs)
+	}
+	for _, q := range []struct {
+		query string
+		rows  int
+	}{{"&status=-1", 1}, {"&status=0", 0}, {"&name=AUT", 1}, {"&name=nope", 0}, {"&status=x", 0}} {
+		l := w.want("application services"+q.query, w.portalCall("GET", "/application_services?app_id="+appID+q.query, nil), 200)
+		if data, _ := l["data"].([]any); len(data) != q.rows {
+			t.Fatalf("application services%s: %v", q.query, l)
+		}
 	}
 	// Register it to the crud service: approved at once (auto_approve).
 	inst := w.want("register to crud", w.portalCall("POST", "/applications/"+appID+"/application_instances",
@@ -251,6 +273,9 @@ func (w *appWalk) run() {
 	}
 	w.want("register twice", w.portalCall("POST", "/applications/"+appID+"/application_instances",
 		map[string]any{"service": map[string]any{"id": svcID}}), 409)
+	if l := w.want("approved services", w.portalCall("GET", "/application_services?status=0&app_id="+appID, nil), 200); len(l["data"].([]any)) != 1 {
+		t.Fatalf("approved services: %v", l)
+	}
 	// Its credentials: client_id and client_secret.
 	creds := w.want("credentials", w.portalCall("GET", "/applications/"+appID+"/credentials", nil), 200)
 	data, _ := creds["data"].([]any)

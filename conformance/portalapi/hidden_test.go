@@ -179,10 +179,8 @@ func checkApprovalPropagates(t *testing.T, settings map[string]string) {
 		}
 	}
 	steps := []struct {
-		what   string
-		path   string
-		status int
-		want   int
+		what, path   string
+		status, want int // the status written, the proxy's answer
 	}{
 		{"rejected", instPath, 2, 403},
 		{"approved", instPath, 0, 200},

@@ -23,6 +23,7 @@ const (
 	msgOldPasswordBad   = "Old password is invalid"
 	msgEmailRequired    = "email is required"
 	msgMetaRequired     = "meta required"
+	msgMetaNotObject    = "schema violation (meta: expected a JSON object)"
 )
 
 // PasswordChange is a PATCH /developer/password body.
@@ -54,12 +55,9 @@ func ParsePasswordChange(in map[string]any) (PasswordChange, string) {
 // is confirmed and the new one stored (hashed).
 func (a *api) patchPassword(c *fiber.Ctx) error {
 	dev, err := a.signedIn(c)
-	if dev == nil {
+	in, err := a.withBody(c, dev, err)
+	if in == nil {
 		return err
-	}
-	in, err := a.input(c)
-	if err != nil {
-		return a.fail(c, err)
 	}
 	ch, msg := ParsePasswordChange(in)
 	if msg != "" {
@@ -69,10 +67,13 @@ func (a *api) patchPassword(c *fiber.Ctx) error {
 	if !store.CheckDeveloperPassword(hash, ch.Old) {
 		return message(c, fiber.StatusBadRequest, msgOldPasswordBad)
 	}
-	if _, err := a.opts.Store.Update(typed(c), "developers", fmt.Sprint(dev["id"]), map[string]any{"password": ch.New}); err != nil {
-		return a.fail(c, err)
-	}
-	return c.SendStatus(fiber.StatusNoContent)
+	_, err = a.updateDeveloper(c, dev, map[string]any{"password": ch.New})
+	return a.noContent(c, err)
+}
+
+// updateDeveloper writes fields to the developer.
+func (a *api) updateDeveloper(c *fiber.Ctx, dev, fields map[string]any) (map[string]any, error) {
+	return a.opts.Store.Update(typed(c), "developers", fmt.Sprint(dev["id"]), fields)
 }
 
 // patchEmail is PATCH /developer/email: the developer's new email (their
@@ -80,23 +81,17 @@ func (a *api) patchPassword(c *fiber.Ctx) error {
 // developer has is 409.
 func (a *api) patchEmail(c *fiber.Ctx) error {
 	dev, err := a.signedIn(c)
-	if dev == nil {
+	in, err := a.withBody(c, dev, err)
+	if in == nil {
 		return err
-	}
-	in, err := a.input(c)
-	if err != nil {
-		return a.fail(c, err)
 	}
 	email, _ := in["email"].(string)
 	email = strings.ToLower(strings.TrimSpace(email))
 	if email == "" {
 		return message(c, fiber.StatusBadRequest, msgEmailRequired)
 	}
-	rec, err := a.opts.Store.Update(typed(c), "developers", fmt.Sprint(dev["id"]), map[string]any{"email": email})
-	if err != nil {
-		return a.fail(c, err)
-	}
-	return send(c, fiber.StatusOK, publicDeveloper(rec))
+	rec, err := a.updateDeveloper(c, dev, map[string]any{"email": email})
+	return a.reply(c, fiber.StatusOK, publicDeveloper(rec), err)
 }
 
 // putMeta is PUT /developer/meta: {meta: "<JSON object>"} replaces the
@@ -104,42 +99,61 @@ func (a *api) patchEmail(c *fiber.Ctx) error {
 // empty body, as Kong.
 func (a *api) putMeta(c *fiber.Ctx) error {
 	dev, err := a.signedIn(c)
-	if dev == nil {
+	in, err := a.withBody(c, dev, err)
+	if in == nil {
 		return err
 	}
-	in, err := a.input(c)
-	if err != nil {
-		return a.fail(c, err)
-	}
-	var meta string
-	switch m := in["meta"].(type) {
-	case string:
-		meta = m
-	case map[string]any:
-		b, err := json.Marshal(m)
-		if err != nil {
-			return a.fail(c, err)
-		}
-		meta = string(b)
-	}
-	if strings.TrimSpace(meta) == "" {
+	meta, ok := metaJSON(in["meta"])
+	if !ok || strings.TrimSpace(meta) == "" {
 		return message(c, fiber.StatusBadRequest, msgMetaRequired)
 	}
-	var obj map[string]any
-	if json.Unmarshal([]byte(meta), &obj) != nil || obj == nil {
-		return message(c, fiber.StatusBadRequest, "schema violation (meta: expected a JSON object)")
+	if msg := metaViolation(config(c), meta); msg != "" {
+		return message(c, fiber.StatusBadRequest, msg)
 	}
-	fields, ok := config(c)["portal_developer_meta_fields"].(string)
-	if !ok || fields == "" {
-		fields = store.DefaultDeveloperMetaFields
-	}
-	if err := store.CheckDeveloperMeta(meta, fields); err != nil {
-		return message(c, fiber.StatusBadRequest, "schema violation (meta: "+err.Error()+")")
-	}
-	if _, err := a.opts.Store.Update(typed(c), "developers", fmt.Sprint(dev["id"]), map[string]any{"meta": meta}); err != nil {
+	if _, err := a.updateDeveloper(c, dev, map[string]any{"meta": meta}); err != nil {
 		return a.fail(c, err)
 	}
 	return c.SendStatus(fiber.StatusOK)
+}
+
+// metaJSON reads a body's meta, a JSON string or an object (encoded):
+// "" when absent; false when it is neither.
+func metaJSON(v any) (string, bool) {
+	switch m := v.(type) {
+	case nil:
+		return "", true
+	case string:
+		return m, true
+	case map[string]any:
+		b, err := json.Marshal(m)
+		return string(b), err == nil
+	}
+	return "", false
+}
+
+// metaFieldsConf is the portal_developer_meta_fields in force: the
+// workspace's, else Kong's default (the one required full_name).
+func metaFieldsConf(cfg map[string]any) string {
+	if fields, _ := cfg["portal_developer_meta_fields"].(string); fields != "" {
+		return fields
+	}
+	return store.DefaultDeveloperMetaFields
+}
+
+// metaViolation is Kong's schema violation for a developer's meta ("" a
+// JSON object, or "" when absent) against the portal's meta fields; ""
+// when it passes.
+func metaViolation(cfg map[string]any, meta string) string {
+	if meta != "" {
+		var obj map[string]any
+		if json.Unmarshal([]byte(meta), &obj) != nil || obj == nil {
+			return msgMetaNotObject
+		}
+	}
+	if err := store.CheckDeveloperMeta(meta, metaFieldsConf(cfg)); err != nil {
+		return "schema violation (meta: " + err.Error() + ")"
+	}
+	return ""
 }
 
 // deleteDeveloper is DELETE /developer: the developer closes their
@@ -150,13 +164,11 @@ func (a *api) deleteDeveloper(c *fiber.Ctx) error {
 	if dev == nil {
 		return err
 	}
-	if err := a.apps().DeleteDeveloper(c.UserContext(), fmt.Sprint(dev["id"])); err != nil {
-		return a.fail(c, err)
+	err = a.apps().DeleteDeveloper(c.UserContext(), fmt.Sprint(dev["id"]))
+	if err == nil {
+		err = a.sessions.destroy(c, a.sessionConf(c))
 	}
-	if err := a.sessions.destroy(c, a.sessionConf(c)); err != nil {
-		return a.fail(c, err)
-	}
-	return c.SendStatus(fiber.StatusNoContent)
+	return a.noContent(c, err)
 }
 
 // DeleteDeveloper deletes a developer with their applications — each
@@ -166,17 +178,13 @@ func (a *api) deleteDeveloper(c *fiber.Ctx) error {
 // again, its credentials live.
 func (s Applications) DeleteDeveloper(ctx context.Context, developerID string) error {
 	var apps []map[string]any
-	q := store.ListQuery{Size: store.MaxPageSize, ForeignField: "developer", ForeignKey: developerID}
-	for {
-		p, err := s.Store.List(ctx, store.ApplicationEntity, q)
-		if err != nil {
-			return fmt.Errorf("developer %s: listing their applications: %w", developerID, err)
-		}
-		apps = append(apps, p.Data...)
-		if p.Offset == "" {
-			break
-		}
-		q.Offset = p.Offset
+	err := s.Store.EachRecord(ctx, store.ApplicationEntity, store.ListQuery{ForeignField: "developer", ForeignKey: developerID},
+		func(app map[string]any) error {
+			apps = append(apps, app)
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("developer %s: their applications: %w", developerID, err)
 	}
 	for _, app := range apps {
 		if err := s.Delete(ctx, app); err != nil && !store.IsNotFound(err) {
@@ -190,6 +198,11 @@ func (s Applications) DeleteDeveloper(ctx context.Context, developerID string) e
 	if cons != nil {
 		if _, err := s.Store.Delete(ctx, "consumers", fmt.Sprint(cons["id"])); err != nil {
 			return fmt.Errorf("developer %s: deleting their consumer: %w", developerID, err)
+		}
+	}
+	if _, ok := s.Store.Registry().Entity("reset_secrets"); ok {
+		if _, err := s.Store.Delete(ctx, "reset_secrets", resetSubjectPrefix+developerID); err != nil && !store.IsNotFound(err) {
+			return fmt.Errorf("developer %s: deleting their reset token: %w", developerID, err)
 		}
 	}
 	if _, err := s.Store.Delete(ctx, "developers", developerID); err != nil {

@@ -144,19 +144,13 @@ func (s Applications) Update(ctx context.Context, app map[string]any, in map[str
 		return rec, nil
 	}
 	var creds []string
-	q := store.ListQuery{Size: store.MaxPageSize, ForeignField: "consumer", ForeignKey: consumerID}
-	for {
-		p, err := s.Store.List(ctx, oauth2Credentials, q)
-		if err != nil {
-			return nil, fmt.Errorf("application %v: credentials: %w", app["id"], err)
-		}
-		for _, c := range p.Data {
+	err = s.Store.EachRecord(ctx, oauth2Credentials, store.ListQuery{ForeignField: "consumer", ForeignKey: consumerID},
+		func(c map[string]any) error {
 			creds = append(creds, fmt.Sprint(c["id"]))
-		}
-		if p.Offset == "" {
-			break
-		}
-		q.Offset = p.Offset
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("application %v: credentials: %w", app["id"], err)
 	}
 	change := map[string]any{"name": rec["name"], "redirect_uris": nil}
 	if uri, _ := rec["redirect_uri"].(string); uri != "" {
@@ -213,25 +207,20 @@ func (s Applications) Delete(ctx context.Context, app map[string]any) error {
 // application-registration plugin, or nil when it has none.
 func (s Applications) RegistrationConfig(ctx context.Context, serviceID string) (map[string]any, error) {
 	var cfg map[string]any
-	q := store.ListQuery{Size: store.MaxPageSize, ForeignField: "service", ForeignKey: serviceID}
-	for {
-		p, err := s.Store.List(ctx, "plugins", q)
-		if err != nil {
-			return nil, fmt.Errorf("service %s: plugins: %w", serviceID, err)
-		}
-		for _, pl := range p.Data {
-			if pl["name"] == AppRegistrationPlugin && pl["enabled"] != false {
+	err := s.Store.EachRecord(ctx, "plugins", store.ListQuery{ForeignField: "service", ForeignKey: serviceID},
+		func(pl map[string]any) error {
+			if cfg == nil && pl["name"] == AppRegistrationPlugin && pl["enabled"] != false {
 				cfg, _ = pl["config"].(map[string]any)
 				if cfg == nil {
 					cfg = map[string]any{}
 				}
 			}
-		}
-		if p.Offset == "" || cfg != nil {
-			return cfg, nil
-		}
-		q.Offset = p.Offset
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("service %s: plugins: %w", serviceID, err)
 	}
+	return cfg, nil
 }
 
 // Register registers an application to a service: 400 without the
@@ -320,52 +309,44 @@ func (a *api) listApplications(c *fiber.Ctx) error {
 	if dev == nil {
 		return err
 	}
-	withInstances := c.Query("include_instances") == "true"
-	var data []any
-	var failed error
-	err = a.listWhere(c.UserContext(), store.ApplicationEntity,
-		store.ListQuery{ForeignField: "developer", ForeignKey: fmt.Sprint(dev["id"])}, func(app map[string]any) {
-			if withInstances && failed == nil {
-				insts, err := a.instancesOf(c.UserContext(), app)
-				if err != nil {
-					failed = err
-					return
-				}
-				app["application_instances"] = insts
+	ctx := c.UserContext()
+	apps, err := a.records(ctx, store.ApplicationEntity, store.ListQuery{ForeignField: "developer", ForeignKey: fmt.Sprint(dev["id"])})
+	if err == nil && c.Query("include_instances") == "true" {
+		for _, app := range apps {
+			if err = a.withInstances(ctx, app.(map[string]any)); err != nil {
+				break
 			}
-			data = append(data, app)
-		})
-	if err == nil {
-		err = failed
+		}
 	}
 	if err != nil {
 		return a.fail(c, err)
 	}
-	return page(c, data)
+	return page(c, apps)
+}
+
+// withInstances sets the application's application_instances.
+func (a *api) withInstances(ctx context.Context, app map[string]any) error {
+	insts, err := a.instancesOf(ctx, app)
+	app["application_instances"] = insts
+	return err
 }
 
 func (a *api) instancesOf(ctx context.Context, app map[string]any) ([]any, error) {
-	out := []any{}
-	err := a.listWhere(ctx, store.ApplicationInstanceEntity,
-		store.ListQuery{ForeignField: "application", ForeignKey: fmt.Sprint(app["id"])},
-		func(inst map[string]any) { out = append(out, inst) })
+	out, err := a.records(ctx, store.ApplicationInstanceEntity, store.ListQuery{ForeignField: "application", ForeignKey: fmt.Sprint(app["id"])})
+	if out == nil {
+		out = []any{}
+	}
 	return out, err
 }
 
 func (a *api) createApplication(c *fiber.Ctx) error {
 	dev, err := a.signedIn(c)
-	if dev == nil {
+	in, err := a.withBody(c, dev, err)
+	if in == nil {
 		return err
 	}
-	in, err := a.input(c)
-	if err != nil {
-		return a.fail(c, err)
-	}
 	app, err := a.apps().Create(c.UserContext(), fmt.Sprint(dev["id"]), in)
-	if err != nil {
-		return a.appFail(c, err)
-	}
-	return send(c, fiber.StatusOK, app)
+	return a.reply(c, fiber.StatusOK, app, err)
 }
 
 func (a *api) getApplication(c *fiber.Ctx) error {
@@ -378,18 +359,12 @@ func (a *api) getApplication(c *fiber.Ctx) error {
 
 func (a *api) patchApplication(c *fiber.Ctx) error {
 	_, app, err := a.ownApp(c)
-	if app == nil {
+	in, err := a.withBody(c, app, err)
+	if in == nil {
 		return err
 	}
-	in, err := a.input(c)
-	if err != nil {
-		return a.fail(c, err)
-	}
 	rec, err := a.apps().Update(c.UserContext(), app, in)
-	if err != nil {
-		return a.appFail(c, err)
-	}
-	return send(c, fiber.StatusOK, rec)
+	return a.reply(c, fiber.StatusOK, rec, err)
 }
 
 func (a *api) deleteApplication(c *fiber.Ctx) error {
@@ -397,10 +372,7 @@ func (a *api) deleteApplication(c *fiber.Ctx) error {
 	if app == nil {
 		return err
 	}
-	if err := a.apps().Delete(c.UserContext(), app); err != nil {
-		return a.fail(c, err)
-	}
-	return c.SendStatus(fiber.StatusNoContent)
+	return a.noContent(c, a.apps().Delete(c.UserContext(), app))
 }
 
 func (a *api) listInstances(c *fiber.Ctx) error {
@@ -439,12 +411,9 @@ func (a *api) listInstances(c *fiber.Ctx) error {
 
 func (a *api) createInstance(c *fiber.Ctx) error {
 	_, app, err := a.ownApp(c)
-	if app == nil {
+	in, err := a.withBody(c, app, err)
+	if in == nil {
 		return err
-	}
-	in, err := a.input(c)
-	if err != nil {
-		return a.fail(c, err)
 	}
 	svc, _ := in["service"].(map[string]any)
 	sid, _ := svc["id"].(string)
@@ -452,37 +421,38 @@ func (a *api) createInstance(c *fiber.Ctx) error {
 		return message(c, fiber.StatusBadRequest, "service.id required")
 	}
 	inst, err := a.apps().Register(c.UserContext(), app, sid)
-	if err != nil {
-		return a.appFail(c, err)
-	}
-	return send(c, fiber.StatusCreated, inst)
+	return a.reply(c, fiber.StatusCreated, inst, err)
 }
 
-func (a *api) getInstance(c *fiber.Ctx) error {
+// ownInstance is the signed-in developer's application :app's instance
+// :instance; nil when it answered.
+func (a *api) ownInstance(c *fiber.Ctx) (map[string]any, error) {
 	_, app, err := a.ownApp(c)
 	if app == nil {
-		return err
+		return nil, err
 	}
 	inst, err := a.apps().Instance(c.UserContext(), app, param(c, "instance"))
 	if err != nil {
-		return a.appFail(c, err)
+		return nil, a.appFail(c, err)
+	}
+	return inst, nil
+}
+
+func (a *api) getInstance(c *fiber.Ctx) error {
+	inst, err := a.ownInstance(c)
+	if inst == nil {
+		return err
 	}
 	return send(c, fiber.StatusOK, inst)
 }
 
 func (a *api) deleteInstance(c *fiber.Ctx) error {
-	_, app, err := a.ownApp(c)
-	if app == nil {
+	inst, err := a.ownInstance(c)
+	if inst == nil {
 		return err
 	}
-	inst, err := a.apps().Instance(c.UserContext(), app, param(c, "instance"))
-	if err != nil {
-		return a.appFail(c, err)
-	}
-	if _, err := a.opts.Store.Delete(c.UserContext(), store.ApplicationInstanceEntity, fmt.Sprint(inst["id"])); err != nil {
-		return a.fail(c, err)
-	}
-	return c.SendStatus(fiber.StatusNoContent)
+	_, err = a.opts.Store.Delete(c.UserContext(), store.ApplicationInstanceEntity, fmt.Sprint(inst["id"]))
+	return a.noContent(c, err)
 }
 
 // listCredentials is GET /applications/{id}/credentials: the app's
@@ -492,68 +462,5 @@ func (a *api) listCredentials(c *fiber.Ctx) error {
 	if app == nil {
 		return err
 	}
-	var data []any
-	err = a.listWhere(c.UserContext(), oauth2Credentials,
-		store.ListQuery{ForeignField: "consumer", ForeignKey: store.ForeignID(app["consumer"])},
-		func(cred map[string]any) { data = append(data, cred) })
-	if err != nil {
-		return a.fail(c, err)
-	}
-	return page(c, data)
-}
-
-// authFields are the oauth2 fields of auth_plugin_config.
-var authFields = []string{"scopes", "auth_header_name", "provision_key", "enable_implicit_grant",
-	"enable_password_grant", "enable_client_credentials", "enable_authorization_code"}
-
-// applicationServices is GET /application_services: the services with
-// an application-registration plugin, with the instance of app_id's
-// application when given.
-func (a *api) applicationServices(c *fiber.Ctx) error {
-	dev, err := a.signedIn(c)
-	if dev == nil {
-		return err
-	}
-	ctx := c.UserContext()
-	var app map[string]any
-	if id := c.Query("app_id"); id != "" {
-		app, err = a.apps().OfDeveloper(ctx, fmt.Sprint(dev["id"]), id)
-		if err != nil {
-			if _, ok := err.(*AppError); ok {
-				return message(c, fiber.StatusNotFound, "Application not found")
-			}
-			return a.fail(c, err)
-		}
-	}
-	var plugins []map[string]any
-	err = a.listWhere(ctx, "plugins", store.ListQuery{}, func(pl map[string]any) {
-		if pl["name"] == AppRegistrationPlugin && pl["enabled"] != false && store.ForeignID(pl["service"]) != "" {
-			plugins = append(plugins, pl)
-		}
-	})
-	if err != nil {
-		return a.fail(c, err)
-	}
-	var data []any
-	for _, pl := range plugins {
-		cfg, _ := pl["config"].(map[string]any)
-		sid := store.ForeignID(pl["service"])
-		auth := map[string]any{}
-		for _, f := range authFields {
-			auth[f] = cfg[f]
-		}
-		row := map[string]any{"id": sid, "name": cfg["display_name"], "app_registration_config": cfg,
-			"auth_plugin_config": auth}
-		if app != nil {
-			inst, err := a.opts.Store.Get(ctx, store.ApplicationInstanceEntity, store.CompositeID(fmt.Sprint(app["id"]), sid))
-			switch {
-			case err == nil:
-				row["instance"] = inst
-			case !store.IsNotFound(err):
-				return a.fail(c, err)
-			}
-		}
-		data = append(data, row)
-	}
-	return page(c, data)
+	return a.pageOf(c, oauth2Credentials, store.ListQuery{ForeignField: "consumer", ForeignKey: store.ForeignID(app["consumer"])})
 }

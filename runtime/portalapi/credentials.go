@@ -85,18 +85,13 @@ func (a *api) developerCredential(c *fiber.Ctx, create bool) (dev map[string]any
 // listDeveloperCredentials is GET /credentials/{plugin}.
 func (a *api) listDeveloperCredentials(c *fiber.Ctx) error {
 	dev, entity, consumer, err := a.developerCredential(c, false)
-	if dev == nil {
+	switch {
+	case dev == nil:
 		return err
+	case consumer == nil:
+		return page(c, nil)
 	}
-	var data []any
-	if consumer != nil {
-		err := a.listWhere(c.UserContext(), entity, store.ListQuery{ForeignField: "consumer", ForeignKey: fmt.Sprint(consumer["id"])},
-			func(rec map[string]any) { data = append(data, rec) })
-		if err != nil {
-			return a.fail(c, err)
-		}
-	}
-	return page(c, data)
+	return a.pageOf(c, entity, store.ListQuery{ForeignField: "consumer", ForeignKey: fmt.Sprint(consumer["id"])})
 }
 
 // createDeveloperCredential is POST /credentials/{plugin}: a credential
@@ -113,10 +108,7 @@ func (a *api) createDeveloperCredential(c *fiber.Ctx) error {
 	delete(in, "consumer") // always the developer's own
 	in["consumer"] = map[string]any{"id": consumer["id"]}
 	rec, err := a.opts.Store.Insert(c.UserContext(), entity, in)
-	if err != nil {
-		return a.fail(c, err)
-	}
-	return send(c, fiber.StatusCreated, rec)
+	return a.reply(c, fiber.StatusCreated, rec, err)
 }
 
 // ownCredential is the developer's credential :id of :plugin; nil when
@@ -138,23 +130,22 @@ func (a *api) ownCredential(c *fiber.Ctx) (entity string, rec map[string]any, er
 	return "", nil, message(c, fiber.StatusNotFound, msgNotFound)
 }
 
-// getDeveloperCredential is GET /credentials/{plugin}/{id}.
-func (a *api) getDeveloperCredential(c *fiber.Ctx) error {
-	_, rec, err := a.ownCredential(c)
-	if rec == nil {
+// credentialByID is GET /credentials/{plugin}/{id} (and, with remove,
+// DELETE: 204).
+func (a *api) credentialByID(c *fiber.Ctx, remove bool) error {
+	entity, rec, err := a.ownCredential(c)
+	switch {
+	case rec == nil:
 		return err
+	case !remove:
+		return send(c, fiber.StatusOK, rec)
 	}
-	return send(c, fiber.StatusOK, rec)
+	_, err = a.opts.Store.Delete(c.UserContext(), entity, fmt.Sprint(rec["id"]))
+	return a.noContent(c, err)
 }
 
+// getDeveloperCredential is GET /credentials/{plugin}/{id}.
+func (a *api) getDeveloperCredential(c *fiber.Ctx) error { return a.credentialByID(c, false) }
+
 // deleteDeveloperCredential is DELETE /credentials/{plugin}/{id}: 204.
-func (a *api) deleteDeveloperCredential(c *fiber.Ctx) error {
-	entity, rec, err := a.ownCredential(c)
-	if rec == nil {
-		return err
-	}
-	if _, err := a.opts.Store.Delete(c.UserContext(), entity, fmt.Sprint(rec["id"])); err != nil {
-		return a.fail(c, err)
-	}
-	return c.SendStatus(fiber.StatusNoContent)
-}
+func (a *api) deleteDeveloperCredential(c *fiber.Ctx) error { return a.credentialByID(c, true) }

@@ -127,33 +127,15 @@ func (a *api) register(c *fiber.Ctx) error {
 	if pw != "" {
 		rec["password"] = pw
 	}
-	meta := ""
-	switch m := in["meta"].(type) {
-	case string:
-		meta = m
-	case map[string]any:
-		b, err := json.Marshal(m)
-		if err != nil {
-			return message(c, fiber.StatusBadRequest, "schema violation (meta: expected a JSON object)")
-		}
-		meta = string(b)
-	case nil:
-	default:
-		return message(c, fiber.StatusBadRequest, "schema violation (meta: expected a JSON object)")
+	meta, ok := metaJSON(in["meta"])
+	if !ok {
+		return message(c, fiber.StatusBadRequest, msgMetaNotObject)
+	}
+	if msg := metaViolation(config(c), meta); msg != "" {
+		return message(c, fiber.StatusBadRequest, msg)
 	}
 	if meta != "" {
-		var obj map[string]any
-		if json.Unmarshal([]byte(meta), &obj) != nil || obj == nil {
-			return message(c, fiber.StatusBadRequest, "schema violation (meta: expected a JSON object)")
-		}
 		rec["meta"] = meta
-	}
-	fields, ok := config(c)["portal_developer_meta_fields"].(string)
-	if !ok {
-		fields = store.DefaultDeveloperMetaFields
-	}
-	if err := store.CheckDeveloperMeta(meta, fields); err != nil {
-		return message(c, fiber.StatusBadRequest, "schema violation (meta: "+err.Error()+")")
 	}
 	if id, ok := in["id"].(string); ok && id != "" {
 		rec["id"] = id
@@ -245,12 +227,8 @@ func (a *api) session(c *fiber.Ctx) error {
 
 // metaFields is GET /developer/meta_fields: the registration form's fields.
 func (a *api) metaFields(c *fiber.Ctx) error {
-	fields, ok := config(c)["portal_developer_meta_fields"].(string)
-	if !ok || fields == "" {
-		fields = store.DefaultDeveloperMetaFields
-	}
 	var v any
-	if err := json.Unmarshal([]byte(fields), &v); err != nil {
+	if err := json.Unmarshal([]byte(metaFieldsConf(config(c))), &v); err != nil {
 		return a.fail(c, err)
 	}
 	return send(c, fiber.StatusOK, v)
@@ -311,14 +289,12 @@ func (a *api) listPublicFiles(c *fiber.Ctx) error { return a.filesFor(c, nil) }
 func (a *api) filesFor(c *fiber.Ctx, dev map[string]any) error {
 	typ := c.Query("type")
 	var data []any
-	err := a.listWhere(c.UserContext(), "files", store.ListQuery{}, func(f map[string]any) {
+	err := a.opts.Store.EachRecord(c.UserContext(), "files", store.ListQuery{}, func(f map[string]any) error {
 		p, _ := f["path"].(string)
-		if typ == "spec" && !strings.HasPrefix(p, "specs/") {
-			return
-		}
-		if canRead(dev, f) {
+		if (typ != "spec" || strings.HasPrefix(p, "specs/")) && canRead(dev, f) {
 			data = append(data, f)
 		}
+		return nil
 	})
 	if err != nil {
 		return a.fail(c, err)

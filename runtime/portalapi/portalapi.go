@@ -18,10 +18,12 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/runtime/internal/reqbody"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
 )
 
 // Options configure the portal API.
@@ -45,8 +47,14 @@ type Options struct {
 	// 0 is reqbody's default.
 	MaxArgs int
 	// Log receives the notices Kong would mail (a new developer's
-	// access request); nil discards them.
+	// access request, a password reset link); nil discards them.
 	Log *slog.Logger
+	// GUIURL is the portal GUI's URL, the base of the reset link logged
+	// for a forgotten password; "" uses the first of CORSOrigins.
+	GUIURL string
+	// Now is the clock of reset token expiry; nil is time.Now (tests set
+	// it).
+	Now func() time.Time
 }
 
 // Kong's messages.
@@ -82,6 +90,8 @@ func App(opts Options) *fiber.App {
 		ErrorHandler:          a.handleError,
 		BodyLimit:             8 << 20,
 	})
+	// A handler's panic is a 500, never the end of the process.
+	app.Use(recover.New())
 	app.Use(a.workspacePrefix)
 	app.Use(a.portalEnabled)
 
@@ -89,6 +99,10 @@ func App(opts Options) *fiber.App {
 	app.Get("/auth", a.signIn)
 	app.Delete("/auth", a.signOut)
 	app.Get("/session", a.session)
+	app.Post("/forgot-password", a.forgotPassword)
+	app.Post("/validate-reset", a.validateReset)
+	app.Post("/reset-password", a.resetPassword)
+	app.Patch("/reset-password", a.resetPassword)
 	app.Get("/developer/meta_fields", a.metaFields)
 	app.Get("/developer", a.developer)
 	app.Delete("/developer", a.deleteDeveloper)
@@ -336,22 +350,56 @@ func page(c *fiber.Ctx, data []any) error {
 	return send(c, fiber.StatusOK, map[string]any{"data": data, "total": len(data), "offset": nil, "next": nil})
 }
 
-// listWhere reads every entity q selects, page by page.
-func (a *api) listWhere(ctx context.Context, entity string, q store.ListQuery, fn func(map[string]any)) error {
-	q.Size = store.MaxPageSize
-	for {
-		p, err := a.opts.Store.List(ctx, entity, q)
-		if err != nil {
-			return fmt.Errorf("portal api: listing %s: %w", entity, err)
-		}
-		for _, rec := range p.Data {
-			fn(rec)
-		}
-		if p.Offset == "" {
-			return nil
-		}
-		q.Offset = p.Offset
+// records returns every record of entity that q selects (store.EachRecord).
+func (a *api) records(ctx context.Context, entity string, q store.ListQuery) ([]any, error) {
+	var out []any
+	err := a.opts.Store.EachRecord(ctx, entity, q, func(rec map[string]any) error {
+		out = append(out, rec)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("portal api: %w", err)
 	}
+	return out, nil
+}
+
+// pageOf answers every record of entity that q selects as one page.
+func (a *api) pageOf(c *fiber.Ctx, entity string, q store.ListQuery) error {
+	data, err := a.records(c.UserContext(), entity, q)
+	if err != nil {
+		return a.fail(c, err)
+	}
+	return page(c, data)
+}
+
+// reply answers v with status, or err the portal's way (a.appFail).
+func (a *api) reply(c *fiber.Ctx, status int, v any, err error) error {
+	if err != nil {
+		return a.appFail(c, err)
+	}
+	return send(c, status, v)
+}
+
+// noContent answers 204, or err the portal's way (a.appFail).
+func (a *api) noContent(c *fiber.Ctx, err error) error {
+	if err != nil {
+		return a.appFail(c, err)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// withBody is the request's body once the caller (a signed-in developer,
+// an application...) was found: nil when found is nil (err is its
+// answer) or when the body did not parse (answered).
+func (a *api) withBody(c *fiber.Ctx, found map[string]any, err error) (map[string]any, error) {
+	if found == nil {
+		return nil, err
+	}
+	in, err := a.input(c)
+	if err != nil {
+		return nil, a.fail(c, err)
+	}
+	return in, nil
 }
 
 // stringList reads a list of strings (JSON array or []string).

@@ -24,6 +24,12 @@ const svcID = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f1"
 // auto-approve), a spec readable by role dev and a public one.
 func testAPI(t *testing.T, wsConfig map[string]any) (*fiber.App, *store.Store) {
 	t.Helper()
+	return testAPIWith(t, wsConfig, Options{})
+}
+
+// testAPIWith is testAPI with options (their Store is the test's).
+func testAPIWith(t *testing.T, wsConfig map[string]any, opts Options) (*fiber.App, *store.Store) {
+	t.Helper()
 	st, _ := catalogtest.OpenStore(t, "bundled")
 	ctx := store.WithTypedInput(context.Background())
 	cfg := map[string]any{"portal": true, "portal_auth": "basic-auth",
@@ -45,7 +51,8 @@ func testAPI(t *testing.T, wsConfig map[string]any) (*fiber.App, *store.Store) {
 		"contents": "x-headmatter:\n  readable_by: [dev]\nopenapi: 3.0.0\n"}))
 	must(st.Insert(ctx, "files", map[string]any{"path": "specs/public.yml", "contents": "openapi: 3.0.0\n"}))
 	must(st.Insert(ctx, "developer_roles", map[string]any{"name": "dev"}))
-	return App(Options{Store: st}), st
+	opts.Store = st
+	return App(opts), st
 }
 
 // client calls the app, keeping the session cookie.
@@ -85,6 +92,42 @@ func (c *client) call(method, path, body string, header ...string) (int, map[str
 	var m map[string]any
 	_ = json.Unmarshal(raw, &m)
 	return res.StatusCode, m, res
+}
+
+// routeCase is one call of a route table: the caller, the request, the
+// status wanted and, when not "", the message; check (optional) looks
+// further at the answer.
+type routeCase struct {
+	name               string
+	c                  *client
+	method, path, body string
+	header             []string // name, value, ...
+	status             int
+	message            string
+	check              func(t *testing.T, body map[string]any)
+}
+
+// runRoutes runs a route table in order (later calls see the earlier
+// ones' effects), each as a subtest.
+func runRoutes(t *testing.T, cases []routeCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := *tc.c // the caller's cookie is kept below
+			c.t = t
+			status, body, _ := c.call(tc.method, tc.path, tc.body, tc.header...)
+			tc.c.cookie = c.cookie
+			if status != tc.status {
+				t.Fatalf("%s %s: %d %v, want %d", tc.method, tc.path, status, body, tc.status)
+			}
+			if tc.message != "" && body["message"] != tc.message {
+				t.Fatalf("message %v, want %q", body["message"], tc.message)
+			}
+			if tc.check != nil {
+				tc.check(t, body)
+			}
+		})
+	}
 }
 
 func basic(user, pass string) string {
@@ -270,32 +313,21 @@ func TestApplications(t *testing.T) {
 		t.Fatalf("create: %d %v", s, a)
 	}
 	id := a["id"].(string)
-	tests := []struct {
-		name, method, path, body string
-		c                        *client
-		status                   int
-	}{
-		{"no redirect_uri", "POST", "/applications", `{"name":"x"}`, ann, 400},
-		{"no name", "POST", "/applications", `{"redirect_uri":"http://cb.test/"}`, ann, 400},
-		{"duplicate name", "POST", "/applications", `{"name":"app","redirect_uri":"http://cb.test/"}`, ann, 409},
-		{"same name, other developer", "POST", "/applications", `{"name":"app","redirect_uri":"http://cb.test/"}`, bob, 200},
-		{"own app", "GET", "/applications/" + id, "", ann, 200},
-		{"other's app", "GET", "/applications/" + id, "", bob, 404},
-		{"other's app credentials", "GET", "/applications/" + id + "/credentials", "", bob, 404},
-		{"register without service", "POST", "/applications/" + id + "/application_instances", `{}`, ann, 400},
-		{"register unknown service", "POST", "/applications/" + id + "/application_instances", `{"service":{"id":"0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0"}}`, ann, 404},
-		{"register", "POST", "/applications/" + id + "/application_instances", `{"service":{"id":"` + svcID + `"},"status":0}`, ann, 201},
-		{"register twice", "POST", "/applications/" + id + "/application_instances", `{"service":{"id":"` + svcID + `"}}`, ann, 409},
-		{"other registers it", "POST", "/applications/" + id + "/application_instances", `{"service":{"id":"` + svcID + `"}}`, bob, 404},
-		{"anonymous", "GET", "/applications", "", &client{t: t, app: app}, 401},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if s, b, _ := tc.c.call(tc.method, tc.path, tc.body); s != tc.status {
-				t.Fatalf("%d, want %d: %v", s, tc.status, b)
-			}
-		})
-	}
+	runRoutes(t, []routeCase{
+		{name: "no redirect_uri", c: ann, method: "POST", path: "/applications", body: `{"name":"x"}`, status: 400},
+		{name: "no name", c: ann, method: "POST", path: "/applications", body: `{"redirect_uri":"http://cb.test/"}`, status: 400},
+		{name: "duplicate name", c: ann, method: "POST", path: "/applications", body: `{"name":"app","redirect_uri":"http://cb.test/"}`, status: 409},
+		{name: "same name, other developer", c: bob, method: "POST", path: "/applications", body: `{"name":"app","redirect_uri":"http://cb.test/"}`, status: 200},
+		{name: "own app", c: ann, method: "GET", path: "/applications/" + id, body: "", status: 200},
+		{name: "other's app", c: bob, method: "GET", path: "/applications/" + id, body: "", status: 404},
+		{name: "other's app credentials", c: bob, method: "GET", path: "/applications/" + id + "/credentials", body: "", status: 404},
+		{name: "register without service", c: ann, method: "POST", path: "/applications/" + id + "/application_instances", body: `{}`, status: 400},
+		{name: "register unknown service", c: ann, method: "POST", path: "/applications/" + id + "/application_instances", body: `{"service":{"id":"0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0"}}`, status: 404},
+		{name: "register", c: ann, method: "POST", path: "/applications/" + id + "/application_instances", body: `{"service":{"id":"` + svcID + `"},"status":0}`, status: 201},
+		{name: "register twice", c: ann, method: "POST", path: "/applications/" + id + "/application_instances", body: `{"service":{"id":"` + svcID + `"}}`, status: 409},
+		{name: "other registers it", c: bob, method: "POST", path: "/applications/" + id + "/application_instances", body: `{"service":{"id":"` + svcID + `"}}`, status: 404},
+		{name: "anonymous", c: &client{t: t, app: app}, method: "GET", path: "/applications", body: "", status: 401},
+	})
 	// The registration is pending: the plugin does not auto-approve, and
 	// the body's status is ignored.
 	s, l, _ := ann.call("GET", "/applications/"+id+"/application_instances", "")
@@ -325,22 +357,13 @@ func TestApplications(t *testing.T) {
 	}
 	// Renaming it renames its consumer and its credential; the new
 	// redirect_uri follows into the credential.
-	patches := []struct {
-		name, body string
-		c          *client
-		status     int
-	}{
-		{"rename", `{"name":"renamed","redirect_uri":"http://new.test/cb"}`, ann, 200},
-		{"other's", `{"name":"x"}`, bob, 404},
-		{"empty name", `{"name":" "}`, ann, 400},
-		{"name not a string", `{"name":5}`, ann, 400},
-		{"redirect_uri removed", `{"redirect_uri":null}`, ann, 400},
-	}
-	for _, p := range patches {
-		if s, b, _ := p.c.call("PATCH", "/applications/"+id, p.body); s != p.status {
-			t.Fatalf("patch %s: %d %v", p.name, s, b)
-		}
-	}
+	runRoutes(t, []routeCase{
+		{name: "rename", c: ann, method: "PATCH", path: "/applications/" + id, body: `{"name":"renamed","redirect_uri":"http://new.test/cb"}`, status: 200},
+		{name: "other's", c: bob, method: "PATCH", path: "/applications/" + id, body: `{"name":"x"}`, status: 404},
+		{name: "empty name", c: ann, method: "PATCH", path: "/applications/" + id, body: `{"name":" "}`, status: 400},
+		{name: "name not a string", c: ann, method: "PATCH", path: "/applications/" + id, body: `{"name":5}`, status: 400},
+		{name: "redirect_uri removed", c: ann, method: "PATCH", path: "/applications/" + id, body: `{"redirect_uri":null}`, status: 400},
+	})
 	s, cr, _ = ann.call("GET", "/applications/"+id+"/credentials", "")
 	c0 := cr["data"].([]any)[0].(map[string]any)
 	if s != 200 || c0["name"] != "renamed" || c0["redirect_uris"].([]any)[0] != "http://new.test/cb" {
@@ -431,4 +454,18 @@ func FuzzSessionCookie(f *testing.F) {
 			t.Fatalf("%q opened %v (%+v)", value, ok, sess)
 		}
 	})
+}
+
+// TestHandlerPanic: a handler's panic answers 500 with Kong's message,
+// and the API keeps serving.
+func TestHandlerPanic(t *testing.T) {
+	app, _ := testAPI(t, nil)
+	app.Get("/boom", func(*fiber.Ctx) error { panic("boom") })
+	c := &client{t: t, app: app}
+	if s, b, _ := c.call("GET", "/boom", ""); s != 500 || b["message"] != msgUnexpected {
+		t.Fatalf("panic: %d %v", s, b)
+	}
+	if s, _, _ := c.call("GET", "/developer/meta_fields", ""); s != 200 {
+		t.Fatalf("after the panic: %d", s)
+	}
 }
