@@ -8,6 +8,7 @@
 //   #/admins, #/admins/{id}     Teams → Admins (invite, generate link)
 //   #/login                     sign-in (admin_gui_auth = basic-auth)
 //   #/rbac/roles[/{r}], #/rbac/users[/{u}], #/teams[/{t}]   RBAC (rbac.js)
+//   #/threat-protection[?before=] denied IPs, threat events, plugins (threat.js)
 //   #/portal/...                Dev Portal: settings, specs, developers,
 //                               developer roles, applications (portal.js)
 //   <path>/register?email&username&token   an invited admin's activation
@@ -20,6 +21,7 @@ import { loginView, registerView, adminsList, adminInvite, adminView, forgotView
 import { ENTITIES, CHILDREN, parentFieldFor } from './entities.js';
 import { PORTAL_PAGES, portalRoute, serviceSections } from './portal.js';
 import { RBAC_PAGES, rbacRoute, teamsView, teamView } from './rbac.js';
+import { THREAT_PAGE, threatView } from './threat.js';
 import { buildForm, fieldList, mergePluginFields } from './form.js';
 import { banner, errorText, deleteAction } from './ui.js';
 
@@ -41,7 +43,7 @@ function parseHash() {
 }
 
 function renderNav(active) {
-  const items = [['', 'Dashboard']].concat(Object.entries(ENTITIES).map(([k, v]) => [k, v.title]));
+  const items = [['', 'Dashboard']].concat(Object.entries(ENTITIES).map(([k, v]) => [k, v.title]), [[THREAT_PAGE, 'Threat protection']]);
   const links = (list) => h('ul', {}, list.map(([k, title]) => h('li', {},
     h('a', { href: `#/${k}`, 'aria-current': k === active ? 'page' : undefined }, title))));
   const group = (idName, title, list) => [h('h2', { class: 'nav-group', id: idName }, title),
@@ -58,6 +60,7 @@ function navKey(kind, a) {
   }
   if (kind === 'rbac') return `rbac/${a || 'roles'}`;
   if (kind === 'teams') return 'teams';
+  if (kind === THREAT_PAGE) return THREAT_PAGE;
   return kind && (ENTITIES[kind] || kind === 'admins') ? kind : '';
 }
 
@@ -412,6 +415,7 @@ async function route(kind, a, b, c, query) {
   if (kind === 'portal') return portalRoute(a, b, query, go);
   if (kind === 'rbac') return rbacRoute(a, b, go);
   if (kind === 'teams') return a ? teamView(a, go) : teamsView(go);
+  if (kind === THREAT_PAGE) return threatView(query, go);
   if (!ENTITIES[kind]) return [h('h1', { tabindex: '-1' }, 'Not found'), h('p', {}, `No page ${kind}.`)];
   if (!a) return list(kind, query);
   if (a === 'new') return createView(kind, query);
