@@ -89,7 +89,7 @@ function cell(col, v) {
 // RBAC 403, the plugin not loaded) is shown in the card only.
 async function trafficCard() {
   const title = h('h2', { id: 'dash-traffic' }, 'Traffic');
-  const card = (...body) => h('section', { class: 'card', 'aria-labelledby': 'dash-traffic', id: 'traffic' }, title, ...body);
+  const card = (...body) => h('section', { class: 'card wide', 'aria-labelledby': 'dash-traffic', id: 'traffic' }, title, ...body);
   try {
     const plugins = await listAll('/plugins');
     const prom = plugins.filter((p) => p.name === 'prometheus' && p.enabled);
@@ -104,7 +104,7 @@ async function trafficCard() {
     const res = await request('GET', '/metrics', undefined, { Accept: 'text/plain' });
     const t = traffic(parseMetrics((res && res.message) || ''));
     const n = (v) => (v === null || v === undefined ? '—' : String(Math.round(v)));
-    const ms = (v) => (Number.isFinite(v) ? `${v.toFixed(1)} ms` : 'over the last bucket');
+    const ms = (v) => `${v.toFixed(1)} ms`;
     const facts = [
       h('dt', {}, 'Requests (every listener)'), h('dd', { id: 'traffic-requests' }, n(t.requests)),
       h('dt', {}, 'Proxied requests'), h('dd', { id: 'traffic-total' }, on('status_code_metrics') ? n(t.proxied || 0) : 'not exported (status_code_metrics is off)'),
@@ -114,7 +114,7 @@ async function trafficCard() {
     }
     const names = { request: 'Request latency', upstream: 'Upstream latency', kong: 'Gateway latency' };
     for (const [k, l] of Object.entries(t.latency || {})) {
-      facts.push(h('dt', {}, names[k]), h('dd', { id: `traffic-latency-${k}` }, `average ${ms(l.average)}, p95 ≤ ${ms(l.p95)} (${n(l.count)} requests)`));
+      facts.push(h('dt', {}, names[k]), h('dd', { id: `traffic-latency-${k}` }, `average ${ms(l.average)}, p95 ≤ ${Number.isFinite(l.p95) ? `${l.p95} ms` : 'over the last bucket'} (${n(l.count)} requests)`));
     }
     if (!t.latency) facts.push(h('dt', {}, 'Latency'), h('dd', { id: 'traffic-latency' }, on('latency_metrics') ? 'no requests measured yet' : 'not exported (latency_metrics is off)'));
     if (t.threats !== null) facts.push(h('dt', {}, 'Threat events'), h('dd', { id: 'traffic-threats' }, h('a', { href: `#/${THREAT_PAGE}` }, n(t.threats))));
