@@ -222,4 +222,28 @@ func TestMetricsParser(t *testing.T) {
 			t.Errorf("%s: %d samples, proxied %v, classes %v; want %d, %v, %s", tt.name, n, proxied, got.Classes, tt.samples, tt.proxied, tt.classes)
 		}
 	}
+
+	// Random input built from the format's own characters: the parser
+	// never throws, and every sample it returns has a valid name and a
+	// number value.
+	var bad string
+	w.Step("parse: random input", browser.Into(chromedp.Evaluate[string](`import('/js/metrics.js').then((m) => {
+		const alphabet = 'ab_:{}=",\\n \t#0123456789.eE+-InfNa\r';
+		let seed = 12345;
+		const rnd = (k) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % k; };
+		for (let i = 0; i < 3000; i++) {
+			let t = '';
+			const len = rnd(80);
+			for (let j = 0; j < len; j++) t += alphabet[rnd(alphabet.length)];
+			let out;
+			try { out = m.parseMetrics(t); m.traffic(out); } catch (e) { return 'throws on ' + JSON.stringify(t) + ': ' + e; }
+			for (const s of out) {
+				if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(s.name) || typeof s.value !== 'number') return 'bad sample from ' + JSON.stringify(t);
+			}
+		}
+		return '';
+	})`, chromedp.EvalAwaitPromise), &bad))
+	if bad != "" {
+		t.Fatal(bad)
+	}
 }
