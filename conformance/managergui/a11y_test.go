@@ -28,7 +28,15 @@ func TestAccessibility(t *testing.T) {
 	if code := w.api("POST", "/developers", map[string]any{"email": "a11y@example.test", "password": "pw-a11y", "meta": `{"full_name":"A"}`}, &dev); code/100 != 2 || dev.ID == "" {
 		t.Fatalf("POST /developers: %d %+v", code, dev)
 	}
-	pages := []string{"#/", "#/services", "#/services/a11y", "#/routes/new", "#/plugins/new", "#/plugins/new?name=rate-limiting", "#/certificates/new", "#/upstreams/new",
+	// The Threat protection page with a denied address, a plugin and an
+	// event in it; the dashboard with its Traffic card filled.
+	w.mustAPI(201, "POST", "/denied-ips", map[string]any{"ip": "192.0.2.1", "reason": "a11y"}, nil)
+	w.mustAPI(201, "POST", "/services/a11y/routes", map[string]any{"name": "a11y-route", "paths": []string{"/a11y"}}, nil)
+	w.mustAPI(201, "POST", "/plugins", map[string]any{"name": "threat-protection", "config": map[string]any{"rules": []any{
+		map[string]any{"name": "a11y-credential", "filters": map[string]any{"require_credential": true}}}}}, nil)
+	w.mustAPI(201, "POST", "/plugins", map[string]any{"name": "prometheus", "config": map[string]any{"status_code_metrics": true, "latency_metrics": true}}, nil)
+	w.proxyStatus("/a11y", nil, http.StatusForbidden)
+	pages := []string{"#/threat-protection", "#/", "#/services", "#/services/a11y", "#/routes/new", "#/plugins/new", "#/plugins/new?name=rate-limiting", "#/certificates/new", "#/upstreams/new",
 		"#/portal/settings", "#/portal/specs", "#/portal/files/specs%2Fa11y.yml", "#/portal/developers", "#/portal/developers/" + dev.ID, "#/portal/roles", "#/portal/applications",
 		"#/rbac/roles", "#/rbac/roles/reviewer", "#/rbac/users", "#/rbac/users/a11y-user", "#/teams",
 		"#/filter-chains", "#/filter-chains/new", "#/forgot-password"}

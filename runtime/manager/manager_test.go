@@ -37,6 +37,8 @@ func TestAssets(t *testing.T) {
 		{"register page", "", "/register?email=a%40b.test&username=a&token=x.y.z", 200, "text/html; charset=utf-8", "Skip to content"},
 		{"register page under a path", "/manager", "/manager/register", 200, "text/html; charset=utf-8", "Kong Manager"},
 		{"admins module", "", "/js/admins.js", 200, "text/javascript; charset=utf-8", "/admins/register"},
+		{"threat protection module", "", "/js/threat.js", 200, "text/javascript; charset=utf-8", "'/denied-ips'"},
+		{"metrics parser module", "", "/js/metrics.js", 200, "text/javascript; charset=utf-8", "export function parseMetrics"},
 		{"sign-in sends the admin's name", "", "/js/api.js", 200, "text/javascript; charset=utf-8", "headers['Kong-Admin-User']"},
 		{"Admin API client on the shared client", "", "/js/api.js", 200, "text/javascript; charset=utf-8", "from '../shared/http.js'"},
 		{"unknown type", "", "/manager.go", 404, "", ""},

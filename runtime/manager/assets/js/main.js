@@ -8,6 +8,7 @@
 //   #/admins, #/admins/{id}     Teams → Admins (invite, generate link)
 //   #/login                     sign-in (admin_gui_auth = basic-auth)
 //   #/rbac/roles[/{r}], #/rbac/users[/{u}], #/teams[/{t}]   RBAC (rbac.js)
+//   #/threat-protection[?before=] denied IPs, threat events, plugins (threat.js)
 //   #/portal/...                Dev Portal: settings, specs, developers,
 //                               developer roles, applications (portal.js)
 //   <path>/register?email&username&token   an invited admin's activation
@@ -20,8 +21,10 @@ import { loginView, registerView, adminsList, adminInvite, adminView, forgotView
 import { ENTITIES, CHILDREN, parentFieldFor } from './entities.js';
 import { PORTAL_PAGES, portalRoute, serviceSections } from './portal.js';
 import { RBAC_PAGES, rbacRoute, teamsView, teamView } from './rbac.js';
+import { THREAT_PAGE, threatView } from './threat.js';
+import { parseMetrics, traffic } from './metrics.js';
 import { buildForm, fieldList, mergePluginFields } from './form.js';
-import { banner, errorText, deleteAction } from './ui.js';
+import { banner, errorText, deleteAction, listAll } from './ui.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -41,7 +44,7 @@ function parseHash() {
 }
 
 function renderNav(active) {
-  const items = [['', 'Dashboard']].concat(Object.entries(ENTITIES).map(([k, v]) => [k, v.title]));
+  const items = [['', 'Dashboard']].concat(Object.entries(ENTITIES).map(([k, v]) => [k, v.title]), [[THREAT_PAGE, 'Threat protection']]);
   const links = (list) => h('ul', {}, list.map(([k, title]) => h('li', {},
     h('a', { href: `#/${k}`, 'aria-current': k === active ? 'page' : undefined }, title))));
   const group = (idName, title, list) => [h('h2', { class: 'nav-group', id: idName }, title),
@@ -58,6 +61,7 @@ function navKey(kind, a) {
   }
   if (kind === 'rbac') return `rbac/${a || 'roles'}`;
   if (kind === 'teams') return 'teams';
+  if (kind === THREAT_PAGE) return THREAT_PAGE;
   return kind && (ENTITIES[kind] || kind === 'admins') ? kind : '';
 }
 
@@ -79,8 +83,49 @@ function cell(col, v) {
 
 // --- dashboard ---------------------------------------------------------
 
+// trafficCard is the dashboard's Traffic card, from the node's Prometheus
+// metrics (GET /metrics) while an enabled prometheus plugin records them;
+// otherwise it says so with a link to enable the plugin. A failure (an
+// RBAC 403, the plugin not loaded) is shown in the card only.
+async function trafficCard() {
+  const title = h('h2', { id: 'dash-traffic' }, 'Traffic');
+  const card = (...body) => h('section', { class: 'card wide', 'aria-labelledby': 'dash-traffic', id: 'traffic' }, title, ...body);
+  try {
+    const plugins = await listAll('/plugins');
+    const prom = plugins.filter((p) => p.name === 'prometheus' && p.enabled);
+    const on = (flag) => prom.some((p) => p.config && p.config[flag]);
+    if (!prom.length) {
+      return card(h('p', { id: 'traffic-off' }, 'The prometheus plugin is not enabled, so there are no traffic metrics. ',
+        h('a', { href: '#/plugins/new?name=prometheus', id: 'traffic-enable' }, 'Enable the prometheus plugin'),
+        ' (turn on status_code_metrics and latency_metrics for the figures below).'));
+    }
+    // /metrics answers Prometheus's text format: the client hands a
+    // body that is not JSON back as its message.
+    const res = await request('GET', '/metrics', undefined, { Accept: 'text/plain' });
+    const t = traffic(parseMetrics((res && res.message) || ''));
+    const n = (v) => (v === null || v === undefined ? '—' : String(Math.round(v)));
+    const ms = (v) => `${v.toFixed(1)} ms`;
+    const facts = [
+      h('dt', {}, 'Requests (every listener)'), h('dd', { id: 'traffic-requests' }, n(t.requests)),
+      h('dt', {}, 'Proxied requests'), h('dd', { id: 'traffic-total' }, on('status_code_metrics') ? n(t.proxied || 0) : 'not exported (status_code_metrics is off)'),
+    ];
+    for (const c of ['1xx', '2xx', '3xx', '4xx', '5xx']) {
+      if (t.classes[c] !== undefined) facts.push(h('dt', {}, `Status ${c}`), h('dd', { id: `traffic-${c}` }, n(t.classes[c])));
+    }
+    const names = { request: 'Request latency', upstream: 'Upstream latency', kong: 'Gateway latency' };
+    for (const [k, l] of Object.entries(t.latency || {})) {
+      facts.push(h('dt', {}, names[k]), h('dd', { id: `traffic-latency-${k}` }, `average ${ms(l.average)}, p95 ≤ ${Number.isFinite(l.p95) ? `${l.p95} ms` : 'over the last bucket'} (${n(l.count)} requests)`));
+    }
+    if (!t.latency) facts.push(h('dt', {}, 'Latency'), h('dd', { id: 'traffic-latency' }, on('latency_metrics') ? 'no requests measured yet' : 'not exported (latency_metrics is off)'));
+    if (t.threats !== null) facts.push(h('dt', {}, 'Threat events'), h('dd', { id: 'traffic-threats' }, h('a', { href: `#/${THREAT_PAGE}` }, n(t.threats))));
+    return card(h('dl', { class: 'facts' }, facts));
+  } catch (e) {
+    return card(banner('err', errorText(e)));
+  }
+}
+
 async function dashboard() {
-  const [root, status] = await Promise.all([request('GET', '/'), request('GET', '/status')]);
+  const [root, status, trafficSection] = await Promise.all([request('GET', '/'), request('GET', '/status'), trafficCard()]);
   const plugins = (root.plugins && root.plugins.available_on_server) || {};
   const srv = (status && status.server) || {};
   const db = (status && status.database) || {};
@@ -101,7 +146,8 @@ async function dashboard() {
           h('dt', {}, 'Total requests'), h('dd', {}, fmt(srv.total_requests)),
           h('dt', {}, 'Active connections'), h('dd', {}, fmt(srv.connections_active)),
           h('dt', {}, 'Accepted connections'), h('dd', {}, fmt(srv.connections_accepted)),
-          h('dt', {}, 'Handled connections'), h('dd', {}, fmt(srv.connections_handled))))),
+          h('dt', {}, 'Handled connections'), h('dd', {}, fmt(srv.connections_handled)))),
+      trafficSection),
   ];
 }
 
@@ -412,6 +458,7 @@ async function route(kind, a, b, c, query) {
   if (kind === 'portal') return portalRoute(a, b, query, go);
   if (kind === 'rbac') return rbacRoute(a, b, go);
   if (kind === 'teams') return a ? teamView(a, go) : teamsView(go);
+  if (kind === THREAT_PAGE) return threatView(query, go);
   if (!ENTITIES[kind]) return [h('h1', { tabindex: '-1' }, 'Not found'), h('p', {}, `No page ${kind}.`)];
   if (!a) return list(kind, query);
   if (a === 'new') return createView(kind, query);
