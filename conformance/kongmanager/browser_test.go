@@ -15,7 +15,9 @@ import (
 // TestBrowserSignIn walks Kong Manager in headless Chromium as the
 // training's §10 does: an invited admin opens the registration link, sets
 // a password, signs in through the page, sees the services list, invites
-// another admin and generates its link, and signs out. The page talks to
+// another admin (read-only) and generates its link, and signs out; the
+// read-only admin then registers, signs in and is refused an edit with
+// Kong's 403 in the form. The page talks to
 // the Admin API cross-origin with the session cookie and Kong-Admin-User;
 // there is no token anywhere in the browser.
 func TestBrowserSignIn(t *testing.T) {
@@ -74,6 +76,28 @@ func TestBrowserSignIn(t *testing.T) {
 	}
 	if a := c.root("GET", "/admins/bob", nil); a.status != 200 || a.body["status"] != 4.0 {
 		t.Fatalf("bob: %d %s", a.status, a.raw)
+	}
+
+	// The invited read-only admin activates through the link, signs in,
+	// reads the service and is refused its edit with Kong's 403 in the form.
+	bobLink, _ := c.must(200, c.root("GET", "/admins/bob?generate_register_url=true", nil), "bob's link").body["register_url"].(string)
+	svc := c.must(200, c.root("GET", "/services/walk-svc", nil), "service").body
+	b.Step("read-only admin registers",
+		chromedp.Navigate(gui+bobLink),
+		chromedp.WaitVisible(chromedp.CSS("#register-form")),
+		browser.ExpectText("#register-username", "bob"),
+		passwordForm("register", "bob-pw-1", "bob-pw-1"),
+		browser.Ready("#/login"),
+	)
+	b.Step("read-only admin's edit is refused",
+		signIn("bob", "bob-pw-1"),
+		browser.Open(gui, "#/services/"+svc["id"].(string)),
+		browser.Fill("host", "evil.test"),
+		chromedp.Click(chromedp.CSS(`main form[aria-label] button[type="submit"]`)),
+		browser.ExpectText("main [role=alert]", "403: bob, you do not have permissions to update this resource"),
+	)
+	if a := c.root("GET", "/services/walk-svc", nil); a.status != 200 || a.body["host"] != svc["host"] {
+		t.Fatalf("the refused edit changed the service: %d %s", a.status, a.raw)
 	}
 }
 
