@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -34,10 +33,9 @@ const portalSessionConf = `{"cookie_secure":false,"cookie_name":"portal_session"
 // appWalk drives one node through the application flow.
 type appWalk struct {
 	*walk
-	proxy  string // https://127.0.0.1:port of the TLS proxy listener
-	plain  string // http://127.0.0.1:port of the plain proxy listener
-	portal string // http://127.0.0.1:port of the portal API
-	cmds   map[string]string
+	proxy  string       // https://127.0.0.1:port of the TLS proxy listener
+	plain  string       // http://127.0.0.1:port of the plain proxy listener
+	portal string       // http://127.0.0.1:port of the portal API
 	dev    *http.Client // the developer's browser: a cookie jar
 	tls    *http.Client // an insecure TLS client, as curl --insecure
 }
@@ -49,18 +47,6 @@ func newAppWalk(t *testing.T, settings map[string]string) *appWalk {
 // newAppWalkWith is newAppWalk with node options (a logger whose output
 // the test reads).
 func newAppWalkWith(t *testing.T, settings map[string]string, opts app.Options) *appWalk {
-	data, err := os.ReadFile("testdata/appreg.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	list, err := ParseCommands(string(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmds := map[string]string{}
-	for _, c := range list {
-		cmds[c.Name] = c.Text
-	}
 	all := map[string]string{
 		"proxy_listen": "127.0.0.1:0, 127.0.0.1:0 ssl", "portal": "on",
 		"portal_api_listen": "127.0.0.1:0", "portal_gui_listen": "off",
@@ -70,7 +56,8 @@ func newAppWalkWith(t *testing.T, settings map[string]string, opts app.Options) 
 	}
 	n := testnode.StartWith(t, all, opts)
 	w := newWalk(t, all)
-	w.admin = "http://" + n.Addr("admin")
+	w.load("testdata/appreg.txt")
+	w.attach(n)
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +71,6 @@ func newAppWalkWith(t *testing.T, settings map[string]string, opts app.Options) 
 		proxy:  "https://" + n.Addr("proxy_ssl"),
 		plain:  "http://" + n.Addr("proxy"),
 		portal: "http://" + n.Addr("portal_api"),
-		cmds:   cmds,
 		dev:    &http.Client{Jar: jar, Transport: devTr, Timeout: 30 * time.Second},
 		tls:    &http.Client{Transport: tlsTr, Timeout: 30 * time.Second},
 	}
@@ -137,14 +123,14 @@ func (w *appWalk) portalCall(method, path string, body any) answer {
 }
 
 // command runs a command of testdata/appreg.txt with curl, the training's
-// host names pointing at the node and its values replaced by repl.
+// host names pointing at the node (--connect-to) and its values (the
+// training instance's client_id, client_secret, token) replaced by repl.
 func (w *appWalk) command(name string, repl ...string) answer {
 	w.t.Helper()
 	text, ok := w.cmds[name]
 	if !ok {
-		w.t.Fatalf("no command %q in testdata/appreg.txt", name)
+		w.t.Fatalf("no command %q in the testdata files", name)
 	}
-	text = strings.ReplaceAll(text, "https://localhost:8443", w.proxy)
 	text = strings.NewReplacer(repl...).Replace(text)
 	return w.curl(text)
 }

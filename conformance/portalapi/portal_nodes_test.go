@@ -25,7 +25,7 @@ func TestPortalSessionAcrossNodes(t *testing.T) {
 	a := testnode.Start(t, settings)
 	b := testnode.Start(t, settings)
 	w := newWalk(t, settings)
-	w.admin = "http://" + a.Addr("admin")
+	w.attach(a)
 	w.want("portal settings", w.do("PATCH", "/default/workspaces/default", "", map[string]any{"config": map[string]any{
 		"portal": true, "portal_auth": "basic-auth", "portal_session_conf": portalSessionConf}}), 200)
 	w.want("developer", w.do("POST", "/default/developers", "", map[string]any{

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/conformance/testnode"
 	"github.com/gatehouse/gatehouse/conformance/testpg"
+	"github.com/gatehouse/gatehouse/runtime/app"
 	_ "github.com/gatehouse/gatehouse/runtime/plugins/bundle" // the bundled plugins: acl, cors
 	"github.com/gatehouse/gatehouse/store"
 )
@@ -51,31 +53,49 @@ type walk struct {
 	settings map[string]string
 	admin    string
 	cmds     map[string]string
-	client   *http.Client
-	stop     func()
+	// hosts maps the training's host:port to the address curl connects
+	// to (--connect-to); start sets localhost:8001.
+	hosts  map[string]string
+	client *http.Client
+	node   *app.Node
+	stop   func()
 }
 
 func newWalk(t *testing.T, settings map[string]string) *walk {
-	data, err := os.ReadFile("testdata/training.txt")
+	tr := &http.Transport{MaxIdleConnsPerHost: 2}
+	t.Cleanup(tr.CloseIdleConnections)
+	w := &walk{t: t, settings: settings, cmds: map[string]string{}, hosts: map[string]string{},
+		client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	w.load("testdata/training.txt")
+	return w
+}
+
+// load adds the commands of a testdata file; a name must be new.
+func (w *walk) load(file string) {
+	data, err := os.ReadFile(file)
 	if err != nil {
-		t.Fatal(err)
+		w.t.Fatal(err)
 	}
 	list, err := ParseCommands(string(data))
 	if err != nil {
-		t.Fatal(err)
+		w.t.Fatalf("%s: %v", file, err)
 	}
-	cmds := map[string]string{}
 	for _, c := range list {
-		cmds[c.Name] = c.Text
+		if _, dup := w.cmds[c.Name]; dup {
+			w.t.Fatalf("%s: command %q named twice", file, c.Name)
+		}
+		w.cmds[c.Name] = c.Text
 	}
-	tr := &http.Transport{MaxIdleConnsPerHost: 2}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &walk{t: t, settings: settings, cmds: cmds, client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 }
 
-// curl runs a training command with curl, its localhost:8001 pointing at
-// the node's Admin API, from testdata (for -F contents=@misc/spec.yml).
-// Only output options are added (-s -S -o FILE -w %{http_code}).
+// curl runs a training command with the curl binary, from testdata (for
+// -F contents=@misc/spec.yml). The text is not changed: the training's
+// hosts (localhost:8001 for the Admin API, and whatever w.hosts adds:
+// the proxy, IRIS) are mapped with curl's own --connect-to, and only
+// output options are added (-s -S, -o FILE, -w %{http_code}). A word
+// starting with an en dash (the training's `curl –i`) is a URL to curl,
+// as bash passes it: it gets its own -o /dev/null, and its transfer must
+// fail (status 000, host not resolved) without touching any node.
 func (w *walk) curl(text string) answer {
 	t := w.t
 	t.Helper()
@@ -87,20 +107,37 @@ func (w *walk) curl(text string) answer {
 		t.Fatalf("not a curl command: %s", text)
 	}
 	out := filepath.Join(t.TempDir(), "body")
-	args := make([]string, 0, len(words)+6)
+	args := append([]string(nil), words[1:]...)
+	dashURLs := 0
 	for _, word := range words[1:] {
-		args = append(args, strings.ReplaceAll(word, "http://localhost:8001", w.admin))
+		if strings.HasPrefix(word, "\u2013") {
+			dashURLs++
+			args = append(args, "-o", os.DevNull)
+		}
 	}
-	args = append(args, "-s", "-S", "-o", out, "-w", "%{http_code}")
+	for from, to := range w.hosts {
+		args = append(args, "--connect-to", from+":"+to)
+	}
+	args = append(args, "-s", "-S", "-o", out, "-w", "%{http_code}\n")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "curl", args...)
 	cmd.Dir = "testdata"
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	code, err := cmd.Output()
-	if err != nil {
+	stdout, err := cmd.Output()
+	codes := strings.Fields(string(stdout))
+	var exit *exec.ExitError
+	if err != nil && !(errors.As(err, &exit) && dashURLs > 0 && len(codes) == dashURLs+1) {
 		t.Fatalf("curl %q: %v: %s", args, err, stderr.String())
+	}
+	if len(codes) != dashURLs+1 {
+		t.Fatalf("curl %q: %d transfers (%q), want %d: %s", args, len(codes), stdout, dashURLs+1, stderr.String())
+	}
+	for _, c := range codes[:dashURLs] {
+		if c != "000" {
+			t.Fatalf("curl %q: the en-dash word was answered (%s), want no transfer: %s", args, c, stderr.String())
+		}
 	}
 	body, err := os.ReadFile(out)
 	if err != nil && !os.IsNotExist(err) {
@@ -115,8 +152,8 @@ func (w *walk) curl(text string) answer {
 		body = rest
 	}
 	var status int
-	if _, err := fmt.Sscan(string(code), &status); err != nil {
-		t.Fatalf("curl status %q: %v", code, err)
+	if _, err := fmt.Sscan(codes[dashURLs], &status); err != nil {
+		t.Fatalf("curl status %q: %v", codes[dashURLs], err)
 	}
 	return answer{status: status, body: body}
 }
@@ -126,7 +163,7 @@ func (w *walk) run(name string) answer {
 	w.t.Helper()
 	text, ok := w.cmds[name]
 	if !ok {
-		w.t.Fatalf("no command %q in testdata/training.txt", name)
+		w.t.Fatalf("no command %q in the testdata files", name)
 	}
 	return w.curl(text)
 }
@@ -177,6 +214,20 @@ func (w *walk) want(what string, a answer, status int) map[string]any {
 	return a.json(w.t)
 }
 
+// attach points the walk at node n: its Admin API for do, and the
+// training's localhost:8001 (and localhost:8000 when n has a plain proxy
+// listener, localhost:8443 when it has a TLS one) for curl.
+func (w *walk) attach(n *app.Node) {
+	w.admin = "http://" + n.Addr("admin")
+	w.hosts["localhost:8001"] = n.Addr("admin")
+	for listener, host := range map[string]string{"proxy": "localhost:8000", "proxy_ssl": "localhost:8443"} {
+		if a := n.Addr(listener); a != "" {
+			w.hosts[host] = a
+		}
+	}
+	w.node = n
+}
+
 func (w *walk) start(extra map[string]string) {
 	settings := map[string]string{}
 	for k, v := range w.settings {
@@ -186,7 +237,7 @@ func (w *walk) start(extra map[string]string) {
 		settings[k] = v
 	}
 	n := testnode.Start(w.t, settings)
-	w.admin = "http://" + n.Addr("admin")
+	w.attach(n)
 	w.stop = func() { n.Close() }
 }
 
