@@ -135,23 +135,6 @@ func (w *appWalk) command(name string, repl ...string) answer {
 	return w.curl(text)
 }
 
-// eventually polls the proxy until a call answers status (the node's
-// caches see a change within their invalidation).
-func (w *appWalk) eventually(what string, call func() answer, status int) answer {
-	w.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		a := call()
-		if a.status == status {
-			return a
-		}
-		if time.Now().After(deadline) {
-			w.t.Fatalf("%s: status %d, want %d: %s", what, a.status, status, a.body)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // tokenAnswer is a token endpoint's answer, with a 200 that carries no
 // access_token (the upstream's: the route reached the proxy before its
 // plugin did) turned into a status eventually keeps waiting through.

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/gatehouse/gatehouse/conformance/testpg"
 )
@@ -100,23 +99,6 @@ func (w *coreWalk) proxied(name, wantAuth, wantConsumer string) {
 		r.Header.Get("X-Consumer-Username") != wantConsumer {
 		w.t.Fatalf("%s: IRIS got %d requests, the last %s with Authorization %q, consumer %q; want /crud/persons/all, %q, %q",
 			name, w.iris.count()-before, r.URL.Path, r.Header.Get("Authorization"), r.Header.Get("X-Consumer-Username"), wantAuth, wantConsumer)
-	}
-}
-
-// eventually runs a command until it answers status: the proxy sees an
-// Admin API change once the node's snapshot is rebuilt.
-func (w *coreWalk) eventually(what string, run func() answer, status int) answer {
-	w.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		a := run()
-		if a.status == status {
-			return a
-		}
-		if time.Now().After(deadline) {
-			w.t.Fatalf("%s: status %d, want %d: %s", what, a.status, status, a.body)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -214,6 +214,24 @@ func (w *walk) want(what string, a answer, status int) map[string]any {
 	return a.json(w.t)
 }
 
+// eventually repeats call until it answers status, for 15 seconds: the
+// proxy sees an Admin API change once the node's snapshot is rebuilt and
+// its caches invalidated.
+func (w *walk) eventually(what string, call func() answer, status int) answer {
+	w.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		a := call()
+		if a.status == status {
+			return a
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("%s: status %d, want %d: %s", what, a.status, status, a.body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // attach points the walk at node n: its Admin API for do, and the
 // training's localhost:8001 (and localhost:8000 when n has a plain proxy
 // listener, localhost:8443 when it has a TLS one) for curl.
