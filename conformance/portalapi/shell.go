@@ -1,7 +1,8 @@
 // Package portalapi holds the conformance tests of the workspace and
 // Developer Portal Admin API (issue 16 item 3): the IAM training's curl
-// calls (testdata/training.txt, copied verbatim), run with curl against
-// a real node on SQLite and on Postgres.
+// calls (testdata/training.txt for §8–§10, testdata/training-core.txt for
+// §4–§7, testdata/appreg.txt for §9.3, copied verbatim), run with curl
+// against a real node on SQLite and on Postgres.
 package portalapi
 
 import (
@@ -10,7 +11,7 @@ import (
 	"strings"
 )
 
-// Command is one curl command of testdata/training.txt.
+// Command is one curl command of a testdata commands file.
 type Command struct {
 	// Name is the command's "### name".
 	Name string
