@@ -398,8 +398,12 @@ func TestStoreStorage(t *testing.T) {
 // -race).
 func TestConcurrent(t *testing.T) {
 	// A fake clock moved by every use: the session is touched (stored
-	// again) every 250 ms of it, concurrently, and never idles out
-	// however slowly the goroutines run.
+	// again) every 250 ms of it, concurrently. All the uses together move
+	// the clock 0.8 s, less than the 1 s idling timeout, so a goroutine
+	// holding a record read before others' touches can never see it idle
+	// out however the goroutines are scheduled (with 10 ms a use, one
+	// descheduled goroutine could, and under -race on a loaded machine
+	// one did).
 	clk := &clock{t: time.Unix(1_700_000_000, 0)}
 	mem := &session.MemoryStorage{Now: clk.Now}
 	m := newManager(t, conf("kong", nil, f(1), nil), "admin", mem, clk)
@@ -415,7 +419,7 @@ func TestConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 200 {
-				clk.Add(10 * time.Millisecond)
+				clk.Add(500 * time.Microsecond)
 				if _, ok, err := m.Load(ctx, c.Value); !ok || err != nil {
 					errs <- fmt.Sprintf("refused at %v: %v", clk.Now(), err)
 					return
@@ -427,6 +431,12 @@ func TestConcurrent(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+	// 1.3 s after the start the session lives only if the concurrent
+	// uses renewed it (the last touch was at 0.75 s or later).
+	clk.Add(500 * time.Millisecond)
+	if _, ok, err := m.Load(ctx, c.Value); !ok || err != nil {
+		t.Errorf("1.3 s after the start: refused (%v); the concurrent uses did not renew it", err)
 	}
 }
 
