@@ -35,11 +35,14 @@ func TestTeamsPostgres(t *testing.T) {
 		t.Fatalf("teams on node 2: %v", teams)
 	}
 
-	// Node 2 learns of the memberships and ownership through the cluster.
-	waitFor(t, "node 2 hides b-svc from alice", func() bool {
-		code, _ := e2.call(alice, "", "GET", "/services/b-svc", nil)
-		return code == 404
+	// Node 2 learns of the memberships and ownership through the cluster:
+	// wait until it shows alice her team's service (a 404 for b-svc alone
+	// also holds while node 2 does not yet know alice's team at all).
+	waitFor(t, "node 2 lists a-svc and not b-svc to alice", func() bool {
+		got := e2.names(alice, "/services")
+		return got["a-svc"] && !got["b-svc"]
 	})
+	e2.wantNotFound(alice, "GET", "/services/b-svc", nil)
 	e2.wantNotFound(alice, "PATCH", "/services/b-svc", map[string]any{"retries": 1})
 	if got := e2.names(alice, "/services"); got["b-svc"] || !got["a-svc"] {
 		t.Fatalf("alice lists %v on node 2", got)
