@@ -61,6 +61,50 @@ func (a *Admins) input(r *http.Request) (map[string]any, context.Context, error)
 	return (&portalHandler{st: a.Store}).input(r)
 }
 
+// body decodes the request body; false when answered (a bad body).
+func (a *Admins) body(w http.ResponseWriter, r *http.Request) (map[string]any, context.Context, bool) {
+	in, ctx, err := a.input(r)
+	if err != nil {
+		a.fail(w, err)
+		return nil, nil, false
+	}
+	return in, ctx, true
+}
+
+// found answers a lookup of one admin: 404 when not found, the store
+// error otherwise; false when answered.
+func (a *Admins) found(w http.ResponseWriter, rec map[string]any, err error) (map[string]any, bool) {
+	if store.IsNotFound(err) {
+		message(w, http.StatusNotFound, "Not found")
+		return nil, false
+	}
+	if err != nil {
+		a.fail(w, err)
+		return nil, false
+	}
+	return rec, true
+}
+
+// checkAdminFields checks the e-mail address and turns rbac_token_enabled
+// into a boolean, where the input has them; false when answered (400).
+func (a *Admins) checkAdminFields(w http.ResponseWriter, in map[string]any) bool {
+	if email, ok := in["email"].(string); ok {
+		if reason := checkEmailAddress(email); reason != "" {
+			message(w, http.StatusBadRequest, "Invalid email: "+reason)
+			return false
+		}
+	}
+	if v, ok := in["rbac_token_enabled"]; ok {
+		b, ok := boolValue(v)
+		if !ok {
+			a.fail(w, violation("rbac_token_enabled", "expected a boolean"))
+			return false
+		}
+		in["rbac_token_enabled"] = b
+	}
+	return true
+}
+
 // boolValue reads a boolean given as JSON or as a form string.
 func boolValue(v any) (b, ok bool) {
 	switch t := v.(type) {
@@ -80,15 +124,7 @@ func boolValue(v any) (b, ok bool) {
 // adminParam reads the admin a path names; false (answered 404) when none.
 func (a *Admins) adminParam(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
 	rec, err := a.findAdmin(r.Context(), pathParam(r, "admin"))
-	if store.IsNotFound(err) {
-		message(w, http.StatusNotFound, "Not found")
-		return nil, false
-	}
-	if err != nil {
-		a.fail(w, err)
-		return nil, false
-	}
-	return rec, true
+	return a.found(w, rec, err)
 }
 
 func (a *Admins) list(w http.ResponseWriter, r *http.Request) {
@@ -97,9 +133,8 @@ func (a *Admins) list(w http.ResponseWriter, r *http.Request) {
 
 // create is POST /admins: 200 {"admin": ...}, Kong's status (not 201).
 func (a *Admins) create(w http.ResponseWriter, r *http.Request) {
-	in, ctx, err := a.input(r)
-	if err != nil {
-		a.fail(w, err)
+	in, ctx, ok := a.body(w, r)
+	if !ok {
 		return
 	}
 	if _, ok := in["type"]; ok {
@@ -109,19 +144,8 @@ func (a *Admins) create(w http.ResponseWriter, r *http.Request) {
 	for _, k := range []string{"id", "rbac_user", "consumer", "username_lower", "created_at", "updated_at"} {
 		delete(in, k)
 	}
-	if email, ok := in["email"].(string); ok {
-		if reason := checkEmailAddress(email); reason != "" {
-			message(w, http.StatusBadRequest, "Invalid email: "+reason)
-			return
-		}
-	}
-	if v, ok := in["rbac_token_enabled"]; ok {
-		b, ok := boolValue(v)
-		if !ok {
-			a.fail(w, violation("rbac_token_enabled", "expected a boolean"))
-			return
-		}
-		in["rbac_token_enabled"] = b
+	if !a.checkAdminFields(w, in) {
+		return
 	}
 	if err := a.Store.ValidateSchema(ctx, "admins", withPlaceholderUser(in)); err != nil {
 		a.fail(w, err)
@@ -199,9 +223,8 @@ func (a *Admins) patch(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	in, ctx, err := a.input(r)
-	if err != nil {
-		a.fail(w, err)
+	in, ctx, ok := a.body(w, r)
+	if !ok {
 		return
 	}
 	if len(in) == 0 {
@@ -214,19 +237,8 @@ func (a *Admins) patch(w http.ResponseWriter, r *http.Request) {
 			upd[k] = v
 		}
 	}
-	if email, ok := upd["email"].(string); ok {
-		if reason := checkEmailAddress(email); reason != "" {
-			message(w, http.StatusBadRequest, "Invalid email: "+reason)
-			return
-		}
-	}
-	if v, ok := upd["rbac_token_enabled"]; ok {
-		b, ok := boolValue(v)
-		if !ok {
-			a.fail(w, violation("rbac_token_enabled", "expected a boolean"))
-			return
-		}
-		upd["rbac_token_enabled"] = b
+	if !a.checkAdminFields(w, upd) {
+		return
 	}
 	if len(upd) == 0 {
 		writeKong(w, http.StatusOK, publicAdmin(rec))
@@ -623,15 +635,7 @@ func (a *Admins) self(w http.ResponseWriter, r *http.Request) (map[string]any, b
 		return nil, false
 	}
 	rec, err := a.adminOfUser(r.Context(), actor.ID)
-	if store.IsNotFound(err) {
-		message(w, http.StatusNotFound, "Not found")
-		return nil, false
-	}
-	if err != nil {
-		a.fail(w, err)
-		return nil, false
-	}
-	return rec, true
+	return a.found(w, rec, err)
 }
 
 // selfPassword is PATCH /admins/self/password.
