@@ -490,9 +490,8 @@ func (a *Admins) register(w http.ResponseWriter, r *http.Request) {
 		message(w, http.StatusBadRequest, "cannot register with admin_gui_auth = "+name)
 		return
 	}
-	in, ctx, err := a.input(r)
-	if err != nil {
-		a.fail(w, err)
+	in, ctx, ok := a.body(w, r)
+	if !ok {
 		return
 	}
 	pw := passwordInput(w, in)
@@ -521,12 +520,7 @@ func (a *Admins) register(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	if err := a.consumeToken(ctx, id); err != nil {
-		a.fail(w, err)
-		return
-	}
-	if err := a.setPassword(ctx, id, pw); err != nil {
-		a.fail(w, err)
+	if !a.redeem(w, ctx, id, pw) {
 		return
 	}
 	if adminStatus(rec) == store.AdminInvited {
@@ -538,25 +532,60 @@ func (a *Admins) register(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusCreated)
 }
 
+// resetInput is the body of a /admins/password_resets call; false when
+// answered (404 as Kong when admin_gui_auth stores no credentials).
+func (a *Admins) resetInput(w http.ResponseWriter, r *http.Request) (map[string]any, context.Context, bool) {
+	if !a.storesCredentials() {
+		message(w, http.StatusNotFound, "Not found")
+		return nil, nil, false
+	}
+	return a.body(w, r)
+}
+
+// emailInput is the input's e-mail address; false when answered (400
+// without one).
+func emailInput(w http.ResponseWriter, in map[string]any) (string, bool) {
+	email, _ := in["email"].(string)
+	if email == "" {
+		message(w, http.StatusBadRequest, "email is required")
+		return "", false
+	}
+	return email, true
+}
+
+// adminByEmail finds the admin with the e-mail address (stored lower
+// case).
+func (a *Admins) adminByEmail(ctx context.Context, email string) (map[string]any, error) {
+	return a.Store.FindUnique(ctx, "admins", "email", strings.ToLower(email))
+}
+
+// redeem spends the admin's register or reset token and sets its new
+// password; false when answered (a store error).
+func (a *Admins) redeem(w http.ResponseWriter, ctx context.Context, id, pw string) bool {
+	if err := a.consumeToken(ctx, id); err != nil {
+		a.fail(w, err)
+		return false
+	}
+	if err := a.setPassword(ctx, id, pw); err != nil {
+		a.fail(w, err)
+		return false
+	}
+	return true
+}
+
 // requestReset is POST /admins/password_resets: a reset token for the
 // admin with the e-mail, whose URL is logged (Gatehouse sends no e-mail);
 // 200 whether or not the admin exists.
 func (a *Admins) requestReset(w http.ResponseWriter, r *http.Request) {
-	if !a.storesCredentials() {
-		message(w, http.StatusNotFound, "Not found")
+	in, ctx, ok := a.resetInput(w, r)
+	if !ok {
 		return
 	}
-	in, ctx, err := a.input(r)
-	if err != nil {
-		a.fail(w, err)
+	email, ok := emailInput(w, in)
+	if !ok {
 		return
 	}
-	email, _ := in["email"].(string)
-	if email == "" {
-		message(w, http.StatusBadRequest, "email is required")
-		return
-	}
-	rec, err := a.Store.FindUnique(ctx, "admins", "email", strings.ToLower(email))
+	rec, err := a.adminByEmail(ctx, email)
 	if store.IsNotFound(err) {
 		w.WriteHeader(http.StatusOK)
 		return
@@ -583,29 +612,23 @@ func (a *Admins) requestReset(w http.ResponseWriter, r *http.Request) {
 // reset is PATCH /admins/password_resets: a new password with a reset
 // token; 200.
 func (a *Admins) reset(w http.ResponseWriter, r *http.Request) {
-	if !a.storesCredentials() {
-		message(w, http.StatusNotFound, "Not found")
-		return
-	}
-	in, ctx, err := a.input(r)
-	if err != nil {
-		a.fail(w, err)
+	in, ctx, ok := a.resetInput(w, r)
+	if !ok {
 		return
 	}
 	pw := passwordInput(w, in)
 	if pw == "" {
 		return
 	}
-	email, _ := in["email"].(string)
-	if email == "" {
-		message(w, http.StatusBadRequest, "email is required")
+	email, ok := emailInput(w, in)
+	if !ok {
 		return
 	}
 	id, ok := a.tokenSubject(w, ctx, in)
 	if !ok {
 		return
 	}
-	rec, err := a.Store.FindUnique(ctx, "admins", "email", strings.ToLower(email))
+	rec, err := a.adminByEmail(ctx, email)
 	if store.IsNotFound(err) || err == nil && str(rec, "id") != id {
 		// Kong's quirk: a token of another account changes nothing, 200.
 		w.WriteHeader(http.StatusOK)
@@ -615,12 +638,7 @@ func (a *Admins) reset(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	if err := a.consumeToken(ctx, id); err != nil {
-		a.fail(w, err)
-		return
-	}
-	if err := a.setPassword(ctx, id, pw); err != nil {
-		a.fail(w, err)
+	if !a.redeem(w, ctx, id, pw) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
@@ -638,15 +656,22 @@ func (a *Admins) self(w http.ResponseWriter, r *http.Request) (map[string]any, b
 	return a.found(w, rec, err)
 }
 
+// selfInput is the calling admin and the request body; false when
+// answered.
+func (a *Admins) selfInput(w http.ResponseWriter, r *http.Request) (rec, in map[string]any, ctx context.Context, ok bool) {
+	if rec, ok = a.self(w, r); !ok {
+		return nil, nil, nil, false
+	}
+	if in, ctx, ok = a.body(w, r); !ok {
+		return nil, nil, nil, false
+	}
+	return rec, in, ctx, true
+}
+
 // selfPassword is PATCH /admins/self/password.
 func (a *Admins) selfPassword(w http.ResponseWriter, r *http.Request) {
-	rec, ok := a.self(w, r)
+	rec, in, ctx, ok := a.selfInput(w, r)
 	if !ok {
-		return
-	}
-	in, ctx, err := a.input(r)
-	if err != nil {
-		a.fail(w, err)
 		return
 	}
 	old, _ := in["old_password"].(string)
@@ -681,13 +706,8 @@ func (a *Admins) selfPassword(w http.ResponseWriter, r *http.Request) {
 // selfToken is PATCH /admins/self/token: a new Kong-Admin-Token for the
 // caller's RBAC user, answered once.
 func (a *Admins) selfToken(w http.ResponseWriter, r *http.Request) {
-	rec, ok := a.self(w, r)
+	rec, in, ctx, ok := a.selfInput(w, r)
 	if !ok {
-		return
-	}
-	in, ctx, err := a.input(r)
-	if err != nil {
-		a.fail(w, err)
 		return
 	}
 	if _, ok := in["token"]; ok {
