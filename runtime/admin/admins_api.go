@@ -369,29 +369,42 @@ func (a *Admins) roleInput(w http.ResponseWriter, r *http.Request) ([]string, bo
 	return names, true
 }
 
-// grant is POST /admins/{a}/roles: 201 with all the admin's roles.
-func (a *Admins) grant(w http.ResponseWriter, r *http.Request) {
+// changeRoles is a POST or DELETE /admins/{a}/roles: the admin's
+// rbac_user gets the roles change makes of its roles and the roles the
+// body names; the new roles, false when answered.
+func (a *Admins) changeRoles(w http.ResponseWriter, r *http.Request, change func(roles, named []string) []string) ([]string, bool) {
 	rec, ok := a.adminParam(w, r)
 	if !ok {
-		return
+		return nil, false
 	}
-	add, ok := a.roleInput(w, r)
+	named, ok := a.roleInput(w, r)
 	if !ok {
-		return
+		return nil, false
 	}
 	user, err := a.adminUser(r.Context(), rec)
 	if err != nil {
 		a.fail(w, err)
-		return
+		return nil, false
 	}
-	roles := stringList(user["roles"])
-	for _, role := range add {
-		if !slices.Contains(roles, role) {
-			roles = append(roles, role)
-		}
-	}
+	roles := change(stringList(user["roles"]), named)
 	if _, err := a.Store.Update(r.Context(), "rbac_users", str(user, "id"), map[string]any{"roles": toAny(roles)}); err != nil {
 		a.fail(w, err)
+		return nil, false
+	}
+	return roles, true
+}
+
+// grant is POST /admins/{a}/roles: 201 with all the admin's roles.
+func (a *Admins) grant(w http.ResponseWriter, r *http.Request) {
+	roles, ok := a.changeRoles(w, r, func(roles, add []string) []string {
+		for _, role := range add {
+			if !slices.Contains(roles, role) {
+				roles = append(roles, role)
+			}
+		}
+		return roles
+	})
+	if !ok {
 		return
 	}
 	out, err := a.roleObjects(r.Context(), roles)
@@ -404,30 +417,18 @@ func (a *Admins) grant(w http.ResponseWriter, r *http.Request) {
 
 // revoke is DELETE /admins/{a}/roles: 204.
 func (a *Admins) revoke(w http.ResponseWriter, r *http.Request) {
-	rec, ok := a.adminParam(w, r)
-	if !ok {
-		return
-	}
-	drop, ok := a.roleInput(w, r)
-	if !ok {
-		return
-	}
-	user, err := a.adminUser(r.Context(), rec)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	keep := []string{}
-	for _, role := range stringList(user["roles"]) {
-		if !slices.Contains(drop, role) {
-			keep = append(keep, role)
+	_, ok := a.changeRoles(w, r, func(roles, drop []string) []string {
+		keep := []string{}
+		for _, role := range roles {
+			if !slices.Contains(drop, role) {
+				keep = append(keep, role)
+			}
 		}
+		return keep
+	})
+	if ok {
+		w.WriteHeader(http.StatusNoContent)
 	}
-	if _, err := a.Store.Update(r.Context(), "rbac_users", str(user, "id"), map[string]any{"roles": toAny(keep)}); err != nil {
-		a.fail(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // workspaces is GET /admins/{a}/workspaces: a bare array.
