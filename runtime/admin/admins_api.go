@@ -88,11 +88,8 @@ func (a *Admins) found(w http.ResponseWriter, rec map[string]any, err error) (ma
 // checkAdminFields checks the e-mail address and turns rbac_token_enabled
 // into a boolean, where the input has them; false when answered (400).
 func (a *Admins) checkAdminFields(w http.ResponseWriter, in map[string]any) bool {
-	if email, ok := in["email"].(string); ok {
-		if reason := checkEmailAddress(email); reason != "" {
-			message(w, http.StatusBadRequest, "Invalid email: "+reason)
-			return false
-		}
+	if email, ok := in["email"].(string); ok && !validEmail(w, email) {
+		return false
 	}
 	if v, ok := in["rbac_token_enabled"]; ok {
 		b, ok := boolValue(v)
@@ -480,6 +477,39 @@ func (a *Admins) tokenSubject(w http.ResponseWriter, ctx context.Context, in map
 	return id, true
 }
 
+// validEmail checks an e-mail address; false when answered (400).
+func validEmail(w http.ResponseWriter, email string) bool {
+	if reason := checkEmailAddress(email); reason != "" {
+		message(w, http.StatusBadRequest, "Invalid email: "+reason)
+		return false
+	}
+	return true
+}
+
+// registerEmail is the e-mail address a register call confirms; false
+// when answered (400 for a missing or bad address).
+func registerEmail(w http.ResponseWriter, in map[string]any) (string, bool) {
+	email, _ := in["email"].(string)
+	return email, validEmail(w, email)
+}
+
+// redemptionInput reads a register or reset call: the new password, the
+// e-mail address (read by email) and the admin id the token was issued
+// for, in that order of checks; ok false when answered.
+func (a *Admins) redemptionInput(w http.ResponseWriter, ctx context.Context, in map[string]any,
+	email func(http.ResponseWriter, map[string]any) (string, bool)) (pw, addr, id string, ok bool) {
+	if pw = passwordInput(w, in); pw == "" {
+		return "", "", "", false
+	}
+	if addr, ok = email(w, in); !ok {
+		return "", "", "", false
+	}
+	if id, ok = a.tokenSubject(w, ctx, in); !ok {
+		return "", "", "", false
+	}
+	return pw, addr, id, true
+}
+
 // register is POST /admins/register: an invited admin sets its password
 // with its token; 201, empty body.
 func (a *Admins) register(w http.ResponseWriter, r *http.Request) {
@@ -495,16 +525,7 @@ func (a *Admins) register(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pw := passwordInput(w, in)
-	if pw == "" {
-		return
-	}
-	email, _ := in["email"].(string)
-	if reason := checkEmailAddress(email); reason != "" {
-		message(w, http.StatusBadRequest, "Invalid email: "+reason)
-		return
-	}
-	id, ok := a.tokenSubject(w, ctx, in)
+	pw, email, id, ok := a.redemptionInput(w, ctx, in, registerEmail)
 	if !ok {
 		return
 	}
@@ -617,15 +638,7 @@ func (a *Admins) reset(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pw := passwordInput(w, in)
-	if pw == "" {
-		return
-	}
-	email, ok := emailInput(w, in)
-	if !ok {
-		return
-	}
-	id, ok := a.tokenSubject(w, ctx, in)
+	pw, email, id, ok := a.redemptionInput(w, ctx, in, emailInput)
 	if !ok {
 		return
 	}
