@@ -493,42 +493,59 @@ func registerEmail(w http.ResponseWriter, in map[string]any) (string, bool) {
 	return email, validEmail(w, email)
 }
 
-// redemptionInput reads a register or reset call: the new password, the
-// e-mail address (read by email) and the admin id the token was issued
-// for, in that order of checks; ok false when answered.
-func (a *Admins) redemptionInput(w http.ResponseWriter, ctx context.Context, in map[string]any,
-	email func(http.ResponseWriter, map[string]any) (string, bool)) (pw, addr, id string, ok bool) {
-	if pw = passwordInput(w, in); pw == "" {
-		return "", "", "", false
-	}
-	if addr, ok = email(w, in); !ok {
-		return "", "", "", false
-	}
-	if id, ok = a.tokenSubject(w, ctx, in); !ok {
-		return "", "", "", false
-	}
-	return pw, addr, id, true
-}
-
-// register is POST /admins/register: an invited admin sets its password
-// with its token; 201, empty body.
-func (a *Admins) register(w http.ResponseWriter, r *http.Request) {
+// registerInput is the body of a POST /admins/register; false when
+// answered (400 as Kong when admin_gui_auth stores no credentials).
+func (a *Admins) registerInput(w http.ResponseWriter, r *http.Request) (map[string]any, context.Context, bool) {
 	if !a.storesCredentials() {
 		name := a.Auth
 		if name == "" {
 			name = "nil"
 		}
 		message(w, http.StatusBadRequest, "cannot register with admin_gui_auth = "+name)
-		return
+		return nil, nil, false
 	}
-	in, ctx, ok := a.body(w, r)
+	return a.body(w, r)
+}
+
+// redemption is a register or reset call's input: the body, the new
+// password, the e-mail address and the admin id the token was issued for.
+type redemption struct {
+	in            map[string]any
+	ctx           context.Context
+	pw, email, id string
+}
+
+// redemptionInput reads a register or reset call: the body (by open), the
+// new password, the e-mail address (by email) and the token's admin id,
+// in that order of checks; false when answered.
+func (a *Admins) redemptionInput(w http.ResponseWriter, r *http.Request,
+	open func(http.ResponseWriter, *http.Request) (map[string]any, context.Context, bool),
+	email func(http.ResponseWriter, map[string]any) (string, bool)) (redemption, bool) {
+	var x redemption
+	var ok bool
+	if x.in, x.ctx, ok = open(w, r); !ok {
+		return x, false
+	}
+	if x.pw = passwordInput(w, x.in); x.pw == "" {
+		return x, false
+	}
+	if x.email, ok = email(w, x.in); !ok {
+		return x, false
+	}
+	if x.id, ok = a.tokenSubject(w, x.ctx, x.in); !ok {
+		return x, false
+	}
+	return x, true
+}
+
+// register is POST /admins/register: an invited admin sets its password
+// with its token; 201, empty body.
+func (a *Admins) register(w http.ResponseWriter, r *http.Request) {
+	x, ok := a.redemptionInput(w, r, a.registerInput, registerEmail)
 	if !ok {
 		return
 	}
-	pw, email, id, ok := a.redemptionInput(w, ctx, in, registerEmail)
-	if !ok {
-		return
-	}
+	in, ctx, pw, email, id := x.in, x.ctx, x.pw, x.email, x.id
 	rec, err := a.findAdmin(ctx, id)
 	if store.IsNotFound(err) || err == nil && !strings.EqualFold(str(rec, "email"), email) {
 		message(w, http.StatusUnauthorized, "Unauthorized")
@@ -634,14 +651,11 @@ func (a *Admins) requestReset(w http.ResponseWriter, r *http.Request) {
 // reset is PATCH /admins/password_resets: a new password with a reset
 // token; 200.
 func (a *Admins) reset(w http.ResponseWriter, r *http.Request) {
-	in, ctx, ok := a.resetInput(w, r)
+	x, ok := a.redemptionInput(w, r, a.resetInput, emailInput)
 	if !ok {
 		return
 	}
-	pw, email, id, ok := a.redemptionInput(w, ctx, in, emailInput)
-	if !ok {
-		return
-	}
+	ctx, pw, email, id := x.ctx, x.pw, x.email, x.id
 	rec, err := a.adminByEmail(ctx, email)
 	if store.IsNotFound(err) || err == nil && str(rec, "id") != id {
 		// Kong's quirk: a token of another account changes nothing, 200.
