@@ -545,21 +545,17 @@ func (a *Admins) register(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	in, ctx, pw, email, id := x.in, x.ctx, x.pw, x.email, x.id
+	ctx, id := x.ctx, x.id
 	rec, err := a.findAdmin(ctx, id)
-	if store.IsNotFound(err) || err == nil && !strings.EqualFold(str(rec, "email"), email) {
+	if store.IsNotFound(err) || err == nil && !strings.EqualFold(str(rec, "email"), x.email) {
 		message(w, http.StatusUnauthorized, "Unauthorized")
 		return
 	}
-	if u, _ := in["username"].(string); err == nil && u != "" && u != str(rec, "username") {
+	if u, _ := x.in["username"].(string); err == nil && u != "" && u != str(rec, "username") {
 		message(w, http.StatusUnauthorized, "Unauthorized")
 		return
 	}
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	if !a.redeem(w, ctx, id, pw) {
+	if !a.redeem(w, x, err) {
 		return
 	}
 	if adminStatus(rec) == store.AdminInvited {
@@ -598,14 +594,19 @@ func (a *Admins) adminByEmail(ctx context.Context, email string) (map[string]any
 	return a.Store.FindUnique(ctx, "admins", "email", strings.ToLower(email))
 }
 
-// redeem spends the admin's register or reset token and sets its new
-// password; false when answered (a store error).
-func (a *Admins) redeem(w http.ResponseWriter, ctx context.Context, id, pw string) bool {
-	if err := a.consumeToken(ctx, id); err != nil {
+// redeem answers lookupErr (the failed lookup of the admin) when not
+// nil; otherwise it spends the admin's register or reset token and sets
+// its new password. False when answered (an error).
+func (a *Admins) redeem(w http.ResponseWriter, x redemption, lookupErr error) bool {
+	if lookupErr != nil {
+		a.fail(w, lookupErr)
+		return false
+	}
+	if err := a.consumeToken(x.ctx, x.id); err != nil {
 		a.fail(w, err)
 		return false
 	}
-	if err := a.setPassword(ctx, id, pw); err != nil {
+	if err := a.setPassword(x.ctx, x.id, x.pw); err != nil {
 		a.fail(w, err)
 		return false
 	}
@@ -655,18 +656,13 @@ func (a *Admins) reset(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx, pw, email, id := x.ctx, x.pw, x.email, x.id
-	rec, err := a.adminByEmail(ctx, email)
-	if store.IsNotFound(err) || err == nil && str(rec, "id") != id {
+	rec, err := a.adminByEmail(x.ctx, x.email)
+	if store.IsNotFound(err) || err == nil && str(rec, "id") != x.id {
 		// Kong's quirk: a token of another account changes nothing, 200.
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	if !a.redeem(w, ctx, id, pw) {
+	if !a.redeem(w, x, err) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
