@@ -331,12 +331,17 @@ func (a *Admins) roles(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	out, err := a.roleObjects(r.Context(), stringList(user["roles"]))
+	a.writeRoles(w, r, http.StatusOK, stringList(user["roles"]))
+}
+
+// writeRoles answers {"roles": [...]} with the role objects of names.
+func (a *Admins) writeRoles(w http.ResponseWriter, r *http.Request, status int, names []string) {
+	out, err := a.roleObjects(r.Context(), names)
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
-	writeKong(w, http.StatusOK, map[string]any{"roles": out})
+	writeKong(w, status, map[string]any{"roles": out})
 }
 
 // roleInput reads and checks the roles of a POST or DELETE
@@ -401,15 +406,9 @@ func (a *Admins) grant(w http.ResponseWriter, r *http.Request) {
 		}
 		return roles
 	})
-	if !ok {
-		return
+	if ok {
+		a.writeRoles(w, r, http.StatusCreated, roles)
 	}
-	out, err := a.roleObjects(r.Context(), roles)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	writeKong(w, http.StatusCreated, map[string]any{"roles": out})
 }
 
 // revoke is DELETE /admins/{a}/roles: 204.
