@@ -141,7 +141,13 @@ func (a *Admins) findAdmin(ctx context.Context, key string) (map[string]any, err
 // adminOfUser returns the admin whose rbac_user is userID; ErrNotFound
 // when the RBAC user is no admin.
 func (a *Admins) adminOfUser(ctx context.Context, userID string) (map[string]any, error) {
-	page, err := a.Store.List(ctx, "admins", store.ListQuery{Size: 1, ForeignField: "rbac_user", ForeignKey: userID})
+	return a.firstWith(ctx, "admins", "rbac_user", userID)
+}
+
+// firstWith returns the entity's row whose foreign field points at key;
+// ErrNotFound when none does.
+func (a *Admins) firstWith(ctx context.Context, entity, field, key string) (map[string]any, error) {
+	page, err := a.Store.List(ctx, entity, store.ListQuery{Size: 1, ForeignField: field, ForeignKey: key})
 	if err != nil {
 		return nil, err
 	}
@@ -356,14 +362,7 @@ func (a *Admins) setPassword(ctx context.Context, adminID, password string) erro
 
 // credential returns the admin's admin_credentials row.
 func (a *Admins) credential(ctx context.Context, adminID string) (map[string]any, error) {
-	page, err := a.Store.List(ctx, "admin_credentials", store.ListQuery{Size: 1, ForeignField: "admin", ForeignKey: adminID})
-	if err != nil {
-		return nil, err
-	}
-	if len(page.Data) == 0 {
-		return nil, store.ErrNotFound
-	}
-	return page.Data[0], nil
+	return a.firstWith(ctx, "admin_credentials", "admin", adminID)
 }
 
 // checkPassword reports whether password is the admin's.

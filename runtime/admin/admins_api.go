@@ -61,6 +61,47 @@ func (a *Admins) input(r *http.Request) (map[string]any, context.Context, error)
 	return (&portalHandler{st: a.Store}).input(r)
 }
 
+// body decodes the request body; false when answered (a bad body).
+func (a *Admins) body(w http.ResponseWriter, r *http.Request) (map[string]any, context.Context, bool) {
+	in, ctx, err := a.input(r)
+	if err != nil {
+		a.fail(w, err)
+		return nil, nil, false
+	}
+	return in, ctx, true
+}
+
+// found answers a lookup of one admin: 404 when not found, the store
+// error otherwise; false when answered.
+func (a *Admins) found(w http.ResponseWriter, rec map[string]any, err error) (map[string]any, bool) {
+	if store.IsNotFound(err) {
+		message(w, http.StatusNotFound, "Not found")
+		return nil, false
+	}
+	if err != nil {
+		a.fail(w, err)
+		return nil, false
+	}
+	return rec, true
+}
+
+// checkAdminFields checks the e-mail address and turns rbac_token_enabled
+// into a boolean, where the input has them; false when answered (400).
+func (a *Admins) checkAdminFields(w http.ResponseWriter, in map[string]any) bool {
+	if email, ok := in["email"].(string); ok && !validEmail(w, email) {
+		return false
+	}
+	if v, ok := in["rbac_token_enabled"]; ok {
+		b, ok := boolValue(v)
+		if !ok {
+			a.fail(w, violation("rbac_token_enabled", "expected a boolean"))
+			return false
+		}
+		in["rbac_token_enabled"] = b
+	}
+	return true
+}
+
 // boolValue reads a boolean given as JSON or as a form string.
 func boolValue(v any) (b, ok bool) {
 	switch t := v.(type) {
@@ -80,15 +121,7 @@ func boolValue(v any) (b, ok bool) {
 // adminParam reads the admin a path names; false (answered 404) when none.
 func (a *Admins) adminParam(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
 	rec, err := a.findAdmin(r.Context(), pathParam(r, "admin"))
-	if store.IsNotFound(err) {
-		message(w, http.StatusNotFound, "Not found")
-		return nil, false
-	}
-	if err != nil {
-		a.fail(w, err)
-		return nil, false
-	}
-	return rec, true
+	return a.found(w, rec, err)
 }
 
 func (a *Admins) list(w http.ResponseWriter, r *http.Request) {
@@ -97,9 +130,8 @@ func (a *Admins) list(w http.ResponseWriter, r *http.Request) {
 
 // create is POST /admins: 200 {"admin": ...}, Kong's status (not 201).
 func (a *Admins) create(w http.ResponseWriter, r *http.Request) {
-	in, ctx, err := a.input(r)
-	if err != nil {
-		a.fail(w, err)
+	in, ctx, ok := a.body(w, r)
+	if !ok {
 		return
 	}
 	if _, ok := in["type"]; ok {
@@ -109,19 +141,8 @@ func (a *Admins) create(w http.ResponseWriter, r *http.Request) {
 	for _, k := range []string{"id", "rbac_user", "consumer", "username_lower", "created_at", "updated_at"} {
 		delete(in, k)
 	}
-	if email, ok := in["email"].(string); ok {
-		if reason := checkEmailAddress(email); reason != "" {
-			message(w, http.StatusBadRequest, "Invalid email: "+reason)
-			return
-		}
-	}
-	if v, ok := in["rbac_token_enabled"]; ok {
-		b, ok := boolValue(v)
-		if !ok {
-			a.fail(w, violation("rbac_token_enabled", "expected a boolean"))
-			return
-		}
-		in["rbac_token_enabled"] = b
+	if !a.checkAdminFields(w, in) {
+		return
 	}
 	if err := a.Store.ValidateSchema(ctx, "admins", withPlaceholderUser(in)); err != nil {
 		a.fail(w, err)
@@ -199,9 +220,8 @@ func (a *Admins) patch(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	in, ctx, err := a.input(r)
-	if err != nil {
-		a.fail(w, err)
+	in, ctx, ok := a.body(w, r)
+	if !ok {
 		return
 	}
 	if len(in) == 0 {
@@ -214,19 +234,8 @@ func (a *Admins) patch(w http.ResponseWriter, r *http.Request) {
 			upd[k] = v
 		}
 	}
-	if email, ok := upd["email"].(string); ok {
-		if reason := checkEmailAddress(email); reason != "" {
-			message(w, http.StatusBadRequest, "Invalid email: "+reason)
-			return
-		}
-	}
-	if v, ok := upd["rbac_token_enabled"]; ok {
-		b, ok := boolValue(v)
-		if !ok {
-			a.fail(w, violation("rbac_token_enabled", "expected a boolean"))
-			return
-		}
-		upd["rbac_token_enabled"] = b
+	if !a.checkAdminFields(w, upd) {
+		return
 	}
 	if len(upd) == 0 {
 		writeKong(w, http.StatusOK, publicAdmin(rec))
@@ -322,12 +331,17 @@ func (a *Admins) roles(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	out, err := a.roleObjects(r.Context(), stringList(user["roles"]))
+	a.writeRoles(w, r, http.StatusOK, stringList(user["roles"]))
+}
+
+// writeRoles answers {"roles": [...]} with the role objects of names.
+func (a *Admins) writeRoles(w http.ResponseWriter, r *http.Request, status int, names []string) {
+	out, err := a.roleObjects(r.Context(), names)
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
-	writeKong(w, http.StatusOK, map[string]any{"roles": out})
+	writeKong(w, status, map[string]any{"roles": out})
 }
 
 // roleInput reads and checks the roles of a POST or DELETE
@@ -357,65 +371,60 @@ func (a *Admins) roleInput(w http.ResponseWriter, r *http.Request) ([]string, bo
 	return names, true
 }
 
-// grant is POST /admins/{a}/roles: 201 with all the admin's roles.
-func (a *Admins) grant(w http.ResponseWriter, r *http.Request) {
+// changeRoles is a POST or DELETE /admins/{a}/roles: the admin's
+// rbac_user gets the roles change makes of its roles and the roles the
+// body names; the new roles, false when answered.
+func (a *Admins) changeRoles(w http.ResponseWriter, r *http.Request, change func(roles, named []string) []string) ([]string, bool) {
 	rec, ok := a.adminParam(w, r)
 	if !ok {
-		return
+		return nil, false
 	}
-	add, ok := a.roleInput(w, r)
+	named, ok := a.roleInput(w, r)
 	if !ok {
-		return
+		return nil, false
 	}
 	user, err := a.adminUser(r.Context(), rec)
 	if err != nil {
 		a.fail(w, err)
-		return
+		return nil, false
 	}
-	roles := stringList(user["roles"])
-	for _, role := range add {
-		if !slices.Contains(roles, role) {
-			roles = append(roles, role)
-		}
-	}
+	roles := change(stringList(user["roles"]), named)
 	if _, err := a.Store.Update(r.Context(), "rbac_users", str(user, "id"), map[string]any{"roles": toAny(roles)}); err != nil {
 		a.fail(w, err)
-		return
+		return nil, false
 	}
-	out, err := a.roleObjects(r.Context(), roles)
-	if err != nil {
-		a.fail(w, err)
-		return
+	return roles, true
+}
+
+// grant is POST /admins/{a}/roles: 201 with all the admin's roles.
+func (a *Admins) grant(w http.ResponseWriter, r *http.Request) {
+	roles, ok := a.changeRoles(w, r, func(roles, add []string) []string {
+		for _, role := range add {
+			if !slices.Contains(roles, role) {
+				roles = append(roles, role)
+			}
+		}
+		return roles
+	})
+	if ok {
+		a.writeRoles(w, r, http.StatusCreated, roles)
 	}
-	writeKong(w, http.StatusCreated, map[string]any{"roles": out})
 }
 
 // revoke is DELETE /admins/{a}/roles: 204.
 func (a *Admins) revoke(w http.ResponseWriter, r *http.Request) {
-	rec, ok := a.adminParam(w, r)
-	if !ok {
-		return
-	}
-	drop, ok := a.roleInput(w, r)
-	if !ok {
-		return
-	}
-	user, err := a.adminUser(r.Context(), rec)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	keep := []string{}
-	for _, role := range stringList(user["roles"]) {
-		if !slices.Contains(drop, role) {
-			keep = append(keep, role)
+	_, ok := a.changeRoles(w, r, func(roles, drop []string) []string {
+		keep := []string{}
+		for _, role := range roles {
+			if !slices.Contains(drop, role) {
+				keep = append(keep, role)
+			}
 		}
+		return keep
+	})
+	if ok {
+		w.WriteHeader(http.StatusNoContent)
 	}
-	if _, err := a.Store.Update(r.Context(), "rbac_users", str(user, "id"), map[string]any{"roles": toAny(keep)}); err != nil {
-		a.fail(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // workspaces is GET /admins/{a}/workspaces: a bare array.
@@ -467,54 +476,85 @@ func (a *Admins) tokenSubject(w http.ResponseWriter, ctx context.Context, in map
 	return id, true
 }
 
-// register is POST /admins/register: an invited admin sets its password
-// with its token; 201, empty body.
-func (a *Admins) register(w http.ResponseWriter, r *http.Request) {
+// validEmail checks an e-mail address; false when answered (400).
+func validEmail(w http.ResponseWriter, email string) bool {
+	if reason := checkEmailAddress(email); reason != "" {
+		message(w, http.StatusBadRequest, "Invalid email: "+reason)
+		return false
+	}
+	return true
+}
+
+// registerEmail is the e-mail address a register call confirms; false
+// when answered (400 for a missing or bad address).
+func registerEmail(w http.ResponseWriter, in map[string]any) (string, bool) {
+	email, _ := in["email"].(string)
+	return email, validEmail(w, email)
+}
+
+// registerInput is the body of a POST /admins/register; false when
+// answered (400 as Kong when admin_gui_auth stores no credentials).
+func (a *Admins) registerInput(w http.ResponseWriter, r *http.Request) (map[string]any, context.Context, bool) {
 	if !a.storesCredentials() {
 		name := a.Auth
 		if name == "" {
 			name = "nil"
 		}
 		message(w, http.StatusBadRequest, "cannot register with admin_gui_auth = "+name)
-		return
+		return nil, nil, false
 	}
-	in, ctx, err := a.input(r)
-	if err != nil {
-		a.fail(w, err)
-		return
+	return a.body(w, r)
+}
+
+// redemption is a register or reset call's input: the body, the new
+// password, the e-mail address and the admin id the token was issued for.
+type redemption struct {
+	in            map[string]any
+	ctx           context.Context
+	pw, email, id string
+}
+
+// redemptionInput reads a register or reset call: the body (by open), the
+// new password, the e-mail address (by email) and the token's admin id,
+// in that order of checks; false when answered.
+func (a *Admins) redemptionInput(w http.ResponseWriter, r *http.Request,
+	open func(http.ResponseWriter, *http.Request) (map[string]any, context.Context, bool),
+	email func(http.ResponseWriter, map[string]any) (string, bool)) (redemption, bool) {
+	var x redemption
+	var ok bool
+	if x.in, x.ctx, ok = open(w, r); !ok {
+		return x, false
 	}
-	pw := passwordInput(w, in)
-	if pw == "" {
-		return
+	if x.pw = passwordInput(w, x.in); x.pw == "" {
+		return x, false
 	}
-	email, _ := in["email"].(string)
-	if reason := checkEmailAddress(email); reason != "" {
-		message(w, http.StatusBadRequest, "Invalid email: "+reason)
-		return
+	if x.email, ok = email(w, x.in); !ok {
+		return x, false
 	}
-	id, ok := a.tokenSubject(w, ctx, in)
+	if x.id, ok = a.tokenSubject(w, x.ctx, x.in); !ok {
+		return x, false
+	}
+	return x, true
+}
+
+// register is POST /admins/register: an invited admin sets its password
+// with its token; 201, empty body.
+func (a *Admins) register(w http.ResponseWriter, r *http.Request) {
+	x, ok := a.redemptionInput(w, r, a.registerInput, registerEmail)
 	if !ok {
 		return
 	}
+	ctx, id := x.ctx, x.id
 	rec, err := a.findAdmin(ctx, id)
-	if store.IsNotFound(err) || err == nil && !strings.EqualFold(str(rec, "email"), email) {
+	if store.IsNotFound(err) || err == nil && !strings.EqualFold(str(rec, "email"), x.email) {
 		message(w, http.StatusUnauthorized, "Unauthorized")
 		return
 	}
-	if u, _ := in["username"].(string); err == nil && u != "" && u != str(rec, "username") {
+	if u, _ := x.in["username"].(string); err == nil && u != "" && u != str(rec, "username") {
 		message(w, http.StatusUnauthorized, "Unauthorized")
 		return
 	}
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	if err := a.consumeToken(ctx, id); err != nil {
-		a.fail(w, err)
-		return
-	}
-	if err := a.setPassword(ctx, id, pw); err != nil {
-		a.fail(w, err)
+	if !a.redeem(w, x, err) {
 		return
 	}
 	if adminStatus(rec) == store.AdminInvited {
@@ -526,25 +566,65 @@ func (a *Admins) register(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusCreated)
 }
 
+// resetInput is the body of a /admins/password_resets call; false when
+// answered (404 as Kong when admin_gui_auth stores no credentials).
+func (a *Admins) resetInput(w http.ResponseWriter, r *http.Request) (map[string]any, context.Context, bool) {
+	if !a.storesCredentials() {
+		message(w, http.StatusNotFound, "Not found")
+		return nil, nil, false
+	}
+	return a.body(w, r)
+}
+
+// emailInput is the input's e-mail address; false when answered (400
+// without one).
+func emailInput(w http.ResponseWriter, in map[string]any) (string, bool) {
+	email, _ := in["email"].(string)
+	if email == "" {
+		message(w, http.StatusBadRequest, "email is required")
+		return "", false
+	}
+	return email, true
+}
+
+// adminByEmail finds the admin with the e-mail address (stored lower
+// case).
+func (a *Admins) adminByEmail(ctx context.Context, email string) (map[string]any, error) {
+	return a.Store.FindUnique(ctx, "admins", "email", strings.ToLower(email))
+}
+
+// redeem answers lookupErr (the failed lookup of the admin) when not
+// nil; otherwise it spends the admin's register or reset token and sets
+// its new password. False when answered (an error).
+func (a *Admins) redeem(w http.ResponseWriter, x redemption, lookupErr error) bool {
+	if lookupErr != nil {
+		a.fail(w, lookupErr)
+		return false
+	}
+	if err := a.consumeToken(x.ctx, x.id); err != nil {
+		a.fail(w, err)
+		return false
+	}
+	if err := a.setPassword(x.ctx, x.id, x.pw); err != nil {
+		a.fail(w, err)
+		return false
+	}
+	return true
+}
+
 // requestReset is POST /admins/password_resets: a reset token for the
 // admin with the e-mail, whose URL is logged (Gatehouse sends no e-mail);
 // 200 whether or not the admin exists.
 func (a *Admins) requestReset(w http.ResponseWriter, r *http.Request) {
-	if !a.storesCredentials() {
-		message(w, http.StatusNotFound, "Not found")
+	in, ctx, ok := a.resetInput(w, r)
+	if !ok {
 		return
 	}
-	in, ctx, err := a.input(r)
-	if err != nil {
-		a.fail(w, err)
+	email, ok := emailInput(w, in)
+	if !ok {
 		return
 	}
-	email, _ := in["email"].(string)
-	if email == "" {
-		message(w, http.StatusBadRequest, "email is required")
-		return
-	}
-	rec, err := a.Store.FindUnique(ctx, "admins", "email", strings.ToLower(email))
+	rec, err := a.adminByEmail(ctx, email)
 	if store.IsNotFound(err) {
 		w.WriteHeader(http.StatusOK)
 		return
@@ -571,44 +651,17 @@ func (a *Admins) requestReset(w http.ResponseWriter, r *http.Request) {
 // reset is PATCH /admins/password_resets: a new password with a reset
 // token; 200.
 func (a *Admins) reset(w http.ResponseWriter, r *http.Request) {
-	if !a.storesCredentials() {
-		message(w, http.StatusNotFound, "Not found")
-		return
-	}
-	in, ctx, err := a.input(r)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	pw := passwordInput(w, in)
-	if pw == "" {
-		return
-	}
-	email, _ := in["email"].(string)
-	if email == "" {
-		message(w, http.StatusBadRequest, "email is required")
-		return
-	}
-	id, ok := a.tokenSubject(w, ctx, in)
+	x, ok := a.redemptionInput(w, r, a.resetInput, emailInput)
 	if !ok {
 		return
 	}
-	rec, err := a.Store.FindUnique(ctx, "admins", "email", strings.ToLower(email))
-	if store.IsNotFound(err) || err == nil && str(rec, "id") != id {
+	rec, err := a.adminByEmail(x.ctx, x.email)
+	if store.IsNotFound(err) || err == nil && str(rec, "id") != x.id {
 		// Kong's quirk: a token of another account changes nothing, 200.
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	if err := a.consumeToken(ctx, id); err != nil {
-		a.fail(w, err)
-		return
-	}
-	if err := a.setPassword(ctx, id, pw); err != nil {
-		a.fail(w, err)
+	if !a.redeem(w, x, err) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
@@ -623,26 +676,25 @@ func (a *Admins) self(w http.ResponseWriter, r *http.Request) (map[string]any, b
 		return nil, false
 	}
 	rec, err := a.adminOfUser(r.Context(), actor.ID)
-	if store.IsNotFound(err) {
-		message(w, http.StatusNotFound, "Not found")
-		return nil, false
+	return a.found(w, rec, err)
+}
+
+// selfInput is the calling admin and the request body; false when
+// answered.
+func (a *Admins) selfInput(w http.ResponseWriter, r *http.Request) (rec, in map[string]any, ctx context.Context, ok bool) {
+	if rec, ok = a.self(w, r); !ok {
+		return nil, nil, nil, false
 	}
-	if err != nil {
-		a.fail(w, err)
-		return nil, false
+	if in, ctx, ok = a.body(w, r); !ok {
+		return nil, nil, nil, false
 	}
-	return rec, true
+	return rec, in, ctx, true
 }
 
 // selfPassword is PATCH /admins/self/password.
 func (a *Admins) selfPassword(w http.ResponseWriter, r *http.Request) {
-	rec, ok := a.self(w, r)
+	rec, in, ctx, ok := a.selfInput(w, r)
 	if !ok {
-		return
-	}
-	in, ctx, err := a.input(r)
-	if err != nil {
-		a.fail(w, err)
 		return
 	}
 	old, _ := in["old_password"].(string)
@@ -677,13 +729,8 @@ func (a *Admins) selfPassword(w http.ResponseWriter, r *http.Request) {
 // selfToken is PATCH /admins/self/token: a new Kong-Admin-Token for the
 // caller's RBAC user, answered once.
 func (a *Admins) selfToken(w http.ResponseWriter, r *http.Request) {
-	rec, ok := a.self(w, r)
+	rec, in, ctx, ok := a.selfInput(w, r)
 	if !ok {
-		return
-	}
-	in, ctx, err := a.input(r)
-	if err != nil {
-		a.fail(w, err)
 		return
 	}
 	if _, ok := in["token"]; ok {

@@ -15,8 +15,12 @@ import (
 // filePath is the path a /files/* call names.
 func filePath(r *http.Request) string { return pathParam(r, "*1") }
 
-// checkFile refuses contents whose headmatter ParseHeadmatter rejects.
+// checkFile refuses contents whose headmatter ParseHeadmatter rejects;
+// with no path or no contents it passes (the schema reports those).
 func checkFile(path, contents string) error {
+	if path == "" || contents == "" {
+		return nil
+	}
 	if _, err := store.ParseHeadmatter(path, contents); err != nil {
 		return violation("contents", err.Error())
 	}
@@ -26,6 +30,28 @@ func checkFile(path, contents string) error {
 // fileInput keeps the writable fields of a file: path and contents.
 func fileInput(in map[string]any) (map[string]any, error) {
 	return writableFields(in, []string{"path", "contents"}, []string{"id", "checksum", "created_at", "updated_at"})
+}
+
+// fileKey is the path a PATCH or DELETE of one file names; false
+// (answered 405, as Kong answers the collection) when it names none.
+func fileKey(w http.ResponseWriter, r *http.Request) (string, bool) {
+	key := filePath(r)
+	if key == "" {
+		writeKong(w, http.StatusMethodNotAllowed, map[string]any{"message": "Method not allowed"})
+		return "", false
+	}
+	return key, true
+}
+
+// fileRecord reads the file under key; false when answered (404 or a
+// store error).
+func (h *portalHandler) fileRecord(w http.ResponseWriter, r *http.Request, key string) (map[string]any, bool) {
+	rec, err := h.st.Get(r.Context(), "files", key)
+	if err != nil {
+		portalFail(w, err)
+		return nil, false
+	}
+	return rec, true
 }
 
 func (h *portalHandler) listFiles(w http.ResponseWriter, r *http.Request) {
@@ -39,11 +65,9 @@ func (h *portalHandler) createFile(w http.ResponseWriter, r *http.Request) {
 	}
 	path, _ := in["path"].(string)
 	contents, _ := in["contents"].(string)
-	if path != "" && contents != "" {
-		if err := checkFile(path, contents); err != nil {
-			portalFail(w, err)
-			return
-		}
+	if err := checkFile(path, contents); err != nil {
+		portalFail(w, err)
+		return
 	}
 	rec, err := h.st.Insert(ctx, "files", in)
 	if err != nil {
@@ -59,23 +83,18 @@ func (h *portalHandler) getFile(w http.ResponseWriter, r *http.Request) {
 		h.listFiles(w, r)
 		return
 	}
-	rec, err := h.st.Get(r.Context(), "files", key)
-	if err != nil {
-		portalFail(w, err)
-		return
+	if rec, ok := h.fileRecord(w, r, key); ok {
+		writeKong(w, http.StatusOK, rec)
 	}
-	writeKong(w, http.StatusOK, rec)
 }
 
 func (h *portalHandler) patchFile(w http.ResponseWriter, r *http.Request) {
-	key := filePath(r)
-	if key == "" {
-		writeKong(w, http.StatusMethodNotAllowed, map[string]any{"message": "Method not allowed"})
+	key, ok := fileKey(w, r)
+	if !ok {
 		return
 	}
-	old, err := h.st.Get(r.Context(), "files", key)
-	if err != nil {
-		portalFail(w, err)
+	old, ok := h.fileRecord(w, r, key)
+	if !ok {
 		return
 	}
 	in, ctx, ok := h.decode(w, r, fileInput)
@@ -90,11 +109,9 @@ func (h *portalHandler) patchFile(w http.ResponseWriter, r *http.Request) {
 	if v, ok := in["contents"].(string); ok {
 		contents = v
 	}
-	if path != "" && contents != "" {
-		if err := checkFile(path, contents); err != nil {
-			portalFail(w, err)
-			return
-		}
+	if err := checkFile(path, contents); err != nil {
+		portalFail(w, err)
+		return
 	}
 	rec, err := h.st.Update(ctx, "files", old["id"].(string), in)
 	if err != nil {
@@ -105,9 +122,8 @@ func (h *portalHandler) patchFile(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *portalHandler) deleteFile(w http.ResponseWriter, r *http.Request) {
-	key := filePath(r)
-	if key == "" {
-		writeKong(w, http.StatusMethodNotAllowed, map[string]any{"message": "Method not allowed"})
+	key, ok := fileKey(w, r)
+	if !ok {
 		return
 	}
 	if _, err := h.st.Delete(r.Context(), "files", key); err != nil {

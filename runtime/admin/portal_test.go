@@ -137,6 +137,27 @@ func TestWorkspacePrefix(t *testing.T) {
 	}
 }
 
+// portalCase is one call of a table test against a portalServer: the
+// request, the status it must answer and a check of its JSON body.
+type portalCase struct {
+	name, method, path, ctype, body string
+	status                          int
+	check                           func(map[string]any) bool
+}
+
+// runPortalCases makes the calls in order, each a subtest.
+func runPortalCases(t *testing.T, s *Server, cases []portalCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st, body := call(t, s, tc.method, tc.path, tc.ctype, []byte(tc.body))
+			if st != tc.status || !tc.check(body) {
+				t.Fatalf("%s %s: %d %v, want %d", tc.method, tc.path, st, body, tc.status)
+			}
+		})
+	}
+}
+
 func TestWorkspaces(t *testing.T) {
 	s := portalServer(t)
 	st, list := call(t, s, "GET", "/workspaces", "", nil)
@@ -148,11 +169,7 @@ func TestWorkspaces(t *testing.T) {
 		t.Fatalf("default workspace: %v", ws)
 	}
 	id := ws["id"].(string)
-	tests := []struct {
-		name, method, path, ctype, body string
-		status                          int
-		check                           func(map[string]any) bool
-	}{
+	runPortalCases(t, s, []portalCase{
 		{"training enables the portal", "PATCH", "/workspaces/default", ctForm, "config.portal=true", 200,
 			func(b map[string]any) bool { return b["config"].(map[string]any)["portal"] == true }},
 		{"form content type too", "PATCH", "/workspaces/default", ctForm, "config.portal_auth=basic-auth", 200,
@@ -188,15 +205,7 @@ func TestWorkspaces(t *testing.T) {
 			func(b map[string]any) bool { return b["message"] == "Not found" }},
 		{"malformed json", "PATCH", "/workspaces/default", ctJSON, `{"config":`, 400,
 			func(b map[string]any) bool { return b["message"] != nil }},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			st, body := call(t, s, tc.method, tc.path, tc.ctype, []byte(tc.body))
-			if st != tc.status || !tc.check(body) {
-				t.Fatalf("%s %s: %d %v, want %d", tc.method, tc.path, st, body, tc.status)
-			}
-		})
-	}
+	})
 }
 
 func TestPortalFiles(t *testing.T) {
@@ -211,11 +220,7 @@ func TestPortalFiles(t *testing.T) {
 		t.Fatalf("POST /default/files: %d %v", st, file)
 	}
 	sum := file["checksum"]
-	tests := []struct {
-		name, method, path, ctype, body string
-		status                          int
-		check                           func(map[string]any) bool
-	}{
+	runPortalCases(t, s, []portalCase{
 		{"get by path", "GET", "/default/files/specs/iam-training.yml", "", "", 200,
 			func(b map[string]any) bool { return b["id"] == file["id"] }},
 		{"get by escaped path", "GET", "/files/specs%2Fiam-training.yml", "", "", 200,
@@ -260,15 +265,7 @@ func TestPortalFiles(t *testing.T) {
 			func(b map[string]any) bool { return b["message"] == "Not found" }},
 		{"delete", "DELETE", "/default/files/specs/orders.json", "", "", 204, func(map[string]any) bool { return true }},
 		{"deleted", "GET", "/files/specs/orders.json", "", "", 404, func(map[string]any) bool { return true }},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			st, body := call(t, s, tc.method, tc.path, tc.ctype, []byte(tc.body))
-			if st != tc.status || !tc.check(body) {
-				t.Fatalf("%s %s: %d %v, want %d", tc.method, tc.path, st, body, tc.status)
-			}
-		})
-	}
+	})
 }
 
 func TestDevelopers(t *testing.T) {
@@ -282,11 +279,7 @@ func TestDevelopers(t *testing.T) {
 	if st != 201 || dev["status"] != 1.0 || dev["password"] != nil || dev["email"] != "ada@example.test" {
 		t.Fatalf("POST /default/developers: %d %v", st, dev)
 	}
-	tests := []struct {
-		name, method, path, ctype, body string
-		status                          int
-		check                           func(map[string]any) bool
-	}{
+	runPortalCases(t, s, []portalCase{
 		{"pending listed", "GET", "/developers?status=1", "", "", 200,
 			func(b map[string]any) bool { return len(b["data"].([]any)) == 1 }},
 		{"none approved", "GET", "/developers?status=approved", "", "", 200,
@@ -334,15 +327,7 @@ func TestDevelopers(t *testing.T) {
 			func(b map[string]any) bool { return len(b["roles"].([]any)) == 0 }},
 		{"delete developer", "DELETE", "/default/developers/ada@example.test", "", "", 204, func(map[string]any) bool { return true }},
 		{"deleted", "GET", "/developers/ada@example.test", "", "", 404, func(map[string]any) bool { return true }},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			st, body := call(t, s, tc.method, tc.path, tc.ctype, []byte(tc.body))
-			if st != tc.status || !tc.check(body) {
-				t.Fatalf("%s %s: %d %v, want %d", tc.method, tc.path, st, body, tc.status)
-			}
-		})
-	}
+	})
 }
 
 // TestDeveloperPasswordHashed: the stored password is a hash that checks
