@@ -192,19 +192,33 @@ func TestPlacements(t *testing.T) {
 			})
 
 			t.Run("tick updates shared data requests read", func(t *testing.T) {
+				// count is -1 until the filter's first tick has stored a
+				// count (a chain just placed may not have ticked yet).
 				count := func() int {
 					status, _, body := alice(p, "GET", "")
-					n, err := strconv.Atoi(strings.Join(upstream(t, status, body).Headers["X-Count"], ""))
+					v := strings.Join(upstream(t, status, body).Headers["X-Count"], "")
+					if v == "" {
+						return -1
+					}
+					n, err := strconv.Atoi(v)
 					if err != nil {
 						t.Fatalf("x-count: %v", err)
 					}
 					return n
 				}
+				deadline := time.Now().Add(10 * time.Second)
 				first := count()
-				for deadline := time.Now().Add(10 * time.Second); count() <= first; time.Sleep(20 * time.Millisecond) {
+				for ; first < 0; first = count() {
+					if time.Now().After(deadline) {
+						t.Fatal("no tick stored a count")
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+				for count() <= first {
 					if time.Now().After(deadline) {
 						t.Fatalf("the tick count stayed at %d", first)
 					}
+					time.Sleep(20 * time.Millisecond)
 				}
 			})
 

@@ -76,7 +76,9 @@ func Load(ctx context.Context, m *wasmhost.Module) (*Plugin, error) {
 	defer in.Close(context.Background())
 	gi := &guest{}
 	in.Data = gi
-	res, err := in.Call(ctx, "load", nil, hostabi.WasmExportABIVersion)
+	// Loading calls run under instantiation's limit: they happen once,
+	// off the request path, and pay the guest runtime's first-use costs.
+	res, err := in.CallWithin(ctx, max(m.Runtime().Options().Timeout, m.Runtime().Options().InitTimeout), "load", nil, hostabi.WasmExportABIVersion)
 	if err != nil {
 		return nil, fmt.Errorf("%s.wasm: %w", m.Name, err)
 	}
@@ -233,7 +235,8 @@ func (p *Plugin) run(ctx context.Context, in *wasmhost.Instance, c *call, phase,
 	// A new instance's configure may run on a request's path when the
 	// pool grows: it pays the guest's first-use costs and must not fail
 	// the request under a phase's limit, so instantiation's limit applies.
-	if export == hostabi.WasmExportConfigure && limit < opts.InitTimeout {
+	// describe runs once when the module loads, also paying those costs.
+	if (export == hostabi.WasmExportConfigure || export == hostabi.WasmExportDescribe) && limit < opts.InitTimeout {
 		limit = opts.InitTimeout
 	}
 	res, err := in.CallWithin(ctx, limit, phase, c, export, params...)
