@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -74,45 +73,6 @@ func newAppWalkWith(t *testing.T, settings map[string]string, opts app.Options) 
 		dev:    &http.Client{Jar: jar, Transport: devTr, Timeout: 30 * time.Second},
 		tls:    &http.Client{Transport: tlsTr, Timeout: 30 * time.Second},
 	}
-}
-
-// send sends a request with client c; body is JSON unless a string (a form).
-func (w *appWalk) send(c *http.Client, method, url string, body any, header map[string]string) answer {
-	t := w.t
-	t.Helper()
-	var rd io.Reader
-	ct := ""
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd, ct = strings.NewReader(b), "application/x-www-form-urlencoded"
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd, ct = bytes.NewReader(raw), "application/json"
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ct != "" {
-		req.Header.Set("Content-Type", ct)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	res, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return answer{status: res.StatusCode, body: b}
 }
 
 // portalCall is a call of the developer's browser to the portal API,

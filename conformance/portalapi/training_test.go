@@ -169,29 +169,44 @@ func (w *walk) run(name string) answer {
 }
 
 // do sends a call the training makes by hand (GUI, portal) or that sets
-// the author's instance up; body is JSON.
+// the author's instance up, to the Admin API; body is JSON.
 func (w *walk) do(method, path, token string, body any) answer {
+	w.t.Helper()
+	var header map[string]string
+	if token != "" {
+		header = map[string]string{"Kong-Admin-Token": token}
+	}
+	return w.send(w.client, method, w.admin+path, body, header)
+}
+
+// send sends a request with client c; body is JSON unless a string (a form).
+func (w *walk) send(c *http.Client, method, url string, body any, header map[string]string) answer {
 	t := w.t
 	t.Helper()
 	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+	ct := ""
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd, ct = strings.NewReader(b), "application/x-www-form-urlencoded"
+	default:
+		raw, err := json.Marshal(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rd = bytes.NewReader(b)
+		rd, ct = bytes.NewReader(raw), "application/json"
 	}
-	req, err := http.NewRequest(method, w.admin+path, rd)
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
 	}
-	if token != "" {
-		req.Header.Set("Kong-Admin-Token", token)
+	for k, v := range header {
+		req.Header.Set(k, v)
 	}
-	res, err := w.client.Do(req)
+	res, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
